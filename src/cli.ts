@@ -1,0 +1,77 @@
+/**
+ * Entry point. Dispatches to the lazily loaded command, and is the only place
+ * that turns errors into exit codes: one clear line on stderr (plus advice),
+ * the stack only with --verbose.
+ */
+import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { commands, type CommandName } from "./commands/index.ts";
+import { EXIT_CODE_HELP, main } from "./main.ts";
+import { EXIT, SqlbakError, UsageError } from "./lib/errors.ts";
+import { logger } from "./lib/log.ts";
+import { SQLBAK_VERSION } from "./lib/version.ts";
+
+const HELP_FLAGS = ["--help", "-h"];
+
+/** Rejects flags the command does not define, instead of silently ignoring a typo. */
+function checkFlags(argsDef: ArgsDef, rawArgs: string[]): void {
+  const allowed = new Set<string>();
+  for (const [name, def] of Object.entries(argsDef)) {
+    if (def.type === "positional") continue;
+    allowed.add(`--${name}`);
+    if (def.type === "boolean") allowed.add(`--no-${name}`);
+    const aliases = "alias" in def && def.alias ? [def.alias].flat() : [];
+    for (const a of aliases) allowed.add(a.length === 1 ? `-${a}` : `--${a}`);
+  }
+  for (const arg of rawArgs) {
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") continue;
+    const flag = arg.split("=")[0]!;
+    if (!allowed.has(flag)) throw new UsageError(`unknown option ${flag}`, "see --help for the options of this command");
+  }
+}
+
+async function dispatch(rawArgs: string[]): Promise<void> {
+  const [first, ...rest] = rawArgs;
+  if (first === undefined || HELP_FLAGS.includes(first)) {
+    process.stdout.write(`${await renderUsage(main)}\n\n${EXIT_CODE_HELP}\n`);
+    return;
+  }
+  if (first === "--version" || first === "-v") {
+    process.stdout.write(`${SQLBAK_VERSION}\n`);
+    return;
+  }
+  if (!(first in commands)) {
+    throw new UsageError(`unknown command "${first}"`, `commands: ${Object.keys(commands).join(", ")}`);
+  }
+  const cmd: CommandDef<any> = await commands[first as CommandName]();
+  if (rest.some((a) => HELP_FLAGS.includes(a))) {
+    process.stdout.write(`${await renderUsage(cmd, main)}\n`);
+    return;
+  }
+  const argsDef = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {};
+  checkFlags(argsDef, rest);
+  await runCommand(cmd, { rawArgs: rest });
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof SqlbakError) return err.exitCode;
+  if (err instanceof Error && err.name === "CLIError") return EXIT.usage;
+  return EXIT.failed;
+}
+
+function report(err: unknown, verbose: boolean): void {
+  const message = err instanceof Error ? err.message : String(err);
+  logger.error(message);
+  if (err instanceof SqlbakError && err.hint) logger.info(err.hint);
+  const known = err instanceof SqlbakError || (err instanceof Error && err.name === "CLIError");
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  else if (!known) logger.info("this looks like a bug in sqlbak; run again with --verbose for details");
+}
+
+const rawArgs = process.argv.slice(2);
+try {
+  await dispatch(rawArgs);
+} catch (err) {
+  report(err, rawArgs.includes("--verbose"));
+  process.exitCode = exitCodeOf(err);
+}

@@ -1,0 +1,22 @@
+/** What every command starts from: log level set, config resolved. */
+import { type ResolvedConfig, loadConfig } from "../lib/config.ts";
+import { logger, setLogLevel } from "../lib/log.ts";
+
+export interface CommandContext {
+  config: ResolvedConfig;
+  json: boolean;
+  quiet: boolean;
+  logger: typeof logger;
+}
+
+export function openContext(args: { config?: string; "backup-dir"?: string; json?: boolean; quiet?: boolean; verbose?: boolean }): CommandContext {
+  setLogLevel(args);
+  const config = loadConfig({ configPath: args.config, backupDir: args["backup-dir"] });
+  logger.debug(`config: ${config.file ?? "none (defaults)"}; backup_dir: ${config.backupDir}`);
+  return { config, json: Boolean(args.json), quiet: Boolean(args.quiet), logger };
+}
+
+/** Writes data to stdout: JSON when asked, text otherwise. */
+export function printData(ctx: CommandContext, json: unknown, text: () => string): void {
+  process.stdout.write(ctx.json ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);
+}

@@ -1,0 +1,59 @@
+import { defineCommand } from "citty";
+import { type BackupResult, runBackups } from "../lib/backup.ts";
+import { resolveBackupTargets } from "../lib/catalog.ts";
+import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
+import { formatBytes } from "../lib/format.ts";
+import type { BackupKind } from "../lib/manifest.ts";
+import { commonArgs, dryRunArgs } from "./_args.ts";
+import { type CommandContext, openContext, printData } from "./_context.ts";
+import { createProgress } from "./_progress.ts";
+
+export default defineCommand({
+  meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },
+  args: {
+    ...commonArgs,
+    ...dryRunArgs,
+    target: { type: "positional", required: false, description: "Database names from the config, or paths to database files", valueHint: "NAME|PATH" },
+    tag: { type: "string", description: "Tags for the backup, comma-separated", valueHint: "TAG[,TAG]" },
+    kind: { type: "enum", options: ["manual", "scheduled"], description: "Kind recorded in the manifest (default: manual)", valueHint: "KIND" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const tags = parseTags(args.tag);
+    const targets = resolveBackupTargets(ctx.config, args._);
+    const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
+    const results = await runBackups(ctx.config, targets, {
+      kind: (args.kind ?? "manual") as BackupKind,
+      tags,
+      dryRun: Boolean(args["dry-run"]),
+      onProgress: (db, done, total) => progress.update(db, done, total),
+      onLockWait: (db, owner) => ctx.logger.info(`${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`),
+    });
+    progress.done();
+    report(ctx, results);
+  },
+});
+
+function parseTags(raw: string | undefined): string[] {
+  const tags = (raw ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const bad = tags.find((t) => !/^[A-Za-z0-9._:-]{1,64}$/.test(t));
+  if (bad) throw new UsageError(`invalid tag "${bad}"`, "tags use letters, digits, . _ : and -, at most 64 characters");
+  return [...new Set(tags)];
+}
+
+function report(ctx: CommandContext, results: BackupResult[]): void {
+  for (const r of results) {
+    for (const w of r.warnings) ctx.logger.warn(w);
+    for (const p of r.removedPartials) ctx.logger.info(`${r.database}: removed stale partial file ${p}`);
+    if (!r.ok && results.length > 1) ctx.logger.error(`${r.database}: backup failed: ${r.error}`);
+    else if (!r.ok) continue;
+    else if (r.dryRun) ctx.logger.info(`${r.database}: would back up ${r.source} to ${r.dataPath}`);
+    else ctx.logger.success(`${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ${(r.durationMs / 1000).toFixed(1)}s)`);
+  }
+  if (ctx.json) printData(ctx, results, () => "");
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === 0) return;
+  const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
+  const only = results.length === 1 ? failed[0] : undefined;
+  throw new OutcomeError(only ? `${only.database}: backup failed: ${only.error}` : `${failed.length} of ${results.length} backups failed`, code);
+}

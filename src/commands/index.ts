@@ -1,0 +1,15 @@
+/**
+ * Command name → lazy loader. Only the chosen command's module is evaluated,
+ * which keeps `sqlbak --help` and every other command fast.
+ */
+import type { CommandDef } from "citty";
+
+type Loader = () => Promise<CommandDef<any>>;
+
+export const commands = {
+  backup: () => import("./backup.ts").then((m) => m.default),
+  list: () => import("./list.ts").then((m) => m.default),
+} satisfies Record<string, Loader>;
+
+export type CommandName = keyof typeof commands;
+export const COMMAND_NAMES = Object.keys(commands) as CommandName[];

@@ -1,0 +1,197 @@
+/**
+ * One backup of one database, start to finish: lock, snapshot, check, compress
+ * and hash, commit the data file, then the manifest (last: a backup exists only
+ * when its manifest does). Any failure removes what this run wrote.
+ */
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { ResolvedConfig, ResolvedDatabase } from "./config.ts";
+import { compressFile } from "./compress.ts";
+import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, OperationError } from "./errors.ts";
+import { commitRename, ensureDir, removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
+import { acquireLock, type LockOwner } from "./lock.ts";
+import { type BackupKind, type Manifest, MANIFEST_FORMAT, serializeManifest } from "./manifest.ts";
+import { dataFileName, manifestFileName, newBackupId } from "./names.ts";
+import { appendOpLog } from "./oplog.ts";
+import { assertSourceDatabase, takeSnapshot } from "./snapshot.ts";
+import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
+import { databaseFolder, listFolder } from "./store.ts";
+import { SQLBAK_VERSION } from "./version.ts";
+
+/** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
+export const STALE_PARTIAL_AGE_MS = 60 * 60 * 1000;
+
+export interface BackupOptions {
+  kind: BackupKind;
+  tags: string[];
+  dryRun: boolean;
+  now?: () => Date;
+  onProgress?: (database: string, rawBytesDone: number, rawBytesTotal: number) => void;
+  onLockWait?: (database: string, owner: LockOwner | null) => void;
+}
+
+export interface BackupResult {
+  database: string;
+  source: string;
+  ok: boolean;
+  dryRun: boolean;
+  exitCode: ExitCode;
+  id?: string;
+  dataPath?: string;
+  manifestPath?: string;
+  rawSize?: number;
+  storedSize?: number;
+  durationMs: number;
+  error?: string;
+  removedPartials: string[];
+  warnings: string[];
+}
+
+/** Deletes partial files older than STALE_PARTIAL_AGE_MS; returns their paths. */
+export function removeStalePartials(backupDir: string, database: string, nowMs: number): string[] {
+  const removed: string[] = [];
+  for (const p of listFolder(backupDir, database).partials) {
+    if (nowMs - p.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
+    removeQuietly(p.path);
+    removed.push(p.path);
+  }
+  return removed;
+}
+
+async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date) {
+  const folder = databaseFolder(config.backupDir, db.name);
+  const id = newBackupId(db.name, started);
+  const dataPath = join(folder, dataFileName(id, db.compression));
+  const manifestPath = join(folder, manifestFileName(id));
+  const snapshotPath = tempPathFor(join(folder, `${id}.snapshot`));
+  const storedTemp = tempPathFor(dataPath);
+  let committedData = false;
+  try {
+    const snap = takeSnapshot(db.path, snapshotPath);
+    const image = openReadOnly(snapshotPath);
+    let facts;
+    let check;
+    try {
+      check = checkDatabase(image, db.check);
+      if (!check.ok) throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, { hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it" });
+      facts = describeDatabase(image);
+    } finally {
+      image.close();
+    }
+    const total = Bun.file(snapshotPath).size;
+    const sums = await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, (done) =>
+      opts.onProgress?.(db.name, done, total),
+    );
+    removeQuietly(snapshotPath);
+    commitRename(storedTemp, dataPath);
+    committedData = true;
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      database: db.name,
+      source: db.path,
+      created_at: started.toISOString(),
+      kind: opts.kind,
+      tags: opts.tags,
+      snapshot: { method: snap.method, journal_mode: snap.journal_mode, ...facts },
+      raw: { size: sums.rawSize, sha256: sums.rawSha256 },
+      stored: {
+        file: dataFileName(id, db.compression),
+        size: sums.storedSize,
+        sha256: sums.storedSha256,
+        compression: db.compression,
+        compression_level: db.compressionLevel,
+        encryption: null,
+      },
+      check: { level: check.level, ok: check.ok, result: check.result },
+      duration_ms: Date.now() - started.getTime(),
+      host: hostname(),
+      sqlbak_version: SQLBAK_VERSION,
+      verifications: [],
+    };
+    writeFileAtomic(manifestPath, serializeManifest(manifest));
+    Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
+  } catch (err) {
+    if (committedData) removeQuietly(dataPath);
+    throw err;
+  } finally {
+    removeQuietly(snapshotPath);
+    removeQuietly(storedTemp);
+  }
+}
+
+/**
+ * Backs up one database. Never throws for a failure of the backup itself: the
+ * result says ok or not, with the error text and exit code (1 failed, 4 locked).
+ */
+export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions): Promise<BackupResult> {
+  const started = opts.now?.() ?? new Date();
+  const result: BackupResult = {
+    database: db.name,
+    source: db.path,
+    ok: false,
+    dryRun: opts.dryRun,
+    exitCode: EXIT.ok,
+    durationMs: 0,
+    removedPartials: [],
+    warnings: [],
+  };
+  try {
+    assertSourceDatabase(db.path);
+    const folder = databaseFolder(config.backupDir, db.name);
+    if (opts.dryRun) {
+      result.id = newBackupId(db.name, started);
+      result.dataPath = join(folder, dataFileName(result.id, db.compression));
+      result.manifestPath = join(folder, manifestFileName(result.id));
+    } else {
+      try {
+        ensureDir(folder);
+      } catch (err) {
+        throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
+      }
+      const lock = await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(db.name, o));
+      try {
+        result.removedPartials = removeStalePartials(config.backupDir, db.name, started.getTime());
+        await writeBackup(config, db, opts, result, started);
+      } finally {
+        lock.release();
+      }
+    }
+    result.ok = true;
+  } catch (err) {
+    result.exitCode = err instanceof SqlbakError ? err.exitCode : EXIT.failed;
+    result.error = describeFailure(err, config.backupDir);
+  }
+  result.durationMs = Date.now() - started.getTime();
+  if (!opts.dryRun) {
+    const logError = appendOpLog(config.logFile, {
+      op: "backup",
+      database: db.name,
+      ok: result.ok,
+      id: result.id,
+      kind: opts.kind,
+      file: result.dataPath,
+      raw_size: result.rawSize,
+      stored_size: result.storedSize,
+      duration_ms: result.durationMs,
+      error: result.error,
+    });
+    if (logError) result.warnings.push(logError);
+  }
+  return result;
+}
+
+function describeFailure(err: unknown, backupDir: string): string {
+  if (err instanceof SqlbakError) return err.hint ? `${err.message} (${err.hint})` : err.message;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code && e.path) return fsErrorMessage(err, "write", e.path);
+  if (e?.code) return fsErrorMessage(err, "write backup under", backupDir);
+  return describeError(err);
+}
+
+/** Backs up each database in turn; one failing does not stop the others. */
+export async function runBackups(config: ResolvedConfig, dbs: ResolvedDatabase[], opts: BackupOptions): Promise<BackupResult[]> {
+  const results: BackupResult[] = [];
+  for (const db of dbs) results.push(await backupDatabase(config, db, opts));
+  return results;
+}

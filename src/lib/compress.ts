@@ -1,0 +1,142 @@
+/**
+ * Streams a file through compression and SHA-256 without holding it in memory.
+ * The input is read in 4 MiB chunks; each chunk is compressed on Bun's thread
+ * pool (a few in flight, so every core is busy) into an independent zstd frame
+ * or gzip member, written in order. Concatenated frames/members are a valid
+ * stream: plain `zstd -d` and `gzip -d` decompress the result.
+ */
+import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from "node:zlib";
+import { promisify } from "node:util";
+import type { Readable, Transform } from "node:stream";
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import type { Compression } from "./config-schema.ts";
+
+/** Big enough that per-frame overhead is negligible, small enough to keep memory flat. */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Chunks compressing at once: two per core on the 2-core machines this targets, bounding memory to ~40 MiB. */
+export const MAX_IN_FLIGHT = 4;
+
+const gzipAsync = promisify(gzip);
+
+type ChunkCompressor = (chunk: Uint8Array) => Promise<Uint8Array>;
+
+function compressorFor(codec: Compression, level: number): ChunkCompressor {
+  switch (codec) {
+    case "zstd":
+      return (c) => Bun.zstdCompress(c, { level });
+    case "gzip":
+      return (c) => gzipAsync(c, { level });
+    case "none":
+      return async (c) => c;
+  }
+}
+
+/** A decompressing transform for a stored file, or null when it is stored raw. */
+export function decompressorFor(codec: Compression): Transform | null {
+  switch (codec) {
+    case "zstd":
+      return createZstdDecompress();
+    case "gzip":
+      return createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    case "none":
+      return null;
+  }
+}
+
+export interface CompressResult {
+  rawSize: number;
+  rawSha256: string;
+  storedSize: number;
+  storedSha256: string;
+}
+
+/**
+ * Compresses `srcPath` into `destPath` (created 0600, must not exist), hashing
+ * both sides, and fsyncs the output. `onProgress` gets raw bytes done so far.
+ */
+export async function compressFile(
+  srcPath: string,
+  destPath: string,
+  codec: Compression,
+  level: number,
+  onProgress?: (rawBytesDone: number) => void,
+): Promise<CompressResult> {
+  const compress = compressorFor(codec, level);
+  const rawHash = new Bun.CryptoHasher("sha256");
+  const storedHash = new Bun.CryptoHasher("sha256");
+  const src = await open(srcPath, "r");
+  const dest = await open(destPath, "wx", 0o600);
+  let rawSize = 0;
+  let storedSize = 0;
+  const inFlight: Promise<Uint8Array>[] = [];
+  try {
+    const writeNext = async () => {
+      const out = await inFlight.shift()!;
+      storedHash.update(out);
+      // Explicit offsets: what lands on disk never depends on the file position.
+      let off = 0;
+      while (off < out.length) {
+        const { bytesWritten } = await dest.write(out, off, out.length - off, storedSize + off);
+        off += bytesWritten;
+      }
+      storedSize += out.length;
+    };
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await src.read(buf, 0, CHUNK_BYTES, rawSize);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      rawHash.update(chunk);
+      rawSize += bytesRead;
+      inFlight.push(compress(chunk));
+      if (inFlight.length >= MAX_IN_FLIGHT) await writeNext();
+      onProgress?.(rawSize);
+    }
+    while (inFlight.length > 0) await writeNext();
+    await dest.sync();
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    throw err;
+  } finally {
+    await src.close();
+    await dest.close();
+  }
+  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+}
+
+/**
+ * Decompresses `srcPath` into `destPath` (created 0600, must not exist) as a
+ * stream, hashing the stored input and the raw output; fsyncs the output.
+ */
+export async function decompressFile(srcPath: string, destPath: string, codec: Compression): Promise<CompressResult> {
+  const rawHash = new Bun.CryptoHasher("sha256");
+  const storedHash = new Bun.CryptoHasher("sha256");
+  let storedSize = 0;
+  let rawSize = 0;
+  const input: Readable = createReadStream(srcPath, { highWaterMark: CHUNK_BYTES });
+  input.on("data", (c: Buffer) => {
+    storedHash.update(c);
+    storedSize += c.length;
+  });
+  const d = decompressorFor(codec);
+  const raw: Readable = d ? input.pipe(d) : input;
+  input.on("error", (e) => raw.destroy(e));
+  const dest = await open(destPath, "wx", 0o600);
+  try {
+    for await (const chunk of raw as AsyncIterable<Buffer>) {
+      rawHash.update(chunk);
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await dest.write(chunk, off, chunk.length - off, rawSize + off);
+        off += bytesWritten;
+      }
+      rawSize += chunk.length;
+    }
+    await dest.sync();
+  } finally {
+    input.destroy();
+    await dest.close();
+  }
+  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+}

@@ -1,0 +1,74 @@
+/**
+ * Durable file operations. A file becomes visible under its final name only
+ * when its bytes are on disk: write to a temporary name, fsync, rename, fsync
+ * the folder. Files are created 0600 and folders 0700 (backups hold user data).
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+/** Every temporary file sqlbak writes ends with this, so partials are recognisable. */
+export const TEMP_SUFFIX = ".tmp";
+
+/** Creates a folder (and parents) with mode 0700 if missing. */
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+}
+
+/** fsync a folder so a rename or unlink inside it survives a power cut. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A hidden temporary name beside `finalPath`: `.name.<random>.tmp`. */
+export function tempPathFor(finalPath: string): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`);
+}
+
+/** Renames into place and makes the rename durable. */
+export function commitRename(tempPath: string, finalPath: string): void {
+  renameSync(tempPath, finalPath);
+  fsyncDir(dirname(finalPath));
+}
+
+/** Removes a file if it exists; never throws for a missing file. */
+export function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone, or not ours to remove: either way nothing to do
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically and durably: readers see the old file or
+ * the complete new one, never a mix, even after a crash.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const temp = tempPathFor(path);
+  const fd = openSync(temp, "wx", FILE_MODE);
+  try {
+    const bytes = typeof data === "string" ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    removeQuietly(temp);
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    commitRename(temp, path);
+  } catch (err) {
+    removeQuietly(temp);
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Backup ids and file names. An id is `<database>-<UTC yyyymmddThhmmssmmmZ>-<8 hex>`:
+ * ids of one database sort by creation time as plain strings, and the random
+ * suffix (checked against the folder under the database's lock) keeps two
+ * backups of the same millisecond apart.
+ */
+import { randomBytes } from "node:crypto";
+import type { Compression } from "./config-schema.ts";
+
+const ID_RE = /^([a-z0-9][a-z0-9_-]{0,63})-(\d{8}T\d{9}Z)-([0-9a-f]{8})$/;
+
+export const DATA_EXTENSIONS: Record<Compression, string> = {
+  zstd: ".sqlite.zst",
+  gzip: ".sqlite.gz",
+  none: ".sqlite",
+};
+export const MANIFEST_EXTENSION = ".json";
+
+/** `2026-11-22T05:06:07.123Z` → `20261122T050607123Z`. */
+export function compactTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:.]/g, "");
+}
+
+export function newBackupId(database: string, at: Date, random = randomBytes(4).toString("hex")): string {
+  return `${database}-${compactTimestamp(at)}-${random}`;
+}
+
+export interface ParsedId {
+  database: string;
+  createdAt: Date;
+}
+
+/** Parses an id; returns null for anything that is not exactly a backup id (so never a path). */
+export function parseBackupId(id: string): ParsedId | null {
+  const m = ID_RE.exec(id);
+  if (!m) return null;
+  const t = m[2]!;
+  const iso = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`;
+  const createdAt = new Date(iso);
+  if (Number.isNaN(createdAt.getTime())) return null;
+  return { database: m[1]!, createdAt };
+}
+
+export function dataFileName(id: string, compression: Compression): string {
+  return id + DATA_EXTENSIONS[compression];
+}
+
+export function manifestFileName(id: string): string {
+  return id + MANIFEST_EXTENSION;
+}
