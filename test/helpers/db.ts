@@ -29,6 +29,7 @@ export function makeDatabase(path: string, opts: MakeDbOptions = {}): string {
 export function queryAll(path: string, sql: string): unknown[] {
   const db = new Database(path, { readonly: true });
   try {
+    db.run("PRAGMA busy_timeout = 10000"); // a rollback-mode writer may hold the lock for a moment
     return db.query(sql).all();
   } finally {
     db.close();

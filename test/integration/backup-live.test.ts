@@ -1,0 +1,91 @@
+/**
+ * Backups of a database that another process writes to continuously: the
+ * writer never sees an error, keeps committing in WAL mode, and the backup is
+ * one committed state (the writer bumps a counter and adds a row per commit).
+ */
+import { describe, expect, it } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { backupDatabase } from "../../src/lib/backup.ts";
+import { decompressFile } from "../../src/lib/compress.ts";
+import { loadConfig } from "../../src/lib/config.ts";
+import { listFolder } from "../../src/lib/store.ts";
+import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const BASE_ROWS = 2000;
+
+async function startWriter(dbPath: string) {
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), dbPath], { stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stderr.getReader();
+  await reader.read(); // "ready"
+  reader.releaseLock();
+  return {
+    async stop(): Promise<{ commits: number; errors: string[] }> {
+      proc.kill("SIGTERM");
+      const out = await new Response(proc.stdout).text();
+      await proc.exited;
+      return JSON.parse(out);
+    },
+  };
+}
+
+function counterOf(path: string): number {
+  return (queryAll(path, "SELECT n FROM counter")[0] as { n: number }).n;
+}
+
+describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mode)", (mode) => {
+  it("never disturbs the writer and captures one committed state", async () => {
+    const dir = tempDir();
+    const dbPath = makeDatabase(join(dir, "live.db"), { journalMode: mode, rows: BASE_ROWS, payloadBytes: 8192 });
+    const config = loadConfig({ backupDir: join(dir, "backups") }, { HOME: dir }, dir);
+    const db = { name: "live", path: dbPath, probes: [], check: "quick" as const, compression: "zstd" as const, compressionLevel: 3 };
+    const writer = await startWriter(dbPath);
+    const results = [];
+    const before = counterOf(dbPath);
+    for (let i = 0; i < 3; i++) results.push(await backupDatabase(config, db, { kind: "manual", tags: [], dryRun: false }));
+    const during = counterOf(dbPath) - before;
+    const { commits, errors } = await writer.stop();
+
+    expect(errors).toEqual([]);
+    expect(commits).toBeGreaterThan(0);
+    if (mode === "wal") expect(during).toBeGreaterThan(0);
+    for (const r of results) expect(r).toMatchObject({ ok: true, exitCode: 0 });
+
+    const { backups } = listFolder(config.backupDir, "live");
+    expect(backups).toHaveLength(3);
+    for (const b of backups) {
+      const restored = join(dir, `${b.manifest.id}.db`);
+      const sums = await decompressFile(b.dataPath, restored, "zstd");
+      expect(sums.rawSha256).toBe(b.manifest.raw.sha256);
+      expect(sums.storedSha256).toBe(b.manifest.stored.sha256);
+      expect(integrityCheck(restored)).toBe("ok");
+      const n = counterOf(restored);
+      const writerRows = (queryAll(restored, "SELECT count(*) AS c FROM items WHERE name = 'writer'")[0] as { c: number }).c;
+      expect(writerRows).toBe(n);
+      expect(b.manifest.snapshot.tables.items).toBe(BASE_ROWS + n);
+      expect(b.manifest.snapshot.journal_mode).toBe(mode);
+    }
+  }, 60_000);
+});
+
+describe("backup never changes the source", () => {
+  it("leaves the journal mode, schema and WAL file alone", async () => {
+    const dir = tempDir();
+    const dbPath = makeDatabase(join(dir, "src.db"), { journalMode: "wal" });
+    const holder = new Database(dbPath); // keeps the WAL alive, as a running app would
+    holder.run("INSERT INTO items (name) VALUES ('uncheckpointed')");
+    const schemaBefore = queryAll(dbPath, "SELECT sql FROM sqlite_schema");
+    const walBefore = Bun.file(`${dbPath}-wal`).size;
+    const config = loadConfig({ backupDir: join(dir, "b") }, { HOME: dir }, dir);
+    const r = await backupDatabase(config, { name: "src", path: dbPath, probes: [], check: "full", compression: "gzip", compressionLevel: 6 }, { kind: "manual", tags: [], dryRun: false });
+    expect(r.ok).toBe(true);
+    expect(queryAll(dbPath, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
+    expect(queryAll(dbPath, "SELECT sql FROM sqlite_schema")).toEqual(schemaBefore);
+    expect(Bun.file(`${dbPath}-wal`).size).toBe(walBefore);
+    const restored = join(dir, "r.db");
+    await decompressFile(r.dataPath!, restored, "gzip");
+    expect(queryAll(restored, "SELECT count(*) AS c FROM items WHERE name = 'uncheckpointed'")).toEqual([{ c: 1 }]);
+    holder.close();
+  });
+});
