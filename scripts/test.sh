@@ -3,7 +3,7 @@
 # ending with one plain `N passed, N failed` line (read by CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bun run build >/dev/null
+bun run --silent build >/dev/null
 mkdir -p .test-results
 rm -f .test-results/junit.xml
 status=0

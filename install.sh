@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs sqlbak from this checkout: Bun (via npm) if missing, dependencies,
+# the compiled binary. Re-running it is safe: it replaces the binary in place.
+#
+#   ./install.sh                 build and install to $PREFIX (root: /usr/local/bin, else ~/.local/bin)
+#   ./install.sh --prefix DIR    install into DIR
+#   ./install.sh --demo          ... then back up a freshly made demo database with it
+#   ./install.sh --test-deps     only install what the test suite needs (Bun, packages, sqlite3, zstd, tmux)
+#   ./install.sh --uninstall     remove the installed binary
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ "$(id -u)" = 0 ]; then PREFIX=/usr/local/bin; else PREFIX="$HOME/.local/bin"; fi
+MODE=install
+DEMO=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) PREFIX="$2"; shift 2 ;;
+    --prefix=*) PREFIX="${1#*=}"; shift ;;
+    --demo) DEMO=1; shift ;;
+    --test-deps) MODE=test-deps; shift ;;
+    --uninstall) MODE=uninstall; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'install.sh: %s\n' "$*" >&2; }
+
+if [ "$MODE" = uninstall ]; then
+  if [ -e "$PREFIX/sqlbak" ]; then rm -f "$PREFIX/sqlbak"; say "removed $PREFIX/sqlbak"; else say "nothing to remove at $PREFIX/sqlbak"; fi
+  exit 0
+fi
+
+ensure_bun() {
+  if command -v bun >/dev/null 2>&1; then return; fi
+  command -v npm >/dev/null 2>&1 || { say "needs Bun, or npm to install it (https://bun.sh)"; exit 1; }
+  say "installing Bun with npm"
+  npm install -g bun >/dev/null
+  command -v bun >/dev/null 2>&1 || { say "npm installed Bun but it is not on PATH ($(npm prefix -g)/bin)"; exit 1; }
+}
+
+apt_install() {
+  local missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  command -v apt-get >/dev/null 2>&1 || { say "please install: ${missing[*]}"; exit 1; }
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  say "installing ${missing[*]} with apt-get"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_bun
+bun install --frozen-lockfile >/dev/null
+say "Bun $(bun --version), dependencies installed"
+
+if [ "$MODE" = test-deps ]; then
+  apt_install sqlite3 zstd tmux
+  exit 0
+fi
+
+bun run --silent build >/dev/null
+mkdir -p "$PREFIX"
+install -m 0755 dist/sqlbak "$PREFIX/sqlbak.new"
+mv -f "$PREFIX/sqlbak.new" "$PREFIX/sqlbak"
+say "installed $PREFIX/sqlbak ($("$PREFIX/sqlbak" --version))"
+case ":$PATH:" in *":$PREFIX:"*) ;; *) say "note: $PREFIX is not on your PATH" ;; esac
+
+if [ "$DEMO" = 1 ]; then
+  demo=$(mktemp -d "${TMPDIR:-/tmp}/sqlbak-demo.XXXXXX")
+  bun scripts/demo-db.ts "$demo/demo.db" >/dev/null
+  say "backing up a demo database: $demo/demo.db"
+  "$PREFIX/sqlbak" backup "$demo/demo.db" --backup-dir "$demo/backups"
+  "$PREFIX/sqlbak" list --backup-dir "$demo/backups"
+fi
+
+say "next: write a config (see sqlbak.example.toml) to /etc/sqlbak/config.toml or ~/.config/sqlbak/config.toml, then run: sqlbak backup"
