@@ -1,3 +1,4 @@
+export {};
 /**
  * Prints `N passed, N failed[, N skipped]` from bun test's JUnit report and
  * exits non-zero on any failure or when no test ran.

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { type BackupResult, runBackups } from "../lib/backup.ts";
 import { resolveBackupTargets } from "../lib/catalog.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
+import { backupNotification, sendNotifications } from "../lib/events.ts";
 import { formatBytes } from "../lib/format.ts";
 import type { BackupKind } from "../lib/manifest.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
@@ -30,6 +31,7 @@ export default defineCommand({
       onLockWait: (db, owner) => ctx.logger.info(`${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`),
     });
     progress.done();
+    for (const w of await sendNotifications(ctx.config, results.filter((r) => !r.dryRun).map((r) => backupNotification(r)))) ctx.logger.warn(w);
     report(ctx, results);
   },
 });

@@ -9,6 +9,7 @@ type Loader = () => Promise<CommandDef<any>>;
 export const commands = {
   backup: () => import("./backup.ts").then((m) => m.default),
   list: () => import("./list.ts").then((m) => m.default),
+  stats: () => import("./stats.ts").then((m) => m.default),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

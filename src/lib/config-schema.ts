@@ -4,6 +4,7 @@
  * user fixes a file in one pass. Nothing here touches the file system.
  */
 import { parseSpanMs } from "./duration.ts";
+import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 
 export const COMPRESSIONS = ["zstd", "gzip", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -21,7 +22,20 @@ export interface ConfigFile {
   check?: CheckLevel;
   lock_timeout?: string;
   log_file?: string;
+  max_age?: string;
+  verify_max_age?: string;
+  min_free_space?: string;
+  notify?: NotifyEntry;
   database?: DatabaseEntry[];
+}
+
+export interface NotifyEntry {
+  on?: NotifyEvent[];
+  ntfy?: string;
+  ntfy_token_env?: string;
+  webhook?: string;
+  command?: string;
+  timeout?: string;
 }
 
 export interface DatabaseEntry {
@@ -31,12 +45,38 @@ export interface DatabaseEntry {
   check?: CheckLevel;
   compression?: Compression;
   compression_level?: number;
+  max_age?: string;
+  verify_max_age?: string;
 }
 
 type Raw = Record<string, unknown>;
 
-const TOP_KEYS = ["backup_dir", "compression", "compression_level", "check", "lock_timeout", "log_file", "database"];
-const DB_KEYS = ["name", "path", "probes", "check", "compression", "compression_level"];
+const TOP_KEYS = [
+  "backup_dir",
+  "compression",
+  "compression_level",
+  "check",
+  "lock_timeout",
+  "log_file",
+  "max_age",
+  "verify_max_age",
+  "min_free_space",
+  "notify",
+  "database",
+];
+const DB_KEYS = ["name", "path", "probes", "check", "compression", "compression_level", "max_age", "verify_max_age"];
+const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "timeout"];
+
+const BYTE_UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+
+/** `10%` → { percent: 10 }; `2GiB` / `500MB` → { bytes }; null when malformed. */
+export function parseFreeSpace(text: string): { bytes?: number; percent?: number } | null {
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (pct) return Number(pct[1]) <= 100 ? { percent: Number(pct[1]) } : null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? BYTE_UNITS[m[2]!.toUpperCase()] : undefined;
+  return m && unit ? { bytes: Math.round(Number(m[1]) * unit) } : null;
+}
 
 function typeName(v: unknown): string {
   if (Array.isArray(v)) return "an array";
@@ -83,6 +123,14 @@ class Checker {
     }
     return v;
   }
+  url(obj: Raw, key: string, prefix: string): string | undefined {
+    const v = this.string(obj, key, prefix);
+    if (v !== undefined && !/^https?:\/\//.test(v)) {
+      this.add(prefix + key, `"${v}" is not an http(s) URL`);
+      return undefined;
+    }
+    return v;
+  }
   span(obj: Raw, key: string, prefix: string): string | undefined {
     const v = this.string(obj, key, prefix);
     if (v !== undefined && parseSpanMs(v) === null) {
@@ -120,8 +168,34 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
     check: c.oneOf(obj, "check", prefix, CHECK_LEVELS),
     compression: c.oneOf(obj, "compression", prefix, COMPRESSIONS),
     compression_level: c.integer(obj, "compression_level", prefix, 1, 19),
+    max_age: c.span(obj, "max_age", prefix),
+    verify_max_age: c.span(obj, "verify_max_age", prefix),
   };
   return entry;
+}
+
+function checkNotify(c: Checker, raw: unknown): NotifyEntry | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    c.add("notify", "expected a table [notify]");
+    return undefined;
+  }
+  const obj = raw as Raw;
+  c.unknownKeys(obj, NOTIFY_KEYS, "notify.");
+  let on: NotifyEvent[] | undefined;
+  if (obj.on !== undefined) {
+    const bad = !Array.isArray(obj.on) ? [String(obj.on)] : obj.on.filter((e) => !NOTIFY_EVENTS.includes(e as NotifyEvent));
+    if (bad.length) c.add("notify.on", `expected a list of ${NOTIFY_EVENTS.join(" | ")}, got ${JSON.stringify(obj.on)}`);
+    else on = obj.on as NotifyEvent[];
+  }
+  return {
+    on,
+    ntfy: c.url(obj, "ntfy", "notify."),
+    ntfy_token_env: c.string(obj, "ntfy_token_env", "notify."),
+    webhook: c.url(obj, "webhook", "notify."),
+    command: c.string(obj, "command", "notify."),
+    timeout: c.span(obj, "timeout", "notify."),
+  };
 }
 
 /**
@@ -138,7 +212,14 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     check: c.oneOf(raw, "check", "", CHECK_LEVELS),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
+    max_age: c.span(raw, "max_age", ""),
+    verify_max_age: c.span(raw, "verify_max_age", ""),
+    min_free_space: c.string(raw, "min_free_space", ""),
+    notify: checkNotify(c, raw.notify),
   };
+  if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
+    c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);
+  }
   if (raw.database !== undefined) {
     if (!Array.isArray(raw.database)) {
       c.add("database", `expected [[database]] entries, got ${typeName(raw.database)}`);

@@ -11,8 +11,11 @@ import {
   type Compression,
   type ConfigFile,
   DATABASE_NAME_RE,
+  type NotifyEntry,
+  parseFreeSpace,
   validateConfigFile,
 } from "./config-schema.ts";
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
 import { parseSpanMs } from "./duration.ts";
 import { ConfigError, fsErrorMessage } from "./errors.ts";
 
@@ -24,6 +27,10 @@ export interface ResolvedDatabase {
   check: CheckLevel;
   compression: Compression;
   compressionLevel: number;
+  /** stats --check: the newest backup may be at most this old. */
+  maxAgeMs: number;
+  /** stats --check: a verification is due this often (0: never required). */
+  verifyMaxAgeMs: number;
 }
 
 export interface ResolvedConfig {
@@ -35,6 +42,10 @@ export interface ResolvedConfig {
   check: CheckLevel;
   lockTimeoutMs: number;
   logFile: string;
+  maxAgeMs: number;
+  verifyMaxAgeMs: number;
+  minFreeSpace: { bytes?: number; percent?: number };
+  notify: NotifyConfig;
   databases: ResolvedDatabase[];
 }
 
@@ -54,8 +65,32 @@ const MAX_LEVEL: Record<Compression, number> = { zstd: 19, gzip: 9, none: 0 };
  */
 export const DEFAULT_LOCK_TIMEOUT = "2m";
 
+/**
+ * max_age 26h: a daily backup plus two hours of slack. verify_max_age 8d: the
+ * default schedule verifies weekly. min_free_space 5%: room for the next run.
+ */
 export function defaults(): ConfigFile {
-  return { backup_dir: "./backups", compression: "zstd", check: "quick", lock_timeout: DEFAULT_LOCK_TIMEOUT };
+  return {
+    backup_dir: "./backups",
+    compression: "zstd",
+    check: "quick",
+    lock_timeout: DEFAULT_LOCK_TIMEOUT,
+    max_age: "26h",
+    verify_max_age: "8d",
+    min_free_space: "5%",
+  };
+}
+
+function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv): NotifyConfig {
+  return {
+    on: entry?.on ?? ["failure", "health"],
+    ntfy: entry?.ntfy,
+    // A missing token variable is not a config error: notifications must never stop a backup.
+    ntfyToken: entry?.ntfy_token_env ? env[entry.ntfy_token_env] : undefined,
+    webhook: entry?.webhook,
+    command: entry?.command,
+    timeoutMs: entry?.timeout ? parseSpanMs(entry.timeout)! : DEFAULT_NOTIFY_TIMEOUT_MS,
+  };
 }
 
 /** The config file to use, following SPEC §3's lookup order; null when there is none. */
@@ -128,6 +163,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   };
   const compressionLevel = level(compression, merged.compression_level, "compression_level");
   const backupDir = resolve(backupDirBase, merged.backup_dir!);
+  const maxAgeMs = parseSpanMs(merged.max_age!)!;
+  const verifyMaxAgeMs = parseSpanMs(merged.verify_max_age!)!;
 
   const seen = new Map<string, number>();
   const databases: ResolvedDatabase[] = (fromFile.database ?? []).map((d, i) => {
@@ -143,6 +180,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       check: d.check ?? check,
       compression: c,
       compressionLevel: level(c, d.compression_level ?? (d.compression ? undefined : merged.compression_level), `database[${i}].compression_level`),
+      maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
+      verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
     };
   });
 
@@ -155,6 +194,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     check,
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
+    maxAgeMs,
+    verifyMaxAgeMs,
+    minFreeSpace: parseFreeSpace(merged.min_free_space!)!,
+    notify: resolveNotify(fromFile.notify, env),
     databases,
   };
 }
@@ -183,6 +226,8 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     check: config.check,
     compression: config.compression,
     compressionLevel: config.compressionLevel,
+    maxAgeMs: config.maxAgeMs,
+    verifyMaxAgeMs: config.verifyMaxAgeMs,
   };
 }
 

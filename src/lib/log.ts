@@ -5,13 +5,14 @@
  */
 import { createConsola } from "consola";
 
-export const logger = createConsola({
+const options = {
   stdout: process.stderr,
   stderr: process.stderr,
   // Plain `[error] message` lines for cron mail and log files; the fancy form only on a terminal.
   fancy: Boolean(process.stderr.isTTY),
   formatOptions: { date: false },
-});
+};
+export const logger = createConsola(options);
 
 export function setLogLevel(opts: { quiet?: boolean; verbose?: boolean }): void {
   logger.level = opts.verbose ? 4 : opts.quiet ? 1 : 3;

@@ -8,7 +8,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { backupDatabase } from "../../src/lib/backup.ts";
 import { decompressFile } from "../../src/lib/compress.ts";
-import { loadConfig } from "../../src/lib/config.ts";
+import { adHocDatabase, loadConfig } from "../../src/lib/config.ts";
 import { listFolder } from "../../src/lib/store.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -39,7 +39,7 @@ describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mod
     const dir = tempDir();
     const dbPath = makeDatabase(join(dir, "live.db"), { journalMode: mode, rows: BASE_ROWS, payloadBytes: 8192 });
     const config = loadConfig({ backupDir: join(dir, "backups") }, { HOME: dir }, dir);
-    const db = { name: "live", path: dbPath, probes: [], check: "quick" as const, compression: "zstd" as const, compressionLevel: 3 };
+    const db = adHocDatabase(config, dbPath);
     const writer = await startWriter(dbPath);
     const results = [];
     const before = counterOf(dbPath);
@@ -78,7 +78,8 @@ describe("backup never changes the source", () => {
     const schemaBefore = queryAll(dbPath, "SELECT sql FROM sqlite_schema");
     const walBefore = Bun.file(`${dbPath}-wal`).size;
     const config = loadConfig({ backupDir: join(dir, "b") }, { HOME: dir }, dir);
-    const r = await backupDatabase(config, { name: "src", path: dbPath, probes: [], check: "full", compression: "gzip", compressionLevel: 6 }, { kind: "manual", tags: [], dryRun: false });
+    const db = { ...adHocDatabase(config, dbPath), check: "full" as const, compression: "gzip" as const, compressionLevel: 6 };
+    const r = await backupDatabase(config, db, { kind: "manual", tags: [], dryRun: false });
     expect(r.ok).toBe(true);
     expect(queryAll(dbPath, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
     expect(queryAll(dbPath, "SELECT sql FROM sqlite_schema")).toEqual(schemaBefore);

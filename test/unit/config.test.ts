@@ -41,6 +41,13 @@ describe("loadConfig validation", () => {
     ["duplicate names", `[[database]]\nname = "a"\npath = "a.db"\n[[database]]\nname = "a"\npath = "b.db"`, /database\[1\]\.name: "a" is already used by database\[0\]/],
     ["duplicate derived names", `[[database]]\npath = "x/app.db"\n[[database]]\npath = "y/app.db"`, /database\[1\]\.name: "app" is already used/],
     ["invalid TOML", `backup_dir = = "x"`, /invalid TOML/],
+    ["bad max_age", `max_age = "a while"`, /max_age: "a while" is not a duration/],
+    ["bad per-database verify_max_age", `[[database]]\npath = "a.db"\nverify_max_age = "weekly"`, /database\[0\]\.verify_max_age: "weekly" is not a duration/],
+    ["bad min_free_space", `min_free_space = "lots"`, /min_free_space: "lots" is not a size or percentage/],
+    ["a percentage over 100", `min_free_space = "150%"`, /min_free_space: "150%" is not a size or percentage/],
+    ["unknown notify event", `[notify]\non = ["failure", "sometimes"]`, /notify\.on: expected a list of success \| failure \| health/],
+    ["a notify URL that is not http", `[notify]\nwebhook = "ftp://x"`, /notify\.webhook: "ftp:\/\/x" is not an http\(s\) URL/],
+    ["unknown notify key", `[notify]\nemail = "a@b"`, /notify\.email: unknown key/],
   ])("reports %s", (_what, toml, expected) => {
     const problems = problemsOf(toml);
     expect(problems.length).toBeGreaterThan(0);
@@ -66,8 +73,31 @@ describe("loadConfig resolution", () => {
     expect(c.backupDir).toBe(join(dir, "bk"));
     expect(c.logFile).toBe(join(dir, "bk", "sqlbak.log.jsonl"));
     expect(c.databases).toEqual([
-      { name: "app", path: join(dir, "data/app.db"), probes: ["SELECT 1"], check: "quick", compression: "zstd", compressionLevel: 3 },
+      {
+        name: "app",
+        path: join(dir, "data/app.db"),
+        probes: ["SELECT 1"],
+        check: "quick",
+        compression: "zstd",
+        compressionLevel: 3,
+        maxAgeMs: 26 * 3_600_000,
+        verifyMaxAgeMs: 8 * 86_400_000,
+      },
     ]);
+  });
+
+  it("resolves health thresholds and notifications", () => {
+    const { dir, config } = load(
+      `max_age = "2d"\nmin_free_space = "2GiB"\n[notify]\non = ["success"]\nntfy = "http://127.0.0.1:1/t"\nntfy_token_env = "TOKEN"\ntimeout = "3s"\n[[database]]\npath = "a.db"\nmax_age = "1h"`,
+    );
+    const c = loadConfig({}, { HOME: dir, TOKEN: "secret" }, dir);
+    expect(c.maxAgeMs).toBe(2 * 86_400_000);
+    expect(c.databases[0]!.maxAgeMs).toBe(3_600_000);
+    expect(c.minFreeSpace).toEqual({ bytes: 2 * 1024 ** 3 });
+    expect(c.notify).toEqual({ on: ["success"], ntfy: "http://127.0.0.1:1/t", ntfyToken: "secret", webhook: undefined, command: undefined, timeoutMs: 3000 });
+    expect(config().notify.on).toEqual(["success"]);
+    expect(load("").config().notify.on).toEqual(["failure", "health"]);
+    expect(load("").config().minFreeSpace).toEqual({ percent: 5 });
   });
 
   it("lets a database override check and compression", () => {

@@ -16,8 +16,8 @@ describe("backup ids", () => {
   });
 
   it("sorts by time as plain strings", () => {
-    const ids = [new Date("2026-01-02T00:00:00.000Z"), new Date("2025-12-31T23:59:59.999Z"), at].map((d) => newBackupId("db", d));
-    expect([...ids].sort()).toEqual([ids[1], ids[0], ids[2]]);
+    const ids: string[] = [new Date("2026-01-02T00:00:00.000Z"), new Date("2025-12-31T23:59:59.999Z"), at].map((d) => newBackupId("db", d));
+    expect([...ids].sort()).toEqual([ids[1]!, ids[0]!, ids[2]!]);
   });
 
   it("never collides for backups in the same millisecond", () => {

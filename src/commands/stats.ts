@@ -1,0 +1,39 @@
+import { defineCommand } from "citty";
+import { listDatabases } from "../lib/catalog.ts";
+import { EXIT, OutcomeError } from "../lib/errors.ts";
+import { healthNotification, sendNotifications } from "../lib/events.ts";
+import { checkHealth } from "../lib/health.ts";
+import { renderStats } from "../lib/stats-output.ts";
+import { gatherStats } from "../lib/stats.ts";
+import { commonArgs } from "./_args.ts";
+import { openContext, printData } from "./_context.ts";
+
+export default defineCommand({
+  meta: { name: "stats", description: "Report backup health per database; --check gives a verdict for monitors" },
+  args: {
+    ...commonArgs,
+    name: { type: "positional", required: false, description: "Only this database", valueHint: "NAME" },
+    check: { type: "boolean", description: "Print one line per problem (or `healthy`); exit 3 when unhealthy" },
+  },
+  async run({ args }) {
+    const ctx = openContext(args);
+    const { config } = ctx;
+    const listings = listDatabases(config, args.name);
+    // Configured databases without a folder yet still count: "no backups" is a problem to report.
+    const report = gatherStats(config, listings);
+    if (!args.check) {
+      printData(ctx, report, () => renderStats(report));
+      return;
+    }
+    const byName = new Map(config.databases.map((d) => [d.name, d]));
+    const problems = checkHealth(
+      report,
+      (name) => byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs },
+      config.minFreeSpace,
+    );
+    printData(ctx, { healthy: problems.length === 0, problems, report }, () => (problems.length ? problems.join("\n") : "healthy"));
+    if (problems.length === 0) return;
+    for (const w of await sendNotifications(config, [healthNotification(problems)])) ctx.logger.warn(w);
+    throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);
+  },
+});

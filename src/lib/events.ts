@@ -1,0 +1,58 @@
+/**
+ * Turns outcomes into notifications (backup success/failure, health problems),
+ * sends them, and records failed sends in the operation log. Returns warnings
+ * for the caller to show; never throws, never changes an exit code.
+ */
+import type { BackupResult } from "./backup.ts";
+import type { ResolvedConfig } from "./config.ts";
+import { formatBytes } from "./format.ts";
+import { makeNotification, type Notification, notify } from "./notify.ts";
+import { appendOpLog } from "./oplog.ts";
+
+export function backupNotification(r: BackupResult, rotated?: number): Notification {
+  if (!r.ok) {
+    return makeNotification({
+      event: "failure",
+      title: `sqlbak: backup of ${r.database} FAILED`,
+      message: `Backup of ${r.database} (${r.source}) failed: ${r.error}`,
+      database: r.database,
+      path: r.source,
+      duration_ms: r.durationMs,
+      error: r.error,
+    });
+  }
+  return makeNotification({
+    event: "success",
+    title: `sqlbak: ${r.database} backed up`,
+    message: `Backup ${r.id} of ${r.database}: ${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)} in ${(r.durationMs / 1000).toFixed(1)}s${rotated ? `, ${rotated} rotated away` : ""}`,
+    database: r.database,
+    id: r.id,
+    file: r.dataPath,
+    path: r.source,
+    raw_size: r.rawSize,
+    stored_size: r.storedSize,
+    duration_ms: r.durationMs,
+    rotated,
+  });
+}
+
+export function healthNotification(problems: string[]): Notification {
+  return makeNotification({
+    event: "health",
+    title: `sqlbak: ${problems.length} health problem${problems.length > 1 ? "s" : ""}`,
+    message: problems.join("\n"),
+    problems,
+  });
+}
+
+/** Sends each notification; returns one warning per failed channel, each also logged. */
+export async function sendNotifications(config: ResolvedConfig, notes: Notification[]): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const n of notes) {
+    for (const w of await notify(config.notify, n)) {
+      warnings.push(w);
+      appendOpLog(config.logFile, { op: "notify", event: n.event, database: n.database, ok: false, error: w });
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,71 @@
+/**
+ * The health verdict behind `stats --check`: a pure function from a stats
+ * report and thresholds to one line per problem. No problem means healthy.
+ * It is tuned so that a monitor pages within one check interval of a real
+ * problem and never for a healthy setup (e.g. a brand-new database is not
+ * "unverified" until it has had backups for longer than verify_max_age).
+ */
+import { formatSpan } from "./duration.ts";
+import { formatBytes } from "./format.ts";
+import type { DatabaseStats, StatsReport } from "./stats.ts";
+
+/** Partials this old are not a backup in progress: something crashed and nobody cleaned up. */
+export const STRAY_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
+
+export interface HealthThresholds {
+  maxAgeMs: number;
+  /** 0 disables the check. */
+  verifyMaxAgeMs: number;
+}
+
+export interface FreeSpaceThreshold {
+  bytes?: number;
+  percent?: number;
+}
+
+function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
+  const out: string[] = [];
+  const name = d.database;
+  if (!d.newest) out.push(`${name}: no backups`);
+  else if (d.newest.age_ms > t.maxAgeMs) {
+    out.push(`${name}: newest backup is ${formatSpan(d.newest.age_ms)} old (max_age ${formatSpan(t.maxAgeMs)})`);
+  }
+  const v = d.last_verification;
+  if (v && !v.ok) out.push(`${name}: last verification failed (${v.id}, ${formatSpan(v.age_ms)} ago): ${v.problems[0] ?? "unknown problem"}`);
+  const verifyDue = t.verifyMaxAgeMs > 0 && d.oldest !== null && d.oldest.age_ms > t.verifyMaxAgeMs;
+  if (verifyDue && (!v || v.age_ms > t.verifyMaxAgeMs)) {
+    out.push(`${name}: not verified within verify_max_age ${formatSpan(t.verifyMaxAgeMs)}${v ? ` (last ${formatSpan(v.age_ms)} ago)` : " (never)"}`);
+  }
+  const run = d.last_backup_run;
+  if (run && !run.ok) out.push(`${name}: last backup run failed at ${run.ts}: ${run.error ?? "unknown error"}`);
+  const stray = d.partials.filter((p) => p.age_ms > STRAY_PARTIAL_AGE_MS);
+  if (stray.length) out.push(`${name}: ${stray.length} partial file(s) older than a day, e.g. ${stray[0]!.path}`);
+  return out;
+}
+
+/**
+ * Given a report, per-database thresholds and the free-space floor, return
+ * every problem as one line (empty when healthy).
+ */
+export function checkHealth(
+  report: StatsReport,
+  thresholdsFor: (database: string) => HealthThresholds,
+  minFree: FreeSpaceThreshold,
+): string[] {
+  const problems = report.databases.flatMap((d) => databaseProblems(d, thresholdsFor(d.database)));
+  if (report.databases.length === 0) problems.push("no databases: none is configured and no backups exist, so nothing is being backed up");
+  const vol = report.volume;
+  if (!vol) return [...problems, `cannot read free space of ${report.backup_dir}`];
+  const floor = Math.max(minFree.bytes ?? 0, ((minFree.percent ?? 0) / 100) * vol.total_bytes);
+  if (vol.free_bytes < floor) {
+    problems.push(`backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free, below min_free_space (${formatBytes(floor)})`);
+  } else {
+    // The next run stores one new backup per database and, one database at a time, a raw snapshot beside it.
+    const stored = report.databases.reduce((s, d) => s + (d.stored_bytes_newest ?? 0), 0);
+    const need = stored + Math.max(0, ...report.databases.map((d) => d.raw_bytes_newest ?? 0));
+    if (vol.free_bytes < need) {
+      problems.push(`backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free; the next backups need about ${formatBytes(need)}`);
+    }
+  }
+  return problems;
+}

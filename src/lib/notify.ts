@@ -1,0 +1,127 @@
+/**
+ * Notifications: ntfy, a JSON webhook and a local command, on the events
+ * configured in `[notify] on`. Each sender has a timeout and one retry. A
+ * notification that fails is reported back as a warning (and logged by the
+ * caller); it never changes the outcome or exit code of what it reports.
+ */
+import { hostname } from "node:os";
+import { describeError } from "./errors.ts";
+
+export const NOTIFY_EVENTS = ["success", "failure", "health"] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+/** A slow endpoint must not hold up the next database's backup for long. */
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
+const RETRY_DELAY_MS = 1_000;
+
+export interface NotifyConfig {
+  on: NotifyEvent[];
+  ntfy?: string;
+  /** The token itself, read from the environment variable the config names. */
+  ntfyToken?: string;
+  webhook?: string;
+  command?: string;
+  timeoutMs: number;
+}
+
+/** The webhook body, and the fields every sender draws from (README: "Notifications"). */
+export interface Notification {
+  event: NotifyEvent;
+  title: string;
+  message: string;
+  host: string;
+  time: string;
+  database?: string;
+  id?: string;
+  file?: string;
+  path?: string;
+  raw_size?: number;
+  stored_size?: number;
+  duration_ms?: number;
+  rotated?: number;
+  error?: string;
+  problems?: string[];
+}
+
+export function makeNotification(fields: Omit<Notification, "host" | "time">): Notification {
+  return { ...fields, host: hostname(), time: new Date().toISOString() };
+}
+
+async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<void> {
+  const res = await fetch(url, { method: "POST", body, headers, signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer().catch(() => undefined);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
+function sendNtfy(cfg: NotifyConfig, n: Notification): Promise<void> {
+  const urgent = n.event !== "success";
+  const headers: Record<string, string> = {
+    Title: n.title,
+    Priority: urgent ? "high" : "default",
+    Tags: n.event === "success" ? "white_check_mark" : n.event === "failure" ? "rotating_light" : "warning",
+  };
+  if (cfg.ntfyToken) headers.Authorization = `Bearer ${cfg.ntfyToken}`;
+  return post(cfg.ntfy!, n.message, headers, cfg.timeoutMs);
+}
+
+function sendWebhook(cfg: NotifyConfig, n: Notification): Promise<void> {
+  return post(cfg.webhook!, JSON.stringify(n), { "Content-Type": "application/json" }, cfg.timeoutMs);
+}
+
+/** Environment for the command hook: every field as SQLBAK_<FIELD>. */
+export function commandEnv(n: Notification): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(n)) {
+    if (v === undefined) continue;
+    env[`SQLBAK_${k.toUpperCase()}`] = Array.isArray(v) ? v.join("\n") : String(v);
+  }
+  return env;
+}
+
+async function sendCommand(cfg: NotifyConfig, n: Notification): Promise<void> {
+  const proc = Bun.spawn(["/bin/sh", "-c", cfg.command!], {
+    env: { ...process.env, ...commandEnv(n) },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    timeout: cfg.timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (proc.signalCode) throw new Error(`timed out after ${cfg.timeoutMs} ms`);
+  if (code !== 0) throw new Error(`exited ${code}${err.trim() ? `: ${err.trim().split("\n")[0]}` : ""}`);
+}
+
+async function withRetry(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch {
+    await Bun.sleep(RETRY_DELAY_MS);
+    await fn();
+  }
+}
+
+/**
+ * Sends `n` through every configured channel if its event is enabled. Returns
+ * one warning per channel that failed after its retry (empty when all went).
+ */
+export async function notify(cfg: NotifyConfig, n: Notification): Promise<string[]> {
+  if (!cfg.on.includes(n.event)) return [];
+  const channels: [string, (() => Promise<void>) | null][] = [
+    ["ntfy", cfg.ntfy ? () => sendNtfy(cfg, n) : null],
+    ["webhook", cfg.webhook ? () => sendWebhook(cfg, n) : null],
+    ["command", cfg.command ? () => sendCommand(cfg, n) : null],
+  ];
+  const outcomes = await Promise.all(
+    channels.map(async ([name, send]) => {
+      if (!send) return null;
+      try {
+        await withRetry(send);
+        return null;
+      } catch (err) {
+        const why = (err as Error).name === "TimeoutError" ? `timed out after ${cfg.timeoutMs} ms` : describeError(err);
+        return `${name} notification failed: ${why}`;
+      }
+    }),
+  );
+  return outcomes.filter((w): w is string => w !== null);
+}

@@ -1,0 +1,45 @@
+/** The human layout of `stats`: a small block per database, then the volume and totals. */
+import { formatSpan } from "./duration.ts";
+import { formatBytes, formatLocalTime, renderTable } from "./format.ts";
+import type { BackupRef, DatabaseStats, StatsReport } from "./stats.ts";
+
+function when(r: BackupRef | null): string {
+  return r ? `${formatLocalTime(new Date(r.created_at))} (${formatSpan(r.age_ms)} ago)  ${r.id}` : "-";
+}
+
+function databaseRows(d: DatabaseStats): string[][] {
+  const c = d.count;
+  const v = d.last_verification;
+  const run = d.last_backup_run;
+  return [
+    ["backups", `${c.total} (scheduled ${c.scheduled}, manual ${c.manual}, pre-restore ${c["pre-restore"]})`],
+    [
+      "stored",
+      c.total
+        ? `${formatBytes(d.stored_bytes)}, ratio ${d.compression_ratio}x, newest ${formatBytes(d.raw_bytes_newest!)} raw / ${formatBytes(d.stored_bytes_newest!)} stored`
+        : "-",
+    ],
+    ["oldest", when(d.oldest)],
+    ["newest", when(d.newest)],
+    ["verified", v ? `${v.ok ? "ok" : "FAILED"} (${v.level}) ${formatLocalTime(new Date(v.at))} (${formatSpan(v.age_ms)} ago)  ${v.id}` : "never"],
+    ["last run", run ? `${run.ok ? "ok" : `FAILED: ${run.error}`} at ${formatLocalTime(new Date(run.ts))}` : "-"],
+    ["failures", d.failures_since_success.length ? `${d.failures_since_success.length} since the last success` : "none since the last success"],
+    ["partials", d.partials.length ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ") : "none"],
+  ];
+}
+
+export function renderStats(report: StatsReport): string {
+  const blocks = report.databases.map((d) => {
+    const table = renderTable(["", ""], databaseRows(d)).split("\n").slice(1).map((l) => `  ${l}`);
+    return [`${d.database}${d.configured ? "" : "  (not in the config)"}`, ...table].join("\n");
+  });
+  const vol = report.volume;
+  const t = report.totals;
+  blocks.push(
+    [
+      vol ? `volume ${vol.path}: ${formatBytes(vol.free_bytes)} free of ${formatBytes(vol.total_bytes)}` : `volume ${report.backup_dir}: unknown`,
+      `total: ${t.databases} database${t.databases === 1 ? "" : "s"}, ${t.backups} backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}`,
+    ].join("\n"),
+  );
+  return blocks.join("\n\n");
+}

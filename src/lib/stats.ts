@@ -1,0 +1,129 @@
+/**
+ * What `stats` reports: per database, what backups exist, how big, how fresh,
+ * how recently and how well verified, what failed since the last success, and
+ * what partial files linger; per volume, free space. Gathering is separate from
+ * judging (health.ts), so the verdict is a pure function of this report.
+ */
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ResolvedConfig } from "./config.ts";
+import { KINDS, type Verification } from "./manifest.ts";
+import { type LoggedEntry, readOpLog } from "./oplog.ts";
+import type { FolderListing } from "./store.ts";
+
+export interface BackupRef {
+  id: string;
+  created_at: string;
+  age_ms: number;
+}
+
+export interface DatabaseStats {
+  database: string;
+  configured: boolean;
+  count: Record<(typeof KINDS)[number], number> & { total: number };
+  stored_bytes: number;
+  raw_bytes_newest: number | null;
+  stored_bytes_newest: number | null;
+  /** raw / stored over all backups; null without backups. */
+  compression_ratio: number | null;
+  oldest: BackupRef | null;
+  newest: BackupRef | null;
+  last_verification: (Verification & { id: string; age_ms: number }) | null;
+  last_backup_run: { ts: string; ok: boolean; error?: string } | null;
+  /** Failed operations on this database logged after its last successful backup. */
+  failures_since_success: { ts: string; op: string; error?: string }[];
+  partials: { path: string; size: number; age_ms: number }[];
+  skipped_manifests: string[];
+}
+
+export interface VolumeStats {
+  path: string;
+  free_bytes: number;
+  total_bytes: number;
+}
+
+export interface StatsReport {
+  generated_at: string;
+  backup_dir: string;
+  databases: DatabaseStats[];
+  volume: VolumeStats | null;
+  totals: { databases: number; backups: number; stored_bytes: number };
+}
+
+function ref(id: string, createdAt: string, nowMs: number): BackupRef {
+  return { id, created_at: createdAt, age_ms: nowMs - Date.parse(createdAt) };
+}
+
+function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats["last_verification"] {
+  let best: DatabaseStats["last_verification"] = null;
+  for (const b of listing.backups) {
+    const v = b.manifest.verifications.at(-1);
+    if (v && (!best || Date.parse(v.at) > Date.parse(best.at))) best = { ...v, id: b.manifest.id, age_ms: nowMs - Date.parse(v.at) };
+  }
+  return best;
+}
+
+/** Summarises one database's listing and its op-log entries (oldest first). */
+export function databaseStats(listing: FolderListing, log: LoggedEntry[], configured: boolean, nowMs: number): DatabaseStats {
+  const backups = listing.backups.map((b) => b.manifest);
+  const count = { scheduled: 0, manual: 0, "pre-restore": 0, total: backups.length };
+  for (const m of backups) count[m.kind]++;
+  const stored = backups.reduce((s, m) => s + m.stored.size, 0);
+  const raw = backups.reduce((s, m) => s + m.raw.size, 0);
+  const newest = backups.at(-1);
+  const oldest = backups[0];
+  const mine = log.filter((e) => e.database === listing.database);
+  const runs = mine.filter((e) => e.op === "backup");
+  const lastRun = runs.at(-1);
+  const lastOk = runs.findLastIndex((e) => e.ok);
+  const lastOkTs = lastOk >= 0 ? runs[lastOk]!.ts : "";
+  return {
+    database: listing.database,
+    configured,
+    count,
+    stored_bytes: stored,
+    raw_bytes_newest: newest?.raw.size ?? null,
+    stored_bytes_newest: newest?.stored.size ?? null,
+    compression_ratio: stored > 0 ? Math.round((raw / stored) * 100) / 100 : null,
+    oldest: oldest ? ref(oldest.id, oldest.created_at, nowMs) : null,
+    newest: newest ? ref(newest.id, newest.created_at, nowMs) : null,
+    last_verification: lastVerification(listing, nowMs),
+    last_backup_run: lastRun ? { ts: lastRun.ts, ok: lastRun.ok, error: lastRun.error } : null,
+    failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
+    partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
+    skipped_manifests: listing.problems,
+  };
+}
+
+/**
+ * Free and total bytes of the file system that holds (or will hold) `path`:
+ * a backup folder not created yet is measured at its nearest existing parent.
+ */
+export function volumeStats(path: string): VolumeStats | null {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      const s = statfsSync(p);
+      return { path, free_bytes: s.bavail * s.bsize, total_bytes: s.blocks * s.bsize };
+    } catch {
+      if (dirname(p) === p) return null;
+    }
+  }
+}
+
+/** Gathers the whole report for the given listings. */
+export function gatherStats(config: ResolvedConfig, listings: FolderListing[], now = new Date()): StatsReport {
+  const log = readOpLog(config.logFile);
+  const configured = new Set(config.databases.map((d) => d.name));
+  const databases = listings.map((l) => databaseStats(l, log, configured.has(l.database), now.getTime()));
+  return {
+    generated_at: now.toISOString(),
+    backup_dir: config.backupDir,
+    databases,
+    volume: volumeStats(config.backupDir),
+    totals: {
+      databases: databases.length,
+      backups: databases.reduce((s, d) => s + d.count.total, 0),
+      stored_bytes: databases.reduce((s, d) => s + d.stored_bytes, 0),
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/** `stats` and `stats --check` through the compiled binary, each problem produced for real. */
+import { describe, expect, it } from "bun:test";
+import { mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeDatabase } from "../helpers/db.ts";
+import { runCli } from "../helpers/run-cli.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const DAY_MS = 86_400_000;
+
+function setup(toml = "", names = ["app"]) {
+  const dir = tempDir();
+  let dbs = "";
+  for (const n of names) {
+    makeDatabase(join(dir, `${n}.db`), { rows: 20 });
+    dbs += `[[database]]\nname = "${n}"\npath = "${n}.db"\n`;
+  }
+  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${toml}\n${dbs}`);
+  return dir;
+}
+
+async function backupOne(dir: string, ...args: string[]) {
+  const r = await runCli(["backup", "--json", ...args], { cwd: dir });
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout)[0] as { manifestPath: string; dataPath: string; id: string };
+}
+
+function editManifest(path: string, edit: (m: Record<string, any>) => void) {
+  const m = JSON.parse(readFileSync(path, "utf8"));
+  edit(m);
+  writeFileSync(path, JSON.stringify(m));
+}
+
+describe("sqlbak stats", () => {
+  it("reports an empty setup, and --check calls it unhealthy", async () => {
+    const dir = tempDir();
+    const s = await runCli(["stats", "--json"], { cwd: dir });
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ databases: [], totals: { databases: 0, backups: 0, stored_bytes: 0 } });
+    const c = await runCli(["stats", "--check"], { cwd: dir });
+    expect(c.code).toBe(3);
+    expect(c.stdout).toContain("no databases");
+  });
+
+  it("summarises several databases with a stable JSON shape", async () => {
+    const dir = setup("", ["app", "shop"]);
+    await backupOne(dir, "app");
+    await backupOne(dir, "app");
+    await backupOne(dir, "shop", "--kind", "scheduled");
+    const s = await runCli(["stats", "--json"], { cwd: dir });
+    expect(s.code).toBe(0);
+    const report = JSON.parse(s.stdout);
+    expect(Object.keys(report).sort()).toEqual(["backup_dir", "databases", "generated_at", "totals", "volume"]);
+    expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
+    const [app, shop] = report.databases;
+    expect(Object.keys(app).sort()).toEqual([
+      "compression_ratio", "configured", "count", "database", "failures_since_success", "last_backup_run", "last_verification",
+      "newest", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
+    ]);
+    expect(app).toMatchObject({ database: "app", configured: true, count: { manual: 2, scheduled: 0, total: 2 }, last_backup_run: { ok: true } });
+    expect(shop.count).toMatchObject({ scheduled: 1, total: 1 });
+    expect(report.volume.free_bytes).toBeGreaterThan(0);
+    const text = await runCli(["stats"], { cwd: dir });
+    expect(text.stdout).toMatch(/^app\n  backups +2 \(scheduled 0, manual 2, pre-restore 0\)/);
+    expect(text.stdout).toContain("total: 2 databases, 3 backups");
+    expect((await runCli(["stats", "--check"], { cwd: dir })).stdout).toBe("healthy\n");
+  });
+});
+
+describe("sqlbak stats --check", () => {
+  it("flags a configured database with no backups", async () => {
+    const r = await runCli(["stats", "--check"], { cwd: setup() });
+    expect([r.code, r.stdout]).toEqual([3, "app: no backups\n"]);
+  });
+
+  it("flags a newest backup older than max_age", async () => {
+    const dir = setup(`max_age = "1d"`);
+    const b = await backupOne(dir);
+    editManifest(b.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect([r.code, r.stdout]).toEqual([3, "app: newest backup is 2d old (max_age 24h)\n"]);
+  });
+
+  it("flags a failed verification in the history", async () => {
+    const dir = setup();
+    const b = await backupOne(dir);
+    editManifest(b.manifestPath, (m) => m.verifications.push({ at: new Date().toISOString(), level: "full", ok: false, problems: ["integrity_check: page 3 is never used"] }));
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(new RegExp(`^app: last verification failed \\(${b.id}, 0s ago\\): integrity_check: page 3 is never used\\n$`));
+  });
+
+  it("flags a failed last backup run, from the operation log", async () => {
+    const dir = setup();
+    await backupOne(dir);
+    renameSync(join(dir, "app.db"), join(dir, "moved.db"));
+    expect((await runCli(["backup"], { cwd: dir })).code).toBe(1);
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^app: last backup run failed at \S+: cannot open database .*app\.db: no such file or directory\n$/);
+  });
+
+  it("flags partial files older than a day", async () => {
+    const dir = setup();
+    await backupOne(dir);
+    const partial = join(dir, "backups", "app", ".app-20260101T000000000Z-00000000.sqlite.zst.1234abcd.tmp");
+    writeFileSync(partial, "x");
+    const old = new Date(Date.now() - 2 * DAY_MS);
+    utimesSync(partial, old, old);
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect([r.code, r.stdout]).toEqual([3, `app: 1 partial file(s) older than a day, e.g. ${partial}\n`]);
+  });
+
+  it("flags a backup volume that is too small for the next backup", async () => {
+    const dir = tempDir();
+    makeDatabase(join(dir, "app.db"), { rows: 60, payloadBytes: 4096 });
+    const backups = join(dir, "backups");
+    mkdirSync(backups);
+    // ~260 KiB of incompressible rows: one backup fits in 640 KiB (snapshot + copy), a second would not.
+    const canMount = process.getuid?.() === 0 && Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=640k", "tmpfs", backups]).exitCode === 0;
+    if (!canMount) console.log("no tmpfs mount here (not root): using a min_free_space above the free space instead");
+    try {
+      writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\nmin_free_space = "${canMount ? "1%" : "1000000GiB"}"\n[[database]]\nname = "app"\npath = "app.db"\n`);
+      await backupOne(dir);
+      const r = await runCli(["stats", "--check"], { cwd: dir });
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(canMount ? /^backup volume of .* free; the next backups need about .*\n$/ : /below min_free_space/);
+    } finally {
+      if (canMount) Bun.spawnSync(["umount", backups]);
+    }
+  });
+
+  it("sends a health notification to the webhook when unhealthy", async () => {
+    const received: any[] = [];
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
+    try {
+      const dir = setup(`[notify]\nwebhook = "http://127.0.0.1:${server.port}/hook"`);
+      const r = await runCli(["stats", "--check"], { cwd: dir });
+      expect(r.code).toBe(3);
+      expect(received).toEqual([expect.objectContaining({ event: "health", problems: ["app: no backups"] })]);
+    } finally {
+      server.stop(true);
+    }
+  });
+});
+
+describe("backup notifications", () => {
+  it("reports success and failure to a webhook; a 503 only warns", async () => {
+    const received: any[] = [];
+    let status = 200;
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("", { status })) });
+    try {
+      const dir = setup(`[notify]\non = ["success", "failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"`);
+      const b = await backupOne(dir);
+      expect(received).toEqual([expect.objectContaining({ event: "success", database: "app", id: b.id, file: b.dataPath, path: join(dir, "app.db") })]);
+      expect(received[0].stored_size).toBeGreaterThan(0);
+
+      status = 503;
+      const r = await runCli(["backup"], { cwd: dir });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("webhook notification failed: HTTP 503");
+      const log = readFileSync(join(dir, "backups", "sqlbak.log.jsonl"), "utf8");
+      expect(log).toContain('"op":"notify"');
+
+      status = 200;
+      renameSync(join(dir, "app.db"), join(dir, "gone.db"));
+      expect((await runCli(["backup"], { cwd: dir })).code).toBe(1);
+      expect(received.at(-1)).toMatchObject({ event: "failure", database: "app", error: expect.stringContaining("no such file") });
+    } finally {
+      server.stop(true);
+    }
+  });
+});

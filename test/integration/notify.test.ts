@@ -1,0 +1,95 @@
+/** Notifications against real listeners on 127.0.0.1 and a real command. */
+import { afterEach, describe, expect, it } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeNotification, type NotifyConfig, notify } from "../../src/lib/notify.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+interface Received {
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const servers: { stop(force?: boolean): void }[] = [];
+afterEach(() => {
+  while (servers.length) servers.pop()!.stop(true);
+});
+
+/** A listener on 127.0.0.1 answering every request with `status` (or never, when null). */
+function listen(status: number | null) {
+  const received: Received[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      received.push({ method: req.method, headers: Object.fromEntries(req.headers), body: await req.text() });
+      if (status === null) return new Promise<Response>(() => {});
+      return new Response("", { status });
+    },
+  });
+  servers.push(server);
+  return { url: `http://127.0.0.1:${server.port}/topic`, received };
+}
+
+const failure = () =>
+  makeNotification({ event: "failure", title: "sqlbak: backup of app FAILED", message: "Backup of app failed: disk full", database: "app", error: "disk full" });
+
+function cfg(over: Partial<NotifyConfig>): NotifyConfig {
+  return { on: ["failure", "health"], timeoutMs: 2000, ...over };
+}
+
+describe("notify", () => {
+  it("posts to ntfy with Title, Priority, Tags and the token", async () => {
+    const srv = listen(200);
+    expect(await notify(cfg({ ntfy: srv.url, ntfyToken: "tk_secret" }), failure())).toEqual([]);
+    expect(srv.received).toHaveLength(1);
+    const [r] = srv.received;
+    expect(r!.method).toBe("POST");
+    expect(r!.body).toBe("Backup of app failed: disk full");
+    expect(r!.headers).toMatchObject({ title: "sqlbak: backup of app FAILED", priority: "high", tags: "rotating_light", authorization: "Bearer tk_secret" });
+  });
+
+  it("posts the documented JSON body to a webhook", async () => {
+    const srv = listen(204);
+    const n = failure();
+    expect(await notify(cfg({ webhook: srv.url }), n)).toEqual([]);
+    expect(srv.received[0]!.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(srv.received[0]!.body)).toEqual({ ...n });
+    expect(Object.keys(JSON.parse(srv.received[0]!.body)).sort()).toEqual(["database", "error", "event", "host", "message", "time", "title"]);
+  });
+
+  it("sends nothing for an event that is not enabled", async () => {
+    const srv = listen(200);
+    const success = makeNotification({ event: "success", title: "t", message: "m" });
+    expect(await notify(cfg({ ntfy: srv.url }), success)).toEqual([]);
+    expect(srv.received).toHaveLength(0);
+  });
+
+  it("retries once, then reports a 503 as a warning", async () => {
+    const srv = listen(503);
+    expect(await notify(cfg({ webhook: srv.url }), failure())).toEqual(["webhook notification failed: HTTP 503"]);
+    expect(srv.received).toHaveLength(2);
+  });
+
+  it("gives up on a listener that never answers, after the timeout and one retry", async () => {
+    const srv = listen(null);
+    expect(await notify(cfg({ ntfy: srv.url, timeoutMs: 300 }), failure())).toEqual(["ntfy notification failed: timed out after 300 ms"]);
+    expect(srv.received).toHaveLength(2);
+  });
+
+  it("runs the command with the event in SQLBAK_* variables", async () => {
+    const out = join(tempDir(), "env.txt");
+    const warnings = await notify(cfg({ command: `env | grep ^SQLBAK_ | sort > '${out}'` }), failure());
+    expect(warnings).toEqual([]);
+    const env = readFileSync(out, "utf8");
+    expect(env).toContain("SQLBAK_EVENT=failure\n");
+    expect(env).toContain("SQLBAK_DATABASE=app\n");
+    expect(env).toContain("SQLBAK_ERROR=disk full\n");
+    expect(env).toContain("SQLBAK_TITLE=sqlbak: backup of app FAILED\n");
+  });
+
+  it("reports a failing command with its exit code and first stderr line", async () => {
+    expect(await notify(cfg({ command: "echo nope >&2; exit 3" }), failure())).toEqual(["command notification failed: exited 3: nope"]);
+  });
+});

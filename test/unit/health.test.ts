@@ -1,0 +1,82 @@
+import { describe, expect, it } from "bun:test";
+import { checkHealth, type FreeSpaceThreshold, STRAY_PARTIAL_AGE_MS } from "../../src/lib/health.ts";
+import type { DatabaseStats, StatsReport } from "../../src/lib/stats.ts";
+
+const H = 3_600_000;
+const D = 24 * H;
+const GiB = 1024 ** 3;
+
+function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
+  return {
+    database: "app",
+    configured: true,
+    count: { scheduled: 3, manual: 0, "pre-restore": 0, total: 3 },
+    stored_bytes: 300,
+    raw_bytes_newest: 1000,
+    stored_bytes_newest: 100,
+    compression_ratio: 10,
+    oldest: { id: "o", created_at: "", age_ms: 3 * D },
+    newest: { id: "n", created_at: "", age_ms: 2 * H },
+    last_verification: { id: "n", at: "2026-11-20T00:00:00Z", level: "quick", ok: true, problems: [], age_ms: 1 * D },
+    last_backup_run: { ts: "2026-11-22T00:00:00Z", ok: true },
+    failures_since_success: [],
+    partials: [],
+    skipped_manifests: [],
+    ...over,
+  };
+}
+
+function report(dbs: DatabaseStats[], free = 100 * GiB, total = 200 * GiB): StatsReport {
+  return {
+    generated_at: "",
+    backup_dir: "/b",
+    databases: dbs,
+    volume: { path: "/b", free_bytes: free, total_bytes: total },
+    totals: { databases: dbs.length, backups: 0, stored_bytes: 0 },
+  };
+}
+
+const T = { maxAgeMs: 26 * H, verifyMaxAgeMs: 8 * D };
+const check = (r: StatsReport, minFree: FreeSpaceThreshold = { percent: 5 }) => checkHealth(r, () => T, minFree);
+
+describe("checkHealth", () => {
+  it("finds nothing wrong with a healthy setup", () => {
+    expect(check(report([db()]))).toEqual([]);
+  });
+
+  it.each<[string, Partial<DatabaseStats>, RegExp]>([
+    ["no backups", { newest: null, oldest: null }, /^app: no backups$/],
+    ["a stale newest backup", { newest: { id: "n", created_at: "", age_ms: 27 * H } }, /^app: newest backup is 27h old \(max_age 26h\)$/],
+    ["a failed verification", { last_verification: { id: "x", at: "", level: "full", ok: false, problems: ["row count of items: 3, manifest says 4"], age_ms: H } }, /^app: last verification failed \(x, 1h ago\): row count of items/],
+    ["no verification within verify_max_age", { oldest: { id: "o", created_at: "", age_ms: 30 * D }, last_verification: { id: "x", at: "", level: "quick", ok: true, problems: [], age_ms: 9 * D } }, /^app: not verified within verify_max_age 8d \(last 9d ago\)$/],
+    ["never verified after verify_max_age of backups", { oldest: { id: "o", created_at: "", age_ms: 9 * D }, last_verification: null }, /^app: not verified within verify_max_age 8d \(never\)$/],
+    ["a failed last run", { last_backup_run: { ts: "2026-11-22T02:00:00Z", ok: false, error: "disk full" } }, /^app: last backup run failed at 2026-11-22T02:00:00Z: disk full$/],
+    ["an old partial file", { partials: [{ path: "/b/app/.x.tmp", size: 1, age_ms: STRAY_PARTIAL_AGE_MS + 1 }] }, /^app: 1 partial file\(s\) older than a day, e.g. \/b\/app\/.x.tmp$/],
+  ])("reports %s", (_what, over, line) => {
+    const problems = check(report([db(over)]));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(line);
+  });
+
+  it("does not call a young database unverified", () => {
+    expect(check(report([db({ oldest: { id: "o", created_at: "", age_ms: 2 * D }, last_verification: null })]))).toEqual([]);
+  });
+
+  it("ignores a fresh partial file: it may be a backup in progress", () => {
+    expect(check(report([db({ partials: [{ path: "/p", size: 1, age_ms: 60_000 }] })]))).toEqual([]);
+  });
+
+  it("reports free space below min_free_space, as a percentage or bytes", () => {
+    expect(check(report([db()], 4 * GiB, 100 * GiB))).toEqual([expect.stringMatching(/has 4.0 GiB free, below min_free_space \(5.0 GiB\)/)]);
+    expect(check(report([db()], 4 * GiB, 100 * GiB), { bytes: 10 * GiB })).toEqual([expect.stringMatching(/below min_free_space \(10 GiB\)/)]);
+  });
+
+  it("reports free space smaller than the next backups need", () => {
+    const big = db({ raw_bytes_newest: 50 * GiB, stored_bytes_newest: 10 * GiB });
+    expect(check(report([big], 40 * GiB, 1000 * GiB), { percent: 0 })).toEqual([expect.stringMatching(/has 40 GiB free; the next backups need about 60 GiB/)]);
+  });
+
+  it("lists several problems, one line each", () => {
+    expect(check(report([db({ newest: null, oldest: null }), db({ database: "b", last_backup_run: { ts: "t", ok: false, error: "e" } })]))).toHaveLength(2);
+  });
+});
