@@ -28,6 +28,8 @@ export interface BackupOptions {
   now?: () => Date;
   onProgress?: (database: string, rawBytesDone: number, rawBytesTotal: number) => void;
   onLockWait?: (database: string, owner: LockOwner | null) => void;
+  /** The caller already holds this database's folder lock (restore's pre-restore backup). */
+  lockHeld?: boolean;
 }
 
 export interface BackupResult {
@@ -116,6 +118,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
     throw err;
   } finally {
     removeQuietly(snapshotPath);
+    removeQuietly(`${snapshotPath}-journal`); // VACUUM INTO's journal, left when it fails mid-way
     removeQuietly(storedTemp);
   }
 }
@@ -149,12 +152,12 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
       } catch (err) {
         throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
       }
-      const lock = await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(db.name, o));
+      const lock = opts.lockHeld ? null : await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(db.name, o));
       try {
         result.removedPartials = removeStalePartials(config.backupDir, db.name, started.getTime());
         await writeBackup(config, db, opts, result, started);
       } finally {
-        lock.release();
+        lock?.release();
       }
     }
     result.ok = true;

@@ -75,7 +75,8 @@ export function listFolder(backupDir: string, database: string): FolderListing {
   }
   for (const name of names) {
     if (claimed.has(name) || isOwnBookkeeping(name)) continue;
-    const isTemp = name.startsWith(".") && name.endsWith(TEMP_SUFFIX);
+    // SQLite may leave a rollback journal beside a temporary snapshot (`….tmp-journal`).
+    const isTemp = name.startsWith(".") && (name.endsWith(TEMP_SUFFIX) || name.endsWith(`${TEMP_SUFFIX}-journal`));
     const isOrphanData = /\.sqlite(\.zst|\.gz)?$/.test(name) && parseBackupId(name.replace(/\.sqlite(\.zst|\.gz)?$/, "")) !== null;
     if (!isTemp && !isOrphanData) continue;
     try {

@@ -1,0 +1,184 @@
+/**
+ * Fault injection for `backup`, through the compiled binary: crashes at many
+ * points, a full disk, hostile and odd inputs, concurrent runs. Each case
+ * asserts that the source is unchanged, no half backup is ever listed, and the
+ * next run recovers by itself.
+ */
+import { describe, expect, it } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expectAllListedBackupsWhole, sha256File } from "../helpers/check-backups.ts";
+import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+function setup(rows = 50, payloadBytes = 64) {
+  const dir = tempDir();
+  makeDatabase(join(dir, "app.db"), { rows, payloadBytes, journalMode: "delete" });
+  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n[[database]]\nname = "app"\npath = "app.db"\n`);
+  return dir;
+}
+
+function folderFiles(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, "backups", "app")).filter((f) => !f.startsWith(".sqlbak-lock"));
+  } catch {
+    return [];
+  }
+}
+
+describe("backup under faults", () => {
+  it("kill -9 at many points never leaves a listed half backup, and the next run recovers", async () => {
+    // ~24 MiB of incompressible rows: a backup takes long enough to be killed in each stage.
+    const dir = setup(3000, 8192);
+    const sourceHash = sha256File(join(dir, "app.db"));
+    const scratch = tempDir();
+    for (const delayMs of [5, 15, 30, 50, 80, 120, 180, 260, 400]) {
+      const proc = Bun.spawn([BIN, "backup"], { cwd: dir, env: cleanEnv({}, dir), stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(delayMs);
+      proc.kill("SIGKILL");
+      await proc.exited;
+      expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
+      await expectAllListedBackupsWhole(dir, scratch);
+    }
+    // Partials from the crashes are not listed; once stale, the next backup removes them.
+    const partials = folderFiles(dir).filter((f) => f.startsWith("."));
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    for (const p of partials) utimesSync(join(dir, "backups", "app", p), old, old);
+    const next = await runCli(["backup"], { cwd: dir });
+    expect(next.code).toBe(0);
+    expect(folderFiles(dir).filter((f) => f.startsWith("."))).toEqual([]);
+    const listed = await expectAllListedBackupsWhole(dir, scratch);
+    expect(listed.length).toBeGreaterThan(0);
+    expect(folderFiles(dir).filter((f) => f.endsWith(".json"))).toHaveLength(listed.length);
+  }, 120_000);
+
+  it("fails cleanly on a full disk, leaving nothing behind", async () => {
+    if (process.getuid?.() !== 0) return console.log("skipped: mounting a small tmpfs needs root");
+    const dir = setup(400, 8192); // ~3.3 MiB raw
+    const backups = join(dir, "backups");
+    mkdirSync(backups);
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", backups]).exitCode).toBe(0);
+    try {
+      const sourceHash = sha256File(join(dir, "app.db"));
+      const r = await runCli(["backup"], { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no space left on device|database or disk is full/);
+      expect(r.stderr).not.toContain("    at ");
+      expect(folderFiles(dir)).toEqual([]);
+      expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
+    } finally {
+      Bun.spawnSync(["umount", backups]);
+    }
+  });
+
+  it("two backups of the same database at once, under a writer: both succeed, both whole", async () => {
+    const dir = setup(2000, 1024);
+    const writer = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), join(dir, "app.db")], { stdout: "pipe", stderr: "pipe" });
+    await writer.stderr.getReader().read();
+    const runs = await Promise.all([runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir })]);
+    writer.kill("SIGTERM");
+    const { errors } = JSON.parse(await new Response(writer.stdout).text());
+    expect(errors).toEqual([]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    const listed = await expectAllListedBackupsWhole(dir, tempDir());
+    expect(listed).toHaveLength(3);
+    expect(integrityCheck(join(dir, "app.db"))).toBe("ok");
+  }, 60_000);
+
+  it("handles a backup folder path with spaces and unicode", async () => {
+    const dir = setup();
+    const r = await runCli(["backup", "--backup-dir", "Backups für Ärzte/nächtlich ☃"], { cwd: dir });
+    expect(r.code).toBe(0);
+    const list = await runCli(["list", "--json", "--backup-dir", "Backups für Ärzte/nächtlich ☃"], { cwd: dir });
+    expect(JSON.parse(list.stdout)[0].file).toContain("Backups für Ärzte/nächtlich ☃/app/");
+  });
+
+  it("backs up odd databases: page sizes 512 and 65536, empty, non-UTF-8 text", async () => {
+    const dir = tempDir();
+    for (const [name, setupSql] of [
+      ["p512", "PRAGMA page_size = 512; CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(3000));"],
+      ["p64k", "PRAGMA page_size = 65536; CREATE TABLE t(x); INSERT INTO t VALUES (randomblob(300000));"],
+      ["empty", "PRAGMA user_version = 0;"],
+      ["latin1", "CREATE TABLE t(x TEXT); INSERT INTO t VALUES (CAST(x'48e9e9ff' AS TEXT));"],
+    ] as const) {
+      const db = new Database(join(dir, `${name}.db`), { create: true });
+      db.exec(setupSql);
+      db.close();
+    }
+    const r = await runCli(["backup", "p512.db", "p64k.db", "empty.db", "latin1.db", "--json"], { cwd: dir });
+    expect(r.code).toBe(0);
+    const results = JSON.parse(r.stdout);
+    expect(results.every((x: { ok: boolean }) => x.ok)).toBe(true);
+    const listed = await expectAllListedBackupsWhole(dir, tempDir());
+    expect(listed).toHaveLength(4);
+    const latin = listed.find((b) => b.id.startsWith("latin1-"))!;
+    Bun.spawnSync(["zstd", "-d", "-q", "-f", latin.file, "-o", join(dir, "l.db")]);
+    expect(queryAll(join(dir, "l.db"), "SELECT hex(x) AS h FROM t")).toEqual([{ h: "48E9E9FF" }]);
+  });
+
+  it("backs up a rollback-mode database with a hot journal left by a crashed writer, without touching it", async () => {
+    const dir = setup(200, 256);
+    const db = join(dir, "app.db");
+    // A crashed writer: a child commits half a transaction and is killed, leaving a hot journal.
+    const child = Bun.spawn(["bun", "-e", `
+      const { Database } = require("bun:sqlite");
+      const db = new Database(${JSON.stringify(db)});
+      db.run("PRAGMA cache_size = 1");
+      db.run("BEGIN IMMEDIATE");
+      db.run("UPDATE items SET name = 'half-done'");
+      db.run("INSERT INTO items (name, payload) SELECT name, payload FROM items");
+      console.log("ready");
+      setInterval(() => {}, 1000);
+    `], { stdout: "pipe" });
+    await child.stdout.getReader().read();
+    child.kill("SIGKILL");
+    await child.exited;
+    const hot = Bun.file(`${db}-journal`).size;
+    expect(hot).toBeGreaterThan(0);
+    const r = await runCli(["backup", "--json"], { cwd: dir });
+    // The snapshot opens the database read-only; SQLite rolls a hot journal back only with write access.
+    if (r.code === 0) {
+      const listed = await expectAllListedBackupsWhole(dir, tempDir());
+      const out = join(dir, "r.db");
+      Bun.spawnSync(["zstd", "-d", "-q", "-f", listed[0]!.file, "-o", out]);
+      expect(queryAll(out, "SELECT count(*) AS c FROM items WHERE name = 'half-done'")).toEqual([{ c: 0 }]);
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain("    at ");
+      expect(await expectAllListedBackupsWhole(dir, tempDir())).toEqual([]);
+    }
+  });
+});
+
+describe("hostile input", () => {
+  it("ignores a planted symlink manifest and a manifest that points outside its folder", async () => {
+    const dir = setup();
+    expect((await runCli(["backup"], { cwd: dir })).code).toBe(0);
+    const folder = join(dir, "backups", "app");
+    const [real] = readdirSync(folder).filter((f) => f.endsWith(".json") && !f.startsWith("."));
+    symlinkSync(join(folder, real!), join(folder, "app-20200101T000000000Z-aaaaaaaa.json"));
+    const escaped = JSON.parse(await Bun.file(join(folder, real!)).text());
+    escaped.id = "app-20200101T000000000Z-bbbbbbbb";
+    escaped.stored.file = "../../../etc/passwd";
+    writeFileSync(join(folder, "app-20200101T000000000Z-bbbbbbbb.json"), JSON.stringify(escaped));
+    writeFileSync(join(folder, "app-20200101T000000000Z-cccccccc.json"), "[".repeat(100_000));
+    const list = await runCli(["list", "--json"], { cwd: dir });
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toHaveLength(1);
+    expect(list.stderr).toContain("aaaaaaaa.json: manifest is not a regular file");
+    expect(list.stderr).toContain("bbbbbbbb.json: manifest names a data file that does not belong to it");
+    expect(list.stderr).toContain("cccccccc.json: manifest is not valid JSON");
+  });
+
+  it("rejects a config that is not UTF-8, with exit 2 and nothing written", async () => {
+    const dir = tempDir();
+    makeDatabase(join(dir, "app.db"));
+    writeFileSync(join(dir, "sqlbak.toml"), new Uint8Array([0x62, 0x61, 0x63, 0x6b, 0x75, 0x70, 0x5f, 0x64, 0x69, 0x72, 0x3d, 0x22, 0xe9, 0x22]));
+    const r = await runCli(["backup", "app.db"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not valid UTF-8");
+    expect(readdirSync(dir)).not.toContain("backups");
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * Independent checks of what sqlbak left on disk, using only outside tools
+ * (sha256 here, the zstd CLI, SQLite): every listed backup must be whole.
+ */
+import { expect } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { integrityCheck } from "./db.ts";
+import { runCli } from "./run-cli.ts";
+
+export interface ListedBackup {
+  id: string;
+  file: string;
+  stored: { sha256: string; size: number; compression: string };
+  raw: { sha256: string; size: number };
+}
+
+export function sha256File(path: string): string {
+  return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Lists backups with the binary and proves each one restores: checksums, zstd -d, integrity_check. */
+export async function expectAllListedBackupsWhole(cwd: string, scratch: string): Promise<ListedBackup[]> {
+  const list = await runCli(["list", "--json"], { cwd });
+  expect(list.code).toBe(0);
+  const backups = JSON.parse(list.stdout) as ListedBackup[];
+  for (const b of backups) {
+    expect(sha256File(b.file)).toBe(b.stored.sha256);
+    const out = join(scratch, `${b.id}.db`);
+    const z = Bun.spawnSync(["zstd", "-d", "-q", "-f", b.file, "-o", out]);
+    expect(z.exitCode).toBe(0);
+    expect(sha256File(out)).toBe(b.raw.sha256);
+    expect(integrityCheck(out)).toBe("ok");
+  }
+  return backups;
+}
