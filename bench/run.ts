@@ -1,0 +1,151 @@
+/**
+ * The benchmark: sqlbak against the peer tools, side by side in one run.
+ *   bun run bench [--sizes 100,1024] [--runs 3] [--out bench/results.md]
+ * Needs the compiled binary (bun run build), sqlite3 and zstd on PATH.
+ * Figures are medians with min–max; ratios compare against the peer pair
+ * measured in the same run, because the machines are noisy.
+ */
+import { cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { generateDatabase } from "./generate.ts";
+
+const { values } = parseArgs({
+  options: { sizes: { type: "string", default: "100,1024" }, runs: { type: "string", default: "3" }, out: { type: "string", default: "bench/results.md" } },
+});
+const BIN = resolve(process.env.SQLBAK_BIN ?? "dist/sqlbak");
+const RUNS = Number(values.runs);
+const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "sqlbak-bench-"));
+const rows: string[][] = [];
+
+interface Timed {
+  ms: number;
+  maxRssBytes: number;
+}
+
+async function run(cmd: string[], env: Record<string, string> = {}): Promise<Timed> {
+  const t0 = performance.now();
+  const p = Bun.spawn(cmd, { cwd: work, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}: ${err || out}`);
+  return { ms, maxRssBytes: p.resourceUsage()?.maxRSS ?? 0 };
+}
+
+async function repeat(n: number, f: () => Promise<Timed>, before?: () => void): Promise<Timed[]> {
+  const out: Timed[] = [];
+  for (let i = 0; i < n; i++) {
+    before?.();
+    out.push(await f());
+  }
+  return out;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmtMs = (xs: number[]) => `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
+const fmtMiB = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`;
+const has = async (cmd: string) => (await run([BIN, cmd, "--help"]).then(() => true, () => false));
+
+function row(what: string, sqlbak: string, peer: string, ratio: string, target: string) {
+  rows.push([what, sqlbak, peer, ratio, target]);
+  console.log(`${what}: ${sqlbak} | ${peer} | ${ratio}`);
+}
+
+async function writerDuring(db: string, f?: () => Promise<unknown>) {
+  const w = Bun.spawn(["bun", join(import.meta.dir, "writer-latency.ts"), db], { stdout: "pipe", stderr: "pipe" });
+  await w.stderr.getReader().read();
+  if (f) await f();
+  else await Bun.sleep(3000);
+  w.kill("SIGTERM");
+  return JSON.parse(await new Response(w.stdout).text()) as { p99_ms: number; max_ms: number; errors: number; commits: number };
+}
+
+async function benchSize(sizeMiB: number) {
+  const db = join(work, `bench-${sizeMiB}.db`);
+  const bytes = generateDatabase(db, sizeMiB);
+  const label = `${sizeMiB} MiB`;
+  const backups = join(work, `backups-${sizeMiB}`);
+  const clean = () => rmSync(backups, { recursive: true, force: true });
+  const ours = await repeat(RUNS, () => run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]), clean);
+  const peer = await repeat(RUNS, async () => {
+    const a = await run(["sqlite3", db, `.backup ${join(work, "peer.db")}`]);
+    const b = await run(["zstd", "-3", "-q", "-f", join(work, "peer.db"), "-o", join(work, "peer.db.zst")]);
+    return { ms: a.ms + b.ms, maxRssBytes: Math.max(a.maxRssBytes, b.maxRssBytes) };
+  });
+  const ratio = median(ours.map((t) => t.ms)) / median(peer.map((t) => t.ms));
+  row(`backup ${label} (${fmtMiB(bytes)} on disk)`, fmtMs(ours.map((t) => t.ms)), `${fmtMs(peer.map((t) => t.ms))} sqlite3 .backup + zstd -3`, `${ratio.toFixed(2)}x`, "≤ 0.5x");
+  row(`backup ${label} peak RSS`, fmtMiB(Math.max(...ours.map((t) => t.maxRssBytes))), "", "", "< 256 MiB");
+
+  const base = await writerDuring(db);
+  const during = await writerDuring(db, () => run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]));
+  row(
+    `writer during backup ${label}`,
+    `p99 ${during.p99_ms.toFixed(1)} ms, max ${during.max_ms.toFixed(0)} ms, ${during.errors} errors`,
+    `baseline p99 ${base.p99_ms.toFixed(1)} ms`,
+    `${(during.p99_ms / base.p99_ms).toFixed(2)}x`,
+    "p99 ≤ 2x, max < 250 ms",
+  );
+
+  const stored = JSON.parse((await Bun.$`${BIN} list --json --backup-dir ${backups}`.cwd(work).text()))[0].file as string;
+  const peerRestore = await repeat(RUNS, async () => {
+    const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", join(work, "peer-restored.db")]);
+    const b = await run(["cp", join(work, "peer-restored.db"), join(work, "peer-copy.db")]);
+    return { ms: a.ms + b.ms, maxRssBytes: 0 };
+  });
+  if (await has("restore")) {
+    const target = join(work, "restored.db");
+    const ours = await repeat(RUNS, () => run([BIN, "restore", `bench-${sizeMiB}`, "--latest", "--to", target, "--yes", "--force", "--backup-dir", backups, "--quiet"]), () => rmSync(target, { force: true }));
+    const r = median(ours.map((t) => t.ms)) / median(peerRestore.map((t) => t.ms));
+    row(`restore ${label}`, `${fmtMs(ours.map((t) => t.ms))}, ${fmtMiB(Math.max(...ours.map((t) => t.maxRssBytes)))} RSS`, `${fmtMs(peerRestore.map((t) => t.ms))} zstd -d + cp`, `${r.toFixed(2)}x`, "≤ 1x");
+  } else row(`restore ${label}`, "(no restore command yet)", `${fmtMs(peerRestore.map((t) => t.ms))} zstd -d + cp`, "", "≤ 1x");
+  if (await has("verify")) {
+    const v = await repeat(RUNS, () => run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--quiet"]));
+    row(`verify --level full ${label}`, fmtMs(v.map((t) => t.ms)), "", "", "");
+  }
+  rmSync(db, { force: true });
+  clean();
+}
+
+/** 10,000 backups of one database: real manifests, data files hard-linked to one real backup. */
+async function benchMany() {
+  const dir = join(work, "many");
+  const db = join(work, "many.db");
+  generateDatabase(db, 1);
+  await run([BIN, "backup", db, "--backup-dir", dir, "--kind", "scheduled", "--quiet"]);
+  const [first] = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${dir}`.cwd(work).text());
+  const manifest = JSON.parse(readFileSync(first.manifest, "utf8"));
+  const start = Date.parse("2000-01-01T00:00:00Z");
+  for (let i = 0; i < 10_000; i++) {
+    const at = new Date(start + i * 3_600_000);
+    const id = `many-${at.toISOString().replace(/[-:.]/g, "")}-${i.toString(16).padStart(8, "0")}`;
+    const file = `${id}.sqlite.zst`;
+    linkSync(first.file, join(dir, "many", file));
+    writeFileSync(join(dir, "many", `${id}.json`), JSON.stringify({ ...manifest, id, created_at: at.toISOString(), stored: { ...manifest.stored, file } }));
+  }
+  const list = await repeat(RUNS, () => run([BIN, "list", "--json", "--backup-dir", dir]));
+  row("list over 10,000 backups", fmtMs(list.map((t) => t.ms)), "", "", "< 1 s");
+  if (await has("rotate")) {
+    const rot = await repeat(RUNS, () => run([BIN, "rotate", "--dry-run", "--json", "--backup-dir", dir]));
+    row("rotate --dry-run over 10,000 backups", fmtMs(rot.map((t) => t.ms)), "", "", "< 1 s");
+  }
+  const help = await repeat(20, () => run([BIN, "--help"]));
+  row("sqlbak --help", `${median(help.map((t) => t.ms)).toFixed(0)} ms`, "", "", "< 50 ms");
+}
+
+try {
+  for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
+  await benchMany();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const table = [
+    `Machine: ${machine}; ${RUNS} runs each, median (min–max).`,
+    "",
+    "| measure | sqlbak | peer | ratio | target |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+  writeFileSync(values.out!, `${table}\n`);
+  console.log(`\n${table}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
