@@ -5,11 +5,17 @@
  */
 import { parseSpanMs } from "./duration.ts";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
+import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention-config.ts";
+import { CronSyntaxError, parseCron } from "./cron.ts";
+import { JOB_NAMES, type JobName } from "./schedule/jobs.ts";
 
 export const COMPRESSIONS = ["zstd", "gzip", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 export const CHECK_LEVELS = ["none", "quick", "full"] as const;
 export type CheckLevel = (typeof CHECK_LEVELS)[number];
+/** How a backup copies the live database: "pages" streams its pages (WAL-aware), "vacuum" uses VACUUM INTO. */
+export const SNAPSHOT_METHOD_NAMES = ["pages", "vacuum"] as const;
+export type SnapshotMethodName = (typeof SNAPSHOT_METHOD_NAMES)[number];
 
 /** Database names become file names: lowercase, digits, `_` and `-`, nothing that can leave a folder. */
 export const DATABASE_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -20,12 +26,19 @@ export interface ConfigFile {
   compression?: Compression;
   compression_level?: number;
   check?: CheckLevel;
+  snapshot_method?: SnapshotMethodName;
   lock_timeout?: string;
   log_file?: string;
   max_age?: string;
   verify_max_age?: string;
   min_free_space?: string;
   notify?: NotifyEntry;
+  /** rotate: the global retention policy; `[[database]]` entries may override it key by key. */
+  retention?: RetentionEntry;
+  /** IANA zone for retention's calendar periods (default: the machine's). */
+  timezone?: string;
+  /** install-schedule: a cron expression per job, or false / "" to disable it. */
+  schedule?: Partial<Record<JobName, string | false>>;
   database?: DatabaseEntry[];
 }
 
@@ -43,10 +56,12 @@ export interface DatabaseEntry {
   path: string;
   probes?: string[];
   check?: CheckLevel;
+  snapshot_method?: SnapshotMethodName;
   compression?: Compression;
   compression_level?: number;
   max_age?: string;
   verify_max_age?: string;
+  retention?: RetentionEntry;
 }
 
 type Raw = Record<string, unknown>;
@@ -56,15 +71,19 @@ const TOP_KEYS = [
   "compression",
   "compression_level",
   "check",
+  "snapshot_method",
   "lock_timeout",
   "log_file",
   "max_age",
   "verify_max_age",
   "min_free_space",
   "notify",
+  "retention",
+  "timezone",
+  "schedule",
   "database",
 ];
-const DB_KEYS = ["name", "path", "probes", "check", "compression", "compression_level", "max_age", "verify_max_age"];
+const DB_KEYS = ["name", "path", "probes", "check", "snapshot_method", "compression", "compression_level", "max_age", "verify_max_age", "retention"];
 const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "timeout"];
 
 const BYTE_UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
@@ -166,10 +185,12 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
     path: path ?? "",
     probes,
     check: c.oneOf(obj, "check", prefix, CHECK_LEVELS),
+    snapshot_method: c.oneOf(obj, "snapshot_method", prefix, SNAPSHOT_METHOD_NAMES),
     compression: c.oneOf(obj, "compression", prefix, COMPRESSIONS),
     compression_level: c.integer(obj, "compression_level", prefix, 1, 19),
     max_age: c.span(obj, "max_age", prefix),
     verify_max_age: c.span(obj, "verify_max_age", prefix),
+    retention: checkRetentionTable(obj.retention, `${prefix}retention`, (k, w) => c.add(k, w)),
   };
   return entry;
 }
@@ -198,6 +219,34 @@ function checkNotify(c: Checker, raw: unknown): NotifyEntry | undefined {
   };
 }
 
+/** [schedule]: each job a cron expression (validated here), or false / "" for "do not schedule". */
+function checkSchedule(c: Checker, raw: unknown): ConfigFile["schedule"] {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    c.add("schedule", "expected a table [schedule]");
+    return undefined;
+  }
+  const obj = raw as Raw;
+  c.unknownKeys(obj, [...JOB_NAMES], "schedule.");
+  const out: NonNullable<ConfigFile["schedule"]> = {};
+  for (const job of JOB_NAMES) {
+    const v = obj[job];
+    if (v === undefined) continue;
+    if (v === false || v === "") out[job] = false;
+    else if (typeof v !== "string") c.add(`schedule.${job}`, `expected a cron expression or false, got ${typeName(v)}`);
+    else {
+      try {
+        parseCron(v);
+        out[job] = v;
+      } catch (err) {
+        if (!(err instanceof CronSyntaxError)) throw err;
+        c.add(`schedule.${job}`, `"${v}" is not a valid cron expression: ${err.message}`);
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Given the parsed TOML of a config file, return it typed, or the list of every
  * problem found (empty when valid). Keys are reported as TOML paths.
@@ -210,12 +259,16 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     compression: c.oneOf(raw, "compression", "", COMPRESSIONS),
     compression_level: c.integer(raw, "compression_level", "", 1, 19),
     check: c.oneOf(raw, "check", "", CHECK_LEVELS),
+    snapshot_method: c.oneOf(raw, "snapshot_method", "", SNAPSHOT_METHOD_NAMES),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
     max_age: c.span(raw, "max_age", ""),
     verify_max_age: c.span(raw, "verify_max_age", ""),
     min_free_space: c.string(raw, "min_free_space", ""),
     notify: checkNotify(c, raw.notify),
+    retention: checkRetentionTable(raw.retention, "retention", (k, w) => c.add(k, w)),
+    timezone: checkTimeZone(raw.timezone, (k, w) => c.add(k, w)),
+    schedule: checkSchedule(c, raw.schedule),
   };
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);

@@ -13,11 +13,15 @@ import {
   DATABASE_NAME_RE,
   type NotifyEntry,
   parseFreeSpace,
+  type SnapshotMethodName,
   validateConfigFile,
 } from "./config-schema.ts";
 import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
 import { parseSpanMs } from "./duration.ts";
 import { ConfigError, fsErrorMessage } from "./errors.ts";
+import { resolveRetention } from "./retention-config.ts";
+import { machineTimeZone, type RetentionPolicy } from "./retention.ts";
+import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule/jobs.ts";
 
 export interface ResolvedDatabase {
   name: string;
@@ -25,12 +29,15 @@ export interface ResolvedDatabase {
   path: string;
   probes: string[];
   check: CheckLevel;
+  snapshotMethod: SnapshotMethodName;
   compression: Compression;
   compressionLevel: number;
   /** stats --check: the newest backup may be at most this old. */
   maxAgeMs: number;
   /** stats --check: a verification is due this often (0: never required). */
   verifyMaxAgeMs: number;
+  /** rotate: the global [retention] with this database's overrides merged key by key (absent: the global policy). */
+  retention?: RetentionPolicy;
 }
 
 export interface ResolvedConfig {
@@ -40,12 +47,19 @@ export interface ResolvedConfig {
   compression: Compression;
   compressionLevel: number;
   check: CheckLevel;
+  snapshotMethod: SnapshotMethodName;
   lockTimeoutMs: number;
   logFile: string;
   maxAgeMs: number;
   verifyMaxAgeMs: number;
   minFreeSpace: { bytes?: number; percent?: number };
   notify: NotifyConfig;
+  /** rotate: the global policy, for databases with no [[database]] entry. */
+  retention: RetentionPolicy;
+  /** IANA zone of retention's calendar periods: `timezone`, else the machine's. */
+  timeZone: string;
+  /** install-schedule: cron expression per job, null when disabled. */
+  schedule: ScheduleConfig;
   databases: ResolvedDatabase[];
 }
 
@@ -74,6 +88,7 @@ export function defaults(): ConfigFile {
     backup_dir: "./backups",
     compression: "zstd",
     check: "quick",
+    snapshot_method: "pages",
     lock_timeout: DEFAULT_LOCK_TIMEOUT,
     max_age: "26h",
     verify_max_age: "8d",
@@ -91,6 +106,15 @@ function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv): 
     command: entry?.command,
     timeoutMs: entry?.timeout ? parseSpanMs(entry.timeout)! : DEFAULT_NOTIFY_TIMEOUT_MS,
   };
+}
+
+/** Defaults for jobs the file does not mention; `false` in the file disables a job. */
+function resolveSchedule(entry: ConfigFile["schedule"]): ScheduleConfig {
+  const pick = (job: JobName) => {
+    const v = entry?.[job];
+    return v === false ? null : (v ?? DEFAULT_SCHEDULE[job]);
+  };
+  return { backup: pick("backup"), verify: pick("verify"), health: pick("health") };
 }
 
 /** The config file to use, following SPEC §3's lookup order; null when there is none. */
@@ -178,10 +202,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       path: resolve(baseDir, d.path),
       probes: d.probes ?? [],
       check: d.check ?? check,
+      snapshotMethod: d.snapshot_method ?? merged.snapshot_method!,
       compression: c,
       compressionLevel: level(c, d.compression_level ?? (d.compression ? undefined : merged.compression_level), `database[${i}].compression_level`),
       maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
+      retention: resolveRetention(fromFile.retention, d.retention),
     };
   });
 
@@ -192,12 +218,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     compression,
     compressionLevel,
     check,
+    snapshotMethod: merged.snapshot_method!,
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
     maxAgeMs,
     verifyMaxAgeMs,
     minFreeSpace: parseFreeSpace(merged.min_free_space!)!,
     notify: resolveNotify(fromFile.notify, env),
+    retention: resolveRetention(fromFile.retention),
+    timeZone: fromFile.timezone ?? machineTimeZone(),
+    schedule: resolveSchedule(fromFile.schedule),
     databases,
   };
 }
@@ -224,10 +254,12 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     path: abs,
     probes: [],
     check: config.check,
+    snapshotMethod: config.snapshotMethod,
     compression: config.compression,
     compressionLevel: config.compressionLevel,
     maxAgeMs: config.maxAgeMs,
     verifyMaxAgeMs: config.verifyMaxAgeMs,
+    retention: config.retention,
   };
 }
 

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adHocDatabase, loadConfig, nameFromPath } from "../../src/lib/config.ts";
 import { ConfigError } from "../../src/lib/errors.ts";
+import { resolveRetention } from "../../src/lib/retention-config.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /** Writes `toml` as sqlbak.toml in a fresh folder and loads it with a clean environment. */
@@ -78,10 +79,12 @@ describe("loadConfig resolution", () => {
         path: join(dir, "data/app.db"),
         probes: ["SELECT 1"],
         check: "quick",
+        snapshotMethod: "pages",
         compression: "zstd",
         compressionLevel: 3,
         maxAgeMs: 26 * 3_600_000,
         verifyMaxAgeMs: 8 * 86_400_000,
+        retention: resolveRetention(),
       },
     ]);
   });
