@@ -14,6 +14,7 @@ import { type BackupKind, type Manifest, MANIFEST_FORMAT, serializeManifest } fr
 import { dataFileName, manifestFileName, newBackupId } from "./names.ts";
 import { appendOpLog } from "./oplog.ts";
 import { assertSourceDatabase, takeSnapshot } from "./snapshot.ts";
+import { takePageSnapshot } from "./snapshot-pages.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { databaseFolder, listFolder } from "./store.ts";
 import { SQLBAK_VERSION } from "./version.ts";
@@ -60,6 +61,23 @@ export function removeStalePartials(backupDir: string, database: string, nowMs: 
   return removed;
 }
 
+/**
+ * Takes the snapshot into `snapshotPath` (raw, for the check) and its compressed
+ * form into `storedTemp`. "pages" does both in one streamed pass; "vacuum"
+ * writes the VACUUM INTO image first, then compresses it.
+ */
+async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions) {
+  const progress = (done: number, total: number) => opts.onProgress?.(db.name, done, total);
+  if (db.snapshotMethod === "pages") {
+    const r = await takePageSnapshot(db.path, snapshotPath, storedTemp, db.compression, db.compressionLevel, progress);
+    return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r };
+  }
+  const snap = takeSnapshot(db.path, snapshotPath);
+  const total = Bun.file(snapshotPath).size;
+  const sums = await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, (done) => progress(done, total));
+  return { snap, sums };
+}
+
 async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date) {
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
@@ -69,7 +87,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   const storedTemp = tempPathFor(dataPath);
   let committedData = false;
   try {
-    const snap = takeSnapshot(db.path, snapshotPath);
+    const { snap, sums } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts);
     const image = openReadOnly(snapshotPath);
     let facts;
     let check;
@@ -80,10 +98,6 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
     } finally {
       image.close();
     }
-    const total = Bun.file(snapshotPath).size;
-    const sums = await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, (done) =>
-      opts.onProgress?.(db.name, done, total),
-    );
     removeQuietly(snapshotPath);
     commitRename(storedTemp, dataPath);
     committedData = true;
@@ -119,6 +133,8 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   } finally {
     removeQuietly(snapshotPath);
     removeQuietly(`${snapshotPath}-journal`); // VACUUM INTO's journal, left when it fails mid-way
+    removeQuietly(`${snapshotPath}-wal`); // a page copy of a WAL database opens in WAL mode for its check
+    removeQuietly(`${snapshotPath}-shm`);
     removeQuietly(storedTemp);
   }
 }

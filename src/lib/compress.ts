@@ -9,7 +9,7 @@ import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } 
 import { promisify } from "node:util";
 import type { Readable, Transform } from "node:stream";
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import type { Compression } from "./config-schema.ts";
 
 /** Big enough that per-frame overhead is negligible, small enough to keep memory flat. */
@@ -51,12 +51,44 @@ export interface CompressResult {
   storedSha256: string;
 }
 
+/** Reads `srcPath` in CHUNK_BYTES pieces, each a fresh buffer (it is handed to a compressor that outlives the loop). */
+async function* fileChunks(srcPath: string): AsyncGenerator<Uint8Array> {
+  const src = await open(srcPath, "r");
+  try {
+    for (let pos = 0; ; ) {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await src.read(buf, 0, CHUNK_BYTES, pos);
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await src.close();
+  }
+}
+
 /**
  * Compresses `srcPath` into `destPath` (created 0600, must not exist), hashing
  * both sides, and fsyncs the output. `onProgress` gets raw bytes done so far.
  */
-export async function compressFile(
+export function compressFile(
   srcPath: string,
+  destPath: string,
+  codec: Compression,
+  level: number,
+  onProgress?: (rawBytesDone: number) => void,
+): Promise<CompressResult> {
+  return compressChunks(fileChunks(srcPath), destPath, codec, level, onProgress);
+}
+
+/**
+ * Compresses a stream of raw chunks (each at most a few MiB, never reused by
+ * the producer) into `destPath` (created 0600, must not exist), hashing both
+ * sides, and fsyncs the output. At most MAX_IN_FLIGHT chunks are held at once,
+ * and the producer is not asked for the next chunk until there is room.
+ */
+export async function compressChunks(
+  chunks: AsyncIterable<Uint8Array>,
   destPath: string,
   codec: Compression,
   level: number,
@@ -65,7 +97,6 @@ export async function compressFile(
   const compress = compressorFor(codec, level);
   const rawHash = new Bun.CryptoHasher("sha256");
   const storedHash = new Bun.CryptoHasher("sha256");
-  const src = await open(srcPath, "r");
   const dest = await open(destPath, "wx", 0o600);
   let rawSize = 0;
   let storedSize = 0;
@@ -74,21 +105,12 @@ export async function compressFile(
     const writeNext = async () => {
       const out = await inFlight.shift()!;
       storedHash.update(out);
-      // Explicit offsets: what lands on disk never depends on the file position.
-      let off = 0;
-      while (off < out.length) {
-        const { bytesWritten } = await dest.write(out, off, out.length - off, storedSize + off);
-        off += bytesWritten;
-      }
+      await writeAt(dest, out, storedSize);
       storedSize += out.length;
     };
-    for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-      const { bytesRead } = await src.read(buf, 0, CHUNK_BYTES, rawSize);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
+    for await (const chunk of chunks) {
       rawHash.update(chunk);
-      rawSize += bytesRead;
+      rawSize += chunk.length;
       inFlight.push(compress(chunk));
       if (inFlight.length >= MAX_IN_FLIGHT) await writeNext();
       onProgress?.(rawSize);
@@ -99,10 +121,18 @@ export async function compressFile(
     await Promise.allSettled(inFlight);
     throw err;
   } finally {
-    await src.close();
     await dest.close();
   }
   return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+}
+
+/** Writes all of `data` at `position`. Explicit offsets: what lands on disk never depends on the file position. */
+export async function writeAt(file: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await file.write(data, off, data.length - off, position + off);
+    off += bytesWritten;
+  }
 }
 
 /**
@@ -126,11 +156,7 @@ export async function decompressFile(srcPath: string, destPath: string, codec: C
   try {
     for await (const chunk of raw as AsyncIterable<Buffer>) {
       rawHash.update(chunk);
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await dest.write(chunk, off, chunk.length - off, rawSize + off);
-        off += bytesWritten;
-      }
+      await writeAt(dest, chunk, rawSize);
       rawSize += chunk.length;
     }
     await dest.sync();

@@ -10,7 +10,7 @@ import { dataFileName, manifestFileName, parseBackupId } from "./names.ts";
 export const MANIFEST_FORMAT = 1;
 export const KINDS = ["scheduled", "manual", "pre-restore"] as const;
 export type BackupKind = (typeof KINDS)[number];
-export const SNAPSHOT_METHODS = ["vacuum_into"] as const;
+export const SNAPSHOT_METHODS = ["vacuum_into", "pages"] as const;
 export type SnapshotMethod = (typeof SNAPSHOT_METHODS)[number];
 /** Manifests far larger than this are not ours (a real one is a few KiB). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

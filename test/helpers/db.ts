@@ -21,6 +21,7 @@ export function makeDatabase(path: string, opts: MakeDbOptions = {}): string {
   db.transaction(() => {
     for (let i = 0; i < (opts.rows ?? 100); i++) insert.run(`item-${i}`, opts.payloadBytes ?? 16);
   })();
+  insert.finalize(); // an unfinalized statement keeps the connection (and its WAL lock) open after close()
   db.close();
   return path;
 }
