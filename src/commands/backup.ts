@@ -5,9 +5,13 @@ import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
 import { backupNotification, sendNotifications } from "../lib/events.ts";
 import { formatBytes } from "../lib/format.ts";
 import type { BackupKind } from "../lib/manifest.ts";
+import { KEEP_TAG } from "../lib/retention.ts";
+import { rotateToJson } from "../lib/rotate-output.ts";
+import { type RotateResult, runRotations } from "../lib/rotate.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { createProgress } from "./_progress.ts";
+import { reportRotations } from "./_rotate-report.ts";
 
 export default defineCommand({
   meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },
@@ -17,14 +21,18 @@ export default defineCommand({
     target: { type: "positional", required: false, description: "Database names from the config, or paths to database files", valueHint: "NAME|PATH" },
     tag: { type: "string", description: "Tags for the backup, comma-separated", valueHint: "TAG[,TAG]" },
     kind: { type: "enum", options: ["manual", "scheduled"], description: "Kind recorded in the manifest (default: manual)", valueHint: "KIND" },
+    rotate: { type: "boolean", description: "Record the backup as scheduled, then apply retention to each database backed up successfully" },
+    pin: { type: "boolean", description: `Tag the backup "${KEEP_TAG}": rotation never removes it` },
   },
   async run({ args }) {
     const ctx = openContext(args);
     const tags = parseTags(args.tag);
+    if (args.pin && !tags.includes(KEEP_TAG)) tags.push(KEEP_TAG);
+    if (args.rotate && args.kind === "manual") throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const targets = resolveBackupTargets(ctx.config, args._);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
     const results = await runBackups(ctx.config, targets, {
-      kind: (args.kind ?? "manual") as BackupKind,
+      kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,
       tags,
       dryRun: Boolean(args["dry-run"]),
       onProgress: (db, done, total) => progress.update(db, done, total),
@@ -32,7 +40,9 @@ export default defineCommand({
     });
     progress.done();
     for (const w of await sendNotifications(ctx.config, results.filter((r) => !r.dryRun).map((r) => backupNotification(r)))) ctx.logger.warn(w);
-    report(ctx, results);
+    // Never rotate after a failed backup: the newest good backup must not age out behind a failure.
+    const rotations = args.rotate ? await runRotations(ctx.config, results.filter((r) => r.ok).map((r) => r.database), { dryRun: Boolean(args["dry-run"]) }) : undefined;
+    report(ctx, results, rotations);
   },
 });
 
@@ -43,7 +53,7 @@ function parseTags(raw: string | undefined): string[] {
   return [...new Set(tags)];
 }
 
-function report(ctx: CommandContext, results: BackupResult[]): void {
+function report(ctx: CommandContext, results: BackupResult[], rotations?: RotateResult[]): void {
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
     for (const p of r.removedPartials) ctx.logger.info(`${r.database}: removed stale partial file ${p}`);
@@ -52,8 +62,15 @@ function report(ctx: CommandContext, results: BackupResult[]): void {
     else if (r.dryRun) ctx.logger.info(`${r.database}: would back up ${r.source} to ${r.dataPath}`);
     else ctx.logger.success(`${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ${(r.durationMs / 1000).toFixed(1)}s)`);
   }
-  if (ctx.json) printData(ctx, results, () => "");
+  if (rotations) reportRotations(ctx, rotations, false);
+  const rotationOf = (r: BackupResult) => (r.ok ? rotations?.find((x) => x.database === r.database) : undefined);
+  const withRotation = (r: BackupResult) => ({ ...r, rotation: rotationOf(r) ? rotateToJson(rotationOf(r)!) : null });
+  if (ctx.json) printData(ctx, rotations ? results.map(withRotation) : results, () => "");
   const failed = results.filter((r) => !r.ok);
+  const failedRotations = rotations?.filter((r) => !r.ok) ?? [];
+  if (failed.length === 0 && failedRotations.length > 0) {
+    throw new OutcomeError(`${failedRotations.map((r) => r.database).join(", ")}: rotation failed`, failedRotations.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked);
+  }
   if (failed.length === 0) return;
   const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
   const only = results.length === 1 ? failed[0] : undefined;

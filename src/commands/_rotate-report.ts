@@ -1,0 +1,26 @@
+/** Human summary of rotations on stderr, shared by `rotate` and `backup --rotate`. */
+import { EXIT, OutcomeError } from "../lib/errors.ts";
+import type { RotateResult } from "../lib/rotate.ts";
+import type { CommandContext } from "./_context.ts";
+
+/** Logs one line per database (and its warnings); with `throwOnFailure`, throws OutcomeError (exit 1, or 4 when only locks failed). */
+export function reportRotations(ctx: CommandContext, results: RotateResult[], throwOnFailure = true): void {
+  for (const r of results) {
+    for (const w of r.warnings) ctx.logger.warn(w);
+    for (const s of r.skipped) ctx.logger.warn(`skipped ${s}`);
+    for (const p of r.removed_partials) ctx.logger.info(`${r.database}: ${r.dry_run ? "would remove" : "removed"} stale partial file ${p}`);
+    if (r.empty_policy) ctx.logger.warn(`${r.database}: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed`);
+    if (!r.ok) {
+      ctx.logger.error(`${r.database}: rotation failed: ${r.error}`);
+      continue;
+    }
+    const kept = r.backups.filter((b) => b.action === "keep").length;
+    const doomed = r.backups.length - kept;
+    const verb = r.dry_run ? "would remove" : "removed";
+    ctx.logger.success(`${r.database}: kept ${kept}, ${verb} ${r.dry_run ? doomed : r.removed.length} (${r.policy})`);
+  }
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === 0 || !throwOnFailure) return;
+  const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
+  throw new OutcomeError(failed.length === 1 ? `${failed[0]!.database}: rotation failed` : `${failed.length} of ${results.length} rotations failed`, code);
+}

@@ -1,0 +1,151 @@
+/**
+ * Applying retention to one database's folder: under the database's lock,
+ * clean stale partials, plan with planRetention, then remove each doomed backup
+ * manifest first (the folder fsynced), data file second. A crash in between
+ * leaves a data file without a manifest: a partial, never listed, and removed
+ * by the next backup or rotate once older than STALE_PARTIAL_AGE_MS.
+ */
+import { existsSync, unlinkSync } from "node:fs";
+import type { ResolvedConfig } from "./config.ts";
+import { removeStalePartials, STALE_PARTIAL_AGE_MS } from "./backup.ts";
+import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage } from "./errors.ts";
+import { fsyncDir } from "./fs.ts";
+import { acquireLock, type LockOwner } from "./lock.ts";
+import { appendOpLog } from "./oplog.ts";
+import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
+import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
+
+export interface RotateOptions {
+  dryRun: boolean;
+  now?: () => Date;
+  onLockWait?: (database: string, owner: LockOwner | null) => void;
+}
+
+/** The result of rotating one database; its JSON form is rotate's documented `--json` entry. */
+export interface RotateResult {
+  database: string;
+  ok: boolean;
+  dry_run: boolean;
+  policy: string;
+  time_zone: string;
+  empty_policy: boolean;
+  /** Newest first, every backup with keep or remove and its reasons. */
+  backups: (RetentionDecision & { action: "keep" | "remove" })[];
+  /** Ids actually removed (on --dry-run: none). */
+  removed: string[];
+  /** Stale partial files deleted (on --dry-run: the ones that would be). */
+  removed_partials: string[];
+  /** Manifests that were skipped as unreadable: never touched by rotation. */
+  skipped: string[];
+  error?: string;
+  /** Problems that did not fail the rotation (an unwritable op log). */
+  warnings: string[];
+  exitCode: ExitCode;
+}
+
+/**
+ * Removes one backup so that no crash can leave a manifest without its data:
+ * the manifest goes first and that unlink is made durable before the data file
+ * is touched. Throws on a failure to remove the manifest (the backup then stays whole).
+ */
+export function removeBackup(b: StoredBackup, folder: string): void {
+  unlinkSync(b.manifestPath);
+  fsyncDir(folder);
+  try {
+    unlinkSync(b.dataPath);
+  } catch (err) {
+    // Already a partial (data without manifest); the stale-partial sweep finishes it.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
+
+function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult) {
+  const listing = listFolder(config.backupDir, database);
+  result.skipped = listing.problems;
+  const p = planRetention(
+    listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
+    policy,
+    { timeZone: config.timeZone, now },
+  );
+  result.empty_policy = p.emptyPolicy;
+  result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
+  return { listing, remove: new Set(p.remove) };
+}
+
+/**
+ * Rotates one database's backups with `policy` (dry run: plans only, takes no
+ * lock, writes nothing). Never throws for a failure of the rotation itself:
+ * the result carries ok, the error and the exit code (1 failed, 4 locked).
+ */
+export async function rotateDatabase(config: ResolvedConfig, database: string, policy: RetentionPolicy, opts: RotateOptions): Promise<RotateResult> {
+  const now = opts.now?.() ?? new Date();
+  const result: RotateResult = {
+    database,
+    ok: false,
+    dry_run: opts.dryRun,
+    policy: describePolicy(policy),
+    time_zone: config.timeZone,
+    empty_policy: false,
+    backups: [],
+    removed: [],
+    removed_partials: [],
+    skipped: [],
+    warnings: [],
+    exitCode: EXIT.ok,
+  };
+  const folder = databaseFolder(config.backupDir, database);
+  try {
+    if (opts.dryRun || !existsSync(folder)) {
+      const { listing } = plan(config, database, policy, now, result);
+      result.removed_partials = listing.partials.filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS).map((p) => p.path);
+    } else {
+      const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(database, o));
+      try {
+        result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
+        const { listing, remove } = plan(config, database, policy, now, result);
+        const failures: string[] = [];
+        for (const b of listing.backups.filter((x) => remove.has(x.manifest.id))) {
+          try {
+            removeBackup(b, folder);
+            result.removed.push(b.manifest.id);
+          } catch (err) {
+            failures.push(fsErrorMessage(err, "remove backup", b.manifestPath));
+          }
+        }
+        if (failures.length) throw new Error(failures.join("; "));
+      } finally {
+        lock.release();
+      }
+    }
+    result.ok = true;
+  } catch (err) {
+    result.exitCode = err instanceof SqlbakError ? err.exitCode : EXIT.failed;
+    result.error = err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+  }
+  if (!opts.dryRun) logRotation(config, result);
+  return result;
+}
+
+function logRotation(config: ResolvedConfig, r: RotateResult): void {
+  const warning = appendOpLog(config.logFile, {
+    op: "rotate",
+    database: r.database,
+    ok: r.ok,
+    kept: r.backups.filter((b) => b.action === "keep").length,
+    removed: r.removed,
+    removed_partials: r.removed_partials,
+    empty_policy: r.empty_policy,
+    error: r.error,
+  });
+  if (warning) r.warnings.push(warning);
+}
+
+/** Rotates each database in turn with its own policy; one failing does not stop the others. */
+export async function runRotations(config: ResolvedConfig, databases: string[], opts: RotateOptions): Promise<RotateResult[]> {
+  const results: RotateResult[] = [];
+  for (const name of databases) {
+    const policy = config.databases.find((d) => d.name === name)?.retention ?? config.retention;
+    results.push(await rotateDatabase(config, name, policy, opts));
+  }
+  return results;
+}

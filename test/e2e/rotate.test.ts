@@ -1,0 +1,181 @@
+/** `rotate` and `backup --rotate` through the compiled binary, on fabricated backup sets spread over time. */
+import { describe, expect, it } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeDatabase } from "../helpers/db.ts";
+import { fabricateBackups } from "../helpers/fabricate.ts";
+import { runCli } from "../helpers/run-cli.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const POLICY = `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 3\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_pre_restore = 1\n`;
+
+/** A project with `app` (and optionally more [[database]] toml), one real scheduled backup as template. */
+async function project(toml = POLICY, extraDbs = "") {
+  const dir = tempDir();
+  makeDatabase(join(dir, "app.db"), { rows: 20 });
+  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${toml}\n[[database]]\nname = "app"\npath = "app.db"\n${extraDbs}`);
+  const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir });
+  expect(b.code).toBe(0);
+  const [result] = JSON.parse(b.stdout);
+  return { dir, folder: join(dir, "backups", "app"), template: result as { id: string; manifestPath: string } };
+}
+
+/** The fabricated set of the main scenario, with what the policy above must do to each (worked out by hand). */
+function fabricateScenario(p: Awaited<ReturnType<typeof project>>) {
+  const [d10a, d10b, d9, d8, d7, manual, pre9, pre8] = fabricateBackups(p.template.manifestPath, p.folder, "app", [
+    { at: "2025-01-10T10:00:00Z" },
+    { at: "2025-01-10T08:00:00Z" },
+    { at: "2025-01-09T10:00:00Z" },
+    { at: "2025-01-08T10:00:00Z" },
+    { at: "2025-01-07T10:00:00Z" },
+    { at: "2025-01-01T00:00:00Z", kind: "manual" },
+    { at: "2025-01-09T12:00:00Z", kind: "pre-restore" },
+    { at: "2025-01-08T12:00:00Z", kind: "pre-restore" },
+  ]);
+  return {
+    keep: [p.template.id, d10a!.id, d9!.id, manual!.id, pre9!.id],
+    remove: [d10b!.id, d8!.id, d7!.id, pre8!.id],
+    reasons: { [d10a!.id]: ["daily 2025-01-10"], [d9!.id]: ["daily 2025-01-09"], [manual!.id]: ["manual"], [pre9!.id]: ["pre-restore 1"] },
+  };
+}
+
+const ids = (entries: { id: string }[]) => entries.map((e) => e.id).sort();
+
+describe("sqlbak rotate", () => {
+  it("--dry-run --json plans every backup with reasons and deletes nothing", async () => {
+    const p = await project();
+    const want = fabricateScenario(p);
+    const before = readdirSync(p.folder).sort();
+    const r = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [result, ...rest] = JSON.parse(r.stdout);
+    expect(rest).toEqual([]);
+    expect(result).toMatchObject({ database: "app", ok: true, dry_run: true, empty_policy: false, time_zone: "UTC", removed: [] });
+    expect(result.policy).toBe("keep last 1, 3 daily; 1 pre-restore; manual and tag keep always");
+    const keep = result.backups.filter((b: { action: string }) => b.action === "keep");
+    expect(ids(keep)).toEqual([...want.keep].sort());
+    expect(ids(result.backups.filter((b: { action: string }) => b.action === "remove"))).toEqual([...want.remove].sort());
+    for (const [id, reasons] of Object.entries(want.reasons)) expect(result.backups.find((b: { id: string }) => b.id === id).reasons).toEqual(reasons);
+    expect(result.backups[0].id).toBe(p.template.id); // newest first
+    expect(result.backups[0].reasons[0]).toBe("last 1");
+    expect(readdirSync(p.folder).sort()).toEqual(before);
+    expect(existsSync(join(p.dir, "backups", "sqlbak.log.jsonl")) && readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")).not.toContain('"rotate"');
+
+    const table = await runCli(["rotate", "--dry-run"], { cwd: p.dir });
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ACTION\s+ID\s+CREATED\s+KIND\s+REASONS\n/);
+    expect(table.stdout).toContain("would remove");
+    expect(table.stdout).toContain("2025-01-09 12:00:00  pre-restore  pre-restore 1");
+    expect(table.stderr).toContain("app: kept 5, would remove 4");
+  });
+
+  it("removes exactly the planned backups (manifest and data), and list agrees", async () => {
+    const p = await project();
+    const want = fabricateScenario(p);
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [result] = JSON.parse(r.stdout);
+    expect([...result.removed].sort()).toEqual([...want.remove].sort());
+    for (const id of want.remove) expect(readdirSync(p.folder).filter((f) => f.startsWith(id))).toEqual([]);
+    const list = await runCli(["list", "--json"], { cwd: p.dir });
+    expect(ids(JSON.parse(list.stdout))).toEqual([...want.keep].sort());
+    // Nothing else is left behind: every remaining file belongs to a kept backup or is sqlbak's own.
+    const stray = readdirSync(p.folder).filter((f) => !want.keep.some((id) => f.startsWith(id)) && !f.startsWith(".sqlbak-lock"));
+    expect(stray).toEqual([]);
+    const verify = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });
+    expect(verify.code).toBe(0);
+    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(log.filter((e) => e.op === "rotate").at(-1)).toMatchObject({ op: "rotate", database: "app", ok: true, kept: 5, removed: result.removed });
+    // Rotating again removes nothing.
+    const again = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(JSON.parse(again.stdout)[0].removed).toEqual([]);
+  });
+
+  it("cleans up a data file left without its manifest once it is older than an hour (a crash mid-removal)", async () => {
+    const p = await project();
+    const [orphan, fresh] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-05T00:00:00Z" }, { at: new Date(Date.now() - 60_000).toISOString() }]);
+    for (const f of [orphan!, fresh!]) Bun.spawnSync(["rm", f.manifestPath]);
+    utimesSync(fresh!.dataPath, new Date(), new Date());
+    const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
+    expect(JSON.parse(dry.stdout)[0].removed_partials).toEqual([orphan!.dataPath]);
+    expect(existsSync(orphan!.dataPath)).toBe(true);
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)[0].removed_partials).toEqual([orphan!.dataPath]);
+    expect(existsSync(orphan!.dataPath)).toBe(false);
+    expect(existsSync(fresh!.dataPath)).toBe(true); // could still belong to a running backup
+  });
+
+  it("removes nothing under an empty policy and says so", async () => {
+    const p = await project(`[retention]\nkeep_last = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-01T00:00:00Z" }, { at: "2024-01-01T00:00:00Z" }]);
+    const r = await runCli(["rotate"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("app: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed");
+    expect(readdirSync(p.folder).filter((f) => f.endsWith(".json") && !f.startsWith("."))).toHaveLength(3);
+  });
+
+  it("applies a database's own retention over the global one", async () => {
+    const p = await project(POLICY, `retention = { keep_daily = 1 }\n`);
+    const want = fabricateScenario(p);
+    const r = await runCli(["rotate", "app", "--dry-run", "--json"], { cwd: p.dir });
+    const keep = JSON.parse(r.stdout)[0].backups.filter((b: { action: string }) => b.action === "keep");
+    expect(keep).toHaveLength(want.keep.length - 2); // only today's daily: 2025-01-10 and 2025-01-09 go
+  });
+
+  it("exits 2 for a bad retention config or an unknown database", async () => {
+    const p = await project();
+    writeFileSync(join(p.dir, "bad.toml"), `[retention]\nkeep_daily = -1\nkeep_within = "2 weeks"\n`);
+    const bad = await runCli(["rotate", "--config", "bad.toml"], { cwd: p.dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("retention.keep_daily: expected a whole number ≥ 0");
+    expect(bad.stderr).toContain('retention.keep_within: "2 weeks" is not a retention window');
+    const unknown = await runCli(["rotate", "nope"], { cwd: p.dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown database "nope"');
+  });
+});
+
+describe("sqlbak backup --rotate", () => {
+  it("records the backup as scheduled and rotates after a success, never after a failure", async () => {
+    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`, `[[database]]\nname = "broken"\npath = "missing.db"\n`);
+    const manual = await runCli(["backup", "app"], { cwd: p.dir });
+    expect(manual.code).toBe(0);
+    const brokenFolder = join(p.dir, "backups", "broken");
+    mkdirSync(brokenFolder, { recursive: true });
+    const brokenSet = fabricateBackups(p.template.manifestPath, brokenFolder, "broken", [{ at: "2025-01-02T00:00:00Z" }, { at: "2025-01-01T00:00:00Z" }]);
+
+    const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(1);
+    const results = JSON.parse(r.stdout);
+    const app = results.find((x: { database: string }) => x.database === "app");
+    const broken = results.find((x: { database: string }) => x.database === "broken");
+    expect(broken).toMatchObject({ ok: false, rotation: null });
+    expect(app.ok).toBe(true);
+    expect(app.rotation.removed).toEqual([p.template.id]);
+    for (const b of brokenSet) expect(existsSync(b.manifestPath)).toBe(true);
+
+    const list = JSON.parse((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout);
+    expect(list.map((b: { kind: string }) => b.kind).sort()).toEqual(["manual", "scheduled"]);
+    expect(list.find((b: { kind: string }) => b.kind === "scheduled").id).toBe(app.id);
+  });
+
+  it("--pin tags the backup keep, and rotation never removes it", async () => {
+    const p = await project(`[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const pinned = await runCli(["backup", "--rotate", "--pin", "--json"], { cwd: p.dir });
+    expect(pinned.code).toBe(0);
+    const pinnedId = JSON.parse(pinned.stdout)[0].id;
+    const last = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
+    expect(JSON.parse(last.stdout)[0].rotation.removed).toEqual([]); // the template went in the first run
+    const list = JSON.parse((await runCli(["list", "--json"], { cwd: p.dir })).stdout);
+    expect(list.find((b: { id: string }) => b.id === pinnedId)).toMatchObject({ kind: "scheduled", tags: ["keep"] });
+    expect(list).toHaveLength(2);
+  });
+
+  it("refuses --rotate with --kind manual", async () => {
+    const p = await project();
+    const r = await runCli(["backup", "--rotate", "--kind", "manual"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--rotate records the backup as scheduled; drop --kind manual");
+  });
+});
