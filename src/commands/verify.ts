@@ -1,0 +1,68 @@
+import { defineCommand } from "citty";
+import { listDatabases } from "../lib/catalog.ts";
+import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
+import { runVerify, VERIFY_LEVELS, type VerifyLevel, type VerifyResult } from "../lib/verify.ts";
+import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
+import { commonArgs } from "./_args.ts";
+import { type CommandContext, openContext, printData } from "./_context.ts";
+
+export default defineCommand({
+  meta: { name: "verify", description: "Prove backups restore: checksum, decompress, check and compare with the manifest" },
+  args: {
+    ...commonArgs,
+    target: { type: "positional", required: false, description: "A backup id, or a database name (its newest backup)", valueHint: "ID|NAME" },
+    latest: { type: "boolean", description: "The newest backup of each database (the default)" },
+    all: { type: "boolean", description: "Every backup" },
+    random: { type: "boolean", description: "`--random [N]`: N backups at random (default 1), never or least recently verified first" },
+    level: { type: "enum", options: [...VERIFY_LEVELS], description: "checksum | quick (default) | full", valueHint: "LEVEL" },
+  },
+  async run({ args, rawArgs }) {
+    const ctx = openContext(args);
+    const { count, positionals } = randomCount(rawArgs, args._);
+    if (positionals.length > 1) throw new UsageError(`verify takes one ID or NAME, not ${positionals.length}`);
+    const positional = positionals[0];
+    const selector = pickSelector(Boolean(args.latest), Boolean(args.all), count);
+    const target = parseVerifyTarget(positional);
+    if (target.id && selector.kind !== "latest") throw new UsageError("a backup id selects one backup; drop --all / --random");
+    const listings = listDatabases(ctx.config, target.name ?? (target.id ? databaseOfId(target.id) : undefined));
+    for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${p}`);
+    const backups = selectForVerify(listings, target, selector);
+    if (backups.length === 0) throw new OutcomeError(`nothing to verify: no backups under ${ctx.config.backupDir}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
+    const level = (args.level ?? "quick") as VerifyLevel;
+    const results = await runVerify(ctx.config, backups, level);
+    report(ctx, results);
+  },
+});
+
+/** `--random [N]`: citty has no optional flag values, so N is read from the raw arguments (and is not the positional). */
+function randomCount(rawArgs: string[], positionals: string[]): { count: number | null; positionals: string[] } {
+  const i = rawArgs.findIndex((a) => a === "--random" || a.startsWith("--random="));
+  if (i < 0) return { count: null, positionals };
+  const inline = rawArgs[i]!.includes("=") ? rawArgs[i]!.slice("--random=".length) : undefined;
+  const value = inline ?? rawArgs[i + 1];
+  if (value === undefined || (inline === undefined && !/^\d+$/.test(value))) return { count: 1, positionals };
+  const count = parseRandomCount(value);
+  if (count === null) throw new UsageError(`--random takes a positive number, not "${value}"`);
+  const at = inline === undefined ? positionals.indexOf(value) : -1;
+  return { count, positionals: at < 0 ? positionals : positionals.filter((_, j) => j !== at) };
+}
+
+function pickSelector(latest: boolean, all: boolean, randomCount: number | null): VerifySelector {
+  const chosen = [latest && "--latest", all && "--all", randomCount !== null && "--random"].filter(Boolean);
+  if (chosen.length > 1) throw new UsageError(`choose one of ${chosen.join(", ")}`);
+  if (all) return { kind: "all" };
+  if (randomCount !== null) return { kind: "random", count: randomCount };
+  return { kind: "latest" };
+}
+
+function report(ctx: CommandContext, results: VerifyResult[]): void {
+  for (const r of results) {
+    if (r.warning) ctx.logger.warn(`${r.id}: ${r.warning}`);
+    if (r.vanished) ctx.logger.info(`${r.id}: removed by another run while being verified; skipped`);
+    else if (r.ok) ctx.logger.success(`${r.id}: ok (${r.level}, ${(r.durationMs / 1000).toFixed(1)}s)`);
+    else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
+  }
+  if (ctx.json) printData(ctx, results, () => "");
+  const bad = results.filter((r) => !r.ok);
+  if (bad.length > 0) throw new OutcomeError(`${bad.length} of ${results.length} backups failed verification`, EXIT.unhealthy);
+}

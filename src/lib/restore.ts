@@ -1,0 +1,179 @@
+/**
+ * Puts a backup back, in an order that can never make things worse: verify the
+ * stored file, decompress it beside the target (same folder, so the final
+ * rename is atomic), integrity_check it against the manifest, take a
+ * pre-restore backup of the current database, make sure nobody is using it,
+ * then swap the files with one rename. A kill -9 at any point leaves the
+ * target either wholly the old database or wholly the new one.
+ */
+import { Database } from "bun:sqlite";
+import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { backupDatabase } from "./backup.ts";
+import type { ResolvedConfig } from "./config.ts";
+import { describeError, OperationError, SqlbakError } from "./errors.ts";
+import { commitRename, removeQuietly, tempPathFor } from "./fs.ts";
+import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
+import { acquireLock } from "./lock.ts";
+import { appendOpLog } from "./oplog.ts";
+import { type RestorePlan, undoCommand } from "./restore-plan.ts";
+import { checkDatabase } from "./sqlite-inspect.ts";
+import { databaseFolder } from "./store.ts";
+import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "./verify.ts";
+
+const SIDECARS = ["-wal", "-shm", "-journal"];
+
+export interface RestoreResult {
+  id: string;
+  database: string;
+  target: string;
+  preRestoreId: string | null;
+  undo: string | null;
+  /** Set when --force replaced a database that was in use. */
+  forcedPastUsers: string | null;
+  removedFiles: string[];
+  durationMs: number;
+}
+
+/** Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live). */
+function removeStaleTemps(target: string): string[] {
+  const re = new RegExp(`^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp(-wal|-shm|-journal)?$`);
+  const stale = readdirSync(dirname(target)).filter((n) => re.test(n)).map((n) => join(dirname(target), n));
+  for (const p of stale) removeQuietly(p);
+  return stale;
+}
+
+/** Verifies the backup and leaves a checked, ready-to-rename copy at `temp`; throws BackupDamagedError. */
+async function prepareCopy(plan: RestorePlan, temp: string): Promise<void> {
+  const { manifest, problems } = await checkStoredFile(plan.backup);
+  if (manifest && problems.length === 0) {
+    problems.push(...(await decompressChecked(plan.backup, manifest, temp)));
+    if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));
+  }
+  const id = plan.backup.manifest.id;
+  if (problems.length > 0) {
+    throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, `nothing was changed; check it with \`sqlbak verify ${id}\` and pick another backup (\`sqlbak list ${plan.database}\`)`);
+  }
+  // VACUUM INTO images are in rollback mode; give the copy the journal mode the live database had.
+  if (manifest!.snapshot.journal_mode === "wal") {
+    const db = new Database(temp, { readwrite: true });
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+    } finally {
+      db.close();
+    }
+  }
+  if (plan.targetExists) {
+    // Keep the live file's permissions and owner, so the application can still open it.
+    const st = statSync(plan.target);
+    chmodSync(temp, st.mode & 0o7777);
+    try {
+      chownSync(temp, st.uid, st.gid);
+    } catch {
+      // not root: the copy is ours, as the file we replace most likely was
+    }
+  }
+  const fd = openSync(temp, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Fails fast when the target is in use (unless forced); returns who uses it for the report. */
+function checkInUse(plan: RestorePlan): string | null {
+  const openers = findOpeners(plan.target);
+  if (openers.length === 0) return null;
+  const who = describeOpeners(openers);
+  if (!plan.force) throw inUseError(plan.target, who);
+  return who;
+}
+
+function inUseError(target: string, who: string): OperationError {
+  return new OperationError(`refusing to restore: ${target} is in use (${who})`, {
+    hint: "stop the application using it and run again, or pass --force to replace it anyway (the other process keeps the old, replaced file open)",
+  });
+}
+
+/** Takes the exclusive hold on the live database, re-checking for users; with --force, goes on without it. */
+function lockTarget(plan: RestorePlan, result: RestoreResult): ExclusiveHold | null {
+  const openers = findOpeners(plan.target);
+  const hold = holdExclusive(plan.target);
+  if (hold && openers.length === 0) return hold;
+  if (!plan.force) {
+    hold?.release();
+    throw inUseError(plan.target, describeOpeners(openers));
+  }
+  result.forcedPastUsers = describeOpeners(openers);
+  return hold;
+}
+
+/** Removes the target's -wal/-shm/-journal: they belong to the database being replaced. */
+function removeSidecars(target: string): string[] {
+  const removed = SIDECARS.map((s) => target + s).filter((p) => existsSync(p));
+  for (const p of removed) removeQuietly(p);
+  return removed;
+}
+
+function quickCheckTarget(target: string): string {
+  const db = new Database(target, { readwrite: true });
+  try {
+    const check = checkDatabase(db, "quick");
+    return check.ok ? "ok" : check.result;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Carries out a plan (see the module doc for the order) under the database's
+ * backup-folder lock. Throws a SqlbakError for every refusal, with the target
+ * untouched; logs the outcome to the operation log either way.
+ */
+export async function runRestore(config: ResolvedConfig, plan: RestorePlan, onStep: (msg: string) => void = () => {}): Promise<RestoreResult> {
+  const started = Date.now();
+  const result: RestoreResult = { id: plan.backup.manifest.id, database: plan.database, target: plan.target, preRestoreId: null, undo: null, forcedPastUsers: null, removedFiles: [], durationMs: 0 };
+  try {
+    await restoreLocked(config, plan, result, onStep);
+    return result;
+  } catch (err) {
+    appendOpLog(config.logFile, { op: "restore", database: plan.database, id: result.id, ok: false, target: plan.target, pre_restore_id: result.preRestoreId ?? undefined, error: describeError(err) });
+    if (err instanceof SqlbakError) throw err;
+    throw new OperationError(`restore of ${result.id} to ${plan.target} failed: ${describeError(err)}`, { cause: err });
+  } finally {
+    result.durationMs = Date.now() - started;
+  }
+}
+
+async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: RestoreResult, onStep: (msg: string) => void): Promise<void> {
+  const started = Date.now();
+  const lock = await acquireLock(databaseFolder(config.backupDir, plan.database), { database: plan.database, command: "restore" }, config.lockTimeoutMs);
+  const temp = tempPathFor(plan.target);
+  try {
+    result.removedFiles.push(...removeStaleTemps(plan.target));
+    onStep(`verifying ${result.id} and decompressing it beside ${plan.target}`);
+    await prepareCopy(plan, temp);
+    if (plan.preRestore) {
+      result.forcedPastUsers = checkInUse(plan);
+      onStep(`taking a pre-restore backup of ${plan.target}`);
+      const pre = await backupDatabase(config, plan.preRestore, { kind: "pre-restore", tags: [], dryRun: false, lockHeld: plan.preRestore.name === plan.database });
+      if (!pre.ok) throw new OperationError(`could not take the pre-restore backup of ${plan.target}, so nothing was changed: ${pre.error}`);
+      result.preRestoreId = pre.id!;
+      result.undo = undoCommand(plan, pre.id!);
+    }
+    const hold = plan.targetExists ? lockTarget(plan, result) : null;
+    try {
+      result.removedFiles.push(...removeSidecars(plan.target));
+      commitRename(temp, plan.target);
+    } finally {
+      hold?.release();
+    }
+    const check = quickCheckTarget(plan.target);
+    if (check !== "ok") throw new OperationError(`restored ${plan.target} but it failed quick_check: ${check}`, { hint: result.undo ? `undo with: ${result.undo}` : undefined });
+    appendOpLog(config.logFile, { op: "restore", database: plan.database, id: result.id, ok: true, target: plan.target, pre_restore_id: result.preRestoreId ?? undefined, duration_ms: Date.now() - started });
+  } finally {
+    removeImage(temp);
+    lock.release();
+  }
+}

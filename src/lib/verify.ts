@@ -1,0 +1,255 @@
+/**
+ * Proves that a backup restores. `checksum` re-reads and re-validates the
+ * manifest and hashes the stored file; `quick` and `full` also decompress it
+ * into a temporary file beside the backup (same volume, always removed; a copy
+ * left by kill -9 is a stale partial that the next backup cleans up), open it
+ * read-only and compare what SQLite sees with what the manifest promises.
+ * The outcome is appended to the manifest's history under the database's lock.
+ */
+import { constants, lstatSync, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import type { ResolvedConfig } from "./config.ts";
+import { CHUNK_BYTES, decompressFile } from "./compress.ts";
+import { describeError, EXIT, SqlbakError } from "./errors.ts";
+import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
+import { acquireLock } from "./lock.ts";
+import { type Manifest, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
+import { parseBackupId } from "./names.ts";
+import { appendOpLog } from "./oplog.ts";
+import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
+import type { StoredBackup } from "./store.ts";
+
+export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
+export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
+/** History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB. */
+export const MAX_VERIFICATIONS = 50;
+
+/** A backup failed verification: restore refuses it; exit code 3. */
+export class BackupDamagedError extends SqlbakError {
+  readonly problems: string[];
+  constructor(message: string, problems: string[], hint?: string) {
+    super(message, { exitCode: EXIT.unhealthy, hint });
+    this.problems = problems;
+  }
+}
+
+export interface VerifyResult {
+  id: string;
+  database: string;
+  level: VerifyLevel;
+  ok: boolean;
+  problems: string[];
+  durationMs: number;
+  /** Set when the outcome could not be appended to the manifest (the verification itself stands). */
+  warning?: string;
+  /** The backup was removed (rotated) while it was being verified; not a failure. */
+  vanished?: boolean;
+}
+
+const short = (sha: string) => sha.slice(0, 12);
+
+/** Problems inside a manifest that parses but contradicts itself (a sign of hand editing). */
+function manifestContradictions(m: Manifest): string[] {
+  const problems: string[] = [];
+  const expected = m.snapshot.page_size * m.snapshot.page_count;
+  if (m.raw.size !== expected) problems.push(`manifest is inconsistent: raw size ${m.raw.size} is not page_size × page_count (${expected})`);
+  const fromId = parseBackupId(m.id)?.createdAt.getTime();
+  if (fromId !== Date.parse(m.created_at)) problems.push("manifest is inconsistent: created_at does not match its id");
+  if (m.check?.ok !== true) problems.push("manifest records a failed or missing snapshot check");
+  return problems;
+}
+
+/** SHA-256 and size of a file opened without following symlinks (a planted link is not our data). */
+async function hashRegularFile(path: string): Promise<{ size: number; sha256: string } | string> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ELOOP" ? "data file is a symbolic link, not a regular file" : `cannot read data file: ${describeError(err)}`;
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return "data file is not a regular file";
+    const hasher = new Bun.CryptoHasher("sha256");
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, size);
+      if (bytesRead === 0) break;
+      hasher.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { size, sha256: hasher.digest("hex") };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The checksum level: re-reads and re-validates the manifest from disk, checks
+ * it does not contradict itself, and hashes the stored file. Returns the fresh
+ * manifest (null if it no longer parses) and the problems found.
+ */
+export async function checkStoredFile(b: StoredBackup): Promise<{ manifest: Manifest | null; problems: string[] }> {
+  let m: Manifest;
+  try {
+    if (!lstatSync(b.manifestPath).isFile()) throw new Error("manifest is not a regular file");
+    m = parseManifest(readFileSync(b.manifestPath, "utf8"), basename(b.manifestPath), b.manifest.database);
+  } catch (err) {
+    return { manifest: null, problems: [describeError(err)] };
+  }
+  const problems = manifestContradictions(m);
+  const sums = await hashRegularFile(b.dataPath);
+  if (typeof sums === "string") problems.push(sums);
+  else if (sums.size !== m.stored.size) problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
+  else if (sums.sha256 !== m.stored.sha256) problems.push(`stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`);
+  return { manifest: m, problems };
+}
+
+function compareFacts(m: Manifest, facts: ReturnType<typeof describeDatabase>): string[] {
+  const problems: string[] = [];
+  const snap = m.snapshot;
+  if (facts.page_size !== snap.page_size) problems.push(`page size is ${facts.page_size}, manifest says ${snap.page_size}`);
+  if (facts.page_count !== snap.page_count) problems.push(`page count is ${facts.page_count}, manifest says ${snap.page_count}`);
+  if (facts.user_version !== snap.user_version) problems.push(`user_version is ${facts.user_version}, manifest says ${snap.user_version}`);
+  if (facts.schema_sha256 !== snap.schema_sha256) problems.push("schema hash does not match the manifest");
+  for (const name of new Set([...Object.keys(snap.tables), ...Object.keys(facts.tables)])) {
+    const want = snap.tables[name];
+    const got = facts.tables[name];
+    if (want === undefined) problems.push(`table ${name} is not in the manifest`);
+    else if (got === undefined) problems.push(`table ${name} from the manifest is missing`);
+    else if (want !== got) problems.push(`table ${name} has ${got} rows, manifest says ${want}`);
+  }
+  return problems;
+}
+
+/**
+ * Opens a decompressed image read-only and checks it: quick_check (quick) or
+ * integrity_check (full), foreign_key_check, each probe query (must run without
+ * error), and page geometry, schema hash and row counts against the manifest.
+ */
+export function inspectImage(path: string, m: Manifest, level: "quick" | "full", probes: string[]): string[] {
+  const problems: string[] = [];
+  let db;
+  try {
+    db = openReadOnly(path);
+  } catch (err) {
+    return [`cannot open the decompressed copy: ${describeError(err)}`];
+  }
+  try {
+    const check = checkDatabase(db, level);
+    if (!check.ok) problems.push(`${level === "full" ? "integrity_check" : "quick_check"}: ${check.result}`);
+    const fk = db.query("PRAGMA foreign_key_check").values();
+    if (fk.length > 0) problems.push(`foreign_key_check: ${fk.length} violation(s), first in table ${String(fk[0]?.[0])}`);
+    problems.push(...compareFacts(m, describeDatabase(db)));
+    for (const probe of probes) {
+      try {
+        db.query(probe).all();
+      } catch (err) {
+        problems.push(`probe ${JSON.stringify(probe)} failed: ${describeError(err)}`);
+      }
+    }
+  } catch (err) {
+    problems.push(`reading the decompressed copy failed: ${describeError(err)}`);
+  } finally {
+    db.close();
+  }
+  return problems;
+}
+
+/**
+ * Decompresses the stored file to `dest` (must not exist) and checks the stored
+ * and raw hashes and sizes against the manifest. Returns the problems; the
+ * caller removes `dest`.
+ */
+export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string): Promise<string[]> {
+  let sums;
+  try {
+    sums = await decompressFile(b.dataPath, dest, m.stored.compression);
+  } catch (err) {
+    return [`decompressing failed: ${describeError(err)}`];
+  }
+  const problems: string[] = [];
+  if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
+  if (sums.rawSize !== m.raw.size) problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
+  else if (sums.rawSha256 !== m.raw.sha256) problems.push(`decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256)}…`);
+  return problems;
+}
+
+/** Removes a temporary image and any sidecar SQLite may have created beside it. */
+export function removeImage(path: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) removeQuietly(path + suffix);
+}
+
+/** Runs every check of `level` on one backup; never throws for a bad backup. */
+export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: string[]): Promise<string[]> {
+  const { manifest, problems } = await checkStoredFile(b);
+  // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
+  if (!manifest || problems.length > 0 || level === "checksum") return problems;
+  const temp = tempPathFor(b.dataPath);
+  try {
+    problems.push(...(await decompressChecked(b, manifest, temp)));
+    if (!problems.some((p) => p.startsWith("decompressing failed"))) problems.push(...inspectImage(temp, manifest, level, probes));
+  } finally {
+    removeImage(temp);
+  }
+  return problems;
+}
+
+/**
+ * Appends `v` to the backup's manifest history (capped at MAX_VERIFICATIONS),
+ * atomically and under the database's lock, re-reading the manifest first so a
+ * concurrent append is not lost. Returns "gone" if the backup was removed.
+ */
+export async function recordVerification(config: ResolvedConfig, b: StoredBackup, v: Verification): Promise<"recorded" | "gone" | string> {
+  const database = b.manifest.database;
+  const lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
+  try {
+    let text: string;
+    try {
+      text = readFileSync(b.manifestPath, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+      throw err;
+    }
+    const m = parseManifest(text, basename(b.manifestPath), database);
+    m.verifications = [...m.verifications, v].slice(-MAX_VERIFICATIONS);
+    writeFileAtomic(b.manifestPath, serializeManifest(m));
+    return "recorded";
+  } catch (err) {
+    return `outcome not recorded in ${b.manifestPath}: ${describeError(err)}`;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Verifies each backup in turn, records each outcome in its manifest and the
+ * operation log, and returns one result per backup. Only a lock timeout throws.
+ */
+export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date()): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
+  for (const b of backups) {
+    const started = Date.now();
+    const probes = config.databases.find((d) => d.name === b.manifest.database)?.probes ?? [];
+    const problems = await verifyBackup(b, level, probes);
+    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started };
+    const recorded = await recordVerification(config, b, { at: now().toISOString(), level, ok: result.ok, problems });
+    if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });
+    else if (recorded !== "recorded") result.warning = recorded;
+    const logError = appendOpLog(config.logFile, {
+      op: "verify",
+      database: result.database,
+      id: result.id,
+      ok: result.ok,
+      level,
+      problems: result.problems,
+      duration_ms: result.durationMs,
+      error: result.problems.join("; ") || undefined,
+    });
+    if (logError) result.warning = result.warning ? `${result.warning}; ${logError}` : logError;
+    results.push(result);
+  }
+  return results;
+}

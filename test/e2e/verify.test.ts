@@ -1,0 +1,163 @@
+/** `verify` through the compiled binary: good and damaged backups, selectors, history, exit codes. */
+import { describe, expect, it } from "bun:test";
+import { readdirSync, readFileSync, renameSync, statSync, symlinkSync, truncateSync } from "node:fs";
+import { join } from "node:path";
+import { backupNow, editManifest, exec, flipByte, makeProject } from "../helpers/backups.ts";
+import { runCli } from "../helpers/run-cli.ts";
+
+const manifestOf = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+
+describe("sqlbak verify", () => {
+  it("passes a good backup (exit 0) and appends the outcome to its manifest and the op log", async () => {
+    const p = makeProject({ dbToml: `probes = ["SELECT count(*) FROM items", "SELECT name FROM item_names LIMIT 1"]` });
+    const b = await backupNow(p);
+    const r = await runCli(["verify"], { cwd: p.dir });
+    expect(r.stderr).toContain(`${b.id}: ok (quick`);
+    expect(r.code).toBe(0);
+    const history = manifestOf(b.manifest).verifications;
+    expect(history).toEqual([{ at: expect.any(String), level: "quick", ok: true, problems: [] }]);
+    expect(statSync(b.manifest).mode & 0o777).toBe(0o600);
+    const full = await runCli(["verify", b.id, "--level", "full", "--json"], { cwd: p.dir });
+    expect(full.code).toBe(0);
+    expect(JSON.parse(full.stdout)).toEqual([expect.objectContaining({ id: b.id, level: "full", ok: true, problems: [] })]);
+    expect(manifestOf(b.manifest).verifications.map((v: { level: string }) => v.level)).toEqual(["quick", "full"]);
+    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(log.filter((e) => e.op === "verify")).toEqual([
+      expect.objectContaining({ op: "verify", id: b.id, ok: true, level: "quick" }),
+      expect.objectContaining({ op: "verify", id: b.id, ok: true, level: "full" }),
+    ]);
+    // No temporary copy is left beside the backup.
+    expect(readdirSync(p.folder).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it.each([
+    ["a flipped byte in the stored file", (b: { file: string }) => flipByte(b.file, -20), /stored file sha256 \w+… does not match the manifest's/],
+    ["a truncated stored file", (b: { file: string }) => truncateSync(b.file, statSync(b.file).size - 7), /stored file is \d+ bytes, manifest says \d+ \(truncated or replaced\)/],
+    ["an edited row count", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.tables.items += 1)), /table items has 50 rows, manifest says 51/],
+    ["an edited raw sha256", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.raw.sha256 = "0".repeat(64))), /decompressed image sha256 \w+… does not match the manifest's 000000000000…/],
+    ["an edited page count", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.page_count += 1)), /manifest is inconsistent: raw size \d+ is not page_size × page_count/],
+    ["an edited stored sha256", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.stored.sha256 = "a".repeat(64))), /stored file sha256 \w+… does not match the manifest's aaaaaaaaaaaa…/],
+  ])("exits 3 on %s, naming the problem, and records the failure", async (_what, damage, message) => {
+    const p = makeProject();
+    const b = await backupNow(p);
+    damage(b as never);
+    const r = await runCli(["verify", "app"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`${b.id}: FAILED quick verification: .*${message.source}`));
+    expect(r.stderr).toContain("1 of 1 backups failed verification");
+    const last = manifestOf(b.manifest).verifications.at(-1);
+    expect(last).toMatchObject({ level: "quick", ok: false });
+    expect(last.problems.join("\n")).toMatch(message);
+  });
+
+  it("catches a flipped byte at the checksum level too", async () => {
+    const p = makeProject();
+    const b = await backupNow(p);
+    flipByte(b.file, 100);
+    const r = await runCli(["verify", b.id, "--level", "checksum"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("does not match the manifest's");
+  });
+
+  it("refuses a data file replaced by a symlink", async () => {
+    const p = makeProject();
+    const b = await backupNow(p);
+    renameSync(b.file, join(p.dir, "elsewhere.zst"));
+    symlinkSync(join(p.dir, "elsewhere.zst"), b.file);
+    const r = await runCli(["verify", b.id, "--level", "checksum"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("data file is a symbolic link, not a regular file");
+  });
+
+  it("fails when a configured probe fails on the restored copy", async () => {
+    const p = makeProject({ dbToml: `probes = ["SELECT count(*) FROM items", "SELECT * FROM users"]` });
+    const b = await backupNow(p);
+    const r = await runCli(["verify"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${b.id}: FAILED quick verification: probe "SELECT * FROM users" failed: no such table: users`);
+  });
+
+  it("fails on foreign key violations in the copy", async () => {
+    const p = makeProject();
+    exec(p.db, "CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+    exec(p.db, "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))");
+    exec(p.db, "INSERT INTO child VALUES (1, 42)");
+    await backupNow(p);
+    const r = await runCli(["verify"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("foreign_key_check: 1 violation(s), first in table child");
+  });
+
+  it("checks only the newest by default, every one with --all, one bad one fails the run", async () => {
+    const p = makeProject();
+    const old = await backupNow(p);
+    const newest = await backupNow(p);
+    flipByte(old.file, 50);
+    const byDefault = await runCli(["verify", "--json"], { cwd: p.dir });
+    expect(byDefault.code).toBe(0);
+    expect(JSON.parse(byDefault.stdout).map((r: { id: string }) => r.id)).toEqual([newest.id]);
+    const all = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });
+    expect(all.code).toBe(3);
+    expect(all.stderr).toContain(`${old.id}: FAILED checksum verification`);
+    expect(all.stderr).toContain(`${newest.id}: ok (checksum`);
+    expect(all.stderr).toContain("1 of 2 backups failed verification");
+  });
+
+  it("--random prefers the backup never verified", async () => {
+    const p = makeProject();
+    const a = await backupNow(p);
+    const b = await backupNow(p);
+    expect((await runCli(["verify", a.id], { cwd: p.dir })).code).toBe(0);
+    for (const args of [["--random"], ["--random", "app"], ["app", "--random", "1"]]) {
+      // b is never verified before the first round; afterwards a is the least recently verified, and so on.
+      const r = await runCli(["verify", ...args, "--level", "checksum", "--json"], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toHaveLength(1);
+    }
+    const verifications = [a, b].map((x) => manifestOf(x.manifest).verifications.length);
+    expect(verifications).toEqual([2, 2]);
+  });
+
+  it("caps the history at 50 entries", async () => {
+    const p = makeProject();
+    const b = await backupNow(p);
+    editManifest(b.manifest, (m) => (m.verifications = Array.from({ length: 50 }, (_, i) => ({ at: new Date(i * 1000).toISOString(), level: "checksum", ok: true, problems: [] }))));
+    expect((await runCli(["verify", b.id], { cwd: p.dir })).code).toBe(0);
+    const history = manifestOf(b.manifest).verifications;
+    expect(history).toHaveLength(50);
+    expect(history[0].at).toBe(new Date(1000).toISOString());
+    expect(history.at(-1).level).toBe("quick");
+  });
+
+  it.each([
+    [["../../etc/passwd"], '"../../etc/passwd" is not a backup id or a database name'],
+    [["/etc/passwd"], '"/etc/passwd" is not a backup id or a database name'],
+    [["nosuchdb"], 'unknown database "nosuchdb"'],
+    [["app-20250101T000000000Z-deadbeef"], "no backup with id app-20250101T000000000Z-deadbeef"],
+    [["--all", "--random"], "choose one of --all, --random"],
+    [["--random", "0"], '--random takes a positive number, not "0"'],
+  ])("exits 2 for verify %p", async (args, message) => {
+    const p = makeProject();
+    await backupNow(p);
+    const r = await runCli(["verify", ...args], { cwd: p.dir });
+    expect(r.stderr).toContain(message);
+    expect(r.code).toBe(2);
+  });
+
+  it("exits 3 when there is nothing to verify", async () => {
+    const p = makeProject();
+    const r = await runCli(["verify"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("nothing to verify: no backups under");
+  });
+
+  it("skips a manifest that no longer parses, with a warning, instead of trusting it", async () => {
+    const p = makeProject();
+    const b = await backupNow(p);
+    editManifest(b.manifest, (m) => (m.kind = "bogus"));
+    const r = await runCli(["verify", "--all"], { cwd: p.dir });
+    expect(r.stderr).toContain('manifest has an unknown kind "bogus"');
+    expect(r.stderr).toContain("nothing to verify");
+    expect(r.code).toBe(3);
+  });
+});

@@ -1,0 +1,117 @@
+/** A project folder with a config and databases, backed up through the binary; for verify and restore tests. */
+import { Database } from "bun:sqlite";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "./run-cli.ts";
+import { tempDir } from "./tmp.ts";
+
+export interface Project {
+  dir: string;
+  db: string;
+  folder: string;
+}
+
+/** A folder with `app.db` (the test helper's schema) configured as "app", plus `extraToml` inside its [[database]]. */
+export function makeProject(opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string } = {}): Project {
+  const dir = tempDir();
+  const db = createAppDatabase(join(dir, "app.db"), opts.rows ?? 50, opts.payloadBytes ?? 16);
+  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`);
+  return { dir, db, folder: join(dir, "backups", "app") };
+}
+
+export interface ListedBackup {
+  id: string;
+  kind: string;
+  file: string;
+  manifest: string;
+  created_at: string;
+}
+
+/** Takes a backup through the binary and returns its listing entry. */
+export async function backupNow(p: Project, extra: string[] = []): Promise<ListedBackup> {
+  const r = await runCli(["backup", "app", "--json", ...extra], { cwd: p.dir });
+  if (r.code !== 0) throw new Error(`backup failed: ${r.stderr}`);
+  const [result] = JSON.parse(r.stdout);
+  return (await listBackups(p)).find((b) => b.id === result.id)!;
+}
+
+export async function listBackups(p: Project): Promise<ListedBackup[]> {
+  const r = await runCli(["list", "--json"], { cwd: p.dir });
+  if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+export function sha256File(path: string): string {
+  return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/**
+ * Runs statements on a database and really closes it. bun:sqlite's close()
+ * leaves the connection open while any statement is unfinalized (db.query()
+ * caches them; test/helpers/db.ts's makeDatabase and queryAll leave them) until
+ * the garbage collector runs: the test process would then "use" the database
+ * (restore's in-use check sees it) and checkpoint it at a random moment.
+ */
+export function withDatabase<T>(path: string, fn: (db: Database) => T): T {
+  const db = new Database(path, { create: true });
+  const made: ReturnType<Database["prepare"]>[] = [];
+  const orig = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const stmt = orig(sql);
+    made.push(stmt);
+    return stmt;
+  }) as Database["prepare"];
+  try {
+    return fn(db);
+  } finally {
+    for (const s of made) s.finalize();
+    db.close(true);
+  }
+}
+
+/** Runs one statement (read-write), leaving no connection behind. */
+export function exec(path: string, sql: string): void {
+  withDatabase(path, (db) => {
+    db.prepare("PRAGMA busy_timeout = 5000").run();
+    db.prepare(sql).run();
+  });
+}
+
+/** The schema of test/helpers/db.ts (items, counter, an index and a view), made without leftover connections. */
+function createAppDatabase(path: string, rowCount: number, payloadBytes: number): string {
+  withDatabase(path, (db) => {
+    for (const sql of [
+      "PRAGMA journal_mode = wal",
+      "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, payload BLOB)",
+      "CREATE INDEX items_name ON items(name)",
+      "CREATE TABLE counter (n INTEGER NOT NULL)",
+      "CREATE VIEW item_names AS SELECT name FROM items",
+      "INSERT INTO counter VALUES (0)",
+      "BEGIN",
+    ]) db.prepare(sql).run();
+    const insert = db.prepare("INSERT INTO items (name, payload) VALUES (?, randomblob(?))");
+    for (let i = 0; i < rowCount; i++) insert.run(`item-${i}`, payloadBytes);
+    db.prepare("COMMIT").run();
+  });
+  return path;
+}
+
+/** All rows of one query, with the statement finalized and the connection really closed. */
+export function rows(path: string, sql: string): unknown[] {
+  return withDatabase(path, (db) => db.prepare(sql).all());
+}
+
+/** Reads a manifest, lets `edit` change it, writes it back. */
+export function editManifest(path: string, edit: (m: any) => void): void {
+  const m = JSON.parse(readFileSync(path, "utf8"));
+  edit(m);
+  writeFileSync(path, `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** Flips one byte of a file in place, at `offset` from the start (negative: from the end). */
+export function flipByte(path: string, offset: number): void {
+  const buf = readFileSync(path);
+  const at = offset < 0 ? buf.length + offset : offset;
+  buf[at] = buf[at]! ^ 0xff;
+  writeFileSync(path, buf);
+}
