@@ -31,6 +31,8 @@ export default defineCommand({
       (name) => byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs },
       config.minFreeSpace,
     );
+    // Under --quiet a healthy verdict prints nothing, so cron mails only problems.
+    if (problems.length === 0 && ctx.quiet && !ctx.json) return;
     printData(ctx, { healthy: problems.length === 0, problems, report }, () => (problems.length ? problems.join("\n") : "healthy"));
     if (problems.length === 0) return;
     for (const w of await sendNotifications(config, [healthNotification(problems)])) ctx.logger.warn(w);

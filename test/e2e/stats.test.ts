@@ -64,6 +64,8 @@ describe("sqlbak stats", () => {
     expect(text.stdout).toMatch(/^app\n  backups +2 \(scheduled 0, manual 2, pre-restore 0\)/);
     expect(text.stdout).toContain("total: 2 databases, 3 backups");
     expect((await runCli(["stats", "--check"], { cwd: dir })).stdout).toBe("healthy\n");
+    const quiet = await runCli(["stats", "--check", "--quiet"], { cwd: dir });
+    expect([quiet.code, quiet.stdout]).toEqual([0, ""]);
   });
 });
 
