@@ -27,8 +27,38 @@ done
 
 say() { printf 'install.sh: %s\n' "$*" >&2; }
 
+# --- shell completions (generated files in completions/) -----------------------
+# Where each shell looks: system folders for root, the user's XDG folders otherwise.
+completion_paths() {
+  if [ "$(id -u)" = 0 ]; then
+    echo "bash /usr/share/bash-completion/completions/sqlbak"
+    echo "zsh /usr/local/share/zsh/site-functions/_sqlbak"
+    echo "fish /usr/share/fish/vendor_completions.d/sqlbak.fish"
+  else
+    echo "bash ${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion/completions/sqlbak"
+    echo "zsh ${XDG_DATA_HOME:-$HOME/.local/share}/zsh/site-functions/_sqlbak"
+    echo "fish ${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/sqlbak.fish"
+  fi
+}
+# install_completions: bash always, zsh and fish when installed. With "remove": delete them all.
+install_completions() {
+  local shell path
+  while read -r shell path; do
+    if [ "${1:-}" = remove ]; then
+      if [ -e "$path" ]; then rm -f "$path"; say "removed $path"; fi
+    elif [ "$shell" = bash ] || command -v "$shell" >/dev/null 2>&1; then
+      mkdir -p "$(dirname "$path")"
+      install -m 0644 "completions/sqlbak.$shell" "$path"
+      say "installed $shell completion: $path"
+      if [ "$shell" = zsh ] && [ "$(id -u)" != 0 ]; then say "zsh: add fpath=($(dirname "$path") \$fpath) to ~/.zshrc before compinit"; fi
+    fi
+  done < <(completion_paths)
+}
+# --- end shell completions ------------------------------------------------------
+
 if [ "$MODE" = uninstall ]; then
   if [ -e "$PREFIX/sqlbak" ]; then rm -f "$PREFIX/sqlbak"; say "removed $PREFIX/sqlbak"; else say "nothing to remove at $PREFIX/sqlbak"; fi
+  install_completions remove
   exit 0
 fi
 
@@ -42,7 +72,8 @@ ensure_bun() {
 
 apt_install() {
   local missing=()
-  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  # Each argument is a command, or COMMAND:PACKAGE when the Debian package is named differently.
+  for tool in "$@"; do command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}"); done
   [ ${#missing[@]} -eq 0 ] && return
   command -v apt-get >/dev/null 2>&1 || { say "please install: ${missing[*]}"; exit 1; }
   local sudo=""
@@ -57,7 +88,7 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  apt_install sqlite3 zstd tmux
+  apt_install sqlite3 zstd tmux systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh
   exit 0
 fi
 
@@ -67,6 +98,7 @@ install -m 0755 dist/sqlbak "$PREFIX/sqlbak.new"
 mv -f "$PREFIX/sqlbak.new" "$PREFIX/sqlbak"
 say "installed $PREFIX/sqlbak ($("$PREFIX/sqlbak" --version))"
 case ":$PATH:" in *":$PREFIX:"*) ;; *) say "note: $PREFIX is not on your PATH" ;; esac
+install_completions
 
 if [ "$DEMO" = 1 ]; then
   demo=$(mktemp -d "${TMPDIR:-/tmp}/sqlbak-demo.XXXXXX")

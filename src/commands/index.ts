@@ -9,7 +9,12 @@ type Loader = () => Promise<CommandDef<any>>;
 export const commands = {
   backup: () => import("./backup.ts").then((m) => m.default),
   list: () => import("./list.ts").then((m) => m.default),
+  verify: () => import("./verify.ts").then((m) => m.default),
+  restore: () => import("./restore.ts").then((m) => m.default),
+  rotate: () => import("./rotate.ts").then((m) => m.default),
   stats: () => import("./stats.ts").then((m) => m.default),
+  "install-schedule": () => import("./install-schedule.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.default),
 } satisfies Record<string, Loader>;
 
 export type CommandName = keyof typeof commands;

@@ -1,0 +1,16 @@
+import { defineCommand } from "citty";
+import { UsageError } from "../lib/errors.ts";
+import { SHELLS, type Shell, renderCompletion } from "../lib/completion.ts";
+import { loadCommandTree } from "./_command-tree.ts";
+
+export default defineCommand({
+  meta: { name: "completion", description: "Print the shell completion script for bash, zsh or fish" },
+  args: {
+    shell: { type: "positional", required: true, description: "Shell to complete for", valueHint: SHELLS.join("|") },
+  },
+  async run({ args }) {
+    const shell = args.shell as Shell;
+    if (!SHELLS.includes(shell)) throw new UsageError(`unknown shell "${args.shell}"`, `choose one of ${SHELLS.join(", ")}`);
+    process.stdout.write(renderCompletion(shell, await loadCommandTree()));
+  },
+});

@@ -1,0 +1,83 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { defineCommand } from "citty";
+import { nextRuns } from "../lib/cron.ts";
+import { UsageError } from "../lib/errors.ts";
+import { applySchedule, targetDir } from "../lib/schedule/install.ts";
+import { scheduledJobs } from "../lib/schedule/jobs.ts";
+import { PLATFORMS, type Platform, renderSchedule } from "../lib/schedule/render.ts";
+import { schtasksCreate } from "../lib/schedule/windows.ts";
+import { commonArgs } from "./_args.ts";
+import { openContext, printData } from "./_context.ts";
+
+export default defineCommand({
+  meta: { name: "install-schedule", description: "Print or install scheduler entries (cron, systemd, launchd, Windows) for [schedule]" },
+  args: {
+    ...commonArgs,
+    platform: { type: "enum", options: [...PLATFORMS], description: "Scheduler (default: detected)", valueHint: "PLATFORM" },
+    print: { type: "boolean", description: "Print the entries and the next run times (the default)" },
+    apply: { type: "boolean", description: "Install the entries; re-running changes nothing" },
+    uninstall: { type: "boolean", description: "Remove sqlbak's entries, and only those" },
+    user: { type: "boolean", description: "The invoking user's units/agents/tasks (default unless root)" },
+    system: { type: "boolean", description: "System-wide units/daemons/tasks (default for root)" },
+  },
+  run({ args }) {
+    const ctx = openContext(args);
+    const { config } = ctx;
+    if ([args.print, args.apply, args.uninstall].filter(Boolean).length > 1) throw new UsageError("choose one of --print, --apply, --uninstall");
+    if (args.user && args.system) throw new UsageError("choose one of --user, --system");
+    const platform = (args.platform as Platform | undefined) ?? detectPlatform();
+    if (platform === "cron" && (args.user || args.system)) {
+      throw new UsageError("--user/--system do not apply to cron", "cron uses the crontab of whoever runs install-schedule; run it as root for root's crontab");
+    }
+    const system = args.system ? true : args.user ? false : process.getuid?.() === 0;
+    if (!config.file) ctx.logger.warn("no config file found: the jobs will run without --config; write one first (see sqlbak.example.toml)");
+    const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file);
+    const rendered = renderSchedule(platform, jobs, {
+      system,
+      writablePaths: [...new Set([config.backupDir, ...config.databases.map((d) => dirname(d.path)), dirname(config.logFile)])],
+      logDir: system ? "/var/log" : join(process.env.HOME ?? "~", "Library", "Logs"),
+    });
+    const dir = targetDir(platform, system, process.env);
+
+    if (args.apply || args.uninstall) {
+      if (args.apply && jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]: nothing to install (use --uninstall to remove old entries)");
+      const result = applySchedule(rendered, Boolean(args.uninstall), { system, env: process.env, onStep: (m) => ctx.logger.info(m) });
+      for (const cmd of result.todo) process.stdout.write(`${cmd}\n`);
+      if (result.todo.length) ctx.logger.info("run the commands above in an elevated Windows prompt to register the tasks");
+      ctx.logger.success(result.changed.length ? `${platform}: ${result.changed.length} change(s)` : `${platform}: already up to date, nothing changed`);
+      return;
+    }
+
+    const runs = jobs.map((j) => ({ job: j.name, cron: j.cron.source, next: nextRuns(j.cron, new Date(), 3) }));
+    const files = rendered.files.map((f) => ({ path: join(dir ?? "", f.name), content: f.content }));
+    printData(ctx, { platform, system, crontab: rendered.cronBlock, files, nextRuns: runs }, () => {
+      if (rendered.cronBlock) return rendered.cronBlock.trimEnd();
+      const body = files.map((f) => `# ==> ${f.path} <==\n${f.content.trimEnd()}`);
+      if (platform === "windows") body.push(`# register with:\n${jobs.map((j) => schtasksCreate(j, join(dir!, `sqlbak-${j.name}.xml`))).join("\n")}`);
+      return body.join("\n\n");
+    });
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    for (const r of runs) ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocal).join(", ")}`);
+    if (jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]");
+  },
+});
+
+/** launchd on macOS, Task Scheduler on Windows, systemd where it is the running init, else cron. */
+function detectPlatform(): Platform {
+  if (process.platform === "darwin") return "launchd";
+  if (process.platform === "win32") return "windows";
+  return existsSync("/run/systemd/system") ? "systemd" : "cron";
+}
+
+/** How a scheduler starts this sqlbak: the compiled binary itself, or Bun plus the entry script in a checkout. */
+function sqlbakArgv(): string[] {
+  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+function formatLocal(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  const day = d.toLocaleDateString("en-US", { weekday: "short" });
+  return `${day} ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
