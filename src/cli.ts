@@ -12,6 +12,12 @@ import { SQLBAK_VERSION } from "./lib/version.ts";
 
 const HELP_FLAGS = ["--help", "-h"];
 
+/** Help on stdout: colours only for a terminal, so `sqlbak --help | less` and man-page tools get plain text. */
+function printHelp(text: string): void {
+  const plain = !process.stdout.isTTY || Boolean(process.env.NO_COLOR);
+  process.stdout.write(plain ? Bun.stripANSI(text) : text);
+}
+
 /** Rejects flags the command does not define, instead of silently ignoring a typo. */
 function checkFlags(argsDef: ArgsDef, rawArgs: string[]): void {
   const allowed = new Set<string>();
@@ -33,7 +39,7 @@ function checkFlags(argsDef: ArgsDef, rawArgs: string[]): void {
 async function dispatch(rawArgs: string[]): Promise<void> {
   const [first, ...rest] = rawArgs;
   if (first === undefined || HELP_FLAGS.includes(first)) {
-    process.stdout.write(`${await renderUsage(main)}\n\n${EXIT_CODE_HELP}\n`);
+    printHelp(`${await renderUsage(main)}\n\n${EXIT_CODE_HELP}\n`);
     return;
   }
   if (first === "--version" || first === "-v") {
@@ -45,7 +51,7 @@ async function dispatch(rawArgs: string[]): Promise<void> {
   }
   const cmd: CommandDef<any> = await commands[first as CommandName]();
   if (rest.some((a) => HELP_FLAGS.includes(a))) {
-    process.stdout.write(`${await renderUsage(cmd, main)}\n`);
+    printHelp(`${await renderUsage(cmd, main)}\n`);
     return;
   }
   const argsDef = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {};

@@ -174,5 +174,9 @@ describe("exit codes and messages", () => {
     const h = await runCli(["--help"]);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain("EXIT CODES");
+    // Not a terminal: plain text, no colour escapes for pagers and scripts.
+    expect(h.stdout).not.toContain("\x1b[");
+    const sub = await runCli(["restore", "--help"]);
+    expect([sub.code, sub.stdout.includes("--latest"), sub.stdout.includes("\x1b[")]).toEqual([0, true, false]);
   });
 });
