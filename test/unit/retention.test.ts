@@ -7,6 +7,7 @@ import { parseCalendarWindow } from "../../src/lib/duration.ts";
 import type { BackupKind } from "../../src/lib/manifest.ts";
 import { compactTimestamp } from "../../src/lib/names.ts";
 import { describePolicy, isoWeek, planRetention, type RetentionInput, type RetentionPolicy, UNLIMITED } from "../../src/lib/retention.ts";
+import { prng } from "../../bench/generate.ts";
 
 const NONE = { years: 0, months: 0, days: 0, hours: 0 };
 
@@ -210,24 +211,13 @@ describe("planRetention: time zones and DST", () => {
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"];
 const COUNT_KEYS = ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly"] as const;
 const RULE_OF: Record<(typeof COUNT_KEYS)[number], string> = { keepLast: "last", keepHourly: "hourly", keepDaily: "daily", keepWeekly: "weekly", keepMonthly: "monthly", keepYearly: "yearly" };
 
 function randomCase(seed: number) {
-  const r = rng(seed);
+  const r = prng(seed);
   const pick = <T,>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const n = Math.floor(r() * 40);
   const start = Date.UTC(2024, 0, 1);
