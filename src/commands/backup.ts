@@ -39,9 +39,11 @@ export default defineCommand({
       onLockWait: (db, owner) => ctx.logger.info(`${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`),
     });
     progress.done();
-    for (const w of await sendNotifications(ctx.config, results.filter((r) => !r.dryRun).map((r) => backupNotification(r)))) ctx.logger.warn(w);
     // Never rotate after a failed backup: the newest good backup must not age out behind a failure.
     const rotations = args.rotate ? await runRotations(ctx.config, results.filter((r) => r.ok).map((r) => r.database), { dryRun: Boolean(args["dry-run"]) }) : undefined;
+    const rotated = (r: BackupResult) => rotations?.find((x) => x.database === r.database)?.removed.length;
+    const notifications = results.filter((r) => !r.dryRun).map((r) => backupNotification(r, rotated(r)));
+    for (const w of await sendNotifications(ctx.config, notifications)) ctx.logger.warn(w);
     report(ctx, results, rotations);
   },
 });
