@@ -108,4 +108,4 @@ if [ "$DEMO" = 1 ]; then
   "$PREFIX/sqlbak" list --backup-dir "$demo/backups"
 fi
 
-say "next: write a config (see sqlbak.example.toml) to /etc/sqlbak/config.toml or ~/.config/sqlbak/config.toml, then run: sqlbak backup"
+say "next: write a config (see sqlbak.example.toml) to /etc/sqlbak/config.toml or ~/.config/sqlbak/config.toml, then run: sqlbak backup (a first backup) and sqlbak install-schedule --apply (the nightly backup, weekly restore test and health check)"
