@@ -75,7 +75,7 @@ export function createS3Backend(d: S3Destination, env: NodeJS.ProcessEnv = proce
     }
   };
   return {
-    describe: `s3://${d.bucket}${root ? `/${d.prefix}` : ""}${d.endpoint ? ` at ${d.endpoint}` : ""}`,
+    describe: `s3://${d.bucket}${root ? `/${d.prefix}` : ""}`,
     put: (localPath, key) =>
       guard(async () => {
         const writer = client.file(full(key)).writer({ partSize: PART_BYTES, queueSize: QUEUE_PARTS, retry: RETRIES, type: "application/octet-stream" });
