@@ -15,8 +15,14 @@ import { assertKey } from "./keys.ts";
 import { describeError, OperationError } from "../errors.ts";
 import { FILE_MODE } from "../fs.ts";
 
-/** S3's minimum part size: two in flight keeps memory near 16 MiB and the link busy. */
+/** How much is written between two awaited flush() calls (the backpressure step). */
 export const PART_BYTES = 5 * 1024 * 1024;
+/**
+ * The writer cuts parts of this size itself (observed with s3rver: a 23 MiB
+ * file went up as 10 + 10 + 3 MiB, flushes never cut smaller parts), above
+ * S3's 5 MiB minimum for every part but the last.
+ */
+const WRITER_PART_BYTES = 2 * PART_BYTES;
 const QUEUE_PARTS = 2;
 const RETRIES = 3;
 
@@ -78,11 +84,19 @@ export function createS3Backend(d: S3Destination, env: NodeJS.ProcessEnv = proce
     describe: `s3://${d.bucket}${root ? `/${d.prefix}` : ""}`,
     put: (localPath, key) =>
       guard(async () => {
-        const writer = client.file(full(key)).writer({ partSize: PART_BYTES, queueSize: QUEUE_PARTS, retry: RETRIES, type: "application/octet-stream" });
+        const writer = client.file(full(key)).writer({ partSize: WRITER_PART_BYTES, queueSize: QUEUE_PARTS, retry: RETRIES, type: "application/octet-stream" });
         try {
+          // write() alone buffers the whole file (measured: RSS grew by the file size); awaiting
+          // flush() every PART_BYTES holds reading back until the writer has sent what it queued.
+          let unflushed = 0;
           for await (const chunk of Bun.file(localPath).stream()) {
             const pending = writer.write(chunk);
-            if (pending instanceof Promise) await pending; // backpressure: the part queue is full
+            if (pending instanceof Promise) await pending;
+            unflushed += chunk.byteLength;
+            if (unflushed >= PART_BYTES) {
+              await writer.flush();
+              unflushed = 0;
+            }
           }
         } catch (err) {
           await Promise.resolve(writer.end(err as Error)).catch(() => undefined);
