@@ -115,7 +115,10 @@ function checkEntry(raw: unknown, index: number, add: AddProblem): DestinationEn
   const entry: DestinationEntry = { name: String(name), type: t };
   for (const [k, v] of Object.entries(obj)) {
     if (k === "name" || k === "type") continue;
-    if (INLINE_SECRETS.includes(k)) add(`${prefix}.${k}`, `credentials are never written in the config: put the secret in an environment variable and name it with ${k === "password" || k === "passphrase" ? "a key file" : `${k}_env`}`);
+    if (INLINE_SECRETS.includes(k)) {
+      const instead = k === "password" || k === "passphrase" ? "sftp logs in with key_file" : `put the secret in an environment variable and name it with ${k}_env`;
+      add(`${prefix}.${k}`, `credentials are never written in the config: ${instead}`);
+    }
     else if (!allowed.includes(k)) add(`${prefix}.${k}`, `unknown key for type "${t}" (allowed here: ${allowed.join(", ")})`);
     else entry[k] = checkValue(k, v, `${prefix}.${k}`, add);
   }
