@@ -144,6 +144,7 @@ describe("s3 destination", () => {
     // What a kill mid-upload leaves: a's manifest never arrived; b's data is there but short, no manifest.
     await bucket().delete(`${p.prefix}/app/${a.id}.json`);
     await bucket().delete(`${p.prefix}/app/${b.id}.json`);
+    await bucket().delete(`${p.prefix}/app/${b.id}.sqlite.zst`);
     await bucket().write(`${p.prefix}/app/${b.id}.sqlite.zst`, readFileSync(b.dataPath).subarray(0, 100));
     expect(await listFrom(p)).toEqual([]); // no manifest: not a backup there
     const r = await cli(p, ["backup", "app", "--json"]);
@@ -162,6 +163,7 @@ describe("s3 destination", () => {
     const key = `${p.prefix}/app/${id}.sqlite.zst`;
     const data = new Uint8Array(await bucket().file(key).arrayBuffer());
     data[data.length - 10]! ^= 0xff;
+    await bucket().delete(key); // s3rver replaces objects non-atomically: remove, then write
     await bucket().write(key, data);
     const v = await cli(p, ["verify", id, "--from", "offsite"]);
     expect(v.code).toBe(3);

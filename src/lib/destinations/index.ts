@@ -5,7 +5,7 @@
 import type { Backend } from "./backend.ts";
 import type { ResolvedDestination } from "./config.ts";
 import type { ResolvedConfig } from "../config.ts";
-import { UsageError } from "../errors.ts";
+import { describeError, OperationError, SqlbakError, UsageError } from "../errors.ts";
 
 /** Opens the backend for one destination; throws (with advice) when it cannot even be set up. */
 export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
@@ -27,12 +27,20 @@ export function findDestination(config: ResolvedConfig, name: string): ResolvedD
   throw new UsageError(`unknown destination "${name}"`, names.length ? `configured destinations: ${names.join(", ")}` : `no [[destination]] in ${config.file ?? "the config (none found)"}`);
 }
 
-/** Runs `fn` with an open backend and always closes it. */
+/**
+ * Runs `fn` with an open backend and always closes it. A failure that is not
+ * already a SqlbakError (a file system or network error from a backend)
+ * becomes an OperationError naming the destination: exit 1, not "a bug".
+ */
 export async function withBackend<T>(dest: ResolvedDestination, fn: (b: Backend) => Promise<T>): Promise<T> {
-  const backend = await openBackend(dest);
+  let backend: Backend | null = null;
   try {
+    backend = await openBackend(dest);
     return await fn(backend);
+  } catch (err) {
+    if (err instanceof SqlbakError) throw err;
+    throw new OperationError(`destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${describeError(err)}`, { cause: err });
   } finally {
-    await backend.close().catch(() => undefined);
+    await backend?.close().catch(() => undefined);
   }
 }

@@ -35,14 +35,26 @@ const ADVICE: Record<string, (d: S3Destination) => string> = {
   ExpiredToken: (d) => `the session token expired; refresh $${d.sessionTokenEnv}`,
 };
 
-function explain(d: S3Destination, err: unknown): Error {
+/** Bun reports network failures as S3Error with a code and the message "an unexpected error has occurred". */
+const NETWORK: Record<string, string> = {
+  ConnectionRefused: "connection refused",
+  DNSResolveFailed: "host name not found",
+  ConnectionClosed: "connection closed",
+  ConnectionTimeout: "timed out",
+  ECONNRESET: "connection reset",
+  FailedToOpenSocket: "cannot open a socket",
+};
+
+/** Every S3 failure as an OperationError (exit 1) saying what to check, never an "unexpected error". */
+function explain(d: S3Destination, err: unknown): OperationError {
   const code = (err as { code?: string }).code ?? "";
   const advice = ADVICE[code]?.(d);
-  if (advice) return new Error(`${advice} (${code})`, { cause: err });
-  if (/ECONNREFUSED|ConnectionRefused|ENOTFOUND|FailedToOpenSocket|ConnectionClosed|Unable to connect/i.test(`${code} ${describeError(err)}`)) {
-    return new Error(`cannot connect to ${d.endpoint ?? "S3"}: ${describeError(err)}`, { cause: err });
-  }
-  return new Error(`${code ? `${code}: ` : ""}${describeError(err)}`, { cause: err });
+  if (advice) return new OperationError(`${advice} (${code})`, { cause: err });
+  const where = d.endpoint ?? `AWS S3${d.region ? ` (${d.region})` : ""}`;
+  if (NETWORK[code]) return new OperationError(`cannot connect to ${where}: ${NETWORK[code]}`, { cause: err });
+  const msg = describeError(err);
+  const text = msg === "an unexpected error has occurred" && code ? code : `${code ? `${code}: ` : ""}${msg}`;
+  return new OperationError(`S3 request to ${where} failed: ${text}`, { cause: err });
 }
 
 const isMissing = (err: unknown) => ["NoSuchKey", "NotFound"].includes((err as { code?: string }).code ?? "") || /\b404\b/.test(describeError(err));
@@ -54,7 +66,7 @@ function credentials(d: S3Destination, env: NodeJS.ProcessEnv) {
   if (!accessKeyId || !secretAccessKey) {
     const missing = [!accessKeyId && `$${d.accessKeyIdEnv}`, !secretAccessKey && `$${d.secretAccessKeyEnv}`].filter(Boolean).join(" and ");
     throw new OperationError(`destination ${d.name}: no S3 credentials: ${missing} not set`, {
-      hint: "export the access key in the environment (or name other variables with access_key_id_env / secret_access_key_env); they never go in the config file",
+      hint: "export them, or name other variables with access_key_id_env / secret_access_key_env; credentials never go in the config file",
     });
   }
   return { accessKeyId, secretAccessKey, sessionToken: env[d.sessionTokenEnv] || undefined };

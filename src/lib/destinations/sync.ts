@@ -58,9 +58,12 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Uploads one backup and checks it; throws on any mismatch, leaving no manifest remotely. */
-export async function uploadBackup(backend: Backend, dest: ResolvedDestination, b: StoredBackup): Promise<boolean> {
+export async function uploadBackup(backend: Backend, dest: ResolvedDestination, b: StoredBackup, leftover = false): Promise<boolean> {
   const m = b.manifest;
   const dataKey = `${m.database}/${m.stored.file}`;
+  // A leftover of an interrupted upload is removed, not overwritten: s3rver (and stores that are only
+  // eventually consistent on overwrite) briefly answered HEAD with the old size after a replacing PUT.
+  if (leftover) await backend.remove(dataKey);
   await backend.put(b.dataPath, dataKey);
   const st = await backend.stat(dataKey);
   if (!st) throw new Error(`${dataKey} is missing right after its upload`);
@@ -100,9 +103,10 @@ async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: Reso
   }
   const missing = local.backups.filter((b) => !there.has(b.manifest.id)).reverse();
   result.already_there = local.backups.length - missing.length;
+  const leftovers = new Set(remote.partials.map((p) => p.key));
   for (const b of missing) {
     opts.onStep?.(`${database}: copying ${b.manifest.id} to ${dest.name}`);
-    if (await uploadBackup(backend, dest, b)) {
+    if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`))) {
       result.uploaded.push(b.manifest.id);
       result.uploaded_bytes += b.manifest.stored.size;
     }
