@@ -6,7 +6,7 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { listBackups, makeProject, rows } from "../helpers/backups.ts";
+import { exec, listBackups, makeProject, rows } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 function project(extraDest = "", toml = "") {
@@ -39,6 +39,17 @@ describe("dir destination", () => {
     expect(restored.stderr).toContain(`restored ${b.id} to ${p.db}`);
     expect(restored.code).toBe(0);
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual(want);
+  });
+
+  it("restore --from over an existing database keeps a pre-restore backup (local) and prints the undo command", async () => {
+    const p = project();
+    const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+    exec(p.db, "DELETE FROM items");
+    const r = await runCli(["restore", "app", "--from", "nas", "--id", b.id, "--yes"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
+    const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
+    expect(r.stderr).toContain(`to undo: sqlbak restore app --id ${pre.id} --yes`);
   });
 
   it("an unmounted destination folder is a warning, never created, and the backup exits 0; the next run catches up", async () => {
