@@ -20,17 +20,19 @@ _sqlbak() {
       case "$prev" in
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --from) COMPREPLY=(); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --from --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     verify)
       case "$prev" in
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --from) COMPREPLY=(); return ;;
         --level) COMPREPLY=($(compgen -W "checksum quick full" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --latest --all --random --level --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --latest --all --random --from --level --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     restore)
@@ -40,8 +42,9 @@ _sqlbak() {
         --id) COMPREPLY=(); return ;;
         --at) COMPREPLY=(); return ;;
         --to) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --from) COMPREPLY=(); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --dry-run -n --id --at --latest --to --yes -y --force --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --dry-run -n --id --at --latest --to --yes -y --from --force --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     rotate)
@@ -57,7 +60,7 @@ _sqlbak() {
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --check --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --check --local --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     install-schedule)

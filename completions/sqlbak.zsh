@@ -42,6 +42,7 @@ _sqlbak() {
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
+        '--from=''[Read the backups at this \[\[destination\]\] instead of backup_dir]:from: ' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;
@@ -55,6 +56,7 @@ _sqlbak() {
         '--latest''[The newest backup of each database (the default)]' \
         '--all''[Every backup]' \
         '--random''[`--random \[N\]`: N backups at random (default 1), never or least recently verified first]' \
+        '--from=''[Read the backups at this \[\[destination\]\] instead of backup_dir]:from: ' \
         '--level=''[checksum | quick (default) | full]:level:(checksum quick full)' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
@@ -72,6 +74,7 @@ _sqlbak() {
         '--latest''[Restore the newest backup]' \
         '--to=''[Restore to this file instead; the configured database is not touched]:to:_files' \
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required without a TTY)]' \
+        '--from=''[Read the backups at this \[\[destination\]\] instead of backup_dir]:from: ' \
         '--force''[Replace the database even if it is in use, or an existing --to file]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
@@ -95,6 +98,7 @@ _sqlbak() {
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
         '--check''[Print one line per problem (or `healthy`); exit 3 when unhealthy]' \
+        '--local''[Leave out the \[\[destination\]\]s (do not contact them)]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;

@@ -18,6 +18,11 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     const doomed = r.backups.length - kept;
     const verb = r.dry_run ? "would remove" : "removed";
     ctx.logger.success(`${r.database}: kept ${kept}, ${verb} ${r.dry_run ? doomed : r.removed.length} (${r.policy})`);
+    for (const d of r.destinations ?? []) {
+      if (!d.ok) ctx.logger.warn(`${r.database} @ ${d.destination}: rotation failed: ${d.error}; the local rotation stands, the next run tries again`);
+      else ctx.logger.success(`${r.database} @ ${d.destination}: kept ${d.kept}, ${verb} ${d.removed.length}`);
+      if (d.kept_only_copy.length) ctx.logger.warn(`${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because backup_dir no longer has them and sqlbak did not remove them (they may be the only copy): ${d.kept_only_copy.join(", ")}`);
+    }
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0 || !throwOnFailure) return;

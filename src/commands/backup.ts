@@ -12,6 +12,8 @@ import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { createProgress } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
+import { copyToDestinations, reportCopies } from "./_copies.ts";
+import type { CopyResult } from "../lib/destinations/sync.ts";
 
 export default defineCommand({
   meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },
@@ -39,12 +41,14 @@ export default defineCommand({
       onLockWait: (db, owner) => ctx.logger.info(`${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`),
     });
     progress.done();
+    // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
+    const copies = args["dry-run"] ? [] : await copyToDestinations(ctx, results.map((r) => r.database));
     // Never rotate after a failed backup: the newest good backup must not age out behind a failure.
     const rotations = args.rotate ? await runRotations(ctx.config, results.filter((r) => r.ok).map((r) => r.database), { dryRun: Boolean(args["dry-run"]) }) : undefined;
     const rotated = (r: BackupResult) => rotations?.find((x) => x.database === r.database)?.removed.length;
     const notifications = results.filter((r) => !r.dryRun).map((r) => backupNotification(r, rotated(r)));
     for (const w of await sendNotifications(ctx.config, notifications)) ctx.logger.warn(w);
-    report(ctx, results, rotations);
+    report(ctx, results, copies, rotations);
   },
 });
 
@@ -55,7 +59,7 @@ function parseTags(raw: string | undefined): string[] {
   return [...new Set(tags)];
 }
 
-function report(ctx: CommandContext, results: BackupResult[], rotations?: RotateResult[]): void {
+function report(ctx: CommandContext, results: BackupResult[], copies: CopyResult[], rotations?: RotateResult[]): void {
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
     for (const p of r.removedPartials) ctx.logger.info(`${r.database}: removed stale partial file ${p}`);
@@ -64,10 +68,12 @@ function report(ctx: CommandContext, results: BackupResult[], rotations?: Rotate
     else if (r.dryRun) ctx.logger.info(`${r.database}: would back up ${r.source} to ${r.dataPath}`);
     else ctx.logger.success(`${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ${(r.durationMs / 1000).toFixed(1)}s)`);
   }
+  reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);
   const rotationOf = (r: BackupResult) => (r.ok ? rotations?.find((x) => x.database === r.database) : undefined);
   const withRotation = (r: BackupResult) => ({ ...r, rotation: rotationOf(r) ? rotateToJson(rotationOf(r)!) : null });
-  if (ctx.json) printData(ctx, rotations ? results.map(withRotation) : results, () => "");
+  const withCopies = (r: BackupResult) => (copies.length ? { ...r, copies: copies.filter((c) => c.database === r.database) } : r);
+  if (ctx.json) printData(ctx, (rotations ? results.map(withRotation) : results).map(withCopies), () => "");
   const failed = results.filter((r) => !r.ok);
   const failedRotations = rotations?.filter((r) => !r.ok) ?? [];
   if (failed.length === 0 && failedRotations.length > 0) {

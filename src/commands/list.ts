@@ -1,22 +1,27 @@
 import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
+import { findDestination, withBackend } from "../lib/destinations/index.ts";
+import { listFrom } from "../lib/destinations/remote-catalog.ts";
 import { backupToJson, renderBackupTable } from "../lib/output.ts";
 import { commonArgs } from "./_args.ts";
+import { fromArgs } from "./_args-from.ts";
 import { openContext, printData } from "./_context.ts";
 
 export default defineCommand({
   meta: { name: "list", description: "List the backups of each database (or of one)" },
   args: {
     ...commonArgs,
+    ...fromArgs,
     name: { type: "positional", required: false, description: "Only this database", valueHint: "NAME" },
   },
-  run({ args }) {
+  async run({ args }) {
     const ctx = openContext(args);
-    const listings = listDatabases(ctx.config, args.name);
+    const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
+    const listings = dest ? await withBackend(dest, (b) => listFrom(b, dest, args.name)) : listDatabases(ctx.config, args.name);
     for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${p}`);
     const backups = listings.flatMap((l) => l.backups);
     if (backups.length === 0 && !ctx.json) {
-      ctx.logger.info(`no backups under ${ctx.config.backupDir}`);
+      ctx.logger.info(`no backups ${dest ? `at destination ${dest.name}` : `under ${ctx.config.backupDir}`}`);
       return;
     }
     printData(ctx, backups.map(backupToJson), () => renderBackupTable(backups, new Date()));

@@ -4,7 +4,13 @@ import { UsageError } from "../lib/errors.ts";
 import { type RestoreResult, runRestore } from "../lib/restore.ts";
 import { type BackupSelector, describePlan, parseRestoreSelector, planRestore, selectBackup } from "../lib/restore-plan.ts";
 import { databaseOfId } from "../lib/verify-select.ts";
+import type { Backend } from "../lib/destinations/backend.ts";
+import { findDestination, withBackend } from "../lib/destinations/index.ts";
+import { listFrom, withFetched } from "../lib/destinations/remote-catalog.ts";
+import type { RemoteBackup } from "../lib/destinations/remote-store.ts";
+import type { FolderListing, StoredBackup } from "../lib/store.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
+import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 
 export default defineCommand({
@@ -18,6 +24,7 @@ export default defineCommand({
     latest: { type: "boolean", description: "Restore the newest backup" },
     to: { type: "string", description: "Restore to this file instead; the configured database is not touched", valueHint: "PATH" },
     yes: { type: "boolean", alias: "y", description: "Do not ask for confirmation (required without a TTY)" },
+    ...fromArgs,
     force: { type: "boolean", description: "Replace the database even if it is in use, or an existing --to file" },
   },
   async run({ args }) {
@@ -30,19 +37,25 @@ export default defineCommand({
     if (!interactive) requireScriptArgs(name, selector, Boolean(args.yes) || dryRun);
     // Loaded only on a TTY: scripts never touch the prompt library.
     const prompts = interactive ? await import("./_restore-prompts.ts") : null;
-    name ??= await prompts!.pickDatabase(listDatabases(ctx.config));
-    const [listing] = listDatabases(ctx.config, name);
-    for (const p of listing!.problems) ctx.logger.warn(`skipped ${p}`);
-    const backup = selector ? selectBackup(listing!.backups, selector) : await prompts!.pickBackup(listing!.backups, now);
-    const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force) });
-    if (dryRun) {
-      const lines = describePlan(plan);
-      printData(ctx, { dry_run: true, id: backup.manifest.id, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore:\n  ${lines.join("\n  ")}`);
-      return;
-    }
-    if (!args.yes) await prompts!.confirmPlan(plan);
-    const result = await runRestore(ctx.config, plan, (step) => ctx.logger.info(step));
-    report(ctx, result);
+    const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
+    const run = async (backend: Backend | null) => {
+      const listAll = (n?: string): Promise<FolderListing[]> => (backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n)));
+      name ??= await prompts!.pickDatabase(await listAll());
+      const [listing] = await listAll(name);
+      for (const p of listing!.problems) ctx.logger.warn(`skipped ${p}`);
+      const backup = selector ? selectBackup(listing!.backups, selector) : await prompts!.pickBackup(listing!.backups, now);
+      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force) });
+      if (dryRun) {
+        const lines = describePlan(plan);
+        printData(ctx, { dry_run: true, id: backup.manifest.id, from: dest?.name ?? null, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`);
+        return;
+      }
+      if (!args.yes) await prompts!.confirmPlan(plan);
+      const restore = (b: StoredBackup) => runRestore(ctx.config, { ...plan, backup: b }, (step) => ctx.logger.info(step));
+      if (backend) ctx.logger.info(`downloading ${backup.manifest.id} from ${dest!.name} (${backend.describe})`);
+      report(ctx, backend ? await withFetched(ctx.config, backend, backup as RemoteBackup, restore) : await restore(backup));
+    };
+    await (dest ? withBackend(dest, run) : run(null));
   },
 });
 

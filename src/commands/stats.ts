@@ -5,6 +5,7 @@ import { healthNotification, sendNotifications } from "../lib/events.ts";
 import { checkHealth } from "../lib/health.ts";
 import { renderStats } from "../lib/stats-output.ts";
 import { gatherStats } from "../lib/stats.ts";
+import { gatherDestinationStats } from "../lib/destinations/stats-remote.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 
@@ -14,6 +15,7 @@ export default defineCommand({
     ...commonArgs,
     name: { type: "positional", required: false, description: "Only this database", valueHint: "NAME" },
     check: { type: "boolean", description: "Print one line per problem (or `healthy`); exit 3 when unhealthy" },
+    local: { type: "boolean", description: "Leave out the [[destination]]s (do not contact them)" },
   },
   async run({ args }) {
     const ctx = openContext(args);
@@ -21,6 +23,7 @@ export default defineCommand({
     const listings = listDatabases(config, args.name);
     // Configured databases without a folder yet still count: "no backups" is a problem to report.
     const report = gatherStats(config, listings);
+    if (config.destinations.length > 0 && !args.local) report.destinations = await gatherDestinationStats(config, listings);
     if (!args.check) {
       printData(ctx, report, () => renderStats(report));
       return;

@@ -3,7 +3,11 @@ import { listDatabases } from "../lib/catalog.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
 import { runVerify, VERIFY_LEVELS, type VerifyLevel, type VerifyResult } from "../lib/verify.ts";
 import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
+import { findDestination, withBackend } from "../lib/destinations/index.ts";
+import { listFrom, runVerifyFrom } from "../lib/destinations/remote-catalog.ts";
+import type { FolderListing } from "../lib/store.ts";
 import { commonArgs } from "./_args.ts";
+import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 
 export default defineCommand({
@@ -14,6 +18,7 @@ export default defineCommand({
     latest: { type: "boolean", description: "The newest backup of each database (the default)" },
     all: { type: "boolean", description: "Every backup" },
     random: { type: "boolean", description: "`--random [N]`: N backups at random (default 1), never or least recently verified first" },
+    ...fromArgs,
     level: { type: "enum", options: [...VERIFY_LEVELS], description: "checksum | quick (default) | full", valueHint: "LEVEL" },
   },
   async run({ args, rawArgs }) {
@@ -24,13 +29,26 @@ export default defineCommand({
     const selector = pickSelector(Boolean(args.latest), Boolean(args.all), count);
     const target = parseVerifyTarget(positional);
     if (target.id && selector.kind !== "latest") throw new UsageError("a backup id selects one backup; drop --all / --random");
-    const listings = listDatabases(ctx.config, target.name ?? (target.id ? databaseOfId(target.id) : undefined));
-    for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${p}`);
-    const backups = selectForVerify(listings, target, selector);
-    if (backups.length === 0) throw new OutcomeError(`nothing to verify: no backups under ${ctx.config.backupDir}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
+    const name = target.name ?? (target.id ? databaseOfId(target.id) : undefined);
     const level = (args.level ?? "quick") as VerifyLevel;
-    const results = await runVerify(ctx.config, backups, level);
-    report(ctx, results);
+    const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${p}`)));
+    const none = (where: string) => new OutcomeError(`nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
+    const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
+    if (dest) {
+      const results = await withBackend(dest, async (backend) => {
+        const listings = await listFrom(backend, dest, name);
+        warn(listings);
+        const backups = selectForVerify(listings, target, selector);
+        if (backups.length === 0) throw none(`at destination ${dest.name}`);
+        return runVerifyFrom(ctx.config, backend, dest, backups, level);
+      });
+      return report(ctx, results);
+    }
+    const listings = listDatabases(ctx.config, name);
+    warn(listings);
+    const backups = selectForVerify(listings, target, selector);
+    if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
+    report(ctx, await runVerify(ctx.config, backups, level));
   },
 });
 

@@ -8,6 +8,7 @@ import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention-config.ts";
 import { CronSyntaxError, parseCron } from "./cron.ts";
 import { JOB_NAMES, type JobName } from "./schedule/jobs.ts";
+import { checkDestinations, type DestinationEntry } from "./destinations/config.ts";
 
 export const COMPRESSIONS = ["zstd", "gzip", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -40,6 +41,8 @@ export interface ConfigFile {
   /** install-schedule: a cron expression per job, or false / "" to disable it. */
   schedule?: Partial<Record<JobName, string | false>>;
   database?: DatabaseEntry[];
+  /** Copies beyond backup_dir (src/lib/destinations/config.ts). */
+  destination?: DestinationEntry[];
 }
 
 export interface NotifyEntry {
@@ -82,6 +85,7 @@ const TOP_KEYS = [
   "timezone",
   "schedule",
   "database",
+  "destination",
 ];
 const DB_KEYS = ["name", "path", "probes", "check", "snapshot_method", "compression", "compression_level", "max_age", "verify_max_age", "retention"];
 const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "timeout"];
@@ -269,6 +273,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     retention: checkRetentionTable(raw.retention, "retention", (k, w) => c.add(k, w)),
     timezone: checkTimeZone(raw.timezone, (k, w) => c.add(k, w)),
     schedule: checkSchedule(c, raw.schedule),
+    destination: checkDestinations(raw.destination, (k, w) => c.add(k, w)),
   };
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);

@@ -21,6 +21,7 @@ import { parseSpanMs } from "./duration.ts";
 import { ConfigError, fsErrorMessage } from "./errors.ts";
 import { resolveRetention } from "./retention-config.ts";
 import { machineTimeZone, type RetentionPolicy } from "./retention.ts";
+import { resolveDestinations, type ResolvedDestination } from "./destinations/config.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule/jobs.ts";
 
 export interface ResolvedDatabase {
@@ -61,6 +62,8 @@ export interface ResolvedConfig {
   /** install-schedule: cron expression per job, null when disabled. */
   schedule: ScheduleConfig;
   databases: ResolvedDatabase[];
+  /** `[[destination]]`: where each backup is copied after it is complete locally. */
+  destinations: ResolvedDestination[];
 }
 
 /** Overrides from the command line (highest precedence). */
@@ -229,6 +232,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),
     databases,
+    destinations: resolveDestinations(fromFile.destination, baseDir),
   };
 }
 

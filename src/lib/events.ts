@@ -5,6 +5,7 @@
  */
 import type { BackupResult } from "./backup.ts";
 import type { ResolvedConfig } from "./config.ts";
+import type { CopyResult } from "./destinations/sync.ts";
 import { formatBytes } from "./format.ts";
 import { makeNotification, type Notification, notify } from "./notify.ts";
 import { appendOpLog } from "./oplog.ts";
@@ -33,6 +34,18 @@ export function backupNotification(r: BackupResult, rotated?: number): Notificat
     stored_size: r.storedSize,
     duration_ms: r.durationMs,
     rotated,
+  });
+}
+
+/** A failed copy to a destination is sent as a `failure` event: the off-site copy is what a dead disk leaves. */
+export function copyNotification(c: CopyResult): Notification {
+  return makeNotification({
+    event: "failure",
+    title: `sqlbak: copy of ${c.database} to ${c.destination} FAILED`,
+    message: `Copying backups of ${c.database} to destination ${c.destination}${c.location ? ` (${c.location})` : ""} failed: ${c.error}. The local backup is complete; the next run uploads what is missing.`,
+    database: c.database,
+    destination: c.destination,
+    error: c.error,
   });
 }
 

@@ -8,6 +8,7 @@
 import { formatSpan } from "./duration.ts";
 import { formatBytes } from "./format.ts";
 import type { DatabaseStats, StatsReport } from "./stats.ts";
+import type { DestinationStats } from "./destinations/stats-remote.ts";
 
 /** Partials this old are not a backup in progress: something crashed and nobody cleaned up. */
 export const STRAY_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
@@ -43,6 +44,15 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   return out;
 }
 
+/** A destination that cannot be read, or whose copies fall behind the local backups by more than max_age. */
+function destinationProblems(d: DestinationStats, t: HealthThresholds): string[] {
+  const where = `${d.database} @ ${d.destination}`;
+  if (!d.ok) return [`${where}: cannot list the destination: ${d.error}`];
+  if (d.count === 0 && d.missing > 0) return [`${where}: no copies yet (${d.missing} local backup${d.missing > 1 ? "s" : ""} not copied)${d.last_copy?.error ? `; last copy failed: ${d.last_copy.error}` : ""}`];
+  if (d.lag_ms !== null && d.lag_ms > t.maxAgeMs) return [`${where}: newest copy is ${formatSpan(d.lag_ms)} behind the newest local backup (max_age ${formatSpan(t.maxAgeMs)})`];
+  return [];
+}
+
 /**
  * Given a report, per-database thresholds and the free-space floor, return
  * every problem as one line (empty when healthy).
@@ -53,6 +63,7 @@ export function checkHealth(
   minFree: FreeSpaceThreshold,
 ): string[] {
   const problems = report.databases.flatMap((d) => databaseProblems(d, thresholdsFor(d.database)));
+  for (const d of report.destinations ?? []) problems.push(...destinationProblems(d, thresholdsFor(d.database)));
   if (report.databases.length === 0) problems.push("no databases: none is configured and no backups exist, so nothing is being backed up");
   const vol = report.volume;
   if (!vol) return [...problems, `cannot read free space of ${report.backup_dir}`];

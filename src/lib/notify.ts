@@ -31,6 +31,8 @@ export interface Notification {
   host: string;
   time: string;
   database?: string;
+  /** A `[[destination]]` name, for copy failures. */
+  destination?: string;
   id?: string;
   file?: string;
   path?: string;

@@ -14,6 +14,7 @@ import { acquireLock, type LockOwner } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
 import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
+import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
 
 export interface RotateOptions {
   dryRun: boolean;
@@ -40,6 +41,8 @@ export interface RotateResult {
   error?: string;
   /** Problems that did not fail the rotation (an unwritable op log). */
   warnings: string[];
+  /** The same plan applied at each `[[destination]]` (absent without destinations or when the local rotation failed). */
+  destinations?: RemoteRotation[];
   exitCode: ExitCode;
 }
 
@@ -145,7 +148,12 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
   const results: RotateResult[] = [];
   for (const name of databases) {
     const policy = config.databases.find((d) => d.name === name)?.retention ?? config.retention;
-    results.push(await rotateDatabase(config, name, policy, opts));
+    const r = await rotateDatabase(config, name, policy, opts);
+    // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
+    if (r.ok && config.destinations.length > 0) {
+      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
+    }
+    results.push(r);
   }
   return results;
 }

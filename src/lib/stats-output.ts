@@ -2,6 +2,7 @@
 import { formatSpan } from "./duration.ts";
 import { formatBytes, formatLocalTime, renderTable } from "./format.ts";
 import type { BackupRef, DatabaseStats, StatsReport } from "./stats.ts";
+import type { DestinationStats } from "./destinations/stats-remote.ts";
 
 function when(r: BackupRef | null): string {
   return r ? `${formatLocalTime(new Date(r.created_at))} (${formatSpan(r.age_ms)} ago)  ${r.id}` : "-";
@@ -33,6 +34,7 @@ export function renderStats(report: StatsReport): string {
     const table = renderTable(["", ""], databaseRows(d)).split("\n").slice(1).map((l) => `  ${l}`);
     return [`${d.database}${d.configured ? "" : "  (not in the config)"}`, ...table].join("\n");
   });
+  if (report.destinations?.length) blocks.push(renderDestinations(report.destinations));
   const vol = report.volume;
   const t = report.totals;
   blocks.push(
@@ -42,4 +44,15 @@ export function renderStats(report: StatsReport): string {
     ].join("\n"),
   );
   return blocks.join("\n\n");
+}
+
+function renderDestinations(ds: DestinationStats[]): string {
+  const rows = ds.map((d) => [
+    `${d.database} @ ${d.destination}`,
+    d.ok ? String(d.count) : "-",
+    d.ok ? formatBytes(d.stored_bytes) : "-",
+    d.newest ? `${formatLocalTime(new Date(d.newest.created_at))} (${formatSpan(d.newest.age_ms)} ago)` : "-",
+    !d.ok ? `UNREACHABLE: ${d.error}` : d.lag_ms === null ? (d.missing ? `${d.missing} not copied` : "-") : d.lag_ms === 0 && d.missing === 0 ? "up to date" : `${formatSpan(d.lag_ms)} behind, ${d.missing} not copied`,
+  ]);
+  return `destinations\n${renderTable(["", "COPIES", "STORED", "NEWEST", "LAG"], rows).split("\n").map((l) => `  ${l}`).join("\n")}`;
 }

@@ -10,6 +10,7 @@ import type { ResolvedConfig } from "./config.ts";
 import { KINDS, type Verification } from "./manifest.ts";
 import { type LoggedEntry, readOpLog } from "./oplog.ts";
 import type { FolderListing } from "./store.ts";
+import type { DestinationStats } from "./destinations/stats-remote.ts";
 
 export interface BackupRef {
   id: string;
@@ -48,6 +49,8 @@ export interface StatsReport {
   databases: DatabaseStats[];
   volume: VolumeStats | null;
   totals: { databases: number; backups: number; stored_bytes: number };
+  /** One entry per `[[destination]]` and database (absent without destinations). */
+  destinations?: DestinationStats[];
 }
 
 function ref(id: string, createdAt: string, nowMs: number): BackupRef {

@@ -5,7 +5,7 @@
 import { DATABASE_NAME_RE } from "./config-schema.ts";
 import { UsageError } from "./errors.ts";
 import { parseBackupId } from "./names.ts";
-import type { FolderListing, StoredBackup } from "./store.ts";
+import type { StoredBackup } from "./store.ts";
 
 export type VerifySelector = { kind: "latest" } | { kind: "all" } | { kind: "random"; count: number };
 
@@ -50,7 +50,7 @@ function lastVerifiedMs(b: StoredBackup): number {
  * verified longest ago: a random shuffle breaks ties, a stable sort on the last
  * verification time decides the rest.
  */
-export function pickRandom(backups: StoredBackup[], count: number, rng: () => number = Math.random): StoredBackup[] {
+export function pickRandom<T extends StoredBackup>(backups: T[], count: number, rng: () => number = Math.random): T[] {
   const shuffled = [...backups];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
@@ -63,7 +63,7 @@ export function pickRandom(backups: StoredBackup[], count: number, rng: () => nu
  * Given the listings in scope (one database, or all), the target and selector,
  * return the backups to verify. An id that is not there is a UsageError.
  */
-export function selectForVerify(listings: FolderListing[], target: VerifyTarget, sel: VerifySelector, rng?: () => number): StoredBackup[] {
+export function selectForVerify<T extends StoredBackup>(listings: { backups: T[] }[], target: VerifyTarget, sel: VerifySelector, rng?: () => number): T[] {
   const all = listings.flatMap((l) => l.backups);
   if (target.id) {
     const found = all.find((b) => b.manifest.id === target.id);

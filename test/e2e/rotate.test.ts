@@ -174,7 +174,7 @@ describe("sqlbak backup --rotate", () => {
 
   it("puts the rotated count into the success notification", async () => {
     const bodies: { event: string; rotated?: number }[] = [];
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (bodies.push(await req.json()), new Response("ok")) });
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (bodies.push((await req.json()) as (typeof bodies)[number]), new Response("ok")) });
     try {
       const p = await project(`[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n[notify]\non = ["success"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\n`);
       bodies.length = 0; // the template backup's own notification

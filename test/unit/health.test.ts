@@ -1,6 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { checkHealth, type FreeSpaceThreshold, STRAY_PARTIAL_AGE_MS } from "../../src/lib/health.ts";
 import type { DatabaseStats, StatsReport } from "../../src/lib/stats.ts";
+import type { DestinationStats } from "../../src/lib/destinations/stats-remote.ts";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -78,5 +79,34 @@ describe("checkHealth", () => {
 
   it("lists several problems, one line each", () => {
     expect(check(report([db({ newest: null, oldest: null }), db({ database: "b", last_backup_run: { ts: "t", ok: false, error: "e" } })]))).toHaveLength(2);
+  });
+});
+
+describe("checkHealth: destinations", () => {
+  const dest = (over: Partial<DestinationStats> = {}): DestinationStats => ({
+    destination: "offsite",
+    location: "s3://b/p",
+    database: "app",
+    ok: true,
+    count: 3,
+    stored_bytes: 300,
+    newest: { id: "n", created_at: "", age_ms: 2 * H },
+    missing: 0,
+    lag_ms: 0,
+    partials: 0,
+    last_copy: { ts: "", ok: true },
+    ...over,
+  });
+  const withDests = (...ds: DestinationStats[]) => ({ ...report([db()]), destinations: ds });
+
+  it.each([
+    ["up to date", dest(), []],
+    ["behind, but within max_age", dest({ lag_ms: 25 * H, missing: 1 }), []],
+    ["behind by more than max_age", dest({ lag_ms: 27 * H, missing: 2 }), ["app @ offsite: newest copy is 27h behind the newest local backup (max_age 26h)"]],
+    ["unreachable", dest({ ok: false, error: "cannot connect to http://h: connection refused", count: 0, lag_ms: null }), ["app @ offsite: cannot list the destination: cannot connect to http://h: connection refused"]],
+    ["nothing copied yet", dest({ count: 0, missing: 2, lag_ms: null, newest: null, last_copy: { ts: "", ok: false, error: "denied" } }), ["app @ offsite: no copies yet (2 local backups not copied); last copy failed: denied"]],
+    ["no local backups and no copies", dest({ count: 0, missing: 0, lag_ms: null, newest: null }), []],
+  ] as [string, DestinationStats, string[]][])("%s", (_what, d, want) => {
+    expect(check(withDests(d))).toEqual(want);
   });
 });

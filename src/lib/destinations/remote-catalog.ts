@@ -1,0 +1,86 @@
+/**
+ * The `--from NAME` side of list, verify and restore: listings of a
+ * destination shaped like local ones (so selection, tables and JSON are
+ * shared), and fetching a chosen backup into a private staging folder under
+ * backup_dir, where verify and restore treat it exactly like a local backup.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ResolvedConfig } from "../config.ts";
+import { UsageError } from "../errors.ts";
+import { ensureDir } from "../fs.ts";
+import { appendOpLog } from "../oplog.ts";
+import type { FolderListing, StoredBackup } from "../store.ts";
+import { verifyBackup, type VerifyLevel, type VerifyResult } from "../verify.ts";
+import type { Backend } from "./backend.ts";
+import type { ResolvedDestination } from "./config.ts";
+import { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "./remote-store.ts";
+
+/** Staging folders start with this; a leftover after kill -9 is safe to delete. */
+export const STAGING_PREFIX = ".sqlbak-fetch-";
+
+export interface RemoteFolderListing extends FolderListing {
+  backups: RemoteBackup[];
+}
+
+/**
+ * Listings of every database at the destination, or of the one named (a
+ * UsageError when the destination has nothing for it).
+ */
+export async function listFrom(backend: Backend, dest: ResolvedDestination, database?: string): Promise<RemoteFolderListing[]> {
+  const names = await remoteDatabases(backend);
+  if (database !== undefined && !names.includes(database)) {
+    throw new UsageError(`destination ${dest.name} (${backend.describe}) has no backups of "${database}"`, names.length ? `it has: ${names.join(", ")}` : "it is empty");
+  }
+  const out: RemoteFolderListing[] = [];
+  for (const name of database ? [database] : names) {
+    const r = await listRemote(backend, name);
+    out.push({
+      database: name,
+      folder: `${backend.describe}/${name}`,
+      backups: r.backups,
+      partials: r.partials.map((p) => ({ path: `${backend.describe}/${p.key}`, size: p.size, mtimeMs: 0 })),
+      problems: r.problems,
+    });
+  }
+  return out;
+}
+
+/**
+ * Downloads `b` into a fresh staging folder under backup_dir (the same volume
+ * restore writes beside, never a small /tmp), runs `fn` on the local copy, and
+ * removes the folder whatever happens.
+ */
+export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b: RemoteBackup, fn: (local: StoredBackup) => Promise<T>): Promise<T> {
+  ensureDir(config.backupDir);
+  const staging = mkdtempSync(join(config.backupDir, STAGING_PREFIX));
+  try {
+    return await fn(await fetchBackup(backend, b, staging));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `verify --from`: downloads each backup and runs the same checks as a local
+ * verify. The outcome goes to the op log (with the destination); remote
+ * manifests are never rewritten, so a destination only ever receives whole backups.
+ */
+export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
+  for (const b of backups) {
+    const started = Date.now();
+    const probes = config.databases.find((d) => d.name === b.manifest.database)?.probes ?? [];
+    let problems: string[];
+    try {
+      problems = await withFetched(config, backend, b, (local) => verifyBackup(local, level, probes));
+    } catch (err) {
+      problems = [`cannot download from ${dest.name}: ${(err as Error).message}`];
+    }
+    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started };
+    const logError = appendOpLog(config.logFile, { op: "verify", destination: dest.name, database: result.database, id: result.id, ok: result.ok, level, problems, duration_ms: result.durationMs, error: problems.join("; ") || undefined });
+    if (logError) result.warning = logError;
+    results.push(result);
+  }
+  return results;
+}

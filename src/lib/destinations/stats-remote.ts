@@ -1,0 +1,76 @@
+/**
+ * `stats` per destination and database: how many copies, how big, the newest,
+ * how far it lags behind the newest local backup, how many local backups are
+ * not copied yet, and the last copy attempt from the op log.
+ */
+import type { ResolvedConfig } from "../config.ts";
+import { describeError, SqlbakError } from "../errors.ts";
+import { type LoggedEntry, readOpLog } from "../oplog.ts";
+import type { BackupRef } from "../stats.ts";
+import type { FolderListing } from "../store.ts";
+import type { Backend } from "./backend.ts";
+import { openBackend } from "./index.ts";
+import { listRemote } from "./remote-store.ts";
+
+export interface DestinationStats {
+  destination: string;
+  location: string | null;
+  database: string;
+  /** False when the destination could not be listed (error says why). */
+  ok: boolean;
+  error?: string;
+  count: number;
+  stored_bytes: number;
+  newest: BackupRef | null;
+  /** Local backups the destination does not have (yet). */
+  missing: number;
+  /** Newest local backup's time minus the newest copy's (0: up to date); null when either side has none. */
+  lag_ms: number | null;
+  /** Leftovers of interrupted uploads (data without a manifest). */
+  partials: number;
+  last_copy: { ts: string; ok: boolean; error?: string } | null;
+}
+
+function lastCopy(log: LoggedEntry[], destination: string, database: string): DestinationStats["last_copy"] {
+  const e = log.findLast((x) => x.op === "copy" && x.destination === destination && x.database === database);
+  return e ? { ts: e.ts, ok: e.ok, error: e.error } : null;
+}
+
+/** Lists every destination for each local listing; never throws (an unreachable destination is a result). */
+export async function gatherDestinationStats(config: ResolvedConfig, listings: FolderListing[], now = new Date()): Promise<DestinationStats[]> {
+  const log = readOpLog(config.logFile);
+  const out: DestinationStats[] = [];
+  for (const dest of config.destinations) {
+    let backend: Backend | null = null;
+    let openError: string | undefined;
+    try {
+      backend = await openBackend(dest);
+    } catch (err) {
+      openError = err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+    }
+    for (const l of listings) {
+      const s: DestinationStats = { destination: dest.name, location: backend?.describe ?? null, database: l.database, ok: false, count: 0, stored_bytes: 0, newest: null, missing: 0, lag_ms: null, partials: 0, last_copy: lastCopy(log, dest.name, l.database) };
+      try {
+        if (!backend) throw new Error(openError);
+        const remote = await listRemote(backend, l.database);
+        const ids = new Set(remote.backups.map((b) => b.manifest.id));
+        const newest = remote.backups.at(-1)?.manifest;
+        const newestLocal = l.backups.at(-1)?.manifest;
+        Object.assign(s, {
+          ok: true,
+          count: remote.backups.length,
+          stored_bytes: remote.backups.reduce((n, b) => n + b.manifest.stored.size, 0),
+          newest: newest ? { id: newest.id, created_at: newest.created_at, age_ms: now.getTime() - Date.parse(newest.created_at) } : null,
+          missing: l.backups.filter((b) => !ids.has(b.manifest.id)).length,
+          lag_ms: newest && newestLocal ? Math.max(0, Date.parse(newestLocal.created_at) - Date.parse(newest.created_at)) : null,
+          partials: remote.partials.length,
+        });
+      } catch (err) {
+        s.error = describeError(err);
+      }
+      out.push(s);
+    }
+    await backend?.close().catch(() => undefined);
+  }
+  return out;
+}

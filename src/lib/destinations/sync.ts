@@ -1,0 +1,161 @@
+/**
+ * Copies local backups to the destinations. For each destination and
+ * database, every local backup whose manifest is not there yet is uploaded,
+ * newest first: data first, then its size (stat) and — with upload_check =
+ * "checksum", the default — its SHA-256 read back from the destination are
+ * checked against the manifest, and only then the manifest goes up, last. So
+ * an interrupted upload leaves no manifest remotely, is not a backup there,
+ * and the next run uploads it again (a destination catches up by itself).
+ *
+ * Nothing here holds the database lock: uploads can take longer than
+ * lock_timeout, and every step is idempotent (two runs uploading the same
+ * backup write the same bytes). A destination that fails never fails the
+ * local backup: the result carries the error for a warning, the op log and a
+ * notification.
+ */
+import { existsSync } from "node:fs";
+import type { ResolvedConfig } from "../config.ts";
+import { STALE_PARTIAL_AGE_MS } from "../backup.ts";
+import { describeError, SqlbakError } from "../errors.ts";
+import { removeQuietly, tempPathFor } from "../fs.ts";
+import { manifestFileName, parseBackupId } from "../names.ts";
+import { appendOpLog } from "../oplog.ts";
+import { listFolder, type StoredBackup } from "../store.ts";
+import type { Backend } from "./backend.ts";
+import type { ResolvedDestination } from "./config.ts";
+import { openBackend } from "./index.ts";
+import { listRemote } from "./remote-store.ts";
+
+export interface CopyResult {
+  destination: string;
+  /** `s3://bucket/prefix`, `dir:/mnt/nas`, …; null when the backend could not be opened. */
+  location: string | null;
+  database: string;
+  ok: boolean;
+  /** Ids copied by this run, newest first. */
+  uploaded: string[];
+  uploaded_bytes: number;
+  /** Local backups the destination already had. */
+  already_there: number;
+  /** Remote leftovers of interrupted uploads removed (keys). */
+  removed_partials: string[];
+  error?: string;
+  duration_ms: number;
+  /** Problems that did not fail the copy (an unwritable op log). */
+  warnings: string[];
+}
+
+export interface SyncOptions {
+  now?: () => Date;
+  onStep?: (message: string) => void;
+}
+
+/** SHA-256 of a local file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  return hasher.digest("hex");
+}
+
+/** Uploads one backup and checks it; throws on any mismatch, leaving no manifest remotely. */
+export async function uploadBackup(backend: Backend, dest: ResolvedDestination, b: StoredBackup, leftover = false): Promise<boolean> {
+  const m = b.manifest;
+  const dataKey = `${m.database}/${m.stored.file}`;
+  // A leftover of an interrupted upload is removed, not overwritten: s3rver (and stores that are only
+  // eventually consistent on overwrite) briefly answered HEAD with the old size after a replacing PUT.
+  if (leftover) await backend.remove(dataKey);
+  await backend.put(b.dataPath, dataKey);
+  const st = await backend.stat(dataKey);
+  if (!st) throw new Error(`${dataKey} is missing right after its upload`);
+  if (st.size !== m.stored.size) throw new Error(`${dataKey} is ${st.size} bytes after upload, manifest says ${m.stored.size}`);
+  if (dest.uploadCheck === "checksum") {
+    const temp = tempPathFor(b.dataPath); // a partial in the local folder: swept by the next backup if we die here
+    try {
+      await backend.get(dataKey, temp);
+      const sha = await sha256File(temp);
+      if (sha !== m.stored.sha256) throw new Error(`${dataKey} reads back with sha256 ${sha.slice(0, 12)}…, manifest says ${m.stored.sha256.slice(0, 12)}…`);
+    } finally {
+      removeQuietly(temp);
+    }
+  }
+  if (!existsSync(b.manifestPath)) {
+    // Rotated away locally while we uploaded: do not publish it remotely after all.
+    await backend.remove(dataKey);
+    return false;
+  }
+  await backend.put(b.manifestPath, `${m.database}/${manifestFileName(m.id)}`);
+  return true;
+}
+
+async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, database: string, result: CopyResult, opts: SyncOptions) {
+  const local = listFolder(config.backupDir, database);
+  const remote = await listRemote(backend, database);
+  const there = new Set(remote.backups.map((b) => b.manifest.id));
+  const localIds = new Set(local.backups.map((b) => b.manifest.id));
+  const nowMs = (opts.now?.() ?? new Date()).getTime();
+  // Data without a manifest whose local backup is gone (rotated) will never be completed: remove it once stale.
+  for (const p of remote.partials) {
+    const id = p.key.split("/")[1]!.replace(/\.sqlite(\.zst|\.gz)?$/, "");
+    const created = parseBackupId(id)?.createdAt.getTime();
+    if (created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS) continue;
+    await backend.remove(p.key);
+    result.removed_partials.push(p.key);
+  }
+  const missing = local.backups.filter((b) => !there.has(b.manifest.id)).reverse();
+  result.already_there = local.backups.length - missing.length;
+  const leftovers = new Set(remote.partials.map((p) => p.key));
+  for (const b of missing) {
+    opts.onStep?.(`${database}: copying ${b.manifest.id} to ${dest.name}`);
+    if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`))) {
+      result.uploaded.push(b.manifest.id);
+      result.uploaded_bytes += b.manifest.stored.size;
+    }
+  }
+}
+
+function describeFailure(err: unknown): string {
+  return err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+}
+
+/**
+ * Brings every destination up to date for `databases`. Never throws: one
+ * result per destination and database, each logged to the op log.
+ */
+export async function syncDestinations(config: ResolvedConfig, databases: string[], opts: SyncOptions = {}): Promise<CopyResult[]> {
+  const results: CopyResult[] = [];
+  for (const dest of config.destinations) {
+    let backend: Backend | null = null;
+    let openError: string | undefined;
+    try {
+      backend = await openBackend(dest);
+    } catch (err) {
+      openError = describeFailure(err);
+    }
+    for (const database of databases) {
+      const r: CopyResult = { destination: dest.name, location: backend?.describe ?? null, database, ok: false, uploaded: [], uploaded_bytes: 0, already_there: 0, removed_partials: [], duration_ms: 0, warnings: [] };
+      const t0 = Date.now();
+      try {
+        if (!backend) throw new Error(openError);
+        await syncDatabase(config, backend, dest, database, r, opts);
+        r.ok = true;
+      } catch (err) {
+        r.error = describeFailure(err);
+      }
+      r.duration_ms = Date.now() - t0;
+      const logError = appendOpLog(config.logFile, {
+        op: "copy",
+        destination: dest.name,
+        database,
+        ok: r.ok,
+        uploaded: r.uploaded,
+        stored_size: r.uploaded_bytes,
+        duration_ms: r.duration_ms,
+        error: r.error,
+      });
+      if (logError) r.warnings.push(logError);
+      results.push(r);
+    }
+    await backend?.close().catch(() => undefined);
+  }
+  return results;
+}

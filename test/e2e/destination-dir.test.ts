@@ -1,0 +1,125 @@
+/**
+ * `[[destination]]` type dir through the compiled binary: the same flow as
+ * S3 on a second folder, a missing (unmounted) folder, interrupted copies,
+ * and config errors for destinations (exit 2, key paths, nothing written).
+ */
+import { describe, expect, it } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { exec, listBackups, makeProject, rows } from "../helpers/backups.ts";
+import { runCli } from "../helpers/run-cli.ts";
+
+function project(extraDest = "", toml = "") {
+  const p = makeProject({ toml, dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n${extraDest}` });
+  const nas = join(p.dir, "nas");
+  mkdirSync(nas);
+  return { ...p, nas };
+}
+
+describe("dir destination", () => {
+  it("copies data and manifest under the same names (0600, fsynced via temp + rename), restores after backup_dir is lost", async () => {
+    const p = project();
+    const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [b] = JSON.parse(r.stdout);
+    expect(b.copies).toEqual([expect.objectContaining({ destination: "nas", location: `dir:${p.nas}`, ok: true, uploaded: [b.id] })]);
+    expect(readdirSync(join(p.nas, "app")).sort()).toEqual([`${b.id}.json`, `${b.id}.sqlite.zst`]);
+    expect(readFileSync(join(p.nas, "app", `${b.id}.sqlite.zst`)).equals(readFileSync(b.dataPath))).toBe(true);
+    expect(statSync(join(p.nas, "app", `${b.id}.sqlite.zst`)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(p.nas, "app")).mode & 0o777).toBe(0o700);
+    // No read-back temporaries left in backup_dir.
+    expect(readdirSync(p.folder).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+
+    const want = rows(p.db, "SELECT count(*) AS n FROM items");
+    rmSync(join(p.dir, "backups"), { recursive: true });
+    rmSync(p.db);
+    const list = await runCli(["list", "--from", "nas", "--json"], { cwd: p.dir });
+    expect(JSON.parse(list.stdout).map((x: { id: string }) => x.id)).toEqual([b.id]);
+    const restored = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes"], { cwd: p.dir });
+    expect(restored.stderr).toContain(`restored ${b.id} to ${p.db}`);
+    expect(restored.code).toBe(0);
+    expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual(want);
+  });
+
+  it("restore --from over an existing database keeps a pre-restore backup (local) and prints the undo command", async () => {
+    const p = project();
+    const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+    exec(p.db, "DELETE FROM items");
+    const r = await runCli(["restore", "app", "--from", "nas", "--id", b.id, "--yes"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
+    const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
+    expect(r.stderr).toContain(`to undo: sqlbak restore app --id ${pre.id} --yes`);
+  });
+
+  it("an unmounted destination folder is a warning, never created, and the backup exits 0; the next run catches up", async () => {
+    const p = project();
+    rmSync(p.nas, { recursive: true });
+    const r = await runCli(["backup", "app"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`app → nas: copy failed: destination folder ${p.nas} does not exist (not mounted?); create it first`);
+    expect(existsSync(p.nas)).toBe(false);
+    expect(await listBackups(p)).toHaveLength(1);
+    mkdirSync(p.nas);
+    const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
+    expect(JSON.parse(next.stdout)[0].copies[0].uploaded).toHaveLength(2);
+  });
+
+  it("a copy interrupted before its manifest is not a backup at the destination, and is completed next run", async () => {
+    const p = project();
+    const first = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+    rmSync(join(p.nas, "app", `${first.id}.json`));
+    writeFileSync(join(p.nas, "app", `${first.id}.sqlite.zst`), "partial");
+    const listed = await runCli(["list", "--from", "nas", "--json"], { cwd: p.dir });
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    const second = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+    expect(second.copies[0]).toMatchObject({ ok: true, uploaded: [second.id, first.id], already_there: 0 });
+    const v = await runCli(["verify", "--from", "nas", "--all", "--level", "full"], { cwd: p.dir });
+    expect(v.code).toBe(0);
+    expect(v.stderr).toContain(`${first.id}: ok (full`);
+  });
+
+  it("stats lists each destination; rotate --dry-run at a dir destination removes nothing", async () => {
+    const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
+    await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
+    const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
+    expect(JSON.parse(dry.stdout)[0].destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 1, removed: [expect.any(String)] });
+    expect(readdirSync(join(p.nas, "app"))).toHaveLength(4);
+    const r = await runCli(["rotate"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("app @ nas: kept 1, removed 1");
+    expect(readdirSync(join(p.nas, "app"))).toHaveLength(2);
+    const s = await runCli(["stats", "--json"], { cwd: p.dir });
+    expect(JSON.parse(s.stdout).destinations).toEqual([expect.objectContaining({ destination: "nas", count: 1, missing: 0, lag_ms: 0 })]);
+  });
+});
+
+describe("destination config errors (exit 2, every problem with its key, nothing written)", () => {
+  const cases: [string, string, RegExp[]][] = [
+    ["unknown type", `[[destination]]\nname = "x"\ntype = "ftp"\n`, [/destination\[0\]\.type: "ftp" is not one of dir \| s3 \| sftp/]],
+    ["unknown key and missing path", `[[destination]]\nname = "x"\ntype = "dir"\nbucket = "b"\n`, [/destination\[0\]\.bucket: unknown key for type "dir"/, /destination\[0\]\.path: is required for type "dir"/]],
+    ["unsafe and duplicate names", `[[destination]]\nname = "../up"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "b"\n`, [/destination\[0\]\.name: "\.\.\/up" is not a safe name/, /destination\[2\]\.name: "n" is already used by destination\[1\]/]],
+    ["inline secret", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nsecret_access_key = "hunter2"\n`, [/destination\[0\]\.secret_access_key: credentials are never written in the config: .* secret_access_key_env/]],
+    ["bad s3 values", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "ftp://x/y"\naccess_key_id_env = "not a var"\nupload_check = "maybe"\n`, [/destination\[0\]\.endpoint: "ftp:\/\/x\/y" is not an http\(s\) URL/, /access_key_id_env: "not a var" is not an environment variable name/, /upload_check: "maybe" is not one of checksum \| size/]],
+    ["sftp without key file, bad port", `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\nuser = "u"\npath = "/b"\nport = 70000\n`, [/destination\[0\]\.port: expected a port number from 1 to 65535/, /destination\[0\]\.key_file: is required for type "sftp"/]],
+  ];
+  for (const [what, toml, patterns] of cases) {
+    it(what, async () => {
+      const p = makeProject({ dbToml: toml });
+      const r = await runCli(["backup", "app"], { cwd: p.dir });
+      expect(r.code).toBe(2);
+      for (const re of patterns) expect(r.stderr).toMatch(re);
+      expect(r.stderr).toContain(join(p.dir, "sqlbak.toml"));
+      expect(r.stderr).not.toContain("    at ");
+      expect(existsSync(join(p.dir, "backups"))).toBe(false);
+    });
+  }
+
+  it("--from a destination that is not configured is a usage error", async () => {
+    const p = makeProject();
+    const r = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown destination "nas"');
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * A real S3-compatible server (s3rver, from npm) on 127.0.0.1, on a free port,
+ * storing into a temporary folder; started and stopped by the test that needs it.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import S3rver from "s3rver";
+
+/** s3rver accepts exactly this key pair; anything else is InvalidAccessKeyId / SignatureDoesNotMatch. */
+export const S3_KEY = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
+
+export interface S3Server {
+  endpoint: string;
+  bucket: string;
+  /** Folder where s3rver keeps the objects. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startS3(bucket = "backups"): Promise<S3Server> {
+  const dir = mkdtempSync(join(tmpdir(), "sqlbak-s3-"));
+  const server = new S3rver({ port: 0, address: "127.0.0.1", directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    dir,
+    async stop() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The TOML of an s3 destination on this server. */
+export function s3DestinationToml(s3: S3Server, name = "offsite", extra = ""): string {
+  return `[[destination]]\nname = "${name}"\ntype = "s3"\nendpoint = "${s3.endpoint}"\nbucket = "${s3.bucket}"\nprefix = "sqlbak/prod"\nregion = "us-east-1"\n${extra}\n`;
+}
