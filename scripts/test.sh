@@ -7,6 +7,6 @@ bun run --silent build >/dev/null
 mkdir -p .test-results
 rm -f .test-results/junit.xml
 status=0
-bun test --reporter=junit --reporter-outfile=.test-results/junit.xml "$@" || status=$?
+bun test --timeout 60000 --reporter=junit --reporter-outfile=.test-results/junit.xml "$@" || status=$?
 bun scripts/junit-summary.ts .test-results/junit.xml || status=1
 exit "$status"
