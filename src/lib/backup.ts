@@ -18,6 +18,7 @@ import { takePageSnapshot } from "./snapshot-pages.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { databaseFolder, listFolder } from "./store.ts";
 import { SQLBAK_VERSION } from "./version.ts";
+import { pausePoint } from "./test-pause.ts";
 
 /** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
 export const STALE_PARTIAL_AGE_MS = 60 * 60 * 1000;
@@ -88,6 +89,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   let committedData = false;
   try {
     const { snap, sums } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts);
+    pausePoint("backup:snapshot-taken");
     const image = openReadOnly(snapshotPath);
     let facts;
     let check;
@@ -101,6 +103,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
     removeQuietly(snapshotPath);
     commitRename(storedTemp, dataPath);
     committedData = true;
+    pausePoint("backup:data-committed");
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id,

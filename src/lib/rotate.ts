@@ -14,6 +14,7 @@ import { acquireLock, type LockOwner } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
 import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
+import { pausePoint } from "./test-pause.ts";
 
 export interface RotateOptions {
   dryRun: boolean;
@@ -51,6 +52,7 @@ export interface RotateResult {
 export function removeBackup(b: StoredBackup, folder: string): void {
   unlinkSync(b.manifestPath);
   fsyncDir(folder);
+  pausePoint("rotate:manifest-removed");
   try {
     unlinkSync(b.dataPath);
   } catch (err) {
@@ -108,6 +110,7 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
           try {
             removeBackup(b, folder);
             result.removed.push(b.manifest.id);
+            pausePoint("rotate:backup-removed");
           } catch (err) {
             failures.push(fsErrorMessage(err, "remove backup", b.manifestPath));
           }

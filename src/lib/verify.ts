@@ -11,7 +11,7 @@ import { open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { CHUNK_BYTES, decompressFile } from "./compress.ts";
-import { describeError, EXIT, SqlbakError } from "./errors.ts";
+import { describeError, EXIT, OperationError, SqlbakError } from "./errors.ts";
 import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
 import { acquireLock } from "./lock.ts";
 import { type Manifest, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
@@ -19,6 +19,7 @@ import { parseBackupId } from "./names.ts";
 import { appendOpLog } from "./oplog.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import type { StoredBackup } from "./store.ts";
+import { pausePoint } from "./test-pause.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
@@ -161,13 +162,15 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
 /**
  * Decompresses the stored file to `dest` (must not exist) and checks the stored
  * and raw hashes and sizes against the manifest. Returns the problems; the
- * caller removes `dest`.
+ * caller removes `dest`. Throws (OperationError, exit 1) when `dest` cannot be
+ * written: a full disk says nothing about the backup, so it is no verdict on it.
  */
 export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string): Promise<string[]> {
   let sums;
   try {
     sums = await decompressFile(b.dataPath, dest, m.stored.compression);
   } catch (err) {
+    if (err instanceof OperationError) throw err;
     return [`decompressing failed: ${describeError(err)}`];
   }
   const problems: string[] = [];
@@ -190,6 +193,7 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
   const temp = tempPathFor(b.dataPath);
   try {
     problems.push(...(await decompressChecked(b, manifest, temp)));
+    pausePoint("verify:decompressed");
     if (!problems.some((p) => p.startsWith("decompressing failed"))) problems.push(...inspectImage(temp, manifest, level, probes));
   } finally {
     removeImage(temp);
@@ -226,7 +230,8 @@ export async function recordVerification(config: ResolvedConfig, b: StoredBackup
 
 /**
  * Verifies each backup in turn, records each outcome in its manifest and the
- * operation log, and returns one result per backup. Only a lock timeout throws.
+ * operation log, and returns one result per backup. Only a lock timeout, or a
+ * temporary copy that cannot be written (a full disk), throws.
  */
 export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date()): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
