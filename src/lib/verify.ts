@@ -6,19 +6,19 @@
  * read-only and compare what SQLite sees with what the manifest promises.
  * The outcome is appended to the manifest's history under the database's lock.
  */
-import { constants, lstatSync, readFileSync } from "node:fs";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { CHUNK_BYTES, decompressFile } from "./compress.ts";
-import { describeError, EXIT, OperationError, SqlbakError } from "./errors.ts";
+import { describeError, EXIT, LockedError, OperationError, SqlbakError } from "./errors.ts";
 import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
 import { acquireLock } from "./lock.ts";
 import { type Manifest, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
 import { parseBackupId } from "./names.ts";
 import { appendOpLog } from "./oplog.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
-import type { StoredBackup } from "./store.ts";
+import { readManifestText, type StoredBackup } from "./store.ts";
 import { pausePoint } from "./test-pause.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
@@ -95,8 +95,7 @@ async function hashRegularFile(path: string): Promise<{ size: number; sha256: st
 export async function checkStoredFile(b: StoredBackup): Promise<{ manifest: Manifest | null; problems: string[] }> {
   let m: Manifest;
   try {
-    if (!lstatSync(b.manifestPath).isFile()) throw new Error("manifest is not a regular file");
-    m = parseManifest(readFileSync(b.manifestPath, "utf8"), basename(b.manifestPath), b.manifest.database);
+    m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
   } catch (err) {
     return { manifest: null, problems: [describeError(err)] };
   }
@@ -208,11 +207,18 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
  */
 export async function recordVerification(config: ResolvedConfig, b: StoredBackup, v: Verification): Promise<"recorded" | "gone" | string> {
   const database = b.manifest.database;
-  const lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
+  let lock;
+  try {
+    lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
+  } catch (err) {
+    // Locked (exit 4) is the run's answer; a lock that cannot be taken at all (a read-only folder) only loses the record.
+    if (err instanceof LockedError) throw err;
+    return `outcome not recorded in ${b.manifestPath}: ${describeError(err)}`;
+  }
   try {
     let text: string;
     try {
-      text = readFileSync(b.manifestPath, "utf8");
+      text = readManifestText(b.manifestPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
       throw err;

@@ -36,8 +36,8 @@ export async function expectAllListedBackupsWhole(cwd: string, scratch: string):
 }
 
 /** `verify --all` through the binary passes on every listed backup, and no manifest was skipped as broken. */
-export async function expectVerifyAllPasses(cwd: string): Promise<void> {
-  const r = await runCli(["verify", "--all"], { cwd });
+export async function expectVerifyAllPasses(cwd: string, prefix?: string[]): Promise<void> {
+  const r = await runCli(["verify", "--all"], { cwd, prefix });
   if (r.code === 3 && r.stderr.includes("nothing to verify")) return;
   expect(r.stderr).not.toContain("skipped");
   expect(r.stderr).not.toContain("FAILED");
