@@ -1,17 +1,21 @@
 /**
  * Fault injection for `backup`, through the compiled binary: crashes at many
- * points, a full disk, hostile and odd inputs, concurrent runs. Each case
+ * points (by timing, and at named steps with the pause hook of
+ * src/lib/test-pause.ts), a full disk, a read-only folder, odd databases,
+ * concurrent runs (more in concurrency.test.ts). Each case
  * asserts that the source is unchanged, no half backup is ever listed, and the
  * next run recovers by itself.
  */
 import { describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectAllListedBackupsWhole, sha256File } from "../helpers/check-backups.ts";
+import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses, sha256File } from "../helpers/check-backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
+import { runUntil } from "../helpers/pause.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
 function setup(rows = 50, payloadBytes = 64) {
   const dir = tempDir();
@@ -53,6 +57,44 @@ describe("backup under faults", () => {
     expect(listed.length).toBeGreaterThan(0);
     expect(folderFiles(dir).filter((f) => f.endsWith(".json"))).toHaveLength(listed.length);
   }, 120_000);
+
+  it.each(["backup:snapshot-taken", "backup:data-committed"])("kill -9 at %s: nothing listed, and the next run cleans up and backs up", async (step) => {
+    const dir = setup(500, 1024);
+    const sourceHash = sha256File(join(dir, "app.db"));
+    const run = await runUntil(step, ["backup"], dir);
+    await run.kill();
+    expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
+    expect(await expectAllListedBackupsWhole(dir, tempDir())).toEqual([]);
+    // What the dead run left (temporaries, or the data file without its manifest) is a partial until stale.
+    const partials = folderFiles(dir).filter((f) => !f.endsWith(".json"));
+    expect(partials.length).toBeGreaterThan(0);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    for (const f of partials) utimesSync(join(dir, "backups", "app", f), old, old);
+    const next = await runCli(["backup", "--json"], { cwd: dir });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout)[0].removedPartials).toHaveLength(partials.length);
+    const listed = await expectAllListedBackupsWhole(dir, tempDir());
+    expect(listed).toHaveLength(1);
+    expect(folderFiles(dir).sort()).toEqual([`${listed[0]!.id}.json`, `${listed[0]!.id}.sqlite.zst`]);
+  });
+
+  it("fails cleanly on a read-only backup folder, keeping what is there; backs up once it is writable", async () => {
+    const dir = setup();
+    handToNobody(dir);
+    chmodSync(dir, 0o755);
+    expect((await runCli(["backup"], { cwd: dir, prefix: AS_NOBODY })).code).toBe(0);
+    const folder = join(dir, "backups", "app");
+    const before = folderFiles(dir).sort();
+    chmodSync(folder, 0o555);
+    const r = await runCli(["backup"], { cwd: dir, prefix: AS_NOBODY });
+    expectCleanFailure(r, 1, `app: backup failed: cannot take the lock in ${folder}: permission denied`);
+    expect(folderFiles(dir).sort()).toEqual(before);
+    expect(await expectAllListedBackupsWhole(dir, tempDir())).toHaveLength(1);
+    chmodSync(folder, 0o700);
+    expect((await runCli(["backup"], { cwd: dir, prefix: AS_NOBODY })).code).toBe(0);
+    expect(await expectAllListedBackupsWhole(dir, tempDir())).toHaveLength(2);
+    await expectVerifyAllPasses(dir, AS_NOBODY);
+  });
 
   it("fails cleanly on a full disk, leaving nothing behind", async () => {
     if (process.getuid?.() !== 0) return console.log("skipped: mounting a small tmpfs needs root");

@@ -44,12 +44,18 @@ export async function expectVerifyAllPasses(cwd: string, prefix?: string[]): Pro
   expect(r.code).toBe(0);
 }
 
-/** A failed run as documented: exactly one `[error]` line saying `message`, no stack trace, exit `code`. */
-export function expectCleanFailure(r: CliResult, code: number, message: string | RegExp): void {
+/**
+ * A failed run as documented: one `[error]` line, the last, saying `message`; no
+ * stack trace; exit `code`. `verify` also prints one `FAILED` line per failed
+ * backup before its summary: pass `failedBackups` for those.
+ */
+export function expectCleanFailure(r: CliResult, code: number, message: string | RegExp, failedBackups = 0): void {
   expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr).not.toContain("looks like a bug");
   const errors = r.stderr.split("\n").filter((l) => l.startsWith("[error]"));
-  expect(errors).toHaveLength(1);
-  if (typeof message === "string") expect(errors[0]).toContain(message);
-  else expect(errors[0]).toMatch(message);
+  expect(errors).toHaveLength(1 + failedBackups);
+  expect(errors.slice(0, failedBackups).every((l) => l.includes(": FAILED "))).toBe(true);
+  if (typeof message === "string") expect(errors.at(-1)).toContain(message);
+  else expect(errors.at(-1)).toMatch(message);
   expect(r.code).toBe(code);
 }
