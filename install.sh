@@ -88,7 +88,7 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  apt_install sqlite3 zstd tmux systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh
+  apt_install sqlite3 zstd tmux systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount
   exit 0
 fi
 

@@ -11,7 +11,8 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     for (const p of r.removed_partials) ctx.logger.info(`${r.database}: ${r.dry_run ? "would remove" : "removed"} stale partial file ${p}`);
     if (r.empty_policy) ctx.logger.warn(`${r.database}: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed`);
     if (!r.ok) {
-      ctx.logger.error(`${r.database}: rotation failed: ${r.error}`);
+      // A lone rotation's failure is said once, by the caller's OutcomeError (see loneRotationFailure).
+      if (results.length !== 1) ctx.logger.error(`${r.database}: rotation failed: ${r.error}`);
       continue;
     }
     const kept = r.backups.filter((b) => b.action === "keep").length;
@@ -27,5 +28,11 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0 || !throwOnFailure) return;
   const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
-  throw new OutcomeError(failed.length === 1 ? `${failed[0]!.database}: rotation failed` : `${failed.length} of ${results.length} rotations failed`, code);
+  throw new OutcomeError(loneRotationFailure(results) ?? `${failed.length} of ${results.length} rotations failed`, code);
+}
+
+/** The one error line for a single rotation that failed (reportRotations did not print it), else undefined. */
+export function loneRotationFailure(results: RotateResult[]): string | undefined {
+  const only = results.length === 1 && !results[0]!.ok ? results[0]! : undefined;
+  return only ? `${only.database}: rotation failed: ${only.error}` : undefined;
 }

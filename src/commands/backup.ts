@@ -11,7 +11,7 @@ import { type RotateResult, runRotations } from "../lib/rotate.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { createProgress } from "./_progress.ts";
-import { reportRotations } from "./_rotate-report.ts";
+import { loneRotationFailure, reportRotations } from "./_rotate-report.ts";
 import { copyToDestinations, reportCopies } from "./_copies.ts";
 import type { CopyResult } from "../lib/destinations/sync.ts";
 
@@ -76,10 +76,12 @@ function report(ctx: CommandContext, results: BackupResult[], copies: CopyResult
   if (ctx.json) printData(ctx, (rotations ? results.map(withRotation) : results).map(withCopies), () => "");
   const failed = results.filter((r) => !r.ok);
   const failedRotations = rotations?.filter((r) => !r.ok) ?? [];
+  const loneRotation = rotations ? loneRotationFailure(rotations) : undefined;
   if (failed.length === 0 && failedRotations.length > 0) {
-    throw new OutcomeError(`${failedRotations.map((r) => r.database).join(", ")}: rotation failed`, failedRotations.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked);
+    throw new OutcomeError(loneRotation ?? `${failedRotations.map((r) => r.database).join(", ")}: rotation failed`, failedRotations.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked);
   }
   if (failed.length === 0) return;
+  if (loneRotation) ctx.logger.error(loneRotation);
   const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
   const only = results.length === 1 ? failed[0] : undefined;
   throw new OutcomeError(only ? `${only.database}: backup failed: ${only.error}` : `${failed.length} of ${results.length} backups failed`, code);

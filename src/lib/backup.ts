@@ -18,6 +18,7 @@ import { takePageSnapshot } from "./snapshot-pages.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { databaseFolder, listFolder } from "./store.ts";
 import { SQLBAK_VERSION } from "./version.ts";
+import { pausePoint } from "./test-pause.ts";
 
 /** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
 export const STALE_PARTIAL_AGE_MS = 60 * 60 * 1000;
@@ -88,6 +89,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   let committedData = false;
   try {
     const { snap, sums } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts);
+    pausePoint("backup:snapshot-taken");
     const image = openReadOnly(snapshotPath);
     let facts;
     let check;
@@ -101,6 +103,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
     removeQuietly(snapshotPath);
     commitRename(storedTemp, dataPath);
     committedData = true;
+    pausePoint("backup:data-committed");
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id,
@@ -179,7 +182,7 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
     result.ok = true;
   } catch (err) {
     result.exitCode = err instanceof SqlbakError ? err.exitCode : EXIT.failed;
-    result.error = describeFailure(err, config.backupDir);
+    result.error = describeFailure(err, config.backupDir, db.path);
   }
   result.durationMs = Date.now() - started.getTime();
   if (!opts.dryRun) {
@@ -200,9 +203,12 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
   return result;
 }
 
-function describeFailure(err: unknown, backupDir: string): string {
+function describeFailure(err: unknown, backupDir: string, source: string): string {
   if (err instanceof SqlbakError) return err.hint ? `${err.message} (${err.hint})` : err.message;
   const e = err as NodeJS.ErrnoException;
+  // SQLite's errors carry a code too, but they are about a database, not a path under the backup folder.
+  if (e?.code === "SQLITE_CORRUPT" || e?.code === "SQLITE_NOTADB") return `not a SQLite database, or damaged: ${source} (${describeError(err)})`;
+  if (e?.code?.startsWith("SQLITE_")) return `backup of ${source} failed: ${describeError(err)}`;
   if (e?.code && e.path) return fsErrorMessage(err, "write", e.path);
   if (e?.code) return fsErrorMessage(err, "write backup under", backupDir);
   return describeError(err);

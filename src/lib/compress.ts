@@ -11,6 +11,7 @@ import type { Readable, Transform } from "node:stream";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Compression } from "./config-schema.ts";
+import { fsErrorMessage, OperationError } from "./errors.ts";
 
 /** Big enough that per-frame overhead is negligible, small enough to keep memory flat. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -135,9 +136,19 @@ export async function writeAt(file: FileHandle, data: Uint8Array, position: numb
   }
 }
 
+/** A failure to write the output (a full disk, a read-only folder): the machine's problem, not the backup's. */
+function writeFailure(err: unknown, destPath: string): OperationError {
+  return new OperationError(fsErrorMessage(err, "write decompressed copy", destPath), {
+    cause: err,
+    hint: "nothing was changed; free some space (or fix the folder's permissions) and run again",
+  });
+}
+
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist) as a
  * stream, hashing the stored input and the raw output; fsyncs the output.
+ * Failing to write the output throws an OperationError; anything else thrown
+ * (a read error, a damaged frame) is about the stored file.
  */
 export async function decompressFile(srcPath: string, destPath: string, codec: Compression): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
@@ -152,14 +163,21 @@ export async function decompressFile(srcPath: string, destPath: string, codec: C
   const d = decompressorFor(codec);
   const raw: Readable = d ? input.pipe(d) : input;
   input.on("error", (e) => raw.destroy(e));
-  const dest = await open(destPath, "wx", 0o600);
+  const dest = await open(destPath, "wx", 0o600).catch((err) => {
+    input.destroy();
+    throw writeFailure(err, destPath);
+  });
   try {
     for await (const chunk of raw as AsyncIterable<Buffer>) {
       rawHash.update(chunk);
-      await writeAt(dest, chunk, rawSize);
+      await writeAt(dest, chunk, rawSize).catch((err) => {
+        throw writeFailure(err, destPath);
+      });
       rawSize += chunk.length;
     }
-    await dest.sync();
+    await dest.sync().catch((err) => {
+      throw writeFailure(err, destPath);
+    });
   } finally {
     input.destroy();
     await dest.close();

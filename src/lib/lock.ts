@@ -8,7 +8,7 @@ import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { LockedError, fsErrorMessage, OperationError } from "./errors.ts";
+import { describeError, LockedError, fsErrorMessage, OperationError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fs.ts";
 
 export const LOCK_FILE = ".sqlbak-lock";
@@ -27,13 +27,17 @@ export interface HeldLock {
   release(): void;
 }
 
-function tryLock(db: Database): boolean {
+/** True when taken, false when another run holds it; a lock that cannot be taken at all is an OperationError. */
+function tryLock(db: Database, dir: string): boolean {
   try {
     db.run("BEGIN EXCLUSIVE");
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === "SQLITE_BUSY") return false;
-    throw err;
+    const code = (err as { code?: string }).code;
+    if (code === "SQLITE_BUSY") return false;
+    db.close();
+    const why = code?.startsWith("SQLITE_READONLY") ? "permission denied (the folder is not writable)" : describeError(err);
+    throw new OperationError(`cannot take the lock in ${dir}: ${why}`);
   }
 }
 
@@ -66,7 +70,7 @@ export async function acquireLock(
   db.run("PRAGMA busy_timeout = 0");
   const deadline = Date.now() + timeoutMs;
   let warned = false;
-  while (!tryLock(db)) {
+  while (!tryLock(db, dir)) {
     if (!warned) onWait?.(readOwner(dir));
     warned = true;
     if (Date.now() >= deadline) {

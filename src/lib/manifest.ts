@@ -15,6 +15,9 @@ export type SnapshotMethod = (typeof SNAPSHOT_METHODS)[number];
 /** Manifests far larger than this are not ours (a real one is a few KiB). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/** A real manifest nests 3 deep; far deeper is not ours (and JSON.stringify would overflow the stack writing it back). */
+export const MAX_MANIFEST_DEPTH = 16;
+
 export interface Verification {
   at: string;
   level: CheckLevel | "checksum";
@@ -55,6 +58,14 @@ export function serializeManifest(m: Manifest): string {
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
+/** True when `v` nests objects/arrays more than `levels` deep; stops at that depth, so it is cheap and never overflows. */
+function nestsDeeper(v: unknown, levels: number): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  if (levels === 0) return true;
+  for (const x of Object.values(v)) if (nestsDeeper(x, levels - 1)) return true;
+  return false;
+}
+
 function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
@@ -75,6 +86,7 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
     throw new Error(`manifest ${what}`);
   };
   if (typeof m !== "object" || m === null || Array.isArray(m)) fail("is not a JSON object");
+  if (nestsDeeper(m, MAX_MANIFEST_DEPTH)) fail("is nested too deeply");
   if (m.format !== MANIFEST_FORMAT) fail(`has unsupported format ${JSON.stringify(m.format)}`);
   const parsed = typeof m.id === "string" ? parseBackupId(m.id) : null;
   if (!parsed) fail("has an invalid id");

@@ -19,6 +19,7 @@ import { appendOpLog } from "./oplog.ts";
 import { type RestorePlan, undoCommand } from "./restore-plan.ts";
 import { checkDatabase } from "./sqlite-inspect.ts";
 import { databaseFolder } from "./store.ts";
+import { pausePoint } from "./test-pause.ts";
 import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "./verify.ts";
 
 const SIDECARS = ["-wal", "-shm", "-journal"];
@@ -154,6 +155,7 @@ async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: 
     result.removedFiles.push(...removeStaleTemps(plan.target));
     onStep(`verifying ${result.id} and decompressing it beside ${plan.target}`);
     await prepareCopy(plan, temp);
+    pausePoint("restore:copy-ready");
     if (plan.preRestore) {
       result.forcedPastUsers = checkInUse(plan);
       onStep(`taking a pre-restore backup of ${plan.target}`);
@@ -161,11 +163,13 @@ async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: 
       if (!pre.ok) throw new OperationError(`could not take the pre-restore backup of ${plan.target}, so nothing was changed: ${pre.error}`);
       result.preRestoreId = pre.id!;
       result.undo = undoCommand(plan, pre.id!);
+      pausePoint("restore:pre-restore-taken");
     }
     const hold = plan.targetExists ? lockTarget(plan, result) : null;
     try {
       result.removedFiles.push(...removeSidecars(plan.target));
       commitRename(temp, plan.target);
+      pausePoint("restore:renamed");
     } finally {
       hold?.release();
     }

@@ -15,6 +15,7 @@ import { appendOpLog } from "./oplog.ts";
 import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
+import { pausePoint } from "./test-pause.ts";
 
 export interface RotateOptions {
   dryRun: boolean;
@@ -54,6 +55,7 @@ export interface RotateResult {
 export function removeBackup(b: StoredBackup, folder: string): void {
   unlinkSync(b.manifestPath);
   fsyncDir(folder);
+  pausePoint("rotate:manifest-removed");
   try {
     unlinkSync(b.dataPath);
   } catch (err) {
@@ -111,6 +113,7 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
           try {
             removeBackup(b, folder);
             result.removed.push(b.manifest.id);
+            pausePoint("rotate:backup-removed");
           } catch (err) {
             failures.push(fsErrorMessage(err, "remove backup", b.manifestPath));
           }

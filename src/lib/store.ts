@@ -8,7 +8,7 @@ import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE_NAME_RE } from "./config-schema.ts";
 import { describeError } from "./errors.ts";
-import { type Manifest, parseManifest } from "./manifest.ts";
+import { MAX_MANIFEST_BYTES, type Manifest, parseManifest } from "./manifest.ts";
 import { MANIFEST_EXTENSION, parseBackupId } from "./names.ts";
 import { LOCK_FILE } from "./lock.ts";
 import { TEMP_SUFFIX } from "./fs.ts";
@@ -44,6 +44,18 @@ function isOwnBookkeeping(name: string): boolean {
   return name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name.startsWith(`${LOCK_FILE}-`);
 }
 
+/**
+ * The text of a manifest file, refusing without reading it a symlink or other
+ * non-regular file, and a file far larger than any manifest (a planted 6 GiB
+ * file would otherwise be read whole into memory).
+ */
+export function readManifestText(path: string): string {
+  const st = lstatSync(path);
+  if (!st.isFile()) throw new Error("manifest is not a regular file");
+  if (st.size > MAX_MANIFEST_BYTES) throw new Error("manifest is too large");
+  return readFileSync(path, "utf8");
+}
+
 /** Lists one database's folder; a missing folder is an empty listing. */
 export function listFolder(backupDir: string, database: string): FolderListing {
   const folder = databaseFolder(backupDir, database);
@@ -57,14 +69,16 @@ export function listFolder(backupDir: string, database: string): FolderListing {
   }
   const present = new Set(names);
   const claimed = new Set<string>();
+  // Ids with a manifest file, readable or not: their data is never a partial (a manifest we cannot
+  // read today — permissions, a newer format, damage — must not get its backup swept away).
+  const hasManifest = new Set<string>();
   for (const name of names.sort()) {
     if (!name.endsWith(MANIFEST_EXTENSION) || name.startsWith(".")) continue;
     const path = join(folder, name);
     if (!parseBackupId(name.slice(0, -MANIFEST_EXTENSION.length))) continue;
+    hasManifest.add(name.slice(0, -MANIFEST_EXTENSION.length));
     try {
-      const st = lstatSync(path);
-      if (!st.isFile()) throw new Error("manifest is not a regular file");
-      const manifest = parseManifest(readFileSync(path, "utf8"), name, database);
+      const manifest = parseManifest(readManifestText(path), name, database);
       if (!present.has(manifest.stored.file)) throw new Error(`data file ${manifest.stored.file} is missing`);
       claimed.add(name).add(manifest.stored.file);
       listing.backups.push({ manifest, manifestPath: path, dataPath: join(folder, manifest.stored.file) });
@@ -77,7 +91,8 @@ export function listFolder(backupDir: string, database: string): FolderListing {
     if (claimed.has(name) || isOwnBookkeeping(name)) continue;
     // SQLite may leave a rollback journal beside a temporary snapshot (`….tmp-journal`).
     const isTemp = name.startsWith(".") && (name.endsWith(TEMP_SUFFIX) || name.endsWith(`${TEMP_SUFFIX}-journal`));
-    const isOrphanData = /\.sqlite(\.zst|\.gz)?$/.test(name) && parseBackupId(name.replace(/\.sqlite(\.zst|\.gz)?$/, "")) !== null;
+    const dataId = name.replace(/\.sqlite(\.zst|\.gz)?$/, "");
+    const isOrphanData = dataId !== name && parseBackupId(dataId) !== null && !hasManifest.has(dataId);
     if (!isTemp && !isOrphanData) continue;
     try {
       const st = lstatSync(join(folder, name));

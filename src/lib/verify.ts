@@ -6,19 +6,20 @@
  * read-only and compare what SQLite sees with what the manifest promises.
  * The outcome is appended to the manifest's history under the database's lock.
  */
-import { constants, lstatSync, readFileSync } from "node:fs";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { CHUNK_BYTES, decompressFile } from "./compress.ts";
-import { describeError, EXIT, SqlbakError } from "./errors.ts";
+import { describeError, EXIT, LockedError, OperationError, SqlbakError } from "./errors.ts";
 import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
 import { acquireLock } from "./lock.ts";
 import { type Manifest, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
 import { parseBackupId } from "./names.ts";
 import { appendOpLog } from "./oplog.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
-import type { StoredBackup } from "./store.ts";
+import { readManifestText, type StoredBackup } from "./store.ts";
+import { pausePoint } from "./test-pause.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
@@ -94,8 +95,7 @@ async function hashRegularFile(path: string): Promise<{ size: number; sha256: st
 export async function checkStoredFile(b: StoredBackup): Promise<{ manifest: Manifest | null; problems: string[] }> {
   let m: Manifest;
   try {
-    if (!lstatSync(b.manifestPath).isFile()) throw new Error("manifest is not a regular file");
-    m = parseManifest(readFileSync(b.manifestPath, "utf8"), basename(b.manifestPath), b.manifest.database);
+    m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
   } catch (err) {
     return { manifest: null, problems: [describeError(err)] };
   }
@@ -161,13 +161,15 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
 /**
  * Decompresses the stored file to `dest` (must not exist) and checks the stored
  * and raw hashes and sizes against the manifest. Returns the problems; the
- * caller removes `dest`.
+ * caller removes `dest`. Throws (OperationError, exit 1) when `dest` cannot be
+ * written: a full disk says nothing about the backup, so it is no verdict on it.
  */
 export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string): Promise<string[]> {
   let sums;
   try {
     sums = await decompressFile(b.dataPath, dest, m.stored.compression);
   } catch (err) {
+    if (err instanceof OperationError) throw err;
     return [`decompressing failed: ${describeError(err)}`];
   }
   const problems: string[] = [];
@@ -190,6 +192,7 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
   const temp = tempPathFor(b.dataPath);
   try {
     problems.push(...(await decompressChecked(b, manifest, temp)));
+    pausePoint("verify:decompressed");
     if (!problems.some((p) => p.startsWith("decompressing failed"))) problems.push(...inspectImage(temp, manifest, level, probes));
   } finally {
     removeImage(temp);
@@ -204,11 +207,18 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
  */
 export async function recordVerification(config: ResolvedConfig, b: StoredBackup, v: Verification): Promise<"recorded" | "gone" | string> {
   const database = b.manifest.database;
-  const lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
+  let lock;
+  try {
+    lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
+  } catch (err) {
+    // Locked (exit 4) is the run's answer; a lock that cannot be taken at all (a read-only folder) only loses the record.
+    if (err instanceof LockedError) throw err;
+    return `outcome not recorded in ${b.manifestPath}: ${describeError(err)}`;
+  }
   try {
     let text: string;
     try {
-      text = readFileSync(b.manifestPath, "utf8");
+      text = readManifestText(b.manifestPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
       throw err;
@@ -226,7 +236,8 @@ export async function recordVerification(config: ResolvedConfig, b: StoredBackup
 
 /**
  * Verifies each backup in turn, records each outcome in its manifest and the
- * operation log, and returns one result per backup. Only a lock timeout throws.
+ * operation log, and returns one result per backup. Only a lock timeout, or a
+ * temporary copy that cannot be written (a full disk), throws.
  */
 export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date()): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];

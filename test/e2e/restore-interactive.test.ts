@@ -38,8 +38,11 @@ function startRestore(dir: string, args = ""): TmuxSession {
 
 async function exitCode(dir: string): Promise<number> {
   const file = join(dir, "exit");
-  for (let i = 0; i < 200 && !existsSync(file); i++) await Bun.sleep(50);
-  return Number(readFileSync(file, "utf8").trim());
+  // The shell creates the file before it writes the code: an empty read would look like exit 0.
+  const read = () => (existsSync(file) ? readFileSync(file, "utf8").trim() : "");
+  for (let i = 0; i < 200 && read() === ""; i++) await Bun.sleep(50);
+  if (read() === "") throw new Error(`no exit code in ${file} after 10s`);
+  return Number(read());
 }
 
 describe("sqlbak restore on a terminal", () => {

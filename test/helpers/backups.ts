@@ -78,7 +78,7 @@ export function exec(path: string, sql: string): void {
 }
 
 /** The schema of test/helpers/db.ts (items, counter, an index and a view), made without leftover connections. */
-function createAppDatabase(path: string, rowCount: number, payloadBytes: number): string {
+export function createAppDatabase(path: string, rowCount: number, payloadBytes: number): string {
   withDatabase(path, (db) => {
     for (const sql of [
       "PRAGMA journal_mode = wal",

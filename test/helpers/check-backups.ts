@@ -6,7 +6,7 @@ import { expect } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { integrityCheck } from "./db.ts";
-import { runCli } from "./run-cli.ts";
+import { type CliResult, runCli } from "./run-cli.ts";
 
 export interface ListedBackup {
   id: string;
@@ -33,4 +33,29 @@ export async function expectAllListedBackupsWhole(cwd: string, scratch: string):
     expect(integrityCheck(out)).toBe("ok");
   }
   return backups;
+}
+
+/** `verify --all` through the binary passes on every listed backup, and no manifest was skipped as broken. */
+export async function expectVerifyAllPasses(cwd: string, prefix?: string[]): Promise<void> {
+  const r = await runCli(["verify", "--all"], { cwd, prefix });
+  if (r.code === 3 && r.stderr.includes("nothing to verify")) return;
+  expect(r.stderr).not.toContain("skipped");
+  expect(r.stderr).not.toContain("FAILED");
+  expect(r.code).toBe(0);
+}
+
+/**
+ * A failed run as documented: one `[error]` line, the last, saying `message`; no
+ * stack trace; exit `code`. `verify` also prints one `FAILED` line per failed
+ * backup before its summary: pass `failedBackups` for those.
+ */
+export function expectCleanFailure(r: CliResult, code: number, message: string | RegExp, failedBackups = 0): void {
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr).not.toContain("looks like a bug");
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("[error]"));
+  expect(errors).toHaveLength(1 + failedBackups);
+  expect(errors.slice(0, failedBackups).every((l) => l.includes(": FAILED "))).toBe(true);
+  if (typeof message === "string") expect(errors.at(-1)).toContain(message);
+  else expect(errors.at(-1)).toMatch(message);
+  expect(r.code).toBe(code);
 }

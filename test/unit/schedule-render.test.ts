@@ -153,7 +153,7 @@ describe("real validators", () => {
       const dicts = JSON.parse(proc.stdout.toString()) as Record<string, number>[];
       expect({ cron, times: launchdRuns(dicts, BASE, 4) }).toEqual({ cron, times: nextRuns(parseCron(cron), BASE, 4).map(iso) });
     }
-  });
+  }, 30_000); // one python3 start per expression: past 5 s on a loaded 2-core machine
 
   it.skipIf(!have("xmllint"))("xmllint: plists and task XML are well formed", () => {
     const dir = tempDir();

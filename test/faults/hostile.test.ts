@@ -1,0 +1,81 @@
+/**
+ * Hostile input through the compiled binary: planted, escaping, huge, deeply
+ * nested and unreadable manifests, and a config that is not UTF-8. A manifest
+ * sqlbak cannot trust is skipped with one warning; it is never followed out of
+ * its folder, never read whole when huge, and its backup's data is never swept
+ * away as a partial. (Ids such as `../../etc/passwd` given to verify and restore
+ * are refused with exit 2 in test/e2e/verify.test.ts and test/e2e/restore.test.ts.)
+ */
+import { describe, expect, it } from "bun:test";
+import { existsSync, readdirSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { backupNow, makeProject, sha256File } from "../helpers/backups.ts";
+import { expectAllListedBackupsWhole } from "../helpers/check-backups.ts";
+import { makeDatabase } from "../helpers/db.ts";
+import { runCli } from "../helpers/run-cli.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+const DEEP = 200_000;
+
+describe("hostile input", () => {
+  it("ignores a planted symlink manifest and a manifest that points outside its folder", async () => {
+    const { dir } = makeProject();
+    expect((await runCli(["backup"], { cwd: dir })).code).toBe(0);
+    const folder = join(dir, "backups", "app");
+    const [real] = readdirSync(folder).filter((f) => f.endsWith(".json") && !f.startsWith("."));
+    symlinkSync(join(folder, real!), join(folder, "app-20200101T000000000Z-aaaaaaaa.json"));
+    const escaped = JSON.parse(await Bun.file(join(folder, real!)).text());
+    escaped.id = "app-20200101T000000000Z-bbbbbbbb";
+    escaped.stored.file = "../../../etc/passwd";
+    writeFileSync(join(folder, "app-20200101T000000000Z-bbbbbbbb.json"), JSON.stringify(escaped));
+    writeFileSync(join(folder, "app-20200101T000000000Z-cccccccc.json"), "[".repeat(100_000));
+    const list = await runCli(["list", "--json"], { cwd: dir });
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toHaveLength(1);
+    expect(list.stderr).toContain("aaaaaaaa.json: manifest is not a regular file");
+    expect(list.stderr).toContain("bbbbbbbb.json: manifest names a data file that does not belong to it");
+    expect(list.stderr).toContain("cccccccc.json: manifest is not valid JSON");
+  });
+
+  it("rejects a config that is not UTF-8, with exit 2 and nothing written", async () => {
+    const dir = tempDir();
+    makeDatabase(join(dir, "app.db"));
+    writeFileSync(join(dir, "sqlbak.toml"), new Uint8Array([0x62, 0x61, 0x63, 0x6b, 0x75, 0x70, 0x5f, 0x64, 0x69, 0x72, 0x3d, 0x22, 0xe9, 0x22]));
+    const r = await runCli(["backup", "app.db"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not valid UTF-8");
+    expect(readdirSync(dir)).not.toContain("backups");
+  });
+
+  it.each([
+    ["huge manifest (a sparse 6 GiB file)", (path: string) => truncateSync(path, 6 * 1024 ** 3), "manifest is too large"],
+    ["deeply nested manifest", (path: string) => writeFileSync(path, readFileSync(path, "utf8").replace(/}\s*$/, `, "extra": ${"[".repeat(DEEP)}${"]".repeat(DEEP)} }`)), "manifest is nested too deeply"],
+    ["manifest from a future format", (path: string) => writeFileSync(path, readFileSync(path, "utf8").replace('"format": 1', '"format": 2')), "manifest has unsupported format 2"],
+  ])("skips a %s without reading it whole, and never sweeps its data away as a partial", async (_what, plant, message) => {
+    const p = makeProject();
+    const victim = await backupNow(p);
+    const healthy = await backupNow(p);
+    const victimData = sha256File(victim.file);
+    plant(victim.manifest);
+    const old = new Date(Date.now() - 3 * 3_600_000); // past the partial sweep's one hour
+    utimesSync(victim.file, old, old);
+    const source = sha256File(p.db);
+    const list = await runCli(["list", "--json"], { cwd: p.dir });
+    expect(list.stderr).toContain(`skipped ${victim.manifest}: ${message}`);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
+    // Backup and rotate both sweep stale partials: the victim's data must survive both.
+    expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
+    expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(victim.file)).toBe(true);
+    expect(sha256File(victim.file)).toBe(victimData);
+    const verify = await runCli(["verify", victim.id], { cwd: p.dir });
+    expect(verify.stderr).toContain(`no backup with id ${victim.id}`);
+    expect(verify.code).toBe(2);
+    expect(await expectAllListedBackupsWhole(p.dir, tempDir())).toHaveLength(2);
+    const all = await runCli(["verify", "--all"], { cwd: p.dir });
+    expect(all.stderr).not.toContain("FAILED");
+    expect(all.code).toBe(0);
+    expect(sha256File(p.db)).toBe(source);
+  }, 30_000);
+});

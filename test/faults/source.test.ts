@@ -1,0 +1,93 @@
+/**
+ * The database itself in odd states, backed up through the compiled binary:
+ * unreadable, deleted mid-run, a large uncheckpointed WAL, random bytes (what
+ * a SQLCipher database looks like), a SQLite header over garbage. Each either
+ * backs up whole or fails with one clear line and exit 1; the source is never
+ * changed and no half backup is listed. (A text file given as a database is in
+ * test/e2e/backup.test.ts; page sizes 512/65536, empty, non-UTF-8 text and a hot
+ * journal are in backup.test.ts here.)
+ */
+import { describe, expect, it } from "bun:test";
+import { Database } from "bun:sqlite";
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeProject, rows, sha256File } from "../helpers/backups.ts";
+import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses } from "../helpers/check-backups.ts";
+import { runUntil } from "../helpers/pause.ts";
+import { runCli } from "../helpers/run-cli.ts";
+import { tempDir } from "../helpers/tmp.ts";
+import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
+
+const listed = async (dir: string) => expectAllListedBackupsWhole(dir, tempDir());
+
+describe("odd source databases", () => {
+  it("an unreadable database: exit 1, one clear line, nothing listed; backs up once readable", async () => {
+    const p = makeProject();
+    handToNobody(p.dir);
+    chmodSync(p.dir, 0o755);
+    chmodSync(p.db, 0o000);
+    const r = await runCli(["backup"], { cwd: p.dir, prefix: AS_NOBODY });
+    expectCleanFailure(r, 1, `app: backup failed: cannot read database ${p.db}: permission denied`);
+    expect(await listed(p.dir)).toEqual([]);
+    chmodSync(p.db, 0o644);
+    expect((await runCli(["backup"], { cwd: p.dir, prefix: AS_NOBODY })).code).toBe(0);
+    expect(await listed(p.dir)).toHaveLength(1);
+  });
+
+  it("a database deleted mid-run: the run finishes from the snapshot it took; the next one fails cleanly", async () => {
+    const p = makeProject({ rows: 300 });
+    const before = rows(p.db, "SELECT count(*) AS c FROM items");
+    const run = await runUntil("backup:snapshot-taken", ["backup", "--json"], p.dir);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(p.db + suffix, { force: true });
+    const r = await run.resume();
+    expect(r.code).toBe(0);
+    const [b] = await listed(p.dir);
+    const copy = join(tempDir(), "copy.db");
+    Bun.spawnSync(["zstd", "-d", "-q", b!.file, "-o", copy]);
+    expect(rows(copy, "SELECT count(*) AS c FROM items")).toEqual(before);
+    const next = await runCli(["backup"], { cwd: p.dir });
+    expectCleanFailure(next, 1, `app: backup failed: cannot open database ${p.db}: no such file or directory`);
+    expect(await listed(p.dir)).toHaveLength(1);
+    await expectVerifyAllPasses(p.dir);
+  });
+
+  it("a large uncheckpointed WAL (wal_autocheckpoint = 0): the backup holds every committed row, the source and its WAL untouched", async () => {
+    const p = makeProject({ rows: 10 });
+    const app = new Database(p.db);
+    try {
+      app.run("PRAGMA wal_autocheckpoint = 0");
+      const insert = app.prepare("INSERT INTO items (name, payload) VALUES ('wal', randomblob(8192))");
+      for (let i = 0; i < 40; i++) app.transaction(() => { for (let j = 0; j < 100; j++) insert.run(); })();
+      insert.finalize();
+      const wal = `${p.db}-wal`;
+      expect(statSync(wal).size).toBeGreaterThan(30 * 1024 * 1024);
+      expect(statSync(p.db).size).toBeLessThan(1024 * 1024); // the rows live only in the WAL
+      const hashes = () => [sha256File(p.db), sha256File(wal)];
+      const before = hashes();
+      const r = await runCli(["backup", "--json"], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      expect(hashes()).toEqual(before);
+      const [b] = await listed(p.dir);
+      const copy = join(tempDir(), "copy.db");
+      Bun.spawnSync(["zstd", "-d", "-q", b!.file, "-o", copy]);
+      expect(rows(copy, "SELECT count(*) AS c FROM items WHERE name = 'wal'")).toEqual([{ c: 4000 }]);
+      await expectVerifyAllPasses(p.dir);
+    } finally {
+      app.close();
+    }
+  }, 60_000);
+
+  it.each([
+    ["random bytes (a SQLCipher database looks like this)", () => crypto.getRandomValues(new Uint8Array(65536)), "not a SQLite database: "],
+    ["a SQLite header page over random pages", (db: string) => Buffer.concat([readFileSync(db).subarray(0, 4096), crypto.getRandomValues(new Uint8Array(40960))]), "not a SQLite database, or damaged: "],
+  ])("%s: exit 1 with one clear line, nothing listed, the file untouched", async (_what, content, message) => {
+    const p = makeProject();
+    const file = join(p.dir, "odd.db");
+    writeFileSync(file, content(p.db));
+    const before = sha256File(file);
+    const r = await runCli(["backup", "odd.db"], { cwd: p.dir });
+    expectCleanFailure(r, 1, `odd: backup failed: ${message}${file}`);
+    expect(sha256File(file)).toBe(before);
+    expect(await listed(p.dir)).toEqual([]);
+  });
+});
