@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSftpBackend, type SftpEntry } from "../../src/lib/destinations/sftp.ts";
@@ -66,9 +66,12 @@ describe("sftp backend", () => {
   it("uploads and downloads a multi-MiB file unchanged, with no temporary file left", async () => {
     const local = tempDir();
     const src = randomFile(local, "app.db.zst", 5 * MIB + 123);
+    chmodSync(src, 0o600);
     const { b, root } = backend();
     await b.put(src, "app/2026-11-22T07-00-00Z.db.zst");
     expect(readdirSync(join(root, "app"))).toEqual(["2026-11-22T07-00-00Z.db.zst"]);
+    // Backups hold user data: the remote copy keeps the private mode of the local file.
+    expect(statSync(join(root, "app/2026-11-22T07-00-00Z.db.zst")).mode & 0o777).toBe(0o600);
     expect(sha256(join(root, "app/2026-11-22T07-00-00Z.db.zst"))).toBe(sha256(src));
     const back = join(local, "back.db.zst");
     await b.get("app/2026-11-22T07-00-00Z.db.zst", back);
@@ -221,6 +224,15 @@ describe("sftp backend failures", () => {
     const message = await failure(backend({ known_hosts: pinned }).b.readText("app/m.json"));
     expect(message).not.toContain("\n");
     expect(message).toContain(`the host key of 127.0.0.1 port ${server.port} is not known in known_hosts file ${pinned}`);
+  });
+
+  // Without known_hosts in the config, ssh's own files and settings decide. Only meaningful (and
+  // read-only) where this user's ssh config keeps the default: never trust an unknown host silently.
+  const policy = Bun.spawnSync(["ssh", "-G", "127.0.0.1"], { stdin: "ignore", stderr: "ignore" }).stdout.toString().match(/^stricthostkeychecking (\S+)/m)?.[1];
+  it.skipIf(policy !== "ask" && policy !== "true")("by default refuses a host that this user's ssh has never seen", async () => {
+    const message = await failure(backend({ known_hosts: undefined }).b.stat("app/x"));
+    expect(message).not.toContain("\n");
+    expect(message).toContain(`the host key of 127.0.0.1 port ${server.port} is not known in this user's ~/.ssh/known_hosts`);
   });
 
   it("says so when the key file or the known_hosts file is missing", async () => {
