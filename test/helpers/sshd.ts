@@ -19,7 +19,7 @@ export interface Sshd {
   wrongKeyFile: string;
   /** known_hosts file holding the server's host key (as `[127.0.0.1]:port`). */
   knownHosts: string;
-  /** The folder the tests may use as the remote root (absolute). */
+  /** The folder the tests may use as the remote root (absolute); relative remote paths start here. */
   root: string;
   /** SIGKILLs every session process of this server (a dropped connection); the listener stays up. */
   killSessions(): void;
@@ -139,7 +139,8 @@ export async function startSshd(dir: string, opts: SshdOptions = {}): Promise<Ss
         "KbdInteractiveAuthentication no",
         "PubkeyAuthentication yes",
         `PermitRootLogin ${isRoot ? "prohibit-password" : "no"}`,
-        "Subsystem sftp internal-sftp",
+        // Relative remote paths start in `root`, not in the real home folder of the user running the tests.
+        `Subsystem sftp internal-sftp -d ${root}`,
         "LogLevel VERBOSE",
         "",
       ].join("\n"),

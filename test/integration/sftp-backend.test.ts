@@ -153,6 +153,24 @@ describe("sftp backend", () => {
     expect(existsSync(join(root, key))).toBe(false);
   });
 
+  it.each(["rel-%s/sub", "~/rel-%s", "."])("works with a folder relative to the login folder: %p", async (spelling) => {
+    const local = tempDir();
+    const id = randomBytes(4).toString("hex");
+    const path = spelling.replace("%s", id);
+    const db = `db-${id}`;
+    const { b } = backend({ path });
+    const onServer = join(server.root, path.replace(/^~\//, ""), db);
+    const src = randomFile(local, "x", 1000);
+    await b.put(src, `${db}/x.db`);
+    expect(sha256(join(onServer, "x.db"))).toBe(sha256(src));
+    expect(await b.stat(`${db}/x.db`)).toEqual({ key: `${db}/x.db`, size: 1000 });
+    expect(await b.list(`${db}/`)).toEqual([{ key: `${db}/x.db`, size: 1000 }]);
+    expect(await b.readText(`${db}/x.db`)).toBe(readFileSync(src, "utf8"));
+    await b.remove(`${db}/x.db`);
+    expect(readdirSync(onServer)).toEqual([]);
+    expect(b.describe).toBe(`sftp://${server.user}@127.0.0.1:${server.port}/~/${path === "." ? "" : path.replace(/^~\//, "")}`);
+  });
+
   it("leaves nothing under the final key when an upload is cut off, and the next upload completes", async () => {
     const local = tempDir();
     const src = randomFile(local, "big.db.zst", 8 * MIB);

@@ -43,10 +43,14 @@ function normalizeRoot(path: string): string {
   return p || ".";
 }
 
-/** Keys that would leave the destination folder or name it oddly. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** Keys that would leave the destination folder, or that a batch line cannot carry. */
 function isBadKey(key: string): boolean {
-  return !key || key.startsWith("/") || key.split("/").some((p) => p === "" || p === "." || p === "..");
+  if (!key || key.startsWith("/") || CONTROL.test(key)) return true;
+  return key.split("/").some((p) => p === "" || p === "." || p === "..");
 }
+
 
 /**
  * A Backend on an SFTP server. Nothing connects until the first operation;
@@ -55,16 +59,18 @@ function isBadKey(key: string): boolean {
  */
 export function createSftpBackend(entry: SftpEntry): Backend {
   const port = entry.port ?? DEFAULT_SFTP_PORT;
+  const host = entry.host.replace(/^\[(.*)\]$/, "$1");
   const root = normalizeRoot(entry.path);
   const home = root.startsWith("/") ? "" : "/~/";
-  const describe = `sftp://${entry.user}@${entry.host.includes(":") ? `[${entry.host}]` : entry.host}:${port}${home}${root === "." ? "" : root}`;
+  const describe = `sftp://${entry.user}@${host.includes(":") ? `[${host}]` : host}:${port}${home}${root === "." ? "" : root}`;
   const label = `sftp destination "${entry.name}" (${describe})`;
   const fail = (what: string) => new Error(`${label}: ${what}`);
-  if (!entry.host || /^-|[\s\x00-\x1f]/.test(entry.host)) throw fail(`invalid host ${JSON.stringify(entry.host)}`);
-  if (!entry.user || /^-|[\s\x00-\x1f@]/.test(entry.user)) throw fail(`invalid user ${JSON.stringify(entry.user)}`);
+  if (!host || /^-|\s/.test(host) || CONTROL.test(host)) throw fail(`invalid host ${JSON.stringify(entry.host)}`);
+  if (!entry.user || /^-|[\s@]/.test(entry.user) || CONTROL.test(entry.user)) throw fail(`invalid user ${JSON.stringify(entry.user)}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw fail(`invalid port ${port}`);
+  if (CONTROL.test(root)) throw fail("the path contains a control character");
   const target: SftpTarget = {
-    host: entry.host,
+    host,
     port,
     user: entry.user,
     keyFile: entry.key_file ? expandHome(entry.key_file) : undefined,
@@ -102,7 +108,12 @@ export function createSftpBackend(entry: SftpEntry): Backend {
     return lines;
   }
 
+  const checkLocal = (path: string) => {
+    if (CONTROL.test(path)) throw fail(`local path ${JSON.stringify(path)} contains a control character`);
+  };
+
   async function download(key: string, localPath: string): Promise<"ok" | "missing"> {
+    checkLocal(localPath);
     const temp = tempPathFor(localPath);
     const result = await run([`get -f ${quoteArg(remote(key))} ${quoteArg(temp)}`]);
     if (result.code !== 0) {
@@ -119,6 +130,7 @@ export function createSftpBackend(entry: SftpEntry): Backend {
 
     async put(localPath, key) {
       const final = remote(key);
+      checkLocal(localPath);
       try {
         if (!statSync(localPath).isFile()) throw new Error("not a regular file");
       } catch (err) {
