@@ -25,13 +25,13 @@ describe("sftpArgv", () => {
     expect(argv).toStartWith("sftp -b - -P 2222 -i /k/id ");
     expect(argv).toContain("-o BatchMode=yes");
     expect(argv).toContain("-o IdentitiesOnly=yes");
-    expect(argv).toContain("-o UserKnownHostsFile=/k/known_hosts -o StrictHostKeyChecking=yes");
+    expect(argv).toContain("-o UserKnownHostsFile=/k/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes");
     expect(argv).toEndWith(" backup.example");
   });
 
   it("leaves keys and host keys to ssh's own configuration when not given, and brackets IPv6", () => {
     const argv = sftpArgv({ host: "::1", port: 22, user: "bak" });
-    expect(argv.join(" ")).not.toMatch(/IdentitiesOnly|StrictHostKeyChecking|UserKnownHostsFile| -i /);
+    expect(argv.join(" ")).not.toMatch(/IdentitiesOnly|StrictHostKeyChecking|KnownHostsFile| -i /);
     expect(argv.at(-1)).toBe("[::1]");
   });
 });

@@ -50,7 +50,10 @@ export function sftpArgv(target: SftpTarget): string[] {
     `User=${target.user}`,
   ];
   if (target.keyFile) opts.push("IdentitiesOnly=yes");
-  if (target.knownHosts) opts.push(`UserKnownHostsFile=${target.knownHosts}`, "StrictHostKeyChecking=yes");
+  // A pinned file is the only authority: the system-wide list is not consulted either.
+  if (target.knownHosts) {
+    opts.push(`UserKnownHostsFile=${target.knownHosts}`, "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes");
+  }
   const argv = ["sftp", "-b", "-", "-P", String(target.port)];
   if (target.keyFile) argv.push("-i", target.keyFile);
   for (const o of opts) argv.push("-o", o);
