@@ -9,22 +9,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSftpBackend, type SftpEntry } from "../../src/lib/destinations/sftp.ts";
 import { freePort, startSshd, type Sshd } from "../helpers/sshd.ts";
-import { tempDir } from "../helpers/tmp.ts";
 
 const MIB = 1024 * 1024;
 // Every operation is its own SSH connection; on a loaded 2-core CI machine a test can take seconds.
 setDefaultTimeout(60_000);
 let server: Sshd;
-let serverDir: string;
+// Everything this file writes lives under one folder removed in afterAll (helpers/tmp.ts's
+// afterEach is registered only by the first test file that imports it in a multi-file run).
+let base: string;
+
+/** A fresh folder under this file's temporary root. */
+function tempDir(prefix = "t-"): string {
+  return mkdtempSync(join(base, prefix));
+}
 
 beforeAll(async () => {
-  serverDir = mkdtempSync(join(tmpdir(), "sqlbak-sshd-"));
-  server = await startSshd(serverDir);
+  base = mkdtempSync(join(tmpdir(), "sqlbak-sftp-test-"));
+  server = await startSshd(tempDir("sshd-"));
 });
 
 afterAll(async () => {
   await server?.stop();
-  rmSync(serverDir, { recursive: true, force: true });
+  rmSync(base, { recursive: true, force: true });
 });
 
 /** A backend on a fresh remote folder of its own (returned as `root`, a local path too). */
@@ -175,7 +181,7 @@ describe("sftp backend", () => {
     const local = tempDir();
     const src = randomFile(local, "big.db.zst", 8 * MIB);
     // A second server whose writes stop at 1 MiB (RLIMIT_FSIZE): the session dies mid-upload, every time.
-    const limited = await startSshd(tempDir("sqlbak-sshd-"), { fileSizeLimitBytes: MIB });
+    const limited = await startSshd(tempDir("sshd-"), { fileSizeLimitBytes: MIB });
     try {
       const root = join(limited.root, "dest");
       const cut = createSftpBackend({
