@@ -4,7 +4,8 @@
  * Credentials are never read from the config itself: an S3 entry names the
  * environment variables that hold them, or the standard AWS variables apply.
  */
-import { resolve } from "node:path";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 
 export const DESTINATION_TYPES = ["dir", "s3", "sftp"] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -152,7 +153,11 @@ const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 export function resolveDestinations(entries: DestinationEntry[] | undefined, baseDir: string): ResolvedDestination[] {
   return (entries ?? []).map((e): ResolvedDestination => {
     const common = { name: e.name, uploadCheck: (str(e.upload_check) ?? "checksum") as UploadCheck };
-    const local = (p: unknown) => resolve(baseDir, String(p ?? ""));
+    // `~/…` is the home folder, as ssh and admins expect; other relative paths are against the config file.
+    const local = (p: unknown) => {
+      const path = String(p ?? "");
+      return path.startsWith("~/") ? join(homedir(), path.slice(2)) : resolve(baseDir, path);
+    };
     switch (e.type) {
       case "dir":
         return { ...common, type: "dir", path: local(e.path) };

@@ -15,7 +15,7 @@ export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
     case "s3":
       return (await import("./s3.ts")).createS3Backend(dest);
     case "sftp":
-      return await (await import("./sftp.ts")).createSftpBackend(dest);
+      return (await import("./sftp.ts")).createSftpBackend({ name: dest.name, host: dest.host, port: dest.port, user: dest.user, key_file: dest.keyFile, path: dest.path, known_hosts: dest.knownHosts });
   }
 }
 

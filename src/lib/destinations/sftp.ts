@@ -1,12 +1,213 @@
 /**
- * PLACEHOLDER, replaced when the SFTP backend (built in parallel against
- * backend.ts) is merged: keep that file on a merge conflict. Until then an
- * sftp destination validates but fails when used, with this message.
+ * SFTP destination: drives OpenSSH's `sftp` client in batch mode, one
+ * connection per operation (no background processes to leak, and the
+ * user's ssh setup applies unchanged). Uploads go to a hidden `.name.tmp`
+ * beside the final name, are fsynced on the server (where it supports
+ * fsync@openssh.com) and then renamed into place, so an interrupted upload
+ * never appears under its key; a later upload of the same key overwrites
+ * the leftover. `ls` hides the dot-names, so `list` never returns them.
  */
-import type { Backend } from "./backend.ts";
-import type { SftpDestination } from "./config.ts";
-import { OperationError } from "../errors.ts";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { commitRename, removeQuietly, tempPathFor, TEMP_SUFFIX } from "../fs.ts";
+import type { Backend, RemoteFile } from "./backend.ts";
+import { describeFailure, isNotFound, parseLs, quoteArg, runBatch, splitSections, type BatchResult, type SftpTarget } from "./sftp-batch.ts";
 
-export function createSftpBackend(dest: SftpDestination): Backend {
-  throw new OperationError(`destination ${dest.name}: SFTP support is not in this build of sqlbak`);
+export interface SftpEntry {
+  name: string;
+  host: string;
+  port?: number;
+  user: string;
+  key_file?: string;
+  /** Remote folder: absolute, or relative to the login folder (`~/x` means the same). */
+  path: string;
+  /** A known_hosts file to check the server key against (strictly); default: ssh's own. */
+  known_hosts?: string;
+}
+
+export const DEFAULT_SFTP_PORT = 22;
+/** Keys are `<database>/<file>`; deeper trees are listed too, but never beyond this depth. */
+const MAX_LIST_DEPTH = 8;
+
+function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
+
+/** `/srv/backups/`, `~/backups`, `backups//x` → `/srv/backups`, `backups`, `backups/x`. */
+function normalizeRoot(path: string): string {
+  let p = path.trim().replace(/\/{2,}/g, "/");
+  if (p === "~" || p === "~/") return ".";
+  if (p.startsWith("~/")) p = p.slice(2);
+  if (p.length > 1) p = p.replace(/\/+$/, "");
+  return p || ".";
+}
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** Keys that would leave the destination folder, or that a batch line cannot carry. */
+function isBadKey(key: string): boolean {
+  if (!key || key.startsWith("/") || CONTROL.test(key)) return true;
+  return key.split("/").some((p) => p === "" || p === "." || p === "..");
+}
+
+
+/**
+ * A Backend on an SFTP server. Nothing connects until the first operation;
+ * every failure throws an Error with one line naming the destination and the
+ * cause (authentication, host key, refused connection, missing file, ...).
+ */
+export function createSftpBackend(entry: SftpEntry): Backend {
+  const port = entry.port ?? DEFAULT_SFTP_PORT;
+  const host = entry.host.replace(/^\[(.*)\]$/, "$1");
+  const root = normalizeRoot(entry.path);
+  const home = root.startsWith("/") ? "" : "/~/";
+  const describe = `sftp://${entry.user}@${host.includes(":") ? `[${host}]` : host}:${port}${home}${root === "." ? "" : root}`;
+  const label = `sftp destination "${entry.name}" (${describe})`;
+  const fail = (what: string) => new Error(`${label}: ${what}`);
+  if (!host || /^-|\s/.test(host) || CONTROL.test(host)) throw fail(`invalid host ${JSON.stringify(entry.host)}`);
+  if (!entry.user || /^-|[\s@]/.test(entry.user) || CONTROL.test(entry.user)) throw fail(`invalid user ${JSON.stringify(entry.user)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw fail(`invalid port ${port}`);
+  if (CONTROL.test(root)) throw fail("the path contains a control character");
+  const target: SftpTarget = {
+    host,
+    port,
+    user: entry.user,
+    keyFile: entry.key_file ? expandHome(entry.key_file) : undefined,
+    knownHosts: entry.known_hosts ? expandHome(entry.known_hosts) : undefined,
+  };
+  const checkKey = (key: string) => {
+    if (isBadKey(key)) throw fail(`invalid destination key ${JSON.stringify(key)}`);
+  };
+  const remote = (key: string) => {
+    checkKey(key);
+    return root === "." ? key : `${root}/${key}`;
+  };
+
+  /** Runs a batch after checking the local files ssh needs; the result may still be a failure. */
+  async function run(lines: string[]): Promise<BatchResult> {
+    if (target.keyFile && !existsSync(target.keyFile)) throw fail(`key file ${target.keyFile} does not exist`);
+    if (target.knownHosts && !existsSync(target.knownHosts)) throw fail(`known_hosts file ${target.knownHosts} does not exist`);
+    try {
+      return await runBatch(target, lines);
+    } catch (err) {
+      throw fail((err as Error).message);
+    }
+  }
+  const failed = (what: string, result: BatchResult) => fail(`${what}: ${describeFailure(result, target)}`);
+  const lastLine = (r: BatchResult) => r.stderr.trim().split("\n").at(-1) ?? "";
+
+  /** `mkdir -p` for the folder of `path`: each level, ignoring "already exists". */
+  function mkdirs(path: string): string[] {
+    const parts = path.split("/").slice(0, -1);
+    const lines: string[] = [];
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (dir && dir !== ".") lines.push(`-mkdir ${quoteArg(dir)}`);
+    }
+    return lines;
+  }
+
+  const checkLocal = (path: string) => {
+    if (CONTROL.test(path)) throw fail(`local path ${JSON.stringify(path)} contains a control character`);
+  };
+
+  async function download(key: string, localPath: string): Promise<"ok" | "missing"> {
+    checkLocal(localPath);
+    const temp = tempPathFor(localPath);
+    const result = await run([`get -f ${quoteArg(remote(key))} ${quoteArg(temp)}`]);
+    if (result.code !== 0) {
+      removeQuietly(temp);
+      if (result.code === 1 && isNotFound(lastLine(result))) return "missing";
+      throw failed(`download of ${key} failed`, result);
+    }
+    commitRename(temp, localPath);
+    return "ok";
+  }
+
+  return {
+    describe,
+
+    async put(localPath, key) {
+      const final = remote(key);
+      checkLocal(localPath);
+      try {
+        if (!statSync(localPath).isFile()) throw new Error("not a regular file");
+      } catch (err) {
+        throw fail(`cannot upload ${localPath}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+      }
+      const slash = final.lastIndexOf("/");
+      const partial = `${final.slice(0, slash + 1)}.${final.slice(slash + 1)}${TEMP_SUFFIX}`;
+      const result = await run([
+        ...mkdirs(final),
+        `put -f ${quoteArg(localPath)} ${quoteArg(partial)}`,
+        // posix-rename@openssh.com (used by OpenSSH's client when offered) replaces an existing key atomically.
+        `rename ${quoteArg(partial)} ${quoteArg(final)}`,
+      ]);
+      if (result.code !== 0) throw failed(`upload of ${key} failed`, result);
+    },
+
+    async get(key, localPath) {
+      if ((await download(key, localPath)) === "missing") throw fail(`${key} does not exist`);
+    },
+
+    async readText(key) {
+      const dir = mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
+      try {
+        const local = join(dir, "file");
+        return (await download(key, local)) === "missing" ? null : readFileSync(local, "utf8");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+
+    async stat(key): Promise<RemoteFile | null> {
+      const path = remote(key);
+      const result = await run([`ls -n ${quoteArg(path)}`]);
+      if (result.code !== 0) {
+        if (result.code === 1 && isNotFound(lastLine(result))) return null;
+        throw failed(`cannot stat ${key}`, result);
+      }
+      const entry = parseLs(splitSections(result.stdout)[0] ?? []).find((e) => e.path === path);
+      return entry?.isFile ? { key, size: entry.size } : null;
+    },
+
+    async list(prefix) {
+      const slash = prefix.lastIndexOf("/");
+      const start = prefix.slice(0, slash + 1).replace(/\/$/, "");
+      if (start) checkKey(start);
+      const files: RemoteFile[] = [];
+      let level = [start];
+      for (let depth = 0; level.length && depth < MAX_LIST_DEPTH; depth++) {
+        const dirs = level.map((d) => (d ? remote(d) : root));
+        // `-` keeps the batch going past a folder that does not exist; other errors are checked below.
+        const result = await run(dirs.map((d) => `-ls -n ${quoteArg(d)}`));
+        // sftp's own complaints start with Can't/Couldn't (a login banner on stderr does not).
+        const problem = result.stderr.split("\n").find((l) => /^(Can't|Couldn't) /.test(l) && !isNotFound(l));
+        if (result.code !== 0 || problem) throw failed(`cannot list ${prefix || "the destination"}`, result);
+        const sections = splitSections(result.stdout);
+        const next: string[] = [];
+        level.forEach((dirKey, i) => {
+          for (const e of parseLs(sections[i] ?? [])) {
+            if (!e.path.startsWith(`${dirs[i]}/`)) continue; // `ls` of a file prints the file itself
+            const key = `${dirKey ? `${dirKey}/` : ""}${e.path.slice(dirs[i]!.length + 1)}`;
+            if (e.isFile && key.startsWith(prefix)) files.push({ key, size: e.size });
+            else if (e.isDir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) next.push(key);
+          }
+        });
+        level = next;
+      }
+      return files;
+    },
+
+    async remove(key) {
+      const result = await run([`rm ${quoteArg(remote(key))}`]);
+      if (result.code === 0 || (result.code === 1 && isNotFound(lastLine(result)))) return;
+      throw failed(`cannot remove ${key}`, result);
+    },
+
+    async close() {
+      // Each operation had its own connection, already closed: nothing is held open.
+    },
+  };
 }
