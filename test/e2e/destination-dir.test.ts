@@ -102,7 +102,7 @@ describe("destination config errors (exit 2, every problem with its key, nothing
     ["unsafe and duplicate names", `[[destination]]\nname = "../up"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "b"\n`, [/destination\[0\]\.name: "\.\.\/up" is not a safe name/, /destination\[2\]\.name: "n" is already used by destination\[1\]/]],
     ["inline secret", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nsecret_access_key = "hunter2"\n`, [/destination\[0\]\.secret_access_key: credentials are never written in the config: .* secret_access_key_env/]],
     ["bad s3 values", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "ftp://x/y"\naccess_key_id_env = "not a var"\nupload_check = "maybe"\n`, [/destination\[0\]\.endpoint: "ftp:\/\/x\/y" is not an http\(s\) URL/, /access_key_id_env: "not a var" is not an environment variable name/, /upload_check: "maybe" is not one of checksum \| size/]],
-    ["sftp without key file, bad port", `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\nuser = "u"\npath = "/b"\nport = 70000\n`, [/destination\[0\]\.port: expected a port number from 1 to 65535/, /destination\[0\]\.key_file: is required for type "sftp"/]],
+    ["sftp without a user, bad port", `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\npath = "/b"\nport = 70000\n`, [/destination\[0\]\.port: expected a port number from 1 to 65535/, /destination\[0\]\.user: is required for type "sftp"/]],
   ];
   for (const [what, toml, patterns] of cases) {
     it(what, async () => {

@@ -43,8 +43,8 @@ export interface SftpDestination extends Common {
   host: string;
   port: number;
   user: string;
-  /** Absolute path of the private key file. */
-  keyFile: string;
+  /** Absolute path of the private key file (absent: ssh's own keys, agent and ~/.ssh/config). */
+  keyFile?: string;
   /** Remote folder (as the server sees it). */
   path: string;
   /** Absolute path of a known_hosts file to check the server's key against (absent: the user's default). */
@@ -61,7 +61,7 @@ const TYPE_KEYS: Record<DestinationType, string[]> = {
   s3: ["endpoint", "bucket", "prefix", "region", "access_key_id_env", "secret_access_key_env", "session_token_env", "virtual_hosted_style"],
   sftp: ["host", "port", "user", "key_file", "path", "known_hosts"],
 };
-const REQUIRED: Record<DestinationType, string[]> = { dir: ["path"], s3: ["bucket"], sftp: ["host", "user", "key_file", "path"] };
+const REQUIRED: Record<DestinationType, string[]> = { dir: ["path"], s3: ["bucket"], sftp: ["host", "user", "path"] };
 const INLINE_SECRETS = ["access_key_id", "secret_access_key", "session_token", "password", "passphrase"];
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -182,7 +182,7 @@ export function resolveDestinations(entries: DestinationEntry[] | undefined, bas
           host: String(e.host ?? ""),
           port: typeof e.port === "number" ? e.port : 22,
           user: String(e.user ?? ""),
-          keyFile: local(e.key_file),
+          keyFile: e.key_file !== undefined ? local(e.key_file) : undefined,
           // The remote folder is the server's path: never resolved against the local config folder.
           path: remote,
           knownHosts: e.known_hosts !== undefined ? local(e.known_hosts) : undefined,
