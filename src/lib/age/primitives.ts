@@ -18,19 +18,23 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return new Uint8Array(createHmac("sha256", key).update(data).digest());
 }
 
+type Bytes = Uint8Array<ArrayBuffer>;
+type CipherParams = Parameters<SubtleCrypto["encrypt"]>[0];
+const params = (nonce: Uint8Array): CipherParams => ({ name: ALGORITHM, iv: nonce as Bytes }) as CipherParams;
+
 export function chachaKey(raw: Uint8Array): Promise<CryptoKey> {
   // "raw-secret" is the WebCrypto format for the modern algorithms (WICG webcrypto-modern-algos).
-  return crypto.subtle.importKey("raw-secret" as "raw", raw, { name: ALGORITHM }, false, ["encrypt", "decrypt"]);
+  return crypto.subtle.importKey("raw-secret" as "raw", raw as Bytes, { name: ALGORITHM }, false, ["encrypt", "decrypt"]);
 }
 
 export async function chachaSeal(key: CryptoKey, nonce: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.encrypt({ name: ALGORITHM, iv: nonce } as AlgorithmIdentifier, key, plaintext));
+  return new Uint8Array(await crypto.subtle.encrypt(params(nonce), key, plaintext as Bytes));
 }
 
 /** Decrypts and authenticates; null when the tag does not match (wrong key, or damaged data). */
 export async function chachaOpen(key: CryptoKey, nonce: Uint8Array, sealed: Uint8Array): Promise<Uint8Array | null> {
   try {
-    return new Uint8Array(await crypto.subtle.decrypt({ name: ALGORITHM, iv: nonce } as AlgorithmIdentifier, key, sealed));
+    return new Uint8Array(await crypto.subtle.decrypt(params(nonce), key, sealed as Bytes));
   } catch {
     return null;
   }
