@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
+import { assertDecryptable, loadDecryptionKeys } from "../lib/encryption.ts";
 import { UsageError } from "../lib/errors.ts";
 import { type RestoreResult, runRestore } from "../lib/restore.ts";
 import { type BackupSelector, describePlan, parseRestoreSelector, planRestore, selectBackup } from "../lib/restore-plan.ts";
 import { databaseOfId } from "../lib/verify-select.ts";
-import { commonArgs, dryRunArgs } from "./_args.ts";
+import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 
 export default defineCommand({
@@ -12,6 +13,7 @@ export default defineCommand({
   args: {
     ...commonArgs,
     ...dryRunArgs,
+    ...identityArgs,
     name: { type: "positional", required: false, description: "Database to restore (asked on a TTY when missing)", valueHint: "NAME" },
     id: { type: "string", description: "Restore this backup", valueHint: "ID" },
     at: { type: "string", description: "Restore the newest backup at or before TIME (ISO, \"2h ago\", \"yesterday 18:00\")", valueHint: "TIME" },
@@ -34,7 +36,9 @@ export default defineCommand({
     const [listing] = listDatabases(ctx.config, name);
     for (const p of listing!.problems) ctx.logger.warn(`skipped ${p}`);
     const backup = selector ? selectBackup(listing!.backups, selector) : await prompts!.pickBackup(listing!.backups, now);
-    const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force) });
+    const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
+    await assertDecryptable(backup, keys);
+    const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys });
     if (dryRun) {
       const lines = describePlan(plan);
       printData(ctx, { dry_run: true, id: backup.manifest.id, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore:\n  ${lines.join("\n  ")}`);

@@ -1,15 +1,17 @@
 import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
+import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
 import { runVerify, VERIFY_LEVELS, type VerifyLevel, type VerifyResult } from "../lib/verify.ts";
 import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
-import { commonArgs } from "./_args.ts";
+import { commonArgs, identityArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 
 export default defineCommand({
   meta: { name: "verify", description: "Prove backups restore: checksum, decompress, check and compare with the manifest" },
   args: {
     ...commonArgs,
+    ...identityArgs,
     target: { type: "positional", required: false, description: "A backup id, or a database name (its newest backup)", valueHint: "ID|NAME" },
     latest: { type: "boolean", description: "The newest backup of each database (the default)" },
     all: { type: "boolean", description: "Every backup" },
@@ -29,7 +31,9 @@ export default defineCommand({
     const backups = selectForVerify(listings, target, selector);
     if (backups.length === 0) throw new OutcomeError(`nothing to verify: no backups under ${ctx.config.backupDir}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
     const level = (args.level ?? "quick") as VerifyLevel;
-    const results = await runVerify(ctx.config, backups, level);
+    const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
+    if (level !== "checksum") requireDecryptionKeys(backups.map((b) => b.manifest), keys);
+    const results = await runVerify(ctx.config, backups, level, undefined, keys);
     report(ctx, results);
   },
 });
@@ -60,9 +64,12 @@ function report(ctx: CommandContext, results: VerifyResult[]): void {
     if (r.warning) ctx.logger.warn(`${r.id}: ${r.warning}`);
     if (r.vanished) ctx.logger.info(`${r.id}: removed by another run while being verified; skipped`);
     else if (r.ok) ctx.logger.success(`${r.id}: ok (${r.level}, ${(r.durationMs / 1000).toFixed(1)}s)`);
+    else if (r.error) ctx.logger.error(`${r.id}: could not verify: ${r.error}`);
     else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
   }
   if (ctx.json) printData(ctx, results, () => "");
-  const bad = results.filter((r) => !r.ok);
+  const bad = results.filter((r) => !r.ok && !r.error);
   if (bad.length > 0) throw new OutcomeError(`${bad.length} of ${results.length} backups failed verification`, EXIT.unhealthy);
+  const unverified = results.filter((r) => r.error);
+  if (unverified.length > 0) throw new OutcomeError(`${unverified.length} of ${results.length} backups could not be decrypted, so were not verified`, EXIT.failed);
 }

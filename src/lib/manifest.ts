@@ -4,6 +4,7 @@
  * later step relies on (names, sizes, hashes), so an edited or planted manifest
  * is rejected instead of trusted.
  */
+import { AgeKeyError, parseRecipient } from "./age/index.ts";
 import { COMPRESSIONS, type CheckLevel, type Compression } from "./config-schema.ts";
 import { dataFileName, manifestFileName, parseBackupId } from "./names.ts";
 
@@ -14,6 +15,13 @@ export const SNAPSHOT_METHODS = ["vacuum_into", "pages"] as const;
 export type SnapshotMethod = (typeof SNAPSHOT_METHODS)[number];
 /** Manifests far larger than this are not ours (a real one is a few KiB). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How the stored file is encrypted (null: it is not). The file is an age file
+ * of the compressed stream; recipients are the public keys it was encrypted
+ * to, or the passphrase came from the named environment variable (scrypt).
+ */
+export type ManifestEncryption = { type: "age"; recipients: string[] } | { type: "age"; passphrase_env: string; scrypt_log_n: number };
 
 export interface Verification {
   at: string;
@@ -41,7 +49,7 @@ export interface Manifest {
     tables: Record<string, number>;
   };
   raw: { size: number; sha256: string };
-  stored: { file: string; size: number; sha256: string; compression: Compression; compression_level: number; encryption: null };
+  stored: { file: string; size: number; sha256: string; compression: Compression; compression_level: number; encryption: ManifestEncryption | null };
   check: { level: CheckLevel; ok: boolean; result: string };
   duration_ms: number;
   host: string;
@@ -54,6 +62,26 @@ export function serializeManifest(m: Manifest): string {
 }
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/** Null when `e` is a valid encryption section, else what is wrong with it. */
+function encryptionProblem(e: unknown): string | null {
+  if (e === null) return null;
+  const x = e as Record<string, unknown>;
+  if (typeof e !== "object" || Array.isArray(e) || x.type !== "age") return "has an unknown encryption";
+  if ("recipients" in x) {
+    if (!Array.isArray(x.recipients) || x.recipients.length === 0) return "has an invalid recipient list";
+    for (const r of x.recipients) {
+      try {
+        parseRecipient(String(r));
+      } catch (err) {
+        if (err instanceof AgeKeyError) return "lists an invalid age recipient";
+        throw err;
+      }
+    }
+    return null;
+  }
+  return typeof x.passphrase_env === "string" && isCount(x.scrypt_log_n) ? null : "has an invalid encryption section";
+}
 
 function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -86,7 +114,9 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   const s = m.stored;
   if (typeof s !== "object" || s === null) fail("has no stored section");
   if (!COMPRESSIONS.includes(s.compression)) fail(`has an unknown compression ${JSON.stringify(s.compression)}`);
-  if (s.file !== dataFileName(m.id, s.compression)) fail("names a data file that does not belong to it");
+  const encProblem = encryptionProblem(s.encryption ?? null);
+  if (encProblem) fail(encProblem);
+  if (s.file !== dataFileName(m.id, s.compression, Boolean(s.encryption))) fail("names a data file that does not belong to it");
   if (!isCount(s.size) || typeof s.sha256 !== "string" || !SHA256_RE.test(s.sha256)) fail("has an invalid stored size or sha256");
   if (typeof m.raw !== "object" || m.raw === null || !isCount(m.raw.size) || !SHA256_RE.test(String(m.raw.sha256))) fail("has an invalid raw size or sha256");
   const snap = m.snapshot;

@@ -61,7 +61,8 @@ export function bech32Decode(text: string): { hrp: string; data: Uint8Array } {
   if (text !== text.toLowerCase() && text !== text.toUpperCase()) throw new Bech32Error("mixes upper and lower case");
   const s = text.toLowerCase();
   const sep = s.lastIndexOf("1");
-  if (sep < 1 || sep + 7 > s.length) throw new Bech32Error("is too short or has no separator");
+  if (sep < 1) throw new Bech32Error("has no prefix and separator (like age1…)");
+  if (sep + 7 > s.length) throw new Bech32Error("is too short (truncated?)");
   const hrp = s.slice(0, sep);
   for (const c of hrp) {
     const code = c.charCodeAt(0);
