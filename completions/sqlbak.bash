@@ -28,20 +28,22 @@ _sqlbak() {
       case "$prev" in
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --identity) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --level) COMPREPLY=($(compgen -W "checksum quick full" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --latest --all --random --level --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --identity --latest --all --random --level --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     restore)
       case "$prev" in
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --identity) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --id) COMPREPLY=(); return ;;
         --at) COMPREPLY=(); return ;;
         --to) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --dry-run -n --id --at --latest --to --yes -y --force --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --dry-run -n --identity --id --at --latest --to --yes -y --force --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     rotate)
