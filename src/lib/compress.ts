@@ -49,8 +49,9 @@ export function decompressorFor(codec: Compression): Transform | null {
  * hashed and written as it comes, so the stored SHA-256 covers what is on disk.
  */
 export interface StoredFilter {
-  push(data: Uint8Array): Promise<Uint8Array>;
-  end(): Promise<Uint8Array>;
+  /** Output pieces, in order (a list: concatenating them would double the garbage per chunk). */
+  push(data: Uint8Array): Promise<Uint8Array[]>;
+  end(): Promise<Uint8Array[]>;
 }
 
 export interface CompressResult {
@@ -121,7 +122,7 @@ export async function compressChunks(
     };
     const writeNext = async () => {
       const out = await inFlight.shift()!;
-      await store(filter ? await filter.push(out) : out);
+      for (const piece of filter ? await filter.push(out) : [out]) await store(piece);
     };
     for await (const chunk of chunks) {
       rawHash.update(chunk);
@@ -131,7 +132,7 @@ export async function compressChunks(
       onProgress?.(rawSize);
     }
     while (inFlight.length > 0) await writeNext();
-    if (filter) await store(await filter.end());
+    for (const piece of filter ? await filter.end() : []) await store(piece);
     await dest.sync();
   } catch (err) {
     await Promise.allSettled(inFlight);

@@ -48,7 +48,7 @@ export async function openAgeFile(path: string, keys: AgeKeys): Promise<{ fileKe
 /** Encrypts a small buffer in memory (tests and tooling; backups stream through createEncrypter). */
 export async function encryptBytes(plain: Uint8Array, to: EncryptTo): Promise<Uint8Array> {
   const enc = await createEncrypter(to);
-  return Buffer.concat([await enc.push(plain), await enc.end()]);
+  return Buffer.concat([...(await enc.push(plain)), ...(await enc.end())]);
 }
 
 /** Decrypts a small age file held in memory. */

@@ -62,8 +62,8 @@ export class PayloadEncrypter {
     this.lead = null;
   }
 
-  /** Returns the ciphertext that is final so far (possibly empty). */
-  async push(data: Uint8Array): Promise<Uint8Array> {
+  /** Returns the ciphertext that is final so far, in pieces (possibly none). */
+  async push(data: Uint8Array): Promise<Uint8Array[]> {
     if (this.ended) throw new Error("push after end");
     const out: Uint8Array[] = [];
     this.takeLead(out);
@@ -75,17 +75,17 @@ export class PayloadEncrypter {
       this.filled += n;
       off += n;
     }
-    return concat(out.length ? out : [new Uint8Array(0)]);
+    return out;
   }
 
-  /** Seals the last chunk and returns the remaining ciphertext. */
-  async end(): Promise<Uint8Array> {
+  /** Seals the last chunk and returns the remaining ciphertext pieces. */
+  async end(): Promise<Uint8Array[]> {
     if (this.ended) throw new Error("end called twice");
     this.ended = true;
     const out: Uint8Array[] = [];
     this.takeLead(out);
     out.push(await this.seal(true));
-    return concat(out);
+    return out;
   }
 }
 
