@@ -31,6 +31,9 @@ function encryptedProject(opts: { rows?: number; dbToml?: string } = {}): Projec
   return { ...p, ...key };
 }
 
+/** Each test runs the binary several times (and age, zstd, sqlite3); on a loaded 2-core machine that can pass 5 s. */
+const SPAWNS_TIMEOUT_MS = 30_000;
+
 const verifications = (manifest: string) => JSON.parse(readFileSync(manifest, "utf8")).verifications.length;
 
 describe("encrypted backups", () => {
@@ -49,7 +52,7 @@ describe("encrypted backups", () => {
     expect(sha256File(out)).toBe(m.raw.sha256);
     expect(sh(`sqlite3 '${out}' 'PRAGMA integrity_check; SELECT count(*) FROM items;'`)).toBe("ok\n200\n");
     expect(readFileSync(b.file).subarray(0, 22).toString()).toBe("age-encryption.org/v1\n");
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("works with gzip and with the VACUUM INTO snapshot method too", async () => {
     const p = encryptedProject({ dbToml: 'compression = "gzip"\nsnapshot_method = "vacuum"' });
@@ -61,7 +64,7 @@ describe("encrypted backups", () => {
     const r = await runCli(["verify", "--identity", p.keyFile, "--level", "full"], { cwd: p.dir });
     expect(r.stderr).toContain(`${b.id}: ok (full`);
     expect(r.code).toBe(0);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("verify decrypts with --identity or $SQLBAK_AGE_IDENTITY, and needs no key for --level checksum", async () => {
     const p = encryptedProject();
@@ -76,7 +79,7 @@ describe("encrypted backups", () => {
       expect(r.code).toBe(0);
     }
     expect(verifications(b.manifest)).toBe(3);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("verify without an identity exits 2 with advice, verifying nothing", async () => {
     const p = encryptedProject();
@@ -86,7 +89,7 @@ describe("encrypted backups", () => {
     expect(r.stderr).toContain(`backup ${b.id} is encrypted to ${p.recipient}, and no identity was given`);
     expect(r.stderr).toContain("give the age identity file (AGE-SECRET-KEY-1…) with --identity FILE or $SQLBAK_AGE_IDENTITY");
     expect(verifications(b.manifest)).toBe(0);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("verify with the wrong identity exits 1 and records nothing: a wrong key is no verdict on the backup", async () => {
     const p = encryptedProject();
@@ -97,7 +100,7 @@ describe("encrypted backups", () => {
     expect(r.stderr).toContain(`${b.id}: could not verify: no identity matches backup ${b.id}: it is encrypted to ${p.recipient}; ${other.keyFile} holds ${other.recipient}`);
     expect(r.stderr).toContain("1 of 1 backups could not be decrypted, so were not verified");
     expect(verifications(b.manifest)).toBe(0);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("verify exits 3 when the encrypted payload is damaged even though its checksum was rewritten", async () => {
     const p = encryptedProject();
@@ -107,7 +110,7 @@ describe("encrypted backups", () => {
     const r = await runCli(["verify", "--identity", p.keyFile], { cwd: p.dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/decrypting and decompressing failed: encrypted payload chunk \d+ failed authentication \(the file is damaged or was altered\)/);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("restores with --identity, and the pre-restore backup is encrypted too (no identity needed to take it)", async () => {
     const p = encryptedProject();
@@ -122,7 +125,7 @@ describe("encrypted backups", () => {
     const undo = await runCli(["restore", "app", "--id", pre.id, "--yes"], { cwd: p.dir, env: { SQLBAK_AGE_IDENTITY: p.keyFile } });
     expect(undo.code).toBe(0);
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("restore with the wrong identity exits 1 with one line, leaving the database and the folder untouched", async () => {
     const p = encryptedProject();
@@ -139,7 +142,7 @@ describe("encrypted backups", () => {
     expect(sha256File(p.db)).toBe(before);
     expect(readdirSync(p.dir).sort()).toEqual([...dirBefore, "other.txt"].sort());
     expect(readdirSync(p.folder).sort()).toEqual(folderBefore); // no pre-restore backup, no temporary copy
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("restore without an identity exits 2 before touching anything", async () => {
     const p = encryptedProject();
@@ -150,7 +153,7 @@ describe("encrypted backups", () => {
     expect(r.stderr).toContain(`backup ${b.id} is encrypted to ${p.recipient}, and no identity was given`);
     expect(sha256File(p.db)).toBe(before);
     expect((await listBackups(p)).length).toBe(1);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("exits 2 for an identity file that does not exist or holds no key", async () => {
     const p = encryptedProject();
@@ -162,7 +165,7 @@ describe("encrypted backups", () => {
     const pub = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir, env: { SQLBAK_AGE_IDENTITY: "pub.txt" } });
     expect(pub.code).toBe(2);
     expect(pub.stderr).toContain(`identity file ${join(p.dir, "pub.txt")} ($SQLBAK_AGE_IDENTITY): line 1: not an age secret key (expected AGE-SECRET-KEY-1…)`);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("refuses a mistyped recipient in the config with exit 2 naming the key, writing nothing", async () => {
     const p = makeProject();
@@ -174,7 +177,7 @@ describe("encrypted backups", () => {
     expect(r.stderr).toContain(`encryption.recipients[0]: "${bad}" is not an age recipient: it has a bad checksum (mistyped or truncated?)`);
     expect(r.stderr).toContain("encryption.pasphrase_env: unknown key (allowed here: recipients, passphrase_env)");
     expect(readdirSync(p.dir)).not.toContain("backups");
-  });
+  }, SPAWNS_TIMEOUT_MS);
 });
 
 describe("passphrase encryption", () => {
@@ -189,7 +192,7 @@ describe("passphrase encryption", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("[encryption] passphrase_env names $APP_BACKUP_PASSPHRASE, which is not set (or empty), so the backup cannot be encrypted");
     expect(existsSync(p.folder)).toBe(false);
-  });
+  }, SPAWNS_TIMEOUT_MS);
 
   it("backs up, verifies and restores with the passphrase from the environment; a wrong one exits 1", async () => {
     const p = passphraseProject();

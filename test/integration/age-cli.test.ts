@@ -77,7 +77,7 @@ describe("sqlbak → age -d", () => {
       tmux.kill();
     }
     expect(readFileSync(join(dir, "out")).equals(plain)).toBe(true);
-  });
+  }, 60_000); // scrypt at work factor 2^18, a second or more on a busy machine
 });
 
 describe("age → sqlbak", () => {
@@ -124,5 +124,5 @@ describe("age → sqlbak", () => {
     expect(file.toString("latin1")).toContain("\n-> scrypt ");
     expect(Buffer.from(await decryptBytes(file, { identities: [], passphrase: "tr0ub4dor & 3" })).equals(plain)).toBe(true);
     await expect(decryptBytes(file, { identities: [], passphrase: "tr0ub4dor & 4" })).rejects.toThrow("the passphrase is wrong");
-  });
+  }, 60_000);
 });

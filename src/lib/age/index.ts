@@ -55,5 +55,5 @@ export async function encryptBytes(plain: Uint8Array, to: EncryptTo): Promise<Ui
 export async function decryptBytes(file: Uint8Array, keys: AgeKeys): Promise<Uint8Array> {
   const header = parseHeader(file);
   const dec = new PayloadDecrypter(await unwrapHeader(header, keys));
-  return Buffer.concat([await dec.push(file.subarray(header.length)), await dec.end()]);
+  return Buffer.concat([...(await dec.push(file.subarray(header.length))), await dec.end()]);
 }

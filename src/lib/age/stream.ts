@@ -26,10 +26,6 @@ function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Promise<CryptoKey> 
   return chachaKey(hkdf(fileKey, nonce, "payload"));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
-
 /** Encrypts a payload pushed in pieces of any size; the output starts with `prefix` (the header) and the nonce. */
 export class PayloadEncrypter {
   private readonly pending = new Uint8Array(PLAIN_CHUNK_BYTES);
@@ -116,15 +112,15 @@ export class PayloadDecrypter {
     return plain;
   }
 
-  /** Returns the plaintext that is final so far (possibly empty). */
-  async push(data: Uint8Array): Promise<Uint8Array> {
+  /** Returns the plaintext that is final so far, in pieces (possibly none). */
+  async push(data: Uint8Array): Promise<Uint8Array[]> {
     let off = 0;
     if (this.key === null) {
       const n = Math.min(PAYLOAD_NONCE_BYTES - this.nonceFilled, data.length);
       this.nonce.set(data.subarray(0, n), this.nonceFilled);
       this.nonceFilled += n;
       off = n;
-      if (this.nonceFilled < PAYLOAD_NONCE_BYTES) return new Uint8Array(0);
+      if (this.nonceFilled < PAYLOAD_NONCE_BYTES) return [];
       this.key = await payloadKey(this.fileKey, this.nonce);
     }
     const out: Uint8Array[] = [];
@@ -135,7 +131,7 @@ export class PayloadDecrypter {
       this.filled += n;
       off += n;
     }
-    return concat(out.length ? out : [new Uint8Array(0)]);
+    return out;
   }
 
   /** Opens the last chunk; throws AgeFormatError if the payload stopped early. */
@@ -156,10 +152,13 @@ export function decryptTransform(fileKey: Uint8Array, headerBytes: number): Tran
     transform(chunk: Buffer, _enc, done) {
       const n = Math.min(skip, chunk.length);
       skip -= n;
-      dec.push(n ? chunk.subarray(n) : chunk).then((out) => done(null, out.length ? out : undefined), done);
+      dec.push(n ? chunk.subarray(n) : chunk).then((pieces) => {
+        for (const piece of pieces) this.push(piece);
+        done();
+      }, done);
     },
     flush(done) {
-      dec.end().then((out) => done(null, out.length ? out : undefined), done);
+      dec.end().then((last) => done(null, last.length ? last : undefined), done);
     },
   });
 }
