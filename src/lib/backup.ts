@@ -1,7 +1,8 @@
 /**
- * One backup of one database, start to finish: lock, snapshot, check, compress
- * and hash, commit the data file, then the manifest (last: a backup exists only
- * when its manifest does). Any failure removes what this run wrote.
+ * One backup of one database, start to finish: lock, snapshot, check, compress,
+ * encrypt (with [encryption]) and hash, commit the data file, then the manifest
+ * (last: a backup exists only when its manifest does). Any failure removes
+ * what this run wrote.
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
