@@ -5,7 +5,7 @@
 #   ./install.sh                 build and install to $PREFIX (root: /usr/local/bin, else ~/.local/bin)
 #   ./install.sh --prefix DIR    install into DIR
 #   ./install.sh --demo          ... then back up a freshly made demo database with it
-#   ./install.sh --test-deps     only install what the test suite needs (Bun, packages, sqlite3, zstd, tmux, OpenSSH)
+#   ./install.sh --test-deps     only install what the test suite needs (Bun, packages, sqlite3, zstd, tmux, OpenSSH, age)
 #   ./install.sh --uninstall     remove the installed binary
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -88,7 +88,7 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  apt_install sqlite3 zstd tmux systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
+  apt_install sqlite3 zstd tmux age:age age-keygen:age systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
     sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux
   exit 0
 fi

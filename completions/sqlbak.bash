@@ -29,22 +29,24 @@ _sqlbak() {
       case "$prev" in
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --identity) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --from) COMPREPLY=(); return ;;
         --level) COMPREPLY=($(compgen -W "checksum quick full" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --latest --all --random --from --level --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --identity --latest --all --random --from --level --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     restore)
       case "$prev" in
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --identity) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --id) COMPREPLY=(); return ;;
         --at) COMPREPLY=(); return ;;
         --to) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --from) COMPREPLY=(); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --dry-run -n --id --at --latest --to --yes -y --from --force --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --backup-dir --json --quiet -q --verbose --dry-run -n --identity --id --at --latest --to --yes -y --from --force --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     rotate)

@@ -53,6 +53,7 @@ _sqlbak() {
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
+        '--identity=''[age identity file that decrypts encrypted backups (default: $SQLBAK_AGE_IDENTITY)]:identity:_files' \
         '--latest''[The newest backup of each database (the default)]' \
         '--all''[Every backup]' \
         '--random''[`--random \[N\]`: N backups at random (default 1), never or least recently verified first]' \
@@ -69,6 +70,7 @@ _sqlbak() {
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
         '(-n --dry-run)'{-n,--dry-run}'[Show what would happen; change nothing]' \
+        '--identity=''[age identity file that decrypts encrypted backups (default: $SQLBAK_AGE_IDENTITY)]:identity:_files' \
         '--id=''[Restore this backup]:id: ' \
         '--at=''[Restore the newest backup at or before TIME (ISO, "2h ago", "yesterday 18:00")]:at: ' \
         '--latest''[Restore the newest backup]' \

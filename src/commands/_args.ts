@@ -14,3 +14,7 @@ export const commonArgs = {
 export const dryRunArgs = {
   "dry-run": { type: "boolean", alias: "n", description: "Show what would happen; change nothing" },
 } as const;
+
+export const identityArgs = {
+  identity: { type: "string", description: "age identity file that decrypts encrypted backups (default: $SQLBAK_AGE_IDENTITY)", valueHint: "FILE" },
+} as const;

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
+import { assertDecryptable, loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { UsageError } from "../lib/errors.ts";
 import { type RestoreResult, runRestore } from "../lib/restore.ts";
 import { type BackupSelector, describePlan, parseRestoreSelector, planRestore, selectBackup } from "../lib/restore-plan.ts";
@@ -9,7 +10,7 @@ import { findDestination, withBackend } from "../lib/destinations/index.ts";
 import { listFrom, withFetched } from "../lib/destinations/remote-catalog.ts";
 import type { RemoteBackup } from "../lib/destinations/remote-store.ts";
 import type { FolderListing, StoredBackup } from "../lib/store.ts";
-import { commonArgs, dryRunArgs } from "./_args.ts";
+import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 
@@ -18,6 +19,7 @@ export default defineCommand({
   args: {
     ...commonArgs,
     ...dryRunArgs,
+    ...identityArgs,
     name: { type: "positional", required: false, description: "Database to restore (asked on a TTY when missing)", valueHint: "NAME" },
     id: { type: "string", description: "Restore this backup", valueHint: "ID" },
     at: { type: "string", description: "Restore the newest backup at or before TIME (ISO, \"2h ago\", \"yesterday 18:00\")", valueHint: "TIME" },
@@ -38,20 +40,27 @@ export default defineCommand({
     // Loaded only on a TTY: scripts never touch the prompt library.
     const prompts = interactive ? await import("./_restore-prompts.ts") : null;
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
+    const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const run = async (backend: Backend | null) => {
       const listAll = (n?: string): Promise<FolderListing[]> => (backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n)));
       name ??= await prompts!.pickDatabase(await listAll());
       const [listing] = await listAll(name);
       for (const p of listing!.problems) ctx.logger.warn(`skipped ${p}`);
       const backup = selector ? selectBackup(listing!.backups, selector) : await prompts!.pickBackup(listing!.backups, now);
-      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force) });
+      // A missing or wrong key is found before any prompt, download or change.
+      if (backend) requireDecryptionKeys([backup.manifest], keys);
+      else await assertDecryptable(backup, keys);
+      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys });
       if (dryRun) {
         const lines = describePlan(plan);
         printData(ctx, { dry_run: true, id: backup.manifest.id, from: dest?.name ?? null, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`);
         return;
       }
       if (!args.yes) await prompts!.confirmPlan(plan);
-      const restore = (b: StoredBackup) => runRestore(ctx.config, { ...plan, backup: b }, (step) => ctx.logger.info(step));
+      const restore = async (b: StoredBackup) => {
+        if (backend) await assertDecryptable(b, keys);
+        return runRestore(ctx.config, { ...plan, backup: b }, (step) => ctx.logger.info(step));
+      };
       if (backend) ctx.logger.info(`downloading ${backup.manifest.id} from ${dest!.name} (${backend.describe})`);
       report(ctx, backend ? await withFetched(ctx.config, backend, backup as RemoteBackup, restore) : await restore(backup));
     };

@@ -1,12 +1,14 @@
 import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
+import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
 import { runVerify, VERIFY_LEVELS, type VerifyLevel, type VerifyResult } from "../lib/verify.ts";
 import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
 import { findDestination, withBackend } from "../lib/destinations/index.ts";
 import { listFrom, runVerifyFrom } from "../lib/destinations/remote-catalog.ts";
+import type { Manifest } from "../lib/manifest.ts";
 import type { FolderListing } from "../lib/store.ts";
-import { commonArgs } from "./_args.ts";
+import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 
@@ -14,6 +16,7 @@ export default defineCommand({
   meta: { name: "verify", description: "Prove backups restore: checksum, decompress, check and compare with the manifest" },
   args: {
     ...commonArgs,
+    ...identityArgs,
     target: { type: "positional", required: false, description: "A backup id, or a database name (its newest backup)", valueHint: "ID|NAME" },
     latest: { type: "boolean", description: "The newest backup of each database (the default)" },
     all: { type: "boolean", description: "Every backup" },
@@ -31,6 +34,8 @@ export default defineCommand({
     if (target.id && selector.kind !== "latest") throw new UsageError("a backup id selects one backup; drop --all / --random");
     const name = target.name ?? (target.id ? databaseOfId(target.id) : undefined);
     const level = (args.level ?? "quick") as VerifyLevel;
+    const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
+    const needKeys = (bs: { manifest: Manifest }[]) => level !== "checksum" && requireDecryptionKeys(bs.map((b) => b.manifest), keys);
     const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${p}`)));
     const none = (where: string) => new OutcomeError(`nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
@@ -40,7 +45,8 @@ export default defineCommand({
         warn(listings);
         const backups = selectForVerify(listings, target, selector);
         if (backups.length === 0) throw none(`at destination ${dest.name}`);
-        return runVerifyFrom(ctx.config, backend, dest, backups, level);
+        needKeys(backups);
+        return runVerifyFrom(ctx.config, backend, dest, backups, level, keys);
       });
       return report(ctx, results);
     }
@@ -48,7 +54,8 @@ export default defineCommand({
     warn(listings);
     const backups = selectForVerify(listings, target, selector);
     if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
-    report(ctx, await runVerify(ctx.config, backups, level));
+    needKeys(backups);
+    report(ctx, await runVerify(ctx.config, backups, level, undefined, keys));
   },
 });
 
@@ -78,9 +85,12 @@ function report(ctx: CommandContext, results: VerifyResult[]): void {
     if (r.warning) ctx.logger.warn(`${r.id}: ${r.warning}`);
     if (r.vanished) ctx.logger.info(`${r.id}: removed by another run while being verified; skipped`);
     else if (r.ok) ctx.logger.success(`${r.id}: ok (${r.level}, ${(r.durationMs / 1000).toFixed(1)}s)`);
+    else if (r.error) ctx.logger.error(`${r.id}: could not verify: ${r.error}`);
     else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
   }
   if (ctx.json) printData(ctx, results, () => "");
-  const bad = results.filter((r) => !r.ok);
+  const bad = results.filter((r) => !r.ok && !r.error);
   if (bad.length > 0) throw new OutcomeError(`${bad.length} of ${results.length} backups failed verification`, EXIT.unhealthy);
+  const unverified = results.filter((r) => r.error);
+  if (unverified.length > 0) throw new OutcomeError(`${unverified.length} of ${results.length} backups could not be verified (no verdict on them: see above)`, EXIT.failed);
 }

@@ -1,12 +1,14 @@
 /**
- * One backup of one database, start to finish: lock, snapshot, check, compress
- * and hash, commit the data file, then the manifest (last: a backup exists only
- * when its manifest does). Any failure removes what this run wrote.
+ * One backup of one database, start to finish: lock, snapshot, check, compress,
+ * encrypt (with [encryption]) and hash, commit the data file, then the manifest
+ * (last: a backup exists only when its manifest does). Any failure removes
+ * what this run wrote.
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { ResolvedConfig, ResolvedDatabase } from "./config.ts";
 import { compressFile } from "./compress.ts";
+import { type Sealer, sealerFor } from "./encryption.ts";
 import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, OperationError } from "./errors.ts";
 import { commitRename, ensureDir, removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
 import { acquireLock, type LockOwner } from "./lock.ts";
@@ -67,28 +69,28 @@ export function removeStalePartials(backupDir: string, database: string, nowMs: 
  * form into `storedTemp`. "pages" does both in one streamed pass; "vacuum"
  * writes the VACUUM INTO image first, then compresses it.
  */
-async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions) {
+async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions, sealer: Sealer | null) {
   const progress = (done: number, total: number) => opts.onProgress?.(db.name, done, total);
   if (db.snapshotMethod === "pages") {
-    const r = await takePageSnapshot(db.path, snapshotPath, storedTemp, db.compression, db.compressionLevel, progress);
+    const r = await takePageSnapshot(db.path, snapshotPath, storedTemp, db.compression, db.compressionLevel, progress, sealer?.create);
     return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r };
   }
   const snap = takeSnapshot(db.path, snapshotPath);
   const total = Bun.file(snapshotPath).size;
-  const sums = await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, (done) => progress(done, total));
+  const sums = await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, (done) => progress(done, total), await sealer?.create());
   return { snap, sums };
 }
 
-async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date) {
+async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date, sealer: Sealer | null) {
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
-  const dataPath = join(folder, dataFileName(id, db.compression));
+  const dataPath = join(folder, dataFileName(id, db.compression, sealer !== null));
   const manifestPath = join(folder, manifestFileName(id));
   const snapshotPath = tempPathFor(join(folder, `${id}.snapshot`));
   const storedTemp = tempPathFor(dataPath);
   let committedData = false;
   try {
-    const { snap, sums } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts);
+    const { snap, sums } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts, sealer);
     pausePoint("backup:snapshot-taken");
     const image = openReadOnly(snapshotPath);
     let facts;
@@ -115,12 +117,12 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
       snapshot: { method: snap.method, journal_mode: snap.journal_mode, ...facts },
       raw: { size: sums.rawSize, sha256: sums.rawSha256 },
       stored: {
-        file: dataFileName(id, db.compression),
+        file: dataFileName(id, db.compression, sealer !== null),
         size: sums.storedSize,
         sha256: sums.storedSha256,
         compression: db.compression,
         compression_level: db.compressionLevel,
-        encryption: null,
+        encryption: sealer?.manifest ?? null,
       },
       check: { level: check.level, ok: check.ok, result: check.result },
       duration_ms: Date.now() - started.getTime(),
@@ -160,10 +162,11 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
   };
   try {
     assertSourceDatabase(db.path);
+    const sealer = sealerFor(config.encryption);
     const folder = databaseFolder(config.backupDir, db.name);
     if (opts.dryRun) {
       result.id = newBackupId(db.name, started);
-      result.dataPath = join(folder, dataFileName(result.id, db.compression));
+      result.dataPath = join(folder, dataFileName(result.id, db.compression, sealer !== null));
       result.manifestPath = join(folder, manifestFileName(result.id));
     } else {
       try {
@@ -174,7 +177,7 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
       const lock = opts.lockHeld ? null : await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(db.name, o));
       try {
         result.removedPartials = removeStalePartials(config.backupDir, db.name, started.getTime());
-        await writeBackup(config, db, opts, result, started);
+        await writeBackup(config, db, opts, result, started, sealer);
       } finally {
         lock?.release();
       }

@@ -45,6 +45,16 @@ export function decompressorFor(codec: Compression): Transform | null {
   }
 }
 
+/**
+ * Transforms the stored bytes on their way to disk (encryption). Output is
+ * hashed and written as it comes, so the stored SHA-256 covers what is on disk.
+ */
+export interface StoredFilter {
+  /** Output pieces, in order (a list: concatenating them would double the garbage per chunk). */
+  push(data: Uint8Array): Promise<Uint8Array[]>;
+  end(): Promise<Uint8Array[]>;
+}
+
 export interface CompressResult {
   rawSize: number;
   rawSha256: string;
@@ -78,15 +88,17 @@ export function compressFile(
   codec: Compression,
   level: number,
   onProgress?: (rawBytesDone: number) => void,
+  filter?: StoredFilter,
 ): Promise<CompressResult> {
-  return compressChunks(fileChunks(srcPath), destPath, codec, level, onProgress);
+  return compressChunks(fileChunks(srcPath), destPath, codec, level, onProgress, filter);
 }
 
 /**
  * Compresses a stream of raw chunks (each at most a few MiB, never reused by
  * the producer) into `destPath` (created 0600, must not exist), hashing both
  * sides, and fsyncs the output. At most MAX_IN_FLIGHT chunks are held at once,
- * and the producer is not asked for the next chunk until there is room.
+ * and the producer is not asked for the next chunk until there is room. With
+ * a `filter` (encryption), compressed bytes pass through it before hashing.
  */
 export async function compressChunks(
   chunks: AsyncIterable<Uint8Array>,
@@ -94,6 +106,7 @@ export async function compressChunks(
   codec: Compression,
   level: number,
   onProgress?: (rawBytesDone: number) => void,
+  filter?: StoredFilter,
 ): Promise<CompressResult> {
   const compress = compressorFor(codec, level);
   const rawHash = new Bun.CryptoHasher("sha256");
@@ -103,11 +116,14 @@ export async function compressChunks(
   let storedSize = 0;
   const inFlight: Promise<Uint8Array>[] = [];
   try {
-    const writeNext = async () => {
-      const out = await inFlight.shift()!;
+    const store = async (out: Uint8Array) => {
       storedHash.update(out);
       await writeAt(dest, out, storedSize);
       storedSize += out.length;
+    };
+    const writeNext = async () => {
+      const out = await inFlight.shift()!;
+      for (const piece of filter ? await filter.push(out) : [out]) await store(piece);
     };
     for await (const chunk of chunks) {
       rawHash.update(chunk);
@@ -117,6 +133,7 @@ export async function compressChunks(
       onProgress?.(rawSize);
     }
     while (inFlight.length > 0) await writeNext();
+    for (const piece of filter ? await filter.end() : []) await store(piece);
     await dest.sync();
   } catch (err) {
     await Promise.allSettled(inFlight);
@@ -147,10 +164,11 @@ function writeFailure(err: unknown, destPath: string): OperationError {
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist) as a
  * stream, hashing the stored input and the raw output; fsyncs the output.
+ * `decrypt` makes the transform that turns the stored file into the compressed stream.
  * Failing to write the output throws an OperationError; anything else thrown
- * (a read error, a damaged frame) is about the stored file.
+ * (a read error, a damaged frame, a failed decryption) is about the stored file.
  */
-export async function decompressFile(srcPath: string, destPath: string, codec: Compression): Promise<CompressResult> {
+export async function decompressFile(srcPath: string, destPath: string, codec: Compression, decrypt?: () => Transform): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
   const storedHash = new Bun.CryptoHasher("sha256");
   let storedSize = 0;
@@ -160,9 +178,12 @@ export async function decompressFile(srcPath: string, destPath: string, codec: C
     storedHash.update(c);
     storedSize += c.length;
   });
+  const dec = decrypt?.();
+  const compressed: Readable = dec ? input.pipe(dec) : input;
   const d = decompressorFor(codec);
-  const raw: Readable = d ? input.pipe(d) : input;
+  const raw: Readable = d ? compressed.pipe(d) : compressed;
   input.on("error", (e) => raw.destroy(e));
+  dec?.on("error", (e) => raw.destroy(e));
   const dest = await open(destPath, "wx", 0o600).catch((err) => {
     input.destroy();
     throw writeFailure(err, destPath);

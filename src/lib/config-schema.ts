@@ -7,6 +7,7 @@ import { parseSpanMs } from "./duration.ts";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention-config.ts";
 import { CronSyntaxError, parseCron } from "./cron.ts";
+import { checkEncryptionTable, type EncryptionEntry } from "./encryption-config.ts";
 import { JOB_NAMES, type JobName } from "./schedule/jobs.ts";
 import { checkDestinations, type DestinationEntry } from "./destinations/config.ts";
 
@@ -40,6 +41,8 @@ export interface ConfigFile {
   timezone?: string;
   /** install-schedule: a cron expression per job, or false / "" to disable it. */
   schedule?: Partial<Record<JobName, string | false>>;
+  /** age encryption of new backups: recipients or a passphrase from the environment. */
+  encryption?: EncryptionEntry;
   database?: DatabaseEntry[];
   /** Copies beyond backup_dir (src/lib/destinations/config.ts). */
   destination?: DestinationEntry[];
@@ -84,6 +87,7 @@ const TOP_KEYS = [
   "retention",
   "timezone",
   "schedule",
+  "encryption",
   "database",
   "destination",
 ];
@@ -274,6 +278,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     timezone: checkTimeZone(raw.timezone, (k, w) => c.add(k, w)),
     schedule: checkSchedule(c, raw.schedule),
     destination: checkDestinations(raw.destination, (k, w) => c.add(k, w)),
+    encryption: checkEncryptionTable(raw.encryption, (k, w) => c.add(k, w)),
   };
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);

@@ -16,6 +16,7 @@ import {
   type SnapshotMethodName,
   validateConfigFile,
 } from "./config-schema.ts";
+import { type EncryptionConfig, resolveEncryption } from "./encryption-config.ts";
 import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
 import { parseSpanMs } from "./duration.ts";
 import { ConfigError, fsErrorMessage } from "./errors.ts";
@@ -61,6 +62,8 @@ export interface ResolvedConfig {
   timeZone: string;
   /** install-schedule: cron expression per job, null when disabled. */
   schedule: ScheduleConfig;
+  /** How new backups are encrypted (age); null: not encrypted. */
+  encryption: EncryptionConfig | null;
   databases: ResolvedDatabase[];
   /** `[[destination]]`: where each backup is copied after it is complete locally. */
   destinations: ResolvedDestination[];
@@ -231,6 +234,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),
+    encryption: resolveEncryption(fromFile.encryption),
     databases,
     destinations: resolveDestinations(fromFile.destination, baseDir),
   };

@@ -4,6 +4,7 @@
  * later step relies on (names, sizes, hashes), so an edited or planted manifest
  * is rejected instead of trusted.
  */
+import { AgeKeyError, parseRecipient } from "./age/index.ts";
 import { COMPRESSIONS, type CheckLevel, type Compression } from "./config-schema.ts";
 import { dataFileName, manifestFileName, parseBackupId } from "./names.ts";
 
@@ -17,6 +18,13 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** A real manifest nests 3 deep; far deeper is not ours (and JSON.stringify would overflow the stack writing it back). */
 export const MAX_MANIFEST_DEPTH = 16;
+
+/**
+ * How the stored file is encrypted (null: it is not). The file is an age file
+ * of the compressed stream; recipients are the public keys it was encrypted
+ * to, or the passphrase came from the named environment variable (scrypt).
+ */
+export type ManifestEncryption = { type: "age"; recipients: string[] } | { type: "age"; passphrase_env: string; scrypt_log_n: number };
 
 export interface Verification {
   at: string;
@@ -44,7 +52,7 @@ export interface Manifest {
     tables: Record<string, number>;
   };
   raw: { size: number; sha256: string };
-  stored: { file: string; size: number; sha256: string; compression: Compression; compression_level: number; encryption: null };
+  stored: { file: string; size: number; sha256: string; compression: Compression; compression_level: number; encryption: ManifestEncryption | null };
   check: { level: CheckLevel; ok: boolean; result: string };
   duration_ms: number;
   host: string;
@@ -64,6 +72,26 @@ function nestsDeeper(v: unknown, levels: number): boolean {
   if (levels === 0) return true;
   for (const x of Object.values(v)) if (nestsDeeper(x, levels - 1)) return true;
   return false;
+}
+
+/** Null when `e` is a valid encryption section, else what is wrong with it. */
+function encryptionProblem(e: unknown): string | null {
+  if (e === null) return null;
+  const x = e as Record<string, unknown>;
+  if (typeof e !== "object" || Array.isArray(e) || x.type !== "age") return "has an unknown encryption";
+  if ("recipients" in x) {
+    if (!Array.isArray(x.recipients) || x.recipients.length === 0) return "has an invalid recipient list";
+    for (const r of x.recipients) {
+      try {
+        parseRecipient(String(r));
+      } catch (err) {
+        if (err instanceof AgeKeyError) return "lists an invalid age recipient";
+        throw err;
+      }
+    }
+    return null;
+  }
+  return typeof x.passphrase_env === "string" && isCount(x.scrypt_log_n) ? null : "has an invalid encryption section";
 }
 
 function isCount(v: unknown): v is number {
@@ -98,7 +126,9 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   const s = m.stored;
   if (typeof s !== "object" || s === null) fail("has no stored section");
   if (!COMPRESSIONS.includes(s.compression)) fail(`has an unknown compression ${JSON.stringify(s.compression)}`);
-  if (s.file !== dataFileName(m.id, s.compression)) fail("names a data file that does not belong to it");
+  const encProblem = encryptionProblem(s.encryption ?? null);
+  if (encProblem) fail(encProblem);
+  if (s.file !== dataFileName(m.id, s.compression, Boolean(s.encryption))) fail("names a data file that does not belong to it");
   if (!isCount(s.size) || typeof s.sha256 !== "string" || !SHA256_RE.test(s.sha256)) fail("has an invalid stored size or sha256");
   if (typeof m.raw !== "object" || m.raw === null || !isCount(m.raw.size) || !SHA256_RE.test(String(m.raw.sha256))) fail("has an invalid raw size or sha256");
   const snap = m.snapshot;

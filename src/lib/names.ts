@@ -15,6 +15,10 @@ export const DATA_EXTENSIONS: Record<Compression, string> = {
   none: ".sqlite",
 };
 export const MANIFEST_EXTENSION = ".json";
+/** Appended to encrypted data files: `app-….sqlite.zst.age` is a plain age file of a zstd stream. */
+export const ENCRYPTED_EXTENSION = ".age";
+/** Matches any data file name sqlbak writes; group 1 is the backup id. */
+export const DATA_FILE_RE = /^(.+)\.sqlite(?:\.zst|\.gz)?(?:\.age)?$/;
 
 /** `2026-11-22T05:06:07.123Z` → `20261122T050607123Z`. */
 export function compactTimestamp(date: Date): string {
@@ -41,8 +45,8 @@ export function parseBackupId(id: string): ParsedId | null {
   return { database: m[1]!, createdAt };
 }
 
-export function dataFileName(id: string, compression: Compression): string {
-  return id + DATA_EXTENSIONS[compression];
+export function dataFileName(id: string, compression: Compression, encrypted = false): string {
+  return id + DATA_EXTENSIONS[compression] + (encrypted ? ENCRYPTED_EXTENSION : "");
 }
 
 export function manifestFileName(id: string): string {

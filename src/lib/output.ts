@@ -3,6 +3,7 @@
  * The JSON fields here are documented in the README; change them only additively.
  */
 import { formatAge, formatBytes, formatLocalTime, renderTable } from "./format.ts";
+import type { ManifestEncryption } from "./manifest.ts";
 import type { StoredBackup } from "./store.ts";
 
 export interface BackupJson {
@@ -14,7 +15,7 @@ export interface BackupJson {
   file: string;
   manifest: string;
   raw: { size: number; sha256: string };
-  stored: { size: number; sha256: string; compression: string; encryption: null };
+  stored: { size: number; sha256: string; compression: string; encryption: ManifestEncryption | null };
   check: { level: string; ok: boolean; result: string };
   last_verification: { at: string; level: string; ok: boolean } | null;
 }

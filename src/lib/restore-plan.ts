@@ -6,6 +6,7 @@
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "./config.ts";
+import type { DecryptionKeys } from "./encryption.ts";
 import { parseSpanMs } from "./duration.ts";
 import { OperationError, UsageError } from "./errors.ts";
 import { formatBytes, formatLocalTime } from "./format.ts";
@@ -126,6 +127,8 @@ export interface RestorePlan {
   /** The pre-restore backup's database is not configured at the target, so undoing needs `--to`. */
   undoNeedsTo: boolean;
   force: boolean;
+  /** What an encrypted backup is decrypted with. */
+  keys?: DecryptionKeys;
 }
 
 /**
@@ -133,7 +136,7 @@ export interface RestorePlan {
  * (UsageError) an unconfigured database without `--to`, and an existing
  * `--to` file without `--force`.
  */
-export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string }): RestorePlan {
+export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys }): RestorePlan {
   const name = backup.manifest.database;
   const configured = config.databases.find((d) => d.name === name);
   if (!opts.to && !configured) {
@@ -152,7 +155,7 @@ export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: 
   // one, else (neither configured) to the folder named after the target file, as `backup PATH` would.
   const owner = config.databases.find((d) => d.path === target) ?? configured;
   const preRestore = targetExists ? { ...(owner ?? adHocDatabase(config, target)), path: target } : null;
-  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force };
+  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force, keys: opts.keys };
 }
 
 /** The plan as lines for `--dry-run` and the confirmation prompt. */
@@ -161,7 +164,7 @@ export function describePlan(plan: RestorePlan): string[] {
   return [
     `backup:  ${m.id} (${m.kind}, ${formatLocalTime(new Date(m.created_at))}, ${formatBytes(m.raw.size)})`,
     `target:  ${plan.target}${plan.targetExists ? "" : " (new file)"}`,
-    "steps:   verify checksum; decompress beside the target; integrity_check and compare with the manifest",
+    `steps:   verify checksum; ${m.stored.encryption ? "decrypt and " : ""}decompress beside the target; integrity_check and compare with the manifest`,
     plan.preRestore ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}` : "         no pre-restore backup (nothing there yet)",
     `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; rename into place; remove stale -wal/-shm/-journal; fsync; quick_check`,
   ];

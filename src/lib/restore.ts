@@ -48,7 +48,7 @@ function removeStaleTemps(target: string): string[] {
 async function prepareCopy(plan: RestorePlan, temp: string): Promise<void> {
   const { manifest, problems } = await checkStoredFile(plan.backup);
   if (manifest && problems.length === 0) {
-    problems.push(...(await decompressChecked(plan.backup, manifest, temp)));
+    problems.push(...(await decompressChecked(plan.backup, manifest, temp, plan.keys)));
     if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));
   }
   const id = plan.backup.manifest.id;

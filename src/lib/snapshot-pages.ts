@@ -44,7 +44,7 @@
 import { Database } from "bun:sqlite";
 import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import { CHUNK_BYTES, type CompressResult, compressChunks, writeAt } from "./compress.ts";
+import { CHUNK_BYTES, type CompressResult, compressChunks, type StoredFilter, writeAt } from "./compress.ts";
 import type { Compression } from "./config-schema.ts";
 import { describeError, OperationError } from "./errors.ts";
 import { removeQuietly } from "./fs.ts";
@@ -199,11 +199,13 @@ async function copyPinned(
   codec: Compression,
   level: number,
   onProgress?: (done: number, total: number) => void,
+  makeFilter?: () => Promise<StoredFilter>,
 ): Promise<CompressResult> {
   const total = pin.pageCount * pin.pageSize;
   const raw = await open(rawPath, "wx", 0o600);
   try {
-    const sums = await compressChunks(pageChunks(files, pin, raw), storedPath, codec, level, (d) => onProgress?.(d, total));
+    const filter = await makeFilter?.();
+    const sums = await compressChunks(pageChunks(files, pin, raw), storedPath, codec, level, (d) => onProgress?.(d, total), filter);
     const salt = pin.wal && readWalSalt(files.fd("-wal")!);
     if (pin.wal && (salt?.[0] !== pin.wal.salt[0] || salt?.[1] !== pin.wal.salt[1])) throw new WalChangedError("WAL restarted during the copy");
     await raw.sync();
@@ -216,7 +218,8 @@ async function copyPinned(
 /**
  * Takes a page-level snapshot of `source`: the raw image goes to `rawPath`, the
  * compressed one to `storedPath` (neither may exist), with sizes and hashes of
- * both. `onProgress` gets raw bytes done and the total.
+ * both. `onProgress` gets raw bytes done and the total. `makeFilter` (encryption)
+ * is called once per copy attempt, so a retried copy gets a fresh file key.
  */
 export async function takePageSnapshot(
   source: string,
@@ -225,6 +228,7 @@ export async function takePageSnapshot(
   codec: Compression,
   level: number,
   onProgress?: (done: number, total: number) => void,
+  makeFilter?: () => Promise<StoredFilter>,
 ): Promise<PageSnapshotResult> {
   assertSourceDatabase(source);
   let db: Database | undefined;
@@ -240,7 +244,7 @@ export async function takePageSnapshot(
     for (let attempt = 1; ; attempt++) {
       const pin = journalMode === "wal" ? pinWal(db, files) : pinRollback(db);
       try {
-        const sums = await copyPinned(files, pin, rawPath, storedPath, codec, level, onProgress);
+        const sums = await copyPinned(files, pin, rawPath, storedPath, codec, level, onProgress, makeFilter);
         const walPages = pin.wal?.pages.size ?? 0;
         return { ...sums, method: "pages", journal_mode: journalMode, page_size: pin.pageSize, page_count: pin.pageCount, wal_pages: walPages };
       } catch (err) {

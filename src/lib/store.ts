@@ -1,6 +1,6 @@
 /**
- * The local backup folder: `<backup_dir>/<database>/<id>.sqlite.zst` plus
- * `<id>.json`. Contract: a backup is listed only when its manifest parses and
+ * The local backup folder: `<backup_dir>/<database>/<id>.sqlite.zst` (`.age`
+ * appended when encrypted) plus `<id>.json`. Contract: a backup is listed only when its manifest parses and
  * its data file exists; everything else (temporary files, data without a
  * manifest) is a partial left by an interrupted run, reported but never listed.
  */
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DATABASE_NAME_RE } from "./config-schema.ts";
 import { describeError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES, type Manifest, parseManifest } from "./manifest.ts";
-import { MANIFEST_EXTENSION, parseBackupId } from "./names.ts";
+import { DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "./names.ts";
 import { LOCK_FILE } from "./lock.ts";
 import { TEMP_SUFFIX } from "./fs.ts";
 
@@ -91,8 +91,8 @@ export function listFolder(backupDir: string, database: string): FolderListing {
     if (claimed.has(name) || isOwnBookkeeping(name)) continue;
     // SQLite may leave a rollback journal beside a temporary snapshot (`….tmp-journal`).
     const isTemp = name.startsWith(".") && (name.endsWith(TEMP_SUFFIX) || name.endsWith(`${TEMP_SUFFIX}-journal`));
-    const dataId = name.replace(/\.sqlite(\.zst|\.gz)?$/, "");
-    const isOrphanData = dataId !== name && parseBackupId(dataId) !== null && !hasManifest.has(dataId);
+    const dataId = DATA_FILE_RE.exec(name)?.[1];
+    const isOrphanData = dataId !== undefined && parseBackupId(dataId) !== null && !hasManifest.has(dataId);
     if (!isTemp && !isOrphanData) continue;
     try {
       const st = lstatSync(join(folder, name));

@@ -11,6 +11,7 @@ import { open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { CHUNK_BYTES, decompressFile } from "./compress.ts";
+import { type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError } from "./encryption.ts";
 import { describeError, EXIT, LockedError, OperationError, SqlbakError } from "./errors.ts";
 import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
 import { acquireLock } from "./lock.ts";
@@ -46,6 +47,8 @@ export interface VerifyResult {
   warning?: string;
   /** The backup was removed (rotated) while it was being verified; not a failure. */
   vanished?: boolean;
+  /** It could not be verified (the key does not open it): not recorded, and no verdict on the backup. */
+  error?: string;
 }
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -159,18 +162,21 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
 }
 
 /**
- * Decompresses the stored file to `dest` (must not exist) and checks the stored
- * and raw hashes and sizes against the manifest. Returns the problems; the
- * caller removes `dest`. Throws (OperationError, exit 1) when `dest` cannot be
- * written: a full disk says nothing about the backup, so it is no verdict on it.
+ * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
+ * not exist) and checks the stored and raw hashes and sizes against the
+ * manifest. Returns the problems; the caller removes `dest`. Throws
+ * WrongKeyError, before `dest` is created, when `keys` cannot open the file,
+ * and OperationError (exit 1) when `dest` cannot be written: a full disk says
+ * nothing about the backup, so it is no verdict on it.
  */
-export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string): Promise<string[]> {
+export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string, keys: DecryptionKeys = NO_KEYS): Promise<string[]> {
   let sums;
   try {
-    sums = await decompressFile(b.dataPath, dest, m.stored.compression);
+    const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
+    sums = await decompressFile(b.dataPath, dest, m.stored.compression, decrypt);
   } catch (err) {
-    if (err instanceof OperationError) throw err;
-    return [`decompressing failed: ${describeError(err)}`];
+    if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
+    return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];
   }
   const problems: string[] = [];
   if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
@@ -184,16 +190,16 @@ export function removeImage(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) removeQuietly(path + suffix);
 }
 
-/** Runs every check of `level` on one backup; never throws for a bad backup. */
-export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: string[]): Promise<string[]> {
+/** Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key). */
+export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: string[], keys: DecryptionKeys = NO_KEYS): Promise<string[]> {
   const { manifest, problems } = await checkStoredFile(b);
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
   if (!manifest || problems.length > 0 || level === "checksum") return problems;
   const temp = tempPathFor(b.dataPath);
   try {
-    problems.push(...(await decompressChecked(b, manifest, temp)));
+    problems.push(...(await decompressChecked(b, manifest, temp, keys)));
     pausePoint("verify:decompressed");
-    if (!problems.some((p) => p.startsWith("decompressing failed"))) problems.push(...inspectImage(temp, manifest, level, probes));
+    if (!problems.some((p) => /^(decrypting and )?decompressing failed/.test(p))) problems.push(...inspectImage(temp, manifest, level, probes));
   } finally {
     removeImage(temp);
   }
@@ -237,18 +243,27 @@ export async function recordVerification(config: ResolvedConfig, b: StoredBackup
 /**
  * Verifies each backup in turn, records each outcome in its manifest and the
  * operation log, and returns one result per backup. Only a lock timeout, or a
- * temporary copy that cannot be written (a full disk), throws.
+ * temporary copy that cannot be written (a full disk), throws. A backup the
+ * keys cannot decrypt gets `error` and no recorded outcome.
  */
-export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date()): Promise<VerifyResult[]> {
+export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date(), keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const started = Date.now();
     const probes = config.databases.find((d) => d.name === b.manifest.database)?.probes ?? [];
-    const problems = await verifyBackup(b, level, probes);
-    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started };
-    const recorded = await recordVerification(config, b, { at: now().toISOString(), level, ok: result.ok, problems });
+    let problems: string[];
+    let error: string | undefined;
+    try {
+      problems = await verifyBackup(b, level, probes, keys);
+    } catch (err) {
+      if (!(err instanceof WrongKeyError)) throw err;
+      [problems, error] = [[err.message], err.message];
+    }
+    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started, error };
+    // A wrong key says nothing about the backup: nothing goes into its history.
+    const recorded = error ? "not-recorded" : await recordVerification(config, b, { at: now().toISOString(), level, ok: result.ok, problems });
     if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });
-    else if (recorded !== "recorded") result.warning = recorded;
+    else if (recorded !== "recorded" && recorded !== "not-recorded") result.warning = recorded;
     const logError = appendOpLog(config.logFile, {
       op: "verify",
       database: result.database,

@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config.ts";
-import { UsageError } from "../errors.ts";
+import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../encryption.ts";
+import { describeError, OperationError, UsageError } from "../errors.ts";
 import { ensureDir } from "../fs.ts";
 import { appendOpLog } from "../oplog.ts";
 import type { FolderListing, StoredBackup } from "../store.ts";
@@ -66,18 +67,22 @@ export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b
  * verify. The outcome goes to the op log (with the destination); remote
  * manifests are never rewritten, so a destination only ever receives whole backups.
  */
-export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel): Promise<VerifyResult[]> {
+export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel, keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const started = Date.now();
     const probes = config.databases.find((d) => d.name === b.manifest.database)?.probes ?? [];
     let problems: string[];
+    let error: string | undefined;
     try {
-      problems = await withFetched(config, backend, b, (local) => verifyBackup(local, level, probes));
+      problems = await withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys));
     } catch (err) {
-      problems = [`cannot download from ${dest.name}: ${(err as Error).message}`];
+      // A wrong key or a full local disk says nothing about the copy; neither does a failed download.
+      if (err instanceof WrongKeyError || err instanceof OperationError) error = err.message;
+      else error = `cannot download from ${dest.name}: ${describeError(err)}`;
+      problems = [error];
     }
-    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started };
+    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started, error };
     const logError = appendOpLog(config.logFile, { op: "verify", destination: dest.name, database: result.database, id: result.id, ok: result.ok, level, problems, duration_ms: result.durationMs, error: problems.join("; ") || undefined });
     if (logError) result.warning = logError;
     results.push(result);
