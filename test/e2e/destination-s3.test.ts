@@ -247,3 +247,41 @@ describe("s3 destination", () => {
     expect(local.stdout).toBe("healthy\n");
   });
 });
+
+describe("s3 destination with encryption: losing the whole machine", () => {
+  it("a fresh folder with only the config and the key restores the newest backup; so do an S3 client, age -d and zstd -d", async () => {
+    const p = project();
+    const keyFile = join(p.dir, "key.txt");
+    expect(Bun.spawnSync(["age-keygen", "-o", keyFile], { stderr: "ignore" }).exitCode).toBe(0);
+    const recipient = Bun.spawnSync(["age-keygen", "-y", keyFile]).stdout.toString().trim();
+    const config = readFileSync(join(p.dir, "sqlbak.toml"), "utf8").replace("[[database]]", `[encryption]\nrecipients = ["${recipient}"]\n\n[[database]]`);
+    writeFileSync(join(p.dir, "sqlbak.toml"), config);
+    const b = await cli(p, ["backup", "app", "--json"]);
+    expect(b.code).toBe(0);
+    const [result] = JSON.parse(b.stdout);
+    expect(result.copies[0]).toMatchObject({ ok: true, uploaded: [result.id] });
+    expect(await remoteKeys(p.prefix)).toEqual([`app/${result.id}.json`, `app/${result.id}.sqlite.zst.age`]);
+    const want = rows(p.db, "SELECT count(*) AS n FROM items");
+
+    // The new machine: the config file and the identity, nothing else.
+    const fresh = tempDir();
+    writeFileSync(join(fresh, "sqlbak.toml"), config);
+    const freshKey = join(fresh, "key.txt");
+    writeFileSync(freshKey, readFileSync(keyFile));
+    const noKey = await runCli(["restore", "app", "--from", "offsite", "--latest", "--yes"], { cwd: fresh, env: S3_KEY });
+    expect(noKey.code).toBe(2);
+    expect(existsSync(join(fresh, "app.db"))).toBe(false);
+    const r = await runCli(["restore", "app", "--from", "offsite", "--latest", "--yes", "--identity", freshKey], { cwd: fresh, env: S3_KEY });
+    expect(r.code).toBe(0);
+    expect(rows(join(fresh, "app.db"), "SELECT count(*) AS n FROM items")).toEqual(want);
+
+    // Without sqlbak: the object from the bucket, `age -d` and `zstd -d`.
+    const object = join(fresh, "object.age");
+    writeFileSync(object, new Uint8Array(await bucket().file(`${p.prefix}/app/${result.id}.sqlite.zst.age`).arrayBuffer()));
+    const manual = join(fresh, "manual.db");
+    const sh = Bun.spawnSync(["sh", "-c", `age -d -i '${freshKey}' '${object}' | zstd -d -q -o '${manual}'`], { stderr: "pipe" });
+    expect(sh.stderr.toString()).toBe("");
+    expect(rows(manual, "PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
+    expect(rows(manual, "SELECT count(*) AS n FROM items")).toEqual(want);
+  });
+});
