@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CHUNK_BYTES, compressFile, decompressFile } from "../../src/lib/compress.ts";
 import type { Compression } from "../../src/lib/config-schema.ts";
+import { decompressFrames, decompressStored, FrameLayoutError, frameLength } from "../../src/lib/zstd-frames.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const sha256 = (data: Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
@@ -42,5 +43,46 @@ describe.each(["zstd", "gzip", "none"] as const)("compressFile with %s", (codec)
     const back = await decompressFile(stored, join(dir, "back.bin"), codec);
     expect(back).toEqual(sums);
     expect(sha256(readFileSync(join(dir, "back.bin")))).toBe(sums.rawSha256);
+    expect(await decompressStored(stored, join(dir, "back2.bin"), codec)).toEqual(sums);
+    if (codec === "zstd") expect(await decompressFrames(stored, join(dir, "back3.bin"))).toEqual(sums);
+  });
+});
+
+describe("parallel frame decompression", () => {
+  it("refuses a zstd stream without declared frame sizes, which decompressStored then streams", async () => {
+    const dir = tempDir();
+    const input = makeInput(join(dir, "in.bin"));
+    const stored = join(dir, "piped.zst");
+    // From a pipe the zstd CLI cannot know the size, so its frame declares none.
+    Bun.spawnSync(["sh", "-c", `cat "${join(dir, "in.bin")}" | zstd -q -c > "${stored}"`]);
+    await expect(decompressFrames(stored, join(dir, "a.bin"))).rejects.toBeInstanceOf(FrameLayoutError);
+    const sums = await decompressStored(stored, join(dir, "b.bin"), "zstd");
+    expect(sums.rawSha256).toBe(sha256(input));
+  });
+
+  it("refuses trailing bytes after the last frame", async () => {
+    const dir = tempDir();
+    makeInput(join(dir, "in.bin"));
+    const stored = join(dir, "out.zst");
+    await compressFile(join(dir, "in.bin"), stored, "zstd", 1);
+    writeFileSync(stored, Buffer.concat([readFileSync(stored), Buffer.from("junk")]));
+    await expect(decompressFrames(stored, join(dir, "a.bin"))).rejects.toBeInstanceOf(FrameLayoutError);
+  });
+
+  it("rejects a damaged frame as an error of the call, not an unhandled rejection that ends the process", async () => {
+    // Regression: frames decompressing after the damaged one rejected with no handler attached yet, and Bun exited 1.
+    const dir = tempDir();
+    makeInput(join(dir, "in.bin"));
+    const stored = join(dir, "out.zst");
+    await compressFile(join(dir, "in.bin"), stored, "zstd", 1);
+    const bytes = readFileSync(stored);
+    // Frame 2 now declares one byte more content than it holds: zstd rejects it when decompressing.
+    const second = frameLength(bytes, 0, bytes.length)!;
+    const fhd = bytes[second + 4]!;
+    expect(fhd >> 6).toBe(2); // a 4-byte content size, after the header byte and the window byte if any
+    const at = second + 5 + ((fhd >> 5) & 1 ? 0 : 1);
+    bytes.writeUInt32LE(bytes.readUInt32LE(at) + 1, at);
+    writeFileSync(stored, bytes);
+    await expect(decompressFrames(stored, join(dir, "a.bin"))).rejects.toThrow();
   });
 });
