@@ -155,7 +155,8 @@ export async function writeAt(file: FileHandle, data: Uint8Array, position: numb
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist) as a
- * stream, hashing the stored input and the raw output; fsyncs the output.
+ * stream, hashing the stored input and the raw output. No fsync: a caller
+ * that keeps the file syncs it.
  */
 export async function decompressFile(srcPath: string, destPath: string, codec: Compression): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
@@ -181,7 +182,6 @@ export async function decompressFile(srcPath: string, destPath: string, codec: C
       await writeAt(dest, chunk, rawSize);
       rawSize += chunk.length;
     }
-    await dest.sync();
   } finally {
     input.destroy();
     await dest.close();

@@ -60,8 +60,9 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
- * several frames at once, hashing the stored input and the raw output; fsyncs
- * the output. Throws FrameLayoutError when the file is laid out otherwise.
+ * several frames at once, hashing the stored input and the raw output. No
+ * fsync: a caller that keeps the file syncs it. Throws FrameLayoutError when
+ * the file is laid out otherwise.
  */
 export async function decompressFrames(srcPath: string, destPath: string): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
@@ -105,7 +106,6 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
       filled -= off;
     }
     while (inFlight.length > 0) await writeNext();
-    await dest.sync();
   } catch (err) {
     await Promise.allSettled(inFlight);
     throw err;
@@ -118,7 +118,8 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
 
 /**
  * Decompresses a stored file into `destPath` (must not exist), hashing both
- * sides: zstd files of independent frames on every core, anything else (gzip,
+ * sides, without fsync (verify deletes the copy; restore syncs it after its
+ * integrity_check, while which the kernel writes it back in the background): zstd files of independent frames on every core, anything else (gzip,
  * none, a zstd file laid out otherwise) as one stream.
  */
 export async function decompressStored(srcPath: string, destPath: string, codec: Compression): Promise<CompressResult> {
