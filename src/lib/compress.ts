@@ -8,7 +8,7 @@
 import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from "node:zlib";
 import { promisify } from "node:util";
 import type { Readable, Transform } from "node:stream";
-import { createReadStream } from "node:fs";
+import { createReadStream, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Compression } from "./config-schema.ts";
 
@@ -120,7 +120,7 @@ export async function compressChunks(
       const { chunk, out: pending } = inFlight.shift()!;
       const out = await pending;
       storedHash.update(out);
-      await writeAt(dest, out, storedSize);
+      writeAllSync(dest.fd, out, storedSize);
       storedSize += out.length;
       release?.(chunk);
     };
@@ -142,6 +142,17 @@ export async function compressChunks(
     await dest.close();
   }
   return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+}
+
+/**
+ * Writes all of `data` at `position`, on this thread. For output between
+ * (de)compression jobs: an async write queues on the same thread pool behind
+ * them, and the pipeline waits for it (measured: backup of 1 GiB 4.7-5.8 s
+ * with these writes, 5.0-10.3 s with async ones, alternating runs).
+ */
+export function writeAllSync(fd: number, data: Uint8Array, position: number): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off, position + off);
 }
 
 /** Writes all of `data` at `position`. Explicit offsets: what lands on disk never depends on the file position. */

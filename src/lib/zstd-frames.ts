@@ -9,7 +9,7 @@
  * back to the streaming decompressor.
  */
 import { open } from "node:fs/promises";
-import { type CompressResult, decompressFile, MAX_IN_FLIGHT, writeAt } from "./compress.ts";
+import { type CompressResult, decompressFile, MAX_IN_FLIGHT, writeAllSync } from "./compress.ts";
 import type { Compression } from "./config-schema.ts";
 import { removeQuietly } from "./fs.ts";
 
@@ -76,7 +76,7 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
   const writeNext = async () => {
     const out = await inFlight.shift()!;
     rawHash.update(out);
-    await writeAt(dest, out, rawSize);
+    writeAllSync(dest.fd, out, rawSize);
     rawSize += out.length;
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
   };
