@@ -5,8 +5,8 @@
  * Figures are medians with min–max; ratios compare against the peer pair
  * measured in the same run, because the machines are noisy.
  */
-import { cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
@@ -42,10 +42,20 @@ async function repeat(n: number, f: () => Promise<Timed>, before?: () => void): 
   return out;
 }
 
+/** Runs `a` and `b` alternately, `n` times each: load from other processes then weighs on both alike. */
+async function sideBySide(n: number, a: () => Promise<Timed>, b: () => Promise<Timed>): Promise<[Timed[], Timed[]]> {
+  const as: Timed[] = [];
+  const bs: Timed[] = [];
+  for (let i = 0; i < n; i++) {
+    as.push(await a());
+    bs.push(await b());
+  }
+  return [as, bs];
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmtMs = (xs: number[]) => `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
 const fmtMiB = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`;
-const has = async (cmd: string) => (await run([BIN, cmd, "--help"]).then(() => true, () => false));
 
 function row(what: string, sqlbak: string, peer: string, ratio: string, target: string) {
   rows.push([what, sqlbak, peer, ratio, target]);
@@ -67,15 +77,27 @@ async function benchSize(sizeMiB: number) {
   const label = `${sizeMiB} MiB`;
   const backups = join(work, `backups-${sizeMiB}`);
   const clean = () => rmSync(backups, { recursive: true, force: true });
-  const ours = await repeat(RUNS, () => run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]), clean);
-  const peer = await repeat(RUNS, async () => {
+  const level2 = join(work, "level2.toml");
+  writeFileSync(level2, "compression_level = 2\n");
+  const backup = (extra: string[] = []) => () => {
+    clean();
+    return run([BIN, "backup", db, "--backup-dir", backups, "--quiet", ...extra]);
+  };
+  const peerBackup = async () => {
     const a = await run(["sqlite3", db, `.backup ${join(work, "peer.db")}`]);
     const b = await run(["zstd", "-3", "-q", "-f", join(work, "peer.db"), "-o", join(work, "peer.db.zst")]);
+    rmSync(join(work, "peer.db"), { force: true });
     return { ms: a.ms + b.ms, maxRssBytes: Math.max(a.maxRssBytes, b.maxRssBytes) };
-  });
+  };
+  const [ours, peer] = await sideBySide(RUNS, backup(), peerBackup);
   const ratio = median(ours.map((t) => t.ms)) / median(peer.map((t) => t.ms));
   row(`backup ${label} (${fmtMiB(bytes)} on disk)`, fmtMs(ours.map((t) => t.ms)), `${fmtMs(peer.map((t) => t.ms))} sqlite3 .backup + zstd -3`, `${ratio.toFixed(2)}x`, "≤ 0.5x");
-  row(`backup ${label} peak RSS`, fmtMiB(Math.max(...ours.map((t) => t.maxRssBytes))), "", "", "< 256 MiB");
+  const [ours2, peer2] = await sideBySide(RUNS, backup(["--config", level2]), peerBackup);
+  const ratio2 = median(ours2.map((t) => t.ms)) / median(peer2.map((t) => t.ms));
+  row(`backup ${label}, compression_level = 2`, fmtMs(ours2.map((t) => t.ms)), `${fmtMs(peer2.map((t) => t.ms))} sqlite3 .backup + zstd -3`, `${ratio2.toFixed(2)}x`, "≤ 0.5x");
+  clean();
+  await run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]);
+  row(`backup ${label} peak RSS`, fmtMiB(Math.max(...[...ours, ...ours2].map((t) => t.maxRssBytes))), "", "", "< 256 MiB");
 
   const base = await writerDuring(db);
   const during = await writerDuring(db, () => run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]));
@@ -88,21 +110,25 @@ async function benchSize(sizeMiB: number) {
   );
 
   const stored = JSON.parse((await Bun.$`${BIN} list --json --backup-dir ${backups}`.cwd(work).text()))[0].file as string;
-  const peerRestore = await repeat(RUNS, async () => {
+  const peerRestore = async () => {
     const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", join(work, "peer-restored.db")]);
     const b = await run(["cp", join(work, "peer-restored.db"), join(work, "peer-copy.db")]);
+    rmSync(join(work, "peer-restored.db"), { force: true });
+    rmSync(join(work, "peer-copy.db"), { force: true });
     return { ms: a.ms + b.ms, maxRssBytes: 0 };
-  });
-  if (await has("restore")) {
-    const target = join(work, "restored.db");
-    const ours = await repeat(RUNS, () => run([BIN, "restore", `bench-${sizeMiB}`, "--latest", "--to", target, "--yes", "--force", "--backup-dir", backups, "--quiet"]), () => rmSync(target, { force: true }));
-    const r = median(ours.map((t) => t.ms)) / median(peerRestore.map((t) => t.ms));
-    row(`restore ${label}`, `${fmtMs(ours.map((t) => t.ms))}, ${fmtMiB(Math.max(...ours.map((t) => t.maxRssBytes)))} RSS`, `${fmtMs(peerRestore.map((t) => t.ms))} zstd -d + cp`, `${r.toFixed(2)}x`, "≤ 1x");
-  } else row(`restore ${label}`, "(no restore command yet)", `${fmtMs(peerRestore.map((t) => t.ms))} zstd -d + cp`, "", "≤ 1x");
-  if (await has("verify")) {
-    const v = await repeat(RUNS, () => run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--quiet"]));
-    row(`verify --level full ${label}`, fmtMs(v.map((t) => t.ms)), "", "", "");
-  }
+  };
+  const target = join(work, "restored.db");
+  const removeTarget = () => ["", "-wal", "-shm"].forEach((s) => rmSync(target + s, { force: true }));
+  const restore = () => {
+    removeTarget();
+    return run([BIN, "restore", `bench-${sizeMiB}`, "--latest", "--to", target, "--yes", "--force", "--backup-dir", backups, "--quiet"]);
+  };
+  const [oursRestore, peerR] = await sideBySide(RUNS, restore, peerRestore);
+  removeTarget();
+  const r = median(oursRestore.map((t) => t.ms)) / median(peerR.map((t) => t.ms));
+  row(`restore ${label} (verify, decompress, integrity_check, fsync, quick_check)`, `${fmtMs(oursRestore.map((t) => t.ms))}, ${fmtMiB(Math.max(...oursRestore.map((t) => t.maxRssBytes)))} RSS`, `${fmtMs(peerR.map((t) => t.ms))} zstd -d + cp`, `${r.toFixed(2)}x`, "≤ 1x");
+  const v = await repeat(RUNS, () => run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--quiet"]));
+  row(`verify --level full ${label}`, `${fmtMs(v.map((t) => t.ms))}, ${fmtMiB(Math.max(...v.map((t) => t.maxRssBytes)))} RSS`, "", "", "");
   rmSync(db, { force: true });
   clean();
 }
@@ -125,20 +151,21 @@ async function benchMany() {
   }
   const list = await repeat(RUNS, () => run([BIN, "list", "--json", "--backup-dir", dir]));
   row("list over 10,000 backups", fmtMs(list.map((t) => t.ms)), "", "", "< 1 s");
-  if (await has("rotate")) {
-    const rot = await repeat(RUNS, () => run([BIN, "rotate", "--dry-run", "--json", "--backup-dir", dir]));
-    row("rotate --dry-run over 10,000 backups", fmtMs(rot.map((t) => t.ms)), "", "", "< 1 s");
-  }
+  const rot = await repeat(RUNS, () => run([BIN, "rotate", "--dry-run", "--json", "--backup-dir", dir]));
+  row("rotate --dry-run over 10,000 backups", fmtMs(rot.map((t) => t.ms)), "", "", "< 1 s");
   const help = await repeat(20, () => run([BIN, "--help"]));
   row("sqlbak --help", `${median(help.map((t) => t.ms)).toFixed(0)} ms`, "", "", "< 50 ms");
 }
 
+const loadAtStart = loadavg()[0]!;
 try {
   for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
   await benchMany();
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const cpu = cpus()[0]?.model.trim() ?? "cpu";
+  const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const load = `load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`;
   const table = [
-    `Machine: ${machine}; ${RUNS} runs each, median (min–max).`,
+    `Machine: ${machine}; ${load}. ${RUNS} runs each, sqlbak and the peer alternating; median (min–max).`,
     "",
     "| measure | sqlbak | peer | ratio | target |",
     "| --- | --- | --- | --- | --- |",

@@ -17,7 +17,7 @@ import { dataFileName, manifestFileName, newBackupId } from "./names.ts";
 import { appendOpLog } from "./oplog.ts";
 import { assertSourceDatabase, takeSnapshot } from "./snapshot.ts";
 import { takePageSnapshot } from "./snapshot-pages.ts";
-import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
+import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { databaseFolder, listFolder } from "./store.ts";
 import { SQLBAK_VERSION } from "./version.ts";
 import { pausePoint } from "./test-pause.ts";
@@ -65,20 +65,30 @@ export function removeStalePartials(backupDir: string, database: string, nowMs: 
 }
 
 /**
- * Takes the snapshot into `snapshotPath` (raw, for the check) and its compressed
- * form into `storedTemp`. "pages" does both in one streamed pass; "vacuum"
- * writes the VACUUM INTO image first, then compresses it.
+ * Takes the snapshot into `storedTemp` (compressed) and checks it. "pages"
+ * streams it in one pass and checks it inside the same read transaction;
+ * "vacuum" writes the VACUUM INTO image to `snapshotPath` first, checks that
+ * copy, then compresses it.
  */
 async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions, sealer: Sealer | null) {
   const progress = (done: number, total: number) => opts.onProgress?.(db.name, done, total);
   if (db.snapshotMethod === "pages") {
-    const r = await takePageSnapshot(db.path, snapshotPath, storedTemp, db.compression, db.compressionLevel, progress, sealer?.create);
-    return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r };
+    const r = await takePageSnapshot(db.path, storedTemp, db.compression, db.compressionLevel, db.check, progress, sealer?.create);
+    return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r, check: r.check, facts: r.facts };
   }
   const snap = takeSnapshot(db.path, snapshotPath);
+  const image = openReadOnly(snapshotPath);
+  let check: CheckResult;
+  let facts: DatabaseFacts;
+  try {
+    check = checkDatabase(image, db.check);
+    facts = describeDatabase(image);
+  } finally {
+    image.close();
+  }
   const total = Bun.file(snapshotPath).size;
-  const sums = await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, (done) => progress(done, total), await sealer?.create());
-  return { snap, sums };
+  const sums = check.ok ? await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, { onProgress: (done) => progress(done, total), filter: await sealer?.create() }) : null;
+  return { snap, sums, check, facts };
 }
 
 async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date, sealer: Sealer | null) {
@@ -90,18 +100,9 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   const storedTemp = tempPathFor(dataPath);
   let committedData = false;
   try {
-    const { snap, sums } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts, sealer);
+    const { snap, sums, check, facts } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts, sealer);
     pausePoint("backup:snapshot-taken");
-    const image = openReadOnly(snapshotPath);
-    let facts;
-    let check;
-    try {
-      check = checkDatabase(image, db.check);
-      if (!check.ok) throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, { hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it" });
-      facts = describeDatabase(image);
-    } finally {
-      image.close();
-    }
+    if (!check.ok || !sums) throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, { hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it" });
     removeQuietly(snapshotPath);
     commitRename(storedTemp, dataPath);
     committedData = true;
@@ -138,8 +139,6 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   } finally {
     removeQuietly(snapshotPath);
     removeQuietly(`${snapshotPath}-journal`); // VACUUM INTO's journal, left when it fails mid-way
-    removeQuietly(`${snapshotPath}-wal`); // a page copy of a WAL database opens in WAL mode for its check
-    removeQuietly(`${snapshotPath}-shm`);
     removeQuietly(storedTemp);
   }
 }

@@ -8,14 +8,18 @@
 import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from "node:zlib";
 import { promisify } from "node:util";
 import type { Readable, Transform } from "node:stream";
-import { createReadStream } from "node:fs";
+import { createReadStream, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Compression } from "./config-schema.ts";
 import { fsErrorMessage, OperationError } from "./errors.ts";
 
-/** Big enough that per-frame overhead is negligible, small enough to keep memory flat. */
-export const CHUNK_BYTES = 4 * 1024 * 1024;
-/** Chunks compressing at once: two per core on the 2-core machines this targets, bounding memory to ~40 MiB. */
+/**
+ * Big enough that per-frame overhead is negligible (zstd level 3 looks back
+ * only 2 MiB anyway), small enough to keep memory flat: measured on 1 GiB,
+ * 4 in flight of 4 MiB peaked at 159 MB RSS, of 2 MiB at 94 MB, same speed.
+ */
+export const CHUNK_BYTES = 2 * 1024 * 1024;
+/** Chunks compressing at once: two per core on the 2-core machines this targets, so no core waits for the next chunk. */
 export const MAX_IN_FLIGHT = 4;
 
 const gzipAsync = promisify(gzip);
@@ -55,6 +59,15 @@ export interface StoredFilter {
   end(): Promise<Uint8Array[]>;
 }
 
+export interface CompressOptions {
+  /** Raw bytes done so far. */
+  onProgress?: (rawBytesDone: number) => void;
+  /** Hands a chunk back to its producer once compressed (buffer pools). */
+  release?: (chunk: Uint8Array) => void;
+  /** Encryption of the compressed stream. */
+  filter?: StoredFilter;
+}
+
 export interface CompressResult {
   rawSize: number;
   rawSha256: string;
@@ -62,51 +75,49 @@ export interface CompressResult {
   storedSha256: string;
 }
 
-/** Reads `srcPath` in CHUNK_BYTES pieces, each a fresh buffer (it is handed to a compressor that outlives the loop). */
-async function* fileChunks(srcPath: string): AsyncGenerator<Uint8Array> {
-  const src = await open(srcPath, "r");
-  try {
-    for (let pos = 0; ; ) {
-      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-      const { bytesRead } = await src.read(buf, 0, CHUNK_BYTES, pos);
-      if (bytesRead === 0) return;
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
+/** Reads `srcPath` in CHUNK_BYTES pieces, in buffers from a pool that compressChunks refills through `release`. */
+function fileChunks(srcPath: string) {
+  const pool: Uint8Array[] = [];
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const src = await open(srcPath, "r");
+    try {
+      for (let pos = 0; ; ) {
+        const buf = pool.pop() ?? new Uint8Array(CHUNK_BYTES);
+        const { bytesRead } = await src.read(buf, 0, CHUNK_BYTES, pos);
+        if (bytesRead === 0) return;
+        pos += bytesRead;
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await src.close();
     }
-  } finally {
-    await src.close();
   }
+  const release = (buf: Uint8Array) => {
+    if (pool.length <= MAX_IN_FLIGHT) pool.push(new Uint8Array(buf.buffer, buf.byteOffset, CHUNK_BYTES));
+  };
+  return { chunks: chunks(), release };
+}
+
+/** Compresses `srcPath` into `destPath` (created 0600, must not exist), hashing both sides, and fsyncs the output. */
+export function compressFile(srcPath: string, destPath: string, codec: Compression, level: number, opts: Omit<CompressOptions, "release"> = {}): Promise<CompressResult> {
+  const { chunks, release } = fileChunks(srcPath);
+  return compressChunks(chunks, destPath, codec, level, { ...opts, release });
 }
 
 /**
- * Compresses `srcPath` into `destPath` (created 0600, must not exist), hashing
- * both sides, and fsyncs the output. `onProgress` gets raw bytes done so far.
- */
-export function compressFile(
-  srcPath: string,
-  destPath: string,
-  codec: Compression,
-  level: number,
-  onProgress?: (rawBytesDone: number) => void,
-  filter?: StoredFilter,
-): Promise<CompressResult> {
-  return compressChunks(fileChunks(srcPath), destPath, codec, level, onProgress, filter);
-}
-
-/**
- * Compresses a stream of raw chunks (each at most a few MiB, never reused by
- * the producer) into `destPath` (created 0600, must not exist), hashing both
- * sides, and fsyncs the output. At most MAX_IN_FLIGHT chunks are held at once,
- * and the producer is not asked for the next chunk until there is room. With
- * a `filter` (encryption), compressed bytes pass through it before hashing.
+ * Compresses a stream of raw chunks (each at most a few MiB, not reused by the
+ * producer until handed back through `release`) into `destPath` (created 0600,
+ * must not exist), hashing both sides, and fsyncs the output. At most
+ * MAX_IN_FLIGHT chunks are held at once, and the producer is not asked for the
+ * next chunk until there is room. With a `filter` (encryption), compressed
+ * bytes pass through it before hashing and writing.
  */
 export async function compressChunks(
   chunks: AsyncIterable<Uint8Array>,
   destPath: string,
   codec: Compression,
   level: number,
-  onProgress?: (rawBytesDone: number) => void,
-  filter?: StoredFilter,
+  { onProgress, release, filter }: CompressOptions = {},
 ): Promise<CompressResult> {
   const compress = compressorFor(codec, level);
   const rawHash = new Bun.CryptoHasher("sha256");
@@ -114,34 +125,49 @@ export async function compressChunks(
   const dest = await open(destPath, "wx", 0o600);
   let rawSize = 0;
   let storedSize = 0;
-  const inFlight: Promise<Uint8Array>[] = [];
+  const inFlight: { chunk: Uint8Array; out: Promise<Uint8Array> }[] = [];
   try {
-    const store = async (out: Uint8Array) => {
+    const store = (out: Uint8Array) => {
       storedHash.update(out);
-      await writeAt(dest, out, storedSize);
+      writeAllSync(dest.fd, out, storedSize);
       storedSize += out.length;
     };
     const writeNext = async () => {
-      const out = await inFlight.shift()!;
-      for (const piece of filter ? await filter.push(out) : [out]) await store(piece);
+      const { chunk, out: pending } = inFlight.shift()!;
+      const out = await pending;
+      for (const piece of filter ? await filter.push(out) : [out]) store(piece);
+      release?.(chunk);
     };
     for await (const chunk of chunks) {
       rawHash.update(chunk);
       rawSize += chunk.length;
-      inFlight.push(compress(chunk));
+      const out = compress(chunk);
+      out.catch(() => {}); // a failure surfaces, in order, in writeNext; not as an unhandled rejection meanwhile
+      inFlight.push({ chunk, out });
       if (inFlight.length >= MAX_IN_FLIGHT) await writeNext();
       onProgress?.(rawSize);
     }
     while (inFlight.length > 0) await writeNext();
-    for (const piece of filter ? await filter.end() : []) await store(piece);
+    for (const piece of filter ? await filter.end() : []) store(piece);
     await dest.sync();
   } catch (err) {
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(inFlight.map((f) => f.out));
     throw err;
   } finally {
     await dest.close();
   }
   return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+}
+
+/**
+ * Writes all of `data` at `position`, on this thread. For output between
+ * (de)compression jobs: an async write queues on the same thread pool behind
+ * them, and the pipeline waits for it (measured: backup of 1 GiB 4.7-5.8 s
+ * with these writes, 5.0-10.3 s with async ones, alternating runs).
+ */
+export function writeAllSync(fd: number, data: Uint8Array, position: number): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off, position + off);
 }
 
 /** Writes all of `data` at `position`. Explicit offsets: what lands on disk never depends on the file position. */
@@ -154,7 +180,7 @@ export async function writeAt(file: FileHandle, data: Uint8Array, position: numb
 }
 
 /** A failure to write the output (a full disk, a read-only folder): the machine's problem, not the backup's. */
-function writeFailure(err: unknown, destPath: string): OperationError {
+export function writeFailure(err: unknown, destPath: string): OperationError {
   return new OperationError(fsErrorMessage(err, "write decompressed copy", destPath), {
     cause: err,
     hint: "nothing was changed; free some space (or fix the folder's permissions) and run again",
@@ -163,10 +189,11 @@ function writeFailure(err: unknown, destPath: string): OperationError {
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist) as a
- * stream, hashing the stored input and the raw output; fsyncs the output.
- * `decrypt` makes the transform that turns the stored file into the compressed stream.
- * Failing to write the output throws an OperationError; anything else thrown
- * (a read error, a damaged frame, a failed decryption) is about the stored file.
+ * stream, hashing the stored input and the raw output. No fsync: a caller
+ * that keeps the file syncs it. `decrypt` makes the transform that turns the
+ * stored file into the compressed stream. Failing to write the output throws
+ * an OperationError; anything else thrown (a read error, a damaged frame, a
+ * failed decryption) is about the stored file.
  */
 export async function decompressFile(srcPath: string, destPath: string, codec: Compression, decrypt?: () => Transform): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
@@ -174,14 +201,17 @@ export async function decompressFile(srcPath: string, destPath: string, codec: C
   let storedSize = 0;
   let rawSize = 0;
   const input: Readable = createReadStream(srcPath, { highWaterMark: CHUNK_BYTES });
-  input.on("data", (c: Buffer) => {
+  const d = decompressorFor(codec);
+  const countStored = (c: Buffer) => {
     storedHash.update(c);
     storedSize += c.length;
-  });
+  };
   const dec = decrypt?.();
   const compressed: Readable = dec ? input.pipe(dec) : input;
-  const d = decompressorFor(codec);
   const raw: Readable = d ? compressed.pipe(d) : compressed;
+  // Stored and raw are one stream when nothing transforms it: a "data" listener
+  // beside the iterator below would take chunks from it (measured: half lost).
+  if (raw !== input) input.on("data", countStored);
   input.on("error", (e) => raw.destroy(e));
   dec?.on("error", (e) => raw.destroy(e));
   const dest = await open(destPath, "wx", 0o600).catch((err) => {
@@ -190,15 +220,13 @@ export async function decompressFile(srcPath: string, destPath: string, codec: C
   });
   try {
     for await (const chunk of raw as AsyncIterable<Buffer>) {
+      if (raw === input) countStored(chunk);
       rawHash.update(chunk);
       await writeAt(dest, chunk, rawSize).catch((err) => {
         throw writeFailure(err, destPath);
       });
       rawSize += chunk.length;
     }
-    await dest.sync().catch((err) => {
-      throw writeFailure(err, destPath);
-    });
   } finally {
     input.destroy();
     await dest.close();

@@ -46,10 +46,16 @@ function removeStaleTemps(target: string): string[] {
 
 /** Verifies the backup and leaves a checked, ready-to-rename copy at `temp`; throws BackupDamagedError. */
 async function prepareCopy(plan: RestorePlan, temp: string): Promise<void> {
-  const { manifest, problems } = await checkStoredFile(plan.backup);
+  // The stored file is hashed once, while it is decompressed; only when that
+  // fails is it hashed on its own, to report the checksum problem precisely.
+  let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false });
   if (manifest && problems.length === 0) {
     problems.push(...(await decompressChecked(plan.backup, manifest, temp, plan.keys)));
-    if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));
+    if (problems.length > 0) {
+      const hashed = await checkStoredFile(plan.backup);
+      if (hashed.problems.length > 0) ({ manifest, problems } = hashed);
+    }
+    if (problems.length === 0) problems.push(...inspectImage(temp, manifest!, "full", []));
   }
   const id = plan.backup.manifest.id;
   if (problems.length > 0) {

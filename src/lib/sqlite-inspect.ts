@@ -9,8 +9,14 @@ import { closeSync, openSync, readSync } from "node:fs";
 import type { CheckLevel } from "./config-schema.ts";
 
 const SQLITE_HEADER = "SQLite format 3\u0000";
-/** Lets integrity_check read through mmap: measured 2x faster than the default page cache (SPEC §8). */
-const CHECK_MMAP_BYTES = 1 << 30;
+/**
+ * Page cache of the checking connection, in KiB (cache_size < 0). Measured on
+ * 1 GiB: integrity_check takes 11 s with the default 2 MiB, 2.7 s with 64 MiB,
+ * close to mmap's 2.3 s without mmap's cost (every mapped page counts in the
+ * process's resident memory: 1.1 GiB peak RSS). quick_check gains little past
+ * 16 MiB (1.5 s default, 1.1 s).
+ */
+const CHECK_CACHE_KIB = { quick: 16 * 1024, full: 64 * 1024 };
 
 export interface DatabaseFacts {
   sqlite_version: string;
@@ -76,7 +82,7 @@ export function describeDatabase(db: Database): DatabaseFacts {
 /** Runs quick_check or integrity_check; `none` reports ok without reading. */
 export function checkDatabase(db: Database, level: CheckLevel): CheckResult {
   if (level === "none") return { level, ok: true, result: "skipped" };
-  db.run(`PRAGMA mmap_size = ${CHECK_MMAP_BYTES}`);
+  db.run(`PRAGMA cache_size = -${CHECK_CACHE_KIB[level]}`);
   const pragma = level === "full" ? "integrity_check" : "quick_check";
   const rows = db.query(`PRAGMA ${pragma}(20)`).values().map((r) => String(r[0]));
   const ok = rows.length === 1 && rows[0] === "ok";

@@ -6,11 +6,11 @@
  * read-only and compare what SQLite sees with what the manifest promises.
  * The outcome is appended to the manifest's history under the database's lock.
  */
-import { constants } from "node:fs";
+import { constants, lstatSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
-import { CHUNK_BYTES, decompressFile } from "./compress.ts";
+import { CHUNK_BYTES } from "./compress.ts";
 import { type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError } from "./encryption.ts";
 import { describeError, EXIT, LockedError, OperationError, SqlbakError } from "./errors.ts";
 import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
@@ -21,6 +21,7 @@ import { appendOpLog } from "./oplog.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { readManifestText, type StoredBackup } from "./store.ts";
 import { pausePoint } from "./test-pause.ts";
+import { decompressStored } from "./zstd-frames.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
@@ -90,12 +91,24 @@ async function hashRegularFile(path: string): Promise<{ size: number; sha256: st
   }
 }
 
+/** Size of a regular file, not following symlinks; what hashRegularFile checks, without reading it. */
+function statRegularFile(path: string): { size: number; sha256?: string } | string {
+  try {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return "data file is a symbolic link, not a regular file";
+    return st.isFile() ? { size: st.size } : "data file is not a regular file";
+  } catch (err) {
+    return `cannot read data file: ${describeError(err)}`;
+  }
+}
+
 /**
  * The checksum level: re-reads and re-validates the manifest from disk, checks
- * it does not contradict itself, and hashes the stored file. Returns the fresh
+ * it does not contradict itself, and hashes the stored file (unless `hash` is
+ * false: the caller hashes it while decompressing). Returns the fresh
  * manifest (null if it no longer parses) and the problems found.
  */
-export async function checkStoredFile(b: StoredBackup): Promise<{ manifest: Manifest | null; problems: string[] }> {
+export async function checkStoredFile(b: StoredBackup, opts: { hash?: boolean } = {}): Promise<{ manifest: Manifest | null; problems: string[] }> {
   let m: Manifest;
   try {
     m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
@@ -103,10 +116,10 @@ export async function checkStoredFile(b: StoredBackup): Promise<{ manifest: Mani
     return { manifest: null, problems: [describeError(err)] };
   }
   const problems = manifestContradictions(m);
-  const sums = await hashRegularFile(b.dataPath);
+  const sums = opts.hash === false ? statRegularFile(b.dataPath) : await hashRegularFile(b.dataPath);
   if (typeof sums === "string") problems.push(sums);
   else if (sums.size !== m.stored.size) problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
-  else if (sums.sha256 !== m.stored.sha256) problems.push(`stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`);
+  else if (sums.sha256 !== undefined && sums.sha256 !== m.stored.sha256) problems.push(`stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`);
   return { manifest: m, problems };
 }
 
@@ -173,7 +186,7 @@ export async function decompressChecked(b: StoredBackup, m: Manifest, dest: stri
   let sums;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
-    sums = await decompressFile(b.dataPath, dest, m.stored.compression, decrypt);
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt);
   } catch (err) {
     if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
     return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];

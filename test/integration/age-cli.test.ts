@@ -47,7 +47,7 @@ describe("sqlbak → age -d", () => {
     writeFileSync(src, Buffer.concat([randomBytes(5 * 1024 * 1024), Buffer.alloc(4 * 1024 * 1024)]));
     const dest = join(dir, "src.bin.zst.age");
     const enc = await createEncrypter({ recipients: [parseRecipient(recipient), parseRecipient(other.recipient)] });
-    const sums = await compressFile(src, dest, "zstd", 3, undefined, enc);
+    const sums = await compressFile(src, dest, "zstd", 3, { filter: enc });
     expect(sums.storedSha256).toBe(new Bun.CryptoHasher("sha256").update(readFileSync(dest)).digest("hex"));
     for (const key of [keyFile, other.keyFile]) {
       run(["sh", "-c", `age -d -i '${key}' '${dest}' | zstd -d -q -o '${dir}/out' -f`]);

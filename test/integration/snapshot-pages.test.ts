@@ -1,15 +1,19 @@
 /**
- * The page-level snapshot under fire: a writer commits as fast as it can (each
- * commit bumps counter.n and adds one 'writer' row), another client
- * checkpoints and restarts the WAL, the database grows, shrinks and is
- * vacuumed, and every snapshot must still be one committed state that passes
- * integrity_check and decompresses with the zstd CLI.
+ * The page-level snapshot under fire: a writer commits as fast as it can (its
+ * every state is a pure function of counter.n, see churn-writer.ts), another
+ * client checkpoints and restarts the WAL, the database grows, shrinks and is
+ * vacuumed, and every snapshot must still be one committed state: it passes
+ * integrity_check, decompresses with the zstd CLI, and its `.dump` equals the
+ * `.dump` of the state the writer had at that counter, rebuilt by replaying
+ * the writer's commits on a VACUUM INTO copy of the starting database.
  */
 import { describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { decompressFile } from "../../src/lib/compress.ts";
 import { takePageSnapshot } from "../../src/lib/snapshot-pages.ts";
+import { type ChurnMode, replayCommits } from "../helpers/churn-writer.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -42,37 +46,34 @@ function sha256(path: string): string {
   return new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 }
 
-/** One snapshot into `dir`, checked: hashes, zstd CLI, integrity_check, one committed state. */
-async function snapshotAndCheck(src: string, dir: string, i: number) {
-  const raw = join(dir, `snap-${i}.db`);
-  const stored = join(dir, `snap-${i}.db.zst`);
-  const r = await takePageSnapshot(src, raw, stored, "zstd", 1);
-  expect(r.rawSize).toBe(r.page_size * r.page_count);
-  expect(sha256(raw)).toBe(r.rawSha256);
-  expect(sha256(stored)).toBe(r.storedSha256);
-  const unz = join(dir, `unz-${i}.db`);
-  expect(Bun.spawnSync(["zstd", "-d", "-q", stored, "-o", unz]).exitCode).toBe(0);
-  expect(sha256(unz)).toBe(r.rawSha256);
-  expect(integrityCheck(raw)).toBe("ok");
-  const { n } = queryAll(raw, "SELECT n FROM counter")[0] as { n: number };
-  const { w, b } = queryAll(raw, "SELECT sum(name = 'writer') AS w, sum(name = 'bulk') AS b FROM items")[0] as { w: number | null; b: number | null };
-  expect(w ?? 0).toBe(n);
-  expect([0, 100]).toContain(b ?? 0);
-  for (const p of [raw, stored, unz, `${raw}-wal`, `${raw}-shm`, `${unz}-wal`, `${unz}-shm`]) Bun.spawnSync(["rm", "-f", p]);
-  return { n, walPages: r.wal_pages, journal: r.journal_mode };
+/** The sqlite3 CLI's `.dump`: schema and every row as SQL text. */
+function dump(path: string): string {
+  const r = Bun.spawnSync(["sqlite3", "-readonly", path, ".dump"]);
+  expect(r.exitCode).toBe(0);
+  return r.stdout.toString();
 }
 
-/** Rows of every table, ordered: equal dumps mean equal content. */
-function dump(path: string): string {
-  const tables = queryAll(path, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") as { name: string }[];
-  const h = new Bun.CryptoHasher("sha256");
-  for (const { name } of tables) {
-    for (const row of queryAll(path, `SELECT * FROM "${name}" ORDER BY rowid`)) {
-      h.update(JSON.stringify(row, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v)));
-    }
-  }
-  h.update(JSON.stringify(queryAll(path, "SELECT type, name, sql FROM sqlite_schema ORDER BY name")));
-  return h.digest("hex");
+function removeDb(path: string) {
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) Bun.spawnSync(["rm", "-f", p]);
+}
+
+/** One snapshot, decompressed with the zstd CLI into `restored` and checked: hashes, integrity_check, one committed state. */
+async function snapshotAndCheck(src: string, dir: string, restored: string) {
+  const stored = join(dir, "snap.db.zst");
+  const r = await takePageSnapshot(src, stored, "zstd", 1, "quick");
+  expect(r.rawSize).toBe(r.page_size * r.page_count);
+  expect(r.check).toEqual({ level: "quick", ok: true, result: "ok" });
+  expect(sha256(stored)).toBe(r.storedSha256);
+  expect(Bun.spawnSync(["zstd", "-d", "-q", stored, "-o", restored]).exitCode).toBe(0);
+  removeDb(stored);
+  expect(sha256(restored)).toBe(r.rawSha256);
+  expect(integrityCheck(restored)).toBe("ok");
+  const { n } = queryAll(restored, "SELECT n FROM counter")[0] as { n: number };
+  const { w, b } = queryAll(restored, "SELECT sum(name = 'writer') AS w, sum(name = 'bulk') AS b FROM items")[0] as { w: number | null; b: number | null };
+  expect(w ?? 0).toBe(n);
+  expect([0, 100]).toContain(b ?? 0);
+  expect(r.facts.tables.items).toBe(queryAll(restored, "SELECT count(*) AS c FROM items").map((x) => (x as { c: number }).c)[0]!);
+  return { n, walPages: r.wal_pages, journal: r.journal_mode };
 }
 
 const CASES = [
@@ -85,22 +86,38 @@ const CASES = [
 ] as const;
 
 describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize, churn, checkpoints }) => {
-  it("is always one committed state, whole, and matches VACUUM INTO when quiet", async () => {
+  it("is always one committed state, whole, with the .dump of that state", async () => {
     const dir = tempDir();
     const src = createDb(join(dir, "live.db"), pageSize, mode, 500);
+    // The writer's starting state (counter 0), for replaying its commits.
+    const replayPath = join(dir, "replay.db");
+    const ro = new Database(src, { readonly: true });
+    ro.run("VACUUM INTO ?", [replayPath]);
+    ro.close();
+    const replay = new Database(replayPath);
+    replay.run("PRAGMA journal_mode = MEMORY");
+    replay.run("PRAGMA synchronous = OFF"); // a scratch copy: replaying thousands of commits must not fsync each
+    let replayed = 0;
     const writer = await spawnHelper("churn-writer.ts", [src, churn]);
     const ckpt = checkpoints ? await spawnHelper("checkpointer.ts", [src]) : null;
     const seen: number[] = [];
     let walPages = 0;
     let fileOnly = 0;
     for (let i = 0; i < 25; i++) {
-      const s = await snapshotAndCheck(src, dir, i);
+      const restored = join(dir, `restored-${i}.db`);
+      const s = await snapshotAndCheck(src, dir, restored);
       expect(s.journal).toBe(mode);
+      expect(s.n).toBeGreaterThanOrEqual(replayed); // snapshots taken one after another never go back in time
+      replayCommits(replay, churn as ChurnMode, replayed, s.n);
+      replayed = s.n;
+      expect(dump(restored)).toBe(dump(replayPath));
+      removeDb(restored);
       seen.push(s.n);
       walPages += s.walPages;
       if (s.walPages === 0) fileOnly++;
       await Bun.sleep(5);
     }
+    replay.close();
     const ck = await ckpt?.stop();
     const { commits, errors } = (await writer.stop()) as { commits: number; errors: string[] };
     expect(errors).toEqual([]);
@@ -110,18 +127,19 @@ describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize,
     if (ck) expect(ck.runs as number).toBeGreaterThan(0);
     console.log(`${mode}/${pageSize}/${churn}: commits=${commits} wal_pages=${walPages} file_only=${fileOnly} ckpt=${JSON.stringify(ck)}`);
 
-    // Quiet now: the page snapshot and VACUUM INTO must hold the same content.
-    const raw = join(dir, "quiet.db");
-    await takePageSnapshot(src, raw, join(dir, "quiet.db.zst"), "zstd", 3);
-    const ro = new Database(src, { readonly: true });
-    ro.run("VACUUM INTO ?", [join(dir, "vacuum.db")]);
-    ro.close();
-    expect(dump(raw)).toBe(dump(join(dir, "vacuum.db")));
-  }, 30_000);
+    // Quiet now: the page snapshot and VACUUM INTO of the live database must dump the same.
+    const restored = join(dir, "quiet.db");
+    await snapshotAndCheck(src, dir, restored);
+    const vacuumed = join(dir, "vacuum.db");
+    const live = new Database(src, { readonly: true });
+    live.run("VACUUM INTO ?", [vacuumed]);
+    live.close();
+    expect(dump(restored)).toBe(dump(vacuumed));
+  }, 60_000);
 });
 
 describe("page snapshot of a database larger than every buffer", () => {
-  it("streams 40 MiB with uncheckpointed WAL frames, memory staying flat", async () => {
+  it("streams 40 MiB with uncheckpointed WAL frames through compression and back, memory staying flat", async () => {
     const dir = tempDir();
     const src = createDb(join(dir, "big.db"), 4096, "wal", 0);
     const holder = new Database(src); // keeps the WAL alive with frames not yet in the file
@@ -136,13 +154,19 @@ describe("page snapshot of a database larger than every buffer", () => {
     const rssBefore = process.memoryUsage().rss;
     let peak = rssBefore;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-    const raw = join(dir, "big-snap.db");
-    const r = await takePageSnapshot(src, raw, join(dir, "big-snap.db.zst"), "zstd", 1);
+    const stored = join(dir, "big-snap.db.zst");
+    const r = await takePageSnapshot(src, stored, "zstd", 1, "full");
+    // The restore path: streamed decompression of the many frames, hashed on the way.
+    const restored = join(dir, "big-restored.db");
+    const back = await decompressFile(stored, restored, "zstd");
     clearInterval(timer);
     expect(r.rawSize).toBeGreaterThan(40 * 1024 * 1024);
     expect(r.wal_pages).toBeGreaterThan(10_000);
-    expect(integrityCheck(raw)).toBe("ok");
-    expect(queryAll(raw, "SELECT count(*) AS c FROM items")).toEqual([{ c: 5000 }]);
+    expect(r.check).toEqual({ level: "full", ok: true, result: "ok" });
+    expect(r.facts.tables.items).toBe(5000);
+    expect(back).toEqual({ rawSize: r.rawSize, rawSha256: r.rawSha256, storedSize: r.storedSize, storedSha256: r.storedSha256 });
+    expect(integrityCheck(restored)).toBe("ok");
+    expect(queryAll(restored, "SELECT count(*) AS c FROM items")).toEqual([{ c: 5000 }]);
     expect(Bun.file(`${src}-wal`).size).toBe(walBefore); // the source's WAL is untouched
     expect(peak - rssBefore).toBeLessThan(200 * 1024 * 1024);
     holder.close();
