@@ -1,6 +1,6 @@
 /**
  * Streams a file through compression and SHA-256 without holding it in memory.
- * The input is read in 4 MiB chunks; each chunk is compressed on Bun's thread
+ * The input is read in 2 MiB chunks (CHUNK_BYTES); each chunk is compressed on Bun's thread
  * pool (a few in flight, so every core is busy) into an independent zstd frame
  * or gzip member, written in order. Concatenated frames/members are a valid
  * stream: plain `zstd -d` and `gzip -d` decompress the result.

@@ -1,6 +1,6 @@
 /**
  * A page-level snapshot of a live database, streamed: pages 1..page_count of
- * one committed state, read under one read transaction, go in 4 MiB chunks to
+ * one committed state, read under one read transaction, go in 2 MiB chunks to
  * SHA-256 and to the parallel compressor at once. Unlike `VACUUM INTO` nothing
  * is rebuilt or written twice, and WAL-mode writers are never blocked. The
  * image is byte for byte the database SQLite sees, so a copy of a WAL-mode
