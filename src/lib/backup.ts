@@ -73,7 +73,7 @@ export function removeStalePartials(backupDir: string, database: string, nowMs: 
 async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions, sealer: Sealer | null) {
   const progress = (done: number, total: number) => opts.onProgress?.(db.name, done, total);
   if (db.snapshotMethod === "pages") {
-    const r = await takePageSnapshot(db.path, storedTemp, db.compression, db.compressionLevel, db.check, progress, sealer?.create);
+    const r = await takePageSnapshot(db.path, storedTemp, { codec: db.compression, level: db.compressionLevel, check: db.check, onProgress: progress, makeFilter: sealer?.create });
     return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r, check: r.check, facts: r.facts };
   }
   const snap = takeSnapshot(db.path, snapshotPath);

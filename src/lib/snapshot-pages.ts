@@ -134,16 +134,18 @@ class Reader {
   }
 }
 
+export interface PageSnapshotOptions {
+  codec: Compression;
+  level: number;
+  check: CheckLevel;
+  /** Raw bytes done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Encryption: called once per copy attempt, so a retried copy gets a fresh file key. */
+  makeFilter?: () => Promise<StoredFilter>;
+}
+
 /** One attempt: pin in the worker, copy here while it checks, then confirm the WAL did not move. */
-async function copyOnce(
-  files: SourceFiles,
-  storedPath: string,
-  codec: Compression,
-  level: number,
-  check: CheckLevel,
-  onProgress?: (done: number, total: number) => void,
-  makeFilter?: () => Promise<StoredFilter>,
-) {
+async function copyOnce(files: SourceFiles, storedPath: string, { codec, level, check, onProgress, makeFilter }: PageSnapshotOptions) {
   const reader = new Reader(files.source, check);
   try {
     const { pin } = await reader.next("pinned");
@@ -164,18 +166,8 @@ async function copyOnce(
  * Takes a page-level snapshot of `source` into `storedPath` (compressed; must
  * not exist), checked at `check` level inside the same read transaction.
  * Returns sizes and hashes, the check's result and the image's facts.
- * `onProgress` gets raw bytes done and the total. `makeFilter` (encryption)
- * is called once per copy attempt, so a retried copy gets a fresh file key.
  */
-export async function takePageSnapshot(
-  source: string,
-  storedPath: string,
-  codec: Compression,
-  level: number,
-  check: CheckLevel,
-  onProgress?: (done: number, total: number) => void,
-  makeFilter?: () => Promise<StoredFilter>,
-): Promise<PageSnapshotResult> {
+export async function takePageSnapshot(source: string, storedPath: string, opts: PageSnapshotOptions): Promise<PageSnapshotResult> {
   assertSourceDatabase(source);
   // Opened before the reader's connection, closed after it: see SourceFiles.
   const files = new SourceFiles(source);
@@ -183,7 +175,7 @@ export async function takePageSnapshot(
     if (files.fd("") === null) throw new OperationError(`snapshot of ${source}: the database file vanished`);
     for (let attempt = 1; ; attempt++) {
       try {
-        const { pin, sums, checked } = await copyOnce(files, storedPath, codec, level, check, onProgress, makeFilter);
+        const { pin, sums, checked } = await copyOnce(files, storedPath, opts);
         return { ...sums, method: "pages", journal_mode: pin.journalMode, page_size: pin.pageSize, page_count: pin.pageCount, wal_pages: pin.walPages.size, check: checked.check, facts: checked.facts };
       } catch (err) {
         if (!(err instanceof WalChangedError) || attempt >= COPY_ATTEMPTS) throw err;

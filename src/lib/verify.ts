@@ -253,6 +253,11 @@ export async function recordVerification(config: ResolvedConfig, b: StoredBackup
   }
 }
 
+/** The configured probe queries of a database (none for one not in the config). */
+export function probesFor(config: ResolvedConfig, database: string): string[] {
+  return config.databases.find((d) => d.name === database)?.probes ?? [];
+}
+
 /**
  * Verifies each backup in turn, records each outcome in its manifest and the
  * operation log, and returns one result per backup. Only a lock timeout, or a
@@ -263,7 +268,7 @@ export async function runVerify(config: ResolvedConfig, backups: StoredBackup[],
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const started = Date.now();
-    const probes = config.databases.find((d) => d.name === b.manifest.database)?.probes ?? [];
+    const probes = probesFor(config, b.manifest.database);
     let problems: string[];
     let error: string | undefined;
     try {

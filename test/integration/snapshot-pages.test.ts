@@ -60,7 +60,7 @@ function removeDb(path: string) {
 /** One snapshot, decompressed with the zstd CLI into `restored` and checked: hashes, integrity_check, one committed state. */
 async function snapshotAndCheck(src: string, dir: string, restored: string) {
   const stored = join(dir, "snap.db.zst");
-  const r = await takePageSnapshot(src, stored, "zstd", 1, "quick");
+  const r = await takePageSnapshot(src, stored, { codec: "zstd", level: 1, check: "quick" });
   expect(r.rawSize).toBe(r.page_size * r.page_count);
   expect(r.check).toEqual({ level: "quick", ok: true, result: "ok" });
   expect(sha256(stored)).toBe(r.storedSha256);
@@ -155,7 +155,7 @@ describe("page snapshot of a database larger than every buffer", () => {
     let peak = rssBefore;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
     const stored = join(dir, "big-snap.db.zst");
-    const r = await takePageSnapshot(src, stored, "zstd", 1, "full");
+    const r = await takePageSnapshot(src, stored, { codec: "zstd", level: 1, check: "full" });
     // The restore path: streamed decompression of the many frames, hashed on the way.
     const restored = join(dir, "big-restored.db");
     const back = await decompressFile(stored, restored, "zstd");

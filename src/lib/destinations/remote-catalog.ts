@@ -12,7 +12,7 @@ import { describeError, OperationError, UsageError } from "../errors.ts";
 import { ensureDir } from "../fs.ts";
 import { appendOpLog } from "../oplog.ts";
 import type { FolderListing, StoredBackup } from "../store.ts";
-import { verifyBackup, type VerifyLevel, type VerifyResult } from "../verify.ts";
+import { probesFor, verifyBackup, type VerifyLevel, type VerifyResult } from "../verify.ts";
 import type { Backend } from "./backend.ts";
 import type { ResolvedDestination } from "./config.ts";
 import { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "./remote-store.ts";
@@ -71,7 +71,7 @@ export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, de
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const started = Date.now();
-    const probes = config.databases.find((d) => d.name === b.manifest.database)?.probes ?? [];
+    const probes = probesFor(config, b.manifest.database);
     let problems: string[];
     let error: string | undefined;
     try {
