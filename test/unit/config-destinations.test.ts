@@ -1,25 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../src/lib/config.ts";
-import { ConfigError } from "../../src/lib/errors.ts";
-import { tempDir } from "../helpers/tmp.ts";
-
-function load(toml: string) {
-  const dir = tempDir();
-  writeFileSync(join(dir, "sqlbak.toml"), toml);
-  return { dir, config: () => loadConfig({}, { HOME: dir }, dir) };
-}
-
-function problemsOf(toml: string): string[] {
-  try {
-    load(toml).config();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+import { configProblems as problemsOf, configProject as load } from "../helpers/config.ts";
 
 describe("[[destination]] resolution", () => {
   it("resolves local paths against the config file's folder and fills defaults; the sftp remote path stays as written", () => {

@@ -1,27 +1,11 @@
 /** The [retention] table, per-database overrides and `timezone`: validation messages and resolution. */
 import { describe, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { loadConfig } from "../../src/lib/config.ts";
-import { ConfigError } from "../../src/lib/errors.ts";
 import { UNLIMITED } from "../../src/lib/retention.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { configProblems, configProject } from "../helpers/config.ts";
 
-function load(toml: string) {
-  const dir = tempDir();
-  writeFileSync(join(dir, "sqlbak.toml"), toml);
-  return loadConfig({}, { HOME: dir }, dir);
-}
-
-function problemsOf(toml: string): string[] {
-  try {
-    load(toml);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map((p) => p.replace(/^.*sqlbak\.toml: /, ""));
-    throw err;
-  }
-  return [];
-}
+const load = (toml: string) => configProject(toml).config();
+/** Problems without the file name in front, so the table reads as keys. */
+const problemsOf = (toml: string) => configProblems(toml).map((p) => p.replace(/^.*sqlbak\.toml: /, ""));
 
 describe("retention config validation", () => {
   it.each([

@@ -1,16 +1,9 @@
 /** The [schedule] table: defaults, disabling a job, and one collected problem per bad expression. */
 import { describe, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { loadConfig } from "../../src/lib/config.ts";
 import { ConfigError } from "../../src/lib/errors.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { configProject } from "../helpers/config.ts";
 
-function load(toml: string) {
-  const dir = tempDir();
-  writeFileSync(join(dir, "sqlbak.toml"), toml);
-  return loadConfig({}, {}, dir);
-}
+const load = (toml: string) => configProject(toml).config();
 
 describe("[schedule]", () => {
   it("defaults to a daily backup, a weekly verify and a 6-hourly health check", () => {

@@ -2,26 +2,9 @@ import { describe, expect, it } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adHocDatabase, loadConfig, nameFromPath } from "../../src/lib/config.ts";
-import { ConfigError } from "../../src/lib/errors.ts";
 import { resolveRetention } from "../../src/lib/retention-config.ts";
+import { configProblems as problemsOf, configProject as load } from "../helpers/config.ts";
 import { tempDir } from "../helpers/tmp.ts";
-
-/** Writes `toml` as sqlbak.toml in a fresh folder and loads it with a clean environment. */
-function load(toml: string | Uint8Array, env: Record<string, string> = {}) {
-  const dir = tempDir();
-  writeFileSync(join(dir, "sqlbak.toml"), toml);
-  return { dir, config: () => loadConfig({}, { HOME: dir, ...env }, dir) };
-}
-
-function problemsOf(toml: string | Uint8Array): string[] {
-  try {
-    load(toml).config();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe("loadConfig validation", () => {
   it.each([
