@@ -4,20 +4,17 @@
  * into a temporary file beside the backup (same volume, always removed; a copy
  * left by kill -9 is a stale partial that the next backup cleans up), open it
  * read-only and compare what SQLite sees with what the manifest promises.
- * The outcome is appended to the manifest's history under the database's lock.
+ * Running them and recording outcomes is verify-run.ts.
  */
 import { constants, lstatSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { basename, dirname } from "node:path";
-import type { ResolvedConfig } from "./config.ts";
+import { basename } from "node:path";
 import { CHUNK_BYTES } from "./compress.ts";
 import { type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError } from "./encryption.ts";
-import { describeError, EXIT, LockedError, OperationError, SqlbakError } from "./errors.ts";
-import { removeQuietly, tempPathFor, writeFileAtomic } from "./fs.ts";
-import { acquireLock } from "./lock.ts";
-import { type Manifest, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
+import { describeError, EXIT, OperationError, SqlbakError } from "./errors.ts";
+import { removeQuietly, tempPathFor } from "./fs.ts";
+import { type Manifest, parseManifest } from "./manifest.ts";
 import { parseBackupId } from "./names.ts";
-import { appendOpLog } from "./oplog.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { readManifestText, type StoredBackup } from "./store.ts";
 import { pausePoint } from "./test-pause.ts";
@@ -25,8 +22,6 @@ import { decompressStored } from "./zstd-frames.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
-/** History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB. */
-export const MAX_VERIFICATIONS = 50;
 
 /** A backup failed verification: restore refuses it; exit code 3. */
 export class BackupDamagedError extends SqlbakError {
@@ -35,21 +30,6 @@ export class BackupDamagedError extends SqlbakError {
     super(message, { exitCode: EXIT.unhealthy, hint });
     this.problems = problems;
   }
-}
-
-export interface VerifyResult {
-  id: string;
-  database: string;
-  level: VerifyLevel;
-  ok: boolean;
-  problems: string[];
-  durationMs: number;
-  /** Set when the outcome could not be appended to the manifest (the verification itself stands). */
-  warning?: string;
-  /** The backup was removed (rotated) while it was being verified; not a failure. */
-  vanished?: boolean;
-  /** It could not be verified (the key does not open it): not recorded, and no verdict on the backup. */
-  error?: string;
 }
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -217,83 +197,4 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
     removeImage(temp);
   }
   return problems;
-}
-
-/**
- * Appends `v` to the backup's manifest history (capped at MAX_VERIFICATIONS),
- * atomically and under the database's lock, re-reading the manifest first so a
- * concurrent append is not lost. Returns "gone" if the backup was removed.
- */
-export async function recordVerification(config: ResolvedConfig, b: StoredBackup, v: Verification): Promise<"recorded" | "gone" | string> {
-  const database = b.manifest.database;
-  let lock;
-  try {
-    lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
-  } catch (err) {
-    // Locked (exit 4) is the run's answer; a lock that cannot be taken at all (a read-only folder) only loses the record.
-    if (err instanceof LockedError) throw err;
-    return `outcome not recorded in ${b.manifestPath}: ${describeError(err)}`;
-  }
-  try {
-    let text: string;
-    try {
-      text = readManifestText(b.manifestPath);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
-      throw err;
-    }
-    const m = parseManifest(text, basename(b.manifestPath), database);
-    m.verifications = [...m.verifications, v].slice(-MAX_VERIFICATIONS);
-    writeFileAtomic(b.manifestPath, serializeManifest(m));
-    return "recorded";
-  } catch (err) {
-    return `outcome not recorded in ${b.manifestPath}: ${describeError(err)}`;
-  } finally {
-    lock.release();
-  }
-}
-
-/** The configured probe queries of a database (none for one not in the config). */
-export function probesFor(config: ResolvedConfig, database: string): string[] {
-  return config.databases.find((d) => d.name === database)?.probes ?? [];
-}
-
-/**
- * Verifies each backup in turn, records each outcome in its manifest and the
- * operation log, and returns one result per backup. Only a lock timeout, or a
- * temporary copy that cannot be written (a full disk), throws. A backup the
- * keys cannot decrypt gets `error` and no recorded outcome.
- */
-export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date(), keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
-  const results: VerifyResult[] = [];
-  for (const b of backups) {
-    const started = Date.now();
-    const probes = probesFor(config, b.manifest.database);
-    let problems: string[];
-    let error: string | undefined;
-    try {
-      problems = await verifyBackup(b, level, probes, keys);
-    } catch (err) {
-      if (!(err instanceof WrongKeyError)) throw err;
-      [problems, error] = [[err.message], err.message];
-    }
-    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started, error };
-    // A wrong key says nothing about the backup: nothing goes into its history.
-    const recorded = error ? "not-recorded" : await recordVerification(config, b, { at: now().toISOString(), level, ok: result.ok, problems });
-    if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });
-    else if (recorded !== "recorded" && recorded !== "not-recorded") result.warning = recorded;
-    const logError = appendOpLog(config.logFile, {
-      op: "verify",
-      database: result.database,
-      id: result.id,
-      ok: result.ok,
-      level,
-      problems: result.problems,
-      duration_ms: result.durationMs,
-      error: result.problems.join("; ") || undefined,
-    });
-    if (logError) result.warning = result.warning ? `${result.warning}; ${logError}` : logError;
-    results.push(result);
-  }
-  return results;
 }

@@ -10,9 +10,9 @@ import type { ResolvedConfig } from "../config.ts";
 import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../encryption.ts";
 import { describeError, OperationError, UsageError } from "../errors.ts";
 import { ensureDir } from "../fs.ts";
-import { appendOpLog } from "../oplog.ts";
 import type { FolderListing, StoredBackup } from "../store.ts";
-import { probesFor, verifyBackup, type VerifyLevel, type VerifyResult } from "../verify.ts";
+import { verifyBackup, type VerifyLevel } from "../verify.ts";
+import { attemptVerify, logVerification, probesFor, type VerifyResult } from "../verify-run.ts";
 import type { Backend } from "./backend.ts";
 import type { ResolvedDestination } from "./config.ts";
 import { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "./remote-store.ts";
@@ -70,20 +70,15 @@ export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b
 export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel, keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
-    const started = Date.now();
     const probes = probesFor(config, b.manifest.database);
-    let problems: string[];
-    let error: string | undefined;
-    try {
-      problems = await withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys));
-    } catch (err) {
+    const result = await attemptVerify(
+      b,
+      level,
+      () => withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys)),
       // A wrong key or a full local disk says nothing about the copy; neither does a failed download.
-      if (err instanceof WrongKeyError || err instanceof OperationError) error = err.message;
-      else error = `cannot download from ${dest.name}: ${describeError(err)}`;
-      problems = [error];
-    }
-    const result: VerifyResult = { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started, error };
-    const logError = appendOpLog(config.logFile, { op: "verify", destination: dest.name, database: result.database, id: result.id, ok: result.ok, level, problems, duration_ms: result.durationMs, error: problems.join("; ") || undefined });
+      (err) => (err instanceof WrongKeyError || err instanceof OperationError ? err.message : `cannot download from ${dest.name}: ${describeError(err)}`),
+    );
+    const logError = logVerification(config, result, dest.name);
     if (logError) result.warning = logError;
     results.push(result);
   }
