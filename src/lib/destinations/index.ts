@@ -19,6 +19,23 @@ export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
   }
 }
 
+/** One line for a destination failure, with the advice when the error carries one (no stack, no second line). */
+export function describeFailure(err: unknown): string {
+  return err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+}
+
+/**
+ * Opens the backend, or returns why it cannot be opened as an Error with a
+ * one-line message: callers that report per database raise it for each.
+ */
+export async function tryOpenBackend(dest: ResolvedDestination): Promise<Backend | Error> {
+  try {
+    return await openBackend(dest);
+  } catch (err) {
+    return new Error(describeFailure(err), { cause: err });
+  }
+}
+
 /** The destination called `name` (`--from NAME`); a UsageError naming the configured ones otherwise. */
 export function findDestination(config: ResolvedConfig, name: string): ResolvedDestination {
   const d = config.destinations.find((x) => x.name === name);

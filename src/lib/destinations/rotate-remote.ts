@@ -10,11 +10,10 @@
  * Each removal deletes the manifest first, then the data (as locally).
  */
 import type { ResolvedConfig } from "../config.ts";
-import { describeError, SqlbakError } from "../errors.ts";
 import { appendOpLog, readOpLog } from "../oplog.ts";
 import { planRetention, type RetentionInput, type RetentionPolicy } from "../retention.ts";
 import type { Backend } from "./backend.ts";
-import { openBackend } from "./index.ts";
+import { describeFailure, openBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";
 
 export interface RemoteRotation {
@@ -82,7 +81,7 @@ export async function rotateAtDestinations(
       await rotateOne(backend, database, local, policy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
       r.ok = true;
     } catch (err) {
-      r.error = err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+      r.error = describeFailure(err);
     } finally {
       await backend?.close().catch(() => undefined);
     }

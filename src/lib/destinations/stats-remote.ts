@@ -4,12 +4,11 @@
  * not copied yet, and the last copy attempt from the op log.
  */
 import type { ResolvedConfig } from "../config.ts";
-import { describeError, SqlbakError } from "../errors.ts";
+import { describeError } from "../errors.ts";
 import { type LoggedEntry, readOpLog } from "../oplog.ts";
 import type { BackupRef } from "../stats.ts";
 import type { FolderListing } from "../store.ts";
-import type { Backend } from "./backend.ts";
-import { openBackend } from "./index.ts";
+import { tryOpenBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";
 
 export interface DestinationStats {
@@ -41,18 +40,13 @@ export async function gatherDestinationStats(config: ResolvedConfig, listings: F
   const log = readOpLog(config.logFile);
   const out: DestinationStats[] = [];
   for (const dest of config.destinations) {
-    let backend: Backend | null = null;
-    let openError: string | undefined;
-    try {
-      backend = await openBackend(dest);
-    } catch (err) {
-      openError = err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
-    }
+    const opened = await tryOpenBackend(dest);
+    const backend = opened instanceof Error ? null : opened;
     for (const l of listings) {
       const s: DestinationStats = { destination: dest.name, location: backend?.describe ?? null, database: l.database, ok: false, count: 0, stored_bytes: 0, newest: null, missing: 0, lag_ms: null, partials: 0, last_copy: lastCopy(log, dest.name, l.database) };
       try {
-        if (!backend) throw new Error(openError);
-        const remote = await listRemote(backend, l.database);
+        if (opened instanceof Error) throw opened;
+        const remote = await listRemote(opened, l.database);
         const ids = new Set(remote.backups.map((b) => b.manifest.id));
         const newest = remote.backups.at(-1)?.manifest;
         const newestLocal = l.backups.at(-1)?.manifest;

@@ -16,14 +16,13 @@
 import { existsSync } from "node:fs";
 import type { ResolvedConfig } from "../config.ts";
 import { STALE_PARTIAL_AGE_MS } from "../backup.ts";
-import { describeError, SqlbakError } from "../errors.ts";
 import { removeQuietly, tempPathFor } from "../fs.ts";
 import { manifestFileName, parseBackupId } from "../names.ts";
 import { appendOpLog } from "../oplog.ts";
 import { listFolder, type StoredBackup } from "../store.ts";
 import type { Backend } from "./backend.ts";
 import type { ResolvedDestination } from "./config.ts";
-import { openBackend } from "./index.ts";
+import { describeFailure, tryOpenBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";
 
 export interface CopyResult {
@@ -113,10 +112,6 @@ async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: Reso
   }
 }
 
-function describeFailure(err: unknown): string {
-  return err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
-}
-
 /**
  * Brings every destination up to date for `databases`. Never throws: one
  * result per destination and database, each logged to the op log.
@@ -124,19 +119,14 @@ function describeFailure(err: unknown): string {
 export async function syncDestinations(config: ResolvedConfig, databases: string[], opts: SyncOptions = {}): Promise<CopyResult[]> {
   const results: CopyResult[] = [];
   for (const dest of config.destinations) {
-    let backend: Backend | null = null;
-    let openError: string | undefined;
-    try {
-      backend = await openBackend(dest);
-    } catch (err) {
-      openError = describeFailure(err);
-    }
+    const opened = await tryOpenBackend(dest);
+    const backend = opened instanceof Error ? null : opened;
     for (const database of databases) {
       const r: CopyResult = { destination: dest.name, location: backend?.describe ?? null, database, ok: false, uploaded: [], uploaded_bytes: 0, already_there: 0, removed_partials: [], duration_ms: 0, warnings: [] };
       const t0 = Date.now();
       try {
-        if (!backend) throw new Error(openError);
-        await syncDatabase(config, backend, dest, database, r, opts);
+        if (opened instanceof Error) throw opened;
+        await syncDatabase(config, opened, dest, database, r, opts);
         r.ok = true;
       } catch (err) {
         r.error = describeFailure(err);
