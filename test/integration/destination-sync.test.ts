@@ -58,12 +58,15 @@ describe("copying to a destination", () => {
     const { p, config, nasApp } = await setup();
     const [b] = listFolder(join(p.dir, "backups"), "app").backups;
     const old = "app-20250101T000000000Z-0000abcd.sqlite.zst";
+    const oldEncrypted = "app-20250101T000000000Z-0000cafe.sqlite.zst.age";
     const young = `app-${new Date().toISOString().replace(/[-:.]/g, "")}-0000beef.sqlite.zst`;
     writeFileSync(join(nasApp, old), "partial");
+    writeFileSync(join(nasApp, oldEncrypted), "partial");
     writeFileSync(join(nasApp, young), "partial");
     rmSync(join(nasApp, `${b!.manifest.id}.json`)); // the local backup's own upload, interrupted before its manifest
     const [r] = await syncDestinations(config, ["app"]);
-    expect(r).toMatchObject({ ok: true, removed_partials: [`app/${old}`], uploaded: [b!.manifest.id] });
+    expect(r).toMatchObject({ ok: true, uploaded: [b!.manifest.id] });
+    expect(r!.removed_partials.sort()).toEqual([`app/${old}`, `app/${oldEncrypted}`]);
     expect(readdirSync(nasApp).sort()).toEqual([`${b!.manifest.id}.json`, b!.manifest.stored.file, young].sort());
   });
 });

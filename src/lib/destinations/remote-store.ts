@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DATABASE_NAME_RE } from "../config-schema.ts";
 import { describeError } from "../errors.ts";
 import { parseManifest } from "../manifest.ts";
-import { MANIFEST_EXTENSION, parseBackupId } from "../names.ts";
+import { DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "../names.ts";
 import type { StoredBackup } from "../store.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
@@ -28,8 +28,6 @@ export interface RemoteListing {
   partials: RemoteFile[];
   problems: string[];
 }
-
-const DATA_RE = /^(.+?)\.sqlite(\.zst|\.gz)?$/;
 
 /** Lists one database at a destination (an empty listing when it has nothing). */
 export async function listRemote(backend: Backend, database: string): Promise<RemoteListing> {
@@ -55,7 +53,7 @@ export async function listRemote(backend: Backend, database: string): Promise<Re
       listing.problems.push(`${backend.describe}/${key}: ${describeError(err)}`);
     }
   }
-  for (const [name, f] of byName) if (!claimed.has(name) && (DATA_RE.test(name) || name.startsWith("."))) listing.partials.push(f);
+  for (const [name, f] of byName) if (!claimed.has(name) && (DATA_FILE_RE.test(name) || name.startsWith("."))) listing.partials.push(f);
   return listing;
 }
 

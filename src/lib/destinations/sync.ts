@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import type { ResolvedConfig } from "../config.ts";
 import { STALE_PARTIAL_AGE_MS } from "../backup.ts";
 import { removeQuietly, tempPathFor } from "../fs.ts";
-import { manifestFileName, parseBackupId } from "../names.ts";
+import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../names.ts";
 import { appendOpLog } from "../oplog.ts";
 import { listFolder, type StoredBackup } from "../store.ts";
 import type { Backend } from "./backend.ts";
@@ -94,9 +94,9 @@ async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: Reso
   const nowMs = (opts.now?.() ?? new Date()).getTime();
   // Data without a manifest whose local backup is gone (rotated) will never be completed: remove it once stale.
   for (const p of remote.partials) {
-    const id = p.key.split("/")[1]!.replace(/\.sqlite(\.zst|\.gz)?$/, "");
-    const created = parseBackupId(id)?.createdAt.getTime();
-    if (created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS) continue;
+    const id = DATA_FILE_RE.exec(p.key.split("/")[1]!)?.[1];
+    const created = id === undefined ? undefined : parseBackupId(id)?.createdAt.getTime();
+    if (id === undefined || created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS) continue;
     await backend.remove(p.key);
     result.removed_partials.push(p.key);
   }
