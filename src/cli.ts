@@ -7,7 +7,7 @@ import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";
 import { EXIT, SqlbakError, UsageError } from "./lib/errors.ts";
-import { logger } from "./lib/log.ts";
+import { logger, stderrIsPlain } from "./lib/log.ts";
 import { SQLBAK_VERSION } from "./lib/version.ts";
 
 const HELP_FLAGS = ["--help", "-h"];
@@ -70,7 +70,7 @@ function report(err: unknown, verbose: boolean): void {
   logger.error(message);
   if (err instanceof SqlbakError && err.hint) logger.info(err.hint);
   const known = err instanceof SqlbakError || (err instanceof Error && err.name === "CLIError");
-  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(stderrIsPlain ? Bun.stripANSI(`${err.stack}\n`) : `${err.stack}\n`);
   else if (!known) logger.info("this looks like a bug in sqlbak; run again with --verbose for details");
 }
 

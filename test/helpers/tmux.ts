@@ -24,6 +24,11 @@ export class TmuxSession {
     return this.tmux("capture-pane", "-p", "-t", "t");
   }
 
+  /** The screen with its colours as escape codes (`capture-pane -e`). */
+  screenWithEscapes(): string {
+    return this.tmux("capture-pane", "-p", "-e", "-t", "t");
+  }
+
   /** Waits until the screen shows `text`; throws with the screen after `timeoutMs`. */
   async waitFor(text: string, timeoutMs = 10_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
