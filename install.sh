@@ -4,11 +4,33 @@
 #
 #   ./install.sh                 build and install to $PREFIX (root: /usr/local/bin, else ~/.local/bin)
 #   ./install.sh --prefix DIR    install into DIR
-#   ./install.sh --demo          ... then back up a freshly made demo database with it
-#   ./install.sh --test-deps     only install what the test suite needs (Bun, packages, sqlite3, zstd, tmux, OpenSSH, age)
+#   ./install.sh --demo          ... then back up a demo database in a temporary folder (removed on exit)
+#   ./install.sh --test-deps     only install what the test suite needs (see --help)
 #   ./install.sh --uninstall     remove the installed binary
+# Without root, a missing Bun is installed with npm under ~/.local (see usage below).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+usage() {
+  cat <<'USAGE'
+Usage: ./install.sh [--prefix DIR] [--demo] | --test-deps | --uninstall [--prefix DIR] | --help
+
+Builds sqlbak from this checkout and installs the binary and shell completions.
+Installs Bun with npm first when it is missing: globally as root, otherwise
+under ~/.local (no root needed). Safe to re-run: the binary is replaced in place.
+
+Options:
+  --prefix DIR   install the binary into DIR (default: /usr/local/bin as root, ~/.local/bin otherwise)
+  --demo         after installing, back up a freshly made demo database in a temporary
+                 folder, list it, and remove the folder again
+  --test-deps    install only what the test suite needs and build nothing: Bun, the npm
+                 packages, and with apt-get (sudo when not root) sqlite3, zstd, tmux, age,
+                 systemd (systemd-analyze), libxml2-utils, cron, zsh, util-linux,
+                 openssh-client, openssh-server; it enables and starts no service
+  --uninstall    remove the installed binary and completions
+  -h, --help     show this text
+USAGE
+}
 
 if [ "$(id -u)" = 0 ]; then PREFIX=/usr/local/bin; else PREFIX="$HOME/.local/bin"; fi
 MODE=install
@@ -20,11 +42,12 @@ while [ $# -gt 0 ]; do
     --demo) DEMO=1; shift ;;
     --test-deps) MODE=test-deps; shift ;;
     --uninstall) MODE=uninstall; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
+ORIG_PATH=$PATH
 say() { printf 'install.sh: %s\n' "$*" >&2; }
 
 # --- shell completions (generated files in completions/) -----------------------
@@ -64,10 +87,23 @@ fi
 
 ensure_bun() {
   if command -v bun >/dev/null 2>&1; then return; fi
-  command -v npm >/dev/null 2>&1 || { say "needs Bun, or npm to install it (https://bun.sh)"; exit 1; }
-  say "installing Bun with npm"
-  npm install -g bun >/dev/null
-  command -v bun >/dev/null 2>&1 || { say "npm installed Bun but it is not on PATH ($(npm prefix -g)/bin)"; exit 1; }
+  # A Bun installed by an earlier non-root run.
+  if [ -x "$HOME/.local/bin/bun" ]; then PATH="$HOME/.local/bin:$PATH"; return; fi
+  command -v npm >/dev/null 2>&1 || { say "needs Bun (https://bun.sh), or npm to install it; install one of them and run ./install.sh again"; exit 1; }
+  local global
+  global=$(npm prefix -g 2>/dev/null || echo /usr/local)
+  if [ -w "$global/lib" ] || { [ ! -e "$global/lib" ] && [ -w "$global" ]; }; then
+    say "installing Bun with npm into $global"
+    npm install -g bun >/dev/null || { say "npm install -g bun failed; install Bun yourself (https://bun.sh) and run ./install.sh again"; exit 1; }
+  else
+    # Not root: npm's global folder is not ours, so Bun goes under ~/.local (its bin is ~/.local/bin/bun).
+    say "installing Bun with npm into $HOME/.local (npm's global folder $global is not writable)"
+    mkdir -p "$HOME/.local"
+    npm install -g --prefix "$HOME/.local" bun >/dev/null || { say "npm could not install Bun into $HOME/.local; install Bun yourself (https://bun.sh) and run ./install.sh again"; exit 1; }
+    PATH="$HOME/.local/bin:$PATH"
+    case ":$ORIG_PATH:" in *":$HOME/.local/bin:"*) ;; *) say "note: Bun is in $HOME/.local/bin, which is not on your PATH" ;; esac
+  fi
+  command -v bun >/dev/null 2>&1 || { say "npm installed Bun but it is not on PATH ($global/bin); add that folder to PATH and run ./install.sh again"; exit 1; }
 }
 
 apt_install() {
@@ -88,6 +124,7 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
+  say "test dependencies: sqlite3 zstd tmux age systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit (missing ones come from apt-get; no service is enabled or started)"
   apt_install sqlite3 zstd tmux age:age age-keygen:age systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
     sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux
   exit 0
@@ -103,10 +140,12 @@ install_completions
 
 if [ "$DEMO" = 1 ]; then
   demo=$(mktemp -d "${TMPDIR:-/tmp}/sqlbak-demo.XXXXXX")
+  trap 'rm -rf "$demo"' EXIT
   bun scripts/demo-db.ts "$demo/demo.db" >/dev/null
   say "backing up a demo database: $demo/demo.db"
   "$PREFIX/sqlbak" backup "$demo/demo.db" --backup-dir "$demo/backups"
   "$PREFIX/sqlbak" list --backup-dir "$demo/backups"
+  say "demo done; its temporary folder $demo is removed on exit"
 fi
 
 say "next: write a config (see sqlbak.example.toml) to /etc/sqlbak/config.toml or ~/.config/sqlbak/config.toml, then run: sqlbak backup (a first backup) and sqlbak install-schedule --apply (the nightly backup, weekly restore test and health check)"
