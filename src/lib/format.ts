@@ -14,10 +14,16 @@ export function formatBytes(bytes: number): string {
   return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${UNITS[i]}`;
 }
 
-/** Local wall-clock time, `2026-11-22 06:07:08`, in the process's time zone. */
+/**
+ * The one form of every displayed time: local wall-clock time with its UTC
+ * offset, `2026-11-22 06:07:08 +01:00`, in the process's time zone (TZ).
+ * `restore --at` reads this form back and takes it as that whole second.
+ */
 export function formatLocalTime(date: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+  const off = -date.getTimezoneOffset();
+  const zone = `${off < 0 ? "-" : "+"}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())} ${zone}`;
 }
 
 /** `3d 4h ago`. */

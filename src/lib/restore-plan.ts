@@ -17,7 +17,7 @@ export type BackupSelector = { kind: "id"; id: string } | { kind: "at"; at: Date
 
 const WORD_UNITS: Record<string, string> = { sec: "s", second: "s", min: "m", minute: "m", hour: "h", day: "d", week: "w" };
 const CLOCK_RE = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
-const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)? ?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 function atClock(day: Date, clock: string | undefined, endOfDay: boolean): Date | null {
   const d = new Date(day);
@@ -27,7 +27,7 @@ function atClock(day: Date, clock: string | undefined, endOfDay: boolean): Date 
   }
   const m = CLOCK_RE.exec(clock);
   if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return null;
-  d.setHours(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), 0);
+  d.setHours(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[3] === undefined ? 0 : 999);
   return d;
 }
 
@@ -40,19 +40,22 @@ function parseIso(text: string): Date | null {
     const date = new Date(Number(y), Number(mo) - 1, Number(d), 23, 59, 59, 999);
     return date.getMonth() === Number(mo) - 1 && date.getDate() === Number(d) ? date : null;
   }
+  // A time given to the second (as `list` shows it) covers that whole second: backups carry milliseconds.
+  const wholeSecond = s !== undefined && ms === undefined ? 999 : 0;
   if (zone) {
     const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${(ms ?? "0").padEnd(3, "0")}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`);
-    return Number.isNaN(date.getTime()) ? null : date;
+    return Number.isNaN(date.getTime()) ? null : new Date(date.getTime() + wholeSecond);
   }
-  const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), Number((ms ?? "0").padEnd(3, "0")));
+  const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), Number((ms ?? "0").padEnd(3, "0")) + wholeSecond);
   const exact = date.getMonth() === Number(mo) - 1 && date.getDate() === Number(d) && date.getHours() === Number(h) && date.getMinutes() === Number(mi);
   return exact ? date : null;
 }
 
 /**
  * Parses `--at`: ISO dates and times (`2026-11-20`, `2026-11-20 18:00`,
- * `2026-11-20T18:00:00Z`; no zone = local time; a bare date = the end of that
- * day), `now`, `today [HH:MM]`, `yesterday [HH:MM]` (bare = end of yesterday),
+ * `2026-11-20T18:00:00Z`, `2026-11-20 18:00:05 +01:00` as `list` shows it; no
+ * zone = local time; a bare date = the end of that day; a time to the second
+ * without milliseconds = the end of that second, since backups carry them), `now`, `today [HH:MM]`, `yesterday [HH:MM]` (bare = end of yesterday),
  * and `<span> ago` (`2h ago`, `1h30m ago`, `3 days ago`). Null when malformed.
  */
 export function parseAtTime(input: string, now: Date): Date | null {

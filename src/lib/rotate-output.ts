@@ -2,8 +2,7 @@
  * rotate's stdout: a table of every backup with keep/remove and its reasons,
  * and the stable `--json` shape (documented in the README; change additively).
  */
-import { renderTable } from "./format.ts";
-import { formatInZone } from "./retention.ts";
+import { formatLocalTime, renderTable } from "./format.ts";
 import type { RotateResult } from "./rotate.ts";
 
 export type RotateJson = Omit<RotateResult, "exitCode">;
@@ -14,13 +13,13 @@ export function rotateToJson(r: RotateResult): RotateJson {
   return json;
 }
 
-/** One table over all databases, newest first per database; CREATED is in the retention time zone. */
+/** One table over all databases, newest first per database; CREATED in the one display form (local time with offset). */
 export function renderRotateTable(results: RotateResult[], dryRun: boolean): string {
   const rows = results.flatMap((r) =>
     r.backups.map((b) => [
       b.action === "keep" ? "keep" : dryRun ? "would remove" : r.removed.includes(b.id) ? "removed" : "remove (failed)",
       b.id,
-      formatInZone(new Date(b.created_at), r.time_zone),
+      formatLocalTime(new Date(b.created_at)),
       b.kind,
       b.reasons.join(", ") || "-",
     ]),

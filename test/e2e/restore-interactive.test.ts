@@ -52,7 +52,7 @@ describe("sqlbak restore on a terminal", () => {
     await s.waitFor("Which database?");
     s.send("Enter"); // app is first
     const list = await s.waitFor("Which backup?");
-    expect(list).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}\d+s ago {2}manual {2}- {2}[\d.]+ KiB {2}never verified/);
+    expect(list).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d {2}\d+s ago {2}manual {2}- {2}[\d.]+ KiB {2}never verified/);
     s.send("Down", "Enter"); // the older backup (newest first)
     const plan = await s.waitFor(`Replace ${p.db} with this backup?`);
     expect(plan).toContain(`backup:  ${older.id}`);

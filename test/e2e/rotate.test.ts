@@ -65,7 +65,7 @@ describe("sqlbak rotate", () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^ACTION\s+ID\s+CREATED\s+KIND\s+REASONS\n/);
     expect(table.stdout).toContain("would remove");
-    expect(table.stdout).toContain("2025-01-09 12:00:00  pre-restore  pre-restore 1");
+    expect(table.stdout).toContain("2025-01-09 12:00:00 +00:00  pre-restore  pre-restore 1");
     expect(table.stderr).toContain("app: kept 5, would remove 4");
   });
 
