@@ -12,6 +12,7 @@ import { OperationError, UsageError } from "./errors.ts";
 import { formatBytes, formatLocalTime } from "./format.ts";
 import { parseBackupId } from "./names.ts";
 import type { StoredBackup } from "./store.ts";
+import { shellQuote } from "./suggest.ts";
 
 export type BackupSelector = { kind: "id"; id: string } | { kind: "at"; at: Date; text: string } | { kind: "latest" };
 
@@ -174,8 +175,4 @@ export function describePlan(plan: RestorePlan): string[] {
 export function undoCommand(plan: RestorePlan, preRestoreId: string): string {
   const to = plan.undoNeedsTo ? ` --to ${shellQuote(plan.target)} --force` : "";
   return `sqlbak restore ${plan.preRestore!.name} --id ${preRestoreId}${to} --yes`;
-}
-
-function shellQuote(s: string): string {
-  return /^[\w./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, listBackups, makeProject, rows, sha256File, withDatabase } from "../helpers/backups.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { BIN, runCli } from "../helpers/run-cli.ts";
 
 /** Tables, a WITHOUT ROWID table, indexes, a trigger, a view, BLOBs, NULLs, unicode and FTS5. */
 function fillRichDatabase(path: string): void {
@@ -128,6 +128,23 @@ describe("sqlbak restore", () => {
     const r = await runCli(["restore", ...args], { cwd: p.dir });
     expect(r.stderr).toContain(message);
     expect(r.code).toBe(2);
+    expect(sha256File(p.db)).toBe(before);
+  });
+
+  it("without a TTY suggests the user's own command plus --yes, and running it restores to --to, live database untouched", async () => {
+    const p = makeProject();
+    await backupNow(p);
+    exec(p.db, "DELETE FROM items WHERE id > 10");
+    const before = sha256File(p.db);
+    const r = await runCli(["restore", "app", "--latest", "--to", "my copy.db"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    const suggested = /e\.g\. (sqlbak .*?)(?:;|$)/m.exec(r.stderr)?.[1];
+    expect(suggested).toBe("sqlbak restore app --latest --to 'my copy.db' --yes");
+    expect(r.stderr).toContain("to see the plan first: sqlbak restore app --latest --to 'my copy.db' --dry-run");
+    // Run it as a shell would: through sh, with sqlbak being the binary under test.
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${suggested}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.exitCode).toBe(0);
+    expect(rows(join(p.dir, "my copy.db"), "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
     expect(sha256File(p.db)).toBe(before);
   });
 
