@@ -51,7 +51,7 @@ export default defineCommand({
       // A missing or wrong key is found before any prompt, download or change.
       if (backend) requireDecryptionKeys([backup.manifest], keys);
       else await assertDecryptable(backup, keys);
-      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys });
+      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys, carry: carriedOptions(args) });
       if (dryRun) {
         const lines = describePlan(plan);
         printData(ctx, { dry_run: true, id: backup.manifest.id, from: dest?.name ?? null, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`);
@@ -88,6 +88,11 @@ function requireScriptArgs(argv: string[], name: string | undefined, selector: B
   const add = [...(name ? [] : ["NAME"]), ...(selector ? [] : ["--latest"])];
   const hint = `e.g. ${suggestCommand(argv, [...add, ...(confirmed ? [] : ["--yes"])])}${name ? "" : " (NAME: the database to restore)"}; to see the plan first: ${suggestCommand(argv, [...add, "--dry-run"])}`;
   throw new UsageError(`not a terminal, so restore cannot ask; missing ${missing.join(", ")}`, hint);
+}
+
+/** The options the undo command must repeat: it reads the same config, backup folder and key (never --from: the pre-restore backup is local). */
+function carriedOptions(args: { config?: string; "backup-dir"?: string; identity?: string }): string[] {
+  return (["config", "backup-dir", "identity"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, args[k]!] : []));
 }
 
 function report(ctx: CommandContext, r: RestoreResult): void {

@@ -148,6 +148,20 @@ describe("sqlbak restore", () => {
     expect(sha256File(p.db)).toBe(before);
   });
 
+  it("the undo command repeats --backup-dir, so pasting it finds the pre-restore backup", async () => {
+    const p = makeProject();
+    const r0 = await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r0.code).toBe(0);
+    exec(p.db, "DELETE FROM items WHERE id > 10");
+    const r = await runCli(["restore", "app", "--latest", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const undo = /to undo: (sqlbak .*)$/m.exec(r.stderr)?.[1];
+    expect(undo).toContain("--backup-dir elsewhere");
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${undo}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.exitCode).toBe(0);
+    expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
+  });
+
   it("refuses to overwrite an existing --to file without --force, and replaces it with --force keeping a way back", async () => {
     const p = makeProject();
     await backupNow(p);
