@@ -162,6 +162,21 @@ describe("sqlbak restore", () => {
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
   });
 
+  it("a refused damaged backup suggests a verify command that repeats --backup-dir and finds that backup", async () => {
+    const p = makeProject();
+    expect((await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir })).code).toBe(0);
+    const [b] = JSON.parse((await runCli(["list", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout);
+    flipByte(b.file, -30);
+    const r = await runCli(["restore", "app", "--latest", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    const verify = /check it with `(sqlbak verify [^`]*)`/.exec(r.stderr)?.[1];
+    expect(verify).toBe(`sqlbak verify ${b.id} --backup-dir elsewhere`);
+    expect(r.stderr).toContain("(`sqlbak list app --backup-dir elsewhere`)");
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${verify}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.stderr.toString()).toContain(b.id);
+    expect(ran.exitCode).toBe(3);
+  });
+
   it("refuses to overwrite an existing --to file without --force, and replaces it with --force keeping a way back", async () => {
     const p = makeProject();
     await backupNow(p);
