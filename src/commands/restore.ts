@@ -4,6 +4,7 @@ import { assertDecryptable, loadDecryptionKeys, requireDecryptionKeys } from "..
 import { UsageError } from "../lib/errors.ts";
 import { type RestoreResult, runRestore } from "../lib/restore.ts";
 import { type BackupSelector, describePlan, parseRestoreSelector, planRestore, selectBackup } from "../lib/restore-plan.ts";
+import { suggestCommand } from "../lib/suggest.ts";
 import { databaseOfId } from "../lib/verify-select.ts";
 import type { Backend } from "../lib/destinations/backend.ts";
 import { findDestination, withBackend } from "../lib/destinations/index.ts";
@@ -29,14 +30,14 @@ export default defineCommand({
     ...fromArgs,
     force: { type: "boolean", description: "Replace the database even if it is in use, or an existing --to file" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const ctx = openContext(args);
     const now = new Date();
     const selector = parseRestoreSelector({ id: args.id, at: args.at, latest: args.latest }, now);
     const dryRun = Boolean(args["dry-run"]);
     const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
     let name = databaseName(args.name as string | undefined, selector);
-    if (!interactive) requireScriptArgs(name, selector, Boolean(args.yes) || dryRun);
+    if (!interactive) requireScriptArgs(["restore", ...rawArgs], name, selector, Boolean(args.yes) || dryRun);
     // Loaded only on a TTY: scripts never touch the prompt library.
     const prompts = interactive ? await import("./_restore-prompts.ts") : null;
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
@@ -50,7 +51,7 @@ export default defineCommand({
       // A missing or wrong key is found before any prompt, download or change.
       if (backend) requireDecryptionKeys([backup.manifest], keys);
       else await assertDecryptable(backup, keys);
-      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys });
+      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys, carry: carriedOptions(args) });
       if (dryRun) {
         const lines = describePlan(plan);
         printData(ctx, { dry_run: true, id: backup.manifest.id, from: dest?.name ?? null, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`);
@@ -76,14 +77,22 @@ function databaseName(name: string | undefined, selector: BackupSelector | null)
 }
 
 /** Without a TTY nothing can be asked: everything must be on the command line. */
-function requireScriptArgs(name: string | undefined, selector: BackupSelector | null, confirmed: boolean): void {
+function requireScriptArgs(argv: string[], name: string | undefined, selector: BackupSelector | null, confirmed: boolean): void {
   const missing = [
     !name && "a database NAME (or --id)",
     !selector && "a backup selector (--id, --at or --latest)",
     !confirmed && "--yes to confirm",
   ].filter(Boolean);
   if (missing.length === 0) return;
-  throw new UsageError(`not a terminal, so restore cannot ask; missing ${missing.join(", ")}`, "e.g. sqlbak restore app --latest --yes (add --dry-run to see the plan first)");
+  // The suggestion is the user's own command line plus what is missing: never a different target.
+  const add = [...(name ? [] : ["NAME"]), ...(selector ? [] : ["--latest"])];
+  const hint = `e.g. ${suggestCommand(argv, [...add, ...(confirmed ? [] : ["--yes"])])}${name ? "" : " (NAME: the database to restore)"}; to see the plan first: ${suggestCommand(argv, [...add, "--dry-run"])}`;
+  throw new UsageError(`not a terminal, so restore cannot ask; missing ${missing.join(", ")}`, hint);
+}
+
+/** The options the undo command must repeat: it reads the same config, backup folder and key (never --from: the pre-restore backup is local). */
+function carriedOptions(args: { config?: string; "backup-dir"?: string; identity?: string }): string[] {
+  return (["config", "backup-dir", "identity"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, args[k]!] : []));
 }
 
 function report(ctx: CommandContext, r: RestoreResult): void {

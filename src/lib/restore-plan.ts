@@ -12,6 +12,7 @@ import { OperationError, UsageError } from "./errors.ts";
 import { formatBytes, formatLocalTime } from "./format.ts";
 import { parseBackupId } from "./names.ts";
 import type { StoredBackup } from "./store.ts";
+import { suggestCommand } from "./suggest.ts";
 
 export type BackupSelector = { kind: "id"; id: string } | { kind: "at"; at: Date; text: string } | { kind: "latest" };
 
@@ -132,6 +133,8 @@ export interface RestorePlan {
   force: boolean;
   /** What an encrypted backup is decrypted with. */
   keys?: DecryptionKeys;
+  /** Options from the user's command line the undo command must repeat (--config, --backup-dir, --identity as given). */
+  carry?: string[];
 }
 
 /**
@@ -139,7 +142,7 @@ export interface RestorePlan {
  * (UsageError) an unconfigured database without `--to`, and an existing
  * `--to` file without `--force`.
  */
-export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys }): RestorePlan {
+export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[] }): RestorePlan {
   const name = backup.manifest.database;
   const configured = config.databases.find((d) => d.name === name);
   if (!opts.to && !configured) {
@@ -158,7 +161,7 @@ export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: 
   // one, else (neither configured) to the folder named after the target file, as `backup PATH` would.
   const owner = config.databases.find((d) => d.path === target) ?? configured;
   const preRestore = targetExists ? { ...(owner ?? adHocDatabase(config, target)), path: target } : null;
-  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force, keys: opts.keys };
+  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force, keys: opts.keys, carry: opts.carry };
 }
 
 /** The plan as lines for `--dry-run` and the confirmation prompt. */
@@ -175,10 +178,6 @@ export function describePlan(plan: RestorePlan): string[] {
 
 /** The command that puts the pre-restore backup back. */
 export function undoCommand(plan: RestorePlan, preRestoreId: string): string {
-  const to = plan.undoNeedsTo ? ` --to ${shellQuote(plan.target)} --force` : "";
-  return `sqlbak restore ${plan.preRestore!.name} --id ${preRestoreId}${to} --yes`;
-}
-
-function shellQuote(s: string): string {
-  return /^[\w./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+  const to = plan.undoNeedsTo ? ["--to", plan.target, "--force"] : [];
+  return suggestCommand(["restore", plan.preRestore!.name, "--id", preRestoreId, ...to, ...(plan.carry ?? [])], ["--yes"]);
 }

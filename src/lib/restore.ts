@@ -18,6 +18,7 @@ import { acquireLock } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
 import { type RestorePlan, undoCommand } from "./restore-plan.ts";
 import { checkDatabase } from "./sqlite-inspect.ts";
+import { suggestCommand } from "./suggest.ts";
 import { databaseFolder } from "./store.ts";
 import { pausePoint } from "./test-pause.ts";
 import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "./verify.ts";
@@ -58,8 +59,9 @@ async function prepareCopy(plan: RestorePlan, temp: string): Promise<void> {
     if (problems.length === 0) problems.push(...inspectImage(temp, manifest!, "full", []));
   }
   const id = plan.backup.manifest.id;
+  const carry = plan.carry ?? [];
   if (problems.length > 0) {
-    throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, `nothing was changed; check it with \`sqlbak verify ${id}\` and pick another backup (\`sqlbak list ${plan.database}\`)`);
+    throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, `nothing was changed; check it with \`${suggestCommand(["verify", id, ...carry])}\` and pick another backup (\`${suggestCommand(["list", plan.database, ...carry.filter((w, i) => w !== "--identity" && carry[i - 1] !== "--identity")])}\`)`);
   }
   // VACUUM INTO images are in rollback mode; give the copy the journal mode the live database had.
   if (manifest!.snapshot.journal_mode === "wal") {

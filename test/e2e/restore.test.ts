@@ -3,7 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, listBackups, makeProject, rows, sha256File, withDatabase } from "../helpers/backups.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { BIN, runCli } from "../helpers/run-cli.ts";
 
 /** Tables, a WITHOUT ROWID table, indexes, a trigger, a view, BLOBs, NULLs, unicode and FTS5. */
 function fillRichDatabase(path: string): void {
@@ -129,6 +129,52 @@ describe("sqlbak restore", () => {
     expect(r.stderr).toContain(message);
     expect(r.code).toBe(2);
     expect(sha256File(p.db)).toBe(before);
+  });
+
+  it("without a TTY suggests the user's own command plus --yes, and running it restores to --to, live database untouched", async () => {
+    const p = makeProject();
+    await backupNow(p);
+    exec(p.db, "DELETE FROM items WHERE id > 10");
+    const before = sha256File(p.db);
+    const r = await runCli(["restore", "app", "--latest", "--to", "my copy.db"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    const suggested = /e\.g\. (sqlbak .*?)(?:;|$)/m.exec(r.stderr)?.[1];
+    expect(suggested).toBe("sqlbak restore app --latest --to 'my copy.db' --yes");
+    expect(r.stderr).toContain("to see the plan first: sqlbak restore app --latest --to 'my copy.db' --dry-run");
+    // Run it as a shell would: through sh, with sqlbak being the binary under test.
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${suggested}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.exitCode).toBe(0);
+    expect(rows(join(p.dir, "my copy.db"), "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
+    expect(sha256File(p.db)).toBe(before);
+  });
+
+  it("the undo command repeats --backup-dir, so pasting it finds the pre-restore backup", async () => {
+    const p = makeProject();
+    const r0 = await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r0.code).toBe(0);
+    exec(p.db, "DELETE FROM items WHERE id > 10");
+    const r = await runCli(["restore", "app", "--latest", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const undo = /to undo: (sqlbak .*)$/m.exec(r.stderr)?.[1];
+    expect(undo).toContain("--backup-dir elsewhere");
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${undo}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.exitCode).toBe(0);
+    expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
+  });
+
+  it("a refused damaged backup suggests a verify command that repeats --backup-dir and finds that backup", async () => {
+    const p = makeProject();
+    expect((await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir })).code).toBe(0);
+    const [b] = JSON.parse((await runCli(["list", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout);
+    flipByte(b.file, -30);
+    const r = await runCli(["restore", "app", "--latest", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    const verify = /check it with `(sqlbak verify [^`]*)`/.exec(r.stderr)?.[1];
+    expect(verify).toBe(`sqlbak verify ${b.id} --backup-dir elsewhere`);
+    expect(r.stderr).toContain("(`sqlbak list app --backup-dir elsewhere`)");
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${verify}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.stderr.toString()).toContain(b.id);
+    expect(ran.exitCode).toBe(3);
   });
 
   it("refuses to overwrite an existing --to file without --force, and replaces it with --force keeping a way back", async () => {
