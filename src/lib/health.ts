@@ -27,9 +27,11 @@ export interface FreeSpaceThreshold {
 function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   const out: string[] = [];
   const name = d.database;
+  // Freshness counts scheduled and manual backups only: a pre-restore copy may be of another file.
   if (!d.newest) out.push(`${name}: no backups`);
-  else if (d.newest.age_ms > t.maxAgeMs) {
-    out.push(`${name}: newest backup is ${formatSpan(d.newest.age_ms)} old (max_age ${formatSpan(t.maxAgeMs)})`);
+  else if (!d.newest_own) out.push(`${name}: no scheduled or manual backups (only pre-restore copies)`);
+  else if (d.newest_own.age_ms > t.maxAgeMs) {
+    out.push(`${name}: newest backup is ${formatSpan(d.newest_own.age_ms)} old (max_age ${formatSpan(t.maxAgeMs)})`);
   }
   const v = d.last_verification;
   if (v && !v.ok) out.push(`${name}: last verification failed (${v.id}, ${formatSpan(v.age_ms)} ago): ${v.problems[0] ?? "unknown problem"}`);

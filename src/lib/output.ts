@@ -11,6 +11,8 @@ export interface BackupJson {
   database: string;
   created_at: string;
   kind: string;
+  /** The file the backup was taken of (a pre-restore copy may be of another file than the database's own). */
+  source: string;
   tags: string[];
   file: string;
   manifest: string;
@@ -28,6 +30,7 @@ export function backupToJson(b: StoredBackup): BackupJson {
     database: m.database,
     created_at: m.created_at,
     kind: m.kind,
+    source: m.source,
     tags: m.tags,
     file: b.dataPath,
     manifest: b.manifestPath,
@@ -53,7 +56,7 @@ export function renderBackupTable(backups: StoredBackup[], now: Date): string {
       m.id,
       formatLocalTime(created),
       formatAge(created, now),
-      m.kind,
+      m.kind === "pre-restore" ? `pre-restore of ${m.source}` : m.kind,
       m.tags.join(",") || "-",
       `${formatBytes(m.raw.size)} / ${formatBytes(m.stored.size)}`,
       verifiedCell(b, now),

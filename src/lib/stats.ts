@@ -29,6 +29,12 @@ export interface DatabaseStats {
   compression_ratio: number | null;
   oldest: BackupRef | null;
   newest: BackupRef | null;
+  /**
+   * Newest scheduled or manual backup: what freshness (max_age) is judged by. A
+   * pre-restore copy can be of another file (`restore --to other.db --force`),
+   * so it never makes a database look freshly backed up.
+   */
+  newest_own: BackupRef | null;
   last_verification: (Verification & { id: string; age_ms: number }) | null;
   last_backup_run: { ts: string; ok: boolean; error?: string } | null;
   /** Failed operations on this database logged after its last successful backup. */
@@ -75,6 +81,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
   const raw = backups.reduce((s, m) => s + m.raw.size, 0);
   const newest = backups.at(-1);
   const oldest = backups[0];
+  const newestOwn = backups.findLast((m) => m.kind !== "pre-restore");
   const mine = log.filter((e) => e.database === listing.database);
   const runs = mine.filter((e) => e.op === "backup");
   const lastRun = runs.at(-1);
@@ -90,6 +97,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     compression_ratio: stored > 0 ? Math.round((raw / stored) * 100) / 100 : null,
     oldest: oldest ? ref(oldest.id, oldest.created_at, nowMs) : null,
     newest: newest ? ref(newest.id, newest.created_at, nowMs) : null,
+    newest_own: newestOwn ? ref(newestOwn.id, newestOwn.created_at, nowMs) : null,
     last_verification: lastVerification(listing, nowMs),
     last_backup_run: lastRun ? { ts: lastRun.ts, ok: lastRun.ok, error: lastRun.error } : null,
     failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),

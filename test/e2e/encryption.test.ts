@@ -81,10 +81,21 @@ describe("encrypted backups", () => {
     expect(verifications(b.manifest)).toBe(3);
   }, SPAWNS_TIMEOUT_MS);
 
-  it("verify without an identity exits 2 with advice, verifying nothing", async () => {
+  it("verify without an identity checks checksums only, exits 0 and says how to run a restore test (issue 14 §5)", async () => {
     const p = encryptedProject();
     const b = await backupNow(p);
     const r = await runCli(["verify"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("a restore test needs the identity");
+    expect(r.stderr).toContain("--identity key.txt");
+    const m = JSON.parse(readFileSync(b.manifest, "utf8"));
+    expect(m.verifications.map((v: { level: string; ok: boolean }) => [v.level, v.ok])).toEqual([["checksum", true]]);
+  }, SPAWNS_TIMEOUT_MS);
+
+  it("verify --level quick without an identity exits 2 with advice, verifying nothing", async () => {
+    const p = encryptedProject();
+    const b = await backupNow(p);
+    const r = await runCli(["verify", "--level", "quick"], { cwd: p.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`backup ${b.id} is encrypted to ${p.recipient}, and no identity was given`);
     expect(r.stderr).toContain("give the age identity file (AGE-SECRET-KEY-1…) with --identity FILE or $SQLBAK_AGE_IDENTITY");

@@ -192,6 +192,10 @@ describe("sqlbak restore", () => {
     expect(rows(other, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
     const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
     expect(forced.stderr).toContain(`to undo: sqlbak restore app --id ${pre.id} --to ${other} --force --yes`);
+    // The safety copy of other.db is filed under app, so list says which file it came from.
+    expect(pre.source).toBe(other);
+    const table = await runCli(["list", "app"], { cwd: p.dir });
+    expect(table.stdout).toContain(`pre-restore of ${other}`);
     expect((await runCli(["restore", "app", "--id", pre.id, "--to", other, "--force", "--yes"], { cwd: p.dir })).code).toBe(0);
     expect(rows(other, "SELECT name FROM sqlite_schema")).toEqual([{ name: "precious" }]);
   });

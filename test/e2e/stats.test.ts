@@ -55,7 +55,7 @@ describe("sqlbak stats", () => {
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
       "compression_ratio", "configured", "count", "database", "failures_since_success", "last_backup_run", "last_verification",
-      "newest", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
+      "newest", "newest_own", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
     ]);
     expect(app).toMatchObject({ database: "app", configured: true, count: { manual: 2, scheduled: 0, total: 2 }, last_backup_run: { ok: true } });
     expect(shop.count).toMatchObject({ scheduled: 1, total: 1 });
@@ -73,6 +73,20 @@ describe("sqlbak stats --check", () => {
   it("flags a configured database with no backups", async () => {
     const r = await runCli(["stats", "--check"], { cwd: setup() });
     expect([r.code, r.stdout]).toEqual([3, "app: no backups\n"]);
+  });
+
+  it("does not count a pre-restore copy of another file as a fresh backup (issue 14 §10)", async () => {
+    const dir = setup(`max_age = "1d"`);
+    const b = await backupOne(dir, "app");
+    makeDatabase(join(dir, "other.db"), { rows: 3 });
+    const r = await runCli(["restore", "app", "--latest", "--to", "other.db", "--force", "--yes"], { cwd: dir });
+    expect(r.code).toBe(0);
+    editManifest(b.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
+    const c = await runCli(["stats", "--check"], { cwd: dir });
+    expect([c.code, c.stdout]).toEqual([3, "app: newest backup is 2d old (max_age 24h)\n"]);
+    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
+    expect(s.count["pre-restore"]).toBe(1);
+    expect(s.newest_own.id).toBe(b.id);
   });
 
   it("flags a newest backup older than max_age", async () => {

@@ -22,6 +22,7 @@ export function makeProject(opts: { rows?: number; payloadBytes?: number; dbToml
 export interface ListedBackup {
   id: string;
   kind: string;
+  source: string;
   file: string;
   manifest: string;
   created_at: string;

@@ -8,7 +8,9 @@ const D = 24 * H;
 const GiB = 1024 ** 3;
 
 function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
+  const newest = over.newest === undefined ? { id: "n", created_at: "", age_ms: 2 * H } : over.newest;
   return {
+    newest_own: "newest_own" in over ? over.newest_own! : newest,
     database: "app",
     configured: true,
     count: { scheduled: 3, manual: 0, "pre-restore": 0, total: 3 },
@@ -57,6 +59,12 @@ describe("checkHealth", () => {
     const problems = check(report([db(over)]));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(line);
+  });
+
+  it("does not count pre-restore copies as fresh backups", () => {
+    const old = { id: "o", created_at: "", age_ms: 3 * D };
+    expect(checkHealth(report([db({ newest: { id: "p", created_at: "", age_ms: H }, newest_own: old })]), () => T, {})).toEqual(["app: newest backup is 3d old (max_age 26h)"]);
+    expect(checkHealth(report([db({ newest_own: null })]), () => T, {})).toEqual(["app: no scheduled or manual backups (only pre-restore copies)"]);
   });
 
   it("does not call a young database unverified", () => {
