@@ -73,7 +73,7 @@ describe("sqlbak install-schedule", () => {
     const r = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
     expect(r.code).toBe(0);
     expect(readdirSync(units).sort()).toEqual(["backup", "health", "verify"].flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`]).sort());
-    expect(readFileSync(join(units, "sqlbak-health.timer"), "utf8")).toContain("OnCalendar=*-*-* 00/6:00:00\nPersistent=true\n");
+    expect(readFileSync(join(units, "sqlbak-health.timer"), "utf8")).toContain("OnCalendar=*-*-* 00,06,12,18:00:00\nPersistent=true\n");
     expect(readFileSync(join(units, "sqlbak-backup.service"), "utf8")).toContain(`ExecStart=${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")}\n`);
 
     const again = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });

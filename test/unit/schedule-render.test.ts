@@ -84,8 +84,14 @@ describe("refusals", () => {
     expect(hint).toContain("*/15 * * * *");
   });
   it("systemd expresses all of them", () => {
-    expect(toOnCalendar(parseCron("0 0 */2 * 1"))).toEqual(["Mon *-*-01/2 00:00:00"]);
-    expect(toOnCalendar(parseCron("*/7 * * * *"))).toEqual(["*-*-* *:00/7:00"]);
+    expect(toOnCalendar(parseCron("0 0 */2 * 1"))).toEqual(["Mon *-*-01,03,05,07,09,11,13,15,17,19,21,23,25,27,29,31 00:00:00"]);
+    expect(toOnCalendar(parseCron("*/7 * * * *"))).toEqual(["*-*-* *:00,07,14,21,28,35,42,49,56:00"]);
+    // The forms systemd rejected (Mon/2, Sun..Tue) or resolved differently from cron (01/7).
+    expect(toOnCalendar(parseCron("0 2 * * 1,3,5"))).toEqual(["Mon,Wed,Fri *-*-* 02:00:00"]);
+    expect(toOnCalendar(parseCron("30 4 * * 0-2"))).toEqual(["Sun,Mon,Tue *-*-* 04:30:00"]);
+    expect(toOnCalendar(parseCron("30 3 */7 * *"))).toEqual(["*-*-01,08,15,22,29 03:30:00"]);
+    // Both day fields restricted: cron ORs them, so one line per restriction.
+    expect(toOnCalendar(parseCron("0 0 13 * fri"))).toEqual(["Fri *-*-* 00:00:00", "*-*-13 00:00:00"]);
   });
 });
 

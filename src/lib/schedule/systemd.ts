@@ -1,8 +1,12 @@
 /**
- * systemd: a oneshot service and a timer per job. OnCalendar= lists, ranges
- * and repetitions express every cron field exactly; cron's day-of-month OR
- * day-of-week rule becomes two OnCalendar= lines (a timer fires on any of them),
- * so no expression is refused here.
+ * systemd: a oneshot service and a timer per job. Every OnCalendar= field is
+ * an explicit comma list of the values cron's field expands to (`*` only for a
+ * field that matches everything): systemd rejects weekday repetitions
+ * (`Mon/2`) and ranges that start on Sunday (`Sun..Tue`), and 252 resolves
+ * day and hour repetitions (`01/7`) so that it skips runs cron makes.
+ * systemd ANDs the fields of one line and fires a timer on any of its lines,
+ * so cron's day-of-month OR day-of-week rule becomes two OnCalendar= lines;
+ * no expression is refused here.
  */
 import { type CronExpr, type CronField, isDayOrSemantics } from "../cron.ts";
 import type { RenderedFile, RenderOptions } from "./common.ts";
@@ -10,25 +14,9 @@ import type { ScheduledJob } from "./jobs.ts";
 
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
-/**
- * Compresses a field's values into systemd syntax: `*`, `start/step` when the
- * values are a progression running to the end of the range, else a list of
- * single values and `a..b` runs.
- */
-function calendarField(field: CronField, max: number, show: (n: number) => string): string {
-  const v = field.values;
-  if (field.full) return "*";
-  const step = v.length > 2 ? v[1]! - v[0]! : 0;
-  if (step > 1 && v.every((x, i) => x === v[0]! + i * step) && v.at(-1)! + step > max) return `${show(v[0]!)}/${step}`;
-  const parts: string[] = [];
-  for (let i = 0; i < v.length; ) {
-    let j = i;
-    while (j + 1 < v.length && v[j + 1] === v[j]! + 1) j++;
-    if (j - i >= 2) parts.push(`${show(v[i]!)}..${show(v[j]!)}`);
-    else for (let k = i; k <= j; k++) parts.push(show(v[k]!));
-    i = j + 1;
-  }
-  return parts.join(",");
+/** A field's values as systemd syntax: `*` when it matches everything, else a comma list. */
+function calendarField(field: CronField, show: (n: number) => string): string {
+  return field.full ? "*" : field.values.map(show).join(",");
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -38,10 +26,10 @@ const pad = (n: number) => String(n).padStart(2, "0");
  * the same local times: one value, or two when cron ORs the day fields.
  */
 export function toOnCalendar(e: CronExpr): string[] {
-  const time = `${calendarField(e.hour, 23, pad)}:${calendarField(e.minute, 59, pad)}:00`;
-  const month = calendarField(e.month, 12, pad);
-  const dom = calendarField(e.dom, 31, pad);
-  const dow = calendarField(e.dow, 6, (n) => WEEKDAYS[n]!);
+  const time = `${calendarField(e.hour, pad)}:${calendarField(e.minute, pad)}:00`;
+  const month = calendarField(e.month, pad);
+  const dom = calendarField(e.dom, pad);
+  const dow = calendarField(e.dow, (n) => WEEKDAYS[n]!);
   const date = (days: string) => `*-${month}-${days}`;
   if (isDayOrSemantics(e) && !e.dom.full && !e.dow.full) return [`${dow} ${date("*")} ${time}`, `${date(dom)} ${time}`];
   // Both day fields restricted under OR, with one of them full, matches every day.
