@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
 import { assertDecryptable, loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { UsageError } from "../lib/errors.ts";
-import { type RestoreResult, runRestore } from "../lib/restore.ts";
+import { type RestoredPermissions, type RestoreResult, runRestore } from "../lib/restore.ts";
 import { type BackupSelector, describePlan, parseRestoreSelector, planRestore, selectBackup } from "../lib/restore-plan.ts";
 import { suggestCommand } from "../lib/suggest.ts";
 import { databaseOfId } from "../lib/verify-select.ts";
@@ -95,10 +95,17 @@ function carriedOptions(args: { config?: string; "backup-dir"?: string; identity
   return (["config", "backup-dir", "identity"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, args[k]!] : []));
 }
 
+const PERMISSIONS_FROM = { replaced: "as the file it replaced", backup: "as recorded at backup time", folder: "from the folder's owner and the umask (this backup recorded none)" };
+
+function describePermissions(p: RestoredPermissions): string {
+  return `mode ${p.mode.toString(8).padStart(4, "0")}, owner ${p.uid}:${p.gid}, ${PERMISSIONS_FROM[p.from]}`;
+}
+
 function report(ctx: CommandContext, r: RestoreResult): void {
   if (r.forcedPastUsers) ctx.logger.warn(`${r.target} was in use (${r.forcedPastUsers}); those processes still have the replaced file open: restart them`);
   for (const f of r.removedFiles) ctx.logger.debug(`removed ${f}`);
   ctx.logger.success(`restored ${r.id} to ${r.target} (quick_check ok, ${(r.durationMs / 1000).toFixed(1)}s)`);
+  if (r.permissions) ctx.logger.info(describePermissions(r.permissions));
   if (r.preRestoreId) {
     ctx.logger.info(`the previous database was saved as pre-restore backup ${r.preRestoreId}`);
     ctx.logger.info(`to undo: ${r.undo}`);

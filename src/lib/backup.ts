@@ -4,6 +4,7 @@
  * (last: a backup exists only when its manifest does). Any failure removes
  * what this run wrote.
  */
+import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { ResolvedConfig, ResolvedDatabase } from "./config.ts";
@@ -112,6 +113,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
       id,
       database: db.name,
       source: db.path,
+      source_stat: sourceStat(db.path),
       created_at: started.toISOString(),
       kind: opts.kind,
       tags: opts.tags,
@@ -141,6 +143,12 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
     removeQuietly(`${snapshotPath}-journal`); // VACUUM INTO's journal, left when it fails mid-way
     removeQuietly(storedTemp);
   }
+}
+
+/** Mode and owner of the live file, so a restore to a new path can give them back; see docs/restore.md. */
+function sourceStat(path: string): Manifest["source_stat"] {
+  const st = statSync(path);
+  return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
 }
 
 /**

@@ -38,6 +38,8 @@ export interface Manifest {
   id: string;
   database: string;
   source: string;
+  /** Permission bits and owner of the source file when it was backed up (absent in older manifests). */
+  source_stat?: { mode: number; uid: number; gid: number };
   created_at: string;
   kind: BackupKind;
   tags: string[];
@@ -135,5 +137,7 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   if (typeof snap !== "object" || snap === null || !isCount(snap.page_count) || !isCount(snap.page_size)) fail("has an invalid snapshot section");
   if (typeof snap.tables !== "object" || snap.tables === null || Object.values(snap.tables).some((n) => !isCount(n))) fail("has invalid table counts");
   if (!Array.isArray(m.verifications)) fail("has an invalid verification history");
+  const st = m.source_stat;
+  if (st !== undefined && (typeof st !== "object" || st === null || !isCount(st.mode) || st.mode > 0o7777 || !isCount(st.uid) || !isCount(st.gid))) fail("has an invalid source_stat");
   return m;
 }

@@ -15,6 +15,7 @@ import { describeError, OperationError, SqlbakError } from "./errors.ts";
 import { commitRename, removeQuietly, tempPathFor } from "./fs.ts";
 import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
 import { acquireLock } from "./lock.ts";
+import type { Manifest } from "./manifest.ts";
 import { appendOpLog } from "./oplog.ts";
 import { type RestorePlan, undoCommand } from "./restore-plan.ts";
 import { checkDatabase } from "./sqlite-inspect.ts";
@@ -34,7 +35,20 @@ export interface RestoreResult {
   /** Set when --force replaced a database that was in use. */
   forcedPastUsers: string | null;
   removedFiles: string[];
+  /** Mode and owner the restored file got, and where they came from. */
+  permissions: RestoredPermissions | null;
   durationMs: number;
+}
+
+/**
+ * `replaced`: the file restored over; `backup`: recorded at backup time;
+ * `folder`: the target folder's owner and the umask (older backups record none).
+ */
+export interface RestoredPermissions {
+  mode: number;
+  uid: number;
+  gid: number;
+  from: "replaced" | "backup" | "folder";
 }
 
 /** Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live). */
@@ -46,7 +60,7 @@ function removeStaleTemps(target: string): string[] {
 }
 
 /** Verifies the backup and leaves a checked, ready-to-rename copy at `temp`; throws BackupDamagedError. */
-async function prepareCopy(plan: RestorePlan, temp: string): Promise<void> {
+async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPermissions> {
   // The stored file is hashed once, while it is decompressed; only when that
   // fails is it hashed on its own, to report the checksum problem precisely.
   let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false });
@@ -72,22 +86,42 @@ async function prepareCopy(plan: RestorePlan, temp: string): Promise<void> {
       db.close();
     }
   }
-  if (plan.targetExists) {
-    // Keep the live file's permissions and owner, so the application can still open it.
-    const st = statSync(plan.target);
-    chmodSync(temp, st.mode & 0o7777);
-    try {
-      chownSync(temp, st.uid, st.gid);
-    } catch {
-      // not root: the copy is ours, as the file we replace most likely was
-    }
-  }
+  const permissions = applyPermissions(plan, manifest!, temp);
   const fd = openSync(temp, "r");
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  return permissions;
+}
+
+/**
+ * Gives the copy the mode and owner the application expects: those of the file
+ * it replaces; for a new path, those recorded at backup time; for an older
+ * backup without them, the folder's owner and the umask. See docs/restore.md.
+ */
+function applyPermissions(plan: RestorePlan, manifest: Manifest, temp: string): RestoredPermissions {
+  let want: RestoredPermissions;
+  if (plan.targetExists) {
+    const st = statSync(plan.target);
+    want = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, from: "replaced" };
+  } else if (manifest.source_stat) {
+    want = { ...manifest.source_stat, from: "backup" };
+  } else {
+    const st = statSync(dirname(plan.target));
+    const umask = process.umask();
+    want = { mode: 0o666 & ~umask, uid: st.uid, gid: st.gid, from: "folder" };
+  }
+  chmodSync(temp, want.mode);
+  try {
+    chownSync(temp, want.uid, want.gid);
+  } catch {
+    // not root: the copy stays ours, as the file we replace most likely was
+    const st = statSync(temp);
+    want = { ...want, uid: st.uid, gid: st.gid };
+  }
+  return want;
 }
 
 /** Fails fast when the target is in use (unless forced); returns who uses it for the report. */
@@ -142,7 +176,7 @@ function quickCheckTarget(target: string): string {
  */
 export async function runRestore(config: ResolvedConfig, plan: RestorePlan, onStep: (msg: string) => void = () => {}): Promise<RestoreResult> {
   const started = Date.now();
-  const result: RestoreResult = { id: plan.backup.manifest.id, database: plan.database, target: plan.target, preRestoreId: null, undo: null, forcedPastUsers: null, removedFiles: [], durationMs: 0 };
+  const result: RestoreResult = { id: plan.backup.manifest.id, database: plan.database, target: plan.target, preRestoreId: null, undo: null, forcedPastUsers: null, removedFiles: [], permissions: null, durationMs: 0 };
   try {
     await restoreLocked(config, plan, result, onStep);
     return result;
@@ -162,7 +196,7 @@ async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: 
   try {
     result.removedFiles.push(...removeStaleTemps(plan.target));
     onStep(`verifying ${result.id} and decompressing it beside ${plan.target}`);
-    await prepareCopy(plan, temp);
+    result.permissions = await prepareCopy(plan, temp);
     pausePoint("restore:copy-ready");
     if (plan.preRestore) {
       result.forcedPastUsers = checkInUse(plan);

@@ -1,9 +1,10 @@
 /** `restore` through the compiled binary: round trip, refusals (each with its message), undo, selectors. */
 import { describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, statSync, truncateSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, listBackups, makeProject, rows, sha256File, withDatabase } from "../helpers/backups.ts";
 import { BIN, runCli } from "../helpers/run-cli.ts";
+import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
 /** Tables, a WITHOUT ROWID table, indexes, a trigger, a view, BLOBs, NULLs, unicode and FTS5. */
 function fillRichDatabase(path: string): void {
@@ -60,7 +61,8 @@ describe("sqlbak restore", () => {
     expect(sortedLines(dump(to))).toEqual(sortedLines(dump(p.db)));
     expect(rows(to, "SELECT count(*) AS n FROM posts_fts WHERE posts_fts MATCH 'searchable'")).toEqual([{ n: 300 }]);
     expect(rows(to, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
-    expect(statSync(to).mode & 0o777).toBe(0o600);
+    // A new path gets the mode the database had when it was backed up.
+    expect(statSync(to).mode & 0o777).toBe(statSync(p.db).mode & 0o777);
 
     // Once the source is in canonical order itself (VACUUM), the dumps are identical line for line.
     exec(p.db, "VACUUM");
@@ -223,6 +225,43 @@ describe("sqlbak restore", () => {
     expect(r.stdout).toContain(`pre-restore backup of ${p.db} into app`);
     expect(sha256File(p.db)).toBe(before);
     expect(await listBackups(p)).toHaveLength(1);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("a restore where no file exists gives back the mode and owner recorded at backup time (needs root to chown)", async () => {
+    const p = makeProject();
+    handToNobody(p.dir); // the application's own folder, as in production
+    chmodSync(p.db, 0o640);
+    chownSync(p.db, 65534, 65534);
+    exec(p.db, "PRAGMA journal_mode = WAL");
+    const b = await backupNow(p);
+    const manifest = JSON.parse(readFileSync(b.manifest, "utf8"));
+    expect(manifest.source_stat).toEqual({ mode: 0o640, uid: 65534, gid: 65534 });
+    for (const f of [p.db, `${p.db}-wal`, `${p.db}-shm`]) rmSync(f, { force: true });
+
+    const r = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("mode 0640, owner 65534:65534, as recorded at backup time");
+    const st = statSync(p.db);
+    expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o640, 65534, 65534]);
+    // Whatever sidecars are left for the application are its own, never root's.
+    for (const f of [`${p.db}-wal`, `${p.db}-shm`]) if (existsSync(f)) expect(statSync(f).uid).toBe(65534);
+    // The application, running as that user, can write its database.
+    const w = Bun.spawnSync([...AS_NOBODY, "sqlite3", p.db, "INSERT INTO items (name) VALUES ('after restore')"]);
+    expect(w.stderr.toString()).toBe("");
+    expect(w.exitCode).toBe(0);
+
+    // A backup from before sqlbak recorded them: the folder's owner and the umask, and the output says so.
+    editManifest(b.manifest, (m) => delete m.source_stat);
+    const folder = join(p.dir, "appdata");
+    mkdirSync(folder);
+    chownSync(folder, 65534, 65534);
+    const to = join(folder, "app.db");
+    const r2 = await runCli(["restore", "app", "--latest", "--to", to, "--yes"], { cwd: p.dir });
+    expect(r2.code).toBe(0);
+    expect(r2.stderr).toContain("from the folder's owner and the umask (this backup recorded none)");
+    const st2 = statSync(to);
+    expect([st2.uid, st2.gid]).toEqual([65534, 65534]);
+    expect(st2.mode & 0o777).toBe(0o666 & ~process.umask());
   });
 
   it("needs --to for a database that is not in the config", async () => {

@@ -48,6 +48,8 @@ describe("manifest", () => {
     ["an unknown kind", (m) => ((m as { kind: string }).kind = "weird"), /unknown kind/],
     ["a future format", (m) => ((m as { format: number }).format = 2), /unsupported format 2/],
     ["a fractional row count", (m) => (m.snapshot.tables.items = 1.5), /invalid table counts/],
+    ["a source mode beyond permission bits", (m) => (m.source_stat = { mode: 0o100644, uid: 0, gid: 0 }), /invalid source_stat/],
+    ["a negative source owner", (m) => (m.source_stat = { mode: 0o640, uid: -1, gid: 0 }), /invalid source_stat/],
     ["a deeply nested extra field", (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }), /is nested too deeply/],
   ])("rejects %s", (_what, edit, expected) => {
     const m = sample();
