@@ -80,7 +80,7 @@ describe("loadConfig resolution", () => {
     expect(c.maxAgeMs).toBe(2 * 86_400_000);
     expect(c.databases[0]!.maxAgeMs).toBe(3_600_000);
     expect(c.minFreeSpace).toEqual({ bytes: 2 * 1024 ** 3 });
-    expect(c.notify).toEqual({ on: ["success"], ntfy: "http://127.0.0.1:1/t", ntfyToken: "secret", webhook: undefined, command: undefined, timeoutMs: 3000 });
+    expect(c.notify).toEqual({ on: ["success"], ntfy: "http://127.0.0.1:1/t", ntfyToken: "secret", webhook: undefined, command: undefined, commandEnv: [], secretEnv: ["TOKEN"], timeoutMs: 3000 });
     expect(config().notify.on).toEqual(["success"]);
     expect(load("").config().notify.on).toEqual(["failure", "health"]);
     expect(load("").config().minFreeSpace).toEqual({ percent: 5 });
