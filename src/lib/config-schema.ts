@@ -129,7 +129,11 @@ class Checker {
   string(obj: Raw, key: string, prefix: string): string | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== "string" || v === "") {
+    if (v === "") {
+      this.add(prefix + key, "must not be empty");
+      return undefined;
+    }
+    if (typeof v !== "string") {
       this.add(prefix + key, `expected a non-empty string, got ${typeName(v)}`);
       return undefined;
     }

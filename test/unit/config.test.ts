@@ -32,6 +32,9 @@ describe("loadConfig validation", () => {
     ["unknown notify event", `[notify]\non = ["failure", "sometimes"]`, /notify\.on: expected a list of success \| failure \| health/],
     ["a notify URL that is not http", `[notify]\nwebhook = "ftp://x"`, /notify\.webhook: "ftp:\/\/x" is not an http\(s\) URL/],
     ["unknown notify key", `[notify]\nemail = "a@b"`, /notify\.email: unknown key/],
+    ["an empty database name", `[[database]]\nname = ""\npath = "a.db"`, /^[^\n]*database\[0\]\.name: must not be empty$/m],
+    ["an empty backup_dir", `backup_dir = ""`, /^[^\n]*: backup_dir: must not be empty$/m],
+    ["an empty destination path", `[[destination]]\nname = "nas"\ntype = "dir"\npath = ""`, /^[^\n]*destination\[0\]\.path: must not be empty$/m],
   ])("reports %s", (_what, toml, expected) => {
     const problems = problemsOf(toml);
     expect(problems.length).toBeGreaterThan(0);
