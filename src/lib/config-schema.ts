@@ -3,7 +3,7 @@
  * first problem: it collects every one, each as "key.path: what is wrong", so a
  * user fixes a file in one pass. Nothing here touches the file system.
  */
-import { parseSpanMs } from "./duration.ts";
+import { spanProblem } from "./duration.ts";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention-config.ts";
 import { CronSyntaxError, parseCron } from "./cron.ts";
@@ -167,8 +167,9 @@ class Checker {
   }
   span(obj: Raw, key: string, prefix: string): string | undefined {
     const v = this.string(obj, key, prefix);
-    if (v !== undefined && parseSpanMs(v) === null) {
-      this.add(prefix + key, `"${v}" is not a duration (examples: 90s, 15m, 26h, 7d)`);
+    const problem = v === undefined ? null : spanProblem(v);
+    if (problem) {
+      this.add(prefix + key, problem);
       return undefined;
     }
     return v;
