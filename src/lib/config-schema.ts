@@ -3,7 +3,7 @@
  * first problem: it collects every one, each as "key.path: what is wrong", so a
  * user fixes a file in one pass. Nothing here touches the file system.
  */
-import { parseSpanMs } from "./duration.ts";
+import { spanProblem } from "./duration.ts";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention-config.ts";
 import { CronSyntaxError, parseCron } from "./cron.ts";
@@ -54,6 +54,8 @@ export interface NotifyEntry {
   ntfy_token_env?: string;
   webhook?: string;
   command?: string;
+  /** Extra environment variables the command may see (never one the config names as a secret). */
+  command_env?: string[];
   timeout?: string;
 }
 
@@ -92,7 +94,8 @@ const TOP_KEYS = [
   "destination",
 ];
 const DB_KEYS = ["name", "path", "probes", "check", "snapshot_method", "compression", "compression_level", "max_age", "verify_max_age", "retention"];
-const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "timeout"];
+const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "command_env", "timeout"];
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const BYTE_UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
 
@@ -126,7 +129,11 @@ class Checker {
   string(obj: Raw, key: string, prefix: string): string | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
-    if (typeof v !== "string" || v === "") {
+    if (v === "") {
+      this.add(prefix + key, "must not be empty");
+      return undefined;
+    }
+    if (typeof v !== "string") {
       this.add(prefix + key, `expected a non-empty string, got ${typeName(v)}`);
       return undefined;
     }
@@ -160,8 +167,9 @@ class Checker {
   }
   span(obj: Raw, key: string, prefix: string): string | undefined {
     const v = this.string(obj, key, prefix);
-    if (v !== undefined && parseSpanMs(v) === null) {
-      this.add(prefix + key, `"${v}" is not a duration (examples: 90s, 15m, 26h, 7d)`);
+    const problem = v === undefined ? null : spanProblem(v);
+    if (problem) {
+      this.add(prefix + key, problem);
       return undefined;
     }
     return v;
@@ -223,8 +231,50 @@ function checkNotify(c: Checker, raw: unknown): NotifyEntry | undefined {
     ntfy_token_env: c.string(obj, "ntfy_token_env", "notify."),
     webhook: c.url(obj, "webhook", "notify."),
     command: c.string(obj, "command", "notify."),
+    command_env: checkCommandEnv(c, obj.command_env),
     timeout: c.span(obj, "timeout", "notify."),
   };
+}
+
+function checkCommandEnv(c: Checker, raw: unknown): string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw)) {
+    c.add("notify.command_env", `expected a list of environment variable names, got ${typeName(raw)}`);
+    return undefined;
+  }
+  const names: string[] = [];
+  for (const v of raw) {
+    if (typeof v === "string" && ENV_NAME_RE.test(v)) names.push(v);
+    else c.add("notify.command_env", `${JSON.stringify(v)} is not an environment variable name`);
+  }
+  return names;
+}
+
+/**
+ * The environment variables this config reads secrets from, each with the key
+ * that names it. AWS_* variables are secrets by rule (S3's default credentials).
+ */
+export function secretEnvNames(config: ConfigFile): { name: string; key: string }[] {
+  const out: { name: string; key: string }[] = [];
+  if (config.encryption?.passphrase_env) out.push({ name: config.encryption.passphrase_env, key: "encryption.passphrase_env" });
+  if (config.notify?.ntfy_token_env) out.push({ name: config.notify.ntfy_token_env, key: "notify.ntfy_token_env" });
+  (config.destination ?? []).forEach((d, i) => {
+    for (const k of ["access_key_id_env", "secret_access_key_env", "session_token_env"]) {
+      const v = d[k];
+      if (typeof v === "string") out.push({ name: v, key: `destination[${i}].${k}` });
+    }
+  });
+  return out;
+}
+
+/** A command hook must never be handed a secret, even when an admin lists it by mistake. */
+function checkCommandEnvSecrets(c: Checker, config: ConfigFile) {
+  const secrets = secretEnvNames(config);
+  for (const name of config.notify?.command_env ?? []) {
+    const secret = secrets.find((s) => s.name === name);
+    if (secret) c.add("notify.command_env", `"${name}" holds a secret (${secret.key}); the command never gets it`);
+    else if (name.startsWith("AWS_")) c.add("notify.command_env", `"${name}" is an AWS_* variable (credentials); the command never gets those`);
+  }
 }
 
 /** [schedule]: each job a cron expression (validated here), or false / "" for "do not schedule". */
@@ -280,6 +330,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     destination: checkDestinations(raw.destination, (k, w) => c.add(k, w)),
     encryption: checkEncryptionTable(raw.encryption, (k, w) => c.add(k, w)),
   };
+  checkCommandEnvSecrets(c, config);
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);
   }

@@ -13,6 +13,7 @@ import {
   DATABASE_NAME_RE,
   type NotifyEntry,
   parseFreeSpace,
+  secretEnvNames,
   type SnapshotMethodName,
   validateConfigFile,
 } from "./config-schema.ts";
@@ -102,7 +103,7 @@ export function defaults(): ConfigFile {
   };
 }
 
-function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv): NotifyConfig {
+function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv, secretEnv: string[]): NotifyConfig {
   return {
     on: entry?.on ?? ["failure", "health"],
     ntfy: entry?.ntfy,
@@ -110,6 +111,8 @@ function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv): 
     ntfyToken: entry?.ntfy_token_env ? env[entry.ntfy_token_env] : undefined,
     webhook: entry?.webhook,
     command: entry?.command,
+    commandEnv: entry?.command_env ?? [],
+    secretEnv,
     timeoutMs: entry?.timeout ? parseSpanMs(entry.timeout)! : DEFAULT_NOTIFY_TIMEOUT_MS,
   };
 }
@@ -230,7 +233,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     maxAgeMs,
     verifyMaxAgeMs,
     minFreeSpace: parseFreeSpace(merged.min_free_space!)!,
-    notify: resolveNotify(fromFile.notify, env),
+    notify: resolveNotify(
+      fromFile.notify,
+      env,
+      secretEnvNames(fromFile).map((s) => s.name),
+    ),
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),

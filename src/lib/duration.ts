@@ -14,8 +14,14 @@ const SPAN_UNITS_MS: Record<string, number> = {
   w: 7 * 86_400_000,
 };
 
-/** Parses a span like `1h30m` into milliseconds; returns null when malformed. */
-export function parseSpanMs(text: string): number | null {
+/**
+ * The longest span sqlbak accepts: 100 years (of 365 days). Anything longer is
+ * a typo, and far longer ones are not even finite numbers.
+ */
+export const MAX_SPAN_MS = 36_500 * SPAN_UNITS_MS.d!;
+
+/** The sum of a span's parts in ms (possibly Infinity), or null when malformed. */
+function sumSpan(text: string): number | null {
   const src = text.trim();
   if (src === "0") return 0;
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
@@ -28,7 +34,22 @@ export function parseSpanMs(text: string): number | null {
     total += Number(m[1]) * SPAN_UNITS_MS[m[2]!]!;
     pos = re.lastIndex;
   }
-  return pos === 0 ? null : Math.round(total);
+  return pos === 0 ? null : total;
+}
+
+/** Parses a span like `1h30m` into milliseconds; null when malformed or longer than MAX_SPAN_MS. */
+export function parseSpanMs(text: string): number | null {
+  const total = sumSpan(text);
+  return total === null || !(total <= MAX_SPAN_MS) ? null : Math.round(total);
+}
+
+/** Why `text` is not an acceptable span, for a config problem; null when it is one. */
+export function spanProblem(text: string): string | null {
+  const total = sumSpan(text);
+  const shown = text.length > 20 ? `${text.slice(0, 20)}…` : text;
+  if (total === null) return `"${shown}" is not a duration (examples: 90s, 15m, 26h, 7d)`;
+  if (!(total <= MAX_SPAN_MS)) return `"${shown}" is longer than 100 years, the longest duration sqlbak accepts`;
+  return null;
 }
 
 export interface CalendarWindow {
@@ -71,4 +92,21 @@ export function formatSpan(ms: number): string {
   if (h < 48) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
   const d = Math.floor(h / 24);
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+/**
+ * A configured span written back exactly, in the syntax the config takes:
+ * `500ms`, `1m30s`, `7d1h` (`0s` for zero). For messages that quote a setting;
+ * formatSpan is the coarse form for ages.
+ */
+export function formatSpanSetting(ms: number): string {
+  let rest = Math.max(0, Math.round(ms));
+  let out = "";
+  for (const unit of ["d", "h", "m", "s", "ms"]) {
+    const size = SPAN_UNITS_MS[unit]!;
+    const n = Math.floor(rest / size);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out || "0s";
 }

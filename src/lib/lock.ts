@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { describeError, LockedError, fsErrorMessage, OperationError } from "./errors.ts";
 import { ensureDir, writeFileAtomic } from "./fs.ts";
+import { formatSpanSetting } from "./duration.ts";
 
 export const LOCK_FILE = ".sqlbak-lock";
 const LOCK_INFO_FILE = ".sqlbak-lock.json";
@@ -78,7 +79,7 @@ export async function acquireLock(
       const owner = readOwner(dir);
       const by = owner ? ` by ${owner.command} (pid ${owner.pid} on ${owner.host}, since ${owner.since})` : "";
       throw new LockedError(
-        `database "${what.database}" is locked${by}; gave up after ${Math.round(timeoutMs / 1000)}s`,
+        `database "${what.database}" is locked${by}; gave up after ${formatSpanSetting(timeoutMs)}`,
         "another sqlbak run is working on it; the lock frees itself when that process ends (raise lock_timeout to wait longer)",
       );
     }

@@ -20,6 +20,10 @@ export interface NotifyConfig {
   ntfyToken?: string;
   webhook?: string;
   command?: string;
+  /** Variables the admin lets the command see (`command_env`), beyond COMMAND_BASE_ENV. */
+  commandEnv?: string[];
+  /** Variables the config reads secrets from: never passed to the command. */
+  secretEnv?: string[];
   timeoutMs: number;
 }
 
@@ -79,9 +83,28 @@ export function commandEnv(n: Notification): Record<string, string> {
   return env;
 }
 
+/** What any command needs to run and format output; everything else must be listed in `command_env`. */
+export const COMMAND_BASE_ENV = ["PATH", "HOME", "LANG", "TZ", "USER", "LOGNAME", "SHELL"];
+
+/**
+ * The command's whole environment: the ordinary variables, the listed ones and
+ * the event. Never the rest of sqlbak's environment, which holds passphrases,
+ * cloud keys and tokens; never a variable the config reads a secret from.
+ */
+export function commandEnvironment(cfg: NotifyConfig, n: Notification, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const allowed = new Set([...COMMAND_BASE_ENV, ...(cfg.commandEnv ?? [])]);
+  const secret = new Set(cfg.secretEnv ?? []);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) {
+    if (v === undefined || secret.has(k) || k.startsWith("AWS_")) continue;
+    if (allowed.has(k) || k.startsWith("LC_")) env[k] = v;
+  }
+  return { ...env, ...commandEnv(n) };
+}
+
 async function sendCommand(cfg: NotifyConfig, n: Notification): Promise<void> {
   const proc = Bun.spawn(["/bin/sh", "-c", cfg.command!], {
-    env: { ...process.env, ...commandEnv(n) },
+    env: commandEnvironment(cfg, n),
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",

@@ -89,6 +89,26 @@ describe("notify", () => {
     expect(env).toContain("SQLBAK_TITLE=sqlbak: backup of app FAILED\n");
   });
 
+  it("never hands the command a variable the config reads a secret from, even one named like an ordinary variable", async () => {
+    const out = join(tempDir(), "env.txt");
+    const before = { ...process.env };
+    Object.assign(process.env, { LC_SECRET_PASS: "hunter2", LC_TIME: "C", AWS_PROFILE: "prod", LISTED: "yes", UNLISTED: "no" });
+    try {
+      const c = cfg({ command: `env > '${out}'`, commandEnv: ["LISTED", "AWS_PROFILE"], secretEnv: ["LC_SECRET_PASS"] });
+      expect(await notify(c, failure())).toEqual([]);
+    } finally {
+      for (const k of ["LC_SECRET_PASS", "LC_TIME", "AWS_PROFILE", "LISTED", "UNLISTED"]) {
+        if (before[k] === undefined) delete process.env[k];
+        else process.env[k] = before[k];
+      }
+    }
+    const lines = readFileSync(out, "utf8").split("\n");
+    expect(lines).toContain("LC_TIME=C");
+    expect(lines).toContain("LISTED=yes");
+    expect(lines).toContain("SQLBAK_EVENT=failure");
+    expect(lines.filter((l) => /^(LC_SECRET_PASS|AWS_PROFILE|UNLISTED)=/.test(l))).toEqual([]);
+  });
+
   it("reports a failing command with its exit code and first stderr line", async () => {
     expect(await notify(cfg({ command: "echo nope >&2; exit 3" }), failure())).toEqual(["command notification failed: exited 3: nope"]);
   });

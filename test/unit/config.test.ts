@@ -32,6 +32,9 @@ describe("loadConfig validation", () => {
     ["unknown notify event", `[notify]\non = ["failure", "sometimes"]`, /notify\.on: expected a list of success \| failure \| health/],
     ["a notify URL that is not http", `[notify]\nwebhook = "ftp://x"`, /notify\.webhook: "ftp:\/\/x" is not an http\(s\) URL/],
     ["unknown notify key", `[notify]\nemail = "a@b"`, /notify\.email: unknown key/],
+    ["an empty database name", `[[database]]\nname = ""\npath = "a.db"`, /^[^\n]*database\[0\]\.name: must not be empty$/m],
+    ["an empty backup_dir", `backup_dir = ""`, /^[^\n]*: backup_dir: must not be empty$/m],
+    ["an empty destination path", `[[destination]]\nname = "nas"\ntype = "dir"\npath = ""`, /^[^\n]*destination\[0\]\.path: must not be empty$/m],
   ])("reports %s", (_what, toml, expected) => {
     const problems = problemsOf(toml);
     expect(problems.length).toBeGreaterThan(0);
@@ -80,7 +83,7 @@ describe("loadConfig resolution", () => {
     expect(c.maxAgeMs).toBe(2 * 86_400_000);
     expect(c.databases[0]!.maxAgeMs).toBe(3_600_000);
     expect(c.minFreeSpace).toEqual({ bytes: 2 * 1024 ** 3 });
-    expect(c.notify).toEqual({ on: ["success"], ntfy: "http://127.0.0.1:1/t", ntfyToken: "secret", webhook: undefined, command: undefined, timeoutMs: 3000 });
+    expect(c.notify).toEqual({ on: ["success"], ntfy: "http://127.0.0.1:1/t", ntfyToken: "secret", webhook: undefined, command: undefined, commandEnv: [], secretEnv: ["TOKEN"], timeoutMs: 3000 });
     expect(config().notify.on).toEqual(["success"]);
     expect(load("").config().notify.on).toEqual(["failure", "health"]);
     expect(load("").config().minFreeSpace).toEqual({ percent: 5 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { formatSpan, parseCalendarWindow, parseSpanMs } from "../../src/lib/duration.ts";
+import { formatSpan, formatSpanSetting, MAX_SPAN_MS, parseCalendarWindow, parseSpanMs, spanProblem } from "../../src/lib/duration.ts";
 
 describe("parseSpanMs", () => {
   it.each([
@@ -14,6 +14,41 @@ describe("parseSpanMs", () => {
   ])("parses %p", (text, ms) => expect(parseSpanMs(text)).toBe(ms));
 
   it.each(["", "soon", "10", "5 minutes", "1y", "-3h", "3h!"])("rejects %p", (text) => expect(parseSpanMs(text)).toBeNull());
+
+  it("accepts up to 100 years and refuses anything longer, or too long to be a number", () => {
+    expect(MAX_SPAN_MS).toBe(36_500 * 86_400_000);
+    expect(parseSpanMs("36500d")).toBe(MAX_SPAN_MS);
+    expect(parseSpanMs("36500d1ms")).toBeNull();
+    expect(parseSpanMs("5300w")).toBeNull();
+    expect(parseSpanMs(`${"9".repeat(400)}s`)).toBeNull();
+  });
+});
+
+describe("spanProblem", () => {
+  it("is null for a valid span", () => expect(spanProblem("1h30m")).toBeNull());
+  it("names a malformed span", () => expect(spanProblem("soon")).toBe('"soon" is not a duration (examples: 90s, 15m, 26h, 7d)'));
+  it("names a span beyond the limit, shortening a huge one", () => {
+    expect(spanProblem("99999w")).toBe('"99999w" is longer than 100 years, the longest duration sqlbak accepts');
+    const huge = spanProblem(`${"9".repeat(400)}s`)!;
+    expect(huge).toBe(`"${"9".repeat(20)}…" is longer than 100 years, the longest duration sqlbak accepts`);
+  });
+});
+
+describe("formatSpanSetting", () => {
+  it.each([
+    [500, "500ms"],
+    [1, "1ms"],
+    [0, "0s"],
+    [1_000, "1s"],
+    [1_500, "1s500ms"],
+    [90_000, "1m30s"],
+    [120_000, "2m"],
+    [5_400_000, "1h30m"],
+    [7 * 86_400_000 + 3_600_000, "7d1h"],
+  ])("formats %p as %p, in the syntax the config takes", (ms, text) => {
+    expect(formatSpanSetting(ms)).toBe(text);
+    expect(parseSpanMs(text)).toBe(ms);
+  });
 });
 
 describe("parseCalendarWindow", () => {

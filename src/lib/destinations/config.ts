@@ -78,7 +78,11 @@ function checkValue(key: string, v: unknown, at: string, add: AddProblem): strin
     add(at, `expected true or false, got ${JSON.stringify(v)}`);
     return undefined;
   }
-  if (typeof v !== "string" || (v === "" && key !== "prefix")) {
+  if (v === "" && key !== "prefix") {
+    add(at, "must not be empty");
+    return undefined;
+  }
+  if (typeof v !== "string") {
     add(at, `expected a non-empty string, got ${JSON.stringify(v) ?? typeof v}`);
     return undefined;
   }
