@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { describeProblem } from "../lib/folder-listing.ts";
 import { listDatabases } from "../lib/catalog.ts";
 import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
@@ -37,7 +38,7 @@ export default defineCommand({
     const level = (args.level ?? "quick") as VerifyLevel;
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const needKeys = (bs: { manifest: Manifest }[]) => level !== "checksum" && requireDecryptionKeys(bs.map((b) => b.manifest), keys);
-    const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${p}`)));
+    const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${describeProblem(p)}`)));
     const none = (where: string) => new OutcomeError(`nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     if (dest) {
