@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { describeProblem } from "../lib/folder-listing.ts";
 import { listDatabases } from "../lib/catalog.ts";
 import { findDestination, withBackend } from "../lib/destinations/index.ts";
 import { listFrom } from "../lib/destinations/remote-catalog.ts";
@@ -18,7 +19,7 @@ export default defineCommand({
     const ctx = openContext(args);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     const listings = dest ? await withBackend(dest, (b) => listFrom(b, dest, args.name)) : listDatabases(ctx.config, args.name);
-    for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${p}`);
+    for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
     const backups = listings.flatMap((l) => l.backups);
     if (backups.length === 0 && !ctx.json) {
       ctx.logger.info(`no backups ${dest ? `at destination ${dest.name}` : `under ${ctx.config.backupDir}`}`);

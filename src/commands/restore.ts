@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { describeProblem } from "../lib/folder-listing.ts";
 import { listDatabases } from "../lib/catalog.ts";
 import { assertDecryptable, loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -46,7 +47,7 @@ export default defineCommand({
       const listAll = (n?: string): Promise<FolderListing[]> => (backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n)));
       name ??= await prompts!.pickDatabase(await listAll());
       const [listing] = await listAll(name);
-      for (const p of listing!.problems) ctx.logger.warn(`skipped ${p}`);
+      for (const p of listing!.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
       const backup = selector ? selectBackup(listing!.backups, selector) : await prompts!.pickBackup(listing!.backups, now);
       // A missing or wrong key is found before any prompt, download or change.
       if (backend) requireDecryptionKeys([backup.manifest], keys);

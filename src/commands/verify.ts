@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { describeProblem } from "../lib/folder-listing.ts";
 import { listDatabases } from "../lib/catalog.ts";
 import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
@@ -49,7 +50,7 @@ export default defineCommand({
         ctx.logger.warn(`no age identity here, so verifying checksums only (level checksum); a restore test needs the identity: run \`sqlbak verify${from} --identity key.txt\` where the key is`);
       }
     };
-    const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${p}`)));
+    const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${describeProblem(p)}`)));
     const none = (where: string) => new OutcomeError(`nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     if (dest) {

@@ -9,6 +9,7 @@ import { formatSpan } from "./duration.ts";
 import { formatBytes } from "./format.ts";
 import type { DatabaseStats, StatsReport } from "./stats.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
+import { describeProblem, type ListingProblem } from "./folder-listing.ts";
 
 /** Partials this old are not a backup in progress: something crashed and nobody cleaned up. */
 export const STRAY_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
@@ -43,16 +44,26 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   if (run && !run.ok) out.push(`${name}: last backup run failed at ${run.ts}: ${run.error ?? "unknown error"}`);
   const stray = d.partials.filter((p) => p.age_ms > STRAY_PARTIAL_AGE_MS);
   if (stray.length) out.push(`${name}: ${stray.length} partial file(s) older than a day, e.g. ${stray[0]!.path}`);
+  out.push(...d.skipped_manifests.map((p) => unreadable(name, p)));
   return out;
 }
 
-/** A destination that cannot be read, or whose copies fall behind the local backups by more than max_age. */
+/** A backup kept because its manifest cannot be read: nothing can restore it until someone looks. */
+function unreadable(where: string, p: ListingProblem): string {
+  return `${where}: unreadable backup ${p.id}: ${describeProblem(p)}`;
+}
+
+/**
+ * A destination that cannot be read, whose copies fall behind the local
+ * backups by more than max_age, or that holds backups it cannot read.
+ */
 function destinationProblems(d: DestinationStats, t: HealthThresholds): string[] {
   const where = `${d.database} @ ${d.destination}`;
   if (!d.ok) return [`${where}: cannot list the destination: ${d.error}`];
-  if (d.count === 0 && d.missing > 0) return [`${where}: no copies yet (${d.missing} local backup${d.missing > 1 ? "s" : ""} not copied)${d.last_copy?.error ? `; last copy failed: ${d.last_copy.error}` : ""}`];
-  if (d.lag_ms !== null && d.lag_ms > t.maxAgeMs) return [`${where}: newest copy is ${formatSpan(d.lag_ms)} behind the newest local backup (max_age ${formatSpan(t.maxAgeMs)})`];
-  return [];
+  const out = d.problems.map((p) => unreadable(where, p));
+  if (d.count === 0 && d.missing > 0) out.unshift(`${where}: no copies yet (${d.missing} local backup${d.missing > 1 ? "s" : ""} not copied)${d.last_copy?.error ? `; last copy failed: ${d.last_copy.error}` : ""}`);
+  else if (d.lag_ms !== null && d.lag_ms > t.maxAgeMs) out.unshift(`${where}: newest copy is ${formatSpan(d.lag_ms)} behind the newest local backup (max_age ${formatSpan(t.maxAgeMs)})`);
+  return out;
 }
 
 /**

@@ -13,6 +13,7 @@ import { fsyncDir } from "./fs.ts";
 import { acquireLock, type LockOwner } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
 import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
+import { describeProblem } from "./folder-listing.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
 import { pausePoint } from "./test-pause.ts";
@@ -66,7 +67,7 @@ export function removeBackup(b: StoredBackup, folder: string): void {
 
 function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult) {
   const listing = listFolder(config.backupDir, database);
-  result.skipped = listing.problems;
+  result.skipped = listing.problems.map(describeProblem);
   const p = planRetention(
     listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
     policy,

@@ -26,6 +26,7 @@ function databaseRows(d: DatabaseStats): string[][] {
     ["last run", run ? `${run.ok ? "ok" : `FAILED: ${run.error}`} at ${formatLocalTime(new Date(run.ts))}` : "-"],
     ["failures", d.failures_since_success.length ? `${d.failures_since_success.length} since the last success` : "none since the last success"],
     ["partials", d.partials.length ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ") : "none"],
+    ...(d.skipped_manifests.length ? [["unreadable", d.skipped_manifests.map((p) => `${p.id} (${p.reason})`).join("; ")]] : []),
   ];
 }
 
@@ -54,5 +55,6 @@ function renderDestinations(ds: DestinationStats[]): string {
     d.newest ? `${formatLocalTime(new Date(d.newest.created_at))} (${formatSpan(d.newest.age_ms)} ago)` : "-",
     !d.ok ? `UNREACHABLE: ${d.error}` : d.lag_ms === null ? (d.missing ? `${d.missing} not copied` : "-") : d.lag_ms === 0 && d.missing === 0 ? "up to date" : `${formatSpan(d.lag_ms)} behind, ${d.missing} not copied`,
   ]);
-  return `destinations\n${renderTable(["", "COPIES", "STORED", "NEWEST", "LAG"], rows).split("\n").map((l) => `  ${l}`).join("\n")}`;
+  const unreadable = ds.flatMap((d) => (d.problems ?? []).map((p) => `  ${d.database} @ ${d.destination}: unreadable ${p.id} (${p.reason})`));
+  return [`destinations\n${renderTable(["", "COPIES", "STORED", "NEWEST", "LAG"], rows).split("\n").map((l) => `  ${l}`).join("\n")}`, ...unreadable].join("\n");
 }

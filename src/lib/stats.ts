@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { KINDS, type Verification } from "./manifest.ts";
 import { type LoggedEntry, readOpLog } from "./oplog.ts";
+import type { ListingProblem } from "./folder-listing.ts";
 import type { FolderListing } from "./store.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
 
@@ -40,7 +41,8 @@ export interface DatabaseStats {
   /** Failed operations on this database logged after its last successful backup. */
   failures_since_success: { ts: string; op: string; error?: string }[];
   partials: { path: string; size: number; age_ms: number }[];
-  skipped_manifests: string[];
+  /** Backups whose manifest exists but cannot be read: kept, and a health problem. */
+  skipped_manifests: ListingProblem[];
 }
 
 export interface VolumeStats {

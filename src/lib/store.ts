@@ -1,17 +1,16 @@
 /**
  * The local backup folder: `<backup_dir>/<database>/<id>.sqlite.zst` (`.age`
- * appended when encrypted) plus `<id>.json`. Contract: a backup is listed only when its manifest parses and
- * its data file exists; everything else (temporary files, data without a
- * manifest) is a partial left by an interrupted run, reported but never listed.
+ * appended when encrypted) plus `<id>.json`, classified by the rule every
+ * folder shares (folder-listing.ts): a backup is listed only when its manifest
+ * parses and its data file exists; a manifest that cannot be read is a problem
+ * and its data is kept; temporary files and data without any manifest are
+ * partials left by an interrupted run, reported but never listed.
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE_NAME_RE } from "./config-schema.ts";
-import { describeError } from "./errors.ts";
-import { MAX_MANIFEST_BYTES, type Manifest, parseManifest } from "./manifest.ts";
-import { DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "./names.ts";
-import { LOCK_FILE } from "./lock.ts";
-import { TEMP_SUFFIX } from "./fs.ts";
+import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./folder-listing.ts";
+import { MAX_MANIFEST_BYTES, type Manifest } from "./manifest.ts";
 
 export interface StoredBackup {
   manifest: Manifest;
@@ -31,17 +30,13 @@ export interface FolderListing {
   /** Oldest first (ids sort by time). */
   backups: StoredBackup[];
   partials: PartialFile[];
-  /** One line per file that looked like a manifest but was skipped, with the reason. */
-  problems: string[];
+  /** Backups whose manifest exists but was skipped (unreadable, invalid, data missing), with the reason. */
+  problems: ListingProblem[];
 }
 
 export function databaseFolder(backupDir: string, database: string): string {
   if (!DATABASE_NAME_RE.test(database)) throw new Error(`unsafe database name ${JSON.stringify(database)}`);
   return join(backupDir, database);
-}
-
-function isOwnBookkeeping(name: string): boolean {
-  return name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name.startsWith(`${LOCK_FILE}-`);
 }
 
 /**
@@ -56,7 +51,7 @@ export function readManifestText(path: string): string {
   return readFileSync(path, "utf8");
 }
 
-/** Lists one database's folder; a missing folder is an empty listing. */
+/** Lists one database's folder (the rule is folder-listing.ts); a missing folder is an empty listing. */
 export function listFolder(backupDir: string, database: string): FolderListing {
   const folder = databaseFolder(backupDir, database);
   const listing: FolderListing = { database, folder, backups: [], partials: [], problems: [] };
@@ -67,33 +62,18 @@ export function listFolder(backupDir: string, database: string): FolderListing {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return listing;
     throw err;
   }
-  const present = new Set(names);
-  const claimed = new Set<string>();
-  // Ids with a manifest file, readable or not: their data is never a partial (a manifest we cannot
-  // read today — permissions, a newer format, damage — must not get its backup swept away).
-  const hasManifest = new Set<string>();
-  for (const name of names.sort()) {
-    if (!name.endsWith(MANIFEST_EXTENSION) || name.startsWith(".")) continue;
-    const path = join(folder, name);
-    if (!parseBackupId(name.slice(0, -MANIFEST_EXTENSION.length))) continue;
-    hasManifest.add(name.slice(0, -MANIFEST_EXTENSION.length));
+  const texts = new Map<string, ManifestText>();
+  for (const name of manifestNames(names)) {
     try {
-      const manifest = parseManifest(readManifestText(path), name, database);
-      if (!present.has(manifest.stored.file)) throw new Error(`data file ${manifest.stored.file} is missing`);
-      claimed.add(name).add(manifest.stored.file);
-      listing.backups.push({ manifest, manifestPath: path, dataPath: join(folder, manifest.stored.file) });
+      texts.set(name, readManifestText(join(folder, name)));
     } catch (err) {
-      claimed.add(name);
-      listing.problems.push(`${path}: ${describeError(err)}`);
+      texts.set(name, (err as NodeJS.ErrnoException).code === "ENOENT" ? null : (err as Error));
     }
   }
-  for (const name of names) {
-    if (claimed.has(name) || isOwnBookkeeping(name)) continue;
-    // SQLite may leave a rollback journal beside a temporary snapshot (`….tmp-journal`).
-    const isTemp = name.startsWith(".") && (name.endsWith(TEMP_SUFFIX) || name.endsWith(`${TEMP_SUFFIX}-journal`));
-    const dataId = DATA_FILE_RE.exec(name)?.[1];
-    const isOrphanData = dataId !== undefined && parseBackupId(dataId) !== null && !hasManifest.has(dataId);
-    if (!isTemp && !isOrphanData) continue;
+  const c = classifyFolder(names.map((name) => ({ name })), texts, { database, pathOf: (n) => join(folder, n), checkSize: false });
+  for (const b of c.backups) listing.backups.push({ manifest: b.manifest, manifestPath: join(folder, b.manifestName), dataPath: join(folder, b.data.name) });
+  listing.problems = c.problems;
+  for (const { name } of c.partials) {
     try {
       const st = lstatSync(join(folder, name));
       listing.partials.push({ path: join(folder, name), size: st.size, mtimeMs: st.mtimeMs });

@@ -4,7 +4,7 @@
  * and config errors for destinations (exit 2, key paths, nothing written).
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exec, listBackups, makeProject, rows } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -77,6 +77,41 @@ describe("dir destination", () => {
     const v = await runCli(["verify", "--from", "nas", "--all", "--level", "full"], { cwd: p.dir });
     expect(v.code).toBe(0);
     expect(v.stderr).toContain(`${first.id}: ok (full`);
+  });
+
+  it("never deletes remote data behind an unreadable manifest; list and stats --check (exit 3) name it", async () => {
+    const p = project();
+    const older = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+    await runCli(["backup", "app"], { cwd: p.dir });
+    // The remote copy of the older backup: its manifest damaged (bit rot, a half-written file on a NAS),
+    // its local backup rotated away. Upload leftovers are judged stale by the age in their id, so the
+    // copy is moved to an id (and mtime) two hours in the past, as if taken then.
+    const past = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    const oldId = older.id.replace(/-\d{8}T\d{9}Z-/, `-${past.toISOString().replace(/[-:.]/g, "")}-`);
+    const remote = join(p.nas, "app");
+    const data = join(remote, `${oldId}.sqlite.zst`);
+    renameSync(join(remote, `${older.id}.sqlite.zst`), data);
+    rmSync(join(remote, `${older.id}.json`));
+    writeFileSync(join(remote, `${oldId}.json`), "{ not json");
+    utimesSync(data, past, past);
+    utimesSync(join(remote, `${oldId}.json`), past, past);
+    rmSync(older.dataPath);
+    rmSync(join(p.folder, `${older.id}.json`));
+    const bytes = readFileSync(data);
+
+    const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout)[0].copies[0].removed_partials).toEqual([]);
+    expect(existsSync(data)).toBe(true);
+    expect(readFileSync(data).equals(bytes)).toBe(true);
+
+    const listed = await runCli(["list", "--from", "nas"], { cwd: p.dir });
+    expect(listed.stderr).toContain(`${oldId}.json`);
+    const stats = await runCli(["stats", "--json"], { cwd: p.dir });
+    expect(JSON.parse(stats.stdout).destinations[0]).toMatchObject({ partials: 0, problems: [{ id: oldId, path: `dir:${data.replace(/\.sqlite\.zst$/, ".json")}`, reason: "manifest is not valid JSON" }] });
+    const check = await runCli(["stats", "--check"], { cwd: p.dir });
+    expect(check.code).toBe(3);
+    expect(check.stdout).toContain(`app @ nas: unreadable backup ${oldId}`);
   });
 
   it("stats lists each destination; rotate --dry-run at a dir destination removes nothing", async () => {

@@ -127,6 +127,19 @@ describe("sqlbak stats --check", () => {
     expect([r.code, r.stdout]).toEqual([3, `app: 1 partial file(s) older than a day, e.g. ${partial}\n`]);
   });
 
+  it("flags an unreadable manifest by its backup, and never counts its data as a partial", async () => {
+    const dir = setup();
+    const b = await backupOne(dir);
+    await backupOne(dir);
+    writeFileSync(b.manifestPath, "{ not json");
+    const old = new Date(Date.now() - 2 * DAY_MS);
+    utimesSync(b.dataPath, old, old);
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout.trim().split("\n")).toEqual([expect.stringMatching(/: unexpected|JSON|parse/i)]);
+    expect(r.stdout).toStartWith(`app: unreadable backup ${b.id}: ${b.manifestPath}: `);
+  });
+
   it("flags a backup volume that is too small for the next backup", async () => {
     const dir = tempDir();
     makeDatabase(join(dir, "app.db"), { rows: 60, payloadBytes: 4096 });

@@ -101,6 +101,7 @@ describe("checkHealth: destinations", () => {
     newest: { id: "n", created_at: "", age_ms: 2 * H },
     missing: 0,
     lag_ms: 0,
+    problems: [],
     partials: 0,
     last_copy: { ts: "", ok: true },
     ...over,

@@ -1,16 +1,16 @@
 /**
  * What a destination holds, read the way store.ts reads backup_dir: a backup
  * exists remotely only when its manifest parses (re-validated like a local
- * one) and its data file is listed with the size the manifest promises.
- * Anything else (data without a manifest: an interrupted upload) is a partial.
+ * one) and its data file is listed with the size the manifest promises; the
+ * rule is the one every folder shares (folder-listing.ts), so a manifest that
+ * cannot be read is a problem whose data is kept, and only data without any
+ * manifest (an interrupted upload) or a temporary name is a partial.
  * Remote backups are shown as StoredBackups whose paths are descriptive URLs,
  * and fetched into a local folder before anything reads their bytes.
  */
 import { join } from "node:path";
 import { DATABASE_NAME_RE } from "../config-schema.ts";
-import { describeError } from "../errors.ts";
-import { parseManifest } from "../manifest.ts";
-import { DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "../names.ts";
+import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "../folder-listing.ts";
 import type { StoredBackup } from "../store.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
@@ -26,35 +26,28 @@ export interface RemoteListing {
   backups: RemoteBackup[];
   /** Keys that are not (yet) part of a backup: data without a manifest, temporary names. */
   partials: RemoteFile[];
-  problems: string[];
+  /** Backups whose manifest exists but was skipped; their data is never a partial. */
+  problems: ListingProblem[];
 }
 
-/** Lists one database at a destination (an empty listing when it has nothing). */
+/** Lists one database at a destination (an empty listing when it has nothing); the rule is folder-listing.ts. */
 export async function listRemote(backend: Backend, database: string): Promise<RemoteListing> {
   const files = await backend.list(databasePrefix(database));
-  const byName = new Map(files.filter((f) => f.key.startsWith(`${database}/`)).map((f) => [f.key.slice(database.length + 1), f]));
-  const listing: RemoteListing = { database, backups: [], partials: [], problems: [] };
-  const claimed = new Set<string>();
-  for (const name of [...byName.keys()].sort()) {
-    if (!name.endsWith(MANIFEST_EXTENSION) || !parseBackupId(name.slice(0, -MANIFEST_EXTENSION.length))) continue;
-    const key = `${database}/${name}`;
-    claimed.add(name);
-    try {
-      const text = await backend.readText(key);
-      if (text === null) continue; // removed between list and read
-      const manifest = parseManifest(text, name, database);
-      const data = byName.get(manifest.stored.file);
-      if (!data) throw new Error(`data file ${manifest.stored.file} is missing`);
-      if (data.size !== manifest.stored.size) throw new Error(`data file is ${data.size} bytes, manifest says ${manifest.stored.size}`);
-      claimed.add(manifest.stored.file);
-      const dataKey = `${database}/${manifest.stored.file}`;
-      listing.backups.push({ manifest, manifestKey: key, dataKey, manifestPath: `${backend.describe}/${key}`, dataPath: `${backend.describe}/${dataKey}` });
-    } catch (err) {
-      listing.problems.push(`${backend.describe}/${key}: ${describeError(err)}`);
-    }
+  const entries = files.filter((f) => f.key.startsWith(`${database}/`)).map((f) => ({ ...f, name: f.key.slice(database.length + 1) }));
+  const texts = new Map<string, ManifestText>();
+  for (const name of manifestNames(entries.map((e) => e.name))) {
+    texts.set(name, await backend.readText(`${database}/${name}`).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
   }
-  for (const [name, f] of byName) if (!claimed.has(name) && (DATA_FILE_RE.test(name) || name.startsWith("."))) listing.partials.push(f);
-  return listing;
+  const c = classifyFolder(entries, texts, { database, pathOf: (n) => `${backend.describe}/${database}/${n}`, checkSize: true });
+  return {
+    database,
+    backups: c.backups.map((b) => {
+      const manifestKey = `${database}/${b.manifestName}`;
+      return { manifest: b.manifest, manifestKey, dataKey: b.data.key, manifestPath: `${backend.describe}/${manifestKey}`, dataPath: `${backend.describe}/${b.data.key}` };
+    }),
+    partials: c.partials.map(({ key, size }) => ({ key, size })),
+    problems: c.problems,
+  };
 }
 
 /** Database names that have files at the destination. */

@@ -7,6 +7,7 @@ import type { ResolvedConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { type LoggedEntry, readOpLog } from "../oplog.ts";
 import type { BackupRef } from "../stats.ts";
+import type { ListingProblem } from "../folder-listing.ts";
 import type { FolderListing } from "../store.ts";
 import { tryOpenBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";
@@ -27,6 +28,8 @@ export interface DestinationStats {
   lag_ms: number | null;
   /** Leftovers of interrupted uploads (data without a manifest). */
   partials: number;
+  /** Backups there whose manifest cannot be read (kept, never a partial): a health problem. */
+  problems: ListingProblem[];
   last_copy: { ts: string; ok: boolean; error?: string } | null;
 }
 
@@ -43,7 +46,7 @@ export async function gatherDestinationStats(config: ResolvedConfig, listings: F
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
     for (const l of listings) {
-      const s: DestinationStats = { destination: dest.name, location: backend?.describe ?? null, database: l.database, ok: false, count: 0, stored_bytes: 0, newest: null, missing: 0, lag_ms: null, partials: 0, last_copy: lastCopy(log, dest.name, l.database) };
+      const s: DestinationStats = { destination: dest.name, location: backend?.describe ?? null, database: l.database, ok: false, count: 0, stored_bytes: 0, newest: null, missing: 0, lag_ms: null, partials: 0, problems: [], last_copy: lastCopy(log, dest.name, l.database) };
       try {
         if (opened instanceof Error) throw opened;
         const remote = await listRemote(opened, l.database);
@@ -58,6 +61,7 @@ export async function gatherDestinationStats(config: ResolvedConfig, listings: F
           missing: l.backups.filter((b) => !ids.has(b.manifest.id)).length,
           lag_ms: newest && newestLocal ? Math.max(0, Date.parse(newestLocal.created_at) - Date.parse(newest.created_at)) : null,
           partials: remote.partials.length,
+          problems: remote.problems,
         });
       } catch (err) {
         s.error = describeError(err);
