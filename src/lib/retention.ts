@@ -248,13 +248,17 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
   const tz = opts.timeZone ?? machineTimeZone();
   const all = backups.map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] })).sort(byNewest);
   const empty = isEmptyPolicy(policy);
-  const scheduled = all.filter((x) => x.b.kind === "scheduled");
+  // A backup dated after now (a clock that was wrong) never takes a keep slot nor counts as the newest: it is kept and reported.
+  const nowMs = opts.now?.getTime() ?? Number.POSITIVE_INFINITY;
+  for (const x of all) if (x.ms > nowMs) x.reasons.push("future-dated");
+  const present = all.filter((x) => !(x.ms > nowMs));
+  const scheduled = present.filter((x) => x.b.kind === "scheduled");
   if (!empty) {
     const ruled = applyResticRules(scheduled.map((x) => ({ ms: x.ms, civil: civilTime(x.ms, tz) })), policy, tz, opts.now);
     scheduled.forEach((x, i) => x.reasons.push(...ruled[i]!));
   }
   let preRestoreSeen = 0;
-  for (const x of all) {
+  for (const x of present) {
     if (x.b.kind === "manual") x.reasons.push("manual");
     if (x.b.kind === "pre-restore") {
       preRestoreSeen++;
@@ -263,7 +267,7 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
     if (x.b.tags.includes(KEEP_TAG)) x.reasons.push(`tag ${KEEP_TAG}`);
   }
   if (empty) for (const x of all) if (x.reasons.length === 0) x.reasons.push("empty policy");
-  for (const newest of [all[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
+  for (const newest of [present[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
   const decisions = all.map((x) => ({ id: x.b.id, created_at: x.b.created_at, kind: x.b.kind, tags: x.b.tags, keep: x.reasons.length > 0, reasons: x.reasons }));
   return {
     emptyPolicy: empty,
