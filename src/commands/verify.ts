@@ -51,7 +51,8 @@ export default defineCommand({
       });
       return report(ctx, results);
     }
-    const listings = listDatabases(ctx.config, name);
+    // A backup whose data file is missing is selected like any other and fails its verification.
+    const listings = listDatabases(ctx.config, name).map((l) => withMissing(l));
     warn(listings);
     const backups = selectForVerify(listings, target, selector);
     if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
@@ -59,6 +60,18 @@ export default defineCommand({
     report(ctx, await runVerify(ctx.config, backups, level, undefined, keys));
   },
 });
+
+/** The listing with its missing-data backups among the backups (in id order) and out of the skipped problems. */
+function withMissing(l: FolderListing): FolderListing {
+  const missing = l.missingData ?? [];
+  if (missing.length === 0) return l;
+  const paths = missing.map((b) => `${b.manifestPath}: `);
+  return {
+    ...l,
+    backups: [...l.backups, ...missing].sort((a, b) => (a.manifest.id < b.manifest.id ? -1 : a.manifest.id > b.manifest.id ? 1 : 0)),
+    problems: l.problems.filter((p) => !paths.some((m) => p.startsWith(m))),
+  };
+}
 
 /** `--random [N]`: citty has no optional flag values, so N is read from the raw arguments (and is not the positional). */
 function randomCount(rawArgs: string[], positionals: string[]): { count: number | null; positionals: string[] } {

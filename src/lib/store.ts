@@ -33,6 +33,8 @@ export interface FolderListing {
   partials: PartialFile[];
   /** One line per file that looked like a manifest but was skipped, with the reason. */
   problems: string[];
+  /** Backups whose manifest is valid but whose data file is gone (also in `problems`): verify fails them. */
+  missingData?: StoredBackup[];
 }
 
 export function databaseFolder(backupDir: string, database: string): string {
@@ -56,10 +58,15 @@ export function readManifestText(path: string): string {
   return readFileSync(path, "utf8");
 }
 
+/** The problem of a backup whose data file is gone. */
+export function missingDataProblem(m: Manifest): string {
+  return `data file ${m.stored.file} is missing`;
+}
+
 /** Lists one database's folder; a missing folder is an empty listing. */
 export function listFolder(backupDir: string, database: string): FolderListing {
   const folder = databaseFolder(backupDir, database);
-  const listing: FolderListing = { database, folder, backups: [], partials: [], problems: [] };
+  const listing: FolderListing = { database, folder, backups: [], partials: [], problems: [], missingData: [] };
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -79,7 +86,10 @@ export function listFolder(backupDir: string, database: string): FolderListing {
     hasManifest.add(name.slice(0, -MANIFEST_EXTENSION.length));
     try {
       const manifest = parseManifest(readManifestText(path), name, database);
-      if (!present.has(manifest.stored.file)) throw new Error(`data file ${manifest.stored.file} is missing`);
+      if (!present.has(manifest.stored.file)) {
+        listing.missingData!.push({ manifest, manifestPath: path, dataPath: join(folder, manifest.stored.file) });
+        throw new Error(missingDataProblem(manifest));
+      }
       claimed.add(name).add(manifest.stored.file);
       listing.backups.push({ manifest, manifestPath: path, dataPath: join(folder, manifest.stored.file) });
     } catch (err) {
