@@ -61,6 +61,8 @@ export interface PlanOptions {
   timeZone?: string;
   /** Backups after this are ignored when picking the newest time for windows (restic's rule). */
   now?: Date;
+  /** Ids never removed (`backup --rotate`: the backups this run just took), kept as "just taken" when nothing else keeps them. */
+  protect?: string[];
 }
 
 const COUNT_RULES = [
@@ -241,7 +243,7 @@ function applyResticRules(list: { ms: number; civil: Civil }[], p: RetentionPoli
 /**
  * Given one database's backups and a policy, return keep or remove for every
  * backup with all its reasons. Pure: same input, same plan. Keep and remove
- * partition the input; manual, `keep`-tagged and the newest backups are always
+ * partition the input; manual, `keep`-tagged, protected and the newest backups are always
  * kept; an empty policy keeps everything and sets `emptyPolicy`.
  */
 export function planRetention(backups: RetentionInput[], policy: RetentionPolicy, opts: PlanOptions = {}): RetentionPlan {
@@ -268,6 +270,8 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
   }
   if (empty) for (const x of all) if (x.reasons.length === 0) x.reasons.push("empty policy");
   for (const newest of [present[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
+  const protect = new Set(opts.protect ?? []);
+  for (const x of all) if (protect.has(x.id) && x.reasons.length === 0) x.reasons.push("just taken");
   const decisions = all.map((x) => ({ id: x.b.id, created_at: x.b.created_at, kind: x.b.kind, tags: x.b.tags, keep: x.reasons.length > 0, reasons: x.reasons }));
   return {
     emptyPolicy: empty,
