@@ -121,6 +121,24 @@ describe("sqlbak verify", () => {
     expect(one.code).toBe(3);
   });
 
+  it("sends a failure notification for a failed verification, and none for a good one", async () => {
+    const received: any[] = [];
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
+    try {
+      const p = makeProject({ toml: `[notify]\non = ["failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"` });
+      const b = await backupNow(p);
+      expect((await runCli(["verify", b.id], { cwd: p.dir })).code).toBe(0);
+      expect(received).toEqual([]);
+      flipByte(b.file, -20);
+      const r = await runCli(["verify", b.id], { cwd: p.dir });
+      expect(r.code).toBe(3);
+      expect(received).toEqual([expect.objectContaining({ event: "failure", database: "app", id: b.id, file: b.file, error: expect.stringContaining("does not match the manifest's") })]);
+      expect(received[0].title).toContain(`verification of ${b.id} FAILED`);
+    } finally {
+      server.stop(true);
+    }
+  });
+
   it("--random prefers the backup never verified", async () => {
     const p = makeProject();
     const a = await backupNow(p);
