@@ -44,7 +44,9 @@ export default defineCommand({
     // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
     const copies = args["dry-run"] ? [] : await copyToDestinations(ctx, results.map((r) => r.database));
     // Never rotate after a failed backup: the newest good backup must not age out behind a failure.
-    const rotations = args.rotate ? await runRotations(ctx.config, results.filter((r) => r.ok).map((r) => r.database), { dryRun: Boolean(args["dry-run"]) }) : undefined;
+    // The backups just taken are never removed by their own rotation (another backup may look newer: a wrong clock, a concurrent run).
+    const protect = results.flatMap((r) => (r.ok && r.id ? [r.id] : []));
+    const rotations = args.rotate ? await runRotations(ctx.config, results.filter((r) => r.ok).map((r) => r.database), { dryRun: Boolean(args["dry-run"]), protect }) : undefined;
     const rotated = (r: BackupResult) => rotations?.find((x) => x.database === r.database)?.removed.length;
     const notifications = results.filter((r) => !r.dryRun).map((r) => backupNotification(r, rotated(r)));
     for (const w of await sendNotifications(ctx.config, notifications)) ctx.logger.warn(w);

@@ -3,13 +3,14 @@ import { describeProblem } from "../lib/folder-listing.ts";
 import { listDatabases } from "../lib/catalog.ts";
 import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/encryption.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
+import { sendNotifications, verifyNotification } from "../lib/events.ts";
 import { VERIFY_LEVELS, type VerifyLevel } from "../lib/verify.ts";
 import { runVerify, type VerifyResult } from "../lib/verify-run.ts";
 import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
 import { findDestination, withBackend } from "../lib/destinations/index.ts";
 import { listFrom, runVerifyFrom } from "../lib/destinations/remote-catalog.ts";
 import type { Manifest } from "../lib/manifest.ts";
-import type { FolderListing } from "../lib/store.ts";
+import type { FolderListing, StoredBackup } from "../lib/store.ts";
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
@@ -54,24 +55,39 @@ export default defineCommand({
     const none = (where: string) => new OutcomeError(`nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     if (dest) {
-      const results = await withBackend(dest, async (backend) => {
+      const { results, files } = await withBackend(dest, async (backend) => {
         const listings = await listFrom(backend, dest, name);
         warn(listings);
         const backups = selectForVerify(listings, target, selector);
         if (backups.length === 0) throw none(`at destination ${dest.name}`);
         needKeys(backups);
-        return runVerifyFrom(ctx.config, backend, dest, backups, level, keys);
+        return { results: await runVerifyFrom(ctx.config, backend, dest, backups, level, keys), files: dataPaths(backups) };
       });
-      return report(ctx, results);
+      return report(ctx, results, files, dest.name);
     }
-    const listings = listDatabases(ctx.config, name);
+    // A backup whose data file is missing is selected like any other and fails its verification.
+    const listings = listDatabases(ctx.config, name).map((l) => withMissing(l));
     warn(listings);
     const backups = selectForVerify(listings, target, selector);
     if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
     needKeys(backups);
-    report(ctx, await runVerify(ctx.config, backups, level, undefined, keys));
+    await report(ctx, await runVerify(ctx.config, backups, level, undefined, keys), dataPaths(backups));
   },
 });
+
+/** The listing with its missing-data backups among the backups (in id order) and out of the skipped problems. */
+function withMissing(l: FolderListing): FolderListing {
+  const missing = l.missingData ?? [];
+  if (missing.length === 0) return l;
+  const ids = new Set(missing.map((b) => b.manifest.id));
+  return {
+    ...l,
+    backups: [...l.backups, ...missing].sort((a, b) => (a.manifest.id < b.manifest.id ? -1 : a.manifest.id > b.manifest.id ? 1 : 0)),
+    problems: l.problems.filter((p) => !ids.has(p.id)),
+  };
+}
+
+const dataPaths = (bs: StoredBackup[]) => new Map(bs.map((b) => [b.manifest.id, b.dataPath]));
 
 /** `--random [N]`: citty has no optional flag values, so N is read from the raw arguments (and is not the positional). */
 function randomCount(rawArgs: string[], positionals: string[]): { count: number | null; positionals: string[] } {
@@ -94,7 +110,7 @@ function pickSelector(latest: boolean, all: boolean, randomCount: number | null)
   return { kind: "latest" };
 }
 
-function report(ctx: CommandContext, results: VerifyResult[]): void {
+async function report(ctx: CommandContext, results: VerifyResult[], files: Map<string, string>, destination?: string): Promise<void> {
   for (const r of results) {
     if (r.warning) ctx.logger.warn(`${r.id}: ${r.warning}`);
     if (r.vanished) ctx.logger.info(`${r.id}: removed by another run while being verified; skipped`);
@@ -103,6 +119,8 @@ function report(ctx: CommandContext, results: VerifyResult[]): void {
     else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
   }
   if (ctx.json) printData(ctx, results, () => "");
+  const notes = results.filter((r) => !r.ok && !r.vanished).map((r) => verifyNotification(r, files.get(r.id), destination));
+  for (const w of await sendNotifications(ctx.config, notes)) ctx.logger.warn(w);
   const bad = results.filter((r) => !r.ok && !r.error);
   if (bad.length > 0) throw new OutcomeError(`${bad.length} of ${results.length} backups failed verification`, EXIT.unhealthy);
   const unverified = results.filter((r) => r.error);

@@ -9,6 +9,7 @@ import type { CopyResult } from "./destinations/sync.ts";
 import { formatBytes } from "./format.ts";
 import { makeNotification, type Notification, notify } from "./notify.ts";
 import { appendOpLog } from "./oplog.ts";
+import type { VerifyResult } from "./verify-run.ts";
 
 export function backupNotification(r: BackupResult, rotated?: number): Notification {
   if (!r.ok) {
@@ -46,6 +47,24 @@ export function copyNotification(c: CopyResult): Notification {
     database: c.database,
     destination: c.destination,
     error: c.error,
+  });
+}
+
+/** A verification that failed (or could not be done) is sent as a `failure` event, like a failed backup. */
+export function verifyNotification(r: VerifyResult, file?: string, destination?: string): Notification {
+  const where = destination ? ` at destination ${destination}` : "";
+  const what = r.error ? `could not be verified${where}` : `FAILED ${r.level} verification${where}`;
+  return makeNotification({
+    event: "failure",
+    title: r.error ? `sqlbak: backup ${r.id} of ${r.database} could not be verified` : `sqlbak: verification of ${r.id} FAILED`,
+    message: `Backup ${r.id} of ${r.database} ${what}: ${r.problems.join("; ")}`,
+    database: r.database,
+    destination,
+    id: r.id,
+    file,
+    duration_ms: r.durationMs,
+    error: r.problems.join("; "),
+    problems: r.problems,
   });
 }
 

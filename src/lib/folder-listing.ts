@@ -51,6 +51,8 @@ export interface ClassifiedFolder<E extends FolderEntry> {
   backups: ClassifiedBackup<E>[];
   partials: E[];
   problems: ListingProblem[];
+  /** Valid manifests whose data file is gone (also in `problems`): verify fails them. */
+  missingData: { manifest: Manifest; manifestName: string }[];
 }
 
 /** `app-….json` → `app-…` when the name is a manifest of a backup id, else null. */
@@ -74,6 +76,11 @@ function isTemporary(name: string): boolean {
   return name.startsWith(".") && (name.endsWith(TEMP_SUFFIX) || name.endsWith(`${TEMP_SUFFIX}-journal`));
 }
 
+/** The problem of a backup whose data file is gone. */
+export function missingDataProblem(m: Manifest): string {
+  return `data file ${m.stored.file} is missing`;
+}
+
 /** One line for a problem, as `list`, `verify` and `restore` print it. */
 export function describeProblem(p: ListingProblem): string {
   return `${p.path}: ${p.reason}`;
@@ -90,7 +97,7 @@ export function classifyFolder<E extends FolderEntry>(
   opts: { database: string; pathOf: (name: string) => string; checkSize: boolean },
 ): ClassifiedFolder<E> {
   const byName = new Map(entries.map((e) => [e.name, e]));
-  const out: ClassifiedFolder<E> = { backups: [], partials: [], problems: [] };
+  const out: ClassifiedFolder<E> = { backups: [], partials: [], problems: [], missingData: [] };
   const claimed = new Set<string>();
   // Ids with a manifest file, readable or not: their data is never a partial (a manifest we cannot
   // read today — permissions, a newer format, damage — must not get its backup swept away).
@@ -106,7 +113,10 @@ export function classifyFolder<E extends FolderEntry>(
       if (text instanceof Error) throw text;
       const manifest = parseManifest(text, name, opts.database);
       const data = byName.get(manifest.stored.file);
-      if (!data) throw new Error(`data file ${manifest.stored.file} is missing`);
+      if (!data) {
+        out.missingData.push({ manifest, manifestName: name });
+        throw new Error(missingDataProblem(manifest));
+      }
       if (opts.checkSize && data.size !== manifest.stored.size) throw new Error(`data file is ${data.size} bytes, manifest says ${manifest.stored.size}`);
       claimed.add(manifest.stored.file);
       out.backups.push({ manifest, manifestName: name, data });

@@ -29,11 +29,13 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   const out: string[] = [];
   const name = d.database;
   // Freshness counts scheduled and manual backups only: a pre-restore copy may be of another file.
-  if (!d.newest) out.push(`${name}: no backups`);
+  if (!d.newest) out.push(d.future_dated.length ? `${name}: no backup dated before now` : `${name}: no backups`);
   else if (!d.newest_own) out.push(`${name}: no scheduled or manual backups (only pre-restore copies)`);
   else if (d.newest_own.age_ms > t.maxAgeMs) {
     out.push(`${name}: newest backup is ${formatSpan(d.newest_own.age_ms)} old (max_age ${formatSpan(t.maxAgeMs)})`);
   }
+  // A wrong clock: such a backup never counts as fresh, and the clock (then or now) needs a look.
+  for (const f of d.future_dated) out.push(`${name}: backup ${f.id} is dated ${f.created_at}, ${formatSpan(-f.age_ms)} in the future (the clock was wrong when it was taken, or is wrong now)`);
   const v = d.last_verification;
   if (v && !v.ok) out.push(`${name}: last verification failed (${v.id}, ${formatSpan(v.age_ms)} ago): ${v.problems[0] ?? "unknown problem"}`);
   const verifyDue = t.verifyMaxAgeMs > 0 && d.oldest !== null && d.oldest.age_ms > t.verifyMaxAgeMs;

@@ -61,6 +61,8 @@ export interface PlanOptions {
   timeZone?: string;
   /** Backups after this are ignored when picking the newest time for windows (restic's rule). */
   now?: Date;
+  /** Ids never removed (`backup --rotate`: the backups this run just took), kept as "just taken" when nothing else keeps them. */
+  protect?: string[];
 }
 
 const COUNT_RULES = [
@@ -241,20 +243,24 @@ function applyResticRules(list: { ms: number; civil: Civil }[], p: RetentionPoli
 /**
  * Given one database's backups and a policy, return keep or remove for every
  * backup with all its reasons. Pure: same input, same plan. Keep and remove
- * partition the input; manual, `keep`-tagged and the newest backups are always
+ * partition the input; manual, `keep`-tagged, protected and the newest backups are always
  * kept; an empty policy keeps everything and sets `emptyPolicy`.
  */
 export function planRetention(backups: RetentionInput[], policy: RetentionPolicy, opts: PlanOptions = {}): RetentionPlan {
   const tz = opts.timeZone ?? machineTimeZone();
   const all = backups.map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] })).sort(byNewest);
   const empty = isEmptyPolicy(policy);
-  const scheduled = all.filter((x) => x.b.kind === "scheduled");
+  // A backup dated after now (a clock that was wrong) never takes a keep slot nor counts as the newest: it is kept and reported.
+  const nowMs = opts.now?.getTime() ?? Number.POSITIVE_INFINITY;
+  for (const x of all) if (x.ms > nowMs) x.reasons.push("future-dated");
+  const present = all.filter((x) => !(x.ms > nowMs));
+  const scheduled = present.filter((x) => x.b.kind === "scheduled");
   if (!empty) {
     const ruled = applyResticRules(scheduled.map((x) => ({ ms: x.ms, civil: civilTime(x.ms, tz) })), policy, tz, opts.now);
     scheduled.forEach((x, i) => x.reasons.push(...ruled[i]!));
   }
   let preRestoreSeen = 0;
-  for (const x of all) {
+  for (const x of present) {
     if (x.b.kind === "manual") x.reasons.push("manual");
     if (x.b.kind === "pre-restore") {
       preRestoreSeen++;
@@ -263,7 +269,9 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
     if (x.b.tags.includes(KEEP_TAG)) x.reasons.push(`tag ${KEEP_TAG}`);
   }
   if (empty) for (const x of all) if (x.reasons.length === 0) x.reasons.push("empty policy");
-  for (const newest of [all[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
+  for (const newest of [present[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
+  const protect = new Set(opts.protect ?? []);
+  for (const x of all) if (protect.has(x.id) && x.reasons.length === 0) x.reasons.push("just taken");
   const decisions = all.map((x) => ({ id: x.b.id, created_at: x.b.created_at, kind: x.b.kind, tags: x.b.tags, keep: x.reasons.length > 0, reasons: x.reasons }));
   return {
     emptyPolicy: empty,

@@ -21,6 +21,8 @@ import { pausePoint } from "./test-pause.ts";
 export interface RotateOptions {
   dryRun: boolean;
   now?: () => Date;
+  /** Backup ids this rotation must never remove (the ones `backup --rotate` just took). */
+  protect?: string[];
   onLockWait?: (database: string, owner: LockOwner | null) => void;
 }
 
@@ -65,13 +67,13 @@ export function removeBackup(b: StoredBackup, folder: string): void {
   }
 }
 
-function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult) {
+function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
   const listing = listFolder(config.backupDir, database);
   result.skipped = listing.problems.map(describeProblem);
   const p = planRetention(
     listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
     policy,
-    { timeZone: config.timeZone, now },
+    { timeZone: config.timeZone, now, protect },
   );
   result.empty_policy = p.emptyPolicy;
   result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
@@ -102,13 +104,13 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
   const folder = databaseFolder(config.backupDir, database);
   try {
     if (opts.dryRun || !existsSync(folder)) {
-      const { listing } = plan(config, database, policy, now, result);
+      const { listing } = plan(config, database, policy, now, result, opts.protect);
       result.removed_partials = listing.partials.filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS).map((p) => p.path);
     } else {
       const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(database, o));
       try {
         result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
-        const { listing, remove } = plan(config, database, policy, now, result);
+        const { listing, remove } = plan(config, database, policy, now, result, opts.protect);
         const failures: string[] = [];
         for (const b of listing.backups.filter((x) => remove.has(x.manifest.id))) {
           try {

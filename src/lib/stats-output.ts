@@ -22,6 +22,7 @@ function databaseRows(d: DatabaseStats): string[][] {
     ],
     ["oldest", when(d.oldest)],
     ["newest", when(d.newest)],
+    ...(d.future_dated.length ? [["future", `${d.future_dated.length} dated after now (wrong clock?), e.g. ${d.future_dated[0]!.id}`]] : []),
     ["verified", v ? `${v.ok ? "ok" : "FAILED"} (${v.level}) ${formatLocalTime(new Date(v.at))} (${formatSpan(v.age_ms)} ago)  ${v.id}` : "never"],
     ["last run", run ? `${run.ok ? "ok" : `FAILED: ${run.error}`} at ${formatLocalTime(new Date(run.ts))}` : "-"],
     ["failures", d.failures_since_success.length ? `${d.failures_since_success.length} since the last success` : "none since the last success"],

@@ -29,6 +29,7 @@ export interface DatabaseStats {
   /** raw / stored over all backups; null without backups. */
   compression_ratio: number | null;
   oldest: BackupRef | null;
+  /** The newest backup dated at or before now; a future-dated one never counts as the newest. */
   newest: BackupRef | null;
   /**
    * Newest scheduled or manual backup: what freshness (max_age) is judged by. A
@@ -36,6 +37,8 @@ export interface DatabaseStats {
    * so it never makes a database look freshly backed up.
    */
   newest_own: BackupRef | null;
+  /** Backups dated after now (the clock was wrong when they were taken, or is now); their age_ms is negative. */
+  future_dated: BackupRef[];
   last_verification: (Verification & { id: string; age_ms: number }) | null;
   last_backup_run: { ts: string; ok: boolean; error?: string } | null;
   /** Failed operations on this database logged after its last successful backup. */
@@ -83,7 +86,10 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
   const raw = backups.reduce((s, m) => s + m.raw.size, 0);
   const newest = backups.at(-1);
   const oldest = backups[0];
-  const newestOwn = backups.findLast((m) => m.kind !== "pre-restore");
+  const future = backups.filter((m) => Date.parse(m.created_at) > nowMs);
+  const present = backups.filter((m) => !(Date.parse(m.created_at) > nowMs));
+  const newestOwn = present.filter((m) => m.kind !== "pre-restore").at(-1);
+  const newestPresent = present.reduce<(typeof backups)[number] | undefined>((best, m) => (!best || Date.parse(m.created_at) >= Date.parse(best.created_at) ? m : best), undefined);
   const mine = log.filter((e) => e.database === listing.database);
   const runs = mine.filter((e) => e.op === "backup");
   const lastRun = runs.at(-1);
@@ -98,8 +104,9 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     stored_bytes_newest: newest?.stored.size ?? null,
     compression_ratio: stored > 0 ? Math.round((raw / stored) * 100) / 100 : null,
     oldest: oldest ? ref(oldest.id, oldest.created_at, nowMs) : null,
-    newest: newest ? ref(newest.id, newest.created_at, nowMs) : null,
     newest_own: newestOwn ? ref(newestOwn.id, newestOwn.created_at, nowMs) : null,
+    newest: newestPresent ? ref(newestPresent.id, newestPresent.created_at, nowMs) : null,
+    future_dated: future.map((m) => ref(m.id, m.created_at, nowMs)),
     last_verification: lastVerification(listing, nowMs),
     last_backup_run: lastRun ? { ts: lastRun.ts, ok: lastRun.ok, error: lastRun.error } : null,
     failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),

@@ -32,6 +32,8 @@ export interface FolderListing {
   partials: PartialFile[];
   /** Backups whose manifest exists but was skipped (unreadable, invalid, data missing), with the reason. */
   problems: ListingProblem[];
+  /** Backups whose manifest is valid but whose data file is gone (also in `problems`): verify fails them. */
+  missingData?: StoredBackup[];
 }
 
 export function databaseFolder(backupDir: string, database: string): string {
@@ -54,7 +56,7 @@ export function readManifestText(path: string): string {
 /** Lists one database's folder (the rule is folder-listing.ts); a missing folder is an empty listing. */
 export function listFolder(backupDir: string, database: string): FolderListing {
   const folder = databaseFolder(backupDir, database);
-  const listing: FolderListing = { database, folder, backups: [], partials: [], problems: [] };
+  const listing: FolderListing = { database, folder, backups: [], partials: [], problems: [], missingData: [] };
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -73,6 +75,7 @@ export function listFolder(backupDir: string, database: string): FolderListing {
   const c = classifyFolder(names.map((name) => ({ name })), texts, { database, pathOf: (n) => join(folder, n), checkSize: false });
   for (const b of c.backups) listing.backups.push({ manifest: b.manifest, manifestPath: join(folder, b.manifestName), dataPath: join(folder, b.data.name) });
   listing.problems = c.problems;
+  for (const m of c.missingData) listing.missingData!.push({ manifest: m.manifest, manifestPath: join(folder, m.manifestName), dataPath: join(folder, m.manifest.stored.file) });
   for (const { name } of c.partials) {
     try {
       const st = lstatSync(join(folder, name));

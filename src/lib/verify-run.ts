@@ -3,6 +3,7 @@
  * manifest's history under the database's lock and to the operation log.
  * The checks themselves are in verify.ts.
  */
+import { lstatSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "./encryption.ts";
@@ -11,6 +12,7 @@ import { writeFileAtomic } from "./fs.ts";
 import { acquireLock } from "./lock.ts";
 import { type Manifest, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
 import { appendOpLog } from "./oplog.ts";
+import { missingDataProblem } from "./folder-listing.ts";
 import { readManifestText, type StoredBackup } from "./store.ts";
 import { verifyBackup, type VerifyLevel } from "./verify.ts";
 
@@ -105,6 +107,16 @@ export function logVerification(config: ResolvedConfig, r: VerifyResult, destina
   });
 }
 
+function dataFileGone(b: StoredBackup): boolean {
+  try {
+    lstatSync(b.dataPath);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw err;
+  }
+}
+
 /**
  * Verifies each backup in turn, records each outcome in its manifest and the
  * operation log, and returns one result per backup. Only a lock timeout, or a
@@ -115,7 +127,9 @@ export async function runVerify(config: ResolvedConfig, backups: StoredBackup[],
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const probes = probesFor(config, b.manifest.database);
-    const result = await attemptVerify(b, level, () => verifyBackup(b, level, probes, keys), (err) => (err instanceof WrongKeyError ? err.message : null));
+    // A backup whose data file is gone is a failed verification (recorded like any other), not a skip.
+    const check = () => (dataFileGone(b) ? Promise.resolve([missingDataProblem(b.manifest)]) : verifyBackup(b, level, probes, keys));
+    const result = await attemptVerify(b, level, check, (err) => (err instanceof WrongKeyError ? err.message : null));
     // A wrong key says nothing about the backup: nothing goes into its history.
     const recorded = result.error ? "not-recorded" : await recordVerification(config, b, { at: now().toISOString(), level, ok: result.ok, problems: result.problems });
     if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -158,6 +159,32 @@ describe("sqlbak backup --rotate", () => {
     const list = JSON.parse((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout);
     expect(list.map((b: { kind: string }) => b.kind).sort()).toEqual(["manual", "scheduled"]);
     expect(list.find((b: { kind: string }) => b.kind === "scheduled").id).toBe(app.id);
+  });
+
+  it("a future-dated backup (a wrong clock) never makes backup --rotate remove the backup it just took or every real one", async () => {
+    // Bug: with keep_last = 1 the copy dated 2099 stayed "newest"; rotation removed the new backup and every real one.
+    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const [future] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2099-01-01T00:00:00Z" }]);
+    const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [app] = JSON.parse(r.stdout);
+    const decisions = Object.fromEntries(app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]));
+    expect(decisions).toEqual({ [future!.id]: ["future-dated"], [app.id]: ["last 1"], [p.template.id]: [] });
+    const list = JSON.parse((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout);
+    expect(list.map((b: { id: string }) => b.id).sort()).toEqual([app.id, future!.id].sort());
+  });
+
+  it("backup --rotate never removes the backup it just took, even when another one looks newer", async () => {
+    // A backup dated between this run's start and its rotation (a concurrent run, a clock stepped meanwhile) takes keep_last's slot.
+    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const run = await runUntil("backup:data-committed", ["backup", "--rotate", "--json"], p.dir);
+    const [other] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: new Date().toISOString() }]);
+    const r = await run.resume();
+    expect(r.code).toBe(0);
+    const [app] = JSON.parse(r.stdout);
+    const decisions = Object.fromEntries(app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]));
+    expect(decisions).toEqual({ [other!.id]: ["last 1"], [app.id]: ["just taken"], [p.template.id]: [] });
+    expect(existsSync(join(p.folder, `${app.id}.json`))).toBe(true);
   });
 
   it("--pin tags the backup keep, and rotation never removes it", async () => {

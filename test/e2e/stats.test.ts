@@ -3,6 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -54,7 +55,7 @@ describe("sqlbak stats", () => {
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
-      "compression_ratio", "configured", "count", "database", "failures_since_success", "last_backup_run", "last_verification",
+      "compression_ratio", "configured", "count", "database", "failures_since_success", "future_dated", "last_backup_run", "last_verification",
       "newest", "newest_own", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
     ]);
     expect(app).toMatchObject({ database: "app", configured: true, count: { manual: 2, scheduled: 0, total: 2 }, last_backup_run: { ok: true } });
@@ -95,6 +96,22 @@ describe("sqlbak stats --check", () => {
     editManifest(b.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect([r.code, r.stdout]).toEqual([3, "app: newest backup is 2d old (max_age 24h)\n"]);
+  });
+
+  it("never counts a future-dated backup (a wrong clock) as the newest or fresh, and flags it", async () => {
+    // Bug: a backup dated 2099 was "newest" with a negative age, so a stale database looked healthy.
+    const dir = setup(`max_age = "1d"`);
+    const real = await backupOne(dir);
+    editManifest(real.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
+    const [future] = fabricateBackups(real.manifestPath, join(dir, "backups", "app"), "app", [{ at: "2099-01-01T00:00:00Z" }]);
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect(r.stdout).toContain("app: newest backup is 2d old (max_age 24h)\n");
+    expect(r.stdout).toMatch(new RegExp(`app: backup ${future!.id} is dated 2099-01-01T00:00:00.000Z, [\\dd hms]+ in the future \\(the clock was wrong`));
+    expect(r.code).toBe(3);
+    const report = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout);
+    expect(report.databases[0].newest.id).toBe(real.id);
+    expect(report.databases[0].future_dated).toEqual([expect.objectContaining({ id: future!.id, created_at: "2099-01-01T00:00:00.000Z" })]);
+    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(new RegExp(`\\n  future +1 dated after now \\(wrong clock\\?\\), e\\.g\\. ${future!.id}\\n`));
   });
 
   it("flags a failed verification in the history", async () => {

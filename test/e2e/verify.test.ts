@@ -1,7 +1,7 @@
 /** `verify` through the compiled binary: good and damaged backups, selectors, history, exit codes. */
 import { describe, expect, it } from "bun:test";
-import { readdirSync, readFileSync, renameSync, statSync, symlinkSync, truncateSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs";
+import { basename, join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, makeProject } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -101,6 +101,42 @@ describe("sqlbak verify", () => {
     expect(all.stderr).toContain(`${old.id}: FAILED checksum verification`);
     expect(all.stderr).toContain(`${newest.id}: ok (checksum`);
     expect(all.stderr).toContain("1 of 2 backups failed verification");
+  });
+
+  it("--all fails (exit 3) on a backup whose data file is missing, naming it, and records the failure", async () => {
+    // Bug: the missing backup was only "skipped" with a warning and verify --all exited 0.
+    const p = makeProject();
+    const gone = await backupNow(p);
+    const kept = await backupNow(p);
+    rmSync(gone.file);
+    const r = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });
+    expect(r.stderr).toContain(`${gone.id}: FAILED checksum verification: data file ${basename(gone.file)} is missing`);
+    expect(r.stderr).toContain(`${kept.id}: ok (checksum`);
+    expect(r.stderr).toContain("1 of 2 backups failed verification");
+    expect(r.code).toBe(3);
+    expect(manifestOf(gone.manifest).verifications.at(-1)).toMatchObject({ level: "checksum", ok: false, problems: [`data file ${basename(gone.file)} is missing`] });
+    // Naming it by id fails the same way instead of "no backup with id".
+    const one = await runCli(["verify", gone.id], { cwd: p.dir });
+    expect(one.stderr).toContain(`${gone.id}: FAILED quick verification: data file ${basename(gone.file)} is missing`);
+    expect(one.code).toBe(3);
+  });
+
+  it("sends a failure notification for a failed verification, and none for a good one", async () => {
+    const received: any[] = [];
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
+    try {
+      const p = makeProject({ toml: `[notify]\non = ["failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"` });
+      const b = await backupNow(p);
+      expect((await runCli(["verify", b.id], { cwd: p.dir })).code).toBe(0);
+      expect(received).toEqual([]);
+      flipByte(b.file, -20);
+      const r = await runCli(["verify", b.id], { cwd: p.dir });
+      expect(r.code).toBe(3);
+      expect(received).toEqual([expect.objectContaining({ event: "failure", database: "app", id: b.id, file: b.file, error: expect.stringContaining("does not match the manifest's") })]);
+      expect(received[0].title).toContain(`verification of ${b.id} FAILED`);
+    } finally {
+      server.stop(true);
+    }
   });
 
   it("--random prefers the backup never verified", async () => {

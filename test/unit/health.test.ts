@@ -20,6 +20,7 @@ function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
     compression_ratio: 10,
     oldest: { id: "o", created_at: "", age_ms: 3 * D },
     newest: { id: "n", created_at: "", age_ms: 2 * H },
+    future_dated: [],
     last_verification: { id: "n", at: "2026-11-20T00:00:00Z", level: "quick", ok: true, problems: [], age_ms: 1 * D },
     last_backup_run: { ts: "2026-11-22T00:00:00Z", ok: true },
     failures_since_success: [],

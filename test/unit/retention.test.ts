@@ -130,11 +130,24 @@ describe("planRetention: restic's rules", () => {
   it("ignores backups in the future when picking the newest time for windows", () => {
     const list = [b("2030-01-01T00:00:00Z"), b("2026-11-20T00:00:00Z"), b("2026-11-19T12:00:00Z"), b("2026-11-18T00:00:00Z")];
     expect(Object.values(plan(list, policy({ keepWithin: "1d" }), "UTC", new Date("2026-11-21T00:00:00Z"))))
-      .toEqual([["within 1d"], ["within 1d"], ["within 1d"], []]);
+      .toEqual([["future-dated"], ["within 1d"], ["within 1d"], []]);
   });
 });
 
 describe("planRetention: safety nets", () => {
+  it("a future-dated backup (a wrong clock) is kept but never takes keep_last's slot or counts as the newest", () => {
+    // Bug: with keep_last = 1 the future copy stayed "newest" and every real backup was removed.
+    const list = [b("2030-01-01T00:00:00Z"), b("2026-11-20T00:00:00Z"), b("2026-11-19T00:00:00Z")];
+    expect(Object.values(plan(list, policy({ keepLast: 1 }), "UTC", new Date("2026-11-21T00:00:00Z")))).toEqual([["future-dated"], ["last 1"], []]);
+  });
+
+  it("never removes a protected backup (the one backup --rotate just took), even when another one looks newer", () => {
+    const list = [b("2026-11-20T00:00:02Z"), b("2026-11-20T00:00:01Z"), b("2026-11-19T00:00:00Z")];
+    const result = planRetention(list, policy({ keepLast: 1 }), { timeZone: "UTC", now: new Date("2026-11-20T00:00:03Z"), protect: [list[1]!.id] });
+    expect(result.decisions.map((d) => d.reasons)).toEqual([["last 1"], ["just taken"], []]);
+    expect(result.remove).toEqual([list[2]!.id]);
+  });
+
   it("never removes manual backups and only applies rules to scheduled ones", () => {
     const list = [b("2026-11-20T00:00:00Z", "manual"), b("2026-11-19T00:00:00Z"), b("2026-11-18T00:00:00Z"), b("2026-11-01T00:00:00Z", "manual")];
     expect(Object.values(plan(list, policy({ keepLast: 1 })))).toEqual([["manual"], ["last 1"], [], ["manual"]]);
