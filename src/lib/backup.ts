@@ -99,6 +99,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   const manifestPath = join(folder, manifestFileName(id));
   const snapshotPath = tempPathFor(join(folder, `${id}.snapshot`));
   const storedTemp = tempPathFor(dataPath);
+  const stat = sourceStat(db.path); // before the snapshot: the file may be gone by the time the manifest is written
   let committedData = false;
   try {
     const { snap, sums, check, facts } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts, sealer);
@@ -113,7 +114,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
       id,
       database: db.name,
       source: db.path,
-      source_stat: sourceStat(db.path),
+      source_stat: stat,
       created_at: started.toISOString(),
       kind: opts.kind,
       tags: opts.tags,
@@ -147,8 +148,12 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
 
 /** Mode and owner of the live file, so a restore to a new path can give them back; see docs/restore.md. */
 function sourceStat(path: string): Manifest["source_stat"] {
-  const st = statSync(path);
-  return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  try {
+    const st = statSync(path);
+    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch {
+    return undefined; // the snapshot reports a missing source precisely
+  }
 }
 
 /**
