@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { listDatabases } from "../lib/catalog.ts";
+import { IDENTITY_ENV } from "../lib/encryption.ts";
 import { EXIT, OutcomeError } from "../lib/errors.ts";
 import { healthNotification, sendNotifications } from "../lib/events.ts";
 import { checkHealth } from "../lib/health.ts";
@@ -29,9 +30,11 @@ export default defineCommand({
       return;
     }
     const byName = new Map(config.databases.map((d) => [d.name, d]));
+    // With an identity here, a checksum-only verification does not prove restorability.
+    const restoreTestOnly = Boolean(process.env[IDENTITY_ENV]);
     const problems = checkHealth(
       report,
-      (name) => byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs },
+      (name) => ({ ...(byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs }), restoreTestOnly }),
       config.minFreeSpace,
     );
     // Under --quiet a healthy verdict prints nothing, so cron mails only problems.

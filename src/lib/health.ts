@@ -18,6 +18,11 @@ export interface HealthThresholds {
   maxAgeMs: number;
   /** 0 disables the check. */
   verifyMaxAgeMs: number;
+  /**
+   * Only a restore test (level quick or full) counts for verifyMaxAgeMs: set
+   * when this machine has an identity, so checksum-only runs are not enough.
+   */
+  restoreTestOnly?: boolean;
 }
 
 export interface FreeSpaceThreshold {
@@ -39,8 +44,10 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   const v = d.last_verification;
   if (v && !v.ok) out.push(`${name}: last verification failed (${v.id}, ${formatSpan(v.age_ms)} ago): ${v.problems[0] ?? "unknown problem"}`);
   const verifyDue = t.verifyMaxAgeMs > 0 && d.oldest !== null && d.oldest.age_ms > t.verifyMaxAgeMs;
-  if (verifyDue && (!v || v.age_ms > t.verifyMaxAgeMs)) {
-    out.push(`${name}: not verified within verify_max_age ${formatSpan(t.verifyMaxAgeMs)}${v ? ` (last ${formatSpan(v.age_ms)} ago)` : " (never)"}`);
+  const counted = t.restoreTestOnly ? d.last_restore_test : v;
+  if (verifyDue && (!counted || counted.age_ms > t.verifyMaxAgeMs)) {
+    const what = t.restoreTestOnly ? "restore-tested (verify --level quick or full)" : "verified";
+    out.push(`${name}: not ${what} within verify_max_age ${formatSpan(t.verifyMaxAgeMs)}${counted ? ` (last ${formatSpan(counted.age_ms)} ago)` : " (never)"}`);
   }
   const run = d.last_backup_run;
   if (run && !run.ok) out.push(`${name}: last backup run failed at ${run.ts}: ${run.error ?? "unknown error"}`);

@@ -8,9 +8,12 @@ function when(r: BackupRef | null): string {
   return r ? `${formatLocalTime(new Date(r.created_at))} (${formatSpan(r.age_ms)} ago)  ${r.id}` : "-";
 }
 
+function verification(v: DatabaseStats["last_verification"]): string {
+  return v ? `${v.ok ? "ok" : "FAILED"} (${v.level}) ${formatLocalTime(new Date(v.at))} (${formatSpan(v.age_ms)} ago)  ${v.id}` : "never";
+}
+
 function databaseRows(d: DatabaseStats): string[][] {
   const c = d.count;
-  const v = d.last_verification;
   const run = d.last_backup_run;
   return [
     ["backups", `${c.total} (scheduled ${c.scheduled}, manual ${c.manual}, pre-restore ${c["pre-restore"]})`],
@@ -23,7 +26,8 @@ function databaseRows(d: DatabaseStats): string[][] {
     ["oldest", when(d.oldest)],
     ["newest", when(d.newest)],
     ...(d.future_dated.length ? [["future", `${d.future_dated.length} dated after now (wrong clock?), e.g. ${d.future_dated[0]!.id}`]] : []),
-    ["verified", v ? `${v.ok ? "ok" : "FAILED"} (${v.level}) ${formatLocalTime(new Date(v.at))} (${formatSpan(v.age_ms)} ago)  ${v.id}` : "never"],
+    ["verified", verification(d.last_verification)],
+    ["restore test", verification(d.last_restore_test)],
     ["last run", run ? `${run.ok ? "ok" : `FAILED: ${run.error}`} at ${formatLocalTime(new Date(run.ts))}` : "-"],
     ["failures", d.failures_since_success.length ? `${d.failures_since_success.length} since the last success` : "none since the last success"],
     ["partials", d.partials.length ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ") : "none"],

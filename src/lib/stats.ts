@@ -40,6 +40,8 @@ export interface DatabaseStats {
   /** Backups dated after now (the clock was wrong when they were taken, or is now); their age_ms is negative. */
   future_dated: BackupRef[];
   last_verification: (Verification & { id: string; age_ms: number }) | null;
+  /** The newest verification that restored the image (level quick or full), over every backup's history. */
+  last_restore_test: (Verification & { id: string; age_ms: number }) | null;
   last_backup_run: { ts: string; ok: boolean; error?: string } | null;
   /** Failed operations on this database logged after its last successful backup. */
   failures_since_success: { ts: string; op: string; error?: string }[];
@@ -66,6 +68,17 @@ export interface StatsReport {
 
 function ref(id: string, createdAt: string, nowMs: number): BackupRef {
   return { id, created_at: createdAt, age_ms: nowMs - Date.parse(createdAt) };
+}
+
+function lastRestoreTest(listing: FolderListing, nowMs: number): DatabaseStats["last_restore_test"] {
+  let best: DatabaseStats["last_restore_test"] = null;
+  for (const b of listing.backups) {
+    for (const v of b.manifest.verifications) {
+      if (v.level === "checksum" || (best && Date.parse(v.at) <= Date.parse(best.at))) continue;
+      best = { ...v, id: b.manifest.id, age_ms: nowMs - Date.parse(v.at) };
+    }
+  }
+  return best;
 }
 
 function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats["last_verification"] {
@@ -108,6 +121,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     newest: newestPresent ? ref(newestPresent.id, newestPresent.created_at, nowMs) : null,
     future_dated: future.map((m) => ref(m.id, m.created_at, nowMs)),
     last_verification: lastVerification(listing, nowMs),
+    last_restore_test: lastRestoreTest(listing, nowMs),
     last_backup_run: lastRun ? { ts: lastRun.ts, ok: lastRun.ok, error: lastRun.error } : null,
     failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),

@@ -92,6 +92,30 @@ describe("encrypted backups", () => {
     expect(m.verifications.map((v: { level: string; ok: boolean }) => [v.level, v.ok])).toEqual([["checksum", true]]);
   }, SPAWNS_TIMEOUT_MS);
 
+  it("stats shows the last real restore test apart from checksum checks; with an identity here only a restore test counts for verify_max_age", async () => {
+    const p = encryptedProject({ dbToml: 'max_age = "30d"\nverify_max_age = "2d"' });
+    const b = await backupNow(p);
+    expect((await runCli(["verify", "--identity", p.keyFile], { cwd: p.dir })).code).toBe(0);
+    expect((await runCli(["verify"], { cwd: p.dir })).code).toBe(0); // checksum only: no identity
+    const stats = JSON.parse((await runCli(["stats", "--json"], { cwd: p.dir })).stdout);
+    expect(stats.databases[0].last_verification).toMatchObject({ id: b.id, level: "checksum", ok: true });
+    expect(stats.databases[0].last_restore_test).toMatchObject({ id: b.id, level: "quick", ok: true });
+    expect((await runCli(["stats"], { cwd: p.dir })).stdout).toMatch(/restore test\s+ok \(quick\)/);
+
+    // Make the backup and its restore test 3 days old, the checksum check fresh.
+    const old = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    editManifest(b.manifest, (m) => {
+      m.created_at = old;
+      m.verifications[0].at = old;
+    });
+    const noKey = await runCli(["stats", "--check"], { cwd: p.dir });
+    expect(noKey.stdout.trim()).toBe("healthy");
+    expect(noKey.code).toBe(0);
+    const withKey = await runCli(["stats", "--check"], { cwd: p.dir, env: { SQLBAK_AGE_IDENTITY: p.keyFile } });
+    expect(withKey.stdout).toContain("app: not restore-tested (verify --level quick or full) within verify_max_age 2d (last 3d ago)");
+    expect(withKey.code).toBe(3);
+  }, SPAWNS_TIMEOUT_MS);
+
   it("verify --level quick without an identity exits 2 with advice, verifying nothing", async () => {
     const p = encryptedProject();
     const b = await backupNow(p);

@@ -55,7 +55,7 @@ describe("sqlbak stats", () => {
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
-      "compression_ratio", "configured", "count", "database", "failures_since_success", "future_dated", "last_backup_run", "last_verification",
+      "compression_ratio", "configured", "count", "database", "failures_since_success", "future_dated", "last_backup_run", "last_restore_test", "last_verification",
       "newest", "newest_own", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
     ]);
     expect(app).toMatchObject({ database: "app", configured: true, count: { manual: 2, scheduled: 0, total: 2 }, last_backup_run: { ok: true } });

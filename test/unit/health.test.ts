@@ -22,6 +22,7 @@ function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
     newest: { id: "n", created_at: "", age_ms: 2 * H },
     future_dated: [],
     last_verification: { id: "n", at: "2026-11-20T00:00:00Z", level: "quick", ok: true, problems: [], age_ms: 1 * D },
+    last_restore_test: { id: "n", at: "2026-11-20T00:00:00Z", level: "quick", ok: true, problems: [], age_ms: 1 * D },
     last_backup_run: { ts: "2026-11-22T00:00:00Z", ok: true },
     failures_since_success: [],
     partials: [],
@@ -60,6 +61,18 @@ describe("checkHealth", () => {
     const problems = check(report([db(over)]));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(line);
+  });
+
+  it("counts a checksum-only verification for verify_max_age only where no identity is configured", () => {
+    const checksumOnly = db({
+      oldest: { id: "o", created_at: "", age_ms: 30 * D },
+      last_verification: { id: "n", at: "", level: "checksum", ok: true, problems: [], age_ms: 1 * D },
+      last_restore_test: { id: "o", at: "", level: "quick", ok: true, problems: [], age_ms: 20 * D },
+    });
+    expect(checkHealth(report([checksumOnly]), () => T, {})).toEqual([]);
+    expect(checkHealth(report([checksumOnly]), () => ({ ...T, restoreTestOnly: true }), {})).toEqual([
+      "app: not restore-tested (verify --level quick or full) within verify_max_age 8d (last 20d ago)",
+    ]);
   });
 
   it("does not count pre-restore copies as fresh backups", () => {
