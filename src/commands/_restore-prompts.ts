@@ -22,9 +22,9 @@ function unwrap<T>(value: T): Exclude<T, symbol> {
 }
 
 /** Asks which database to restore; with only one that has backups, says so and takes it. */
-export async function pickDatabase(listings: FolderListing[]): Promise<string> {
+export async function pickDatabase(listings: FolderListing[], listCommand: string): Promise<string> {
   const withBackups = listings.filter((l) => l.backups.length > 0);
-  if (withBackups.length === 0) throw new OperationError("there are no backups to restore", { hint: "see `sqlbak list`" });
+  if (withBackups.length === 0) throw new OperationError("there are no backups to restore", { hint: `see \`${listCommand}\`` });
   if (withBackups.length === 1) {
     log.info(`database: ${withBackups[0]!.database}`, io);
     return withBackups[0]!.database;
@@ -43,8 +43,8 @@ export function backupLabel(b: StoredBackup, now: Date): string {
 }
 
 /** Asks which backup, newest first. */
-export async function pickBackup(backups: StoredBackup[], now: Date): Promise<StoredBackup> {
-  if (backups.length === 0) throw new OperationError("there are no backups of this database to restore", { hint: "see `sqlbak list`" });
+export async function pickBackup(backups: StoredBackup[], now: Date, listCommand: string): Promise<StoredBackup> {
+  if (backups.length === 0) throw new OperationError("there are no backups of this database to restore", { hint: `see \`${listCommand}\`` });
   const newestFirst = [...backups].reverse();
   const options = newestFirst.map((b) => ({ value: b.manifest.id, label: backupLabel(b, now), hint: b.manifest.id }));
   const id = unwrap(await select({ message: "Which backup?", options, maxItems: 12, ...io }));

@@ -45,10 +45,11 @@ export default defineCommand({
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const run = async (backend: Backend | null) => {
       const listAll = (n?: string): Promise<FolderListing[]> => (backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n)));
-      name ??= await prompts!.pickDatabase(await listAll());
+      name ??= await prompts!.pickDatabase(await listAll(), listCommand(args, undefined));
       const [listing] = await listAll(name);
       for (const p of listing!.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
-      const backup = selector ? selectBackup(listing!.backups, selector) : await prompts!.pickBackup(listing!.backups, now);
+      const list = listCommand(args, name);
+      const backup = selector ? selectBackup(listing!.backups, selector, list) : await prompts!.pickBackup(listing!.backups, now, list);
       // A missing or wrong key is found before any prompt, download or change.
       if (backend) requireDecryptionKeys([backup.manifest], keys);
       else await assertDecryptable(backup, keys);
@@ -89,6 +90,12 @@ function requireScriptArgs(argv: string[], name: string | undefined, selector: B
   const add = [...(name ? [] : ["NAME"]), ...(selector ? [] : ["--latest"])];
   const hint = `e.g. ${suggestCommand(argv, [...add, ...(confirmed ? [] : ["--yes"])])}${name ? "" : " (NAME: the database to restore)"}; to see the plan first: ${suggestCommand(argv, [...add, "--dry-run"])}`;
   throw new UsageError(`not a terminal, so restore cannot ask; missing ${missing.join(", ")}`, hint);
+}
+
+/** `sqlbak list [NAME]` reading what this restore reads: the same config, backup folder and destination. */
+function listCommand(args: { config?: string; "backup-dir"?: string; from?: string }, name: string | undefined): string {
+  const where = (["config", "backup-dir", "from"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, args[k]!] : []));
+  return suggestCommand(["list", ...(name ? [name] : []), ...where]);
 }
 
 /** The options the undo command must repeat: it reads the same config, backup folder and key (never --from: the pre-restore backup is local). */

@@ -102,16 +102,17 @@ export function parseRestoreSelector(opts: { id?: string; at?: string; latest?: 
  * first). `--latest` and `--at` skip pre-restore backups: right after a restore
  * the newest backup is the state just replaced, and one taken for `--to` is of
  * another file; those are restored by id (the undo command prints it).
+ * `listCommand` is the `sqlbak list …` hints suggest (same config, folder, destination).
  */
-export function selectBackup(backups: StoredBackup[], sel: BackupSelector): StoredBackup {
-  if (backups.length === 0) throw new OperationError("there are no backups to restore", { hint: "see `sqlbak list`" });
+export function selectBackup(backups: StoredBackup[], sel: BackupSelector, listCommand = "sqlbak list"): StoredBackup {
+  if (backups.length === 0) throw new OperationError("there are no backups to restore", { hint: `see \`${listCommand}\`` });
   if (sel.kind === "id") {
     const b = backups.find((x) => x.manifest.id === sel.id);
-    if (!b) throw new UsageError(`no backup with id ${sel.id}`, "see `sqlbak list` for the backups there are");
+    if (!b) throw new UsageError(`no backup with id ${sel.id}`, `see \`${listCommand}\` for the backups there are`);
     return b;
   }
   const regular = backups.filter((b) => b.manifest.kind !== "pre-restore");
-  if (regular.length === 0) throw new OperationError("there are only pre-restore backups; restore one of those by --id", { hint: "see `sqlbak list`" });
+  if (regular.length === 0) throw new OperationError("there are only pre-restore backups; restore one of those by --id", { hint: `see \`${listCommand}\`` });
   if (sel.kind === "latest") return regular.at(-1)!;
   const before = regular.filter((b) => Date.parse(b.manifest.created_at) <= sel.at.getTime());
   if (before.length === 0) throw new UsageError(`no backup at or before ${formatLocalTime(sel.at)} (--at "${sel.text}"); the oldest is from ${formatLocalTime(new Date(regular[0]!.manifest.created_at))}`);

@@ -164,6 +164,18 @@ describe("sqlbak restore", () => {
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
   });
 
+  it("an unknown --id suggests a list command that reads the same backup folder", async () => {
+    const p = makeProject();
+    const b = JSON.parse((await runCli(["backup", "app", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout)[0];
+    const r = await runCli(["restore", "app", "--id", "app-20200101T000000000Z-deadbeef", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    const list = /see `(sqlbak list [^`]*)`/.exec(r.stderr)?.[1];
+    expect(list).toBe("sqlbak list app --backup-dir elsewhere");
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${list}`], { cwd: p.dir, env: { ...process.env, SQLBAK: BIN, HOME: p.dir } });
+    expect(ran.exitCode).toBe(0);
+    expect(ran.stdout.toString()).toContain(b.id);
+  });
+
   it("a refused damaged backup suggests a verify command that repeats --backup-dir and finds that backup", async () => {
     const p = makeProject();
     expect((await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir })).code).toBe(0);
