@@ -5,8 +5,9 @@
  * `onStep` before it happens. Test seams, all environment variables:
  * SQLBAK_CRONTAB (crontab command), SQLBAK_SYSTEMD_DIR / SQLBAK_LAUNCHD_DIR /
  * SQLBAK_TASKS_DIR (target folder), SQLBAK_SYSTEMCTL / SQLBAK_LAUNCHCTL
- * (command; empty skips it). Before anything is written or enabled, the new
- * entries are checked (./validate.ts); a rejection leaves the old ones alone.
+ * (command; empty skips it), SQLBAK_SYSTEMD_ANALYZE (likewise). Before
+ * anything is written or enabled, the new entries are checked (./validate.ts);
+ * a rejection leaves the old ones alone.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
