@@ -1,30 +1,39 @@
 /** `install-schedule` through the compiled binary: print, apply/uninstall round trips, config errors. */
 import { describe, expect, it } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-function setup(schedule = "") {
-  const dir = tempDir();
+function setup(schedule = "", sub = "") {
+  const dir = join(tempDir(), sub);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${schedule}\n[[database]]\nname = "app"\npath = "app.db"\n`);
   return dir;
 }
 
-/** A stand-in for the crontab CLI with its contract: `-l` prints (exit 1 when none), `-` replaces from stdin. */
+/**
+ * A stand-in for the crontab CLI with its contract: `-l` prints (exit 1 when
+ * none), `-` replaces from stdin; `-n FILE` is the real Debian crontab's syntax check
+ * (accepting everything where cron is not installed).
+ */
 function fakeCrontab(dir: string, initial?: string): { env: Record<string, string>; file: string } {
   const file = join(dir, "crontab.txt");
   if (initial !== undefined) writeFileSync(file, initial);
   const script = join(dir, "fake-crontab");
   writeFileSync(
     script,
-    `#!/bin/sh\ncase "$1" in\n  -l) [ -f '${file}' ] && exec cat '${file}'; echo "no crontab for $(id -un)" >&2; exit 1 ;;\n  -) cat > '${file}' ;;\n  *) exit 2 ;;\nesac\n`,
+    `#!/bin/sh\ncase "$1" in\n  -n) command -v crontab >/dev/null || exit 0; exec crontab -n "$2" ;;\n  -l) [ -f '${file}' ] && exec cat '${file}'; echo "no crontab for $(id -un)" >&2; exit 1 ;;\n  -) cat > '${file}' ;;\n  *) exit 2 ;;\nesac\n`,
   );
   chmodSync(script, 0o755);
   return { env: { SQLBAK_CRONTAB: script }, file };
 }
 
 describe("sqlbak install-schedule", () => {
+  for (const tool of ["systemd-analyze", "crontab"]) {
+    if (!Bun.which(tool)) console.warn(`skipped the ${tool} validation test: not installed (./install.sh --test-deps installs it)`);
+  }
+
   it("prints a cron block with absolute paths, and next runs on stderr", async () => {
     const dir = setup();
     const r = await runCli(["install-schedule", "--print", "--platform", "cron"], { cwd: dir });
@@ -88,6 +97,69 @@ describe("sqlbak install-schedule", () => {
     const un = await runCli(["install-schedule", "--uninstall", "--platform", "systemd", "--user"], { cwd: dir, env });
     expect(un.code).toBe(0);
     expect(readdirSync(units)).toEqual(["other.timer"]);
+  });
+
+  /** A scheduler command that only records that it ran: nothing may be enabled when validation fails. */
+  function recorder(dir: string): { cmd: string; log: string } {
+    const log = join(dir, "scheduler-calls.txt");
+    const cmd = join(dir, "fake-scheduler");
+    writeFileSync(cmd, `#!/bin/sh\necho "$@" >> '${log}'\n`);
+    chmodSync(cmd, 0o755);
+    return { cmd, log };
+  }
+
+  const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).map((n) => [n, readFileSync(join(dir, n))]));
+
+  it.skipIf(!Bun.which("systemd-analyze"))("systemd --apply refuses units systemd-analyze rejects and leaves the old ones in place", async () => {
+    const good = setup();
+    const units = join(good, "units");
+    const ctl = recorder(good);
+    const env = { SQLBAK_SYSTEMD_DIR: units, SQLBAK_SYSTEMCTL: ctl.cmd };
+    expect((await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: good, env })).code).toBe(0);
+    const before = snapshot(units);
+    writeFileSync(ctl.log, "");
+    // A line break in the config's folder name splits ExecStart=: systemd rejects the unit.
+    const bad = setup('[schedule]\nbackup = "30 1 * * *"', "conf\nsplit");
+    const r = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: bad, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("systemd-analyze verify rejected the generated units");
+    expect(r.stderr).toContain("sqlbak-backup.service");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(snapshot(units)).toEqual(before);
+    expect(readFileSync(ctl.log, "utf8")).toBe("");
+  });
+
+  it.skipIf(!Bun.which("crontab"))("cron --apply refuses a block crontab -n rejects and leaves the crontab byte-identical", async () => {
+    const good = setup();
+    const fake = fakeCrontab(good, "MAILTO=ops@example.org\n15 1 * * * /usr/bin/report\n");
+    expect((await runCli(["install-schedule", "--apply", "--platform", "cron"], { cwd: good, env: fake.env })).code).toBe(0);
+    const before = readFileSync(fake.file);
+    expect(before.toString()).toContain("# BEGIN sqlbak");
+    // Debian's cron takes commands of at most 1000 characters; this config path is longer.
+    const bad = setup('[schedule]\nbackup = "30 1 * * *"', Array.from({ length: 5 }, (_, i) => `${i}`.repeat(220)).join("/"));
+    const r = await runCli(["install-schedule", "--apply", "--platform", "cron"], { cwd: bad, env: fake.env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("crontab -n rejected the new crontab");
+    expect(r.stderr).toContain("command too long");
+    expect(readFileSync(fake.file)).toEqual(before);
+  });
+
+  it("launchd --apply refuses a plist that does not parse back and leaves the old plists in place", async () => {
+    const good = setup();
+    const agents = join(good, "agents");
+    const ctl = recorder(good);
+    const env = { SQLBAK_LAUNCHD_DIR: agents, SQLBAK_LAUNCHCTL: ctl.cmd };
+    expect((await runCli(["install-schedule", "--apply", "--platform", "launchd", "--user"], { cwd: good, env })).code).toBe(0);
+    expect(readdirSync(agents).sort()).toEqual(["io.sqlbak.backup.plist", "io.sqlbak.health.plist", "io.sqlbak.verify.plist"]);
+    const before = snapshot(agents);
+    writeFileSync(ctl.log, "");
+    // A control character is not allowed anywhere in XML 1.0, escaped or not.
+    const bad = setup('[schedule]\nbackup = "30 1 * * *"', "conf\u0001x");
+    const r = await runCli(["install-schedule", "--apply", "--platform", "launchd", "--user"], { cwd: bad, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("io.sqlbak.backup.plist does not parse back as a property list");
+    expect(snapshot(agents)).toEqual(before);
+    expect(readFileSync(ctl.log, "utf8")).toBe("");
   });
 
   it("rejects an invalid cron expression in the config with exit 2, naming the key", async () => {

@@ -5,7 +5,9 @@
  * `onStep` before it happens. Test seams, all environment variables:
  * SQLBAK_CRONTAB (crontab command), SQLBAK_SYSTEMD_DIR / SQLBAK_LAUNCHD_DIR /
  * SQLBAK_TASKS_DIR (target folder), SQLBAK_SYSTEMCTL / SQLBAK_LAUNCHCTL
- * (command; empty skips it).
+ * (command; empty skips it), SQLBAK_SYSTEMD_ANALYZE (likewise). Before
+ * anything is written or enabled, the new entries are checked (./validate.ts);
+ * a rejection leaves the old ones alone.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { OperationError } from "../errors.ts";
 import { JOB_NAMES } from "./jobs.ts";
 import { type Platform, type Rendered, spliceCronBlock } from "./render.ts";
+import { validateCrontab, validatePlists, validateSystemdUnits } from "./validate.ts";
 
 export interface InstallOptions {
   system: boolean;
@@ -67,6 +70,7 @@ function updateCrontab(block: string | null, opts: InstallOptions): InstallResul
     opts.onStep("crontab already up to date");
     return { changed: [], todo: [] };
   }
+  if (block !== null) validateCrontab(next, crontab, opts.env, opts.onStep);
   opts.onStep(block === null ? "removing the sqlbak block from the crontab" : "writing the sqlbak block into the crontab");
   run([...crontab, "-"], opts, next);
   return { changed: ["crontab"], todo: [] };
@@ -138,6 +142,8 @@ export function applySchedule(rendered: Rendered, uninstall: boolean, opts: Inst
   if (platform === "cron") return updateCrontab(uninstall ? null : rendered.cronBlock!, opts);
   const dir = targetDir(platform, opts.system, opts.env)!;
   const files = uninstall ? [] : rendered.files;
+  if (platform === "systemd") validateSystemdUnits(files, opts.env, opts.onStep);
+  if (platform === "launchd") validatePlists(files);
   if (files.length) mkdirSync(dir, { recursive: true });
   const changed = files.filter((f) => writeIfChanged(join(dir, f.name), f.content, opts)).map((f) => join(dir, f.name));
   const removed = existsSync(dir) ? staleFiles(dir, platform, files.map((f) => f.name)) : [];
