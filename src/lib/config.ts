@@ -79,6 +79,8 @@ export interface ConfigOverrides {
   backupDir?: string;
   /** --env-file, relative to the working folder. */
   envFile?: string;
+  /** install-schedule creates the environment file: one that does not exist yet is not an error. */
+  envFileMayBeMissing?: boolean;
 }
 
 /** zstd level 3 is zstd's own default: a good ratio at several hundred MB/s per core. */
@@ -114,6 +116,7 @@ function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv, s
     ntfy: entry?.ntfy,
     // A missing token variable is not a config error: notifications must never stop a backup.
     ntfyToken: entry?.ntfy_token_env ? env[entry.ntfy_token_env] : undefined,
+    ntfyTokenEnv: entry?.ntfy_token_env,
     webhook: entry?.webhook,
     command: entry?.command,
     commandEnv: entry?.command_env ?? [],
@@ -190,7 +193,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   }
   // Before anything reads a variable, so the file can supply every secret the config names.
   const envFile = overrides.envFile ? resolve(cwd, overrides.envFile) : fromFile.env_file ? resolve(baseDir, fromFile.env_file) : null;
-  if (envFile) applyEnvFile(envFile, env);
+  if (envFile) applyEnvFile(envFile, env, overrides.envFileMayBeMissing);
   const merged: ConfigFile = { ...defaults(), ...stripUndefined(fromFile) };
   if (env.SQLBAK_BACKUP_DIR) merged.backup_dir = env.SQLBAK_BACKUP_DIR;
   const backupDirBase = overrides.backupDir ? cwd : env.SQLBAK_BACKUP_DIR ? cwd : baseDir;

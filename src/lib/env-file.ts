@@ -5,7 +5,7 @@
  * unless it is a regular file, owned by the running user and unreadable by
  * anyone else. See docs/env-file.md.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { EXIT, SqlbakError, fsErrorMessage } from "./errors.ts";
 
 /** Far more than any list of credentials; a bigger file is not what the user meant. */
@@ -91,9 +91,11 @@ export function readEnvFile(path: string): Map<string, string> {
 /**
  * Fills `env` from the file: a variable already set to a non-empty value in the
  * environment wins; the file supplies the rest. Returns the names it set.
+ * With `missingOk`, a file that does not exist (yet) sets nothing.
  */
-export function applyEnvFile(path: string, env: NodeJS.ProcessEnv): string[] {
+export function applyEnvFile(path: string, env: NodeJS.ProcessEnv, missingOk = false): string[] {
   const set: string[] = [];
+  if (missingOk && !existsSync(path)) return set;
   for (const [k, v] of readEnvFile(path)) {
     if (env[k]) continue;
     env[k] = v;
