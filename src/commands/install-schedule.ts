@@ -39,7 +39,15 @@ export default defineCommand({
     const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file, envFile);
     const rendered = renderSchedule(platform, jobs, {
       system,
-      writablePaths: [...new Set([config.backupDir, ...config.databases.map((d) => dirname(d.path)), dirname(config.logFile)])],
+      // Everything a job writes: backups, the databases' folders (WAL, restores), the log, and each `dir` destination.
+      writablePaths: [
+        ...new Set([
+          config.backupDir,
+          ...config.databases.map((d) => dirname(d.path)),
+          dirname(config.logFile),
+          ...config.destinations.flatMap((d) => (d.type === "dir" ? [d.path] : [])),
+        ]),
+      ],
       logDir: system ? "/var/log" : join(process.env.HOME ?? "~", "Library", "Logs"),
     });
     const dir = targetDir(platform, system, process.env);

@@ -183,3 +183,14 @@ describe("install-schedule and the environment file", () => {
     expect(r.stderr).toContain(`the jobs read ${defaultEnvFile(dir)}; --apply creates it`);
   });
 });
+
+describe("install-schedule systemd sandbox", () => {
+  it("ReadWritePaths covers the dir destinations as well as the backup, database and log folders", async () => {
+    const dir = setup('[[destination]]\nname = "mirror"\ntype = "dir"\npath = "mirror"\n');
+    const r = await runCli(["install-schedule", "--print", "--platform", "systemd", "--system"], { cwd: dir, env: { SQLBAK_SYSTEMD_DIR: join(dir, "units") } });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith("ReadWritePaths="));
+    expect(lines.length).toBe(3);
+    for (const l of lines) expect(l).toBe(`ReadWritePaths=-${join(dir, "backups")} -${dir} -${join(dir, "mirror")}`);
+  });
+});
