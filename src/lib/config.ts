@@ -54,6 +54,8 @@ export interface ResolvedConfig {
   snapshotMethod: SnapshotMethodName;
   lockTimeoutMs: number;
   logFile: string;
+  /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
+  secretVars: { name: string; key: string }[];
   /** The environment file applied (--env-file, else `env_file`), absolute; null when none. */
   envFile: string | null;
   maxAgeMs: number;
@@ -116,7 +118,6 @@ function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv, s
     ntfy: entry?.ntfy,
     // A missing token variable is not a config error: notifications must never stop a backup.
     ntfyToken: entry?.ntfy_token_env ? env[entry.ntfy_token_env] : undefined,
-    ntfyTokenEnv: entry?.ntfy_token_env,
     webhook: entry?.webhook,
     command: entry?.command,
     commandEnv: entry?.command_env ?? [],
@@ -242,6 +243,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
     envFile,
+    secretVars: secretEnvNames(fromFile),
     maxAgeMs,
     verifyMaxAgeMs,
     minFreeSpace: parseFreeSpace(merged.min_free_space!)!,

@@ -18,8 +18,6 @@ export interface NotifyConfig {
   ntfy?: string;
   /** The token itself, read from the environment variable the config names. */
   ntfyToken?: string;
-  /** The name of that variable (`ntfy_token_env`). */
-  ntfyTokenEnv?: string;
   webhook?: string;
   command?: string;
   /** Variables the admin lets the command see (`command_env`), beyond COMMAND_BASE_ENV. */

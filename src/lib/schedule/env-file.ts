@@ -19,14 +19,14 @@ export interface NeededVar {
   optional: boolean;
 }
 
-/** Every variable the config reads a secret from: passphrase, ntfy token, S3 credentials. */
+/** Every variable the config reads a secret from: passphrase, ntfy token, S3 credentials (named or default). */
 export function neededEnvVars(config: ResolvedConfig): NeededVar[] {
   const out: NeededVar[] = [];
   const add = (name: string, key: string, optional = false) => {
     if (!out.some((v) => v.name === name)) out.push({ name, key, optional });
   };
-  if (config.encryption?.type === "passphrase") add(config.encryption.passphraseEnv, "encryption.passphrase_env");
-  if (config.notify.ntfyTokenEnv) add(config.notify.ntfyTokenEnv, "notify.ntfy_token_env");
+  for (const v of config.secretVars) add(v.name, v.key, v.key.endsWith(".session_token_env"));
+  // S3 destinations fall back to the AWS_* names when the config names none.
   config.destinations.forEach((d, i) => {
     if (d.type !== "s3") return;
     add(d.accessKeyIdEnv, `destination[${i}].access_key_id_env`);
