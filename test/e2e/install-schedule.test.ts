@@ -175,6 +175,17 @@ describe("install-schedule and the environment file", () => {
     expect(readFileSync(join(dir, "other.env"), "utf8")).toContain("#APP_PASS=\n");
   });
 
+  it("launchd plists and Windows tasks pass the file too (no secret in them)", async () => {
+    const dir = setup(secretsToml);
+    const env = join(dir, ".config", "sqlbak", "env");
+    const plist = await runCli(["install-schedule", "--print", "--platform", "launchd", "--user"], { cwd: dir, env: unset });
+    expect(plist.code).toBe(0);
+    expect(plist.stdout.split(`<string>--env-file</string>\n\t\t<string>${env}</string>`).length).toBe(4);
+    const tasks = await runCli(["install-schedule", "--print", "--platform", "windows", "--user"], { cwd: dir, env: unset });
+    expect(tasks.code).toBe(0);
+    expect(tasks.stdout.split(` --env-file ${env}</Arguments>`).length).toBe(4);
+  });
+
   it("--print names the file without creating it", async () => {
     const dir = setup(secretsToml);
     const r = await runCli(["install-schedule", "--print", "--platform", "cron"], { cwd: dir, env: unset });
