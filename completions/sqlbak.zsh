@@ -23,6 +23,7 @@ _sqlbak() {
     backup)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
@@ -38,6 +39,7 @@ _sqlbak() {
     list)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
@@ -49,6 +51,7 @@ _sqlbak() {
     verify)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
@@ -65,6 +68,7 @@ _sqlbak() {
     restore)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
@@ -84,6 +88,7 @@ _sqlbak() {
     rotate)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
@@ -95,6 +100,7 @@ _sqlbak() {
     stats)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
@@ -107,6 +113,7 @@ _sqlbak() {
     install-schedule)
       _arguments -s \
         '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
         '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
         '--json''[Machine-readable output on stdout]' \
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \

@@ -5,6 +5,11 @@ export const commonArgs = {
     description: "Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)",
     valueHint: "PATH",
   },
+  "env-file": {
+    type: "string",
+    description: "KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config's env_file)",
+    valueHint: "PATH",
+  },
   "backup-dir": { type: "string", description: "Backup folder, overriding the config's backup_dir", valueHint: "DIR" },
   json: { type: "boolean", description: "Machine-readable output on stdout" },
   quiet: { type: "boolean", alias: "q", description: "Only warnings and errors on stderr" },

@@ -9,9 +9,9 @@ export interface CommandContext {
   logger: typeof logger;
 }
 
-export function openContext(args: { config?: string; "backup-dir"?: string; json?: boolean; quiet?: boolean; verbose?: boolean }): CommandContext {
+export function openContext(args: { config?: string; "backup-dir"?: string; "env-file"?: string; json?: boolean; quiet?: boolean; verbose?: boolean }, opts: { envFileMayBeMissing?: boolean } = {}): CommandContext {
   setLogLevel(args);
-  const config = loadConfig({ configPath: args.config, backupDir: args["backup-dir"] });
+  const config = loadConfig({ configPath: args.config, backupDir: args["backup-dir"], envFile: args["env-file"], envFileMayBeMissing: opts.envFileMayBeMissing });
   logger.debug(`config: ${config.file ?? "none (defaults)"}; backup_dir: ${config.backupDir}`);
   return { config, json: Boolean(args.json), quiet: Boolean(args.quiet), logger };
 }

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
 import { nextRuns } from "../lib/cron.ts";
 import { UsageError } from "../lib/errors.ts";
+import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "../lib/schedule/env-file.ts";
 import { applySchedule, targetDir } from "../lib/schedule/install.ts";
 import { scheduledJobs } from "../lib/schedule/jobs.ts";
 import { PLATFORMS, type Platform, renderSchedule } from "../lib/schedule/render.ts";
@@ -22,7 +23,8 @@ export default defineCommand({
     system: { type: "boolean", description: "System-wide units/daemons/tasks (default for root)" },
   },
   run({ args }) {
-    const ctx = openContext(args);
+    // --apply creates the environment file, so one named but not there yet is expected here.
+    const ctx = openContext(args, { envFileMayBeMissing: true });
     const { config } = ctx;
     if ([args.print, args.apply, args.uninstall].filter(Boolean).length > 1) throw new UsageError("choose one of --print, --apply, --uninstall");
     if (args.user && args.system) throw new UsageError("choose one of --user, --system");
@@ -32,13 +34,29 @@ export default defineCommand({
     }
     const system = args.system ? true : args.user ? false : process.getuid?.() === 0;
     if (!config.file) ctx.logger.warn("no config file found: the jobs will run without --config; write one first (see sqlbak.example.toml)");
-    const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file);
+    const envFile = config.envFile ?? defaultEnvFile(system, process.env);
+    const needed = neededEnvVars(config);
+    const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file, envFile);
     const rendered = renderSchedule(platform, jobs, {
       system,
-      writablePaths: [...new Set([config.backupDir, ...config.databases.map((d) => dirname(d.path)), dirname(config.logFile)])],
+      // Everything a job writes: backups, the databases' folders (WAL, restores), the log, and each `dir` destination.
+      writablePaths: [
+        ...new Set([
+          config.backupDir,
+          ...config.databases.map((d) => dirname(d.path)),
+          dirname(config.logFile),
+          ...config.destinations.flatMap((d) => (d.type === "dir" ? [d.path] : [])),
+        ]),
+      ],
       logDir: system ? "/var/log" : join(process.env.HOME ?? "~", "Library", "Logs"),
     });
     const dir = targetDir(platform, system, process.env);
+
+    if (args.apply && createEnvFile(envFile, needed)) ctx.logger.info(`created ${envFile} (mode 0600)${needed.length ? `: fill in ${needed.map((v) => v.name).join(", ")}` : ""}`);
+    else if (!args.uninstall && !existsSync(envFile)) ctx.logger.info(`the jobs read ${envFile}; --apply creates it (mode 0600)`);
+    for (const v of args.uninstall ? [] : missingEnvVars(needed, process.env, envFile)) {
+      ctx.logger.warn(`${v.name} (${v.key}) is set neither in the environment nor in ${envFile}: the scheduled jobs will fail without it`);
+    }
 
     if (args.apply || args.uninstall) {
       if (args.apply && jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]: nothing to install (use --uninstall to remove old entries)");

@@ -31,6 +31,8 @@ export interface ConfigFile {
   snapshot_method?: SnapshotMethodName;
   lock_timeout?: string;
   log_file?: string;
+  /** KEY=value file (0600, owned by the running user) filling in variables the environment lacks. */
+  env_file?: string;
   max_age?: string;
   verify_max_age?: string;
   min_free_space?: string;
@@ -82,6 +84,7 @@ const TOP_KEYS = [
   "snapshot_method",
   "lock_timeout",
   "log_file",
+  "env_file",
   "max_age",
   "verify_max_age",
   "min_free_space",
@@ -320,6 +323,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     snapshot_method: c.oneOf(raw, "snapshot_method", "", SNAPSHOT_METHOD_NAMES),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
+    env_file: c.string(raw, "env_file", ""),
     max_age: c.span(raw, "max_age", ""),
     verify_max_age: c.span(raw, "verify_max_age", ""),
     min_free_space: c.string(raw, "min_free_space", ""),

@@ -20,6 +20,7 @@ import {
 import { type EncryptionConfig, resolveEncryption } from "./encryption-config.ts";
 import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
 import { parseSpanMs } from "./duration.ts";
+import { applyEnvFile } from "./env-file.ts";
 import { ConfigError, fsErrorMessage } from "./errors.ts";
 import { resolveRetention } from "./retention-config.ts";
 import { machineTimeZone, type RetentionPolicy } from "./retention.ts";
@@ -53,6 +54,10 @@ export interface ResolvedConfig {
   snapshotMethod: SnapshotMethodName;
   lockTimeoutMs: number;
   logFile: string;
+  /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
+  secretVars: { name: string; key: string }[];
+  /** The environment file applied (--env-file, else `env_file`), absolute; null when none. */
+  envFile: string | null;
   maxAgeMs: number;
   verifyMaxAgeMs: number;
   minFreeSpace: { bytes?: number; percent?: number };
@@ -74,6 +79,10 @@ export interface ResolvedConfig {
 export interface ConfigOverrides {
   configPath?: string;
   backupDir?: string;
+  /** --env-file, relative to the working folder. */
+  envFile?: string;
+  /** install-schedule creates the environment file: one that does not exist yet is not an error. */
+  envFileMayBeMissing?: boolean;
 }
 
 /** zstd level 3 is zstd's own default: a good ratio at several hundred MB/s per core. */
@@ -183,6 +192,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     problems.push(...checked.problems);
     fromFile = checked.config;
   }
+  // Before anything reads a variable, so the file can supply every secret the config names.
+  const envFile = overrides.envFile ? resolve(cwd, overrides.envFile) : fromFile.env_file ? resolve(baseDir, fromFile.env_file) : null;
+  if (envFile) applyEnvFile(envFile, env, overrides.envFileMayBeMissing);
   const merged: ConfigFile = { ...defaults(), ...stripUndefined(fromFile) };
   if (env.SQLBAK_BACKUP_DIR) merged.backup_dir = env.SQLBAK_BACKUP_DIR;
   const backupDirBase = overrides.backupDir ? cwd : env.SQLBAK_BACKUP_DIR ? cwd : baseDir;
@@ -230,6 +242,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     snapshotMethod: merged.snapshot_method!,
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
+    envFile,
+    secretVars: secretEnvNames(fromFile),
     maxAgeMs,
     verifyMaxAgeMs,
     minFreeSpace: parseFreeSpace(merged.min_free_space!)!,

@@ -1,9 +1,15 @@
 /** `install-schedule` through the compiled binary: print, apply/uninstall round trips, config errors. */
 import { describe, expect, it } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, runCli } from "../helpers/run-cli.ts";
+import { BIN, type RunOptions, runCli as runBinary } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
+
+/** The system schedule's environment file (root's default /etc/sqlbak/env) moved into the test's folder. */
+const systemEnvFile = (dir: string) => join(dir, "system.env");
+const runCli = (args: string[], opts: RunOptions & { cwd: string }) => runBinary(args, { ...opts, env: { SQLBAK_SYSTEM_ENV_FILE: systemEnvFile(opts.cwd), ...opts.env } });
+/** Where a job started by install-schedule run as `root` (system) or not reads its environment. */
+const defaultEnvFile = (dir: string) => (process.geteuid?.() === 0 ? systemEnvFile(dir) : join(dir, ".config", "sqlbak", "env"));
 
 function setup(schedule = "", sub = "") {
   const dir = join(tempDir(), sub);
@@ -39,9 +45,9 @@ describe("sqlbak install-schedule", () => {
     const r = await runCli(["install-schedule", "--print", "--platform", "cron"], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("# BEGIN sqlbak (managed by sqlbak install-schedule)\n");
-    expect(r.stdout).toContain(`0 2 * * * ${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} --quiet\n`);
-    expect(r.stdout).toContain(`0 3 * * 0 ${BIN} verify --random --config ${join(dir, "sqlbak.toml")} --quiet\n`);
-    expect(r.stdout).toContain(`0 */6 * * * ${BIN} stats --check --config ${join(dir, "sqlbak.toml")} --quiet\n`);
+    expect(r.stdout).toContain(`0 2 * * * ${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`);
+    expect(r.stdout).toContain(`0 3 * * 0 ${BIN} verify --random --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`);
+    expect(r.stdout).toContain(`0 */6 * * * ${BIN} stats --check --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`);
     expect(r.stderr).toMatch(/backup \(0 2 \* \* \*\) next runs, .+: \w{3} \d{4}-\d\d-\d\d 02:00, .+, .+/);
   });
 
@@ -83,7 +89,7 @@ describe("sqlbak install-schedule", () => {
     expect(r.code).toBe(0);
     expect(readdirSync(units).sort()).toEqual(["backup", "health", "verify"].flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`]).sort());
     expect(readFileSync(join(units, "sqlbak-health.timer"), "utf8")).toContain("OnCalendar=*-*-* 00,06,12,18:00:00\nPersistent=true\n");
-    expect(readFileSync(join(units, "sqlbak-backup.service"), "utf8")).toContain(`ExecStart=${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")}\n`);
+    expect(readFileSync(join(units, "sqlbak-backup.service"), "utf8")).toContain(`ExecStart=${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} --env-file ${join(dir, ".config", "sqlbak", "env")}\n`);
 
     const again = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
     expect(again.stderr).toContain("already up to date");
@@ -183,5 +189,91 @@ describe("sqlbak install-schedule", () => {
     expect((await runCli(["install-schedule", "--apply", "--uninstall"], { cwd: dir })).code).toBe(2);
     expect((await runCli(["install-schedule", "--platform", "cron", "--system"], { cwd: dir })).code).toBe(2);
     expect((await runCli(["install-schedule", "--platform", "bsd"], { cwd: dir })).code).toBe(2);
+  });
+});
+
+describe("install-schedule and the environment file", () => {
+  const secretsToml =
+    '[encryption]\npassphrase_env = "APP_PASS"\n\n[notify]\nntfy = "http://127.0.0.1:9/t"\nntfy_token_env = "NTFY_TOKEN"\n\n' +
+    '[[destination]]\nname = "off"\ntype = "s3"\nendpoint = "http://127.0.0.1:9"\nbucket = "b"\nsecret_access_key_env = "S3_SECRET"\n';
+  const unset = { APP_PASS: undefined, NTFY_TOKEN: undefined, AWS_ACCESS_KEY_ID: undefined, S3_SECRET: undefined, AWS_SESSION_TOKEN: undefined };
+
+  it("--apply creates it 0600 with a commented placeholder per needed variable, wires it into every entry, and warns per missing one", async () => {
+    const dir = setup(secretsToml);
+    const fake = fakeCrontab(dir);
+    const env = defaultEnvFile(dir);
+    const r = await runCli(["install-schedule", "--apply", "--platform", "cron"], { cwd: dir, env: { ...fake.env, ...unset, NTFY_TOKEN: "from-env" } });
+    expect(r.code).toBe(0);
+    expect(statSync(env).mode & 0o777).toBe(0o600);
+    const text = readFileSync(env, "utf8");
+    for (const line of ["# encryption.passphrase_env\n#APP_PASS=\n", "# notify.ntfy_token_env\n#NTFY_TOKEN=\n", "# destination[0].access_key_id_env\n#AWS_ACCESS_KEY_ID=\n", "#S3_SECRET=\n", "#AWS_SESSION_TOKEN=\n"]) {
+      expect(text).toContain(line);
+    }
+    const jobs = readFileSync(fake.file, "utf8").split("\n").filter((l) => l.includes(BIN));
+    expect(jobs.length).toBe(3);
+    for (const l of jobs) expect(l).toContain(` --env-file ${env} `);
+    for (const name of ["APP_PASS", "AWS_ACCESS_KEY_ID", "S3_SECRET"]) expect(r.stderr).toContain(`${name} (`);
+    expect(r.stderr).toContain(`APP_PASS (encryption.passphrase_env) is set neither in the environment nor in ${env}`);
+    expect(r.stderr).not.toContain("NTFY_TOKEN (");
+    expect(r.stderr).not.toContain("AWS_SESSION_TOKEN (");
+  });
+
+  it("never overwrites an existing file, and a variable the file sets is not reported missing", async () => {
+    const dir = setup(secretsToml);
+    const fake = fakeCrontab(dir);
+    const env = defaultEnvFile(dir);
+    const mine = "APP_PASS=hunter2-long-passphrase\nAWS_ACCESS_KEY_ID=AKIA\nS3_SECRET='s e c'\n";
+    writeFileSync(env, mine, { mode: 0o600 });
+    const r = await runCli(["install-schedule", "--apply", "--platform", "cron"], { cwd: dir, env: { ...fake.env, ...unset } });
+    expect(r.code).toBe(0);
+    expect(readFileSync(env, "utf8")).toBe(mine);
+    expect(r.stderr).toContain(`NTFY_TOKEN (notify.ntfy_token_env) is set neither in the environment nor in ${env}`);
+    for (const name of ["APP_PASS", "AWS_ACCESS_KEY_ID", "S3_SECRET"]) expect(r.stderr).not.toContain(`${name} (`);
+    expect(r.stderr).not.toContain("hunter2");
+  });
+
+  it("uses --env-file, else the config's env_file, in the entries and creates that file", async () => {
+    const dir = setup(`env_file = "conf/sqlbak.env"\n${secretsToml}`);
+    const units = join(dir, "units");
+    const base = { SQLBAK_SYSTEMD_DIR: units, SQLBAK_SYSTEMCTL: "", ...unset };
+    const fromKey = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env: base });
+    expect(fromKey.code).toBe(0);
+    expect(readFileSync(join(units, "sqlbak-verify.service"), "utf8")).toContain(` --env-file ${join(dir, "conf", "sqlbak.env")}\n`);
+    expect(statSync(join(dir, "conf", "sqlbak.env")).mode & 0o777).toBe(0o600);
+
+    const fromFlag = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user", "--env-file", "other.env"], { cwd: dir, env: base });
+    expect(fromFlag.code).toBe(0);
+    expect(readFileSync(join(units, "sqlbak-backup.service"), "utf8")).toContain(` --env-file ${join(dir, "other.env")}\n`);
+    expect(readFileSync(join(dir, "other.env"), "utf8")).toContain("#APP_PASS=\n");
+  });
+
+  it("launchd plists and Windows tasks pass the file too (no secret in them)", async () => {
+    const dir = setup(secretsToml);
+    const env = join(dir, ".config", "sqlbak", "env");
+    const plist = await runCli(["install-schedule", "--print", "--platform", "launchd", "--user"], { cwd: dir, env: unset });
+    expect(plist.code).toBe(0);
+    expect(plist.stdout.split(`<string>--env-file</string>\n\t\t<string>${env}</string>`).length).toBe(4);
+    const tasks = await runCli(["install-schedule", "--print", "--platform", "windows", "--user"], { cwd: dir, env: unset });
+    expect(tasks.code).toBe(0);
+    expect(tasks.stdout.split(` --env-file ${env}</Arguments>`).length).toBe(4);
+  });
+
+  it("--print names the file without creating it", async () => {
+    const dir = setup(secretsToml);
+    const r = await runCli(["install-schedule", "--print", "--platform", "cron"], { cwd: dir, env: unset });
+    expect(r.code).toBe(0);
+    expect(existsSync(defaultEnvFile(dir))).toBe(false);
+    expect(r.stderr).toContain(`the jobs read ${defaultEnvFile(dir)}; --apply creates it`);
+  });
+});
+
+describe("install-schedule systemd sandbox", () => {
+  it("ReadWritePaths covers the dir destinations as well as the backup, database and log folders", async () => {
+    const dir = setup('[[destination]]\nname = "mirror"\ntype = "dir"\npath = "mirror"\n');
+    const r = await runCli(["install-schedule", "--print", "--platform", "systemd", "--system"], { cwd: dir, env: { SQLBAK_SYSTEMD_DIR: join(dir, "units") } });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n").filter((l) => l.startsWith("ReadWritePaths="));
+    expect(lines.length).toBe(3);
+    for (const l of lines) expect(l).toBe(`ReadWritePaths=-${join(dir, "backups")} -${dir} -${join(dir, "mirror")}`);
   });
 });

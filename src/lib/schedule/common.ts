@@ -4,7 +4,7 @@ import { EXIT, SqlbakError } from "../errors.ts";
 export interface RenderOptions {
   /** System-wide units/daemons (root) rather than the invoking user's. */
   system: boolean;
-  /** Folders a job writes to (backup dir, database folders, log folder): systemd's ReadWritePaths. */
+  /** Folders a job writes to (backup dir, database folders, log folder, dir destinations): systemd's ReadWritePaths. */
   writablePaths: string[];
   /** launchd: folder for the jobs' stdout/stderr files. */
   logDir: string;

@@ -32,20 +32,21 @@ export interface ScheduledJob {
   name: JobName;
   cron: CronExpr;
   description: string;
-  /** argv: the binary (and script, when not compiled), the subcommand and its flags, `--config FILE` when there is a config. */
+  /** argv: the binary (and script, when not compiled), the subcommand and its flags, `--config FILE` when there is a config, `--env-file PATH` when given. */
   argv: string[];
 }
 
 /**
  * Given the resolved schedule, the argv that starts sqlbak (absolute paths) and
- * the config path (null: none), return the enabled jobs in a fixed order.
+ * the config path (null: none) and the environment file the jobs read
+ * (null: none), return the enabled jobs in a fixed order.
  * Expressions were validated with the config, so parsing here does not fail.
  */
-export function scheduledJobs(schedule: ScheduleConfig, binary: string[], configFile: string | null): ScheduledJob[] {
+export function scheduledJobs(schedule: ScheduleConfig, binary: string[], configFile: string | null, envFile: string | null = null): ScheduledJob[] {
   return JOB_NAMES.filter((name) => schedule[name] !== null).map((name) => ({
     name,
     cron: parseCron(schedule[name]!),
     description: JOB_ARGS[name].description,
-    argv: [...binary, ...JOB_ARGS[name].args, ...(configFile ? ["--config", configFile] : [])],
+    argv: [...binary, ...JOB_ARGS[name].args, ...(configFile ? ["--config", configFile] : []), ...(envFile ? ["--env-file", envFile] : [])],
   }));
 }

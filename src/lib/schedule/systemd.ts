@@ -53,7 +53,7 @@ function randomizedDelay(e: CronExpr): string {
 
 /**
  * Given a job, return its `.service` and `.timer`. System units get a
- * read-only file system except the backup, database and log folders; user
+ * read-only file system except the backup, database, log and `dir` destination folders; user
  * units only get what needs no user namespaces, which are often disabled.
  */
 export function renderSystemd(job: ScheduledJob, opts: RenderOptions): RenderedFile[] {
