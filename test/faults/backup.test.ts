@@ -15,6 +15,7 @@ import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
 function setup(rows = 50, payloadBytes = 64) {
@@ -96,13 +97,11 @@ describe("backup under faults", () => {
     await expectVerifyAllPasses(dir, AS_NOBODY);
   });
 
-  it("fails cleanly on a full disk, leaving nothing behind", async () => {
-    if (process.getuid?.() !== 0) return console.log("skipped: mounting a small tmpfs needs root");
+  it.skipIf(!canMountTmpfs)("fails cleanly on a full disk, leaving nothing behind", async () => {
     const dir = setup(400, 8192); // ~3.3 MiB raw
     const backups = join(dir, "backups");
     mkdirSync(backups);
-    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", backups], { stderr: "pipe" });
-    if (mounted.exitCode !== 0) return console.log(`skipped: cannot mount a tmpfs: ${mounted.stderr.toString().trim()}`);
+    mountTmpfs(backups, "1m");
     try {
       const sourceHash = sha256File(join(dir, "app.db"));
       const r = await runCli(["backup"], { cwd: dir });
@@ -112,7 +111,7 @@ describe("backup under faults", () => {
       expect(folderFiles(dir)).toEqual([]);
       expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
     } finally {
-      Bun.spawnSync(["umount", backups]);
+      unmountTmpfs(backups);
     }
   });
 
