@@ -118,9 +118,13 @@ describe("backup under faults", () => {
   it("two backups of the same database at once, under a writer: both succeed, both whole", async () => {
     const dir = setup(2000, 1024);
     const writer = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), join(dir, "app.db")], { stdout: "pipe", stderr: "pipe" });
-    await writer.stderr.getReader().read();
-    const runs = await Promise.all([runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir })]);
-    writer.kill("SIGTERM");
+    let runs: Awaited<ReturnType<typeof runCli>>[];
+    try {
+      await writer.stderr.getReader().read();
+      runs = await Promise.all([runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir })]);
+    } finally {
+      writer.kill("SIGTERM");
+    }
     const { errors } = JSON.parse(await new Response(writer.stdout).text());
     expect(errors).toEqual([]);
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
@@ -174,9 +178,12 @@ describe("backup under faults", () => {
       console.log("ready");
       setInterval(() => {}, 1000);
     `], { stdout: "pipe" });
-    await child.stdout.getReader().read();
-    child.kill("SIGKILL");
-    await child.exited;
+    try {
+      await child.stdout.getReader().read();
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
     const hot = Bun.file(`${db}-journal`).size;
     expect(hot).toBeGreaterThan(0);
     const r = await runCli(["backup", "--json"], { cwd: dir });
