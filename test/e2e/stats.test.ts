@@ -6,7 +6,7 @@ import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
-import { canMountTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -158,7 +158,7 @@ describe("sqlbak stats --check", () => {
     expect(r.stdout).toStartWith(`app: unreadable backup ${b.id}: ${b.manifestPath}: `);
   });
 
-  it.skipIf(!canMountTmpfs)("flags a backup volume that is too small for the next backup", async () => {
+  itWithTmpfs(import.meta.path, "flags a backup volume that is too small for the next backup", async () => {
     const dir = tempDir();
     makeDatabase(join(dir, "app.db"), { rows: 60, payloadBytes: 4096 });
     const backups = join(dir, "backups");

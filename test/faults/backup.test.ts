@@ -15,7 +15,7 @@ import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { tempDir } from "../helpers/tmp.ts";
-import { canMountTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
 function setup(rows = 50, payloadBytes = 64) {
@@ -97,7 +97,7 @@ describe("backup under faults", () => {
     await expectVerifyAllPasses(dir, AS_NOBODY);
   });
 
-  it.skipIf(!canMountTmpfs)("fails cleanly on a full disk, leaving nothing behind", async () => {
+  itWithTmpfs(import.meta.path, "fails cleanly on a full disk, leaving nothing behind", async () => {
     const dir = setup(400, 8192); // ~3.3 MiB raw
     const backups = join(dir, "backups");
     mkdirSync(backups);

@@ -13,7 +13,7 @@ import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses 
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
-import { canMountTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 type State = { c: number; n: number; ok: string };
 const OLD = { c: 130, n: 2, ok: "ok" };
@@ -64,7 +64,7 @@ describe("restore killed at each step", () => {
 });
 
 describe("restore on a full disk", () => {
-  it.skipIf(!canMountTmpfs)("fails with exit 1 and one clear line, the target untouched and nothing left beside it; succeeds once there is room", async () => {
+  itWithTmpfs(import.meta.path, "fails with exit 1 and one clear line, the target untouched and nothing left beside it; succeeds once there is room", async () => {
     const dir = tempDir();
     const live = join(dir, "live");
     mkdirSync(live);
@@ -97,7 +97,7 @@ describe("restore on a full disk", () => {
 });
 
 describe("verify on a full backup volume", () => {
-  it.skipIf(!canMountTmpfs)("fails with exit 1 (no verdict on the backup), records no failed verification, and passes once there is room", async () => {
+  itWithTmpfs(import.meta.path, "fails with exit 1 (no verdict on the backup), records no failed verification, and passes once there is room", async () => {
     const p = makeProject({ rows: 500, payloadBytes: 8192 }); // ~4.3 MiB raw, barely compressible
     const backups = join(p.dir, "backups");
     mkdirSync(backups);
