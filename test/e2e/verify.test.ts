@@ -139,19 +139,23 @@ describe("sqlbak verify", () => {
     }
   });
 
-  it("--random prefers the backup never verified", async () => {
+  it("--random picks the backup never verified, then the least recently verified, by id", async () => {
     const p = makeProject();
-    const a = await backupNow(p);
-    const b = await backupNow(p);
-    expect((await runCli(["verify", a.id], { cwd: p.dir })).code).toBe(0);
-    for (const args of [["--random"], ["--random", "app"], ["app", "--random", "1"]]) {
-      // b is never verified before the first round; afterwards a is the least recently verified, and so on.
+    const [a, b, c, d] = [await backupNow(p), await backupNow(p), await backupNow(p), await backupNow(p)];
+    // Known verification order: c, then a, then d; b never. Verify times differ by at least a process start.
+    for (const x of [c, a, d]) expect((await runCli(["verify", x.id, "--level", "checksum"], { cwd: p.dir })).code).toBe(0);
+    const picks: string[][] = [];
+    for (const args of [["--random"], ["--random", "app"], ["app", "--random", "1"], ["--random"], ["--random"], ["--random"]]) {
       const r = await runCli(["verify", ...args, "--level", "checksum", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toHaveLength(1);
+      picks.push(JSON.parse(r.stdout).map((x: { id: string }) => x.id));
     }
-    const verifications = [a, b].map((x) => manifestOf(x.manifest).verifications.length);
-    expect(verifications).toEqual([2, 2]);
+    // Each pick becomes the most recently verified, so the order cycles: a chance pick passes 1 time in 4^6.
+    expect(picks).toEqual([[b.id], [c.id], [a.id], [d.id], [b.id], [c.id]]);
+    const two = await runCli(["verify", "--random", "2", "--level", "checksum", "--json"], { cwd: p.dir });
+    expect(two.code).toBe(0);
+    expect(JSON.parse(two.stdout).map((x: { id: string }) => x.id).sort()).toEqual([a.id, d.id].sort());
+    expect([a, b, c, d].map((x) => manifestOf(x.manifest).verifications.length)).toEqual([3, 2, 3, 3]);
   });
 
   it("caps the history at 50 entries", async () => {

@@ -15,6 +15,7 @@ import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
 function setup(rows = 50, payloadBytes = 64) {
@@ -96,13 +97,11 @@ describe("backup under faults", () => {
     await expectVerifyAllPasses(dir, AS_NOBODY);
   });
 
-  it("fails cleanly on a full disk, leaving nothing behind", async () => {
-    if (process.getuid?.() !== 0) return console.log("skipped: mounting a small tmpfs needs root");
+  itWithTmpfs(import.meta.path, "fails cleanly on a full disk, leaving nothing behind", async () => {
     const dir = setup(400, 8192); // ~3.3 MiB raw
     const backups = join(dir, "backups");
     mkdirSync(backups);
-    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", backups], { stderr: "pipe" });
-    if (mounted.exitCode !== 0) return console.log(`skipped: cannot mount a tmpfs: ${mounted.stderr.toString().trim()}`);
+    mountTmpfs(backups, "1m");
     try {
       const sourceHash = sha256File(join(dir, "app.db"));
       const r = await runCli(["backup"], { cwd: dir });
@@ -112,16 +111,20 @@ describe("backup under faults", () => {
       expect(folderFiles(dir)).toEqual([]);
       expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
     } finally {
-      Bun.spawnSync(["umount", backups]);
+      unmountTmpfs(backups);
     }
   });
 
   it("two backups of the same database at once, under a writer: both succeed, both whole", async () => {
     const dir = setup(2000, 1024);
     const writer = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), join(dir, "app.db")], { stdout: "pipe", stderr: "pipe" });
-    await writer.stderr.getReader().read();
-    const runs = await Promise.all([runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir })]);
-    writer.kill("SIGTERM");
+    let runs: Awaited<ReturnType<typeof runCli>>[];
+    try {
+      await writer.stderr.getReader().read();
+      runs = await Promise.all([runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir })]);
+    } finally {
+      writer.kill("SIGTERM");
+    }
     const { errors } = JSON.parse(await new Response(writer.stdout).text());
     expect(errors).toEqual([]);
     expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
@@ -175,9 +178,12 @@ describe("backup under faults", () => {
       console.log("ready");
       setInterval(() => {}, 1000);
     `], { stdout: "pipe" });
-    await child.stdout.getReader().read();
-    child.kill("SIGKILL");
-    await child.exited;
+    try {
+      await child.stdout.getReader().read();
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
     const hot = Bun.file(`${db}-journal`).size;
     expect(hot).toBeGreaterThan(0);
     const r = await runCli(["backup", "--json"], { cwd: dir });

@@ -25,7 +25,9 @@ async function startWriter(db: string) {
   return {
     async stop(): Promise<{ commits: number; errors: string[] }> {
       proc.kill("SIGTERM");
-      return JSON.parse(await new Response(proc.stdout).text());
+      const out = await new Response(proc.stdout).text();
+      await proc.exited;
+      return JSON.parse(out);
     },
   };
 }
@@ -50,14 +52,19 @@ describe("overlapping runs under a writer", () => {
     const p = makeProject({ rows: 500, payloadBytes: 256, toml: TOML });
     await scheduled(p, 5);
     const writer = await startWriter(p.db);
-    const rotate = await runUntil("rotate:manifest-removed@2", ["rotate"], p.dir);
-    const blocked = await runCli(["backup"], { cwd: p.dir });
-    expectCleanFailure(blocked, 4, /app: backup failed: database "app" is locked by rotate \(pid \d+/);
-    expect(blocked.stderr).toContain("waiting for the lock held by rotate");
-    const rotated = await rotate.resume();
-    expect(rotated.code).toBe(0);
-    expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
-    const { errors } = await writer.stop();
+    let stopped: Awaited<ReturnType<typeof writer.stop>>;
+    try {
+      const rotate = await runUntil("rotate:manifest-removed@2", ["rotate"], p.dir);
+      const blocked = await runCli(["backup"], { cwd: p.dir });
+      expectCleanFailure(blocked, 4, /app: backup failed: database "app" is locked by rotate \(pid \d+/);
+      expect(blocked.stderr).toContain("waiting for the lock held by rotate");
+      const rotated = await rotate.resume();
+      expect(rotated.code).toBe(0);
+      expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
+    } finally {
+      stopped = await writer.stop();
+    }
+    const { errors } = stopped;
     expect(errors).toEqual([]);
     expect((await expectWholeAndConsistent(p.dir)).length).toBe(3); // the 2 kept scheduled + the manual one
     expect(integrityCheck(p.db)).toBe("ok");
@@ -70,15 +77,20 @@ describe("overlapping runs under a writer", () => {
     const [victim] = JSON.parse(doomed);
     await scheduled(p, 2);
     const writer = await startWriter(p.db);
-    const verify = await runUntil("verify:decompressed", ["verify", victim.id], p.dir);
-    const rotated = await runCli(["rotate", "--json"], { cwd: p.dir });
-    expect(rotated.code).toBe(0);
-    expect(JSON.parse(rotated.stdout)[0].removed).toEqual([victim.id]);
-    const verified = await verify.resume();
-    expect(verified.stderr).toContain(`${victim.id}: removed by another run while being verified; skipped`);
-    expect(verified.code).toBe(0);
-    expect(readdirSync(p.folder).filter((n) => n.startsWith(victim.id) || n.endsWith(".tmp"))).toEqual([]);
-    const { errors } = await writer.stop();
+    let stopped: Awaited<ReturnType<typeof writer.stop>>;
+    try {
+      const verify = await runUntil("verify:decompressed", ["verify", victim.id], p.dir);
+      const rotated = await runCli(["rotate", "--json"], { cwd: p.dir });
+      expect(rotated.code).toBe(0);
+      expect(JSON.parse(rotated.stdout)[0].removed).toEqual([victim.id]);
+      const verified = await verify.resume();
+      expect(verified.stderr).toContain(`${victim.id}: removed by another run while being verified; skipped`);
+      expect(verified.code).toBe(0);
+      expect(readdirSync(p.folder).filter((n) => n.startsWith(victim.id) || n.endsWith(".tmp"))).toEqual([]);
+    } finally {
+      stopped = await writer.stop();
+    }
+    const { errors } = stopped;
     expect(errors).toEqual([]);
     expect(await expectWholeAndConsistent(p.dir)).toHaveLength(2);
   }, 60_000);
@@ -89,10 +101,15 @@ describe("overlapping runs under a writer", () => {
     const writer = await startWriter(p.db);
     const outcomes: { args: string[]; r: CliResult }[] = [];
     const run = async (args: string[]) => outcomes.push({ args, r: await runCli(args, { cwd: p.dir }) });
-    for (let round = 0; round < 4; round++) {
-      await Promise.all([["backup"], ["backup", "--rotate"], ["backup", "--rotate"], ["rotate"], ["verify", "--all"], ["list", "--json"]].map(run));
+    let stopped: Awaited<ReturnType<typeof writer.stop>>;
+    try {
+      for (let round = 0; round < 4; round++) {
+        await Promise.all([["backup"], ["backup", "--rotate"], ["backup", "--rotate"], ["rotate"], ["verify", "--all"], ["list", "--json"]].map(run));
+      }
+    } finally {
+      stopped = await writer.stop();
     }
-    const { commits, errors } = await writer.stop();
+    const { commits, errors } = stopped;
     expect(errors).toEqual([]);
     expect(commits).toBeGreaterThan(0);
     for (const { args, r } of outcomes) {

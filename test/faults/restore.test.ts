@@ -13,6 +13,7 @@ import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses 
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 type State = { c: number; n: number; ok: string };
 const OLD = { c: 130, n: 2, ok: "ok" };
@@ -63,13 +64,11 @@ describe("restore killed at each step", () => {
 });
 
 describe("restore on a full disk", () => {
-  it("fails with exit 1 and one clear line, the target untouched and nothing left beside it; succeeds once there is room", async () => {
-    if (process.getuid?.() !== 0) return console.log("skipped: mounting a small tmpfs needs root");
+  itWithTmpfs(import.meta.path, "fails with exit 1 and one clear line, the target untouched and nothing left beside it; succeeds once there is room", async () => {
     const dir = tempDir();
     const live = join(dir, "live");
     mkdirSync(live);
-    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", live], { stderr: "pipe" });
-    if (mounted.exitCode !== 0) return console.log(`skipped: cannot mount a tmpfs: ${mounted.stderr.toString().trim()}`);
+    mountTmpfs(live, "16m");
     try {
       const db = createAppDatabase(join(live, "app.db"), 500, 8192); // ~4.3 MiB
       writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n[[database]]\nname = "app"\npath = "live/app.db"\n`);
@@ -92,19 +91,17 @@ describe("restore on a full disk", () => {
       expect(next.code).toBe(0);
       expect(rows(db, "SELECT count(*) AS c FROM items")).toEqual([{ c: 500 }]);
     } finally {
-      Bun.spawnSync(["umount", "-l", live]);
+      unmountTmpfs(live);
     }
   }, 60_000);
 });
 
 describe("verify on a full backup volume", () => {
-  it("fails with exit 1 (no verdict on the backup), records no failed verification, and passes once there is room", async () => {
-    if (process.getuid?.() !== 0) return console.log("skipped: mounting a small tmpfs needs root");
+  itWithTmpfs(import.meta.path, "fails with exit 1 (no verdict on the backup), records no failed verification, and passes once there is room", async () => {
     const p = makeProject({ rows: 500, payloadBytes: 8192 }); // ~4.3 MiB raw, barely compressible
     const backups = join(p.dir, "backups");
     mkdirSync(backups);
-    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", backups], { stderr: "pipe" });
-    if (mounted.exitCode !== 0) return console.log(`skipped: cannot mount a tmpfs: ${mounted.stderr.toString().trim()}`);
+    mountTmpfs(backups, "16m");
     try {
       const b = await backupNow(p);
       const fs = statfsSync(backups);
@@ -116,7 +113,7 @@ describe("verify on a full backup volume", () => {
       rmSync(join(backups, "filler"));
       await expectVerifyAllPasses(p.dir);
     } finally {
-      Bun.spawnSync(["umount", "-l", backups]);
+      unmountTmpfs(backups);
     }
   }, 60_000);
 });

@@ -103,23 +103,29 @@ describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize,
     const seen: number[] = [];
     let walPages = 0;
     let fileOnly = 0;
-    for (let i = 0; i < 25; i++) {
-      const restored = join(dir, `restored-${i}.db`);
-      const s = await snapshotAndCheck(src, dir, restored);
-      expect(s.journal).toBe(mode);
-      expect(s.n).toBeGreaterThanOrEqual(replayed); // snapshots taken one after another never go back in time
-      replayCommits(replay, churn as ChurnMode, replayed, s.n);
-      replayed = s.n;
-      expect(dump(restored)).toBe(dump(replayPath));
-      removeDb(restored);
-      seen.push(s.n);
-      walPages += s.walPages;
-      if (s.walPages === 0) fileOnly++;
-      await Bun.sleep(5);
+    let ck: Record<string, unknown> | undefined;
+    let stopped: Record<string, unknown>;
+    try {
+      for (let i = 0; i < 25; i++) {
+        const restored = join(dir, `restored-${i}.db`);
+        const s = await snapshotAndCheck(src, dir, restored);
+        expect(s.journal).toBe(mode);
+        expect(s.n).toBeGreaterThanOrEqual(replayed); // snapshots taken one after another never go back in time
+        replayCommits(replay, churn as ChurnMode, replayed, s.n);
+        replayed = s.n;
+        expect(dump(restored)).toBe(dump(replayPath));
+        removeDb(restored);
+        seen.push(s.n);
+        walPages += s.walPages;
+        if (s.walPages === 0) fileOnly++;
+        await Bun.sleep(5);
+      }
+      replay.close();
+    } finally {
+      ck = await ckpt?.stop();
+      stopped = await writer.stop();
     }
-    replay.close();
-    const ck = await ckpt?.stop();
-    const { commits, errors } = (await writer.stop()) as { commits: number; errors: string[] };
+    const { commits, errors } = stopped as { commits: number; errors: string[] };
     expect(errors).toEqual([]);
     expect(commits).toBeGreaterThan(0);
     expect(new Set(seen).size).toBeGreaterThan(1); // the writer really moved during the snapshots
