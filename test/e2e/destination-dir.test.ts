@@ -4,7 +4,7 @@
  * and config errors for destinations (exit 2, key paths, nothing written).
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exec, listBackups, makeProject, rows } from "../helpers/backups.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
@@ -161,6 +161,43 @@ describe("dir destination", () => {
     expect(JSON.parse(stdout)).toEqual([]);
     expect(stderr).toContain("manifest is too large");
     expect(proc.resourceUsage()!.maxRSS).toBeLessThan(300 * 1024 * 1024);
+  });
+  it("staging folders left by a killed --from command: stats lists them, the next --from command and rotate sweep those older than a day", async () => {
+    const p = project();
+    await runCli(["backup", "app"], { cwd: p.dir });
+    const backups = join(p.dir, "backups");
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    const plant = (name: string) => {
+      const path = join(backups, name);
+      mkdirSync(path);
+      writeFileSync(join(path, "app.sqlite.zst"), "half a download");
+      utimesSync(path, dayAgo, dayAgo);
+      return path;
+    };
+    const stale = plant(".sqlbak-fetch-AbC123");
+    const notOurs = plant(".sqlbak-fetch-toolong1");
+    const fresh = join(backups, ".sqlbak-fetch-XyZ789");
+    mkdirSync(fresh);
+    const target = plant("keep-me");
+    const link = join(backups, ".sqlbak-fetch-Lnk000");
+    symlinkSync(target, link);
+    lutimesSync(link, dayAgo, dayAgo);
+
+    const stats = await runCli(["stats", "--json"], { cwd: p.dir });
+    expect(JSON.parse(stats.stdout).staging_leftovers.map((s: { path: string }) => s.path)).toEqual([stale, fresh]);
+    expect((await runCli(["stats"], { cwd: p.dir })).stdout).toContain(`leftover download ${stale}`);
+
+    const v = await runCli(["verify", "--from", "nas", "--latest"], { cwd: p.dir });
+    expect(v.code).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    for (const kept of [fresh, notOurs, link, join(target, "app.sqlite.zst")]) expect(existsSync(kept)).toBe(true);
+
+    const again = plant(".sqlbak-fetch-QrS456");
+    expect((await runCli(["rotate", "--dry-run"], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(again)).toBe(true);
+    expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(again)).toBe(false);
+    for (const kept of [fresh, notOurs, link, join(target, "app.sqlite.zst")]) expect(existsSync(kept)).toBe(true);
   });
 });
 
