@@ -9,7 +9,8 @@
  *   data file is present (and, where the caller knows sizes it can trust,
  *   has the size the manifest promises).
  * - A problem: a manifest that exists under a backup id but cannot be read,
- *   parsed or validated, or whose data file is missing or the wrong size.
+ *   parsed or validated, or whose data file is missing, not a regular file
+ *   (a symlink is never followed) or the wrong size.
  *   It is reported by id and never listed, and its data file is never a
  *   partial: only an explicit command removes it.
  * - A partial: a hidden temporary file (`.….tmp`, `.….tmp-journal`), or a
@@ -27,6 +28,8 @@ export interface FolderEntry {
   name: string;
   /** Bytes; undefined when the caller did not stat the file. */
   size?: number;
+  /** False for a symlink, folder or other non-regular file; undefined when the caller did not look. */
+  regular?: boolean;
 }
 
 /** What reading one manifest gave: its text, null when it vanished meanwhile, or the error. */
@@ -117,6 +120,7 @@ export function classifyFolder<E extends FolderEntry>(
         out.missingData.push({ manifest, manifestName: name });
         throw new Error(missingDataProblem(manifest));
       }
+      if (data.regular === false) throw new Error(`data file ${manifest.stored.file} is not a regular file`);
       if (opts.checkSize && data.size !== manifest.stored.size) throw new Error(`data file is ${data.size} bytes, manifest says ${manifest.stored.size}`);
       claimed.add(manifest.stored.file);
       out.backups.push({ manifest, manifestName: name, data });

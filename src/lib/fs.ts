@@ -3,8 +3,8 @@
  * when its bytes are on disk: write to a temporary name, fsync, rename, fsync
  * the folder. Files are created 0600 and folders 0700 (backups hold user data).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 
 export const FILE_MODE = 0o600;
@@ -14,7 +14,26 @@ export const TEMP_SUFFIX = ".tmp";
 
 /** Creates a folder (and parents) with mode 0700 if missing. */
 export function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  try {
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const file = code === "EEXIST" || code === "ENOTDIR" ? fileInTheWay(dir) : null;
+    if (file) throw new Error(`${file} is a file, not a folder`);
+    throw err;
+  }
+}
+
+/** The first of `dir` and its parents that exists but is not a folder (symlinks to folders are fine), or null. */
+export function fileInTheWay(dir: string): string | null {
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    try {
+      return statSync(p).isDirectory() ? null : p;
+    } catch {
+      // missing, or under a file: look at the parent
+    }
+    if (dirname(p) === p) return null;
+  }
 }
 
 /** fsync a folder so a rename or unlink inside it survives a power cut. */

@@ -16,6 +16,7 @@ import { describePolicy, planRetention, type RetentionDecision, type RetentionPo
 import { describeProblem } from "./folder-listing.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
+import { sweepStaleStaging } from "./destinations/staging.ts";
 import { pausePoint } from "./test-pause.ts";
 
 export interface RotateOptions {
@@ -152,6 +153,7 @@ function logRotation(config: ResolvedConfig, r: RotateResult): void {
 /** Rotates each database in turn with its own policy; one failing does not stop the others. */
 export async function runRotations(config: ResolvedConfig, databases: string[], opts: RotateOptions): Promise<RotateResult[]> {
   const results: RotateResult[] = [];
+  if (!opts.dryRun) sweepStaleStaging(config.backupDir, (opts.now?.() ?? new Date()).getTime());
   for (const name of databases) {
     const policy = config.databases.find((d) => d.name === name)?.retention ?? config.retention;
     const r = await rotateDatabase(config, name, policy, opts);

@@ -45,6 +45,7 @@ export function renderStats(report: StatsReport): string {
   const t = report.totals;
   blocks.push(
     [
+      ...(report.staging_leftovers ?? []).map((s) => `leftover download ${s.path} (${formatSpan(s.age_ms)} old; removed after a day)`),
       vol ? `volume ${vol.path}: ${formatBytes(vol.free_bytes)} free of ${formatBytes(vol.total_bytes)}` : `volume ${report.backup_dir}: unknown`,
       `total: ${t.databases} database${t.databases === 1 ? "" : "s"}, ${t.backups} backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}`,
     ].join("\n"),

@@ -12,6 +12,7 @@ import { type LoggedEntry, readOpLog } from "./oplog.ts";
 import type { ListingProblem } from "./folder-listing.ts";
 import type { FolderListing } from "./store.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
+import { listStaging, type StagingLeftover } from "./destinations/staging.ts";
 
 export interface BackupRef {
   id: string;
@@ -62,6 +63,8 @@ export interface StatsReport {
   databases: DatabaseStats[];
   volume: VolumeStats | null;
   totals: { databases: number; backups: number; stored_bytes: number };
+  /** Staging folders left under backup_dir by a killed `restore`/`verify --from`, oldest first (absent when there are none). */
+  staging_leftovers?: StagingLeftover[];
   /** One entry per `[[destination]]` and database (absent without destinations). */
   destinations?: DestinationStats[];
 }
@@ -149,6 +152,7 @@ export function gatherStats(config: ResolvedConfig, listings: FolderListing[], n
   const log = readOpLog(config.logFile);
   const configured = new Set(config.databases.map((d) => d.name));
   const databases = listings.map((l) => databaseStats(l, log, configured.has(l.database), now.getTime()));
+  const leftovers = listStaging(config.backupDir, now.getTime());
   return {
     generated_at: now.toISOString(),
     backup_dir: config.backupDir,
@@ -159,5 +163,6 @@ export function gatherStats(config: ResolvedConfig, listings: FolderListing[], n
       backups: databases.reduce((s, d) => s + d.count.total, 0),
       stored_bytes: databases.reduce((s, d) => s + d.stored_bytes, 0),
     },
+    ...(leftovers.length ? { staging_leftovers: leftovers } : {}),
   };
 }

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { DATABASE_NAME_RE } from "./config-schema.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./folder-listing.ts";
 import { MAX_MANIFEST_BYTES, type Manifest } from "./manifest.ts";
+import { OperationError } from "./errors.ts";
+import { fileInTheWay } from "./fs.ts";
 
 export interface StoredBackup {
   manifest: Manifest;
@@ -62,7 +64,7 @@ export function listFolder(backupDir: string, database: string): FolderListing {
     names = readdirSync(folder);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return listing;
-    throw err;
+    throw notAFolderError(err, folder);
   }
   const texts = new Map<string, ManifestText>();
   for (const name of manifestNames(names)) {
@@ -72,7 +74,7 @@ export function listFolder(backupDir: string, database: string): FolderListing {
       texts.set(name, (err as NodeJS.ErrnoException).code === "ENOENT" ? null : (err as Error));
     }
   }
-  const c = classifyFolder(names.map((name) => ({ name })), texts, { database, pathOf: (n) => join(folder, n), checkSize: false });
+  const c = classifyFolder(names.map((name) => ({ name, regular: isRegularFile(join(folder, name)) })), texts, { database, pathOf: (n) => join(folder, n), checkSize: false });
   for (const b of c.backups) listing.backups.push({ manifest: b.manifest, manifestPath: join(folder, b.manifestName), dataPath: join(folder, b.data.name) });
   listing.problems = c.problems;
   for (const m of c.missingData) listing.missingData!.push({ manifest: m.manifest, manifestPath: join(folder, m.manifestName), dataPath: join(folder, m.manifest.stored.file) });
@@ -96,6 +98,22 @@ export function databasesOnDisk(backupDir: string): string[] {
       .sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
+    throw notAFolderError(err, backupDir);
   }
+}
+
+/** lstat: a symlink is never a regular file here; a name that vanished meanwhile counts as regular (it is then missing). */
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return true;
+  }
+}
+
+/** A readdir error on a folder that is (or sits under) a regular file, as one clear sentence. */
+function notAFolderError(err: unknown, folder: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== "ENOTDIR") return err;
+  return new OperationError(`${fileInTheWay(folder) ?? folder} is a file, not a folder`);
 }

@@ -4,10 +4,10 @@
  * and config errors for destinations (exit 2, key paths, nothing written).
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exec, listBackups, makeProject, rows } from "../helpers/backups.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
 function project(extraDest = "", toml = "") {
   const p = makeProject({ toml, dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n${extraDest}` });
@@ -127,6 +127,77 @@ describe("dir destination", () => {
     expect(readdirSync(join(p.nas, "app"))).toHaveLength(2);
     const s = await runCli(["stats", "--json"], { cwd: p.dir });
     expect(JSON.parse(s.stdout).destinations).toEqual([expect.objectContaining({ destination: "nas", count: 1, missing: 0, lag_ms: 0 })]);
+  });
+  it("a symlinked database folder at the destination is refused: backup warns, nothing is written or deleted in the link's target", async () => {
+    const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
+    await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
+    const elsewhere = join(p.dir, "elsewhere");
+    mkdirSync(elsewhere);
+    renameSync(join(p.nas, "app"), join(elsewhere, "app"));
+    writeFileSync(join(elsewhere, "app", "precious.txt"), "keep me");
+    symlinkSync(join(elsewhere, "app"), join(p.nas, "app"));
+    const before = readdirSync(join(elsewhere, "app")).sort();
+    expect(before).toHaveLength(5);
+
+    const r = await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`app → nas: copy failed: destination folder ${join(p.nas, "app")} is a symlink, not a folder; refusing to follow it`);
+    expect(readdirSync(join(elsewhere, "app")).sort()).toEqual(before);
+    const rot = await runCli(["rotate"], { cwd: p.dir });
+    expect(rot.stderr).toContain(`is a symlink, not a folder`);
+    expect(rot.stderr).not.toContain("    at ");
+    expect(readdirSync(join(elsewhere, "app")).sort()).toEqual(before);
+    const listed = await runCli(["list", "--from", "nas"], { cwd: p.dir });
+    expect(listed.stderr).toContain(`is a symlink, not a folder`);
+  });
+
+  it("a 600 MB manifest at the destination is refused by its size, never read into memory", async () => {
+    const p = project();
+    const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+    truncateSync(join(p.nas, "app", `${b.id}.json`), 600 * 1024 * 1024);
+    const proc = Bun.spawn([BIN, "list", "--from", "nas", "--json"], { cwd: p.dir, env: cleanEnv({}, p.dir), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(JSON.parse(stdout)).toEqual([]);
+    expect(stderr).toContain("manifest is too large");
+    expect(proc.resourceUsage()!.maxRSS).toBeLessThan(300 * 1024 * 1024);
+  });
+  it("staging folders left by a killed --from command: stats lists them, the next --from command and rotate sweep those older than a day", async () => {
+    const p = project();
+    await runCli(["backup", "app"], { cwd: p.dir });
+    const backups = join(p.dir, "backups");
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    const plant = (name: string) => {
+      const path = join(backups, name);
+      mkdirSync(path);
+      writeFileSync(join(path, "app.sqlite.zst"), "half a download");
+      utimesSync(path, dayAgo, dayAgo);
+      return path;
+    };
+    const stale = plant(".sqlbak-fetch-AbC123");
+    const notOurs = plant(".sqlbak-fetch-toolong1");
+    const fresh = join(backups, ".sqlbak-fetch-XyZ789");
+    mkdirSync(fresh);
+    const target = plant("keep-me");
+    const link = join(backups, ".sqlbak-fetch-Lnk000");
+    symlinkSync(target, link);
+    lutimesSync(link, dayAgo, dayAgo);
+
+    const stats = await runCli(["stats", "--json"], { cwd: p.dir });
+    expect(JSON.parse(stats.stdout).staging_leftovers.map((s: { path: string }) => s.path)).toEqual([stale, fresh]);
+    expect((await runCli(["stats"], { cwd: p.dir })).stdout).toContain(`leftover download ${stale}`);
+
+    const v = await runCli(["verify", "--from", "nas", "--latest"], { cwd: p.dir });
+    expect(v.code).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    for (const kept of [fresh, notOurs, link, join(target, "app.sqlite.zst")]) expect(existsSync(kept)).toBe(true);
+
+    const again = plant(".sqlbak-fetch-QrS456");
+    expect((await runCli(["rotate", "--dry-run"], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(again)).toBe(true);
+    expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(again)).toBe(false);
+    for (const kept of [fresh, notOurs, link, join(target, "app.sqlite.zst")]) expect(existsSync(kept)).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@
  * are refused with exit 2 in test/e2e/verify.test.ts and test/e2e/restore.test.ts.)
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, makeProject, sha256File } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole } from "../helpers/check-backups.ts";
@@ -36,6 +36,47 @@ describe("hostile input", () => {
     expect(list.stderr).toContain("bbbbbbbb.json: manifest names a data file that does not belong to it");
     expect(list.stderr).toContain("cccccccc.json: manifest is not valid JSON");
   });
+
+  it("a backup whose data file is a symlink is a problem named in the listing, not a listed backup", async () => {
+    const p = makeProject();
+    const victim = await backupNow(p);
+    const healthy = await backupNow(p);
+    const outside = join(p.dir, "outside.sqlite.zst");
+    copyFileSync(victim.file, outside);
+    rmSync(victim.file);
+    symlinkSync(outside, victim.file);
+    const list = await runCli(["list", "--json"], { cwd: p.dir });
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
+    expect(list.stderr).toContain(`skipped ${victim.manifest}: data file ${victim.file.split("/").pop()} is not a regular file`);
+    const stats = await runCli(["stats", "--json"], { cwd: p.dir });
+    expect(JSON.stringify(JSON.parse(stats.stdout))).toContain("is not a regular file");
+    // Neither a backup nor a partial: the link and its target are left alone.
+    expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(outside)).toBe(true);
+  });
+
+  for (const where of ["backup_dir", "backup_dir/<database>"]) {
+    it(`a regular file where ${where} should be is one clear message and exit 1 for backup, list, stats and rotate`, async () => {
+      const p = makeProject();
+      const backups = join(p.dir, "backups");
+      if (where === "backup_dir") writeFileSync(backups, "not a folder");
+      else {
+        mkdirSync(backups);
+        writeFileSync(join(backups, "app"), "not a folder");
+      }
+      const file = where === "backup_dir" ? backups : join(backups, "app");
+      for (const cmd of ["backup", "list", "stats", "rotate"]) {
+        const r = await runCli([cmd], { cwd: p.dir });
+        expect({ cmd, code: r.code }).toEqual({ cmd, code: 1 });
+        expect(r.stderr).toContain(`${file} is a file, not a folder`);
+        expect(r.stderr).not.toContain("ENOTDIR");
+        expect(r.stderr).not.toContain("EEXIST");
+        expect(r.stderr).not.toContain("looks like a bug");
+      }
+      expect(readFileSync(file, "utf8")).toBe("not a folder");
+    });
+  }
 
   it("rejects a config that is not UTF-8, with exit 2 and nothing written", async () => {
     const dir = tempDir();

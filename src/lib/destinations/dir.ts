@@ -13,6 +13,7 @@ import type { Backend, RemoteFile } from "./backend.ts";
 import { assertKey } from "./keys.ts";
 import { commitRename, ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../fs.ts";
 import { DATABASE_NAME_RE } from "../config-schema.ts";
+import { MAX_MANIFEST_BYTES } from "../manifest.ts";
 
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, "r");
@@ -38,10 +39,43 @@ async function copyDurably(from: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses a database folder that is a symlink or not a folder: following it
+ * would write copies into, and let rotation delete from, whatever it points
+ * at. A folder that does not exist yet is fine (put creates it).
+ */
+function checkDatabaseFolder(root: string, database: string): string {
+  const folder = join(root, database);
+  let st;
+  try {
+    st = lstatSync(folder);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return folder;
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw new Error(`destination folder ${folder} is a symlink, not a folder; refusing to follow it`);
+  if (!st.isDirectory()) throw new Error(`destination folder ${folder} is a file, not a folder`);
+  return folder;
+}
+
+/** lstat of a file under the destination, refusing anything but a regular file; null when missing. */
+function regularFile(path: string): { size: number } | null {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+  return st;
+}
+
 export function createDirBackend(dest: DirDestination): Backend {
   const root = dest.path;
   const pathOf = (key: string) => {
     assertKey(key);
+    checkDatabaseFolder(root, key.split("/")[0]!);
     return join(root, key);
   };
   return {
@@ -54,15 +88,16 @@ export function createDirBackend(dest: DirDestination): Backend {
     },
     async get(key, localPath) {
       const src = pathOf(key);
+      if (!regularFile(src)) throw new Error(`${src} does not exist`);
       await pipeline(createReadStream(src), createWriteStream(localPath, { flags: "wx", mode: FILE_MODE }));
     },
     async readText(key) {
-      try {
-        return readFileSync(pathOf(key), "utf8");
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-        throw err;
-      }
+      const path = pathOf(key);
+      const st = regularFile(path);
+      if (!st) return null;
+      // Checked before reading: a planted huge file must not be read whole into memory.
+      if (st.size > MAX_MANIFEST_BYTES) throw new Error("manifest is too large");
+      return readFileSync(path, "utf8");
     },
     async stat(key): Promise<RemoteFile | null> {
       try {
@@ -77,7 +112,7 @@ export function createDirBackend(dest: DirDestination): Backend {
       const databases = prefix === "" ? safeReaddir(root).filter((n) => DATABASE_NAME_RE.test(n)) : [prefix.replace(/\/$/, "")];
       const out: RemoteFile[] = [];
       for (const db of databases) {
-        for (const name of safeReaddir(join(root, db))) {
+        for (const name of safeReaddir(checkDatabaseFolder(root, db))) {
           try {
             const st = lstatSync(join(root, db, name));
             if (st.isFile()) out.push({ key: `${db}/${name}`, size: st.size });

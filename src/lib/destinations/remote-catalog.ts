@@ -15,10 +15,10 @@ import { verifyBackup, type VerifyLevel } from "../verify.ts";
 import { attemptVerify, logVerification, probesFor, type VerifyResult } from "../verify-run.ts";
 import type { Backend } from "./backend.ts";
 import type { ResolvedDestination } from "./config.ts";
+import { STAGING_PREFIX, sweepStaleStaging } from "./staging.ts";
 import { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "./remote-store.ts";
 
-/** Staging folders start with this; a leftover after kill -9 is safe to delete. */
-export const STAGING_PREFIX = ".sqlbak-fetch-";
+export { STAGING_PREFIX } from "./staging.ts";
 
 export interface RemoteFolderListing extends FolderListing {
   backups: RemoteBackup[];
@@ -54,6 +54,8 @@ export async function listFrom(backend: Backend, dest: ResolvedDestination, data
  */
 export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b: RemoteBackup, fn: (local: StoredBackup) => Promise<T>): Promise<T> {
   ensureDir(config.backupDir);
+  // Leftovers of a killed restore/verify --from (a day old: no download still runs) would otherwise fill the disk.
+  sweepStaleStaging(config.backupDir, Date.now());
   const staging = mkdtempSync(join(config.backupDir, STAGING_PREFIX));
   try {
     return await fn(await fetchBackup(backend, b, staging));

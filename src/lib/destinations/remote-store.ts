@@ -14,6 +14,7 @@ import { classifyFolder, type ListingProblem, type ManifestText, manifestNames }
 import type { StoredBackup } from "../store.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
+import { MAX_MANIFEST_BYTES } from "../manifest.ts";
 
 export interface RemoteBackup extends StoredBackup {
   manifestKey: string;
@@ -35,7 +36,13 @@ export async function listRemote(backend: Backend, database: string): Promise<Re
   const files = await backend.list(databasePrefix(database));
   const entries = files.filter((f) => f.key.startsWith(`${database}/`)).map((f) => ({ ...f, name: f.key.slice(database.length + 1) }));
   const texts = new Map<string, ManifestText>();
+  const sizes = new Map(entries.map((e) => [e.name, e.size]));
   for (const name of manifestNames(entries.map((e) => e.name))) {
+    // The listing already gives the size: a huge planted file is refused before any backend reads it whole.
+    if ((sizes.get(name) ?? 0) > MAX_MANIFEST_BYTES) {
+      texts.set(name, new Error("manifest is too large"));
+      continue;
+    }
     texts.set(name, await backend.readText(`${database}/${name}`).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
   }
   const c = classifyFolder(entries, texts, { database, pathOf: (n) => `${backend.describe}/${database}/${n}`, checkSize: true });
