@@ -17,6 +17,7 @@ import { describeProblem } from "./folder-listing.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
 import { pausePoint } from "./test-pause.ts";
+import { beforeShrinkId } from "./shrink.ts";
 
 export interface RotateOptions {
   dryRun: boolean;
@@ -67,13 +68,17 @@ export function removeBackup(b: StoredBackup, folder: string): void {
   }
 }
 
+/** Why a protected backup is kept when no rule keeps it: the last one from before an unacknowledged shrink. */
+export const BEFORE_SHRINK_REASON = "before shrink";
+
 function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
   const listing = listFolder(config.backupDir, database);
   result.skipped = listing.problems.map(describeProblem);
+  const beforeShrink = beforeShrinkId(listing.backups.map((b) => b.manifest));
   const p = planRetention(
     listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
     policy,
-    { timeZone: config.timeZone, now, protect },
+    { timeZone: config.timeZone, now, protect: [...(protect ?? []), ...(beforeShrink ? [{ id: beforeShrink, reason: BEFORE_SHRINK_REASON }] : [])] },
   );
   result.empty_policy = p.emptyPolicy;
   result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
