@@ -47,8 +47,8 @@ export interface DatabaseStats {
   partials: { path: string; size: number; age_ms: number }[];
   /** Backups whose manifest exists but cannot be read: kept, and a health problem. */
   skipped_manifests: ListingProblem[];
-  /** The newest scheduled or manual backup records a shrink nobody acknowledged (null otherwise); a health problem. */
-  shrunk?: { id: string; raw_size: number; previous_id: string; previous_size: number } | null;
+  /** Present only when the newest scheduled or manual backup records a shrink nobody acknowledged; a health problem. */
+  shrunk?: { id: string; raw_size: number; previous_id: string; previous_size: number };
 }
 
 export interface VolumeStats {
@@ -80,9 +80,9 @@ function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats[
   return best;
 }
 
-function shrunkNewest(backups: Manifest[]): DatabaseStats["shrunk"] {
+function shrunkNewest(backups: Manifest[]): Pick<DatabaseStats, "shrunk"> {
   const m = newestOwn(backups);
-  return isUnacknowledgedShrink(m) ? { id: m.id, raw_size: m.raw.size, previous_id: m.shrunk.previous_id, previous_size: m.shrunk.previous_size } : null;
+  return isUnacknowledgedShrink(m) ? { shrunk: { id: m.id, raw_size: m.raw.size, previous_id: m.shrunk.previous_id, previous_size: m.shrunk.previous_size } } : {};
 }
 
 /** Summarises one database's listing and its op-log entries (oldest first). */
@@ -120,7 +120,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
     skipped_manifests: listing.problems,
-    shrunk: shrunkNewest(backups),
+    ...shrunkNewest(backups),
   };
 }
 

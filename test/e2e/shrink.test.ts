@@ -72,6 +72,8 @@ describe("a database that shrank", () => {
     expect(c.code).toBe(3);
     expect(c.stdout).toContain(`app: the database shrank from`);
     expect(c.stdout).toContain(`(newest backup ${shrunk.id})`);
+    const stats = JSON.parse((await runCli(["stats", "--json", "--local"], { cwd: p.dir })).stdout);
+    expect(stats.databases[0].shrunk).toEqual({ id: shrunk.id, raw_size: 0, previous_id: p.first.id, previous_size: p.first.rawSize });
   });
 
   it("retention keeps the backup from before the shrink until --accept-shrink", async () => {
