@@ -142,7 +142,7 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
       sqlbak_version: SQLBAK_VERSION,
       verifications: [],
       ...(shrunk ? { shrunk } : {}),
-      ...(opts.acceptShrink ? { shrink_accepted: true } : {}),
+      ...(shrunk && opts.acceptShrink ? { shrink_accepted: true } : {}),
     };
     writeFileAtomic(manifestPath, serializeManifest(manifest));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
@@ -223,6 +223,8 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
       stored_size: result.storedSize,
       duration_ms: result.durationMs,
       error: result.error,
+      shrunk: result.shrunk,
+      shrink_accepted: result.shrinkAccepted || undefined,
     });
     if (logError) result.warnings.push(logError);
   }

@@ -162,7 +162,8 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
     const r = await rotateDatabase(config, name, policy, opts);
     // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
     if (r.ok && config.destinations.length > 0) {
-      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
+      const beforeShrink = r.backups.filter((b) => b.reasons.includes(BEFORE_SHRINK_REASON)).map((b) => ({ id: b.id, reason: BEFORE_SHRINK_REASON }));
+      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date(), protect: beforeShrink });
     }
     results.push(r);
   }

@@ -5,7 +5,7 @@
  * shrink until `backup --accept-shrink` or a backup back to size.
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -18,14 +18,15 @@ interface Result {
 }
 
 /** `app` is a 2 MiB database, backed up once; failure notifications append their environment to notes.env. */
-async function project() {
+async function project(extraToml = "") {
   const dir = tempDir();
   const db = join(dir, "app.db");
   makeDatabase(db, { journalMode: "delete", rows: 2048, payloadBytes: 1024 });
   const notes = join(dir, "notes.env");
+  mkdirSync(join(dir, "nas")); // a dir destination must exist (it is a mount point)
   writeFileSync(
     join(dir, "sqlbak.toml"),
-    `backup_dir = "backups"\nmin_free_space = "0"\n[retention]\nkeep_last = 1\nkeep_hourly = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n[notify]\non = ["failure"]\ncommand = "env | grep ^SQLBAK_ >> '${notes}'; echo --- >> '${notes}'"\n[[database]]\nname = "app"\npath = "app.db"\n`,
+    `backup_dir = "backups"\nmin_free_space = "0"\n[retention]\nkeep_last = 1\nkeep_hourly = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n[notify]\non = ["failure"]\ncommand = "env | grep ^SQLBAK_ >> '${notes}'; echo --- >> '${notes}'"\n[[database]]\nname = "app"\npath = "app.db"\n${extraToml}`,
   );
   const first = await backup(dir);
   expect(first.rawSize).toBeGreaterThanOrEqual(2 * 1024 * 1024);
@@ -62,6 +63,8 @@ describe("a database that shrank", () => {
     expect(shrunk.stderr).toContain(`to 0 B (previous backup ${p.first.id}); if this was not intended, restore ${p.first.id}`);
     expect(shrunk.stderr).toContain("sqlbak backup app --accept-shrink");
     expect(manifest(shrunk).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
+    const logged = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(logged.find((e) => e.op === "backup" && e.id === shrunk.id).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
     // The failure channel heard about it (and only about that: the first backup was a plain success).
     const notes = readFileSync(p.notes, "utf8");
     expect(notes).toContain("SQLBAK_EVENT=failure");
@@ -104,6 +107,22 @@ describe("a database that shrank", () => {
     expect(after.stderr).not.toContain("shrank");
   });
 
+  it("destinations keep their copy of the backup from before the shrink too", async () => {
+    const p = await project(`[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n`);
+    const remote = (id: string) => join(p.dir, "nas", "app", `${id}.json`);
+    expect(existsSync(remote(p.first.id))).toBe(true);
+    truncateDb(p.db);
+    const s1 = await backup(p.dir);
+    await backup(p.dir);
+    const rot = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(rot.code).toBe(0);
+    const [r] = JSON.parse(rot.stdout);
+    expect(r.removed).toEqual([s1.id]);
+    expect(r.destinations[0]).toMatchObject({ destination: "nas", ok: true, removed: [s1.id] });
+    expect(existsSync(remote(p.first.id))).toBe(true);
+    expect(existsSync(remote(s1.id))).toBe(false);
+  });
+
   it("a later backup back to its size ends the guard", async () => {
     const p = await project();
     truncateDb(p.db);
@@ -127,9 +146,10 @@ describe("a database that shrank", () => {
     expect(first.rawSize).toBeLessThan(1024 * 1024);
     rmSync(db);
     makeDatabase(db, { journalMode: "delete", rows: 1, payloadBytes: 16 });
-    const small = await backup(dir);
+    const small = await backup(dir, "--accept-shrink");
     expect(small.rawSize * 10).toBeLessThan(first.rawSize);
     expect(manifest(small).shrunk).toBeUndefined();
+    expect(manifest(small).shrink_accepted).toBeUndefined(); // nothing to accept: not recorded
     truncateDb(db);
     const empty = await backup(dir);
     expect(manifest(empty).shrunk).toEqual({ previous_id: small.id, previous_size: small.rawSize });
