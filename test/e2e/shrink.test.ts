@@ -61,6 +61,7 @@ describe("a database that shrank", () => {
     expect(shrunk.rawSize).toBe(0);
     expect(shrunk.stderr).toContain(`app: the database shrank from 2`);
     expect(shrunk.stderr).toContain(`to 0 B (previous backup ${p.first.id}); if this was not intended, restore ${p.first.id}`);
+    expect(shrunk.stderr).toContain(`(\`sqlbak restore app --id ${p.first.id}\`)`);
     expect(shrunk.stderr).toContain("sqlbak backup app --accept-shrink");
     expect(manifest(shrunk).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
     const logged = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
