@@ -14,7 +14,7 @@ _sqlbak() {
         --tag) COMPREPLY=(); return ;;
         --kind) COMPREPLY=($(compgen -W "manual scheduled" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --tag --kind --rotate --pin --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --tag --kind --rotate --pin --accept-shrink --help -h" -- "$cur")); return; fi
       compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))
       ;;
     list)

@@ -33,6 +33,7 @@ _sqlbak() {
         '--kind=''[Kind recorded in the manifest (default: manual)]:kind:(manual scheduled)' \
         '--rotate''[Record the backup as scheduled, then apply retention to each database backed up successfully]' \
         '--pin''[Tag the backup "keep": rotation never removes it]' \
+        '--accept-shrink''[The database shrank on purpose: record it, stop keeping the backup from before the shrink and clear the health problem]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument:_files'
       ;;

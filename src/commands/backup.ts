@@ -2,10 +2,11 @@ import { defineCommand } from "citty";
 import { type BackupResult, runBackups } from "../lib/backup.ts";
 import { resolveBackupTargets } from "../lib/catalog.ts";
 import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
-import { backupNotification, sendNotifications } from "../lib/events.ts";
+import { backupNotification, sendNotifications, shrinkNotification } from "../lib/events.ts";
 import { formatBytes } from "../lib/format.ts";
 import type { BackupKind } from "../lib/manifest.ts";
 import { KEEP_TAG } from "../lib/retention.ts";
+import { describeShrink } from "../lib/shrink.ts";
 import { rotateToJson } from "../lib/rotate-output.ts";
 import { type RotateResult, runRotations } from "../lib/rotate.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
@@ -25,6 +26,7 @@ export default defineCommand({
     kind: { type: "enum", options: ["manual", "scheduled"], description: "Kind recorded in the manifest (default: manual)", valueHint: "KIND" },
     rotate: { type: "boolean", description: "Record the backup as scheduled, then apply retention to each database backed up successfully" },
     pin: { type: "boolean", description: `Tag the backup "${KEEP_TAG}": rotation never removes it` },
+    "accept-shrink": { type: "boolean", description: "The database shrank on purpose: record it, stop keeping the backup from before the shrink and clear the health problem" },
   },
   async run({ args }) {
     const ctx = openContext(args);
@@ -37,6 +39,7 @@ export default defineCommand({
       kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,
       tags,
       dryRun: Boolean(args["dry-run"]),
+      acceptShrink: Boolean(args["accept-shrink"]),
       onProgress: (db, done, total) => progress.update(db, done, total),
       onLockWait: (db, owner) => ctx.logger.info(`${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`),
     });
@@ -49,6 +52,7 @@ export default defineCommand({
     const rotations = args.rotate ? await runRotations(ctx.config, results.filter((r) => r.ok).map((r) => r.database), { dryRun: Boolean(args["dry-run"]), protect }) : undefined;
     const rotated = (r: BackupResult) => rotations?.find((x) => x.database === r.database)?.removed.length;
     const notifications = results.filter((r) => !r.dryRun).map((r) => backupNotification(r, rotated(r)));
+    for (const r of results) if (r.shrunk && !r.shrinkAccepted) notifications.push(shrinkNotification(r));
     for (const w of await sendNotifications(ctx.config, notifications)) ctx.logger.warn(w);
     report(ctx, results, copies, rotations);
   },
@@ -69,6 +73,8 @@ function report(ctx: CommandContext, results: BackupResult[], copies: CopyResult
     else if (!r.ok) continue;
     else if (r.dryRun) ctx.logger.info(`${r.database}: would back up ${r.source} to ${r.dataPath}`);
     else ctx.logger.success(`${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ${(r.durationMs / 1000).toFixed(1)}s)`);
+    if (r.ok && r.shrunk && r.shrinkAccepted) ctx.logger.info(describeShrink(r.database, r.rawSize!, r.shrunk, true));
+    else if (r.ok && r.shrunk) ctx.logger.warn(describeShrink(r.database, r.rawSize!, r.shrunk));
   }
   reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);

@@ -21,6 +21,7 @@ import { takePageSnapshot } from "./snapshot-pages.ts";
 import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { databaseFolder, listFolder } from "./store.ts";
 import { SQLBAK_VERSION } from "./version.ts";
+import { detectShrink, shrinkReference } from "./shrink.ts";
 import { pausePoint } from "./test-pause.ts";
 
 /** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
@@ -35,6 +36,8 @@ export interface BackupOptions {
   onLockWait?: (database: string, owner: LockOwner | null) => void;
   /** The caller already holds this database's folder lock (restore's pre-restore backup). */
   lockHeld?: boolean;
+  /** `--accept-shrink`: a shrink is intended; recorded as `shrink_accepted`, which ends the guard. */
+  acceptShrink?: boolean;
 }
 
 export interface BackupResult {
@@ -52,6 +55,9 @@ export interface BackupResult {
   error?: string;
   removedPartials: string[];
   warnings: string[];
+  /** Set when the database shrank against its previous backup (the manifest's `shrunk`). */
+  shrunk?: { previous_id: string; previous_size: number };
+  shrinkAccepted?: boolean;
 }
 
 /** Deletes partial files older than STALE_PARTIAL_AGE_MS; returns their paths. */
@@ -106,6 +112,8 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
     pausePoint("backup:snapshot-taken");
     if (!check.ok || !sums) throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, { hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it" });
     removeQuietly(snapshotPath);
+    // Pre-restore copies may be of another file: only scheduled and manual backups are compared.
+    const shrunk = opts.kind === "pre-restore" ? null : detectShrink(shrinkReference(listFolder(config.backupDir, db.name).backups.map((b) => b.manifest)), { rawSize: sums.rawSize, pageCount: facts.page_count, tableCount: Object.keys(facts.tables).length });
     commitRename(storedTemp, dataPath);
     committedData = true;
     pausePoint("backup:data-committed");
@@ -133,9 +141,12 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
       host: hostname(),
       sqlbak_version: SQLBAK_VERSION,
       verifications: [],
+      ...(shrunk ? { shrunk } : {}),
+      ...(shrunk && opts.acceptShrink ? { shrink_accepted: true } : {}),
     };
     writeFileAtomic(manifestPath, serializeManifest(manifest));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
+    if (shrunk) Object.assign(result, { shrunk, shrinkAccepted: Boolean(opts.acceptShrink) });
   } catch (err) {
     if (committedData) removeQuietly(dataPath);
     throw err;
@@ -212,6 +223,8 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
       stored_size: result.storedSize,
       duration_ms: result.durationMs,
       error: result.error,
+      shrunk: result.shrunk,
+      shrink_accepted: result.shrinkAccepted || undefined,
     });
     if (logError) result.warnings.push(logError);
   }

@@ -9,6 +9,7 @@ import type { CopyResult } from "./destinations/sync.ts";
 import { formatBytes } from "./format.ts";
 import { makeNotification, type Notification, notify } from "./notify.ts";
 import { appendOpLog } from "./oplog.ts";
+import { describeShrink } from "./shrink.ts";
 import type { VerifyResult } from "./verify-run.ts";
 
 export function backupNotification(r: BackupResult, rotated?: number): Notification {
@@ -35,6 +36,29 @@ export function backupNotification(r: BackupResult, rotated?: number): Notificat
     stored_size: r.storedSize,
     duration_ms: r.durationMs,
     rotated,
+  });
+}
+
+/**
+ * A database that shrank (emptied, or to a small fraction of its previous
+ * backup) is sent as a `failure` event: the backup worked, but a truncated
+ * production file is exactly what an admin must hear about.
+ */
+export function shrinkNotification(r: BackupResult): Notification {
+  const s = r.shrunk!;
+  return makeNotification({
+    event: "failure",
+    title: `sqlbak: ${r.database} SHRANK to ${formatBytes(r.rawSize!)}`,
+    message: describeShrink(r.database, r.rawSize!, s),
+    database: r.database,
+    id: r.id,
+    file: r.dataPath,
+    path: r.source,
+    raw_size: r.rawSize,
+    stored_size: r.storedSize,
+    previous_id: s.previous_id,
+    previous_size: s.previous_size,
+    error: `database shrank from ${formatBytes(s.previous_size)} to ${formatBytes(r.rawSize!)}`,
   });
 }
 

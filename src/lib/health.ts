@@ -10,6 +10,7 @@ import { formatBytes } from "./format.ts";
 import type { DatabaseStats, StatsReport } from "./stats.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
 import { describeProblem, type ListingProblem } from "./folder-listing.ts";
+import { describeShrink } from "./shrink.ts";
 
 /** Partials this old are not a backup in progress: something crashed and nobody cleaned up. */
 export const STRAY_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
@@ -54,6 +55,7 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   const stray = d.partials.filter((p) => p.age_ms > STRAY_PARTIAL_AGE_MS);
   if (stray.length) out.push(`${name}: ${stray.length} partial file(s) older than a day, e.g. ${stray[0]!.path}`);
   out.push(...d.skipped_manifests.map((p) => unreadable(name, p)));
+  if (d.shrunk) out.push(`${describeShrink(name, d.shrunk.raw_size, d.shrunk)} (newest backup ${d.shrunk.id})`);
   return out;
 }
 

@@ -60,6 +60,10 @@ export interface Manifest {
   host: string;
   sqlbak_version: string;
   verifications: Verification[];
+  /** Set when this backup is far smaller than the one before it (or empty while that was not); see src/lib/shrink.ts. */
+  shrunk?: { previous_id: string; previous_size: number };
+  /** Taken with `backup --accept-shrink`: the shrink is intended, retention and health stop guarding against it. */
+  shrink_accepted?: boolean;
 }
 
 export function serializeManifest(m: Manifest): string {
@@ -139,5 +143,8 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   if (!Array.isArray(m.verifications)) fail("has an invalid verification history");
   const st = m.source_stat;
   if (st !== undefined && (typeof st !== "object" || st === null || !isCount(st.mode) || st.mode > 0o7777 || !isCount(st.uid) || !isCount(st.gid))) fail("has an invalid source_stat");
+  const sh = m.shrunk;
+  if (sh !== undefined && (typeof sh !== "object" || sh === null || typeof sh.previous_id !== "string" || !parseBackupId(sh.previous_id) || !isCount(sh.previous_size))) fail("has an invalid shrunk section");
+  if (m.shrink_accepted !== undefined && typeof m.shrink_accepted !== "boolean") fail("has an invalid shrink_accepted");
   return m;
 }

@@ -44,6 +44,9 @@ export interface Notification {
   stored_size?: number;
   duration_ms?: number;
   rotated?: number;
+  /** For a shrink: the backup from before it, and its raw size. */
+  previous_id?: string;
+  previous_size?: number;
   error?: string;
   problems?: string[];
 }

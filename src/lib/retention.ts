@@ -61,8 +61,11 @@ export interface PlanOptions {
   timeZone?: string;
   /** Backups after this are ignored when picking the newest time for windows (restic's rule). */
   now?: Date;
-  /** Ids never removed (`backup --rotate`: the backups this run just took), kept as "just taken" when nothing else keeps them. */
-  protect?: string[];
+  /**
+   * Ids never removed, kept with the given reason when nothing else keeps them:
+   * a bare id is "just taken" (`backup --rotate`: the backups this run just took).
+   */
+  protect?: (string | { id: string; reason: string })[];
 }
 
 const COUNT_RULES = [
@@ -270,8 +273,8 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
   }
   if (empty) for (const x of all) if (x.reasons.length === 0) x.reasons.push("empty policy");
   for (const newest of [present[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
-  const protect = new Set(opts.protect ?? []);
-  for (const x of all) if (protect.has(x.id) && x.reasons.length === 0) x.reasons.push("just taken");
+  const protect = new Map((opts.protect ?? []).map((p) => (typeof p === "string" ? [p, "just taken"] : [p.id, p.reason])));
+  for (const x of all) if (protect.has(x.id) && x.reasons.length === 0) x.reasons.push(protect.get(x.id)!);
   const decisions = all.map((x) => ({ id: x.b.id, created_at: x.b.created_at, kind: x.b.kind, tags: x.b.tags, keep: x.reasons.length > 0, reasons: x.reasons }));
   return {
     emptyPolicy: empty,

@@ -18,6 +18,7 @@ import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
 import { sweepStaleStaging } from "./destinations/staging.ts";
 import { pausePoint } from "./test-pause.ts";
+import { beforeShrinkId } from "./shrink.ts";
 
 export interface RotateOptions {
   dryRun: boolean;
@@ -68,13 +69,17 @@ export function removeBackup(b: StoredBackup, folder: string): void {
   }
 }
 
+/** Why a protected backup is kept when no rule keeps it: the last one from before an unacknowledged shrink. */
+export const BEFORE_SHRINK_REASON = "before shrink";
+
 function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
   const listing = listFolder(config.backupDir, database);
   result.skipped = listing.problems.map(describeProblem);
+  const beforeShrink = beforeShrinkId(listing.backups.map((b) => b.manifest));
   const p = planRetention(
     listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
     policy,
-    { timeZone: config.timeZone, now, protect },
+    { timeZone: config.timeZone, now, protect: [...(protect ?? []), ...(beforeShrink ? [{ id: beforeShrink, reason: BEFORE_SHRINK_REASON }] : [])] },
   );
   result.empty_policy = p.emptyPolicy;
   result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
@@ -159,7 +164,8 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
     const r = await rotateDatabase(config, name, policy, opts);
     // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
     if (r.ok && config.destinations.length > 0) {
-      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
+      const beforeShrink = r.backups.filter((b) => b.reasons.includes(BEFORE_SHRINK_REASON)).map((b) => ({ id: b.id, reason: BEFORE_SHRINK_REASON }));
+      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date(), protect: beforeShrink });
     }
     results.push(r);
   }

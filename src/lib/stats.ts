@@ -7,7 +7,8 @@
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
-import { KINDS, type Verification } from "./manifest.ts";
+import { KINDS, type Manifest, type Verification } from "./manifest.ts";
+import { isUnacknowledgedShrink, newestOwn } from "./shrink.ts";
 import { type LoggedEntry, readOpLog } from "./oplog.ts";
 import type { ListingProblem } from "./folder-listing.ts";
 import type { FolderListing } from "./store.ts";
@@ -49,6 +50,8 @@ export interface DatabaseStats {
   partials: { path: string; size: number; age_ms: number }[];
   /** Backups whose manifest exists but cannot be read: kept, and a health problem. */
   skipped_manifests: ListingProblem[];
+  /** Present only when the newest scheduled or manual backup records a shrink nobody acknowledged; a health problem. */
+  shrunk?: { id: string; raw_size: number; previous_id: string; previous_size: number };
 }
 
 export interface VolumeStats {
@@ -93,6 +96,11 @@ function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats[
   return best;
 }
 
+function shrunkNewest(backups: Manifest[]): Pick<DatabaseStats, "shrunk"> {
+  const m = newestOwn(backups);
+  return isUnacknowledgedShrink(m) ? { shrunk: { id: m.id, raw_size: m.raw.size, previous_id: m.shrunk.previous_id, previous_size: m.shrunk.previous_size } } : {};
+}
+
 /** Summarises one database's listing and its op-log entries (oldest first). */
 export function databaseStats(listing: FolderListing, log: LoggedEntry[], configured: boolean, nowMs: number): DatabaseStats {
   const backups = listing.backups.map((b) => b.manifest);
@@ -129,6 +137,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
     skipped_manifests: listing.problems,
+    ...shrunkNewest(backups),
   };
 }
 

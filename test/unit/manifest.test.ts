@@ -50,11 +50,19 @@ describe("manifest", () => {
     ["a fractional row count", (m) => (m.snapshot.tables.items = 1.5), /invalid table counts/],
     ["a source mode beyond permission bits", (m) => (m.source_stat = { mode: 0o100644, uid: 0, gid: 0 }), /invalid source_stat/],
     ["a negative source owner", (m) => (m.source_stat = { mode: 0o640, uid: -1, gid: 0 }), /invalid source_stat/],
+    ["a shrunk section without a backup id", (m) => (m.shrunk = { previous_id: "../x", previous_size: 10 }), /invalid shrunk section/],
+    ["a shrunk section with a negative size", (m) => (m.shrunk = { previous_id: ID, previous_size: -1 }), /invalid shrunk section/],
+    ["a non-boolean shrink_accepted", (m) => ((m as { shrink_accepted: unknown }).shrink_accepted = "yes"), /invalid shrink_accepted/],
     ["a deeply nested extra field", (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }), /is nested too deeply/],
   ])("rejects %s", (_what, edit, expected) => {
     const m = sample();
     edit(m);
     expect(() => parseManifest(serializeManifest(m), `${ID}.json`, "app")).toThrow(expected);
+  });
+
+  it("accepts the optional shrunk and shrink_accepted fields", () => {
+    const m = { ...sample(), shrunk: { previous_id: "app-20261121T050607123Z-0123abcd", previous_size: 52428800 }, shrink_accepted: true };
+    expect(parseManifest(serializeManifest(m), `${ID}.json`, "app")).toEqual(m);
   });
 
   it("rejects text that is not a JSON object, and oversized files", () => {

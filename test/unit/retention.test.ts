@@ -148,6 +148,13 @@ describe("planRetention: safety nets", () => {
     expect(result.remove).toEqual([list[2]!.id]);
   });
 
+  it("keeps a protected backup with the reason it was given (the one from before a shrink)", () => {
+    const list = [b("2026-11-20T00:00:02Z"), b("2026-11-20T00:00:01Z"), b("2026-11-19T00:00:00Z")];
+    const result = planRetention(list, policy({ keepLast: 1 }), { timeZone: "UTC", now: new Date("2026-11-20T00:00:03Z"), protect: [{ id: list[2]!.id, reason: "before shrink" }] });
+    expect(result.decisions.map((d) => d.reasons)).toEqual([["last 1"], [], ["before shrink"]]);
+    expect(result.remove).toEqual([list[1]!.id]);
+  });
+
   it("never removes manual backups and only applies rules to scheduled ones", () => {
     const list = [b("2026-11-20T00:00:00Z", "manual"), b("2026-11-19T00:00:00Z"), b("2026-11-18T00:00:00Z"), b("2026-11-01T00:00:00Z", "manual")];
     expect(Object.values(plan(list, policy({ keepLast: 1 })))).toEqual([["manual"], ["last 1"], [], ["manual"]]);

@@ -11,7 +11,7 @@
  */
 import type { ResolvedConfig } from "../config.ts";
 import { appendOpLog, readOpLog } from "../oplog.ts";
-import { planRetention, type RetentionInput, type RetentionPolicy } from "../retention.ts";
+import { type PlanOptions, planRetention, type RetentionInput, type RetentionPolicy } from "../retention.ts";
 import type { Backend } from "./backend.ts";
 import { describeFailure, openBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";
@@ -37,11 +37,11 @@ function rotatedAwayLocally(logFile: string, database: string): Set<string> {
   return ids;
 }
 
-async function rotateOne(backend: Backend, database: string, local: RetentionInput[], policy: RetentionPolicy, opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string> }, r: RemoteRotation) {
+async function rotateOne(backend: Backend, database: string, local: RetentionInput[], policy: RetentionPolicy, opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] }, r: RemoteRotation) {
   const remote = await listRemote(backend, database);
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
   for (const b of remote.backups) union.set(b.manifest.id, { id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags });
-  const doomed = new Set(planRetention([...union.values()], policy, { timeZone: opts.timeZone, now: opts.now }).remove);
+  const doomed = new Set(planRetention([...union.values()], policy, { timeZone: opts.timeZone, now: opts.now, protect: opts.protect }).remove);
   const localIds = new Set(local.map((b) => b.id));
   for (const b of remote.backups) {
     const id = b.manifest.id;
@@ -69,7 +69,8 @@ export async function rotateAtDestinations(
   database: string,
   policy: RetentionPolicy,
   local: RetentionInput[],
-  opts: { dryRun: boolean; now: Date },
+  /** protect: what the local plan kept beyond the policy (the backup from before a shrink), kept here too. */
+  opts: { dryRun: boolean; now: Date; protect?: PlanOptions["protect"] },
 ): Promise<RemoteRotation[]> {
   const out: RemoteRotation[] = [];
   const rotatedAway = rotatedAwayLocally(config.logFile, database);
