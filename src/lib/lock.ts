@@ -3,6 +3,10 @@
  * on `<folder>/.sqlbak-lock`, so the kernel releases it when its holder exits
  * for any reason, kill -9 included: there are no stale locks to clean up.
  * Beside it, `.sqlbak-lock.json` names the holder for the "locked" message.
+ * Taking it writes nothing, so it works on a full disk (where `rotate` is the
+ * way to free space): the journal is kept in memory and the transaction is
+ * always rolled back, so the page SQLite would write to start an empty lock
+ * file never leaves the cache.
  */
 import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
@@ -31,6 +35,9 @@ export interface HeldLock {
 /** True when taken, false when another run holds it; a lock that cannot be taken at all is an OperationError. */
 function tryLock(db: Database, dir: string): boolean {
   try {
+    // No journal file to create or write: a full disk must not stop the lock.
+    // Set on each try: while another run holds the lock, this too is SQLITE_BUSY.
+    db.run("PRAGMA journal_mode = MEMORY");
     db.run("BEGIN EXCLUSIVE");
     return true;
   } catch (err) {
