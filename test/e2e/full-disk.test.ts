@@ -96,4 +96,20 @@ describe("a full backup_dir", () => {
       expect(r.stderr).toMatch(/not recorded/);
     });
   });
+
+  it.skipIf(!canMount)("verify of a damaged backup on a full disk fails it with exit 3, though it cannot record it", async () => {
+    await withFullDisk(async ({ dir, folder, ids }) => {
+      // One byte flipped in place: no new block needed.
+      const data = join(folder, `${ids[2]}.sqlite.zst`);
+      const fd = openSync(data, "r+");
+      writeSync(fd, new Uint8Array([0x42]), 0, 1, 100);
+      closeSync(fd);
+      const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
+      expect(r.code).toBe(3);
+      const [result] = JSON.parse(r.stdout);
+      expect(result).toMatchObject({ id: ids[2], ok: false });
+      expect(result.problems.length).toBeGreaterThan(0);
+      expect(result.warning).toMatch(/not recorded/);
+    });
+  });
 });
