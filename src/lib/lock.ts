@@ -9,7 +9,7 @@
  * file never leaves the cache.
  */
 import { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describeError, LockedError, fsErrorMessage, OperationError } from "./errors.ts";
@@ -74,6 +74,16 @@ export async function acquireLock(
     db = new Database(join(dir, LOCK_FILE), { create: true, readwrite: true });
   } catch (err) {
     throw new OperationError(fsErrorMessage(err, "create lock in", dir));
+  }
+  // Taking the lock writes nothing, so it would succeed in a folder that cannot be written;
+  // a run under it needs the folder writable: say so here, before anything is attempted.
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EACCES" ? "permission denied (the folder is not writable)" : code === "EROFS" ? "read-only file system" : describeError(err);
+    throw new OperationError(`cannot take the lock in ${dir}: ${why}`);
   }
   db.run("PRAGMA busy_timeout = 0");
   const deadline = Date.now() + timeoutMs;
