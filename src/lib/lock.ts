@@ -3,9 +3,13 @@
  * on `<folder>/.sqlbak-lock`, so the kernel releases it when its holder exits
  * for any reason, kill -9 included: there are no stale locks to clean up.
  * Beside it, `.sqlbak-lock.json` names the holder for the "locked" message.
+ * Taking it writes nothing, so it works on a full disk (where `rotate` is the
+ * way to free space): the journal is kept in memory and the transaction is
+ * always rolled back, so the page SQLite would write to start an empty lock
+ * file never leaves the cache.
  */
 import { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describeError, LockedError, fsErrorMessage, OperationError } from "./errors.ts";
@@ -31,6 +35,9 @@ export interface HeldLock {
 /** True when taken, false when another run holds it; a lock that cannot be taken at all is an OperationError. */
 function tryLock(db: Database, dir: string): boolean {
   try {
+    // No journal file to create or write: a full disk must not stop the lock.
+    // Set on each try: while another run holds the lock, this too is SQLITE_BUSY.
+    db.run("PRAGMA journal_mode = MEMORY");
     db.run("BEGIN EXCLUSIVE");
     return true;
   } catch (err) {
@@ -67,6 +74,16 @@ export async function acquireLock(
     db = new Database(join(dir, LOCK_FILE), { create: true, readwrite: true });
   } catch (err) {
     throw new OperationError(fsErrorMessage(err, "create lock in", dir));
+  }
+  // Taking the lock writes nothing, so it would succeed in a folder that cannot be written;
+  // a run under it needs the folder writable: say so here, before anything is attempted.
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EACCES" ? "permission denied (the folder is not writable)" : code === "EROFS" ? "read-only file system" : describeError(err);
+    throw new OperationError(`cannot take the lock in ${dir}: ${why}`);
   }
   db.run("PRAGMA busy_timeout = 0");
   const deadline = Date.now() + timeoutMs;

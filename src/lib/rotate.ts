@@ -1,7 +1,7 @@
 /**
  * Applying retention to one database's folder: under the database's lock,
  * clean stale partials, plan with planRetention, then remove each doomed backup
- * manifest first (the folder fsynced), data file second. A crash in between
+ * (logged first, see logRemoval) manifest first (the folder fsynced), data file second. A crash in between
  * leaves a data file without a manifest: a partial, never listed, and removed
  * by the next backup or rotate once older than STALE_PARTIAL_AGE_MS.
  */
@@ -119,6 +119,7 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
         const { listing, remove } = plan(config, database, policy, now, result, opts.protect);
         const failures: string[] = [];
         for (const b of listing.backups.filter((x) => remove.has(x.manifest.id))) {
+          logRemoval(config, database, b.manifest.id, result);
           try {
             removeBackup(b, folder);
             result.removed.push(b.manifest.id);
@@ -139,6 +140,18 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
   }
   if (!opts.dryRun) logRotation(config, result);
   return result;
+}
+
+/**
+ * One op-log line per backup, written before it is removed: a run killed
+ * mid-rotation never reaches the summary line, and without a record the
+ * destinations would keep that backup's copies forever as a possible only
+ * copy. A line that cannot be written (a full disk) is a warning, never a
+ * reason to keep the space: the summary line lists the removal again.
+ */
+function logRemoval(config: ResolvedConfig, database: string, id: string, r: RotateResult): void {
+  const warning = appendOpLog(config.logFile, { op: "rotate-remove", database, ok: true, id });
+  if (warning && !r.warnings.includes(warning)) r.warnings.push(warning);
 }
 
 function logRotation(config: ResolvedConfig, r: RotateResult): void {

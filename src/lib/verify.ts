@@ -4,11 +4,14 @@
  * into a temporary file beside the backup (same volume, always removed; a copy
  * left by kill -9 is a stale partial that the next backup cleans up), open it
  * read-only and compare what SQLite sees with what the manifest promises.
+ * When backup_dir is full, an unencrypted backup is decompressed into a
+ * private (0700) folder under the system temp dir instead, removed after.
  * Running them and recording outcomes is verify-run.ts.
  */
-import { constants, lstatSync } from "node:fs";
+import { constants, lstatSync, mkdtempSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { basename } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { CHUNK_BYTES } from "./compress.ts";
 import { type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError } from "./encryption.ts";
 import { describeError, EXIT, OperationError, SqlbakError } from "./errors.ts";
@@ -188,13 +191,33 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
   const { manifest, problems } = await checkStoredFile(b);
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
   if (!manifest || problems.length > 0 || level === "checksum") return problems;
-  const temp = tempPathFor(b.dataPath);
+  let temp = tempPathFor(b.dataPath);
+  let scratch: string | undefined;
   try {
-    problems.push(...(await decompressChecked(b, manifest, temp, keys)));
+    let found: string[];
+    try {
+      found = await decompressChecked(b, manifest, temp, keys);
+    } catch (err) {
+      // A full backup_dir must not stop verify: an unencrypted backup is checked in a private
+      // folder under the system temp dir instead. Plaintext of an encrypted one never leaves backup_dir.
+      if (!isDiskFull(err) || manifest.stored.encryption) throw err;
+      removeImage(temp);
+      scratch = mkdtempSync(join(tmpdir(), "sqlbak-verify-"));
+      temp = join(scratch, basename(temp));
+      found = await decompressChecked(b, manifest, temp, keys);
+    }
+    problems.push(...found);
     pausePoint("verify:decompressed");
     if (!problems.some((p) => /^(decrypting and )?decompressing failed/.test(p))) problems.push(...inspectImage(temp, manifest, level, probes));
   } finally {
     removeImage(temp);
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   return problems;
+}
+
+/** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
+  return err instanceof OperationError && (code === "ENOSPC" || code === "EDQUOT");
 }

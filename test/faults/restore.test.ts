@@ -97,22 +97,36 @@ describe("restore on a full disk", () => {
 });
 
 describe("verify on a full backup volume", () => {
-  itWithTmpfs(import.meta.path, "fails with exit 1 (no verdict on the backup), records no failed verification, and passes once there is room", async () => {
+  itWithTmpfs(import.meta.path, "checks in the system temp dir instead (exit 0, recorded); with no room there either, exit 1 and no failed verification recorded", async () => {
     const p = makeProject({ rows: 500, payloadBytes: 8192 }); // ~4.3 MiB raw, barely compressible
     const backups = join(p.dir, "backups");
+    const tmp = join(p.dir, "tmp");
     mkdirSync(backups);
+    mkdirSync(tmp);
     mountTmpfs(backups, "16m");
+    mountTmpfs(tmp, "1m");
     try {
       const b = await backupNow(p);
       const fs = statfsSync(backups);
       writeFileSync(join(backups, "filler"), new Uint8Array(fs.bavail * fs.bsize - 1024 * 1024));
-      const r = await runCli(["verify", b.id], { cwd: p.dir });
+      // The temp dir is too small as well: no verdict on the backup.
+      const r = await runCli(["verify", b.id], { cwd: p.dir, env: { TMPDIR: tmp } });
       expectCleanFailure(r, 1, /cannot write decompressed copy .*: no space left on device/);
       expect(JSON.parse(await Bun.file(b.manifest).text()).verifications).toEqual([]);
+      expect(readdirSync(p.folder).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+      expect(readdirSync(tmp)).toEqual([]);
+      // With room in the temp dir, the full backup volume no longer stops verify.
+      const big = join(p.dir, "bigtmp");
+      mkdirSync(big);
+      const ok = await runCli(["verify", b.id], { cwd: p.dir, env: { TMPDIR: big } });
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(await Bun.file(b.manifest).text()).verifications).toMatchObject([{ ok: true, level: "quick" }]);
+      expect(readdirSync(big)).toEqual([]);
       expect(readdirSync(p.folder).filter((n) => n.endsWith(".tmp"))).toEqual([]);
       rmSync(join(backups, "filler"));
       await expectVerifyAllPasses(p.dir);
     } finally {
+      unmountTmpfs(tmp);
       unmountTmpfs(backups);
     }
   }, 60_000);

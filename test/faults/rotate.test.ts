@@ -5,7 +5,7 @@
  * nothing the policy keeps is lost, and the next run reaches the planned set.
  */
 import { describe, expect, it } from "bun:test";
-import { chmodSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeProject, sha256File } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses } from "../helpers/check-backups.ts";
@@ -79,5 +79,31 @@ describe("rotate on a read-only backup folder", () => {
     expect(next.code).toBe(0);
     expect(await listedIds(p.dir)).toEqual(p.keep);
     await expectVerifyAllPasses(p.dir, AS_NOBODY);
+  });
+});
+
+describe("rotate killed between removals, with a dir destination", () => {
+  it("each removal is logged before it happens, so the next rotation removes the copy at the destination too", async () => {
+    const p = makeProject({ toml: `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`, dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n` });
+    mkdirSync(join(p.dir, "nas"));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir });
+      expect(b.code).toBe(0);
+      ids.push(JSON.parse(b.stdout)[0].id);
+    }
+    const atNas = () => readdirSync(join(p.dir, "nas", "app")).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+    expect(atNas()).toEqual([...ids].sort());
+    const run = await runUntil("rotate:backup-removed@1", ["rotate"], p.dir);
+    await run.kill();
+    // The killed run removed one backup locally and never reached the destination.
+    const gone = ids.filter((id) => !existsSync(join(p.folder, `${id}.json`)));
+    expect(gone).toHaveLength(1);
+    expect(atNas()).toEqual([...ids].sort());
+    const next = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(next.code).toBe(0);
+    const [result] = JSON.parse(next.stdout);
+    expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept_only_copy: [] });
+    expect(atNas()).toEqual([ids[2]!]);
   });
 });

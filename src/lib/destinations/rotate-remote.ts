@@ -28,11 +28,14 @@ export interface RemoteRotation {
   error?: string;
 }
 
-/** Ids this database's earlier rotations removed locally, from the operation log. */
+/** Ids this database's earlier rotations removed (or were removing) locally, from the operation log. */
 function rotatedAwayLocally(logFile: string, database: string): Set<string> {
   const ids = new Set<string>();
   for (const e of readOpLog(logFile)) {
-    if (e.op === "rotate" && e.database === database && e.destination === undefined && Array.isArray(e.removed)) for (const id of e.removed) ids.add(String(id));
+    if (e.database !== database) continue;
+    if (e.op === "rotate" && e.destination === undefined && Array.isArray(e.removed)) for (const id of e.removed) ids.add(String(id));
+    // Written before each local removal, so a rotation killed midway still counts.
+    else if (e.op === "rotate-remove" && typeof e.id === "string") ids.add(e.id);
   }
   return ids;
 }
