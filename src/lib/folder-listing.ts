@@ -54,7 +54,7 @@ export interface ClassifiedFolder<E extends FolderEntry> {
   backups: ClassifiedBackup<E>[];
   partials: E[];
   problems: ListingProblem[];
-  /** Valid manifests whose data file is gone (also in `problems`): verify fails them. */
+  /** Valid manifests whose data file is gone or not a regular file (also in `problems`): verify fails them. */
   missingData: { manifest: Manifest; manifestName: string }[];
 }
 
@@ -120,7 +120,11 @@ export function classifyFolder<E extends FolderEntry>(
         out.missingData.push({ manifest, manifestName: name });
         throw new Error(missingDataProblem(manifest));
       }
-      if (data.regular === false) throw new Error(`data file ${manifest.stored.file} is not a regular file`);
+      if (data.regular === false) {
+        // Verified by id it fails (exit 3) rather than being unknown; never followed.
+        out.missingData.push({ manifest, manifestName: name });
+        throw new Error(`data file ${manifest.stored.file} is not a regular file`);
+      }
       if (opts.checkSize && data.size !== manifest.stored.size) throw new Error(`data file is ${data.size} bytes, manifest says ${manifest.stored.size}`);
       claimed.add(manifest.stored.file);
       out.backups.push({ manifest, manifestName: name, data });
