@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import type { ResolvedConfig } from "./config.ts";
 import { KINDS, type Verification } from "./manifest.ts";
 import { type LoggedEntry, readOpLog } from "./oplog.ts";
-import type { ListingProblem } from "./folder-listing.ts";
+import { type ListingProblem, missingDataProblem } from "./folder-listing.ts";
 import type { FolderListing } from "./store.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
 
@@ -46,6 +46,23 @@ export interface DatabaseStats {
   partials: { path: string; size: number; age_ms: number }[];
   /** Backups whose manifest exists but cannot be read: kept, and a health problem. */
   skipped_manifests: ListingProblem[];
+  /**
+   * Backups that cannot stand in for a good one: the latest entry of their
+   * verification history FAILED, or their data file is missing. A health
+   * problem until re-verified OK, removed, or rotated away (oldest first).
+   */
+  failed_backups: FailedBackup[];
+}
+
+export interface FailedBackup {
+  id: string;
+  created_at: string;
+  reason: "failed verification" | "data missing";
+  /** The first problem recorded (or the missing file). */
+  detail: string;
+  /** When that verification ran; null for a missing data file never verified since. */
+  at: string | null;
+  age_ms: number | null;
 }
 
 export interface VolumeStats {
@@ -75,6 +92,20 @@ function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats[
     if (v && (!best || Date.parse(v.at) > Date.parse(best.at))) best = { ...v, id: b.manifest.id, age_ms: nowMs - Date.parse(v.at) };
   }
   return best;
+}
+
+/** Backups whose latest verification failed or whose data file is gone, oldest first. */
+export function failedBackups(listing: FolderListing, nowMs: number): FailedBackup[] {
+  const out: FailedBackup[] = [];
+  for (const b of listing.backups) {
+    const v = b.manifest.verifications.at(-1);
+    if (v && !v.ok) out.push({ id: b.manifest.id, created_at: b.manifest.created_at, reason: "failed verification", detail: v.problems[0] ?? "unknown problem", at: v.at, age_ms: nowMs - Date.parse(v.at) });
+  }
+  for (const b of listing.missingData ?? []) {
+    const v = b.manifest.verifications.at(-1);
+    out.push({ id: b.manifest.id, created_at: b.manifest.created_at, reason: "data missing", detail: missingDataProblem(b.manifest), at: v?.at ?? null, age_ms: v ? nowMs - Date.parse(v.at) : null });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Summarises one database's listing and its op-log entries (oldest first). */
@@ -112,6 +143,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
     skipped_manifests: listing.problems,
+    failed_backups: failedBackups(listing, nowMs),
   };
 }
 
