@@ -12,7 +12,7 @@ import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage } from 
 import { fsyncDir } from "./fs.ts";
 import { acquireLock, type LockOwner } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
-import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
+import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput, type RetentionPolicy } from "./retention.ts";
 import { describeProblem } from "./folder-listing.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
@@ -69,15 +69,19 @@ export function removeBackup(b: StoredBackup, folder: string): void {
 
 function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
   const listing = listFolder(config.backupDir, database);
-  result.skipped = listing.problems.map(describeProblem);
+  const missing = listing.missingData ?? [];
+  const missingIds = new Set(missing.map((b) => b.manifest.id));
+  // A backup whose data is gone is a valid manifest: retention decides it (as evidence); unreadable ones stay untouched.
+  result.skipped = listing.problems.filter((p) => !missingIds.has(p.id)).map(describeProblem);
+  const input = (b: StoredBackup, bad?: BadBackup): RetentionInput => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(bad ? { bad } : {}) });
   const p = planRetention(
-    listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
+    [...listing.backups.map((b) => input(b, b.manifest.verifications.at(-1)?.ok === false ? "failed verification" : undefined)), ...missing.map((b) => input(b, "data missing"))],
     policy,
     { timeZone: config.timeZone, now, protect },
   );
   result.empty_policy = p.emptyPolicy;
   result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
-  return { listing, remove: new Set(p.remove) };
+  return { candidates: [...listing.backups, ...missing], listing, remove: new Set(p.remove) };
 }
 
 /**
@@ -110,9 +114,9 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
       const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(database, o));
       try {
         result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
-        const { listing, remove } = plan(config, database, policy, now, result, opts.protect);
+        const { candidates, remove } = plan(config, database, policy, now, result, opts.protect);
         const failures: string[] = [];
-        for (const b of listing.backups.filter((x) => remove.has(x.manifest.id))) {
+        for (const b of candidates.filter((x) => remove.has(x.manifest.id))) {
           try {
             removeBackup(b, folder);
             result.removed.push(b.manifest.id);
@@ -157,7 +161,10 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
     const r = await rotateDatabase(config, name, policy, opts);
     // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
     if (r.ok && config.destinations.length > 0) {
-      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
+      // A local failure (bit rot, a lost data file) says nothing certain about the remote copy, which may be the
+      // only good one: at the destinations every copy is judged by the rules alone.
+      const local = r.backups.map(({ bad: _bad, ...b }) => b);
+      r.destinations = await rotateAtDestinations(config, name, policy, local, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
     }
     results.push(r);
   }
