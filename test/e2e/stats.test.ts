@@ -139,6 +139,7 @@ describe("sqlbak stats --check", () => {
     expect(r.stdout).not.toContain(newer.id);
     const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
     expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "failed verification" })]);
+    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(new RegExp(`\\n  bad +${older.id} \\(failed verification: stored file sha256`));
     unlinkSync(older.manifestPath);
     unlinkSync(older.dataPath);
     const after = await runCli(["stats", "--check"], { cwd: dir });
