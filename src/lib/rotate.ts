@@ -161,10 +161,9 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
     const r = await rotateDatabase(config, name, policy, opts);
     // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
     if (r.ok && config.destinations.length > 0) {
-      // A local failure (bit rot, a lost data file) says nothing certain about the remote copy, which may be the
-      // only good one: at the destinations every copy is judged by the rules alone.
-      const local = r.backups.map(({ bad: _bad, ...b }) => b);
-      r.destinations = await rotateAtDestinations(config, name, policy, local, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
+      // The decisions carry `bad`: a backup bad here and absent there never fills a slot at the destination. A remote
+      // copy replaces the local entry in that plan (its bytes may be fine), so it is judged by the rules alone.
+      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date() });
     }
     results.push(r);
   }
