@@ -54,7 +54,15 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   if (run && !run.ok) out.push(`${name}: last backup run failed at ${run.ts}: ${run.error ?? "unknown error"}`);
   const stray = d.partials.filter((p) => p.age_ms > STRAY_PARTIAL_AGE_MS);
   if (stray.length) out.push(`${name}: ${stray.length} partial file(s) older than a day, e.g. ${stray[0]!.path}`);
-  out.push(...d.skipped_manifests.map((p) => unreadable(name, p)));
+  // A corrupt or missing backup stays a problem after newer ones verify OK: it must not be forgotten.
+  const failed = d.failed_backups ?? [];
+  for (const f of failed) {
+    if (f.reason === "failed verification" && v && !v.ok && v.id === f.id) continue; // already the line above
+    if (f.reason === "failed verification") out.push(`${name}: backup ${f.id}: latest verification failed (${formatSpan(f.age_ms ?? 0)} ago): ${f.detail}`);
+    else out.push(`${name}: backup ${f.id}: data missing: ${f.detail}`);
+  }
+  const missing = new Set(failed.filter((f) => f.reason === "data missing").map((f) => f.id));
+  out.push(...d.skipped_manifests.filter((p) => !missing.has(p.id)).map((p) => unreadable(name, p)));
   if (d.shrunk) out.push(`${describeShrink(name, d.shrunk.raw_size, d.shrunk)} (newest backup ${d.shrunk.id})`);
   return out;
 }

@@ -34,17 +34,24 @@ export interface RetentionPolicy {
   keepPreRestore: number;
 }
 
+/** Why a backup cannot stand in for a good one. */
+export type BadBackup = "failed verification" | "data missing";
+
 export interface RetentionInput {
   id: string;
   created_at: string;
   kind: BackupKind;
   tags: string[];
+  /** Set when its latest verification FAILED or its data file is gone: it never fills a keep slot. */
+  bad?: BadBackup;
 }
 
 export interface RetentionDecision extends RetentionInput {
   keep: boolean;
   /** Every rule that keeps it, in evaluation order; empty when removed. */
   reasons: string[];
+  /** Why a bad backup kept as evidence is removed now (absent for an ordinary removal). */
+  removal?: string;
 }
 
 export interface RetentionPlan {
@@ -243,6 +250,27 @@ function applyResticRules(list: { ms: number; civil: Civil }[], p: RetentionPoli
   return reasons;
 }
 
+type Planned = { b: RetentionInput; id: string; ms: number; reasons: string[] };
+
+/**
+ * Bad backups (failed verification, data missing) are evidence: kept, with
+ * that reason, while they are not older than the oldest good backup the
+ * policy keeps (future-dated ones aside); older ones are removed, saying why.
+ * Without any kept good backup, every bad one is kept. Returns the removal
+ * reasons.
+ */
+function keepEvidence(all: Planned[], nowMs: number): Map<Planned, string> {
+  const out = new Map<Planned, string>();
+  const keptGood = all.filter((x) => !x.b.bad && x.reasons.length > 0 && !(x.ms > nowMs));
+  const oldest = keptGood.at(-1);
+  for (const x of all) {
+    if (!x.b.bad) continue;
+    if (x.reasons.length > 0 || !oldest || byNewest(x, oldest) <= 0) x.reasons.push(`${x.b.bad} (evidence)`);
+    else out.set(x, `${x.b.bad}, older than the oldest kept backup ${oldest.id}`);
+  }
+  return out;
+}
+
 /**
  * Given one database's backups and a policy, return keep or remove for every
  * backup with all its reasons. Pure: same input, same plan. Keep and remove
@@ -251,13 +279,15 @@ function applyResticRules(list: { ms: number; civil: Civil }[], p: RetentionPoli
  */
 export function planRetention(backups: RetentionInput[], policy: RetentionPolicy, opts: PlanOptions = {}): RetentionPlan {
   const tz = opts.timeZone ?? machineTimeZone();
-  const all = backups.map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] })).sort(byNewest);
+  const all: Planned[] = backups.map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] })).sort(byNewest);
   const empty = isEmptyPolicy(policy);
   // A backup dated after now (a clock that was wrong) never takes a keep slot nor counts as the newest: it is kept and reported.
   const nowMs = opts.now?.getTime() ?? Number.POSITIVE_INFINITY;
   for (const x of all) if (x.ms > nowMs) x.reasons.push("future-dated");
   const present = all.filter((x) => !(x.ms > nowMs));
-  const scheduled = present.filter((x) => x.b.kind === "scheduled");
+  // restic's rules, the pre-restore count and the newest net see the good backups only: a corrupt one never fills a slot.
+  const good = present.filter((x) => !x.b.bad);
+  const scheduled = good.filter((x) => x.b.kind === "scheduled");
   if (!empty) {
     const ruled = applyResticRules(scheduled.map((x) => ({ ms: x.ms, civil: civilTime(x.ms, tz) })), policy, tz, opts.now);
     scheduled.forEach((x, i) => x.reasons.push(...ruled[i]!));
@@ -265,17 +295,27 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
   let preRestoreSeen = 0;
   for (const x of present) {
     if (x.b.kind === "manual") x.reasons.push("manual");
-    if (x.b.kind === "pre-restore") {
+    if (x.b.kind === "pre-restore" && !x.b.bad) {
       preRestoreSeen++;
       if (policy.keepPreRestore === UNLIMITED || preRestoreSeen <= policy.keepPreRestore) x.reasons.push(`pre-restore ${countText(policy.keepPreRestore)}`);
     }
     if (x.b.tags.includes(KEEP_TAG)) x.reasons.push(`tag ${KEEP_TAG}`);
   }
   if (empty) for (const x of all) if (x.reasons.length === 0) x.reasons.push("empty policy");
-  for (const newest of [present[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
+  for (const newest of [good[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
   const protect = new Map((opts.protect ?? []).map((p) => (typeof p === "string" ? [p, "just taken"] : [p.id, p.reason])));
   for (const x of all) if (protect.has(x.id) && x.reasons.length === 0) x.reasons.push(protect.get(x.id)!);
-  const decisions = all.map((x) => ({ id: x.b.id, created_at: x.b.created_at, kind: x.b.kind, tags: x.b.tags, keep: x.reasons.length > 0, reasons: x.reasons }));
+  const removal = keepEvidence(all, nowMs);
+  const decisions = all.map((x) => ({
+    id: x.b.id,
+    created_at: x.b.created_at,
+    kind: x.b.kind,
+    tags: x.b.tags,
+    ...(x.b.bad ? { bad: x.b.bad } : {}),
+    keep: x.reasons.length > 0,
+    reasons: x.reasons,
+    ...(removal.has(x) ? { removal: removal.get(x) } : {}),
+  }));
   return {
     emptyPolicy: empty,
     decisions,

@@ -21,7 +21,7 @@ export function renderRotateTable(results: RotateResult[], dryRun: boolean): str
       b.id,
       formatLocalTime(new Date(b.created_at)),
       b.kind,
-      b.reasons.join(", ") || "-",
+      b.reasons.join(", ") || b.removal || "-",
     ]),
   );
   return renderTable(["ACTION", "ID", "CREATED", "KIND", "REASONS"], rows);

@@ -12,7 +12,7 @@ import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage } from 
 import { fsyncDir } from "./fs.ts";
 import { acquireLock, type LockOwner } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
-import { describePolicy, planRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
+import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput, type RetentionPolicy } from "./retention.ts";
 import { describeProblem } from "./folder-listing.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";
@@ -74,16 +74,20 @@ export const BEFORE_SHRINK_REASON = "before shrink";
 
 function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
   const listing = listFolder(config.backupDir, database);
-  result.skipped = listing.problems.map(describeProblem);
+  const missing = listing.missingData ?? [];
+  const missingIds = new Set(missing.map((b) => b.manifest.id));
+  // A backup whose data is gone is a valid manifest: retention decides it (as evidence); unreadable ones stay untouched.
+  result.skipped = listing.problems.filter((p) => !missingIds.has(p.id)).map(describeProblem);
+  const input = (b: StoredBackup, bad?: BadBackup): RetentionInput => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(bad ? { bad } : {}) });
   const beforeShrink = beforeShrinkId(listing.backups.map((b) => b.manifest));
   const p = planRetention(
-    listing.backups.map((b) => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags })),
+    [...listing.backups.map((b) => input(b, b.manifest.verifications.at(-1)?.ok === false ? "failed verification" : undefined)), ...missing.map((b) => input(b, "data missing"))],
     policy,
     { timeZone: config.timeZone, now, protect: [...(protect ?? []), ...(beforeShrink ? [{ id: beforeShrink, reason: BEFORE_SHRINK_REASON }] : [])] },
   );
   result.empty_policy = p.emptyPolicy;
   result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
-  return { listing, remove: new Set(p.remove) };
+  return { candidates: [...listing.backups, ...missing], listing, remove: new Set(p.remove) };
 }
 
 /**
@@ -116,9 +120,9 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
       const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(database, o));
       try {
         result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
-        const { listing, remove } = plan(config, database, policy, now, result, opts.protect);
+        const { candidates, remove } = plan(config, database, policy, now, result, opts.protect);
         const failures: string[] = [];
-        for (const b of listing.backups.filter((x) => remove.has(x.manifest.id))) {
+        for (const b of candidates.filter((x) => remove.has(x.manifest.id))) {
           logRemoval(config, database, b.manifest.id, result);
           try {
             removeBackup(b, folder);
@@ -177,6 +181,8 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
     const r = await rotateDatabase(config, name, policy, opts);
     // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
     if (r.ok && config.destinations.length > 0) {
+      // The decisions carry `bad`: a backup bad here and absent there never fills a slot at the destination. A remote
+      // copy replaces the local entry in that plan (its bytes may be fine), so it is judged by the rules alone.
       const beforeShrink = r.backups.filter((b) => b.reasons.includes(BEFORE_SHRINK_REASON)).map((b) => ({ id: b.id, reason: BEFORE_SHRINK_REASON }));
       r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date(), protect: beforeShrink });
     }

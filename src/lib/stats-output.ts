@@ -15,6 +15,9 @@ function verification(v: DatabaseStats["last_verification"]): string {
 function databaseRows(d: DatabaseStats): string[][] {
   const c = d.count;
   const run = d.last_backup_run;
+  const bad = d.failed_backups ?? [];
+  const missing = new Set(bad.filter((f) => f.reason === "data missing").map((f) => f.id));
+  const unreadable = d.skipped_manifests.filter((p) => !missing.has(p.id));
   return [
     ["backups", `${c.total} (scheduled ${c.scheduled}, manual ${c.manual}, pre-restore ${c["pre-restore"]})`],
     [
@@ -31,7 +34,8 @@ function databaseRows(d: DatabaseStats): string[][] {
     ["last run", run ? `${run.ok ? "ok" : `FAILED: ${run.error}`} at ${formatLocalTime(new Date(run.ts))}` : "-"],
     ["failures", d.failures_since_success.length ? `${d.failures_since_success.length} since the last success` : "none since the last success"],
     ["partials", d.partials.length ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ") : "none"],
-    ...(d.skipped_manifests.length ? [["unreadable", d.skipped_manifests.map((p) => `${p.id} (${p.reason})`).join("; ")]] : []),
+    ...(bad.length ? [["bad", bad.map((f) => `${f.id} (${f.reason}: ${f.detail})`).join("; ")]] : []),
+    ...(unreadable.length ? [["unreadable", unreadable.map((p) => `${p.id} (${p.reason})`).join("; ")]] : []),
   ];
 }
 

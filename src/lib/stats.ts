@@ -10,7 +10,7 @@ import type { ResolvedConfig } from "./config.ts";
 import { KINDS, type Manifest, type Verification } from "./manifest.ts";
 import { isUnacknowledgedShrink, newestOwn } from "./shrink.ts";
 import { type LoggedEntry, readOpLog } from "./oplog.ts";
-import type { ListingProblem } from "./folder-listing.ts";
+import { type ListingProblem, missingDataProblem } from "./folder-listing.ts";
 import type { FolderListing } from "./store.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
 import { listStaging, type StagingLeftover } from "./destinations/staging.ts";
@@ -52,6 +52,23 @@ export interface DatabaseStats {
   skipped_manifests: ListingProblem[];
   /** Present only when the newest scheduled or manual backup records a shrink nobody acknowledged; a health problem. */
   shrunk?: { id: string; raw_size: number; previous_id: string; previous_size: number };
+  /**
+   * Backups that cannot stand in for a good one: the latest entry of their
+   * verification history FAILED, or their data file is missing. A health
+   * problem until re-verified OK, removed, or rotated away (oldest first).
+   */
+  failed_backups: FailedBackup[];
+}
+
+export interface FailedBackup {
+  id: string;
+  created_at: string;
+  reason: "failed verification" | "data missing";
+  /** The first problem recorded (or the missing file). */
+  detail: string;
+  /** When that verification ran; null for a missing data file never verified since. */
+  at: string | null;
+  age_ms: number | null;
 }
 
 export interface VolumeStats {
@@ -101,6 +118,20 @@ function shrunkNewest(backups: Manifest[]): Pick<DatabaseStats, "shrunk"> {
   return isUnacknowledgedShrink(m) ? { shrunk: { id: m.id, raw_size: m.raw.size, previous_id: m.shrunk.previous_id, previous_size: m.shrunk.previous_size } } : {};
 }
 
+/** Backups whose latest verification failed or whose data file is gone, oldest first. */
+export function failedBackups(listing: FolderListing, nowMs: number): FailedBackup[] {
+  const out: FailedBackup[] = [];
+  for (const b of listing.backups) {
+    const v = b.manifest.verifications.at(-1);
+    if (v && !v.ok) out.push({ id: b.manifest.id, created_at: b.manifest.created_at, reason: "failed verification", detail: v.problems[0] ?? "unknown problem", at: v.at, age_ms: nowMs - Date.parse(v.at) });
+  }
+  for (const b of listing.missingData ?? []) {
+    const v = b.manifest.verifications.at(-1);
+    out.push({ id: b.manifest.id, created_at: b.manifest.created_at, reason: "data missing", detail: listing.problems.find((p) => p.id === b.manifest.id)?.reason ?? missingDataProblem(b.manifest), at: v?.at ?? null, age_ms: v ? nowMs - Date.parse(v.at) : null });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** Summarises one database's listing and its op-log entries (oldest first). */
 export function databaseStats(listing: FolderListing, log: LoggedEntry[], configured: boolean, nowMs: number): DatabaseStats {
   const backups = listing.backups.map((b) => b.manifest);
@@ -138,6 +169,7 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
     skipped_manifests: listing.problems,
     ...shrunkNewest(backups),
+    failed_backups: failedBackups(listing, nowMs),
   };
 }
 

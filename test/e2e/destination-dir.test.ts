@@ -128,6 +128,51 @@ describe("dir destination", () => {
     const s = await runCli(["stats", "--json"], { cwd: p.dir });
     expect(JSON.parse(s.stdout).destinations).toEqual([expect.objectContaining({ destination: "nas", count: 1, missing: 0, lag_ms: 0 })]);
   });
+
+  it("a backup whose local data file is lost keeps its remote copy: the destination judges it by the rules alone (issue 14 §6)", async () => {
+    // Locally the backup is bad (data missing) and goes as old evidence; the copy at nas is the only data left, and keep_last = 2 keeps it there.
+    const p = project("", `[retention]\nkeep_last = 2\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const [older] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    expect((await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir })).code).toBe(0);
+    rmSync(older.dataPath);
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [result] = JSON.parse(r.stdout);
+    expect(result.removed).toEqual([older.id]);
+    expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 2, removed: [] });
+    expect(existsSync(join(p.nas, "app", `${older.id}.sqlite.zst`))).toBe(true);
+  });
+
+  it("a bad local-only backup never fills a slot at the destination either: the good copy stays where it is kept locally", async () => {
+    // The newest backup lost its data locally and never reached nas; it must not take keep_last's slot there and doom the good copy.
+    const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const [good] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    const [lost] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    rmSync(lost.dataPath);
+    rmSync(join(p.nas, "app", `${lost.id}.json`));
+    rmSync(join(p.nas, "app", `${lost.id}.sqlite.zst`));
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [result] = JSON.parse(r.stdout);
+    expect(result.backups.find((b: { id: string }) => b.id === good.id)).toMatchObject({ action: "keep", reasons: ["last 1"] });
+    expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, removed: [] });
+    expect(existsSync(join(p.nas, "app", `${good.id}.sqlite.zst`))).toBe(true);
+  });
+
+  it("a copy of a backup that FAILED verification here never fills a slot at the destination: the older good copy stays", async () => {
+    const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const [good] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    const [corrupt] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    const buf = readFileSync(corrupt.dataPath);
+    buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
+    writeFileSync(corrupt.dataPath, buf);
+    expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [result] = JSON.parse(r.stdout);
+    expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 2, removed: [] });
+    expect(existsSync(join(p.nas, "app", `${good.id}.sqlite.zst`))).toBe(true);
+  });
   it("a symlinked database folder at the destination is refused: backup warns, nothing is written or deleted in the link's target", async () => {
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });

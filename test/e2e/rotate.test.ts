@@ -1,6 +1,6 @@
 /** `rotate` and `backup --rotate` through the compiled binary, on fabricated backup sets spread over time. */
 import { describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
@@ -122,6 +122,33 @@ describe("sqlbak rotate", () => {
     const r = await runCli(["rotate", "app", "--dry-run", "--json"], { cwd: p.dir });
     const keep = JSON.parse(r.stdout)[0].backups.filter((b: { action: string }) => b.action === "keep");
     expect(keep).toHaveLength(want.keep.length - 2); // only today's daily: 2025-01-10 and 2025-01-09 go
+  });
+
+  it("a newer backup that FAILED verification never pushes out the older good one; old evidence goes, saying why (issue 14 §6)", async () => {
+    // Bug: with keep_last = 1 the corrupt newest backup took the slot and rotation removed the only good backup.
+    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const [gone] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-01T00:00:00Z" }]);
+    rmSync(gone!.dataPath);
+    const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir });
+    expect(b.code).toBe(0);
+    const corrupt = JSON.parse(b.stdout)[0] as { id: string; dataPath: string };
+    const buf = readFileSync(corrupt.dataPath);
+    buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
+    writeFileSync(corrupt.dataPath, buf);
+    expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [result] = JSON.parse(r.stdout);
+    const by = (id: string) => result.backups.find((x: { id: string }) => x.id === id);
+    expect(by(p.template.id)).toMatchObject({ action: "keep", reasons: ["last 1"] });
+    expect(by(corrupt.id)).toMatchObject({ action: "keep", reasons: ["failed verification (evidence)"] });
+    expect(by(gone!.id)).toMatchObject({ action: "remove", removal: `data missing, older than the oldest kept backup ${p.template.id}` });
+    expect(result.removed).toEqual([gone!.id]);
+    expect(existsSync(p.template.manifestPath)).toBe(true);
+    expect(existsSync(corrupt.dataPath)).toBe(true);
+    expect(existsSync(gone!.manifestPath)).toBe(false);
+    const table = await runCli(["rotate", "--dry-run"], { cwd: p.dir });
+    expect(table.stdout).toContain("failed verification (evidence)");
   });
 
   it("exits 2 for a bad retention config or an unknown database", async () => {

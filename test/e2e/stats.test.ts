@@ -1,6 +1,6 @@
 /** `stats` and `stats --check` through the compiled binary, each problem produced for real. */
 import { describe, expect, it } from "bun:test";
-import { mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
@@ -56,7 +56,7 @@ describe("sqlbak stats", () => {
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
-      "compression_ratio", "configured", "count", "database", "failures_since_success", "future_dated", "last_backup_run", "last_restore_test", "last_verification",
+      "compression_ratio", "configured", "count", "database", "failed_backups", "failures_since_success", "future_dated", "last_backup_run", "last_restore_test", "last_verification",
       "newest", "newest_own", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
     ]);
     expect(app).toMatchObject({ database: "app", configured: true, count: { manual: 2, scheduled: 0, total: 2 }, last_backup_run: { ok: true } });
@@ -122,6 +122,42 @@ describe("sqlbak stats --check", () => {
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(new RegExp(`^app: last verification failed \\(${b.id}, 0s ago\\): integrity_check: page 3 is never used\\n$`));
+  });
+
+  it("remembers a backup whose latest verification failed after a newer one verifies OK, until it is removed (issue 14 §6)", async () => {
+    // Bug: health looked only at the database's last verification, so verifying a newer backup OK hid the corrupt one.
+    const dir = setup();
+    const older = await backupOne(dir);
+    const newer = await backupOne(dir);
+    const buf = readFileSync(older.dataPath);
+    buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
+    writeFileSync(older.dataPath, buf);
+    expect((await runCli(["verify", older.id], { cwd: dir })).code).not.toBe(0);
+    expect((await runCli(["verify", newer.id], { cwd: dir })).code).toBe(0);
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(new RegExp(`^app: backup ${older.id}: latest verification failed \\(\\d+s ago\\): stored file sha256 \\w+… does not match the manifest's`, "m"));
+    expect(r.stdout).not.toContain(newer.id);
+    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
+    expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "failed verification" })]);
+    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(new RegExp(`\\n  bad +${older.id} \\(failed verification: stored file sha256`));
+    unlinkSync(older.manifestPath);
+    unlinkSync(older.dataPath);
+    const after = await runCli(["stats", "--check"], { cwd: dir });
+    expect([after.code, after.stdout]).toEqual([0, "healthy\n"]);
+  });
+
+  it("keeps naming a backup whose data file is missing", async () => {
+    const dir = setup();
+    const older = await backupOne(dir);
+    const newer = await backupOne(dir);
+    unlinkSync(older.dataPath);
+    expect((await runCli(["verify", newer.id], { cwd: dir })).code).toBe(0);
+    const r = await runCli(["stats", "--check"], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(`app: backup ${older.id}: data missing`);
+    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
+    expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "data missing" })]);
   });
 
   it("flags a failed last backup run, from the operation log", async () => {

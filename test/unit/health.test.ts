@@ -27,6 +27,7 @@ function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
     failures_since_success: [],
     partials: [],
     skipped_manifests: [],
+    failed_backups: [],
     ...over,
   };
 }
@@ -55,6 +56,8 @@ describe("checkHealth", () => {
     ["a failed verification", { last_verification: { id: "x", at: "", level: "full", ok: false, problems: ["row count of items: 3, manifest says 4"], age_ms: H } }, /^app: last verification failed \(x, 1h ago\): row count of items/],
     ["no verification within verify_max_age", { oldest: { id: "o", created_at: "", age_ms: 30 * D }, last_verification: { id: "x", at: "", level: "quick", ok: true, problems: [], age_ms: 9 * D } }, /^app: not verified within verify_max_age 8d \(last 9d ago\)$/],
     ["never verified after verify_max_age of backups", { oldest: { id: "o", created_at: "", age_ms: 9 * D }, last_verification: null }, /^app: not verified within verify_max_age 8d \(never\)$/],
+    ["an older backup whose latest verification failed, though the last one passed", { failed_backups: [{ id: "o", created_at: "", reason: "failed verification", detail: "stored file sha256 ab… does not match", at: "", age_ms: 2 * H }] }, /^app: backup o: latest verification failed \(2h ago\): stored file sha256/],
+    ["a backup whose data file is missing", { failed_backups: [{ id: "o", created_at: "", reason: "data missing", detail: "data file o.sqlite.zst is missing", at: null, age_ms: null }], skipped_manifests: [{ id: "o", path: "/b/app/o.json", reason: "data file o.sqlite.zst is missing" }] }, /^app: backup o: data missing: data file o.sqlite.zst is missing$/],
     ["a failed last run", { last_backup_run: { ts: "2026-11-22T02:00:00Z", ok: false, error: "disk full" } }, /^app: last backup run failed at 2026-11-22T02:00:00Z: disk full$/],
     ["an old partial file", { partials: [{ path: "/b/app/.x.tmp", size: 1, age_ms: STRAY_PARTIAL_AGE_MS + 1 }] }, /^app: 1 partial file\(s\) older than a day, e.g. \/b\/app\/.x.tmp$/],
   ])("reports %s", (_what, over, line) => {

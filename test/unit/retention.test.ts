@@ -194,6 +194,48 @@ describe("planRetention: safety nets", () => {
   });
 });
 
+describe("planRetention: good backups only (issue 14 §6)", () => {
+  const bad = (x: RetentionInput, why: "failed verification" | "data missing"): RetentionInput => ({ ...x, bad: why });
+
+  it("a backup whose latest verification failed never fills keep_last's slot: the good one before it is kept", () => {
+    // Bug: the corrupt newest backup took `last 1` and the only good backup was removed.
+    const list = [bad(b("2026-11-20T00:00:00Z"), "failed verification"), b("2026-11-19T00:00:00Z"), b("2026-11-18T00:00:00Z")];
+    const result = planRetention(list, policy({ keepLast: 1 }), { timeZone: "UTC" });
+    expect(result.decisions.map((d) => d.reasons)).toEqual([["failed verification (evidence)"], ["last 1"], []]);
+    expect(result.remove).toEqual([list[2]!.id]);
+  });
+
+  it("a missing-data backup never fills a daily slot either", () => {
+    const list = [b("2026-11-20T10:00:00Z"), bad(b("2026-11-19T10:00:00Z"), "data missing"), b("2026-11-19T08:00:00Z"), b("2026-11-18T10:00:00Z")];
+    expect(Object.values(plan(list, policy({ keepDaily: 2 })))).toEqual([["daily 2026-11-20"], ["data missing (evidence)"], ["daily 2026-11-19"], []]);
+  });
+
+  it("removes evidence older than the oldest backup the policy keeps, saying so", () => {
+    const list = [b("2026-11-20T00:00:00Z"), b("2026-11-19T00:00:00Z"), bad(b("2026-11-18T00:00:00Z"), "failed verification"), bad(b("2026-11-17T00:00:00Z"), "data missing")];
+    const result = planRetention(list, policy({ keepLast: 1 }), { timeZone: "UTC" });
+    expect(result.decisions.map((d) => d.reasons)).toEqual([["last 1"], [], [], []]);
+    expect(result.remove).toEqual([list[1]!.id, list[2]!.id, list[3]!.id]);
+    expect(result.decisions[1]!.removal).toBeUndefined();
+    expect(result.decisions[2]!.removal).toBe(`failed verification, older than the oldest kept backup ${list[0]!.id}`);
+    expect(result.decisions[3]!.removal).toBe(`data missing, older than the oldest kept backup ${list[0]!.id}`);
+  });
+
+  it("never removes the last good backup, and keeps all evidence when no good backup is left", () => {
+    const list = [bad(b("2026-11-20T00:00:00Z"), "failed verification"), bad(b("2026-11-19T00:00:00Z"), "failed verification"), b("2026-11-10T00:00:00Z", "manual")];
+    // Only a manual backup is good: the scheduled rules have nothing to keep, the manual one is the oldest kept.
+    expect(Object.values(plan(list, policy({ keepLast: 1 })))).toEqual([["failed verification (evidence)"], ["failed verification (evidence)"], ["manual"]]);
+    const onlyBad = [bad(b("2026-11-20T00:00:00Z"), "failed verification"), bad(b("2026-11-19T00:00:00Z"), "data missing")];
+    expect(planRetention(onlyBad, policy({ keepLast: 1 }), { timeZone: "UTC" }).remove).toEqual([]);
+    const oneGood = [bad(b("2026-11-20T00:00:00Z"), "failed verification"), b("2026-11-19T00:00:00Z", "pre-restore")];
+    expect(Object.values(plan(oneGood, policy({ keepLast: 1 })))).toEqual([["failed verification (evidence)"], ["newest"]]);
+  });
+
+  it("a failed pre-restore copy does not count against keep_pre_restore", () => {
+    const list = [b("2026-11-20T00:00:00Z"), bad(b("2026-11-19T00:00:00Z", "pre-restore"), "failed verification"), b("2026-11-18T00:00:00Z", "pre-restore")];
+    expect(Object.values(plan(list, policy({ keepLast: 1, keepPreRestore: 1 })))).toEqual([["last 1"], ["failed verification (evidence)"], ["pre-restore 1"]]);
+  });
+});
+
 describe("planRetention: time zones and DST", () => {
   it("puts 23:30 on the last day of a month in that month in the configured zone", () => {
     // 2026-10-31 23:30 EDT is 2026-11-01 03:30 UTC.

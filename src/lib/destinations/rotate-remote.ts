@@ -43,7 +43,12 @@ function rotatedAwayLocally(logFile: string, database: string): Set<string> {
 async function rotateOne(backend: Backend, database: string, local: RetentionInput[], policy: RetentionPolicy, opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] }, r: RemoteRotation) {
   const remote = await listRemote(backend, database);
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
-  for (const b of remote.backups) union.set(b.manifest.id, { id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags });
+  // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
+  // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
+  for (const b of remote.backups) {
+    const failedHere = union.get(b.manifest.id)?.bad === "failed verification";
+    union.set(b.manifest.id, { id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(failedHere ? { bad: "failed verification" as const } : {}) });
+  }
   const doomed = new Set(planRetention([...union.values()], policy, { timeZone: opts.timeZone, now: opts.now, protect: opts.protect }).remove);
   const localIds = new Set(local.map((b) => b.id));
   for (const b of remote.backups) {
