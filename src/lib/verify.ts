@@ -12,6 +12,7 @@ import { constants, lstatSync, mkdtempSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { AgeFormatError, readAgeStanzas } from "./age/index.ts";
 import { CHUNK_BYTES } from "./compress.ts";
 import { type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError } from "./encryption.ts";
 import { describeError, EXIT, OperationError, SqlbakError } from "./errors.ts";
@@ -103,7 +104,23 @@ export async function checkStoredFile(b: StoredBackup, opts: { hash?: boolean } 
   if (typeof sums === "string") problems.push(sums);
   else if (sums.size !== m.stored.size) problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
   else if (sums.sha256 !== undefined && sums.sha256 !== m.stored.sha256) problems.push(`stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`);
+  if (problems.length === 0 && m.stored.encryption) problems.push(...(await ageHeaderProblems(b.dataPath, m.stored.encryption)));
   return { manifest: m, problems };
+}
+
+/** What the age header shows without a key: a valid header, wrapping the file key for what the manifest says. */
+async function ageHeaderProblems(path: string, enc: NonNullable<Manifest["stored"]["encryption"]>): Promise<string[]> {
+  let stanzas: string[][];
+  try {
+    stanzas = await readAgeStanzas(path);
+  } catch (err) {
+    if (err instanceof AgeFormatError) return [`stored file is not a valid age file: ${err.message}`];
+    throw err;
+  }
+  const want = "recipients" in enc ? { type: "X25519", count: enc.recipients.length } : { type: "scrypt", count: 1 };
+  const got = stanzas.filter((a) => a[0] === want.type).length;
+  if (got !== want.count || got !== stanzas.length) return [`age header wraps the file key ${stanzas.length} time(s) (${got} ${want.type}), manifest says ${want.count} ${want.type}`];
+  return [];
 }
 
 function compareFacts(m: Manifest, facts: ReturnType<typeof describeDatabase>): string[] {

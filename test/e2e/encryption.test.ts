@@ -116,6 +116,31 @@ describe("encrypted backups", () => {
     expect(withKey.code).toBe(3);
   }, SPAWNS_TIMEOUT_MS);
 
+  it("checksum-level verify without an identity also checks the age header against the manifest", async () => {
+    const p = encryptedProject();
+    const b = await backupNow(p);
+    const original = readFileSync(b.file);
+    // Damage written with a matching checksum, so only the header check can see it.
+    const plant = (bytes: Buffer) => {
+      writeFileSync(b.file, bytes);
+      editManifest(b.manifest, (m) => {
+        m.stored.sha256 = sha256File(b.file);
+        m.stored.size = bytes.length;
+        m.verifications = [];
+      });
+    };
+    const header = original.subarray(0, 200).toString("latin1");
+    expect(header.startsWith("age-encryption.org/v1\n-> X25519 ")).toBe(true);
+    plant(Buffer.concat([Buffer.from(header.replace("-> X25519 ", "-> X25518 "), "latin1"), original.subarray(200)]));
+    const r = await runCli(["verify"], { cwd: p.dir });
+    expect(r.stderr).toContain("age header wraps the file key 1 time(s) (0 X25519), manifest says 1 X25519");
+    expect(r.code).toBe(3);
+    plant(Buffer.concat([Buffer.from("not-age"), original.subarray(7)]));
+    const r2 = await runCli(["verify"], { cwd: p.dir });
+    expect(r2.stderr).toContain("stored file is not a valid age file");
+    expect(r2.code).toBe(3);
+  }, SPAWNS_TIMEOUT_MS);
+
   it("verify --level quick without an identity exits 2 with advice, verifying nothing", async () => {
     const p = encryptedProject();
     const b = await backupNow(p);

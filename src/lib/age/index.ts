@@ -45,6 +45,22 @@ export async function openAgeFile(path: string, keys: AgeKeys): Promise<{ fileKe
   return { fileKey: await unwrapHeader(header, keys), headerBytes: header.length };
 }
 
+/**
+ * The stanzas of the age file at `path`, read without any key (at most
+ * MAX_HEADER_BYTES): what a check without the identity can prove about it.
+ * Throws AgeFormatError when the file does not start with a valid header.
+ */
+export async function readAgeStanzas(path: string): Promise<string[][]> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(MAX_HEADER_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return parseHeader(buf.subarray(0, bytesRead)).stanzas.map((s) => s.args);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Encrypts a small buffer in memory (tests and tooling; backups stream through createEncrypter). */
 export async function encryptBytes(plain: Uint8Array, to: EncryptTo): Promise<Uint8Array> {
   const enc = await createEncrypter(to);
