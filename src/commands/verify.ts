@@ -6,6 +6,7 @@ import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
 import { sendNotifications, verifyNotification } from "../lib/events.ts";
 import { VERIFY_LEVELS, type VerifyLevel } from "../lib/verify.ts";
 import { runVerify, type VerifyResult } from "../lib/verify-run.ts";
+import { suggestCommand } from "../lib/suggest.ts";
 import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
 import { findDestination, withBackend } from "../lib/destinations/index.ts";
 import { listFrom, runVerifyFrom } from "../lib/destinations/remote-catalog.ts";
@@ -34,6 +35,9 @@ export default defineCommand({
     const positional = positionals[0];
     const selector = pickSelector(Boolean(args.latest), Boolean(args.all), count);
     const target = parseVerifyTarget(positional);
+    // Hints name a `sqlbak list` that reads what this verify read.
+    const where = (["config", "backup-dir", "from"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, String(args[k])] : []));
+    const listCommand = suggestCommand(["list", ...(target.id ? [databaseOfId(target.id)!] : []), ...where]);
     if (target.id && selector.kind !== "latest") throw new UsageError("a backup id selects one backup; drop --all / --random");
     const name = target.name ?? (target.id ? databaseOfId(target.id) : undefined);
     let level = (args.level ?? "quick") as VerifyLevel;
@@ -58,7 +62,7 @@ export default defineCommand({
       const { results, files } = await withBackend(dest, async (backend) => {
         const listings = await listFrom(backend, dest, name);
         warn(listings);
-        const backups = selectForVerify(listings, target, selector);
+        const backups = selectForVerify(listings, target, selector, undefined, listCommand);
         if (backups.length === 0) throw none(`at destination ${dest.name}`);
         needKeys(backups);
         return { results: await runVerifyFrom(ctx.config, backend, dest, backups, level, keys), files: dataPaths(backups) };
@@ -68,7 +72,7 @@ export default defineCommand({
     // A backup whose data file is missing is selected like any other and fails its verification.
     const listings = listDatabases(ctx.config, name).map((l) => withMissing(l));
     warn(listings);
-    const backups = selectForVerify(listings, target, selector);
+    const backups = selectForVerify(listings, target, selector, undefined, listCommand);
     if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
     needKeys(backups);
     await report(ctx, await runVerify(ctx.config, backups, level, undefined, keys), dataPaths(backups));

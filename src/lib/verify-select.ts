@@ -61,13 +61,14 @@ export function pickRandom<T extends StoredBackup>(backups: T[], count: number, 
 
 /**
  * Given the listings in scope (one database, or all), the target and selector,
- * return the backups to verify. An id that is not there is a UsageError.
+ * return the backups to verify. An id that is not there is a UsageError whose
+ * hint is `listCommand` (a `sqlbak list` reading the same folder or destination).
  */
-export function selectForVerify<T extends StoredBackup>(listings: { backups: T[] }[], target: VerifyTarget, sel: VerifySelector, rng?: () => number): T[] {
+export function selectForVerify<T extends StoredBackup>(listings: { backups: T[] }[], target: VerifyTarget, sel: VerifySelector, rng?: () => number, listCommand = "sqlbak list"): T[] {
   const all = listings.flatMap((l) => l.backups);
   if (target.id) {
     const found = all.find((b) => b.manifest.id === target.id);
-    if (!found) throw new UsageError(`no backup with id ${target.id}`, "see `sqlbak list` for the backups there are");
+    if (!found) throw new UsageError(`no backup with id ${target.id}`, `see \`${listCommand}\` for the backups there are`);
     return [found];
   }
   switch (sel.kind) {

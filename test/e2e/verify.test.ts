@@ -158,6 +158,14 @@ describe("sqlbak verify", () => {
     expect([a, b, c, d].map((x) => manifestOf(x.manifest).verifications.length)).toEqual([3, 2, 3, 3]);
   });
 
+  it("an unknown id suggests a list command that reads the same backup folder", async () => {
+    const p = makeProject();
+    expect((await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir })).code).toBe(0);
+    const r = await runCli(["verify", "app-20200101T000000000Z-deadbeef", "--backup-dir", "elsewhere"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("see `sqlbak list app --backup-dir elsewhere` for the backups there are");
+  });
+
   it("caps the history at 50 entries", async () => {
     const p = makeProject();
     const b = await backupNow(p);
