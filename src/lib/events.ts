@@ -28,15 +28,15 @@ export function backupNotification(r: BackupResult, rotated?: number): Notificat
     event: "success",
     title: `sqlbak: ${r.database} backed up`,
     message: `Backup ${r.id} of ${r.database}: ${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)} in ${(r.durationMs / 1000).toFixed(1)}s${rotated ? `, ${rotated} rotated away` : ""}`,
-    database: r.database,
-    id: r.id,
-    file: r.dataPath,
-    path: r.source,
-    raw_size: r.rawSize,
-    stored_size: r.storedSize,
+    ...backupFields(r),
     duration_ms: r.durationMs,
     rotated,
   });
+}
+
+/** The facts of a taken backup that every event about it carries. */
+function backupFields(r: BackupResult) {
+  return { database: r.database, id: r.id, file: r.dataPath, path: r.source, raw_size: r.rawSize, stored_size: r.storedSize };
 }
 
 /**
@@ -50,12 +50,7 @@ export function shrinkNotification(r: BackupResult): Notification {
     event: "failure",
     title: `sqlbak: ${r.database} SHRANK to ${formatBytes(r.rawSize!)}`,
     message: describeShrink(r.database, r.rawSize!, s),
-    database: r.database,
-    id: r.id,
-    file: r.dataPath,
-    path: r.source,
-    raw_size: r.rawSize,
-    stored_size: r.storedSize,
+    ...backupFields(r),
     previous_id: s.previous_id,
     previous_size: s.previous_size,
     error: `database shrank from ${formatBytes(s.previous_size)} to ${formatBytes(r.rawSize!)}`,
