@@ -1,8 +1,8 @@
 /** `backup` and `list` through the compiled binary, with their exit codes. */
 import { describe, expect, it } from "bun:test";
-import { Database } from "bun:sqlite";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { whileLocked } from "../helpers/backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -155,16 +155,11 @@ describe("exit codes and messages", () => {
   it("exits 4 when another run holds the lock, naming the holder's lock", async () => {
     const dir = setup(`lock_timeout = "1s"`);
     expect((await runCli(["backup"], { cwd: dir })).code).toBe(0);
-    const lock = new Database(join(dir, "backups", "app", ".sqlbak-lock"));
-    lock.run("BEGIN EXCLUSIVE");
-    try {
+    await whileLocked(join(dir, "backups", "app"), async () => {
       const r = await runCli(["backup"], { cwd: dir });
       expect(r.code).toBe(4);
       expect(r.stderr).toContain('database "app" is locked');
-    } finally {
-      lock.run("ROLLBACK");
-      lock.close();
-    }
+    });
     expect((await runCli(["backup"], { cwd: dir })).code).toBe(0);
   });
 

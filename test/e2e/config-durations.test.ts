@@ -1,8 +1,8 @@
 /** Configured durations through the compiled binary: shown as configured, absurd ones refused. */
 import { describe, expect, it } from "bun:test";
-import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { whileLocked } from "../helpers/backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -18,16 +18,11 @@ describe("configured durations", () => {
   it("reports a sub-second lock_timeout as it was set, not as 0s", async () => {
     const dir = setup('lock_timeout = "500ms"');
     expect((await runCli(["backup"], { cwd: dir })).code).toBe(0);
-    const lock = new Database(join(dir, "backups", "app", ".sqlbak-lock"));
-    lock.run("BEGIN EXCLUSIVE");
-    try {
+    await whileLocked(join(dir, "backups", "app"), async () => {
       const r = await runCli(["backup"], { cwd: dir });
       expect(r.code).toBe(4);
       expect(r.stderr).toContain("gave up after 500ms");
-    } finally {
-      lock.run("ROLLBACK");
-      lock.close();
-    }
+    });
   });
 
   it("refuses a duration beyond 100 years, including one too long to be a number", async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exec, listBackups, makeProject, rows } from "../helpers/backups.ts";
+import { exec, flipByte, listBackups, makeProject, rows } from "../helpers/backups.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
 function project(extraDest = "", toml = "") {
@@ -163,9 +163,7 @@ describe("dir destination", () => {
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     const [good] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
     const [corrupt] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
-    const buf = readFileSync(corrupt.dataPath);
-    buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
-    writeFileSync(corrupt.dataPath, buf);
+    flipByte(corrupt.dataPath, -20);
     expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);

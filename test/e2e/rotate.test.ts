@@ -2,6 +2,7 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { flipByte } from "../helpers/backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runUntil } from "../helpers/pause.ts";
@@ -132,9 +133,7 @@ describe("sqlbak rotate", () => {
     const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir });
     expect(b.code).toBe(0);
     const corrupt = JSON.parse(b.stdout)[0] as { id: string; dataPath: string };
-    const buf = readFileSync(corrupt.dataPath);
-    buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
-    writeFileSync(corrupt.dataPath, buf);
+    flipByte(corrupt.dataPath, -20);
     expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);

@@ -116,3 +116,15 @@ export function flipByte(path: string, offset: number): void {
   buf[at] = buf[at]! ^ 0xff;
   writeFileSync(path, buf);
 }
+
+/** Runs `fn` while this process holds `folder`'s sqlbak lock, as another run would. */
+export async function whileLocked(folder: string, fn: () => Promise<void>): Promise<void> {
+  const lock = new Database(join(folder, ".sqlbak-lock"));
+  lock.run("BEGIN EXCLUSIVE");
+  try {
+    await fn();
+  } finally {
+    lock.run("ROLLBACK");
+    lock.close();
+  }
+}
