@@ -6,8 +6,9 @@
 import { join } from "node:path";
 import { SHELLS, renderCompletion } from "../src/lib/completion.ts";
 import { loadCommandTree } from "../src/commands/_command-tree.ts";
+import { commands } from "../src/commands/index.ts";
 
-const tree = await loadCommandTree();
+const tree = await loadCommandTree(commands);
 for (const shell of SHELLS) {
   const file = join(import.meta.dir, `sqlbak.${shell}`);
   await Bun.write(file, renderCompletion(shell, tree));

@@ -7,7 +7,7 @@ import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";
 import { EXIT, SqlbakError, UsageError } from "./lib/errors.ts";
-import { logger, stderrIsPlain } from "./lib/log.ts";
+import { logger, stderrIsPlain } from "./commands/_log.ts";
 import { SQLBAK_VERSION } from "./lib/version.ts";
 
 const HELP_FLAGS = ["--help", "-h"];
@@ -56,7 +56,7 @@ async function dispatch(rawArgs: string[]): Promise<void> {
   }
   const argsDef = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {};
   checkFlags(argsDef, rest);
-  await runCommand(cmd, { rawArgs: rest });
+  await runCommand(cmd, { rawArgs: rest, data: { commands } });
 }
 
 function exitCodeOf(err: unknown): number {

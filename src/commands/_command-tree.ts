@@ -1,14 +1,20 @@
 /** The completion model of every registered command, read from the same definitions `--help` uses. */
 import type { CommandDef } from "citty";
 import { type ArgDefLike, type CommandSpec, describeCommand } from "../lib/completion.ts";
-import { commands } from "./index.ts";
 
 async function resolve<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
-/** Loads every command in index.ts (evaluating no side effects: command modules have none) and describes it. */
-export async function loadCommandTree(): Promise<CommandSpec[]> {
+/** Name → lazy loader, as in index.ts. */
+export type CommandLoaders = Record<string, () => Promise<CommandDef<any>>>;
+
+/**
+ * Loads every command of `commands` (evaluating no side effects: command
+ * modules have none) and describes it. The map is handed in, not imported:
+ * the completion command is itself one of the commands it describes.
+ */
+export async function loadCommandTree(commands: CommandLoaders): Promise<CommandSpec[]> {
   const specs: CommandSpec[] = [];
   for (const [name, load] of Object.entries(commands)) {
     const def: CommandDef<any> = await load();

@@ -1,6 +1,6 @@
 /** What every command starts from: log level set, config resolved. */
 import { type ResolvedConfig, loadConfig } from "../lib/config.ts";
-import { logger, setLogLevel } from "../lib/log.ts";
+import { logger, setLogLevel } from "./_log.ts";
 
 export interface CommandContext {
   config: ResolvedConfig;

@@ -19,13 +19,10 @@ import { appendOpLog } from "./oplog.ts";
 import { assertSourceDatabase, takeSnapshot } from "./snapshot.ts";
 import { takePageSnapshot } from "./snapshot-pages.ts";
 import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
-import { databaseFolder, listFolder } from "./store.ts";
+import { databaseFolder, listFolder, removeStalePartials } from "./store.ts";
 import { SQLBAK_VERSION } from "./version.ts";
 import { detectShrink, shrinkReference } from "./shrink.ts";
 import { pausePoint } from "./test-pause.ts";
-
-/** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
-export const STALE_PARTIAL_AGE_MS = 60 * 60 * 1000;
 
 export interface BackupOptions {
   kind: BackupKind;
@@ -58,17 +55,6 @@ export interface BackupResult {
   /** Set when the database shrank against its previous backup (the manifest's `shrunk`). */
   shrunk?: { previous_id: string; previous_size: number };
   shrinkAccepted?: boolean;
-}
-
-/** Deletes partial files older than STALE_PARTIAL_AGE_MS; returns their paths. */
-export function removeStalePartials(backupDir: string, database: string, nowMs: number): string[] {
-  const removed: string[] = [];
-  for (const p of listFolder(backupDir, database).partials) {
-    if (nowMs - p.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
-    removeQuietly(p.path);
-    removed.push(p.path);
-  }
-  return removed;
 }
 
 /**

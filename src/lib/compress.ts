@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import type { Readable, Transform } from "node:stream";
 import { createReadStream, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import type { Compression } from "./config-schema.ts";
+import type { Compression } from "./constants.ts";
 import { fsErrorMessage, OperationError } from "./errors.ts";
 
 /**

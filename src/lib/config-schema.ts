@@ -4,23 +4,13 @@
  * user fixes a file in one pass. Nothing here touches the file system.
  */
 import { spanProblem } from "./duration.ts";
-import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
+import { NOTIFY_EVENTS, type NotifyEvent } from "./notify-config.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention-config.ts";
 import { CronSyntaxError, parseCron } from "./cron.ts";
 import { checkEncryptionTable, type EncryptionEntry } from "./encryption-config.ts";
 import { JOB_NAMES, type JobName } from "./schedule/jobs.ts";
 import { checkDestinations, type DestinationEntry } from "./destinations/config.ts";
-
-export const COMPRESSIONS = ["zstd", "gzip", "none"] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
-export const CHECK_LEVELS = ["none", "quick", "full"] as const;
-export type CheckLevel = (typeof CHECK_LEVELS)[number];
-/** How a backup copies the live database: "pages" streams its pages (WAL-aware), "vacuum" uses VACUUM INTO. */
-export const SNAPSHOT_METHOD_NAMES = ["pages", "vacuum"] as const;
-export type SnapshotMethodName = (typeof SNAPSHOT_METHOD_NAMES)[number];
-
-/** Database names become file names: lowercase, digits, `_` and `-`, nothing that can leave a folder. */
-export const DATABASE_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+import { CHECK_LEVELS, type CheckLevel, COMPRESSIONS, type Compression, DATABASE_NAME_RE, SNAPSHOT_METHOD_NAMES, type SnapshotMethodName } from "./constants.ts";
 
 /** A config file as written, after validation (paths still relative). */
 export interface ConfigFile {

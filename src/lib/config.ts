@@ -6,24 +6,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import {
-  type CheckLevel,
-  type Compression,
-  type ConfigFile,
-  DATABASE_NAME_RE,
-  type NotifyEntry,
-  parseFreeSpace,
-  secretEnvNames,
-  type SnapshotMethodName,
-  validateConfigFile,
-} from "./config-schema.ts";
+import { type ConfigFile, type NotifyEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./config-schema.ts";
+import { type CheckLevel, type Compression, DATABASE_NAME_RE, type SnapshotMethodName } from "./constants.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption-config.ts";
-import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify-config.ts";
 import { parseSpanMs } from "./duration.ts";
 import { applyEnvFile } from "./env-file.ts";
 import { ConfigError, fsErrorMessage } from "./errors.ts";
 import { resolveRetention } from "./retention-config.ts";
-import { machineTimeZone, type RetentionPolicy } from "./retention.ts";
+import { machineTimeZone, type RetentionPolicy } from "./retention-config.ts";
 import { resolveDestinations, type ResolvedDestination } from "./destinations/config.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule/jobs.ts";
 

@@ -5,7 +5,7 @@
  * is rejected instead of trusted.
  */
 import { AgeKeyError, parseRecipient } from "./age/index.ts";
-import { COMPRESSIONS, type CheckLevel, type Compression } from "./config-schema.ts";
+import { COMPRESSIONS, type CheckLevel, type Compression } from "./constants.ts";
 import { dataFileName, manifestFileName, parseBackupId } from "./names.ts";
 
 export const MANIFEST_FORMAT = 1;

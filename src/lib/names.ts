@@ -5,7 +5,7 @@
  * backups of the same millisecond apart.
  */
 import { randomBytes } from "node:crypto";
-import type { Compression } from "./config-schema.ts";
+import type { Compression } from "./constants.ts";
 
 const ID_RE = /^([a-z0-9][a-z0-9_-]{0,63})-(\d{8}T\d{9}Z)-([0-9a-f]{8})$/;
 

@@ -5,27 +5,12 @@
  * caller); it never changes the outcome or exit code of what it reports.
  */
 import { hostname } from "node:os";
+import type { ResolvedConfig } from "./config.ts";
 import { describeError } from "./errors.ts";
+import { appendOpLog } from "./oplog.ts";
+import type { NotifyConfig, NotifyEvent } from "./notify-config.ts";
 
-export const NOTIFY_EVENTS = ["success", "failure", "health"] as const;
-export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
-/** A slow endpoint must not hold up the next database's backup for long. */
-export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 const RETRY_DELAY_MS = 1_000;
-
-export interface NotifyConfig {
-  on: NotifyEvent[];
-  ntfy?: string;
-  /** The token itself, read from the environment variable the config names. */
-  ntfyToken?: string;
-  webhook?: string;
-  command?: string;
-  /** Variables the admin lets the command see (`command_env`), beyond COMMAND_BASE_ENV. */
-  commandEnv?: string[];
-  /** Variables the config reads secrets from: never passed to the command. */
-  secretEnv?: string[];
-  timeoutMs: number;
-}
 
 /** The webhook body, and the fields every sender draws from (README: "Notifications"). */
 export interface Notification {
@@ -152,4 +137,16 @@ export async function notify(cfg: NotifyConfig, n: Notification): Promise<string
     }),
   );
   return outcomes.filter((w): w is string => w !== null);
+}
+
+/** Sends each notification; returns one warning per failed channel, each also logged. */
+export async function sendNotifications(config: ResolvedConfig, notes: Notification[]): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const n of notes) {
+    for (const w of await notify(config.notify, n)) {
+      warnings.push(w);
+      appendOpLog(config.logFile, { op: "notify", event: n.event, database: n.database, ok: false, error: w });
+    }
+  }
+  return warnings;
 }

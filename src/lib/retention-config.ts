@@ -4,7 +4,40 @@
  * naming its key) and resolved into a RetentionPolicy, layer over layer.
  */
 import { type CalendarWindow, parseCalendarWindow } from "./duration.ts";
-import { isValidTimeZone, type RetentionPolicy, UNLIMITED } from "./retention.ts";
+
+/** A count of `"unlimited"` in the config; restic's -1. */
+export const UNLIMITED = -1;
+export interface RetentionPolicy {
+  keepLast: number;
+  keepHourly: number;
+  keepDaily: number;
+  keepWeekly: number;
+  keepMonthly: number;
+  keepYearly: number;
+  keepWithin: CalendarWindow;
+  keepWithinHourly: CalendarWindow;
+  keepWithinDaily: CalendarWindow;
+  keepWithinWeekly: CalendarWindow;
+  keepWithinMonthly: CalendarWindow;
+  keepWithinYearly: CalendarWindow;
+  /** How many `pre-restore` backups to keep, newest first. */
+  keepPreRestore: number;
+}
+
+/** The machine's zone, as Intl resolves it (honours TZ). */
+export function machineTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** True when `tz` is a zone name Intl accepts. */
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const RETENTION_COUNT_KEYS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "keep_pre_restore"] as const;
 export const RETENTION_WINDOW_KEYS = ["keep_within", "keep_within_hourly", "keep_within_daily", "keep_within_weekly", "keep_within_monthly", "keep_within_yearly"] as const;

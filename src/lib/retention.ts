@@ -8,31 +8,13 @@
  */
 import type { BackupKind } from "./manifest.ts";
 import { type CalendarWindow, isEmptyWindow } from "./duration.ts";
+import { machineTimeZone, type RetentionPolicy, UNLIMITED } from "./retention-config.ts";
 
-/** A count of `"unlimited"` in the config; restic's -1. */
-export const UNLIMITED = -1;
 /** The tag that pins a backup forever (`backup --pin` adds it). */
 export const KEEP_TAG = "keep";
 
 export const BUCKET_RULES = ["hourly", "daily", "weekly", "monthly", "yearly"] as const;
 export type BucketRule = (typeof BUCKET_RULES)[number];
-
-export interface RetentionPolicy {
-  keepLast: number;
-  keepHourly: number;
-  keepDaily: number;
-  keepWeekly: number;
-  keepMonthly: number;
-  keepYearly: number;
-  keepWithin: CalendarWindow;
-  keepWithinHourly: CalendarWindow;
-  keepWithinDaily: CalendarWindow;
-  keepWithinWeekly: CalendarWindow;
-  keepWithinMonthly: CalendarWindow;
-  keepWithinYearly: CalendarWindow;
-  /** How many `pre-restore` backups to keep, newest first. */
-  keepPreRestore: number;
-}
 
 /** Why a backup cannot stand in for a good one. */
 export type BadBackup = "failed verification" | "data missing";
@@ -90,21 +72,6 @@ const WINDOW_RULES = [
   ["monthly", "keepWithinMonthly"],
   ["yearly", "keepWithinYearly"],
 ] as const;
-
-/** The machine's zone, as Intl resolves it (honours TZ). */
-export function machineTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
-}
-
-/** True when `tz` is a zone name Intl accepts. */
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Civil {
   year: number;

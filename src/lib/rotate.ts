@@ -7,12 +7,13 @@
  */
 import { existsSync, unlinkSync } from "node:fs";
 import type { ResolvedConfig } from "./config.ts";
-import { removeStalePartials, STALE_PARTIAL_AGE_MS } from "./backup.ts";
+import { removeStalePartials, STALE_PARTIAL_AGE_MS } from "./store.ts";
 import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage } from "./errors.ts";
 import { fsyncDir } from "./fs.ts";
 import { acquireLock, type LockOwner } from "./lock.ts";
 import { appendOpLog } from "./oplog.ts";
-import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput, type RetentionPolicy } from "./retention.ts";
+import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput } from "./retention.ts";
+import { type RetentionPolicy } from "./retention-config.ts";
 import { describeProblem } from "./folder-listing.ts";
 import { databaseFolder, listFolder, type StoredBackup } from "./store.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./destinations/rotate-remote.ts";

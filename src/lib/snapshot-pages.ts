@@ -21,7 +21,7 @@
  */
 import { readSync } from "node:fs";
 import { CHUNK_BYTES, type CompressResult, compressChunks, MAX_IN_FLIGHT, type StoredFilter } from "./compress.ts";
-import type { CheckLevel, Compression } from "./config-schema.ts";
+import type { CheckLevel, Compression } from "./constants.ts";
 import { describeError, fsErrorMessage, OperationError } from "./errors.ts";
 import { removeQuietly } from "./fs.ts";
 import { assertSourceDatabase } from "./snapshot.ts";

@@ -12,7 +12,7 @@
  * Listed as a second entry point of the compiled binary (package.json build).
  */
 import { Database } from "bun:sqlite";
-import type { CheckLevel } from "./config-schema.ts";
+import type { CheckLevel } from "./constants.ts";
 import { describeError, OperationError } from "./errors.ts";
 import { type Pinned, pinState, SourceFiles } from "./snapshot-pin.ts";
 import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase } from "./sqlite-inspect.ts";

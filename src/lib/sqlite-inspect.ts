@@ -6,7 +6,7 @@
  */
 import { Database } from "bun:sqlite";
 import { closeSync, openSync, readSync } from "node:fs";
-import type { CheckLevel } from "./config-schema.ts";
+import type { CheckLevel } from "./constants.ts";
 
 const SQLITE_HEADER = "SQLite format 3\u0000";
 /**

@@ -1,7 +1,8 @@
 /** The human layout of `stats`: a small block per database, then the volume and totals. */
 import { formatSpan } from "./duration.ts";
 import { formatBytes, formatLocalTime, renderTable } from "./format.ts";
-import type { BackupRef, DatabaseStats, StatsReport } from "./stats.ts";
+import type { DatabaseStats, StatsReport } from "./stats.ts";
+import type { BackupRef } from "./destinations/stats-remote.ts";
 import type { DestinationStats } from "./destinations/stats-remote.ts";
 
 function when(r: BackupRef | null): string {

@@ -12,14 +12,8 @@ import { isUnacknowledgedShrink, newestOwn } from "./shrink.ts";
 import { type LoggedEntry, readOpLog } from "./oplog.ts";
 import { type ListingProblem, missingDataProblem } from "./folder-listing.ts";
 import type { FolderListing } from "./store.ts";
-import type { DestinationStats } from "./destinations/stats-remote.ts";
+import type { BackupRef, DestinationStats } from "./destinations/stats-remote.ts";
 import { listStaging, type StagingLeftover } from "./destinations/staging.ts";
-
-export interface BackupRef {
-  id: string;
-  created_at: string;
-  age_ms: number;
-}
 
 export interface DatabaseStats {
   database: string;

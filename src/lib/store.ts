@@ -8,11 +8,11 @@
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DATABASE_NAME_RE } from "./config-schema.ts";
+import { DATABASE_NAME_RE } from "./constants.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./folder-listing.ts";
 import { MAX_MANIFEST_BYTES, type Manifest } from "./manifest.ts";
 import { OperationError } from "./errors.ts";
-import { fileInTheWay } from "./fs.ts";
+import { fileInTheWay, removeQuietly } from "./fs.ts";
 
 export interface StoredBackup {
   manifest: Manifest;
@@ -36,6 +36,20 @@ export interface FolderListing {
   problems: ListingProblem[];
   /** Backups whose manifest is valid but whose data file is gone (also in `problems`): verify fails them. */
   missingData?: StoredBackup[];
+}
+
+/** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
+export const STALE_PARTIAL_AGE_MS = 60 * 60 * 1000;
+
+/** Deletes partial files older than STALE_PARTIAL_AGE_MS; returns their paths. */
+export function removeStalePartials(backupDir: string, database: string, nowMs: number): string[] {
+  const removed: string[] = [];
+  for (const p of listFolder(backupDir, database).partials) {
+    if (nowMs - p.mtimeMs < STALE_PARTIAL_AGE_MS) continue;
+    removeQuietly(p.path);
+    removed.push(p.path);
+  }
+  return removed;
 }
 
 export function databaseFolder(backupDir: string, database: string): string {

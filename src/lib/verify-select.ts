@@ -2,7 +2,7 @@
  * Which backups `verify` checks. Pure: given the listings and a selector,
  * return the backups, so the selection rules are unit-tested without disks.
  */
-import { DATABASE_NAME_RE } from "./config-schema.ts";
+import { DATABASE_NAME_RE } from "./constants.ts";
 import { UsageError } from "./errors.ts";
 import { parseBackupId } from "./names.ts";
 import type { StoredBackup } from "./store.ts";

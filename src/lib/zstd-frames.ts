@@ -11,7 +11,7 @@
 import { open } from "node:fs/promises";
 import type { Transform } from "node:stream";
 import { type CompressResult, decompressFile, MAX_IN_FLIGHT, writeAllSync, writeFailure } from "./compress.ts";
-import type { Compression } from "./config-schema.ts";
+import type { Compression } from "./constants.ts";
 import { removeQuietly } from "./fs.ts";
 
 const ZSTD_MAGIC = 0xfd2fb528;

@@ -8,7 +8,7 @@ import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CHUNK_BYTES, compressFile, decompressFile } from "../../src/lib/compress.ts";
-import type { Compression } from "../../src/lib/config-schema.ts";
+import type { Compression } from "../../src/lib/constants.ts";
 import { decompressFrames, decompressStored, FrameLayoutError, frameLength } from "../../src/lib/zstd-frames.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeNotification, type NotifyConfig, notify } from "../../src/lib/notify.ts";
+import { makeNotification, notify } from "../../src/lib/notify.ts";
+import { type NotifyConfig } from "../../src/lib/notify-config.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 interface Received {

@@ -6,7 +6,8 @@ import { describe, expect, it } from "bun:test";
 import { parseCalendarWindow } from "../../src/lib/duration.ts";
 import type { BackupKind } from "../../src/lib/manifest.ts";
 import { compactTimestamp } from "../../src/lib/names.ts";
-import { describePolicy, isoWeek, planRetention, type RetentionInput, type RetentionPolicy, UNLIMITED } from "../../src/lib/retention.ts";
+import { describePolicy, isoWeek, planRetention, type RetentionInput } from "../../src/lib/retention.ts";
+import { type RetentionPolicy, UNLIMITED } from "../../src/lib/retention-config.ts";
 import { prng } from "../../bench/generate.ts";
 
 const NONE = { years: 0, months: 0, days: 0, hours: 0 };

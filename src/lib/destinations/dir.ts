@@ -12,7 +12,7 @@ import type { DirDestination } from "./config.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { assertKey } from "./keys.ts";
 import { commitRename, ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../fs.ts";
-import { DATABASE_NAME_RE } from "../config-schema.ts";
+import { DATABASE_NAME_RE } from "../constants.ts";
 import { MAX_MANIFEST_BYTES } from "../manifest.ts";
 
 async function fsyncPath(path: string): Promise<void> {

@@ -7,12 +7,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config.ts";
-import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../encryption.ts";
 import { describeError, OperationError, UsageError } from "../errors.ts";
 import { ensureDir } from "../fs.ts";
 import type { FolderListing, StoredBackup } from "../store.ts";
-import { verifyBackup, type VerifyLevel } from "../verify.ts";
-import { attemptVerify, logVerification, probesFor, type VerifyResult } from "../verify-run.ts";
 import type { Backend } from "./backend.ts";
 import type { ResolvedDestination } from "./config.ts";
 import { STAGING_PREFIX, sweepStaleStaging } from "./staging.ts";
@@ -62,27 +59,4 @@ export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-}
-
-/**
- * `verify --from`: downloads each backup and runs the same checks as a local
- * verify. The outcome goes to the op log (with the destination); remote
- * manifests are never rewritten, so a destination only ever receives whole backups.
- */
-export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel, keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
-  const results: VerifyResult[] = [];
-  for (const b of backups) {
-    const probes = probesFor(config, b.manifest.database);
-    const result = await attemptVerify(
-      b,
-      level,
-      () => withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys)),
-      // A wrong key or a full local disk says nothing about the copy; neither does a failed download.
-      (err) => (err instanceof WrongKeyError || err instanceof OperationError ? err.message : `cannot download from ${dest.name}: ${describeError(err)}`),
-    );
-    const logError = logVerification(config, result, dest.name);
-    if (logError) result.warning = logError;
-    results.push(result);
-  }
-  return results;
 }

@@ -9,7 +9,7 @@
  * and fetched into a local folder before anything reads their bytes.
  */
 import { join } from "node:path";
-import { DATABASE_NAME_RE } from "../config-schema.ts";
+import { DATABASE_NAME_RE } from "../constants.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "../folder-listing.ts";
 import type { StoredBackup } from "../store.ts";
 import type { Backend, RemoteFile } from "./backend.ts";

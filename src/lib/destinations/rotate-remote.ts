@@ -11,7 +11,8 @@
  */
 import type { ResolvedConfig } from "../config.ts";
 import { appendOpLog, readOpLog } from "../oplog.ts";
-import { type PlanOptions, planRetention, type RetentionInput, type RetentionPolicy } from "../retention.ts";
+import { type PlanOptions, planRetention, type RetentionInput } from "../retention.ts";
+import { type RetentionPolicy } from "../retention-config.ts";
 import type { Backend } from "./backend.ts";
 import { describeFailure, openBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";

@@ -6,11 +6,17 @@
 import type { ResolvedConfig } from "../config.ts";
 import { describeError } from "../errors.ts";
 import { type LoggedEntry, readOpLog } from "../oplog.ts";
-import type { BackupRef } from "../stats.ts";
 import type { ListingProblem } from "../folder-listing.ts";
 import type { FolderListing } from "../store.ts";
 import { tryOpenBackend } from "./index.ts";
 import { listRemote } from "./remote-store.ts";
+
+/** A backup named in a report: its id, when it was taken, and how long ago. */
+export interface BackupRef {
+  id: string;
+  created_at: string;
+  age_ms: number;
+}
 
 export interface DestinationStats {
   destination: string;

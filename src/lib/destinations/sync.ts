@@ -15,7 +15,7 @@
  */
 import { existsSync } from "node:fs";
 import type { ResolvedConfig } from "../config.ts";
-import { STALE_PARTIAL_AGE_MS } from "../backup.ts";
+import { STALE_PARTIAL_AGE_MS } from "../store.ts";
 import { removeQuietly, tempPathFor } from "../fs.ts";
 import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../names.ts";
 import { appendOpLog } from "../oplog.ts";

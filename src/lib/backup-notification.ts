@@ -1,16 +1,12 @@
 /**
- * Turns outcomes into notifications (backup success/failure, health problems),
- * sends them, and records failed sends in the operation log. Returns warnings
- * for the caller to show; never throws, never changes an exit code.
+ * The notifications a backup run sends: its outcome, a database that shrank,
+ * a copy to a destination that failed.
  */
 import type { BackupResult } from "./backup.ts";
-import type { ResolvedConfig } from "./config.ts";
 import type { CopyResult } from "./destinations/sync.ts";
 import { formatBytes } from "./format.ts";
-import { makeNotification, type Notification, notify } from "./notify.ts";
-import { appendOpLog } from "./oplog.ts";
+import { makeNotification, type Notification } from "./notify.ts";
 import { describeShrink } from "./shrink.ts";
-import type { VerifyResult } from "./verify-run.ts";
 
 export function backupNotification(r: BackupResult, rotated?: number): Notification {
   if (!r.ok) {
@@ -67,43 +63,4 @@ export function copyNotification(c: CopyResult): Notification {
     destination: c.destination,
     error: c.error,
   });
-}
-
-/** A verification that failed (or could not be done) is sent as a `failure` event, like a failed backup. */
-export function verifyNotification(r: VerifyResult, file?: string, destination?: string): Notification {
-  const where = destination ? ` at destination ${destination}` : "";
-  const what = r.error ? `could not be verified${where}` : `FAILED ${r.level} verification${where}`;
-  return makeNotification({
-    event: "failure",
-    title: r.error ? `sqlbak: backup ${r.id} of ${r.database} could not be verified` : `sqlbak: verification of ${r.id} FAILED`,
-    message: `Backup ${r.id} of ${r.database} ${what}: ${r.problems.join("; ")}`,
-    database: r.database,
-    destination,
-    id: r.id,
-    file,
-    duration_ms: r.durationMs,
-    error: r.problems.join("; "),
-    problems: r.problems,
-  });
-}
-
-export function healthNotification(problems: string[]): Notification {
-  return makeNotification({
-    event: "health",
-    title: `sqlbak: ${problems.length} health problem${problems.length > 1 ? "s" : ""}`,
-    message: problems.join("\n"),
-    problems,
-  });
-}
-
-/** Sends each notification; returns one warning per failed channel, each also logged. */
-export async function sendNotifications(config: ResolvedConfig, notes: Notification[]): Promise<string[]> {
-  const warnings: string[] = [];
-  for (const n of notes) {
-    for (const w of await notify(config.notify, n)) {
-      warnings.push(w);
-      appendOpLog(config.logFile, { op: "notify", event: n.event, database: n.database, ok: false, error: w });
-    }
-  }
-  return warnings;
 }
