@@ -62,10 +62,20 @@ describe("checkTaskXml", () => {
     ["an unquoted attribute", broken('Context="Author"', "Context=Author"), "a malformed start tag <Actions>"],
     ["a second root element", `${GOOD}<Task/>\n`, "content after the root element </Task>"],
     ["an unterminated comment", broken("<Triggers>", "<Triggers><!-- x"), "an unterminated comment"],
+    ['"--" inside a comment', broken("<Triggers>", "<Triggers><!-- a -- b -->"), '"--" inside a comment'],
+    ["a no-break space as white space in a tag", broken('<Task version="1.2"', '<Task\u00a0version="1.2"'), "a malformed start tag <Task>"],
+    ["an XML declaration after the start", `\n${GOOD}`, "an XML declaration that is not at the very start at line 2"],
+    ['"]]>" in text', broken("IgnoreNew", "Ignore]]>New"), '"]]>" in text'],
   ])("refuses XML that is not well-formed: %s, as xmllint does", (_, text, reason) => {
     expect(() => checkTaskXml(text)).toThrow(TaskXmlError);
     expect(() => checkTaskXml(text)).toThrow(`not well-formed XML: ${reason}`);
     if (xmllint) expect(xmllintAccepts(text)).toBe(false);
+  });
+
+  it("reads comments, CDATA and character references as XML does, and refuses a DOCTYPE", () => {
+    expect(() => checkTaskXml(broken("<Command>", "<!-- the binary --><Command><![CDATA[C:\\x]]>&#x2F;"))).not.toThrow();
+    expect(() => checkTaskXml(broken("<Task ", '<!DOCTYPE Task [<!ENTITY e "x">]>\n<Task '))).toThrow("not well-formed XML: a DOCTYPE (not allowed here) at line 2");
+    expect(() => checkTaskXml(broken('encoding="UTF-8"', 'encoding="UTF-16"'))).toThrow("an XML declaration naming UTF-16 for a UTF-8 file at line 1");
   });
 
   it.each([

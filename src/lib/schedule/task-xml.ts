@@ -10,7 +10,7 @@
 import { MAX_WINDOWS_TRIGGERS } from "./windows.ts";
 import { parseXml, type XmlElement, XmlError } from "./xml.ts";
 
-export const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
+const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
 
 export class TaskXmlError extends Error {}
 
@@ -83,19 +83,20 @@ function valueList(el: XmlElement, item: string, ok: (v: string) => boolean, exp
 
 const intIn = (lo: number, hi: number) => (v: string) => /^[0-9]+$/.test(v) && Number(v) >= lo && Number(v) <= hi;
 
+/** The elements each day schedule may hold. */
+const SCHEDULE_PARTS: Record<string, string[]> = {
+  ScheduleByDay: ["DaysInterval"],
+  ScheduleByWeek: ["WeeksInterval", "DaysOfWeek"],
+  ScheduleByMonth: ["DaysOfMonth", "Months"],
+  ScheduleByMonthDayOfWeek: ["Weeks", "DaysOfWeek", "Months"],
+};
+
 function checkSchedule(s: XmlElement): void {
-  const k = kids(s, ["DaysInterval", "WeeksInterval", "DaysOfWeek", "DaysOfMonth", "Months", "Weeks"]);
+  const k = kids(s, SCHEDULE_PARTS[s.name]!);
   const need = (name: string) => required(k, name, s);
-  const allowedHere: Record<string, string[]> = {
-    ScheduleByDay: ["DaysInterval"],
-    ScheduleByWeek: ["WeeksInterval", "DaysOfWeek"],
-    ScheduleByMonth: ["DaysOfMonth", "Months"],
-    ScheduleByMonthDayOfWeek: ["Weeks", "DaysOfWeek", "Months"],
-  };
-  for (const name of k.keys()) if (!allowedHere[s.name]!.includes(name)) fail(`${where(k.get(name)![0]!)} is not expected in <${s.name}>`);
   if (s.name === "ScheduleByDay") check(need("DaysInterval"), intIn(1, 365), "a number of days from 1 to 365");
   if (s.name === "ScheduleByWeek") check(k.get("WeeksInterval")?.[0], intIn(1, 52), "a number of weeks from 1 to 52");
-  if (s.name !== "ScheduleByDay" && s.name !== "ScheduleByMonth") nameList(need("DaysOfWeek"), DAYS);
+  if (s.name === "ScheduleByWeek" || s.name === "ScheduleByMonthDayOfWeek") nameList(need("DaysOfWeek"), DAYS);
   if (s.name === "ScheduleByMonth") valueList(need("DaysOfMonth"), "Day", (v) => v === "Last" || intIn(1, 31)(v), "a day of month from 1 to 31 or Last");
   if (s.name === "ScheduleByMonthDayOfWeek") valueList(need("Weeks"), "Week", (v) => v === "Last" || intIn(1, 4)(v), "a week from 1 to 4 or Last");
   if (k.has("Months")) nameList(need("Months"), MONTHS);

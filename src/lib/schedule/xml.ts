@@ -21,10 +21,16 @@ export class XmlError extends Error {}
 // XML 1.0 allows tab, line feed, carriage return and everything from U+0020 except the surrogates and U+FFFE/U+FFFF.
 const XML_CHAR = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 const NAME = "[A-Za-z_:][A-Za-z0-9_.:-]*";
+/** XML's white space: JavaScript's \s also takes characters (U+00A0, U+2028, ...) that XML does not. */
+const S = "[ \\t\\r\\n]";
 const START_TAG = new RegExp(`<(${NAME})`, "y");
-const ATTRIBUTE = new RegExp(`\\s+(${NAME})\\s*=\\s*("[^"<]*"|'[^'<]*')`, "y");
-const TAG_END = /\s*(\/?)>/y;
-const END_TAG = new RegExp(`</(${NAME})\\s*>`, "y");
+const ATTRIBUTE = new RegExp(`${S}+(${NAME})${S}*=${S}*("[^"<]*"|'[^'<]*')`, "y");
+const TAG_END = new RegExp(`${S}*(/?)>`, "y");
+const END_TAG = new RegExp(`</(${NAME})${S}*>`, "y");
+const PI = new RegExp(`<\\?(${NAME})(${S}[^]*?)?\\?>`, "y");
+const DECLARATION = new RegExp(
+  `^<\\?xml${S}+version${S}*=${S}*(["'])1\\.0\\1(?:${S}+encoding${S}*=${S}*(["'])([A-Za-z][\\w.-]*)\\2)?(?:${S}+standalone${S}*=${S}*(["'])(?:yes|no)\\4)?${S}*\\?>`,
+);
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
 function lineOf(text: string, index: number): number {
@@ -62,9 +68,8 @@ export function parseXml(input: string): XmlElement {
       return true;
     }
     if (text.startsWith("<?", pos)) {
-      const m = new RegExp(`<\\?(${NAME})(\\s[^]*?)?\\?>`, "y");
-      m.lastIndex = pos;
-      const pi = m.exec(text);
+      PI.lastIndex = pos;
+      const pi = PI.exec(text);
       if (!pi) fail("an unterminated processing instruction");
       if (pi![1]!.toLowerCase() === "xml") fail("an XML declaration that is not at the very start");
       pos += pi![0].length;
@@ -75,7 +80,7 @@ export function parseXml(input: string): XmlElement {
   };
   const skipMisc = () => {
     for (;;) {
-      pos += /^\s*/.exec(text.slice(pos))![0].length;
+      while (" \t\r\n".includes(text[pos] ?? "x")) pos++;
       if (!skipMarkup()) return;
     }
   };
@@ -119,9 +124,9 @@ export function parseXml(input: string): XmlElement {
       } else if (!skipMarkup()) el.children.push(element());
     }
   };
-  const decl = /^<\?xml\s+version\s*=\s*(["'])1\.0\1(?:\s+encoding\s*=\s*(["'])([A-Za-z][\w.-]*)\2)?(?:\s+standalone\s*=\s*(["'])(?:yes|no)\4)?\s*\?>/.exec(text);
-  if (text.startsWith("<?xml") && !decl) fail("a malformed XML declaration", 0);
-  if (decl?.[3] && decl[3].toUpperCase() !== "UTF-8") fail(`the declared encoding ${decl[3]} (the file is written as UTF-8)`, 0);
+  const decl = DECLARATION.exec(text);
+  if (/^<\?xml[ \t\r\n?]/.test(text) && !decl) fail("a malformed XML declaration", 0);
+  if (decl?.[3] && decl[3].toUpperCase() !== "UTF-8") fail(`an XML declaration naming ${decl[3]} for a UTF-8 file`, 0);
   pos = decl ? decl[0].length : 0;
   skipMisc();
   const root = element();
