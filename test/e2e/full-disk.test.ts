@@ -1,28 +1,16 @@
 /**
  * A full backup_dir, on a real 1 MiB tmpfs filled to its last byte: `rotate`
- * (the command that frees space) and `verify` must still work. Needs root
- * (mount); without it the tests are skipped, visibly.
+ * (the command that frees space) and `verify` must still work. The tmpfs is
+ * mounted as root, or in a user + mount namespace otherwise; where neither
+ * works the tests are skipped, visibly (test/helpers/tmpfs.ts).
  */
-import { describe, expect, it } from "bun:test";
+import { describe, expect } from "bun:test";
 import { closeSync, mkdirSync, openSync, readdirSync, statfsSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
-
-function mountTmpfs(dir: string): boolean {
-  return Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir], { stderr: "ignore" }).exitCode === 0;
-}
-function umount(dir: string): void {
-  Bun.spawnSync(["umount", dir]);
-}
-
-const canMount = (() => {
-  const probe = tempDir("sqlbak-mount-probe-");
-  if (!mountTmpfs(probe)) return false;
-  umount(probe);
-  return true;
-})();
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 /** Appends `chunk` to `path` until the file system refuses with ENOSPC. */
 function appendUntilFull(path: string, chunk: Uint8Array): void {
@@ -50,7 +38,7 @@ async function withFullDisk(run: (p: { dir: string; backups: string; folder: str
   const dir = tempDir();
   const backups = join(dir, "backups");
   mkdirSync(backups);
-  expect(mountTmpfs(backups)).toBe(true);
+  mountTmpfs(backups, "1m");
   try {
     makeDatabase(join(dir, "app.db"), { rows: 200, payloadBytes: 1000, journalMode: "delete" });
     writeFileSync(
@@ -66,12 +54,12 @@ async function withFullDisk(run: (p: { dir: string; backups: string; folder: str
     fill(backups);
     await run({ dir, backups, folder: join(backups, "app"), ids });
   } finally {
-    umount(backups);
+    unmountTmpfs(backups);
   }
 }
 
 describe("a full backup_dir", () => {
-  it.skipIf(!canMount)("rotate takes the lock, removes the doomed backups and frees space; an op-log line without room is a warning", async () => {
+  itWithTmpfs(import.meta.path, "rotate takes the lock, removes the doomed backups and frees space; an op-log line without room is a warning", async () => {
     await withFullDisk(async ({ dir, backups, folder, ids }) => {
       const r = await runCli(["rotate", "--json"], { cwd: dir });
       expect(r.stderr).not.toContain("cannot take the lock");
@@ -87,7 +75,7 @@ describe("a full backup_dir", () => {
     });
   });
 
-  it.skipIf(!canMount)("verify checks the backup, reports the result, warns it could not record it, and exits by the verdict", async () => {
+  itWithTmpfs(import.meta.path, "verify checks the backup, reports the result, warns it could not record it, and exits by the verdict", async () => {
     await withFullDisk(async ({ dir, ids }) => {
       const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
       expect(r.stderr).not.toContain("cannot take the lock");
@@ -99,7 +87,7 @@ describe("a full backup_dir", () => {
     });
   });
 
-  it.skipIf(!canMount)("verify of a damaged backup on a full disk fails it with exit 3, though it cannot record it", async () => {
+  itWithTmpfs(import.meta.path, "verify of a damaged backup on a full disk fails it with exit 3, though it cannot record it", async () => {
     await withFullDisk(async ({ dir, folder, ids }) => {
       // One byte flipped in place: no new block needed.
       const data = join(folder, `${ids[2]}.sqlite.zst`);

@@ -168,6 +168,25 @@ describe("sqlbak install-schedule", () => {
     expect(readFileSync(ctl.log, "utf8")).toBe("");
   });
 
+  it("windows --apply refuses task XML Task Scheduler would not take, writes nothing and prints no schtasks command", async () => {
+    const good = setup();
+    const tasks = join(good, "tasks");
+    const env = { SQLBAK_TASKS_DIR: tasks };
+    const first = await runCli(["install-schedule", "--apply", "--platform", "windows", "--user"], { cwd: good, env });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`schtasks /Create /XML ${join(tasks, "sqlbak-backup.xml")} /TN \\sqlbak\\backup /F\n`);
+    expect(readdirSync(tasks).sort()).toEqual(["sqlbak-backup.xml", "sqlbak-health.xml", "sqlbak-verify.xml"]);
+    const before = snapshot(tasks);
+    // A control character is not allowed anywhere in XML 1.0, escaped or not.
+    const bad = setup('[schedule]\nbackup = "30 1 * * *"', "conf\u0001x");
+    const r = await runCli(["install-schedule", "--apply", "--platform", "windows", "--user"], { cwd: bad, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("sqlbak-backup.xml is not a task Task Scheduler would take: not well-formed XML: character U+0001 is not allowed in XML (line 13)");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+    expect(snapshot(tasks)).toEqual(before);
+  });
+
   it("rejects an invalid cron expression in the config with exit 2, naming the key", async () => {
     const dir = setup('[schedule]\nbackup = "0 25 * * *"');
     const r = await runCli(["install-schedule", "--platform", "cron"], { cwd: dir });

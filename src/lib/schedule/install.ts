@@ -6,8 +6,8 @@
  * SQLBAK_CRONTAB (crontab command), SQLBAK_SYSTEMD_DIR / SQLBAK_LAUNCHD_DIR /
  * SQLBAK_TASKS_DIR (target folder), SQLBAK_SYSTEMCTL / SQLBAK_LAUNCHCTL
  * (command; empty skips it), SQLBAK_SYSTEMD_ANALYZE (likewise). Before
- * anything is written or enabled, the new entries are checked (./validate.ts);
- * a rejection leaves the old ones alone.
+ * anything is written, enabled or registered (schtasks), the new entries are
+ * checked (./validate.ts); a rejection leaves the old ones alone.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { OperationError } from "../errors.ts";
 import { JOB_NAMES } from "./jobs.ts";
 import { type Platform, type Rendered, spliceCronBlock } from "./render.ts";
-import { validateCrontab, validatePlists, validateSystemdUnits } from "./validate.ts";
+import { validateCrontab, validatePlists, validateSystemdUnits, validateTasks } from "./validate.ts";
 
 export interface InstallOptions {
   system: boolean;
@@ -144,6 +144,7 @@ export function applySchedule(rendered: Rendered, uninstall: boolean, opts: Inst
   const files = uninstall ? [] : rendered.files;
   if (platform === "systemd") validateSystemdUnits(files, opts.env, opts.onStep);
   if (platform === "launchd") validatePlists(files);
+  if (platform === "windows") validateTasks(files);
   if (files.length) mkdirSync(dir, { recursive: true });
   const changed = files.filter((f) => writeIfChanged(join(dir, f.name), f.content, opts)).map((f) => join(dir, f.name));
   const removed = existsSync(dir) ? staleFiles(dir, platform, files.map((f) => f.name)) : [];

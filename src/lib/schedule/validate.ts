@@ -4,7 +4,8 @@
  * `systemd-analyze verify` (on copies in a temporary folder, under their own
  * names so the timer finds its service) and every OnCalendar= through
  * `systemd-analyze calendar`; a crontab through `crontab -n FILE` where cron
- * has it (Debian's does); plists by reading them back (./plist.ts). A
+ * has it (Debian's does); plists by reading them back (./plist.ts), and Task
+ * Scheduler XML likewise (./task-xml.ts), before schtasks sees it. A
  * rejection throws ScheduleValidationError and the old entries stay as they are.
  * Test seam: SQLBAK_SYSTEMD_ANALYZE (command; empty skips the systemd checks).
  */
@@ -14,6 +15,7 @@ import { join } from "node:path";
 import { EXIT, SqlbakError } from "../errors.ts";
 import type { RenderedFile } from "./common.ts";
 import { PlistError, type PlistValue, parsePlist } from "./plist.ts";
+import { checkTaskXml, TaskXmlError } from "./task-xml.ts";
 
 /** The scheduler would not accept a generated entry; nothing was written. */
 export class ScheduleValidationError extends SqlbakError {
@@ -124,6 +126,18 @@ export function validatePlists(files: RenderedFile[]): void {
         const range = CALENDAR_RANGES[k];
         if (!range || typeof v !== "number" || v < range[0] || v > range[1]) fail(`StartCalendarInterval ${k} = ${String(v)} is not valid`);
       }
+    }
+  }
+}
+
+/** Reads each task XML back as Task Scheduler would (./task-xml.ts); throws ScheduleValidationError naming the file. */
+export function validateTasks(files: RenderedFile[]): void {
+  for (const f of files) {
+    try {
+      checkTaskXml(f.content);
+    } catch (err) {
+      if (err instanceof TaskXmlError) throw new ScheduleValidationError(`${f.name} is not a task Task Scheduler would take: ${err.message}`);
+      throw err;
     }
   }
 }
