@@ -1,7 +1,7 @@
 /** `backup`'s copy step: bring every destination up to date, notify failures; reported separately (never changes the exit code). */
-import { sendNotifications } from "../lib/notify.ts";
-import { copyNotification } from "../lib/backup-notification.ts";
-import { formatBytes } from "../lib/format.ts";
+import { sendNotifications } from "../lib/notify/send.ts";
+import { copyNotification } from "../lib/backup/notification.ts";
+import { formatBytes } from "../lib/model/format.ts";
 import { type CopyResult, syncDestinations } from "../lib/destinations/sync.ts";
 import type { CommandContext } from "./_context.ts";
 

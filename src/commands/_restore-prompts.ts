@@ -4,10 +4,10 @@
  * nothing changed (exit 1, "restore cancelled").
  */
 import { confirm, isCancel, log, note, select } from "@clack/prompts";
-import { OperationError } from "../lib/errors.ts";
-import { formatAge, formatBytes, formatLocalTime } from "../lib/format.ts";
-import { describePlan, type RestorePlan } from "../lib/restore-plan.ts";
-import type { FolderListing, StoredBackup } from "../lib/store.ts";
+import { OperationError } from "../lib/model/errors.ts";
+import { formatAge, formatBytes, formatLocalTime } from "../lib/model/format.ts";
+import { describePlan, type RestorePlan } from "../lib/restore/plan.ts";
+import type { FolderListing, StoredBackup } from "../lib/store/local.ts";
 
 /** Prompts go to stderr: stdout is for data (SPEC: stdout carries data only). */
 const io = { output: process.stderr };

@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
-import { nextRuns } from "../lib/cron.ts";
-import { UsageError } from "../lib/errors.ts";
+import { nextRuns } from "../lib/model/cron.ts";
+import { UsageError } from "../lib/model/errors.ts";
 import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "../lib/schedule/env-file.ts";
 import { applySchedule, targetDir } from "../lib/schedule/install.ts";
-import { scheduledJobs } from "../lib/schedule/jobs.ts";
+import { scheduledJobs } from "../lib/config/schedule.ts";
 import { PLATFORMS, type Platform, renderSchedule } from "../lib/schedule/render.ts";
 import { schtasksCreate } from "../lib/schedule/windows.ts";
 import { commonArgs } from "./_args.ts";

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { describeProblem } from "../lib/folder-listing.ts";
-import { listDatabases } from "../lib/catalog.ts";
-import { findDestination, withBackend } from "../lib/destinations/index.ts";
-import { listFrom } from "../lib/destinations/remote-catalog.ts";
-import { backupToJson, renderBackupTable } from "../lib/output.ts";
+import { describeProblem } from "../lib/store/listing.ts";
+import { listDatabases } from "../lib/store/catalog.ts";
+import { findDestination, withBackend } from "../lib/destinations/open.ts";
+import { listFrom } from "../lib/destinations/catalog.ts";
+import { backupToJson, renderBackupTable } from "../lib/output/list.ts";
 import { commonArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { openContext, printData } from "./_context.ts";

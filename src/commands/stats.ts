@@ -1,13 +1,13 @@
 import { defineCommand } from "citty";
-import { listDatabases } from "../lib/catalog.ts";
-import { IDENTITY_ENV } from "../lib/encryption.ts";
-import { EXIT, OutcomeError } from "../lib/errors.ts";
-import { sendNotifications } from "../lib/notify.ts";
-import { healthNotification } from "../lib/health-notification.ts";
-import { checkHealth } from "../lib/health.ts";
-import { renderStats } from "../lib/stats-output.ts";
-import { gatherStats } from "../lib/stats.ts";
-import { gatherDestinationStats } from "../lib/destinations/stats-remote.ts";
+import { listDatabases } from "../lib/store/catalog.ts";
+import { IDENTITY_ENV } from "../lib/codec/encryption.ts";
+import { EXIT, OutcomeError } from "../lib/model/errors.ts";
+import { sendNotifications } from "../lib/notify/send.ts";
+import { healthNotification } from "../lib/health/notification.ts";
+import { checkHealth } from "../lib/health/verdict.ts";
+import { renderStats } from "../lib/output/stats.ts";
+import { gatherStats } from "../lib/health/stats.ts";
+import { gatherDestinationStats } from "../lib/health/remote.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCommandTree } from "../../src/commands/_command-tree.ts";
 import { COMMAND_NAMES, commands } from "../../src/commands/index.ts";
-import { SHELLS, renderCompletion } from "../../src/lib/completion.ts";
+import { SHELLS, renderCompletion } from "../../src/lib/output/completion.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -2,7 +2,7 @@
  * Memory stays flat while encrypting: a backup and a verify of a database
  * larger than the bound, incompressible so the encrypted file is as large,
  * must keep the binary's anonymous memory under it. Anonymous, not total RSS:
- * the snapshot check reads the image through SQLite's mmap (sqlite-inspect.ts),
+ * the snapshot check reads the image through SQLite's mmap (src/lib/snapshot/inspect.ts),
  * whose file-backed pages count in RSS but are page cache the kernel reclaims.
  */
 import { describe, expect, it } from "bun:test";

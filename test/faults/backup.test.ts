@@ -1,7 +1,7 @@
 /**
  * Fault injection for `backup`, through the compiled binary: crashes at many
  * points (by timing, and at named steps with the pause hook of
- * src/lib/test-pause.ts), a full disk, a read-only folder, odd databases,
+ * src/lib/system/test-pause.ts), a full disk, a read-only folder, odd databases,
  * concurrent runs (more in concurrency.test.ts). Each case
  * asserts that the source is unchanged, no half backup is ever listed, and the
  * next run recovers by itself.

@@ -1,6 +1,6 @@
 /**
  * Fault injection for `restore`, through the compiled binary: kill -9 at each
- * named step (the pause hook of src/lib/test-pause.ts; test/e2e/restore-kill
+ * named step (the pause hook of src/lib/system/test-pause.ts; test/e2e/restore-kill
  * covers kills spread by timing) and a full disk beside the target. The target
  * must be wholly the old database or wholly the new one, every listed backup
  * must stay whole, and the next run must finish the job by itself.

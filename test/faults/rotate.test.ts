@@ -1,6 +1,6 @@
 /**
  * Fault injection for `rotate`, through the compiled binary: kill -9 at each
- * named step of removing backups (the pause hook of src/lib/test-pause.ts), and
+ * named step of removing backups (the pause hook of src/lib/system/test-pause.ts), and
  * a read-only backup folder. Whatever happens, every listed backup stays whole,
  * nothing the policy keeps is lost, and the next run reaches the planned set.
  */

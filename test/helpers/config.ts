@@ -1,8 +1,8 @@
 /** Config files for tests: real TOML files in mkdtemp folders, loaded through the real pipeline. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../src/lib/config.ts";
-import { ConfigError } from "../../src/lib/errors.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
+import { ConfigError } from "../../src/lib/model/errors.ts";
 import { tempDir } from "./tmp.ts";
 
 /** Writes `toml` as sqlbak.toml in a fresh folder; `config()` loads it with a clean environment (HOME is that folder). */

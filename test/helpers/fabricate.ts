@@ -6,8 +6,8 @@
  */
 import { copyFileSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BackupKind, Manifest } from "../../src/lib/manifest.ts";
-import { dataFileName, manifestFileName, newBackupId } from "../../src/lib/names.ts";
+import type { BackupKind, Manifest } from "../../src/lib/model/manifest.ts";
+import { dataFileName, manifestFileName, newBackupId } from "../../src/lib/model/names.ts";
 
 export interface FabricateSpec {
   at: string;

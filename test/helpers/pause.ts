@@ -1,5 +1,5 @@
 /**
- * Runs the compiled binary until it reaches a named step (src/lib/test-pause.ts:
+ * Runs the compiled binary until it reaches a named step (src/lib/system/test-pause.ts:
  * SQLBAK_TEST_PAUSE_AT / SQLBAK_TEST_PAUSE_FILE), where it blocks. The test
  * then kills it there with SIGKILL, or resumes it.
  */

@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createEncrypter, decryptBytes, encryptBytes, generateIdentity, openAgeFile, parseIdentityFile, parseRecipient } from "../../src/lib/age/index.ts";
-import { compressFile, decompressFile } from "../../src/lib/compress.ts";
-import { decryptTransform } from "../../src/lib/age/stream.ts";
+import { createEncrypter, decryptBytes, encryptBytes, generateIdentity, openAgeFile, parseIdentityFile, parseRecipient } from "../../src/age/index.ts";
+import { compressFile, decompressFile } from "../../src/lib/codec/compress.ts";
+import { decryptTransform } from "../../src/age/stream.ts";
 import { TmuxSession } from "../helpers/tmux.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

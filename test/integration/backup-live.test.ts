@@ -6,10 +6,10 @@
 import { describe, expect, it } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { backupDatabase } from "../../src/lib/backup.ts";
-import { decompressFile } from "../../src/lib/compress.ts";
-import { adHocDatabase, loadConfig } from "../../src/lib/config.ts";
-import { listFolder } from "../../src/lib/store.ts";
+import { backupDatabase } from "../../src/lib/backup/run.ts";
+import { decompressFile } from "../../src/lib/codec/compress.ts";
+import { adHocDatabase, loadConfig } from "../../src/lib/config/load.ts";
+import { listFolder } from "../../src/lib/store/local.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -7,9 +7,9 @@
 import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CHUNK_BYTES, compressFile, decompressFile } from "../../src/lib/compress.ts";
-import type { Compression } from "../../src/lib/constants.ts";
-import { decompressFrames, decompressStored, FrameLayoutError, frameLength } from "../../src/lib/zstd-frames.ts";
+import { CHUNK_BYTES, compressFile, decompressFile } from "../../src/lib/codec/compress.ts";
+import type { Compression } from "../../src/lib/model/constants.ts";
+import { decompressFrames, decompressStored, FrameLayoutError, frameLength } from "../../src/lib/codec/zstd-frames.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const sha256 = (data: Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");

@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeNotification, notify } from "../../src/lib/notify.ts";
-import { type NotifyConfig } from "../../src/lib/notify-config.ts";
+import { makeNotification, notify } from "../../src/lib/notify/send.ts";
+import { type NotifyConfig } from "../../src/lib/config/notify.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 interface Received {

@@ -2,10 +2,10 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backupDatabase } from "../../src/lib/backup.ts";
-import { loadConfig } from "../../src/lib/config.ts";
-import { removeBackup } from "../../src/lib/rotate.ts";
-import { listFolder } from "../../src/lib/store.ts";
+import { backupDatabase } from "../../src/lib/backup/run.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
+import { removeBackup } from "../../src/lib/retention/rotate.ts";
+import { listFolder } from "../../src/lib/store/local.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

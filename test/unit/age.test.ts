@@ -1,11 +1,11 @@
 import { describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { bech32Decode, bech32Encode } from "../../src/lib/age/bech32.ts";
-import { AgeFormatError, AgeNoIdentityError, decodeBase64, encodeBase64, formatHeader, parseHeader, type Stanza, unwrapHeader } from "../../src/lib/age/header.ts";
-import { AgeKeyError, decryptBytes, decryptTransform, encryptBytes, generateIdentity, parseIdentity, parseIdentityFile, parseRecipient } from "../../src/lib/age/index.ts";
-import { chachaKey, chachaOpen, hkdf } from "../../src/lib/age/primitives.ts";
-import { PAYLOAD_NONCE_BYTES, PLAIN_CHUNK_BYTES, SEALED_CHUNK_BYTES } from "../../src/lib/age/stream.ts";
+import { bech32Decode, bech32Encode } from "../../src/age/bech32.ts";
+import { AgeFormatError, AgeNoIdentityError, decodeBase64, encodeBase64, formatHeader, parseHeader, type Stanza, unwrapHeader } from "../../src/age/header.ts";
+import { AgeKeyError, decryptBytes, decryptTransform, encryptBytes, generateIdentity, parseIdentity, parseIdentityFile, parseRecipient } from "../../src/age/index.ts";
+import { chachaKey, chachaOpen, hkdf } from "../../src/age/primitives.ts";
+import { PAYLOAD_NONCE_BYTES, PLAIN_CHUNK_BYTES, SEALED_CHUNK_BYTES } from "../../src/age/stream.ts";
 
 // The X25519 example pair from the age spec (c2sp.org/age).
 const SPEC_IDENTITY = "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";

@@ -1,6 +1,6 @@
 /** The [retention] table, per-database overrides and `timezone`: validation messages and resolution. */
 import { describe, expect, it } from "bun:test";
-import { UNLIMITED } from "../../src/lib/retention-config.ts";
+import { UNLIMITED } from "../../src/lib/config/retention.ts";
 import { configProblems, configProject } from "../helpers/config.ts";
 
 const load = (toml: string) => configProject(toml).config();

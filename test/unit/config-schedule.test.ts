@@ -1,6 +1,6 @@
 /** The [schedule] table: defaults, disabling a job, and one collected problem per bad expression. */
 import { describe, expect, it } from "bun:test";
-import { ConfigError } from "../../src/lib/errors.ts";
+import { ConfigError } from "../../src/lib/model/errors.ts";
 import { configProject } from "../helpers/config.ts";
 
 const load = (toml: string) => configProject(toml).config();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { adHocDatabase, loadConfig, nameFromPath } from "../../src/lib/config.ts";
-import { resolveRetention } from "../../src/lib/retention-config.ts";
+import { adHocDatabase, loadConfig, nameFromPath } from "../../src/lib/config/load.ts";
+import { resolveRetention } from "../../src/lib/config/retention.ts";
 import { configProblems as problemsOf, configProject as load } from "../helpers/config.ts";
 import { tempDir } from "../helpers/tmp.ts";
 

@@ -1,6 +1,6 @@
 /** Cron expressions: every field form Debian's cron accepts, the errors for the rest, and next run times. */
 import { describe, expect, it } from "bun:test";
-import { CronSyntaxError, isDayOrSemantics, nextRuns, parseCron } from "../../src/lib/cron.ts";
+import { CronSyntaxError, isDayOrSemantics, nextRuns, parseCron } from "../../src/lib/model/cron.ts";
 
 const values = (text: string) => {
   const e = parseCron(text);

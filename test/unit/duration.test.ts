@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { formatSpan, formatSpanSetting, MAX_SPAN_MS, parseCalendarWindow, parseSpanMs, spanProblem } from "../../src/lib/duration.ts";
+import { formatSpan, formatSpanSetting, MAX_SPAN_MS, parseCalendarWindow, parseSpanMs, spanProblem } from "../../src/lib/model/duration.ts";
 
 describe("parseSpanMs", () => {
   it.each([

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateIdentity } from "../../src/lib/age/index.ts";
-import { loadConfig } from "../../src/lib/config.ts";
-import { loadDecryptionKeys, requireDecryptionKeys, sealerFor } from "../../src/lib/encryption.ts";
-import { ConfigError, EXIT, UsageError } from "../../src/lib/errors.ts";
-import { type Manifest, parseManifest, serializeManifest } from "../../src/lib/manifest.ts";
-import { listFolder } from "../../src/lib/store.ts";
+import { generateIdentity } from "../../src/age/index.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
+import { loadDecryptionKeys, requireDecryptionKeys, sealerFor } from "../../src/lib/codec/encryption.ts";
+import { ConfigError, EXIT, UsageError } from "../../src/lib/model/errors.ts";
+import { type Manifest, parseManifest, serializeManifest } from "../../src/lib/model/manifest.ts";
+import { listFolder } from "../../src/lib/store/local.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const KEY = generateIdentity();

@@ -1,6 +1,6 @@
 /** The environment file's syntax: what each line means, and errors that name the line but never the value. */
 import { describe, expect, it } from "bun:test";
-import { parseEnvFile } from "../../src/lib/env-file.ts";
+import { parseEnvFile } from "../../src/lib/system/env-file.ts";
 
 describe("parseEnvFile", () => {
   it("reads KEY=value lines, skips blanks and comments, strips one pair of quotes, drops a trailing CR, expands nothing", () => {

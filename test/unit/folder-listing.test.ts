@@ -1,6 +1,6 @@
 /** The one rule for reading a backup folder (local or at a destination): problems, partials and what is left alone. */
 import { describe, expect, it } from "bun:test";
-import { classifyFolder, type ManifestText } from "../../src/lib/folder-listing.ts";
+import { classifyFolder, type ManifestText } from "../../src/lib/store/listing.ts";
 
 const ID = "app-20260101T000000000Z-0123abcd";
 const OTHER = "app-20260102T000000000Z-4567cdef";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
-import { checkHealth, type FreeSpaceThreshold, STRAY_PARTIAL_AGE_MS } from "../../src/lib/health.ts";
-import type { DatabaseStats, StatsReport } from "../../src/lib/stats.ts";
-import type { DestinationStats } from "../../src/lib/destinations/stats-remote.ts";
+import { checkHealth, type FreeSpaceThreshold, STRAY_PARTIAL_AGE_MS } from "../../src/lib/health/verdict.ts";
+import type { DatabaseStats, StatsReport } from "../../src/lib/health/stats.ts";
+import type { DestinationStats } from "../../src/lib/health/remote.ts";
 
 const H = 3_600_000;
 const D = 24 * H;

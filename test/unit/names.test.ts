@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { compactTimestamp, dataFileName, manifestFileName, newBackupId, parseBackupId } from "../../src/lib/names.ts";
+import { compactTimestamp, dataFileName, manifestFileName, newBackupId, parseBackupId } from "../../src/lib/model/names.ts";
 
 describe("backup ids", () => {
   const at = new Date("2026-11-22T05:06:07.123Z");

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "bun:test";
 import { PlistError, parsePlist } from "../../src/lib/schedule/plist.ts";
-import { scheduledJobs } from "../../src/lib/schedule/jobs.ts";
+import { scheduledJobs } from "../../src/lib/config/schedule.ts";
 import { renderLaunchd, toCalendarIntervals } from "../../src/lib/schedule/launchd.ts";
 import { ScheduleValidationError, validatePlists } from "../../src/lib/schedule/validate.ts";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolvedConfig } from "../../src/lib/config.ts";
-import { parseAtTime, parseRestoreSelector, planRestore, selectBackup, undoCommand } from "../../src/lib/restore-plan.ts";
-import type { BackupKind, Manifest } from "../../src/lib/manifest.ts";
-import type { StoredBackup } from "../../src/lib/store.ts";
+import type { ResolvedConfig } from "../../src/lib/config/load.ts";
+import { parseAtTime, parseRestoreSelector, planRestore, selectBackup, undoCommand } from "../../src/lib/restore/plan.ts";
+import type { BackupKind, Manifest } from "../../src/lib/model/manifest.ts";
+import type { StoredBackup } from "../../src/lib/store/local.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Local time on purpose: relative forms are calendar arithmetic in the operator's zone.

@@ -3,11 +3,11 @@
  * documentation and snapshot_policy.go, plus seeded property tests.
  */
 import { describe, expect, it } from "bun:test";
-import { parseCalendarWindow } from "../../src/lib/duration.ts";
-import type { BackupKind } from "../../src/lib/manifest.ts";
-import { compactTimestamp } from "../../src/lib/names.ts";
-import { describePolicy, isoWeek, planRetention, type RetentionInput } from "../../src/lib/retention.ts";
-import { type RetentionPolicy, UNLIMITED } from "../../src/lib/retention-config.ts";
+import { parseCalendarWindow } from "../../src/lib/model/duration.ts";
+import type { BackupKind } from "../../src/lib/model/manifest.ts";
+import { compactTimestamp } from "../../src/lib/model/names.ts";
+import { describePolicy, isoWeek, planRetention, type RetentionInput } from "../../src/lib/retention/policy.ts";
+import { type RetentionPolicy, UNLIMITED } from "../../src/lib/config/retention.ts";
 import { prng } from "../../bench/generate.ts";
 
 const NONE = { years: 0, months: 0, days: 0, hours: 0 };

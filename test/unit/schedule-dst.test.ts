@@ -5,7 +5,7 @@
  * exactly what `systemd-analyze calendar` computes for the rendered timers.
  */
 import { describe, expect, it } from "bun:test";
-import { parseCron } from "../../src/lib/cron.ts";
+import { parseCron } from "../../src/lib/model/cron.ts";
 import { toOnCalendar } from "../../src/lib/schedule/systemd.ts";
 
 const ZONE = "Europe/Berlin";
@@ -20,7 +20,7 @@ const CASES = [
 
 /** The iterator's runs as UTC ISO minutes, computed in a child with TZ set (the zone is per process). */
 function iteratorRuns(cron: string, from: string, count: number): string[] {
-  const script = `import { nextRuns, parseCron } from ${JSON.stringify(new URL("../../src/lib/cron.ts", import.meta.url).pathname)};
+  const script = `import { nextRuns, parseCron } from ${JSON.stringify(new URL("../../src/lib/model/cron.ts", import.meta.url).pathname)};
 console.log(JSON.stringify(nextRuns(parseCron(${JSON.stringify(cron)}), new Date(${JSON.stringify(from)}), ${count}).map((d) => d.toISOString())));`;
   const p = Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, TZ: ZONE }, stdout: "pipe", stderr: "pipe" });
   expect(p.stderr.toString()).toBe("");

@@ -6,7 +6,7 @@
  * it refuses must be one it cannot state (never an approximation).
  */
 import { describe, expect, it } from "bun:test";
-import { type CronExpr, nextRuns, parseCron } from "../../src/lib/cron.ts";
+import { type CronExpr, nextRuns, parseCron } from "../../src/lib/model/cron.ts";
 import { UnsupportedScheduleError } from "../../src/lib/schedule/common.ts";
 import { toCalendarIntervals } from "../../src/lib/schedule/launchd.ts";
 import { toCalendarTriggers } from "../../src/lib/schedule/windows.ts";

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { nextRuns, parseCron } from "../../src/lib/cron.ts";
-import { scheduledJobs } from "../../src/lib/schedule/jobs.ts";
+import { nextRuns, parseCron } from "../../src/lib/model/cron.ts";
+import { scheduledJobs } from "../../src/lib/config/schedule.ts";
 import { toCalendarIntervals } from "../../src/lib/schedule/launchd.ts";
 import { type Platform, type RenderOptions, renderSchedule, spliceCronBlock } from "../../src/lib/schedule/render.ts";
 import { toOnCalendar } from "../../src/lib/schedule/systemd.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { detectShrink, SHRINK_FRACTION, SHRINK_MIN_PREVIOUS_BYTES } from "../../src/lib/shrink.ts";
+import { detectShrink, SHRINK_FRACTION, SHRINK_MIN_PREVIOUS_BYTES } from "../../src/lib/model/shrink.ts";
 
 const MiB = 1024 * 1024;
 const ref = (size: number, empty = false) => ({ id: "app-20261122T050607123Z-0123abcd", size, empty });

@@ -5,7 +5,7 @@
  * the next 200 runs of sqlbak's own cron iterator from the same start, in UTC.
  */
 import { describe, expect, it } from "bun:test";
-import { nextRuns, parseCron } from "../../src/lib/cron.ts";
+import { nextRuns, parseCron } from "../../src/lib/model/cron.ts";
 import { toOnCalendar } from "../../src/lib/schedule/systemd.ts";
 import { CORPUS } from "../helpers/cron-corpus.ts";
 

@@ -5,7 +5,7 @@
  * installed) or not a task Task Scheduler would take is refused with the reason.
  */
 import { describe, expect, it } from "bun:test";
-import { scheduledJobs } from "../../src/lib/schedule/jobs.ts";
+import { scheduledJobs } from "../../src/lib/config/schedule.ts";
 import { checkTaskXml, isLocalDateTime, TaskXmlError } from "../../src/lib/schedule/task-xml.ts";
 import { ScheduleValidationError, validateTasks } from "../../src/lib/schedule/validate.ts";
 import { renderWindows } from "../../src/lib/schedule/windows.ts";

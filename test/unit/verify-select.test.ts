@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
-import type { Manifest, Verification } from "../../src/lib/manifest.ts";
-import type { FolderListing, StoredBackup } from "../../src/lib/store.ts";
-import { parseRandomCount, parseVerifyTarget, pickRandom, selectForVerify } from "../../src/lib/verify-select.ts";
+import type { Manifest, Verification } from "../../src/lib/model/manifest.ts";
+import type { FolderListing, StoredBackup } from "../../src/lib/store/local.ts";
+import { parseRandomCount, parseVerifyTarget, pickRandom, selectForVerify } from "../../src/lib/verify/select.ts";
 
 function backup(database: string, n: number, verifiedAt: string[] = []): StoredBackup {
   const id = `${database}-2026112${n}T000000000Z-0000000${n}`;

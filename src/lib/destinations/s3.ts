@@ -9,11 +9,11 @@ import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3Client } from "bun";
-import type { Backend, RemoteFile } from "./backend.ts";
-import type { S3Destination } from "./config.ts";
-import { assertKey } from "./keys.ts";
-import { describeError, OperationError } from "../errors.ts";
-import { FILE_MODE } from "../fs.ts";
+import type { Backend, RemoteFile } from "../store/backend.ts";
+import type { S3Destination } from "../config/destinations.ts";
+import { assertKey } from "../store/keys.ts";
+import { describeError, OperationError } from "../model/errors.ts";
+import { FILE_MODE } from "../system/fs.ts";
 
 /** How much is written between two awaited flush() calls (the backpressure step). */
 export const PART_BYTES = 5 * 1024 * 1024;

@@ -14,16 +14,16 @@
  * notification.
  */
 import { existsSync } from "node:fs";
-import type { ResolvedConfig } from "../config.ts";
-import { STALE_PARTIAL_AGE_MS } from "../store.ts";
-import { removeQuietly, tempPathFor } from "../fs.ts";
-import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../names.ts";
-import { appendOpLog } from "../oplog.ts";
-import { listFolder, type StoredBackup } from "../store.ts";
-import type { Backend } from "./backend.ts";
-import type { ResolvedDestination } from "./config.ts";
-import { describeFailure, tryOpenBackend } from "./index.ts";
-import { listRemote } from "./remote-store.ts";
+import type { ResolvedConfig } from "../config/load.ts";
+import { STALE_PARTIAL_AGE_MS } from "../store/local.ts";
+import { removeQuietly, tempPathFor } from "../system/fs.ts";
+import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../model/names.ts";
+import { appendOpLog } from "../store/oplog.ts";
+import { listFolder, type StoredBackup } from "../store/local.ts";
+import type { Backend } from "../store/backend.ts";
+import type { ResolvedDestination } from "../config/destinations.ts";
+import { describeFailure, tryOpenBackend } from "./open.ts";
+import { listRemote } from "../store/remote.ts";
 
 export interface CopyResult {
   destination: string;

@@ -8,9 +8,9 @@
  * so cron's day-of-month OR day-of-week rule becomes two OnCalendar= lines;
  * no expression is refused here.
  */
-import { type CronExpr, type CronField, isDayOrSemantics } from "../cron.ts";
+import { type CronExpr, type CronField, isDayOrSemantics } from "../model/cron.ts";
 import type { RenderedFile, RenderOptions } from "./common.ts";
-import type { ScheduledJob } from "./jobs.ts";
+import type { ScheduledJob } from "../config/schedule.ts";
 
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 

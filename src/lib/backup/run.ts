@@ -1,0 +1,236 @@
+/**
+ * One backup of one database, start to finish: lock, snapshot, check, compress,
+ * encrypt (with [encryption]) and hash, commit the data file, then the manifest
+ * (last: a backup exists only when its manifest does). Any failure removes
+ * what this run wrote.
+ */
+import { statSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { ResolvedConfig, ResolvedDatabase } from "../config/load.ts";
+import { compressFile } from "../codec/compress.ts";
+import { type Sealer, sealerFor } from "../codec/encryption.ts";
+import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, OperationError } from "../model/errors.ts";
+import { commitRename, ensureDir, removeQuietly, tempPathFor, writeFileAtomic } from "../system/fs.ts";
+import { acquireLock, type LockOwner } from "../system/lock.ts";
+import { type BackupKind, type Manifest, MANIFEST_FORMAT, serializeManifest } from "../model/manifest.ts";
+import { dataFileName, manifestFileName, newBackupId } from "../model/names.ts";
+import { appendOpLog } from "../store/oplog.ts";
+import { assertSourceDatabase, takeSnapshot } from "../snapshot/vacuum.ts";
+import { takePageSnapshot } from "../snapshot/pages.ts";
+import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "../snapshot/inspect.ts";
+import { databaseFolder, listFolder, removeStalePartials } from "../store/local.ts";
+import { SQLBAK_VERSION } from "../system/version.ts";
+import { detectShrink, shrinkReference } from "../model/shrink.ts";
+import { pausePoint } from "../system/test-pause.ts";
+
+export interface BackupOptions {
+  kind: BackupKind;
+  tags: string[];
+  dryRun: boolean;
+  now?: () => Date;
+  onProgress?: (database: string, rawBytesDone: number, rawBytesTotal: number) => void;
+  onLockWait?: (database: string, owner: LockOwner | null) => void;
+  /** The caller already holds this database's folder lock (restore's pre-restore backup). */
+  lockHeld?: boolean;
+  /** `--accept-shrink`: a shrink is intended; recorded as `shrink_accepted`, which ends the guard. */
+  acceptShrink?: boolean;
+}
+
+export interface BackupResult {
+  database: string;
+  source: string;
+  ok: boolean;
+  dryRun: boolean;
+  exitCode: ExitCode;
+  id?: string;
+  dataPath?: string;
+  manifestPath?: string;
+  rawSize?: number;
+  storedSize?: number;
+  durationMs: number;
+  error?: string;
+  removedPartials: string[];
+  warnings: string[];
+  /** Set when the database shrank against its previous backup (the manifest's `shrunk`). */
+  shrunk?: { previous_id: string; previous_size: number };
+  shrinkAccepted?: boolean;
+}
+
+/**
+ * Takes the snapshot into `storedTemp` (compressed) and checks it. "pages"
+ * streams it in one pass and checks it inside the same read transaction;
+ * "vacuum" writes the VACUUM INTO image to `snapshotPath` first, checks that
+ * copy, then compresses it.
+ */
+async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions, sealer: Sealer | null) {
+  const progress = (done: number, total: number) => opts.onProgress?.(db.name, done, total);
+  if (db.snapshotMethod === "pages") {
+    const r = await takePageSnapshot(db.path, storedTemp, { codec: db.compression, level: db.compressionLevel, check: db.check, onProgress: progress, makeFilter: sealer?.create });
+    return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r, check: r.check, facts: r.facts };
+  }
+  const snap = takeSnapshot(db.path, snapshotPath);
+  const image = openReadOnly(snapshotPath);
+  let check: CheckResult;
+  let facts: DatabaseFacts;
+  try {
+    check = checkDatabase(image, db.check);
+    facts = describeDatabase(image);
+  } finally {
+    image.close();
+  }
+  const total = Bun.file(snapshotPath).size;
+  const sums = check.ok ? await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, { onProgress: (done) => progress(done, total), filter: await sealer?.create() }) : null;
+  return { snap, sums, check, facts };
+}
+
+async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date, sealer: Sealer | null) {
+  const folder = databaseFolder(config.backupDir, db.name);
+  const id = newBackupId(db.name, started);
+  const dataPath = join(folder, dataFileName(id, db.compression, sealer !== null));
+  const manifestPath = join(folder, manifestFileName(id));
+  const snapshotPath = tempPathFor(join(folder, `${id}.snapshot`));
+  const storedTemp = tempPathFor(dataPath);
+  const stat = sourceStat(db.path); // before the snapshot: the file may be gone by the time the manifest is written
+  let committedData = false;
+  try {
+    const { snap, sums, check, facts } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts, sealer);
+    pausePoint("backup:snapshot-taken");
+    if (!check.ok || !sums) throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, { hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it" });
+    removeQuietly(snapshotPath);
+    // Pre-restore copies may be of another file: only scheduled and manual backups are compared.
+    const shrunk = opts.kind === "pre-restore" ? null : detectShrink(shrinkReference(listFolder(config.backupDir, db.name).backups.map((b) => b.manifest)), { rawSize: sums.rawSize, pageCount: facts.page_count, tableCount: Object.keys(facts.tables).length });
+    commitRename(storedTemp, dataPath);
+    committedData = true;
+    pausePoint("backup:data-committed");
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      database: db.name,
+      source: db.path,
+      source_stat: stat,
+      created_at: started.toISOString(),
+      kind: opts.kind,
+      tags: opts.tags,
+      snapshot: { method: snap.method, journal_mode: snap.journal_mode, ...facts },
+      raw: { size: sums.rawSize, sha256: sums.rawSha256 },
+      stored: {
+        file: dataFileName(id, db.compression, sealer !== null),
+        size: sums.storedSize,
+        sha256: sums.storedSha256,
+        compression: db.compression,
+        compression_level: db.compressionLevel,
+        encryption: sealer?.manifest ?? null,
+      },
+      check: { level: check.level, ok: check.ok, result: check.result },
+      duration_ms: Date.now() - started.getTime(),
+      host: hostname(),
+      sqlbak_version: SQLBAK_VERSION,
+      verifications: [],
+      ...(shrunk ? { shrunk } : {}),
+      ...(shrunk && opts.acceptShrink ? { shrink_accepted: true } : {}),
+    };
+    writeFileAtomic(manifestPath, serializeManifest(manifest));
+    Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
+    if (shrunk) Object.assign(result, { shrunk, shrinkAccepted: Boolean(opts.acceptShrink) });
+  } catch (err) {
+    if (committedData) removeQuietly(dataPath);
+    throw err;
+  } finally {
+    removeQuietly(snapshotPath);
+    removeQuietly(`${snapshotPath}-journal`); // VACUUM INTO's journal, left when it fails mid-way
+    removeQuietly(storedTemp);
+  }
+}
+
+/** Mode and owner of the live file, so a restore to a new path can give them back; see docs/restore.md. */
+function sourceStat(path: string): Manifest["source_stat"] {
+  try {
+    const st = statSync(path);
+    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch {
+    return undefined; // the snapshot reports a missing source precisely
+  }
+}
+
+/**
+ * Backs up one database. Never throws for a failure of the backup itself: the
+ * result says ok or not, with the error text and exit code (1 failed, 4 locked).
+ */
+export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions): Promise<BackupResult> {
+  const started = opts.now?.() ?? new Date();
+  const result: BackupResult = {
+    database: db.name,
+    source: db.path,
+    ok: false,
+    dryRun: opts.dryRun,
+    exitCode: EXIT.ok,
+    durationMs: 0,
+    removedPartials: [],
+    warnings: [],
+  };
+  try {
+    assertSourceDatabase(db.path);
+    const sealer = sealerFor(config.encryption);
+    const folder = databaseFolder(config.backupDir, db.name);
+    if (opts.dryRun) {
+      result.id = newBackupId(db.name, started);
+      result.dataPath = join(folder, dataFileName(result.id, db.compression, sealer !== null));
+      result.manifestPath = join(folder, manifestFileName(result.id));
+    } else {
+      try {
+        ensureDir(folder);
+      } catch (err) {
+        throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
+      }
+      const lock = opts.lockHeld ? null : await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(db.name, o));
+      try {
+        result.removedPartials = removeStalePartials(config.backupDir, db.name, started.getTime());
+        await writeBackup(config, db, opts, result, started, sealer);
+      } finally {
+        lock?.release();
+      }
+    }
+    result.ok = true;
+  } catch (err) {
+    result.exitCode = err instanceof SqlbakError ? err.exitCode : EXIT.failed;
+    result.error = describeFailure(err, config.backupDir, db.path);
+  }
+  result.durationMs = Date.now() - started.getTime();
+  if (!opts.dryRun) {
+    const logError = appendOpLog(config.logFile, {
+      op: "backup",
+      database: db.name,
+      ok: result.ok,
+      id: result.id,
+      kind: opts.kind,
+      file: result.dataPath,
+      raw_size: result.rawSize,
+      stored_size: result.storedSize,
+      duration_ms: result.durationMs,
+      error: result.error,
+      shrunk: result.shrunk,
+      shrink_accepted: result.shrinkAccepted || undefined,
+    });
+    if (logError) result.warnings.push(logError);
+  }
+  return result;
+}
+
+function describeFailure(err: unknown, backupDir: string, source: string): string {
+  if (err instanceof SqlbakError) return err.hint ? `${err.message} (${err.hint})` : err.message;
+  const e = err as NodeJS.ErrnoException;
+  // SQLite's errors carry a code too, but they are about a database, not a path under the backup folder.
+  if (e?.code === "SQLITE_CORRUPT" || e?.code === "SQLITE_NOTADB") return `not a SQLite database, or damaged: ${source} (${describeError(err)})`;
+  if (e?.code?.startsWith("SQLITE_")) return `backup of ${source} failed: ${describeError(err)}`;
+  if (e?.code && e.path) return fsErrorMessage(err, "write", e.path);
+  if (e?.code) return fsErrorMessage(err, "write backup under", backupDir);
+  return describeError(err);
+}
+
+/** Backs up each database in turn; one failing does not stop the others. */
+export async function runBackups(config: ResolvedConfig, dbs: ResolvedDatabase[], opts: BackupOptions): Promise<BackupResult[]> {
+  const results: BackupResult[] = [];
+  for (const db of dbs) results.push(await backupDatabase(config, db, opts));
+  return results;
+}

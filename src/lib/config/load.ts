@@ -1,0 +1,288 @@
+/**
+ * Config pipeline: defaults → file → environment → flags → validate → ResolvedConfig.
+ * Every problem is collected (with the file and key) before anything fails, and
+ * nothing is written anywhere until a config has resolved.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { type ConfigFile, type NotifyEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
+import { type CheckLevel, type Compression, DATABASE_NAME_RE, type SnapshotMethodName } from "../model/constants.ts";
+import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
+import { parseSpanMs } from "../model/duration.ts";
+import { applyEnvFile } from "../system/env-file.ts";
+import { ConfigError, fsErrorMessage } from "../model/errors.ts";
+import { resolveRetention } from "./retention.ts";
+import { machineTimeZone, type RetentionPolicy } from "./retention.ts";
+import { resolveDestinations, type ResolvedDestination } from "./destinations.ts";
+import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
+
+export interface ResolvedDatabase {
+  name: string;
+  /** Absolute path of the live database file. */
+  path: string;
+  probes: string[];
+  check: CheckLevel;
+  snapshotMethod: SnapshotMethodName;
+  compression: Compression;
+  compressionLevel: number;
+  /** stats --check: the newest backup may be at most this old. */
+  maxAgeMs: number;
+  /** stats --check: a verification is due this often (0: never required). */
+  verifyMaxAgeMs: number;
+  /** rotate: the global [retention] with this database's overrides merged key by key (absent: the global policy). */
+  retention?: RetentionPolicy;
+}
+
+export interface ResolvedConfig {
+  /** The config file used, or null when running on defaults. */
+  file: string | null;
+  backupDir: string;
+  compression: Compression;
+  compressionLevel: number;
+  check: CheckLevel;
+  snapshotMethod: SnapshotMethodName;
+  lockTimeoutMs: number;
+  logFile: string;
+  /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
+  secretVars: { name: string; key: string }[];
+  /** The environment file applied (--env-file, else `env_file`), absolute; null when none. */
+  envFile: string | null;
+  maxAgeMs: number;
+  verifyMaxAgeMs: number;
+  minFreeSpace: { bytes?: number; percent?: number };
+  notify: NotifyConfig;
+  /** rotate: the global policy, for databases with no [[database]] entry. */
+  retention: RetentionPolicy;
+  /** IANA zone of retention's calendar periods: `timezone`, else the machine's. */
+  timeZone: string;
+  /** install-schedule: cron expression per job, null when disabled. */
+  schedule: ScheduleConfig;
+  /** How new backups are encrypted (age); null: not encrypted. */
+  encryption: EncryptionConfig | null;
+  databases: ResolvedDatabase[];
+  /** `[[destination]]`: where each backup is copied after it is complete locally. */
+  destinations: ResolvedDestination[];
+}
+
+/** Overrides from the command line (highest precedence). */
+export interface ConfigOverrides {
+  configPath?: string;
+  backupDir?: string;
+  /** --env-file, relative to the working folder. */
+  envFile?: string;
+  /** install-schedule creates the environment file: one that does not exist yet is not an error. */
+  envFileMayBeMissing?: boolean;
+}
+
+/** zstd level 3 is zstd's own default: a good ratio at several hundred MB/s per core. */
+const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 3, gzip: 6, none: 0 };
+const MAX_LEVEL: Record<Compression, number> = { zstd: 19, gzip: 9, none: 0 };
+
+/**
+ * Long enough for a previous scheduled backup of a multi-GiB database to finish,
+ * short enough that a stuck run is reported within one cron interval.
+ */
+export const DEFAULT_LOCK_TIMEOUT = "2m";
+
+/**
+ * max_age 26h: a daily backup plus two hours of slack. verify_max_age 8d: the
+ * default schedule verifies weekly. min_free_space 5%: room for the next run.
+ */
+export function defaults(): ConfigFile {
+  return {
+    backup_dir: "./backups",
+    compression: "zstd",
+    check: "quick",
+    snapshot_method: "pages",
+    lock_timeout: DEFAULT_LOCK_TIMEOUT,
+    max_age: "26h",
+    verify_max_age: "8d",
+    min_free_space: "5%",
+  };
+}
+
+function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv, secretEnv: string[]): NotifyConfig {
+  return {
+    on: entry?.on ?? ["failure", "health"],
+    ntfy: entry?.ntfy,
+    // A missing token variable is not a config error: notifications must never stop a backup.
+    ntfyToken: entry?.ntfy_token_env ? env[entry.ntfy_token_env] : undefined,
+    webhook: entry?.webhook,
+    command: entry?.command,
+    commandEnv: entry?.command_env ?? [],
+    secretEnv,
+    timeoutMs: entry?.timeout ? parseSpanMs(entry.timeout)! : DEFAULT_NOTIFY_TIMEOUT_MS,
+  };
+}
+
+/** Defaults for jobs the file does not mention; `false` in the file disables a job. */
+function resolveSchedule(entry: ConfigFile["schedule"]): ScheduleConfig {
+  const pick = (job: JobName) => {
+    const v = entry?.[job];
+    return v === false ? null : (v ?? DEFAULT_SCHEDULE[job]);
+  };
+  return { backup: pick("backup"), verify: pick("verify"), health: pick("health") };
+}
+
+/** The config file to use, following SPEC §3's lookup order; null when there is none. */
+export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
+  const given = explicit ?? env.SQLBAK_CONFIG;
+  if (given) {
+    const path = resolve(cwd, given);
+    if (!existsSync(path)) throw new ConfigError([`${path}: config file not found`]);
+    return path;
+  }
+  const xdg = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  const candidates = [join(cwd, "sqlbak.toml"), join(xdg, "sqlbak", "config.toml"), "/etc/sqlbak/config.toml"];
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+function readToml(file: string): Record<string, unknown> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new ConfigError([fsErrorMessage(err, "read config file", file)]);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError([`${file}: not valid UTF-8 text`]);
+  }
+  try {
+    return Bun.TOML.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    const msg = (err as Error).message.replace(/^TOML Parse error:\s*/, "");
+    throw new ConfigError([`${file}: invalid TOML: ${msg}`]);
+  }
+}
+
+/** Turns a file name into a database name: `My App.db` → `my-app`. */
+export function nameFromPath(path: string): string {
+  const stem = basename(path, extname(path)).toLowerCase();
+  const cleaned = stem.replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 64);
+  return cleaned || "db";
+}
+
+/**
+ * Loads and resolves the configuration. Given overrides and the environment,
+ * returns a ResolvedConfig with absolute paths; throws ConfigError listing every
+ * problem (exit 2) otherwise.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, cwd = process.cwd()): ResolvedConfig {
+  const file = findConfigFile(overrides.configPath, env, cwd);
+  const where = file ?? "defaults";
+  const baseDir = file ? dirname(file) : cwd;
+  const problems: string[] = [];
+  let fromFile: ConfigFile = {};
+  if (file) {
+    const checked = validateConfigFile(readToml(file));
+    problems.push(...checked.problems);
+    fromFile = checked.config;
+  }
+  // Before anything reads a variable, so the file can supply every secret the config names.
+  const envFile = overrides.envFile ? resolve(cwd, overrides.envFile) : fromFile.env_file ? resolve(baseDir, fromFile.env_file) : null;
+  if (envFile) applyEnvFile(envFile, env, overrides.envFileMayBeMissing);
+  const merged: ConfigFile = { ...defaults(), ...stripUndefined(fromFile) };
+  if (env.SQLBAK_BACKUP_DIR) merged.backup_dir = env.SQLBAK_BACKUP_DIR;
+  const backupDirBase = overrides.backupDir ? cwd : env.SQLBAK_BACKUP_DIR ? cwd : baseDir;
+  if (overrides.backupDir) merged.backup_dir = overrides.backupDir;
+
+  const compression = merged.compression!;
+  const check = merged.check!;
+  const level = (c: Compression, lvl: number | undefined, key: string) => {
+    if (lvl !== undefined && lvl > MAX_LEVEL[c]) problems.push(`${key}: level ${lvl} is out of range for ${c} (1-${MAX_LEVEL[c]})`);
+    return lvl ?? DEFAULT_LEVEL[c];
+  };
+  const compressionLevel = level(compression, merged.compression_level, "compression_level");
+  const backupDir = resolve(backupDirBase, merged.backup_dir!);
+  const maxAgeMs = parseSpanMs(merged.max_age!)!;
+  const verifyMaxAgeMs = parseSpanMs(merged.verify_max_age!)!;
+
+  const seen = new Map<string, number>();
+  const databases: ResolvedDatabase[] = (fromFile.database ?? []).map((d, i) => {
+    const name = d.name ?? nameFromPath(d.path);
+    const prev = seen.get(name);
+    if (prev !== undefined) problems.push(`database[${i}].name: "${name}" is already used by database[${prev}]`);
+    seen.set(name, i);
+    const c = d.compression ?? compression;
+    return {
+      name,
+      path: resolve(baseDir, d.path),
+      probes: d.probes ?? [],
+      check: d.check ?? check,
+      snapshotMethod: d.snapshot_method ?? merged.snapshot_method!,
+      compression: c,
+      compressionLevel: level(c, d.compression_level ?? (d.compression ? undefined : merged.compression_level), `database[${i}].compression_level`),
+      maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
+      verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
+      retention: resolveRetention(fromFile.retention, d.retention),
+    };
+  });
+
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${where}: ${p}`));
+  return {
+    file,
+    backupDir,
+    compression,
+    compressionLevel,
+    check,
+    snapshotMethod: merged.snapshot_method!,
+    lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
+    logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
+    envFile,
+    secretVars: secretEnvNames(fromFile),
+    maxAgeMs,
+    verifyMaxAgeMs,
+    minFreeSpace: parseFreeSpace(merged.min_free_space!)!,
+    notify: resolveNotify(
+      fromFile.notify,
+      env,
+      secretEnvNames(fromFile).map((s) => s.name),
+    ),
+    retention: resolveRetention(fromFile.retention),
+    timeZone: fromFile.timezone ?? machineTimeZone(),
+    schedule: resolveSchedule(fromFile.schedule),
+    encryption: resolveEncryption(fromFile.encryption),
+    databases,
+    destinations: resolveDestinations(fromFile.destination, baseDir),
+  };
+}
+
+/**
+ * A database given on the command line by path rather than by configured name:
+ * it takes the global settings and a name derived from its file name.
+ */
+export function adHocDatabase(config: ResolvedConfig, path: string, cwd = process.cwd()): ResolvedDatabase {
+  const abs = isAbsolute(path) ? path : resolve(cwd, path);
+  const configured = config.databases.find((d) => d.path === abs);
+  if (configured) return configured;
+  const name = nameFromPath(abs);
+  if (!DATABASE_NAME_RE.test(name)) throw new ConfigError([`cannot derive a safe backup name from ${abs}`]);
+  const clash = config.databases.find((d) => d.name === name);
+  if (clash) {
+    // Two different files must never share one backup folder: rotation and restore would mix them.
+    throw new ConfigError([
+      `${abs} would be backed up as "${name}", but ${config.file} already uses that name for ${clash.path}; give it its own [[database]] entry with another name`,
+    ]);
+  }
+  return {
+    name,
+    path: abs,
+    probes: [],
+    check: config.check,
+    snapshotMethod: config.snapshotMethod,
+    compression: config.compression,
+    compressionLevel: config.compressionLevel,
+    maxAgeMs: config.maxAgeMs,
+    verifyMaxAgeMs: config.verifyMaxAgeMs,
+    retention: config.retention,
+  };
+}
+
+function stripUndefined<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

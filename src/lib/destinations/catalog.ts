@@ -1,0 +1,62 @@
+/**
+ * The `--from NAME` side of list, verify and restore: listings of a
+ * destination shaped like local ones (so selection, tables and JSON are
+ * shared), and fetching a chosen backup into a private staging folder under
+ * backup_dir, where verify and restore treat it exactly like a local backup.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ResolvedConfig } from "../config/load.ts";
+import { describeError, OperationError, UsageError } from "../model/errors.ts";
+import { ensureDir } from "../system/fs.ts";
+import type { FolderListing, StoredBackup } from "../store/local.ts";
+import type { Backend } from "../store/backend.ts";
+import type { ResolvedDestination } from "../config/destinations.ts";
+import { STAGING_PREFIX, sweepStaleStaging } from "../store/staging.ts";
+import { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "../store/remote.ts";
+
+export { STAGING_PREFIX } from "../store/staging.ts";
+
+export interface RemoteFolderListing extends FolderListing {
+  backups: RemoteBackup[];
+}
+
+/**
+ * Listings of every database at the destination, or of the one named (a
+ * UsageError when the destination has nothing for it).
+ */
+export async function listFrom(backend: Backend, dest: ResolvedDestination, database?: string): Promise<RemoteFolderListing[]> {
+  const names = await remoteDatabases(backend);
+  if (database !== undefined && !names.includes(database)) {
+    throw new UsageError(`destination ${dest.name} (${backend.describe}) has no backups of "${database}"`, names.length ? `it has: ${names.join(", ")}` : "it is empty");
+  }
+  const out: RemoteFolderListing[] = [];
+  for (const name of database ? [database] : names) {
+    const r = await listRemote(backend, name);
+    out.push({
+      database: name,
+      folder: `${backend.describe}/${name}`,
+      backups: r.backups,
+      partials: r.partials.map((p) => ({ path: `${backend.describe}/${p.key}`, size: p.size, mtimeMs: 0 })),
+      problems: r.problems,
+    });
+  }
+  return out;
+}
+
+/**
+ * Downloads `b` into a fresh staging folder under backup_dir (the same volume
+ * restore writes beside, never a small /tmp), runs `fn` on the local copy, and
+ * removes the folder whatever happens.
+ */
+export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b: RemoteBackup, fn: (local: StoredBackup) => Promise<T>): Promise<T> {
+  ensureDir(config.backupDir);
+  // Leftovers of a killed restore/verify --from (a day old: no download still runs) would otherwise fill the disk.
+  sweepStaleStaging(config.backupDir, Date.now());
+  const staging = mkdtempSync(join(config.backupDir, STAGING_PREFIX));
+  try {
+    return await fn(await fetchBackup(backend, b, staging));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

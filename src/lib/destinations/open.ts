@@ -1,0 +1,63 @@
+/**
+ * Destination name → backend. Each type's module is loaded only when a
+ * destination of that type is used, so a dir-only setup never loads S3 or SSH code.
+ */
+import type { Backend } from "../store/backend.ts";
+import type { ResolvedDestination } from "../config/destinations.ts";
+import type { ResolvedConfig } from "../config/load.ts";
+import { describeError, OperationError, SqlbakError, UsageError } from "../model/errors.ts";
+
+/** Opens the backend for one destination; throws (with advice) when it cannot even be set up. */
+export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
+  switch (dest.type) {
+    case "dir":
+      return (await import("./dir.ts")).createDirBackend(dest);
+    case "s3":
+      return (await import("./s3.ts")).createS3Backend(dest);
+    case "sftp":
+      return (await import("./sftp.ts")).createSftpBackend({ name: dest.name, host: dest.host, port: dest.port, user: dest.user, key_file: dest.keyFile, path: dest.path, known_hosts: dest.knownHosts });
+  }
+}
+
+/** One line for a destination failure, with the advice when the error carries one (no stack, no second line). */
+export function describeFailure(err: unknown): string {
+  return err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+}
+
+/**
+ * Opens the backend, or returns why it cannot be opened as an Error with a
+ * one-line message: callers that report per database raise it for each.
+ */
+export async function tryOpenBackend(dest: ResolvedDestination): Promise<Backend | Error> {
+  try {
+    return await openBackend(dest);
+  } catch (err) {
+    return new Error(describeFailure(err), { cause: err });
+  }
+}
+
+/** The destination called `name` (`--from NAME`); a UsageError naming the configured ones otherwise. */
+export function findDestination(config: ResolvedConfig, name: string): ResolvedDestination {
+  const d = config.destinations.find((x) => x.name === name);
+  if (d) return d;
+  const names = config.destinations.map((x) => x.name);
+  throw new UsageError(`unknown destination "${name}"`, names.length ? `configured destinations: ${names.join(", ")}` : `no [[destination]] in ${config.file ?? "the config (none found)"}`);
+}
+
+/**
+ * Runs `fn` with an open backend and always closes it. A failure that is not
+ * already a SqlbakError (a file system or network error from a backend)
+ * becomes an OperationError naming the destination: exit 1, not "a bug".
+ */
+export async function withBackend<T>(dest: ResolvedDestination, fn: (b: Backend) => Promise<T>): Promise<T> {
+  let backend: Backend | null = null;
+  try {
+    backend = await openBackend(dest);
+    return await fn(backend);
+  } catch (err) {
+    if (err instanceof SqlbakError) throw err;
+    throw new OperationError(`destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${describeError(err)}`, { cause: err });
+  } finally {
+    await backend?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Retention at the destinations, after the local rotation of a database. The
+ * plan is planRetention over the union of the local and the remote backups
+ * (same policy, same time zone), so a backup gets the same keep/remove
+ * decision everywhere. One more safety net than locally: a remote copy is only
+ * removed when sqlbak itself removed or is removing the local copy (it was in
+ * backup_dir at this rotation, or an earlier rotation logged its removal). A
+ * copy whose local backup vanished any other way — a lost disk, a fresh
+ * machine — may be the only copy left anywhere, and is kept.
+ * Each removal deletes the manifest first, then the data (as locally).
+ */
+import type { ResolvedConfig } from "../config/load.ts";
+import { appendOpLog, readOpLog } from "../store/oplog.ts";
+import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { type RetentionPolicy } from "../config/retention.ts";
+import type { Backend } from "../store/backend.ts";
+import { describeFailure, openBackend } from "../destinations/open.ts";
+import { listRemote } from "../store/remote.ts";
+
+export interface RemoteRotation {
+  destination: string;
+  ok: boolean;
+  /** Remote backups after this rotation would keep (dry run) or keeps. */
+  kept: number;
+  /** Removed (dry run: would be removed). */
+  removed: string[];
+  /** Doomed by the policy but kept: sqlbak never removed them locally, so they may be the only copy. */
+  kept_only_copy: string[];
+  error?: string;
+}
+
+/** Ids this database's earlier rotations removed (or were removing) locally, from the operation log. */
+function rotatedAwayLocally(logFile: string, database: string): Set<string> {
+  const ids = new Set<string>();
+  for (const e of readOpLog(logFile)) {
+    if (e.database !== database) continue;
+    if (e.op === "rotate" && e.destination === undefined && Array.isArray(e.removed)) for (const id of e.removed) ids.add(String(id));
+    // Written before each local removal, so a rotation killed midway still counts.
+    else if (e.op === "rotate-remove" && typeof e.id === "string") ids.add(e.id);
+  }
+  return ids;
+}
+
+async function rotateOne(backend: Backend, database: string, local: RetentionInput[], policy: RetentionPolicy, opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] }, r: RemoteRotation) {
+  const remote = await listRemote(backend, database);
+  const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
+  // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
+  // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
+  for (const b of remote.backups) {
+    const failedHere = union.get(b.manifest.id)?.bad === "failed verification";
+    union.set(b.manifest.id, { id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(failedHere ? { bad: "failed verification" as const } : {}) });
+  }
+  const doomed = new Set(planRetention([...union.values()], policy, { timeZone: opts.timeZone, now: opts.now, protect: opts.protect }).remove);
+  const localIds = new Set(local.map((b) => b.id));
+  for (const b of remote.backups) {
+    const id = b.manifest.id;
+    if (!doomed.has(id)) r.kept++;
+    else if (!localIds.has(id) && !opts.rotatedAway.has(id)) {
+      r.kept_only_copy.push(id);
+      r.kept++;
+    } else {
+      if (!opts.dryRun) {
+        await backend.remove(b.manifestKey);
+        await backend.remove(b.dataKey);
+      }
+      r.removed.push(id);
+    }
+  }
+}
+
+/**
+ * Applies the plan for `database` at every destination. `local` is every
+ * backup the local rotation saw (kept or removed). Never throws: one result
+ * per destination; failures are for a warning, never an exit code.
+ */
+export async function rotateAtDestinations(
+  config: ResolvedConfig,
+  database: string,
+  policy: RetentionPolicy,
+  local: RetentionInput[],
+  /** protect: what the local plan kept beyond the policy (the backup from before a shrink), kept here too. */
+  opts: { dryRun: boolean; now: Date; protect?: PlanOptions["protect"] },
+): Promise<RemoteRotation[]> {
+  const out: RemoteRotation[] = [];
+  const rotatedAway = rotatedAwayLocally(config.logFile, database);
+  for (const dest of config.destinations) {
+    const r: RemoteRotation = { destination: dest.name, ok: false, kept: 0, removed: [], kept_only_copy: [] };
+    let backend: Backend | null = null;
+    try {
+      backend = await openBackend(dest);
+      await rotateOne(backend, database, local, policy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
+      r.ok = true;
+    } catch (err) {
+      r.error = describeFailure(err);
+    } finally {
+      await backend?.close().catch(() => undefined);
+    }
+    if (!opts.dryRun) {
+      appendOpLog(config.logFile, { op: "rotate", destination: dest.name, database, ok: r.ok, removed: r.removed, kept_only_copy: r.kept_only_copy, error: r.error });
+    }
+    out.push(r);
+  }
+  return out;
+}

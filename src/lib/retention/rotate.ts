@@ -1,0 +1,193 @@
+/**
+ * Applying retention to one database's folder: under the database's lock,
+ * clean stale partials, plan with planRetention, then remove each doomed backup
+ * (logged first, see logRemoval) manifest first (the folder fsynced), data file second. A crash in between
+ * leaves a data file without a manifest: a partial, never listed, and removed
+ * by the next backup or rotate once older than STALE_PARTIAL_AGE_MS.
+ */
+import { existsSync, unlinkSync } from "node:fs";
+import type { ResolvedConfig } from "../config/load.ts";
+import { removeStalePartials, STALE_PARTIAL_AGE_MS } from "../store/local.ts";
+import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage } from "../model/errors.ts";
+import { fsyncDir } from "../system/fs.ts";
+import { acquireLock, type LockOwner } from "../system/lock.ts";
+import { appendOpLog } from "../store/oplog.ts";
+import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput } from "./policy.ts";
+import { type RetentionPolicy } from "../config/retention.ts";
+import { describeProblem } from "../store/listing.ts";
+import { databaseFolder, listFolder, type StoredBackup } from "../store/local.ts";
+import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
+import { sweepStaleStaging } from "../store/staging.ts";
+import { pausePoint } from "../system/test-pause.ts";
+import { beforeShrinkId } from "../model/shrink.ts";
+
+export interface RotateOptions {
+  dryRun: boolean;
+  now?: () => Date;
+  /** Backup ids this rotation must never remove (the ones `backup --rotate` just took). */
+  protect?: string[];
+  onLockWait?: (database: string, owner: LockOwner | null) => void;
+}
+
+/** The result of rotating one database; its JSON form is rotate's documented `--json` entry. */
+export interface RotateResult {
+  database: string;
+  ok: boolean;
+  dry_run: boolean;
+  policy: string;
+  time_zone: string;
+  empty_policy: boolean;
+  /** Newest first, every backup with keep or remove and its reasons. */
+  backups: (RetentionDecision & { action: "keep" | "remove" })[];
+  /** Ids actually removed (on --dry-run: none). */
+  removed: string[];
+  /** Stale partial files deleted (on --dry-run: the ones that would be). */
+  removed_partials: string[];
+  /** Manifests that were skipped as unreadable: never touched by rotation. */
+  skipped: string[];
+  error?: string;
+  /** Problems that did not fail the rotation (an unwritable op log). */
+  warnings: string[];
+  /** The same plan applied at each `[[destination]]` (absent without destinations or when the local rotation failed). */
+  destinations?: RemoteRotation[];
+  exitCode: ExitCode;
+}
+
+/**
+ * Removes one backup so that no crash can leave a manifest without its data:
+ * the manifest goes first and that unlink is made durable before the data file
+ * is touched. Throws on a failure to remove the manifest (the backup then stays whole).
+ */
+export function removeBackup(b: StoredBackup, folder: string): void {
+  unlinkSync(b.manifestPath);
+  fsyncDir(folder);
+  pausePoint("rotate:manifest-removed");
+  try {
+    unlinkSync(b.dataPath);
+  } catch (err) {
+    // Already a partial (data without manifest); the stale-partial sweep finishes it.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
+
+/** Why a protected backup is kept when no rule keeps it: the last one from before an unacknowledged shrink. */
+export const BEFORE_SHRINK_REASON = "before shrink";
+
+function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
+  const listing = listFolder(config.backupDir, database);
+  const missing = listing.missingData ?? [];
+  const missingIds = new Set(missing.map((b) => b.manifest.id));
+  // A backup whose data is gone is a valid manifest: retention decides it (as evidence); unreadable ones stay untouched.
+  result.skipped = listing.problems.filter((p) => !missingIds.has(p.id)).map(describeProblem);
+  const input = (b: StoredBackup, bad?: BadBackup): RetentionInput => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(bad ? { bad } : {}) });
+  const beforeShrink = beforeShrinkId(listing.backups.map((b) => b.manifest));
+  const p = planRetention(
+    [...listing.backups.map((b) => input(b, b.manifest.verifications.at(-1)?.ok === false ? "failed verification" : undefined)), ...missing.map((b) => input(b, "data missing"))],
+    policy,
+    { timeZone: config.timeZone, now, protect: [...(protect ?? []), ...(beforeShrink ? [{ id: beforeShrink, reason: BEFORE_SHRINK_REASON }] : [])] },
+  );
+  result.empty_policy = p.emptyPolicy;
+  result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
+  return { candidates: [...listing.backups, ...missing], listing, remove: new Set(p.remove) };
+}
+
+/**
+ * Rotates one database's backups with `policy` (dry run: plans only, takes no
+ * lock, writes nothing). Never throws for a failure of the rotation itself:
+ * the result carries ok, the error and the exit code (1 failed, 4 locked).
+ */
+export async function rotateDatabase(config: ResolvedConfig, database: string, policy: RetentionPolicy, opts: RotateOptions): Promise<RotateResult> {
+  const now = opts.now?.() ?? new Date();
+  const result: RotateResult = {
+    database,
+    ok: false,
+    dry_run: opts.dryRun,
+    policy: describePolicy(policy),
+    time_zone: config.timeZone,
+    empty_policy: false,
+    backups: [],
+    removed: [],
+    removed_partials: [],
+    skipped: [],
+    warnings: [],
+    exitCode: EXIT.ok,
+  };
+  const folder = databaseFolder(config.backupDir, database);
+  try {
+    if (opts.dryRun || !existsSync(folder)) {
+      const { listing } = plan(config, database, policy, now, result, opts.protect);
+      result.removed_partials = listing.partials.filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS).map((p) => p.path);
+    } else {
+      const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(database, o));
+      try {
+        result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
+        const { candidates, remove } = plan(config, database, policy, now, result, opts.protect);
+        const failures: string[] = [];
+        for (const b of candidates.filter((x) => remove.has(x.manifest.id))) {
+          logRemoval(config, database, b.manifest.id, result);
+          try {
+            removeBackup(b, folder);
+            result.removed.push(b.manifest.id);
+            pausePoint("rotate:backup-removed");
+          } catch (err) {
+            failures.push(fsErrorMessage(err, "remove backup", b.manifestPath));
+          }
+        }
+        if (failures.length) throw new Error(failures.join("; "));
+      } finally {
+        lock.release();
+      }
+    }
+    result.ok = true;
+  } catch (err) {
+    result.exitCode = err instanceof SqlbakError ? err.exitCode : EXIT.failed;
+    result.error = err instanceof SqlbakError && err.hint ? `${err.message} (${err.hint})` : describeError(err);
+  }
+  if (!opts.dryRun) logRotation(config, result);
+  return result;
+}
+
+/**
+ * One op-log line per backup, written before it is removed: a run killed
+ * mid-rotation never reaches the summary line, and without a record the
+ * destinations would keep that backup's copies forever as a possible only
+ * copy. A line that cannot be written (a full disk) is a warning, never a
+ * reason to keep the space: the summary line lists the removal again.
+ */
+function logRemoval(config: ResolvedConfig, database: string, id: string, r: RotateResult): void {
+  const warning = appendOpLog(config.logFile, { op: "rotate-remove", database, ok: true, id });
+  if (warning && !r.warnings.includes(warning)) r.warnings.push(warning);
+}
+
+function logRotation(config: ResolvedConfig, r: RotateResult): void {
+  const warning = appendOpLog(config.logFile, {
+    op: "rotate",
+    database: r.database,
+    ok: r.ok,
+    kept: r.backups.filter((b) => b.action === "keep").length,
+    removed: r.removed,
+    removed_partials: r.removed_partials,
+    empty_policy: r.empty_policy,
+    error: r.error,
+  });
+  if (warning) r.warnings.push(warning);
+}
+
+/** Rotates each database in turn with its own policy; one failing does not stop the others. */
+export async function runRotations(config: ResolvedConfig, databases: string[], opts: RotateOptions): Promise<RotateResult[]> {
+  const results: RotateResult[] = [];
+  if (!opts.dryRun) sweepStaleStaging(config.backupDir, (opts.now?.() ?? new Date()).getTime());
+  for (const name of databases) {
+    const policy = config.databases.find((d) => d.name === name)?.retention ?? config.retention;
+    const r = await rotateDatabase(config, name, policy, opts);
+    // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
+    if (r.ok && config.destinations.length > 0) {
+      // The decisions carry `bad`: a backup bad here and absent there never fills a slot at the destination. A remote
+      // copy replaces the local entry in that plan (its bytes may be fine), so it is judged by the rules alone.
+      const beforeShrink = r.backups.filter((b) => b.reasons.includes(BEFORE_SHRINK_REASON)).map((b) => ({ id: b.id, reason: BEFORE_SHRINK_REASON }));
+      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date(), protect: beforeShrink });
+    }
+    results.push(r);
+  }
+  return results;
+}

@@ -1,0 +1,159 @@
+/**
+ * Pinning one committed state of a live database under a read transaction,
+ * and finding which bytes make it up (see pages.ts for the whole
+ * argument). Used by the snapshot reader worker, which owns the connection.
+ *
+ * Rollback-journal modes: the read transaction holds SHARED on the file, so no
+ * writer can change it until the transaction ends; the pages are the file's.
+ *
+ * WAL mode: a reader's state is the wal-index header (in `-shm`) that it
+ * copies when it begins: mxFrame K, the salts, the checksum of frame K. The
+ * page for n is the latest WAL frame <= K holding n, else the file's page.
+ * SQLite does not expose which header the reader took, so we bracket it: read
+ * the header (h0), BEGIN and read (the reader copies the header at some instant
+ * in between), read it again twice (h1, h2). Every header write changes it for
+ * good (iChange counts commits; a WAL restart changes the salts), so h0 == h1
+ * == h2 proves the reader took exactly h1, and that h1's nBackfill (read
+ * between) belongs to the same WAL generation. Otherwise ROLLBACK and retry.
+ * That state then stays put on disk until the transaction ends:
+ * - nBackfill >= K: every frame <= K is already in the file, which alone is
+ *   the state. If we hold read-mark 0, checkpointers cannot write the file
+ *   (they need read-lock 0 exclusively to backfill); if we hold a mark > 0,
+ *   backfill stops at our mark <= K <= nBackfill, and the WAL cannot restart.
+ *   We do not read the WAL, so a restart under read-mark 0 (pitfall 1) is moot.
+ * - nBackfill < K: we hold a read-mark m > 0, m <= K. The WAL cannot restart
+ *   (that needs every mark > 0 free), frames <= K are never rewritten (writers
+ *   append; in-place rewrites only touch the open transaction's own frames),
+ *   and checkpoints copy only frames <= m <= K, so a file page we use (one with
+ *   no frame <= K) never changes, and the file is not truncated below K's size.
+ *   Frames 1..K are checked against the header (salts, the checksum chain and
+ *   its value at K, K a commit frame), and page_count must equal its nPage.
+ */
+import type { Database } from "bun:sqlite";
+import { closeSync, openSync } from "node:fs";
+import { OperationError } from "../model/errors.ts";
+import { indexWal, readShmHeader, type ShmHeader, WalChangedError } from "./wal.ts";
+
+/** How long to keep trying for a lock a writer holds; one commit, even a slow one, is far shorter. */
+const SNAPSHOT_BUSY_TIMEOUT_MS = 30_000;
+/** Bracketing the reader's header fails only when a commit lands inside BEGIN; at 1000 commits/s that is a few percent. */
+const PIN_ATTEMPTS = 500;
+
+/** The state a read transaction pinned: geometry, and the WAL frames to overlay (empty: the file alone). */
+export interface Pinned {
+  journalMode: string;
+  pageSize: number;
+  pageCount: number;
+  /** Page number → byte offset of its data in the WAL; empty when the file alone holds the state. */
+  walPages: Map<number, number>;
+  /** Salts of the WAL the frames belong to (null: no WAL read), re-checked after the copy. */
+  walSalt: [number, number] | null;
+}
+
+/**
+ * Descriptors of the source's files, each opened once and closed only after
+ * every SQLite connection to it in this process: closing any descriptor of a
+ * file drops every POSIX lock this process holds on it, which would silently
+ * end the read transaction's SHARED lock (rollback mode) or read mark (WAL
+ * mode, in -shm). Measured: closing the -shm after each header read let
+ * writers restart the WAL mid-copy.
+ */
+export class SourceFiles {
+  private fds = new Map<string, number>();
+  constructor(readonly source: string) {}
+  /** `suffix` "" (the database), "-wal" or "-shm"; null when the file does not exist. */
+  fd(suffix: string): number | null {
+    const path = this.source + suffix;
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      try {
+        fd = openSync(path, "r");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw err;
+      }
+      this.fds.set(path, fd);
+    }
+    return fd;
+  }
+  closeAll(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+function pragmaNumber(db: Database, name: string): number {
+  return Number(db.query(`PRAGMA ${name}`).values()[0]?.[0]);
+}
+
+/** BEGIN and make it real: SQLite takes its locks / read-mark at the first read. */
+function beginRead(db: Database): void {
+  db.run("BEGIN");
+  db.query("SELECT count(*) FROM sqlite_schema").values();
+}
+
+/** Starts a read transaction on `db` (read-only, busy_timeout 0) and returns the state it pinned. */
+export function pinState(db: Database, files: SourceFiles): Pinned {
+  const journalMode = whenNotBusy(db, () => String(db.query("PRAGMA journal_mode").values()[0]?.[0] ?? "unknown"));
+  if (journalMode === "wal") return pinWal(db, files);
+  whenNotBusy(db, () => beginRead(db));
+  return { journalMode, pageSize: pragmaNumber(db, "page_size"), pageCount: pragmaNumber(db, "page_count"), walPages: new Map(), walSalt: null };
+}
+
+function pinWal(db: Database, files: SourceFiles): Pinned {
+  const shmHeader = () => {
+    const fd = files.fd("-shm");
+    return fd === null ? null : readShmHeader(fd);
+  };
+  for (let attempt = 0; attempt < PIN_ATTEMPTS; attempt++) {
+    const h0 = shmHeader();
+    whenNotBusy(db, () => beginRead(db));
+    const h1 = shmHeader();
+    const h2 = shmHeader();
+    if (h0 && h1 && h2 && h0.raw.equals(h1.raw) && h1.raw.equals(h2.raw)) {
+      const pinned = walState(db, files, h1);
+      if (pinned) return pinned;
+    }
+    db.run("ROLLBACK");
+  }
+  throw new OperationError(`snapshot of ${files.source}: could not pin a WAL state in ${PIN_ATTEMPTS} attempts`, {
+    hint: "use snapshot_method = \"vacuum\" for this database",
+  });
+}
+
+/** The pinned state for wal-index header `h`, or null when the WAL on disk does not match it (retry). */
+function walState(db: Database, files: SourceFiles, h: ShmHeader): Pinned | null {
+  const pageSize = pragmaNumber(db, "page_size");
+  const pageCount = pragmaNumber(db, "page_count");
+  if (h.nPage !== 0 && h.nPage !== pageCount) return null;
+  const base = { journalMode: "wal", pageSize, pageCount };
+  if (h.nBackfill >= h.mxFrame) return { ...base, walPages: new Map(), walSalt: null };
+  try {
+    const walFd = files.fd("-wal");
+    if (walFd === null) return null;
+    const wal = indexWal(walFd, h.mxFrame, pageSize, h);
+    return { ...base, walPages: wal.pages, walSalt: wal.salt };
+  } catch (err) {
+    if (err instanceof WalChangedError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Runs `fn`, retrying every millisecond while the database is locked. In
+ * rollback mode a busy writer sits in EXCLUSIVE (fsyncs) most of the time, and
+ * SQLite's busy handler backs off to 100 ms sleeps: measured, it took 1-20 s
+ * to catch a gap between commits.
+ */
+function whenNotBusy<T>(db: Database, fn: () => T): T {
+  const deadline = Date.now() + SNAPSHOT_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw err;
+      if (db.inTransaction) db.run("ROLLBACK");
+      Bun.sleepSync(1);
+    }
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Proves that a backup restores. `checksum` re-reads and re-validates the
+ * manifest and hashes the stored file; `quick` and `full` also decompress it
+ * into a temporary file beside the backup (same volume, always removed; a copy
+ * left by kill -9 is a stale partial that the next backup cleans up), open it
+ * read-only and compare what SQLite sees with what the manifest promises.
+ * When backup_dir is full, an unencrypted backup is decompressed into a
+ * private (0700) folder under the system temp dir instead, removed after.
+ * Running them and recording outcomes is run.ts.
+ */
+import { constants, lstatSync, mkdtempSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { AgeFormatError, readAgeStanzas } from "../../age/index.ts";
+import { CHUNK_BYTES } from "../codec/compress.ts";
+import { type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/encryption.ts";
+import { describeError, EXIT, OperationError, SqlbakError } from "../model/errors.ts";
+import { removeQuietly, tempPathFor } from "../system/fs.ts";
+import { type Manifest, parseManifest } from "../model/manifest.ts";
+import { parseBackupId } from "../model/names.ts";
+import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/inspect.ts";
+import { readManifestText, type StoredBackup } from "../store/local.ts";
+import { pausePoint } from "../system/test-pause.ts";
+import { decompressStored } from "../codec/zstd-frames.ts";
+
+export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
+export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
+
+/** A backup failed verification: restore refuses it; exit code 3. */
+export class BackupDamagedError extends SqlbakError {
+  readonly problems: string[];
+  constructor(message: string, problems: string[], hint?: string) {
+    super(message, { exitCode: EXIT.unhealthy, hint });
+    this.problems = problems;
+  }
+}
+
+const short = (sha: string) => sha.slice(0, 12);
+
+/** Problems inside a manifest that parses but contradicts itself (a sign of hand editing). */
+function manifestContradictions(m: Manifest): string[] {
+  const problems: string[] = [];
+  const expected = m.snapshot.page_size * m.snapshot.page_count;
+  if (m.raw.size !== expected) problems.push(`manifest is inconsistent: raw size ${m.raw.size} is not page_size × page_count (${expected})`);
+  const fromId = parseBackupId(m.id)?.createdAt.getTime();
+  if (fromId !== Date.parse(m.created_at)) problems.push("manifest is inconsistent: created_at does not match its id");
+  if (m.check?.ok !== true) problems.push("manifest records a failed or missing snapshot check");
+  return problems;
+}
+
+/** SHA-256 and size of a file opened without following symlinks (a planted link is not our data). */
+async function hashRegularFile(path: string): Promise<{ size: number; sha256: string } | string> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ELOOP" ? "data file is a symbolic link, not a regular file" : `cannot read data file: ${describeError(err)}`;
+  }
+  try {
+    if (!(await fh.stat()).isFile()) return "data file is not a regular file";
+    const hasher = new Bun.CryptoHasher("sha256");
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, size);
+      if (bytesRead === 0) break;
+      hasher.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { size, sha256: hasher.digest("hex") };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Size of a regular file, not following symlinks; what hashRegularFile checks, without reading it. */
+function statRegularFile(path: string): { size: number; sha256?: string } | string {
+  try {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return "data file is a symbolic link, not a regular file";
+    return st.isFile() ? { size: st.size } : "data file is not a regular file";
+  } catch (err) {
+    return `cannot read data file: ${describeError(err)}`;
+  }
+}
+
+/**
+ * The checksum level: re-reads and re-validates the manifest from disk, checks
+ * it does not contradict itself, and hashes the stored file (unless `hash` is
+ * false: the caller hashes it while decompressing). Returns the fresh
+ * manifest (null if it no longer parses) and the problems found.
+ */
+export async function checkStoredFile(b: StoredBackup, opts: { hash?: boolean } = {}): Promise<{ manifest: Manifest | null; problems: string[] }> {
+  let m: Manifest;
+  try {
+    m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
+  } catch (err) {
+    return { manifest: null, problems: [describeError(err)] };
+  }
+  const problems = manifestContradictions(m);
+  const sums = opts.hash === false ? statRegularFile(b.dataPath) : await hashRegularFile(b.dataPath);
+  if (typeof sums === "string") problems.push(sums);
+  else if (sums.size !== m.stored.size) problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
+  else if (sums.sha256 !== undefined && sums.sha256 !== m.stored.sha256) problems.push(`stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`);
+  if (problems.length === 0 && m.stored.encryption) problems.push(...(await ageHeaderProblems(b.dataPath, m.stored.encryption)));
+  return { manifest: m, problems };
+}
+
+/** What the age header shows without a key: a valid header, wrapping the file key for what the manifest says. */
+async function ageHeaderProblems(path: string, enc: NonNullable<Manifest["stored"]["encryption"]>): Promise<string[]> {
+  let stanzas: string[][];
+  try {
+    stanzas = await readAgeStanzas(path);
+  } catch (err) {
+    if (err instanceof AgeFormatError) return [`stored file is not a valid age file: ${err.message}`];
+    throw err;
+  }
+  const want = "recipients" in enc ? { type: "X25519", count: enc.recipients.length } : { type: "scrypt", count: 1 };
+  const got = stanzas.filter((a) => a[0] === want.type).length;
+  if (got !== want.count || got !== stanzas.length) return [`age header wraps the file key ${stanzas.length} time(s) (${got} ${want.type}), manifest says ${want.count} ${want.type}`];
+  return [];
+}
+
+function compareFacts(m: Manifest, facts: ReturnType<typeof describeDatabase>): string[] {
+  const problems: string[] = [];
+  const snap = m.snapshot;
+  if (facts.page_size !== snap.page_size) problems.push(`page size is ${facts.page_size}, manifest says ${snap.page_size}`);
+  if (facts.page_count !== snap.page_count) problems.push(`page count is ${facts.page_count}, manifest says ${snap.page_count}`);
+  if (facts.user_version !== snap.user_version) problems.push(`user_version is ${facts.user_version}, manifest says ${snap.user_version}`);
+  if (facts.schema_sha256 !== snap.schema_sha256) problems.push("schema hash does not match the manifest");
+  for (const name of new Set([...Object.keys(snap.tables), ...Object.keys(facts.tables)])) {
+    const want = snap.tables[name];
+    const got = facts.tables[name];
+    if (want === undefined) problems.push(`table ${name} is not in the manifest`);
+    else if (got === undefined) problems.push(`table ${name} from the manifest is missing`);
+    else if (want !== got) problems.push(`table ${name} has ${got} rows, manifest says ${want}`);
+  }
+  return problems;
+}
+
+/**
+ * Opens a decompressed image read-only and checks it: quick_check (quick) or
+ * integrity_check (full), foreign_key_check, each probe query (must run without
+ * error), and page geometry, schema hash and row counts against the manifest.
+ */
+export function inspectImage(path: string, m: Manifest, level: "quick" | "full", probes: string[]): string[] {
+  const problems: string[] = [];
+  let db;
+  try {
+    db = openReadOnly(path);
+  } catch (err) {
+    return [`cannot open the decompressed copy: ${describeError(err)}`];
+  }
+  try {
+    const check = checkDatabase(db, level);
+    if (!check.ok) problems.push(`${level === "full" ? "integrity_check" : "quick_check"}: ${check.result}`);
+    const fk = db.query("PRAGMA foreign_key_check").values();
+    if (fk.length > 0) problems.push(`foreign_key_check: ${fk.length} violation(s), first in table ${String(fk[0]?.[0])}`);
+    problems.push(...compareFacts(m, describeDatabase(db)));
+    for (const probe of probes) {
+      try {
+        db.query(probe).all();
+      } catch (err) {
+        problems.push(`probe ${JSON.stringify(probe)} failed: ${describeError(err)}`);
+      }
+    }
+  } catch (err) {
+    problems.push(`reading the decompressed copy failed: ${describeError(err)}`);
+  } finally {
+    db.close();
+  }
+  return problems;
+}
+
+/**
+ * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
+ * not exist) and checks the stored and raw hashes and sizes against the
+ * manifest. Returns the problems; the caller removes `dest`. Throws
+ * WrongKeyError, before `dest` is created, when `keys` cannot open the file,
+ * and OperationError (exit 1) when `dest` cannot be written: a full disk says
+ * nothing about the backup, so it is no verdict on it.
+ */
+export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string, keys: DecryptionKeys = NO_KEYS): Promise<string[]> {
+  let sums;
+  try {
+    const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt);
+  } catch (err) {
+    if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
+    return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];
+  }
+  const problems: string[] = [];
+  if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
+  if (sums.rawSize !== m.raw.size) problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
+  else if (sums.rawSha256 !== m.raw.sha256) problems.push(`decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256)}…`);
+  return problems;
+}
+
+/** Removes a temporary image and any sidecar SQLite may have created beside it. */
+export function removeImage(path: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) removeQuietly(path + suffix);
+}
+
+/** Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key). */
+export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: string[], keys: DecryptionKeys = NO_KEYS): Promise<string[]> {
+  const { manifest, problems } = await checkStoredFile(b);
+  // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
+  if (!manifest || problems.length > 0 || level === "checksum") return problems;
+  let temp = tempPathFor(b.dataPath);
+  let scratch: string | undefined;
+  try {
+    let found: string[];
+    try {
+      found = await decompressChecked(b, manifest, temp, keys);
+    } catch (err) {
+      // A full backup_dir must not stop verify: an unencrypted backup is checked in a private
+      // folder under the system temp dir instead. Plaintext of an encrypted one never leaves backup_dir.
+      if (!isDiskFull(err) || manifest.stored.encryption) throw err;
+      removeImage(temp);
+      scratch = mkdtempSync(join(tmpdir(), "sqlbak-verify-"));
+      temp = join(scratch, basename(temp));
+      found = await decompressChecked(b, manifest, temp, keys);
+    }
+    problems.push(...found);
+    pausePoint("verify:decompressed");
+    if (!problems.some((p) => /^(decrypting and )?decompressing failed/.test(p))) problems.push(...inspectImage(temp, manifest, level, probes));
+  } finally {
+    removeImage(temp);
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+  return problems;
+}
+
+/** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
+  return err instanceof OperationError && (code === "ENOSPC" || code === "EDQUOT");
+}

@@ -1,0 +1,32 @@
+import type { ResolvedConfig } from "../config/load.ts";
+import type { Backend } from "../store/backend.ts";
+import type { ResolvedDestination } from "../config/destinations.ts";
+import { withFetched } from "../destinations/catalog.ts";
+import type { RemoteBackup } from "../store/remote.ts";
+import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/encryption.ts";
+import { describeError, OperationError } from "../model/errors.ts";
+import { verifyBackup, type VerifyLevel } from "./check.ts";
+import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./run.ts";
+
+/**
+ * `verify --from`: downloads each backup and runs the same checks as a local
+ * verify. The outcome goes to the op log (with the destination); remote
+ * manifests are never rewritten, so a destination only ever receives whole backups.
+ */
+export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel, keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
+  for (const b of backups) {
+    const probes = probesFor(config, b.manifest.database);
+    const result = await attemptVerify(
+      b,
+      level,
+      () => withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys)),
+      // A wrong key or a full local disk says nothing about the copy; neither does a failed download.
+      (err) => (err instanceof WrongKeyError || err instanceof OperationError ? err.message : `cannot download from ${dest.name}: ${describeError(err)}`),
+    );
+    const logError = logVerification(config, result, dest.name);
+    if (logError) result.warning = logError;
+    results.push(result);
+  }
+  return results;
+}

@@ -1,0 +1,82 @@
+/**
+ * Which backups `verify` checks. Pure: given the listings and a selector,
+ * return the backups, so the selection rules are unit-tested without disks.
+ */
+import { DATABASE_NAME_RE } from "../model/constants.ts";
+import { UsageError } from "../model/errors.ts";
+import { parseBackupId } from "../model/names.ts";
+import type { StoredBackup } from "../store/local.ts";
+
+export type VerifySelector = { kind: "latest" } | { kind: "all" } | { kind: "random"; count: number };
+
+export interface VerifyTarget {
+  /** A backup id: that backup only. */
+  id?: string;
+  /** A database name: its backups only. */
+  name?: string;
+}
+
+/**
+ * Classifies verify's positional argument as a backup id or a database name.
+ * Anything else (a path such as `../../etc/passwd`) is a UsageError: the
+ * argument is never used to build a path.
+ */
+export function parseVerifyTarget(arg: string | undefined): VerifyTarget {
+  if (arg === undefined || arg === "") return {};
+  if (parseBackupId(arg)) return { id: arg };
+  if (DATABASE_NAME_RE.test(arg)) return { name: arg };
+  throw new UsageError(`"${arg}" is not a backup id or a database name`, "give an id as shown by `sqlbak list` (e.g. app-20261122T050607123Z-1a2b3c4d) or a database name");
+}
+
+/** The database an id belongs to (ids start with it). */
+export function databaseOfId(id: string): string {
+  return parseBackupId(id)!.database;
+}
+
+/** Parses `--random`'s optional count: empty means 1. Returns null when it is not a positive integer. */
+export function parseRandomCount(raw: string): number | null {
+  if (raw === "" || raw === "true") return 1;
+  return /^[1-9]\d{0,5}$/.test(raw) ? Number(raw) : null;
+}
+
+/** Time of the last verification, or -Infinity for a backup never verified. */
+function lastVerifiedMs(b: StoredBackup): number {
+  const last = b.manifest.verifications.at(-1);
+  return last ? Date.parse(last.at) : Number.NEGATIVE_INFINITY;
+}
+
+/**
+ * Picks `count` backups at random, favouring those never verified, then those
+ * verified longest ago: a random shuffle breaks ties, a stable sort on the last
+ * verification time decides the rest.
+ */
+export function pickRandom<T extends StoredBackup>(backups: T[], count: number, rng: () => number = Math.random): T[] {
+  const shuffled = [...backups];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  return shuffled.sort((a, b) => lastVerifiedMs(a) - lastVerifiedMs(b)).slice(0, count);
+}
+
+/**
+ * Given the listings in scope (one database, or all), the target and selector,
+ * return the backups to verify. An id that is not there is a UsageError whose
+ * hint is `listCommand` (a `sqlbak list` reading the same folder or destination).
+ */
+export function selectForVerify<T extends StoredBackup>(listings: { backups: T[] }[], target: VerifyTarget, sel: VerifySelector, rng?: () => number, listCommand = "sqlbak list"): T[] {
+  const all = listings.flatMap((l) => l.backups);
+  if (target.id) {
+    const found = all.find((b) => b.manifest.id === target.id);
+    if (!found) throw new UsageError(`no backup with id ${target.id}`, `see \`${listCommand}\` for the backups there are`);
+    return [found];
+  }
+  switch (sel.kind) {
+    case "all":
+      return all;
+    case "random":
+      return pickRandom(all, sel.count, rng);
+    case "latest":
+      return listings.flatMap((l) => l.backups.slice(-1));
+  }
+}
