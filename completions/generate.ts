@@ -4,7 +4,7 @@
  * or changing a command or flag; test/e2e/completion.test.ts fails until then.
  */
 import { join } from "node:path";
-import { SHELLS, renderCompletion } from "../src/lib/output/completion.ts";
+import { SHELLS, renderCompletion } from "../src/lib/output/index.ts";
 import { loadCommandTree } from "../src/commands/_command-tree.ts";
 import { commands } from "../src/commands/index.ts";
 

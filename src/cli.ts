@@ -6,9 +6,9 @@
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";
-import { EXIT, SqlbakError, UsageError } from "./lib/model/errors.ts";
+import { EXIT, SqlbakError, UsageError } from "./lib/model/index.ts";
 import { logger, stderrIsPlain } from "./commands/_log.ts";
-import { SQLBAK_VERSION } from "./lib/system/version.ts";
+import { SQLBAK_VERSION } from "./lib/system/index.ts";
 
 const HELP_FLAGS = ["--help", "-h"];
 

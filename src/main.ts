@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { commands } from "./commands/index.ts";
-import { SQLBAK_VERSION } from "./lib/system/version.ts";
+import { SQLBAK_VERSION } from "./lib/system/index.ts";
 
 export const main = defineCommand({
   meta: {

@@ -1,6 +1,6 @@
 /** The completion model of every registered command, read from the same definitions `--help` uses. */
 import type { CommandDef } from "citty";
-import { type ArgDefLike, type CommandSpec, describeCommand } from "../lib/output/completion.ts";
+import { type ArgDefLike, type CommandSpec, describeCommand } from "../lib/output/index.ts";
 
 async function resolve<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;

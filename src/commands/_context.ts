@@ -1,5 +1,5 @@
 /** What every command starts from: log level set, config resolved. */
-import { type ResolvedConfig, loadConfig } from "../lib/config/load.ts";
+import { type ResolvedConfig, loadConfig } from "../lib/config/index.ts";
 import { logger, setLogLevel } from "./_log.ts";
 
 export interface CommandContext {

@@ -1,8 +1,8 @@
 /** `backup`'s copy step: bring every destination up to date, notify failures; reported separately (never changes the exit code). */
-import { sendNotifications } from "../lib/notify/send.ts";
-import { copyNotification } from "../lib/backup/notification.ts";
-import { formatBytes } from "../lib/model/format.ts";
-import { type CopyResult, syncDestinations } from "../lib/destinations/sync.ts";
+import { sendNotifications } from "../lib/notify/index.ts";
+import { copyNotification } from "../lib/backup/index.ts";
+import { formatBytes } from "../lib/model/index.ts";
+import { type CopyResult, syncDestinations } from "../lib/destinations/index.ts";
 import type { CommandContext } from "./_context.ts";
 
 export async function copyToDestinations(ctx: CommandContext, databases: string[]): Promise<CopyResult[]> {

@@ -2,7 +2,7 @@
  * A one-line progress display on stderr for long backups, shown only on a TTY
  * (cron and pipes get results only).
  */
-import { formatBytes } from "../lib/model/format.ts";
+import { formatBytes } from "../lib/model/index.ts";
 
 /** Below this a backup is over before progress would be worth reading. */
 const PROGRESS_MIN_BYTES = 64 * 1024 * 1024;

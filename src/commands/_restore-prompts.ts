@@ -4,10 +4,9 @@
  * nothing changed (exit 1, "restore cancelled").
  */
 import { confirm, isCancel, log, note, select } from "@clack/prompts";
-import { OperationError } from "../lib/model/errors.ts";
-import { formatAge, formatBytes, formatLocalTime } from "../lib/model/format.ts";
-import { describePlan, type RestorePlan } from "../lib/restore/plan.ts";
-import type { FolderListing, StoredBackup } from "../lib/store/local.ts";
+import { OperationError, formatAge, formatBytes, formatLocalTime } from "../lib/model/index.ts";
+import { describePlan, type RestorePlan } from "../lib/restore/index.ts";
+import type { FolderListing, StoredBackup } from "../lib/store/index.ts";
 
 /** Prompts go to stderr: stdout is for data (SPEC: stdout carries data only). */
 const io = { output: process.stderr };

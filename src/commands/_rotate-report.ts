@@ -1,6 +1,6 @@
 /** Human summary of rotations on stderr, shared by `rotate` and `backup --rotate`. */
-import { EXIT, OutcomeError } from "../lib/model/errors.ts";
-import type { RotateResult } from "../lib/retention/rotate.ts";
+import { EXIT, OutcomeError } from "../lib/model/index.ts";
+import type { RotateResult } from "../lib/retention/index.ts";
 import type { CommandContext } from "./_context.ts";
 
 /** Logs one line per database (and its warnings); with `throwOnFailure`, throws OutcomeError (exit 1, or 4 when only locks failed). */

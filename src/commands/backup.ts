@@ -1,21 +1,16 @@
 import { defineCommand } from "citty";
-import { type BackupResult, runBackups } from "../lib/backup/run.ts";
-import { resolveBackupTargets } from "../lib/store/catalog.ts";
-import { EXIT, OutcomeError, UsageError } from "../lib/model/errors.ts";
-import { sendNotifications } from "../lib/notify/send.ts";
-import { backupNotification, shrinkNotification } from "../lib/backup/notification.ts";
-import { formatBytes } from "../lib/model/format.ts";
-import type { BackupKind } from "../lib/model/manifest.ts";
-import { KEEP_TAG } from "../lib/retention/policy.ts";
-import { describeShrink } from "../lib/model/shrink.ts";
-import { rotateToJson } from "../lib/output/rotate.ts";
-import { type RotateResult, runRotations } from "../lib/retention/rotate.ts";
+import { type BackupResult, runBackups, backupNotification, shrinkNotification } from "../lib/backup/index.ts";
+import { resolveBackupTargets } from "../lib/store/index.ts";
+import { EXIT, OutcomeError, UsageError, formatBytes, type BackupKind, describeShrink } from "../lib/model/index.ts";
+import { sendNotifications } from "../lib/notify/index.ts";
+import { KEEP_TAG, type RotateResult, runRotations } from "../lib/retention/index.ts";
+import { rotateToJson } from "../lib/output/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { createProgress } from "./_progress.ts";
 import { loneRotationFailure, reportRotations } from "./_rotate-report.ts";
 import { copyToDestinations, reportCopies } from "./_copies.ts";
-import type { CopyResult } from "../lib/destinations/sync.ts";
+import type { CopyResult } from "../lib/destinations/index.ts";
 
 export default defineCommand({
   meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },

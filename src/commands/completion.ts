@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { UsageError } from "../lib/model/errors.ts";
-import { SHELLS, type Shell, renderCompletion } from "../lib/output/completion.ts";
+import { UsageError } from "../lib/model/index.ts";
+import { SHELLS, type Shell, renderCompletion } from "../lib/output/index.ts";
 import { type CommandLoaders, loadCommandTree } from "./_command-tree.ts";
 
 /** What cli.ts hands every command as citty's `data`: the command map, which this command describes. */

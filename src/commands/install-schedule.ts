@@ -1,13 +1,9 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
-import { nextRuns } from "../lib/model/cron.ts";
-import { UsageError } from "../lib/model/errors.ts";
-import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "../lib/schedule/env-file.ts";
-import { applySchedule, targetDir } from "../lib/schedule/install.ts";
-import { scheduledJobs } from "../lib/config/schedule.ts";
-import { PLATFORMS, type Platform, renderSchedule } from "../lib/schedule/render.ts";
-import { schtasksCreate } from "../lib/schedule/windows.ts";
+import { nextRuns, UsageError } from "../lib/model/index.ts";
+import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars, applySchedule, targetDir, PLATFORMS, type Platform, renderSchedule, schtasksCreate } from "../lib/schedule/index.ts";
+import { scheduledJobs } from "../lib/config/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 

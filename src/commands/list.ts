@@ -1,9 +1,7 @@
 import { defineCommand } from "citty";
-import { describeProblem } from "../lib/store/listing.ts";
-import { listDatabases } from "../lib/store/catalog.ts";
-import { findDestination, withBackend } from "../lib/destinations/open.ts";
-import { listFrom } from "../lib/destinations/catalog.ts";
-import { backupToJson, renderBackupTable } from "../lib/output/list.ts";
+import { describeProblem, listDatabases } from "../lib/store/index.ts";
+import { findDestination, withBackend, listFrom } from "../lib/destinations/index.ts";
+import { backupToJson, renderBackupTable } from "../lib/output/index.ts";
 import { commonArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { openContext, printData } from "./_context.ts";

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { knownDatabaseNames } from "../lib/store/catalog.ts";
-import { UsageError } from "../lib/model/errors.ts";
-import { renderRotateTable, rotateToJson } from "../lib/output/rotate.ts";
-import { runRotations } from "../lib/retention/rotate.ts";
+import { knownDatabaseNames } from "../lib/store/index.ts";
+import { UsageError } from "../lib/model/index.ts";
+import { renderRotateTable, rotateToJson } from "../lib/output/index.ts";
+import { runRotations } from "../lib/retention/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 import { reportRotations } from "./_rotate-report.ts";

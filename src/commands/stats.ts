@@ -1,13 +1,10 @@
 import { defineCommand } from "citty";
-import { listDatabases } from "../lib/store/catalog.ts";
-import { IDENTITY_ENV } from "../lib/codec/encryption.ts";
-import { EXIT, OutcomeError } from "../lib/model/errors.ts";
-import { sendNotifications } from "../lib/notify/send.ts";
-import { healthNotification } from "../lib/health/notification.ts";
-import { checkHealth } from "../lib/health/verdict.ts";
-import { renderStats } from "../lib/output/stats.ts";
-import { gatherStats } from "../lib/health/stats.ts";
-import { gatherDestinationStats } from "../lib/health/remote.ts";
+import { listDatabases } from "../lib/store/index.ts";
+import { IDENTITY_ENV } from "../lib/codec/index.ts";
+import { EXIT, OutcomeError } from "../lib/model/index.ts";
+import { sendNotifications } from "../lib/notify/index.ts";
+import { healthNotification, checkHealth, gatherStats, gatherDestinationStats } from "../lib/health/index.ts";
+import { renderStats } from "../lib/output/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 

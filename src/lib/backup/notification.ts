@@ -3,10 +3,9 @@
  * a copy to a destination that failed.
  */
 import type { BackupResult } from "./run.ts";
-import type { CopyResult } from "../destinations/sync.ts";
-import { formatBytes } from "../model/format.ts";
-import { makeNotification, type Notification } from "../notify/send.ts";
-import { describeShrink } from "../model/shrink.ts";
+import type { CopyResult } from "../destinations/index.ts";
+import { formatBytes, describeShrink } from "../model/index.ts";
+import { makeNotification, type Notification } from "../notify/index.ts";
 
 export function backupNotification(r: BackupResult, rotated?: number): Notification {
   if (!r.ok) {

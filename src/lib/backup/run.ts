@@ -7,22 +7,12 @@
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { ResolvedConfig, ResolvedDatabase } from "../config/load.ts";
-import { compressFile } from "../codec/compress.ts";
-import { type Sealer, sealerFor } from "../codec/encryption.ts";
-import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, OperationError } from "../model/errors.ts";
-import { commitRename, ensureDir, removeQuietly, tempPathFor, writeFileAtomic } from "../system/fs.ts";
-import { acquireLock, type LockOwner } from "../system/lock.ts";
-import { type BackupKind, type Manifest, MANIFEST_FORMAT, serializeManifest } from "../model/manifest.ts";
-import { dataFileName, manifestFileName, newBackupId } from "../model/names.ts";
-import { appendOpLog } from "../store/oplog.ts";
-import { assertSourceDatabase, takeSnapshot } from "../snapshot/vacuum.ts";
-import { takePageSnapshot } from "../snapshot/pages.ts";
-import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "../snapshot/inspect.ts";
-import { databaseFolder, listFolder, removeStalePartials } from "../store/local.ts";
-import { SQLBAK_VERSION } from "../system/version.ts";
-import { detectShrink, shrinkReference } from "../model/shrink.ts";
-import { pausePoint } from "../system/test-pause.ts";
+import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
+import { compressFile, type Sealer, sealerFor } from "../codec/index.ts";
+import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, OperationError, type BackupKind, type Manifest, MANIFEST_FORMAT, serializeManifest, dataFileName, manifestFileName, newBackupId, detectShrink, shrinkReference } from "../model/index.ts";
+import { commitRename, ensureDir, removeQuietly, tempPathFor, writeFileAtomic, acquireLock, type LockOwner, SQLBAK_VERSION, pausePoint } from "../system/index.ts";
+import { appendOpLog, databaseFolder, listFolder, removeStalePartials } from "../store/index.ts";
+import { assertSourceDatabase, takeSnapshot, takePageSnapshot, type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 
 export interface BackupOptions {
   kind: BackupKind;

@@ -10,8 +10,7 @@ import { promisify } from "node:util";
 import type { Readable, Transform } from "node:stream";
 import { createReadStream, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
-import type { Compression } from "../model/constants.ts";
-import { fsErrorMessage, OperationError } from "../model/errors.ts";
+import { type Compression, fsErrorMessage, OperationError } from "../model/index.ts";
 
 /**
  * Big enough that per-frame overhead is negligible (zstd level 3 looks back

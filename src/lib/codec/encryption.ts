@@ -8,9 +8,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { AgeFormatError, AgeKeyError, type AgeKeys, AgeNoIdentityError, createEncrypter, decryptTransform, openAgeFile, parseIdentityFile, parseRecipient, SCRYPT_LOG_N, type X25519Identity } from "../../age/index.ts";
 import type { StoredFilter } from "./compress.ts";
-import type { EncryptionConfig } from "../config/encryption.ts";
-import { fsErrorMessage, OperationError, UsageError } from "../model/errors.ts";
-import type { Manifest, ManifestEncryption } from "../model/manifest.ts";
+import type { EncryptionConfig } from "../config/index.ts";
+import { fsErrorMessage, OperationError, UsageError, type Manifest, type ManifestEncryption } from "../model/index.ts";
 
 export const IDENTITY_ENV = "SQLBAK_AGE_IDENTITY";
 const IDENTITY_ADVICE = `give the age identity file (AGE-SECRET-KEY-1…) with --identity FILE or $${IDENTITY_ENV}`;

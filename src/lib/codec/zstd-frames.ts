@@ -11,8 +11,8 @@
 import { open } from "node:fs/promises";
 import type { Transform } from "node:stream";
 import { type CompressResult, decompressFile, MAX_IN_FLIGHT, writeAllSync, writeFailure } from "./compress.ts";
-import type { Compression } from "../model/constants.ts";
-import { removeQuietly } from "../system/fs.ts";
+import type { Compression } from "../model/index.ts";
+import { removeQuietly } from "../system/index.ts";
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /** Read size: holds several of our 2 MiB-raw frames; a frame must fit in it whole. */

@@ -7,14 +7,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { type ConfigFile, type NotifyEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
-import { type CheckLevel, type Compression, DATABASE_NAME_RE, type SnapshotMethodName } from "../model/constants.ts";
+import { type CheckLevel, type Compression, DATABASE_NAME_RE, type SnapshotMethodName, parseSpanMs, ConfigError, fsErrorMessage } from "../model/index.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
 import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
-import { parseSpanMs } from "../model/duration.ts";
-import { applyEnvFile } from "../system/env-file.ts";
-import { ConfigError, fsErrorMessage } from "../model/errors.ts";
-import { resolveRetention } from "./retention.ts";
-import { machineTimeZone, type RetentionPolicy } from "./retention.ts";
+import { applyEnvFile } from "../system/index.ts";
+import { resolveRetention, machineTimeZone, type RetentionPolicy } from "./retention.ts";
 import { resolveDestinations, type ResolvedDestination } from "./destinations.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
 

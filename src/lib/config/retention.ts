@@ -3,7 +3,7 @@
  * the top-level `timezone`: checked key by key (every problem collected, each
  * naming its key) and resolved into a RetentionPolicy, layer over layer.
  */
-import { type CalendarWindow, parseCalendarWindow } from "../model/duration.ts";
+import { type CalendarWindow, parseCalendarWindow } from "../model/index.ts";
 
 /** A count of `"unlimited"` in the config; restic's -1. */
 export const UNLIMITED = -1;

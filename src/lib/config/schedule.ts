@@ -2,7 +2,7 @@
  * The scheduled jobs sqlbak knows: what each runs and when by default. The
  * `[schedule]` config table sets or disables (`false` or "") each one.
  */
-import { type CronExpr, parseCron } from "../model/cron.ts";
+import { type CronExpr, parseCron } from "../model/index.ts";
 
 export const JOB_NAMES = ["backup", "verify", "health"] as const;
 export type JobName = (typeof JOB_NAMES)[number];

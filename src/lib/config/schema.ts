@@ -3,14 +3,12 @@
  * first problem: it collects every one, each as "key.path: what is wrong", so a
  * user fixes a file in one pass. Nothing here touches the file system.
  */
-import { spanProblem } from "../model/duration.ts";
+import { spanProblem, CronSyntaxError, parseCron, CHECK_LEVELS, type CheckLevel, COMPRESSIONS, type Compression, DATABASE_NAME_RE, SNAPSHOT_METHOD_NAMES, type SnapshotMethodName } from "../model/index.ts";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention.ts";
-import { CronSyntaxError, parseCron } from "../model/cron.ts";
 import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
 import { JOB_NAMES, type JobName } from "./schedule.ts";
 import { checkDestinations, type DestinationEntry } from "./destinations.ts";
-import { CHECK_LEVELS, type CheckLevel, COMPRESSIONS, type Compression, DATABASE_NAME_RE, SNAPSHOT_METHOD_NAMES, type SnapshotMethodName } from "../model/constants.ts";
 
 /** A config file as written, after validation (paths still relative). */
 export interface ConfigFile {

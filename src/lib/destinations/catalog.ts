@@ -6,16 +6,12 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolvedConfig } from "../config/load.ts";
-import { describeError, OperationError, UsageError } from "../model/errors.ts";
-import { ensureDir } from "../system/fs.ts";
-import type { FolderListing, StoredBackup } from "../store/local.ts";
-import type { Backend } from "../store/backend.ts";
-import type { ResolvedDestination } from "../config/destinations.ts";
-import { STAGING_PREFIX, sweepStaleStaging } from "../store/staging.ts";
-import { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "../store/remote.ts";
+import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
+import { describeError, OperationError, UsageError } from "../model/index.ts";
+import { ensureDir } from "../system/index.ts";
+import { type FolderListing, type StoredBackup, type Backend, STAGING_PREFIX, sweepStaleStaging, fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "../store/index.ts";
 
-export { STAGING_PREFIX } from "../store/staging.ts";
+export { STAGING_PREFIX } from "../store/index.ts";
 
 export interface RemoteFolderListing extends FolderListing {
   backups: RemoteBackup[];

@@ -8,12 +8,10 @@ import { constants, createReadStream, createWriteStream, existsSync, lstatSync, 
 import { copyFile, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { DirDestination } from "../config/destinations.ts";
-import type { Backend, RemoteFile } from "../store/backend.ts";
-import { assertKey } from "../store/keys.ts";
-import { commitRename, ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../system/fs.ts";
-import { DATABASE_NAME_RE } from "../model/constants.ts";
-import { MAX_MANIFEST_BYTES } from "../model/manifest.ts";
+import type { DirDestination } from "../config/index.ts";
+import { type Backend, type RemoteFile, assertKey } from "../store/index.ts";
+import { commitRename, ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../system/index.ts";
+import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES } from "../model/index.ts";
 
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, "r");

@@ -2,10 +2,9 @@
  * Destination name → backend. Each type's module is loaded only when a
  * destination of that type is used, so a dir-only setup never loads S3 or SSH code.
  */
-import type { Backend } from "../store/backend.ts";
-import type { ResolvedDestination } from "../config/destinations.ts";
-import type { ResolvedConfig } from "../config/load.ts";
-import { describeError, OperationError, SqlbakError, UsageError } from "../model/errors.ts";
+import type { Backend } from "../store/index.ts";
+import type { ResolvedDestination, ResolvedConfig } from "../config/index.ts";
+import { describeError, OperationError, SqlbakError, UsageError } from "../model/index.ts";
 
 /** Opens the backend for one destination; throws (with advice) when it cannot even be set up. */
 export async function openBackend(dest: ResolvedDestination): Promise<Backend> {

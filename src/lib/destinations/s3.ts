@@ -9,11 +9,10 @@ import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3Client } from "bun";
-import type { Backend, RemoteFile } from "../store/backend.ts";
-import type { S3Destination } from "../config/destinations.ts";
-import { assertKey } from "../store/keys.ts";
-import { describeError, OperationError } from "../model/errors.ts";
-import { FILE_MODE } from "../system/fs.ts";
+import { type Backend, type RemoteFile, assertKey } from "../store/index.ts";
+import type { S3Destination } from "../config/index.ts";
+import { describeError, OperationError } from "../model/index.ts";
+import { FILE_MODE } from "../system/index.ts";
 
 /** How much is written between two awaited flush() calls (the backpressure step). */
 export const PART_BYTES = 5 * 1024 * 1024;

@@ -10,8 +10,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { commitRename, removeQuietly, tempPathFor, TEMP_SUFFIX } from "../system/fs.ts";
-import type { Backend, RemoteFile } from "../store/backend.ts";
+import { commitRename, removeQuietly, tempPathFor, TEMP_SUFFIX } from "../system/index.ts";
+import type { Backend, RemoteFile } from "../store/index.ts";
 import { describeFailure, isNotFound, parseLs, quoteArg, runBatch, splitSections, type BatchResult, type SftpTarget } from "./sftp-batch.ts";
 
 export interface SftpEntry {

@@ -14,16 +14,11 @@
  * notification.
  */
 import { existsSync } from "node:fs";
-import type { ResolvedConfig } from "../config/load.ts";
-import { STALE_PARTIAL_AGE_MS } from "../store/local.ts";
-import { removeQuietly, tempPathFor } from "../system/fs.ts";
-import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../model/names.ts";
-import { appendOpLog } from "../store/oplog.ts";
-import { listFolder, type StoredBackup } from "../store/local.ts";
-import type { Backend } from "../store/backend.ts";
-import type { ResolvedDestination } from "../config/destinations.ts";
+import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
+import { STALE_PARTIAL_AGE_MS, appendOpLog, listFolder, type StoredBackup, type Backend, listRemote } from "../store/index.ts";
+import { removeQuietly, tempPathFor } from "../system/index.ts";
+import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../model/index.ts";
 import { describeFailure, tryOpenBackend } from "./open.ts";
-import { listRemote } from "../store/remote.ts";
 
 export interface CopyResult {
   destination: string;

@@ -1,4 +1,4 @@
-import { makeNotification, type Notification } from "../notify/send.ts";
+import { makeNotification, type Notification } from "../notify/index.ts";
 
 /** Health problems (`stats --check`) are sent as one `health` event listing them all. */
 export function healthNotification(problems: string[]): Notification {

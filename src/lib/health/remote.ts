@@ -3,13 +3,10 @@
  * how far it lags behind the newest local backup, how many local backups are
  * not copied yet, and the last copy attempt from the op log.
  */
-import type { ResolvedConfig } from "../config/load.ts";
-import { describeError } from "../model/errors.ts";
-import { type LoggedEntry, readOpLog } from "../store/oplog.ts";
-import type { ListingProblem } from "../store/listing.ts";
-import type { FolderListing } from "../store/local.ts";
-import { tryOpenBackend } from "../destinations/open.ts";
-import { listRemote } from "../store/remote.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { describeError } from "../model/index.ts";
+import { type LoggedEntry, readOpLog, type ListingProblem, type FolderListing, listRemote } from "../store/index.ts";
+import { tryOpenBackend } from "../destinations/index.ts";
 
 /** A backup named in a report: its id, when it was taken, and how long ago. */
 export interface BackupRef {

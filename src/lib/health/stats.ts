@@ -6,14 +6,10 @@
  */
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ResolvedConfig } from "../config/load.ts";
-import { KINDS, type Manifest, type Verification } from "../model/manifest.ts";
-import { isUnacknowledgedShrink, newestOwn } from "../model/shrink.ts";
-import { type LoggedEntry, readOpLog } from "../store/oplog.ts";
-import { type ListingProblem, missingDataProblem } from "../store/listing.ts";
-import type { FolderListing } from "../store/local.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { KINDS, type Manifest, type Verification, isUnacknowledgedShrink, newestOwn } from "../model/index.ts";
+import { type LoggedEntry, readOpLog, type ListingProblem, missingDataProblem, type FolderListing, listStaging, type StagingLeftover } from "../store/index.ts";
 import type { BackupRef, DestinationStats } from "./remote.ts";
-import { listStaging, type StagingLeftover } from "../store/staging.ts";
 
 export interface DatabaseStats {
   database: string;

@@ -5,12 +5,10 @@
  * problem and never for a healthy setup (e.g. a brand-new database is not
  * "unverified" until it has had backups for longer than verify_max_age).
  */
-import { formatSpan } from "../model/duration.ts";
-import { formatBytes } from "../model/format.ts";
+import { formatSpan, formatBytes, describeShrink } from "../model/index.ts";
 import type { DatabaseStats, StatsReport } from "./stats.ts";
 import type { DestinationStats } from "./remote.ts";
-import { describeProblem, type ListingProblem } from "../store/listing.ts";
-import { describeShrink } from "../model/shrink.ts";
+import { describeProblem, type ListingProblem } from "../store/index.ts";
 
 /** Partials this old are not a backup in progress: something crashed and nobody cleaned up. */
 export const STRAY_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;

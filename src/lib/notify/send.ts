@@ -5,10 +5,9 @@
  * caller); it never changes the outcome or exit code of what it reports.
  */
 import { hostname } from "node:os";
-import type { ResolvedConfig } from "../config/load.ts";
-import { describeError } from "../model/errors.ts";
-import { appendOpLog } from "../store/oplog.ts";
-import type { NotifyConfig, NotifyEvent } from "../config/notify.ts";
+import type { ResolvedConfig, NotifyConfig, NotifyEvent } from "../config/index.ts";
+import { describeError } from "../model/index.ts";
+import { appendOpLog } from "../store/index.ts";
 
 const RETRY_DELAY_MS = 1_000;
 

@@ -2,9 +2,8 @@
  * What goes to stdout: the backup table and the stable JSON shapes.
  * The JSON fields here are documented in the README; change them only additively.
  */
-import { formatAge, formatBytes, formatLocalTime, renderTable } from "../model/format.ts";
-import type { ManifestEncryption } from "../model/manifest.ts";
-import type { StoredBackup } from "../store/local.ts";
+import { formatAge, formatBytes, formatLocalTime, renderTable, type ManifestEncryption } from "../model/index.ts";
+import type { StoredBackup } from "../store/index.ts";
 
 export interface BackupJson {
   id: string;

@@ -2,8 +2,8 @@
  * rotate's stdout: a table of every backup with keep/remove and its reasons,
  * and the stable `--json` shape (documented in the README; change additively).
  */
-import { formatLocalTime, renderTable } from "../model/format.ts";
-import type { RotateResult } from "../retention/rotate.ts";
+import { formatLocalTime, renderTable } from "../model/index.ts";
+import type { RotateResult } from "../retention/index.ts";
 
 export type RotateJson = Omit<RotateResult, "exitCode">;
 

@@ -1,9 +1,6 @@
 /** The human layout of `stats`: a small block per database, then the volume and totals. */
-import { formatSpan } from "../model/duration.ts";
-import { formatBytes, formatLocalTime, renderTable } from "../model/format.ts";
-import type { DatabaseStats, StatsReport } from "../health/stats.ts";
-import type { BackupRef } from "../health/remote.ts";
-import type { DestinationStats } from "../health/remote.ts";
+import { formatSpan, formatBytes, formatLocalTime, renderTable } from "../model/index.ts";
+import type { DatabaseStats, StatsReport, BackupRef, DestinationStats } from "../health/index.ts";
 
 function when(r: BackupRef | null): string {
   return r ? `${formatLocalTime(new Date(r.created_at))} (${formatSpan(r.age_ms)} ago)  ${r.id}` : "-";

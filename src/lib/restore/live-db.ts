@@ -10,7 +10,7 @@
  */
 import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { describeError } from "../model/errors.ts";
+import { describeError } from "../model/index.ts";
 
 export interface Opener {
   pid: number;

@@ -5,14 +5,10 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/load.ts";
-import type { DecryptionKeys } from "../codec/encryption.ts";
-import { parseSpanMs } from "../model/duration.ts";
-import { OperationError, UsageError } from "../model/errors.ts";
-import { formatBytes, formatLocalTime } from "../model/format.ts";
-import { parseBackupId } from "../model/names.ts";
-import type { StoredBackup } from "../store/local.ts";
-import { suggestCommand } from "../model/suggest.ts";
+import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
+import type { DecryptionKeys } from "../codec/index.ts";
+import { parseSpanMs, OperationError, UsageError, formatBytes, formatLocalTime, parseBackupId, suggestCommand } from "../model/index.ts";
+import type { StoredBackup } from "../store/index.ts";
 
 export type BackupSelector = { kind: "id"; id: string } | { kind: "at"; at: Date; text: string } | { kind: "latest" };
 

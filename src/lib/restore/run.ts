@@ -9,20 +9,15 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { backupDatabase } from "../backup/run.ts";
-import type { ResolvedConfig } from "../config/load.ts";
-import { describeError, OperationError, SqlbakError } from "../model/errors.ts";
-import { commitRename, removeQuietly, tempPathFor } from "../system/fs.ts";
+import { backupDatabase } from "../backup/index.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { describeError, OperationError, SqlbakError, type Manifest, suggestCommand } from "../model/index.ts";
+import { commitRename, removeQuietly, tempPathFor, acquireLock, pausePoint } from "../system/index.ts";
 import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
-import { acquireLock } from "../system/lock.ts";
-import type { Manifest } from "../model/manifest.ts";
-import { appendOpLog } from "../store/oplog.ts";
+import { appendOpLog, databaseFolder } from "../store/index.ts";
 import { type RestorePlan, undoCommand } from "./plan.ts";
-import { checkDatabase } from "../snapshot/inspect.ts";
-import { suggestCommand } from "../model/suggest.ts";
-import { databaseFolder } from "../store/local.ts";
-import { pausePoint } from "../system/test-pause.ts";
-import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "../verify/check.ts";
+import { checkDatabase } from "../snapshot/index.ts";
+import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "../verify/index.ts";
 
 const SIDECARS = ["-wal", "-shm", "-journal"];
 

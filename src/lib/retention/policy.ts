@@ -6,9 +6,8 @@
  * policy) only ever add keeps on top. Calendar periods are taken in an explicit
  * IANA time zone through Intl, never from the process's TZ alone.
  */
-import type { BackupKind } from "../model/manifest.ts";
-import { type CalendarWindow, isEmptyWindow } from "../model/duration.ts";
-import { machineTimeZone, type RetentionPolicy, UNLIMITED } from "../config/retention.ts";
+import { type BackupKind, type CalendarWindow, isEmptyWindow } from "../model/index.ts";
+import { machineTimeZone, type RetentionPolicy, UNLIMITED } from "../config/index.ts";
 
 /** The tag that pins a backup forever (`backup --pin` adds it). */
 export const KEEP_TAG = "keep";

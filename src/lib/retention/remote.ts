@@ -9,13 +9,10 @@
  * machine — may be the only copy left anywhere, and is kept.
  * Each removal deletes the manifest first, then the data (as locally).
  */
-import type { ResolvedConfig } from "../config/load.ts";
-import { appendOpLog, readOpLog } from "../store/oplog.ts";
+import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
+import { appendOpLog, readOpLog, type Backend, listRemote } from "../store/index.ts";
 import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
-import { type RetentionPolicy } from "../config/retention.ts";
-import type { Backend } from "../store/backend.ts";
-import { describeFailure, openBackend } from "../destinations/open.ts";
-import { listRemote } from "../store/remote.ts";
+import { describeFailure, openBackend } from "../destinations/index.ts";
 
 export interface RemoteRotation {
   destination: string;

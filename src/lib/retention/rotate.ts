@@ -6,20 +6,12 @@
  * by the next backup or rotate once older than STALE_PARTIAL_AGE_MS.
  */
 import { existsSync, unlinkSync } from "node:fs";
-import type { ResolvedConfig } from "../config/load.ts";
-import { removeStalePartials, STALE_PARTIAL_AGE_MS } from "../store/local.ts";
-import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage } from "../model/errors.ts";
-import { fsyncDir } from "../system/fs.ts";
-import { acquireLock, type LockOwner } from "../system/lock.ts";
-import { appendOpLog } from "../store/oplog.ts";
+import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
+import { removeStalePartials, STALE_PARTIAL_AGE_MS, appendOpLog, describeProblem, databaseFolder, listFolder, type StoredBackup, sweepStaleStaging } from "../store/index.ts";
+import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, beforeShrinkId } from "../model/index.ts";
+import { fsyncDir, acquireLock, type LockOwner, pausePoint } from "../system/index.ts";
 import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput } from "./policy.ts";
-import { type RetentionPolicy } from "../config/retention.ts";
-import { describeProblem } from "../store/listing.ts";
-import { databaseFolder, listFolder, type StoredBackup } from "../store/local.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
-import { sweepStaleStaging } from "../store/staging.ts";
-import { pausePoint } from "../system/test-pause.ts";
-import { beforeShrinkId } from "../model/shrink.ts";
 
 export interface RotateOptions {
   dryRun: boolean;

@@ -1,5 +1,5 @@
 /** Types and helpers shared by the per-platform renderers (pure). */
-import { EXIT, SqlbakError } from "../model/errors.ts";
+import { EXIT, SqlbakError } from "../model/index.ts";
 
 export interface RenderOptions {
   /** System-wide units/daemons (root) rather than the invoking user's. */

@@ -7,9 +7,9 @@
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import type { ResolvedConfig } from "../config/load.ts";
-import { readEnvFile } from "../system/env-file.ts";
-import { OperationError, fsErrorMessage } from "../model/errors.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { readEnvFile } from "../system/index.ts";
+import { OperationError, fsErrorMessage } from "../model/index.ts";
 
 export interface NeededVar {
   name: string;

@@ -12,8 +12,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { OperationError } from "../model/errors.ts";
-import { JOB_NAMES } from "../config/schedule.ts";
+import { OperationError } from "../model/index.ts";
+import { JOB_NAMES } from "../config/index.ts";
 import { type Platform, type Rendered, spliceCronBlock } from "./render.ts";
 import { validateCrontab, validatePlists, validateSystemdUnits, validateTasks } from "./validate.ts";
 

@@ -4,9 +4,9 @@
  * on any of them, so a cron expression becomes the product of its restricted
  * fields. cron's day OR rule is two groups of dicts (Day ones and Weekday ones).
  */
-import type { CronExpr } from "../model/cron.ts";
+import type { CronExpr } from "../model/index.ts";
 import { type RenderedFile, type RenderOptions, UnsupportedScheduleError, product, xmlEscape } from "./common.ts";
-import type { ScheduledJob } from "../config/schedule.ts";
+import type { ScheduledJob } from "../config/index.ts";
 
 /** A plist with hundreds of calendar dicts is unreadable and slow to load; cron can say it in one line. */
 export const MAX_LAUNCHD_INTERVALS = 100;

@@ -5,7 +5,7 @@
  * An expression a platform cannot express exactly is refused, never approximated.
  */
 import { type RenderedFile, type RenderOptions, UnsupportedScheduleError } from "./common.ts";
-import type { ScheduledJob } from "../config/schedule.ts";
+import type { ScheduledJob } from "../config/index.ts";
 import { renderLaunchd } from "./launchd.ts";
 import { renderSystemd } from "./systemd.ts";
 import { renderWindows } from "./windows.ts";

@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT, SqlbakError } from "../model/errors.ts";
+import { EXIT, SqlbakError } from "../model/index.ts";
 import type { RenderedFile } from "./common.ts";
 import { PlistError, type PlistValue, parsePlist } from "./plist.ts";
 import { checkTaskXml, TaskXmlError } from "./task-xml.ts";

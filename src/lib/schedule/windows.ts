@@ -7,9 +7,9 @@
  * or few enough for one trigger each: a task holds at most 48 triggers, so
  * `*\/7 * * * *` (uneven across the hour boundary, 216 times a day) is refused.
  */
-import type { CronExpr } from "../model/cron.ts";
+import type { CronExpr } from "../model/index.ts";
 import { type RenderedFile, type RenderOptions, UnsupportedScheduleError, xmlEscape } from "./common.ts";
-import type { ScheduledJob } from "../config/schedule.ts";
+import type { ScheduledJob } from "../config/index.ts";
 
 /** Task Scheduler rejects a task with more than 48 triggers. */
 export const MAX_WINDOWS_TRIGGERS = 48;

@@ -6,7 +6,7 @@
  */
 import { Database } from "bun:sqlite";
 import { closeSync, openSync, readSync } from "node:fs";
-import type { CheckLevel } from "../model/constants.ts";
+import type { CheckLevel } from "../model/index.ts";
 
 const SQLITE_HEADER = "SQLite format 3\u0000";
 /**

@@ -20,10 +20,9 @@
  * sqlbak never changes the source. The app's next checkpoint does the work.
  */
 import { readSync } from "node:fs";
-import { CHUNK_BYTES, type CompressResult, compressChunks, MAX_IN_FLIGHT, type StoredFilter } from "../codec/compress.ts";
-import type { CheckLevel, Compression } from "../model/constants.ts";
-import { describeError, fsErrorMessage, OperationError } from "../model/errors.ts";
-import { removeQuietly } from "../system/fs.ts";
+import { CHUNK_BYTES, type CompressResult, compressChunks, MAX_IN_FLIGHT, type StoredFilter } from "../codec/index.ts";
+import { type CheckLevel, type Compression, describeError, fsErrorMessage, OperationError } from "../model/index.ts";
+import { removeQuietly } from "../system/index.ts";
 import { assertSourceDatabase } from "./vacuum.ts";
 import { type Pinned, SourceFiles } from "./pin.ts";
 import type { ReaderMessage } from "./reader.ts";

@@ -31,7 +31,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { closeSync, openSync } from "node:fs";
-import { OperationError } from "../model/errors.ts";
+import { OperationError } from "../model/index.ts";
 import { indexWal, readShmHeader, type ShmHeader, WalChangedError } from "./wal.ts";
 
 /** How long to keep trying for a lock a writer holds; one commit, even a slow one, is far shorter. */

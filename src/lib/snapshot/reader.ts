@@ -12,8 +12,7 @@
  * Listed as a second entry point of the compiled binary (package.json build).
  */
 import { Database } from "bun:sqlite";
-import type { CheckLevel } from "../model/constants.ts";
-import { describeError, OperationError } from "../model/errors.ts";
+import { type CheckLevel, describeError, OperationError } from "../model/index.ts";
 import { type Pinned, pinState, SourceFiles } from "./pin.ts";
 import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase } from "./inspect.ts";
 

@@ -7,7 +7,7 @@
  */
 import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
-import { describeError, fsErrorMessage, OperationError } from "../model/errors.ts";
+import { describeError, fsErrorMessage, OperationError } from "../model/index.ts";
 import { hasSqliteHeader } from "./inspect.ts";
 
 /** A writer in rollback mode holds its lock for one commit; this covers a slow one. */

@@ -3,8 +3,8 @@
  * command line against the config, and lists every database that has backups.
  */
 import { existsSync } from "node:fs";
-import { type ResolvedConfig, type ResolvedDatabase, adHocDatabase } from "../config/load.ts";
-import { UsageError } from "../model/errors.ts";
+import { type ResolvedConfig, type ResolvedDatabase, adHocDatabase } from "../config/index.ts";
+import { UsageError } from "../model/index.ts";
 import { databasesOnDisk, type FolderListing, listFolder } from "./local.ts";
 
 /** An argument is a path (not a name) when it has a slash or a dot, or names an existing file. */

@@ -3,7 +3,7 @@
  * (database names, backup ids) or from a remote listing, so each is checked
  * before it becomes a local or remote path: nothing can climb out of a root.
  */
-import { DATABASE_NAME_RE } from "../model/constants.ts";
+import { DATABASE_NAME_RE } from "../model/index.ts";
 
 const FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 

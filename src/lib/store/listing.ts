@@ -18,11 +18,8 @@
  *   upload).
  * Everything else (the lock, foreign files) is left alone and not reported.
  */
-import { describeError } from "../model/errors.ts";
-import { TEMP_SUFFIX } from "../system/fs.ts";
-import { LOCK_FILE } from "../system/lock.ts";
-import { type Manifest, parseManifest } from "../model/manifest.ts";
-import { DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "../model/names.ts";
+import { describeError, type Manifest, parseManifest, DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "../model/index.ts";
+import { TEMP_SUFFIX, LOCK_FILE } from "../system/index.ts";
 
 export interface FolderEntry {
   name: string;

@@ -8,11 +8,9 @@
  */
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DATABASE_NAME_RE } from "../model/constants.ts";
+import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, OperationError } from "../model/index.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
-import { MAX_MANIFEST_BYTES, type Manifest } from "../model/manifest.ts";
-import { OperationError } from "../model/errors.ts";
-import { fileInTheWay, removeQuietly } from "../system/fs.ts";
+import { fileInTheWay, removeQuietly } from "../system/index.ts";
 
 export interface StoredBackup {
   manifest: Manifest;

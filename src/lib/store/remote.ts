@@ -9,12 +9,11 @@
  * and fetched into a local folder before anything reads their bytes.
  */
 import { join } from "node:path";
-import { DATABASE_NAME_RE } from "../model/constants.ts";
+import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES } from "../model/index.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
 import type { StoredBackup } from "./local.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
-import { MAX_MANIFEST_BYTES } from "../model/manifest.ts";
 
 export interface RemoteBackup extends StoredBackup {
   manifestKey: string;

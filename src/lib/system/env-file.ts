@@ -6,7 +6,7 @@
  * anyone else. See docs/env-file.md.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import { EXIT, SqlbakError, fsErrorMessage } from "../model/errors.ts";
+import { EXIT, SqlbakError, fsErrorMessage } from "../model/index.ts";
 
 /** Far more than any list of credentials; a bigger file is not what the user meant. */
 export const MAX_ENV_FILE_BYTES = 64 * 1024;

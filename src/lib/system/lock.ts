@@ -12,9 +12,8 @@ import { Database } from "bun:sqlite";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { describeError, LockedError, fsErrorMessage, OperationError } from "../model/errors.ts";
+import { describeError, LockedError, fsErrorMessage, OperationError, formatSpanSetting } from "../model/index.ts";
 import { ensureDir, writeFileAtomic } from "./fs.ts";
-import { formatSpanSetting } from "../model/duration.ts";
 
 export const LOCK_FILE = ".sqlbak-lock";
 const LOCK_INFO_FILE = ".sqlbak-lock.json";

@@ -1,4 +1,4 @@
-import { makeNotification, type Notification } from "../notify/send.ts";
+import { makeNotification, type Notification } from "../notify/index.ts";
 import type { VerifyResult } from "./run.ts";
 
 /** A verification that failed (or could not be done) is sent as a `failure` event, like a failed backup. */

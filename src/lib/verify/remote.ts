@@ -1,10 +1,8 @@
-import type { ResolvedConfig } from "../config/load.ts";
-import type { Backend } from "../store/backend.ts";
-import type { ResolvedDestination } from "../config/destinations.ts";
-import { withFetched } from "../destinations/catalog.ts";
-import type { RemoteBackup } from "../store/remote.ts";
-import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/encryption.ts";
-import { describeError, OperationError } from "../model/errors.ts";
+import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
+import type { Backend, RemoteBackup } from "../store/index.ts";
+import { withFetched } from "../destinations/index.ts";
+import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
+import { describeError, OperationError } from "../model/index.ts";
 import { verifyBackup, type VerifyLevel } from "./check.ts";
 import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./run.ts";
 

@@ -5,15 +5,11 @@
  */
 import { lstatSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { ResolvedConfig } from "../config/load.ts";
-import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/encryption.ts";
-import { describeError, LockedError } from "../model/errors.ts";
-import { writeFileAtomic } from "../system/fs.ts";
-import { acquireLock } from "../system/lock.ts";
-import { type Manifest, parseManifest, serializeManifest, type Verification } from "../model/manifest.ts";
-import { appendOpLog } from "../store/oplog.ts";
-import { missingDataProblem } from "../store/listing.ts";
-import { readManifestText, type StoredBackup } from "../store/local.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
+import { describeError, LockedError, type Manifest, parseManifest, serializeManifest, type Verification } from "../model/index.ts";
+import { writeFileAtomic, acquireLock } from "../system/index.ts";
+import { appendOpLog, missingDataProblem, readManifestText, type StoredBackup } from "../store/index.ts";
 import { verifyBackup, type VerifyLevel } from "./check.ts";
 
 /** History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB. */

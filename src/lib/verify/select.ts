@@ -2,10 +2,8 @@
  * Which backups `verify` checks. Pure: given the listings and a selector,
  * return the backups, so the selection rules are unit-tested without disks.
  */
-import { DATABASE_NAME_RE } from "../model/constants.ts";
-import { UsageError } from "../model/errors.ts";
-import { parseBackupId } from "../model/names.ts";
-import type { StoredBackup } from "../store/local.ts";
+import { DATABASE_NAME_RE, UsageError, parseBackupId } from "../model/index.ts";
+import type { StoredBackup } from "../store/index.ts";
 
 export type VerifySelector = { kind: "latest" } | { kind: "all" } | { kind: "random"; count: number };
 

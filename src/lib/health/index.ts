@@ -1,0 +1,5 @@
+/** Stats of every backup folder and destination, and the pure verdict behind `stats --check`. */
+export { healthNotification } from "./notification.ts";
+export { type BackupRef, type DestinationStats, gatherDestinationStats } from "./remote.ts";
+export { type DatabaseStats, gatherStats, type StatsReport } from "./stats.ts";
+export { checkHealth } from "./verdict.ts";
