@@ -205,7 +205,11 @@ function tomlProblem(fence: Fence): string {
     if (!(err instanceof ConfigError)) throw err;
     problems = err.message.split("\n");
   }
-  if (fence.marker === "invalid") return problems.length ? "" : "marked invalid, but sqlbak accepts it";
+  if (fence.marker === "invalid") {
+    if (problems.length === 0) return "marked invalid, but sqlbak accepts it";
+    const expected = /#\s*refused:\s*(.+?)\s*$/m.exec(fence.body)?.[1];
+    return expected && !problems.some((p) => p.includes(expected)) ? `refused, but not with "${expected}": ${problems.join("; ")}` : "";
+  }
   return problems.join("; ");
 }
 
@@ -219,7 +223,7 @@ async function flagTree(): Promise<FlagTree> {
 /** The `--flags` of a command line, stopping at a pipe, `;`, `&&`, `||` or a shell comment. */
 function flagsIn(args: string): string[] {
   const cut = args.split(/\s\|\s+(?!-)|;|&&|\|\||\s#/)[0]!;
-  return [...cut.matchAll(/(?:^|[\s[(])--([a-z][a-z0-9-]*)/g)].map((m) => m[1]!);
+  return [...cut.matchAll(/(?:^|[\s[(|])--([a-z][a-z0-9-]*)/g)].map((m) => m[1]!);
 }
 
 /** Problems with the commands and flags named in one piece of code. */
@@ -291,6 +295,10 @@ describe("docs", () => {
     expect(commandProblems("sqlbak verify [--latest | --all | --random [N]] [--levels checksum|quick|full]", tree)).toEqual([
       '"sqlbak verify … --levels": verify has no flag --levels',
     ]);
+    expect(commandProblems("sqlbak verify [--latest|--all|--randm [N]]", tree)).toEqual(['"sqlbak verify … --randm": verify has no flag --randm']);
+    const codeTexts = all.flatMap((d) => [...d.spans.map((s) => s.text), ...d.fences.flatMap((f) => f.body.split("\n"))]);
+    const commandLines = codeTexts.filter((c) => /(?<![\w.@~-])sqlbak[ \t]+[a-z]/.test(c) && /--[a-z]/.test(c));
+    expect(commandLines.length).toBeGreaterThan(25);
     expect(slugOf("Reading a destination: `--from NAME`")).toBe("reading-a-destination---from-name");
     expect([...anchorsOf(["SFTP", "SFTP", "How the snapshot works, and why"])]).toEqual(["sftp", "sftp-1", "how-the-snapshot-works-and-why"]);
   });
