@@ -253,6 +253,14 @@ describe("docs", () => {
     expect(DOC_FILES.filter((f) => f.startsWith("docs/") && !linked.has(f))).toEqual([]);
   });
 
+  it("README's project layout names only paths that exist", () => {
+    const text = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = /^## Project layout\n([\s\S]*?)(?=^## )/m.exec(text)?.[1] ?? "";
+    const paths = [...section.matchAll(/^- `([^`]+)`/gm)].map((m) => m[1]!);
+    expect(paths.length).toBeGreaterThan(3);
+    expect(paths.filter((p) => !existsSync(join(ROOT, p)))).toEqual([]);
+  });
+
   it.each(DOC_FILES)("%s: every relative link resolves, anchors included", (file) => {
     expect(linkProblems(docs.get(file)!)).toEqual([]);
   });
