@@ -8,7 +8,7 @@ import { OperationError, formatAge, formatBytes, formatLocalTime } from "../lib/
 import { describePlan, type RestorePlan } from "../lib/restore/index.ts";
 import type { FolderListing, StoredBackup } from "../lib/store/index.ts";
 
-/** Prompts go to stderr: stdout is for data (SPEC: stdout carries data only). */
+/** Prompts go to stderr: stdout is for data (stdout carries data only). */
 const io = { output: process.stderr };
 
 function cancelled(): never {

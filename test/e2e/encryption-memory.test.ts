@@ -2,8 +2,9 @@
  * Memory stays flat while encrypting: a backup and a verify of a database
  * larger than the bound, incompressible so the encrypted file is as large,
  * must keep the binary's anonymous memory under it. Anonymous, not total RSS:
- * the snapshot check reads the image through SQLite's mmap (src/lib/snapshot/inspect.ts),
- * whose file-backed pages count in RSS but are page cache the kernel reclaims.
+ * file-backed pages (the image read through the kernel's page cache) count in
+ * RSS but are reclaimed by the kernel; SQLite's own page cache for the checks
+ * is capped (src/lib/snapshot/inspect.ts) and counts as anonymous.
  */
 import { describe, expect, it } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";

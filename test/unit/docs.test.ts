@@ -9,8 +9,9 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { loadCommandTree } from "../../src/commands/_command-tree.ts";
-import { loadConfig } from "../../src/lib/config.ts";
-import { ConfigError } from "../../src/lib/errors.ts";
+import { commands } from "../../src/commands/index.ts";
+import { loadConfig } from "../../src/lib/config/index.ts";
+import { ConfigError } from "../../src/lib/model/index.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -216,7 +217,7 @@ function tomlProblem(fence: Fence): string {
 type FlagTree = Map<string, Set<string>>;
 
 async function flagTree(): Promise<FlagTree> {
-  const tree = await loadCommandTree();
+  const tree = await loadCommandTree(commands);
   return new Map(tree.map((c) => [c.name, new Set(c.flags.map((f) => f.name))]));
 }
 

@@ -123,7 +123,7 @@ function resolveSchedule(entry: ConfigFile["schedule"]): ScheduleConfig {
   return { backup: pick("backup"), verify: pick("verify"), health: pick("health") };
 }
 
-/** The config file to use, following SPEC §3's lookup order; null when there is none. */
+/** The config file to use, in the lookup order of docs/configuration.md; null when there is none. */
 export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
   const given = explicit ?? env.SQLBAK_CONFIG;
   if (given) {

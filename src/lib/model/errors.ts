@@ -1,6 +1,6 @@
 /**
  * Every failure a user can cause or meet is a SqlbakError: a one-line message,
- * optional advice, and the exit code the CLI maps it to (SPEC §5).
+ * optional advice, and the exit code the CLI maps it to (docs/exit-codes.md).
  * The CLI's top-level handler is the only place that turns these into exits.
  */
 export const EXIT = {

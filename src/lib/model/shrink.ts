@@ -5,7 +5,7 @@
  * it; a shrink is recorded in the manifest (`shrunk`), warned, notified, made
  * a health problem and keeps the last backup from before it until someone
  * acknowledges it (`backup --accept-shrink`, or a later backup back to size).
- * See README "Storage layout and manifest" and docs/shrink.md.
+ * See docs/storage.md (the manifest) and docs/shrink.md.
  */
 import { formatBytes } from "./format.ts";
 import type { Manifest } from "./manifest.ts";

@@ -11,7 +11,7 @@ import { appendOpLog } from "../store/index.ts";
 
 const RETRY_DELAY_MS = 1_000;
 
-/** The webhook body, and the fields every sender draws from (README: "Notifications"). */
+/** The webhook body, and the fields every sender draws from (docs/notifications.md). */
 export interface Notification {
   event: NotifyEvent;
   title: string;

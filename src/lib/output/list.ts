@@ -1,6 +1,6 @@
 /**
  * What goes to stdout: the backup table and the stable JSON shapes.
- * The JSON fields here are documented in the README; change them only additively.
+ * The JSON fields here are documented in docs/commands.md; change them only additively.
  */
 import { formatAge, formatBytes, formatLocalTime, renderTable, type ManifestEncryption } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";

@@ -1,6 +1,6 @@
 /**
  * rotate's stdout: a table of every backup with keep/remove and its reasons,
- * and the stable `--json` shape (documented in the README; change additively).
+ * and the stable `--json` shape (documented in docs/commands.md; change additively).
  */
 import { formatLocalTime, renderTable } from "../model/index.ts";
 import type { RotateResult } from "../retention/index.ts";
