@@ -118,7 +118,9 @@ async function benchSize(sizeMiB: number) {
     return { ms: a.ms + b.ms, maxRssBytes: 0 };
   };
   const target = join(work, "restored.db");
-  const removeTarget = () => ["", "-wal", "-shm"].forEach((s) => rmSync(target + s, { force: true }));
+  const removeTarget = () => {
+    for (const s of ["", "-wal", "-shm"]) rmSync(target + s, { force: true });
+  };
   const restore = () => {
     removeTarget();
     return run([BIN, "restore", `bench-${sizeMiB}`, "--latest", "--to", target, "--yes", "--force", "--backup-dir", backups, "--quiet"]);

@@ -4,6 +4,7 @@
  * the stack only with --verbose.
  */
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import type { AnyCommand } from "./commands/_command-tree.ts";
 import { commands, type CommandName } from "./commands/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";
 import { EXIT, SqlbakError, UsageError } from "./lib/model/index.ts";
@@ -49,7 +50,7 @@ async function dispatch(rawArgs: string[]): Promise<void> {
   if (!(first in commands)) {
     throw new UsageError(`unknown command "${first}"`, `commands: ${Object.keys(commands).join(", ")}`);
   }
-  const cmd: CommandDef<any> = await commands[first as CommandName]();
+  const cmd: AnyCommand = await commands[first as CommandName]();
   if (rest.some((a) => HELP_FLAGS.includes(a))) {
     printHelp(`${await renderUsage(cmd, main)}\n`);
     return;

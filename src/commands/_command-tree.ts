@@ -6,8 +6,12 @@ async function resolve<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promi
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
+/** Any command: CommandDef is invariant in its arguments, and each command has its own. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type AnyCommand = CommandDef<any>;
+
 /** Name → lazy loader, as in index.ts. */
-export type CommandLoaders = Record<string, () => Promise<CommandDef<any>>>;
+export type CommandLoaders = Record<string, () => Promise<AnyCommand>>;
 
 /**
  * Loads every command of `commands` (evaluating no side effects: command
@@ -17,7 +21,7 @@ export type CommandLoaders = Record<string, () => Promise<CommandDef<any>>>;
 export async function loadCommandTree(commands: CommandLoaders): Promise<CommandSpec[]> {
   const specs: CommandSpec[] = [];
   for (const [name, load] of Object.entries(commands)) {
-    const def: CommandDef<any> = await load();
+    const def: AnyCommand = await load();
     const meta = (await resolve(def.meta)) ?? {};
     const args = ((await resolve(def.args)) ?? {}) as Record<string, ArgDefLike>;
     specs.push(describeCommand(name, meta.description ?? "", args));

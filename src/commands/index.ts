@@ -2,9 +2,9 @@
  * Command name → lazy loader. Only the chosen command's module is evaluated,
  * which keeps `sqlbak --help` and every other command fast.
  */
-import type { CommandDef } from "citty";
+import type { AnyCommand } from "./_command-tree.ts";
 
-type Loader = () => Promise<CommandDef<any>>;
+type Loader = () => Promise<AnyCommand>;
 
 export const commands = {
   backup: () => import("./backup.ts").then((m) => m.default),

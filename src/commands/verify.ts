@@ -48,7 +48,9 @@ export default defineCommand({
         ctx.logger.warn(`no age identity here, so verifying checksums only (level checksum); a restore test needs the identity: run \`sqlbak verify${from} --identity key.txt\` where the key is`);
       }
     };
-    const warn = (ls: FolderListing[]) => ls.forEach((l) => l.problems.forEach((p) => ctx.logger.warn(`skipped ${describeProblem(p)}`)));
+    const warn = (ls: FolderListing[]) => {
+      for (const p of ls.flatMap((l) => l.problems)) ctx.logger.warn(`skipped ${describeProblem(p)}`);
+    };
     const none = (where: string) => new OutcomeError(`nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`, EXIT.unhealthy);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     if (dest) {

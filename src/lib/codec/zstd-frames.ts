@@ -96,6 +96,7 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
       pos += bytesRead;
       filled += bytesRead;
       let off = 0;
+      // biome-ignore lint/suspicious/noAssignInExpressions: walk the frames that are complete in buf
       for (let len; (len = frameLength(buf, off, filled)) !== null; off += len) {
         const frame = buf.slice(off, off + len); // a copy: buf is refilled while the frame decompresses
         storedHash.update(frame);

@@ -155,6 +155,7 @@ const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
 /** Turns validated entries into destinations with absolute local paths (relative ones resolve against `baseDir`). */
 export function resolveDestinations(entries: DestinationEntry[] | undefined, baseDir: string): ResolvedDestination[] {
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch covers every validated type
   return (entries ?? []).map((e): ResolvedDestination => {
     const common = { name: e.name, uploadCheck: (str(e.upload_check) ?? "checksum") as UploadCheck };
     // `~/…` is the home folder, as ssh and admins expect; other relative paths are against the config file.

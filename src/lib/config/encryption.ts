@@ -33,9 +33,12 @@ export function checkEncryptionTable(raw: unknown, add: AddProblem): EncryptionE
       add("encryption.recipients", 'expected a non-empty list of age recipients ("age1…", from `age-keygen -y KEYFILE`)');
     } else {
       const good: string[] = [];
-      obj.recipients.forEach((r: unknown, i) => {
+      for (const [i, r] of (obj.recipients as unknown[]).entries()) {
         const key = `encryption.recipients[${i}]`;
-        if (typeof r !== "string") return add(key, `expected a string "age1…", got ${JSON.stringify(r)}`);
+        if (typeof r !== "string") {
+          add(key, `expected a string "age1…", got ${JSON.stringify(r)}`);
+          continue;
+        }
         try {
           good.push(parseRecipient(r.trim()).text);
         } catch (err) {
@@ -44,7 +47,7 @@ export function checkEncryptionTable(raw: unknown, add: AddProblem): EncryptionE
           const shown = /^age-secret-key-/i.test(r.trim()) ? "AGE-SECRET-KEY-1…" : JSON.stringify(r);
           add(key, `${shown} ${err.message}`);
         }
-      });
+      }
       entry.recipients = [...new Set(good)];
     }
   }

@@ -256,7 +256,7 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
   const scheduled = good.filter((x) => x.b.kind === "scheduled");
   if (!empty) {
     const ruled = applyResticRules(scheduled.map((x) => ({ ms: x.ms, civil: civilTime(x.ms, tz) })), policy, tz, opts.now);
-    scheduled.forEach((x, i) => x.reasons.push(...ruled[i]!));
+    for (const [i, x] of scheduled.entries()) x.reasons.push(...ruled[i]!);
   }
   let preRestoreSeen = 0;
   for (const x of present) {

@@ -75,6 +75,7 @@ export function readEnvFile(path: string): Map<string, string> {
     if (st.size >= MAX_ENV_FILE_BYTES) throw new EnvFileError(`${path}: environment file is ${st.size} bytes; the limit is ${MAX_ENV_FILE_BYTES - 1}`);
     const buf = Buffer.alloc(MAX_ENV_FILE_BYTES);
     let len = 0;
+    // biome-ignore lint/suspicious/noAssignInExpressions: read until full or end of file
     for (let n; len < buf.length && (n = readSync(fd, buf, len, buf.length - len, null)) > 0; ) len += n;
     if (len >= MAX_ENV_FILE_BYTES) throw new EnvFileError(`${path}: environment file is larger than ${MAX_ENV_FILE_BYTES - 1} bytes`);
     let text: string;
