@@ -257,9 +257,12 @@ describe("docs", () => {
   it("README's project layout names only paths that exist", () => {
     const text = readFileSync(join(ROOT, "README.md"), "utf8");
     const section = /^## Project layout\n([\s\S]*?)(?=^## )/m.exec(text)?.[1] ?? "";
-    const paths = [...section.matchAll(/^- `([^`]+)`/gm)].map((m) => m[1]!);
+    const paths = [...section.matchAll(/^\s*- `([^`]+)`/gm)].map((m) => m[1]!);
     expect(paths.length).toBeGreaterThan(3);
     expect(paths.filter((p) => !existsSync(join(ROOT, p)))).toEqual([]);
+    // …and every folder of the library is in it, so the section matches the tree.
+    const folders = readdirSync(join(ROOT, "src/lib"), { withFileTypes: true }).filter((e) => e.isDirectory());
+    expect(folders.map((e) => `src/lib/${e.name}/`).filter((f) => !paths.includes(f))).toEqual([]);
   });
 
   it.each(DOC_FILES)("%s: every relative link resolves, anchors included", (file) => {
