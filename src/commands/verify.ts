@@ -6,6 +6,7 @@ import { EXIT, OutcomeError, UsageError } from "../lib/errors.ts";
 import { sendNotifications, verifyNotification } from "../lib/events.ts";
 import { VERIFY_LEVELS, type VerifyLevel } from "../lib/verify.ts";
 import { runVerify, type VerifyResult } from "../lib/verify-run.ts";
+import { sweepStaleVerifyScratch } from "../lib/verify-scratch.ts";
 import { suggestCommand } from "../lib/suggest.ts";
 import { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "../lib/verify-select.ts";
 import { findDestination, withBackend } from "../lib/destinations/index.ts";
@@ -30,6 +31,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const ctx = openContext(args);
+    for (const p of sweepStaleVerifyScratch(Date.now())) ctx.logger.info(`removed ${p}, a scratch folder left by a killed verify`);
     const { count, positionals } = randomCount(rawArgs, args._);
     if (positionals.length > 1) throw new UsageError(`verify takes one ID or NAME, not ${positionals.length}`);
     const positional = positionals[0];

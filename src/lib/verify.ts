@@ -22,6 +22,7 @@ import { parseBackupId } from "./names.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "./sqlite-inspect.ts";
 import { readManifestText, type StoredBackup } from "./store.ts";
 import { pausePoint } from "./test-pause.ts";
+import { VERIFY_SCRATCH_PREFIX } from "./verify-scratch.ts";
 import { decompressStored } from "./zstd-frames.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
@@ -219,7 +220,7 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
       // folder under the system temp dir instead. Plaintext of an encrypted one never leaves backup_dir.
       if (!isDiskFull(err) || manifest.stored.encryption) throw err;
       removeImage(temp);
-      scratch = mkdtempSync(join(tmpdir(), "sqlbak-verify-"));
+      scratch = mkdtempSync(join(tmpdir(), VERIFY_SCRATCH_PREFIX));
       temp = join(scratch, basename(temp));
       found = await decompressChecked(b, manifest, temp, keys);
     }
