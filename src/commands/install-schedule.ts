@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
 import { nextRuns } from "../lib/cron.ts";
 import { UsageError } from "../lib/errors.ts";
+import { formatLocalTime } from "../lib/format.ts";
 import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "../lib/schedule/env-file.ts";
 import { applySchedule, targetDir } from "../lib/schedule/install.ts";
 import { scheduledJobs } from "../lib/schedule/jobs.ts";
@@ -76,7 +77,7 @@ export default defineCommand({
       return body.join("\n\n");
     });
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    for (const r of runs) ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocal).join(", ")}`);
+    for (const r of runs) ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocalTime).join(", ")}`);
     if (jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]");
   },
 });
@@ -92,10 +93,4 @@ function detectPlatform(): Platform {
 function sqlbakArgv(): string[] {
   const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
   return compiled ? [process.execPath] : [process.execPath, Bun.main];
-}
-
-function formatLocal(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  const day = d.toLocaleDateString("en-US", { weekday: "short" });
-  return `${day} ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
