@@ -24,12 +24,12 @@ export default defineCommand({
     pin: { type: "boolean", description: `Tag the backup "${KEEP_TAG}": rotation never removes it` },
     "accept-shrink": { type: "boolean", description: "The database shrank on purpose: record it, stop keeping the backup from before the shrink and clear the health problem" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const ctx = openContext(args);
     const tags = parseTags(args.tag);
     if (args.pin && !tags.includes(KEEP_TAG)) tags.push(KEEP_TAG);
     if (args.rotate && args.kind === "manual") throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
-    const targets = resolveBackupTargets(ctx.config, args._);
+    const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
     const results = await runBackups(ctx.config, targets, {
       kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
-import { nextRuns, UsageError } from "../lib/model/index.ts";
+import { formatLocalTime, nextRuns, UsageError } from "../lib/model/index.ts";
 import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars, applySchedule, targetDir, PLATFORMS, type Platform, renderSchedule, schtasksCreate } from "../lib/schedule/index.ts";
 import { scheduledJobs } from "../lib/config/index.ts";
 import { commonArgs } from "./_args.ts";
@@ -72,7 +72,7 @@ export default defineCommand({
       return body.join("\n\n");
     });
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    for (const r of runs) ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocal).join(", ")}`);
+    for (const r of runs) ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocalTime).join(", ")}`);
     if (jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]");
   },
 });
@@ -88,10 +88,4 @@ function detectPlatform(): Platform {
 function sqlbakArgv(): string[] {
   const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
   return compiled ? [process.execPath] : [process.execPath, Bun.main];
-}
-
-function formatLocal(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  const day = d.toLocaleDateString("en-US", { weekday: "short" });
-  return `${day} ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }

@@ -46,7 +46,7 @@ export default defineCommand({
       // A missing or wrong key is found before any prompt, download or change.
       if (backend) requireDecryptionKeys([backup.manifest], keys);
       else await assertDecryptable(backup, keys);
-      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys, carry: carriedOptions(args) });
+      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys, carry: carriedOptions(args), from: args.from });
       if (dryRun) {
         const lines = describePlan(plan);
         printData(ctx, { dry_run: true, id: backup.manifest.id, from: dest?.name ?? null, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`);

@@ -3,7 +3,7 @@ import { describeProblem, listDatabases, type FolderListing, type StoredBackup }
 import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/codec/index.ts";
 import { EXIT, OutcomeError, UsageError, suggestCommand, type Manifest } from "../lib/model/index.ts";
 import { sendNotifications } from "../lib/notify/index.ts";
-import { verifyNotification, VERIFY_LEVELS, type VerifyLevel, runVerify, type VerifyResult, databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector, runVerifyFrom } from "../lib/verify/index.ts";
+import { verifyNotification, VERIFY_LEVELS, type VerifyLevel, runVerify, type VerifyResult, databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector, runVerifyFrom, sweepStaleVerifyScratch } from "../lib/verify/index.ts";
 import { findDestination, withBackend, listFrom } from "../lib/destinations/index.ts";
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
@@ -23,6 +23,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const ctx = openContext(args);
+    for (const p of sweepStaleVerifyScratch(Date.now())) ctx.logger.info(`removed ${p}, a scratch folder left by a killed verify`);
     const { count, positionals } = randomCount(rawArgs, args._);
     if (positionals.length > 1) throw new UsageError(`verify takes one ID or NAME, not ${positionals.length}`);
     const positional = positionals[0];

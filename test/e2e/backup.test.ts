@@ -1,10 +1,10 @@
 /** `backup` and `list` through the compiled binary, with their exit codes. */
 import { describe, expect, it } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { whileLocked } from "../helpers/backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 function setup(extraToml = "") {
@@ -121,6 +121,25 @@ describe("exit codes and messages", () => {
     const r = await runCli(["backup", "nosuchdb"], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown database "nosuchdb"');
+  });
+
+  it("with nothing to back up, the suggested command repeats --config and --backup-dir and names the config file used", async () => {
+    // The hint used to say `sqlbak backup path/to/app.db` and "sqlbak.toml": pasted, it read another config and wrote to another folder.
+    const dir = tempDir();
+    mkdirSync(join(dir, "conf"));
+    writeFileSync(join(dir, "conf", "empty.toml"), `backup_dir = "cfg-backups"\n`);
+    const r = await runCli(["backup", "--config", "conf/empty.toml", "--backup-dir", "my backups"], { cwd: dir });
+    expect(r.code).toBe(2);
+    const suggested = /run `(sqlbak backup [^`]*)`/.exec(r.stderr)?.[1];
+    expect(suggested).toBe("sqlbak backup --config conf/empty.toml --backup-dir 'my backups' path/to/app.db");
+    expect(r.stderr).toContain(`or add [[database]] entries to ${join(dir, "conf", "empty.toml")}`);
+    mkdirSync(join(dir, "path", "to"), { recursive: true });
+    makeDatabase(join(dir, "path", "to", "app.db"));
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${suggested}`], { cwd: dir, env: cleanEnv({ SQLBAK: BIN }, dir) });
+    expect(ran.exitCode).toBe(0);
+    expect(readdirSync(join(dir, "my backups", "app")).filter((n) => /^app-.*\.json$/.test(n))).toHaveLength(1);
+    expect(existsSync(join(dir, "cfg-backups"))).toBe(false);
+    expect(existsSync(join(dir, "backups"))).toBe(false);
   });
 
   it("exits 1 for a missing database file", async () => {

@@ -52,6 +52,26 @@ describe("dir destination", () => {
     expect(r.stderr).toContain(`to undo: sqlbak restore app --id ${pre.id} --yes`);
   });
 
+  it("a damaged backup refused by restore --from: the suggested verify and list read that destination", async () => {
+    // The hint used to drop --from: the suggested verify checked the intact local copy and said ok.
+    const p = project();
+    const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+    flipByte(join(p.nas, "app", `${b.id}.sqlite.zst`), -30);
+    const r = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes", "--config", "sqlbak.toml"], { cwd: p.dir });
+    expect(r.code).toBe(3);
+    const verify = /check it with `(sqlbak verify [^`]*)`/.exec(r.stderr)?.[1];
+    expect(verify).toBe(`sqlbak verify ${b.id} --config sqlbak.toml --from nas`);
+    const list = /pick another backup \(`(sqlbak list [^`]*)`\)/.exec(r.stderr)?.[1];
+    expect(list).toBe("sqlbak list app --config sqlbak.toml --from nas");
+    const sh = (cmd: string) => Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${cmd}`], { cwd: p.dir, env: cleanEnv({ SQLBAK: BIN }, p.dir) });
+    const verified = sh(verify!);
+    expect(verified.stderr.toString()).toContain(`${b.id}: FAILED`);
+    expect(verified.exitCode).toBe(3);
+    const listed = sh(`${list} --json`);
+    expect(listed.exitCode).toBe(0);
+    expect(JSON.parse(listed.stdout.toString()).map((x: { id: string; file: string }) => [x.id, x.file])).toEqual([[b.id, `dir:${join(p.nas, "app", `${b.id}.sqlite.zst`)}`]]);
+  });
+
   it("an unmounted destination folder is a warning, never created, and the backup exits 0; the next run catches up", async () => {
     const p = project();
     rmSync(p.nas, { recursive: true });

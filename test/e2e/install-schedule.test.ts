@@ -48,7 +48,21 @@ describe("sqlbak install-schedule", () => {
     expect(r.stdout).toContain(`0 2 * * * ${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`);
     expect(r.stdout).toContain(`0 3 * * 0 ${BIN} verify --random --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`);
     expect(r.stdout).toContain(`0 */6 * * * ${BIN} stats --check --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`);
-    expect(r.stderr).toMatch(/backup \(0 2 \* \* \*\) next runs, .+: \w{3} \d{4}-\d\d-\d\d 02:00, .+, .+/);
+    expect(r.stderr).toMatch(/backup \(0 2 \* \* \*\) next runs, .+: \d{4}-\d\d-\d\d 02:00:00 [+-]\d\d:\d\d, .+, .+/);
+  });
+
+  it("shows the next runs as every displayed time is shown: local time with its UTC offset", async () => {
+    // The next-run times had no offset, unlike list, rotate and stats.
+    const dir = setup('[schedule]\nverify = "30 3 * * 0"');
+    const r = await runCli(["install-schedule", "--print", "--platform", "cron"], { cwd: dir, env: { TZ: "Asia/Kolkata" } });
+    expect(r.code).toBe(0);
+    const at = (hhmm: string) => `\\d{4}-\\d\\d-\\d\\d ${hhmm}:00 \\+05:30`;
+    expect(r.stderr).toMatch(new RegExp(`backup \\(0 2 \\* \\* \\*\\) next runs, Asia/Kolkata: ${at("02:00")}, ${at("02:00")}, ${at("02:00")}\n`));
+    const weekly = new RegExp(`verify \\(30 3 \\* \\* 0\\) next runs, Asia/Kolkata: (${at("03:30")}), ${at("03:30")}, ${at("03:30")}\n`).exec(r.stderr);
+    expect(weekly).not.toBeNull();
+    // The time shown is the local one: read back with its offset, it is a Sunday 03:30 in Kolkata (Saturday 22:00 UTC).
+    const first = new Date(weekly![1]!.replace(" ", "T").replace(" ", ""));
+    expect([first.getUTCDay(), first.getUTCHours(), first.getUTCMinutes()]).toEqual([6, 22, 0]);
   });
 
   it("--apply twice leaves exactly one block and the foreign lines; --uninstall removes only the block", async () => {

@@ -1,6 +1,6 @@
 /** `verify` through the compiled binary: good and damaged backups, selectors, history, exit codes. */
 import { describe, expect, it } from "bun:test";
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs";
+import { chownSync, existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, makeProject } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -164,6 +164,44 @@ describe("sqlbak verify", () => {
     const r = await runCli(["verify", "app-20200101T000000000Z-deadbeef", "--backup-dir", "elsewhere"], { cwd: p.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("see `sqlbak list app --backup-dir elsewhere` for the backups there are");
+  });
+
+  it("removes scratch folders a killed verify left in the temp dir once idle for a day; keeps fresh, busy, foreign and other ones", async () => {
+    // A verify killed while checking in the temp dir (full backup_dir) left a whole decompressed copy there forever.
+    const p = makeProject();
+    const b = await backupNow(p);
+    const tmp = join(p.dir, "tmp");
+    mkdirSync(tmp);
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000);
+    const plant = (name: string, opts: { freshFile?: boolean } = {}) => {
+      const path = join(tmp, name);
+      mkdirSync(path);
+      writeFileSync(join(path, "app.sqlite.tmp"), "half a copy");
+      if (!opts.freshFile) utimesSync(join(path, "app.sqlite.tmp"), dayAgo, dayAgo);
+      utimesSync(path, dayAgo, dayAgo);
+      return path;
+    };
+    const stale = plant("sqlbak-verify-AbC123");
+    const busy = plant("sqlbak-verify-Busy01", { freshFile: true });
+    const notOurs = plant("sqlbak-verify-toolong1");
+    const fresh = join(tmp, "sqlbak-verify-XyZ789");
+    mkdirSync(fresh);
+    const target = plant("keep-me");
+    const link = join(tmp, "sqlbak-verify-Lnk000");
+    symlinkSync(target, link);
+    lutimesSync(link, dayAgo, dayAgo);
+    const kept = [busy, notOurs, fresh, link, join(target, "app.sqlite.tmp")];
+    if (process.getuid?.() === 0) {
+      const foreign = plant("sqlbak-verify-Other1");
+      chownSync(foreign, 65534, 65534);
+      kept.push(foreign);
+    }
+    const r = await runCli(["verify"], { cwd: p.dir, env: { TMPDIR: tmp } });
+    expect(r.stderr).toContain(`${b.id}: ok (quick`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`removed ${stale}, a scratch folder left by a killed verify`);
+    expect(existsSync(stale)).toBe(false);
+    for (const k of kept) expect(existsSync(k)).toBe(true);
   });
 
   it("caps the history at 50 entries", async () => {

@@ -132,6 +132,8 @@ export interface RestorePlan {
   keys?: DecryptionKeys;
   /** Options from the user's command line the undo command must repeat (--config, --backup-dir, --identity as given). */
   carry?: string[];
+  /** The destination read (`--from` as given): hints about the chosen backup repeat it; the undo command does not (pre-restore backups are local). */
+  from?: string;
 }
 
 /**
@@ -139,7 +141,7 @@ export interface RestorePlan {
  * (UsageError) an unconfigured database without `--to`, and an existing
  * `--to` file without `--force`.
  */
-export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[] }): RestorePlan {
+export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[]; from?: string }): RestorePlan {
   const name = backup.manifest.database;
   const configured = config.databases.find((d) => d.name === name);
   if (!opts.to && !configured) {
@@ -158,7 +160,7 @@ export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: 
   // one, else (neither configured) to the folder named after the target file, as `backup PATH` would.
   const owner = config.databases.find((d) => d.path === target) ?? configured;
   const preRestore = targetExists ? { ...(owner ?? adHocDatabase(config, target)), path: target } : null;
-  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force, keys: opts.keys, carry: opts.carry };
+  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force, keys: opts.keys, carry: opts.carry, from: opts.from };
 }
 
 /** The plan as lines for `--dry-run` and the confirmation prompt. */

@@ -68,10 +68,7 @@ async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPer
     if (problems.length === 0) problems.push(...inspectImage(temp, manifest!, "full", []));
   }
   const id = plan.backup.manifest.id;
-  const carry = plan.carry ?? [];
-  if (problems.length > 0) {
-    throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, `nothing was changed; check it with \`${suggestCommand(["verify", id, ...carry])}\` and pick another backup (\`${suggestCommand(["list", plan.database, ...carry.filter((w, i) => w !== "--identity" && carry[i - 1] !== "--identity")])}\`)`);
-  }
+  if (problems.length > 0) throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, damagedHint(plan));
   // VACUUM INTO images are in rollback mode; give the copy the journal mode the live database had.
   if (manifest!.snapshot.journal_mode === "wal") {
     const db = new Database(temp, { readwrite: true });
@@ -89,6 +86,15 @@ async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPer
     closeSync(fd);
   }
   return permissions;
+}
+
+/** Commands that read the backup this restore read: same config, backup folder, destination (and key, for verify). */
+function damagedHint(plan: RestorePlan): string {
+  const carry = plan.carry ?? [];
+  const from = plan.from !== undefined ? ["--from", plan.from] : [];
+  const verify = suggestCommand(["verify", plan.backup.manifest.id, ...carry, ...from]);
+  const list = suggestCommand(["list", plan.database, ...carry.filter((w, i) => w !== "--identity" && carry[i - 1] !== "--identity"), ...from]);
+  return `nothing was changed; check it with \`${verify}\` and pick another backup (\`${list}\`)`;
 }
 
 /**

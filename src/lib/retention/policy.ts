@@ -289,9 +289,3 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
     remove: decisions.filter((d) => !d.keep).map((d) => d.id),
   };
 }
-
-/** `2026-11-20 14:30:00` in `tz`, for tables. */
-export function formatInZone(date: Date, tz: string): string {
-  const c = civilTime(date.getTime(), tz);
-  return `${c.year}-${pad(c.month)}-${pad(c.day)} ${pad(c.hour)}:${pad(c.minute)}:${pad(c.second)}`;
-}

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { type ResolvedConfig, type ResolvedDatabase, adHocDatabase } from "../config/index.ts";
 import { UsageError } from "../model/index.ts";
 import { databasesOnDisk, type FolderListing, listFolder } from "./local.ts";
+import { suggestCommand } from "../model/index.ts";
 
 /** An argument is a path (not a name) when it has a slash or a dot, or names an existing file. */
 function looksLikePath(arg: string): boolean {
@@ -15,13 +16,14 @@ function looksLikePath(arg: string): boolean {
 /**
  * Given `backup`'s arguments, return the databases to back up: configured ones
  * by name, any file by path; with no arguments, every configured database.
+ * `argv` (the command line after `sqlbak`) is what the hint's suggestion repeats.
  */
-export function resolveBackupTargets(config: ResolvedConfig, args: string[]): ResolvedDatabase[] {
+export function resolveBackupTargets(config: ResolvedConfig, args: string[], argv: string[] = ["backup"]): ResolvedDatabase[] {
   if (args.length === 0) {
     if (config.databases.length === 0) {
       throw new UsageError(
         "nothing to back up: no database given and no [[database]] in the config",
-        "run `sqlbak backup path/to/app.db`, or add [[database]] entries to sqlbak.toml",
+        `run \`${suggestCommand(argv, ["path/to/app.db"])}\`, or add [[database]] entries to ${config.file ?? "sqlbak.toml"}`,
       );
     }
     return config.databases;

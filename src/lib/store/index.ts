@@ -6,4 +6,4 @@ export { describeProblem, type ListingProblem, missingDataProblem } from "./list
 export { databaseFolder, type FolderListing, listFolder, readManifestText, removeStalePartials, STALE_PARTIAL_AGE_MS, type StoredBackup } from "./local.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
 export { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "./remote.ts";
-export { listStaging, STAGING_PREFIX, type StagingLeftover, sweepStaleStaging } from "./staging.ts";
+export { listStaging, STAGING_PREFIX, STALE_STAGING_AGE_MS, type StagingLeftover, sweepStaleStaging } from "./staging.ts";

@@ -18,6 +18,7 @@ import { describeError, EXIT, OperationError, SqlbakError, type Manifest, parseM
 import { removeQuietly, tempPathFor, pausePoint } from "../system/index.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 import { readManifestText, type StoredBackup } from "../store/index.ts";
+import { VERIFY_SCRATCH_PREFIX } from "./scratch.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
@@ -214,7 +215,7 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
       // folder under the system temp dir instead. Plaintext of an encrypted one never leaves backup_dir.
       if (!isDiskFull(err) || manifest.stored.encryption) throw err;
       removeImage(temp);
-      scratch = mkdtempSync(join(tmpdir(), "sqlbak-verify-"));
+      scratch = mkdtempSync(join(tmpdir(), VERIFY_SCRATCH_PREFIX));
       temp = join(scratch, basename(temp));
       found = await decompressChecked(b, manifest, temp, keys);
     }

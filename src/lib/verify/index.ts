@@ -4,3 +4,4 @@ export { verifyNotification } from "./notification.ts";
 export { runVerifyFrom } from "./remote.ts";
 export { runVerify, type VerifyResult } from "./run.ts";
 export { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "./select.ts";
+export { sweepStaleVerifyScratch } from "./scratch.ts";
