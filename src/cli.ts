@@ -3,7 +3,7 @@
  * that turns errors into exit codes: one clear line on stderr (plus advice),
  * the stack only with --verbose.
  */
-import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { type ArgsDef, renderUsage, runCommand } from "citty";
 import type { AnyCommand } from "./commands/_command-tree.ts";
 import { commands, type CommandName } from "./commands/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";

@@ -138,7 +138,7 @@ async function unwrapScrypt(s: Stanza, count: number, passphrase: string | undef
   if (passphrase === undefined) throw new AgeNoIdentityError("the file is encrypted with a passphrase, and none was given");
   const salt = s.args.length === 3 ? decodeBase64(s.args[1]!) : null;
   const logN = /^[1-9][0-9]*$/.test(s.args[2] ?? "") ? Number(s.args[2]) : NaN;
-  if (!salt || salt.length !== 16 || !(logN > 0) || s.body.length !== 32) throw new AgeFormatError("header has a malformed scrypt stanza");
+  if (salt?.length !== 16 || !(logN > 0) || s.body.length !== 32) throw new AgeFormatError("header has a malformed scrypt stanza");
   if (logN > MAX_SCRYPT_LOG_N) throw new AgeFormatError(`scrypt work factor 2^${logN} is above the limit 2^${MAX_SCRYPT_LOG_N}`);
   const key = await scryptKey(passphrase, Buffer.concat([Buffer.from(SCRYPT_SALT_LABEL), salt]), logN);
   const fileKey = await unwrapFileKey(key, s.body);
@@ -148,7 +148,7 @@ async function unwrapScrypt(s: Stanza, count: number, passphrase: string | undef
 
 async function unwrapX25519(s: Stanza, identities: X25519Identity[]): Promise<Uint8Array | null> {
   const share = s.args.length === 2 ? decodeBase64(s.args[1]!) : null;
-  if (!share || share.length !== 32 || s.body.length !== 32) throw new AgeFormatError("header has a malformed X25519 stanza");
+  if (share?.length !== 32 || s.body.length !== 32) throw new AgeFormatError("header has a malformed X25519 stanza");
   for (const id of identities) {
     const shared = x25519(id.privateKey, share);
     if (!shared) throw new AgeFormatError("header has an X25519 stanza with a low-order share");

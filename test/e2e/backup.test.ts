@@ -60,7 +60,7 @@ describe("sqlbak backup + list", () => {
     expect(b.code).toBe(0);
     const [result] = JSON.parse(b.stdout);
     expect(result).toMatchObject({ database: "shop-data", ok: true });
-    expect(result.dataPath.startsWith(join(dir, "backups", "shop-data") + "/")).toBe(true);
+    expect(result.dataPath.startsWith(`${join(dir, "backups", "shop-data")}/`)).toBe(true);
     const list = await runCli(["list", "shop-data", "--json"], { cwd: dir });
     expect(JSON.parse(list.stdout).map((e: { id: string }) => e.id)).toEqual([result.id]);
   });

@@ -42,7 +42,7 @@ describe("bech32", () => {
   });
 
   it.each([
-    [SPEC_RECIPIENT.slice(0, -1) + "k", "bad checksum"],
+    [`${SPEC_RECIPIENT.slice(0, -1)}k`, "bad checksum"],
     [SPEC_RECIPIENT.slice(0, 20), "bad checksum"],
     ["age1Zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj", "mixes upper and lower case"],
     ["agezvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj", "no prefix and separator"],

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
-import { describeError, OperationError, UsageError } from "../model/index.ts";
+import { UsageError } from "../model/index.ts";
 import { ensureDir } from "../system/index.ts";
 import { type FolderListing, type StoredBackup, type Backend, STAGING_PREFIX, sweepStaleStaging, fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "../store/index.ts";
 
