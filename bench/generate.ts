@@ -18,7 +18,10 @@ export function prng(seed: number): () => number {
   };
 }
 
-const WORDS = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip commodo consequat".split(" ");
+const WORDS =
+  "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip commodo consequat".split(
+    " ",
+  );
 
 /** Fills `path` with about `sizeMiB` of data; returns the final file size in bytes. */
 export function generateDatabase(path: string, sizeMiB: number, seed = 42): number {
@@ -29,8 +32,12 @@ export function generateDatabase(path: string, sizeMiB: number, seed = 42): numb
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = OFF");
   db.run("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, profile TEXT NOT NULL)");
-  db.run("CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)");
-  db.run("CREATE TABLE attachments (id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL)");
+  db.run(
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)",
+  );
+  db.run(
+    "CREATE TABLE attachments (id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL)",
+  );
   db.run("CREATE INDEX users_email ON users(email)");
   db.run("CREATE INDEX events_user ON events(user_id, created_at)");
   db.run("CREATE INDEX events_kind ON events(kind)");
@@ -44,10 +51,19 @@ export function generateDatabase(path: string, sizeMiB: number, seed = 42): numb
   const batch = db.transaction(() => {
     for (let i = 0; i < 200; i++) {
       users++;
-      addUser.run(words(2), `user${users}@example.com`, JSON.stringify({ bio: words(12), tags: [pick(WORDS), pick(WORDS)], score: rand() }));
+      addUser.run(
+        words(2),
+        `user${users}@example.com`,
+        JSON.stringify({ bio: words(12), tags: [pick(WORDS), pick(WORDS)], score: rand() }),
+      );
       for (let j = 0; j < 10; j++) {
         events++;
-        addEvent.run(users, pick(["login", "view", "edit", "share", "delete"]), JSON.stringify({ text: words(20), n: Math.floor(rand() * 1e6) }), 1_700_000_000 + events);
+        addEvent.run(
+          users,
+          pick(["login", "view", "edit", "share", "delete"]),
+          JSON.stringify({ text: words(20), n: Math.floor(rand() * 1e6) }),
+          1_700_000_000 + events,
+        );
         if (rand() < 0.1) {
           // Half random, half repetitive: blobs compress like real attachments do, partly.
           const blob = new Uint8Array(2048 + Math.floor(rand() * 6144));

@@ -12,7 +12,11 @@ import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
 
 const { values } = parseArgs({
-  options: { sizes: { type: "string", default: "100,1024" }, runs: { type: "string", default: "3" }, out: { type: "string", default: "bench/results.md" } },
+  options: {
+    sizes: { type: "string", default: "100,1024" },
+    runs: { type: "string", default: "3" },
+    out: { type: "string", default: "bench/results.md" },
+  },
 });
 const BIN = resolve(process.env.SQLBAK_BIN ?? "dist/sqlbak");
 const RUNS = Number(values.runs);
@@ -54,7 +58,8 @@ async function sideBySide(n: number, a: () => Promise<Timed>, b: () => Promise<T
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmtMs = (xs: number[]) => `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
+const fmtMs = (xs: number[]) =>
+  `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
 const fmtMiB = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`;
 
 function row(what: string, sqlbak: string, peer: string, ratio: string, target: string) {
@@ -68,7 +73,12 @@ async function writerDuring(db: string, f?: () => Promise<unknown>) {
   if (f) await f();
   else await Bun.sleep(3000);
   w.kill("SIGTERM");
-  return JSON.parse(await new Response(w.stdout).text()) as { p99_ms: number; max_ms: number; errors: number; commits: number };
+  return JSON.parse(await new Response(w.stdout).text()) as {
+    p99_ms: number;
+    max_ms: number;
+    errors: number;
+    commits: number;
+  };
 }
 
 async function benchSize(sizeMiB: number) {
@@ -79,10 +89,12 @@ async function benchSize(sizeMiB: number) {
   const clean = () => rmSync(backups, { recursive: true, force: true });
   const level2 = join(work, "level2.toml");
   writeFileSync(level2, "compression_level = 2\n");
-  const backup = (extra: string[] = []) => () => {
-    clean();
-    return run([BIN, "backup", db, "--backup-dir", backups, "--quiet", ...extra]);
-  };
+  const backup =
+    (extra: string[] = []) =>
+    () => {
+      clean();
+      return run([BIN, "backup", db, "--backup-dir", backups, "--quiet", ...extra]);
+    };
   const peerBackup = async () => {
     const a = await run(["sqlite3", db, `.backup ${join(work, "peer.db")}`]);
     const b = await run(["zstd", "-3", "-q", "-f", join(work, "peer.db"), "-o", join(work, "peer.db.zst")]);
@@ -91,13 +103,31 @@ async function benchSize(sizeMiB: number) {
   };
   const [ours, peer] = await sideBySide(RUNS, backup(), peerBackup);
   const ratio = median(ours.map((t) => t.ms)) / median(peer.map((t) => t.ms));
-  row(`backup ${label} (${fmtMiB(bytes)} on disk)`, fmtMs(ours.map((t) => t.ms)), `${fmtMs(peer.map((t) => t.ms))} sqlite3 .backup + zstd -3`, `${ratio.toFixed(2)}x`, "≤ 0.5x");
+  row(
+    `backup ${label} (${fmtMiB(bytes)} on disk)`,
+    fmtMs(ours.map((t) => t.ms)),
+    `${fmtMs(peer.map((t) => t.ms))} sqlite3 .backup + zstd -3`,
+    `${ratio.toFixed(2)}x`,
+    "≤ 0.5x",
+  );
   const [ours2, peer2] = await sideBySide(RUNS, backup(["--config", level2]), peerBackup);
   const ratio2 = median(ours2.map((t) => t.ms)) / median(peer2.map((t) => t.ms));
-  row(`backup ${label}, compression_level = 2`, fmtMs(ours2.map((t) => t.ms)), `${fmtMs(peer2.map((t) => t.ms))} sqlite3 .backup + zstd -3`, `${ratio2.toFixed(2)}x`, "≤ 0.5x");
+  row(
+    `backup ${label}, compression_level = 2`,
+    fmtMs(ours2.map((t) => t.ms)),
+    `${fmtMs(peer2.map((t) => t.ms))} sqlite3 .backup + zstd -3`,
+    `${ratio2.toFixed(2)}x`,
+    "≤ 0.5x",
+  );
   clean();
   await run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]);
-  row(`backup ${label} peak RSS`, fmtMiB(Math.max(...[...ours, ...ours2].map((t) => t.maxRssBytes))), "", "", "< 256 MiB");
+  row(
+    `backup ${label} peak RSS`,
+    fmtMiB(Math.max(...[...ours, ...ours2].map((t) => t.maxRssBytes))),
+    "",
+    "",
+    "< 256 MiB",
+  );
 
   const base = await writerDuring(db);
   const during = await writerDuring(db, () => run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]));
@@ -109,7 +139,7 @@ async function benchSize(sizeMiB: number) {
     "p99 ≤ 2x, max < 250 ms",
   );
 
-  const stored = JSON.parse((await Bun.$`${BIN} list --json --backup-dir ${backups}`.cwd(work).text()))[0].file as string;
+  const stored = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${backups}`.cwd(work).text())[0].file as string;
   const peerRestore = async () => {
     const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", join(work, "peer-restored.db")]);
     const b = await run(["cp", join(work, "peer-restored.db"), join(work, "peer-copy.db")]);
@@ -123,14 +153,40 @@ async function benchSize(sizeMiB: number) {
   };
   const restore = () => {
     removeTarget();
-    return run([BIN, "restore", `bench-${sizeMiB}`, "--latest", "--to", target, "--yes", "--force", "--backup-dir", backups, "--quiet"]);
+    return run([
+      BIN,
+      "restore",
+      `bench-${sizeMiB}`,
+      "--latest",
+      "--to",
+      target,
+      "--yes",
+      "--force",
+      "--backup-dir",
+      backups,
+      "--quiet",
+    ]);
   };
   const [oursRestore, peerR] = await sideBySide(RUNS, restore, peerRestore);
   removeTarget();
   const r = median(oursRestore.map((t) => t.ms)) / median(peerR.map((t) => t.ms));
-  row(`restore ${label} (verify, decompress, integrity_check, fsync, quick_check)`, `${fmtMs(oursRestore.map((t) => t.ms))}, ${fmtMiB(Math.max(...oursRestore.map((t) => t.maxRssBytes)))} RSS`, `${fmtMs(peerR.map((t) => t.ms))} zstd -d + cp`, `${r.toFixed(2)}x`, "≤ 1x");
-  const v = await repeat(RUNS, () => run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--quiet"]));
-  row(`verify --level full ${label}`, `${fmtMs(v.map((t) => t.ms))}, ${fmtMiB(Math.max(...v.map((t) => t.maxRssBytes)))} RSS`, "", "", "");
+  row(
+    `restore ${label} (verify, decompress, integrity_check, fsync, quick_check)`,
+    `${fmtMs(oursRestore.map((t) => t.ms))}, ${fmtMiB(Math.max(...oursRestore.map((t) => t.maxRssBytes)))} RSS`,
+    `${fmtMs(peerR.map((t) => t.ms))} zstd -d + cp`,
+    `${r.toFixed(2)}x`,
+    "≤ 1x",
+  );
+  const v = await repeat(RUNS, () =>
+    run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--quiet"]),
+  );
+  row(
+    `verify --level full ${label}`,
+    `${fmtMs(v.map((t) => t.ms))}, ${fmtMiB(Math.max(...v.map((t) => t.maxRssBytes)))} RSS`,
+    "",
+    "",
+    "",
+  );
   rmSync(db, { force: true });
   clean();
 }
@@ -149,7 +205,10 @@ async function benchMany() {
     const id = `many-${at.toISOString().replace(/[-:.]/g, "")}-${i.toString(16).padStart(8, "0")}`;
     const file = `${id}.sqlite.zst`;
     linkSync(first.file, join(dir, "many", file));
-    writeFileSync(join(dir, "many", `${id}.json`), JSON.stringify({ ...manifest, id, created_at: at.toISOString(), stored: { ...manifest.stored, file } }));
+    writeFileSync(
+      join(dir, "many", `${id}.json`),
+      JSON.stringify({ ...manifest, id, created_at: at.toISOString(), stored: { ...manifest.stored, file } }),
+    );
   }
   const list = await repeat(RUNS, () => run([BIN, "list", "--json", "--backup-dir", dir]));
   row("list over 10,000 backups", fmtMs(list.map((t) => t.ms)), "", "", "< 1 s");

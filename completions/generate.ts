@@ -4,9 +4,9 @@
  * or changing a command or flag; test/e2e/completion.test.ts fails until then.
  */
 import { join } from "node:path";
-import { SHELLS, renderCompletion } from "../src/lib/output/index.ts";
 import { loadCommandTree } from "../src/commands/_command-tree.ts";
 import { commands } from "../src/commands/index.ts";
+import { renderCompletion, SHELLS } from "../src/lib/output/index.ts";
 
 const tree = await loadCommandTree(commands);
 for (const shell of SHELLS) {

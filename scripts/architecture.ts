@@ -54,7 +54,8 @@ export function stripComments(text: string): string {
     if (c === "`" || (c === "}" && templateDepth.at(-1) === 0)) {
       if (c === "}") templateDepth.pop();
       const start = i++;
-      while (i < text.length && text[i] !== "`" && !(text[i] === "$" && text[i + 1] === "{")) i += text[i] === "\\" ? 2 : 1;
+      while (i < text.length && text[i] !== "`" && !(text[i] === "$" && text[i + 1] === "{"))
+        i += text[i] === "\\" ? 2 : 1;
       if (text[i] === "$") {
         templateDepth.push(0);
         i += 2;
@@ -113,7 +114,11 @@ export function importEdges(root: string): Edge[] {
   const edges: Edge[] = [];
   for (const file of tsFiles(root, "src")) {
     for (const spec of specifiersOf(readFileSync(join(root, file), "utf8"))) {
-      const to = spec.startsWith(".") ? normalize(join(dirname(file), spec)).split(sep).join("/") : spec;
+      const to = spec.startsWith(".")
+        ? normalize(join(dirname(file), spec))
+            .split(sep)
+            .join("/")
+        : spec;
       edges.push({ from: file, to });
     }
   }
@@ -180,9 +185,11 @@ export function architectureViolations(edges: Edge[]): string[] {
     const b = unitOf(to);
     if (from.startsWith("src/lib/")) {
       if (CLI_PACKAGES.includes(to)) problems.push(`${from} imports ${to}: the library stays free of CLI packages`);
-      if (CLI_FILES.some((c) => to.startsWith(c))) problems.push(`${from} imports ${to}: the library never imports the CLI side`);
+      if (CLI_FILES.some((c) => to.startsWith(c)))
+        problems.push(`${from} imports ${to}: the library never imports the CLI side`);
     }
-    if (b && a !== b && to !== `${b}/index.ts`) problems.push(`${from} imports ${to}: other folders enter ${b} only through ${b}/index.ts`);
+    if (b && a !== b && to !== `${b}/index.ts`)
+      problems.push(`${from} imports ${to}: other folders enter ${b} only through ${b}/index.ts`);
     if (b && a !== b && to.startsWith("src/lib/") && (a === "src/lib/model" || a === "src/age")) {
       problems.push(`${from} imports ${to}: ${a} imports nothing from src/lib`);
     }
@@ -194,7 +201,10 @@ if (import.meta.main) {
   const root = join(import.meta.dir, "..");
   const problems = architectureViolations(importEdges(root));
   for (const p of problems) console.error(p);
-  console.error(problems.length === 0 ? "architecture: no cycles, every folder entered through its index" : `architecture: ${problems.length} problem(s)`);
+  console.error(
+    problems.length === 0
+      ? "architecture: no cycles, every folder entered through its index"
+      : `architecture: ${problems.length} problem(s)`,
+  );
   process.exitCode = problems.length === 0 ? 0 : 1;
 }
-

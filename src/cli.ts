@@ -5,11 +5,11 @@
  */
 import { type ArgsDef, renderUsage, runCommand } from "citty";
 import type { AnyCommand } from "./commands/_command-tree.ts";
-import { commands, type CommandName } from "./commands/index.ts";
-import { EXIT_CODE_HELP, main } from "./main.ts";
-import { EXIT, SqlbakError, UsageError } from "./lib/model/index.ts";
 import { logger, stderrIsPlain } from "./commands/_log.ts";
+import { type CommandName, commands } from "./commands/index.ts";
+import { EXIT, SqlbakError, UsageError } from "./lib/model/index.ts";
 import { SQLBAK_VERSION } from "./lib/system/index.ts";
+import { EXIT_CODE_HELP, main } from "./main.ts";
 
 const HELP_FLAGS = ["--help", "-h"];
 
@@ -33,7 +33,8 @@ function checkFlags(argsDef: ArgsDef, rawArgs: string[]): void {
     if (arg === "--") break;
     if (!arg.startsWith("-") || arg === "-") continue;
     const flag = arg.split("=")[0]!;
-    if (!allowed.has(flag)) throw new UsageError(`unknown option ${flag}`, "see --help for the options of this command");
+    if (!allowed.has(flag))
+      throw new UsageError(`unknown option ${flag}`, "see --help for the options of this command");
   }
 }
 
@@ -71,7 +72,8 @@ function report(err: unknown, verbose: boolean): void {
   logger.error(message);
   if (err instanceof SqlbakError && err.hint) logger.info(err.hint);
   const known = err instanceof SqlbakError || (err instanceof Error && err.name === "CLIError");
-  if (verbose && err instanceof Error && err.stack) process.stderr.write(stderrIsPlain ? Bun.stripANSI(`${err.stack}\n`) : `${err.stack}\n`);
+  if (verbose && err instanceof Error && err.stack)
+    process.stderr.write(stderrIsPlain ? Bun.stripANSI(`${err.stack}\n`) : `${err.stack}\n`);
   else if (!known) logger.info("this looks like a bug in sqlbak; run again with --verbose for details");
 }
 

@@ -74,7 +74,8 @@ export function bech32Decode(text: string): { hrp: string; data: Uint8Array } {
     if (w < 0) throw new Bech32Error(`has an invalid character ${JSON.stringify(c)}`);
     words.push(w);
   }
-  if (polymod([...hrpExpand(hrp), ...words]) !== 1) throw new Bech32Error("has a bad checksum (mistyped or truncated?)");
+  if (polymod([...hrpExpand(hrp), ...words]) !== 1)
+    throw new Bech32Error("has a bad checksum (mistyped or truncated?)");
   const bytes = convertBits(words.slice(0, -6), 5, 8, false);
   if (!bytes) throw new Bech32Error("has invalid padding");
   return { hrp, data: Uint8Array.from(bytes) };

@@ -5,7 +5,16 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { X25519Identity, X25519Recipient } from "./keys.ts";
-import { hkdf, hmacSha256, scryptKey, unwrapFileKey, wrapFileKey, x25519, x25519Generate, x25519PrivateKey } from "./primitives.ts";
+import {
+  hkdf,
+  hmacSha256,
+  scryptKey,
+  unwrapFileKey,
+  wrapFileKey,
+  x25519,
+  x25519Generate,
+  x25519PrivateKey,
+} from "./primitives.ts";
 
 export const VERSION_LINE = "age-encryption.org/v1";
 export const FILE_KEY_BYTES = 16;
@@ -99,8 +108,10 @@ export function parseHeader(buf: Uint8Array): ParsedHeader {
   };
   const version = nextLine();
   if (version !== VERSION_LINE) {
-    if (version.startsWith("-----BEGIN AGE ENCRYPTED FILE")) throw new AgeFormatError("is ASCII-armored; decode it with `age -d` instead");
-    if (version.startsWith("age-encryption.org/")) throw new AgeFormatError(`has unsupported age version ${JSON.stringify(version.slice(19))}`);
+    if (version.startsWith("-----BEGIN AGE ENCRYPTED FILE"))
+      throw new AgeFormatError("is ASCII-armored; decode it with `age -d` instead");
+    if (version.startsWith("age-encryption.org/"))
+      throw new AgeFormatError(`has unsupported age version ${JSON.stringify(version.slice(19))}`);
     throw new AgeFormatError("is not an age-encrypted file");
   }
   const stanzas: Stanza[] = [];
@@ -113,11 +124,13 @@ export function parseHeader(buf: Uint8Array): ParsedHeader {
       return { stanzas, macInput: buf.subarray(0, lineStart + 3), mac, length: pos };
     }
     const args = line.startsWith("-> ") ? line.slice(3).split(" ") : [];
-    if (args.length === 0 || args.some((a) => !/^[\x21-\x7e]+$/.test(a))) throw new AgeFormatError("header has a malformed stanza line");
+    if (args.length === 0 || args.some((a) => !/^[\x21-\x7e]+$/.test(a)))
+      throw new AgeFormatError("header has a malformed stanza line");
     let b64 = "";
     for (;;) {
       const body = nextLine();
-      if (body.length > BODY_COLUMNS || !/^[A-Za-z0-9+/]*$/.test(body)) throw new AgeFormatError("header has a malformed stanza body");
+      if (body.length > BODY_COLUMNS || !/^[A-Za-z0-9+/]*$/.test(body))
+        throw new AgeFormatError("header has a malformed stanza body");
       b64 += body;
       if (body.length < BODY_COLUMNS) break;
     }
@@ -135,11 +148,14 @@ export interface AgeKeys {
 
 async function unwrapScrypt(s: Stanza, count: number, passphrase: string | undefined): Promise<Uint8Array> {
   if (count !== 1) throw new AgeFormatError("header mixes a passphrase (scrypt) stanza with others, which age forbids");
-  if (passphrase === undefined) throw new AgeNoIdentityError("the file is encrypted with a passphrase, and none was given");
+  if (passphrase === undefined)
+    throw new AgeNoIdentityError("the file is encrypted with a passphrase, and none was given");
   const salt = s.args.length === 3 ? decodeBase64(s.args[1]!) : null;
   const logN = /^[1-9][0-9]*$/.test(s.args[2] ?? "") ? Number(s.args[2]) : NaN;
-  if (salt?.length !== 16 || !(logN > 0) || s.body.length !== 32) throw new AgeFormatError("header has a malformed scrypt stanza");
-  if (logN > MAX_SCRYPT_LOG_N) throw new AgeFormatError(`scrypt work factor 2^${logN} is above the limit 2^${MAX_SCRYPT_LOG_N}`);
+  if (salt?.length !== 16 || !(logN > 0) || s.body.length !== 32)
+    throw new AgeFormatError("header has a malformed scrypt stanza");
+  if (logN > MAX_SCRYPT_LOG_N)
+    throw new AgeFormatError(`scrypt work factor 2^${logN} is above the limit 2^${MAX_SCRYPT_LOG_N}`);
   const key = await scryptKey(passphrase, Buffer.concat([Buffer.from(SCRYPT_SALT_LABEL), salt]), logN);
   const fileKey = await unwrapFileKey(key, s.body);
   if (!fileKey) throw new AgeNoIdentityError("the passphrase is wrong");
@@ -172,11 +188,15 @@ export async function unwrapHeader(h: ParsedHeader, keys: AgeKeys): Promise<Uint
     if (s.args[0] === "X25519") fileKey = await unwrapX25519(s, keys.identities);
   }
   if (!fileKey) {
-    const how = keys.identities.length === 0 ? "no identity was given" : `tried ${keys.identities.map((i) => i.recipient).join(", ")}`;
+    const how =
+      keys.identities.length === 0
+        ? "no identity was given"
+        : `tried ${keys.identities.map((i) => i.recipient).join(", ")}`;
     throw new AgeNoIdentityError(`no identity matches any recipient of the file (${how})`);
   }
   if (fileKey.length !== FILE_KEY_BYTES) throw new AgeFormatError("header wraps a file key of the wrong length");
   const expected = headerMac(fileKey, h.macInput);
-  if (!timingSafeEqual(expected, h.mac)) throw new AgeFormatError("header MAC does not match (the header was damaged or altered)");
+  if (!timingSafeEqual(expected, h.mac))
+    throw new AgeFormatError("header MAC does not match (the header was damaged or altered)");
   return fileKey;
 }

@@ -6,12 +6,28 @@
  */
 import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
-import { type AgeKeys, FILE_KEY_BYTES, formatHeader, parseHeader, scryptStanza, unwrapHeader, x25519Stanza } from "./header.ts";
+import {
+  type AgeKeys,
+  FILE_KEY_BYTES,
+  formatHeader,
+  parseHeader,
+  scryptStanza,
+  unwrapHeader,
+  x25519Stanza,
+} from "./header.ts";
 import type { X25519Recipient } from "./keys.ts";
 import { PayloadDecrypter, PayloadEncrypter } from "./stream.ts";
 
-export { AgeFormatError, AgeNoIdentityError, type AgeKeys, SCRYPT_LOG_N } from "./header.ts";
-export { AgeKeyError, generateIdentity, parseIdentity, parseIdentityFile, parseRecipient, type X25519Identity, type X25519Recipient } from "./keys.ts";
+export { AgeFormatError, type AgeKeys, AgeNoIdentityError, SCRYPT_LOG_N } from "./header.ts";
+export {
+  AgeKeyError,
+  generateIdentity,
+  parseIdentity,
+  parseIdentityFile,
+  parseRecipient,
+  type X25519Identity,
+  type X25519Recipient,
+} from "./keys.ts";
 export { decryptTransform, PayloadDecrypter, PayloadEncrypter } from "./stream.ts";
 
 /** Headers are a few hundred bytes per recipient; anything past this is not a header we wrote or would accept. */
@@ -22,7 +38,10 @@ export type EncryptTo = { recipients: X25519Recipient[] } | { passphrase: string
 /** A fresh file key and header for `to`; push the plaintext through the result, then end() it. */
 export async function createEncrypter(to: EncryptTo): Promise<PayloadEncrypter> {
   const fileKey = randomBytes(FILE_KEY_BYTES);
-  const stanzas = "recipients" in to ? await Promise.all(to.recipients.map((r) => x25519Stanza(fileKey, r))) : [await scryptStanza(fileKey, to.passphrase, to.logN)];
+  const stanzas =
+    "recipients" in to
+      ? await Promise.all(to.recipients.map((r) => x25519Stanza(fileKey, r)))
+      : [await scryptStanza(fileKey, to.passphrase, to.logN)];
   return PayloadEncrypter.create(fileKey, formatHeader(stanzas, fileKey));
 }
 

@@ -28,8 +28,14 @@ export class AgeKeyError extends Error {}
 
 /** Parses an `age1…` recipient; throws AgeKeyError naming the problem. */
 export function parseRecipient(text: string): X25519Recipient {
-  if (/^age-secret-key-1/i.test(text)) throw new AgeKeyError("is a secret key (AGE-SECRET-KEY-1…); put its public key here, as printed by `age-keygen -y KEYFILE`");
-  if (/^ssh-/.test(text)) throw new AgeKeyError("is an SSH key; sqlbak supports X25519 recipients (age1…) only; create one with `age-keygen`");
+  if (/^age-secret-key-1/i.test(text))
+    throw new AgeKeyError(
+      "is a secret key (AGE-SECRET-KEY-1…); put its public key here, as printed by `age-keygen -y KEYFILE`",
+    );
+  if (/^ssh-/.test(text))
+    throw new AgeKeyError(
+      "is an SSH key; sqlbak supports X25519 recipients (age1…) only; create one with `age-keygen`",
+    );
   let decoded;
   try {
     decoded = bech32Decode(text);
@@ -37,8 +43,10 @@ export function parseRecipient(text: string): X25519Recipient {
     if (err instanceof Bech32Error) throw new AgeKeyError(`is not an age recipient: it ${err.message}`);
     throw err;
   }
-  if (decoded.hrp !== RECIPIENT_HRP) throw new AgeKeyError(`is not an X25519 age recipient (prefix "${decoded.hrp}1", expected "age1")`);
-  if (decoded.data.length !== 32) throw new AgeKeyError(`is not an age recipient: ${decoded.data.length} bytes, expected 32`);
+  if (decoded.hrp !== RECIPIENT_HRP)
+    throw new AgeKeyError(`is not an X25519 age recipient (prefix "${decoded.hrp}1", expected "age1")`);
+  if (decoded.data.length !== 32)
+    throw new AgeKeyError(`is not an age recipient: ${decoded.data.length} bytes, expected 32`);
   return { text: text.toLowerCase(), publicKey: decoded.data };
 }
 
@@ -52,7 +60,8 @@ export function parseIdentity(text: string): X25519Identity {
     throw err;
   }
   if (decoded.hrp !== IDENTITY_HRP) throw new AgeKeyError("not an age secret key (expected AGE-SECRET-KEY-1…)");
-  if (decoded.data.length !== 32) throw new AgeKeyError(`not an age secret key: ${decoded.data.length} bytes, expected 32`);
+  if (decoded.data.length !== 32)
+    throw new AgeKeyError(`not an age secret key: ${decoded.data.length} bytes, expected 32`);
   const privateKey = x25519PrivateKey(decoded.data);
   const publicKey = x25519PublicOf(privateKey);
   return { privateKey, publicKey, recipient: bech32Encode(RECIPIENT_HRP, publicKey) };
@@ -65,9 +74,12 @@ export function parseIdentity(text: string): X25519Identity {
  */
 export function parseIdentityFile(text: string): X25519Identity[] {
   if (text.startsWith("age-encryption.org/") || text.includes("BEGIN AGE ENCRYPTED FILE")) {
-    throw new AgeKeyError("is a passphrase-protected identity file, which sqlbak cannot open; decrypt it with `age -d` to a private file first");
+    throw new AgeKeyError(
+      "is a passphrase-protected identity file, which sqlbak cannot open; decrypt it with `age -d` to a private file first",
+    );
   }
-  if (text.includes("PRIVATE KEY-----")) throw new AgeKeyError("is an SSH or PEM key; sqlbak supports age X25519 identities (AGE-SECRET-KEY-1…) only");
+  if (text.includes("PRIVATE KEY-----"))
+    throw new AgeKeyError("is an SSH or PEM key; sqlbak supports age X25519 identities (AGE-SECRET-KEY-1…) only");
   const identities: X25519Identity[] = [];
   const lines = text.split(/\r?\n/);
   for (const [i, raw] of lines.entries()) {
@@ -80,12 +92,16 @@ export function parseIdentityFile(text: string): X25519Identity[] {
       throw err;
     }
   }
-  if (identities.length === 0) throw new AgeKeyError("contains no identity (expected a line AGE-SECRET-KEY-1…, as written by age-keygen)");
+  if (identities.length === 0)
+    throw new AgeKeyError("contains no identity (expected a line AGE-SECRET-KEY-1…, as written by age-keygen)");
   return identities;
 }
 
 /** A new key pair as age-keygen writes it: the identity file text and the recipient. Used by tests and docs. */
 export function generateIdentity(): { identity: string; recipient: string } {
   const { secret, publicKey } = x25519Generate();
-  return { identity: bech32Encode(IDENTITY_HRP, secret).toUpperCase(), recipient: bech32Encode(RECIPIENT_HRP, publicKey) };
+  return {
+    identity: bech32Encode(IDENTITY_HRP, secret).toUpperCase(),
+    recipient: bech32Encode(RECIPIENT_HRP, publicKey),
+  };
 }

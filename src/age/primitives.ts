@@ -4,7 +4,16 @@
  * node:crypto has no chacha20-poly1305 cipher; its SubtleCrypto does, with the
  * "raw-secret" key format), scrypt from node:crypto.
  */
-import { createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, scrypt } from "node:crypto";
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+  scrypt,
+} from "node:crypto";
 
 export const TAG_BYTES = 16;
 const ALGORITHM = "ChaCha20-Poly1305";
@@ -24,7 +33,10 @@ const params = (nonce: Uint8Array): CipherParams => ({ name: ALGORITHM, iv: nonc
 
 export function chachaKey(raw: Uint8Array): Promise<CryptoKey> {
   // "raw-secret" is the WebCrypto format for the modern algorithms (WICG webcrypto-modern-algos).
-  return crypto.subtle.importKey("raw-secret" as "raw", raw as Bytes, { name: ALGORITHM }, false, ["encrypt", "decrypt"]);
+  return crypto.subtle.importKey("raw-secret" as "raw", raw as Bytes, { name: ALGORITHM }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
 }
 
 export async function chachaSeal(key: CryptoKey, nonce: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
@@ -90,6 +102,8 @@ export function x25519(privateKey: KeyObject, share: Uint8Array): Uint8Array | n
 export function scryptKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Uint8Array> {
   const N = 2 ** logN;
   return new Promise((resolve, reject) => {
-    scrypt(passphrase, salt, 32, { N, r: 8, p: 1, maxmem: 128 * N * 8 + 16 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(new Uint8Array(key))));
+    scrypt(passphrase, salt, 32, { N, r: 8, p: 1, maxmem: 128 * N * 8 + 16 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(new Uint8Array(key)),
+    );
   });
 }

@@ -104,9 +104,12 @@ export class PayloadDecrypter {
       const other = await chachaOpen(this.key!, chunkNonce(this.counter, !last), sealed);
       if (other && last) throw new AgeFormatError("encrypted payload is truncated (its last chunk is missing)");
       if (other) throw new AgeFormatError("encrypted payload has trailing data after its last chunk");
-      throw new AgeFormatError(`encrypted payload chunk ${this.counter} failed authentication (the file is damaged or was altered)`);
+      throw new AgeFormatError(
+        `encrypted payload chunk ${this.counter} failed authentication (the file is damaged or was altered)`,
+      );
     }
-    if (last && plain.length === 0 && this.counter > 0) throw new AgeFormatError("encrypted payload ends with an empty chunk, which age forbids");
+    if (last && plain.length === 0 && this.counter > 0)
+      throw new AgeFormatError("encrypted payload ends with an empty chunk, which age forbids");
     this.counter++;
     this.filled = 0;
     return plain;

@@ -2,12 +2,14 @@
 export const commonArgs = {
   config: {
     type: "string",
-    description: "Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)",
+    description:
+      "Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)",
     valueHint: "PATH",
   },
   "env-file": {
     type: "string",
-    description: "KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config's env_file)",
+    description:
+      "KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config's env_file)",
     valueHint: "PATH",
   },
   "backup-dir": { type: "string", description: "Backup folder, overriding the config's backup_dir", valueHint: "DIR" },
@@ -21,5 +23,9 @@ export const dryRunArgs = {
 } as const;
 
 export const identityArgs = {
-  identity: { type: "string", description: "age identity file that decrypts encrypted backups (default: $SQLBAK_AGE_IDENTITY)", valueHint: "FILE" },
+  identity: {
+    type: "string",
+    description: "age identity file that decrypts encrypted backups (default: $SQLBAK_AGE_IDENTITY)",
+    valueHint: "FILE",
+  },
 } as const;

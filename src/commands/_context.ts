@@ -1,5 +1,5 @@
 /** What every command starts from: log level set, config resolved. */
-import { type ResolvedConfig, loadConfig } from "../lib/config/index.ts";
+import { loadConfig, type ResolvedConfig } from "../lib/config/index.ts";
 import { logger, setLogLevel } from "./_log.ts";
 
 export interface CommandContext {
@@ -9,9 +9,24 @@ export interface CommandContext {
   logger: typeof logger;
 }
 
-export function openContext(args: { config?: string; "backup-dir"?: string; "env-file"?: string; json?: boolean; quiet?: boolean; verbose?: boolean }, opts: { envFileMayBeMissing?: boolean } = {}): CommandContext {
+export function openContext(
+  args: {
+    config?: string;
+    "backup-dir"?: string;
+    "env-file"?: string;
+    json?: boolean;
+    quiet?: boolean;
+    verbose?: boolean;
+  },
+  opts: { envFileMayBeMissing?: boolean } = {},
+): CommandContext {
   setLogLevel(args);
-  const config = loadConfig({ configPath: args.config, backupDir: args["backup-dir"], envFile: args["env-file"], envFileMayBeMissing: opts.envFileMayBeMissing });
+  const config = loadConfig({
+    configPath: args.config,
+    backupDir: args["backup-dir"],
+    envFile: args["env-file"],
+    envFileMayBeMissing: opts.envFileMayBeMissing,
+  });
   logger.debug(`config: ${config.file ?? "none (defaults)"}; backup_dir: ${config.backupDir}`);
   return { config, json: Boolean(args.json), quiet: Boolean(args.quiet), logger };
 }

@@ -8,8 +8,12 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
     for (const s of r.skipped) ctx.logger.warn(`skipped ${s}`);
-    for (const p of r.removed_partials) ctx.logger.info(`${r.database}: ${r.dry_run ? "would remove" : "removed"} stale partial file ${p}`);
-    if (r.empty_policy) ctx.logger.warn(`${r.database}: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed`);
+    for (const p of r.removed_partials)
+      ctx.logger.info(`${r.database}: ${r.dry_run ? "would remove" : "removed"} stale partial file ${p}`);
+    if (r.empty_policy)
+      ctx.logger.warn(
+        `${r.database}: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed`,
+      );
     if (!r.ok) {
       // A lone rotation's failure is said once, by the caller's OutcomeError (see loneRotationFailure).
       if (results.length !== 1) ctx.logger.error(`${r.database}: rotation failed: ${r.error}`);
@@ -20,15 +24,24 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     const verb = r.dry_run ? "would remove" : "removed";
     ctx.logger.success(`${r.database}: kept ${kept}, ${verb} ${r.dry_run ? doomed : r.removed.length} (${r.policy})`);
     for (const d of r.destinations ?? []) {
-      if (!d.ok) ctx.logger.warn(`${r.database} @ ${d.destination}: rotation failed: ${d.error}; the local rotation stands, the next run tries again`);
+      if (!d.ok)
+        ctx.logger.warn(
+          `${r.database} @ ${d.destination}: rotation failed: ${d.error}; the local rotation stands, the next run tries again`,
+        );
       else ctx.logger.success(`${r.database} @ ${d.destination}: kept ${d.kept}, ${verb} ${d.removed.length}`);
-      if (d.kept_only_copy.length) ctx.logger.warn(`${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because backup_dir no longer has them and sqlbak did not remove them (they may be the only copy): ${d.kept_only_copy.join(", ")}`);
+      if (d.kept_only_copy.length)
+        ctx.logger.warn(
+          `${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because backup_dir no longer has them and sqlbak did not remove them (they may be the only copy): ${d.kept_only_copy.join(", ")}`,
+        );
     }
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0 || !throwOnFailure) return;
   const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
-  throw new OutcomeError(loneRotationFailure(results) ?? `${failed.length} of ${results.length} rotations failed`, code);
+  throw new OutcomeError(
+    loneRotationFailure(results) ?? `${failed.length} of ${results.length} rotations failed`,
+    code,
+  );
 }
 
 /** The one error line for a single rotation that failed (reportRotations did not print it), else undefined. */

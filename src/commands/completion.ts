@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../lib/model/index.ts";
-import { SHELLS, type Shell, renderCompletion } from "../lib/output/index.ts";
+import { renderCompletion, SHELLS, type Shell } from "../lib/output/index.ts";
 import { type CommandLoaders, loadCommandTree } from "./_command-tree.ts";
 
 /** What cli.ts hands every command as citty's `data`: the command map, which this command describes. */
@@ -15,7 +15,8 @@ export default defineCommand({
   },
   async run({ args, data }) {
     const shell = args.shell as Shell;
-    if (!SHELLS.includes(shell)) throw new UsageError(`unknown shell "${args.shell}"`, `choose one of ${SHELLS.join(", ")}`);
+    if (!SHELLS.includes(shell))
+      throw new UsageError(`unknown shell "${args.shell}"`, `choose one of ${SHELLS.join(", ")}`);
     process.stdout.write(renderCompletion(shell, await loadCommandTree((data as CommandData).commands)));
   },
 });

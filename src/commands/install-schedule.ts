@@ -1,17 +1,36 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { defineCommand } from "citty";
-import { formatLocalTime, nextRuns, UsageError } from "../lib/model/index.ts";
-import { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars, applySchedule, targetDir, PLATFORMS, type Platform, renderSchedule, schtasksCreate } from "../lib/schedule/index.ts";
 import { scheduledJobs } from "../lib/config/index.ts";
+import { formatLocalTime, nextRuns, UsageError } from "../lib/model/index.ts";
+import {
+  applySchedule,
+  createEnvFile,
+  defaultEnvFile,
+  missingEnvVars,
+  neededEnvVars,
+  PLATFORMS,
+  type Platform,
+  renderSchedule,
+  schtasksCreate,
+  targetDir,
+} from "../lib/schedule/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 
 export default defineCommand({
-  meta: { name: "install-schedule", description: "Print or install scheduler entries (cron, systemd, launchd, Windows) for [schedule]" },
+  meta: {
+    name: "install-schedule",
+    description: "Print or install scheduler entries (cron, systemd, launchd, Windows) for [schedule]",
+  },
   args: {
     ...commonArgs,
-    platform: { type: "enum", options: [...PLATFORMS], description: "Scheduler (default: detected)", valueHint: "PLATFORM" },
+    platform: {
+      type: "enum",
+      options: [...PLATFORMS],
+      description: "Scheduler (default: detected)",
+      valueHint: "PLATFORM",
+    },
     print: { type: "boolean", description: "Print the entries and the next run times (the default)" },
     apply: { type: "boolean", description: "Install the entries; re-running changes nothing" },
     uninstall: { type: "boolean", description: "Remove sqlbak's entries, and only those" },
@@ -22,14 +41,21 @@ export default defineCommand({
     // --apply creates the environment file, so one named but not there yet is expected here.
     const ctx = openContext(args, { envFileMayBeMissing: true });
     const { config } = ctx;
-    if ([args.print, args.apply, args.uninstall].filter(Boolean).length > 1) throw new UsageError("choose one of --print, --apply, --uninstall");
+    if ([args.print, args.apply, args.uninstall].filter(Boolean).length > 1)
+      throw new UsageError("choose one of --print, --apply, --uninstall");
     if (args.user && args.system) throw new UsageError("choose one of --user, --system");
     const platform = (args.platform as Platform | undefined) ?? detectPlatform();
     if (platform === "cron" && (args.user || args.system)) {
-      throw new UsageError("--user/--system do not apply to cron", "cron uses the crontab of whoever runs install-schedule; run it as root for root's crontab");
+      throw new UsageError(
+        "--user/--system do not apply to cron",
+        "cron uses the crontab of whoever runs install-schedule; run it as root for root's crontab",
+      );
     }
     const system = args.system ? true : args.user ? false : process.getuid?.() === 0;
-    if (!config.file) ctx.logger.warn("no config file found: the jobs will run without --config; write one first (see sqlbak.example.toml)");
+    if (!config.file)
+      ctx.logger.warn(
+        "no config file found: the jobs will run without --config; write one first (see sqlbak.example.toml)",
+      );
     const envFile = config.envFile ?? defaultEnvFile(system, process.env);
     const needed = neededEnvVars(config);
     const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file, envFile);
@@ -48,18 +74,36 @@ export default defineCommand({
     });
     const dir = targetDir(platform, system, process.env);
 
-    if (args.apply && createEnvFile(envFile, needed)) ctx.logger.info(`created ${envFile} (mode 0600)${needed.length ? `: fill in ${needed.map((v) => v.name).join(", ")}` : ""}`);
-    else if (!args.uninstall && !existsSync(envFile)) ctx.logger.info(`the jobs read ${envFile}; --apply creates it (mode 0600)`);
+    if (args.apply && createEnvFile(envFile, needed))
+      ctx.logger.info(
+        `created ${envFile} (mode 0600)${needed.length ? `: fill in ${needed.map((v) => v.name).join(", ")}` : ""}`,
+      );
+    else if (!args.uninstall && !existsSync(envFile))
+      ctx.logger.info(`the jobs read ${envFile}; --apply creates it (mode 0600)`);
     for (const v of args.uninstall ? [] : missingEnvVars(needed, process.env, envFile)) {
-      ctx.logger.warn(`${v.name} (${v.key}) is set neither in the environment nor in ${envFile}: the scheduled jobs will fail without it`);
+      ctx.logger.warn(
+        `${v.name} (${v.key}) is set neither in the environment nor in ${envFile}: the scheduled jobs will fail without it`,
+      );
     }
 
     if (args.apply || args.uninstall) {
-      if (args.apply && jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]: nothing to install (use --uninstall to remove old entries)");
-      const result = applySchedule(rendered, Boolean(args.uninstall), { system, env: process.env, onStep: (m) => ctx.logger.info(m) });
+      if (args.apply && jobs.length === 0)
+        ctx.logger.warn(
+          "every job is disabled in [schedule]: nothing to install (use --uninstall to remove old entries)",
+        );
+      const result = applySchedule(rendered, Boolean(args.uninstall), {
+        system,
+        env: process.env,
+        onStep: (m) => ctx.logger.info(m),
+      });
       for (const cmd of result.todo) process.stdout.write(`${cmd}\n`);
-      if (result.todo.length) ctx.logger.info("run the commands above in an elevated Windows prompt to register the tasks");
-      ctx.logger.success(result.changed.length ? `${platform}: ${result.changed.length} change(s)` : `${platform}: already up to date, nothing changed`);
+      if (result.todo.length)
+        ctx.logger.info("run the commands above in an elevated Windows prompt to register the tasks");
+      ctx.logger.success(
+        result.changed.length
+          ? `${platform}: ${result.changed.length} change(s)`
+          : `${platform}: already up to date, nothing changed`,
+      );
       return;
     }
 
@@ -68,11 +112,15 @@ export default defineCommand({
     printData(ctx, { platform, system, crontab: rendered.cronBlock, files, nextRuns: runs }, () => {
       if (rendered.cronBlock) return rendered.cronBlock.trimEnd();
       const body = files.map((f) => `# ==> ${f.path} <==\n${f.content.trimEnd()}`);
-      if (platform === "windows") body.push(`# register with:\n${jobs.map((j) => schtasksCreate(j, join(dir!, `sqlbak-${j.name}.xml`))).join("\n")}`);
+      if (platform === "windows")
+        body.push(
+          `# register with:\n${jobs.map((j) => schtasksCreate(j, join(dir!, `sqlbak-${j.name}.xml`))).join("\n")}`,
+        );
       return body.join("\n\n");
     });
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    for (const r of runs) ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocalTime).join(", ")}`);
+    for (const r of runs)
+      ctx.logger.info(`${r.job} (${r.cron}) next runs, ${zone}: ${r.next.map(formatLocalTime).join(", ")}`);
     if (jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]");
   },
 });

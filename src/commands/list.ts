@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { describeProblem, listDatabases } from "../lib/store/index.ts";
-import { findDestination, withBackend, listFrom } from "../lib/destinations/index.ts";
+import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
 import { backupToJson, renderBackupTable } from "../lib/output/index.ts";
+import { describeProblem, listDatabases } from "../lib/store/index.ts";
 import { commonArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { openContext, printData } from "./_context.ts";
@@ -16,7 +16,9 @@ export default defineCommand({
   async run({ args }) {
     const ctx = openContext(args);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
-    const listings = dest ? await withBackend(dest, (b) => listFrom(b, dest, args.name)) : listDatabases(ctx.config, args.name);
+    const listings = dest
+      ? await withBackend(dest, (b) => listFrom(b, dest, args.name))
+      : listDatabases(ctx.config, args.name);
     for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
     const backups = listings.flatMap((l) => l.backups);
     if (backups.length === 0 && !ctx.json) {

@@ -1,10 +1,26 @@
 import { defineCommand } from "citty";
-import { describeProblem, listDatabases, type Backend, type RemoteBackup, type FolderListing, type StoredBackup } from "../lib/store/index.ts";
 import { assertDecryptable, loadDecryptionKeys, requireDecryptionKeys } from "../lib/codec/index.ts";
-import { UsageError, suggestCommand } from "../lib/model/index.ts";
-import { type RestoredPermissions, type RestoreResult, runRestore, type BackupSelector, describePlan, parseRestoreSelector, planRestore, selectBackup } from "../lib/restore/index.ts";
+import { findDestination, listFrom, withBackend, withFetched } from "../lib/destinations/index.ts";
+import { suggestCommand, UsageError } from "../lib/model/index.ts";
+import {
+  type BackupSelector,
+  describePlan,
+  parseRestoreSelector,
+  planRestore,
+  type RestoredPermissions,
+  type RestoreResult,
+  runRestore,
+  selectBackup,
+} from "../lib/restore/index.ts";
+import {
+  type Backend,
+  describeProblem,
+  type FolderListing,
+  listDatabases,
+  type RemoteBackup,
+  type StoredBackup,
+} from "../lib/store/index.ts";
 import { databaseOfId } from "../lib/verify/index.ts";
-import { findDestination, withBackend, listFrom, withFetched } from "../lib/destinations/index.ts";
 import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
@@ -15,11 +31,24 @@ export default defineCommand({
     ...commonArgs,
     ...dryRunArgs,
     ...identityArgs,
-    name: { type: "positional", required: false, description: "Database to restore (asked on a TTY when missing)", valueHint: "NAME" },
+    name: {
+      type: "positional",
+      required: false,
+      description: "Database to restore (asked on a TTY when missing)",
+      valueHint: "NAME",
+    },
     id: { type: "string", description: "Restore this backup", valueHint: "ID" },
-    at: { type: "string", description: "Restore the newest backup at or before TIME (ISO, \"2h ago\", \"yesterday 18:00\")", valueHint: "TIME" },
+    at: {
+      type: "string",
+      description: 'Restore the newest backup at or before TIME (ISO, "2h ago", "yesterday 18:00")',
+      valueHint: "TIME",
+    },
     latest: { type: "boolean", description: "Restore the newest backup" },
-    to: { type: "string", description: "Restore to this file instead; the configured database is not touched", valueHint: "PATH" },
+    to: {
+      type: "string",
+      description: "Restore to this file instead; the configured database is not touched",
+      valueHint: "PATH",
+    },
     yes: { type: "boolean", alias: "y", description: "Do not ask for confirmation (required without a TTY)" },
     ...fromArgs,
     force: { type: "boolean", description: "Replace the database even if it is in use, or an existing --to file" },
@@ -37,19 +66,39 @@ export default defineCommand({
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const run = async (backend: Backend | null) => {
-      const listAll = (n?: string): Promise<FolderListing[]> => (backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n)));
+      const listAll = (n?: string): Promise<FolderListing[]> =>
+        backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n));
       name ??= await prompts!.pickDatabase(await listAll(), listCommand(args, undefined));
       const [listing] = await listAll(name);
       for (const p of listing!.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
       const list = listCommand(args, name);
-      const backup = selector ? selectBackup(listing!.backups, selector, list) : await prompts!.pickBackup(listing!.backups, now, list);
+      const backup = selector
+        ? selectBackup(listing!.backups, selector, list)
+        : await prompts!.pickBackup(listing!.backups, now, list);
       // A missing or wrong key is found before any prompt, download or change.
       if (backend) requireDecryptionKeys([backup.manifest], keys);
       else await assertDecryptable(backup, keys);
-      const plan = planRestore(ctx.config, backup, { to: args.to, force: Boolean(args.force), keys, carry: carriedOptions(args), from: args.from });
+      const plan = planRestore(ctx.config, backup, {
+        to: args.to,
+        force: Boolean(args.force),
+        keys,
+        carry: carriedOptions(args),
+        from: args.from,
+      });
       if (dryRun) {
         const lines = describePlan(plan);
-        printData(ctx, { dry_run: true, id: backup.manifest.id, from: dest?.name ?? null, target: plan.target, target_exists: plan.targetExists, pre_restore: Boolean(plan.preRestore) }, () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`);
+        printData(
+          ctx,
+          {
+            dry_run: true,
+            id: backup.manifest.id,
+            from: dest?.name ?? null,
+            target: plan.target,
+            target_exists: plan.targetExists,
+            pre_restore: Boolean(plan.preRestore),
+          },
+          () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`,
+        );
         return;
       }
       if (!args.yes) await prompts!.confirmPlan(plan);
@@ -58,7 +107,10 @@ export default defineCommand({
         return runRestore(ctx.config, { ...plan, backup: b }, (step) => ctx.logger.info(step));
       };
       if (backend) ctx.logger.info(`downloading ${backup.manifest.id} from ${dest!.name} (${backend.describe})`);
-      report(ctx, backend ? await withFetched(ctx.config, backend, backup as RemoteBackup, restore) : await restore(backup));
+      report(
+        ctx,
+        backend ? await withFetched(ctx.config, backend, backup as RemoteBackup, restore) : await restore(backup),
+      );
     };
     await (dest ? withBackend(dest, run) : run(null));
   },
@@ -67,12 +119,18 @@ export default defineCommand({
 /** The database named by NAME and/or --id; they must agree. */
 function databaseName(name: string | undefined, selector: BackupSelector | null): string | undefined {
   const fromId = selector?.kind === "id" ? databaseOfId(selector.id) : undefined;
-  if (name && fromId && name !== fromId) throw new UsageError(`backup ${(selector as { id: string }).id} belongs to "${fromId}", not "${name}"`);
+  if (name && fromId && name !== fromId)
+    throw new UsageError(`backup ${(selector as { id: string }).id} belongs to "${fromId}", not "${name}"`);
   return name ?? fromId;
 }
 
 /** Without a TTY nothing can be asked: everything must be on the command line. */
-function requireScriptArgs(argv: string[], name: string | undefined, selector: BackupSelector | null, confirmed: boolean): void {
+function requireScriptArgs(
+  argv: string[],
+  name: string | undefined,
+  selector: BackupSelector | null,
+  confirmed: boolean,
+): void {
   const missing = [
     !name && "a database NAME (or --id)",
     !selector && "a backup selector (--id, --at or --latest)",
@@ -86,24 +144,38 @@ function requireScriptArgs(argv: string[], name: string | undefined, selector: B
 }
 
 /** `sqlbak list [NAME]` reading what this restore reads: the same config, backup folder and destination. */
-function listCommand(args: { config?: string; "backup-dir"?: string; from?: string }, name: string | undefined): string {
-  const where = (["config", "backup-dir", "from"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, args[k]!] : []));
+function listCommand(
+  args: { config?: string; "backup-dir"?: string; from?: string },
+  name: string | undefined,
+): string {
+  const where = (["config", "backup-dir", "from"] as const).flatMap((k) =>
+    args[k] !== undefined ? [`--${k}`, args[k]!] : [],
+  );
   return suggestCommand(["list", ...(name ? [name] : []), ...where]);
 }
 
 /** The options the undo command must repeat: it reads the same config, backup folder and key (never --from: the pre-restore backup is local). */
 function carriedOptions(args: { config?: string; "backup-dir"?: string; identity?: string }): string[] {
-  return (["config", "backup-dir", "identity"] as const).flatMap((k) => (args[k] !== undefined ? [`--${k}`, args[k]!] : []));
+  return (["config", "backup-dir", "identity"] as const).flatMap((k) =>
+    args[k] !== undefined ? [`--${k}`, args[k]!] : [],
+  );
 }
 
-const PERMISSIONS_FROM = { replaced: "as the file it replaced", backup: "as recorded at backup time", folder: "from the folder's owner and the umask (this backup recorded none)" };
+const PERMISSIONS_FROM = {
+  replaced: "as the file it replaced",
+  backup: "as recorded at backup time",
+  folder: "from the folder's owner and the umask (this backup recorded none)",
+};
 
 function describePermissions(p: RestoredPermissions): string {
   return `mode ${p.mode.toString(8).padStart(4, "0")}, owner ${p.uid}:${p.gid}, ${PERMISSIONS_FROM[p.from]}`;
 }
 
 function report(ctx: CommandContext, r: RestoreResult): void {
-  if (r.forcedPastUsers) ctx.logger.warn(`${r.target} was in use (${r.forcedPastUsers}); those processes still have the replaced file open: restart them`);
+  if (r.forcedPastUsers)
+    ctx.logger.warn(
+      `${r.target} was in use (${r.forcedPastUsers}); those processes still have the replaced file open: restart them`,
+    );
   for (const f of r.removedFiles) ctx.logger.debug(`removed ${f}`);
   ctx.logger.success(`restored ${r.id} to ${r.target} (quick_check ok, ${(r.durationMs / 1000).toFixed(1)}s)`);
   if (r.permissions) ctx.logger.info(describePermissions(r.permissions));

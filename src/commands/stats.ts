@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
-import { listDatabases } from "../lib/store/index.ts";
 import { IDENTITY_ENV } from "../lib/codec/index.ts";
+import { checkHealth, gatherDestinationStats, gatherStats, healthNotification } from "../lib/health/index.ts";
 import { EXIT, OutcomeError } from "../lib/model/index.ts";
 import { sendNotifications } from "../lib/notify/index.ts";
-import { healthNotification, checkHealth, gatherStats, gatherDestinationStats } from "../lib/health/index.ts";
 import { renderStats } from "../lib/output/index.ts";
+import { listDatabases } from "../lib/store/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 
@@ -22,7 +22,8 @@ export default defineCommand({
     const listings = listDatabases(config, args.name);
     // Configured databases without a folder yet still count: "no backups" is a problem to report.
     const report = gatherStats(config, listings);
-    if (config.destinations.length > 0 && !args.local) report.destinations = await gatherDestinationStats(config, listings);
+    if (config.destinations.length > 0 && !args.local)
+      report.destinations = await gatherDestinationStats(config, listings);
     if (!args.check) {
       printData(ctx, report, () => renderStats(report));
       return;
@@ -32,12 +33,17 @@ export default defineCommand({
     const restoreTestOnly = Boolean(process.env[IDENTITY_ENV]);
     const problems = checkHealth(
       report,
-      (name) => ({ ...(byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs }), restoreTestOnly }),
+      (name) => ({
+        ...(byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs }),
+        restoreTestOnly,
+      }),
       config.minFreeSpace,
     );
     // Under --quiet a healthy verdict prints nothing, so cron mails only problems.
     if (problems.length === 0 && ctx.quiet && !ctx.json) return;
-    printData(ctx, { healthy: problems.length === 0, problems, report }, () => (problems.length ? problems.join("\n") : "healthy"));
+    printData(ctx, { healthy: problems.length === 0, problems, report }, () =>
+      problems.length ? problems.join("\n") : "healthy",
+    );
     if (problems.length === 0) return;
     for (const w of await sendNotifications(config, [healthNotification(problems)])) ctx.logger.warn(w);
     throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);

@@ -10,7 +10,10 @@ import { tempDir } from "../helpers/tmp.ts";
 function setup(extraToml = "") {
   const dir = tempDir();
   makeDatabase(join(dir, "app.db"), { rows: 50 });
-  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${extraToml}\n[[database]]\nname = "app"\npath = "app.db"\n`);
+  writeFileSync(
+    join(dir, "sqlbak.toml"),
+    `backup_dir = "backups"\n${extraToml}\n[[database]]\nname = "app"\npath = "app.db"\n`,
+  );
   return dir;
 }
 
@@ -49,7 +52,10 @@ describe("sqlbak backup + list", () => {
     expect(table.stdout).toContain(entry.id);
     expect(table.stdout).toContain("pre-migration");
 
-    const log = readFileSync(join(dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const log = readFileSync(join(dir, "backups", "sqlbak.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(log).toEqual([expect.objectContaining({ op: "backup", database: "app", ok: true, id: entry.id })]);
   });
 
@@ -91,7 +97,10 @@ describe("sqlbak backup + list", () => {
     const b = await runCli(["backup", "--json"], { cwd: dir });
     expect(b.code).toBe(1);
     const results = JSON.parse(b.stdout);
-    expect(results.map((r: { database: string; ok: boolean }) => [r.database, r.ok])).toEqual([["gone", false], ["app", true]]);
+    expect(results.map((r: { database: string; ok: boolean }) => [r.database, r.ok])).toEqual([
+      ["gone", false],
+      ["app", true],
+    ]);
     expect(b.stderr).toContain("1 of 2 backups failed");
   });
 });
@@ -135,7 +144,10 @@ describe("exit codes and messages", () => {
     expect(r.stderr).toContain(`or add [[database]] entries to ${join(dir, "conf", "empty.toml")}`);
     mkdirSync(join(dir, "path", "to"), { recursive: true });
     makeDatabase(join(dir, "path", "to", "app.db"));
-    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${suggested}`], { cwd: dir, env: cleanEnv({ SQLBAK: BIN }, dir) });
+    const ran = Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${suggested}`], {
+      cwd: dir,
+      env: cleanEnv({ SQLBAK: BIN }, dir),
+    });
     expect(ran.exitCode).toBe(0);
     expect(readdirSync(join(dir, "my backups", "app")).filter((n) => /^app-.*\.json$/.test(n))).toHaveLength(1);
     expect(existsSync(join(dir, "cfg-backups"))).toBe(false);

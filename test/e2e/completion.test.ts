@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadCommandTree } from "../../src/commands/_command-tree.ts";
 import { COMMAND_NAMES, commands } from "../../src/commands/index.ts";
-import { SHELLS, renderCompletion } from "../../src/lib/output/completion.ts";
+import { renderCompletion, SHELLS } from "../../src/lib/output/completion.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -22,9 +22,12 @@ COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _sqlbak; printf '%s\\n' "\${COMPREPLY[@]
 }
 
 describe("completions", () => {
-  it.each([...SHELLS])("completions/sqlbak.%s matches the generator (run `bun run completions` if not)", async (shell) => {
-    expect(committed(shell)).toBe(renderCompletion(shell, await loadCommandTree(commands)));
-  });
+  it.each([...SHELLS])(
+    "completions/sqlbak.%s matches the generator (run `bun run completions` if not)",
+    async (shell) => {
+      expect(committed(shell)).toBe(renderCompletion(shell, await loadCommandTree(commands)));
+    },
+  );
 
   it("`sqlbak completion bash` prints the committed script", async () => {
     const r = await runCli(["completion", "bash"]);
@@ -36,7 +39,11 @@ describe("completions", () => {
 
   it("bash parses and sources the script, and completes commands, flags and values", () => {
     expect(Bun.spawnSync(["bash", "-n", join(COMPLETIONS, "sqlbak.bash")]).exitCode).toBe(0);
-    const p = Bun.spawnSync(["bash", "-c", `source ${JSON.stringify(join(COMPLETIONS, "sqlbak.bash"))} && complete -p sqlbak`]);
+    const p = Bun.spawnSync([
+      "bash",
+      "-c",
+      `source ${JSON.stringify(join(COMPLETIONS, "sqlbak.bash"))} && complete -p sqlbak`,
+    ]);
     expect(p.stdout.toString().trim()).toBe("complete -F _sqlbak sqlbak");
     expect(complete("sqlbak ").sort()).toEqual([...COMMAND_NAMES, "--help", "--version"].sort());
     expect(complete("sqlbak install-schedule --pl")).toEqual(["--platform"]);
@@ -49,15 +56,31 @@ describe("completions", () => {
     expect(Bun.spawnSync(["zsh", "-n", join(COMPLETIONS, "sqlbak.zsh")]).stderr.toString()).toBe("");
     const dir = tempDir();
     writeFileSync(join(dir, "_sqlbak"), committed("zsh"));
-    const p = Bun.spawnSync(["zsh", "-fc", `fpath=(${dir} $fpath); autoload -Uz compinit; compinit -u -d ${dir}/dump; print -r -- $_comps[sqlbak]`]);
+    const p = Bun.spawnSync([
+      "zsh",
+      "-fc",
+      `fpath=(${dir} $fpath); autoload -Uz compinit; compinit -u -d ${dir}/dump; print -r -- $_comps[sqlbak]`,
+    ]);
     expect(p.stdout.toString().trim()).toBe("_sqlbak");
   });
   if (!have("zsh")) console.warn("skipped zsh completion check: zsh not installed");
 
   it.skipIf(!have("fish"))("fish parses the script and completes subcommands", () => {
     expect(Bun.spawnSync(["fish", "-n", join(COMPLETIONS, "sqlbak.fish")]).stderr.toString()).toBe("");
-    const p = Bun.spawnSync(["fish", "--no-config", "-c", `source ${join(COMPLETIONS, "sqlbak.fish")}; complete -C 'sqlbak install-schedule --platform '`]);
-    expect(p.stdout.toString().split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort()).toEqual(["cron", "launchd", "systemd", "windows"]);
+    const p = Bun.spawnSync([
+      "fish",
+      "--no-config",
+      "-c",
+      `source ${join(COMPLETIONS, "sqlbak.fish")}; complete -C 'sqlbak install-schedule --platform '`,
+    ]);
+    expect(
+      p.stdout
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t")[0])
+        .sort(),
+    ).toEqual(["cron", "launchd", "systemd", "windows"]);
   });
   if (!have("fish")) console.warn("skipped fish completion check: fish not installed");
 });

@@ -10,7 +10,10 @@ import { tempDir } from "../helpers/tmp.ts";
 function setup(toml: string) {
   const dir = tempDir();
   makeDatabase(join(dir, "app.db"), { rows: 10 });
-  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${toml}\n[[database]]\nname = "app"\npath = "app.db"\n`);
+  writeFileSync(
+    join(dir, "sqlbak.toml"),
+    `backup_dir = "backups"\n${toml}\n[[database]]\nname = "app"\npath = "app.db"\n`,
+  );
   return dir;
 }
 
@@ -29,7 +32,9 @@ describe("configured durations", () => {
     const dir = setup(`lock_timeout = "${"9".repeat(400)}s"\nmax_age = "36501d"`);
     const r = await runCli(["backup"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`lock_timeout: "${"9".repeat(20)}…" is longer than 100 years, the longest duration sqlbak accepts`);
+    expect(r.stderr).toContain(
+      `lock_timeout: "${"9".repeat(20)}…" is longer than 100 years, the longest duration sqlbak accepts`,
+    );
     expect(r.stderr).toContain('max_age: "36501d" is longer than 100 years, the longest duration sqlbak accepts');
     expect(r.stderr).not.toContain("    at ");
   });

@@ -4,7 +4,20 @@
  * and config errors for destinations (exit 2, key paths, nothing written).
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { exec, flipByte, listBackups, makeProject, rows } from "../helpers/backups.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
@@ -22,7 +35,9 @@ describe("dir destination", () => {
     const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
     const [b] = JSON.parse(r.stdout);
-    expect(b.copies).toEqual([expect.objectContaining({ destination: "nas", location: `dir:${p.nas}`, ok: true, uploaded: [b.id] })]);
+    expect(b.copies).toEqual([
+      expect.objectContaining({ destination: "nas", location: `dir:${p.nas}`, ok: true, uploaded: [b.id] }),
+    ]);
     expect(readdirSync(join(p.nas, "app")).sort()).toEqual([`${b.id}.json`, `${b.id}.sqlite.zst`]);
     expect(readFileSync(join(p.nas, "app", `${b.id}.sqlite.zst`)).equals(readFileSync(b.dataPath))).toBe(true);
     expect(statSync(join(p.nas, "app", `${b.id}.sqlite.zst`)).mode & 0o777).toBe(0o600);
@@ -57,19 +72,27 @@ describe("dir destination", () => {
     const p = project();
     const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
     flipByte(join(p.nas, "app", `${b.id}.sqlite.zst`), -30);
-    const r = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes", "--config", "sqlbak.toml"], { cwd: p.dir });
+    const r = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes", "--config", "sqlbak.toml"], {
+      cwd: p.dir,
+    });
     expect(r.code).toBe(3);
     const verify = /check it with `(sqlbak verify [^`]*)`/.exec(r.stderr)?.[1];
     expect(verify).toBe(`sqlbak verify ${b.id} --config sqlbak.toml --from nas`);
     const list = /pick another backup \(`(sqlbak list [^`]*)`\)/.exec(r.stderr)?.[1];
     expect(list).toBe("sqlbak list app --config sqlbak.toml --from nas");
-    const sh = (cmd: string) => Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${cmd}`], { cwd: p.dir, env: cleanEnv({ SQLBAK: BIN }, p.dir) });
+    const sh = (cmd: string) =>
+      Bun.spawnSync(["sh", "-c", `sqlbak() { "$SQLBAK" "$@"; }; ${cmd}`], {
+        cwd: p.dir,
+        env: cleanEnv({ SQLBAK: BIN }, p.dir),
+      });
     const verified = sh(verify!);
     expect(verified.stderr.toString()).toContain(`${b.id}: FAILED`);
     expect(verified.exitCode).toBe(3);
     const listed = sh(`${list} --json`);
     expect(listed.exitCode).toBe(0);
-    expect(JSON.parse(listed.stdout.toString()).map((x: { id: string; file: string }) => [x.id, x.file])).toEqual([[b.id, `dir:${join(p.nas, "app", `${b.id}.sqlite.zst`)}`]]);
+    expect(JSON.parse(listed.stdout.toString()).map((x: { id: string; file: string }) => [x.id, x.file])).toEqual([
+      [b.id, `dir:${join(p.nas, "app", `${b.id}.sqlite.zst`)}`],
+    ]);
   });
 
   it("an unmounted destination folder is a warning, never created, and the backup exits 0; the next run catches up", async () => {
@@ -77,7 +100,9 @@ describe("dir destination", () => {
     rmSync(p.nas, { recursive: true });
     const r = await runCli(["backup", "app"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`app → nas: copy failed: destination folder ${p.nas} does not exist (not mounted?); create it first`);
+    expect(r.stderr).toContain(
+      `app → nas: copy failed: destination folder ${p.nas} does not exist (not mounted?); create it first`,
+    );
     expect(existsSync(p.nas)).toBe(false);
     expect(await listBackups(p)).toHaveLength(1);
     mkdirSync(p.nas);
@@ -128,7 +153,12 @@ describe("dir destination", () => {
     const listed = await runCli(["list", "--from", "nas"], { cwd: p.dir });
     expect(listed.stderr).toContain(`${oldId}.json`);
     const stats = await runCli(["stats", "--json"], { cwd: p.dir });
-    expect(JSON.parse(stats.stdout).destinations[0]).toMatchObject({ partials: 0, problems: [{ id: oldId, path: `dir:${data.replace(/\.sqlite\.zst$/, ".json")}`, reason: "manifest is not valid JSON" }] });
+    expect(JSON.parse(stats.stdout).destinations[0]).toMatchObject({
+      partials: 0,
+      problems: [
+        { id: oldId, path: `dir:${data.replace(/\.sqlite\.zst$/, ".json")}`, reason: "manifest is not valid JSON" },
+      ],
+    });
     const check = await runCli(["stats", "--check"], { cwd: p.dir });
     expect(check.code).toBe(3);
     expect(check.stdout).toContain(`app @ nas: unreadable backup ${oldId}`);
@@ -139,20 +169,29 @@ describe("dir destination", () => {
     await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
     await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
     const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
-    expect(JSON.parse(dry.stdout)[0].destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 1, removed: [expect.any(String)] });
+    expect(JSON.parse(dry.stdout)[0].destinations[0]).toMatchObject({
+      destination: "nas",
+      ok: true,
+      kept: 1,
+      removed: [expect.any(String)],
+    });
     expect(readdirSync(join(p.nas, "app"))).toHaveLength(4);
     const r = await runCli(["rotate"], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("app @ nas: kept 1, removed 1");
     expect(readdirSync(join(p.nas, "app"))).toHaveLength(2);
     const s = await runCli(["stats", "--json"], { cwd: p.dir });
-    expect(JSON.parse(s.stdout).destinations).toEqual([expect.objectContaining({ destination: "nas", count: 1, missing: 0, lag_ms: 0 })]);
+    expect(JSON.parse(s.stdout).destinations).toEqual([
+      expect.objectContaining({ destination: "nas", count: 1, missing: 0, lag_ms: 0 }),
+    ]);
   });
 
   it("a backup whose local data file is lost keeps its remote copy: the destination judges it by the rules alone (issue 14 §6)", async () => {
     // Locally the backup is bad (data missing) and goes as old evidence; the copy at nas is the only data left, and keep_last = 2 keeps it there.
     const p = project("", `[retention]\nkeep_last = 2\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
-    const [older] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    const [older] = JSON.parse(
+      (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
+    );
     expect((await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir })).code).toBe(0);
     rmSync(older.dataPath);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
@@ -166,23 +205,34 @@ describe("dir destination", () => {
   it("a bad local-only backup never fills a slot at the destination either: the good copy stays where it is kept locally", async () => {
     // The newest backup lost its data locally and never reached nas; it must not take keep_last's slot there and doom the good copy.
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
-    const [good] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
-    const [lost] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    const [good] = JSON.parse(
+      (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
+    );
+    const [lost] = JSON.parse(
+      (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
+    );
     rmSync(lost.dataPath);
     rmSync(join(p.nas, "app", `${lost.id}.json`));
     rmSync(join(p.nas, "app", `${lost.id}.sqlite.zst`));
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
     const [result] = JSON.parse(r.stdout);
-    expect(result.backups.find((b: { id: string }) => b.id === good.id)).toMatchObject({ action: "keep", reasons: ["last 1"] });
+    expect(result.backups.find((b: { id: string }) => b.id === good.id)).toMatchObject({
+      action: "keep",
+      reasons: ["last 1"],
+    });
     expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, removed: [] });
     expect(existsSync(join(p.nas, "app", `${good.id}.sqlite.zst`))).toBe(true);
   });
 
   it("a copy of a backup that FAILED verification here never fills a slot at the destination: the older good copy stays", async () => {
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
-    const [good] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
-    const [corrupt] = JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout);
+    const [good] = JSON.parse(
+      (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
+    );
+    const [corrupt] = JSON.parse(
+      (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
+    );
     flipByte(corrupt.dataPath, -20);
     expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
@@ -205,7 +255,9 @@ describe("dir destination", () => {
 
     const r = await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`app → nas: copy failed: destination folder ${join(p.nas, "app")} is a symlink, not a folder; refusing to follow it`);
+    expect(r.stderr).toContain(
+      `app → nas: copy failed: destination folder ${join(p.nas, "app")} is a symlink, not a folder; refusing to follow it`,
+    );
     expect(readdirSync(join(elsewhere, "app")).sort()).toEqual(before);
     const rot = await runCli(["rotate"], { cwd: p.dir });
     expect(rot.stderr).toContain(`is a symlink, not a folder`);
@@ -222,9 +274,20 @@ describe("dir destination", () => {
     // Peak RSS of exactly this one run: a fresh parent whose only child is sqlbak (this test process's own
     // children-rusage would include every binary an earlier test ran). The KiB figure goes to a file.
     const rssFile = join(p.dir, "maxrss");
-    const measure = "import resource,subprocess,sys; subprocess.run(sys.argv[2:]); open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))";
-    const proc = Bun.spawn(["python3", "-c", measure, rssFile, BIN, "list", "--from", "nas", "--json"], { cwd: p.dir, env: cleanEnv({}, p.dir), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const measure =
+      "import resource,subprocess,sys; subprocess.run(sys.argv[2:]); open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))";
+    const proc = Bun.spawn(["python3", "-c", measure, rssFile, BIN, "list", "--from", "nas", "--json"], {
+      cwd: p.dir,
+      env: cleanEnv({}, p.dir),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     expect(JSON.parse(stdout)).toEqual([]);
     expect(stderr).toContain("manifest is too large");
     const kib = Number(readFileSync(rssFile, "utf8"));
@@ -272,12 +335,46 @@ describe("dir destination", () => {
 
 describe("destination config errors (exit 2, every problem with its key, nothing written)", () => {
   const cases: [string, string, RegExp[]][] = [
-    ["unknown type", `[[destination]]\nname = "x"\ntype = "ftp"\n`, [/destination\[0\]\.type: "ftp" is not one of dir \| s3 \| sftp/]],
-    ["unknown key and missing path", `[[destination]]\nname = "x"\ntype = "dir"\nbucket = "b"\n`, [/destination\[0\]\.bucket: unknown key for type "dir"/, /destination\[0\]\.path: is required for type "dir"/]],
-    ["unsafe and duplicate names", `[[destination]]\nname = "../up"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "b"\n`, [/destination\[0\]\.name: "\.\.\/up" is not a safe name/, /destination\[2\]\.name: "n" is already used by destination\[1\]/]],
-    ["inline secret", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nsecret_access_key = "hunter2"\n`, [/destination\[0\]\.secret_access_key: credentials are never written in the config: .* secret_access_key_env/]],
-    ["bad s3 values", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "ftp://x/y"\naccess_key_id_env = "not a var"\nupload_check = "maybe"\n`, [/destination\[0\]\.endpoint: "ftp:\/\/x\/y" is not an http\(s\) URL/, /access_key_id_env: "not a var" is not an environment variable name/, /upload_check: "maybe" is not one of checksum \| size/]],
-    ["sftp without a user, bad port", `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\npath = "/b"\nport = 70000\n`, [/destination\[0\]\.port: expected a port number from 1 to 65535/, /destination\[0\]\.user: is required for type "sftp"/]],
+    [
+      "unknown type",
+      `[[destination]]\nname = "x"\ntype = "ftp"\n`,
+      [/destination\[0\]\.type: "ftp" is not one of dir \| s3 \| sftp/],
+    ],
+    [
+      "unknown key and missing path",
+      `[[destination]]\nname = "x"\ntype = "dir"\nbucket = "b"\n`,
+      [/destination\[0\]\.bucket: unknown key for type "dir"/, /destination\[0\]\.path: is required for type "dir"/],
+    ],
+    [
+      "unsafe and duplicate names",
+      `[[destination]]\nname = "../up"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "b"\n`,
+      [
+        /destination\[0\]\.name: "\.\.\/up" is not a safe name/,
+        /destination\[2\]\.name: "n" is already used by destination\[1\]/,
+      ],
+    ],
+    [
+      "inline secret",
+      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nsecret_access_key = "hunter2"\n`,
+      [/destination\[0\]\.secret_access_key: credentials are never written in the config: .* secret_access_key_env/],
+    ],
+    [
+      "bad s3 values",
+      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "ftp://x/y"\naccess_key_id_env = "not a var"\nupload_check = "maybe"\n`,
+      [
+        /destination\[0\]\.endpoint: "ftp:\/\/x\/y" is not an http\(s\) URL/,
+        /access_key_id_env: "not a var" is not an environment variable name/,
+        /upload_check: "maybe" is not one of checksum \| size/,
+      ],
+    ],
+    [
+      "sftp without a user, bad port",
+      `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\npath = "/b"\nport = 70000\n`,
+      [
+        /destination\[0\]\.port: expected a port number from 1 to 65535/,
+        /destination\[0\]\.user: is required for type "sftp"/,
+      ],
+    ],
   ];
   for (const [what, toml, patterns] of cases) {
     it(what, async () => {

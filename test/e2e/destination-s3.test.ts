@@ -31,8 +31,16 @@ function project(extraToml = "", dbToml = ""): Project & { prefix: string } {
 
 /** The developer's own AWS variables must not leak into "no credentials" cases. */
 const NO_KEY = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined };
-const cli = (p: Project, args: string[], env: Record<string, string | undefined> = S3_KEY) => runCli(args, { cwd: p.dir, env });
-const bucket = () => new S3Client({ endpoint: s3.endpoint, bucket: s3.bucket, accessKeyId: S3_KEY.AWS_ACCESS_KEY_ID, secretAccessKey: S3_KEY.AWS_SECRET_ACCESS_KEY, region: "us-east-1" });
+const cli = (p: Project, args: string[], env: Record<string, string | undefined> = S3_KEY) =>
+  runCli(args, { cwd: p.dir, env });
+const bucket = () =>
+  new S3Client({
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    accessKeyId: S3_KEY.AWS_ACCESS_KEY_ID,
+    secretAccessKey: S3_KEY.AWS_SECRET_ACCESS_KEY,
+    region: "us-east-1",
+  });
 async function remoteKeys(prefix: string): Promise<string[]> {
   const page = await bucket().list({ prefix: `${prefix}/` });
   return (page.contents ?? []).map((o) => o.key.slice(prefix.length + 1)).sort();
@@ -49,7 +57,14 @@ describe("s3 destination", () => {
     const r = await cli(p, ["backup", "app", "--json"]);
     expect(r.code).toBe(0);
     const [result] = JSON.parse(r.stdout);
-    expect(result.copies).toEqual([expect.objectContaining({ destination: "offsite", ok: true, uploaded: [result.id], uploaded_bytes: result.storedSize })]);
+    expect(result.copies).toEqual([
+      expect.objectContaining({
+        destination: "offsite",
+        ok: true,
+        uploaded: [result.id],
+        uploaded_bytes: result.storedSize,
+      }),
+    ]);
     expect(r.stderr).toContain(`app → offsite: copied 1 backup`);
     expect(await remoteKeys(p.prefix)).toEqual([`app/${result.id}.json`, `app/${result.id}.sqlite.zst`]);
     // Byte for byte what is in backup_dir.
@@ -96,7 +111,9 @@ describe("s3 destination", () => {
   });
 
   it("a wrong access key: the local backup succeeds (exit 0), the copy failure is warned, logged and notified; the next run catches up", async () => {
-    const p = project(`[notify]\non = ["failure"]\ncommand = "printf '%s|%s\\\\n' \\"$SQLBAK_TITLE\\" \\"$SQLBAK_ERROR\\" >> notified.txt"\n`);
+    const p = project(
+      `[notify]\non = ["failure"]\ncommand = "printf '%s|%s\\\\n' \\"$SQLBAK_TITLE\\" \\"$SQLBAK_ERROR\\" >> notified.txt"\n`,
+    );
     const bad = { ...S3_KEY, AWS_ACCESS_KEY_ID: "WRONGKEY" };
     const r = await cli(p, ["backup", "app", "--json"], bad);
     expect(r.code).toBe(0);
@@ -104,16 +121,30 @@ describe("s3 destination", () => {
     expect(result.ok).toBe(true);
     expect(existsSync(result.manifestPath)).toBe(true);
     expect(result.copies[0]).toMatchObject({ ok: false, uploaded: [] });
-    expect(r.stderr).toContain("app → offsite: copy failed: the access key id was rejected; check $AWS_ACCESS_KEY_ID (InvalidAccessKeyId)");
+    expect(r.stderr).toContain(
+      "app → offsite: copy failed: the access key id was rejected; check $AWS_ACCESS_KEY_ID (InvalidAccessKeyId)",
+    );
     expect(r.stderr).toContain("the local backup is complete");
-    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(log.find((e) => e.op === "copy")).toMatchObject({ destination: "offsite", database: "app", ok: false, error: expect.stringContaining("InvalidAccessKeyId") });
-    expect(readFileSync(join(p.dir, "notified.txt"), "utf8")).toContain("sqlbak: copy of app to offsite FAILED|the access key id was rejected");
+    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(log.find((e) => e.op === "copy")).toMatchObject({
+      destination: "offsite",
+      database: "app",
+      ok: false,
+      error: expect.stringContaining("InvalidAccessKeyId"),
+    });
+    expect(readFileSync(join(p.dir, "notified.txt"), "utf8")).toContain(
+      "sqlbak: copy of app to offsite FAILED|the access key id was rejected",
+    );
     expect(await remoteKeys(p.prefix)).toEqual([]);
 
     const check = await cli(p, ["stats", "--check"]);
     expect(check.code).toBe(3);
-    expect(check.stdout).toContain("app @ offsite: no copies yet (1 local backup not copied); last copy failed: the access key id was rejected");
+    expect(check.stdout).toContain(
+      "app @ offsite: no copies yet (1 local backup not copied); last copy failed: the access key id was rejected",
+    );
 
     // (s3rver checks only the access key id, never the signature, so a wrong secret cannot be shown here.)
     const next = await cli(p, ["backup", "app", "--json"]);
@@ -126,7 +157,10 @@ describe("s3 destination", () => {
 
   it("credentials from named variables (access_key_id_env / secret_access_key_env)", async () => {
     const p = project("", "");
-    const toml = readFileSync(join(p.dir, "sqlbak.toml"), "utf8").replace('region = "us-east-1"', 'region = "us-east-1"\naccess_key_id_env = "BK_ID"\nsecret_access_key_env = "BK_SECRET"');
+    const toml = readFileSync(join(p.dir, "sqlbak.toml"), "utf8").replace(
+      'region = "us-east-1"',
+      'region = "us-east-1"\naccess_key_id_env = "BK_ID"\nsecret_access_key_env = "BK_SECRET"',
+    );
     writeFileSync(join(p.dir, "sqlbak.toml"), toml);
     const missing = await cli(p, ["backup", "app"]); // the standard variables are set, but the config names others
     expect(missing.code).toBe(0);
@@ -176,7 +210,9 @@ describe("s3 destination", () => {
   });
 
   it("rotate applies the same decisions at the destination, and keeps remote copies whose local backup vanished", async () => {
-    const p = project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 2\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const p = project(
+      `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 2\nkeep_weekly = 0\nkeep_monthly = 0\n`,
+    );
     const t = await cli(p, ["backup", "app", "--kind", "scheduled", "--json"]);
     const template = JSON.parse(t.stdout)[0];
     const [d9, d8, d7, d6] = fabricateBackups(template.manifestPath, p.folder, "app", [
@@ -231,14 +267,25 @@ describe("s3 destination", () => {
     const s = await cli(p, ["stats", "--json"]);
     const report = JSON.parse(s.stdout);
     expect(report.destinations).toEqual([
-      expect.objectContaining({ destination: "offsite", database: "app", ok: true, count: 1, missing: 1, partials: 0, last_copy: expect.objectContaining({ ok: false }) }),
+      expect.objectContaining({
+        destination: "offsite",
+        database: "app",
+        ok: true,
+        count: 1,
+        missing: 1,
+        partials: 0,
+        last_copy: expect.objectContaining({ ok: false }),
+      }),
     ]);
     expect(report.destinations[0].lag_ms).toBeGreaterThanOrEqual(0);
     expect(report.destinations[0].stored_bytes).toBeGreaterThan(0);
     const text = await cli(p, ["stats"]);
     expect(text.stdout).toMatch(/app @ offsite\s+1\s+\S+ \S+\s+.* behind, 1 not copied/);
     const down = project();
-    writeFileSync(join(down.dir, "sqlbak.toml"), readFileSync(join(down.dir, "sqlbak.toml"), "utf8").replace(s3.endpoint, "http://127.0.0.1:9"));
+    writeFileSync(
+      join(down.dir, "sqlbak.toml"),
+      readFileSync(join(down.dir, "sqlbak.toml"), "utf8").replace(s3.endpoint, "http://127.0.0.1:9"),
+    );
     await cli(down, ["backup", "app"]);
     const check = await cli(down, ["stats", "--check"]);
     expect(check.code).toBe(3);
@@ -254,7 +301,10 @@ describe("s3 destination with encryption: losing the whole machine", () => {
     const keyFile = join(p.dir, "key.txt");
     expect(Bun.spawnSync(["age-keygen", "-o", keyFile], { stderr: "ignore" }).exitCode).toBe(0);
     const recipient = Bun.spawnSync(["age-keygen", "-y", keyFile]).stdout.toString().trim();
-    const config = readFileSync(join(p.dir, "sqlbak.toml"), "utf8").replace("[[database]]", `[encryption]\nrecipients = ["${recipient}"]\n\n[[database]]`);
+    const config = readFileSync(join(p.dir, "sqlbak.toml"), "utf8").replace(
+      "[[database]]",
+      `[encryption]\nrecipients = ["${recipient}"]\n\n[[database]]`,
+    );
     writeFileSync(join(p.dir, "sqlbak.toml"), config);
     const b = await cli(p, ["backup", "app", "--json"]);
     expect(b.code).toBe(0);
@@ -268,18 +318,29 @@ describe("s3 destination with encryption: losing the whole machine", () => {
     writeFileSync(join(fresh, "sqlbak.toml"), config);
     const freshKey = join(fresh, "key.txt");
     writeFileSync(freshKey, readFileSync(keyFile));
-    const noKey = await runCli(["restore", "app", "--from", "offsite", "--latest", "--yes"], { cwd: fresh, env: S3_KEY });
+    const noKey = await runCli(["restore", "app", "--from", "offsite", "--latest", "--yes"], {
+      cwd: fresh,
+      env: S3_KEY,
+    });
     expect(noKey.code).toBe(2);
     expect(existsSync(join(fresh, "app.db"))).toBe(false);
-    const r = await runCli(["restore", "app", "--from", "offsite", "--latest", "--yes", "--identity", freshKey], { cwd: fresh, env: S3_KEY });
+    const r = await runCli(["restore", "app", "--from", "offsite", "--latest", "--yes", "--identity", freshKey], {
+      cwd: fresh,
+      env: S3_KEY,
+    });
     expect(r.code).toBe(0);
     expect(rows(join(fresh, "app.db"), "SELECT count(*) AS n FROM items")).toEqual(want);
 
     // Without sqlbak: the object from the bucket, `age -d` and `zstd -d`.
     const object = join(fresh, "object.age");
-    writeFileSync(object, new Uint8Array(await bucket().file(`${p.prefix}/app/${result.id}.sqlite.zst.age`).arrayBuffer()));
+    writeFileSync(
+      object,
+      new Uint8Array(await bucket().file(`${p.prefix}/app/${result.id}.sqlite.zst.age`).arrayBuffer()),
+    );
     const manual = join(fresh, "manual.db");
-    const sh = Bun.spawnSync(["sh", "-c", `age -d -i '${freshKey}' '${object}' | zstd -d -q -o '${manual}'`], { stderr: "pipe" });
+    const sh = Bun.spawnSync(["sh", "-c", `age -d -i '${freshKey}' '${object}' | zstd -d -q -o '${manual}'`], {
+      stderr: "pipe",
+    });
     expect(sh.stderr.toString()).toBe("");
     expect(rows(manual, "PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
     expect(rows(manual, "SELECT count(*) AS n FROM items")).toEqual(want);

@@ -72,7 +72,11 @@ describe("sftp destination", () => {
     expect(second.code).toBe(0);
     const [b] = JSON.parse(second.stdout);
     expect(b.rotation.removed).toEqual([first.id]);
-    expect(readdirSync(join(p.remote, "app")).filter((n) => !n.startsWith(".")).sort()).toEqual([`${b.id}.json`, `${b.id}.sqlite.zst`]);
+    expect(
+      readdirSync(join(p.remote, "app"))
+        .filter((n) => !n.startsWith("."))
+        .sort(),
+    ).toEqual([`${b.id}.json`, `${b.id}.sqlite.zst`]);
   });
 
   it("a key the server rejects is a warning: the local backup succeeds, and the next good run catches up", async () => {

@@ -18,8 +18,17 @@ const BOUND_BYTES = 256 * MiB;
 const DB_BYTES = 400 * MiB;
 
 /** Runs the binary, sampling /proc/<pid>/status; returns the exit code and the peak RssAnon seen. */
-async function runMeasured(args: string[], cwd: string): Promise<{ code: number; stderr: string; peakAnonBytes: number }> {
-  const proc = Bun.spawn([BIN, ...args], { cwd, env: cleanEnv({}, cwd), stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+async function runMeasured(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stderr: string; peakAnonBytes: number }> {
+  const proc = Bun.spawn([BIN, ...args], {
+    cwd,
+    env: cleanEnv({}, cwd),
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   let peak = 0;
   const sample = () => {
     try {
@@ -50,17 +59,26 @@ describe("encryption memory", () => {
     const keyFile = join(dir, "key.txt");
     Bun.spawnSync(["age-keygen", "-o", keyFile]);
     const recipient = Bun.spawnSync(["age-keygen", "-y", keyFile]).stdout.toString().trim();
-    writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n[encryption]\nrecipients = ["${recipient}"]\n[[database]]\nname = "big"\npath = "big.db"\n`);
+    writeFileSync(
+      join(dir, "sqlbak.toml"),
+      `backup_dir = "backups"\n[encryption]\nrecipients = ["${recipient}"]\n[[database]]\nname = "big"\npath = "big.db"\n`,
+    );
 
     const backup = await runMeasured(["backup", "big"], dir);
-    expect({ code: backup.code, stderr: backup.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining("big: big-") });
+    expect({ code: backup.code, stderr: backup.stderr }).toMatchObject({
+      code: 0,
+      stderr: expect.stringContaining("big: big-"),
+    });
     const stored = (await Array.fromAsync(new Bun.Glob("backups/big/*.sqlite.zst.age").scan({ cwd: dir })))[0]!;
     expect(statSync(join(dir, stored)).size).toBeGreaterThan(DB_BYTES);
     expect(backup.peakAnonBytes).toBeGreaterThan(0);
     expect(backup.peakAnonBytes).toBeLessThan(BOUND_BYTES);
 
     const verify = await runMeasured(["verify", "big", "--identity", keyFile], dir);
-    expect({ code: verify.code, stderr: verify.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining(": ok (quick") });
+    expect({ code: verify.code, stderr: verify.stderr }).toMatchObject({
+      code: 0,
+      stderr: expect.stringContaining(": ok (quick"),
+    });
     expect(verify.peakAnonBytes).toBeLessThan(BOUND_BYTES);
   }, 180_000);
 });

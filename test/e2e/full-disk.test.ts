@@ -34,7 +34,9 @@ function fill(dir: string): void {
 }
 
 /** A project whose backup_dir is a fresh 1 MiB tmpfs; `run` is called with it mounted and unmounts after. */
-async function withFullDisk(run: (p: { dir: string; backups: string; folder: string; ids: string[] }) => Promise<void>) {
+async function withFullDisk(
+  run: (p: { dir: string; backups: string; folder: string; ids: string[] }) => Promise<void>,
+) {
   const dir = tempDir();
   const backups = join(dir, "backups");
   mkdirSync(backups);
@@ -59,47 +61,59 @@ async function withFullDisk(run: (p: { dir: string; backups: string; folder: str
 }
 
 describe("a full backup_dir", () => {
-  itWithTmpfs(import.meta.path, "rotate takes the lock, removes the doomed backups and frees space; an op-log line without room is a warning", async () => {
-    await withFullDisk(async ({ dir, backups, folder, ids }) => {
-      const r = await runCli(["rotate", "--json"], { cwd: dir });
-      expect(r.stderr).not.toContain("cannot take the lock");
-      expect(r.code).toBe(0);
-      const [result] = JSON.parse(r.stdout);
-      expect(result.ok).toBe(true);
-      expect([...result.removed].sort()).toEqual([ids[0], ids[1]].sort());
-      // The line logged before the first removal had no room: a warning, and the removal went ahead.
-      expect(result.warnings.join("\n")).toContain("could not write operation log");
-      const left = readdirSync(folder).filter((f) => f.startsWith("app-"));
-      expect(left.sort()).toEqual([`${ids[2]}.json`, `${ids[2]}.sqlite.zst`]);
-      expect(statfsSync(backups).bavail).toBeGreaterThan(0);
-    });
-  });
+  itWithTmpfs(
+    import.meta.path,
+    "rotate takes the lock, removes the doomed backups and frees space; an op-log line without room is a warning",
+    async () => {
+      await withFullDisk(async ({ dir, backups, folder, ids }) => {
+        const r = await runCli(["rotate", "--json"], { cwd: dir });
+        expect(r.stderr).not.toContain("cannot take the lock");
+        expect(r.code).toBe(0);
+        const [result] = JSON.parse(r.stdout);
+        expect(result.ok).toBe(true);
+        expect([...result.removed].sort()).toEqual([ids[0], ids[1]].sort());
+        // The line logged before the first removal had no room: a warning, and the removal went ahead.
+        expect(result.warnings.join("\n")).toContain("could not write operation log");
+        const left = readdirSync(folder).filter((f) => f.startsWith("app-"));
+        expect(left.sort()).toEqual([`${ids[2]}.json`, `${ids[2]}.sqlite.zst`]);
+        expect(statfsSync(backups).bavail).toBeGreaterThan(0);
+      });
+    },
+  );
 
-  itWithTmpfs(import.meta.path, "verify checks the backup, reports the result, warns it could not record it, and exits by the verdict", async () => {
-    await withFullDisk(async ({ dir, ids }) => {
-      const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
-      expect(r.stderr).not.toContain("cannot take the lock");
-      expect(r.code).toBe(0);
-      const [result] = JSON.parse(r.stdout);
-      expect(result).toMatchObject({ id: ids[2], ok: true, problems: [] });
-      expect(result.warning).toMatch(/not recorded/);
-      expect(r.stderr).toMatch(/not recorded/);
-    });
-  });
+  itWithTmpfs(
+    import.meta.path,
+    "verify checks the backup, reports the result, warns it could not record it, and exits by the verdict",
+    async () => {
+      await withFullDisk(async ({ dir, ids }) => {
+        const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
+        expect(r.stderr).not.toContain("cannot take the lock");
+        expect(r.code).toBe(0);
+        const [result] = JSON.parse(r.stdout);
+        expect(result).toMatchObject({ id: ids[2], ok: true, problems: [] });
+        expect(result.warning).toMatch(/not recorded/);
+        expect(r.stderr).toMatch(/not recorded/);
+      });
+    },
+  );
 
-  itWithTmpfs(import.meta.path, "verify of a damaged backup on a full disk fails it with exit 3, though it cannot record it", async () => {
-    await withFullDisk(async ({ dir, folder, ids }) => {
-      // One byte flipped in place: no new block needed.
-      const data = join(folder, `${ids[2]}.sqlite.zst`);
-      const fd = openSync(data, "r+");
-      writeSync(fd, new Uint8Array([0x42]), 0, 1, 100);
-      closeSync(fd);
-      const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
-      expect(r.code).toBe(3);
-      const [result] = JSON.parse(r.stdout);
-      expect(result).toMatchObject({ id: ids[2], ok: false });
-      expect(result.problems.length).toBeGreaterThan(0);
-      expect(result.warning).toMatch(/not recorded/);
-    });
-  });
+  itWithTmpfs(
+    import.meta.path,
+    "verify of a damaged backup on a full disk fails it with exit 3, though it cannot record it",
+    async () => {
+      await withFullDisk(async ({ dir, folder, ids }) => {
+        // One byte flipped in place: no new block needed.
+        const data = join(folder, `${ids[2]}.sqlite.zst`);
+        const fd = openSync(data, "r+");
+        writeSync(fd, new Uint8Array([0x42]), 0, 1, 100);
+        closeSync(fd);
+        const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
+        expect(r.code).toBe(3);
+        const [result] = JSON.parse(r.stdout);
+        expect(result).toMatchObject({ id: ids[2], ok: false });
+        expect(result.problems.length).toBeGreaterThan(0);
+        expect(result.warning).toMatch(/not recorded/);
+      });
+    },
+  );
 });

@@ -46,7 +46,10 @@ const SECRETS = {
 describe("notify command environment", () => {
   it("gets the SQLBAK_* event, the ordinary variables and command_env, never the configured secrets", async () => {
     const { dir, out } = setup('command_env = ["PAGER_ROUTE"]');
-    const r = await runCli(["backup"], { cwd: dir, env: { ...SECRETS, PAGER_ROUTE: "ops-team", UNLISTED_VAR: "x", LC_TIME: "C", TZ: "UTC" } });
+    const r = await runCli(["backup"], {
+      cwd: dir,
+      env: { ...SECRETS, PAGER_ROUTE: "ops-team", UNLISTED_VAR: "x", LC_TIME: "C", TZ: "UTC" },
+    });
     expect(r.stderr).not.toContain("command notification failed");
     const env = Object.fromEntries(
       readFileSync(out, "utf8")
@@ -74,7 +77,9 @@ describe("notify command environment", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('notify.command_env: "APP_PASS" holds a secret (encryption.passphrase_env)');
     expect(r.stderr).toContain('notify.command_env: "NTFY_TOK" holds a secret (notify.ntfy_token_env)');
-    expect(r.stderr).toContain('notify.command_env: "MY_S3_SECRET" holds a secret (destination[0].secret_access_key_env)');
+    expect(r.stderr).toContain(
+      'notify.command_env: "MY_S3_SECRET" holds a secret (destination[0].secret_access_key_env)',
+    );
     expect(r.stderr).toContain('notify.command_env: "AWS_REGION" is an AWS_* variable');
     expect(r.stderr).toContain('notify.command_env: "bad name" is not an environment variable name');
     expect(r.stderr).not.toContain("OK_VAR");

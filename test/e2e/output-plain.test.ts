@@ -12,7 +12,13 @@ import { TmuxSession } from "../helpers/tmux.ts";
 
 const ESC = "\x1b";
 // citty and consola both turn colour off for these; the user's own settings must not hide a leak.
-const COLOUR_ON = { NO_COLOR: undefined, TEST: undefined, CI: undefined, TERM: "xterm-256color", FORCE_COLOR: undefined };
+const COLOUR_ON = {
+  NO_COLOR: undefined,
+  TEST: undefined,
+  CI: undefined,
+  TERM: "xterm-256color",
+  FORCE_COLOR: undefined,
+};
 
 function failingCommands(dir: string): string[][] {
   writeFileSync(join(dir, "bad-enum.toml"), 'compression = "bogus"\n');
@@ -48,7 +54,9 @@ describe("colour on stderr", () => {
       const tmux = new TmuxSession();
       try {
         const env = noColor ? `NO_COLOR=${noColor}` : "-u NO_COLOR";
-        tmux.start(`cd '${dir}' && env -u TEST -u CI ${env} TERM=xterm-256color '${BIN}' verify --level bogus; echo DONE-$?; sleep 30`);
+        tmux.start(
+          `cd '${dir}' && env -u TEST -u CI ${env} TERM=xterm-256color '${BIN}' verify --level bogus; echo DONE-$?; sleep 30`,
+        );
         await tmux.waitFor("DONE-2");
         screens[noColor || "unset"] = tmux.screenWithEscapes();
       } finally {

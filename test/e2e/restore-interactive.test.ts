@@ -17,7 +17,10 @@ async function setup() {
   const p = makeProject();
   writeFileSync(join(p.dir, "other.db"), "");
   exec(join(p.dir, "other.db"), "CREATE TABLE t (x)");
-  writeFileSync(join(p.dir, "sqlbak.toml"), `${readFileSync(join(p.dir, "sqlbak.toml"), "utf8")}\n[[database]]\nname = "other"\npath = "other.db"\n`);
+  writeFileSync(
+    join(p.dir, "sqlbak.toml"),
+    `${readFileSync(join(p.dir, "sqlbak.toml"), "utf8")}\n[[database]]\nname = "other"\npath = "other.db"\n`,
+  );
   const older = await backupNow(p);
   exec(p.db, "DELETE FROM items WHERE id > 10");
   const newer = await backupNow(p);
@@ -52,7 +55,9 @@ describe("sqlbak restore on a terminal", () => {
     await s.waitFor("Which database?");
     s.send("Enter"); // app is first
     const list = await s.waitFor("Which backup?");
-    expect(list).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d {2}\d+s ago {2}manual {2}- {2}[\d.]+ KiB {2}never verified/);
+    expect(list).toMatch(
+      /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d {2}\d+s ago {2}manual {2}- {2}[\d.]+ KiB {2}never verified/,
+    );
     s.send("Down", "Enter"); // the older backup (newest first)
     const plan = await s.waitFor(`Replace ${p.db} with this backup?`);
     expect(plan).toContain(`backup:  ${older.id}`);
@@ -66,12 +71,15 @@ describe("sqlbak restore on a terminal", () => {
 
   it.each([
     ["at the database prompt", async (_s: TmuxSession) => {}],
-    ["at the confirmation", async (s: TmuxSession) => {
-      s.send("Enter");
-      await s.waitFor("Which backup?");
-      s.send("Enter");
-      await s.waitFor("with this backup?");
-    }],
+    [
+      "at the confirmation",
+      async (s: TmuxSession) => {
+        s.send("Enter");
+        await s.waitFor("Which backup?");
+        s.send("Enter");
+        await s.waitFor("with this backup?");
+      },
+    ],
   ])("Escape %s cancels with nothing changed (exit 1)", async (_where, advance) => {
     const { p } = await setup();
     const before = sha256File(p.db);

@@ -7,9 +7,9 @@
  */
 import { describe, expect, it } from "bun:test";
 import { readdirSync } from "node:fs";
-import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { backupNow, exec, listBackups, makeProject, type Project, rows, sha256File } from "../helpers/backups.ts";
 import { runUntil } from "../helpers/pause.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
 const ITERATIONS = 10;
 
@@ -24,7 +24,11 @@ describe("sqlbak restore under kill -9", () => {
       exec(p.db, "UPDATE counter SET n = 2");
     };
     makeOld(); // the live "old" state: 2100 rows, n = 2
-    const state = () => rows(p.db, "SELECT (SELECT count(*) FROM items) AS c, (SELECT n FROM counter) AS n, (SELECT group_concat(integrity_check) FROM pragma_integrity_check) AS ok")[0] as { c: number; n: number; ok: string };
+    const state = () =>
+      rows(
+        p.db,
+        "SELECT (SELECT count(*) FROM items) AS c, (SELECT n FROM counter) AS n, (SELECT group_concat(integrity_check) FROM pragma_integrity_check) AS ok",
+      )[0] as { c: number; n: number; ok: string };
 
     const t0 = Date.now();
     const full = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
@@ -41,7 +45,13 @@ describe("sqlbak restore under kill -9", () => {
       const oldHash = sha256File(p.db);
       expect(oldHash).not.toBe(newHash);
       const presBefore = await preRestores();
-      const proc = Bun.spawn([BIN, "restore", "app", "--latest", "--yes"], { cwd: p.dir, env: cleanEnv({}, p.dir), stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+      const proc = Bun.spawn([BIN, "restore", "app", "--latest", "--yes"], {
+        cwd: p.dir,
+        env: cleanEnv({}, p.dir),
+        stdout: "ignore",
+        stderr: "ignore",
+        stdin: "ignore",
+      });
       try {
         // Spread the kills, with jitter, from start-up to a little past a whole run.
         await Bun.sleep(Math.max(1, Math.round(1.3 * fullMs * ((i + Math.random()) / ITERATIONS))));
@@ -82,7 +92,10 @@ describe("sqlbak restore under kill -9", () => {
       ["restore:pre-restore-taken", "old", 1],
       ["restore:renamed", "new", 1],
     ] as const) {
-      exec(p.db, `INSERT INTO items (name, payload) SELECT 'old-${step}-' || id, randomblob(100) FROM items WHERE id <= 10`);
+      exec(
+        p.db,
+        `INSERT INTO items (name, payload) SELECT 'old-${step}-' || id, randomblob(100) FROM items WHERE id <= 10`,
+      );
       exec(p.db, "UPDATE counter SET n = 2");
       const oldHash = sha256File(p.db);
       expect(oldHash).not.toBe(newHash);

@@ -15,7 +15,10 @@ const POLICY = `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 3\nke
 async function project(toml = POLICY, extraDbs = "") {
   const dir = tempDir();
   makeDatabase(join(dir, "app.db"), { rows: 20 });
-  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${toml}\n[[database]]\nname = "app"\npath = "app.db"\n${extraDbs}`);
+  writeFileSync(
+    join(dir, "sqlbak.toml"),
+    `backup_dir = "backups"\n${toml}\n[[database]]\nname = "app"\npath = "app.db"\n${extraDbs}`,
+  );
   const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir });
   expect(b.code).toBe(0);
   const [result] = JSON.parse(b.stdout);
@@ -37,7 +40,12 @@ function fabricateScenario(p: Awaited<ReturnType<typeof project>>) {
   return {
     keep: [p.template.id, d10a!.id, d9!.id, manual!.id, pre9!.id],
     remove: [d10b!.id, d8!.id, d7!.id, pre8!.id],
-    reasons: { [d10a!.id]: ["daily 2025-01-10"], [d9!.id]: ["daily 2025-01-09"], [manual!.id]: ["manual"], [pre9!.id]: ["pre-restore 1"] },
+    reasons: {
+      [d10a!.id]: ["daily 2025-01-10"],
+      [d9!.id]: ["daily 2025-01-09"],
+      [manual!.id]: ["manual"],
+      [pre9!.id]: ["pre-restore 1"],
+    },
   };
 }
 
@@ -52,16 +60,29 @@ describe("sqlbak rotate", () => {
     expect(r.code).toBe(0);
     const [result, ...rest] = JSON.parse(r.stdout);
     expect(rest).toEqual([]);
-    expect(result).toMatchObject({ database: "app", ok: true, dry_run: true, empty_policy: false, time_zone: "UTC", removed: [] });
+    expect(result).toMatchObject({
+      database: "app",
+      ok: true,
+      dry_run: true,
+      empty_policy: false,
+      time_zone: "UTC",
+      removed: [],
+    });
     expect(result.policy).toBe("keep last 1, 3 daily; 1 pre-restore; manual and tag keep always");
     const keep = result.backups.filter((b: { action: string }) => b.action === "keep");
     expect(ids(keep)).toEqual([...want.keep].sort());
-    expect(ids(result.backups.filter((b: { action: string }) => b.action === "remove"))).toEqual([...want.remove].sort());
-    for (const [id, reasons] of Object.entries(want.reasons)) expect(result.backups.find((b: { id: string }) => b.id === id).reasons).toEqual(reasons);
+    expect(ids(result.backups.filter((b: { action: string }) => b.action === "remove"))).toEqual(
+      [...want.remove].sort(),
+    );
+    for (const [id, reasons] of Object.entries(want.reasons))
+      expect(result.backups.find((b: { id: string }) => b.id === id).reasons).toEqual(reasons);
     expect(result.backups[0].id).toBe(p.template.id); // newest first
     expect(result.backups[0].reasons[0]).toBe("last 1");
     expect(readdirSync(p.folder).sort()).toEqual(before);
-    expect(existsSync(join(p.dir, "backups", "sqlbak.log.jsonl")) && readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")).not.toContain('"rotate"');
+    expect(
+      existsSync(join(p.dir, "backups", "sqlbak.log.jsonl")) &&
+        readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8"),
+    ).not.toContain('"rotate"');
 
     const table = await runCli(["rotate", "--dry-run"], { cwd: p.dir });
     expect(table.code).toBe(0);
@@ -82,12 +103,23 @@ describe("sqlbak rotate", () => {
     const list = await runCli(["list", "--json"], { cwd: p.dir });
     expect(ids(JSON.parse(list.stdout))).toEqual([...want.keep].sort());
     // Nothing else is left behind: every remaining file belongs to a kept backup or is sqlbak's own.
-    const stray = readdirSync(p.folder).filter((f) => !want.keep.some((id) => f.startsWith(id)) && !f.startsWith(".sqlbak-lock"));
+    const stray = readdirSync(p.folder).filter(
+      (f) => !want.keep.some((id) => f.startsWith(id)) && !f.startsWith(".sqlbak-lock"),
+    );
     expect(stray).toEqual([]);
     const verify = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });
     expect(verify.code).toBe(0);
-    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(log.filter((e) => e.op === "rotate").at(-1)).toMatchObject({ op: "rotate", database: "app", ok: true, kept: 5, removed: result.removed });
+    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(log.filter((e) => e.op === "rotate").at(-1)).toMatchObject({
+      op: "rotate",
+      database: "app",
+      ok: true,
+      kept: 5,
+      removed: result.removed,
+    });
     // Rotating again removes nothing.
     const again = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(JSON.parse(again.stdout)[0].removed).toEqual([]);
@@ -95,7 +127,10 @@ describe("sqlbak rotate", () => {
 
   it("cleans up a data file left without its manifest once it is older than an hour (a crash mid-removal)", async () => {
     const p = await project();
-    const [orphan, fresh] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-05T00:00:00Z" }, { at: new Date(Date.now() - 60_000).toISOString() }]);
+    const [orphan, fresh] = fabricateBackups(p.template.manifestPath, p.folder, "app", [
+      { at: "2025-01-05T00:00:00Z" },
+      { at: new Date(Date.now() - 60_000).toISOString() },
+    ]);
     for (const f of [orphan!, fresh!]) Bun.spawnSync(["rm", f.manifestPath]);
     utimesSync(fresh!.dataPath, new Date(), new Date());
     const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
@@ -110,10 +145,15 @@ describe("sqlbak rotate", () => {
 
   it("removes nothing under an empty policy and says so", async () => {
     const p = await project(`[retention]\nkeep_last = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
-    fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-01T00:00:00Z" }, { at: "2024-01-01T00:00:00Z" }]);
+    fabricateBackups(p.template.manifestPath, p.folder, "app", [
+      { at: "2025-01-01T00:00:00Z" },
+      { at: "2024-01-01T00:00:00Z" },
+    ]);
     const r = await runCli(["rotate"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("app: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed");
+    expect(r.stderr).toContain(
+      "app: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed",
+    );
     expect(readdirSync(p.folder).filter((f) => f.endsWith(".json") && !f.startsWith("."))).toHaveLength(3);
   });
 
@@ -127,7 +167,9 @@ describe("sqlbak rotate", () => {
 
   it("a newer backup that FAILED verification never pushes out the older good one; old evidence goes, saying why (issue 14 §6)", async () => {
     // Bug: with keep_last = 1 the corrupt newest backup took the slot and rotation removed the only good backup.
-    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const p = await project(
+      `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
+    );
     const [gone] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-01T00:00:00Z" }]);
     rmSync(gone!.dataPath);
     const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir });
@@ -141,7 +183,10 @@ describe("sqlbak rotate", () => {
     const by = (id: string) => result.backups.find((x: { id: string }) => x.id === id);
     expect(by(p.template.id)).toMatchObject({ action: "keep", reasons: ["last 1"] });
     expect(by(corrupt.id)).toMatchObject({ action: "keep", reasons: ["failed verification (evidence)"] });
-    expect(by(gone!.id)).toMatchObject({ action: "remove", removal: `data missing, older than the oldest kept backup ${p.template.id}` });
+    expect(by(gone!.id)).toMatchObject({
+      action: "remove",
+      removal: `data missing, older than the oldest kept backup ${p.template.id}`,
+    });
     expect(result.removed).toEqual([gone!.id]);
     expect(existsSync(p.template.manifestPath)).toBe(true);
     expect(existsSync(corrupt.dataPath)).toBe(true);
@@ -165,12 +210,18 @@ describe("sqlbak rotate", () => {
 
 describe("sqlbak backup --rotate", () => {
   it("records the backup as scheduled and rotates after a success, never after a failure", async () => {
-    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`, `[[database]]\nname = "broken"\npath = "missing.db"\n`);
+    const p = await project(
+      `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
+      `[[database]]\nname = "broken"\npath = "missing.db"\n`,
+    );
     const manual = await runCli(["backup", "app"], { cwd: p.dir });
     expect(manual.code).toBe(0);
     const brokenFolder = join(p.dir, "backups", "broken");
     mkdirSync(brokenFolder, { recursive: true });
-    const brokenSet = fabricateBackups(p.template.manifestPath, brokenFolder, "broken", [{ at: "2025-01-02T00:00:00Z" }, { at: "2025-01-01T00:00:00Z" }]);
+    const brokenSet = fabricateBackups(p.template.manifestPath, brokenFolder, "broken", [
+      { at: "2025-01-02T00:00:00Z" },
+      { at: "2025-01-01T00:00:00Z" },
+    ]);
 
     const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(1);
@@ -189,12 +240,16 @@ describe("sqlbak backup --rotate", () => {
 
   it("a future-dated backup (a wrong clock) never makes backup --rotate remove the backup it just took or every real one", async () => {
     // Bug: with keep_last = 1 the copy dated 2099 stayed "newest"; rotation removed the new backup and every real one.
-    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const p = await project(
+      `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
+    );
     const [future] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2099-01-01T00:00:00Z" }]);
     const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
     const [app] = JSON.parse(r.stdout);
-    const decisions = Object.fromEntries(app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]));
+    const decisions = Object.fromEntries(
+      app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]),
+    );
     expect(decisions).toEqual({ [future!.id]: ["future-dated"], [app.id]: ["last 1"], [p.template.id]: [] });
     const list = JSON.parse((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout);
     expect(list.map((b: { id: string }) => b.id).sort()).toEqual([app.id, future!.id].sort());
@@ -202,13 +257,17 @@ describe("sqlbak backup --rotate", () => {
 
   it("backup --rotate never removes the backup it just took, even when another one looks newer", async () => {
     // A backup dated between this run's start and its rotation (a concurrent run, a clock stepped meanwhile) takes keep_last's slot.
-    const p = await project(`timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
+    const p = await project(
+      `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
+    );
     const run = await runUntil("backup:data-committed", ["backup", "--rotate", "--json"], p.dir);
     const [other] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: new Date().toISOString() }]);
     const r = await run.resume();
     expect(r.code).toBe(0);
     const [app] = JSON.parse(r.stdout);
-    const decisions = Object.fromEntries(app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]));
+    const decisions = Object.fromEntries(
+      app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]),
+    );
     expect(decisions).toEqual({ [other!.id]: ["last 1"], [app.id]: ["just taken"], [p.template.id]: [] });
     expect(existsSync(join(p.folder, `${app.id}.json`))).toBe(true);
   });
@@ -227,9 +286,15 @@ describe("sqlbak backup --rotate", () => {
 
   it("puts the rotated count into the success notification", async () => {
     const bodies: { event: string; rotated?: number }[] = [];
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (bodies.push((await req.json()) as (typeof bodies)[number]), new Response("ok")) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => (bodies.push((await req.json()) as (typeof bodies)[number]), new Response("ok")),
+    });
     try {
-      const p = await project(`[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n[notify]\non = ["success"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\n`);
+      const p = await project(
+        `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n[notify]\non = ["success"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\n`,
+      );
       bodies.length = 0; // the template backup's own notification
       const r = await runCli(["backup", "--rotate"], { cwd: p.dir });
       expect(r.code).toBe(0);

@@ -60,12 +60,20 @@ describe("a database that shrank", () => {
     const shrunk = await backup(p.dir);
     expect(shrunk.rawSize).toBe(0);
     expect(shrunk.stderr).toContain(`app: the database shrank from 2`);
-    expect(shrunk.stderr).toContain(`to 0 B (previous backup ${p.first.id}); if this was not intended, restore ${p.first.id}`);
+    expect(shrunk.stderr).toContain(
+      `to 0 B (previous backup ${p.first.id}); if this was not intended, restore ${p.first.id}`,
+    );
     expect(shrunk.stderr).toContain(`(\`sqlbak restore app --id ${p.first.id}\`)`);
     expect(shrunk.stderr).toContain("sqlbak backup app --accept-shrink");
     expect(manifest(shrunk).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
-    const logged = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(logged.find((e) => e.op === "backup" && e.id === shrunk.id).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
+    const logged = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(logged.find((e) => e.op === "backup" && e.id === shrunk.id).shrunk).toEqual({
+      previous_id: p.first.id,
+      previous_size: p.first.rawSize,
+    });
     // The failure channel heard about it (and only about that: the first backup was a plain success).
     const notes = readFileSync(p.notes, "utf8");
     expect(notes).toContain("SQLBAK_EVENT=failure");
@@ -77,7 +85,12 @@ describe("a database that shrank", () => {
     expect(c.stdout).toContain(`app: the database shrank from`);
     expect(c.stdout).toContain(`(newest backup ${shrunk.id})`);
     const stats = JSON.parse((await runCli(["stats", "--json", "--local"], { cwd: p.dir })).stdout);
-    expect(stats.databases[0].shrunk).toEqual({ id: shrunk.id, raw_size: 0, previous_id: p.first.id, previous_size: p.first.rawSize });
+    expect(stats.databases[0].shrunk).toEqual({
+      id: shrunk.id,
+      raw_size: 0,
+      previous_id: p.first.id,
+      previous_size: p.first.rawSize,
+    });
   });
 
   it("retention keeps the backup from before the shrink until --accept-shrink", async () => {
@@ -91,7 +104,10 @@ describe("a database that shrank", () => {
     expect(rot.code).toBe(0);
     const [r] = JSON.parse(rot.stdout);
     expect(r.removed).toEqual([s1.id]);
-    expect(r.backups.find((b: { id: string }) => b.id === p.first.id)).toMatchObject({ action: "keep", reasons: ["before shrink"] });
+    expect(r.backups.find((b: { id: string }) => b.id === p.first.id)).toMatchObject({
+      action: "keep",
+      reasons: ["before shrink"],
+    });
     expect(existsSync(p.first.manifestPath)).toBe(true);
 
     const accepted = await backup(p.dir, "--accept-shrink");

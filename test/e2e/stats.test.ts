@@ -38,7 +38,10 @@ describe("sqlbak stats", () => {
     const dir = tempDir();
     const s = await runCli(["stats", "--json"], { cwd: dir });
     expect(s.code).toBe(0);
-    expect(JSON.parse(s.stdout)).toMatchObject({ databases: [], totals: { databases: 0, backups: 0, stored_bytes: 0 } });
+    expect(JSON.parse(s.stdout)).toMatchObject({
+      databases: [],
+      totals: { databases: 0, backups: 0, stored_bytes: 0 },
+    });
     const c = await runCli(["stats", "--check"], { cwd: dir });
     expect(c.code).toBe(3);
     expect(c.stdout).toContain("no databases");
@@ -56,14 +59,35 @@ describe("sqlbak stats", () => {
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
-      "compression_ratio", "configured", "count", "database", "failed_backups", "failures_since_success", "future_dated", "last_backup_run", "last_restore_test", "last_verification",
-      "newest", "newest_own", "oldest", "partials", "raw_bytes_newest", "skipped_manifests", "stored_bytes", "stored_bytes_newest",
+      "compression_ratio",
+      "configured",
+      "count",
+      "database",
+      "failed_backups",
+      "failures_since_success",
+      "future_dated",
+      "last_backup_run",
+      "last_restore_test",
+      "last_verification",
+      "newest",
+      "newest_own",
+      "oldest",
+      "partials",
+      "raw_bytes_newest",
+      "skipped_manifests",
+      "stored_bytes",
+      "stored_bytes_newest",
     ]);
-    expect(app).toMatchObject({ database: "app", configured: true, count: { manual: 2, scheduled: 0, total: 2 }, last_backup_run: { ok: true } });
+    expect(app).toMatchObject({
+      database: "app",
+      configured: true,
+      count: { manual: 2, scheduled: 0, total: 2 },
+      last_backup_run: { ok: true },
+    });
     expect(shop.count).toMatchObject({ scheduled: 1, total: 1 });
     expect(report.volume.free_bytes).toBeGreaterThan(0);
     const text = await runCli(["stats"], { cwd: dir });
-    expect(text.stdout).toMatch(/^app\n  backups +2 \(scheduled 0, manual 2, pre-restore 0\)/);
+    expect(text.stdout).toMatch(/^app\n {2}backups +2 \(scheduled 0, manual 2, pre-restore 0\)/);
     expect(text.stdout).toContain("total: 2 databases, 3 backups");
     expect((await runCli(["stats", "--check"], { cwd: dir })).stdout).toBe("healthy\n");
     const quiet = await runCli(["stats", "--check", "--quiet"], { cwd: dir });
@@ -104,24 +128,43 @@ describe("sqlbak stats --check", () => {
     const dir = setup(`max_age = "1d"`);
     const real = await backupOne(dir);
     editManifest(real.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
-    const [future] = fabricateBackups(real.manifestPath, join(dir, "backups", "app"), "app", [{ at: "2099-01-01T00:00:00Z" }]);
+    const [future] = fabricateBackups(real.manifestPath, join(dir, "backups", "app"), "app", [
+      { at: "2099-01-01T00:00:00Z" },
+    ]);
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.stdout).toContain("app: newest backup is 2d old (max_age 24h)\n");
-    expect(r.stdout).toMatch(new RegExp(`app: backup ${future!.id} is dated 2099-01-01T00:00:00.000Z, [\\dd hms]+ in the future \\(the clock was wrong`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `app: backup ${future!.id} is dated 2099-01-01T00:00:00.000Z, [\\dd hms]+ in the future \\(the clock was wrong`,
+      ),
+    );
     expect(r.code).toBe(3);
     const report = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout);
     expect(report.databases[0].newest.id).toBe(real.id);
-    expect(report.databases[0].future_dated).toEqual([expect.objectContaining({ id: future!.id, created_at: "2099-01-01T00:00:00.000Z" })]);
-    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(new RegExp(`\\n  future +1 dated after now \\(wrong clock\\?\\), e\\.g\\. ${future!.id}\\n`));
+    expect(report.databases[0].future_dated).toEqual([
+      expect.objectContaining({ id: future!.id, created_at: "2099-01-01T00:00:00.000Z" }),
+    ]);
+    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(
+      new RegExp(`\\n  future +1 dated after now \\(wrong clock\\?\\), e\\.g\\. ${future!.id}\\n`),
+    );
   });
 
   it("flags a failed verification in the history", async () => {
     const dir = setup();
     const b = await backupOne(dir);
-    editManifest(b.manifestPath, (m) => m.verifications.push({ at: new Date().toISOString(), level: "full", ok: false, problems: ["integrity_check: page 3 is never used"] }));
+    editManifest(b.manifestPath, (m) =>
+      m.verifications.push({
+        at: new Date().toISOString(),
+        level: "full",
+        ok: false,
+        problems: ["integrity_check: page 3 is never used"],
+      }),
+    );
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(new RegExp(`^app: last verification failed \\(${b.id}, 0s ago\\): integrity_check: page 3 is never used\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^app: last verification failed \\(${b.id}, 0s ago\\): integrity_check: page 3 is never used\\n$`),
+    );
   });
 
   it("remembers a backup whose latest verification failed after a newer one verifies OK, until it is removed (issue 14 §6)", async () => {
@@ -136,11 +179,18 @@ describe("sqlbak stats --check", () => {
     expect((await runCli(["verify", newer.id], { cwd: dir })).code).toBe(0);
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(new RegExp(`^app: backup ${older.id}: latest verification failed \\(\\d+s ago\\): stored file sha256 \\w+… does not match the manifest's`, "m"));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^app: backup ${older.id}: latest verification failed \\(\\d+s ago\\): stored file sha256 \\w+… does not match the manifest's`,
+        "m",
+      ),
+    );
     expect(r.stdout).not.toContain(newer.id);
     const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
     expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "failed verification" })]);
-    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(new RegExp(`\\n  bad +${older.id} \\(failed verification: stored file sha256`));
+    expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(
+      new RegExp(`\\n  bad +${older.id} \\(failed verification: stored file sha256`),
+    );
     unlinkSync(older.manifestPath);
     unlinkSync(older.dataPath);
     const after = await runCli(["stats", "--check"], { cwd: dir });
@@ -167,7 +217,9 @@ describe("sqlbak stats --check", () => {
     expect((await runCli(["backup"], { cwd: dir })).code).toBe(1);
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^app: last backup run failed at \S+: cannot open database .*app\.db: no such file or directory\n$/);
+    expect(r.stdout).toMatch(
+      /^app: last backup run failed at \S+: cannot open database .*app\.db: no such file or directory\n$/,
+    );
   });
 
   it("flags partial files older than a day", async () => {
@@ -202,7 +254,10 @@ describe("sqlbak stats --check", () => {
     // ~260 KiB of incompressible rows: one backup fits in 640 KiB (snapshot + copy), a second would not.
     mountTmpfs(backups, "640k");
     try {
-      writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\nmin_free_space = "1%"\n[[database]]\nname = "app"\npath = "app.db"\n`);
+      writeFileSync(
+        join(dir, "sqlbak.toml"),
+        `backup_dir = "backups"\nmin_free_space = "1%"\n[[database]]\nname = "app"\npath = "app.db"\n`,
+      );
       await backupOne(dir);
       const r = await runCli(["stats", "--check"], { cwd: dir });
       expect(r.code).toBe(3);
@@ -215,7 +270,10 @@ describe("sqlbak stats --check", () => {
   it("flags a backup volume with less free space than min_free_space", async () => {
     const dir = tempDir();
     makeDatabase(join(dir, "app.db"), { rows: 60, payloadBytes: 4096 });
-    writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\nmin_free_space = "1000000GiB"\n[[database]]\nname = "app"\npath = "app.db"\n`);
+    writeFileSync(
+      join(dir, "sqlbak.toml"),
+      `backup_dir = "backups"\nmin_free_space = "1000000GiB"\n[[database]]\nname = "app"\npath = "app.db"\n`,
+    );
     await backupOne(dir);
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
@@ -224,7 +282,11 @@ describe("sqlbak stats --check", () => {
 
   it("sends a health notification to the webhook when unhealthy", async () => {
     const received: any[] = [];
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => (received.push(await req.json()), new Response("ok")),
+    });
     try {
       const dir = setup(`[notify]\nwebhook = "http://127.0.0.1:${server.port}/hook"`);
       const r = await runCli(["stats", "--check"], { cwd: dir });
@@ -240,11 +302,25 @@ describe("backup notifications", () => {
   it("reports success and failure to a webhook; a 503 only warns", async () => {
     const received: any[] = [];
     let status = 200;
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("", { status })) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => (received.push(await req.json()), new Response("", { status })),
+    });
     try {
-      const dir = setup(`[notify]\non = ["success", "failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"`);
+      const dir = setup(
+        `[notify]\non = ["success", "failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"`,
+      );
       const b = await backupOne(dir);
-      expect(received).toEqual([expect.objectContaining({ event: "success", database: "app", id: b.id, file: b.dataPath, path: join(dir, "app.db") })]);
+      expect(received).toEqual([
+        expect.objectContaining({
+          event: "success",
+          database: "app",
+          id: b.id,
+          file: b.dataPath,
+          path: join(dir, "app.db"),
+        }),
+      ]);
       expect(received[0].stored_size).toBeGreaterThan(0);
 
       status = 503;
@@ -257,7 +333,11 @@ describe("backup notifications", () => {
       status = 200;
       renameSync(join(dir, "app.db"), join(dir, "gone.db"));
       expect((await runCli(["backup"], { cwd: dir })).code).toBe(1);
-      expect(received.at(-1)).toMatchObject({ event: "failure", database: "app", error: expect.stringContaining("no such file") });
+      expect(received.at(-1)).toMatchObject({
+        event: "failure",
+        database: "app",
+        error: expect.stringContaining("no such file"),
+      });
     } finally {
       server.stop(true);
     }

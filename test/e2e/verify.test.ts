@@ -1,6 +1,20 @@
 /** `verify` through the compiled binary: good and damaged backups, selectors, history, exit codes. */
 import { describe, expect, it } from "bun:test";
-import { chownSync, existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, makeProject } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -19,9 +33,14 @@ describe("sqlbak verify", () => {
     expect(statSync(b.manifest).mode & 0o777).toBe(0o600);
     const full = await runCli(["verify", b.id, "--level", "full", "--json"], { cwd: p.dir });
     expect(full.code).toBe(0);
-    expect(JSON.parse(full.stdout)).toEqual([expect.objectContaining({ id: b.id, level: "full", ok: true, problems: [] })]);
+    expect(JSON.parse(full.stdout)).toEqual([
+      expect.objectContaining({ id: b.id, level: "full", ok: true, problems: [] }),
+    ]);
     expect(manifestOf(b.manifest).verifications.map((v: { level: string }) => v.level)).toEqual(["quick", "full"]);
-    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(log.filter((e) => e.op === "verify")).toEqual([
       expect.objectContaining({ op: "verify", id: b.id, ok: true, level: "quick" }),
       expect.objectContaining({ op: "verify", id: b.id, ok: true, level: "full" }),
@@ -31,12 +50,36 @@ describe("sqlbak verify", () => {
   });
 
   it.each([
-    ["a flipped byte in the stored file", (b: { file: string }) => flipByte(b.file, -20), /stored file sha256 \w+… does not match the manifest's/],
-    ["a truncated stored file", (b: { file: string }) => truncateSync(b.file, statSync(b.file).size - 7), /stored file is \d+ bytes, manifest says \d+ \(truncated or replaced\)/],
-    ["an edited row count", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.tables.items += 1)), /table items has 50 rows, manifest says 51/],
-    ["an edited raw sha256", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.raw.sha256 = "0".repeat(64))), /decompressed image sha256 \w+… does not match the manifest's 000000000000…/],
-    ["an edited page count", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.page_count += 1)), /manifest is inconsistent: raw size \d+ is not page_size × page_count/],
-    ["an edited stored sha256", (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.stored.sha256 = "a".repeat(64))), /stored file sha256 \w+… does not match the manifest's aaaaaaaaaaaa…/],
+    [
+      "a flipped byte in the stored file",
+      (b: { file: string }) => flipByte(b.file, -20),
+      /stored file sha256 \w+… does not match the manifest's/,
+    ],
+    [
+      "a truncated stored file",
+      (b: { file: string }) => truncateSync(b.file, statSync(b.file).size - 7),
+      /stored file is \d+ bytes, manifest says \d+ \(truncated or replaced\)/,
+    ],
+    [
+      "an edited row count",
+      (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.tables.items += 1)),
+      /table items has 50 rows, manifest says 51/,
+    ],
+    [
+      "an edited raw sha256",
+      (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.raw.sha256 = "0".repeat(64))),
+      /decompressed image sha256 \w+… does not match the manifest's 000000000000…/,
+    ],
+    [
+      "an edited page count",
+      (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.page_count += 1)),
+      /manifest is inconsistent: raw size \d+ is not page_size × page_count/,
+    ],
+    [
+      "an edited stored sha256",
+      (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.stored.sha256 = "a".repeat(64))),
+      /stored file sha256 \w+… does not match the manifest's aaaaaaaaaaaa…/,
+    ],
   ])("exits 3 on %s, naming the problem, and records the failure", async (_what, damage, message) => {
     const p = makeProject();
     const b = await backupNow(p);
@@ -74,7 +117,9 @@ describe("sqlbak verify", () => {
     const b = await backupNow(p);
     const r = await runCli(["verify"], { cwd: p.dir });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain(`${b.id}: FAILED quick verification: probe "SELECT * FROM users" failed: no such table: users`);
+    expect(r.stderr).toContain(
+      `${b.id}: FAILED quick verification: probe "SELECT * FROM users" failed: no such table: users`,
+    );
   });
 
   it("fails on foreign key violations in the copy", async () => {
@@ -114,7 +159,11 @@ describe("sqlbak verify", () => {
     expect(r.stderr).toContain(`${kept.id}: ok (checksum`);
     expect(r.stderr).toContain("1 of 2 backups failed verification");
     expect(r.code).toBe(3);
-    expect(manifestOf(gone.manifest).verifications.at(-1)).toMatchObject({ level: "checksum", ok: false, problems: [`data file ${basename(gone.file)} is missing`] });
+    expect(manifestOf(gone.manifest).verifications.at(-1)).toMatchObject({
+      level: "checksum",
+      ok: false,
+      problems: [`data file ${basename(gone.file)} is missing`],
+    });
     // Naming it by id fails the same way instead of "no backup with id".
     const one = await runCli(["verify", gone.id], { cwd: p.dir });
     expect(one.stderr).toContain(`${gone.id}: FAILED quick verification: data file ${basename(gone.file)} is missing`);
@@ -123,16 +172,30 @@ describe("sqlbak verify", () => {
 
   it("sends a failure notification for a failed verification, and none for a good one", async () => {
     const received: any[] = [];
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (req) => (received.push(await req.json()), new Response("ok")),
+    });
     try {
-      const p = makeProject({ toml: `[notify]\non = ["failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"` });
+      const p = makeProject({
+        toml: `[notify]\non = ["failure"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\ntimeout = "2s"`,
+      });
       const b = await backupNow(p);
       expect((await runCli(["verify", b.id], { cwd: p.dir })).code).toBe(0);
       expect(received).toEqual([]);
       flipByte(b.file, -20);
       const r = await runCli(["verify", b.id], { cwd: p.dir });
       expect(r.code).toBe(3);
-      expect(received).toEqual([expect.objectContaining({ event: "failure", database: "app", id: b.id, file: b.file, error: expect.stringContaining("does not match the manifest's") })]);
+      expect(received).toEqual([
+        expect.objectContaining({
+          event: "failure",
+          database: "app",
+          id: b.id,
+          file: b.file,
+          error: expect.stringContaining("does not match the manifest's"),
+        }),
+      ]);
       expect(received[0].title).toContain(`verification of ${b.id} FAILED`);
     } finally {
       server.stop(true);
@@ -143,9 +206,17 @@ describe("sqlbak verify", () => {
     const p = makeProject();
     const [a, b, c, d] = [await backupNow(p), await backupNow(p), await backupNow(p), await backupNow(p)];
     // Known verification order: c, then a, then d; b never. Verify times differ by at least a process start.
-    for (const x of [c, a, d]) expect((await runCli(["verify", x.id, "--level", "checksum"], { cwd: p.dir })).code).toBe(0);
+    for (const x of [c, a, d])
+      expect((await runCli(["verify", x.id, "--level", "checksum"], { cwd: p.dir })).code).toBe(0);
     const picks: string[][] = [];
-    for (const args of [["--random"], ["--random", "app"], ["app", "--random", "1"], ["--random"], ["--random"], ["--random"]]) {
+    for (const args of [
+      ["--random"],
+      ["--random", "app"],
+      ["app", "--random", "1"],
+      ["--random"],
+      ["--random"],
+      ["--random"],
+    ]) {
       const r = await runCli(["verify", ...args, "--level", "checksum", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
       picks.push(JSON.parse(r.stdout).map((x: { id: string }) => x.id));
@@ -154,7 +225,11 @@ describe("sqlbak verify", () => {
     expect(picks).toEqual([[b.id], [c.id], [a.id], [d.id], [b.id], [c.id]]);
     const two = await runCli(["verify", "--random", "2", "--level", "checksum", "--json"], { cwd: p.dir });
     expect(two.code).toBe(0);
-    expect(JSON.parse(two.stdout).map((x: { id: string }) => x.id).sort()).toEqual([a.id, d.id].sort());
+    expect(
+      JSON.parse(two.stdout)
+        .map((x: { id: string }) => x.id)
+        .sort(),
+    ).toEqual([a.id, d.id].sort());
     expect([a, b, c, d].map((x) => manifestOf(x.manifest).verifications.length)).toEqual([3, 2, 3, 3]);
   });
 
@@ -207,7 +282,16 @@ describe("sqlbak verify", () => {
   it("caps the history at 50 entries", async () => {
     const p = makeProject();
     const b = await backupNow(p);
-    editManifest(b.manifest, (m) => (m.verifications = Array.from({ length: 50 }, (_, i) => ({ at: new Date(i * 1000).toISOString(), level: "checksum", ok: true, problems: [] }))));
+    editManifest(
+      b.manifest,
+      (m) =>
+        (m.verifications = Array.from({ length: 50 }, (_, i) => ({
+          at: new Date(i * 1000).toISOString(),
+          level: "checksum",
+          ok: true,
+          problems: [],
+        }))),
+    );
     expect((await runCli(["verify", b.id], { cwd: p.dir })).code).toBe(0);
     const history = manifestOf(b.manifest).verifications;
     expect(history).toHaveLength(50);

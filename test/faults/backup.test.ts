@@ -6,14 +6,20 @@
  * asserts that the source is unchanged, no half backup is ever listed, and the
  * next run recovers by itself.
  */
-import { describe, expect, it } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { describe, expect, it } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses, sha256File } from "../helpers/check-backups.ts";
+import {
+  expectAllListedBackupsWhole,
+  expectCleanFailure,
+  expectVerifyAllPasses,
+  sha256File,
+} from "../helpers/check-backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
-import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { runUntil } from "../helpers/pause.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
@@ -59,25 +65,28 @@ describe("backup under faults", () => {
     expect(folderFiles(dir).filter((f) => f.endsWith(".json"))).toHaveLength(listed.length);
   }, 120_000);
 
-  it.each(["backup:snapshot-taken", "backup:data-committed"])("kill -9 at %s: nothing listed, and the next run cleans up and backs up", async (step) => {
-    const dir = setup(500, 1024);
-    const sourceHash = sha256File(join(dir, "app.db"));
-    const run = await runUntil(step, ["backup"], dir);
-    await run.kill();
-    expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
-    expect(await expectAllListedBackupsWhole(dir, tempDir())).toEqual([]);
-    // What the dead run left (temporaries, or the data file without its manifest) is a partial until stale.
-    const partials = folderFiles(dir).filter((f) => !f.endsWith(".json"));
-    expect(partials.length).toBeGreaterThan(0);
-    const old = new Date(Date.now() - 2 * 3_600_000);
-    for (const f of partials) utimesSync(join(dir, "backups", "app", f), old, old);
-    const next = await runCli(["backup", "--json"], { cwd: dir });
-    expect(next.code).toBe(0);
-    expect(JSON.parse(next.stdout)[0].removedPartials).toHaveLength(partials.length);
-    const listed = await expectAllListedBackupsWhole(dir, tempDir());
-    expect(listed).toHaveLength(1);
-    expect(folderFiles(dir).sort()).toEqual([`${listed[0]!.id}.json`, `${listed[0]!.id}.sqlite.zst`]);
-  });
+  it.each(["backup:snapshot-taken", "backup:data-committed"])(
+    "kill -9 at %s: nothing listed, and the next run cleans up and backs up",
+    async (step) => {
+      const dir = setup(500, 1024);
+      const sourceHash = sha256File(join(dir, "app.db"));
+      const run = await runUntil(step, ["backup"], dir);
+      await run.kill();
+      expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
+      expect(await expectAllListedBackupsWhole(dir, tempDir())).toEqual([]);
+      // What the dead run left (temporaries, or the data file without its manifest) is a partial until stale.
+      const partials = folderFiles(dir).filter((f) => !f.endsWith(".json"));
+      expect(partials.length).toBeGreaterThan(0);
+      const old = new Date(Date.now() - 2 * 3_600_000);
+      for (const f of partials) utimesSync(join(dir, "backups", "app", f), old, old);
+      const next = await runCli(["backup", "--json"], { cwd: dir });
+      expect(next.code).toBe(0);
+      expect(JSON.parse(next.stdout)[0].removedPartials).toHaveLength(partials.length);
+      const listed = await expectAllListedBackupsWhole(dir, tempDir());
+      expect(listed).toHaveLength(1);
+      expect(folderFiles(dir).sort()).toEqual([`${listed[0]!.id}.json`, `${listed[0]!.id}.sqlite.zst`]);
+    },
+  );
 
   it("fails cleanly on a read-only backup folder, keeping what is there; backs up once it is writable", async () => {
     const dir = setup();
@@ -117,11 +126,18 @@ describe("backup under faults", () => {
 
   it("two backups of the same database at once, under a writer: both succeed, both whole", async () => {
     const dir = setup(2000, 1024);
-    const writer = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), join(dir, "app.db")], { stdout: "pipe", stderr: "pipe" });
+    const writer = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), join(dir, "app.db")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     let runs: Awaited<ReturnType<typeof runCli>>[];
     try {
       await writer.stderr.getReader().read();
-      runs = await Promise.all([runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir }), runCli(["backup"], { cwd: dir })]);
+      runs = await Promise.all([
+        runCli(["backup"], { cwd: dir }),
+        runCli(["backup"], { cwd: dir }),
+        runCli(["backup"], { cwd: dir }),
+      ]);
     } finally {
       writer.kill("SIGTERM");
     }
@@ -168,7 +184,11 @@ describe("backup under faults", () => {
     const dir = setup(200, 256);
     const db = join(dir, "app.db");
     // A crashed writer: a child commits half a transaction and is killed, leaving a hot journal.
-    const child = Bun.spawn(["bun", "-e", `
+    const child = Bun.spawn(
+      [
+        "bun",
+        "-e",
+        `
       const { Database } = require("bun:sqlite");
       const db = new Database(${JSON.stringify(db)});
       db.run("PRAGMA cache_size = 1");
@@ -177,7 +197,10 @@ describe("backup under faults", () => {
       db.run("INSERT INTO items (name, payload) SELECT name, payload FROM items");
       console.log("ready");
       setInterval(() => {}, 1000);
-    `], { stdout: "pipe" });
+    `,
+      ],
+      { stdout: "pipe" },
+    );
     try {
       await child.stdout.getReader().read();
     } finally {

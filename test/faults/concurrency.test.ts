@@ -20,7 +20,10 @@ const TOML = `lock_timeout = "1s"\n[retention]\nkeep_last = 2\nkeep_daily = 0\nk
 
 /** The writer of test/helpers/writer.ts on `db`; stop() returns its report. */
 async function startWriter(db: string) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), db], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), db], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   await proc.stderr.getReader().read(); // "ready"
   return {
     async stop(): Promise<{ commits: number; errors: string[] }> {
@@ -37,7 +40,12 @@ async function expectWholeAndConsistent(dir: string) {
   const scratch = tempDir();
   const listed = await expectAllListedBackupsWhole(dir, scratch);
   for (const b of listed) {
-    expect(rows(join(scratch, `${b.id}.db`), "SELECT (SELECT n FROM counter) - (SELECT count(*) FROM items WHERE name = 'writer') AS d")).toEqual([{ d: 0 }]);
+    expect(
+      rows(
+        join(scratch, `${b.id}.db`),
+        "SELECT (SELECT n FROM counter) - (SELECT count(*) FROM items WHERE name = 'writer') AS d",
+      ),
+    ).toEqual([{ d: 0 }]);
   }
   await expectVerifyAllPasses(dir);
   return listed;
@@ -104,7 +112,16 @@ describe("overlapping runs under a writer", () => {
     let stopped: Awaited<ReturnType<typeof writer.stop>>;
     try {
       for (let round = 0; round < 4; round++) {
-        await Promise.all([["backup"], ["backup", "--rotate"], ["backup", "--rotate"], ["rotate"], ["verify", "--all"], ["list", "--json"]].map(run));
+        await Promise.all(
+          [
+            ["backup"],
+            ["backup", "--rotate"],
+            ["backup", "--rotate"],
+            ["rotate"],
+            ["verify", "--all"],
+            ["list", "--json"],
+          ].map(run),
+        );
       }
     } finally {
       stopped = await writer.stop();
@@ -114,12 +131,19 @@ describe("overlapping runs under a writer", () => {
     expect(commits).toBeGreaterThan(0);
     for (const { args, r } of outcomes) {
       if (r.code === 4) expectCleanFailure(r, 4, /database "app" is locked/);
-      else expect({ args, code: r.code, stderr: r.stderr.includes("[error]") ? r.stderr : "" }).toEqual({ args, code: 0, stderr: "" });
+      else
+        expect({ args, code: r.code, stderr: r.stderr.includes("[error]") ? r.stderr : "" }).toEqual({
+          args,
+          code: 0,
+          stderr: "",
+        });
     }
     expect(outcomes.filter((o) => o.r.code === 0).length).toBeGreaterThan(0);
     const listed = await expectWholeAndConsistent(p.dir);
     expect(listed.length).toBeGreaterThan(1);
     expect(integrityCheck(p.db)).toBe("ok");
-    console.log(`crowd: ${outcomes.filter((o) => o.r.code === 0).length} runs ok, ${outcomes.filter((o) => o.r.code === 4).length} locked, ${commits} writer commits`);
+    console.log(
+      `crowd: ${outcomes.filter((o) => o.r.code === 0).length} runs ok, ${outcomes.filter((o) => o.r.code === 4).length} locked, ${commits} writer commits`,
+    );
   }, 120_000);
 });

@@ -27,7 +27,10 @@ async function damaged(region: (size: number) => number, rehash: boolean) {
   expect(good.code).toBe(0);
   exec(p.db, "DELETE FROM items WHERE id > 10");
   flipByte(b.file, region(statSync(b.file).size));
-  if (rehash) editManifest(b.manifest, (m) => Object.assign(m.stored, { sha256: sha256File(b.file), size: statSync(b.file).size }));
+  if (rehash)
+    editManifest(b.manifest, (m) =>
+      Object.assign(m.stored, { sha256: sha256File(b.file), size: statSync(b.file).size }),
+    );
   return { p, b };
 }
 
@@ -42,23 +45,37 @@ async function expectRestoreRefused(p: { dir: string; db: string }, id: string) 
 }
 
 describe("a flipped byte in a stored backup", () => {
-  it.each(REGIONS)("in the %s: every verify level fails it (exit 3) and restore refuses it", async (_region, at) => {
-    const { p, b } = await damaged(at, false);
-    for (const level of ["checksum", "quick", "full"]) {
-      const r = await runCli(["verify", b.id, "--level", level], { cwd: p.dir });
-      expect(r.stderr).toMatch(new RegExp(`${b.id}: FAILED ${level} verification: stored file sha256 \\w+… does not match the manifest's`));
-      expectCleanFailure(r, 3, "1 of 1 backups failed verification", 1);
-    }
-    await expectRestoreRefused(p, b.id);
-  }, 60_000);
+  it.each(REGIONS)(
+    "in the %s: every verify level fails it (exit 3) and restore refuses it",
+    async (_region, at) => {
+      const { p, b } = await damaged(at, false);
+      for (const level of ["checksum", "quick", "full"]) {
+        const r = await runCli(["verify", b.id, "--level", level], { cwd: p.dir });
+        expect(r.stderr).toMatch(
+          new RegExp(`${b.id}: FAILED ${level} verification: stored file sha256 \\w+… does not match the manifest's`),
+        );
+        expectCleanFailure(r, 3, "1 of 1 backups failed verification", 1);
+      }
+      await expectRestoreRefused(p, b.id);
+    },
+    60_000,
+  );
 
-  it.each(REGIONS)("in the %s, with the manifest's stored hash forged to match: decompressing catches it", async (_region, at) => {
-    const { p, b } = await damaged(at, true);
-    // The checksum level can only compare with the manifest, which now agrees with the file.
-    expect((await runCli(["verify", b.id, "--level", "checksum"], { cwd: p.dir })).code).toBe(0);
-    const r = await runCli(["verify", b.id, "--level", "quick"], { cwd: p.dir });
-    expect(r.stderr).toMatch(new RegExp(`${b.id}: FAILED quick verification: (decompressing failed|decompressed image (sha256|is \\d+ bytes))`));
-    expectCleanFailure(r, 3, "1 of 1 backups failed verification", 1);
-    await expectRestoreRefused(p, b.id);
-  }, 60_000);
+  it.each(REGIONS)(
+    "in the %s, with the manifest's stored hash forged to match: decompressing catches it",
+    async (_region, at) => {
+      const { p, b } = await damaged(at, true);
+      // The checksum level can only compare with the manifest, which now agrees with the file.
+      expect((await runCli(["verify", b.id, "--level", "checksum"], { cwd: p.dir })).code).toBe(0);
+      const r = await runCli(["verify", b.id, "--level", "quick"], { cwd: p.dir });
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `${b.id}: FAILED quick verification: (decompressing failed|decompressed image (sha256|is \\d+ bytes))`,
+        ),
+      );
+      expectCleanFailure(r, 3, "1 of 1 backups failed verification", 1);
+      await expectRestoreRefused(p, b.id);
+    },
+    60_000,
+  );
 });

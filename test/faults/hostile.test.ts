@@ -7,7 +7,18 @@
  * are refused with exit 2 in test/e2e/verify.test.ts and test/e2e/restore.test.ts.)
  */
 import { describe, expect, it } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { backupNow, makeProject, sha256File } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole } from "../helpers/check-backups.ts";
@@ -48,7 +59,9 @@ describe("hostile input", () => {
     const list = await runCli(["list", "--json"], { cwd: p.dir });
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
-    expect(list.stderr).toContain(`skipped ${victim.manifest}: data file ${victim.file.split("/").pop()} is not a regular file`);
+    expect(list.stderr).toContain(
+      `skipped ${victim.manifest}: data file ${victim.file.split("/").pop()} is not a regular file`,
+    );
     const stats = await runCli(["stats", "--json"], { cwd: p.dir });
     expect(JSON.stringify(JSON.parse(stats.stdout))).toContain("is not a regular file");
     // Neither a backup nor a partial: the link and its target are left alone.
@@ -81,7 +94,10 @@ describe("hostile input", () => {
   it("rejects a config that is not UTF-8, with exit 2 and nothing written", async () => {
     const dir = tempDir();
     makeDatabase(join(dir, "app.db"));
-    writeFileSync(join(dir, "sqlbak.toml"), new Uint8Array([0x62, 0x61, 0x63, 0x6b, 0x75, 0x70, 0x5f, 0x64, 0x69, 0x72, 0x3d, 0x22, 0xe9, 0x22]));
+    writeFileSync(
+      join(dir, "sqlbak.toml"),
+      new Uint8Array([0x62, 0x61, 0x63, 0x6b, 0x75, 0x70, 0x5f, 0x64, 0x69, 0x72, 0x3d, 0x22, 0xe9, 0x22]),
+    );
     const r = await runCli(["backup", "app.db"], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("not valid UTF-8");
@@ -89,34 +105,54 @@ describe("hostile input", () => {
   });
 
   it.each([
-    ["huge manifest (a sparse 6 GiB file)", (path: string) => truncateSync(path, 6 * 1024 ** 3), "manifest is too large"],
-    ["deeply nested manifest", (path: string) => writeFileSync(path, readFileSync(path, "utf8").replace(/}\s*$/, `, "extra": ${"[".repeat(DEEP)}${"]".repeat(DEEP)} }`)), "manifest is nested too deeply"],
-    ["manifest from a future format", (path: string) => writeFileSync(path, readFileSync(path, "utf8").replace('"format": 1', '"format": 2')), "manifest has unsupported format 2"],
-  ])("skips a %s without reading it whole, and never sweeps its data away as a partial", async (_what, plant, message) => {
-    const p = makeProject();
-    const victim = await backupNow(p);
-    const healthy = await backupNow(p);
-    const victimData = sha256File(victim.file);
-    plant(victim.manifest);
-    const old = new Date(Date.now() - 3 * 3_600_000); // past the partial sweep's one hour
-    utimesSync(victim.file, old, old);
-    const source = sha256File(p.db);
-    const list = await runCli(["list", "--json"], { cwd: p.dir });
-    expect(list.stderr).toContain(`skipped ${victim.manifest}: ${message}`);
-    expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
-    // Backup and rotate both sweep stale partials: the victim's data must survive both.
-    expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
-    expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
-    expect(existsSync(victim.file)).toBe(true);
-    expect(sha256File(victim.file)).toBe(victimData);
-    const verify = await runCli(["verify", victim.id], { cwd: p.dir });
-    expect(verify.stderr).toContain(`no backup with id ${victim.id}`);
-    expect(verify.code).toBe(2);
-    expect(await expectAllListedBackupsWhole(p.dir, tempDir())).toHaveLength(2);
-    const all = await runCli(["verify", "--all"], { cwd: p.dir });
-    expect(all.stderr).not.toContain("FAILED");
-    expect(all.code).toBe(0);
-    expect(sha256File(p.db)).toBe(source);
-  }, 30_000);
+    [
+      "huge manifest (a sparse 6 GiB file)",
+      (path: string) => truncateSync(path, 6 * 1024 ** 3),
+      "manifest is too large",
+    ],
+    [
+      "deeply nested manifest",
+      (path: string) =>
+        writeFileSync(
+          path,
+          readFileSync(path, "utf8").replace(/}\s*$/, `, "extra": ${"[".repeat(DEEP)}${"]".repeat(DEEP)} }`),
+        ),
+      "manifest is nested too deeply",
+    ],
+    [
+      "manifest from a future format",
+      (path: string) => writeFileSync(path, readFileSync(path, "utf8").replace('"format": 1', '"format": 2')),
+      "manifest has unsupported format 2",
+    ],
+  ])(
+    "skips a %s without reading it whole, and never sweeps its data away as a partial",
+    async (_what, plant, message) => {
+      const p = makeProject();
+      const victim = await backupNow(p);
+      const healthy = await backupNow(p);
+      const victimData = sha256File(victim.file);
+      plant(victim.manifest);
+      const old = new Date(Date.now() - 3 * 3_600_000); // past the partial sweep's one hour
+      utimesSync(victim.file, old, old);
+      const source = sha256File(p.db);
+      const list = await runCli(["list", "--json"], { cwd: p.dir });
+      expect(list.stderr).toContain(`skipped ${victim.manifest}: ${message}`);
+      expect(list.code).toBe(0);
+      expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
+      // Backup and rotate both sweep stale partials: the victim's data must survive both.
+      expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
+      expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
+      expect(existsSync(victim.file)).toBe(true);
+      expect(sha256File(victim.file)).toBe(victimData);
+      const verify = await runCli(["verify", victim.id], { cwd: p.dir });
+      expect(verify.stderr).toContain(`no backup with id ${victim.id}`);
+      expect(verify.code).toBe(2);
+      expect(await expectAllListedBackupsWhole(p.dir, tempDir())).toHaveLength(2);
+      const all = await runCli(["verify", "--all"], { cwd: p.dir });
+      expect(all.stderr).not.toContain("FAILED");
+      expect(all.code).toBe(0);
+      expect(sha256File(p.db)).toBe(source);
+    },
+    30_000,
+  );
 });

@@ -25,7 +25,11 @@ async function project() {
   const days = ["01", "02", "03", "04", "05", "06"].map((d) => ({ at: `2025-01-${d}T10:00:00Z` }));
   fabricateBackups(JSON.parse(b.stdout)[0].manifestPath, p.folder, "app", days);
   const plan = JSON.parse((await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir })).stdout)[0];
-  const ids = (action: string) => plan.backups.filter((x: { action: string }) => x.action === action).map((x: { id: string }) => x.id).sort();
+  const ids = (action: string) =>
+    plan.backups
+      .filter((x: { action: string }) => x.action === action)
+      .map((x: { id: string }) => x.id)
+      .sort();
   expect(ids("remove")).toHaveLength(5);
   return { ...p, keep: ids("keep") as string[], remove: ids("remove") as string[], source: sha256File(p.db) };
 }
@@ -33,31 +37,36 @@ async function project() {
 const listedIds = async (dir: string) => (await expectAllListedBackupsWhole(dir, tempDir())).map((b) => b.id).sort();
 
 describe("rotate killed at each step", () => {
-  it.each(["rotate:manifest-removed@1", "rotate:backup-removed@1", "rotate:manifest-removed@3", "rotate:backup-removed@4", "rotate:manifest-removed@5"])(
-    "kill -9 at %s: only whole backups listed, nothing kept is lost, the next run finishes",
-    async (step) => {
-      const p = await project();
-      const run = await runUntil(step, ["rotate"], p.dir);
-      await run.kill();
-      expect(sha256File(p.db)).toBe(p.source);
-      const listed = await listedIds(p.dir);
-      for (const id of p.keep) expect(listed).toContain(id);
-      for (const id of listed) expect([...p.keep, ...p.remove]).toContain(id);
-      expect(listed.length).toBeLessThan(p.keep.length + p.remove.length);
-      // No manifest was left without its data: nothing is skipped as broken, and verify passes on all.
-      const list = await runCli(["list"], { cwd: p.dir });
-      expect(list.stderr).not.toContain("skipped");
-      await expectVerifyAllPasses(p.dir);
-      // A backup killed between its manifest and its data file left the data as a partial; the next run removes it.
-      const next = await runCli(["rotate", "--json"], { cwd: p.dir });
-      expect(next.code).toBe(0);
-      const [result] = JSON.parse(next.stdout);
-      if (step.startsWith("rotate:manifest-removed")) expect(result.removed_partials).toHaveLength(1);
-      expect(await listedIds(p.dir)).toEqual(p.keep);
-      const strays = readdirSync(p.folder).filter((f) => !f.startsWith(".sqlbak-lock") && !p.keep.some((id) => f.startsWith(id)));
-      expect(strays).toEqual([]);
-    },
-  );
+  it.each([
+    "rotate:manifest-removed@1",
+    "rotate:backup-removed@1",
+    "rotate:manifest-removed@3",
+    "rotate:backup-removed@4",
+    "rotate:manifest-removed@5",
+  ])("kill -9 at %s: only whole backups listed, nothing kept is lost, the next run finishes", async (step) => {
+    const p = await project();
+    const run = await runUntil(step, ["rotate"], p.dir);
+    await run.kill();
+    expect(sha256File(p.db)).toBe(p.source);
+    const listed = await listedIds(p.dir);
+    for (const id of p.keep) expect(listed).toContain(id);
+    for (const id of listed) expect([...p.keep, ...p.remove]).toContain(id);
+    expect(listed.length).toBeLessThan(p.keep.length + p.remove.length);
+    // No manifest was left without its data: nothing is skipped as broken, and verify passes on all.
+    const list = await runCli(["list"], { cwd: p.dir });
+    expect(list.stderr).not.toContain("skipped");
+    await expectVerifyAllPasses(p.dir);
+    // A backup killed between its manifest and its data file left the data as a partial; the next run removes it.
+    const next = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(next.code).toBe(0);
+    const [result] = JSON.parse(next.stdout);
+    if (step.startsWith("rotate:manifest-removed")) expect(result.removed_partials).toHaveLength(1);
+    expect(await listedIds(p.dir)).toEqual(p.keep);
+    const strays = readdirSync(p.folder).filter(
+      (f) => !f.startsWith(".sqlbak-lock") && !p.keep.some((id) => f.startsWith(id)),
+    );
+    expect(strays).toEqual([]);
+  });
 });
 
 describe("rotate on a read-only backup folder", () => {
@@ -73,7 +82,11 @@ describe("rotate on a read-only backup folder", () => {
     const sums = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir, prefix: AS_NOBODY });
     expect(sums.stderr).toContain("outcome not recorded");
     expect(sums.code).toBe(0);
-    expectCleanFailure(await runCli(["verify"], { cwd: p.dir, prefix: AS_NOBODY }), 1, /cannot write decompressed copy .*: permission denied/);
+    expectCleanFailure(
+      await runCli(["verify"], { cwd: p.dir, prefix: AS_NOBODY }),
+      1,
+      /cannot write decompressed copy .*: permission denied/,
+    );
     chmodSync(p.folder, 0o700);
     const next = await runCli(["rotate"], { cwd: p.dir, prefix: AS_NOBODY });
     expect(next.code).toBe(0);
@@ -84,7 +97,10 @@ describe("rotate on a read-only backup folder", () => {
 
 describe("rotate killed between removals, with a dir destination", () => {
   it("each removal is logged before it happens, so the next rotation removes the copy at the destination too", async () => {
-    const p = makeProject({ toml: `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`, dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n` });
+    const p = makeProject({
+      toml: `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
+      dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n`,
+    });
     mkdirSync(join(p.dir, "nas"));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -92,7 +108,11 @@ describe("rotate killed between removals, with a dir destination", () => {
       expect(b.code).toBe(0);
       ids.push(JSON.parse(b.stdout)[0].id);
     }
-    const atNas = () => readdirSync(join(p.dir, "nas", "app")).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+    const atNas = () =>
+      readdirSync(join(p.dir, "nas", "app"))
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => f.slice(0, -5))
+        .sort();
     expect(atNas()).toEqual([...ids].sort());
     const run = await runUntil("rotate:backup-removed@1", ["rotate"], p.dir);
     await run.kill();

@@ -8,8 +8,9 @@
  * test/e2e/backup.test.ts; page sizes 512/65536, empty, non-UTF-8 text and a hot
  * journal are in backup.test.ts here.)
  */
-import { describe, expect, it } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { describe, expect, it } from "bun:test";
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeProject, rows, sha256File } from "../helpers/backups.ts";
@@ -58,7 +59,10 @@ describe("odd source databases", () => {
     try {
       app.run("PRAGMA wal_autocheckpoint = 0");
       const insert = app.prepare("INSERT INTO items (name, payload) VALUES ('wal', randomblob(8192))");
-      for (let i = 0; i < 40; i++) app.transaction(() => { for (let j = 0; j < 100; j++) insert.run(); })();
+      for (let i = 0; i < 40; i++)
+        app.transaction(() => {
+          for (let j = 0; j < 100; j++) insert.run();
+        })();
       insert.finalize();
       const wal = `${p.db}-wal`;
       expect(statSync(wal).size).toBeGreaterThan(30 * 1024 * 1024);
@@ -78,13 +82,19 @@ describe("odd source databases", () => {
     }
   }, 60_000);
 
-  it.each(["pages", "vacuum"])("a WAL left by a SIGKILLed writer (snapshot_method = %s): the database and -wal byte-identical, the backup holds the WAL's rows", async (method) => {
-    const p = makeProject({ rows: 10, dbToml: `snapshot_method = "${method}"` });
-    const wal = `${p.db}-wal`;
-    // A writer that crashes: it commits rows that live only in the WAL, then is killed; nothing
-    // checkpoints them and no connection is left. A read-write connection closing last would now
-    // checkpoint the WAL into the database and delete it; the read-only snapshot must not.
-    const child = Bun.spawn(["bun", "-e", `
+  it.each(["pages", "vacuum"])(
+    "a WAL left by a SIGKILLed writer (snapshot_method = %s): the database and -wal byte-identical, the backup holds the WAL's rows",
+    async (method) => {
+      const p = makeProject({ rows: 10, dbToml: `snapshot_method = "${method}"` });
+      const wal = `${p.db}-wal`;
+      // A writer that crashes: it commits rows that live only in the WAL, then is killed; nothing
+      // checkpoints them and no connection is left. A read-write connection closing last would now
+      // checkpoint the WAL into the database and delete it; the read-only snapshot must not.
+      const child = Bun.spawn(
+        [
+          "bun",
+          "-e",
+          `
       const { Database } = require("bun:sqlite");
       const db = new Database(${JSON.stringify(p.db)});
       db.run("PRAGMA wal_autocheckpoint = 0");
@@ -92,35 +102,49 @@ describe("odd source databases", () => {
       for (let i = 0; i < 5; i++) db.transaction(() => { for (let j = 0; j < 100; j++) insert.run(); })();
       console.log("ready");
       setInterval(() => {}, 1000);
-    `], { stdout: "pipe" });
-    try {
-      expect(new TextDecoder().decode((await child.stdout.getReader().read()).value)).toContain("ready");
-    } finally {
-      child.kill("SIGKILL");
-      await child.exited;
-    }
-    expect(child.signalCode).toBe("SIGKILL");
-    const walSize = statSync(wal).size;
-    expect(walSize).toBeGreaterThan(500 * 1024); // 500 committed rows of 1 KiB, never checkpointed
-    const hashes = () => [sha256File(p.db), sha256File(wal)];
-    const before = hashes();
-    const r = await runCli(["backup", "--json"], { cwd: p.dir });
-    expect(r.code).toBe(0);
-    expect(existsSync(wal)).toBe(true);
-    expect(statSync(wal).size).toBe(walSize);
-    expect(hashes()).toEqual(before);
-    const [b] = await listed(p.dir);
-    const copy = join(tempDir(), "copy.db");
-    expect(Bun.spawnSync(["zstd", "-d", "-q", b!.file, "-o", copy]).exitCode).toBe(0);
-    expect(rows(copy, "SELECT count(*) AS c FROM items WHERE name = 'crashed'")).toEqual([{ c: 500 }]);
-    expect(rows(copy, "SELECT count(*) AS c FROM items")).toEqual([{ c: 510 }]);
-    // The source still reads the same afterwards (this open is the test's own, after every check above).
-    expect(rows(p.db, "SELECT count(*) AS c FROM items WHERE name = 'crashed'")).toEqual([{ c: 500 }]);
-  }, 60_000);
+    `,
+        ],
+        { stdout: "pipe" },
+      );
+      try {
+        expect(new TextDecoder().decode((await child.stdout.getReader().read()).value)).toContain("ready");
+      } finally {
+        child.kill("SIGKILL");
+        await child.exited;
+      }
+      expect(child.signalCode).toBe("SIGKILL");
+      const walSize = statSync(wal).size;
+      expect(walSize).toBeGreaterThan(500 * 1024); // 500 committed rows of 1 KiB, never checkpointed
+      const hashes = () => [sha256File(p.db), sha256File(wal)];
+      const before = hashes();
+      const r = await runCli(["backup", "--json"], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      expect(existsSync(wal)).toBe(true);
+      expect(statSync(wal).size).toBe(walSize);
+      expect(hashes()).toEqual(before);
+      const [b] = await listed(p.dir);
+      const copy = join(tempDir(), "copy.db");
+      expect(Bun.spawnSync(["zstd", "-d", "-q", b!.file, "-o", copy]).exitCode).toBe(0);
+      expect(rows(copy, "SELECT count(*) AS c FROM items WHERE name = 'crashed'")).toEqual([{ c: 500 }]);
+      expect(rows(copy, "SELECT count(*) AS c FROM items")).toEqual([{ c: 510 }]);
+      // The source still reads the same afterwards (this open is the test's own, after every check above).
+      expect(rows(p.db, "SELECT count(*) AS c FROM items WHERE name = 'crashed'")).toEqual([{ c: 500 }]);
+    },
+    60_000,
+  );
 
   it.each([
-    ["random bytes (a SQLCipher database looks like this)", () => crypto.getRandomValues(new Uint8Array(65536)), "not a SQLite database: "],
-    ["a SQLite header page over random pages", (db: string) => Buffer.concat([readFileSync(db).subarray(0, 4096), crypto.getRandomValues(new Uint8Array(40960))]), "not a SQLite database, or damaged: "],
+    [
+      "random bytes (a SQLCipher database looks like this)",
+      () => crypto.getRandomValues(new Uint8Array(65536)),
+      "not a SQLite database: ",
+    ],
+    [
+      "a SQLite header page over random pages",
+      (db: string) =>
+        Buffer.concat([readFileSync(db).subarray(0, 4096), crypto.getRandomValues(new Uint8Array(40960))]),
+      "not a SQLite database, or damaged: ",
+    ],
   ])("%s: exit 1 with one clear line, nothing listed, the file untouched", async (_what, content, message) => {
     const p = makeProject();
     const file = join(p.dir, "odd.db");

@@ -12,10 +12,15 @@ export interface Project {
 }
 
 /** A folder with `app.db` (the test helper's schema) configured as "app", plus `extraToml` inside its [[database]]. */
-export function makeProject(opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string } = {}): Project {
+export function makeProject(
+  opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string } = {},
+): Project {
   const dir = tempDir();
   const db = createAppDatabase(join(dir, "app.db"), opts.rows ?? 50, opts.payloadBytes ?? 16);
-  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`);
+  writeFileSync(
+    join(dir, "sqlbak.toml"),
+    `backup_dir = "backups"\n${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`,
+  );
   return { dir, db, folder: join(dir, "backups", "app") };
 }
 
@@ -89,7 +94,8 @@ export function createAppDatabase(path: string, rowCount: number, payloadBytes: 
       "CREATE VIEW item_names AS SELECT name FROM items",
       "INSERT INTO counter VALUES (0)",
       "BEGIN",
-    ]) db.prepare(sql).run();
+    ])
+      db.prepare(sql).run();
     const insert = db.prepare("INSERT INTO items (name, payload) VALUES (?, randomblob(?))");
     for (let i = 0; i < rowCount; i++) insert.run(`item-${i}`, payloadBytes);
     db.prepare("COMMIT").run();

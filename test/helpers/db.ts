@@ -16,7 +16,8 @@ export function makeDatabase(path: string, opts: MakeDbOptions = {}): string {
   db.run("CREATE INDEX IF NOT EXISTS items_name ON items(name)");
   db.run("CREATE TABLE IF NOT EXISTS counter (n INTEGER NOT NULL)");
   db.run("CREATE VIEW IF NOT EXISTS item_names AS SELECT name FROM items");
-  if ((db.query("SELECT count(*) AS c FROM counter").get() as { c: number }).c === 0) db.run("INSERT INTO counter VALUES (0)");
+  if ((db.query("SELECT count(*) AS c FROM counter").get() as { c: number }).c === 0)
+    db.run("INSERT INTO counter VALUES (0)");
   const insert = db.prepare("INSERT INTO items (name, payload) VALUES (?, randomblob(?))");
   db.transaction(() => {
     for (let i = 0; i < (opts.rows ?? 100); i++) insert.run(`item-${i}`, opts.payloadBytes ?? 16);

@@ -24,14 +24,28 @@ export interface Fabricated {
 }
 
 /** Clones the backup whose manifest is `templateManifest` into `folder` (database `database`) once per spec. */
-export function fabricateBackups(templateManifest: string, folder: string, database: string, specs: FabricateSpec[]): Fabricated[] {
+export function fabricateBackups(
+  templateManifest: string,
+  folder: string,
+  database: string,
+  specs: FabricateSpec[],
+): Fabricated[] {
   const template = JSON.parse(readFileSync(templateManifest, "utf8")) as Manifest;
   const templateData = join(templateManifest, "..", template.stored.file);
   return specs.map((spec) => {
     const at = new Date(spec.at);
     const id = newBackupId(database, at);
     const file = dataFileName(id, template.stored.compression);
-    const manifest: Manifest = { ...template, id, database, created_at: at.toISOString(), kind: spec.kind ?? "scheduled", tags: spec.tags ?? [], stored: { ...template.stored, file }, verifications: [] };
+    const manifest: Manifest = {
+      ...template,
+      id,
+      database,
+      created_at: at.toISOString(),
+      kind: spec.kind ?? "scheduled",
+      tags: spec.tags ?? [],
+      stored: { ...template.stored, file },
+      verifications: [],
+    };
     const dataPath = join(folder, file);
     const manifestPath = join(folder, manifestFileName(id));
     copyFileSync(templateData, dataPath);

@@ -30,7 +30,10 @@ export async function runUntil(step: string, args: string[], cwd: string): Promi
   let ended = false;
   void proc.exited.then(() => (ended = true));
   while (!existsSync(marker)) {
-    if (ended) throw new Error(`sqlbak ${args.join(" ")} ended (exit ${proc.exitCode}) before reaching ${step}: ${await stderr}`);
+    if (ended)
+      throw new Error(
+        `sqlbak ${args.join(" ")} ended (exit ${proc.exitCode}) before reaching ${step}: ${await stderr}`,
+      );
     await Bun.sleep(5);
   }
   return {

@@ -20,7 +20,13 @@ export interface S3Server {
 
 export async function startS3(bucket = "backups"): Promise<S3Server> {
   const dir = mkdtempSync(join(tmpdir(), "sqlbak-s3-"));
-  const server = new S3rver({ port: 0, address: "127.0.0.1", directory: dir, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    directory: dir,
+    silent: true,
+    configureBuckets: [{ name: bucket, configs: [] }],
+  });
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -5,7 +5,7 @@
  * needs the privilege-separation folder /run/sshd). Never reaches beyond
  * loopback; `stop()` ends only the server this helper started.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -117,7 +117,11 @@ export async function startSshd(dir: string, opts: SshdOptions = {}): Promise<Ss
   const hostKey = join(dir, "host_ed25519");
   const keyFile = join(dir, "client_ed25519");
   const wrongKeyFile = join(dir, "wrong_ed25519");
-  await Promise.all([keygen(hostKey, "sqlbak-test-host"), keygen(keyFile, "sqlbak-test"), keygen(wrongKeyFile, "wrong")]);
+  await Promise.all([
+    keygen(hostKey, "sqlbak-test-host"),
+    keygen(keyFile, "sqlbak-test"),
+    keygen(wrongKeyFile, "wrong"),
+  ]);
   const authorized = join(dir, "authorized_keys");
   writeFileSync(authorized, readFileSync(`${keyFile}.pub`), { mode: 0o600 });
   const root = join(dir, "remote");

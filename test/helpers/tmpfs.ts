@@ -19,7 +19,9 @@ const IN_NAMESPACE = "SQLBAK_TEST_TMPFS_NAMESPACE";
 function tryMount(prefix: string[]): string | null {
   const dir = mkdtempSync(join(tmpdir(), "sqlbak-tmpfs-probe-"));
   try {
-    const r = Bun.spawnSync([...prefix, "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$0" && umount "$0"', dir], { stderr: "pipe" });
+    const r = Bun.spawnSync([...prefix, "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$0" && umount "$0"', dir], {
+      stderr: "pipe",
+    });
     return r.exitCode === 0 ? null : r.stderr.toString().trim() || `exit ${r.exitCode}`;
   } catch (err) {
     return String(err);
@@ -32,12 +34,17 @@ function probe(): { direct: boolean; namespace: boolean; reason: string | null }
   if (process.getuid?.() === 0) {
     const err = tryMount([]);
     if (!err) return { direct: true, namespace: false, reason: null };
-    if (process.env[IN_NAMESPACE]) return { direct: false, namespace: false, reason: `cannot mount a tmpfs inside the namespace: ${err}` };
+    if (process.env[IN_NAMESPACE])
+      return { direct: false, namespace: false, reason: `cannot mount a tmpfs inside the namespace: ${err}` };
     const nsErr = tryMount(["unshare", "-rm"]);
-    return nsErr ? { direct: false, namespace: false, reason: `cannot mount a tmpfs (${err}), nor in a user namespace (${nsErr})` } : { direct: false, namespace: true, reason: null };
+    return nsErr
+      ? { direct: false, namespace: false, reason: `cannot mount a tmpfs (${err}), nor in a user namespace (${nsErr})` }
+      : { direct: false, namespace: true, reason: null };
   }
   const nsErr = tryMount(["unshare", "-rm"]);
-  return nsErr ? { direct: false, namespace: false, reason: `not root, and no user namespace to mount a tmpfs in: ${nsErr}` } : { direct: false, namespace: true, reason: null };
+  return nsErr
+    ? { direct: false, namespace: false, reason: `not root, and no user namespace to mount a tmpfs in: ${nsErr}` }
+    : { direct: false, namespace: true, reason: null };
 }
 
 const how = probe();
@@ -54,22 +61,46 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 export function itWithTmpfs(file: string, title: string, fn: () => Promise<void>, timeoutMs = 60_000): void {
   if (how.direct) return void it(title, fn, timeoutMs);
   if (!how.namespace) return void it.skip(`${title} (skipped: ${tmpfsUnavailable})`, fn);
-  it(`${title} (in a user + mount namespace)`, async () => {
-    const proc = Bun.spawn(["unshare", "-rm", process.execPath, "test", "--timeout", String(timeoutMs), file, "-t", `${escapeRegExp(title)}$`], {
-      env: { ...process.env, [IN_NAMESPACE]: "1" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let out: string, err: string, code: number;
-    try {
-      [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    } finally {
-      if (proc.exitCode === null) proc.kill("SIGKILL");
-    }
-    const report = out + err;
-    // Exactly this one test ran there and passed: not skipped, not filtered away.
-    expect({ code, ran: /^\s*1 pass$/m.test(report) && /^\s*0 fail$/m.test(report) && !/^\s*\d+ skip$/m.test(report) }, report).toEqual({ code: 0, ran: true });
-  }, timeoutMs + 10_000);
+  it(
+    `${title} (in a user + mount namespace)`,
+    async () => {
+      const proc = Bun.spawn(
+        [
+          "unshare",
+          "-rm",
+          process.execPath,
+          "test",
+          "--timeout",
+          String(timeoutMs),
+          file,
+          "-t",
+          `${escapeRegExp(title)}$`,
+        ],
+        {
+          env: { ...process.env, [IN_NAMESPACE]: "1" },
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
+      let out: string, err: string, code: number;
+      try {
+        [out, err, code] = await Promise.all([
+          new Response(proc.stdout).text(),
+          new Response(proc.stderr).text(),
+          proc.exited,
+        ]);
+      } finally {
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      const report = out + err;
+      // Exactly this one test ran there and passed: not skipped, not filtered away.
+      expect(
+        { code, ran: /^\s*1 pass$/m.test(report) && /^\s*0 fail$/m.test(report) && !/^\s*\d+ skip$/m.test(report) },
+        report,
+      ).toEqual({ code: 0, ran: true });
+    },
+    timeoutMs + 10_000,
+  );
 }
 
 /** Mounts a tmpfs of `size` (mount's syntax: "1m", "640k") on `dir`; throws when it cannot. */

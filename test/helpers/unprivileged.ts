@@ -5,7 +5,8 @@
  */
 import { spawnSync } from "bun";
 
-export const AS_NOBODY: string[] = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+export const AS_NOBODY: string[] =
+  process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
 
 /** Makes `dir` and everything under it nobody's when we are root (no-op otherwise). */
 export function handToNobody(dir: string): void {

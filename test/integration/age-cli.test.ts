@@ -7,11 +7,19 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createEncrypter, decryptBytes, encryptBytes, generateIdentity, openAgeFile, parseIdentityFile, parseRecipient } from "../../src/age/index.ts";
-import { compressFile, decompressFile } from "../../src/lib/codec/compress.ts";
+import {
+  createEncrypter,
+  decryptBytes,
+  encryptBytes,
+  generateIdentity,
+  openAgeFile,
+  parseIdentityFile,
+  parseRecipient,
+} from "../../src/age/index.ts";
 import { decryptTransform } from "../../src/age/stream.ts";
-import { TmuxSession } from "../helpers/tmux.ts";
+import { compressFile, decompressFile } from "../../src/lib/codec/compress.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { TmuxSession } from "../helpers/tmux.ts";
 
 function run(cmd: string[], stdin?: Uint8Array): Buffer {
   const r = Bun.spawnSync(cmd, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
@@ -59,7 +67,11 @@ describe("sqlbak → age -d", () => {
     const dir = tempDir();
     const g = generateIdentity();
     writeFileSync(join(dir, "id.txt"), `${g.identity}\n`);
-    expect(run(["age-keygen", "-y", join(dir, "id.txt")]).toString().trim()).toBe(g.recipient);
+    expect(
+      run(["age-keygen", "-y", join(dir, "id.txt")])
+        .toString()
+        .trim(),
+    ).toBe(g.recipient);
   });
 
   it("age -d decrypts sqlbak's passphrase (scrypt) encryption, typed at its prompt", async () => {
@@ -103,7 +115,9 @@ describe("age → sqlbak", () => {
     writeFileSync(src, Buffer.concat([randomBytes(3 * 1024 * 1024), Buffer.alloc(2 * 1024 * 1024)]));
     const stored = join(dir, "src.zst.age");
     run(["sh", "-c", `zstd -q -c '${src}' | age -r ${recipient} -o '${stored}'`]);
-    const { fileKey, headerBytes } = await openAgeFile(stored, { identities: parseIdentityFile(readFileSync(keyFile, "utf8")) });
+    const { fileKey, headerBytes } = await openAgeFile(stored, {
+      identities: parseIdentityFile(readFileSync(keyFile, "utf8")),
+    });
     const sums = await decompressFile(stored, join(dir, "out"), "zstd", () => decryptTransform(fileKey, headerBytes));
     expect(readFileSync(join(dir, "out")).equals(readFileSync(src))).toBe(true);
     expect(sums.storedSize).toBe(readFileSync(stored).length);
@@ -122,7 +136,11 @@ describe("age → sqlbak", () => {
     await tmux.waitFor("exit=0", 20_000);
     const file = readFileSync(join(dir, "p.age"));
     expect(file.toString("latin1")).toContain("\n-> scrypt ");
-    expect(Buffer.from(await decryptBytes(file, { identities: [], passphrase: "tr0ub4dor & 3" })).equals(plain)).toBe(true);
-    await expect(decryptBytes(file, { identities: [], passphrase: "tr0ub4dor & 4" })).rejects.toThrow("the passphrase is wrong");
+    expect(Buffer.from(await decryptBytes(file, { identities: [], passphrase: "tr0ub4dor & 3" })).equals(plain)).toBe(
+      true,
+    );
+    await expect(decryptBytes(file, { identities: [], passphrase: "tr0ub4dor & 4" })).rejects.toThrow(
+      "the passphrase is wrong",
+    );
   }, 60_000);
 });

@@ -3,8 +3,9 @@
  * writer never sees an error, keeps committing in WAL mode, and the backup is
  * one committed state (the writer bumps a counter and adds a row per commit).
  */
-import { describe, expect, it } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { backupDatabase } from "../../src/lib/backup/run.ts";
 import { decompressFile } from "../../src/lib/codec/compress.ts";
@@ -16,7 +17,10 @@ import { tempDir } from "../helpers/tmp.ts";
 const BASE_ROWS = 2000;
 
 async function startWriter(dbPath: string) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), dbPath], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), dbPath], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const reader = proc.stderr.getReader();
   await reader.read(); // "ready"
   reader.releaseLock();
@@ -49,7 +53,8 @@ describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mod
       // busy timeout on a loaded machine, so the live counter is read in WAL
       // mode only, where readers never wait (and only there is it asserted).
       const before = mode === "wal" ? counterOf(dbPath) : 0;
-      for (let i = 0; i < 3; i++) results.push(await backupDatabase(config, db, { kind: "manual", tags: [], dryRun: false }));
+      for (let i = 0; i < 3; i++)
+        results.push(await backupDatabase(config, db, { kind: "manual", tags: [], dryRun: false }));
       if (mode === "wal") during = counterOf(dbPath) - before;
     } finally {
       stopped = await writer.stop();
@@ -70,7 +75,9 @@ describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mod
       expect(sums.storedSha256).toBe(b.manifest.stored.sha256);
       expect(integrityCheck(restored)).toBe("ok");
       const n = counterOf(restored);
-      const writerRows = (queryAll(restored, "SELECT count(*) AS c FROM items WHERE name = 'writer'")[0] as { c: number }).c;
+      const writerRows = (
+        queryAll(restored, "SELECT count(*) AS c FROM items WHERE name = 'writer'")[0] as { c: number }
+      ).c;
       expect(writerRows).toBe(n);
       expect(b.manifest.snapshot.tables.items).toBe(BASE_ROWS + n);
       expect(b.manifest.snapshot.journal_mode).toBe(mode);
@@ -87,7 +94,12 @@ describe("backup never changes the source", () => {
     const schemaBefore = queryAll(dbPath, "SELECT sql FROM sqlite_schema");
     const walBefore = Bun.file(`${dbPath}-wal`).size;
     const config = loadConfig({ backupDir: join(dir, "b") }, { HOME: dir }, dir);
-    const db = { ...adHocDatabase(config, dbPath), check: "full" as const, compression: "gzip" as const, compressionLevel: 6 };
+    const db = {
+      ...adHocDatabase(config, dbPath),
+      check: "full" as const,
+      compression: "gzip" as const,
+      compressionLevel: 6,
+    };
     const r = await backupDatabase(config, db, { kind: "manual", tags: [], dryRun: false });
     expect(r.ok).toBe(true);
     expect(queryAll(dbPath, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);

@@ -19,7 +19,10 @@ it("generates byte-identical databases for one seed, and different ones for anot
   expect(sha256(a)).not.toBe(sha256(c));
   expect(integrityCheck(a)).toBe("ok");
   expect(queryAll(a, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
-  const counts = queryAll(a, "SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM attachments) AS t")[0] as Record<string, number>;
+  const counts = queryAll(
+    a,
+    "SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM attachments) AS t",
+  )[0] as Record<string, number>;
   expect(counts.u).toBeGreaterThan(0);
   expect(counts.e).toBe(counts.u! * 10);
   expect(counts.t).toBeGreaterThan(0);

@@ -8,8 +8,8 @@ import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CHUNK_BYTES, compressFile, decompressFile } from "../../src/lib/codec/compress.ts";
-import type { Compression } from "../../src/lib/model/constants.ts";
 import { decompressFrames, decompressStored, FrameLayoutError, frameLength } from "../../src/lib/codec/zstd-frames.ts";
+import type { Compression } from "../../src/lib/model/constants.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const sha256 = (data: Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
@@ -21,7 +21,11 @@ function makeInput(path: string): Uint8Array {
   return data;
 }
 
-const CLI: Record<Compression, string[] | null> = { zstd: ["zstd", "-d", "-q", "-c"], gzip: ["gzip", "-d", "-c"], none: null };
+const CLI: Record<Compression, string[] | null> = {
+  zstd: ["zstd", "-d", "-q", "-c"],
+  gzip: ["gzip", "-d", "-c"],
+  none: null,
+};
 
 describe.each(["zstd", "gzip", "none"] as const)("compressFile with %s", (codec) => {
   it("round-trips through the command-line tool and through decompressFile", async () => {
@@ -30,7 +34,12 @@ describe.each(["zstd", "gzip", "none"] as const)("compressFile with %s", (codec)
     const stored = join(dir, "out");
     const sums = await compressFile(join(dir, "in.bin"), stored, codec, codec === "gzip" ? 6 : 3);
     const storedBytes = readFileSync(stored);
-    expect(sums).toEqual({ rawSize: input.length, rawSha256: sha256(input), storedSize: storedBytes.length, storedSha256: sha256(storedBytes) });
+    expect(sums).toEqual({
+      rawSize: input.length,
+      rawSha256: sha256(input),
+      storedSize: storedBytes.length,
+      storedSha256: sha256(storedBytes),
+    });
     if (codec !== "none") expect(storedBytes.length).toBeLessThan(input.length);
     const cli = CLI[codec];
     const viaCli = cli ? Bun.spawnSync([...cli, stored]).stdout : storedBytes;

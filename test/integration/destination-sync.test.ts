@@ -7,11 +7,11 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../src/lib/config/load.ts";
-import type { Backend } from "../../src/lib/store/backend.ts";
 import type { DirDestination } from "../../src/lib/config/destinations.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
 import { createDirBackend } from "../../src/lib/destinations/dir.ts";
 import { syncDestinations, uploadBackup } from "../../src/lib/destinations/sync.ts";
+import type { Backend } from "../../src/lib/store/backend.ts";
 import { listFolder } from "../../src/lib/store/local.ts";
 import { backupNow, makeProject } from "../helpers/backups.ts";
 

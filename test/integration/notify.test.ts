@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { NotifyConfig } from "../../src/lib/config/notify.ts";
 import { makeNotification, notify } from "../../src/lib/notify/send.ts";
-import { type NotifyConfig } from "../../src/lib/config/notify.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 interface Received {
@@ -34,7 +34,13 @@ function listen(status: number | null) {
 }
 
 const failure = () =>
-  makeNotification({ event: "failure", title: "sqlbak: backup of app FAILED", message: "Backup of app failed: disk full", database: "app", error: "disk full" });
+  makeNotification({
+    event: "failure",
+    title: "sqlbak: backup of app FAILED",
+    message: "Backup of app failed: disk full",
+    database: "app",
+    error: "disk full",
+  });
 
 function cfg(over: Partial<NotifyConfig>): NotifyConfig {
   return { on: ["failure", "health"], timeoutMs: 2000, ...over };
@@ -48,7 +54,12 @@ describe("notify", () => {
     const [r] = srv.received;
     expect(r!.method).toBe("POST");
     expect(r!.body).toBe("Backup of app failed: disk full");
-    expect(r!.headers).toMatchObject({ title: "sqlbak: backup of app FAILED", priority: "high", tags: "rotating_light", authorization: "Bearer tk_secret" });
+    expect(r!.headers).toMatchObject({
+      title: "sqlbak: backup of app FAILED",
+      priority: "high",
+      tags: "rotating_light",
+      authorization: "Bearer tk_secret",
+    });
   });
 
   it("posts the documented JSON body to a webhook", async () => {
@@ -57,7 +68,15 @@ describe("notify", () => {
     expect(await notify(cfg({ webhook: srv.url }), n)).toEqual([]);
     expect(srv.received[0]!.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(srv.received[0]!.body)).toEqual({ ...n });
-    expect(Object.keys(JSON.parse(srv.received[0]!.body)).sort()).toEqual(["database", "error", "event", "host", "message", "time", "title"]);
+    expect(Object.keys(JSON.parse(srv.received[0]!.body)).sort()).toEqual([
+      "database",
+      "error",
+      "event",
+      "host",
+      "message",
+      "time",
+      "title",
+    ]);
   });
 
   it("sends nothing for an event that is not enabled", async () => {
@@ -75,7 +94,9 @@ describe("notify", () => {
 
   it("gives up on a listener that never answers, after the timeout and one retry", async () => {
     const srv = listen(null);
-    expect(await notify(cfg({ ntfy: srv.url, timeoutMs: 300 }), failure())).toEqual(["ntfy notification failed: timed out after 300 ms"]);
+    expect(await notify(cfg({ ntfy: srv.url, timeoutMs: 300 }), failure())).toEqual([
+      "ntfy notification failed: timed out after 300 ms",
+    ]);
     expect(srv.received).toHaveLength(2);
   });
 
@@ -93,9 +114,19 @@ describe("notify", () => {
   it("never hands the command a variable the config reads a secret from, even one named like an ordinary variable", async () => {
     const out = join(tempDir(), "env.txt");
     const before = { ...process.env };
-    Object.assign(process.env, { LC_SECRET_PASS: "hunter2", LC_TIME: "C", AWS_PROFILE: "prod", LISTED: "yes", UNLISTED: "no" });
+    Object.assign(process.env, {
+      LC_SECRET_PASS: "hunter2",
+      LC_TIME: "C",
+      AWS_PROFILE: "prod",
+      LISTED: "yes",
+      UNLISTED: "no",
+    });
     try {
-      const c = cfg({ command: `env > '${out}'`, commandEnv: ["LISTED", "AWS_PROFILE"], secretEnv: ["LC_SECRET_PASS"] });
+      const c = cfg({
+        command: `env > '${out}'`,
+        commandEnv: ["LISTED", "AWS_PROFILE"],
+        secretEnv: ["LC_SECRET_PASS"],
+      });
       expect(await notify(c, failure())).toEqual([]);
     } finally {
       for (const k of ["LC_SECRET_PASS", "LC_TIME", "AWS_PROFILE", "LISTED", "UNLISTED"]) {
@@ -111,6 +142,8 @@ describe("notify", () => {
   });
 
   it("reports a failing command with its exit code and first stderr line", async () => {
-    expect(await notify(cfg({ command: "echo nope >&2; exit 3" }), failure())).toEqual(["command notification failed: exited 3: nope"]);
+    expect(await notify(cfg({ command: "echo nope >&2; exit 3" }), failure())).toEqual([
+      "command notification failed: exited 3: nope",
+    ]);
   });
 });

@@ -48,10 +48,18 @@ describe("S3 backend memory", () => {
     }
     closeSync(fd);
     writeFileSync(join(dir, "child.ts"), CHILD);
-    const proc = Bun.spawn(["bun", join(dir, "child.ts"), s3.endpoint, s3.bucket, file, join(dir, "back.bin")], { env: { ...process.env, ...S3_KEY }, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["bun", join(dir, "child.ts"), s3.endpoint, s3.bucket, file, join(dir, "back.bin")], {
+      env: { ...process.env, ...S3_KEY },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     let out: string, err: string, code: number;
     try {
-      [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
     } finally {
       if (proc.exitCode === null) proc.kill("SIGKILL"); // reading its output failed: never leave it running
     }

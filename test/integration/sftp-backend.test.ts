@@ -4,11 +4,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSftpBackend, type SftpEntry } from "../../src/lib/destinations/sftp.ts";
-import { freePort, startSshd, type Sshd } from "../helpers/sshd.ts";
+import { freePort, type Sshd, startSshd } from "../helpers/sshd.ts";
 
 const MIB = 1024 * 1024;
 // Every operation is its own SSH connection; on a loaded 2-core CI machine a test can take seconds.
@@ -174,7 +183,9 @@ describe("sftp backend", () => {
     expect(await b.readText(`${db}/x.db`)).toBe(readFileSync(src, "utf8"));
     await b.remove(`${db}/x.db`);
     expect(readdirSync(onServer)).toEqual([]);
-    expect(b.describe).toBe(`sftp://${server.user}@127.0.0.1:${server.port}/~/${path === "." ? "" : path.replace(/^~\//, "")}`);
+    expect(b.describe).toBe(
+      `sftp://${server.user}@127.0.0.1:${server.port}/~/${path === "." ? "" : path.replace(/^~\//, "")}`,
+    );
   });
 
   it("leaves nothing under the final key when an upload is cut off, and the next upload completes", async () => {
@@ -196,7 +207,9 @@ describe("sftp backend", () => {
       const message = await failure(cut.put(src, "app/big.db.zst"));
       expect(message).not.toContain("\n");
       expect(message).toStartWith('sftp destination "offsite"');
-      expect(message).toMatch(/upload of app\/big\.db\.zst failed: the connection to 127\.0\.0\.1 port \d+ (broke off|was closed)/);
+      expect(message).toMatch(
+        /upload of app\/big\.db\.zst failed: the connection to 127\.0\.0\.1 port \d+ (broke off|was closed)/,
+      );
       // The bytes that did arrive are in the hidden partial, never under the key.
       expect(readdirSync(join(root, "app"))).toEqual([".big.db.zst.tmp"]);
       expect(statSync(join(root, "app/.big.db.zst.tmp")).size).toBe(MIB);
@@ -238,7 +251,9 @@ describe("sftp backend failures", () => {
     writeFileSync(pinned, `[127.0.0.1]:${server.port} ${readFileSync(`${server.wrongKeyFile}.pub`, "utf8")}`);
     const message = await failure(backend({ known_hosts: pinned }).b.put(randomFile(dir, "f", 10), "app/f"));
     expect(message).not.toContain("\n");
-    expect(message).toContain(`the host key of 127.0.0.1 port ${server.port} does not match the one in known_hosts file ${pinned}`);
+    expect(message).toContain(
+      `the host key of 127.0.0.1 port ${server.port} does not match the one in known_hosts file ${pinned}`,
+    );
   });
 
   it("refuses a server whose host key is not in the pinned file", async () => {
@@ -247,17 +262,26 @@ describe("sftp backend failures", () => {
     writeFileSync(pinned, "");
     const message = await failure(backend({ known_hosts: pinned }).b.readText("app/m.json"));
     expect(message).not.toContain("\n");
-    expect(message).toContain(`the host key of 127.0.0.1 port ${server.port} is not known in known_hosts file ${pinned}`);
+    expect(message).toContain(
+      `the host key of 127.0.0.1 port ${server.port} is not known in known_hosts file ${pinned}`,
+    );
   });
 
   // Without known_hosts in the config, ssh's own files and settings decide. Only meaningful (and
   // read-only) where this user's ssh config keeps the default: never trust an unknown host silently.
-  const policy = Bun.spawnSync(["ssh", "-G", "127.0.0.1"], { stdin: "ignore", stderr: "ignore" }).stdout.toString().match(/^stricthostkeychecking (\S+)/m)?.[1];
-  it.skipIf(policy !== "ask" && policy !== "true")("by default refuses a host that this user's ssh has never seen", async () => {
-    const message = await failure(backend({ known_hosts: undefined }).b.stat("app/x"));
-    expect(message).not.toContain("\n");
-    expect(message).toContain(`the host key of 127.0.0.1 port ${server.port} is not known in this user's ~/.ssh/known_hosts`);
-  });
+  const policy = Bun.spawnSync(["ssh", "-G", "127.0.0.1"], { stdin: "ignore", stderr: "ignore" })
+    .stdout.toString()
+    .match(/^stricthostkeychecking (\S+)/m)?.[1];
+  it.skipIf(policy !== "ask" && policy !== "true")(
+    "by default refuses a host that this user's ssh has never seen",
+    async () => {
+      const message = await failure(backend({ known_hosts: undefined }).b.stat("app/x"));
+      expect(message).not.toContain("\n");
+      expect(message).toContain(
+        `the host key of 127.0.0.1 port ${server.port} is not known in this user's ~/.ssh/known_hosts`,
+      );
+    },
+  );
 
   it("says so when the key file or the known_hosts file is missing", async () => {
     expect(await failure(backend({ key_file: "/nonexistent/id" }).b.stat("a/b"))).toEndWith(

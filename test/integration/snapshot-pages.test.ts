@@ -7,8 +7,9 @@
  * `.dump` of the state the writer had at that counter, rebuilt by replaying
  * the writer's commits on a VACUUM INTO copy of the starting database.
  */
-import { describe, expect, it } from "bun:test";
+
 import { Database } from "bun:sqlite";
+import { describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decompressFile } from "../../src/lib/codec/compress.ts";
@@ -69,10 +70,15 @@ async function snapshotAndCheck(src: string, dir: string, restored: string) {
   expect(sha256(restored)).toBe(r.rawSha256);
   expect(integrityCheck(restored)).toBe("ok");
   const { n } = queryAll(restored, "SELECT n FROM counter")[0] as { n: number };
-  const { w, b } = queryAll(restored, "SELECT sum(name = 'writer') AS w, sum(name = 'bulk') AS b FROM items")[0] as { w: number | null; b: number | null };
+  const { w, b } = queryAll(restored, "SELECT sum(name = 'writer') AS w, sum(name = 'bulk') AS b FROM items")[0] as {
+    w: number | null;
+    b: number | null;
+  };
   expect(w ?? 0).toBe(n);
   expect([0, 100]).toContain(b ?? 0);
-  expect(r.facts.tables.items).toBe(queryAll(restored, "SELECT count(*) AS c FROM items").map((x) => (x as { c: number }).c)[0]!);
+  expect(r.facts.tables.items).toBe(
+    queryAll(restored, "SELECT count(*) AS c FROM items").map((x) => (x as { c: number }).c)[0]!,
+  );
   return { n, walPages: r.wal_pages, journal: r.journal_mode };
 }
 
@@ -131,7 +137,9 @@ describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize,
     expect(new Set(seen).size).toBeGreaterThan(1); // the writer really moved during the snapshots
     if (mode === "wal" && !checkpoints) expect(walPages).toBeGreaterThan(0);
     if (ck) expect(ck.runs as number).toBeGreaterThan(0);
-    console.log(`${mode}/${pageSize}/${churn}: commits=${commits} wal_pages=${walPages} file_only=${fileOnly} ckpt=${JSON.stringify(ck)}`);
+    console.log(
+      `${mode}/${pageSize}/${churn}: commits=${commits} wal_pages=${walPages} file_only=${fileOnly} ckpt=${JSON.stringify(ck)}`,
+    );
 
     // Quiet now: the page snapshot and VACUUM INTO of the live database must dump the same.
     const restored = join(dir, "quiet.db");
@@ -170,7 +178,12 @@ describe("page snapshot of a database larger than every buffer", () => {
     expect(r.wal_pages).toBeGreaterThan(10_000);
     expect(r.check).toEqual({ level: "full", ok: true, result: "ok" });
     expect(r.facts.tables.items).toBe(5000);
-    expect(back).toEqual({ rawSize: r.rawSize, rawSha256: r.rawSha256, storedSize: r.storedSize, storedSha256: r.storedSha256 });
+    expect(back).toEqual({
+      rawSize: r.rawSize,
+      rawSha256: r.rawSha256,
+      storedSize: r.storedSize,
+      storedSha256: r.storedSha256,
+    });
     expect(integrityCheck(restored)).toBe("ok");
     expect(queryAll(restored, "SELECT count(*) AS c FROM items")).toEqual([{ c: 5000 }]);
     expect(Bun.file(`${src}-wal`).size).toBe(walBefore); // the source's WAL is untouched

@@ -2,8 +2,26 @@ import { describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { bech32Decode, bech32Encode } from "../../src/age/bech32.ts";
-import { AgeFormatError, AgeNoIdentityError, decodeBase64, encodeBase64, formatHeader, parseHeader, type Stanza, unwrapHeader } from "../../src/age/header.ts";
-import { AgeKeyError, decryptBytes, decryptTransform, encryptBytes, generateIdentity, parseIdentity, parseIdentityFile, parseRecipient } from "../../src/age/index.ts";
+import {
+  AgeFormatError,
+  AgeNoIdentityError,
+  decodeBase64,
+  encodeBase64,
+  formatHeader,
+  parseHeader,
+  type Stanza,
+  unwrapHeader,
+} from "../../src/age/header.ts";
+import {
+  AgeKeyError,
+  decryptBytes,
+  decryptTransform,
+  encryptBytes,
+  generateIdentity,
+  parseIdentity,
+  parseIdentityFile,
+  parseRecipient,
+} from "../../src/age/index.ts";
 import { chachaKey, chachaOpen, hkdf } from "../../src/age/primitives.ts";
 import { PAYLOAD_NONCE_BYTES, PLAIN_CHUNK_BYTES, SEALED_CHUNK_BYTES } from "../../src/age/stream.ts";
 
@@ -128,7 +146,10 @@ describe("age header", () => {
     ["age-encryption.org/v1\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "no recipient"],
     ["age-encryption.org/v1\n->  x\n\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "malformed stanza line"],
     [`age-encryption.org/v1\n-> x\n${"A".repeat(64)}\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n`, "malformed"],
-    [`age-encryption.org/v1\n-> x\n${"A".repeat(65)}\n\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n`, "malformed stanza body"],
+    [
+      `age-encryption.org/v1\n-> x\n${"A".repeat(65)}\n\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n`,
+      "malformed stanza body",
+    ],
     ["age-encryption.org/v1\n-> x\nAQI=\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "malformed stanza body"],
     ["age-encryption.org/v1\n-> x\n\n---AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", "malformed MAC line"],
   ])("rejects header %j", (text, message) => {
@@ -140,7 +161,16 @@ describe("age header", () => {
     const { recipient, identities } = pair();
     const file = Buffer.from(await encryptBytes(Buffer.from("hello"), { recipients: [recipient] }));
     const hdr = parseHeader(file);
-    const tampered = Buffer.concat([Buffer.from(Buffer.from(file.subarray(0, hdr.length)).toString("latin1").replace("-> X25519 ", "-> X25519 ").replace("\n---", "\n-> extra stanza\n\n---"), "latin1"), file.subarray(hdr.length)]);
+    const tampered = Buffer.concat([
+      Buffer.from(
+        Buffer.from(file.subarray(0, hdr.length))
+          .toString("latin1")
+          .replace("-> X25519 ", "-> X25519 ")
+          .replace("\n---", "\n-> extra stanza\n\n---"),
+        "latin1",
+      ),
+      file.subarray(hdr.length),
+    ]);
     await expect(decryptBytes(tampered, { identities })).rejects.toThrow("header MAC does not match");
   });
 
@@ -158,7 +188,8 @@ describe("age header", () => {
     const b = pair();
     const file = await encryptBytes(Buffer.from("shared"), { recipients: [a.recipient, b.recipient] });
     expect(parseHeader(file).stanzas.map((s) => s.args[0])).toEqual(["X25519", "X25519"]);
-    for (const who of [a, b]) expect(Buffer.from(await decryptBytes(file, { identities: who.identities })).toString()).toBe("shared");
+    for (const who of [a, b])
+      expect(Buffer.from(await decryptBytes(file, { identities: who.identities })).toString()).toBe("shared");
   });
 
   it("encrypts with a passphrase (scrypt) and refuses a wrong one or none", async () => {
@@ -166,19 +197,40 @@ describe("age header", () => {
     const [stanza] = parseHeader(file).stanzas;
     expect(stanza!.args[0]).toBe("scrypt");
     expect(stanza!.args[2]).toBe("10");
-    expect(Buffer.from(await decryptBytes(file, { identities: [], passphrase: "correct horse" })).toString()).toBe("secret");
-    await expect(decryptBytes(file, { identities: [], passphrase: "wrong" })).rejects.toThrow("the passphrase is wrong");
-    await expect(decryptBytes(file, { identities: [] })).rejects.toThrow("encrypted with a passphrase, and none was given");
+    expect(Buffer.from(await decryptBytes(file, { identities: [], passphrase: "correct horse" })).toString()).toBe(
+      "secret",
+    );
+    await expect(decryptBytes(file, { identities: [], passphrase: "wrong" })).rejects.toThrow(
+      "the passphrase is wrong",
+    );
+    await expect(decryptBytes(file, { identities: [] })).rejects.toThrow(
+      "encrypted with a passphrase, and none was given",
+    );
   });
 
   it("refuses an scrypt stanza mixed with other stanzas, as the spec requires", async () => {
     const key = randomBytes(16);
-    const header = parseHeader(formatHeader([{ args: ["scrypt", encodeBase64(randomBytes(16)), "10"], body: new Uint8Array(32) }, { args: ["X25519", encodeBase64(randomBytes(32))], body: new Uint8Array(32) }], key));
-    await expect(unwrapHeader(header, { identities: [], passphrase: "x" })).rejects.toThrow("mixes a passphrase (scrypt) stanza with others");
+    const header = parseHeader(
+      formatHeader(
+        [
+          { args: ["scrypt", encodeBase64(randomBytes(16)), "10"], body: new Uint8Array(32) },
+          { args: ["X25519", encodeBase64(randomBytes(32))], body: new Uint8Array(32) },
+        ],
+        key,
+      ),
+    );
+    await expect(unwrapHeader(header, { identities: [], passphrase: "x" })).rejects.toThrow(
+      "mixes a passphrase (scrypt) stanza with others",
+    );
   });
 
   it("refuses an scrypt work factor above the limit before spending the memory", async () => {
-    const header = parseHeader(formatHeader([{ args: ["scrypt", encodeBase64(randomBytes(16)), "30"], body: new Uint8Array(32) }], randomBytes(16)));
+    const header = parseHeader(
+      formatHeader(
+        [{ args: ["scrypt", encodeBase64(randomBytes(16)), "30"], body: new Uint8Array(32) }],
+        randomBytes(16),
+      ),
+    );
     await expect(unwrapHeader(header, { identities: [], passphrase: "x" })).rejects.toThrow("above the limit");
   });
 });
@@ -186,13 +238,16 @@ describe("age header", () => {
 describe("age STREAM payload", () => {
   const { recipient, identities } = pair();
 
-  it.each([0, 1, KiB64 - 1, KiB64, KiB64 + 1, 2 * KiB64, 2 * KiB64 + 1, 5 * KiB64 + 12345])("round-trips %d bytes with one tag per 64 KiB chunk", async (n) => {
-    const plain = randomBytes(n);
-    const file = await encryptBytes(plain, { recipients: [recipient] });
-    const chunks = Math.max(1, Math.ceil(n / KiB64));
-    expect(file.length - headerLength(file)).toBe(PAYLOAD_NONCE_BYTES + n + 16 * chunks);
-    expect(Buffer.from(await decryptBytes(file, { identities })).equals(plain)).toBe(true);
-  });
+  it.each([0, 1, KiB64 - 1, KiB64, KiB64 + 1, 2 * KiB64, 2 * KiB64 + 1, 5 * KiB64 + 12345])(
+    "round-trips %d bytes with one tag per 64 KiB chunk",
+    async (n) => {
+      const plain = randomBytes(n);
+      const file = await encryptBytes(plain, { recipients: [recipient] });
+      const chunks = Math.max(1, Math.ceil(n / KiB64));
+      expect(file.length - headerLength(file)).toBe(PAYLOAD_NONCE_BYTES + n + 16 * chunks);
+      expect(Buffer.from(await decryptBytes(file, { identities })).equals(plain)).toBe(true);
+    },
+  );
 
   it("seals exactly 64 KiB as one full chunk flagged last, and the empty payload as one empty last chunk", async () => {
     // Decrypts the raw chunks by hand, to pin the nonce layout: 11-byte counter || last flag.
@@ -200,7 +255,9 @@ describe("age STREAM payload", () => {
     for (const n of [KiB64, 0]) {
       const file = await encryptBytes(randomBytes(n), { recipients: [recipient] });
       const start = headerLength(file);
-      const key = await chachaKey(hkdf(await fileKeyOf(file), file.subarray(start, start + PAYLOAD_NONCE_BYTES), "payload"));
+      const key = await chachaKey(
+        hkdf(await fileKeyOf(file), file.subarray(start, start + PAYLOAD_NONCE_BYTES), "payload"),
+      );
       const sealed = file.subarray(start + PAYLOAD_NONCE_BYTES);
       expect(sealed.length).toBe(n + 16);
       const last = new Uint8Array(12);
@@ -229,7 +286,9 @@ describe("age STREAM payload", () => {
     const start = headerLength(file) + PAYLOAD_NONCE_BYTES;
     const cut = file.subarray(0, start + SEALED_CHUNK_BYTES);
     await expect(decryptBytes(cut, { identities })).rejects.toThrow("truncated (its last chunk is missing)");
-    await expect(decryptBytes(Buffer.concat([file, Buffer.from("x")]), { identities })).rejects.toThrow("failed authentication");
+    await expect(decryptBytes(Buffer.concat([file, Buffer.from("x")]), { identities })).rejects.toThrow(
+      "failed authentication",
+    );
     const flipped = Buffer.from(file);
     flipped[start + 100]! ^= 1;
     await expect(decryptBytes(flipped, { identities })).rejects.toThrow("chunk 0 failed authentication");
@@ -238,6 +297,8 @@ describe("age STREAM payload", () => {
 
   it("detects trailing bytes after a full last chunk", async () => {
     const file = Buffer.from(await encryptBytes(randomBytes(KiB64), { recipients: [recipient] }));
-    await expect(decryptBytes(Buffer.concat([file, randomBytes(20)]), { identities })).rejects.toThrow("trailing data after its last chunk");
+    await expect(decryptBytes(Buffer.concat([file, randomBytes(20)]), { identities })).rejects.toThrow(
+      "trailing data after its last chunk",
+    );
   });
 });

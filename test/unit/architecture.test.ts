@@ -47,7 +47,8 @@ describe("architectureViolations", () => {
 
   it("refuses the library importing a CLI package or the CLI side", () => {
     const v = violationsOf({
-      "src/lib/a/index.ts": 'import { createConsola } from "consola";\nimport { commands } from "../../commands/index.ts";\n',
+      "src/lib/a/index.ts":
+        'import { createConsola } from "consola";\nimport { commands } from "../../commands/index.ts";\n',
       "src/commands/index.ts": "export const commands = {};\n",
     });
     expect(v).toEqual([
@@ -74,7 +75,9 @@ describe("architectureViolations", () => {
       "src/lib/model/index.ts": 'import { f } from "../system/index.ts";\n',
       "src/lib/system/index.ts": "export const f = 1;\n",
     });
-    expect(v).toEqual(["src/lib/model/index.ts imports src/lib/system/index.ts: src/lib/model imports nothing from src/lib"]);
+    expect(v).toEqual([
+      "src/lib/model/index.ts imports src/lib/system/index.ts: src/lib/model imports nothing from src/lib",
+    ]);
   });
 });
 
@@ -92,9 +95,19 @@ describe("specifiersOf", () => {
       '// import { no } from "./commented.ts";',
       '/* import { no } from "./block.ts"; */',
       'const url = "https://example.invalid/x"; import "./f.ts";',
-      "const re = /[\"']/; import { g } from \"./g.ts\";",
+      'const re = /["\']/; import { g } from "./g.ts";',
       'const t = `${"`"} // not a comment`; import { h } from "./h.ts";',
     ].join("\n");
-    expect(specifiersOf(text).sort()).toEqual(["./a.ts", "./b.ts", "./c.ts", "./d.ts", "./e.ts", "./f.ts", "./g.ts", "./h.ts", "./w.ts"]);
+    expect(specifiersOf(text).sort()).toEqual([
+      "./a.ts",
+      "./b.ts",
+      "./c.ts",
+      "./d.ts",
+      "./e.ts",
+      "./f.ts",
+      "./g.ts",
+      "./h.ts",
+      "./w.ts",
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
-import { configProblems as problemsOf, configProject as load } from "../helpers/config.ts";
+import { configProject as load, configProblems as problemsOf } from "../helpers/config.ts";
 
 describe("[[destination]] resolution", () => {
   it("resolves local paths against the config file's folder and fills defaults; the sftp remote path stays as written", () => {
@@ -26,7 +26,17 @@ describe("[[destination]] resolution", () => {
         sessionTokenEnv: "AWS_SESSION_TOKEN",
         virtualHostedStyle: false,
       },
-      { name: "far", type: "sftp", uploadCheck: "size", host: "h", port: 22, user: "u", keyFile: join(dir, "keys/id"), path: "srv/backups", knownHosts: undefined },
+      {
+        name: "far",
+        type: "sftp",
+        uploadCheck: "size",
+        host: "h",
+        port: 22,
+        user: "u",
+        keyFile: join(dir, "keys/id"),
+        path: "srv/backups",
+        knownHosts: undefined,
+      },
     ]);
   });
 
@@ -37,10 +47,26 @@ describe("[[destination]] resolution", () => {
   it.each([
     ["not a table array", `destination = "x"`, /^destination: expected \[\[destination\]\] entries/],
     ["missing name and type", `[[destination]]\npath = "x"`, /destination\[0\]\.name: is required/],
-    ["a prefix that climbs", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nprefix = "a/../b"`, /destination\[0\]\.prefix: "a\/\.\.\/b" is not a safe key prefix/],
-    ["an endpoint with a path", `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "https://h/bucket"`, /the bucket goes in bucket/],
-    ["a password", `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\nuser = "u"\nkey_file = "k"\npath = "/p"\npassword = "x"`, /destination\[0\]\.password: credentials are never written in the config/],
-    ["s3 without bucket", `[[destination]]\nname = "s"\ntype = "s3"`, /destination\[0\]\.bucket: is required for type "s3"/],
+    [
+      "a prefix that climbs",
+      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nprefix = "a/../b"`,
+      /destination\[0\]\.prefix: "a\/\.\.\/b" is not a safe key prefix/,
+    ],
+    [
+      "an endpoint with a path",
+      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "https://h/bucket"`,
+      /the bucket goes in bucket/,
+    ],
+    [
+      "a password",
+      `[[destination]]\nname = "s"\ntype = "sftp"\nhost = "h"\nuser = "u"\nkey_file = "k"\npath = "/p"\npassword = "x"`,
+      /destination\[0\]\.password: credentials are never written in the config/,
+    ],
+    [
+      "s3 without bucket",
+      `[[destination]]\nname = "s"\ntype = "s3"`,
+      /destination\[0\]\.bucket: is required for type "s3"/,
+    ],
   ])("%s", (_what, toml, re) => {
     const problems = problemsOf(toml);
     expect(problems.length).toBeGreaterThan(0);

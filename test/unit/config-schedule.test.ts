@@ -11,7 +11,11 @@ describe("[schedule]", () => {
   });
 
   it("takes expressions, and false or an empty string to disable a job", () => {
-    expect(load('[schedule]\nbackup = "30 1 * * mon-sat"\nverify = false\nhealth = ""\n').schedule).toEqual({ backup: "30 1 * * mon-sat", verify: null, health: null });
+    expect(load('[schedule]\nbackup = "30 1 * * mon-sat"\nverify = false\nhealth = ""\n').schedule).toEqual({
+      backup: "30 1 * * mon-sat",
+      verify: null,
+      health: null,
+    });
   });
 
   it("reports every bad expression and unknown key with its key path", () => {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adHocDatabase, loadConfig, nameFromPath } from "../../src/lib/config/load.ts";
 import { resolveRetention } from "../../src/lib/config/retention.ts";
-import { configProblems as problemsOf, configProject as load } from "../helpers/config.ts";
+import { configProject as load, configProblems as problemsOf } from "../helpers/config.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 describe("loadConfig validation", () => {
@@ -14,27 +14,67 @@ describe("loadConfig validation", () => {
     ["bad check level", `check = "deep"`, /check: "deep" is not one of none \| quick \| full/],
     ["bad duration", `lock_timeout = "soon"`, /lock_timeout: "soon" is not a duration/],
     ["level out of range", `compression_level = 42`, /compression_level: expected a whole number from 1 to 19, got 42/],
-    ["gzip level above 9", `compression = "gzip"\ncompression_level = 12`, /compression_level: level 12 is out of range for gzip \(1-9\)/],
+    [
+      "gzip level above 9",
+      `compression = "gzip"\ncompression_level = 12`,
+      /compression_level: level 12 is out of range for gzip \(1-9\)/,
+    ],
     ["database not an array of tables", `database = "x"`, /database: expected \[\[database\]\] entries, got a string/],
     ["database without path", `[[database]]\nname = "a"`, /database\[0\]\.path: is required/],
     ["unknown database key", `[[database]]\npath = "a.db"\npaht = "b"`, /database\[0\]\.paht: unknown key/],
-    ["name that escapes the folder", `[[database]]\nname = "../etc"\npath = "a.db"`, /database\[0\]\.name: "\.\.\/etc" is not a safe name/],
+    [
+      "name that escapes the folder",
+      `[[database]]\nname = "../etc"\npath = "a.db"`,
+      /database\[0\]\.name: "\.\.\/etc" is not a safe name/,
+    ],
     ["name with a slash", `[[database]]\nname = "a/b"\npath = "a.db"`, /is not a safe name/],
     ["upper-case name", `[[database]]\nname = "App"\npath = "a.db"`, /is not a safe name/],
-    ["probes not strings", `[[database]]\npath = "a.db"\nprobes = [1]`, /database\[0\]\.probes: expected an array of SQL strings/],
-    ["duplicate names", `[[database]]\nname = "a"\npath = "a.db"\n[[database]]\nname = "a"\npath = "b.db"`, /database\[1\]\.name: "a" is already used by database\[0\]/],
-    ["duplicate derived names", `[[database]]\npath = "x/app.db"\n[[database]]\npath = "y/app.db"`, /database\[1\]\.name: "app" is already used/],
+    [
+      "probes not strings",
+      `[[database]]\npath = "a.db"\nprobes = [1]`,
+      /database\[0\]\.probes: expected an array of SQL strings/,
+    ],
+    [
+      "duplicate names",
+      `[[database]]\nname = "a"\npath = "a.db"\n[[database]]\nname = "a"\npath = "b.db"`,
+      /database\[1\]\.name: "a" is already used by database\[0\]/,
+    ],
+    [
+      "duplicate derived names",
+      `[[database]]\npath = "x/app.db"\n[[database]]\npath = "y/app.db"`,
+      /database\[1\]\.name: "app" is already used/,
+    ],
     ["invalid TOML", `backup_dir = = "x"`, /invalid TOML/],
     ["bad max_age", `max_age = "a while"`, /max_age: "a while" is not a duration/],
-    ["bad per-database verify_max_age", `[[database]]\npath = "a.db"\nverify_max_age = "weekly"`, /database\[0\]\.verify_max_age: "weekly" is not a duration/],
+    [
+      "bad per-database verify_max_age",
+      `[[database]]\npath = "a.db"\nverify_max_age = "weekly"`,
+      /database\[0\]\.verify_max_age: "weekly" is not a duration/,
+    ],
     ["bad min_free_space", `min_free_space = "lots"`, /min_free_space: "lots" is not a size or percentage/],
     ["a percentage over 100", `min_free_space = "150%"`, /min_free_space: "150%" is not a size or percentage/],
-    ["unknown notify event", `[notify]\non = ["failure", "sometimes"]`, /notify\.on: expected a list of success \| failure \| health/],
-    ["a notify URL that is not http", `[notify]\nwebhook = "ftp://x"`, /notify\.webhook: "ftp:\/\/x" is not an http\(s\) URL/],
+    [
+      "unknown notify event",
+      `[notify]\non = ["failure", "sometimes"]`,
+      /notify\.on: expected a list of success \| failure \| health/,
+    ],
+    [
+      "a notify URL that is not http",
+      `[notify]\nwebhook = "ftp://x"`,
+      /notify\.webhook: "ftp:\/\/x" is not an http\(s\) URL/,
+    ],
     ["unknown notify key", `[notify]\nemail = "a@b"`, /notify\.email: unknown key/],
-    ["an empty database name", `[[database]]\nname = ""\npath = "a.db"`, /^[^\n]*database\[0\]\.name: must not be empty$/m],
+    [
+      "an empty database name",
+      `[[database]]\nname = ""\npath = "a.db"`,
+      /^[^\n]*database\[0\]\.name: must not be empty$/m,
+    ],
     ["an empty backup_dir", `backup_dir = ""`, /^[^\n]*: backup_dir: must not be empty$/m],
-    ["an empty destination path", `[[destination]]\nname = "nas"\ntype = "dir"\npath = ""`, /^[^\n]*destination\[0\]\.path: must not be empty$/m],
+    [
+      "an empty destination path",
+      `[[destination]]\nname = "nas"\ntype = "dir"\npath = ""`,
+      /^[^\n]*destination\[0\]\.path: must not be empty$/m,
+    ],
   ])("reports %s", (_what, toml, expected) => {
     const problems = problemsOf(toml);
     expect(problems.length).toBeGreaterThan(0);
@@ -48,13 +88,17 @@ describe("loadConfig validation", () => {
   });
 
   it("rejects a file that is not UTF-8", () => {
-    expect(problemsOf(new Uint8Array([0x62, 0x3d, 0x22, 0xff, 0xfe, 0x22]))).toEqual([expect.stringMatching(/not valid UTF-8/)]);
+    expect(problemsOf(new Uint8Array([0x62, 0x3d, 0x22, 0xff, 0xfe, 0x22]))).toEqual([
+      expect.stringMatching(/not valid UTF-8/),
+    ]);
   });
 });
 
 describe("loadConfig resolution", () => {
   it("resolves relative paths against the config file's folder", () => {
-    const { dir, config } = load(`backup_dir = "bk"\n[[database]]\nname = "app"\npath = "data/app.db"\nprobes = ["SELECT 1"]`);
+    const { dir, config } = load(
+      `backup_dir = "bk"\n[[database]]\nname = "app"\npath = "data/app.db"\nprobes = ["SELECT 1"]`,
+    );
     const c = config();
     expect(c.file).toBe(join(dir, "sqlbak.toml"));
     expect(c.backupDir).toBe(join(dir, "bk"));
@@ -83,7 +127,16 @@ describe("loadConfig resolution", () => {
     expect(c.maxAgeMs).toBe(2 * 86_400_000);
     expect(c.databases[0]!.maxAgeMs).toBe(3_600_000);
     expect(c.minFreeSpace).toEqual({ bytes: 2 * 1024 ** 3 });
-    expect(c.notify).toEqual({ on: ["success"], ntfy: "http://127.0.0.1:1/t", ntfyToken: "secret", webhook: undefined, command: undefined, commandEnv: [], secretEnv: ["TOKEN"], timeoutMs: 3000 });
+    expect(c.notify).toEqual({
+      on: ["success"],
+      ntfy: "http://127.0.0.1:1/t",
+      ntfyToken: "secret",
+      webhook: undefined,
+      command: undefined,
+      commandEnv: [],
+      secretEnv: ["TOKEN"],
+      timeoutMs: 3000,
+    });
     expect(config().notify.on).toEqual(["success"]);
     expect(load("").config().notify.on).toEqual(["failure", "health"]);
     expect(load("").config().minFreeSpace).toEqual({ percent: 5 });
@@ -122,14 +175,20 @@ describe("loadConfig resolution", () => {
   it("lets the environment and then flags override backup_dir", () => {
     const { dir, config } = load(`backup_dir = "bk"`);
     expect(loadConfig({}, { HOME: dir, SQLBAK_BACKUP_DIR: "/srv/env" }, dir).backupDir).toBe("/srv/env");
-    expect(loadConfig({ backupDir: "cli" }, { HOME: dir, SQLBAK_BACKUP_DIR: "/srv/env" }, dir).backupDir).toBe(join(dir, "cli"));
+    expect(loadConfig({ backupDir: "cli" }, { HOME: dir, SQLBAK_BACKUP_DIR: "/srv/env" }, dir).backupDir).toBe(
+      join(dir, "cli"),
+    );
     expect(config().backupDir).toBe(join(dir, "bk"));
   });
 
   it("fails loudly when an explicitly named config file is missing", () => {
     const dir = tempDir();
-    expect(() => loadConfig({ configPath: "nope.toml" }, { HOME: dir }, dir)).toThrow(/nope\.toml: config file not found/);
-    expect(() => loadConfig({}, { HOME: dir, SQLBAK_CONFIG: "/nonexistent/x.toml" }, dir)).toThrow(/config file not found/);
+    expect(() => loadConfig({ configPath: "nope.toml" }, { HOME: dir }, dir)).toThrow(
+      /nope\.toml: config file not found/,
+    );
+    expect(() => loadConfig({}, { HOME: dir, SQLBAK_CONFIG: "/nonexistent/x.toml" }, dir)).toThrow(
+      /config file not found/,
+    );
   });
 
   it("loads the commented example config shipped in the repo", () => {

@@ -57,7 +57,10 @@ describe("parseCron", () => {
     ["5/10 * * * *", 'minute: "5/10" needs a range before the step (e.g. 5-59/10)'],
     ["1-2-3 * * * *", 'minute: "1-2-3" is not a range'],
     ["0 0 30 feb *", "day of month 30 never occurs in the chosen months, so this never runs"],
-    ["@reboot", '"@reboot" is not supported (use five fields, or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)'],
+    [
+      "@reboot",
+      '"@reboot" is not supported (use five fields, or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)',
+    ],
   ])("rejects %p", (text, message) => {
     expect(() => parseCron(text)).toThrow(new CronSyntaxError(message));
   });
@@ -67,19 +70,34 @@ describe("nextRuns", () => {
   const from = new Date(2026, 10, 20, 12, 0); // Friday 2026-11-20 12:00 local
 
   it("lists the next runs strictly after the start, in local time", () => {
-    expect(nextRuns(parseCron("0 */6 * * *"), from, 3).map(local)).toEqual(["2026-11-20 18:00", "2026-11-21 00:00", "2026-11-21 06:00"]);
+    expect(nextRuns(parseCron("0 */6 * * *"), from, 3).map(local)).toEqual([
+      "2026-11-20 18:00",
+      "2026-11-21 00:00",
+      "2026-11-21 06:00",
+    ]);
     expect(nextRuns(parseCron("0 12 * * *"), from, 1).map(local)).toEqual(["2026-11-21 12:00"]);
   });
 
   it("follows weekday names and Sunday as 7", () => {
     expect(nextRuns(parseCron("0 3 * * 7"), from, 2).map(local)).toEqual(["2026-11-22 03:00", "2026-11-29 03:00"]);
-    expect(nextRuns(parseCron("30 9 * * mon-fri"), from, 3).map(local)).toEqual(["2026-11-23 09:30", "2026-11-24 09:30", "2026-11-25 09:30"]);
+    expect(nextRuns(parseCron("30 9 * * mon-fri"), from, 3).map(local)).toEqual([
+      "2026-11-23 09:30",
+      "2026-11-24 09:30",
+      "2026-11-25 09:30",
+    ]);
   });
 
   it("uses cron's OR rule for day of month and weekday", () => {
     // The 13th of any month, or any Friday.
-    expect(nextRuns(parseCron("0 0 13 * fri"), from, 3).map(local)).toEqual(["2026-11-27 00:00", "2026-12-04 00:00", "2026-12-11 00:00"]);
-    expect(nextRuns(parseCron("0 0 13 * fri"), new Date(2026, 11, 11, 1), 2).map(local)).toEqual(["2026-12-13 00:00", "2026-12-18 00:00"]);
+    expect(nextRuns(parseCron("0 0 13 * fri"), from, 3).map(local)).toEqual([
+      "2026-11-27 00:00",
+      "2026-12-04 00:00",
+      "2026-12-11 00:00",
+    ]);
+    expect(nextRuns(parseCron("0 0 13 * fri"), new Date(2026, 11, 11, 1), 2).map(local)).toEqual([
+      "2026-12-13 00:00",
+      "2026-12-18 00:00",
+    ]);
   });
 
   it("uses AND when a day field starts with *", () => {

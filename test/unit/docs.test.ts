@@ -15,7 +15,13 @@ import { ConfigError } from "../../src/lib/model/index.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const DOC_FILES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+const DOC_FILES = [
+  "README.md",
+  ...readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 interface Fence {
   lang: string;
@@ -52,7 +58,8 @@ function lineAt(text: string, offset: number): number {
 function splitFences(text: string): { rest: string; fences: Fence[] } {
   const lines = text.split("\n");
   const fences: Fence[] = [];
-  let open: { char: string; len: number; lang: string; line: number; marker: Fence["marker"]; body: string[] } | null = null;
+  let open: { char: string; len: number; lang: string; line: number; marker: Fence["marker"]; body: string[] } | null =
+    null;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (open) {
@@ -68,7 +75,14 @@ function splitFences(text: string): { rest: string; fences: Fence[] } {
     if (start) {
       const before = (lines[i - 1] ?? "").trim();
       const marker = (MARKER_RE.exec(before)?.[1] as Fence["marker"]) ?? null;
-      open = { char: start[1]![0]!, len: start[1]!.length, lang: start[2]!.toLowerCase(), line: i + 1, marker, body: [] };
+      open = {
+        char: start[1]![0]!,
+        len: start[1]!.length,
+        lang: start[2]!.toLowerCase(),
+        line: i + 1,
+        marker,
+        body: [],
+      };
       lines[i] = "";
     }
   }
@@ -180,7 +194,8 @@ function linkProblems(doc: ParsedDoc): string[] {
     }
     if (anchor !== null) {
       if (!rel.endsWith(".md")) problems.push(`${where}: link ${target}: anchors are only checked in Markdown files`);
-      else if (!anchorsOfFile(rel).has(anchor)) problems.push(`${where}: link ${target}: ${rel} has no heading with anchor #${anchor}`);
+      else if (!anchorsOfFile(rel).has(anchor))
+        problems.push(`${where}: link ${target}: ${rel} has no heading with anchor #${anchor}`);
     }
   }
   return problems;
@@ -209,7 +224,9 @@ function tomlProblem(fence: Fence): string {
   if (fence.marker === "invalid") {
     if (problems.length === 0) return "marked invalid, but sqlbak accepts it";
     const expected = /#\s*refused:\s*(.+?)\s*$/m.exec(fence.body)?.[1];
-    return expected && !problems.some((p) => p.includes(expected)) ? `refused, but not with "${expected}": ${problems.join("; ")}` : "";
+    return expected && !problems.some((p) => p.includes(expected))
+      ? `refused, but not with "${expected}": ${problems.join("; ")}`
+      : "";
   }
   return problems.join("; ");
 }
@@ -233,7 +250,8 @@ function commandProblems(code: string, tree: FlagTree): string[] {
   const check = (command: string, args: string) => {
     const flags = tree.get(command);
     if (!flags) return problems.push(`"sqlbak ${command}": no such command`);
-    for (const flag of flagsIn(args)) if (!flags.has(flag)) problems.push(`"sqlbak ${command} … --${flag}": ${command} has no flag --${flag}`);
+    for (const flag of flagsIn(args))
+      if (!flags.has(flag)) problems.push(`"sqlbak ${command} … --${flag}": ${command} has no flag --${flag}`);
   };
   const uses = [...code.matchAll(/(?<![\w.@~-])sqlbak[ \t]+([a-z][a-z0-9-]*)/g)];
   uses.forEach((m, i) => {
@@ -283,7 +301,8 @@ describe("docs", () => {
     const tree = await flagTree();
     const doc = docs.get(file)!;
     const problems: string[] = [];
-    for (const span of doc.spans) for (const p of commandProblems(span.text, tree)) problems.push(`${file}:${span.line}: ${p}`);
+    for (const span of doc.spans)
+      for (const p of commandProblems(span.text, tree)) problems.push(`${file}:${span.line}: ${p}`);
     for (const fence of doc.fences) {
       fence.body.split("\n").forEach((line, i) => {
         for (const p of commandProblems(line, tree)) problems.push(`${file}:${fence.line + 1 + i}: ${p}`);
@@ -300,18 +319,29 @@ describe("docs", () => {
     expect(all.some((d) => /\]\([a-z-]*\.md#[a-z]/.test(d.prose))).toBe(true);
     const tree = await flagTree();
     expect(commandProblems("sqlbak backup --rotate --pin", tree)).toEqual([]);
-    expect(commandProblems("sqlbak backup --rotat", tree)).toEqual(['"sqlbak backup … --rotat": backup has no flag --rotat']);
+    expect(commandProblems("sqlbak backup --rotat", tree)).toEqual([
+      '"sqlbak backup … --rotat": backup has no flag --rotat',
+    ]);
     expect(commandProblems("sqlbak backupp app", tree)).toEqual(['"sqlbak backupp": no such command']);
     expect(commandProblems("stats --chek", tree)).toEqual(['"sqlbak stats … --chek": stats has no flag --chek']);
     expect(commandProblems("sqlbak list --json | jq --raw-output", tree)).toEqual([]);
-    expect(commandProblems("sqlbak verify [--latest | --all | --random [N]] [--levels checksum|quick|full]", tree)).toEqual([
-      '"sqlbak verify … --levels": verify has no flag --levels',
+    expect(
+      commandProblems("sqlbak verify [--latest | --all | --random [N]] [--levels checksum|quick|full]", tree),
+    ).toEqual(['"sqlbak verify … --levels": verify has no flag --levels']);
+    expect(commandProblems("sqlbak verify [--latest|--all|--randm [N]]", tree)).toEqual([
+      '"sqlbak verify … --randm": verify has no flag --randm',
     ]);
-    expect(commandProblems("sqlbak verify [--latest|--all|--randm [N]]", tree)).toEqual(['"sqlbak verify … --randm": verify has no flag --randm']);
-    const codeTexts = all.flatMap((d) => [...d.spans.map((s) => s.text), ...d.fences.flatMap((f) => f.body.split("\n"))]);
+    const codeTexts = all.flatMap((d) => [
+      ...d.spans.map((s) => s.text),
+      ...d.fences.flatMap((f) => f.body.split("\n")),
+    ]);
     const commandLines = codeTexts.filter((c) => /(?<![\w.@~-])sqlbak[ \t]+[a-z]/.test(c) && /--[a-z]/.test(c));
     expect(commandLines.length).toBeGreaterThan(25);
     expect(slugOf("Reading a destination: `--from NAME`")).toBe("reading-a-destination---from-name");
-    expect([...anchorsOf(["SFTP", "SFTP", "How the snapshot works, and why"])]).toEqual(["sftp", "sftp-1", "how-the-snapshot-works-and-why"]);
+    expect([...anchorsOf(["SFTP", "SFTP", "How the snapshot works, and why"])]).toEqual([
+      "sftp",
+      "sftp-1",
+      "how-the-snapshot-works-and-why",
+    ]);
   });
 });

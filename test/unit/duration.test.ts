@@ -1,5 +1,12 @@
 import { describe, expect, it } from "bun:test";
-import { formatSpan, formatSpanSetting, MAX_SPAN_MS, parseCalendarWindow, parseSpanMs, spanProblem } from "../../src/lib/model/duration.ts";
+import {
+  formatSpan,
+  formatSpanSetting,
+  MAX_SPAN_MS,
+  parseCalendarWindow,
+  parseSpanMs,
+  spanProblem,
+} from "../../src/lib/model/duration.ts";
 
 describe("parseSpanMs", () => {
   it.each([
@@ -13,7 +20,9 @@ describe("parseSpanMs", () => {
     ["0", 0],
   ])("parses %p", (text, ms) => expect(parseSpanMs(text)).toBe(ms));
 
-  it.each(["", "soon", "10", "5 minutes", "1y", "-3h", "3h!"])("rejects %p", (text) => expect(parseSpanMs(text)).toBeNull());
+  it.each(["", "soon", "10", "5 minutes", "1y", "-3h", "3h!"])("rejects %p", (text) =>
+    expect(parseSpanMs(text)).toBeNull(),
+  );
 
   it("accepts up to 100 years and refuses anything longer, or too long to be a number", () => {
     expect(MAX_SPAN_MS).toBe(36_500 * 86_400_000);
@@ -26,7 +35,8 @@ describe("parseSpanMs", () => {
 
 describe("spanProblem", () => {
   it("is null for a valid span", () => expect(spanProblem("1h30m")).toBeNull());
-  it("names a malformed span", () => expect(spanProblem("soon")).toBe('"soon" is not a duration (examples: 90s, 15m, 26h, 7d)'));
+  it("names a malformed span", () =>
+    expect(spanProblem("soon")).toBe('"soon" is not a duration (examples: 90s, 15m, 26h, 7d)'));
   it("names a span beyond the limit, shortening a huge one", () => {
     expect(spanProblem("99999w")).toBe('"99999w" is longer than 100 years, the longest duration sqlbak accepts');
     const huge = spanProblem(`${"9".repeat(400)}s`)!;

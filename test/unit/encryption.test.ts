@@ -2,8 +2,8 @@ import { describe, expect, it } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateIdentity } from "../../src/age/index.ts";
-import { loadConfig } from "../../src/lib/config/load.ts";
 import { loadDecryptionKeys, requireDecryptionKeys, sealerFor } from "../../src/lib/codec/encryption.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
 import { ConfigError, EXIT, UsageError } from "../../src/lib/model/errors.ts";
 import { type Manifest, parseManifest, serializeManifest } from "../../src/lib/model/manifest.ts";
 import { listFolder } from "../../src/lib/store/local.ts";
@@ -32,19 +32,49 @@ function configOf(toml: string) {
 
 describe("[encryption] config", () => {
   it("resolves recipients (lowercased, de-duplicated) and passphrase_env; absent means null", () => {
-    expect(configOf(`[encryption]\nrecipients = ["${KEY.recipient}", "${KEY.recipient.toUpperCase()}", "${KEY2.recipient}"]`).encryption).toEqual({ type: "recipients", recipients: [KEY.recipient, KEY2.recipient] });
-    expect(configOf(`[encryption]\npassphrase_env = "BACKUP_PW"`).encryption).toEqual({ type: "passphrase", passphraseEnv: "BACKUP_PW" });
+    expect(
+      configOf(`[encryption]\nrecipients = ["${KEY.recipient}", "${KEY.recipient.toUpperCase()}", "${KEY2.recipient}"]`)
+        .encryption,
+    ).toEqual({ type: "recipients", recipients: [KEY.recipient, KEY2.recipient] });
+    expect(configOf(`[encryption]\npassphrase_env = "BACKUP_PW"`).encryption).toEqual({
+      type: "passphrase",
+      passphraseEnv: "BACKUP_PW",
+    });
     expect(configOf(`backup_dir = "b"`).encryption).toBeNull();
   });
 
   it.each([
-    ["a mistyped recipient", `recipients = ["${KEY.recipient.slice(0, -1)}q"]`, `encryption.recipients[0]: "${KEY.recipient.slice(0, -1)}q" is not an age recipient: it has a bad checksum (mistyped or truncated?)`],
-    ["a secret key instead of a recipient, never echoed", `recipients = ["${KEY.identity}"]`, "encryption.recipients[0]: AGE-SECRET-KEY-1… is a secret key (AGE-SECRET-KEY-1…); put its public key here, as printed by `age-keygen -y KEYFILE`"],
+    [
+      "a mistyped recipient",
+      `recipients = ["${KEY.recipient.slice(0, -1)}q"]`,
+      `encryption.recipients[0]: "${KEY.recipient.slice(0, -1)}q" is not an age recipient: it has a bad checksum (mistyped or truncated?)`,
+    ],
+    [
+      "a secret key instead of a recipient, never echoed",
+      `recipients = ["${KEY.identity}"]`,
+      "encryption.recipients[0]: AGE-SECRET-KEY-1… is a secret key (AGE-SECRET-KEY-1…); put its public key here, as printed by `age-keygen -y KEYFILE`",
+    ],
     ["a number in the list", `recipients = [1]`, 'encryption.recipients[0]: expected a string "age1…", got 1'],
-    ["an empty list", `recipients = []`, 'encryption.recipients: expected a non-empty list of age recipients ("age1…", from `age-keygen -y KEYFILE`)'],
-    ["an unknown key", `recipient = ["${KEY.recipient}"]`, "encryption.recipient: unknown key (allowed here: recipients, passphrase_env)"],
-    ["a passphrase where a variable name belongs", `passphrase_env = "correct horse battery"`, 'encryption.passphrase_env: expected the NAME of an environment variable holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), not the passphrase'],
-    ["both recipients and passphrase_env", `recipients = ["${KEY.recipient}"]\npassphrase_env = "PW"`, "encryption: set recipients or passphrase_env, not both (age does not mix passphrases with recipients)"],
+    [
+      "an empty list",
+      `recipients = []`,
+      'encryption.recipients: expected a non-empty list of age recipients ("age1…", from `age-keygen -y KEYFILE`)',
+    ],
+    [
+      "an unknown key",
+      `recipient = ["${KEY.recipient}"]`,
+      "encryption.recipient: unknown key (allowed here: recipients, passphrase_env)",
+    ],
+    [
+      "a passphrase where a variable name belongs",
+      `passphrase_env = "correct horse battery"`,
+      'encryption.passphrase_env: expected the NAME of an environment variable holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), not the passphrase',
+    ],
+    [
+      "both recipients and passphrase_env",
+      `recipients = ["${KEY.recipient}"]\npassphrase_env = "PW"`,
+      "encryption: set recipients or passphrase_env, not both (age does not mix passphrases with recipients)",
+    ],
     ["an empty table", "", 'encryption: needs recipients = ["age1…"] or passphrase_env = "VAR"'],
   ])("rejects %s (exit 2, naming the key)", (_what, body, problem) => {
     expect(problemsOf(`[encryption]\n${body}\n`)).toContain(problem);
@@ -66,17 +96,29 @@ describe("sealerFor", () => {
         }
       })();
       expect(err).toBeInstanceOf(UsageError);
-      expect((err as UsageError).message).toBe("[encryption] passphrase_env names $PW, which is not set (or empty), so the backup cannot be encrypted");
+      expect((err as UsageError).message).toBe(
+        "[encryption] passphrase_env names $PW, which is not set (or empty), so the backup cannot be encrypted",
+      );
     }
-    expect(sealerFor({ type: "passphrase", passphraseEnv: "PW" }, { PW: "x" })?.manifest).toEqual({ type: "age", passphrase_env: "PW", scrypt_log_n: 18 });
-    expect(sealerFor({ type: "recipients", recipients: [KEY.recipient] })?.manifest).toEqual({ type: "age", recipients: [KEY.recipient] });
+    expect(sealerFor({ type: "passphrase", passphraseEnv: "PW" }, { PW: "x" })?.manifest).toEqual({
+      type: "age",
+      passphrase_env: "PW",
+      scrypt_log_n: 18,
+    });
+    expect(sealerFor({ type: "recipients", recipients: [KEY.recipient] })?.manifest).toEqual({
+      type: "age",
+      recipients: [KEY.recipient],
+    });
     expect(sealerFor(null)).toBeNull();
   });
 });
 
 const ID = "app-20261122T050607123Z-0123abcd";
 
-function manifest(encryption: Manifest["stored"]["encryption"], file = `${ID}.sqlite.zst${encryption ? ".age" : ""}`): Manifest {
+function manifest(
+  encryption: Manifest["stored"]["encryption"],
+  file = `${ID}.sqlite.zst${encryption ? ".age" : ""}`,
+): Manifest {
   const sha = "a".repeat(64);
   return {
     format: 1,
@@ -86,7 +128,16 @@ function manifest(encryption: Manifest["stored"]["encryption"], file = `${ID}.sq
     created_at: "2026-11-22T05:06:07.123Z",
     kind: "manual",
     tags: [],
-    snapshot: { method: "pages", sqlite_version: "3", page_size: 4096, page_count: 1, journal_mode: "wal", user_version: 0, schema_sha256: sha, tables: {} },
+    snapshot: {
+      method: "pages",
+      sqlite_version: "3",
+      page_size: 4096,
+      page_count: 1,
+      journal_mode: "wal",
+      user_version: 0,
+      schema_sha256: sha,
+      tables: {},
+    },
     raw: { size: 4096, sha256: sha },
     stored: { file, size: 1, sha256: sha, compression: "zstd", compression_level: 3, encryption },
     check: { level: "quick", ok: true, result: "ok" },
@@ -101,19 +152,29 @@ const parse = (m: Manifest) => parseManifest(serializeManifest(m), `${ID}.json`,
 
 describe("manifest encryption", () => {
   it("accepts recipients and passphrase sections with their .age data file", () => {
-    expect(parse(manifest({ type: "age", recipients: [KEY.recipient] })).stored.encryption).toEqual({ type: "age", recipients: [KEY.recipient] });
-    expect(parse(manifest({ type: "age", passphrase_env: "PW", scrypt_log_n: 18 })).stored.file).toBe(`${ID}.sqlite.zst.age`);
+    expect(parse(manifest({ type: "age", recipients: [KEY.recipient] })).stored.encryption).toEqual({
+      type: "age",
+      recipients: [KEY.recipient],
+    });
+    expect(parse(manifest({ type: "age", passphrase_env: "PW", scrypt_log_n: 18 })).stored.file).toBe(
+      `${ID}.sqlite.zst.age`,
+    );
   });
 
   it.each<[string, Manifest]>([
-    ["an encrypted backup naming an unencrypted file", manifest({ type: "age", recipients: [KEY.recipient] }, `${ID}.sqlite.zst`)],
+    [
+      "an encrypted backup naming an unencrypted file",
+      manifest({ type: "age", recipients: [KEY.recipient] }, `${ID}.sqlite.zst`),
+    ],
     ["an unencrypted backup naming an .age file", manifest(null, `${ID}.sqlite.zst.age`)],
     ["an unknown encryption type", manifest({ type: "gpg", recipients: [KEY.recipient] } as never)],
     ["an invalid recipient", manifest({ type: "age", recipients: ["age1nope"] })],
     ["an empty recipient list", manifest({ type: "age", recipients: [] })],
     ["a passphrase section without work factor", manifest({ type: "age", passphrase_env: "PW" } as never)],
   ])("rejects %s", (_what, m) => {
-    expect(() => parse(m)).toThrow(/manifest (names a data file|has an unknown encryption|lists an invalid|has an invalid)/);
+    expect(() => parse(m)).toThrow(
+      /manifest (names a data file|has an unknown encryption|lists an invalid|has an invalid)/,
+    );
   });
 });
 
@@ -151,8 +212,12 @@ describe("decryption keys", () => {
   it("refuses an unreadable or invalid identity file with exit 2", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "bad.txt"), `${KEY.recipient}\n`);
-    expect(() => loadDecryptionKeys("missing.txt", null, {}, dir)).toThrow(`cannot read identity file (--identity) ${join(dir, "missing.txt")}: no such file or directory`);
-    expect(() => loadDecryptionKeys(undefined, null, { SQLBAK_AGE_IDENTITY: "bad.txt" }, dir)).toThrow(`identity file ${join(dir, "bad.txt")} ($SQLBAK_AGE_IDENTITY): line 1: not an age secret key`);
+    expect(() => loadDecryptionKeys("missing.txt", null, {}, dir)).toThrow(
+      `cannot read identity file (--identity) ${join(dir, "missing.txt")}: no such file or directory`,
+    );
+    expect(() => loadDecryptionKeys(undefined, null, { SQLBAK_AGE_IDENTITY: "bad.txt" }, dir)).toThrow(
+      `identity file ${join(dir, "bad.txt")} ($SQLBAK_AGE_IDENTITY): line 1: not an age secret key`,
+    );
     try {
       loadDecryptionKeys("missing.txt", null, {}, dir);
     } catch (err) {
@@ -163,10 +228,21 @@ describe("decryption keys", () => {
   it("requires an identity for recipient backups and the passphrase variable for passphrase backups", () => {
     const none = loadDecryptionKeys(undefined, null, {});
     expect(() => requireDecryptionKeys([manifest(null)], none)).not.toThrow();
-    expect(() => requireDecryptionKeys([encrypted], none)).toThrow(`backup ${ID} is encrypted to ${KEY.recipient}, and no identity was given`);
-    expect(() => requireDecryptionKeys([withPassphrase], none)).toThrow(`backup ${ID} is encrypted with the passphrase from $PW, which is not set`);
-    expect(() => requireDecryptionKeys([withPassphrase], loadDecryptionKeys(undefined, null, { PW: "x" }))).not.toThrow();
+    expect(() => requireDecryptionKeys([encrypted], none)).toThrow(
+      `backup ${ID} is encrypted to ${KEY.recipient}, and no identity was given`,
+    );
+    expect(() => requireDecryptionKeys([withPassphrase], none)).toThrow(
+      `backup ${ID} is encrypted with the passphrase from $PW, which is not set`,
+    );
+    expect(() =>
+      requireDecryptionKeys([withPassphrase], loadDecryptionKeys(undefined, null, { PW: "x" })),
+    ).not.toThrow();
     // The config's variable is the fallback when the manifest's is not set (renamed since).
-    expect(() => requireDecryptionKeys([withPassphrase], loadDecryptionKeys(undefined, { type: "passphrase", passphraseEnv: "NEW_PW" }, { NEW_PW: "x" }))).not.toThrow();
+    expect(() =>
+      requireDecryptionKeys(
+        [withPassphrase],
+        loadDecryptionKeys(undefined, { type: "passphrase", passphraseEnv: "NEW_PW" }, { NEW_PW: "x" }),
+      ),
+    ).not.toThrow();
   });
 });

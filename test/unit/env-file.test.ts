@@ -37,7 +37,11 @@ describe("parseEnvFile", () => {
     ["export prefix", "export A=secretvalue", 'f:1: the part before "=" is not a variable name'],
     ["an unclosed quote", "A='secretvalue", "f:1: A: a quoted value must be wholly inside one pair of ' quotes"],
     ["text after the quote", 'A="secret" value', 'f:1: A: a quoted value must be wholly inside one pair of " quotes'],
-    ["a quote inside the quotes", "A='sec'retvalue'", "f:1: A: a quoted value must be wholly inside one pair of ' quotes"],
+    [
+      "a quote inside the quotes",
+      "A='sec'retvalue'",
+      "f:1: A: a quoted value must be wholly inside one pair of ' quotes",
+    ],
     ["a lone quote", "A='", "f:1: A: a quoted value must be wholly inside one pair of ' quotes"],
   ])("rejects %s, naming the line and not the value", (_, text, message) => {
     let err: Error | undefined;

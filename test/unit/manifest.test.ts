@@ -24,7 +24,14 @@ function sample(): Manifest {
       tables: { items: 100 },
     },
     raw: { size: 40960, sha256: SHA },
-    stored: { file: `${ID}.sqlite.zst`, size: 1234, sha256: SHA, compression: "zstd", compression_level: 3, encryption: null },
+    stored: {
+      file: `${ID}.sqlite.zst`,
+      size: 1234,
+      sha256: SHA,
+      compression: "zstd",
+      compression_level: 3,
+      encryption: null,
+    },
     check: { level: "quick", ok: true, result: "ok" },
     duration_ms: 12,
     host: "host",
@@ -40,20 +47,48 @@ describe("manifest", () => {
   });
 
   it.each<[string, (m: Manifest) => unknown, RegExp]>([
-    ["a data file path that escapes the folder", (m) => (m.stored.file = "../../etc/passwd"), /names a data file that does not belong to it/],
-    ["an id that does not match the file name", (m) => (m.id = "app-20261122T050607123Z-ffffffff"), /does not match its file name/],
+    [
+      "a data file path that escapes the folder",
+      (m) => (m.stored.file = "../../etc/passwd"),
+      /names a data file that does not belong to it/,
+    ],
+    [
+      "an id that does not match the file name",
+      (m) => (m.id = "app-20261122T050607123Z-ffffffff"),
+      /does not match its file name/,
+    ],
     ["another database's manifest", (m) => (m.database = "other"), /belongs to database "other"/],
     ["a malformed sha256", (m) => (m.stored.sha256 = "xyz"), /invalid stored size or sha256/],
     ["a negative size", (m) => (m.raw.size = -1), /invalid raw size/],
     ["an unknown kind", (m) => ((m as { kind: string }).kind = "weird"), /unknown kind/],
     ["a future format", (m) => ((m as { format: number }).format = 2), /unsupported format 2/],
     ["a fractional row count", (m) => (m.snapshot.tables.items = 1.5), /invalid table counts/],
-    ["a source mode beyond permission bits", (m) => (m.source_stat = { mode: 0o100644, uid: 0, gid: 0 }), /invalid source_stat/],
+    [
+      "a source mode beyond permission bits",
+      (m) => (m.source_stat = { mode: 0o100644, uid: 0, gid: 0 }),
+      /invalid source_stat/,
+    ],
     ["a negative source owner", (m) => (m.source_stat = { mode: 0o640, uid: -1, gid: 0 }), /invalid source_stat/],
-    ["a shrunk section without a backup id", (m) => (m.shrunk = { previous_id: "../x", previous_size: 10 }), /invalid shrunk section/],
-    ["a shrunk section with a negative size", (m) => (m.shrunk = { previous_id: ID, previous_size: -1 }), /invalid shrunk section/],
-    ["a non-boolean shrink_accepted", (m) => ((m as { shrink_accepted: unknown }).shrink_accepted = "yes"), /invalid shrink_accepted/],
-    ["a deeply nested extra field", (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }), /is nested too deeply/],
+    [
+      "a shrunk section without a backup id",
+      (m) => (m.shrunk = { previous_id: "../x", previous_size: 10 }),
+      /invalid shrunk section/,
+    ],
+    [
+      "a shrunk section with a negative size",
+      (m) => (m.shrunk = { previous_id: ID, previous_size: -1 }),
+      /invalid shrunk section/,
+    ],
+    [
+      "a non-boolean shrink_accepted",
+      (m) => ((m as { shrink_accepted: unknown }).shrink_accepted = "yes"),
+      /invalid shrink_accepted/,
+    ],
+    [
+      "a deeply nested extra field",
+      (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }),
+      /is nested too deeply/,
+    ],
   ])("rejects %s", (_what, edit, expected) => {
     const m = sample();
     edit(m);
@@ -61,7 +96,11 @@ describe("manifest", () => {
   });
 
   it("accepts the optional shrunk and shrink_accepted fields", () => {
-    const m = { ...sample(), shrunk: { previous_id: "app-20261121T050607123Z-0123abcd", previous_size: 52428800 }, shrink_accepted: true };
+    const m = {
+      ...sample(),
+      shrunk: { previous_id: "app-20261121T050607123Z-0123abcd", previous_size: 52428800 },
+      shrink_accepted: true,
+    };
     expect(parseManifest(serializeManifest(m), `${ID}.json`, "app")).toEqual(m);
   });
 

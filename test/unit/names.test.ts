@@ -1,5 +1,11 @@
 import { describe, expect, it } from "bun:test";
-import { compactTimestamp, dataFileName, manifestFileName, newBackupId, parseBackupId } from "../../src/lib/model/names.ts";
+import {
+  compactTimestamp,
+  dataFileName,
+  manifestFileName,
+  newBackupId,
+  parseBackupId,
+} from "../../src/lib/model/names.ts";
 
 describe("backup ids", () => {
   const at = new Date("2026-11-22T05:06:07.123Z");
@@ -16,7 +22,9 @@ describe("backup ids", () => {
   });
 
   it("sorts by time as plain strings", () => {
-    const ids: string[] = [new Date("2026-01-02T00:00:00.000Z"), new Date("2025-12-31T23:59:59.999Z"), at].map((d) => newBackupId("db", d));
+    const ids: string[] = [new Date("2026-01-02T00:00:00.000Z"), new Date("2025-12-31T23:59:59.999Z"), at].map((d) =>
+      newBackupId("db", d),
+    );
     expect([...ids].sort()).toEqual([ids[1]!, ids[0]!, ids[2]!]);
   });
 
@@ -25,10 +33,15 @@ describe("backup ids", () => {
     expect(ids.size).toBe(1000);
   });
 
-  it.each(["../../etc/passwd", "app", "app-20261122T050607123Z", "APP-20261122T050607123Z-0123abcd", "app-20261122T050607123Z-0123abcd.json", "app/x-20261122T050607123Z-0123abcd", "app-20261399T050607123Z-0123abcd"])(
-    "rejects %p",
-    (id) => expect(parseBackupId(id)).toBeNull(),
-  );
+  it.each([
+    "../../etc/passwd",
+    "app",
+    "app-20261122T050607123Z",
+    "APP-20261122T050607123Z-0123abcd",
+    "app-20261122T050607123Z-0123abcd.json",
+    "app/x-20261122T050607123Z-0123abcd",
+    "app-20261399T050607123Z-0123abcd",
+  ])("rejects %p", (id) => expect(parseBackupId(id)).toBeNull());
 
   it("names data files by codec and manifests by id", () => {
     expect(dataFileName("a-20261122T050607123Z-0123abcd", "zstd")).toBe("a-20261122T050607123Z-0123abcd.sqlite.zst");

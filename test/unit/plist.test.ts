@@ -4,9 +4,9 @@
  * malformed XML is refused (cross-checked with xmllint where it is installed).
  */
 import { describe, expect, it } from "bun:test";
-import { PlistError, parsePlist } from "../../src/lib/schedule/plist.ts";
 import { scheduledJobs } from "../../src/lib/config/schedule.ts";
 import { renderLaunchd, toCalendarIntervals } from "../../src/lib/schedule/launchd.ts";
+import { PlistError, parsePlist } from "../../src/lib/schedule/plist.ts";
 import { ScheduleValidationError, validatePlists } from "../../src/lib/schedule/validate.ts";
 
 const OPTS = { system: false, writablePaths: [], logDir: "/Users/me/Library/Logs" };
@@ -15,7 +15,13 @@ const xmllint = Bun.which("xmllint");
 /** Whether xmllint accepts the text as well-formed XML (null when it is not installed). */
 function xmllintAccepts(text: string): boolean | null {
   if (!xmllint) return null;
-  return Bun.spawnSync([xmllint, "--noout", "--nonet", "-"], { stdin: Buffer.from(text), stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  return (
+    Bun.spawnSync([xmllint, "--noout", "--nonet", "-"], {
+      stdin: Buffer.from(text),
+      stdout: "ignore",
+      stderr: "ignore",
+    }).exitCode === 0
+  );
 }
 
 const wrap = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0">\n${body}\n</plist>\n`;
@@ -23,7 +29,11 @@ const wrap = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<plist v
 describe("parsePlist", () => {
   it("reads a rendered plist back to the job's arguments and calendar, escapes included", () => {
     const argv = ["/opt/my apps/sqlbak"];
-    const [job] = scheduledJobs({ backup: "0,30 2 1,15 * *", verify: null, health: null }, argv, `/etc/a&b <"it's">/ä.toml`);
+    const [job] = scheduledJobs(
+      { backup: "0,30 2 1,15 * *", verify: null, health: null },
+      argv,
+      `/etc/a&b <"it's">/ä.toml`,
+    );
     const file = renderLaunchd(job!, OPTS);
     const root = parsePlist(file.content) as Record<string, unknown>;
     expect(root.Label).toBe("io.sqlbak.backup");
@@ -57,10 +67,21 @@ describe("parsePlist", () => {
 describe("validatePlists", () => {
   it("names the file and the key launchd would not take", () => {
     const bad = (body: string) => ({ name: "io.sqlbak.backup.plist", content: wrap(body) });
-    const ok = "<key>Label</key><string>io.sqlbak.backup</string><key>ProgramArguments</key><array><string>/bin/sqlbak</string></array>";
-    expect(() => validatePlists([bad(`<dict>${ok}<key>StartCalendarInterval</key><array><dict><key>Hour</key><integer>24</integer></dict></array></dict>`)])).toThrow(
-      new ScheduleValidationError("io.sqlbak.backup.plist does not parse back as a launchd job: StartCalendarInterval Hour = 24 is not valid"),
+    const ok =
+      "<key>Label</key><string>io.sqlbak.backup</string><key>ProgramArguments</key><array><string>/bin/sqlbak</string></array>";
+    expect(() =>
+      validatePlists([
+        bad(
+          `<dict>${ok}<key>StartCalendarInterval</key><array><dict><key>Hour</key><integer>24</integer></dict></array></dict>`,
+        ),
+      ]),
+    ).toThrow(
+      new ScheduleValidationError(
+        "io.sqlbak.backup.plist does not parse back as a launchd job: StartCalendarInterval Hour = 24 is not valid",
+      ),
     );
-    expect(() => validatePlists([bad("<dict><key>Label</key><string>other</string></dict>")])).toThrow('Label is not "io.sqlbak.backup"');
+    expect(() => validatePlists([bad("<dict><key>Label</key><string>other</string></dict>")])).toThrow(
+      'Label is not "io.sqlbak.backup"',
+    );
   });
 });

@@ -2,16 +2,33 @@ import { describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../../src/lib/config/load.ts";
-import { parseAtTime, parseRestoreSelector, planRestore, selectBackup, undoCommand } from "../../src/lib/restore/plan.ts";
 import type { BackupKind, Manifest } from "../../src/lib/model/manifest.ts";
+import {
+  parseAtTime,
+  parseRestoreSelector,
+  planRestore,
+  selectBackup,
+  undoCommand,
+} from "../../src/lib/restore/plan.ts";
 import type { StoredBackup } from "../../src/lib/store/local.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Local time on purpose: relative forms are calendar arithmetic in the operator's zone.
 const NOW = new Date(2026, 10, 22, 12, 30, 0, 0);
 
-function backup(createdAt: Date, kind: BackupKind = "manual", id = `app-${createdAt.toISOString().replace(/[-:.]/g, "")}-0000abcd`): StoredBackup {
-  const manifest = { id, database: "app", created_at: createdAt.toISOString(), kind, source: "/srv/app.db", verifications: [] } as unknown as Manifest;
+function backup(
+  createdAt: Date,
+  kind: BackupKind = "manual",
+  id = `app-${createdAt.toISOString().replace(/[-:.]/g, "")}-0000abcd`,
+): StoredBackup {
+  const manifest = {
+    id,
+    database: "app",
+    created_at: createdAt.toISOString(),
+    kind,
+    source: "/srv/app.db",
+    verifications: [],
+  } as unknown as Manifest;
   return { manifest, manifestPath: `/b/${id}.json`, dataPath: `/b/${id}.sqlite.zst` };
 }
 
@@ -43,12 +60,21 @@ describe("parseAtTime", () => {
     expect(parseAtTime(text, NOW)).toEqual(expected);
   });
 
-  it.each(["", "soon", "2 fortnights ago", "ago", "yesterday 25:00", "today 12:61", "2026-02-30", "2026-13-01", "2026-11-20 24:00", "20261120", "next tuesday"])(
-    "rejects %p",
-    (text) => {
-      expect(parseAtTime(text, NOW)).toBeNull();
-    },
-  );
+  it.each([
+    "",
+    "soon",
+    "2 fortnights ago",
+    "ago",
+    "yesterday 25:00",
+    "today 12:61",
+    "2026-02-30",
+    "2026-13-01",
+    "2026-11-20 24:00",
+    "20261120",
+    "next tuesday",
+  ])("rejects %p", (text) => {
+    expect(parseAtTime(text, NOW)).toBeNull();
+  });
 });
 
 describe("parseRestoreSelector", () => {
@@ -57,8 +83,15 @@ describe("parseRestoreSelector", () => {
   });
   it("reads each selector", () => {
     expect(parseRestoreSelector({ latest: true }, NOW)).toEqual({ kind: "latest" });
-    expect(parseRestoreSelector({ id: "app-20261122T050607123Z-0123abcd" }, NOW)).toEqual({ kind: "id", id: "app-20261122T050607123Z-0123abcd" });
-    expect(parseRestoreSelector({ at: "2h ago" }, NOW)).toEqual({ kind: "at", at: new Date(2026, 10, 22, 10, 30), text: "2h ago" });
+    expect(parseRestoreSelector({ id: "app-20261122T050607123Z-0123abcd" }, NOW)).toEqual({
+      kind: "id",
+      id: "app-20261122T050607123Z-0123abcd",
+    });
+    expect(parseRestoreSelector({ at: "2h ago" }, NOW)).toEqual({
+      kind: "at",
+      at: new Date(2026, 10, 22, 10, 30),
+      text: "2h ago",
+    });
   });
   it.each([
     [{ id: "app-20261122T050607123Z-0123abcd", latest: true }, "choose one of --id, --latest"],
@@ -87,8 +120,16 @@ describe("selectBackup", () => {
     expect(selectBackup(all, { kind: "id", id: pre.manifest.id })).toBe(pre);
   });
   it.each([
-    [[a, b], { kind: "at", at: new Date(2026, 10, 1), text: "2026-11-01" }, "no backup at or before 2026-11-01 00:00:00"],
-    [[a, b], { kind: "id", id: "app-20200101T000000000Z-00000000" }, "no backup with id app-20200101T000000000Z-00000000"],
+    [
+      [a, b],
+      { kind: "at", at: new Date(2026, 10, 1), text: "2026-11-01" },
+      "no backup at or before 2026-11-01 00:00:00",
+    ],
+    [
+      [a, b],
+      { kind: "id", id: "app-20200101T000000000Z-00000000" },
+      "no backup with id app-20200101T000000000Z-00000000",
+    ],
     [[], { kind: "latest" }, "there are no backups to restore"],
     [[pre], { kind: "latest" }, "there are only pre-restore backups; restore one of those by --id"],
   ] as const)("refuses when nothing matches (%#)", (backups, sel, message) => {
@@ -98,38 +139,93 @@ describe("selectBackup", () => {
 
 describe("planRestore", () => {
   function config(dir: string): ResolvedConfig {
-    const db = { name: "app", path: join(dir, "app.db"), probes: [], check: "quick", compression: "zstd", compressionLevel: 3, maxAgeMs: 0, verifyMaxAgeMs: 0 };
-    return { file: join(dir, "sqlbak.toml"), backupDir: join(dir, "backups"), compression: "zstd", compressionLevel: 3, check: "quick", lockTimeoutMs: 1000, logFile: join(dir, "log"), maxAgeMs: 0, verifyMaxAgeMs: 0, databases: [db] } as unknown as ResolvedConfig;
+    const db = {
+      name: "app",
+      path: join(dir, "app.db"),
+      probes: [],
+      check: "quick",
+      compression: "zstd",
+      compressionLevel: 3,
+      maxAgeMs: 0,
+      verifyMaxAgeMs: 0,
+    };
+    return {
+      file: join(dir, "sqlbak.toml"),
+      backupDir: join(dir, "backups"),
+      compression: "zstd",
+      compressionLevel: 3,
+      check: "quick",
+      lockTimeoutMs: 1000,
+      logFile: join(dir, "log"),
+      maxAgeMs: 0,
+      verifyMaxAgeMs: 0,
+      databases: [db],
+    } as unknown as ResolvedConfig;
   }
   const b = backup(new Date(2026, 10, 20, 18, 0));
 
   it("targets the configured database, with a pre-restore backup when it exists", () => {
     const dir = tempDir();
-    expect(planRestore(config(dir), b, { force: false })).toMatchObject({ target: join(dir, "app.db"), targetExists: false, preRestore: null, toOther: false });
+    expect(planRestore(config(dir), b, { force: false })).toMatchObject({
+      target: join(dir, "app.db"),
+      targetExists: false,
+      preRestore: null,
+      toOther: false,
+    });
     writeFileSync(join(dir, "app.db"), "");
     const plan = planRestore(config(dir), b, { force: false });
-    expect(plan).toMatchObject({ targetExists: true, preRestore: { name: "app", path: join(dir, "app.db") }, undoNeedsTo: false });
-    expect(undoCommand(plan, "app-20261122T050607123Z-0123abcd")).toBe("sqlbak restore app --id app-20261122T050607123Z-0123abcd --yes");
+    expect(plan).toMatchObject({
+      targetExists: true,
+      preRestore: { name: "app", path: join(dir, "app.db") },
+      undoNeedsTo: false,
+    });
+    expect(undoCommand(plan, "app-20261122T050607123Z-0123abcd")).toBe(
+      "sqlbak restore app --id app-20261122T050607123Z-0123abcd --yes",
+    );
   });
 
   it("restores --to a new file without touching the configured one", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "app.db"), "");
-    expect(planRestore(config(dir), b, { to: "copy.db", force: false, cwd: dir })).toMatchObject({ target: join(dir, "copy.db"), targetExists: false, toOther: true, preRestore: null });
+    expect(planRestore(config(dir), b, { to: "copy.db", force: false, cwd: dir })).toMatchObject({
+      target: join(dir, "copy.db"),
+      targetExists: false,
+      toOther: true,
+      preRestore: null,
+    });
   });
 
   it("refuses an existing --to file without --force; with it, undo needs --to and --force", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "my copy.db"), "");
-    expect(() => planRestore(config(dir), b, { to: "my copy.db", force: false, cwd: dir })).toThrow(`refusing to overwrite existing file ${join(dir, "my copy.db")}; pass --force to replace it`);
+    expect(() => planRestore(config(dir), b, { to: "my copy.db", force: false, cwd: dir })).toThrow(
+      `refusing to overwrite existing file ${join(dir, "my copy.db")}; pass --force to replace it`,
+    );
     const plan = planRestore(config(dir), b, { to: "my copy.db", force: true, cwd: dir });
-    expect(undoCommand(plan, "app-20261122T050607123Z-0123abcd")).toBe(`sqlbak restore app --id app-20261122T050607123Z-0123abcd --to '${join(dir, "my copy.db")}' --force --yes`);
+    expect(undoCommand(plan, "app-20261122T050607123Z-0123abcd")).toBe(
+      `sqlbak restore app --id app-20261122T050607123Z-0123abcd --to '${join(dir, "my copy.db")}' --force --yes`,
+    );
   });
 
   it.each([
-    ["an unconfigured database without --to", (c: ResolvedConfig) => ({ ...c, databases: [] }), {}, 'database "app" is not in the config, so there is no target to restore to; give --to PATH'],
-    ["a folder that does not exist", (c: ResolvedConfig) => c, { to: "/nonexistent-dir/x.db" }, "cannot restore to /nonexistent-dir/x.db: folder /nonexistent-dir does not exist"],
-    ["a target that is a directory", (c: ResolvedConfig) => c, { to: "/tmp", force: true }, "cannot restore to /tmp: not a regular file"],
+    [
+      "an unconfigured database without --to",
+      (c: ResolvedConfig) => ({ ...c, databases: [] }),
+      {},
+      'database "app" is not in the config, so there is no target to restore to; give --to PATH',
+    ],
+    [
+      "a folder that does not exist",
+      (c: ResolvedConfig) => c,
+      { to: "/nonexistent-dir/x.db" },
+      "cannot restore to /nonexistent-dir/x.db: folder /nonexistent-dir does not exist",
+    ],
+    [
+      "a target that is a directory",
+      (c: ResolvedConfig) => c,
+      { to: "/tmp", force: true },
+      "cannot restore to /tmp: not a regular file",
+    ],
   ])("refuses %s", (_what, tweak, opts, message) => {
     const dir = tempDir();
     expect(() => planRestore(tweak(config(dir)), b, { force: false, ...opts })).toThrow(message);

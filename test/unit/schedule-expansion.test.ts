@@ -40,13 +40,27 @@ function launchdMinutes(intervals: ReturnType<typeof toCalendarIntervals>, d: Da
     if (i.Month !== undefined && i.Month !== d.getUTCMonth() + 1) continue;
     if (i.Day !== undefined && i.Day !== d.getUTCDate()) continue;
     if (i.Weekday !== undefined && i.Weekday % 7 !== d.getUTCDay()) continue;
-    for (let h = 0; h < 24; h++) for (let m = 0; m < 60; m++) if ((i.Hour ?? h) === h && (i.Minute ?? m) === m) out.push(h * 60 + m);
+    for (let h = 0; h < 24; h++)
+      for (let m = 0; m < 60; m++) if ((i.Hour ?? h) === h && (i.Minute ?? m) === m) out.push(h * 60 + m);
   }
   return out;
 }
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 const tags = (xml: string, names: string[]) => names.filter((n) => xml.includes(`<${n}/>`));
 const minutesOf = (iso: string) => {
   const m = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(iso)!;
@@ -61,7 +75,8 @@ function windowsMinutes(triggers: string[], d: Date): number[] {
     const months = tags(/<Months>(.*?)<\/Months>/.exec(t)?.[1] ?? MONTHS.map((m) => `<${m}/>`).join(""), MONTHS);
     let on: boolean;
     if (t.includes("<ScheduleByDay>")) on = /<DaysInterval>1<\/DaysInterval>/.test(t);
-    else if (t.includes("<ScheduleByWeek>")) on = /<WeeksInterval>1<\/WeeksInterval>/.test(t) && tags(t, DAYS).includes(DAYS[d.getUTCDay()]!);
+    else if (t.includes("<ScheduleByWeek>"))
+      on = /<WeeksInterval>1<\/WeeksInterval>/.test(t) && tags(t, DAYS).includes(DAYS[d.getUTCDay()]!);
     else if (t.includes("<ScheduleByMonth>")) {
       const days = [...t.matchAll(/<Day>(\d+)<\/Day>/g)].map((m) => Number(m[1]));
       on = months.includes(MONTHS[d.getUTCMonth()]!) && days.includes(d.getUTCDate());
@@ -76,14 +91,32 @@ function windowsMinutes(triggers: string[], d: Date): number[] {
     const first = Number(hh) * 60 + Number(mm);
     const rep = /<Interval>(PT\w+)<\/Interval><Duration>(PT\w+)<\/Duration>/.exec(t);
     if (!rep) out.push(first);
-    else for (let m = first, every = minutesOf(rep[1]!), until = first + minutesOf(rep[2]!); m < until && m < 1440; m += every) out.push(m);
+    else
+      for (
+        let m = first, every = minutesOf(rep[1]!), until = first + minutesOf(rep[2]!);
+        m < until && m < 1440;
+        m += every
+      )
+        out.push(m);
   }
   return out;
 }
 
 describe.each([
-  ["launchd", (e: CronExpr) => { const i = toCalendarIntervals(e); return (d: Date) => launchdMinutes(i, d); }],
-  ["windows", (e: CronExpr) => { const t = toCalendarTriggers(e); return (d: Date) => windowsMinutes(t, d); }],
+  [
+    "launchd",
+    (e: CronExpr) => {
+      const i = toCalendarIntervals(e);
+      return (d: Date) => launchdMinutes(i, d);
+    },
+  ],
+  [
+    "windows",
+    (e: CronExpr) => {
+      const t = toCalendarTriggers(e);
+      return (d: Date) => windowsMinutes(t, d);
+    },
+  ],
 ] as const)("%s entries fire on exactly the cron set", (platform, render) => {
   it(`next ${COUNT} runs equal the cron iterator's for every expression it accepts, and it refuses only with a reason`, () => {
     const wrong: { cron: string; got: string[]; want: string[] }[] = [];
@@ -102,11 +135,14 @@ describe.each([
       }
       const want = nextRuns(e, BASE, COUNT).map((d) => d.toISOString());
       const got = expand(minutesOn);
-      if (JSON.stringify(got) !== JSON.stringify(want)) wrong.push({ cron, got: got.slice(0, 3), want: want.slice(0, 3) });
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        wrong.push({ cron, got: got.slice(0, 3), want: want.slice(0, 3) });
     }
     expect(wrong).toEqual([]);
     // Most of the corpus must be representable, or the comparison proves little.
     expect(CORPUS.length - refused.length).toBeGreaterThanOrEqual(40);
-    console.log(`${platform}: ${CORPUS.length - refused.length} expressions compared, refused: ${refused.join(" | ") || "none"}`);
+    console.log(
+      `${platform}: ${CORPUS.length - refused.length} expressions compared, refused: ${refused.join(" | ") || "none"}`,
+    );
   }, 60_000);
 });

@@ -7,7 +7,10 @@ import { describe, expect, it } from "bun:test";
 import { ScheduleValidationError, validateSystemdUnits } from "../../src/lib/schedule/validate.ts";
 
 const have = Bun.which("systemd-analyze") !== null;
-const service = { name: "sqlbak-backup.service", content: "[Unit]\nDescription=x\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n" };
+const service = {
+  name: "sqlbak-backup.service",
+  content: "[Unit]\nDescription=x\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+};
 const timer = (lines: string[]) => ({
   name: "sqlbak-backup.timer",
   content: `[Unit]\nDescription=t\n\n[Timer]\n${lines.map((l) => `OnCalendar=${l}\n`).join("")}\n[Install]\nWantedBy=timers.target\n`,
@@ -18,7 +21,9 @@ describe("validateSystemdUnits", () => {
 
   it.skipIf(!have)("accepts units systemd takes", () => {
     const steps: string[] = [];
-    validateSystemdUnits([service, timer(["*-*-* 02:00:00", "Mon,Wed *-*-* 03:30:00"])], process.env, (m) => steps.push(m));
+    validateSystemdUnits([service, timer(["*-*-* 02:00:00", "Mon,Wed *-*-* 03:30:00"])], process.env, (m) =>
+      steps.push(m),
+    );
     expect(steps).toEqual(["checking sqlbak-backup.service, sqlbak-backup.timer with systemd-analyze verify"]);
   });
 
@@ -31,7 +36,10 @@ describe("validateSystemdUnits", () => {
   });
 
   it.skipIf(!have)("refuses a service systemd will not start, without the temporary folder in the message", () => {
-    const broken = { name: service.name, content: service.content.replace("ExecStart=/bin/true", 'ExecStart=/bin/true "unbalanced') };
+    const broken = {
+      name: service.name,
+      content: service.content.replace("ExecStart=/bin/true", 'ExecStart=/bin/true "unbalanced'),
+    };
     expect(() => validateSystemdUnits([broken, timer(["*-*-* 02:00:00"])], process.env, () => {})).toThrow(
       /^systemd-analyze verify rejected the generated units: sqlbak-backup\.service:6: Unbalanced quoting/,
     );

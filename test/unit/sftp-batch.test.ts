@@ -1,5 +1,12 @@
 import { describe, expect, it } from "bun:test";
-import { describeFailure, isNotFound, parseLs, quoteArg, sftpArgv, splitSections } from "../../src/lib/destinations/sftp-batch.ts";
+import {
+  describeFailure,
+  isNotFound,
+  parseLs,
+  quoteArg,
+  sftpArgv,
+  splitSections,
+} from "../../src/lib/destinations/sftp-batch.ts";
 
 const target = { host: "backup.example", port: 2222, user: "bak", keyFile: "/k/id", knownHosts: "/k/known_hosts" };
 
@@ -9,7 +16,7 @@ describe("quoteArg", () => {
     ["with space/a b", '"with space/a b"'],
     ['say "hi"', '"say \\"hi\\""'],
     ["back\\slash", '"back\\\\slash"'],
-    ["glob*?[x]'#", "\"glob*?[x]'#\""],
+    ["glob*?[x]'#", '"glob*?[x]\'#"'],
   ])("quotes %p", (path, quoted) => {
     expect(quoteArg(path)).toBe(quoted);
   });
@@ -25,7 +32,9 @@ describe("sftpArgv", () => {
     expect(argv).toStartWith("sftp -b - -P 2222 -i /k/id ");
     expect(argv).toContain("-o BatchMode=yes");
     expect(argv).toContain("-o IdentitiesOnly=yes");
-    expect(argv).toContain("-o UserKnownHostsFile=/k/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes");
+    expect(argv).toContain(
+      "-o UserKnownHostsFile=/k/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes",
+    );
     expect(argv).toEndWith(" backup.example");
   });
 
@@ -62,19 +71,39 @@ describe("describeFailure", () => {
   const fail = (stderr: string, code = 255) => describeFailure({ code, stdout: "", stderr }, target);
 
   it.each([
-    ["bak@backup.example: Permission denied (publickey).\nConnection closed\n", 'authentication failed for user "bak" on backup.example port 2222 with key /k/id'],
-    ["ssh: connect to host backup.example port 2222: Connection refused\nConnection closed\n", "connection refused by backup.example port 2222"],
-    ["No ED25519 host key is known for [backup.example]:2222 and you have requested strict checking.\nHost key verification failed.\n", "is not known in known_hosts file /k/known_hosts"],
-    ["@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nHost key verification failed.\n", "does not match the one in known_hosts file /k/known_hosts"],
-    ["ssh: Could not resolve hostname backup.example: Name or service not known\n", 'cannot resolve host name "backup.example"'],
-    ["ssh: connect to host backup.example port 2222: Connection timed out\n", "no answer from backup.example port 2222"],
+    [
+      "bak@backup.example: Permission denied (publickey).\nConnection closed\n",
+      'authentication failed for user "bak" on backup.example port 2222 with key /k/id',
+    ],
+    [
+      "ssh: connect to host backup.example port 2222: Connection refused\nConnection closed\n",
+      "connection refused by backup.example port 2222",
+    ],
+    [
+      "No ED25519 host key is known for [backup.example]:2222 and you have requested strict checking.\nHost key verification failed.\n",
+      "is not known in known_hosts file /k/known_hosts",
+    ],
+    [
+      "@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nHost key verification failed.\n",
+      "does not match the one in known_hosts file /k/known_hosts",
+    ],
+    [
+      "ssh: Could not resolve hostname backup.example: Name or service not known\n",
+      'cannot resolve host name "backup.example"',
+    ],
+    [
+      "ssh: connect to host backup.example port 2222: Connection timed out\n",
+      "no answer from backup.example port 2222",
+    ],
   ])("explains %p", (stderr, expected) => {
     expect(fail(stderr)).toContain(expected);
     expect(fail(stderr)).not.toContain("\n");
   });
 
   it("keeps sftp's own message for a failed command, not the ignored mkdir noise", () => {
-    expect(fail('remote mkdir "/srv": Failure\ndest open "/srv/b/x": Permission denied\n', 1)).toBe('dest open "/srv/b/x": Permission denied');
+    expect(fail('remote mkdir "/srv": Failure\ndest open "/srv/b/x": Permission denied\n', 1)).toBe(
+      'dest open "/srv/b/x": Permission denied',
+    );
   });
 
   it("says the connection broke off when sftp died of a signal without a word", () => {

@@ -3,7 +3,11 @@ import { detectShrink, SHRINK_FRACTION, SHRINK_MIN_PREVIOUS_BYTES } from "../../
 
 const MiB = 1024 * 1024;
 const ref = (size: number, empty = false) => ({ id: "app-20261122T050607123Z-0123abcd", size, empty });
-const sample = (rawSize: number, pageCount = Math.ceil(rawSize / 4096), tableCount = 1) => ({ rawSize, pageCount, tableCount });
+const sample = (rawSize: number, pageCount = Math.ceil(rawSize / 4096), tableCount = 1) => ({
+  rawSize,
+  pageCount,
+  tableCount,
+});
 
 describe("detectShrink", () => {
   it("uses the documented thresholds", () => {

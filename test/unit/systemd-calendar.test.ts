@@ -27,13 +27,28 @@ interface Elapses {
 
 /** The merged next COUNT elapses systemd computes for a timer with these OnCalendar= lines. */
 async function systemdElapses(lines: string[]): Promise<Elapses> {
-  const proc = Bun.spawn(["systemd-analyze", "calendar", `--iterations=${COUNT}`, `--base-time=${iso(BASE)}:00 UTC`, ...lines.map((l) => `${l} UTC`)], {
-    env: { ...process.env, TZ: "UTC" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  const times = [...stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d):00 UTC/g)].map((m) => m[1]!);
+  const proc = Bun.spawn(
+    [
+      "systemd-analyze",
+      "calendar",
+      `--iterations=${COUNT}`,
+      `--base-time=${iso(BASE)}:00 UTC`,
+      ...lines.map((l) => `${l} UTC`),
+    ],
+    {
+      env: { ...process.env, TZ: "UTC" },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  const times = [...stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d):00 UTC/g)].map(
+    (m) => m[1]!,
+  );
   return { stderr, code, times: [...new Set(times)].sort() };
 }
 
@@ -59,16 +74,31 @@ describe("systemd OnCalendar= fires on exactly the cron set", () => {
         }),
       );
       // Collect every mismatch so one run names all the expressions that differ.
-      const wrong = results.filter((r) => r.stderr !== "" || r.code !== 0 || r.expected.length === 0 || JSON.stringify(r.times) !== JSON.stringify(r.expected));
-      expect(wrong.map((r) => ({ cron: r.cron, lines: r.lines, stderr: r.stderr.trim(), firstDifference: firstDifference(r.times, r.expected) }))).toEqual([]);
+      const wrong = results.filter(
+        (r) =>
+          r.stderr !== "" ||
+          r.code !== 0 ||
+          r.expected.length === 0 ||
+          JSON.stringify(r.times) !== JSON.stringify(r.expected),
+      );
+      expect(
+        wrong.map((r) => ({
+          cron: r.cron,
+          lines: r.lines,
+          stderr: r.stderr.trim(),
+          firstDifference: firstDifference(r.times, r.expected),
+        })),
+      ).toEqual([]);
     },
     60_000,
   );
-  if (!have) console.warn("skipped systemd-analyze calendar comparison: not installed (./install.sh --test-deps installs it)");
+  if (!have)
+    console.warn("skipped systemd-analyze calendar comparison: not installed (./install.sh --test-deps installs it)");
 });
 
 /** Where two run lists first differ, for a readable failure. */
 function firstDifference(got: string[], want: string[]): { index: number; systemd?: string; cron?: string } | null {
-  for (let i = 0; i < Math.max(got.length, want.length); i++) if (got[i] !== want[i]) return { index: i, systemd: got[i], cron: want[i] };
+  for (let i = 0; i < Math.max(got.length, want.length); i++)
+    if (got[i] !== want[i]) return { index: i, systemd: got[i], cron: want[i] };
   return want.length === 0 ? { index: 0 } : null;
 }

@@ -6,7 +6,11 @@ import { parseRandomCount, parseVerifyTarget, pickRandom, selectForVerify } from
 function backup(database: string, n: number, verifiedAt: string[] = []): StoredBackup {
   const id = `${database}-2026112${n}T000000000Z-0000000${n}`;
   const verifications: Verification[] = verifiedAt.map((at) => ({ at, level: "quick", ok: true, problems: [] }));
-  return { manifest: { id, database, verifications } as unknown as Manifest, manifestPath: `/b/${id}.json`, dataPath: `/b/${id}.sqlite.zst` };
+  return {
+    manifest: { id, database, verifications } as unknown as Manifest,
+    manifestPath: `/b/${id}.json`,
+    dataPath: `/b/${id}.sqlite.zst`,
+  };
 }
 
 function listing(database: string, backups: StoredBackup[]): FolderListing {
@@ -16,7 +20,7 @@ function listing(database: string, backups: StoredBackup[]): FolderListing {
 /** A deterministic generator, so the shuffle is reproducible. */
 function seeded(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 describe("parseVerifyTarget", () => {
@@ -25,13 +29,24 @@ describe("parseVerifyTarget", () => {
     expect(parseVerifyTarget("app")).toEqual({ name: "app" });
     expect(parseVerifyTarget("app-20261122T050607123Z-0123abcd")).toEqual({ id: "app-20261122T050607123Z-0123abcd" });
   });
-  it.each(["../../etc/passwd", "/etc/passwd", "app/../x", "App", "app.db", "app-20261122T050607123Z-0123abcd.json"])("refuses %p, never using it as a path", (arg) => {
-    expect(() => parseVerifyTarget(arg)).toThrow(`"${arg}" is not a backup id or a database name`);
-  });
+  it.each(["../../etc/passwd", "/etc/passwd", "app/../x", "App", "app.db", "app-20261122T050607123Z-0123abcd.json"])(
+    "refuses %p, never using it as a path",
+    (arg) => {
+      expect(() => parseVerifyTarget(arg)).toThrow(`"${arg}" is not a backup id or a database name`);
+    },
+  );
 });
 
 describe("parseRandomCount", () => {
-  it.each([["", 1], ["1", 1], ["12", 12], ["0", null], ["-1", null], ["x", null], ["1.5", null]] as const)("%p -> %p", (raw, count) => {
+  it.each([
+    ["", 1],
+    ["1", 1],
+    ["12", 12],
+    ["0", null],
+    ["-1", null],
+    ["x", null],
+    ["1.5", null],
+  ] as const)("%p -> %p", (raw, count) => {
     expect(parseRandomCount(raw)).toBe(count);
   });
 });
@@ -51,7 +66,9 @@ describe("pickRandom", () => {
   });
 
   it("is random among equals", () => {
-    const firsts = new Set(Array.from({ length: 40 }, (_, seed) => pickRandom([never1, never2], 1, seeded(seed + 1))[0]));
+    const firsts = new Set(
+      Array.from({ length: 40 }, (_, seed) => pickRandom([never1, never2], 1, seeded(seed + 1))[0]),
+    );
     expect(firsts).toEqual(new Set([never1, never2]));
   });
 
@@ -77,6 +94,8 @@ describe("selectForVerify", () => {
   });
   it("an id takes that backup, or is a usage error", () => {
     expect(selectForVerify(listings, { id: a1.manifest.id }, { kind: "latest" })).toEqual([a1]);
-    expect(() => selectForVerify(listings, { id: "app-20200101T000000000Z-00000000" }, { kind: "latest" })).toThrow("no backup with id app-20200101T000000000Z-00000000");
+    expect(() => selectForVerify(listings, { id: "app-20200101T000000000Z-00000000" }, { kind: "latest" })).toThrow(
+      "no backup with id app-20200101T000000000Z-00000000",
+    );
   });
 });

@@ -1,3 +1,3 @@
 /** Takes a backup of each database (snapshot, check, encode, store, manifest) and owns the scheduled pipeline. */
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
-export { backupDatabase, type BackupResult, runBackups } from "./run.ts";
+export { type BackupResult, backupDatabase, runBackups } from "./run.ts";

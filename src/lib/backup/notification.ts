@@ -2,10 +2,11 @@
  * The notifications a backup run sends: its outcome, a database that shrank,
  * a copy to a destination that failed.
  */
-import type { BackupResult } from "./run.ts";
+
 import type { CopyResult } from "../destinations/index.ts";
-import { formatBytes, describeShrink } from "../model/index.ts";
+import { describeShrink, formatBytes } from "../model/index.ts";
 import { makeNotification, type Notification } from "../notify/index.ts";
+import type { BackupResult } from "./run.ts";
 
 export function backupNotification(r: BackupResult, rotated?: number): Notification {
   if (!r.ok) {
@@ -31,7 +32,14 @@ export function backupNotification(r: BackupResult, rotated?: number): Notificat
 
 /** The facts of a taken backup that every event about it carries. */
 function backupFields(r: BackupResult) {
-  return { database: r.database, id: r.id, file: r.dataPath, path: r.source, raw_size: r.rawSize, stored_size: r.storedSize };
+  return {
+    database: r.database,
+    id: r.id,
+    file: r.dataPath,
+    path: r.source,
+    raw_size: r.rawSize,
+    stored_size: r.storedSize,
+  };
 }
 
 /**

@@ -7,12 +7,47 @@
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { compressFile, type Sealer, sealerFor } from "../codec/index.ts";
-import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, OperationError, type BackupKind, type Manifest, MANIFEST_FORMAT, serializeManifest, dataFileName, manifestFileName, newBackupId, detectShrink, shrinkReference } from "../model/index.ts";
-import { commitRename, ensureDir, removeQuietly, tempPathFor, writeFileAtomic, acquireLock, type LockOwner, SQLBAK_VERSION, pausePoint } from "../system/index.ts";
+import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
+import {
+  type BackupKind,
+  dataFileName,
+  describeError,
+  detectShrink,
+  EXIT,
+  type ExitCode,
+  fsErrorMessage,
+  MANIFEST_FORMAT,
+  type Manifest,
+  manifestFileName,
+  newBackupId,
+  OperationError,
+  SqlbakError,
+  serializeManifest,
+  shrinkReference,
+} from "../model/index.ts";
+import {
+  assertSourceDatabase,
+  type CheckResult,
+  checkDatabase,
+  type DatabaseFacts,
+  describeDatabase,
+  openReadOnly,
+  takePageSnapshot,
+  takeSnapshot,
+} from "../snapshot/index.ts";
 import { appendOpLog, databaseFolder, listFolder, removeStalePartials } from "../store/index.ts";
-import { assertSourceDatabase, takeSnapshot, takePageSnapshot, type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "../snapshot/index.ts";
+import {
+  acquireLock,
+  commitRename,
+  ensureDir,
+  type LockOwner,
+  pausePoint,
+  removeQuietly,
+  SQLBAK_VERSION,
+  tempPathFor,
+  writeFileAtomic,
+} from "../system/index.ts";
 
 export interface BackupOptions {
   kind: BackupKind;
@@ -53,10 +88,22 @@ export interface BackupResult {
  * "vacuum" writes the VACUUM INTO image to `snapshotPath` first, checks that
  * copy, then compresses it.
  */
-async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, storedTemp: string, opts: BackupOptions, sealer: Sealer | null) {
+async function snapshotAndCompress(
+  db: ResolvedDatabase,
+  snapshotPath: string,
+  storedTemp: string,
+  opts: BackupOptions,
+  sealer: Sealer | null,
+) {
   const progress = (done: number, total: number) => opts.onProgress?.(db.name, done, total);
   if (db.snapshotMethod === "pages") {
-    const r = await takePageSnapshot(db.path, storedTemp, { codec: db.compression, level: db.compressionLevel, check: db.check, onProgress: progress, makeFilter: sealer?.create });
+    const r = await takePageSnapshot(db.path, storedTemp, {
+      codec: db.compression,
+      level: db.compressionLevel,
+      check: db.check,
+      onProgress: progress,
+      makeFilter: sealer?.create,
+    });
     return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r, check: r.check, facts: r.facts };
   }
   const snap = takeSnapshot(db.path, snapshotPath);
@@ -70,11 +117,23 @@ async function snapshotAndCompress(db: ResolvedDatabase, snapshotPath: string, s
     image.close();
   }
   const total = Bun.file(snapshotPath).size;
-  const sums = check.ok ? await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, { onProgress: (done) => progress(done, total), filter: await sealer?.create() }) : null;
+  const sums = check.ok
+    ? await compressFile(snapshotPath, storedTemp, db.compression, db.compressionLevel, {
+        onProgress: (done) => progress(done, total),
+        filter: await sealer?.create(),
+      })
+    : null;
   return { snap, sums, check, facts };
 }
 
-async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions, result: BackupResult, started: Date, sealer: Sealer | null) {
+async function writeBackup(
+  config: ResolvedConfig,
+  db: ResolvedDatabase,
+  opts: BackupOptions,
+  result: BackupResult,
+  started: Date,
+  sealer: Sealer | null,
+) {
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
   const dataPath = join(folder, dataFileName(id, db.compression, sealer !== null));
@@ -86,10 +145,20 @@ async function writeBackup(config: ResolvedConfig, db: ResolvedDatabase, opts: B
   try {
     const { snap, sums, check, facts } = await snapshotAndCompress(db, snapshotPath, storedTemp, opts, sealer);
     pausePoint("backup:snapshot-taken");
-    if (!check.ok || !sums) throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, { hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it" });
+    if (!check.ok || !sums)
+      throw new OperationError(`snapshot of ${db.path} failed ${check.level} check: ${check.result}`, {
+        hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it",
+      });
     removeQuietly(snapshotPath);
     // Pre-restore copies may be of another file: only scheduled and manual backups are compared.
-    const shrunk = opts.kind === "pre-restore" ? null : detectShrink(shrinkReference(listFolder(config.backupDir, db.name).backups.map((b) => b.manifest)), { rawSize: sums.rawSize, pageCount: facts.page_count, tableCount: Object.keys(facts.tables).length });
+    const shrunk =
+      opts.kind === "pre-restore"
+        ? null
+        : detectShrink(shrinkReference(listFolder(config.backupDir, db.name).backups.map((b) => b.manifest)), {
+            rawSize: sums.rawSize,
+            pageCount: facts.page_count,
+            tableCount: Object.keys(facts.tables).length,
+          });
     commitRename(storedTemp, dataPath);
     committedData = true;
     pausePoint("backup:data-committed");
@@ -147,7 +216,11 @@ function sourceStat(path: string): Manifest["source_stat"] {
  * Backs up one database. Never throws for a failure of the backup itself: the
  * result says ok or not, with the error text and exit code (1 failed, 4 locked).
  */
-export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabase, opts: BackupOptions): Promise<BackupResult> {
+export async function backupDatabase(
+  config: ResolvedConfig,
+  db: ResolvedDatabase,
+  opts: BackupOptions,
+): Promise<BackupResult> {
   const started = opts.now?.() ?? new Date();
   const result: BackupResult = {
     database: db.name,
@@ -173,7 +246,11 @@ export async function backupDatabase(config: ResolvedConfig, db: ResolvedDatabas
       } catch (err) {
         throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
       }
-      const lock = opts.lockHeld ? null : await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(db.name, o));
+      const lock = opts.lockHeld
+        ? null
+        : await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) =>
+            opts.onLockWait?.(db.name, o),
+          );
       try {
         result.removedPartials = removeStalePartials(config.backupDir, db.name, started.getTime());
         await writeBackup(config, db, opts, result, started, sealer);
@@ -211,7 +288,8 @@ function describeFailure(err: unknown, backupDir: string, source: string): strin
   if (err instanceof SqlbakError) return err.hint ? `${err.message} (${err.hint})` : err.message;
   const e = err as NodeJS.ErrnoException;
   // SQLite's errors carry a code too, but they are about a database, not a path under the backup folder.
-  if (e?.code === "SQLITE_CORRUPT" || e?.code === "SQLITE_NOTADB") return `not a SQLite database, or damaged: ${source} (${describeError(err)})`;
+  if (e?.code === "SQLITE_CORRUPT" || e?.code === "SQLITE_NOTADB")
+    return `not a SQLite database, or damaged: ${source} (${describeError(err)})`;
   if (e?.code?.startsWith("SQLITE_")) return `backup of ${source} failed: ${describeError(err)}`;
   if (e?.code && e.path) return fsErrorMessage(err, "write", e.path);
   if (e?.code) return fsErrorMessage(err, "write backup under", backupDir);
@@ -219,7 +297,11 @@ function describeFailure(err: unknown, backupDir: string, source: string): strin
 }
 
 /** Backs up each database in turn; one failing does not stop the others. */
-export async function runBackups(config: ResolvedConfig, dbs: ResolvedDatabase[], opts: BackupOptions): Promise<BackupResult[]> {
+export async function runBackups(
+  config: ResolvedConfig,
+  dbs: ResolvedDatabase[],
+  opts: BackupOptions,
+): Promise<BackupResult[]> {
   const results: BackupResult[] = [];
   for (const db of dbs) results.push(await backupDatabase(config, db, opts));
   return results;

@@ -5,11 +5,12 @@
  * or gzip member, written in order. Concatenated frames/members are a valid
  * stream: plain `zstd -d` and `gzip -d` decompress the result.
  */
-import { constants as zlibConstants, createGunzip, createZstdDecompress, gzip } from "node:zlib";
-import { promisify } from "node:util";
-import type { Readable, Transform } from "node:stream";
+
 import { createReadStream, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import type { Readable, Transform } from "node:stream";
+import { promisify } from "node:util";
+import { createGunzip, createZstdDecompress, gzip, constants as zlibConstants } from "node:zlib";
 import { type Compression, fsErrorMessage, OperationError } from "../model/index.ts";
 
 /**
@@ -98,7 +99,13 @@ function fileChunks(srcPath: string) {
 }
 
 /** Compresses `srcPath` into `destPath` (created 0600, must not exist), hashing both sides, and fsyncs the output. */
-export function compressFile(srcPath: string, destPath: string, codec: Compression, level: number, opts: Omit<CompressOptions, "release"> = {}): Promise<CompressResult> {
+export function compressFile(
+  srcPath: string,
+  destPath: string,
+  codec: Compression,
+  level: number,
+  opts: Omit<CompressOptions, "release"> = {},
+): Promise<CompressResult> {
   const { chunks, release } = fileChunks(srcPath);
   return compressChunks(chunks, destPath, codec, level, { ...opts, release });
 }
@@ -194,7 +201,12 @@ export function writeFailure(err: unknown, destPath: string): OperationError {
  * an OperationError; anything else thrown (a read error, a damaged frame, a
  * failed decryption) is about the stored file.
  */
-export async function decompressFile(srcPath: string, destPath: string, codec: Compression, decrypt?: () => Transform): Promise<CompressResult> {
+export async function decompressFile(
+  srcPath: string,
+  destPath: string,
+  codec: Compression,
+  decrypt?: () => Transform,
+): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
   const storedHash = new Bun.CryptoHasher("sha256");
   let storedSize = 0;

@@ -6,10 +6,22 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { AgeFormatError, AgeKeyError, type AgeKeys, AgeNoIdentityError, createEncrypter, decryptTransform, openAgeFile, parseIdentityFile, parseRecipient, SCRYPT_LOG_N, type X25519Identity } from "../../age/index.ts";
-import type { StoredFilter } from "./compress.ts";
+import {
+  AgeFormatError,
+  AgeKeyError,
+  type AgeKeys,
+  AgeNoIdentityError,
+  createEncrypter,
+  decryptTransform,
+  openAgeFile,
+  parseIdentityFile,
+  parseRecipient,
+  SCRYPT_LOG_N,
+  type X25519Identity,
+} from "../../age/index.ts";
 import type { EncryptionConfig } from "../config/index.ts";
-import { fsErrorMessage, OperationError, UsageError, type Manifest, type ManifestEncryption } from "../model/index.ts";
+import { fsErrorMessage, type Manifest, type ManifestEncryption, OperationError, UsageError } from "../model/index.ts";
+import type { StoredFilter } from "./compress.ts";
 
 export const IDENTITY_ENV = "SQLBAK_AGE_IDENTITY";
 const IDENTITY_ADVICE = `give the age identity file (AGE-SECRET-KEY-1…) with --identity FILE or $${IDENTITY_ENV}`;
@@ -33,9 +45,15 @@ export function sealerFor(enc: EncryptionConfig | null, env: NodeJS.ProcessEnv =
   }
   const passphrase = env[enc.passphraseEnv];
   if (!passphrase) {
-    throw new UsageError(`[encryption] passphrase_env names $${enc.passphraseEnv}, which is not set (or empty), so the backup cannot be encrypted`, `export ${enc.passphraseEnv} in the environment of the backup job (e.g. EnvironmentFile= in the systemd unit)`);
+    throw new UsageError(
+      `[encryption] passphrase_env names $${enc.passphraseEnv}, which is not set (or empty), so the backup cannot be encrypted`,
+      `export ${enc.passphraseEnv} in the environment of the backup job (e.g. EnvironmentFile= in the systemd unit)`,
+    );
   }
-  return { create: () => createEncrypter({ passphrase, logN: SCRYPT_LOG_N }), manifest: { type: "age", passphrase_env: enc.passphraseEnv, scrypt_log_n: SCRYPT_LOG_N } };
+  return {
+    create: () => createEncrypter({ passphrase, logN: SCRYPT_LOG_N }),
+    manifest: { type: "age", passphrase_env: enc.passphraseEnv, scrypt_log_n: SCRYPT_LOG_N },
+  };
 }
 
 /** What verify and restore may decrypt with. */
@@ -55,7 +73,12 @@ export const NO_KEYS: DecryptionKeys = { identities: [], identitySource: null, e
  * by `$SQLBAK_AGE_IDENTITY`; none is fine (unencrypted backups need none).
  * Throws UsageError for a file that cannot be read or holds no valid identity.
  */
-export function loadDecryptionKeys(identityPath: string | undefined, enc: EncryptionConfig | null, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): DecryptionKeys {
+export function loadDecryptionKeys(
+  identityPath: string | undefined,
+  enc: EncryptionConfig | null,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): DecryptionKeys {
   const given = identityPath ?? env[IDENTITY_ENV];
   const configPassphraseEnv = enc?.type === "passphrase" ? enc.passphraseEnv : null;
   if (!given) return { identities: [], identitySource: null, env, configPassphraseEnv };
@@ -70,18 +93,25 @@ export function loadDecryptionKeys(identityPath: string | undefined, enc: Encryp
   try {
     return { identities: parseIdentityFile(text), identitySource: path, env, configPassphraseEnv };
   } catch (err) {
-    if (err instanceof AgeKeyError) throw new UsageError(`identity file ${path} (${from}): ${err.message}`, IDENTITY_ADVICE);
+    if (err instanceof AgeKeyError)
+      throw new UsageError(`identity file ${path} (${from}): ${err.message}`, IDENTITY_ADVICE);
     throw err;
   }
 }
 
 function passphraseFor(enc: ManifestEncryption, keys: DecryptionKeys): string | undefined {
   if (!("passphrase_env" in enc)) return undefined;
-  return keys.env[enc.passphrase_env] || (keys.configPassphraseEnv ? keys.env[keys.configPassphraseEnv] : undefined) || undefined;
+  return (
+    keys.env[enc.passphrase_env] ||
+    (keys.configPassphraseEnv ? keys.env[keys.configPassphraseEnv] : undefined) ||
+    undefined
+  );
 }
 
 function describeRecipients(enc: ManifestEncryption): string {
-  return "recipients" in enc ? `encrypted to ${enc.recipients.join(", ")}` : `encrypted with the passphrase from $${enc.passphrase_env}`;
+  return "recipients" in enc
+    ? `encrypted to ${enc.recipients.join(", ")}`
+    : `encrypted with the passphrase from $${enc.passphrase_env}`;
 }
 
 /**
@@ -96,7 +126,10 @@ export function requireDecryptionKeys(manifests: Manifest[], keys: DecryptionKey
       throw new UsageError(`backup ${m.id} is ${describeRecipients(enc)}, and no identity was given`, IDENTITY_ADVICE);
     }
     if ("passphrase_env" in enc && !passphraseFor(enc, keys)) {
-      throw new UsageError(`backup ${m.id} is ${describeRecipients(enc)}, which is not set`, `export ${enc.passphrase_env} with the passphrase used for the backup`);
+      throw new UsageError(
+        `backup ${m.id} is ${describeRecipients(enc)}, which is not set`,
+        `export ${enc.passphrase_env} with the passphrase used for the backup`,
+      );
     }
   }
 }
@@ -109,7 +142,11 @@ export class WrongKeyError extends OperationError {}
  * of decrypting transforms over the whole file. Throws WrongKeyError when no
  * key matches, Error for a file that is not valid age.
  */
-export async function openEncrypted(path: string, m: Manifest, keys: DecryptionKeys): Promise<() => ReturnType<typeof decryptTransform>> {
+export async function openEncrypted(
+  path: string,
+  m: Manifest,
+  keys: DecryptionKeys,
+): Promise<() => ReturnType<typeof decryptTransform>> {
   const enc = m.stored.encryption!;
   const ageKeys: AgeKeys = { identities: keys.identities, passphrase: passphraseFor(enc, keys) };
   try {
@@ -117,11 +154,17 @@ export async function openEncrypted(path: string, m: Manifest, keys: DecryptionK
     return () => decryptTransform(fileKey, headerBytes);
   } catch (err) {
     if (err instanceof AgeNoIdentityError) {
-      if ("passphrase_env" in enc) throw new WrongKeyError(`cannot decrypt backup ${m.id}: ${err.message} ($${enc.passphrase_env})`);
-      const held = keys.identitySource ? `; ${keys.identitySource} holds ${keys.identities.map((i) => i.recipient).join(", ")}` : "";
-      throw new WrongKeyError(`no identity matches backup ${m.id}: it is encrypted to ${enc.recipients.join(", ")}${held}`, {
-        hint: "use the identity file whose public key (`age-keygen -y FILE`) is one of those recipients",
-      });
+      if ("passphrase_env" in enc)
+        throw new WrongKeyError(`cannot decrypt backup ${m.id}: ${err.message} ($${enc.passphrase_env})`);
+      const held = keys.identitySource
+        ? `; ${keys.identitySource} holds ${keys.identities.map((i) => i.recipient).join(", ")}`
+        : "";
+      throw new WrongKeyError(
+        `no identity matches backup ${m.id}: it is encrypted to ${enc.recipients.join(", ")}${held}`,
+        {
+          hint: "use the identity file whose public key (`age-keygen -y FILE`) is one of those recipients",
+        },
+      );
     }
     if (err instanceof AgeFormatError) throw new Error(`stored file ${err.message}`);
     throw err;
@@ -133,7 +176,10 @@ export async function openEncrypted(path: string, m: Manifest, keys: DecryptionK
  * restore refuses before asking or touching anything. A damaged file is left
  * to the restore's own verification, which reports it as damage.
  */
-export async function assertDecryptable(b: { dataPath: string; manifest: Manifest }, keys: DecryptionKeys): Promise<void> {
+export async function assertDecryptable(
+  b: { dataPath: string; manifest: Manifest },
+  keys: DecryptionKeys,
+): Promise<void> {
   if (!b.manifest.stored.encryption) return;
   requireDecryptionKeys([b.manifest], keys);
   try {

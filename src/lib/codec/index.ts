@@ -1,4 +1,22 @@
 /** Stream in, stream out: zstd/gzip frames and age encryption of a backup's bytes. */
-export { CHUNK_BYTES, compressChunks, compressFile, type CompressResult, MAX_IN_FLIGHT, type StoredFilter } from "./compress.ts";
-export { assertDecryptable, type DecryptionKeys, IDENTITY_ENV, loadDecryptionKeys, NO_KEYS, openEncrypted, requireDecryptionKeys, type Sealer, sealerFor, WrongKeyError } from "./encryption.ts";
+export {
+  CHUNK_BYTES,
+  type CompressResult,
+  compressChunks,
+  compressFile,
+  MAX_IN_FLIGHT,
+  type StoredFilter,
+} from "./compress.ts";
+export {
+  assertDecryptable,
+  type DecryptionKeys,
+  IDENTITY_ENV,
+  loadDecryptionKeys,
+  NO_KEYS,
+  openEncrypted,
+  requireDecryptionKeys,
+  type Sealer,
+  sealerFor,
+  WrongKeyError,
+} from "./encryption.ts";
 export { decompressStored } from "./zstd-frames.ts";

@@ -10,9 +10,9 @@
  */
 import { open } from "node:fs/promises";
 import type { Transform } from "node:stream";
-import { type CompressResult, decompressFile, MAX_IN_FLIGHT, writeAllSync, writeFailure } from "./compress.ts";
 import type { Compression } from "../model/index.ts";
 import { removeQuietly } from "../system/index.ts";
+import { type CompressResult, decompressFile, MAX_IN_FLIGHT, writeAllSync, writeFailure } from "./compress.ts";
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /** Read size: holds several of our 2 MiB-raw frames; a frame must fit in it whole. */
@@ -44,7 +44,14 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
   if (fcsBytes === 0) throw new FrameLayoutError("frame without a content size");
   let pos = off + 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
   if (end - pos < fcsBytes) return null;
-  const size = fcsBytes === 1 ? buf[pos]! : fcsBytes === 2 ? view.getUint16(pos, true) + 256 : fcsBytes === 4 ? view.getUint32(pos, true) : Number(view.getBigUint64(pos, true));
+  const size =
+    fcsBytes === 1
+      ? buf[pos]!
+      : fcsBytes === 2
+        ? view.getUint16(pos, true) + 256
+        : fcsBytes === 4
+          ? view.getUint32(pos, true)
+          : Number(view.getBigUint64(pos, true));
   if (size > MAX_FRAME_CONTENT) throw new FrameLayoutError("frame too large to decompress at once");
   pos += fcsBytes;
   for (;;) {
@@ -132,7 +139,12 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
  * zstd files of independent frames on every core, anything else (gzip, none,
  * encrypted, a zstd file laid out otherwise) as one stream.
  */
-export async function decompressStored(srcPath: string, destPath: string, codec: Compression, decrypt?: () => Transform): Promise<CompressResult> {
+export async function decompressStored(
+  srcPath: string,
+  destPath: string,
+  codec: Compression,
+  decrypt?: () => Transform,
+): Promise<CompressResult> {
   if (codec === "zstd" && !decrypt) {
     try {
       return await decompressFrames(srcPath, destPath);

@@ -53,12 +53,24 @@ export interface SftpDestination extends Common {
 export type ResolvedDestination = DirDestination | S3Destination | SftpDestination;
 
 /** A validated entry as written (paths still relative). */
-export type DestinationEntry = Record<string, string | number | boolean | undefined> & { name: string; type: DestinationType };
+export type DestinationEntry = Record<string, string | number | boolean | undefined> & {
+  name: string;
+  type: DestinationType;
+};
 
 const COMMON_KEYS = ["name", "type", "upload_check"];
 const TYPE_KEYS: Record<DestinationType, string[]> = {
   dir: ["path"],
-  s3: ["endpoint", "bucket", "prefix", "region", "access_key_id_env", "secret_access_key_env", "session_token_env", "virtual_hosted_style"],
+  s3: [
+    "endpoint",
+    "bucket",
+    "prefix",
+    "region",
+    "access_key_id_env",
+    "secret_access_key_env",
+    "session_token_env",
+    "virtual_hosted_style",
+  ],
   sftp: ["host", "port", "user", "key_file", "path", "known_hosts"],
 };
 const REQUIRED: Record<DestinationType, string[]> = { dir: ["path"], s3: ["bucket"], sftp: ["host", "user", "path"] };
@@ -87,9 +99,12 @@ function checkValue(key: string, v: unknown, at: string, add: AddProblem): strin
     return undefined;
   }
   if (key.endsWith("_env") && !ENV_NAME_RE.test(v)) add(at, `"${v}" is not an environment variable name`);
-  else if (key === "endpoint" && !/^https?:\/\/[^/\s]+\/?$/.test(v)) add(at, `"${v}" is not an http(s) URL without a path (the bucket goes in bucket)`);
-  else if (key === "prefix" && (v.split("/").some((s) => s === "." || s === "..") || /\s/.test(v))) add(at, `"${v}" is not a safe key prefix`);
-  else if (key === "upload_check" && !(UPLOAD_CHECKS as readonly string[]).includes(v)) add(at, `"${v}" is not one of ${UPLOAD_CHECKS.join(" | ")}`);
+  else if (key === "endpoint" && !/^https?:\/\/[^/\s]+\/?$/.test(v))
+    add(at, `"${v}" is not an http(s) URL without a path (the bucket goes in bucket)`);
+  else if (key === "prefix" && (v.split("/").some((s) => s === "." || s === "..") || /\s/.test(v)))
+    add(at, `"${v}" is not a safe key prefix`);
+  else if (key === "upload_check" && !(UPLOAD_CHECKS as readonly string[]).includes(v))
+    add(at, `"${v}" is not one of ${UPLOAD_CHECKS.join(" | ")}`);
   else return v;
   return undefined;
 }
@@ -104,7 +119,10 @@ function checkEntry(raw: unknown, index: number, add: AddProblem): DestinationEn
   const name = obj.name;
   if (name === undefined) add(`${prefix}.name`, "is required");
   else if (typeof name !== "string" || !DESTINATION_NAME_RE.test(name)) {
-    add(`${prefix}.name`, `${JSON.stringify(name)} is not a safe name (use a-z, 0-9, _ and -, at most 64, starting with a letter or digit)`);
+    add(
+      `${prefix}.name`,
+      `${JSON.stringify(name)} is not a safe name (use a-z, 0-9, _ and -, at most 64, starting with a letter or digit)`,
+    );
   }
   const type = obj.type;
   if (type === undefined) {
@@ -121,10 +139,13 @@ function checkEntry(raw: unknown, index: number, add: AddProblem): DestinationEn
   for (const [k, v] of Object.entries(obj)) {
     if (k === "name" || k === "type") continue;
     if (INLINE_SECRETS.includes(k)) {
-      const instead = k === "password" || k === "passphrase" ? "sftp logs in with key_file" : `put the secret in an environment variable and name it with ${k}_env`;
+      const instead =
+        k === "password" || k === "passphrase"
+          ? "sftp logs in with key_file"
+          : `put the secret in an environment variable and name it with ${k}_env`;
       add(`${prefix}.${k}`, `credentials are never written in the config: ${instead}`);
-    }
-    else if (!allowed.includes(k)) add(`${prefix}.${k}`, `unknown key for type "${t}" (allowed here: ${allowed.join(", ")})`);
+    } else if (!allowed.includes(k))
+      add(`${prefix}.${k}`, `unknown key for type "${t}" (allowed here: ${allowed.join(", ")})`);
     else entry[k] = checkValue(k, v, `${prefix}.${k}`, add);
   }
   for (const k of REQUIRED[t]) if (obj[k] === undefined) add(`${prefix}.${k}`, `is required for type "${t}"`);

@@ -11,7 +11,9 @@ export interface EncryptionEntry {
 }
 
 /** Resolved: how new backups are encrypted. */
-export type EncryptionConfig = { type: "recipients"; recipients: string[] } | { type: "passphrase"; passphraseEnv: string };
+export type EncryptionConfig =
+  | { type: "recipients"; recipients: string[] }
+  | { type: "passphrase"; passphraseEnv: string };
 
 const KEYS = ["recipients", "passphrase_env"];
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -26,11 +28,15 @@ export function checkEncryptionTable(raw: unknown, add: AddProblem): EncryptionE
     return undefined;
   }
   const obj = raw as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!KEYS.includes(k)) add(`encryption.${k}`, `unknown key (allowed here: ${KEYS.join(", ")})`);
+  for (const k of Object.keys(obj))
+    if (!KEYS.includes(k)) add(`encryption.${k}`, `unknown key (allowed here: ${KEYS.join(", ")})`);
   const entry: EncryptionEntry = {};
   if (obj.recipients !== undefined) {
     if (!Array.isArray(obj.recipients) || obj.recipients.length === 0) {
-      add("encryption.recipients", 'expected a non-empty list of age recipients ("age1…", from `age-keygen -y KEYFILE`)');
+      add(
+        "encryption.recipients",
+        'expected a non-empty list of age recipients ("age1…", from `age-keygen -y KEYFILE`)',
+      );
     } else {
       const good: string[] = [];
       for (const [i, r] of (obj.recipients as unknown[]).entries()) {
@@ -53,13 +59,16 @@ export function checkEncryptionTable(raw: unknown, add: AddProblem): EncryptionE
   }
   if (obj.passphrase_env !== undefined) {
     if (typeof obj.passphrase_env !== "string" || !ENV_NAME_RE.test(obj.passphrase_env)) {
-      add("encryption.passphrase_env", "expected the NAME of an environment variable holding the passphrase (e.g. \"SQLBAK_PASSPHRASE\"), not the passphrase");
+      add(
+        "encryption.passphrase_env",
+        'expected the NAME of an environment variable holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), not the passphrase',
+      );
     } else entry.passphrase_env = obj.passphrase_env;
   }
   if (obj.recipients !== undefined && obj.passphrase_env !== undefined) {
     add("encryption", "set recipients or passphrase_env, not both (age does not mix passphrases with recipients)");
   } else if (obj.recipients === undefined && obj.passphrase_env === undefined) {
-    add("encryption", "needs recipients = [\"age1…\"] or passphrase_env = \"VAR\"");
+    add("encryption", 'needs recipients = ["age1…"] or passphrase_env = "VAR"');
   }
   return entry;
 }

@@ -6,14 +6,22 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { type ConfigFile, type NotifyEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
-import { type CheckLevel, type Compression, DATABASE_NAME_RE, type SnapshotMethodName, parseSpanMs, ConfigError, fsErrorMessage } from "../model/index.ts";
+import {
+  type CheckLevel,
+  type Compression,
+  ConfigError,
+  DATABASE_NAME_RE,
+  fsErrorMessage,
+  parseSpanMs,
+  type SnapshotMethodName,
+} from "../model/index.ts";
+import { applyEnvFile } from "../system/index.ts";
+import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
 import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
-import { applyEnvFile } from "../system/index.ts";
-import { resolveRetention, machineTimeZone, type RetentionPolicy } from "./retention.ts";
-import { resolveDestinations, type ResolvedDestination } from "./destinations.ts";
+import { machineTimeZone, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
+import { type ConfigFile, type NotifyEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
 
 export interface ResolvedDatabase {
   name: string;
@@ -160,7 +168,10 @@ function readToml(file: string): Record<string, unknown> {
 /** Turns a file name into a database name: `My App.db` → `my-app`. */
 export function nameFromPath(path: string): string {
   const stem = basename(path, extname(path)).toLowerCase();
-  const cleaned = stem.replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 64);
+  const cleaned = stem
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[-_]+/, "")
+    .slice(0, 64);
   return cleaned || "db";
 }
 
@@ -181,7 +192,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     fromFile = checked.config;
   }
   // Before anything reads a variable, so the file can supply every secret the config names.
-  const envFile = overrides.envFile ? resolve(cwd, overrides.envFile) : fromFile.env_file ? resolve(baseDir, fromFile.env_file) : null;
+  const envFile = overrides.envFile
+    ? resolve(cwd, overrides.envFile)
+    : fromFile.env_file
+      ? resolve(baseDir, fromFile.env_file)
+      : null;
   if (envFile) applyEnvFile(envFile, env, overrides.envFileMayBeMissing);
   const merged: ConfigFile = { ...defaults(), ...stripUndefined(fromFile) };
   if (env.SQLBAK_BACKUP_DIR) merged.backup_dir = env.SQLBAK_BACKUP_DIR;
@@ -191,7 +206,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   const compression = merged.compression!;
   const check = merged.check!;
   const level = (c: Compression, lvl: number | undefined, key: string) => {
-    if (lvl !== undefined && lvl > MAX_LEVEL[c]) problems.push(`${key}: level ${lvl} is out of range for ${c} (1-${MAX_LEVEL[c]})`);
+    if (lvl !== undefined && lvl > MAX_LEVEL[c])
+      problems.push(`${key}: level ${lvl} is out of range for ${c} (1-${MAX_LEVEL[c]})`);
     return lvl ?? DEFAULT_LEVEL[c];
   };
   const compressionLevel = level(compression, merged.compression_level, "compression_level");
@@ -213,7 +229,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       check: d.check ?? check,
       snapshotMethod: d.snapshot_method ?? merged.snapshot_method!,
       compression: c,
-      compressionLevel: level(c, d.compression_level ?? (d.compression ? undefined : merged.compression_level), `database[${i}].compression_level`),
+      compressionLevel: level(
+        c,
+        d.compression_level ?? (d.compression ? undefined : merged.compression_level),
+        `database[${i}].compression_level`,
+      ),
       maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),

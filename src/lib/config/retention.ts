@@ -39,8 +39,23 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
-export const RETENTION_COUNT_KEYS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "keep_pre_restore"] as const;
-export const RETENTION_WINDOW_KEYS = ["keep_within", "keep_within_hourly", "keep_within_daily", "keep_within_weekly", "keep_within_monthly", "keep_within_yearly"] as const;
+export const RETENTION_COUNT_KEYS = [
+  "keep_last",
+  "keep_hourly",
+  "keep_daily",
+  "keep_weekly",
+  "keep_monthly",
+  "keep_yearly",
+  "keep_pre_restore",
+] as const;
+export const RETENTION_WINDOW_KEYS = [
+  "keep_within",
+  "keep_within_hourly",
+  "keep_within_daily",
+  "keep_within_weekly",
+  "keep_within_monthly",
+  "keep_within_yearly",
+] as const;
 type CountKey = (typeof RETENTION_COUNT_KEYS)[number];
 type WindowKey = (typeof RETENTION_WINDOW_KEYS)[number];
 const ALL_KEYS: string[] = [...RETENTION_COUNT_KEYS, ...RETENTION_WINDOW_KEYS];
@@ -80,7 +95,8 @@ export function checkRetentionTable(raw: unknown, key: string, add: AddProblem):
   }
   const obj = raw as Record<string, unknown>;
   const out: RetentionEntry = {};
-  for (const k of Object.keys(obj)) if (!ALL_KEYS.includes(k)) add(`${key}.${k}`, `unknown key (allowed here: ${ALL_KEYS.join(", ")})`);
+  for (const k of Object.keys(obj))
+    if (!ALL_KEYS.includes(k)) add(`${key}.${k}`, `unknown key (allowed here: ${ALL_KEYS.join(", ")})`);
   for (const k of RETENTION_COUNT_KEYS) {
     const v = obj[k];
     if (v === undefined) continue;
@@ -91,7 +107,11 @@ export function checkRetentionTable(raw: unknown, key: string, add: AddProblem):
     const v = obj[k];
     if (v === undefined) continue;
     if (typeof v === "string" && parseCalendarWindow(v) !== null) out[k] = v;
-    else add(`${key}.${k}`, `${JSON.stringify(v) ?? String(v)} is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)`);
+    else
+      add(
+        `${key}.${k}`,
+        `${JSON.stringify(v) ?? String(v)} is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)`,
+      );
   }
   return out;
 }
@@ -100,7 +120,10 @@ export function checkRetentionTable(raw: unknown, key: string, add: AddProblem):
 export function checkTimeZone(raw: unknown, add: AddProblem): string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw === "string" && raw !== "" && isValidTimeZone(raw)) return raw;
-  add("timezone", `${JSON.stringify(raw) ?? String(raw)} is not an IANA time zone name (examples: Europe/Berlin, America/New_York, UTC)`);
+  add(
+    "timezone",
+    `${JSON.stringify(raw) ?? String(raw)} is not an IANA time zone name (examples: Europe/Berlin, America/New_York, UTC)`,
+  );
   return undefined;
 }
 
@@ -110,7 +133,8 @@ const windowOf = (v: string): CalendarWindow => parseCalendarWindow(v)!;
 /** Defaults, then each layer key by key (global `[retention]`, then a database's own), as a policy. */
 export function resolveRetention(...layers: (RetentionEntry | undefined)[]): RetentionPolicy {
   const e: Required<RetentionEntry> = { ...DEFAULT_RETENTION };
-  for (const layer of layers) for (const [k, v] of Object.entries(layer ?? {})) if (v !== undefined) Object.assign(e, { [k]: v });
+  for (const layer of layers)
+    for (const [k, v] of Object.entries(layer ?? {})) if (v !== undefined) Object.assign(e, { [k]: v });
   return {
     keepLast: count(e.keep_last),
     keepHourly: count(e.keep_hourly),

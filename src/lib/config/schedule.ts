@@ -42,11 +42,21 @@ export interface ScheduledJob {
  * (null: none), return the enabled jobs in a fixed order.
  * Expressions were validated with the config, so parsing here does not fail.
  */
-export function scheduledJobs(schedule: ScheduleConfig, binary: string[], configFile: string | null, envFile: string | null = null): ScheduledJob[] {
+export function scheduledJobs(
+  schedule: ScheduleConfig,
+  binary: string[],
+  configFile: string | null,
+  envFile: string | null = null,
+): ScheduledJob[] {
   return JOB_NAMES.filter((name) => schedule[name] !== null).map((name) => ({
     name,
     cron: parseCron(schedule[name]!),
     description: JOB_ARGS[name].description,
-    argv: [...binary, ...JOB_ARGS[name].args, ...(configFile ? ["--config", configFile] : []), ...(envFile ? ["--env-file", envFile] : [])],
+    argv: [
+      ...binary,
+      ...JOB_ARGS[name].args,
+      ...(configFile ? ["--config", configFile] : []),
+      ...(envFile ? ["--env-file", envFile] : []),
+    ],
   }));
 }

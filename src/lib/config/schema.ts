@@ -3,12 +3,23 @@
  * first problem: it collects every one, each as "key.path: what is wrong", so a
  * user fixes a file in one pass. Nothing here touches the file system.
  */
-import { spanProblem, CronSyntaxError, parseCron, CHECK_LEVELS, type CheckLevel, COMPRESSIONS, type Compression, DATABASE_NAME_RE, SNAPSHOT_METHOD_NAMES, type SnapshotMethodName } from "../model/index.ts";
+import {
+  CHECK_LEVELS,
+  type CheckLevel,
+  COMPRESSIONS,
+  type Compression,
+  CronSyntaxError,
+  DATABASE_NAME_RE,
+  parseCron,
+  SNAPSHOT_METHOD_NAMES,
+  type SnapshotMethodName,
+  spanProblem,
+} from "../model/index.ts";
+import { checkDestinations, type DestinationEntry } from "./destinations.ts";
+import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
 import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention.ts";
-import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
 import { JOB_NAMES, type JobName } from "./schedule.ts";
-import { checkDestinations, type DestinationEntry } from "./destinations.ts";
 
 /** A config file as written, after validation (paths still relative). */
 export interface ConfigFile {
@@ -84,11 +95,33 @@ const TOP_KEYS = [
   "database",
   "destination",
 ];
-const DB_KEYS = ["name", "path", "probes", "check", "snapshot_method", "compression", "compression_level", "max_age", "verify_max_age", "retention"];
+const DB_KEYS = [
+  "name",
+  "path",
+  "probes",
+  "check",
+  "snapshot_method",
+  "compression",
+  "compression_level",
+  "max_age",
+  "verify_max_age",
+  "retention",
+];
 const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "command_env", "timeout"];
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const BYTE_UNITS: Record<string, number> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+  TIB: 1024 ** 4,
+};
 
 /** `10%` → { percent: 10 }; `2GiB` / `500MB` → { bytes }; null when malformed. */
 export function parseFreeSpace(text: string): { bytes?: number; percent?: number } | null {
@@ -177,7 +210,10 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
   c.unknownKeys(obj, DB_KEYS, prefix);
   const name = c.string(obj, "name", prefix);
   if (name !== undefined && !DATABASE_NAME_RE.test(name)) {
-    c.add(`${prefix}name`, `"${name}" is not a safe name (use a-z, 0-9, _ and -, at most 64, starting with a letter or digit)`);
+    c.add(
+      `${prefix}name`,
+      `"${name}" is not a safe name (use a-z, 0-9, _ and -, at most 64, starting with a letter or digit)`,
+    );
   }
   const path = c.string(obj, "path", prefix);
   if (obj.path === undefined) c.add(`${prefix}path`, "is required");
@@ -212,8 +248,11 @@ function checkNotify(c: Checker, raw: unknown): NotifyEntry | undefined {
   c.unknownKeys(obj, NOTIFY_KEYS, "notify.");
   let on: NotifyEvent[] | undefined;
   if (obj.on !== undefined) {
-    const bad = !Array.isArray(obj.on) ? [String(obj.on)] : obj.on.filter((e) => !NOTIFY_EVENTS.includes(e as NotifyEvent));
-    if (bad.length) c.add("notify.on", `expected a list of ${NOTIFY_EVENTS.join(" | ")}, got ${JSON.stringify(obj.on)}`);
+    const bad = !Array.isArray(obj.on)
+      ? [String(obj.on)]
+      : obj.on.filter((e) => !NOTIFY_EVENTS.includes(e as NotifyEvent));
+    if (bad.length)
+      c.add("notify.on", `expected a list of ${NOTIFY_EVENTS.join(" | ")}, got ${JSON.stringify(obj.on)}`);
     else on = obj.on as NotifyEvent[];
   }
   return {
@@ -247,7 +286,8 @@ function checkCommandEnv(c: Checker, raw: unknown): string[] | undefined {
  */
 export function secretEnvNames(config: ConfigFile): { name: string; key: string }[] {
   const out: { name: string; key: string }[] = [];
-  if (config.encryption?.passphrase_env) out.push({ name: config.encryption.passphrase_env, key: "encryption.passphrase_env" });
+  if (config.encryption?.passphrase_env)
+    out.push({ name: config.encryption.passphrase_env, key: "encryption.passphrase_env" });
   if (config.notify?.ntfy_token_env) out.push({ name: config.notify.ntfy_token_env, key: "notify.ntfy_token_env" });
   (config.destination ?? []).forEach((d, i) => {
     for (const k of ["access_key_id_env", "secret_access_key_env", "session_token_env"]) {
@@ -264,7 +304,8 @@ function checkCommandEnvSecrets(c: Checker, config: ConfigFile) {
   for (const name of config.notify?.command_env ?? []) {
     const secret = secrets.find((s) => s.name === name);
     if (secret) c.add("notify.command_env", `"${name}" holds a secret (${secret.key}); the command never gets it`);
-    else if (name.startsWith("AWS_")) c.add("notify.command_env", `"${name}" is an AWS_* variable (credentials); the command never gets those`);
+    else if (name.startsWith("AWS_"))
+      c.add("notify.command_env", `"${name}" is an AWS_* variable (credentials); the command never gets those`);
   }
 }
 

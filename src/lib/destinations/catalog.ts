@@ -8,8 +8,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { UsageError } from "../model/index.ts";
+import {
+  type Backend,
+  type FolderListing,
+  fetchBackup,
+  listRemote,
+  type RemoteBackup,
+  remoteDatabases,
+  STAGING_PREFIX,
+  type StoredBackup,
+  sweepStaleStaging,
+} from "../store/index.ts";
 import { ensureDir } from "../system/index.ts";
-import { type FolderListing, type StoredBackup, type Backend, STAGING_PREFIX, sweepStaleStaging, fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "../store/index.ts";
 
 export { STAGING_PREFIX } from "../store/index.ts";
 
@@ -21,10 +31,17 @@ export interface RemoteFolderListing extends FolderListing {
  * Listings of every database at the destination, or of the one named (a
  * UsageError when the destination has nothing for it).
  */
-export async function listFrom(backend: Backend, dest: ResolvedDestination, database?: string): Promise<RemoteFolderListing[]> {
+export async function listFrom(
+  backend: Backend,
+  dest: ResolvedDestination,
+  database?: string,
+): Promise<RemoteFolderListing[]> {
   const names = await remoteDatabases(backend);
   if (database !== undefined && !names.includes(database)) {
-    throw new UsageError(`destination ${dest.name} (${backend.describe}) has no backups of "${database}"`, names.length ? `it has: ${names.join(", ")}` : "it is empty");
+    throw new UsageError(
+      `destination ${dest.name} (${backend.describe}) has no backups of "${database}"`,
+      names.length ? `it has: ${names.join(", ")}` : "it is empty",
+    );
   }
   const out: RemoteFolderListing[] = [];
   for (const name of database ? [database] : names) {
@@ -45,7 +62,12 @@ export async function listFrom(backend: Backend, dest: ResolvedDestination, data
  * restore writes beside, never a small /tmp), runs `fn` on the local copy, and
  * removes the folder whatever happens.
  */
-export async function withFetched<T>(config: ResolvedConfig, backend: Backend, b: RemoteBackup, fn: (local: StoredBackup) => Promise<T>): Promise<T> {
+export async function withFetched<T>(
+  config: ResolvedConfig,
+  backend: Backend,
+  b: RemoteBackup,
+  fn: (local: StoredBackup) => Promise<T>,
+): Promise<T> {
   ensureDir(config.backupDir);
   // Leftovers of a killed restore/verify --from (a day old: no download still runs) would otherwise fill the disk.
   sweepStaleStaging(config.backupDir, Date.now());

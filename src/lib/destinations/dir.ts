@@ -4,14 +4,23 @@
  * renamed into place and the folder fsynced, so a key either does not exist
  * or is complete, whatever happens to this process or the machine.
  */
-import { constants, createReadStream, createWriteStream, existsSync, lstatSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import {
+  constants,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+} from "node:fs";
 import { copyFile, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { DirDestination } from "../config/index.ts";
-import { type Backend, type RemoteFile, assertKey } from "../store/index.ts";
-import { commitRename, ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../system/index.ts";
 import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES } from "../model/index.ts";
+import { assertKey, type Backend, type RemoteFile } from "../store/index.ts";
+import { commitRename, ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../system/index.ts";
 
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, "r");
@@ -51,7 +60,8 @@ function checkDatabaseFolder(root: string, database: string): string {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return folder;
     throw err;
   }
-  if (st.isSymbolicLink()) throw new Error(`destination folder ${folder} is a symlink, not a folder; refusing to follow it`);
+  if (st.isSymbolicLink())
+    throw new Error(`destination folder ${folder} is a symlink, not a folder; refusing to follow it`);
   if (!st.isDirectory()) throw new Error(`destination folder ${folder} is a file, not a folder`);
   return folder;
 }
@@ -81,7 +91,8 @@ export function createDirBackend(dest: DirDestination): Backend {
     async put(localPath, key) {
       const target = pathOf(key);
       // Never create the root: an unmounted NAS must be an error, not a silent copy onto the local disk.
-      if (!existsSync(root)) throw new Error(`destination folder ${root} does not exist (not mounted?); create it first`);
+      if (!existsSync(root))
+        throw new Error(`destination folder ${root} does not exist (not mounted?); create it first`);
       await copyDurably(localPath, target);
     },
     async get(key, localPath) {
@@ -107,7 +118,8 @@ export function createDirBackend(dest: DirDestination): Backend {
       }
     },
     async list(prefix) {
-      const databases = prefix === "" ? safeReaddir(root).filter((n) => DATABASE_NAME_RE.test(n)) : [prefix.replace(/\/$/, "")];
+      const databases =
+        prefix === "" ? safeReaddir(root).filter((n) => DATABASE_NAME_RE.test(n)) : [prefix.replace(/\/$/, "")];
       const out: RemoteFile[] = [];
       for (const db of databases) {
         for (const name of safeReaddir(checkDatabaseFolder(root, db))) {

@@ -2,9 +2,10 @@
  * Destination name → backend. Each type's module is loaded only when a
  * destination of that type is used, so a dir-only setup never loads S3 or SSH code.
  */
-import type { Backend } from "../store/index.ts";
-import type { ResolvedDestination, ResolvedConfig } from "../config/index.ts";
+
+import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { describeError, OperationError, SqlbakError, UsageError } from "../model/index.ts";
+import type { Backend } from "../store/index.ts";
 
 /** Opens the backend for one destination; throws (with advice) when it cannot even be set up. */
 export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
@@ -14,7 +15,15 @@ export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
     case "s3":
       return (await import("./s3.ts")).createS3Backend(dest);
     case "sftp":
-      return (await import("./sftp.ts")).createSftpBackend({ name: dest.name, host: dest.host, port: dest.port, user: dest.user, key_file: dest.keyFile, path: dest.path, known_hosts: dest.knownHosts });
+      return (await import("./sftp.ts")).createSftpBackend({
+        name: dest.name,
+        host: dest.host,
+        port: dest.port,
+        user: dest.user,
+        key_file: dest.keyFile,
+        path: dest.path,
+        known_hosts: dest.knownHosts,
+      });
   }
 }
 
@@ -40,7 +49,12 @@ export function findDestination(config: ResolvedConfig, name: string): ResolvedD
   const d = config.destinations.find((x) => x.name === name);
   if (d) return d;
   const names = config.destinations.map((x) => x.name);
-  throw new UsageError(`unknown destination "${name}"`, names.length ? `configured destinations: ${names.join(", ")}` : `no [[destination]] in ${config.file ?? "the config (none found)"}`);
+  throw new UsageError(
+    `unknown destination "${name}"`,
+    names.length
+      ? `configured destinations: ${names.join(", ")}`
+      : `no [[destination]] in ${config.file ?? "the config (none found)"}`,
+  );
 }
 
 /**
@@ -55,7 +69,10 @@ export async function withBackend<T>(dest: ResolvedDestination, fn: (b: Backend)
     return await fn(backend);
   } catch (err) {
     if (err instanceof SqlbakError) throw err;
-    throw new OperationError(`destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${describeError(err)}`, { cause: err });
+    throw new OperationError(
+      `destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${describeError(err)}`,
+      { cause: err },
+    );
   } finally {
     await backend?.close().catch(() => undefined);
   }

@@ -9,9 +9,9 @@ import { createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3Client } from "bun";
-import { type Backend, type RemoteFile, assertKey } from "../store/index.ts";
 import type { S3Destination } from "../config/index.ts";
 import { describeError, OperationError } from "../model/index.ts";
+import { assertKey, type Backend, type RemoteFile } from "../store/index.ts";
 import { FILE_MODE } from "../system/index.ts";
 
 /** How much is written between two awaited flush() calls (the backpressure step). */
@@ -29,7 +29,8 @@ const RETRIES = 3;
 const ADVICE: Record<string, (d: S3Destination) => string> = {
   InvalidAccessKeyId: (d) => `the access key id was rejected; check $${d.accessKeyIdEnv}`,
   SignatureDoesNotMatch: (d) => `the secret access key was rejected; check $${d.secretAccessKeyEnv}`,
-  AccessDenied: (d) => `access denied to bucket ${d.bucket}; check the key's permissions (it needs list, get, put and delete)`,
+  AccessDenied: (d) =>
+    `access denied to bucket ${d.bucket}; check the key's permissions (it needs list, get, put and delete)`,
   NoSuchBucket: (d) => `bucket ${d.bucket} does not exist`,
   ExpiredToken: (d) => `the session token expired; refresh $${d.sessionTokenEnv}`,
 };
@@ -56,14 +57,17 @@ function explain(d: S3Destination, err: unknown): OperationError {
   return new OperationError(`S3 request to ${where} failed: ${text}`, { cause: err });
 }
 
-const isMissing = (err: unknown) => ["NoSuchKey", "NotFound"].includes((err as { code?: string }).code ?? "") || /\b404\b/.test(describeError(err));
+const isMissing = (err: unknown) =>
+  ["NoSuchKey", "NotFound"].includes((err as { code?: string }).code ?? "") || /\b404\b/.test(describeError(err));
 
 /** Reads the credentials from the variables the destination names; a named variable that is unset is an error. */
 function credentials(d: S3Destination, env: NodeJS.ProcessEnv) {
   const accessKeyId = env[d.accessKeyIdEnv];
   const secretAccessKey = env[d.secretAccessKeyEnv];
   if (!accessKeyId || !secretAccessKey) {
-    const missing = [!accessKeyId && `$${d.accessKeyIdEnv}`, !secretAccessKey && `$${d.secretAccessKeyEnv}`].filter(Boolean).join(" and ");
+    const missing = [!accessKeyId && `$${d.accessKeyIdEnv}`, !secretAccessKey && `$${d.secretAccessKeyEnv}`]
+      .filter(Boolean)
+      .join(" and ");
     throw new OperationError(`destination ${d.name}: no S3 credentials: ${missing} not set`, {
       hint: "export them, or name other variables with access_key_id_env / secret_access_key_env; credentials never go in the config file",
     });
@@ -95,7 +99,12 @@ export function createS3Backend(d: S3Destination, env: NodeJS.ProcessEnv = proce
     describe: `s3://${d.bucket}${root ? `/${d.prefix}` : ""}`,
     put: (localPath, key) =>
       guard(async () => {
-        const writer = client.file(full(key)).writer({ partSize: WRITER_PART_BYTES, queueSize: QUEUE_PARTS, retry: RETRIES, type: "application/octet-stream" });
+        const writer = client.file(full(key)).writer({
+          partSize: WRITER_PART_BYTES,
+          queueSize: QUEUE_PARTS,
+          retry: RETRIES,
+          type: "application/octet-stream",
+        });
         try {
           // write() alone buffers the whole file (measured: RSS grew by the file size); awaiting
           // flush() every PART_BYTES holds reading back until the writer has sent what it queued.
@@ -118,7 +127,10 @@ export function createS3Backend(d: S3Destination, env: NodeJS.ProcessEnv = proce
     get: (key, localPath) =>
       guard(async () => {
         const body = client.file(full(key)).stream();
-        await pipeline(Readable.fromWeb(body as import("node:stream/web").ReadableStream), createWriteStream(localPath, { flags: "wx", mode: FILE_MODE }));
+        await pipeline(
+          Readable.fromWeb(body as import("node:stream/web").ReadableStream),
+          createWriteStream(localPath, { flags: "wx", mode: FILE_MODE }),
+        );
       }),
     readText: (key) =>
       guard(async () => {

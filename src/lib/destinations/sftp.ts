@@ -10,9 +10,18 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { commitRename, removeQuietly, tempPathFor, TEMP_SUFFIX } from "../system/index.ts";
 import type { Backend, RemoteFile } from "../store/index.ts";
-import { describeFailure, isNotFound, parseLs, quoteArg, runBatch, splitSections, type BatchResult, type SftpTarget } from "./sftp-batch.ts";
+import { commitRename, removeQuietly, TEMP_SUFFIX, tempPathFor } from "../system/index.ts";
+import {
+  type BatchResult,
+  describeFailure,
+  isNotFound,
+  parseLs,
+  quoteArg,
+  runBatch,
+  type SftpTarget,
+  splitSections,
+} from "./sftp-batch.ts";
 
 export interface SftpEntry {
   name: string;
@@ -51,7 +60,6 @@ function isBadKey(key: string): boolean {
   return key.split("/").some((p) => p === "" || p === "." || p === "..");
 }
 
-
 /**
  * A Backend on an SFTP server. Nothing connects until the first operation;
  * every failure throws an Error with one line naming the destination and the
@@ -66,7 +74,8 @@ export function createSftpBackend(entry: SftpEntry): Backend {
   const label = `sftp destination "${entry.name}" (${describe})`;
   const fail = (what: string) => new Error(`${label}: ${what}`);
   if (!host || /^-|\s/.test(host) || CONTROL.test(host)) throw fail(`invalid host ${JSON.stringify(entry.host)}`);
-  if (!entry.user || /^-|[\s@]/.test(entry.user) || CONTROL.test(entry.user)) throw fail(`invalid user ${JSON.stringify(entry.user)}`);
+  if (!entry.user || /^-|[\s@]/.test(entry.user) || CONTROL.test(entry.user))
+    throw fail(`invalid user ${JSON.stringify(entry.user)}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw fail(`invalid port ${port}`);
   if (CONTROL.test(root)) throw fail("the path contains a control character");
   const target: SftpTarget = {
@@ -87,7 +96,8 @@ export function createSftpBackend(entry: SftpEntry): Backend {
   /** Runs a batch after checking the local files ssh needs; the result may still be a failure. */
   async function run(lines: string[]): Promise<BatchResult> {
     if (target.keyFile && !existsSync(target.keyFile)) throw fail(`key file ${target.keyFile} does not exist`);
-    if (target.knownHosts && !existsSync(target.knownHosts)) throw fail(`known_hosts file ${target.knownHosts} does not exist`);
+    if (target.knownHosts && !existsSync(target.knownHosts))
+      throw fail(`known_hosts file ${target.knownHosts} does not exist`);
     try {
       return await runBatch(target, lines);
     } catch (err) {
@@ -134,7 +144,9 @@ export function createSftpBackend(entry: SftpEntry): Backend {
       try {
         if (!statSync(localPath).isFile()) throw new Error("not a regular file");
       } catch (err) {
-        throw fail(`cannot upload ${localPath}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+        throw fail(
+          `cannot upload ${localPath}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+        );
       }
       const slash = final.lastIndexOf("/");
       const partial = `${final.slice(0, slash + 1)}.${final.slice(slash + 1)}${TEMP_SUFFIX}`;

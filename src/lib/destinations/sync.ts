@@ -15,9 +15,16 @@
  */
 import { existsSync } from "node:fs";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
-import { STALE_PARTIAL_AGE_MS, appendOpLog, listFolder, type StoredBackup, type Backend, listRemote } from "../store/index.ts";
-import { removeQuietly, tempPathFor } from "../system/index.ts";
 import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../model/index.ts";
+import {
+  appendOpLog,
+  type Backend,
+  listFolder,
+  listRemote,
+  STALE_PARTIAL_AGE_MS,
+  type StoredBackup,
+} from "../store/index.ts";
+import { removeQuietly, tempPathFor } from "../system/index.ts";
 import { describeFailure, tryOpenBackend } from "./open.ts";
 
 export interface CopyResult {
@@ -52,7 +59,12 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Uploads one backup and checks it; throws on any mismatch, leaving no manifest remotely. */
-export async function uploadBackup(backend: Backend, dest: ResolvedDestination, b: StoredBackup, leftover = false): Promise<boolean> {
+export async function uploadBackup(
+  backend: Backend,
+  dest: ResolvedDestination,
+  b: StoredBackup,
+  leftover = false,
+): Promise<boolean> {
   const m = b.manifest;
   const dataKey = `${m.database}/${m.stored.file}`;
   // A leftover of an interrupted upload is removed, not overwritten: s3rver (and stores that are only
@@ -61,13 +73,17 @@ export async function uploadBackup(backend: Backend, dest: ResolvedDestination, 
   await backend.put(b.dataPath, dataKey);
   const st = await backend.stat(dataKey);
   if (!st) throw new Error(`${dataKey} is missing right after its upload`);
-  if (st.size !== m.stored.size) throw new Error(`${dataKey} is ${st.size} bytes after upload, manifest says ${m.stored.size}`);
+  if (st.size !== m.stored.size)
+    throw new Error(`${dataKey} is ${st.size} bytes after upload, manifest says ${m.stored.size}`);
   if (dest.uploadCheck === "checksum") {
     const temp = tempPathFor(b.dataPath); // a partial in the local folder: swept by the next backup if we die here
     try {
       await backend.get(dataKey, temp);
       const sha = await sha256File(temp);
-      if (sha !== m.stored.sha256) throw new Error(`${dataKey} reads back with sha256 ${sha.slice(0, 12)}…, manifest says ${m.stored.sha256.slice(0, 12)}…`);
+      if (sha !== m.stored.sha256)
+        throw new Error(
+          `${dataKey} reads back with sha256 ${sha.slice(0, 12)}…, manifest says ${m.stored.sha256.slice(0, 12)}…`,
+        );
     } finally {
       removeQuietly(temp);
     }
@@ -81,7 +97,14 @@ export async function uploadBackup(backend: Backend, dest: ResolvedDestination, 
   return true;
 }
 
-async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, database: string, result: CopyResult, opts: SyncOptions) {
+async function syncDatabase(
+  config: ResolvedConfig,
+  backend: Backend,
+  dest: ResolvedDestination,
+  database: string,
+  result: CopyResult,
+  opts: SyncOptions,
+) {
   const local = listFolder(config.backupDir, database);
   const remote = await listRemote(backend, database);
   const there = new Set(remote.backups.map((b) => b.manifest.id));
@@ -91,7 +114,8 @@ async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: Reso
   for (const p of remote.partials) {
     const id = DATA_FILE_RE.exec(p.key.split("/")[1]!)?.[1];
     const created = id === undefined ? undefined : parseBackupId(id)?.createdAt.getTime();
-    if (id === undefined || created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS) continue;
+    if (id === undefined || created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS)
+      continue;
     await backend.remove(p.key);
     result.removed_partials.push(p.key);
   }
@@ -111,13 +135,28 @@ async function syncDatabase(config: ResolvedConfig, backend: Backend, dest: Reso
  * Brings every destination up to date for `databases`. Never throws: one
  * result per destination and database, each logged to the op log.
  */
-export async function syncDestinations(config: ResolvedConfig, databases: string[], opts: SyncOptions = {}): Promise<CopyResult[]> {
+export async function syncDestinations(
+  config: ResolvedConfig,
+  databases: string[],
+  opts: SyncOptions = {},
+): Promise<CopyResult[]> {
   const results: CopyResult[] = [];
   for (const dest of config.destinations) {
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
     for (const database of databases) {
-      const r: CopyResult = { destination: dest.name, location: backend?.describe ?? null, database, ok: false, uploaded: [], uploaded_bytes: 0, already_there: 0, removed_partials: [], duration_ms: 0, warnings: [] };
+      const r: CopyResult = {
+        destination: dest.name,
+        location: backend?.describe ?? null,
+        database,
+        ok: false,
+        uploaded: [],
+        uploaded_bytes: 0,
+        already_there: 0,
+        removed_partials: [],
+        duration_ms: 0,
+        warnings: [],
+      };
       const t0 = Date.now();
       try {
         if (opened instanceof Error) throw opened;

@@ -4,9 +4,9 @@
  * not copied yet, and the last copy attempt from the op log.
  */
 import type { ResolvedConfig } from "../config/index.ts";
-import { describeError } from "../model/index.ts";
-import { type LoggedEntry, readOpLog, type ListingProblem, type FolderListing, listRemote } from "../store/index.ts";
 import { tryOpenBackend } from "../destinations/index.ts";
+import { describeError } from "../model/index.ts";
+import { type FolderListing, type ListingProblem, type LoggedEntry, listRemote, readOpLog } from "../store/index.ts";
 
 /** A backup named in a report: its id, when it was taken, and how long ago. */
 export interface BackupRef {
@@ -42,14 +42,31 @@ function lastCopy(log: LoggedEntry[], destination: string, database: string): De
 }
 
 /** Lists every destination for each local listing; never throws (an unreachable destination is a result). */
-export async function gatherDestinationStats(config: ResolvedConfig, listings: FolderListing[], now = new Date()): Promise<DestinationStats[]> {
+export async function gatherDestinationStats(
+  config: ResolvedConfig,
+  listings: FolderListing[],
+  now = new Date(),
+): Promise<DestinationStats[]> {
   const log = readOpLog(config.logFile);
   const out: DestinationStats[] = [];
   for (const dest of config.destinations) {
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
     for (const l of listings) {
-      const s: DestinationStats = { destination: dest.name, location: backend?.describe ?? null, database: l.database, ok: false, count: 0, stored_bytes: 0, newest: null, missing: 0, lag_ms: null, partials: 0, problems: [], last_copy: lastCopy(log, dest.name, l.database) };
+      const s: DestinationStats = {
+        destination: dest.name,
+        location: backend?.describe ?? null,
+        database: l.database,
+        ok: false,
+        count: 0,
+        stored_bytes: 0,
+        newest: null,
+        missing: 0,
+        lag_ms: null,
+        partials: 0,
+        problems: [],
+        last_copy: lastCopy(log, dest.name, l.database),
+      };
       try {
         if (opened instanceof Error) throw opened;
         const remote = await listRemote(opened, l.database);
@@ -60,9 +77,14 @@ export async function gatherDestinationStats(config: ResolvedConfig, listings: F
           ok: true,
           count: remote.backups.length,
           stored_bytes: remote.backups.reduce((n, b) => n + b.manifest.stored.size, 0),
-          newest: newest ? { id: newest.id, created_at: newest.created_at, age_ms: now.getTime() - Date.parse(newest.created_at) } : null,
+          newest: newest
+            ? { id: newest.id, created_at: newest.created_at, age_ms: now.getTime() - Date.parse(newest.created_at) }
+            : null,
           missing: l.backups.filter((b) => !ids.has(b.manifest.id)).length,
-          lag_ms: newest && newestLocal ? Math.max(0, Date.parse(newestLocal.created_at) - Date.parse(newest.created_at)) : null,
+          lag_ms:
+            newest && newestLocal
+              ? Math.max(0, Date.parse(newestLocal.created_at) - Date.parse(newest.created_at))
+              : null,
           partials: remote.partials.length,
           problems: remote.problems,
         });

@@ -7,8 +7,16 @@
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
-import { KINDS, type Manifest, type Verification, isUnacknowledgedShrink, newestOwn } from "../model/index.ts";
-import { type LoggedEntry, readOpLog, type ListingProblem, missingDataProblem, type FolderListing, listStaging, type StagingLeftover } from "../store/index.ts";
+import { isUnacknowledgedShrink, type KINDS, type Manifest, newestOwn, type Verification } from "../model/index.ts";
+import {
+  type FolderListing,
+  type ListingProblem,
+  type LoggedEntry,
+  listStaging,
+  missingDataProblem,
+  readOpLog,
+  type StagingLeftover,
+} from "../store/index.ts";
 import type { BackupRef, DestinationStats } from "./remote.ts";
 
 export interface DatabaseStats {
@@ -98,14 +106,24 @@ function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats[
   let best: DatabaseStats["last_verification"] = null;
   for (const b of listing.backups) {
     const v = b.manifest.verifications.at(-1);
-    if (v && (!best || Date.parse(v.at) > Date.parse(best.at))) best = { ...v, id: b.manifest.id, age_ms: nowMs - Date.parse(v.at) };
+    if (v && (!best || Date.parse(v.at) > Date.parse(best.at)))
+      best = { ...v, id: b.manifest.id, age_ms: nowMs - Date.parse(v.at) };
   }
   return best;
 }
 
 function shrunkNewest(backups: Manifest[]): Pick<DatabaseStats, "shrunk"> {
   const m = newestOwn(backups);
-  return isUnacknowledgedShrink(m) ? { shrunk: { id: m.id, raw_size: m.raw.size, previous_id: m.shrunk.previous_id, previous_size: m.shrunk.previous_size } } : {};
+  return isUnacknowledgedShrink(m)
+    ? {
+        shrunk: {
+          id: m.id,
+          raw_size: m.raw.size,
+          previous_id: m.shrunk.previous_id,
+          previous_size: m.shrunk.previous_size,
+        },
+      }
+    : {};
 }
 
 /** Backups whose latest verification failed or whose data file is gone, oldest first. */
@@ -113,17 +131,37 @@ export function failedBackups(listing: FolderListing, nowMs: number): FailedBack
   const out: FailedBackup[] = [];
   for (const b of listing.backups) {
     const v = b.manifest.verifications.at(-1);
-    if (v && !v.ok) out.push({ id: b.manifest.id, created_at: b.manifest.created_at, reason: "failed verification", detail: v.problems[0] ?? "unknown problem", at: v.at, age_ms: nowMs - Date.parse(v.at) });
+    if (v && !v.ok)
+      out.push({
+        id: b.manifest.id,
+        created_at: b.manifest.created_at,
+        reason: "failed verification",
+        detail: v.problems[0] ?? "unknown problem",
+        at: v.at,
+        age_ms: nowMs - Date.parse(v.at),
+      });
   }
   for (const b of listing.missingData ?? []) {
     const v = b.manifest.verifications.at(-1);
-    out.push({ id: b.manifest.id, created_at: b.manifest.created_at, reason: "data missing", detail: listing.problems.find((p) => p.id === b.manifest.id)?.reason ?? missingDataProblem(b.manifest), at: v?.at ?? null, age_ms: v ? nowMs - Date.parse(v.at) : null });
+    out.push({
+      id: b.manifest.id,
+      created_at: b.manifest.created_at,
+      reason: "data missing",
+      detail: listing.problems.find((p) => p.id === b.manifest.id)?.reason ?? missingDataProblem(b.manifest),
+      at: v?.at ?? null,
+      age_ms: v ? nowMs - Date.parse(v.at) : null,
+    });
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Summarises one database's listing and its op-log entries (oldest first). */
-export function databaseStats(listing: FolderListing, log: LoggedEntry[], configured: boolean, nowMs: number): DatabaseStats {
+export function databaseStats(
+  listing: FolderListing,
+  log: LoggedEntry[],
+  configured: boolean,
+  nowMs: number,
+): DatabaseStats {
   const backups = listing.backups.map((b) => b.manifest);
   const count = { scheduled: 0, manual: 0, "pre-restore": 0, total: backups.length };
   for (const m of backups) count[m.kind]++;
@@ -134,7 +172,10 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
   const future = backups.filter((m) => Date.parse(m.created_at) > nowMs);
   const present = backups.filter((m) => !(Date.parse(m.created_at) > nowMs));
   const newestOwn = present.filter((m) => m.kind !== "pre-restore").at(-1);
-  const newestPresent = present.reduce<(typeof backups)[number] | undefined>((best, m) => (!best || Date.parse(m.created_at) >= Date.parse(best.created_at) ? m : best), undefined);
+  const newestPresent = present.reduce<(typeof backups)[number] | undefined>(
+    (best, m) => (!best || Date.parse(m.created_at) >= Date.parse(best.created_at) ? m : best),
+    undefined,
+  );
   const mine = log.filter((e) => e.database === listing.database);
   const runs = mine.filter((e) => e.op === "backup");
   const lastRun = runs.at(-1);
@@ -155,7 +196,9 @@ export function databaseStats(listing: FolderListing, log: LoggedEntry[], config
     last_verification: lastVerification(listing, nowMs),
     last_restore_test: lastRestoreTest(listing, nowMs),
     last_backup_run: lastRun ? { ts: lastRun.ts, ok: lastRun.ok, error: lastRun.error } : null,
-    failures_since_success: mine.filter((e) => !e.ok && e.ts > lastOkTs).map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
+    failures_since_success: mine
+      .filter((e) => !e.ok && e.ts > lastOkTs)
+      .map((e) => ({ ts: e.ts, op: e.op, error: e.error })),
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
     skipped_manifests: listing.problems,
     ...shrunkNewest(backups),

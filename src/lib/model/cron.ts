@@ -62,7 +62,8 @@ function parseNumber(text: string, spec: FieldSpec): number {
     throw new CronSyntaxError(`${spec.name}: "${text}" is not a number${hint}`);
   }
   const n = Number(text);
-  if (n < spec.min || n > spec.max) throw new CronSyntaxError(`${spec.name}: ${n} is out of range ${spec.min}-${spec.max}`);
+  if (n < spec.min || n > spec.max)
+    throw new CronSyntaxError(`${spec.name}: ${n} is out of range ${spec.min}-${spec.max}`);
   return n;
 }
 
@@ -73,7 +74,8 @@ function parseField(text: string, spec: FieldSpec): CronField {
     if (!m) throw new CronSyntaxError(`${spec.name}: "${item}" is not a value, range or step`);
     const [, range, stepText] = m;
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (step < 1 || step > spec.max) throw new CronSyntaxError(`${spec.name}: step ${stepText} is out of range 1-${spec.max}`);
+    if (step < 1 || step > spec.max)
+      throw new CronSyntaxError(`${spec.name}: step ${stepText} is out of range 1-${spec.max}`);
     let lo: number;
     let hi: number;
     if (range === "*") [lo, hi] = [spec.min, spec === FIELDS[4] ? 6 : spec.max];
@@ -81,10 +83,14 @@ function parseField(text: string, spec: FieldSpec): CronField {
       const [a, b, ...extra] = range!.split("-");
       if (extra.length) throw new CronSyntaxError(`${spec.name}: "${range}" is not a range`);
       [lo, hi] = [parseNumber(a!, spec), parseNumber(b!, spec)];
-      if (lo > hi) throw new CronSyntaxError(`${spec.name}: range ${range} runs backwards (write ${b}-${a}, or a list)`);
+      if (lo > hi)
+        throw new CronSyntaxError(`${spec.name}: range ${range} runs backwards (write ${b}-${a}, or a list)`);
     } else {
       // Vixie cron rejects `5/10`; write `5-59/10`.
-      if (stepText !== undefined) throw new CronSyntaxError(`${spec.name}: "${item}" needs a range before the step (e.g. ${range}-${spec.max}/${step})`);
+      if (stepText !== undefined)
+        throw new CronSyntaxError(
+          `${spec.name}: "${item}" needs a range before the step (e.g. ${range}-${spec.max}/${step})`,
+        );
       lo = hi = parseNumber(range!, spec);
     }
     for (let v = lo; v <= hi; v += step) set.add(spec === FIELDS[4] && v === 7 ? 0 : v);
@@ -103,14 +109,25 @@ export function parseCron(text: string): CronExpr {
   const trimmed = text.trim();
   if (trimmed.startsWith("@")) {
     const expanded = SHORTHANDS[trimmed.toLowerCase()];
-    if (!expanded) throw new CronSyntaxError(`"${trimmed}" is not supported (use five fields, or one of ${Object.keys(SHORTHANDS).join(", ")})`);
+    if (!expanded)
+      throw new CronSyntaxError(
+        `"${trimmed}" is not supported (use five fields, or one of ${Object.keys(SHORTHANDS).join(", ")})`,
+      );
     return parseCron(expanded);
   }
   const parts = trimmed.split(/\s+/);
   if (parts.length !== 5) {
-    throw new CronSyntaxError(`expected 5 fields (minute hour day-of-month month day-of-week), got ${trimmed === "" ? 0 : parts.length}`);
+    throw new CronSyntaxError(
+      `expected 5 fields (minute hour day-of-month month day-of-week), got ${trimmed === "" ? 0 : parts.length}`,
+    );
   }
-  const [minute, hour, dom, month, dow] = parts.map((p, i) => parseField(p, FIELDS[i]!)) as [CronField, CronField, CronField, CronField, CronField];
+  const [minute, hour, dom, month, dow] = parts.map((p, i) => parseField(p, FIELDS[i]!)) as [
+    CronField,
+    CronField,
+    CronField,
+    CronField,
+    CronField,
+  ];
   const expr = { source: parts.join(" "), minute, hour, dom, month, dow };
   if (usesDayOfMonthOnly(expr) && !month.values.some((m) => dom.values[0]! <= MONTH_DAYS[m - 1]!)) {
     throw new CronSyntaxError(`day of month ${dom.values[0]} never occurs in the chosen months, so this never runs`);

@@ -1,10 +1,61 @@
 /** Ids, names, the manifest and shared constants: the values every other folder speaks in. Imports nothing from lib. */
-export { CHECK_LEVELS, type CheckLevel, type Compression, COMPRESSIONS, DATABASE_NAME_RE, SNAPSHOT_METHOD_NAMES, type SnapshotMethodName } from "./constants.ts";
+export {
+  CHECK_LEVELS,
+  type CheckLevel,
+  COMPRESSIONS,
+  type Compression,
+  DATABASE_NAME_RE,
+  SNAPSHOT_METHOD_NAMES,
+  type SnapshotMethodName,
+} from "./constants.ts";
 export { type CronExpr, type CronField, CronSyntaxError, isDayOrSemantics, nextRuns, parseCron } from "./cron.ts";
-export { type CalendarWindow, formatSpan, formatSpanSetting, isEmptyWindow, parseCalendarWindow, parseSpanMs, spanProblem } from "./duration.ts";
-export { ConfigError, describeError, EXIT, type ExitCode, fsErrorMessage, LockedError, OperationError, OutcomeError, SqlbakError, UsageError } from "./errors.ts";
+export {
+  type CalendarWindow,
+  formatSpan,
+  formatSpanSetting,
+  isEmptyWindow,
+  parseCalendarWindow,
+  parseSpanMs,
+  spanProblem,
+} from "./duration.ts";
+export {
+  ConfigError,
+  describeError,
+  EXIT,
+  type ExitCode,
+  fsErrorMessage,
+  LockedError,
+  OperationError,
+  OutcomeError,
+  SqlbakError,
+  UsageError,
+} from "./errors.ts";
 export { formatAge, formatBytes, formatLocalTime, renderTable } from "./format.ts";
-export { type BackupKind, KINDS, type Manifest, MANIFEST_FORMAT, type ManifestEncryption, MAX_MANIFEST_BYTES, parseManifest, serializeManifest, type Verification } from "./manifest.ts";
-export { DATA_FILE_RE, dataFileName, MANIFEST_EXTENSION, manifestFileName, newBackupId, parseBackupId } from "./names.ts";
-export { beforeShrinkId, describeShrink, detectShrink, isUnacknowledgedShrink, newestOwn, shrinkReference } from "./shrink.ts";
+export {
+  type BackupKind,
+  KINDS,
+  MANIFEST_FORMAT,
+  MAX_MANIFEST_BYTES,
+  type Manifest,
+  type ManifestEncryption,
+  parseManifest,
+  serializeManifest,
+  type Verification,
+} from "./manifest.ts";
+export {
+  DATA_FILE_RE,
+  dataFileName,
+  MANIFEST_EXTENSION,
+  manifestFileName,
+  newBackupId,
+  parseBackupId,
+} from "./names.ts";
+export {
+  beforeShrinkId,
+  describeShrink,
+  detectShrink,
+  isUnacknowledgedShrink,
+  newestOwn,
+  shrinkReference,
+} from "./shrink.ts";
 export { suggestCommand } from "./suggest.ts";

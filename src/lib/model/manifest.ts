@@ -5,7 +5,7 @@
  * is rejected instead of trusted.
  */
 import { AgeKeyError, parseRecipient } from "../../age/index.ts";
-import { COMPRESSIONS, type CheckLevel, type Compression } from "./constants.ts";
+import { type CheckLevel, COMPRESSIONS, type Compression } from "./constants.ts";
 import { dataFileName, manifestFileName, parseBackupId } from "./names.ts";
 
 export const MANIFEST_FORMAT = 1;
@@ -24,7 +24,9 @@ export const MAX_MANIFEST_DEPTH = 16;
  * of the compressed stream; recipients are the public keys it was encrypted
  * to, or the passphrase came from the named environment variable (scrypt).
  */
-export type ManifestEncryption = { type: "age"; recipients: string[] } | { type: "age"; passphrase_env: string; scrypt_log_n: number };
+export type ManifestEncryption =
+  | { type: "age"; recipients: string[] }
+  | { type: "age"; passphrase_env: string; scrypt_log_n: number };
 
 export interface Verification {
   at: string;
@@ -54,7 +56,14 @@ export interface Manifest {
     tables: Record<string, number>;
   };
   raw: { size: number; sha256: string };
-  stored: { file: string; size: number; sha256: string; compression: Compression; compression_level: number; encryption: ManifestEncryption | null };
+  stored: {
+    file: string;
+    size: number;
+    sha256: string;
+    compression: Compression;
+    compression_level: number;
+    encryption: ManifestEncryption | null;
+  };
   check: { level: CheckLevel; ok: boolean; result: string };
   duration_ms: number;
   host: string;
@@ -125,7 +134,8 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   const parsed = typeof m.id === "string" ? parseBackupId(m.id) : null;
   if (!parsed) fail("has an invalid id");
   if (manifestFileName(m.id) !== fileName) fail(`id ${m.id} does not match its file name`);
-  if (m.database !== folderDatabase || parsed!.database !== folderDatabase) fail(`belongs to database ${JSON.stringify(m.database)}, not "${folderDatabase}"`);
+  if (m.database !== folderDatabase || parsed!.database !== folderDatabase)
+    fail(`belongs to database ${JSON.stringify(m.database)}, not "${folderDatabase}"`);
   if (typeof m.created_at !== "string" || Number.isNaN(Date.parse(m.created_at))) fail("has an invalid created_at");
   if (!KINDS.includes(m.kind)) fail(`has an unknown kind ${JSON.stringify(m.kind)}`);
   if (!Array.isArray(m.tags) || m.tags.some((t) => typeof t !== "string")) fail("has invalid tags");
@@ -134,17 +144,39 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   if (!COMPRESSIONS.includes(s.compression)) fail(`has an unknown compression ${JSON.stringify(s.compression)}`);
   const encProblem = encryptionProblem(s.encryption ?? null);
   if (encProblem) fail(encProblem);
-  if (s.file !== dataFileName(m.id, s.compression, Boolean(s.encryption))) fail("names a data file that does not belong to it");
-  if (!isCount(s.size) || typeof s.sha256 !== "string" || !SHA256_RE.test(s.sha256)) fail("has an invalid stored size or sha256");
-  if (typeof m.raw !== "object" || m.raw === null || !isCount(m.raw.size) || !SHA256_RE.test(String(m.raw.sha256))) fail("has an invalid raw size or sha256");
+  if (s.file !== dataFileName(m.id, s.compression, Boolean(s.encryption)))
+    fail("names a data file that does not belong to it");
+  if (!isCount(s.size) || typeof s.sha256 !== "string" || !SHA256_RE.test(s.sha256))
+    fail("has an invalid stored size or sha256");
+  if (typeof m.raw !== "object" || m.raw === null || !isCount(m.raw.size) || !SHA256_RE.test(String(m.raw.sha256)))
+    fail("has an invalid raw size or sha256");
   const snap = m.snapshot;
-  if (typeof snap !== "object" || snap === null || !isCount(snap.page_count) || !isCount(snap.page_size)) fail("has an invalid snapshot section");
-  if (typeof snap.tables !== "object" || snap.tables === null || Object.values(snap.tables).some((n) => !isCount(n))) fail("has invalid table counts");
+  if (typeof snap !== "object" || snap === null || !isCount(snap.page_count) || !isCount(snap.page_size))
+    fail("has an invalid snapshot section");
+  if (typeof snap.tables !== "object" || snap.tables === null || Object.values(snap.tables).some((n) => !isCount(n)))
+    fail("has invalid table counts");
   if (!Array.isArray(m.verifications)) fail("has an invalid verification history");
   const st = m.source_stat;
-  if (st !== undefined && (typeof st !== "object" || st === null || !isCount(st.mode) || st.mode > 0o7777 || !isCount(st.uid) || !isCount(st.gid))) fail("has an invalid source_stat");
+  if (
+    st !== undefined &&
+    (typeof st !== "object" ||
+      st === null ||
+      !isCount(st.mode) ||
+      st.mode > 0o7777 ||
+      !isCount(st.uid) ||
+      !isCount(st.gid))
+  )
+    fail("has an invalid source_stat");
   const sh = m.shrunk;
-  if (sh !== undefined && (typeof sh !== "object" || sh === null || typeof sh.previous_id !== "string" || !parseBackupId(sh.previous_id) || !isCount(sh.previous_size))) fail("has an invalid shrunk section");
+  if (
+    sh !== undefined &&
+    (typeof sh !== "object" ||
+      sh === null ||
+      typeof sh.previous_id !== "string" ||
+      !parseBackupId(sh.previous_id) ||
+      !isCount(sh.previous_size))
+  )
+    fail("has an invalid shrunk section");
   if (m.shrink_accepted !== undefined && typeof m.shrink_accepted !== "boolean") fail("has an invalid shrink_accepted");
   return m;
 }

@@ -37,7 +37,9 @@ function isOwn(m: Manifest): boolean {
 }
 
 /** True when `m` records a shrink nobody has acknowledged yet. */
-export function isUnacknowledgedShrink(m: Manifest | undefined): m is Manifest & { shrunk: NonNullable<Manifest["shrunk"]> } {
+export function isUnacknowledgedShrink(
+  m: Manifest | undefined,
+): m is Manifest & { shrunk: NonNullable<Manifest["shrunk"]> } {
   return Boolean(m?.shrunk && !m.shrink_accepted);
 }
 
@@ -55,7 +57,15 @@ export function shrinkReference(manifests: Manifest[]): ShrinkReference | null {
   const m = newestOwn(manifests);
   if (!m) return null;
   if (isUnacknowledgedShrink(m)) return { id: m.shrunk.previous_id, size: m.shrunk.previous_size, empty: false };
-  return { id: m.id, size: m.raw.size, empty: isEmpty({ rawSize: m.raw.size, pageCount: m.snapshot.page_count, tableCount: Object.keys(m.snapshot.tables).length }) };
+  return {
+    id: m.id,
+    size: m.raw.size,
+    empty: isEmpty({
+      rawSize: m.raw.size,
+      pageCount: m.snapshot.page_count,
+      tableCount: Object.keys(m.snapshot.tables).length,
+    }),
+  };
 }
 
 /** The manifest's `shrunk` field for a new backup, or null when it did not shrink. */
@@ -73,7 +83,12 @@ export function beforeShrinkId(manifests: Manifest[]): string | null {
 }
 
 /** The loud line: what shrank, from what, and what to do. */
-export function describeShrink(database: string, rawSize: number, shrunk: NonNullable<Manifest["shrunk"]>, accepted = false): string {
+export function describeShrink(
+  database: string,
+  rawSize: number,
+  shrunk: NonNullable<Manifest["shrunk"]>,
+  accepted = false,
+): string {
   const what = `${database}: the database shrank from ${formatBytes(shrunk.previous_size)} to ${formatBytes(rawSize)} (previous backup ${shrunk.previous_id})`;
   if (accepted) return `${what}; accepted with --accept-shrink, ${shrunk.previous_id} is no longer kept for it`;
   return `${what}; if this was not intended, restore ${shrunk.previous_id} (\`sqlbak restore ${database} --id ${shrunk.previous_id}\`); if it was, run \`sqlbak backup ${database} --accept-shrink\``;

@@ -5,7 +5,7 @@
  * caller); it never changes the outcome or exit code of what it reports.
  */
 import { hostname } from "node:os";
-import type { ResolvedConfig, NotifyConfig, NotifyEvent } from "../config/index.ts";
+import type { NotifyConfig, NotifyEvent, ResolvedConfig } from "../config/index.ts";
 import { describeError } from "../model/index.ts";
 import { appendOpLog } from "../store/index.ts";
 
@@ -78,7 +78,11 @@ export const COMMAND_BASE_ENV = ["PATH", "HOME", "LANG", "TZ", "USER", "LOGNAME"
  * the event. Never the rest of sqlbak's environment, which holds passphrases,
  * cloud keys and tokens; never a variable the config reads a secret from.
  */
-export function commandEnvironment(cfg: NotifyConfig, n: Notification, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function commandEnvironment(
+  cfg: NotifyConfig,
+  n: Notification,
+  parent: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const allowed = new Set([...COMMAND_BASE_ENV, ...(cfg.commandEnv ?? [])]);
   const secret = new Set(cfg.secretEnv ?? []);
   const env: Record<string, string> = {};

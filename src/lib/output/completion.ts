@@ -58,7 +58,12 @@ export function describeCommand(name: string, description: string, args: Record<
       continue;
     }
     const short = [def.alias ?? []].flat().find((a) => a.length === 1);
-    flags.push({ name: flag, short, description: def.description ?? "", value: def.type === "boolean" ? undefined : valueKind(def) });
+    flags.push({
+      name: flag,
+      short,
+      description: def.description ?? "",
+      value: def.type === "boolean" ? undefined : valueKind(def),
+    });
   }
   flags.push({ name: "help", short: "h", description: "Show help for this command" });
   return { name, description, flags, positional };
@@ -88,7 +93,10 @@ function renderBash(cmds: CommandSpec[]): string {
     const valued = c.flags.filter((f) => f.value);
     const words = c.flags.flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
     out.push(`    ${c.name})`, '      case "$prev" in');
-    for (const f of valued) out.push(`        ${[`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])].join("|")}) ${bashValue(f.value!)}; return ;;`);
+    for (const f of valued)
+      out.push(
+        `        ${[`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])].join("|")}) ${bashValue(f.value!)}; return ;;`,
+      );
     out.push("      esac");
     out.push(`      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "${words.join(" ")}" -- "$cur")); return; fi`);
     out.push(`      ${bashValue(c.positional ?? "none")}`, "      ;;");
@@ -127,7 +135,9 @@ function renderZsh(cmds: CommandSpec[]): string {
   for (const c of cmds) {
     out.push(`    ${c.name})`, "      _arguments -s \\");
     for (const f of c.flags) {
-      const names = f.short ? `'(-${f.short} --${f.name})'{-${f.short},--${f.name}${f.value ? "=" : ""}}` : `'--${f.name}${f.value ? "=" : ""}'`;
+      const names = f.short
+        ? `'(-${f.short} --${f.name})'{-${f.short},--${f.name}${f.value ? "=" : ""}}`
+        : `'--${f.name}${f.value ? "=" : ""}'`;
       const spec = `'[${zq(f.description)}]${f.value ? zq(zshValue(f.value, f.name)) : ""}'`;
       out.push(`        ${names}${spec} \\`);
     }
@@ -154,15 +164,21 @@ function fishValue(kind: ValueKind): string {
 
 function renderFish(cmds: CommandSpec[]): string {
   const out = [`# fish completion for sqlbak: ${HEADER}.`, "complete -c sqlbak -f"];
-  out.push("complete -c sqlbak -n __fish_use_subcommand -l help -s h -d 'Show help'", "complete -c sqlbak -n __fish_use_subcommand -l version -s v -d 'Show the version'");
+  out.push(
+    "complete -c sqlbak -n __fish_use_subcommand -l help -s h -d 'Show help'",
+    "complete -c sqlbak -n __fish_use_subcommand -l version -s v -d 'Show the version'",
+  );
   for (const c of cmds) out.push(`complete -c sqlbak -n __fish_use_subcommand -a ${c.name} -d ${fq(c.description)}`);
   for (const c of cmds) {
     const cond = `-n '__fish_seen_subcommand_from ${c.name}'`;
     for (const f of c.flags) {
       const value = f.value ? ` ${fishValue(f.value)}` : "";
-      out.push(`complete -c sqlbak ${cond}${f.short ? ` -s ${f.short}` : ""} -l ${f.name}${value} -d ${fq(f.description)}`);
+      out.push(
+        `complete -c sqlbak ${cond}${f.short ? ` -s ${f.short}` : ""} -l ${f.name}${value} -d ${fq(f.description)}`,
+      );
     }
-    if (c.positional && c.positional !== "none") out.push(`complete -c sqlbak ${cond} ${c.positional === "file" ? "-F" : fishValue(c.positional)}`);
+    if (c.positional && c.positional !== "none")
+      out.push(`complete -c sqlbak ${cond} ${c.positional === "file" ? "-F" : fishValue(c.positional)}`);
   }
   out.push("");
   return out.join("\n");

@@ -1,5 +1,12 @@
 /** What sqlbak prints for people and shells: list, stats and rotation tables, completion scripts. */
-export { type ArgDefLike, type CommandSpec, describeCommand, renderCompletion, type Shell, SHELLS } from "./completion.ts";
+export {
+  type ArgDefLike,
+  type CommandSpec,
+  describeCommand,
+  renderCompletion,
+  SHELLS,
+  type Shell,
+} from "./completion.ts";
 export { backupToJson, renderBackupTable } from "./list.ts";
 export { renderRotateTable, rotateToJson } from "./rotate.ts";
 export { renderStats } from "./stats.ts";

@@ -2,7 +2,7 @@
  * What goes to stdout: the backup table and the stable JSON shapes.
  * The JSON fields here are documented in docs/commands.md; change them only additively.
  */
-import { formatAge, formatBytes, formatLocalTime, renderTable, type ManifestEncryption } from "../model/index.ts";
+import { formatAge, formatBytes, formatLocalTime, type ManifestEncryption, renderTable } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export interface BackupJson {
@@ -34,7 +34,12 @@ export function backupToJson(b: StoredBackup): BackupJson {
     file: b.dataPath,
     manifest: b.manifestPath,
     raw: m.raw,
-    stored: { size: m.stored.size, sha256: m.stored.sha256, compression: m.stored.compression, encryption: m.stored.encryption },
+    stored: {
+      size: m.stored.size,
+      sha256: m.stored.sha256,
+      compression: m.stored.compression,
+      encryption: m.stored.encryption,
+    },
     check: m.check,
     last_verification: last ? { at: last.at, level: last.level, ok: last.ok } : null,
   };

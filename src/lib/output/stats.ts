@@ -1,13 +1,16 @@
 /** The human layout of `stats`: a small block per database, then the volume and totals. */
-import { formatSpan, formatBytes, formatLocalTime, renderTable } from "../model/index.ts";
-import type { DatabaseStats, StatsReport, BackupRef, DestinationStats } from "../health/index.ts";
+
+import type { BackupRef, DatabaseStats, DestinationStats, StatsReport } from "../health/index.ts";
+import { formatBytes, formatLocalTime, formatSpan, renderTable } from "../model/index.ts";
 
 function when(r: BackupRef | null): string {
   return r ? `${formatLocalTime(new Date(r.created_at))} (${formatSpan(r.age_ms)} ago)  ${r.id}` : "-";
 }
 
 function verification(v: DatabaseStats["last_verification"]): string {
-  return v ? `${v.ok ? "ok" : "FAILED"} (${v.level}) ${formatLocalTime(new Date(v.at))} (${formatSpan(v.age_ms)} ago)  ${v.id}` : "never";
+  return v
+    ? `${v.ok ? "ok" : "FAILED"} (${v.level}) ${formatLocalTime(new Date(v.at))} (${formatSpan(v.age_ms)} ago)  ${v.id}`
+    : "never";
 }
 
 function databaseRows(d: DatabaseStats): string[][] {
@@ -26,12 +29,24 @@ function databaseRows(d: DatabaseStats): string[][] {
     ],
     ["oldest", when(d.oldest)],
     ["newest", when(d.newest)],
-    ...(d.future_dated.length ? [["future", `${d.future_dated.length} dated after now (wrong clock?), e.g. ${d.future_dated[0]!.id}`]] : []),
+    ...(d.future_dated.length
+      ? [["future", `${d.future_dated.length} dated after now (wrong clock?), e.g. ${d.future_dated[0]!.id}`]]
+      : []),
     ["verified", verification(d.last_verification)],
     ["restore test", verification(d.last_restore_test)],
     ["last run", run ? `${run.ok ? "ok" : `FAILED: ${run.error}`} at ${formatLocalTime(new Date(run.ts))}` : "-"],
-    ["failures", d.failures_since_success.length ? `${d.failures_since_success.length} since the last success` : "none since the last success"],
-    ["partials", d.partials.length ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ") : "none"],
+    [
+      "failures",
+      d.failures_since_success.length
+        ? `${d.failures_since_success.length} since the last success`
+        : "none since the last success",
+    ],
+    [
+      "partials",
+      d.partials.length
+        ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ")
+        : "none",
+    ],
     ...(bad.length ? [["bad", bad.map((f) => `${f.id} (${f.reason}: ${f.detail})`).join("; ")]] : []),
     ...(unreadable.length ? [["unreadable", unreadable.map((p) => `${p.id} (${p.reason})`).join("; ")]] : []),
   ];
@@ -39,7 +54,10 @@ function databaseRows(d: DatabaseStats): string[][] {
 
 export function renderStats(report: StatsReport): string {
   const blocks = report.databases.map((d) => {
-    const table = renderTable(["", ""], databaseRows(d)).split("\n").slice(1).map((l) => `  ${l}`);
+    const table = renderTable(["", ""], databaseRows(d))
+      .split("\n")
+      .slice(1)
+      .map((l) => `  ${l}`);
     return [`${d.database}${d.configured ? "" : "  (not in the config)"}`, ...table].join("\n");
   });
   if (report.destinations?.length) blocks.push(renderDestinations(report.destinations));
@@ -47,8 +65,12 @@ export function renderStats(report: StatsReport): string {
   const t = report.totals;
   blocks.push(
     [
-      ...(report.staging_leftovers ?? []).map((s) => `leftover download ${s.path} (${formatSpan(s.age_ms)} old; removed after a day)`),
-      vol ? `volume ${vol.path}: ${formatBytes(vol.free_bytes)} free of ${formatBytes(vol.total_bytes)}` : `volume ${report.backup_dir}: unknown`,
+      ...(report.staging_leftovers ?? []).map(
+        (s) => `leftover download ${s.path} (${formatSpan(s.age_ms)} old; removed after a day)`,
+      ),
+      vol
+        ? `volume ${vol.path}: ${formatBytes(vol.free_bytes)} free of ${formatBytes(vol.total_bytes)}`
+        : `volume ${report.backup_dir}: unknown`,
       `total: ${t.databases} database${t.databases === 1 ? "" : "s"}, ${t.backups} backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}`,
     ].join("\n"),
   );
@@ -61,8 +83,24 @@ function renderDestinations(ds: DestinationStats[]): string {
     d.ok ? String(d.count) : "-",
     d.ok ? formatBytes(d.stored_bytes) : "-",
     d.newest ? `${formatLocalTime(new Date(d.newest.created_at))} (${formatSpan(d.newest.age_ms)} ago)` : "-",
-    !d.ok ? `UNREACHABLE: ${d.error}` : d.lag_ms === null ? (d.missing ? `${d.missing} not copied` : "-") : d.lag_ms === 0 && d.missing === 0 ? "up to date" : `${formatSpan(d.lag_ms)} behind, ${d.missing} not copied`,
+    !d.ok
+      ? `UNREACHABLE: ${d.error}`
+      : d.lag_ms === null
+        ? d.missing
+          ? `${d.missing} not copied`
+          : "-"
+        : d.lag_ms === 0 && d.missing === 0
+          ? "up to date"
+          : `${formatSpan(d.lag_ms)} behind, ${d.missing} not copied`,
   ]);
-  const unreadable = ds.flatMap((d) => (d.problems ?? []).map((p) => `  ${d.database} @ ${d.destination}: unreadable ${p.id} (${p.reason})`));
-  return [`destinations\n${renderTable(["", "COPIES", "STORED", "NEWEST", "LAG"], rows).split("\n").map((l) => `  ${l}`).join("\n")}`, ...unreadable].join("\n");
+  const unreadable = ds.flatMap((d) =>
+    (d.problems ?? []).map((p) => `  ${d.database} @ ${d.destination}: unreadable ${p.id} (${p.reason})`),
+  );
+  return [
+    `destinations\n${renderTable(["", "COPIES", "STORED", "NEWEST", "LAG"], rows)
+      .split("\n")
+      .map((l) => `  ${l}`)
+      .join("\n")}`,
+    ...unreadable,
+  ].join("\n");
 }

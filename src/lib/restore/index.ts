@@ -1,3 +1,10 @@
 /** Plans and performs a safe restore: the chosen backup, a pre-restore safety copy, an atomic swap. */
-export { type BackupSelector, describePlan, parseRestoreSelector, planRestore, type RestorePlan, selectBackup } from "./plan.ts";
+export {
+  type BackupSelector,
+  describePlan,
+  parseRestoreSelector,
+  planRestore,
+  type RestorePlan,
+  selectBackup,
+} from "./plan.ts";
 export { type RestoredPermissions, type RestoreResult, runRestore } from "./run.ts";

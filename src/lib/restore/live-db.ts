@@ -93,5 +93,10 @@ export function holdExclusive(path: string): ExclusiveHold | null {
 /** One line naming who uses the database, for the refusal message. */
 export function describeOpeners(openers: Opener[]): string {
   if (openers.length === 0) return "another connection holds a lock on it";
-  return openers.slice(0, 3).map((o) => `pid ${o.pid} ${o.command}`).join(", ") + (openers.length > 3 ? ", ..." : "");
+  return (
+    openers
+      .slice(0, 3)
+      .map((o) => `pid ${o.pid} ${o.command}`)
+      .join(", ") + (openers.length > 3 ? ", ..." : "")
+  );
 }

@@ -5,14 +5,30 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
 import type { DecryptionKeys } from "../codec/index.ts";
-import { parseSpanMs, OperationError, UsageError, formatBytes, formatLocalTime, parseBackupId, suggestCommand } from "../model/index.ts";
+import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
+import {
+  formatBytes,
+  formatLocalTime,
+  OperationError,
+  parseBackupId,
+  parseSpanMs,
+  suggestCommand,
+  UsageError,
+} from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export type BackupSelector = { kind: "id"; id: string } | { kind: "at"; at: Date; text: string } | { kind: "latest" };
 
-const WORD_UNITS: Record<string, string> = { sec: "s", second: "s", min: "m", minute: "m", hour: "h", day: "d", week: "w" };
+const WORD_UNITS: Record<string, string> = {
+  sec: "s",
+  second: "s",
+  min: "m",
+  minute: "m",
+  hour: "h",
+  day: "d",
+  week: "w",
+};
 const CLOCK_RE = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)? ?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -40,11 +56,25 @@ function parseIso(text: string): Date | null {
   // A time given to the second (as `list` shows it) covers that whole second: backups carry milliseconds.
   const wholeSecond = s !== undefined && ms === undefined ? 999 : 0;
   if (zone) {
-    const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${(ms ?? "0").padEnd(3, "0")}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`);
+    const date = new Date(
+      `${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${(ms ?? "0").padEnd(3, "0")}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
+    );
     return Number.isNaN(date.getTime()) ? null : new Date(date.getTime() + wholeSecond);
   }
-  const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), Number((ms ?? "0").padEnd(3, "0")) + wholeSecond);
-  const exact = date.getMonth() === Number(mo) - 1 && date.getDate() === Number(d) && date.getHours() === Number(h) && date.getMinutes() === Number(mi);
+  const date = new Date(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s ?? 0),
+    Number((ms ?? "0").padEnd(3, "0")) + wholeSecond,
+  );
+  const exact =
+    date.getMonth() === Number(mo) - 1 &&
+    date.getDate() === Number(d) &&
+    date.getHours() === Number(h) &&
+    date.getMinutes() === Number(mi);
   return exact ? date : null;
 }
 
@@ -60,7 +90,10 @@ export function parseAtTime(input: string, now: Date): Date | null {
   if (text === "now") return new Date(now);
   const ago = /^(.+?) ?ago$/.exec(text);
   if (ago) {
-    const words = ago[1]!.replace(/(\d+(?:\.\d+)?) ?([a-z]+?)s?\b/g, (_all, n: string, unit: string) => `${n}${WORD_UNITS[unit] ?? unit}`);
+    const words = ago[1]!.replace(
+      /(\d+(?:\.\d+)?) ?([a-z]+?)s?\b/g,
+      (_all, n: string, unit: string) => `${n}${WORD_UNITS[unit] ?? unit}`,
+    );
     const ms = parseSpanMs(words.replace(/ /g, ""));
     return ms === null ? null : new Date(now.getTime() - ms);
   }
@@ -78,16 +111,29 @@ export function parseAtTime(input: string, now: Date): Date | null {
  * Turns `--id` / `--at` / `--latest` into one selector (null when none was
  * given). More than one, a malformed id or an unreadable time is a UsageError.
  */
-export function parseRestoreSelector(opts: { id?: string; at?: string; latest?: boolean }, now: Date): BackupSelector | null {
-  const given = [opts.id !== undefined && "--id", opts.at !== undefined && "--at", opts.latest && "--latest"].filter(Boolean);
+export function parseRestoreSelector(
+  opts: { id?: string; at?: string; latest?: boolean },
+  now: Date,
+): BackupSelector | null {
+  const given = [opts.id !== undefined && "--id", opts.at !== undefined && "--at", opts.latest && "--latest"].filter(
+    Boolean,
+  );
   if (given.length > 1) throw new UsageError(`choose one of ${given.join(", ")}`);
   if (opts.id !== undefined) {
-    if (!parseBackupId(opts.id)) throw new UsageError(`"${opts.id}" is not a backup id`, "ids look like app-20261122T050607123Z-1a2b3c4d; see `sqlbak list`");
+    if (!parseBackupId(opts.id))
+      throw new UsageError(
+        `"${opts.id}" is not a backup id`,
+        "ids look like app-20261122T050607123Z-1a2b3c4d; see `sqlbak list`",
+      );
     return { kind: "id", id: opts.id };
   }
   if (opts.at !== undefined) {
     const at = parseAtTime(opts.at, now);
-    if (!at) throw new UsageError(`cannot read --at "${opts.at}"`, "use e.g. 2026-11-20, \"2026-11-20 18:00\", 2026-11-20T18:00:00Z, \"2h ago\", \"3d ago\", yesterday, \"yesterday 18:00\"");
+    if (!at)
+      throw new UsageError(
+        `cannot read --at "${opts.at}"`,
+        'use e.g. 2026-11-20, "2026-11-20 18:00", 2026-11-20T18:00:00Z, "2h ago", "3d ago", yesterday, "yesterday 18:00"',
+      );
     return { kind: "at", at, text: opts.at };
   }
   return opts.latest ? { kind: "latest" } : null;
@@ -101,17 +147,24 @@ export function parseRestoreSelector(opts: { id?: string; at?: string; latest?: 
  * `listCommand` is the `sqlbak list …` hints suggest (same config, folder, destination).
  */
 export function selectBackup(backups: StoredBackup[], sel: BackupSelector, listCommand = "sqlbak list"): StoredBackup {
-  if (backups.length === 0) throw new OperationError("there are no backups to restore", { hint: `see \`${listCommand}\`` });
+  if (backups.length === 0)
+    throw new OperationError("there are no backups to restore", { hint: `see \`${listCommand}\`` });
   if (sel.kind === "id") {
     const b = backups.find((x) => x.manifest.id === sel.id);
     if (!b) throw new UsageError(`no backup with id ${sel.id}`, `see \`${listCommand}\` for the backups there are`);
     return b;
   }
   const regular = backups.filter((b) => b.manifest.kind !== "pre-restore");
-  if (regular.length === 0) throw new OperationError("there are only pre-restore backups; restore one of those by --id", { hint: `see \`${listCommand}\`` });
+  if (regular.length === 0)
+    throw new OperationError("there are only pre-restore backups; restore one of those by --id", {
+      hint: `see \`${listCommand}\``,
+    });
   if (sel.kind === "latest") return regular.at(-1)!;
   const before = regular.filter((b) => Date.parse(b.manifest.created_at) <= sel.at.getTime());
-  if (before.length === 0) throw new UsageError(`no backup at or before ${formatLocalTime(sel.at)} (--at "${sel.text}"); the oldest is from ${formatLocalTime(new Date(regular[0]!.manifest.created_at))}`);
+  if (before.length === 0)
+    throw new UsageError(
+      `no backup at or before ${formatLocalTime(sel.at)} (--at "${sel.text}"); the oldest is from ${formatLocalTime(new Date(regular[0]!.manifest.created_at))}`,
+    );
   return before.reduce((a, b) => (Date.parse(b.manifest.created_at) >= Date.parse(a.manifest.created_at) ? b : a));
 }
 
@@ -141,26 +194,53 @@ export interface RestorePlan {
  * (UsageError) an unconfigured database without `--to`, and an existing
  * `--to` file without `--force`.
  */
-export function planRestore(config: ResolvedConfig, backup: StoredBackup, opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[]; from?: string }): RestorePlan {
+export function planRestore(
+  config: ResolvedConfig,
+  backup: StoredBackup,
+  opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[]; from?: string },
+): RestorePlan {
   const name = backup.manifest.database;
   const configured = config.databases.find((d) => d.name === name);
   if (!opts.to && !configured) {
-    throw new UsageError(`database "${name}" is not in the config, so there is no target to restore to; give --to PATH`, `it was backed up from ${backup.manifest.source}`);
+    throw new UsageError(
+      `database "${name}" is not in the config, so there is no target to restore to; give --to PATH`,
+      `it was backed up from ${backup.manifest.source}`,
+    );
   }
-  const given = opts.to ? (isAbsolute(opts.to) ? opts.to : resolve(opts.cwd ?? process.cwd(), opts.to)) : configured!.path;
+  const given = opts.to
+    ? isAbsolute(opts.to)
+      ? opts.to
+      : resolve(opts.cwd ?? process.cwd(), opts.to)
+    : configured!.path;
   const targetExists = existsSync(given);
   const target = targetExists ? realpathSync(given) : given;
-  if (targetExists && !statSync(target).isFile()) throw new OperationError(`cannot restore to ${target}: not a regular file`);
-  if (!targetExists && !existsSync(dirname(target))) throw new OperationError(`cannot restore to ${target}: folder ${dirname(target)} does not exist`);
+  if (targetExists && !statSync(target).isFile())
+    throw new OperationError(`cannot restore to ${target}: not a regular file`);
+  if (!targetExists && !existsSync(dirname(target)))
+    throw new OperationError(`cannot restore to ${target}: folder ${dirname(target)} does not exist`);
   const toOther = Boolean(opts.to) && target !== configured?.path;
   if (toOther && targetExists && !opts.force) {
-    throw new UsageError(`refusing to overwrite existing file ${target}; pass --force to replace it (a pre-restore backup of it is taken first)`);
+    throw new UsageError(
+      `refusing to overwrite existing file ${target}; pass --force to replace it (a pre-restore backup of it is taken first)`,
+    );
   }
   // The pre-restore copy goes to the folder of the database configured at that path, else of the restored
   // one, else (neither configured) to the folder named after the target file, as `backup PATH` would.
   const owner = config.databases.find((d) => d.path === target) ?? configured;
   const preRestore = targetExists ? { ...(owner ?? adHocDatabase(config, target)), path: target } : null;
-  return { database: name, backup, target, targetExists, toOther, preRestore, undoNeedsTo: owner?.path !== target, force: opts.force, keys: opts.keys, carry: opts.carry, from: opts.from };
+  return {
+    database: name,
+    backup,
+    target,
+    targetExists,
+    toOther,
+    preRestore,
+    undoNeedsTo: owner?.path !== target,
+    force: opts.force,
+    keys: opts.keys,
+    carry: opts.carry,
+    from: opts.from,
+  };
 }
 
 /** The plan as lines for `--dry-run` and the confirmation prompt. */
@@ -170,7 +250,9 @@ export function describePlan(plan: RestorePlan): string[] {
     `backup:  ${m.id} (${m.kind}, ${formatLocalTime(new Date(m.created_at))}, ${formatBytes(m.raw.size)})`,
     `target:  ${plan.target}${plan.targetExists ? "" : " (new file)"}`,
     `steps:   verify checksum; ${m.stored.encryption ? "decrypt and " : ""}decompress beside the target; integrity_check and compare with the manifest`,
-    plan.preRestore ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}` : "         no pre-restore backup (nothing there yet)",
+    plan.preRestore
+      ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
+      : "         no pre-restore backup (nothing there yet)",
     `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; rename into place; remove stale -wal/-shm/-journal; fsync; quick_check`,
   ];
 }
@@ -178,5 +260,8 @@ export function describePlan(plan: RestorePlan): string[] {
 /** The command that puts the pre-restore backup back. */
 export function undoCommand(plan: RestorePlan, preRestoreId: string): string {
   const to = plan.undoNeedsTo ? ["--to", plan.target, "--force"] : [];
-  return suggestCommand(["restore", plan.preRestore!.name, "--id", preRestoreId, ...to, ...(plan.carry ?? [])], ["--yes"]);
+  return suggestCommand(
+    ["restore", plan.preRestore!.name, "--id", preRestoreId, ...to, ...(plan.carry ?? [])],
+    ["--yes"],
+  );
 }

@@ -11,13 +11,13 @@ import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, openSync, readd
 import { basename, dirname, join } from "node:path";
 import { backupDatabase } from "../backup/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
-import { describeError, OperationError, SqlbakError, type Manifest, suggestCommand } from "../model/index.ts";
-import { commitRename, removeQuietly, tempPathFor, acquireLock, pausePoint } from "../system/index.ts";
-import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
-import { appendOpLog, databaseFolder } from "../store/index.ts";
-import { type RestorePlan, undoCommand } from "./plan.ts";
+import { describeError, type Manifest, OperationError, SqlbakError, suggestCommand } from "../model/index.ts";
 import { checkDatabase } from "../snapshot/index.ts";
+import { appendOpLog, databaseFolder } from "../store/index.ts";
+import { acquireLock, commitRename, pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
 import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "../verify/index.ts";
+import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
+import { type RestorePlan, undoCommand } from "./plan.ts";
 
 const SIDECARS = ["-wal", "-shm", "-journal"];
 
@@ -48,8 +48,12 @@ export interface RestoredPermissions {
 
 /** Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live). */
 function removeStaleTemps(target: string): string[] {
-  const re = new RegExp(`^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp(-wal|-shm|-journal)?$`);
-  const stale = readdirSync(dirname(target)).filter((n) => re.test(n)).map((n) => join(dirname(target), n));
+  const re = new RegExp(
+    `^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp(-wal|-shm|-journal)?$`,
+  );
+  const stale = readdirSync(dirname(target))
+    .filter((n) => re.test(n))
+    .map((n) => join(dirname(target), n));
   for (const p of stale) removeQuietly(p);
   return stale;
 }
@@ -68,7 +72,8 @@ async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPer
     if (problems.length === 0) problems.push(...inspectImage(temp, manifest!, "full", []));
   }
   const id = plan.backup.manifest.id;
-  if (problems.length > 0) throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, damagedHint(plan));
+  if (problems.length > 0)
+    throw new BackupDamagedError(`refusing to restore ${id}: ${problems.join("; ")}`, problems, damagedHint(plan));
   // VACUUM INTO images are in rollback mode; give the copy the journal mode the live database had.
   if (manifest!.snapshot.journal_mode === "wal") {
     const db = new Database(temp, { readwrite: true });
@@ -93,7 +98,12 @@ function damagedHint(plan: RestorePlan): string {
   const carry = plan.carry ?? [];
   const from = plan.from !== undefined ? ["--from", plan.from] : [];
   const verify = suggestCommand(["verify", plan.backup.manifest.id, ...carry, ...from]);
-  const list = suggestCommand(["list", plan.database, ...carry.filter((w, i) => w !== "--identity" && carry[i - 1] !== "--identity"), ...from]);
+  const list = suggestCommand([
+    "list",
+    plan.database,
+    ...carry.filter((w, i) => w !== "--identity" && carry[i - 1] !== "--identity"),
+    ...from,
+  ]);
   return `nothing was changed; check it with \`${verify}\` and pick another backup (\`${list}\`)`;
 }
 
@@ -175,14 +185,36 @@ function quickCheckTarget(target: string): string {
  * backup-folder lock. Throws a SqlbakError for every refusal, with the target
  * untouched; logs the outcome to the operation log either way.
  */
-export async function runRestore(config: ResolvedConfig, plan: RestorePlan, onStep: (msg: string) => void = () => {}): Promise<RestoreResult> {
+export async function runRestore(
+  config: ResolvedConfig,
+  plan: RestorePlan,
+  onStep: (msg: string) => void = () => {},
+): Promise<RestoreResult> {
   const started = Date.now();
-  const result: RestoreResult = { id: plan.backup.manifest.id, database: plan.database, target: plan.target, preRestoreId: null, undo: null, forcedPastUsers: null, removedFiles: [], permissions: null, durationMs: 0 };
+  const result: RestoreResult = {
+    id: plan.backup.manifest.id,
+    database: plan.database,
+    target: plan.target,
+    preRestoreId: null,
+    undo: null,
+    forcedPastUsers: null,
+    removedFiles: [],
+    permissions: null,
+    durationMs: 0,
+  };
   try {
     await restoreLocked(config, plan, result, onStep);
     return result;
   } catch (err) {
-    appendOpLog(config.logFile, { op: "restore", database: plan.database, id: result.id, ok: false, target: plan.target, pre_restore_id: result.preRestoreId ?? undefined, error: describeError(err) });
+    appendOpLog(config.logFile, {
+      op: "restore",
+      database: plan.database,
+      id: result.id,
+      ok: false,
+      target: plan.target,
+      pre_restore_id: result.preRestoreId ?? undefined,
+      error: describeError(err),
+    });
     if (err instanceof SqlbakError) throw err;
     throw new OperationError(`restore of ${result.id} to ${plan.target} failed: ${describeError(err)}`, { cause: err });
   } finally {
@@ -190,9 +222,18 @@ export async function runRestore(config: ResolvedConfig, plan: RestorePlan, onSt
   }
 }
 
-async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: RestoreResult, onStep: (msg: string) => void): Promise<void> {
+async function restoreLocked(
+  config: ResolvedConfig,
+  plan: RestorePlan,
+  result: RestoreResult,
+  onStep: (msg: string) => void,
+): Promise<void> {
   const started = Date.now();
-  const lock = await acquireLock(databaseFolder(config.backupDir, plan.database), { database: plan.database, command: "restore" }, config.lockTimeoutMs);
+  const lock = await acquireLock(
+    databaseFolder(config.backupDir, plan.database),
+    { database: plan.database, command: "restore" },
+    config.lockTimeoutMs,
+  );
   const temp = tempPathFor(plan.target);
   try {
     result.removedFiles.push(...removeStaleTemps(plan.target));
@@ -202,8 +243,16 @@ async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: 
     if (plan.preRestore) {
       result.forcedPastUsers = checkInUse(plan);
       onStep(`taking a pre-restore backup of ${plan.target}`);
-      const pre = await backupDatabase(config, plan.preRestore, { kind: "pre-restore", tags: [], dryRun: false, lockHeld: plan.preRestore.name === plan.database });
-      if (!pre.ok) throw new OperationError(`could not take the pre-restore backup of ${plan.target}, so nothing was changed: ${pre.error}`);
+      const pre = await backupDatabase(config, plan.preRestore, {
+        kind: "pre-restore",
+        tags: [],
+        dryRun: false,
+        lockHeld: plan.preRestore.name === plan.database,
+      });
+      if (!pre.ok)
+        throw new OperationError(
+          `could not take the pre-restore backup of ${plan.target}, so nothing was changed: ${pre.error}`,
+        );
       result.preRestoreId = pre.id!;
       result.undo = undoCommand(plan, pre.id!);
       pausePoint("restore:pre-restore-taken");
@@ -217,8 +266,19 @@ async function restoreLocked(config: ResolvedConfig, plan: RestorePlan, result: 
       hold?.release();
     }
     const check = quickCheckTarget(plan.target);
-    if (check !== "ok") throw new OperationError(`restored ${plan.target} but it failed quick_check: ${check}`, { hint: result.undo ? `undo with: ${result.undo}` : undefined });
-    appendOpLog(config.logFile, { op: "restore", database: plan.database, id: result.id, ok: true, target: plan.target, pre_restore_id: result.preRestoreId ?? undefined, duration_ms: Date.now() - started });
+    if (check !== "ok")
+      throw new OperationError(`restored ${plan.target} but it failed quick_check: ${check}`, {
+        hint: result.undo ? `undo with: ${result.undo}` : undefined,
+      });
+    appendOpLog(config.logFile, {
+      op: "restore",
+      database: plan.database,
+      id: result.id,
+      ok: true,
+      target: plan.target,
+      pre_restore_id: result.preRestoreId ?? undefined,
+      duration_ms: Date.now() - started,
+    });
   } finally {
     removeImage(temp);
     lock.release();

@@ -6,8 +6,9 @@
  * policy) only ever add keeps on top. Calendar periods are taken in an explicit
  * IANA time zone through Intl, never from the process's TZ alone.
  */
-import { type BackupKind, type CalendarWindow, isEmptyWindow } from "../model/index.ts";
+
 import { machineTimeZone, type RetentionPolicy, UNLIMITED } from "../config/index.ts";
+import { type BackupKind, type CalendarWindow, isEmptyWindow } from "../model/index.ts";
 
 /** The tag that pins a backup forever (`backup --pin` adds it). */
 export const KEEP_TAG = "keep";
@@ -101,7 +102,14 @@ export function civilTime(ms: number, tz: string): Civil {
   }
   const out: Record<string, number> = {};
   for (const p of f.formatToParts(ms)) if (p.type !== "literal") out[p.type] = Number(p.value);
-  return { year: out.year!, month: out.month!, day: out.day!, hour: out.hour!, minute: out.minute!, second: out.second! };
+  return {
+    year: out.year!,
+    month: out.month!,
+    day: out.day!,
+    hour: out.hour!,
+    minute: out.minute!,
+    second: out.second!,
+  };
 }
 
 function offsetMs(ms: number, tz: string): number {
@@ -114,7 +122,16 @@ function offsetMs(ms: number, tz: string): number {
  * time.Date). A time skipped by DST moves forward; a repeated one takes the
  * later offset — the same choice Go makes.
  */
-function fromCivil(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, tz: string): number {
+function fromCivil(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms: number,
+  tz: string,
+): number {
   const guess = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const first = offsetMs(guess, tz);
   const second_ = offsetMs(guess - first, tz);
@@ -124,7 +141,16 @@ function fromCivil(year: number, month: number, day: number, hour: number, minut
 /** restic's cutoff: latest.AddDate(-y, -m, -d).Add(-h hours), on the calendar of `tz`. */
 export function windowStart(latestMs: number, w: CalendarWindow, tz: string): number {
   const c = civilTime(latestMs, tz);
-  const dayShifted = fromCivil(c.year - w.years, c.month - w.months, c.day - w.days, c.hour, c.minute, c.second, latestMs % 1000, tz);
+  const dayShifted = fromCivil(
+    c.year - w.years,
+    c.month - w.months,
+    c.day - w.days,
+    c.hour,
+    c.minute,
+    c.second,
+    latestMs % 1000,
+    tz,
+  );
   return dayShifted - w.hours * 3_600_000;
 }
 
@@ -143,7 +169,10 @@ export function isoWeek(year: number, month: number, day: number): { year: numbe
 export function periodOf(rule: BucketRule, c: Civil): { key: number; label: string } {
   switch (rule) {
     case "hourly":
-      return { key: ((c.year * 100 + c.month) * 100 + c.day) * 100 + c.hour, label: `${c.year}-${pad(c.month)}-${pad(c.day)} ${pad(c.hour)}h` };
+      return {
+        key: ((c.year * 100 + c.month) * 100 + c.day) * 100 + c.hour,
+        label: `${c.year}-${pad(c.month)}-${pad(c.day)} ${pad(c.hour)}h`,
+      };
     case "daily":
       return { key: (c.year * 100 + c.month) * 100 + c.day, label: `${c.year}-${pad(c.month)}-${pad(c.day)}` };
     case "weekly": {
@@ -167,13 +196,19 @@ const countText = (n: number) => (n === UNLIMITED ? "unlimited" : String(n));
 
 /** True when no rule would keep anything: then rotation removes nothing. */
 export function isEmptyPolicy(p: RetentionPolicy): boolean {
-  return COUNT_RULES.every(([, k]) => p[k] === 0) && isEmptyWindow(p.keepWithin) && WINDOW_RULES.every(([, k]) => isEmptyWindow(p[k]));
+  return (
+    COUNT_RULES.every(([, k]) => p[k] === 0) &&
+    isEmptyWindow(p.keepWithin) &&
+    WINDOW_RULES.every(([, k]) => isEmptyWindow(p[k]))
+  );
 }
 
 /** One line for logs and dry runs, e.g. `keep last 3, 30 daily, 12 weekly; 5 pre-restore; manual and tag keep always`. */
 export function describePolicy(p: RetentionPolicy): string {
   if (isEmptyPolicy(p)) return "empty policy: keep everything";
-  const parts = COUNT_RULES.filter(([, k]) => p[k] !== 0).map(([rule, k]) => (rule === "last" ? `last ${countText(p[k])}` : `${countText(p[k])} ${rule}`));
+  const parts = COUNT_RULES.filter(([, k]) => p[k] !== 0).map(([rule, k]) =>
+    rule === "last" ? `last ${countText(p[k])}` : `${countText(p[k])} ${rule}`,
+  );
   for (const [rule, k] of WINDOW_RULES) if (!isEmptyWindow(p[k])) parts.push(`${rule} within ${formatWindow(p[k])}`);
   if (!isEmptyWindow(p.keepWithin)) parts.push(`all within ${formatWindow(p.keepWithin)} of the newest`);
   return `keep ${parts.join(", ")}; ${countText(p.keepPreRestore)} pre-restore; manual and tag ${KEEP_TAG} always`;
@@ -184,13 +219,28 @@ function byNewest(a: { ms: number; id: string }, b: { ms: number; id: string }):
 }
 
 /** restic's ApplyPolicy over scheduled backups (newest first); returns the reasons per backup. */
-function applyResticRules(list: { ms: number; civil: Civil }[], p: RetentionPolicy, tz: string, now?: Date): string[][] {
+function applyResticRules(
+  list: { ms: number; civil: Civil }[],
+  p: RetentionPolicy,
+  tz: string,
+  now?: Date,
+): string[][] {
   const reasons = list.map(() => [] as string[]);
   // restic: the newest time not in the future is the reference for every window.
   const latest = list.find((b) => now === undefined || b.ms < now.getTime())?.ms ?? Number.NEGATIVE_INFINITY;
   const cutoff = (w: CalendarWindow) => (latest === Number.NEGATIVE_INFINITY ? latest : windowStart(latest, w, tz));
-  const buckets = COUNT_RULES.map(([rule, k]) => ({ rule, count: p[k], last: null as number | null, label: `last ${countText(p[k])}` }));
-  const windows = WINDOW_RULES.filter(([, k]) => !isEmptyWindow(p[k])).map(([rule, k]) => ({ rule, text: formatWindow(p[k]), from: cutoff(p[k]), last: null as number | null }));
+  const buckets = COUNT_RULES.map(([rule, k]) => ({
+    rule,
+    count: p[k],
+    last: null as number | null,
+    label: `last ${countText(p[k])}`,
+  }));
+  const windows = WINDOW_RULES.filter(([, k]) => !isEmptyWindow(p[k])).map(([rule, k]) => ({
+    rule,
+    text: formatWindow(p[k]),
+    from: cutoff(p[k]),
+    last: null as number | null,
+  }));
   const withinFrom = isEmptyWindow(p.keepWithin) ? null : cutoff(p.keepWithin);
   list.forEach((cur, nr) => {
     const r = reasons[nr]!;
@@ -209,7 +259,9 @@ function applyResticRules(list: { ms: number; civil: Civil }[], p: RetentionPoli
       if (!(cur.ms > w.from)) continue;
       const period = periodOf(w.rule, cur.civil);
       if (period.key === w.last && !oldest) continue;
-      r.push(period.key === w.last ? `oldest ${w.rule} within ${w.text}` : `${w.rule} ${period.label} within ${w.text}`);
+      r.push(
+        period.key === w.last ? `oldest ${w.rule} within ${w.text}` : `${w.rule} ${period.label} within ${w.text}`,
+      );
       w.last = period.key;
     }
   });
@@ -243,9 +295,15 @@ function keepEvidence(all: Planned[], nowMs: number): Map<Planned, string> {
  * partition the input; manual, `keep`-tagged, protected and the newest backups are always
  * kept; an empty policy keeps everything and sets `emptyPolicy`.
  */
-export function planRetention(backups: RetentionInput[], policy: RetentionPolicy, opts: PlanOptions = {}): RetentionPlan {
+export function planRetention(
+  backups: RetentionInput[],
+  policy: RetentionPolicy,
+  opts: PlanOptions = {},
+): RetentionPlan {
   const tz = opts.timeZone ?? machineTimeZone();
-  const all: Planned[] = backups.map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] })).sort(byNewest);
+  const all: Planned[] = backups
+    .map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] }))
+    .sort(byNewest);
   const empty = isEmptyPolicy(policy);
   // A backup dated after now (a clock that was wrong) never takes a keep slot nor counts as the newest: it is kept and reported.
   const nowMs = opts.now?.getTime() ?? Number.POSITIVE_INFINITY;
@@ -255,7 +313,12 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
   const good = present.filter((x) => !x.b.bad);
   const scheduled = good.filter((x) => x.b.kind === "scheduled");
   if (!empty) {
-    const ruled = applyResticRules(scheduled.map((x) => ({ ms: x.ms, civil: civilTime(x.ms, tz) })), policy, tz, opts.now);
+    const ruled = applyResticRules(
+      scheduled.map((x) => ({ ms: x.ms, civil: civilTime(x.ms, tz) })),
+      policy,
+      tz,
+      opts.now,
+    );
     for (const [i, x] of scheduled.entries()) x.reasons.push(...ruled[i]!);
   }
   let preRestoreSeen = 0;
@@ -263,13 +326,17 @@ export function planRetention(backups: RetentionInput[], policy: RetentionPolicy
     if (x.b.kind === "manual") x.reasons.push("manual");
     if (x.b.kind === "pre-restore" && !x.b.bad) {
       preRestoreSeen++;
-      if (policy.keepPreRestore === UNLIMITED || preRestoreSeen <= policy.keepPreRestore) x.reasons.push(`pre-restore ${countText(policy.keepPreRestore)}`);
+      if (policy.keepPreRestore === UNLIMITED || preRestoreSeen <= policy.keepPreRestore)
+        x.reasons.push(`pre-restore ${countText(policy.keepPreRestore)}`);
     }
     if (x.b.tags.includes(KEEP_TAG)) x.reasons.push(`tag ${KEEP_TAG}`);
   }
   if (empty) for (const x of all) if (x.reasons.length === 0) x.reasons.push("empty policy");
-  for (const newest of [good[0], scheduled[0]]) if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
-  const protect = new Map((opts.protect ?? []).map((p) => (typeof p === "string" ? [p, "just taken"] : [p.id, p.reason])));
+  for (const newest of [good[0], scheduled[0]])
+    if (newest && newest.reasons.length === 0) newest.reasons.push("newest");
+  const protect = new Map(
+    (opts.protect ?? []).map((p) => (typeof p === "string" ? [p, "just taken"] : [p.id, p.reason])),
+  );
   for (const x of all) if (protect.has(x.id) && x.reasons.length === 0) x.reasons.push(protect.get(x.id)!);
   const removal = keepEvidence(all, nowMs);
   const decisions = all.map((x) => ({

@@ -10,9 +10,9 @@
  * Each removal deletes the manifest first, then the data (as locally).
  */
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
-import { appendOpLog, readOpLog, type Backend, listRemote } from "../store/index.ts";
-import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
+import { appendOpLog, type Backend, listRemote, readOpLog } from "../store/index.ts";
+import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 
 export interface RemoteRotation {
   destination: string;
@@ -31,23 +31,40 @@ function rotatedAwayLocally(logFile: string, database: string): Set<string> {
   const ids = new Set<string>();
   for (const e of readOpLog(logFile)) {
     if (e.database !== database) continue;
-    if (e.op === "rotate" && e.destination === undefined && Array.isArray(e.removed)) for (const id of e.removed) ids.add(String(id));
+    if (e.op === "rotate" && e.destination === undefined && Array.isArray(e.removed))
+      for (const id of e.removed) ids.add(String(id));
     // Written before each local removal, so a rotation killed midway still counts.
     else if (e.op === "rotate-remove" && typeof e.id === "string") ids.add(e.id);
   }
   return ids;
 }
 
-async function rotateOne(backend: Backend, database: string, local: RetentionInput[], policy: RetentionPolicy, opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] }, r: RemoteRotation) {
+async function rotateOne(
+  backend: Backend,
+  database: string,
+  local: RetentionInput[],
+  policy: RetentionPolicy,
+  opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] },
+  r: RemoteRotation,
+) {
   const remote = await listRemote(backend, database);
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
   for (const b of remote.backups) {
     const failedHere = union.get(b.manifest.id)?.bad === "failed verification";
-    union.set(b.manifest.id, { id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(failedHere ? { bad: "failed verification" as const } : {}) });
+    union.set(b.manifest.id, {
+      id: b.manifest.id,
+      created_at: b.manifest.created_at,
+      kind: b.manifest.kind,
+      tags: b.manifest.tags,
+      ...(failedHere ? { bad: "failed verification" as const } : {}),
+    });
   }
-  const doomed = new Set(planRetention([...union.values()], policy, { timeZone: opts.timeZone, now: opts.now, protect: opts.protect }).remove);
+  const doomed = new Set(
+    planRetention([...union.values()], policy, { timeZone: opts.timeZone, now: opts.now, protect: opts.protect })
+      .remove,
+  );
   const localIds = new Set(local.map((b) => b.id));
   for (const b of remote.backups) {
     const id = b.manifest.id;
@@ -93,7 +110,15 @@ export async function rotateAtDestinations(
       await backend?.close().catch(() => undefined);
     }
     if (!opts.dryRun) {
-      appendOpLog(config.logFile, { op: "rotate", destination: dest.name, database, ok: r.ok, removed: r.removed, kept_only_copy: r.kept_only_copy, error: r.error });
+      appendOpLog(config.logFile, {
+        op: "rotate",
+        destination: dest.name,
+        database,
+        ok: r.ok,
+        removed: r.removed,
+        kept_only_copy: r.kept_only_copy,
+        error: r.error,
+      });
     }
     out.push(r);
   }

@@ -7,10 +7,25 @@
  */
 import { existsSync, unlinkSync } from "node:fs";
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
-import { removeStalePartials, STALE_PARTIAL_AGE_MS, appendOpLog, describeProblem, databaseFolder, listFolder, type StoredBackup, sweepStaleStaging } from "../store/index.ts";
-import { EXIT, type ExitCode, SqlbakError, describeError, fsErrorMessage, beforeShrinkId } from "../model/index.ts";
-import { fsyncDir, acquireLock, type LockOwner, pausePoint } from "../system/index.ts";
-import { type BadBackup, describePolicy, planRetention, type RetentionDecision, type RetentionInput } from "./policy.ts";
+import { beforeShrinkId, describeError, EXIT, type ExitCode, fsErrorMessage, SqlbakError } from "../model/index.ts";
+import {
+  appendOpLog,
+  databaseFolder,
+  describeProblem,
+  listFolder,
+  removeStalePartials,
+  STALE_PARTIAL_AGE_MS,
+  type StoredBackup,
+  sweepStaleStaging,
+} from "../store/index.ts";
+import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
+import {
+  type BadBackup,
+  describePolicy,
+  planRetention,
+  type RetentionDecision,
+  type RetentionInput,
+} from "./policy.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
 
 export interface RotateOptions {
@@ -65,18 +80,40 @@ export function removeBackup(b: StoredBackup, folder: string): void {
 /** Why a protected backup is kept when no rule keeps it: the last one from before an unacknowledged shrink. */
 export const BEFORE_SHRINK_REASON = "before shrink";
 
-function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy, now: Date, result: RotateResult, protect?: string[]) {
+function plan(
+  config: ResolvedConfig,
+  database: string,
+  policy: RetentionPolicy,
+  now: Date,
+  result: RotateResult,
+  protect?: string[],
+) {
   const listing = listFolder(config.backupDir, database);
   const missing = listing.missingData ?? [];
   const missingIds = new Set(missing.map((b) => b.manifest.id));
   // A backup whose data is gone is a valid manifest: retention decides it (as evidence); unreadable ones stay untouched.
   result.skipped = listing.problems.filter((p) => !missingIds.has(p.id)).map(describeProblem);
-  const input = (b: StoredBackup, bad?: BadBackup): RetentionInput => ({ id: b.manifest.id, created_at: b.manifest.created_at, kind: b.manifest.kind, tags: b.manifest.tags, ...(bad ? { bad } : {}) });
+  const input = (b: StoredBackup, bad?: BadBackup): RetentionInput => ({
+    id: b.manifest.id,
+    created_at: b.manifest.created_at,
+    kind: b.manifest.kind,
+    tags: b.manifest.tags,
+    ...(bad ? { bad } : {}),
+  });
   const beforeShrink = beforeShrinkId(listing.backups.map((b) => b.manifest));
   const p = planRetention(
-    [...listing.backups.map((b) => input(b, b.manifest.verifications.at(-1)?.ok === false ? "failed verification" : undefined)), ...missing.map((b) => input(b, "data missing"))],
+    [
+      ...listing.backups.map((b) =>
+        input(b, b.manifest.verifications.at(-1)?.ok === false ? "failed verification" : undefined),
+      ),
+      ...missing.map((b) => input(b, "data missing")),
+    ],
     policy,
-    { timeZone: config.timeZone, now, protect: [...(protect ?? []), ...(beforeShrink ? [{ id: beforeShrink, reason: BEFORE_SHRINK_REASON }] : [])] },
+    {
+      timeZone: config.timeZone,
+      now,
+      protect: [...(protect ?? []), ...(beforeShrink ? [{ id: beforeShrink, reason: BEFORE_SHRINK_REASON }] : [])],
+    },
   );
   result.empty_policy = p.emptyPolicy;
   result.backups = p.decisions.map((d) => ({ ...d, action: d.keep ? "keep" : "remove" }));
@@ -88,7 +125,12 @@ function plan(config: ResolvedConfig, database: string, policy: RetentionPolicy,
  * lock, writes nothing). Never throws for a failure of the rotation itself:
  * the result carries ok, the error and the exit code (1 failed, 4 locked).
  */
-export async function rotateDatabase(config: ResolvedConfig, database: string, policy: RetentionPolicy, opts: RotateOptions): Promise<RotateResult> {
+export async function rotateDatabase(
+  config: ResolvedConfig,
+  database: string,
+  policy: RetentionPolicy,
+  opts: RotateOptions,
+): Promise<RotateResult> {
   const now = opts.now?.() ?? new Date();
   const result: RotateResult = {
     database,
@@ -108,9 +150,13 @@ export async function rotateDatabase(config: ResolvedConfig, database: string, p
   try {
     if (opts.dryRun || !existsSync(folder)) {
       const { listing } = plan(config, database, policy, now, result, opts.protect);
-      result.removed_partials = listing.partials.filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS).map((p) => p.path);
+      result.removed_partials = listing.partials
+        .filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS)
+        .map((p) => p.path);
     } else {
-      const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) => opts.onLockWait?.(database, o));
+      const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) =>
+        opts.onLockWait?.(database, o),
+      );
       try {
         result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
         const { candidates, remove } = plan(config, database, policy, now, result, opts.protect);
@@ -166,7 +212,11 @@ function logRotation(config: ResolvedConfig, r: RotateResult): void {
 }
 
 /** Rotates each database in turn with its own policy; one failing does not stop the others. */
-export async function runRotations(config: ResolvedConfig, databases: string[], opts: RotateOptions): Promise<RotateResult[]> {
+export async function runRotations(
+  config: ResolvedConfig,
+  databases: string[],
+  opts: RotateOptions,
+): Promise<RotateResult[]> {
   const results: RotateResult[] = [];
   if (!opts.dryRun) sweepStaleStaging(config.backupDir, (opts.now?.() ?? new Date()).getTime());
   for (const name of databases) {
@@ -176,8 +226,14 @@ export async function runRotations(config: ResolvedConfig, databases: string[], 
     if (r.ok && config.destinations.length > 0) {
       // The decisions carry `bad`: a backup bad here and absent there never fills a slot at the destination. A remote
       // copy replaces the local entry in that plan (its bytes may be fine), so it is judged by the rules alone.
-      const beforeShrink = r.backups.filter((b) => b.reasons.includes(BEFORE_SHRINK_REASON)).map((b) => ({ id: b.id, reason: BEFORE_SHRINK_REASON }));
-      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, { dryRun: opts.dryRun, now: opts.now?.() ?? new Date(), protect: beforeShrink });
+      const beforeShrink = r.backups
+        .filter((b) => b.reasons.includes(BEFORE_SHRINK_REASON))
+        .map((b) => ({ id: b.id, reason: BEFORE_SHRINK_REASON }));
+      r.destinations = await rotateAtDestinations(config, name, policy, r.backups, {
+        dryRun: opts.dryRun,
+        now: opts.now?.() ?? new Date(),
+        protect: beforeShrink,
+      });
     }
     results.push(r);
   }

@@ -8,8 +8,8 @@ import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
+import { fsErrorMessage, OperationError } from "../model/index.ts";
 import { readEnvFile } from "../system/index.ts";
-import { OperationError, fsErrorMessage } from "../model/index.ts";
 
 export interface NeededVar {
   name: string;

@@ -1,5 +1,5 @@
 /** Renders cron, systemd, launchd and Task Scheduler entries (pure), validates and installs them. */
 export { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "./env-file.ts";
 export { applySchedule, targetDir } from "./install.ts";
-export { type Platform, PLATFORMS, renderSchedule } from "./render.ts";
+export { PLATFORMS, type Platform, renderSchedule } from "./render.ts";
 export { schtasksCreate } from "./windows.ts";

@@ -12,8 +12,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { OperationError } from "../model/index.ts";
 import { JOB_NAMES } from "../config/index.ts";
+import { OperationError } from "../model/index.ts";
 import { type Platform, type Rendered, spliceCronBlock } from "./render.ts";
 import { validateCrontab, validatePlists, validateSystemdUnits, validateTasks } from "./validate.ts";
 
@@ -40,7 +40,10 @@ export function targetDir(platform: Platform, system: boolean, env: NodeJS.Proce
     case "cron":
       return null;
     case "systemd":
-      return env.SQLBAK_SYSTEMD_DIR || (system ? "/etc/systemd/system" : join(env.XDG_CONFIG_HOME || join(home, ".config"), "systemd", "user"));
+      return (
+        env.SQLBAK_SYSTEMD_DIR ||
+        (system ? "/etc/systemd/system" : join(env.XDG_CONFIG_HOME || join(home, ".config"), "systemd", "user"))
+      );
     case "launchd":
       return env.SQLBAK_LAUNCHD_DIR || (system ? "/Library/LaunchDaemons" : join(home, "Library", "LaunchAgents"));
     case "windows":
@@ -49,7 +52,12 @@ export function targetDir(platform: Platform, system: boolean, env: NodeJS.Proce
 }
 
 function run(argv: string[], opts: InstallOptions, input?: string, allowFail = false): string {
-  const proc = Bun.spawnSync(argv, { env: opts.env, stdin: input === undefined ? "ignore" : Buffer.from(input), stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawnSync(argv, {
+    env: opts.env,
+    stdin: input === undefined ? "ignore" : Buffer.from(input),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (proc.exitCode !== 0 && !allowFail) {
     throw new OperationError(`${argv.join(" ")} failed (exit ${proc.exitCode}): ${proc.stderr.toString().trim()}`);
   }
@@ -71,7 +79,9 @@ function updateCrontab(block: string | null, opts: InstallOptions): InstallResul
     return { changed: [], todo: [] };
   }
   if (block !== null) validateCrontab(next, crontab, opts.env, opts.onStep);
-  opts.onStep(block === null ? "removing the sqlbak block from the crontab" : "writing the sqlbak block into the crontab");
+  opts.onStep(
+    block === null ? "removing the sqlbak block from the crontab" : "writing the sqlbak block into the crontab",
+  );
   run([...crontab, "-"], opts, next);
   return { changed: ["crontab"], todo: [] };
 }
@@ -86,7 +96,11 @@ function writeIfChanged(path: string, content: string, opts: InstallOptions): bo
 /** Our files for jobs that are no longer scheduled (disabled in [schedule] since the last --apply). */
 function staleFiles(dir: string, platform: Platform, keep: string[]): string[] {
   const names = JOB_NAMES.flatMap((j) =>
-    platform === "systemd" ? [`sqlbak-${j}.timer`, `sqlbak-${j}.service`] : platform === "launchd" ? [`io.sqlbak.${j}.plist`] : [`sqlbak-${j}.xml`],
+    platform === "systemd"
+      ? [`sqlbak-${j}.timer`, `sqlbak-${j}.service`]
+      : platform === "launchd"
+        ? [`io.sqlbak.${j}.plist`]
+        : [`sqlbak-${j}.xml`],
   );
   return names.filter((n) => !keep.includes(n) && existsSync(join(dir, n)));
 }
@@ -103,13 +117,21 @@ interface Step {
 }
 
 /** Scheduler commands: `stop` runs before stale files are removed, `start` after the files are in place. */
-function schedulerSteps(platform: Platform, dir: string, current: string[], removed: string[], opts: InstallOptions): { stop: Step[]; start: Step[] } {
+function schedulerSteps(
+  platform: Platform,
+  dir: string,
+  current: string[],
+  removed: string[],
+  opts: InstallOptions,
+): { stop: Step[]; start: Step[] } {
   if (platform === "systemd") {
     const ctl = tool("SQLBAK_SYSTEMCTL", "systemctl", opts.env);
     if (!ctl) return { stop: [], start: [] };
     const base = opts.system ? [ctl] : [ctl, "--user"];
     const timers = (list: string[]) => list.filter((n) => n.endsWith(".timer"));
-    const stop = timers(removed).length ? [{ argv: [...base, "disable", "--now", ...timers(removed)], mayFail: true }] : [];
+    const stop = timers(removed).length
+      ? [{ argv: [...base, "disable", "--now", ...timers(removed)], mayFail: true }]
+      : [];
     const enable = timers(current).length ? [{ argv: [...base, "enable", "--now", ...timers(current)] }] : [];
     return { stop, start: [{ argv: [...base, "daemon-reload"] }, ...enable] };
   }
@@ -118,7 +140,10 @@ function schedulerSteps(platform: Platform, dir: string, current: string[], remo
     if (!ctl) return { stop: [], start: [] };
     const domain = opts.system ? "system" : `gui/${process.getuid?.() ?? 0}`;
     // bootout everything first so a changed plist is reloaded; it fails harmlessly for a job not loaded.
-    const stop = [...removed, ...current].map((n) => ({ argv: [ctl, "bootout", `${domain}/${n.replace(/\.plist$/, "")}`], mayFail: true }));
+    const stop = [...removed, ...current].map((n) => ({
+      argv: [ctl, "bootout", `${domain}/${n.replace(/\.plist$/, "")}`],
+      mayFail: true,
+    }));
     return { stop, start: current.map((n) => ({ argv: [ctl, "bootstrap", domain, join(dir, n)] })) };
   }
   if (platform === "windows") {
@@ -147,11 +172,24 @@ export function applySchedule(rendered: Rendered, uninstall: boolean, opts: Inst
   if (platform === "windows") validateTasks(files);
   if (files.length) mkdirSync(dir, { recursive: true });
   const changed = files.filter((f) => writeIfChanged(join(dir, f.name), f.content, opts)).map((f) => join(dir, f.name));
-  const removed = existsSync(dir) ? staleFiles(dir, platform, files.map((f) => f.name)) : [];
-  const steps = schedulerSteps(platform, dir, files.map((f) => f.name), removed, opts);
+  const removed = existsSync(dir)
+    ? staleFiles(
+        dir,
+        platform,
+        files.map((f) => f.name),
+      )
+    : [];
+  const steps = schedulerSteps(
+    platform,
+    dir,
+    files.map((f) => f.name),
+    removed,
+    opts,
+  );
   const todo: string[] = [];
   const exec = (step: Step) => {
-    if (platform === "windows" && process.platform !== "win32") return void todo.push(step.argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" "));
+    if (platform === "windows" && process.platform !== "win32")
+      return void todo.push(step.argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" "));
     opts.onStep(`running ${step.argv.join(" ")}`);
     run(step.argv, opts, undefined, step.mayFail);
   };

@@ -4,9 +4,10 @@
  * on any of them, so a cron expression becomes the product of its restricted
  * fields. cron's day OR rule is two groups of dicts (Day ones and Weekday ones).
  */
-import type { CronExpr } from "../model/index.ts";
-import { type RenderedFile, type RenderOptions, UnsupportedScheduleError, product, xmlEscape } from "./common.ts";
+
 import type { ScheduledJob } from "../config/index.ts";
+import type { CronExpr } from "../model/index.ts";
+import { product, type RenderedFile, type RenderOptions, UnsupportedScheduleError, xmlEscape } from "./common.ts";
 
 /** A plist with hundreds of calendar dicts is unreadable and slow to load; cron can say it in one line. */
 export const MAX_LAUNCHD_INTERVALS = 100;
@@ -19,7 +20,8 @@ type Interval = Partial<Record<"Minute" | "Hour" | "Day" | "Weekday" | "Month", 
  * MAX_LAUNCHD_INTERVALS, or for a day rule launchd cannot state.
  */
 export function toCalendarIntervals(e: CronExpr): Interval[] {
-  const key = (name: keyof Interval, values: number[], full: boolean) => (full ? [{}] : values.map((v) => ({ [name]: v })));
+  const key = (name: keyof Interval, values: number[], full: boolean) =>
+    full ? [{}] : values.map((v) => ({ [name]: v }));
   let days: Interval[];
   const orDays = !e.dom.star && !e.dow.star;
   if (e.dom.full && e.dow.full) days = [{}];
@@ -34,7 +36,12 @@ export function toCalendarIntervals(e: CronExpr): Interval[] {
       "list the days of month explicitly (e.g. `1,15`), or use `*` for the day of month",
     );
   }
-  const parts = [key("Minute", e.minute.values, e.minute.full), key("Hour", e.hour.values, e.hour.full), days, key("Month", e.month.values, e.month.full)];
+  const parts = [
+    key("Minute", e.minute.values, e.minute.full),
+    key("Hour", e.hour.values, e.hour.full),
+    days,
+    key("Month", e.month.values, e.month.full),
+  ];
   const count = parts.reduce((n, p) => n * p.length, 1);
   if (count > MAX_LAUNCHD_INTERVALS) {
     throw new UnsupportedScheduleError(

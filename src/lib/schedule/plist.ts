@@ -20,7 +20,11 @@ function decodeText(raw: string, at: () => string): string {
   return raw.replace(/&([^;\s&]*);?/g, (whole, name: string) => {
     if (!whole.endsWith(";")) throw new PlistError(`unterminated entity ${at()}`);
     if (name in ENTITIES) return ENTITIES[name]!;
-    const code = /^#x[0-9a-f]+$/i.test(name) ? Number.parseInt(name.slice(2), 16) : /^#[0-9]+$/.test(name) ? Number(name.slice(1)) : Number.NaN;
+    const code = /^#x[0-9a-f]+$/i.test(name)
+      ? Number.parseInt(name.slice(2), 16)
+      : /^#[0-9]+$/.test(name)
+        ? Number(name.slice(1))
+        : Number.NaN;
     const ch = Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : "";
     if (!ch || !XML_CHAR.test(ch)) throw new PlistError(`invalid entity &${name}; ${at()}`);
     return ch;
@@ -31,7 +35,9 @@ function decodeText(raw: string, at: () => string): string {
 export function parsePlist(text: string): PlistValue {
   if (!XML_CHAR.test(text)) {
     const bad = [...text].findIndex((c) => !XML_CHAR.test(c));
-    throw new PlistError(`character U+${text.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML (line ${lineOf(text, bad)})`);
+    throw new PlistError(
+      `character U+${text.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML (line ${lineOf(text, bad)})`,
+    );
   }
   let pos = 0;
   const at = () => `at line ${lineOf(text, pos)}`;
@@ -40,11 +46,18 @@ export function parsePlist(text: string): PlistValue {
       const ws = /^\s*/.exec(text.slice(pos))![0].length;
       pos += ws;
       const rest = text.slice(pos);
-      const close = rest.startsWith("<!--") ? "-->" : rest.startsWith("<?") ? "?>" : rest.startsWith("<!DOCTYPE") ? ">" : null;
+      const close = rest.startsWith("<!--")
+        ? "-->"
+        : rest.startsWith("<?")
+          ? "?>"
+          : rest.startsWith("<!DOCTYPE")
+            ? ">"
+            : null;
       if (!close) return;
       const end = text.indexOf(close, pos + 2);
       if (end < 0) throw new PlistError(`unterminated markup ${at()}`);
-      if (close === "-->" && text.slice(pos + 4, end).includes("--")) throw new PlistError(`"--" inside a comment ${at()}`);
+      if (close === "-->" && text.slice(pos + 4, end).includes("--"))
+        throw new PlistError(`"--" inside a comment ${at()}`);
       pos = end + close.length;
     }
   };

@@ -4,8 +4,9 @@
  * touches the file system or the clock, so every output is snapshot-tested.
  * An expression a platform cannot express exactly is refused, never approximated.
  */
-import { type RenderedFile, type RenderOptions, UnsupportedScheduleError } from "./common.ts";
+
 import type { ScheduledJob } from "../config/index.ts";
+import { type RenderedFile, type RenderOptions, UnsupportedScheduleError } from "./common.ts";
 import { renderLaunchd } from "./launchd.ts";
 import { renderSystemd } from "./systemd.ts";
 import { renderWindows } from "./windows.ts";
@@ -36,9 +37,13 @@ export function shellQuote(arg: string): string {
  * newline; `--quiet` because cron mails any output, and only problems should mail.
  */
 export function renderCronBlock(jobs: ScheduledJob[]): string {
-  const lines = [CRON_BEGIN, "# Re-run `sqlbak install-schedule --apply` after changing [schedule]; edits here are replaced."];
+  const lines = [
+    CRON_BEGIN,
+    "# Re-run `sqlbak install-schedule --apply` after changing [schedule]; edits here are replaced.",
+  ];
   for (const job of jobs) {
-    if (job.argv.some((a) => /[\n\r]/.test(a))) throw new UnsupportedScheduleError("a path contains a line break", "move the binary or config to a plain path");
+    if (job.argv.some((a) => /[\n\r]/.test(a)))
+      throw new UnsupportedScheduleError("a path contains a line break", "move the binary or config to a plain path");
     const command = [...job.argv, "--quiet"].map(shellQuote).join(" ").replaceAll("%", "\\%");
     lines.push(`# ${job.name}: ${job.description}`, `${job.cron.source} ${command}`);
   }

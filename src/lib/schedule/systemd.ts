@@ -8,9 +8,10 @@
  * so cron's day-of-month OR day-of-week rule becomes two OnCalendar= lines;
  * no expression is refused here.
  */
+
+import type { ScheduledJob } from "../config/index.ts";
 import { type CronExpr, type CronField, isDayOrSemantics } from "../model/index.ts";
 import type { RenderedFile, RenderOptions } from "./common.ts";
-import type { ScheduledJob } from "../config/index.ts";
 
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 

@@ -15,7 +15,20 @@ const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
 export class TaskXmlError extends Error {}
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 const SCHEDULES = ["ScheduleByDay", "ScheduleByWeek", "ScheduleByMonth", "ScheduleByMonthDayOfWeek"];
 const BOOLEAN = /^(true|false|1|0)$/;
 const DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
@@ -56,7 +69,14 @@ function check(el: XmlElement | undefined, ok: (v: string) => boolean, expected:
 function durationMinutes(text: string): number | null {
   const m = DURATION.exec(text);
   if (!m || text === "P") return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return (y * 365 + mo * 30 + d) * 1440 + h * 60 + mi + s / 60;
 }
 
@@ -97,45 +117,97 @@ function checkSchedule(s: XmlElement): void {
   if (s.name === "ScheduleByDay") check(need("DaysInterval"), intIn(1, 365), "a number of days from 1 to 365");
   if (s.name === "ScheduleByWeek") check(k.get("WeeksInterval")?.[0], intIn(1, 52), "a number of weeks from 1 to 52");
   if (s.name === "ScheduleByWeek" || s.name === "ScheduleByMonthDayOfWeek") nameList(need("DaysOfWeek"), DAYS);
-  if (s.name === "ScheduleByMonth") valueList(need("DaysOfMonth"), "Day", (v) => v === "Last" || intIn(1, 31)(v), "a day of month from 1 to 31 or Last");
-  if (s.name === "ScheduleByMonthDayOfWeek") valueList(need("Weeks"), "Week", (v) => v === "Last" || intIn(1, 4)(v), "a week from 1 to 4 or Last");
+  if (s.name === "ScheduleByMonth")
+    valueList(
+      need("DaysOfMonth"),
+      "Day",
+      (v) => v === "Last" || intIn(1, 31)(v),
+      "a day of month from 1 to 31 or Last",
+    );
+  if (s.name === "ScheduleByMonthDayOfWeek")
+    valueList(need("Weeks"), "Week", (v) => v === "Last" || intIn(1, 4)(v), "a week from 1 to 4 or Last");
   if (k.has("Months")) nameList(need("Months"), MONTHS);
 }
 
 function checkTrigger(t: XmlElement): void {
-  const k = kids(t, ["StartBoundary", "EndBoundary", "Enabled", "Repetition", "ExecutionTimeLimit", "RandomDelay", ...SCHEDULES]);
+  const k = kids(t, [
+    "StartBoundary",
+    "EndBoundary",
+    "Enabled",
+    "Repetition",
+    "ExecutionTimeLimit",
+    "RandomDelay",
+    ...SCHEDULES,
+  ]);
   check(required(k, "StartBoundary", t), isLocalDateTime, "a local date and time (YYYY-MM-DDTHH:MM:SS, no zone)");
   check(k.get("EndBoundary")?.[0], isLocalDateTime, "a local date and time (YYYY-MM-DDTHH:MM:SS, no zone)");
   check(k.get("Enabled")?.[0], (v) => BOOLEAN.test(v), "true or false");
   const schedules = SCHEDULES.flatMap((n) => k.get(n) ?? []);
-  if (schedules.length !== 1) fail(`${where(t)} needs exactly one of <${SCHEDULES.join(">, <")}>, not ${schedules.length}`);
+  if (schedules.length !== 1)
+    fail(`${where(t)} needs exactly one of <${SCHEDULES.join(">, <")}>, not ${schedules.length}`);
   checkSchedule(schedules[0]!);
   const rep = k.get("Repetition")?.[0];
   if (rep) {
     const r = kids(rep, ["Interval", "Duration", "StopAtDurationEnd"]);
     const interval = required(r, "Interval", rep);
     const every = durationMinutes(value(interval));
-    if (every === null || every < 1 || every > 31 * 1440) fail(`${where(interval)} "${value(interval)}" is not a duration from 1 minute to 31 days (e.g. PT15M)`);
+    if (every === null || every < 1 || every > 31 * 1440)
+      fail(`${where(interval)} "${value(interval)}" is not a duration from 1 minute to 31 days (e.g. PT15M)`);
     const dur = r.get("Duration")?.[0];
     if (dur) {
       const span = durationMinutes(value(dur));
-      if (span === null || span < every) fail(`${where(dur)} "${value(dur)}" is not a duration at least as long as the Interval`);
+      if (span === null || span < every)
+        fail(`${where(dur)} "${value(dur)}" is not a duration at least as long as the Interval`);
     }
     check(r.get("StopAtDurationEnd")?.[0], (v) => BOOLEAN.test(v), "true or false");
   }
 }
 
-const REGISTRATION_INFO = ["URI", "SecurityDescriptor", "Source", "Date", "Author", "Version", "Description", "Documentation"];
-const SETTINGS_FLAGS = [
-  "AllowStartOnDemand", "DisallowStartIfOnBatteries", "StopIfGoingOnBatteries", "AllowHardTerminate", "StartWhenAvailable",
-  "RunOnlyIfNetworkAvailable", "WakeToRun", "Enabled", "Hidden", "RunOnlyIfIdle", "UseUnifiedSchedulingEngine", "DisallowStartOnRemoteAppSession", "Volatile",
+const REGISTRATION_INFO = [
+  "URI",
+  "SecurityDescriptor",
+  "Source",
+  "Date",
+  "Author",
+  "Version",
+  "Description",
+  "Documentation",
 ];
-const SETTINGS_OTHER = ["RestartOnFailure", "MultipleInstancesPolicy", "NetworkProfileName", "DeleteExpiredTaskAfter", "IdleSettings", "NetworkSettings", "ExecutionTimeLimit", "Priority", "MaintenanceSettings"];
+const SETTINGS_FLAGS = [
+  "AllowStartOnDemand",
+  "DisallowStartIfOnBatteries",
+  "StopIfGoingOnBatteries",
+  "AllowHardTerminate",
+  "StartWhenAvailable",
+  "RunOnlyIfNetworkAvailable",
+  "WakeToRun",
+  "Enabled",
+  "Hidden",
+  "RunOnlyIfIdle",
+  "UseUnifiedSchedulingEngine",
+  "DisallowStartOnRemoteAppSession",
+  "Volatile",
+];
+const SETTINGS_OTHER = [
+  "RestartOnFailure",
+  "MultipleInstancesPolicy",
+  "NetworkProfileName",
+  "DeleteExpiredTaskAfter",
+  "IdleSettings",
+  "NetworkSettings",
+  "ExecutionTimeLimit",
+  "Priority",
+  "MaintenanceSettings",
+];
 
 function checkSettings(s: XmlElement): void {
   const k = kids(s, [...SETTINGS_FLAGS, ...SETTINGS_OTHER]);
   for (const flag of SETTINGS_FLAGS) check(k.get(flag)?.[0], (v) => BOOLEAN.test(v), "true or false");
-  check(k.get("MultipleInstancesPolicy")?.[0], (v) => ["Parallel", "Queue", "IgnoreNew", "StopExisting"].includes(v), "Parallel, Queue, IgnoreNew or StopExisting");
+  check(
+    k.get("MultipleInstancesPolicy")?.[0],
+    (v) => ["Parallel", "Queue", "IgnoreNew", "StopExisting"].includes(v),
+    "Parallel, Queue, IgnoreNew or StopExisting",
+  );
   check(k.get("ExecutionTimeLimit")?.[0], (v) => durationMinutes(v) !== null, "a duration (e.g. PT12H)");
   check(k.get("Priority")?.[0], intIn(0, 10), "a priority from 0 to 10");
 }
@@ -150,26 +222,50 @@ export function checkTaskXml(text: string): void {
     throw err;
   }
   if (root.name !== "Task") fail(`the root element is <${root.name}>, not <Task>`);
-  if (root.attrs.xmlns !== TASK_NAMESPACE) fail(`<Task> is not in the Task Scheduler namespace (xmlns="${TASK_NAMESPACE}")`);
-  if (!/^1\.[2-9]$/.test(root.attrs.version ?? "")) fail(`<Task version="${root.attrs.version ?? ""}"> is not a Task Scheduler version from 1.2 on`);
+  if (root.attrs.xmlns !== TASK_NAMESPACE)
+    fail(`<Task> is not in the Task Scheduler namespace (xmlns="${TASK_NAMESPACE}")`);
+  if (!/^1\.[2-9]$/.test(root.attrs.version ?? ""))
+    fail(`<Task version="${root.attrs.version ?? ""}"> is not a Task Scheduler version from 1.2 on`);
   const visit = (el: XmlElement) => {
-    if (el.name.includes(":") || Object.keys(el.attrs).some((a) => a.includes(":") || (a === "xmlns" && el !== root))) fail(`${where(el)} changes the namespace`);
+    if (el.name.includes(":") || Object.keys(el.attrs).some((a) => a.includes(":") || (a === "xmlns" && el !== root)))
+      fail(`${where(el)} changes the namespace`);
     el.children.forEach(visit);
   };
   visit(root);
   const task = kids(root, ["RegistrationInfo", "Triggers", "Principals", "Settings", "Data", "Actions"]);
 
-  const triggers = kids(required(task, "Triggers", root), ["CalendarTrigger"], ["CalendarTrigger"]).get("CalendarTrigger") ?? [];
+  const triggers =
+    kids(required(task, "Triggers", root), ["CalendarTrigger"], ["CalendarTrigger"]).get("CalendarTrigger") ?? [];
   if (triggers.length === 0) fail("<Triggers> holds no <CalendarTrigger>");
-  if (triggers.length > MAX_WINDOWS_TRIGGERS) fail(`<Triggers> holds ${triggers.length} triggers (Task Scheduler takes at most ${MAX_WINDOWS_TRIGGERS})`);
+  if (triggers.length > MAX_WINDOWS_TRIGGERS)
+    fail(`<Triggers> holds ${triggers.length} triggers (Task Scheduler takes at most ${MAX_WINDOWS_TRIGGERS})`);
   triggers.forEach(checkTrigger);
 
-  const principals = kids(required(task, "Principals", root), ["Principal"], ["Principal"]).get("Principal") ?? fail("<Principals> holds no <Principal>");
+  const principals =
+    kids(required(task, "Principals", root), ["Principal"], ["Principal"]).get("Principal") ??
+    fail("<Principals> holds no <Principal>");
   for (const p of principals) {
-    const k = kids(p, ["UserId", "GroupId", "LogonType", "RunLevel", "DisplayName", "ProcessTokenSidType", "RequiredPrivileges"]);
-    if (!k.has("UserId") && !k.has("LogonType") && !k.has("GroupId")) fail(`${where(p)} names no <UserId>, <GroupId> or <LogonType>`);
-    check(k.get("LogonType")?.[0], (v) => ["S4U", "Password", "InteractiveToken", "InteractiveTokenOrPassword"].includes(v), "a logon type (S4U, Password, InteractiveToken)");
-    check(k.get("RunLevel")?.[0], (v) => v === "LeastPrivilege" || v === "HighestAvailable", "LeastPrivilege or HighestAvailable");
+    const k = kids(p, [
+      "UserId",
+      "GroupId",
+      "LogonType",
+      "RunLevel",
+      "DisplayName",
+      "ProcessTokenSidType",
+      "RequiredPrivileges",
+    ]);
+    if (!k.has("UserId") && !k.has("LogonType") && !k.has("GroupId"))
+      fail(`${where(p)} names no <UserId>, <GroupId> or <LogonType>`);
+    check(
+      k.get("LogonType")?.[0],
+      (v) => ["S4U", "Password", "InteractiveToken", "InteractiveTokenOrPassword"].includes(v),
+      "a logon type (S4U, Password, InteractiveToken)",
+    );
+    check(
+      k.get("RunLevel")?.[0],
+      (v) => v === "LeastPrivilege" || v === "HighestAvailable",
+      "LeastPrivilege or HighestAvailable",
+    );
   }
 
   checkSettings(required(task, "Settings", root));
@@ -178,7 +274,8 @@ export function checkTaskXml(text: string): void {
 
   const actions = required(task, "Actions", root);
   const context = actions.attrs.Context;
-  if (context !== undefined && !principals.some((p) => p.attrs.id === context)) fail(`<Actions Context="${context}"> names no <Principal id="${context}">`);
+  if (context !== undefined && !principals.some((p) => p.attrs.id === context))
+    fail(`<Actions Context="${context}"> names no <Principal id="${context}">`);
   const execs = kids(actions, ["Exec"], ["Exec"]).get("Exec") ?? fail("<Actions> holds no <Exec>");
   for (const e of execs) {
     const k = kids(e, ["Command", "Arguments", "WorkingDirectory"]);

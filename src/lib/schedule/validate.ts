@@ -53,7 +53,12 @@ function withTempDir<T>(fn: (dir: string) => T): T {
 
 /** The checker's complaint, without the temporary folder, on one line. */
 function complaint(output: string, dir: string): string {
-  return output.replaceAll(`${dir}/`, "").split("\n").map((l) => l.trim()).filter(Boolean).join("; ");
+  return output
+    .replaceAll(`${dir}/`, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join("; ");
 }
 
 /**
@@ -69,11 +74,20 @@ export function validateSystemdUnits(files: RenderedFile[], env: NodeJS.ProcessE
     // System mode on purpose: it checks the same syntax and, unlike --user, needs no running user manager.
     const ran = check([analyze, "verify", "--man=no", ...files.map((f) => join(dir, f.name))], env);
     if (!ran) return void onStep(`${analyze} not found: the unit files are not checked`);
-    if (ran.code !== 0) throw new ScheduleValidationError(`systemd-analyze verify rejected the generated units: ${complaint(ran.output, dir)}`);
+    if (ran.code !== 0)
+      throw new ScheduleValidationError(
+        `systemd-analyze verify rejected the generated units: ${complaint(ran.output, dir)}`,
+      );
     for (const f of files.filter((x) => x.name.endsWith(".timer"))) {
-      for (const spec of f.content.split("\n").filter((l) => l.startsWith("OnCalendar=")).map((l) => l.slice("OnCalendar=".length))) {
+      for (const spec of f.content
+        .split("\n")
+        .filter((l) => l.startsWith("OnCalendar="))
+        .map((l) => l.slice("OnCalendar=".length))) {
         const cal = check([analyze, "calendar", spec], env);
-        if (cal && cal.code !== 0) throw new ScheduleValidationError(`systemd-analyze calendar rejected OnCalendar=${spec} in ${f.name}: ${complaint(cal.output, dir)}`);
+        if (cal && cal.code !== 0)
+          throw new ScheduleValidationError(
+            `systemd-analyze calendar rejected OnCalendar=${spec} in ${f.name}: ${complaint(cal.output, dir)}`,
+          );
       }
     }
   });
@@ -84,7 +98,12 @@ export function validateSystemdUnits(files: RenderedFile[], env: NodeJS.ProcessE
  * crontab does not read stdin for -n); throws ScheduleValidationError. A crontab
  * without -n (cronie, busybox) is reported through `onStep` and not checked.
  */
-export function validateCrontab(text: string, crontab: string[], env: NodeJS.ProcessEnv, onStep: (m: string) => void): void {
+export function validateCrontab(
+  text: string,
+  crontab: string[],
+  env: NodeJS.ProcessEnv,
+  onStep: (m: string) => void,
+): void {
   withTempDir((dir) => {
     const file = join(dir, "crontab");
     writeFileSync(file, text, { mode: 0o600 });
@@ -92,14 +111,23 @@ export function validateCrontab(text: string, crontab: string[], env: NodeJS.Pro
     const ran = check([...crontab, "-n", file], env);
     if (!ran) return;
     if (ran.code === 0) return;
-    if (!/errors in crontab file/i.test(ran.output) && /usage|invalid option|illegal option|unknown option/i.test(ran.output)) {
+    if (
+      !/errors in crontab file/i.test(ran.output) &&
+      /usage|invalid option|illegal option|unknown option/i.test(ran.output)
+    ) {
       return void onStep("this crontab has no -n syntax check: the new crontab is not checked");
     }
     throw new ScheduleValidationError(`crontab -n rejected the new crontab: ${complaint(ran.output, dir)}`);
   });
 }
 
-const CALENDAR_RANGES: Record<string, [number, number]> = { Minute: [0, 59], Hour: [0, 23], Day: [1, 31], Weekday: [0, 7], Month: [1, 12] };
+const CALENDAR_RANGES: Record<string, [number, number]> = {
+  Minute: [0, 59],
+  Hour: [0, 23],
+  Day: [1, 31],
+  Weekday: [0, 7],
+  Month: [1, 12],
+};
 
 /** Reads each plist back and checks the keys launchd needs; throws ScheduleValidationError. */
 export function validatePlists(files: RenderedFile[]): void {
@@ -108,7 +136,8 @@ export function validatePlists(files: RenderedFile[]): void {
     try {
       root = parsePlist(f.content);
     } catch (err) {
-      if (err instanceof PlistError) throw new ScheduleValidationError(`${f.name} does not parse back as a property list: ${err.message}`);
+      if (err instanceof PlistError)
+        throw new ScheduleValidationError(`${f.name} does not parse back as a property list: ${err.message}`);
       throw err;
     }
     const fail = (what: string) => {
@@ -117,14 +146,16 @@ export function validatePlists(files: RenderedFile[]): void {
     if (typeof root !== "object" || Array.isArray(root)) return fail("the top level is not a dict");
     if (root.Label !== f.name.replace(/\.plist$/, "")) fail(`Label is not "${f.name.replace(/\.plist$/, "")}"`);
     const args = root.ProgramArguments;
-    if (!Array.isArray(args) || args.length === 0 || args.some((a) => typeof a !== "string" || a === "")) fail("ProgramArguments is not a list of strings");
+    if (!Array.isArray(args) || args.length === 0 || args.some((a) => typeof a !== "string" || a === ""))
+      fail("ProgramArguments is not a list of strings");
     const intervals = root.StartCalendarInterval;
     if (!Array.isArray(intervals) || intervals.length === 0) return fail("StartCalendarInterval is not a list");
     for (const i of intervals) {
       if (typeof i !== "object" || Array.isArray(i)) return fail("a StartCalendarInterval entry is not a dict");
       for (const [k, v] of Object.entries(i)) {
         const range = CALENDAR_RANGES[k];
-        if (!range || typeof v !== "number" || v < range[0] || v > range[1]) fail(`StartCalendarInterval ${k} = ${String(v)} is not valid`);
+        if (!range || typeof v !== "number" || v < range[0] || v > range[1])
+          fail(`StartCalendarInterval ${k} = ${String(v)} is not valid`);
       }
     }
   }
@@ -136,7 +167,8 @@ export function validateTasks(files: RenderedFile[]): void {
     try {
       checkTaskXml(f.content);
     } catch (err) {
-      if (err instanceof TaskXmlError) throw new ScheduleValidationError(`${f.name} is not a task Task Scheduler would take: ${err.message}`);
+      if (err instanceof TaskXmlError)
+        throw new ScheduleValidationError(`${f.name} is not a task Task Scheduler would take: ${err.message}`);
       throw err;
     }
   }

@@ -7,14 +7,28 @@
  * or few enough for one trigger each: a task holds at most 48 triggers, so
  * `*\/7 * * * *` (uneven across the hour boundary, 216 times a day) is refused.
  */
+
+import type { ScheduledJob } from "../config/index.ts";
 import type { CronExpr } from "../model/index.ts";
 import { type RenderedFile, type RenderOptions, UnsupportedScheduleError, xmlEscape } from "./common.ts";
-import type { ScheduledJob } from "../config/index.ts";
 
 /** Task Scheduler rejects a task with more than 48 triggers. */
 export const MAX_WINDOWS_TRIGGERS = 48;
 const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTH_NAMES = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 /** Any fixed past date: only the time of day matters for daily/weekly(1)/monthly triggers. */
 const START_DATE = "2000-01-01";
 
@@ -38,13 +52,16 @@ function timeTriggers(e: CronExpr): TimeTrigger[] {
 
 function schedules(e: CronExpr): string[] {
   const months = `<Months>${e.month.values.map((m) => `<${MONTH_NAMES[m - 1]}/>`).join("")}</Months>`;
-  const byMonthDays = (days: number[]) => `<ScheduleByMonth><DaysOfMonth>${days.map((d) => `<Day>${d}</Day>`).join("")}</DaysOfMonth>${months}</ScheduleByMonth>`;
+  const byMonthDays = (days: number[]) =>
+    `<ScheduleByMonth><DaysOfMonth>${days.map((d) => `<Day>${d}</Day>`).join("")}</DaysOfMonth>${months}</ScheduleByMonth>`;
   const weekdays = `<DaysOfWeek>${e.dow.values.map((d) => `<${DAY_NAMES[d]}/>`).join("")}</DaysOfWeek>`;
   // Weeks 1-4 and Last cover every occurrence of a weekday in a month (the 5th is always the last).
   const byWeekdays = e.month.full
     ? `<ScheduleByWeek><WeeksInterval>1</WeeksInterval>${weekdays}</ScheduleByWeek>`
     : `<ScheduleByMonthDayOfWeek><Weeks><Week>1</Week><Week>2</Week><Week>3</Week><Week>4</Week><Week>Last</Week></Weeks>${weekdays}${months}</ScheduleByMonthDayOfWeek>`;
-  const everyDay = e.month.full ? "<ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay>" : byMonthDays(Array.from({ length: 31 }, (_, i) => i + 1));
+  const everyDay = e.month.full
+    ? "<ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay>"
+    : byMonthDays(Array.from({ length: 31 }, (_, i) => i + 1));
   const orDays = !e.dom.star && !e.dow.star;
   if ((e.dom.full && e.dow.full) || (orDays && (e.dom.full || e.dow.full))) return [everyDay];
   if (orDays) return [byMonthDays(e.dom.values), byWeekdays];

@@ -43,7 +43,9 @@ export function parseXml(input: string): XmlElement {
   if (!XML_CHAR.test(text)) {
     const bad = [...text].findIndex((c) => !XML_CHAR.test(c));
     const offset = [...text].slice(0, bad).join("").length;
-    throw new XmlError(`character U+${text.codePointAt(offset)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML (line ${lineOf(text, offset)})`);
+    throw new XmlError(
+      `character U+${text.codePointAt(offset)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML (line ${lineOf(text, offset)})`,
+    );
   }
   let pos = 0;
   const fail = (what: string, at = pos): never => {
@@ -53,7 +55,11 @@ export function parseXml(input: string): XmlElement {
     raw.replace(/&([^;\s&<]*);?/g, (whole, name: string) => {
       if (!whole.endsWith(";")) fail('a bare "&" (write &amp;)', at);
       if (name in ENTITIES) return ENTITIES[name]!;
-      const code = /^#x[0-9a-f]+$/i.test(name) ? Number.parseInt(name.slice(2), 16) : /^#[0-9]+$/.test(name) ? Number(name.slice(1)) : Number.NaN;
+      const code = /^#x[0-9a-f]+$/i.test(name)
+        ? Number.parseInt(name.slice(2), 16)
+        : /^#[0-9]+$/.test(name)
+          ? Number(name.slice(1))
+          : Number.NaN;
       const ch = Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : "";
       if (!ch || !XML_CHAR.test(ch)) fail(`the entity &${name}; is not defined`, at);
       return ch;

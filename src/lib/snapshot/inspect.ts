@@ -58,9 +58,12 @@ function pragmaValue(db: Database, pragma: string): unknown {
 
 /** Reads geometry, schema hash and row counts of every ordinary table. */
 export function describeDatabase(db: Database): DatabaseFacts {
-  const schema = db
-    .query("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")
-    .values() as [string, string, string, string | null][];
+  const schema = db.query("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").values() as [
+    string,
+    string,
+    string,
+    string | null,
+  ][];
   const hasher = new Bun.CryptoHasher("sha256");
   for (const row of schema) hasher.update(`${JSON.stringify(row)}\n`);
   const tables: Record<string, number> = {};
@@ -84,7 +87,10 @@ export function checkDatabase(db: Database, level: CheckLevel): CheckResult {
   if (level === "none") return { level, ok: true, result: "skipped" };
   db.run(`PRAGMA cache_size = -${CHECK_CACHE_KIB[level]}`);
   const pragma = level === "full" ? "integrity_check" : "quick_check";
-  const rows = db.query(`PRAGMA ${pragma}(20)`).values().map((r) => String(r[0]));
+  const rows = db
+    .query(`PRAGMA ${pragma}(20)`)
+    .values()
+    .map((r) => String(r[0]));
   const ok = rows.length === 1 && rows[0] === "ok";
   return { level, ok, result: ok ? "ok" : rows.slice(0, 5).join("; ") };
 }

@@ -23,10 +23,10 @@ import { readSync } from "node:fs";
 import { CHUNK_BYTES, type CompressResult, compressChunks, MAX_IN_FLIGHT, type StoredFilter } from "../codec/index.ts";
 import { type CheckLevel, type Compression, describeError, fsErrorMessage, OperationError } from "../model/index.ts";
 import { removeQuietly } from "../system/index.ts";
-import { assertSourceDatabase } from "./vacuum.ts";
+import type { CheckResult, DatabaseFacts } from "./inspect.ts";
 import { type Pinned, SourceFiles } from "./pin.ts";
 import type { ReaderMessage } from "./reader.ts";
-import type { CheckResult, DatabaseFacts } from "./inspect.ts";
+import { assertSourceDatabase } from "./vacuum.ts";
 import { readWalSalt, WalChangedError } from "./wal.ts";
 
 /**
@@ -82,7 +82,8 @@ function pageChunks(files: SourceFiles, pin: Pinned) {
       for (let i = 0; walFd !== null && i < n; i++) {
         const off = walPages.get(first + i);
         if (off === undefined) continue;
-        if (readSync(walFd, buf, i * pageSize, pageSize, off) !== pageSize) throw new WalChangedError("WAL frame vanished");
+        if (readSync(walFd, buf, i * pageSize, pageSize, off) !== pageSize)
+          throw new WalChangedError("WAL frame vanished");
       }
       yield buf;
     }
@@ -102,7 +103,8 @@ class Reader {
 
   constructor(source: string, check: CheckLevel) {
     this.worker.onmessage = (e: MessageEvent<ReaderMessage>) => this.deliver(e.data);
-    this.worker.onerror = (e) => this.deliver({ type: "error", message: `snapshot reader failed: ${e.message}`, operation: true });
+    this.worker.onerror = (e) =>
+      this.deliver({ type: "error", message: `snapshot reader failed: ${e.message}`, operation: true });
     this.worker.postMessage({ type: "start", source, check });
   }
   private deliver(m: ReaderMessage) {
@@ -116,7 +118,10 @@ class Reader {
   /** The next message, which must be of `type`; a reported error is thrown. */
   async next<T extends ReaderMessage["type"]>(type: T): Promise<Extract<ReaderMessage, { type: T }>> {
     const m = this.inbox.shift() ?? (await new Promise<ReaderMessage>((r) => (this.waiting = r)));
-    if (m.type === "error") throw m.operation ? new OperationError(m.message, { hint: m.hint }) : Object.assign(new Error(m.message), { code: m.code });
+    if (m.type === "error")
+      throw m.operation
+        ? new OperationError(m.message, { hint: m.hint })
+        : Object.assign(new Error(m.message), { code: m.code });
     if (m.type !== type) throw new Error(`snapshot reader: expected ${type}, got ${m.type}`);
     return m as Extract<ReaderMessage, { type: T }>;
   }
@@ -144,16 +149,25 @@ export interface PageSnapshotOptions {
 }
 
 /** One attempt: pin in the worker, copy here while it checks, then confirm the WAL did not move. */
-async function copyOnce(files: SourceFiles, storedPath: string, { codec, level, check, onProgress, makeFilter }: PageSnapshotOptions) {
+async function copyOnce(
+  files: SourceFiles,
+  storedPath: string,
+  { codec, level, check, onProgress, makeFilter }: PageSnapshotOptions,
+) {
   const reader = new Reader(files.source, check);
   try {
     const { pin } = await reader.next("pinned");
     const total = pin.pageCount * pin.pageSize;
     const { chunks, release } = pageChunks(files, pin);
     const filter = await makeFilter?.();
-    const sums = await compressChunks(chunks, storedPath, codec, level, { onProgress: (d) => onProgress?.(d, total), release, filter });
+    const sums = await compressChunks(chunks, storedPath, codec, level, {
+      onProgress: (d) => onProgress?.(d, total),
+      release,
+      filter,
+    });
     const salt = pin.walSalt && readWalSalt(files.fd("-wal")!);
-    if (pin.walSalt && (salt?.[0] !== pin.walSalt[0] || salt?.[1] !== pin.walSalt[1])) throw new WalChangedError("WAL restarted during the copy");
+    if (pin.walSalt && (salt?.[0] !== pin.walSalt[0] || salt?.[1] !== pin.walSalt[1]))
+      throw new WalChangedError("WAL restarted during the copy");
     const checked = await reader.next("checked");
     return { pin, sums, checked };
   } finally {
@@ -166,7 +180,11 @@ async function copyOnce(files: SourceFiles, storedPath: string, { codec, level, 
  * not exist), checked at `check` level inside the same read transaction.
  * Returns sizes and hashes, the check's result and the image's facts.
  */
-export async function takePageSnapshot(source: string, storedPath: string, opts: PageSnapshotOptions): Promise<PageSnapshotResult> {
+export async function takePageSnapshot(
+  source: string,
+  storedPath: string,
+  opts: PageSnapshotOptions,
+): Promise<PageSnapshotResult> {
   assertSourceDatabase(source);
   // Opened before the reader's connection, closed after it: see SourceFiles.
   const files = new SourceFiles(source);
@@ -175,7 +193,16 @@ export async function takePageSnapshot(source: string, storedPath: string, opts:
     for (let attempt = 1; ; attempt++) {
       try {
         const { pin, sums, checked } = await copyOnce(files, storedPath, opts);
-        return { ...sums, method: "pages", journal_mode: pin.journalMode, page_size: pin.pageSize, page_count: pin.pageCount, wal_pages: pin.walPages.size, check: checked.check, facts: checked.facts };
+        return {
+          ...sums,
+          method: "pages",
+          journal_mode: pin.journalMode,
+          page_size: pin.pageSize,
+          page_count: pin.pageCount,
+          wal_pages: pin.walPages.size,
+          check: checked.check,
+          facts: checked.facts,
+        };
       } catch (err) {
         if (!(err instanceof WalChangedError) || attempt >= COPY_ATTEMPTS) throw err;
         removeQuietly(storedPath);
@@ -194,7 +221,8 @@ function snapshotError(source: string, err: unknown): unknown {
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
     return new OperationError(`not a SQLite database, or damaged: ${source} (${describeError(err)})`);
   }
-  if (code === "SQLITE_BUSY") return new OperationError(`snapshot of ${source}: database stayed locked (${describeError(err)})`);
+  if (code === "SQLITE_BUSY")
+    return new OperationError(`snapshot of ${source}: database stayed locked (${describeError(err)})`);
   if ((err as NodeJS.ErrnoException)?.syscall) return err; // file-system errors are described by the caller with their path
   if (code?.startsWith("E")) return new OperationError(fsErrorMessage(err, "read database", source));
   return new OperationError(`snapshot of ${source} failed: ${describeError(err)}`, { cause: err });

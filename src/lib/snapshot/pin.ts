@@ -97,7 +97,13 @@ export function pinState(db: Database, files: SourceFiles): Pinned {
   const journalMode = whenNotBusy(db, () => String(db.query("PRAGMA journal_mode").values()[0]?.[0] ?? "unknown"));
   if (journalMode === "wal") return pinWal(db, files);
   whenNotBusy(db, () => beginRead(db));
-  return { journalMode, pageSize: pragmaNumber(db, "page_size"), pageCount: pragmaNumber(db, "page_count"), walPages: new Map(), walSalt: null };
+  return {
+    journalMode,
+    pageSize: pragmaNumber(db, "page_size"),
+    pageCount: pragmaNumber(db, "page_count"),
+    walPages: new Map(),
+    walSalt: null,
+  };
 }
 
 function pinWal(db: Database, files: SourceFiles): Pinned {
@@ -117,7 +123,7 @@ function pinWal(db: Database, files: SourceFiles): Pinned {
     db.run("ROLLBACK");
   }
   throw new OperationError(`snapshot of ${files.source}: could not pin a WAL state in ${PIN_ATTEMPTS} attempts`, {
-    hint: "use snapshot_method = \"vacuum\" for this database",
+    hint: 'use snapshot_method = "vacuum" for this database',
   });
 }
 

@@ -13,8 +13,8 @@
  */
 import { Database } from "bun:sqlite";
 import { type CheckLevel, describeError, OperationError } from "../model/index.ts";
-import { type Pinned, pinState, SourceFiles } from "./pin.ts";
 import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase } from "./inspect.ts";
+import { type Pinned, pinState, SourceFiles } from "./pin.ts";
 
 export type ReaderRequest = { type: "start"; source: string; check: CheckLevel } | { type: "finish" };
 export type ReaderMessage =
@@ -64,6 +64,12 @@ self.onmessage = (event: MessageEvent<ReaderRequest>) => {
       // the first error is the one to report
     }
     const e = err as { code?: string; hint?: string };
-    post({ type: "error", message: describeError(err), code: e.code, hint: e.hint, operation: err instanceof OperationError });
+    post({
+      type: "error",
+      message: describeError(err),
+      code: e.code,
+      hint: e.hint,
+      operation: err instanceof OperationError,
+    });
   }
 };

@@ -101,20 +101,25 @@ export function indexWal(fd: number, mxFrame: number, pageSize: number, expect: 
   if (hdr.readUInt32BE(8) !== pageSize) throw new WalChangedError("WAL page size differs");
   if (salt[0] !== expect.salt[0] || salt[1] !== expect.salt[1]) throw new WalChangedError("WAL salts differ");
   let sum = walChecksum(hdr.subarray(0, 24), bigEndian, [0, 0]);
-  if (sum[0] !== hdr.readUInt32BE(24) || sum[1] !== hdr.readUInt32BE(28)) throw new WalChangedError("WAL header checksum");
+  if (sum[0] !== hdr.readUInt32BE(24) || sum[1] !== hdr.readUInt32BE(28))
+    throw new WalChangedError("WAL header checksum");
   const pages = new Map<number, number>();
   const frame = Buffer.alloc(WAL_FRAME_HEADER_BYTES + pageSize);
   for (let i = 1; i <= mxFrame; i++) {
     const off = WAL_HEADER_BYTES + (i - 1) * frame.length;
     if (readSync(fd, frame, 0, frame.length, off) < frame.length) throw new WalChangedError(`WAL frame ${i} is short`);
-    if (frame.readUInt32BE(8) !== salt[0] || frame.readUInt32BE(12) !== salt[1]) throw new WalChangedError(`WAL frame ${i} salts`);
+    if (frame.readUInt32BE(8) !== salt[0] || frame.readUInt32BE(12) !== salt[1])
+      throw new WalChangedError(`WAL frame ${i} salts`);
     sum = walChecksum(frame.subarray(0, 8), bigEndian, sum);
     sum = walChecksum(frame.subarray(WAL_FRAME_HEADER_BYTES), bigEndian, sum);
-    if (sum[0] !== frame.readUInt32BE(16) || sum[1] !== frame.readUInt32BE(20)) throw new WalChangedError(`WAL frame ${i} checksum`);
+    if (sum[0] !== frame.readUInt32BE(16) || sum[1] !== frame.readUInt32BE(20))
+      throw new WalChangedError(`WAL frame ${i} checksum`);
     pages.set(frame.readUInt32BE(0), off + WAL_FRAME_HEADER_BYTES);
   }
-  if (mxFrame > 0 && frame.readUInt32BE(4) === 0) throw new WalChangedError(`WAL frame ${mxFrame} is not a commit frame`);
-  if (sum[0] !== expect.frameCksum[0] || sum[1] !== expect.frameCksum[1]) throw new WalChangedError("WAL checksum chain ends elsewhere");
+  if (mxFrame > 0 && frame.readUInt32BE(4) === 0)
+    throw new WalChangedError(`WAL frame ${mxFrame} is not a commit frame`);
+  if (sum[0] !== expect.frameCksum[0] || sum[1] !== expect.frameCksum[1])
+    throw new WalChangedError("WAL checksum chain ends elsewhere");
   return { pages, salt };
 }
 

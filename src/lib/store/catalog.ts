@@ -3,10 +3,9 @@
  * command line against the config, and lists every database that has backups.
  */
 import { existsSync } from "node:fs";
-import { type ResolvedConfig, type ResolvedDatabase, adHocDatabase } from "../config/index.ts";
-import { UsageError } from "../model/index.ts";
+import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
+import { suggestCommand, UsageError } from "../model/index.ts";
 import { databasesOnDisk, type FolderListing, listFolder } from "./local.ts";
-import { suggestCommand } from "../model/index.ts";
 
 /** An argument is a path (not a name) when it has a slash or a dot, or names an existing file. */
 function looksLikePath(arg: string): boolean {
@@ -18,7 +17,11 @@ function looksLikePath(arg: string): boolean {
  * by name, any file by path; with no arguments, every configured database.
  * `argv` (the command line after `sqlbak`) is what the hint's suggestion repeats.
  */
-export function resolveBackupTargets(config: ResolvedConfig, args: string[], argv: string[] = ["backup"]): ResolvedDatabase[] {
+export function resolveBackupTargets(
+  config: ResolvedConfig,
+  args: string[],
+  argv: string[] = ["backup"],
+): ResolvedDatabase[] {
   if (args.length === 0) {
     if (config.databases.length === 0) {
       throw new UsageError(

@@ -18,8 +18,15 @@
  *   upload).
  * Everything else (the lock, foreign files) is left alone and not reported.
  */
-import { describeError, type Manifest, parseManifest, DATA_FILE_RE, MANIFEST_EXTENSION, parseBackupId } from "../model/index.ts";
-import { TEMP_SUFFIX, LOCK_FILE } from "../system/index.ts";
+import {
+  DATA_FILE_RE,
+  describeError,
+  MANIFEST_EXTENSION,
+  type Manifest,
+  parseBackupId,
+  parseManifest,
+} from "../model/index.ts";
+import { LOCK_FILE, TEMP_SUFFIX } from "../system/index.ts";
 
 export interface FolderEntry {
   name: string;
@@ -122,7 +129,8 @@ export function classifyFolder<E extends FolderEntry>(
         out.missingData.push({ manifest, manifestName: name });
         throw new Error(`data file ${manifest.stored.file} is not a regular file`);
       }
-      if (opts.checkSize && data.size !== manifest.stored.size) throw new Error(`data file is ${data.size} bytes, manifest says ${manifest.stored.size}`);
+      if (opts.checkSize && data.size !== manifest.stored.size)
+        throw new Error(`data file is ${data.size} bytes, manifest says ${manifest.stored.size}`);
       claimed.add(manifest.stored.file);
       out.backups.push({ manifest, manifestName: name, data });
     } catch (err) {

@@ -9,8 +9,8 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, OperationError } from "../model/index.ts";
-import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
 import { fileInTheWay, removeQuietly } from "../system/index.ts";
+import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
 
 export interface StoredBackup {
   manifest: Manifest;
@@ -86,10 +86,24 @@ export function listFolder(backupDir: string, database: string): FolderListing {
       texts.set(name, (err as NodeJS.ErrnoException).code === "ENOENT" ? null : (err as Error));
     }
   }
-  const c = classifyFolder(names.map((name) => ({ name, regular: isRegularFile(join(folder, name)) })), texts, { database, pathOf: (n) => join(folder, n), checkSize: false });
-  for (const b of c.backups) listing.backups.push({ manifest: b.manifest, manifestPath: join(folder, b.manifestName), dataPath: join(folder, b.data.name) });
+  const c = classifyFolder(
+    names.map((name) => ({ name, regular: isRegularFile(join(folder, name)) })),
+    texts,
+    { database, pathOf: (n) => join(folder, n), checkSize: false },
+  );
+  for (const b of c.backups)
+    listing.backups.push({
+      manifest: b.manifest,
+      manifestPath: join(folder, b.manifestName),
+      dataPath: join(folder, b.data.name),
+    });
   listing.problems = c.problems;
-  for (const m of c.missingData) listing.missingData!.push({ manifest: m.manifest, manifestPath: join(folder, m.manifestName), dataPath: join(folder, m.manifest.stored.file) });
+  for (const m of c.missingData)
+    listing.missingData!.push({
+      manifest: m.manifest,
+      manifestPath: join(folder, m.manifestName),
+      dataPath: join(folder, m.manifest.stored.file),
+    });
   for (const { name } of c.partials) {
     try {
       const st = lstatSync(join(folder, name));

@@ -8,8 +8,8 @@
  */
 import { appendFileSync, readFileSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { ensureDir, FILE_MODE } from "../system/index.ts";
 import { describeError } from "../model/index.ts";
+import { ensureDir, FILE_MODE } from "../system/index.ts";
 
 /** About 40,000 entries: years of history for a few databases backed up hourly. */
 export const MAX_LOG_BYTES = 10 * 1024 * 1024;

@@ -10,10 +10,10 @@
  */
 import { join } from "node:path";
 import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES } from "../model/index.ts";
-import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
-import type { StoredBackup } from "./local.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
+import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
+import type { StoredBackup } from "./local.ts";
 
 export interface RemoteBackup extends StoredBackup {
   manifestKey: string;
@@ -33,7 +33,9 @@ export interface RemoteListing {
 /** Lists one database at a destination (an empty listing when it has nothing); the rule is listing.ts. */
 export async function listRemote(backend: Backend, database: string): Promise<RemoteListing> {
   const files = await backend.list(databasePrefix(database));
-  const entries = files.filter((f) => f.key.startsWith(`${database}/`)).map((f) => ({ ...f, name: f.key.slice(database.length + 1) }));
+  const entries = files
+    .filter((f) => f.key.startsWith(`${database}/`))
+    .map((f) => ({ ...f, name: f.key.slice(database.length + 1) }));
   const texts = new Map<string, ManifestText>();
   const sizes = new Map(entries.map((e) => [e.name, e.size]));
   for (const name of manifestNames(entries.map((e) => e.name))) {
@@ -42,14 +44,29 @@ export async function listRemote(backend: Backend, database: string): Promise<Re
       texts.set(name, new Error("manifest is too large"));
       continue;
     }
-    texts.set(name, await backend.readText(`${database}/${name}`).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
+    texts.set(
+      name,
+      await backend
+        .readText(`${database}/${name}`)
+        .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    );
   }
-  const c = classifyFolder(entries, texts, { database, pathOf: (n) => `${backend.describe}/${database}/${n}`, checkSize: true });
+  const c = classifyFolder(entries, texts, {
+    database,
+    pathOf: (n) => `${backend.describe}/${database}/${n}`,
+    checkSize: true,
+  });
   return {
     database,
     backups: c.backups.map((b) => {
       const manifestKey = `${database}/${b.manifestName}`;
-      return { manifest: b.manifest, manifestKey, dataKey: b.data.key, manifestPath: `${backend.describe}/${manifestKey}`, dataPath: `${backend.describe}/${b.data.key}` };
+      return {
+        manifest: b.manifest,
+        manifestKey,
+        dataKey: b.data.key,
+        manifestPath: `${backend.describe}/${manifestKey}`,
+        dataPath: `${backend.describe}/${b.data.key}`,
+      };
     }),
     partials: c.partials.map(({ key, size }) => ({ key, size })),
     problems: c.problems,
@@ -77,6 +94,7 @@ export async function fetchBackup(backend: Backend, b: RemoteBackup, folder: str
   await backend.get(b.dataKey, dataPath);
   await backend.get(b.manifestKey, manifestPath);
   const size = Bun.file(dataPath).size;
-  if (size !== b.manifest.stored.size) throw new Error(`downloaded ${size} bytes of ${b.dataKey}, manifest says ${b.manifest.stored.size}`);
+  if (size !== b.manifest.stored.size)
+    throw new Error(`downloaded ${size} bytes of ${b.dataKey}, manifest says ${b.manifest.stored.size}`);
   return { manifest: b.manifest, manifestPath, dataPath };
 }

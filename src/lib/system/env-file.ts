@@ -6,7 +6,7 @@
  * anyone else. See docs/env-file.md.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import { EXIT, SqlbakError, fsErrorMessage } from "../model/index.ts";
+import { EXIT, fsErrorMessage, SqlbakError } from "../model/index.ts";
 
 /** Far more than any list of credentials; a bigger file is not what the user meant. */
 export const MAX_ENV_FILE_BYTES = 64 * 1024;
@@ -33,9 +33,16 @@ export function parseEnvFile(text: string, path: string): Map<string, string> {
     if (trimmed === "" || trimmed.startsWith("#")) return;
     const at = `${path}:${i + 1}`;
     const eq = line.indexOf("=");
-    if (eq < 0) throw new EnvFileError(`${at}: expected KEY=value`, "one variable per line; blank lines and lines starting with # are ignored");
+    if (eq < 0)
+      throw new EnvFileError(
+        `${at}: expected KEY=value`,
+        "one variable per line; blank lines and lines starting with # are ignored",
+      );
     const key = line.slice(0, eq).trim();
-    if (!KEY_RE.test(key)) throw new EnvFileError(`${at}: the part before "=" is not a variable name (letters, digits, _; not starting with a digit)`);
+    if (!KEY_RE.test(key))
+      throw new EnvFileError(
+        `${at}: the part before "=" is not a variable name (letters, digits, _; not starting with a digit)`,
+      );
     let value = line.slice(eq + 1);
     const q = value[0];
     if (q === "'" || q === '"') {
@@ -66,18 +73,26 @@ export function readEnvFile(path: string): Map<string, string> {
     if (!st.isFile()) throw new EnvFileError(`${path}: environment file is not a regular file`);
     const euid = process.geteuid?.();
     if (euid !== undefined && st.uid !== euid) {
-      throw new EnvFileError(`${path}: environment file is owned by uid ${st.uid}, not by the user running sqlbak (uid ${euid}); refusing it`, `chown ${euid} '${path}' (it holds secrets: only its user may own it)`);
+      throw new EnvFileError(
+        `${path}: environment file is owned by uid ${st.uid}, not by the user running sqlbak (uid ${euid}); refusing it`,
+        `chown ${euid} '${path}' (it holds secrets: only its user may own it)`,
+      );
     }
     // Windows has no POSIX mode bits (Node reports 0666 for every file); its ACLs guard the file there.
     if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
-      throw new EnvFileError(`${path}: environment file has mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}; group or others may read it, refusing it`, `chmod 600 '${path}'`);
+      throw new EnvFileError(
+        `${path}: environment file has mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}; group or others may read it, refusing it`,
+        `chmod 600 '${path}'`,
+      );
     }
-    if (st.size >= MAX_ENV_FILE_BYTES) throw new EnvFileError(`${path}: environment file is ${st.size} bytes; the limit is ${MAX_ENV_FILE_BYTES - 1}`);
+    if (st.size >= MAX_ENV_FILE_BYTES)
+      throw new EnvFileError(`${path}: environment file is ${st.size} bytes; the limit is ${MAX_ENV_FILE_BYTES - 1}`);
     const buf = Buffer.alloc(MAX_ENV_FILE_BYTES);
     let len = 0;
     // biome-ignore lint/suspicious/noAssignInExpressions: read until full or end of file
     for (let n; len < buf.length && (n = readSync(fd, buf, len, buf.length - len, null)) > 0; ) len += n;
-    if (len >= MAX_ENV_FILE_BYTES) throw new EnvFileError(`${path}: environment file is larger than ${MAX_ENV_FILE_BYTES - 1} bytes`);
+    if (len >= MAX_ENV_FILE_BYTES)
+      throw new EnvFileError(`${path}: environment file is larger than ${MAX_ENV_FILE_BYTES - 1} bytes`);
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, len));

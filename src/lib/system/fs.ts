@@ -3,9 +3,10 @@
  * when its bytes are on disk: write to a temporary name, fsync, rename, fsync
  * the folder. Files are created 0600 and folders 0700 (backups hold user data).
  */
+
+import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
 
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;

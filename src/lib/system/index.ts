@@ -1,6 +1,16 @@
 /** What sqlbak needs from the operating system: atomic file writes, the lock, the environment file, the test pause hook. */
 export { applyEnvFile, readEnvFile } from "./env-file.ts";
-export { commitRename, ensureDir, FILE_MODE, fileInTheWay, fsyncDir, removeQuietly, TEMP_SUFFIX, tempPathFor, writeFileAtomic } from "./fs.ts";
+export {
+  commitRename,
+  ensureDir,
+  FILE_MODE,
+  fileInTheWay,
+  fsyncDir,
+  removeQuietly,
+  TEMP_SUFFIX,
+  tempPathFor,
+  writeFileAtomic,
+} from "./fs.ts";
 export { acquireLock, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { pausePoint } from "./test-pause.ts";
 export { SQLBAK_VERSION } from "./version.ts";

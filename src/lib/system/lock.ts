@@ -12,7 +12,7 @@ import { Database } from "bun:sqlite";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { describeError, LockedError, fsErrorMessage, OperationError, formatSpanSetting } from "../model/index.ts";
+import { describeError, formatSpanSetting, fsErrorMessage, LockedError, OperationError } from "../model/index.ts";
 import { ensureDir, writeFileAtomic } from "./fs.ts";
 
 export const LOCK_FILE = ".sqlbak-lock";
@@ -43,7 +43,9 @@ function tryLock(db: Database, dir: string): boolean {
     const code = (err as { code?: string }).code;
     if (code === "SQLITE_BUSY") return false;
     db.close();
-    const why = code?.startsWith("SQLITE_READONLY") ? "permission denied (the folder is not writable)" : describeError(err);
+    const why = code?.startsWith("SQLITE_READONLY")
+      ? "permission denied (the folder is not writable)"
+      : describeError(err);
     throw new OperationError(`cannot take the lock in ${dir}: ${why}`);
   }
 }
@@ -81,7 +83,12 @@ export async function acquireLock(
   } catch (err) {
     db.close();
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "EACCES" ? "permission denied (the folder is not writable)" : code === "EROFS" ? "read-only file system" : describeError(err);
+    const why =
+      code === "EACCES"
+        ? "permission denied (the folder is not writable)"
+        : code === "EROFS"
+          ? "read-only file system"
+          : describeError(err);
     throw new OperationError(`cannot take the lock in ${dir}: ${why}`);
   }
   db.run("PRAGMA busy_timeout = 0");

@@ -13,11 +13,26 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { AgeFormatError, readAgeStanzas } from "../../age/index.ts";
-import { CHUNK_BYTES, type DecryptionKeys, NO_KEYS, openEncrypted, WrongKeyError, decompressStored } from "../codec/index.ts";
-import { describeError, EXIT, OperationError, SqlbakError, type Manifest, parseManifest, parseBackupId } from "../model/index.ts";
-import { removeQuietly, tempPathFor, pausePoint } from "../system/index.ts";
+import {
+  CHUNK_BYTES,
+  type DecryptionKeys,
+  decompressStored,
+  NO_KEYS,
+  openEncrypted,
+  WrongKeyError,
+} from "../codec/index.ts";
+import {
+  describeError,
+  EXIT,
+  type Manifest,
+  OperationError,
+  parseBackupId,
+  parseManifest,
+  SqlbakError,
+} from "../model/index.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 import { readManifestText, type StoredBackup } from "../store/index.ts";
+import { pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
 import { VERIFY_SCRATCH_PREFIX } from "./scratch.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
@@ -38,7 +53,8 @@ const short = (sha: string) => sha.slice(0, 12);
 function manifestContradictions(m: Manifest): string[] {
   const problems: string[] = [];
   const expected = m.snapshot.page_size * m.snapshot.page_count;
-  if (m.raw.size !== expected) problems.push(`manifest is inconsistent: raw size ${m.raw.size} is not page_size × page_count (${expected})`);
+  if (m.raw.size !== expected)
+    problems.push(`manifest is inconsistent: raw size ${m.raw.size} is not page_size × page_count (${expected})`);
   const fromId = parseBackupId(m.id)?.createdAt.getTime();
   if (fromId !== Date.parse(m.created_at)) problems.push("manifest is inconsistent: created_at does not match its id");
   if (m.check?.ok !== true) problems.push("manifest records a failed or missing snapshot check");
@@ -52,7 +68,9 @@ async function hashRegularFile(path: string): Promise<{ size: number; sha256: st
     fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === "ELOOP" ? "data file is a symbolic link, not a regular file" : `cannot read data file: ${describeError(err)}`;
+    return code === "ELOOP"
+      ? "data file is a symbolic link, not a regular file"
+      : `cannot read data file: ${describeError(err)}`;
   }
   try {
     if (!(await fh.stat()).isFile()) return "data file is not a regular file";
@@ -88,7 +106,10 @@ function statRegularFile(path: string): { size: number; sha256?: string } | stri
  * false: the caller hashes it while decompressing). Returns the fresh
  * manifest (null if it no longer parses) and the problems found.
  */
-export async function checkStoredFile(b: StoredBackup, opts: { hash?: boolean } = {}): Promise<{ manifest: Manifest | null; problems: string[] }> {
+export async function checkStoredFile(
+  b: StoredBackup,
+  opts: { hash?: boolean } = {},
+): Promise<{ manifest: Manifest | null; problems: string[] }> {
   let m: Manifest;
   try {
     m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
@@ -98,9 +119,14 @@ export async function checkStoredFile(b: StoredBackup, opts: { hash?: boolean } 
   const problems = manifestContradictions(m);
   const sums = opts.hash === false ? statRegularFile(b.dataPath) : await hashRegularFile(b.dataPath);
   if (typeof sums === "string") problems.push(sums);
-  else if (sums.size !== m.stored.size) problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
-  else if (sums.sha256 !== undefined && sums.sha256 !== m.stored.sha256) problems.push(`stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`);
-  if (problems.length === 0 && m.stored.encryption) problems.push(...(await ageHeaderProblems(b.dataPath, m.stored.encryption)));
+  else if (sums.size !== m.stored.size)
+    problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
+  else if (sums.sha256 !== undefined && sums.sha256 !== m.stored.sha256)
+    problems.push(
+      `stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`,
+    );
+  if (problems.length === 0 && m.stored.encryption)
+    problems.push(...(await ageHeaderProblems(b.dataPath, m.stored.encryption)));
   return { manifest: m, problems };
 }
 
@@ -115,16 +141,22 @@ async function ageHeaderProblems(path: string, enc: NonNullable<Manifest["stored
   }
   const want = "recipients" in enc ? { type: "X25519", count: enc.recipients.length } : { type: "scrypt", count: 1 };
   const got = stanzas.filter((a) => a[0] === want.type).length;
-  if (got !== want.count || got !== stanzas.length) return [`age header wraps the file key ${stanzas.length} time(s) (${got} ${want.type}), manifest says ${want.count} ${want.type}`];
+  if (got !== want.count || got !== stanzas.length)
+    return [
+      `age header wraps the file key ${stanzas.length} time(s) (${got} ${want.type}), manifest says ${want.count} ${want.type}`,
+    ];
   return [];
 }
 
 function compareFacts(m: Manifest, facts: ReturnType<typeof describeDatabase>): string[] {
   const problems: string[] = [];
   const snap = m.snapshot;
-  if (facts.page_size !== snap.page_size) problems.push(`page size is ${facts.page_size}, manifest says ${snap.page_size}`);
-  if (facts.page_count !== snap.page_count) problems.push(`page count is ${facts.page_count}, manifest says ${snap.page_count}`);
-  if (facts.user_version !== snap.user_version) problems.push(`user_version is ${facts.user_version}, manifest says ${snap.user_version}`);
+  if (facts.page_size !== snap.page_size)
+    problems.push(`page size is ${facts.page_size}, manifest says ${snap.page_size}`);
+  if (facts.page_count !== snap.page_count)
+    problems.push(`page count is ${facts.page_count}, manifest says ${snap.page_count}`);
+  if (facts.user_version !== snap.user_version)
+    problems.push(`user_version is ${facts.user_version}, manifest says ${snap.user_version}`);
   if (facts.schema_sha256 !== snap.schema_sha256) problems.push("schema hash does not match the manifest");
   for (const name of new Set([...Object.keys(snap.tables), ...Object.keys(facts.tables)])) {
     const want = snap.tables[name];
@@ -153,7 +185,8 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
     const check = checkDatabase(db, level);
     if (!check.ok) problems.push(`${level === "full" ? "integrity_check" : "quick_check"}: ${check.result}`);
     const fk = db.query("PRAGMA foreign_key_check").values();
-    if (fk.length > 0) problems.push(`foreign_key_check: ${fk.length} violation(s), first in table ${String(fk[0]?.[0])}`);
+    if (fk.length > 0)
+      problems.push(`foreign_key_check: ${fk.length} violation(s), first in table ${String(fk[0]?.[0])}`);
     problems.push(...compareFacts(m, describeDatabase(db)));
     for (const probe of probes) {
       try {
@@ -178,7 +211,12 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
  * and OperationError (exit 1) when `dest` cannot be written: a full disk says
  * nothing about the backup, so it is no verdict on it.
  */
-export async function decompressChecked(b: StoredBackup, m: Manifest, dest: string, keys: DecryptionKeys = NO_KEYS): Promise<string[]> {
+export async function decompressChecked(
+  b: StoredBackup,
+  m: Manifest,
+  dest: string,
+  keys: DecryptionKeys = NO_KEYS,
+): Promise<string[]> {
   let sums;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
@@ -189,8 +227,12 @@ export async function decompressChecked(b: StoredBackup, m: Manifest, dest: stri
   }
   const problems: string[] = [];
   if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
-  if (sums.rawSize !== m.raw.size) problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
-  else if (sums.rawSha256 !== m.raw.sha256) problems.push(`decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256)}…`);
+  if (sums.rawSize !== m.raw.size)
+    problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
+  else if (sums.rawSha256 !== m.raw.sha256)
+    problems.push(
+      `decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256)}…`,
+    );
   return problems;
 }
 
@@ -200,7 +242,12 @@ export function removeImage(path: string): void {
 }
 
 /** Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key). */
-export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: string[], keys: DecryptionKeys = NO_KEYS): Promise<string[]> {
+export async function verifyBackup(
+  b: StoredBackup,
+  level: VerifyLevel,
+  probes: string[],
+  keys: DecryptionKeys = NO_KEYS,
+): Promise<string[]> {
   const { manifest, problems } = await checkStoredFile(b);
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
   if (!manifest || problems.length > 0 || level === "checksum") return problems;
@@ -221,7 +268,8 @@ export async function verifyBackup(b: StoredBackup, level: VerifyLevel, probes: 
     }
     problems.push(...found);
     pausePoint("verify:decompressed");
-    if (!problems.some((p) => /^(decrypting and )?decompressing failed/.test(p))) problems.push(...inspectImage(temp, manifest, level, probes));
+    if (!problems.some((p) => /^(decrypting and )?decompressing failed/.test(p)))
+      problems.push(...inspectImage(temp, manifest, level, probes));
   } finally {
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -1,7 +1,15 @@
 /** Proves a backup restores: checksums, decompression, SQLite checks; selection, recording, and verifying at a destination. */
-export { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage, VERIFY_LEVELS, type VerifyLevel } from "./check.ts";
+export {
+  BackupDamagedError,
+  checkStoredFile,
+  decompressChecked,
+  inspectImage,
+  removeImage,
+  VERIFY_LEVELS,
+  type VerifyLevel,
+} from "./check.ts";
 export { verifyNotification } from "./notification.ts";
 export { runVerifyFrom } from "./remote.ts";
 export { runVerify, type VerifyResult } from "./run.ts";
-export { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "./select.ts";
 export { sweepStaleVerifyScratch } from "./scratch.ts";
+export { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "./select.ts";

@@ -7,7 +7,9 @@ export function verifyNotification(r: VerifyResult, file?: string, destination?:
   const what = r.error ? `could not be verified${where}` : `FAILED ${r.level} verification${where}`;
   return makeNotification({
     event: "failure",
-    title: r.error ? `sqlbak: backup ${r.id} of ${r.database} could not be verified` : `sqlbak: verification of ${r.id} FAILED`,
+    title: r.error
+      ? `sqlbak: backup ${r.id} of ${r.database} could not be verified`
+      : `sqlbak: verification of ${r.id} FAILED`,
     message: `Backup ${r.id} of ${r.database} ${what}: ${r.problems.join("; ")}`,
     database: r.database,
     destination,

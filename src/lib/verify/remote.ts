@@ -1,9 +1,9 @@
-import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
-import type { Backend, RemoteBackup } from "../store/index.ts";
-import { withFetched } from "../destinations/index.ts";
 import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
+import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
+import { withFetched } from "../destinations/index.ts";
 import { describeError, OperationError } from "../model/index.ts";
-import { verifyBackup, type VerifyLevel } from "./check.ts";
+import type { Backend, RemoteBackup } from "../store/index.ts";
+import { type VerifyLevel, verifyBackup } from "./check.ts";
 import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./run.ts";
 
 /**
@@ -11,7 +11,14 @@ import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./
  * verify. The outcome goes to the op log (with the destination); remote
  * manifests are never rewritten, so a destination only ever receives whole backups.
  */
-export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, dest: ResolvedDestination, backups: RemoteBackup[], level: VerifyLevel, keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
+export async function runVerifyFrom(
+  config: ResolvedConfig,
+  backend: Backend,
+  dest: ResolvedDestination,
+  backups: RemoteBackup[],
+  level: VerifyLevel,
+  keys: DecryptionKeys = NO_KEYS,
+): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const probes = probesFor(config, b.manifest.database);
@@ -20,7 +27,10 @@ export async function runVerifyFrom(config: ResolvedConfig, backend: Backend, de
       level,
       () => withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys)),
       // A wrong key or a full local disk says nothing about the copy; neither does a failed download.
-      (err) => (err instanceof WrongKeyError || err instanceof OperationError ? err.message : `cannot download from ${dest.name}: ${describeError(err)}`),
+      (err) =>
+        err instanceof WrongKeyError || err instanceof OperationError
+          ? err.message
+          : `cannot download from ${dest.name}: ${describeError(err)}`,
     );
     const logError = logVerification(config, result, dest.name);
     if (logError) result.warning = logError;

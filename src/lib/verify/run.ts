@@ -5,12 +5,19 @@
  */
 import { lstatSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import type { ResolvedConfig } from "../config/index.ts";
 import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
-import { describeError, LockedError, type Manifest, parseManifest, serializeManifest, type Verification } from "../model/index.ts";
-import { writeFileAtomic, acquireLock } from "../system/index.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import {
+  describeError,
+  LockedError,
+  type Manifest,
+  parseManifest,
+  serializeManifest,
+  type Verification,
+} from "../model/index.ts";
 import { appendOpLog, missingDataProblem, readManifestText, type StoredBackup } from "../store/index.ts";
-import { verifyBackup, type VerifyLevel } from "./check.ts";
+import { acquireLock, writeFileAtomic } from "../system/index.ts";
+import { type VerifyLevel, verifyBackup } from "./check.ts";
 
 /** History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB. */
 export const MAX_VERIFICATIONS = 50;
@@ -35,7 +42,11 @@ export interface VerifyResult {
  * atomically and under the database's lock, re-reading the manifest first so a
  * concurrent append is not lost. Returns "gone" if the backup was removed.
  */
-export async function recordVerification(config: ResolvedConfig, b: StoredBackup, v: Verification): Promise<"recorded" | "gone" | string> {
+export async function recordVerification(
+  config: ResolvedConfig,
+  b: StoredBackup,
+  v: Verification,
+): Promise<"recorded" | "gone" | string> {
   const database = b.manifest.database;
   let lock;
   try {
@@ -74,7 +85,12 @@ export function probesFor(config: ResolvedConfig, database: string): string[] {
  * returns a reason (a wrong key, a full disk, a failed download: nothing said
  * about the backup) becomes the result's `error`; any other failure throws.
  */
-export async function attemptVerify(b: { manifest: Manifest }, level: VerifyLevel, check: () => Promise<string[]>, noVerdict: (err: unknown) => string | null): Promise<VerifyResult> {
+export async function attemptVerify(
+  b: { manifest: Manifest },
+  level: VerifyLevel,
+  check: () => Promise<string[]>,
+  noVerdict: (err: unknown) => string | null,
+): Promise<VerifyResult> {
   const started = Date.now();
   let problems: string[];
   let error: string | undefined;
@@ -85,7 +101,15 @@ export async function attemptVerify(b: { manifest: Manifest }, level: VerifyLeve
     if (reason === null) throw err;
     [problems, error] = [[reason], reason];
   }
-  return { id: b.manifest.id, database: b.manifest.database, level, ok: problems.length === 0, problems, durationMs: Date.now() - started, error };
+  return {
+    id: b.manifest.id,
+    database: b.manifest.database,
+    level,
+    ok: problems.length === 0,
+    problems,
+    durationMs: Date.now() - started,
+    error,
+  };
 }
 
 /** The op-log line of one verification (`destination` for a remote copy); returns a warning when it cannot be written. */
@@ -119,15 +143,29 @@ function dataFileGone(b: StoredBackup): boolean {
  * temporary copy that cannot be written (a full disk), throws. A backup the
  * keys cannot decrypt gets `error` and no recorded outcome.
  */
-export async function runVerify(config: ResolvedConfig, backups: StoredBackup[], level: VerifyLevel, now = () => new Date(), keys: DecryptionKeys = NO_KEYS): Promise<VerifyResult[]> {
+export async function runVerify(
+  config: ResolvedConfig,
+  backups: StoredBackup[],
+  level: VerifyLevel,
+  now = () => new Date(),
+  keys: DecryptionKeys = NO_KEYS,
+): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
     const probes = probesFor(config, b.manifest.database);
     // A backup whose data file is gone is a failed verification (recorded like any other), not a skip.
-    const check = () => (dataFileGone(b) ? Promise.resolve([missingDataProblem(b.manifest)]) : verifyBackup(b, level, probes, keys));
+    const check = () =>
+      dataFileGone(b) ? Promise.resolve([missingDataProblem(b.manifest)]) : verifyBackup(b, level, probes, keys);
     const result = await attemptVerify(b, level, check, (err) => (err instanceof WrongKeyError ? err.message : null));
     // A wrong key says nothing about the backup: nothing goes into its history.
-    const recorded = result.error ? "not-recorded" : await recordVerification(config, b, { at: now().toISOString(), level, ok: result.ok, problems: result.problems });
+    const recorded = result.error
+      ? "not-recorded"
+      : await recordVerification(config, b, {
+          at: now().toISOString(),
+          level,
+          ok: result.ok,
+          problems: result.problems,
+        });
     if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });
     else if (recorded !== "recorded" && recorded !== "not-recorded") result.warning = recorded;
     const logError = logVerification(config, result);

@@ -2,7 +2,7 @@
  * Which backups `verify` checks. Pure: given the listings and a selector,
  * return the backups, so the selection rules are unit-tested without disks.
  */
-import { DATABASE_NAME_RE, UsageError, parseBackupId } from "../model/index.ts";
+import { DATABASE_NAME_RE, parseBackupId, UsageError } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export type VerifySelector = { kind: "latest" } | { kind: "all" } | { kind: "random"; count: number };
@@ -23,7 +23,10 @@ export function parseVerifyTarget(arg: string | undefined): VerifyTarget {
   if (arg === undefined || arg === "") return {};
   if (parseBackupId(arg)) return { id: arg };
   if (DATABASE_NAME_RE.test(arg)) return { name: arg };
-  throw new UsageError(`"${arg}" is not a backup id or a database name`, "give an id as shown by `sqlbak list` (e.g. app-20261122T050607123Z-1a2b3c4d) or a database name");
+  throw new UsageError(
+    `"${arg}" is not a backup id or a database name`,
+    "give an id as shown by `sqlbak list` (e.g. app-20261122T050607123Z-1a2b3c4d) or a database name",
+  );
 }
 
 /** The database an id belongs to (ids start with it). */
@@ -62,11 +65,18 @@ export function pickRandom<T extends StoredBackup>(backups: T[], count: number, 
  * return the backups to verify. An id that is not there is a UsageError whose
  * hint is `listCommand` (a `sqlbak list` reading the same folder or destination).
  */
-export function selectForVerify<T extends StoredBackup>(listings: { backups: T[] }[], target: VerifyTarget, sel: VerifySelector, rng?: () => number, listCommand = "sqlbak list"): T[] {
+export function selectForVerify<T extends StoredBackup>(
+  listings: { backups: T[] }[],
+  target: VerifyTarget,
+  sel: VerifySelector,
+  rng?: () => number,
+  listCommand = "sqlbak list",
+): T[] {
   const all = listings.flatMap((l) => l.backups);
   if (target.id) {
     const found = all.find((b) => b.manifest.id === target.id);
-    if (!found) throw new UsageError(`no backup with id ${target.id}`, `see \`${listCommand}\` for the backups there are`);
+    if (!found)
+      throw new UsageError(`no backup with id ${target.id}`, `see \`${listCommand}\` for the backups there are`);
     return [found];
   }
   switch (sel.kind) {
