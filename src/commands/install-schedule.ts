@@ -74,11 +74,14 @@ export default defineCommand({
     });
     const dir = targetDir(platform, system, process.env);
 
-    if (args.apply && createEnvFile(envFile, needed))
-      ctx.logger.info(
-        `created ${envFile} (mode 0600)${needed.length ? `: fill in ${needed.map((v) => v.name).join(", ")}` : ""}`,
-      );
-    else if (!args.uninstall && !existsSync(envFile))
+    // --apply creates the environment file only once the entries have passed validation (see onValidated below).
+    const createEnv = () => {
+      if (createEnvFile(envFile, needed))
+        ctx.logger.info(
+          `created ${envFile} (mode 0600)${needed.length ? `: fill in ${needed.map((v) => v.name).join(", ")}` : ""}`,
+        );
+    };
+    if (!args.apply && !args.uninstall && !existsSync(envFile))
       ctx.logger.info(`the jobs read ${envFile}; --apply creates it (mode 0600)`);
     for (const v of args.uninstall ? [] : missingEnvVars(needed, process.env, envFile)) {
       ctx.logger.warn(
@@ -95,6 +98,7 @@ export default defineCommand({
         system,
         env: process.env,
         onStep: (m) => ctx.logger.info(m),
+        onValidated: args.apply ? createEnv : undefined,
       });
       for (const cmd of result.todo) process.stdout.write(`${cmd}\n`);
       if (result.todo.length)

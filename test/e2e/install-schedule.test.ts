@@ -254,6 +254,24 @@ describe("sqlbak install-schedule", () => {
     expect(snapshot(tasks)).toEqual(before);
   });
 
+  it("--apply refused by validation creates no environment file either", async () => {
+    // The hint says nothing was written: the env file --apply would create must not appear.
+    const bad = setup('env_file = "jobs.env"\n[schedule]\nbackup = "30 1 * * *"', "conf\u0001x");
+    const env = { SQLBAK_LAUNCHD_DIR: join(bad, "agents"), SQLBAK_LAUNCHCTL: recorder(bad).cmd };
+    const r = await runCli(["install-schedule", "--apply", "--platform", "launchd", "--user"], { cwd: bad, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("nothing was written");
+    expect(existsSync(join(bad, "jobs.env"))).toBe(false);
+    const good = setup('env_file = "jobs.env"');
+    const envGood = { SQLBAK_LAUNCHD_DIR: join(good, "agents"), SQLBAK_LAUNCHCTL: recorder(good).cmd };
+    const ok = await runCli(["install-schedule", "--apply", "--platform", "launchd", "--user"], {
+      cwd: good,
+      env: envGood,
+    });
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(good, "jobs.env"))).toBe(true);
+  });
+
   it("rejects an invalid cron expression in the config with exit 2, naming the key", async () => {
     const dir = setup('[schedule]\nbackup = "0 25 * * *"');
     const r = await runCli(["install-schedule", "--platform", "cron"], { cwd: dir });

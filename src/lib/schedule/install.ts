@@ -21,6 +21,8 @@ export interface InstallOptions {
   system: boolean;
   env: NodeJS.ProcessEnv;
   onStep: (message: string) => void;
+  /** Runs once the new entries have passed validation, before anything is written or enabled. */
+  onValidated?: () => void;
 }
 
 export interface InstallResult {
@@ -75,10 +77,12 @@ function updateCrontab(block: string | null, opts: InstallOptions): InstallResul
   const current = run([...crontab, "-l"], opts, undefined, true);
   const next = spliceCronBlock(current, block);
   if (next === current) {
+    opts.onValidated?.();
     opts.onStep("crontab already up to date");
     return { changed: [], todo: [] };
   }
   if (block !== null) validateCrontab(next, crontab, opts.env, opts.onStep);
+  opts.onValidated?.();
   opts.onStep(
     block === null ? "removing the sqlbak block from the crontab" : "writing the sqlbak block into the crontab",
   );
@@ -170,6 +174,7 @@ export function applySchedule(rendered: Rendered, uninstall: boolean, opts: Inst
   if (platform === "systemd") validateSystemdUnits(files, opts.env, opts.onStep);
   if (platform === "launchd") validatePlists(files);
   if (platform === "windows") validateTasks(files);
+  opts.onValidated?.();
   if (files.length) mkdirSync(dir, { recursive: true });
   const changed = files.filter((f) => writeIfChanged(join(dir, f.name), f.content, opts)).map((f) => join(dir, f.name));
   const removed = existsSync(dir)
