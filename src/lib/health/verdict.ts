@@ -119,7 +119,8 @@ export function checkHealth(
       `backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free, below min_free_space (${formatBytes(floor)})`,
     );
   } else {
-    // The next run stores one new backup per database and, one database at a time, a raw snapshot beside it.
+    // The next run stores one new backup per database; a database on snapshot_method = "vacuum" first writes
+    // its raw image beside it (one database at a time), so the estimate leaves room for the largest one.
     const stored = report.databases.reduce((s, d) => s + (d.stored_bytes_newest ?? 0), 0);
     const need = stored + Math.max(0, ...report.databases.map((d) => d.raw_bytes_newest ?? 0));
     if (vol.free_bytes < need) {
