@@ -1,18 +1,8 @@
-/** `backup`'s copy step: bring every destination up to date, notify failures; reported separately (never changes the exit code). */
+/** How `backup` reports its copies to destinations (runScheduledBackup makes them; they never change the exit code). */
 
-import { copyNotification } from "../lib/backup/index.ts";
-import { type CopyResult, syncDestinations } from "../lib/destinations/index.ts";
+import type { CopyResult } from "../lib/destinations/index.ts";
 import { formatBytes } from "../lib/model/index.ts";
-import { sendNotifications } from "../lib/notify/index.ts";
 import type { CommandContext } from "./_context.ts";
-
-export async function copyToDestinations(ctx: CommandContext, databases: string[]): Promise<CopyResult[]> {
-  if (ctx.config.destinations.length === 0 || databases.length === 0) return [];
-  const copies = await syncDestinations(ctx.config, databases, { onStep: (m) => ctx.logger.debug(m) });
-  for (const w of await sendNotifications(ctx.config, copies.filter((c) => !c.ok).map(copyNotification)))
-    ctx.logger.warn(w);
-  return copies;
-}
 
 /** One line per destination and database, after the backup lines. */
 export function reportCopies(ctx: CommandContext, copies: CopyResult[]): void {

@@ -1,6 +1,6 @@
 /** Human summary of rotations on stderr, shared by `rotate` and `backup --rotate`. */
 import { EXIT, OutcomeError } from "../lib/model/index.ts";
-import type { RotateResult } from "../lib/retention/index.ts";
+import { loneRotationFailure, type RotateResult } from "../lib/retention/index.ts";
 import type { CommandContext } from "./_context.ts";
 
 /** Logs one line per database (and its warnings); with `throwOnFailure`, throws OutcomeError (exit 1, or 4 when only locks failed). */
@@ -42,10 +42,4 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     loneRotationFailure(results) ?? `${failed.length} of ${results.length} rotations failed`,
     code,
   );
-}
-
-/** The one error line for a single rotation that failed (reportRotations did not print it), else undefined. */
-export function loneRotationFailure(results: RotateResult[]): string | undefined {
-  const only = results.length === 1 && !results[0]!.ok ? results[0]! : undefined;
-  return only ? `${only.database}: rotation failed: ${only.error}` : undefined;
 }

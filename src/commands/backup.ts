@@ -1,16 +1,19 @@
 import { defineCommand } from "citty";
-import { type BackupResult, backupNotification, runBackups, shrinkNotification } from "../lib/backup/index.ts";
-import type { CopyResult } from "../lib/destinations/index.ts";
-import { type BackupKind, describeShrink, EXIT, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
-import { sendNotifications } from "../lib/notify/index.ts";
+import {
+  type BackupResult,
+  runScheduledBackup,
+  type ScheduledBackupResult,
+  scheduledBackupFailure,
+} from "../lib/backup/index.ts";
+import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { rotateToJson } from "../lib/output/index.ts";
-import { KEEP_TAG, type RotateResult, runRotations } from "../lib/retention/index.ts";
+import { KEEP_TAG } from "../lib/retention/index.ts";
 import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
-import { copyToDestinations, reportCopies } from "./_copies.ts";
+import { reportCopies } from "./_copies.ts";
 import { createProgress } from "./_progress.ts";
-import { loneRotationFailure, reportRotations } from "./_rotate-report.ts";
+import { reportRotations } from "./_rotate-report.ts";
 
 export default defineCommand({
   meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },
@@ -49,40 +52,23 @@ export default defineCommand({
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
-    const results = await runBackups(ctx.config, targets, {
+    // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
+    const result = await runScheduledBackup(ctx.config, targets, {
       kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,
       tags,
       dryRun: Boolean(args["dry-run"]),
       acceptShrink: Boolean(args["accept-shrink"]),
+      rotate: Boolean(args.rotate),
       onProgress: (db, done, total) => progress.update(db, done, total),
       onLockWait: (db, owner) =>
         ctx.logger.info(
           `${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`,
         ),
+      onStep: (m) => ctx.logger.debug(m),
+      onStage: () => progress.done(),
     });
-    progress.done();
-    // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
-    const copies = args["dry-run"]
-      ? []
-      : await copyToDestinations(
-          ctx,
-          results.map((r) => r.database),
-        );
-    // Never rotate after a failed backup: the newest good backup must not age out behind a failure.
-    // The backups just taken are never removed by their own rotation (another backup may look newer: a wrong clock, a concurrent run).
-    const protect = results.flatMap((r) => (r.ok && r.id ? [r.id] : []));
-    const rotations = args.rotate
-      ? await runRotations(
-          ctx.config,
-          results.filter((r) => r.ok).map((r) => r.database),
-          { dryRun: Boolean(args["dry-run"]), protect },
-        )
-      : undefined;
-    const rotated = (r: BackupResult) => rotations?.find((x) => x.database === r.database)?.removed.length;
-    const notifications = results.filter((r) => !r.dryRun).map((r) => backupNotification(r, rotated(r)));
-    for (const r of results) if (r.shrunk && !r.shrinkAccepted) notifications.push(shrinkNotification(r));
-    for (const w of await sendNotifications(ctx.config, notifications)) ctx.logger.warn(w);
-    report(ctx, results, copies, rotations);
+    for (const w of result.notifyWarnings) ctx.logger.warn(w);
+    report(ctx, result);
   },
 });
 
@@ -96,7 +82,8 @@ function parseTags(raw: string | undefined): string[] {
   return [...new Set(tags)];
 }
 
-function report(ctx: CommandContext, results: BackupResult[], copies: CopyResult[], rotations?: RotateResult[]): void {
+function report(ctx: CommandContext, result: ScheduledBackupResult): void {
+  const { backups: results, copies, rotations } = result;
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
     for (const p of r.removedPartials) ctx.logger.info(`${r.database}: removed stale partial file ${p}`);
@@ -117,21 +104,8 @@ function report(ctx: CommandContext, results: BackupResult[], copies: CopyResult
   const withCopies = (r: BackupResult) =>
     copies.length ? { ...r, copies: copies.filter((c) => c.database === r.database) } : r;
   if (ctx.json) printData(ctx, (rotations ? results.map(withRotation) : results).map(withCopies), () => "");
-  const failed = results.filter((r) => !r.ok);
-  const failedRotations = rotations?.filter((r) => !r.ok) ?? [];
-  const loneRotation = rotations ? loneRotationFailure(rotations) : undefined;
-  if (failed.length === 0 && failedRotations.length > 0) {
-    throw new OutcomeError(
-      loneRotation ?? `${failedRotations.map((r) => r.database).join(", ")}: rotation failed`,
-      failedRotations.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked,
-    );
-  }
-  if (failed.length === 0) return;
-  if (loneRotation) ctx.logger.error(loneRotation);
-  const code = failed.some((r) => r.exitCode !== EXIT.locked) ? EXIT.failed : EXIT.locked;
-  const only = results.length === 1 ? failed[0] : undefined;
-  throw new OutcomeError(
-    only ? `${only.database}: backup failed: ${only.error}` : `${failed.length} of ${results.length} backups failed`,
-    code,
-  );
+  const failure = scheduledBackupFailure(result);
+  if (!failure) return;
+  if (failure.rotationError) ctx.logger.error(failure.rotationError);
+  throw new OutcomeError(failure.message, failure.code);
 }

@@ -1,25 +1,19 @@
 import { defineCommand } from "citty";
-import { assertDecryptable, loadDecryptionKeys, requireDecryptionKeys } from "../lib/codec/index.ts";
-import { findDestination, listFrom, withBackend, withFetched } from "../lib/destinations/index.ts";
+import { loadDecryptionKeys } from "../lib/codec/index.ts";
+import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
 import { suggestCommand, UsageError } from "../lib/model/index.ts";
 import {
   type BackupSelector,
+  checkRestoreKeys,
   describePlan,
   parseRestoreSelector,
+  performRestore,
   planRestore,
   type RestoredPermissions,
   type RestoreResult,
-  runRestore,
   selectBackup,
 } from "../lib/restore/index.ts";
-import {
-  type Backend,
-  describeProblem,
-  type FolderListing,
-  listDatabases,
-  type RemoteBackup,
-  type StoredBackup,
-} from "../lib/store/index.ts";
+import { type Backend, describeProblem, type FolderListing, listDatabases } from "../lib/store/index.ts";
 import { databaseOfId } from "../lib/verify/index.ts";
 import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
@@ -75,9 +69,7 @@ export default defineCommand({
       const backup = selector
         ? selectBackup(listing!.backups, selector, list)
         : await prompts!.pickBackup(listing!.backups, now, list);
-      // A missing or wrong key is found before any prompt, download or change.
-      if (backend) requireDecryptionKeys([backup.manifest], keys);
-      else await assertDecryptable(backup, keys);
+      await checkRestoreKeys(backup, keys, backend !== null);
       const plan = planRestore(ctx.config, backup, {
         to: args.to,
         force: Boolean(args.force),
@@ -102,15 +94,8 @@ export default defineCommand({
         return;
       }
       if (!args.yes) await prompts!.confirmPlan(plan);
-      const restore = async (b: StoredBackup) => {
-        if (backend) await assertDecryptable(b, keys);
-        return runRestore(ctx.config, { ...plan, backup: b }, (step) => ctx.logger.info(step));
-      };
-      if (backend) ctx.logger.info(`downloading ${backup.manifest.id} from ${dest!.name} (${backend.describe})`);
-      report(
-        ctx,
-        backend ? await withFetched(ctx.config, backend, backup as RemoteBackup, restore) : await restore(backup),
-      );
+      const from = backend ? { backend, destination: dest!.name } : null;
+      report(ctx, await performRestore(ctx.config, plan, { from, keys, onStep: (step) => ctx.logger.info(step) }));
     };
     await (dest ? withBackend(dest, run) : run(null));
   },

@@ -1,22 +1,19 @@
 import { defineCommand } from "citty";
-import { loadDecryptionKeys, requireDecryptionKeys } from "../lib/codec/index.ts";
-import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
-import { EXIT, type Manifest, OutcomeError, suggestCommand, UsageError } from "../lib/model/index.ts";
-import { sendNotifications } from "../lib/notify/index.ts";
-import { describeProblem, type FolderListing, listDatabases, type StoredBackup } from "../lib/store/index.ts";
+import { loadDecryptionKeys } from "../lib/codec/index.ts";
+import { findDestination } from "../lib/destinations/index.ts";
+import { OutcomeError, suggestCommand, UsageError } from "../lib/model/index.ts";
+import { describeProblem } from "../lib/store/index.ts";
 import {
   databaseOfId,
   parseRandomCount,
   parseVerifyTarget,
-  runVerify,
-  runVerifyFrom,
-  selectForVerify,
+  runVerifyJob,
   sweepStaleVerifyScratch,
   VERIFY_LEVELS,
+  type VerifyJobResult,
   type VerifyLevel,
-  type VerifyResult,
   type VerifySelector,
-  verifyNotification,
+  verifyJobFailure,
 } from "../lib/verify/index.ts";
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
@@ -66,80 +63,25 @@ export default defineCommand({
     const listCommand = suggestCommand(["list", ...(target.id ? [databaseOfId(target.id)!] : []), ...where]);
     if (target.id && selector.kind !== "latest")
       throw new UsageError("a backup id selects one backup; drop --all / --random");
-    const name = target.name ?? (target.id ? databaseOfId(target.id) : undefined);
-    let level = (args.level ?? "quick") as VerifyLevel;
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
-    // Without an identity and without an explicit --level (recipients-only setups, key kept off this machine),
-    // check what can be checked without decrypting instead of failing every scheduled run.
-    const needKeys = (bs: { manifest: Manifest }[]) => {
-      if (level === "checksum") return;
-      try {
-        requireDecryptionKeys(
-          bs.map((b) => b.manifest),
-          keys,
-        );
-      } catch (err) {
-        if (
-          args.level !== undefined ||
-          keys.identities.length > 0 ||
-          !bs.some((b) => b.manifest.stored.encryption && "recipients" in b.manifest.stored.encryption)
-        )
-          throw err;
-        level = "checksum";
-        const from = args.from !== undefined ? ` --from ${args.from}` : "";
-        ctx.logger.warn(
-          `no age identity here, so verifying checksums only (level checksum); a restore test needs the identity: run \`sqlbak verify${from} --identity key.txt\` where the key is`,
-        );
-      }
-    };
-    const warn = (ls: FolderListing[]) => {
-      for (const p of ls.flatMap((l) => l.problems)) ctx.logger.warn(`skipped ${describeProblem(p)}`);
-    };
-    const none = (where: string) =>
-      new OutcomeError(
-        `nothing to verify: no backups ${where}${target.name ? ` for "${target.name}"` : ""}`,
-        EXIT.unhealthy,
-      );
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
-    if (dest) {
-      const { results, files } = await withBackend(dest, async (backend) => {
-        const listings = await listFrom(backend, dest, name);
-        warn(listings);
-        const backups = selectForVerify(listings, target, selector, undefined, listCommand);
-        if (backups.length === 0) throw none(`at destination ${dest.name}`);
-        needKeys(backups);
-        return {
-          results: await runVerifyFrom(ctx.config, backend, dest, backups, level, keys),
-          files: dataPaths(backups),
-        };
-      });
-      return report(ctx, results, files, dest.name);
-    }
-    // A backup whose data file is missing is selected like any other and fails its verification.
-    const listings = listDatabases(ctx.config, name).map((l) => withMissing(l));
-    warn(listings);
-    const backups = selectForVerify(listings, target, selector, undefined, listCommand);
-    if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
-    needKeys(backups);
-    await report(ctx, await runVerify(ctx.config, backups, level, undefined, keys), dataPaths(backups));
+    const job = await runVerifyJob(ctx.config, {
+      target,
+      selector,
+      level: (args.level ?? "quick") as VerifyLevel,
+      levelGiven: args.level !== undefined,
+      keys,
+      from: dest,
+      listCommand,
+      onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
+      onChecksumOnly: () =>
+        ctx.logger.warn(
+          `no age identity here, so verifying checksums only (level checksum); a restore test needs the identity: run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} --identity key.txt\` where the key is`,
+        ),
+    });
+    report(ctx, job);
   },
 });
-
-/** The listing with its missing-data backups among the backups (in id order) and out of the skipped problems. */
-function withMissing(l: FolderListing): FolderListing {
-  const missing = l.missingData ?? [];
-  if (missing.length === 0) return l;
-  const ids = new Set(missing.map((b) => b.manifest.id));
-  return {
-    ...l,
-    backups: [...l.backups, ...missing].sort((a, b) =>
-      a.manifest.id < b.manifest.id ? -1 : a.manifest.id > b.manifest.id ? 1 : 0,
-    ),
-    problems: l.problems.filter((p) => !ids.has(p.id)),
-  };
-}
-
-const dataPaths = (bs: StoredBackup[]) => new Map(bs.map((b) => [b.manifest.id, b.dataPath]));
 
 /** `--random [N]`: citty has no optional flag values, so N is read from the raw arguments (and is not the positional). */
 function randomCount(rawArgs: string[], positionals: string[]): { count: number | null; positionals: string[] } {
@@ -162,12 +104,8 @@ function pickSelector(latest: boolean, all: boolean, randomCount: number | null)
   return { kind: "latest" };
 }
 
-async function report(
-  ctx: CommandContext,
-  results: VerifyResult[],
-  files: Map<string, string>,
-  destination?: string,
-): Promise<void> {
+function report(ctx: CommandContext, job: VerifyJobResult): void {
+  const { results } = job;
   for (const r of results) {
     if (r.warning) ctx.logger.warn(`${r.id}: ${r.warning}`);
     if (r.vanished) ctx.logger.info(`${r.id}: removed by another run while being verified; skipped`);
@@ -176,17 +114,7 @@ async function report(
     else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
   }
   if (ctx.json) printData(ctx, results, () => "");
-  const notes = results
-    .filter((r) => !r.ok && !r.vanished)
-    .map((r) => verifyNotification(r, files.get(r.id), destination));
-  for (const w of await sendNotifications(ctx.config, notes)) ctx.logger.warn(w);
-  const bad = results.filter((r) => !r.ok && !r.error);
-  if (bad.length > 0)
-    throw new OutcomeError(`${bad.length} of ${results.length} backups failed verification`, EXIT.unhealthy);
-  const unverified = results.filter((r) => r.error);
-  if (unverified.length > 0)
-    throw new OutcomeError(
-      `${unverified.length} of ${results.length} backups could not be verified (no verdict on them: see above)`,
-      EXIT.failed,
-    );
+  for (const w of job.notifyWarnings) ctx.logger.warn(w);
+  const failure = verifyJobFailure(results);
+  if (failure) throw new OutcomeError(failure.message, failure.code);
 }

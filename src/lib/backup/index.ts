@@ -1,3 +1,10 @@
 /** Takes a backup of each database (snapshot, check, encode, store, manifest) and owns the scheduled pipeline. */
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
+export {
+  runScheduledBackup,
+  type ScheduledBackupFailure,
+  type ScheduledBackupOptions,
+  type ScheduledBackupResult,
+  scheduledBackupFailure,
+} from "./pipeline.ts";
 export { type BackupResult, backupDatabase, runBackups } from "./run.ts";

@@ -1,4 +1,6 @@
 /** Plans and performs a safe restore: the chosen backup, a pre-restore safety copy, an atomic swap. */
+
+export { checkRestoreKeys, performRestore, type RestoreSource } from "./perform.ts";
 export {
   type BackupSelector,
   describePlan,

@@ -1,3 +1,3 @@
 /** Which backups survive (a pure policy) and the rotation that applies it, locally and at destinations. */
 export { KEEP_TAG } from "./policy.ts";
-export { type RotateResult, runRotations } from "./rotate.ts";
+export { loneRotationFailure, type RotateResult, runRotations } from "./rotate.ts";

@@ -239,3 +239,9 @@ export async function runRotations(
   }
   return results;
 }
+
+/** The one error line for a single rotation that failed, else undefined: said once, by the caller's error, not per database. */
+export function loneRotationFailure(results: RotateResult[]): string | undefined {
+  const only = results.length === 1 && !results[0]!.ok ? results[0]! : undefined;
+  return only ? `${only.database}: rotation failed: ${only.error}` : undefined;
+}

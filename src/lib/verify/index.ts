@@ -8,8 +8,16 @@ export {
   VERIFY_LEVELS,
   type VerifyLevel,
 } from "./check.ts";
+export { runVerifyJob, type VerifyJobOptions, type VerifyJobResult, verifyJobFailure } from "./job.ts";
 export { verifyNotification } from "./notification.ts";
 export { runVerifyFrom } from "./remote.ts";
 export { runVerify, type VerifyResult } from "./run.ts";
 export { sweepStaleVerifyScratch } from "./scratch.ts";
-export { databaseOfId, parseRandomCount, parseVerifyTarget, selectForVerify, type VerifySelector } from "./select.ts";
+export {
+  databaseOfId,
+  parseRandomCount,
+  parseVerifyTarget,
+  selectForVerify,
+  type VerifySelector,
+  type VerifyTarget,
+} from "./select.ts";
