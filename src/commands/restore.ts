@@ -16,8 +16,8 @@ import {
   type Backend,
   describeProblem,
   type FolderListing,
+  type ListedBackup,
   listDatabases,
-  type RemoteBackup,
   type StoredBackup,
 } from "../lib/store/index.ts";
 import { databaseOfId } from "../lib/verify/index.ts";
@@ -67,7 +67,7 @@ export default defineCommand({
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const run = async (backend: Backend | null) => {
       const listAll = (n?: string): Promise<FolderListing[]> =>
-        backend ? listFrom(backend, dest!, n) : Promise.resolve(listDatabases(ctx.config, n));
+        backend ? listFrom(backend, dest!, n) : listDatabases(ctx.config, n);
       name ??= await prompts!.pickDatabase(await listAll(), listCommand(args, undefined));
       const [listing] = await listAll(name);
       for (const p of listing!.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
@@ -109,7 +109,7 @@ export default defineCommand({
       if (backend) ctx.logger.info(`downloading ${backup.manifest.id} from ${dest!.name} (${backend.describe})`);
       report(
         ctx,
-        backend ? await withFetched(ctx.config, backend, backup as RemoteBackup, restore) : await restore(backup),
+        backend ? await withFetched(ctx.config, backend, backup as ListedBackup, restore) : await restore(backup),
       );
     };
     await (dest ? withBackend(dest, run) : run(null));

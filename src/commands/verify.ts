@@ -116,7 +116,7 @@ export default defineCommand({
       return report(ctx, results, files, dest.name);
     }
     // A backup whose data file is missing is selected like any other and fails its verification.
-    const listings = listDatabases(ctx.config, name).map((l) => withMissing(l));
+    const listings = (await listDatabases(ctx.config, name)).map((l) => withMissing(l));
     warn(listings);
     const backups = selectForVerify(listings, target, selector, undefined, listCommand);
     if (backups.length === 0) throw none(`under ${ctx.config.backupDir}`);
