@@ -18,7 +18,7 @@ export default defineCommand({
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     const listings = dest
       ? await withBackend(dest, (b) => listFrom(b, dest, args.name))
-      : listDatabases(ctx.config, args.name);
+      : await listDatabases(ctx.config, args.name);
     for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
     const backups = listings.flatMap((l) => l.backups);
     if (backups.length === 0 && !ctx.json) {

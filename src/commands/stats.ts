@@ -19,7 +19,7 @@ export default defineCommand({
   async run({ args }) {
     const ctx = openContext(args);
     const { config } = ctx;
-    const listings = listDatabases(config, args.name);
+    const listings = await listDatabases(config, args.name);
     // Configured databases without a folder yet still count: "no backups" is a problem to report.
     const report = gatherStats(config, listings);
     if (config.destinations.length > 0 && !args.local)

@@ -66,7 +66,7 @@ describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mod
     if (mode === "wal") expect(during).toBeGreaterThan(0);
     for (const r of results) expect(r).toMatchObject({ ok: true, exitCode: 0 });
 
-    const { backups } = listFolder(config.backupDir, "live");
+    const { backups } = await listFolder(config.backupDir, "live");
     expect(backups).toHaveLength(3);
     for (const b of backups) {
       const restored = join(dir, `${b.manifest.id}.db`);

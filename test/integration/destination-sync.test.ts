@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path";
 import type { DirDestination } from "../../src/lib/config/destinations.ts";
 import { loadConfig } from "../../src/lib/config/load.ts";
-import { createDirBackend } from "../../src/lib/destinations/dir.ts";
 import { syncDestinations, uploadBackup } from "../../src/lib/destinations/sync.ts";
 import type { Backend } from "../../src/lib/store/backend.ts";
 import { listFolder } from "../../src/lib/store/local.ts";
+import { openLocalFolder } from "../../src/lib/store/local-folder.ts";
 import { backupNow, makeProject } from "../helpers/backups.ts";
 
 async function setup() {
@@ -21,13 +21,13 @@ async function setup() {
   await backupNow(p);
   const config = loadConfig({}, { HOME: p.dir }, p.dir);
   const dest = config.destinations[0] as DirDestination;
-  return { p, config, dest, backend: createDirBackend(dest), nasApp: join(p.dir, "nas", "app") };
+  return { p, config, dest, backend: openLocalFolder(dest.path, "destination"), nasApp: join(p.dir, "nas", "app") };
 }
 
 describe("copying to a destination", () => {
   it("does not publish a backup whose local manifest vanished during the upload (rotated away), and removes its data again", async () => {
     const { p, dest, backend, nasApp } = await setup();
-    const [b] = listFolder(join(p.dir, "backups"), "app").backups;
+    const [b] = (await listFolder(join(p.dir, "backups"), "app")).backups;
     rmSync(nasApp, { recursive: true });
     rmSync(b!.manifestPath);
     expect(await uploadBackup(backend, dest, b!)).toBe(false);
@@ -36,7 +36,7 @@ describe("copying to a destination", () => {
 
   it("a read-back that does not match the manifest fails the copy and leaves no manifest remotely", async () => {
     const { p, dest, backend, nasApp } = await setup();
-    const [b] = listFolder(join(p.dir, "backups"), "app").backups;
+    const [b] = (await listFolder(join(p.dir, "backups"), "app")).backups;
     rmSync(nasApp, { recursive: true });
     // A destination that stores what it is given but returns other bytes of the same size.
     const lying: Backend = {
@@ -56,7 +56,7 @@ describe("copying to a destination", () => {
 
   it("removes leftovers of rotated-away backups once over an hour old, never younger ones or ones still local", async () => {
     const { p, config, nasApp } = await setup();
-    const [b] = listFolder(join(p.dir, "backups"), "app").backups;
+    const [b] = (await listFolder(join(p.dir, "backups"), "app")).backups;
     const old = "app-20250101T000000000Z-0000abcd.sqlite.zst";
     const oldEncrypted = "app-20250101T000000000Z-0000cafe.sqlite.zst.age";
     const young = `app-${new Date().toISOString().replace(/[-:.]/g, "")}-0000beef.sqlite.zst`;

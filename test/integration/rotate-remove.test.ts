@@ -16,7 +16,7 @@ async function oneBackup() {
   const config = loadConfig({}, { HOME: dir }, dir);
   const r = await backupDatabase(config, config.databases[0]!, { kind: "scheduled", tags: [], dryRun: false });
   expect(r.ok).toBe(true);
-  const listing = listFolder(config.backupDir, "app");
+  const listing = await listFolder(config.backupDir, "app");
   return { listing, backup: listing.backups[0]!, config };
 }
 
@@ -26,7 +26,7 @@ describe("removeBackup", () => {
     removeBackup(backup, listing.folder);
     expect(existsSync(backup.manifestPath)).toBe(false);
     expect(existsSync(backup.dataPath)).toBe(false);
-    expect(listFolder(config.backupDir, "app")).toMatchObject({ backups: [], partials: [] });
+    expect(await listFolder(config.backupDir, "app")).toMatchObject({ backups: [], partials: [] });
   });
 
   it("leaves a partial (not a listed backup) when the data file cannot be removed", async () => {
@@ -36,7 +36,7 @@ describe("removeBackup", () => {
     mkdirSync(join(backup.dataPath, "x"), { recursive: true });
     expect(() => removeBackup(backup, listing.folder)).toThrow();
     expect(existsSync(backup.manifestPath)).toBe(false);
-    const after = listFolder(config.backupDir, "app");
+    const after = await listFolder(config.backupDir, "app");
     expect(after.backups).toEqual([]);
     expect(after.partials.map((p) => p.path)).toEqual([backup.dataPath]);
   });

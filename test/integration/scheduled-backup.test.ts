@@ -65,7 +65,8 @@ path = "other.db"
   return { dir, config, targets: resolveBackupTargets(config, []) };
 }
 
-const ids = (dir: string, db: string) => listFolder(join(dir, "backups"), db).backups.map((b) => b.manifest.id);
+const ids = async (dir: string, db: string) =>
+  (await listFolder(join(dir, "backups"), db)).backups.map((b) => b.manifest.id);
 const remoteIds = (dir: string, db: string) =>
   readdirSync(join(dir, "nas", db))
     .filter((n) => n.endsWith(".json"))
@@ -84,7 +85,7 @@ describe("runScheduledBackup", () => {
       expect(earlier.rotations).toBeUndefined();
       expect(scheduledBackupFailure(earlier)).toBeUndefined();
     }
-    const before = { app: ids(dir, "app"), other: ids(dir, "other") };
+    const before = { app: await ids(dir, "app"), other: await ids(dir, "other") };
     expect(before.app).toHaveLength(2);
     expect(before.other).toHaveLength(2);
     expect(remoteIds(dir, "other")).toEqual(before.other);
@@ -114,9 +115,9 @@ describe("runScheduledBackup", () => {
     const [appRotation] = result.rotations!;
     expect(appRotation!.ok).toBe(true);
     expect([...appRotation!.removed].sort()).toEqual(before.app);
-    expect(ids(dir, "app")).toEqual([app!.id!]);
+    expect(await ids(dir, "app")).toEqual([app!.id!]);
     expect(remoteIds(dir, "app")).toEqual([app!.id!]);
-    expect(ids(dir, "other")).toEqual(before.other);
+    expect(await ids(dir, "other")).toEqual(before.other);
     expect(remoteIds(dir, "other")).toEqual(before.other);
 
     // One event per backup, the success carrying how many were rotated away; all delivered.
@@ -137,7 +138,7 @@ describe("runScheduledBackup", () => {
     const { dir, config, targets } = project(hook.url);
     await runScheduledBackup(config, targets, { kind: "scheduled", tags: [], dryRun: false });
     await runScheduledBackup(config, targets, { kind: "scheduled", tags: [], dryRun: false });
-    const before = ids(dir, "app");
+    const before = await ids(dir, "app");
     hook.events.length = 0;
     const result = await runScheduledBackup(config, targets, {
       kind: "scheduled",
@@ -155,7 +156,7 @@ describe("runScheduledBackup", () => {
       ["other", true, []],
     ]);
     expect(result.rotations![0]!.backups.filter((b) => b.action === "remove")).toHaveLength(1);
-    expect(ids(dir, "app")).toEqual(before);
+    expect(await ids(dir, "app")).toEqual(before);
     expect(hook.events).toEqual([]);
   });
 });

@@ -179,7 +179,7 @@ describe("manifest encryption", () => {
 });
 
 describe("listFolder with encrypted backups", () => {
-  it("lists an encrypted backup and reports an .age data file without manifest as a partial", () => {
+  it("lists an encrypted backup and reports an .age data file without manifest as a partial", async () => {
     const dir = tempDir();
     const folder = join(dir, "app");
     mkdirSync(folder);
@@ -189,7 +189,7 @@ describe("listFolder with encrypted backups", () => {
     const orphan = "app-20261122T060000000Z-00000000.sqlite.zst.age";
     writeFileSync(join(folder, orphan), "x");
     writeFileSync(join(folder, "notes.age"), "not ours");
-    const listing = listFolder(dir, "app");
+    const listing = await listFolder(dir, "app");
     expect(listing.backups.map((b) => b.dataPath)).toEqual([join(folder, m.stored.file)]);
     expect(listing.partials.map((p) => p.path)).toEqual([join(folder, orphan)]);
   });

@@ -10,7 +10,7 @@ import {
   selectBackup,
   undoCommand,
 } from "../../src/lib/restore/plan.ts";
-import type { StoredBackup } from "../../src/lib/store/local.ts";
+import type { StoredBackup } from "../../src/lib/store/list.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Local time on purpose: relative forms are calendar arithmetic in the operator's zone.

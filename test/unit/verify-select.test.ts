@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import type { Manifest, Verification } from "../../src/lib/model/manifest.ts";
-import type { FolderListing, StoredBackup } from "../../src/lib/store/local.ts";
+import type { FolderListing, StoredBackup } from "../../src/lib/store/list.ts";
 import { parseRandomCount, parseVerifyTarget, pickRandom, selectForVerify } from "../../src/lib/verify/select.ts";
 
 function backup(database: string, n: number, verifiedAt: string[] = []): StoredBackup {

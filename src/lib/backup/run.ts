@@ -154,7 +154,7 @@ async function writeBackup(
     const shrunk =
       opts.kind === "pre-restore"
         ? null
-        : detectShrink(shrinkReference(listFolder(config.backupDir, db.name).backups.map((b) => b.manifest)), {
+        : detectShrink(shrinkReference((await listFolder(config.backupDir, db.name)).backups.map((b) => b.manifest)), {
             rawSize: sums.rawSize,
             pageCount: facts.page_count,
             tableCount: Object.keys(facts.tables).length,
@@ -252,7 +252,7 @@ export async function backupDatabase(
             opts.onLockWait?.(db.name, o),
           );
       try {
-        result.removedPartials = removeStalePartials(config.backupDir, db.name, started.getTime());
+        result.removedPartials = await removeStalePartials(config.backupDir, db.name, started.getTime());
         await writeBackup(config, db, opts, result, started, sealer);
       } finally {
         lock?.release();

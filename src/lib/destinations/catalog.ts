@@ -1,7 +1,7 @@
 /**
  * The `--from NAME` side of list, verify and restore: listings of a
- * destination shaped like local ones (so selection, tables and JSON are
- * shared), and fetching a chosen backup into a private staging folder under
+ * destination by the routine that lists backup_dir (so selection, tables and
+ * JSON are shared), and fetching a chosen backup into a private staging folder under
  * backup_dir, where verify and restore treat it exactly like a local backup.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,11 +10,11 @@ import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { UsageError } from "../model/index.ts";
 import {
   type Backend,
-  type FolderListing,
+  type BackupListing,
   fetchBackup,
-  listRemote,
-  type RemoteBackup,
-  remoteDatabases,
+  type ListedBackup,
+  listBackups,
+  listedDatabases,
   STAGING_PREFIX,
   type StoredBackup,
   sweepStaleStaging,
@@ -22,10 +22,6 @@ import {
 import { ensureDir } from "../system/index.ts";
 
 export { STAGING_PREFIX } from "../store/index.ts";
-
-export interface RemoteFolderListing extends FolderListing {
-  backups: RemoteBackup[];
-}
 
 /**
  * Listings of every database at the destination, or of the one named (a
@@ -35,25 +31,16 @@ export async function listFrom(
   backend: Backend,
   dest: ResolvedDestination,
   database?: string,
-): Promise<RemoteFolderListing[]> {
-  const names = await remoteDatabases(backend);
+): Promise<BackupListing[]> {
+  const names = await listedDatabases(backend);
   if (database !== undefined && !names.includes(database)) {
     throw new UsageError(
       `destination ${dest.name} (${backend.describe}) has no backups of "${database}"`,
       names.length ? `it has: ${names.join(", ")}` : "it is empty",
     );
   }
-  const out: RemoteFolderListing[] = [];
-  for (const name of database ? [database] : names) {
-    const r = await listRemote(backend, name);
-    out.push({
-      database: name,
-      folder: `${backend.describe}/${name}`,
-      backups: r.backups,
-      partials: r.partials.map((p) => ({ path: `${backend.describe}/${p.key}`, size: p.size, mtimeMs: 0 })),
-      problems: r.problems,
-    });
-  }
+  const out: BackupListing[] = [];
+  for (const name of database ? [database] : names) out.push(await listBackups(backend, name));
   return out;
 }
 
@@ -65,7 +52,7 @@ export async function listFrom(
 export async function withFetched<T>(
   config: ResolvedConfig,
   backend: Backend,
-  b: RemoteBackup,
+  b: ListedBackup,
   fn: (local: StoredBackup) => Promise<T>,
 ): Promise<T> {
   ensureDir(config.backupDir);

@@ -1,17 +1,19 @@
 /**
  * Destination name → backend. Each type's module is loaded only when a
- * destination of that type is used, so a dir-only setup never loads S3 or SSH code.
+ * destination of that type is used, so a dir-only setup never loads S3 or SSH code;
+ * a `dir` destination is a local folder, the implementation backup_dir uses.
  */
 
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { describeError, OperationError, SqlbakError, UsageError } from "../model/index.ts";
-import type { Backend } from "../store/index.ts";
+import { type Backend, openLocalFolder } from "../store/index.ts";
 
 /** Opens the backend for one destination; throws (with advice) when it cannot even be set up. */
 export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
   switch (dest.type) {
     case "dir":
-      return (await import("./dir.ts")).createDirBackend(dest);
+      // The same implementation as backup_dir (store/local-folder.ts), with a destination's guards.
+      return openLocalFolder(dest.path, "destination");
     case "s3":
       return (await import("./s3.ts")).createS3Backend(dest);
     case "sftp":

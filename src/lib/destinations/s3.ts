@@ -132,6 +132,7 @@ export function createS3Backend(d: S3Destination, env: NodeJS.ProcessEnv = proce
           createWriteStream(localPath, { flags: "wx", mode: FILE_MODE }),
         );
       }),
+    checkSizes: true,
     readText: (key) =>
       guard(async () => {
         try {

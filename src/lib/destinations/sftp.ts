@@ -163,6 +163,7 @@ export function createSftpBackend(entry: SftpEntry): Backend {
       if ((await download(key, localPath)) === "missing") throw fail(`${key} does not exist`);
     },
 
+    checkSizes: true,
     async readText(key) {
       const dir = mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
       try {

@@ -19,8 +19,8 @@ import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../model/index.ts
 import {
   appendOpLog,
   type Backend,
+  listBackups,
   listFolder,
-  listRemote,
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
 } from "../store/index.ts";
@@ -105,8 +105,8 @@ async function syncDatabase(
   result: CopyResult,
   opts: SyncOptions,
 ) {
-  const local = listFolder(config.backupDir, database);
-  const remote = await listRemote(backend, database);
+  const local = await listFolder(config.backupDir, database);
+  const remote = await listBackups(backend, database);
   const there = new Set(remote.backups.map((b) => b.manifest.id));
   const localIds = new Set(local.backups.map((b) => b.manifest.id));
   const nowMs = (opts.now?.() ?? new Date()).getTime();

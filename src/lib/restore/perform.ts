@@ -7,7 +7,7 @@
 import { assertDecryptable, type DecryptionKeys, requireDecryptionKeys } from "../codec/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { withFetched } from "../destinations/index.ts";
-import type { Backend, RemoteBackup, StoredBackup } from "../store/index.ts";
+import type { Backend, ListedBackup, StoredBackup } from "../store/index.ts";
 import type { RestorePlan } from "./plan.ts";
 import { type RestoreResult, runRestore } from "./run.ts";
 
@@ -42,7 +42,7 @@ export async function performRestore(
   const from = opts.from;
   if (!from) return runRestore(config, plan, onStep);
   onStep(`downloading ${plan.backup.manifest.id} from ${from.destination} (${from.backend.describe})`);
-  return withFetched(config, from.backend, plan.backup as RemoteBackup, async (local) => {
+  return withFetched(config, from.backend, plan.backup as ListedBackup, async (local) => {
     await assertDecryptable(local, opts.keys);
     return runRestore(config, { ...plan, backup: local }, onStep);
   });

@@ -11,7 +11,7 @@
  */
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
-import { appendOpLog, type Backend, listRemote, readOpLog } from "../store/index.ts";
+import { appendOpLog, type Backend, listBackups, readOpLog } from "../store/index.ts";
 import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 
 export interface RemoteRotation {
@@ -47,7 +47,7 @@ async function rotateOne(
   opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] },
   r: RemoteRotation,
 ) {
-  const remote = await listRemote(backend, database);
+  const remote = await listBackups(backend, database);
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.

@@ -80,7 +80,7 @@ export function removeBackup(b: StoredBackup, folder: string): void {
 /** Why a protected backup is kept when no rule keeps it: the last one from before an unacknowledged shrink. */
 export const BEFORE_SHRINK_REASON = "before shrink";
 
-function plan(
+async function plan(
   config: ResolvedConfig,
   database: string,
   policy: RetentionPolicy,
@@ -88,7 +88,7 @@ function plan(
   result: RotateResult,
   protect?: string[],
 ) {
-  const listing = listFolder(config.backupDir, database);
+  const listing = await listFolder(config.backupDir, database);
   const missing = listing.missingData ?? [];
   const missingIds = new Set(missing.map((b) => b.manifest.id));
   // A backup whose data is gone is a valid manifest: retention decides it (as evidence); unreadable ones stay untouched.
@@ -149,7 +149,7 @@ export async function rotateDatabase(
   const folder = databaseFolder(config.backupDir, database);
   try {
     if (opts.dryRun || !existsSync(folder)) {
-      const { listing } = plan(config, database, policy, now, result, opts.protect);
+      const { listing } = await plan(config, database, policy, now, result, opts.protect);
       result.removed_partials = listing.partials
         .filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS)
         .map((p) => p.path);
@@ -158,8 +158,8 @@ export async function rotateDatabase(
         opts.onLockWait?.(database, o),
       );
       try {
-        result.removed_partials = removeStalePartials(config.backupDir, database, now.getTime());
-        const { candidates, remove } = plan(config, database, policy, now, result, opts.protect);
+        result.removed_partials = await removeStalePartials(config.backupDir, database, now.getTime());
+        const { candidates, remove } = await plan(config, database, policy, now, result, opts.protect);
         const failures: string[] = [];
         for (const b of candidates.filter((x) => remove.has(x.manifest.id))) {
           logRemoval(config, database, b.manifest.id, result);

@@ -5,7 +5,9 @@
 import { existsSync } from "node:fs";
 import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
 import { suggestCommand, UsageError } from "../model/index.ts";
-import { databasesOnDisk, type FolderListing, listFolder } from "./local.ts";
+import type { BackupListing } from "./list.ts";
+import { listFolder } from "./local.ts";
+import { databasesOnDisk } from "./local-folder.ts";
 
 /** An argument is a path (not a name) when it has a slash or a dot, or names an existing file. */
 function looksLikePath(arg: string): boolean {
@@ -55,8 +57,10 @@ export function knownDatabaseNames(config: ResolvedConfig): string[] {
 }
 
 /** Listings of every known database, or of the one named (exit 2 if unknown). */
-export function listDatabases(config: ResolvedConfig, name?: string): FolderListing[] {
+export async function listDatabases(config: ResolvedConfig, name?: string): Promise<BackupListing[]> {
   const known = knownDatabaseNames(config);
   if (name !== undefined && !known.includes(name)) throw unknownDatabase(config, name);
-  return (name ? [name] : known).map((n) => listFolder(config.backupDir, n));
+  const out: BackupListing[] = [];
+  for (const n of name ? [name] : known) out.push(await listFolder(config.backupDir, n));
+  return out;
 }

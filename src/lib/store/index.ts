@@ -1,19 +1,29 @@
-/** One folder contract for backup_dir and every destination: the listing rule, the backend interface, staging, the op log. */
+/** One folder contract for backup_dir and every destination: the interface, the local implementation, the one listing routine and its rule, staging, the op log. */
 export type { Backend, RemoteFile } from "./backend.ts";
 export { knownDatabaseNames, listDatabases, resolveBackupTargets } from "./catalog.ts";
 export { assertKey } from "./keys.ts";
-export { describeProblem, type ListingProblem, missingDataProblem } from "./listing.ts";
 export {
-  databaseFolder,
+  type BackupListing,
   type FolderListing,
-  listFolder,
-  readManifestText,
-  removeStalePartials,
-  STALE_PARTIAL_AGE_MS,
+  fetchBackup,
+  type ListedBackup,
+  type ListedPartial,
+  listBackups,
+  listedDatabases,
+  type PartialFile,
   type StoredBackup,
-} from "./local.ts";
+} from "./list.ts";
+export { describeProblem, type ListingProblem, missingDataProblem } from "./listing.ts";
+export { listFolder, removeStalePartials, STALE_PARTIAL_AGE_MS } from "./local.ts";
+export {
+  type BackupDirFolder,
+  databaseFolder,
+  databasesOnDisk,
+  type LocalFolder,
+  openLocalFolder,
+  readManifestText,
+} from "./local-folder.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
-export { fetchBackup, listRemote, type RemoteBackup, remoteDatabases } from "./remote.ts";
 export {
   listStaging,
   STAGING_PREFIX,

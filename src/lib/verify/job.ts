@@ -61,7 +61,7 @@ export async function runVerifyJob(config: ResolvedConfig, opts: VerifyJobOption
         };
       })
     : await (async () => {
-        const listings = listDatabases(config, name).map((l) => withMissing(l));
+        const listings = (await listDatabases(config, name)).map((l) => withMissing(l));
         const backups = choose(listings, `under ${config.backupDir}`, opts);
         const level = levelFor(backups, opts);
         return {

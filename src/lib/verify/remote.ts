@@ -2,7 +2,7 @@ import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { withFetched } from "../destinations/index.ts";
 import { describeError, OperationError } from "../model/index.ts";
-import type { Backend, RemoteBackup } from "../store/index.ts";
+import type { Backend, ListedBackup } from "../store/index.ts";
 import { type VerifyLevel, verifyBackup } from "./check.ts";
 import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./run.ts";
 
@@ -15,7 +15,7 @@ export async function runVerifyFrom(
   config: ResolvedConfig,
   backend: Backend,
   dest: ResolvedDestination,
-  backups: RemoteBackup[],
+  backups: ListedBackup[],
   level: VerifyLevel,
   keys: DecryptionKeys = NO_KEYS,
 ): Promise<VerifyResult[]> {

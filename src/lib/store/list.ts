@@ -1,0 +1,128 @@
+/**
+ * The one listing routine for every folder of backups — backup_dir and each
+ * destination — over the folder contract (backend.ts); the rule it applies is
+ * listing.ts. A backup is listed only when its manifest parses (re-validated)
+ * and its data file is present (with the promised size where the folder
+ * checks sizes); a manifest that cannot be read is a problem whose data is
+ * kept; only data without any manifest, or a temporary name, is a partial.
+ * The guards are here, once: a manifest that is not a regular file or is
+ * larger than MAX_MANIFEST_BYTES (by its listed size) is never read.
+ */
+import { join } from "node:path";
+import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest } from "../model/index.ts";
+import type { Backend } from "./backend.ts";
+import { databasePrefix } from "./keys.ts";
+import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
+
+export interface StoredBackup {
+  manifest: Manifest;
+  /** A real path for backup_dir (and a fetched copy), `<describe>/<key>` at a destination. */
+  manifestPath: string;
+  dataPath: string;
+}
+
+/** A backup as a listing found it: where it is named, and its keys in the folder. */
+export interface ListedBackup extends StoredBackup {
+  manifestKey: string;
+  dataKey: string;
+}
+
+export interface PartialFile {
+  path: string;
+  size: number;
+  /** 0 where the folder does not report modification times. */
+  mtimeMs: number;
+}
+
+export interface ListedPartial extends PartialFile {
+  key: string;
+}
+
+export interface FolderListing {
+  database: string;
+  /** The database's folder: a path for backup_dir, `<describe>/<database>` elsewhere. */
+  folder: string;
+  /** Oldest first (ids sort by time). */
+  backups: StoredBackup[];
+  /** Files that are not (yet) part of a backup: data without a manifest, temporary names. */
+  partials: PartialFile[];
+  /** Backups whose manifest exists but was skipped (unreadable, invalid, data missing), with the reason. */
+  problems: ListingProblem[];
+  /** Backups whose manifest is valid but whose data file is gone (also in `problems`): verify fails them. */
+  missingData?: StoredBackup[];
+}
+
+/** What `listBackups` returns: a FolderListing that also knows the keys. */
+export interface BackupListing extends FolderListing {
+  backups: ListedBackup[];
+  partials: ListedPartial[];
+  missingData: ListedBackup[];
+}
+
+/** Lists one database's folder (an empty listing when it has nothing); the rule is listing.ts. */
+export async function listBackups(folder: Backend, database: string): Promise<BackupListing> {
+  const prefix = databasePrefix(database);
+  const local = folder.localPath ? folder.localPath(database) : null;
+  const pathOf = (name: string) => (local ? join(local, name) : `${folder.describe}/${database}/${name}`);
+  const files = await folder.list(prefix);
+  const entries = files
+    .filter((f) => f.key.startsWith(prefix))
+    .map((f) => ({ ...f, name: f.key.slice(prefix.length) }));
+  const texts = new Map<string, ManifestText>();
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  for (const name of manifestNames(byName.keys())) {
+    const entry = byName.get(name)!;
+    // Refused by what the listing says, before anything reads it: a planted link or huge file is never read.
+    if (entry.regular === false) texts.set(name, new Error("manifest is not a regular file"));
+    else if (entry.size > MAX_MANIFEST_BYTES) texts.set(name, new Error("manifest is too large"));
+    else
+      texts.set(
+        name,
+        await folder
+          .readText(`${database}/${name}`)
+          .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+      );
+  }
+  const c = classifyFolder(entries, texts, { database, pathOf, checkSize: folder.checkSizes });
+  const listed = (manifest: Manifest, manifestName: string): ListedBackup => ({
+    manifest,
+    manifestKey: `${database}/${manifestName}`,
+    dataKey: `${database}/${manifest.stored.file}`,
+    manifestPath: pathOf(manifestName),
+    dataPath: pathOf(manifest.stored.file),
+  });
+  return {
+    database,
+    folder: local ?? `${folder.describe}/${database}`,
+    backups: c.backups.map((b) => listed(b.manifest, b.manifestName)),
+    partials: c.partials.map((p) => ({ key: p.key, path: pathOf(p.name), size: p.size, mtimeMs: p.mtimeMs ?? 0 })),
+    problems: c.problems,
+    missingData: c.missingData.map((m) => listed(m.manifest, m.manifestName)),
+  };
+}
+
+/** Database names that have files in the folder. */
+export async function listedDatabases(folder: Backend): Promise<string[]> {
+  const names = new Set<string>();
+  for (const f of await folder.list("")) {
+    const db = f.key.split("/")[0]!;
+    if (DATABASE_NAME_RE.test(db)) names.add(db);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Downloads a backup (data, then manifest) into `into` under their own
+ * names, so verify and restore can treat it as a local backup; checks the
+ * downloaded size against the manifest.
+ */
+export async function fetchBackup(folder: Backend, b: ListedBackup, into: string): Promise<StoredBackup> {
+  const dataPath = join(into, b.manifest.stored.file);
+  const manifestPath = join(into, b.manifestKey.split("/")[1]!);
+  await folder.get(b.dataKey, dataPath);
+  await folder.get(b.manifestKey, manifestPath);
+  const size = Bun.file(dataPath).size;
+  if (size !== b.manifest.stored.size)
+    throw new Error(`downloaded ${size} bytes of ${b.dataKey}, manifest says ${b.manifest.stored.size}`);
+  return { manifest: b.manifest, manifestPath, dataPath };
+}
