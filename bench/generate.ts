@@ -18,10 +18,10 @@ export function prng(seed: number): () => number {
   };
 }
 
-const WORDS =
-  "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip commodo consequat".split(
-    " ",
-  );
+const WORDS = (
+  "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore " +
+  "magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip commodo consequat"
+).split(" ");
 
 /** Fills `path` with about `sizeMiB` of data; returns the final file size in bytes. */
 export function generateDatabase(path: string, sizeMiB: number, seed = 42): number {
@@ -33,10 +33,12 @@ export function generateDatabase(path: string, sizeMiB: number, seed = 42): numb
   db.run("PRAGMA synchronous = OFF");
   db.run("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, profile TEXT NOT NULL)");
   db.run(
-    "CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), kind TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), " +
+      "kind TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL)",
   );
   db.run(
-    "CREATE TABLE attachments (id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL)",
+    "CREATE TABLE attachments (id INTEGER PRIMARY KEY, " +
+      "event_id INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL)",
   );
   db.run("CREATE INDEX users_email ON users(email)");
   db.run("CREATE INDEX events_user ON events(user_id, created_at)");

@@ -59,7 +59,8 @@ async function sideBySide(n: number, a: () => Promise<Timed>, b: () => Promise<T
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmtMs = (xs: number[]) =>
-  `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
+  `${(median(xs) / 1000).toFixed(2)} s ` +
+  `(${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
 const fmtMiB = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`;
 
 function row(what: string, sqlbak: string, peer: string, ratio: string, target: string) {
@@ -223,7 +224,9 @@ try {
   for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
   await benchMany();
   const cpu = cpus()[0]?.model.trim() ?? "cpu";
-  const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const machine =
+    `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, ` +
+    `Bun ${Bun.version}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
   const load = `load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`;
   const table = [
     `Machine: ${machine}; ${load}. ${RUNS} runs each, sqlbak and the peer alternating; median (min–max).`,

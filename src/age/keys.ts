@@ -75,7 +75,8 @@ export function parseIdentity(text: string): X25519Identity {
 export function parseIdentityFile(text: string): X25519Identity[] {
   if (text.startsWith("age-encryption.org/") || text.includes("BEGIN AGE ENCRYPTED FILE")) {
     throw new AgeKeyError(
-      "is a passphrase-protected identity file, which sqlbak cannot open; decrypt it with `age -d` to a private file first",
+      "is a passphrase-protected identity file, which sqlbak cannot open; " +
+        "decrypt it with `age -d` to a private file first",
     );
   }
   if (text.includes("PRIVATE KEY-----"))

@@ -3,7 +3,10 @@ import { EXIT, OutcomeError } from "../lib/model/index.ts";
 import { loneRotationFailure, type RotateResult } from "../lib/retention/index.ts";
 import type { CommandContext } from "./_context.ts";
 
-/** Logs one line per database (and its warnings); with `throwOnFailure`, throws OutcomeError (exit 1, or 4 when only locks failed). */
+/**
+ * Logs one line per database (and its warnings); with `throwOnFailure`,
+ * throws OutcomeError (exit 1, or 4 when only locks failed).
+ */
 export function reportRotations(ctx: CommandContext, results: RotateResult[], throwOnFailure = true): void {
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
@@ -26,12 +29,15 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     for (const d of r.destinations ?? []) {
       if (!d.ok)
         ctx.logger.warn(
-          `${r.database} @ ${d.destination}: rotation failed: ${d.error}; the local rotation stands, the next run tries again`,
+          `${r.database} @ ${d.destination}: rotation failed: ${d.error}; ` +
+            "the local rotation stands, the next run tries again",
         );
       else ctx.logger.success(`${r.database} @ ${d.destination}: kept ${d.kept}, ${verb} ${d.removed.length}`);
       if (d.kept_only_copy.length)
         ctx.logger.warn(
-          `${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because backup_dir no longer has them and sqlbak did not remove them (they may be the only copy): ${d.kept_only_copy.join(", ")}`,
+          `${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because ` +
+            "backup_dir no longer has them and sqlbak did not remove them " +
+            `(they may be the only copy): ${d.kept_only_copy.join(", ")}`,
         );
     }
   }

@@ -85,7 +85,8 @@ export default defineCommand({
       ctx.logger.info(`the jobs read ${envFile}; --apply creates it (mode 0600)`);
     for (const v of args.uninstall ? [] : missingEnvVars(needed, process.env, envFile)) {
       ctx.logger.warn(
-        `${v.name} (${v.key}) is set neither in the environment nor in ${envFile}: the scheduled jobs will fail without it`,
+        `${v.name} (${v.key}) is set neither in the environment nor in ${envFile}: ` +
+          "the scheduled jobs will fail without it",
       );
     }
 

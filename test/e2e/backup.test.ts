@@ -132,8 +132,10 @@ describe("exit codes and messages", () => {
     expect(r.stderr).toContain('unknown database "nosuchdb"');
   });
 
-  it("with nothing to back up, the suggested command repeats --config and --backup-dir and names the config file used", async () => {
-    // The hint used to say `sqlbak backup path/to/app.db` and "sqlbak.toml": pasted, it read another config and wrote to another folder.
+  it(`with nothing to back up, the suggested command repeats --config and --backup-dir \
+and names the config file used`, async () => {
+    // The hint used to say `sqlbak backup path/to/app.db` and "sqlbak.toml":
+    // pasted, it read another config and wrote to another folder.
     const dir = tempDir();
     mkdirSync(join(dir, "conf"));
     writeFileSync(join(dir, "conf", "empty.toml"), `backup_dir = "cfg-backups"\n`);

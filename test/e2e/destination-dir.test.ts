@@ -30,7 +30,8 @@ function project(extraDest = "", toml = "") {
 }
 
 describe("dir destination", () => {
-  it("copies data and manifest under the same names (0600, fsynced via temp + rename), restores after backup_dir is lost", async () => {
+  it(`copies data and manifest under the same names (0600, fsynced via temp + rename), \
+restores after backup_dir is lost`, async () => {
     const p = project();
     const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
@@ -56,7 +57,8 @@ describe("dir destination", () => {
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual(want);
   });
 
-  it("restore --from over an existing database keeps a pre-restore backup (local) and prints the undo command", async () => {
+  it(`restore --from over an existing database keeps a pre-restore backup (local) \
+and prints the undo command`, async () => {
     const p = project();
     const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
     exec(p.db, "DELETE FROM items");
@@ -95,7 +97,8 @@ describe("dir destination", () => {
     ]);
   });
 
-  it("an unmounted destination folder is a warning, never created, and the backup exits 0; the next run catches up", async () => {
+  it(`an unmounted destination folder is a warning, never created, and the backup exits 0; \
+the next run catches up`, async () => {
     const p = project();
     rmSync(p.nas, { recursive: true });
     const r = await runCli(["backup", "app"], { cwd: p.dir });
@@ -110,7 +113,8 @@ describe("dir destination", () => {
     expect(JSON.parse(next.stdout)[0].copies[0].uploaded).toHaveLength(2);
   });
 
-  it("a copy interrupted before its manifest is not a backup at the destination, and is completed next run", async () => {
+  it(`a copy interrupted before its manifest is not a backup at the destination, \
+and is completed next run`, async () => {
     const p = project();
     const first = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
     rmSync(join(p.nas, "app", `${first.id}.json`));
@@ -186,8 +190,10 @@ describe("dir destination", () => {
     ]);
   });
 
-  it("a backup whose local data file is lost keeps its remote copy: the destination judges it by the rules alone (issue 14 §6)", async () => {
-    // Locally the backup is bad (data missing) and goes as old evidence; the copy at nas is the only data left, and keep_last = 2 keeps it there.
+  it(`a backup whose local data file is lost keeps its remote copy: \
+the destination judges it by the rules alone (issue 14 §6)`, async () => {
+    // Locally the backup is bad (data missing) and goes as old evidence; the
+    // copy at nas is the only data left, and keep_last = 2 keeps it there.
     const p = project("", `[retention]\nkeep_last = 2\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     const [older] = JSON.parse(
       (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
@@ -202,8 +208,10 @@ describe("dir destination", () => {
     expect(existsSync(join(p.nas, "app", `${older.id}.sqlite.zst`))).toBe(true);
   });
 
-  it("a bad local-only backup never fills a slot at the destination either: the good copy stays where it is kept locally", async () => {
-    // The newest backup lost its data locally and never reached nas; it must not take keep_last's slot there and doom the good copy.
+  it(`a bad local-only backup never fills a slot at the destination either: \
+the good copy stays where it is kept locally`, async () => {
+    // The newest backup lost its data locally and never reached nas; it
+    // must not take keep_last's slot there and doom the good copy.
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     const [good] = JSON.parse(
       (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
@@ -225,7 +233,8 @@ describe("dir destination", () => {
     expect(existsSync(join(p.nas, "app", `${good.id}.sqlite.zst`))).toBe(true);
   });
 
-  it("a copy of a backup that FAILED verification here never fills a slot at the destination: the older good copy stays", async () => {
+  it(`a copy of a backup that FAILED verification here never fills a slot at the destination: \
+the older good copy stays`, async () => {
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     const [good] = JSON.parse(
       (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
@@ -241,7 +250,8 @@ describe("dir destination", () => {
     expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 2, removed: [] });
     expect(existsSync(join(p.nas, "app", `${good.id}.sqlite.zst`))).toBe(true);
   });
-  it("a symlinked database folder at the destination is refused: backup warns, nothing is written or deleted in the link's target", async () => {
+  it(`a symlinked database folder at the destination is refused: backup warns, \
+nothing is written or deleted in the link's target`, async () => {
     const p = project("", `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
     await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
@@ -256,7 +266,8 @@ describe("dir destination", () => {
     const r = await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
-      `app → nas: copy failed: destination folder ${join(p.nas, "app")} is a symlink, not a folder; refusing to follow it`,
+      `app → nas: copy failed: destination folder ${join(p.nas, "app")} is a symlink, not a folder; ` +
+        "refusing to follow it",
     );
     expect(readdirSync(join(elsewhere, "app")).sort()).toEqual(before);
     const rot = await runCli(["rotate"], { cwd: p.dir });
@@ -275,7 +286,8 @@ describe("dir destination", () => {
     // children-rusage would include every binary an earlier test ran). The KiB figure goes to a file.
     const rssFile = join(p.dir, "maxrss");
     const measure =
-      "import resource,subprocess,sys; subprocess.run(sys.argv[2:]); open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))";
+      "import resource,subprocess,sys; subprocess.run(sys.argv[2:]); " +
+      "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))";
     const proc = Bun.spawn(["python3", "-c", measure, rssFile, BIN, "list", "--from", "nas", "--json"], {
       cwd: p.dir,
       env: cleanEnv({}, p.dir),
@@ -294,7 +306,8 @@ describe("dir destination", () => {
     expect(kib).toBeGreaterThan(0);
     expect(kib * 1024).toBeLessThan(300 * 1024 * 1024);
   });
-  it("staging folders left by a killed --from command: stats lists them, the next --from command and rotate sweep those older than a day", async () => {
+  it(`staging folders left by a killed --from command: stats lists them, \
+the next --from command and rotate sweep those older than a day`, async () => {
     const p = project();
     await runCli(["backup", "app"], { cwd: p.dir });
     const backups = join(p.dir, "backups");
@@ -347,7 +360,8 @@ describe("destination config errors (exit 2, every problem with its key, nothing
     ],
     [
       "unsafe and duplicate names",
-      `[[destination]]\nname = "../up"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "b"\n`,
+      `[[destination]]\nname = "../up"\ntype = "dir"\npath = "a"\n[[destination]]\nname = "n"\n` +
+        `type = "dir"\npath = "a"\n[[destination]]\nname = "n"\ntype = "dir"\npath = "b"\n`,
       [
         /destination\[0\]\.name: "\.\.\/up" is not a safe name/,
         /destination\[2\]\.name: "n" is already used by destination\[1\]/,
@@ -360,7 +374,8 @@ describe("destination config errors (exit 2, every problem with its key, nothing
     ],
     [
       "bad s3 values",
-      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "ftp://x/y"\naccess_key_id_env = "not a var"\nupload_check = "maybe"\n`,
+      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nendpoint = "ftp://x/y"\n` +
+        `access_key_id_env = "not a var"\nupload_check = "maybe"\n`,
       [
         /destination\[0\]\.endpoint: "ftp:\/\/x\/y" is not an http\(s\) URL/,
         /access_key_id_env: "not a var" is not an environment variable name/,

@@ -52,7 +52,8 @@ async function listFrom(p: Project): Promise<{ id: string; kind: string; file: s
 }
 
 describe("s3 destination", () => {
-  it("copies each backup after it is complete (data and manifest, same names), and lists it with list --from", async () => {
+  it(`copies each backup after it is complete (data and manifest, same names), \
+and lists it with list --from`, async () => {
     const p = project();
     const r = await cli(p, ["backup", "app", "--json"]);
     expect(r.code).toBe(0);
@@ -78,7 +79,8 @@ describe("s3 destination", () => {
     expect(again.stderr).toContain("1 already there");
   });
 
-  it("disaster: backup_dir is lost; a fresh folder with only the config and the key restores with restore --from", async () => {
+  it(`disaster: backup_dir is lost; \
+a fresh folder with only the config and the key restores with restore --from`, async () => {
     const p = project();
     expect((await cli(p, ["backup", "app"], NO_KEY)).code).toBe(0); // no key: its copy fails, the local backup stands
     const b = await cli(p, ["backup", "app", "--json"]);
@@ -110,9 +112,11 @@ describe("s3 destination", () => {
     expect(noKey.stderr).not.toContain("    at ");
   });
 
-  it("a wrong access key: the local backup succeeds (exit 0), the copy failure is warned, logged and notified; the next run catches up", async () => {
+  it(`a wrong access key: the local backup succeeds (exit 0), the copy failure is warned, logged and notified; \
+the next run catches up`, async () => {
     const p = project(
-      `[notify]\non = ["failure"]\ncommand = "printf '%s|%s\\\\n' \\"$SQLBAK_TITLE\\" \\"$SQLBAK_ERROR\\" >> notified.txt"\n`,
+      `[notify]\non = ["failure"]\n` +
+        `command = "printf '%s|%s\\\\n' \\"$SQLBAK_TITLE\\" \\"$SQLBAK_ERROR\\" >> notified.txt"\n`,
     );
     const bad = { ...S3_KEY, AWS_ACCESS_KEY_ID: "WRONGKEY" };
     const r = await cli(p, ["backup", "app", "--json"], bad);
@@ -149,7 +153,8 @@ describe("s3 destination", () => {
     // (s3rver checks only the access key id, never the signature, so a wrong secret cannot be shown here.)
     const next = await cli(p, ["backup", "app", "--json"]);
     const [second] = JSON.parse(next.stdout);
-    expect(second.copies[0]).toMatchObject({ ok: true, uploaded: [second.id, result.id] }); // newest first, then the one missed
+    // newest first, then the one missed
+    expect(second.copies[0]).toMatchObject({ ok: true, uploaded: [second.id, result.id] });
     expect((await listFrom(p)).map((b) => b.id)).toEqual([result.id, second.id]);
     const healthy = await cli(p, ["stats", "--check"]);
     expect(healthy.stdout).toBe("healthy\n");
@@ -190,7 +195,8 @@ describe("s3 destination", () => {
     expect(JSON.parse(v.stdout).map((x: { ok: boolean }) => x.ok)).toEqual([true, true, true]);
   });
 
-  it("verify --from downloads and checks remote copies: a damaged one fails with exit 3, the local copy is untouched", async () => {
+  it(`verify --from downloads and checks remote copies: a damaged one fails with exit 3, \
+the local copy is untouched`, async () => {
     const p = project();
     const b = await cli(p, ["backup", "app", "--json"]);
     const id = JSON.parse(b.stdout)[0].id;
@@ -209,7 +215,8 @@ describe("s3 destination", () => {
     expect(unknown.stderr).toContain("configured destinations: offsite");
   });
 
-  it("rotate applies the same decisions at the destination, and keeps remote copies whose local backup vanished", async () => {
+  it(`rotate applies the same decisions at the destination, \
+and keeps remote copies whose local backup vanished`, async () => {
     const p = project(
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 2\nkeep_weekly = 0\nkeep_monthly = 0\n`,
     );
@@ -296,7 +303,8 @@ describe("s3 destination", () => {
 });
 
 describe("s3 destination with encryption: losing the whole machine", () => {
-  it("a fresh folder with only the config and the key restores the newest backup; so do an S3 client, age -d and zstd -d", async () => {
+  it(`a fresh folder with only the config and the key restores the newest backup; so do an S3 client, \
+age -d and zstd -d`, async () => {
     const p = project();
     const keyFile = join(p.dir, "key.txt");
     expect(Bun.spawnSync(["age-keygen", "-o", keyFile], { stderr: "ignore" }).exitCode).toBe(0);

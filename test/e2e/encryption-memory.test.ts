@@ -61,7 +61,8 @@ describe("encryption memory", () => {
     const recipient = Bun.spawnSync(["age-keygen", "-y", keyFile]).stdout.toString().trim();
     writeFileSync(
       join(dir, "sqlbak.toml"),
-      `backup_dir = "backups"\n[encryption]\nrecipients = ["${recipient}"]\n[[database]]\nname = "big"\npath = "big.db"\n`,
+      `backup_dir = "backups"\n[encryption]\nrecipients = ["${recipient}"]\n` +
+        `[[database]]\nname = "big"\npath = "big.db"\n`,
     );
 
     const backup = await runMeasured(["backup", "big"], dir);

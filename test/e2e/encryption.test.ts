@@ -124,7 +124,8 @@ describe("encrypted backups", () => {
   );
 
   it(
-    "stats shows the last real restore test apart from checksum checks; with an identity here only a restore test counts for verify_max_age",
+    "stats shows the last real restore test apart from checksum checks; " +
+      "with an identity here only a restore test counts for verify_max_age",
     async () => {
       const p = encryptedProject({ dbToml: 'max_age = "30d"\nverify_max_age = "2d"' });
       const b = await backupNow(p);
@@ -207,7 +208,8 @@ describe("encrypted backups", () => {
       const r = await runCli(["verify", "--identity", other.keyFile], { cwd: p.dir });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(
-        `${b.id}: could not verify: no identity matches backup ${b.id}: it is encrypted to ${p.recipient}; ${other.keyFile} holds ${other.recipient}`,
+        `${b.id}: could not verify: no identity matches backup ${b.id}: ` +
+          `it is encrypted to ${p.recipient}; ${other.keyFile} holds ${other.recipient}`,
       );
       expect(r.stderr).toContain("1 of 1 backups could not be verified (no verdict on them: see above)");
       expect(verifications(b.manifest)).toBe(0);
@@ -225,7 +227,10 @@ describe("encrypted backups", () => {
       const r = await runCli(["verify", "--identity", p.keyFile], { cwd: p.dir });
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(
-        /decrypting and decompressing failed: encrypted payload chunk \d+ failed authentication \(the file is damaged or was altered\)/,
+        new RegExp(
+          "decrypting and decompressing failed: encrypted payload chunk \\d+ failed authentication " +
+            "\\(the file is damaged or was altered\\)",
+        ),
       );
     },
     SPAWNS_TIMEOUT_MS,
@@ -267,7 +272,8 @@ describe("encrypted backups", () => {
       expect(r.code).toBe(1);
       const errors = r.stderr.split("\n").filter((l) => l.startsWith("[error]"));
       expect(errors).toEqual([
-        `[error] no identity matches backup ${b.id}: it is encrypted to ${p.recipient}; ${other.keyFile} holds ${other.recipient}`,
+        `[error] no identity matches backup ${b.id}: ` +
+          `it is encrypted to ${p.recipient}; ${other.keyFile} holds ${other.recipient}`,
       ]);
       expect(sha256File(p.db)).toBe(before);
       expect(readdirSync(p.dir).sort()).toEqual([...dirBefore, "other.txt"].sort());
@@ -308,7 +314,8 @@ describe("encrypted backups", () => {
       });
       expect(pub.code).toBe(2);
       expect(pub.stderr).toContain(
-        `identity file ${join(p.dir, "pub.txt")} ($SQLBAK_AGE_IDENTITY): line 1: not an age secret key (expected AGE-SECRET-KEY-1…)`,
+        `identity file ${join(p.dir, "pub.txt")} ($SQLBAK_AGE_IDENTITY): ` +
+          "line 1: not an age secret key (expected AGE-SECRET-KEY-1…)",
       );
     },
     SPAWNS_TIMEOUT_MS,
@@ -353,7 +360,8 @@ describe("passphrase encryption", () => {
       const r = await runCli(["backup"], { cwd: p.dir });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(
-        "[encryption] passphrase_env names $APP_BACKUP_PASSPHRASE, which is not set (or empty), so the backup cannot be encrypted",
+        "[encryption] passphrase_env names $APP_BACKUP_PASSPHRASE, " +
+          "which is not set (or empty), so the backup cannot be encrypted",
       );
       expect(existsSync(p.folder)).toBe(false);
     },

@@ -45,7 +45,8 @@ async function withFullDisk(
     makeDatabase(join(dir, "app.db"), { rows: 200, payloadBytes: 1000, journalMode: "delete" });
     writeFileSync(
       join(dir, "sqlbak.toml"),
-      `backup_dir = "backups"\ntimezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n[[database]]\nname = "app"\npath = "app.db"\n`,
+      `backup_dir = "backups"\ntimezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\n` +
+        `keep_weekly = 0\nkeep_monthly = 0\n[[database]]\nname = "app"\npath = "app.db"\n`,
     );
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {

@@ -34,7 +34,9 @@ function fakeCrontab(dir: string, initial?: string): { env: Record<string, strin
   const script = join(dir, "fake-crontab");
   writeFileSync(
     script,
-    `#!/bin/sh\ncase "$1" in\n  -n) command -v crontab >/dev/null || exit 0; exec crontab -n "$2" ;;\n  -l) [ -f '${file}' ] && exec cat '${file}'; echo "no crontab for $(id -un)" >&2; exit 1 ;;\n  -) cat > '${file}' ;;\n  *) exit 2 ;;\nesac\n`,
+    `#!/bin/sh\ncase "$1" in\n  -n) command -v crontab >/dev/null || exit 0; exec crontab -n "$2" ;;\n` +
+      `  -l) [ -f '${file}' ] && exec cat '${file}'; echo "no crontab for $(id -un)" >&2; exit 1 ;;\n` +
+      `  -) cat > '${file}' ;;\n  *) exit 2 ;;\nesac\n`,
   );
   chmodSync(script, 0o755);
   return { env: { SQLBAK_CRONTAB: script }, file };
@@ -52,13 +54,16 @@ describe("sqlbak install-schedule", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("# BEGIN sqlbak (managed by sqlbak install-schedule)\n");
     expect(r.stdout).toContain(
-      `0 2 * * * ${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`,
+      `0 2 * * * ${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} ` +
+        `--env-file ${defaultEnvFile(dir)} --quiet\n`,
     );
     expect(r.stdout).toContain(
-      `0 3 * * 0 ${BIN} verify --random --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`,
+      `0 3 * * 0 ${BIN} verify --random --config ${join(dir, "sqlbak.toml")} ` +
+        `--env-file ${defaultEnvFile(dir)} --quiet\n`,
     );
     expect(r.stdout).toContain(
-      `0 */6 * * * ${BIN} stats --check --config ${join(dir, "sqlbak.toml")} --env-file ${defaultEnvFile(dir)} --quiet\n`,
+      `0 */6 * * * ${BIN} stats --check --config ${join(dir, "sqlbak.toml")} ` +
+        `--env-file ${defaultEnvFile(dir)} --quiet\n`,
     );
     expect(r.stderr).toMatch(/backup \(0 2 \* \* \*\) next runs, .+: \d{4}-\d\d-\d\d 02:00:00 [+-]\d\d:\d\d, .+, .+/);
   });
@@ -129,7 +134,8 @@ describe("sqlbak install-schedule", () => {
       "OnCalendar=*-*-* 00,06,12,18:00:00\nPersistent=true\n",
     );
     expect(readFileSync(join(units, "sqlbak-backup.service"), "utf8")).toContain(
-      `ExecStart=${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} --env-file ${join(dir, ".config", "sqlbak", "env")}\n`,
+      `ExecStart=${BIN} backup --rotate --config ${join(dir, "sqlbak.toml")} ` +
+        `--env-file ${join(dir, ".config", "sqlbak", "env")}\n`,
     );
 
     const again = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
@@ -231,7 +237,8 @@ describe("sqlbak install-schedule", () => {
     expect(readFileSync(ctl.log, "utf8")).toBe("");
   });
 
-  it("windows --apply refuses task XML Task Scheduler would not take, writes nothing and prints no schtasks command", async () => {
+  it(`windows --apply refuses task XML Task Scheduler would not take, \
+writes nothing and prints no schtasks command`, async () => {
     const good = setup();
     const tasks = join(good, "tasks");
     const env = { SQLBAK_TASKS_DIR: tasks };
@@ -247,7 +254,8 @@ describe("sqlbak install-schedule", () => {
     const r = await runCli(["install-schedule", "--apply", "--platform", "windows", "--user"], { cwd: bad, env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "sqlbak-backup.xml is not a task Task Scheduler would take: not well-formed XML: character U+0001 is not allowed in XML (line 13)",
+      "sqlbak-backup.xml is not a task Task Scheduler would take: " +
+        "not well-formed XML: character U+0001 is not allowed in XML (line 13)",
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe("");
@@ -300,8 +308,10 @@ describe("sqlbak install-schedule", () => {
 
 describe("install-schedule and the environment file", () => {
   const secretsToml =
-    '[encryption]\npassphrase_env = "APP_PASS"\n\n[notify]\nntfy = "http://127.0.0.1:9/t"\nntfy_token_env = "NTFY_TOKEN"\n\n' +
-    '[[destination]]\nname = "off"\ntype = "s3"\nendpoint = "http://127.0.0.1:9"\nbucket = "b"\nsecret_access_key_env = "S3_SECRET"\n';
+    '[encryption]\npassphrase_env = "APP_PASS"\n\n[notify]\n' +
+    'ntfy = "http://127.0.0.1:9/t"\nntfy_token_env = "NTFY_TOKEN"\n\n' +
+    '[[destination]]\nname = "off"\ntype = "s3"\nendpoint = "http://127.0.0.1:9"\n' +
+    'bucket = "b"\nsecret_access_key_env = "S3_SECRET"\n';
   const unset = {
     APP_PASS: undefined,
     NTFY_TOKEN: undefined,
@@ -310,7 +320,8 @@ describe("install-schedule and the environment file", () => {
     AWS_SESSION_TOKEN: undefined,
   };
 
-  it("--apply creates it 0600 with a commented placeholder per needed variable, wires it into every entry, and warns per missing one", async () => {
+  it(`--apply creates it 0600 with a commented placeholder per needed variable, wires it into every entry, \
+and warns per missing one`, async () => {
     const dir = setup(secretsToml);
     const fake = fakeCrontab(dir);
     const env = defaultEnvFile(dir);

@@ -55,7 +55,8 @@ describe("colour on stderr", () => {
       try {
         const env = noColor ? `NO_COLOR=${noColor}` : "-u NO_COLOR";
         tmux.start(
-          `cd '${dir}' && env -u TEST -u CI ${env} TERM=xterm-256color '${BIN}' verify --level bogus; echo DONE-$?; sleep 30`,
+          `cd '${dir}' && env -u TEST -u CI ${env} TERM=xterm-256color '${BIN}' verify --level bogus; ` +
+            "echo DONE-$?; sleep 30",
         );
         await tmux.waitFor("DONE-2");
         screens[noColor || "unset"] = tmux.screenWithEscapes();

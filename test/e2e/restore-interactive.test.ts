@@ -33,7 +33,9 @@ async function setup() {
 /** Runs `sqlbak restore ARGS` in tmux with a clean environment; the exit code lands in `<dir>/exit`. */
 function startRestore(dir: string, args = ""): TmuxSession {
   const s = new TmuxSession();
-  const cmd = `cd '${dir}' && env -i PATH="$PATH" HOME='${dir}' TERM=xterm-256color '${BIN}' restore ${args}; echo $? > '${dir}/exit'; sleep 60`;
+  const cmd =
+    `cd '${dir}' && env -i PATH="$PATH" HOME='${dir}' TERM=xterm-256color '${BIN}' restore ${args}; ` +
+    `echo $? > '${dir}/exit'; sleep 60`;
   s.start(cmd);
   session = s;
   return s;

@@ -14,7 +14,8 @@ import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 const ITERATIONS = 10;
 
 describe("sqlbak restore under kill -9", () => {
-  it("leaves the old or the new database, never a mix, and a pre-restore backup whenever it is the new one", async () => {
+  it(`leaves the old or the new database, never a mix, \
+and a pre-restore backup whenever it is the new one`, async () => {
     // ~5 MB of random payload: large enough that a restore takes a few hundred ms.
     const p = makeProject({ rows: 2000, payloadBytes: 2500 });
     exec(p.db, "UPDATE counter SET n = 1");
@@ -27,7 +28,8 @@ describe("sqlbak restore under kill -9", () => {
     const state = () =>
       rows(
         p.db,
-        "SELECT (SELECT count(*) FROM items) AS c, (SELECT n FROM counter) AS n, (SELECT group_concat(integrity_check) FROM pragma_integrity_check) AS ok",
+        "SELECT (SELECT count(*) FROM items) AS c, (SELECT n FROM counter) AS n, " +
+          "(SELECT group_concat(integrity_check) FROM pragma_integrity_check) AS ok",
       )[0] as { c: number; n: number; ok: string };
 
     const t0 = Date.now();
@@ -79,7 +81,8 @@ describe("sqlbak restore under kill -9", () => {
     console.log(`kill -9 outcomes over ${ITERATIONS} runs (full run ${fullMs} ms): old ${seen.old}, new ${seen.new}`);
   }, 120_000);
 
-  it("kill -9 at each step: old up to the pre-restore backup, new once renamed, and the next run finishes", async () => {
+  it(`kill -9 at each step: old up to the pre-restore backup, new once renamed, \
+and the next run finishes`, async () => {
     const p = makeProject({ rows: 300, payloadBytes: 512 });
     exec(p.db, "UPDATE counter SET n = 1");
     await backupNow(p);

@@ -33,12 +33,14 @@ function fillRichDatabase(path: string): void {
     run("PRAGMA journal_mode = WAL");
     run("CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
     run(
-      "CREATE TABLE posts (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES authors(id), title TEXT, body TEXT, cover BLOB, score REAL)",
+      "CREATE TABLE posts (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES authors(id), " +
+        "title TEXT, body TEXT, cover BLOB, score REAL)",
     );
     run("CREATE INDEX posts_author ON posts(author_id, score DESC)");
     run("CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, post_id INTEGER, action TEXT)");
     run(
-      "CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN INSERT INTO audit (post_id, action) VALUES (new.id, 'insert'); END",
+      "CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN INSERT INTO audit (post_id, action) " +
+        "VALUES (new.id, 'insert'); END",
     );
     run("CREATE VIEW post_titles AS SELECT a.name, p.title FROM posts p JOIN authors a ON a.id = p.author_id");
     run("CREATE VIRTUAL TABLE posts_fts USING fts5(title, body)");
@@ -154,7 +156,8 @@ describe("sqlbak restore", () => {
   it.each([
     [
       [],
-      "not a terminal, so restore cannot ask; missing a database NAME (or --id), a backup selector (--id, --at or --latest), --yes to confirm",
+      "not a terminal, so restore cannot ask; " +
+        "missing a database NAME (or --id), a backup selector (--id, --at or --latest), --yes to confirm",
     ],
     [["app", "--latest"], "not a terminal, so restore cannot ask; missing --yes to confirm"],
     [["app", "--yes"], "not a terminal, so restore cannot ask; missing a backup selector (--id, --at or --latest)"],
@@ -177,7 +180,8 @@ describe("sqlbak restore", () => {
     expect(sha256File(p.db)).toBe(before);
   });
 
-  it("without a TTY suggests the user's own command plus --yes, and running it restores to --to, live database untouched", async () => {
+  it(`without a TTY suggests the user's own command plus --yes, and running it restores to --to, \
+live database untouched`, async () => {
     const p = makeProject();
     await backupNow(p);
     exec(p.db, "DELETE FROM items WHERE id > 10");
@@ -252,7 +256,8 @@ describe("sqlbak restore", () => {
     expect(ran.exitCode).toBe(3);
   });
 
-  it("refuses to overwrite an existing --to file without --force, and replaces it with --force keeping a way back", async () => {
+  it(`refuses to overwrite an existing --to file without --force, \
+and replaces it with --force keeping a way back`, async () => {
     const p = makeProject();
     await backupNow(p);
     const other = join(p.dir, "other.db");
@@ -260,7 +265,8 @@ describe("sqlbak restore", () => {
     const before = sha256File(other);
     const refused = await runCli(["restore", "app", "--latest", "--to", other, "--yes"], { cwd: p.dir });
     expect(refused.stderr).toContain(
-      `refusing to overwrite existing file ${other}; pass --force to replace it (a pre-restore backup of it is taken first)`,
+      `refusing to overwrite existing file ${other}; ` +
+        "pass --force to replace it (a pre-restore backup of it is taken first)",
     );
     expect(refused.code).toBe(2);
     expect(sha256File(other)).toBe(before);

@@ -9,7 +9,9 @@ import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const POLICY = `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 3\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_pre_restore = 1\n`;
+const POLICY =
+  `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 3\n` +
+  "keep_weekly = 0\nkeep_monthly = 0\nkeep_pre_restore = 1\n";
 
 /** A project with `app` (and optionally more [[database]] toml), one real scheduled backup as template. */
 async function project(toml = POLICY, extraDbs = "") {
@@ -125,7 +127,8 @@ describe("sqlbak rotate", () => {
     expect(JSON.parse(again.stdout)[0].removed).toEqual([]);
   });
 
-  it("cleans up a data file left without its manifest once it is older than an hour (a crash mid-removal)", async () => {
+  it(`cleans up a data file left without its manifest once it is older than an hour \
+(a crash mid-removal)`, async () => {
     const p = await project();
     const [orphan, fresh] = fabricateBackups(p.template.manifestPath, p.folder, "app", [
       { at: "2025-01-05T00:00:00Z" },
@@ -165,7 +168,8 @@ describe("sqlbak rotate", () => {
     expect(keep).toHaveLength(want.keep.length - 2); // only today's daily: 2025-01-10 and 2025-01-09 go
   });
 
-  it("a newer backup that FAILED verification never pushes out the older good one; old evidence goes, saying why (issue 14 §6)", async () => {
+  it(`a newer backup that FAILED verification never pushes out the older good one; old evidence goes, \
+saying why (issue 14 §6)`, async () => {
     // Bug: with keep_last = 1 the corrupt newest backup took the slot and rotation removed the only good backup.
     const p = await project(
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
@@ -238,7 +242,8 @@ describe("sqlbak backup --rotate", () => {
     expect(list.find((b: { kind: string }) => b.kind === "scheduled").id).toBe(app.id);
   });
 
-  it("a future-dated backup (a wrong clock) never makes backup --rotate remove the backup it just took or every real one", async () => {
+  it(`a future-dated backup (a wrong clock) never makes backup --rotate remove \
+the backup it just took or every real one`, async () => {
     // Bug: with keep_last = 1 the copy dated 2099 stayed "newest"; rotation removed the new backup and every real one.
     const p = await project(
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
@@ -256,7 +261,8 @@ describe("sqlbak backup --rotate", () => {
   });
 
   it("backup --rotate never removes the backup it just took, even when another one looks newer", async () => {
-    // A backup dated between this run's start and its rotation (a concurrent run, a clock stepped meanwhile) takes keep_last's slot.
+    // A backup dated between this run's start and its rotation (a
+    // concurrent run, a clock stepped meanwhile) takes keep_last's slot.
     const p = await project(
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
     );
@@ -293,7 +299,8 @@ describe("sqlbak backup --rotate", () => {
     });
     try {
       const p = await project(
-        `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n[notify]\non = ["success"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\n`,
+        "[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n" +
+          `[notify]\non = ["success"]\nwebhook = "http://127.0.0.1:${server.port}/hook"\n`,
       );
       bodies.length = 0; // the template backup's own notification
       const r = await runCli(["backup", "--rotate"], { cwd: p.dir });

@@ -26,7 +26,10 @@ async function project(extraToml = "") {
   mkdirSync(join(dir, "nas")); // a dir destination must exist (it is a mount point)
   writeFileSync(
     join(dir, "sqlbak.toml"),
-    `backup_dir = "backups"\nmin_free_space = "0"\n[retention]\nkeep_last = 1\nkeep_hourly = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n[notify]\non = ["failure"]\ncommand = "env | grep ^SQLBAK_ >> '${notes}'; echo --- >> '${notes}'"\n[[database]]\nname = "app"\npath = "app.db"\n${extraToml}`,
+    `backup_dir = "backups"\nmin_free_space = "0"\n[retention]\nkeep_last = 1\nkeep_hourly = 0\nkeep_daily = 0\n` +
+      `keep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n[notify]\non = ["failure"]\n` +
+      `command = "env | grep ^SQLBAK_ >> '${notes}'; echo --- >> '${notes}'"\n` +
+      `[[database]]\nname = "app"\npath = "app.db"\n${extraToml}`,
   );
   const first = await backup(dir);
   expect(first.rawSize).toBeGreaterThanOrEqual(2 * 1024 * 1024);
@@ -52,7 +55,8 @@ async function check(dir: string) {
 }
 
 describe("a database that shrank", () => {
-  it("truncated to 0 bytes: backs up with exit 0, but warns, flags the manifest, notifies and fails stats --check", async () => {
+  it(`truncated to 0 bytes: backs up with exit 0, but warns, flags the manifest, \
+notifies and fails stats --check`, async () => {
     const p = await project();
     expect(manifest(p.first).shrunk).toBeUndefined();
     expect((await check(p.dir)).code).toBe(0);

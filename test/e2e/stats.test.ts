@@ -167,7 +167,8 @@ describe("sqlbak stats --check", () => {
     );
   });
 
-  it("remembers a backup whose latest verification failed after a newer one verifies OK, until it is removed (issue 14 §6)", async () => {
+  it(`remembers a backup whose latest verification failed after a newer one verifies OK, \
+until it is removed (issue 14 §6)`, async () => {
     // Bug: health looked only at the database's last verification, so verifying a newer backup OK hid the corrupt one.
     const dir = setup();
     const older = await backupOne(dir);
@@ -181,7 +182,8 @@ describe("sqlbak stats --check", () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(
       new RegExp(
-        `^app: backup ${older.id}: latest verification failed \\(\\d+s ago\\): stored file sha256 \\w+… does not match the manifest's`,
+        `^app: backup ${older.id}: latest verification failed \\(\\d+s ago\\): ` +
+          "stored file sha256 \\w+… does not match the manifest's",
         "m",
       ),
     );

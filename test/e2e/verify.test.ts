@@ -241,7 +241,8 @@ describe("sqlbak verify", () => {
     expect(r.stderr).toContain("see `sqlbak list app --backup-dir elsewhere` for the backups there are");
   });
 
-  it("removes scratch folders a killed verify left in the temp dir once idle for a day; keeps fresh, busy, foreign and other ones", async () => {
+  it(`removes scratch folders a killed verify left in the temp dir once idle for a day; keeps fresh, busy, \
+foreign and other ones`, async () => {
     // A verify killed while checking in the temp dir (full backup_dir) left a whole decompressed copy there forever.
     const p = makeProject();
     const b = await backupNow(p);

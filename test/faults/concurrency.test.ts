@@ -103,7 +103,8 @@ describe("overlapping runs under a writer", () => {
     expect(await expectWholeAndConsistent(p.dir)).toHaveLength(2);
   }, 60_000);
 
-  it("a crowd of backup, backup --rotate, rotate, verify and list at once: each ends 0 or a clear 4, nothing corrupt", async () => {
+  it(`a crowd of backup, backup --rotate, rotate, verify and list at once: each ends 0 or a clear 4, \
+nothing corrupt`, async () => {
     const p = makeProject({ rows: 1000, payloadBytes: 512, toml: TOML });
     await backupNow(p);
     const writer = await startWriter(p.db);
@@ -143,7 +144,8 @@ describe("overlapping runs under a writer", () => {
     expect(listed.length).toBeGreaterThan(1);
     expect(integrityCheck(p.db)).toBe("ok");
     console.log(
-      `crowd: ${outcomes.filter((o) => o.r.code === 0).length} runs ok, ${outcomes.filter((o) => o.r.code === 4).length} locked, ${commits} writer commits`,
+      `crowd: ${outcomes.filter((o) => o.r.code === 0).length} runs ok, ` +
+        `${outcomes.filter((o) => o.r.code === 4).length} locked, ${commits} writer commits`,
     );
   }, 120_000);
 });

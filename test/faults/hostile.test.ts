@@ -70,7 +70,8 @@ describe("hostile input", () => {
   });
 
   for (const where of ["backup_dir", "backup_dir/<database>"]) {
-    it(`a regular file where ${where} should be is one clear message and exit 1 for backup, list, stats and rotate`, async () => {
+    it(`a regular file where ${where} should be is one clear message and exit 1 for backup, list, \
+stats and rotate`, async () => {
       const p = makeProject();
       const backups = join(p.dir, "backups");
       if (where === "backup_dir") writeFileSync(backups, "not a folder");

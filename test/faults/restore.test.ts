@@ -31,11 +31,14 @@ const NEW = { c: 100, n: 1, ok: "ok" };
 const state = (db: string) =>
   rows(
     db,
-    "SELECT (SELECT count(*) FROM items) AS c, (SELECT n FROM counter) AS n, (SELECT group_concat(integrity_check) FROM pragma_integrity_check) AS ok",
+    "SELECT (SELECT count(*) FROM items) AS c, (SELECT n FROM counter) AS n, " +
+      "(SELECT group_concat(integrity_check) FROM pragma_integrity_check) AS ok",
   )[0] as State;
 const temps = (dir: string) => readdirSync(dir).filter((n) => n.startsWith(".app.db."));
 
-/** A backup of the "new" state (100 rows, n = 1), then the live database moved on to the "old" one (130 rows, n = 2). */
+/**
+ * A backup of the "new" state (100 rows, n = 1), then the live database moved on to the "old" one (130 rows, n = 2).
+ */
 async function project(): Promise<Project> {
   const p = makeProject({ rows: 100, payloadBytes: 2000 });
   exec(p.db, "UPDATE counter SET n = 1");
@@ -84,7 +87,8 @@ describe("restore killed at each step", () => {
 describe("restore on a full disk", () => {
   itWithTmpfs(
     import.meta.path,
-    "fails with exit 1 and one clear line, the target untouched and nothing left beside it; succeeds once there is room",
+    "fails with exit 1 and one clear line, the target untouched and nothing left beside it; " +
+      "succeeds once there is room",
     async () => {
       const dir = tempDir();
       const live = join(dir, "live");
@@ -127,7 +131,8 @@ describe("restore on a full disk", () => {
 describe("verify on a full backup volume", () => {
   itWithTmpfs(
     import.meta.path,
-    "checks in the system temp dir instead (exit 0, recorded); with no room there either, exit 1 and no failed verification recorded",
+    "checks in the system temp dir instead (exit 0, recorded); " +
+      "with no room there either, exit 1 and no failed verification recorded",
     async () => {
       const p = makeProject({ rows: 500, payloadBytes: 8192 }); // ~4.3 MiB raw, barely compressible
       const backups = join(p.dir, "backups");

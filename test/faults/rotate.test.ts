@@ -96,7 +96,8 @@ describe("rotate on a read-only backup folder", () => {
 });
 
 describe("rotate killed between removals, with a dir destination", () => {
-  it("each removal is logged before it happens, so the next rotation removes the copy at the destination too", async () => {
+  it(`each removal is logged before it happens, \
+so the next rotation removes the copy at the destination too`, async () => {
     const p = makeProject({
       toml: `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
       dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n`,

@@ -53,7 +53,8 @@ describe("odd source databases", () => {
     await expectVerifyAllPasses(p.dir);
   });
 
-  it("a large uncheckpointed WAL (wal_autocheckpoint = 0): the backup holds every committed row, the source and its WAL untouched", async () => {
+  it(`a large uncheckpointed WAL (wal_autocheckpoint = 0): the backup holds every committed row, \
+the source and its WAL untouched`, async () => {
     const p = makeProject({ rows: 10 });
     const app = new Database(p.db);
     try {
@@ -83,7 +84,8 @@ describe("odd source databases", () => {
   }, 60_000);
 
   it.each(["pages", "vacuum"])(
-    "a WAL left by a SIGKILLed writer (snapshot_method = %s): the database and -wal byte-identical, the backup holds the WAL's rows",
+    "a WAL left by a SIGKILLed writer (snapshot_method = %s): " +
+      "the database and -wal byte-identical, the backup holds the WAL's rows",
     async (method) => {
       const p = makeProject({ rows: 10, dbToml: `snapshot_method = "${method}"` });
       const wal = `${p.db}-wal`;

@@ -5,7 +5,9 @@ import { loadConfig } from "../../src/lib/config/load.ts";
 import { ConfigError } from "../../src/lib/model/errors.ts";
 import { tempDir } from "./tmp.ts";
 
-/** Writes `toml` as sqlbak.toml in a fresh folder; `config()` loads it with a clean environment (HOME is that folder). */
+/**
+ * Writes `toml` as sqlbak.toml in a fresh folder; `config()` loads it with a clean environment (HOME is that folder).
+ */
 export function configProject(toml: string | Uint8Array, env: Record<string, string> = {}) {
   const dir = tempDir();
   writeFileSync(join(dir, "sqlbak.toml"), toml);

@@ -1,4 +1,7 @@
-/** Cron expressions every schedule renderer is checked against (steps, ranges, lists, names, Sunday as 0 and 7, the day OR rule, shorthands). */
+/**
+ * Cron expressions every schedule renderer is checked against (steps,
+ * ranges, lists, names, Sunday as 0 and 7, the day OR rule, shorthands).
+ */
 export const CORPUS = [
   // The cases the issue reported.
   "0 2 * * 1,3,5",

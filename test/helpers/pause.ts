@@ -15,7 +15,9 @@ export interface PausedRun {
   resume(): Promise<CliResult>;
 }
 
-/** Starts `sqlbak args` in `cwd` and resolves once it blocks at `step` (`name` or `name@n`); throws if it ends first. */
+/**
+ * Starts `sqlbak args` in `cwd` and resolves once it blocks at `step` (`name` or `name@n`); throws if it ends first.
+ */
 export async function runUntil(step: string, args: string[], cwd: string): Promise<PausedRun> {
   const marker = join(tempDir("sqlbak-pause-"), "paused");
   const proc = Bun.spawn([BIN, ...args], {

@@ -41,5 +41,8 @@ export async function startS3(bucket = "backups"): Promise<S3Server> {
 
 /** The TOML of an s3 destination on this server. */
 export function s3DestinationToml(s3: S3Server, name = "offsite", extra = ""): string {
-  return `[[destination]]\nname = "${name}"\ntype = "s3"\nendpoint = "${s3.endpoint}"\nbucket = "${s3.bucket}"\nprefix = "sqlbak/prod"\nregion = "us-east-1"\n${extra}\n`;
+  return (
+    `[[destination]]\nname = "${name}"\ntype = "s3"\nendpoint = "${s3.endpoint}"\n` +
+    `bucket = "${s3.bucket}"\nprefix = "sqlbak/prod"\nregion = "us-east-1"\n${extra}\n`
+  );
 }

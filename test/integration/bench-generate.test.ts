@@ -21,7 +21,8 @@ it("generates byte-identical databases for one seed, and different ones for anot
   expect(queryAll(a, "PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
   const counts = queryAll(
     a,
-    "SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM attachments) AS t",
+    "SELECT (SELECT count(*) FROM users) AS u, " +
+      "(SELECT count(*) FROM events) AS e, (SELECT count(*) FROM attachments) AS t",
   )[0] as Record<string, number>;
   expect(counts.u).toBeGreaterThan(0);
   expect(counts.e).toBe(counts.u! * 10);

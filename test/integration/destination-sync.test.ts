@@ -25,7 +25,8 @@ async function setup() {
 }
 
 describe("copying to a destination", () => {
-  it("does not publish a backup whose local manifest vanished during the upload (rotated away), and removes its data again", async () => {
+  it(`does not publish a backup whose local manifest vanished during the upload (rotated away), \
+and removes its data again`, async () => {
     const { p, dest, backend, nasApp } = await setup();
     const [b] = (await listFolder(join(p.dir, "backups"), "app")).backups;
     rmSync(nasApp, { recursive: true });
@@ -54,7 +55,8 @@ describe("copying to a destination", () => {
     expect(readdirSync(join(p.dir, "backups", "app")).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
 
-  it("removes leftovers of rotated-away backups once over an hour old, never younger ones or ones still local", async () => {
+  it(`removes leftovers of rotated-away backups once over an hour old, \
+never younger ones or ones still local`, async () => {
     const { p, config, nasApp } = await setup();
     const [b] = (await listFolder(join(p.dir, "backups"), "app")).backups;
     const old = "app-20250101T000000000Z-0000abcd.sqlite.zst";

@@ -111,7 +111,8 @@ describe("notify", () => {
     expect(env).toContain("SQLBAK_TITLE=sqlbak: backup of app FAILED\n");
   });
 
-  it("never hands the command a variable the config reads a secret from, even one named like an ordinary variable", async () => {
+  it(`never hands the command a variable the config reads a secret from, \
+even one named like an ordinary variable`, async () => {
     const out = join(tempDir(), "env.txt");
     const before = { ...process.env };
     Object.assign(process.env, {

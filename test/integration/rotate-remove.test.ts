@@ -1,4 +1,7 @@
-/** Crash-safe removal order on a real backup folder: the manifest goes first, so a failure mid-way leaves a partial, never a manifest without data. */
+/**
+ * Crash-safe removal order on a real backup folder: the manifest goes first,
+ * so a failure mid-way leaves a partial, never a manifest without data.
+ */
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -22,8 +22,11 @@ afterAll(async () => {
 const CHILD = `
 import { createS3Backend } from "${join(import.meta.dir, "../../src/lib/destinations/s3.ts")}";
 const [endpoint, bucket, file, back] = process.argv.slice(2);
-const b = createS3Backend({ name: "m", type: "s3", uploadCheck: "size", endpoint, bucket, prefix: "mem", region: "us-east-1",
-  accessKeyIdEnv: "AWS_ACCESS_KEY_ID", secretAccessKeyEnv: "AWS_SECRET_ACCESS_KEY", sessionTokenEnv: "AWS_SESSION_TOKEN", virtualHostedStyle: false });
+const b = createS3Backend({
+  name: "m", type: "s3", uploadCheck: "size", endpoint, bucket, prefix: "mem", region: "us-east-1",
+  accessKeyIdEnv: "AWS_ACCESS_KEY_ID", secretAccessKeyEnv: "AWS_SECRET_ACCESS_KEY",
+  sessionTokenEnv: "AWS_SESSION_TOKEN", virtualHostedStyle: false,
+});
 Bun.gc(true);
 const base = process.memoryUsage.rss();
 let peak = base;

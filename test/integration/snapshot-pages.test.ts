@@ -58,7 +58,10 @@ function removeDb(path: string) {
   for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) Bun.spawnSync(["rm", "-f", p]);
 }
 
-/** One snapshot, decompressed with the zstd CLI into `restored` and checked: hashes, integrity_check, one committed state. */
+/**
+ * One snapshot, decompressed with the zstd CLI into `restored`
+ * and checked: hashes, integrity_check, one committed state.
+ */
 async function snapshotAndCheck(src: string, dir: string, restored: string) {
   const stored = join(dir, "snap.db.zst");
   const r = await takePageSnapshot(src, stored, { codec: "zstd", level: 1, check: "quick" });
@@ -138,7 +141,8 @@ describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize,
     if (mode === "wal" && !checkpoints) expect(walPages).toBeGreaterThan(0);
     if (ck) expect(ck.runs as number).toBeGreaterThan(0);
     console.log(
-      `${mode}/${pageSize}/${churn}: commits=${commits} wal_pages=${walPages} file_only=${fileOnly} ckpt=${JSON.stringify(ck)}`,
+      `${mode}/${pageSize}/${churn}: ` +
+        `commits=${commits} wal_pages=${walPages} file_only=${fileOnly} ckpt=${JSON.stringify(ck)}`,
     );
 
     // Quiet now: the page snapshot and VACUUM INTO of the live database must dump the same.

@@ -3,12 +3,15 @@ import { join } from "node:path";
 import { configProject as load, configProblems as problemsOf } from "../helpers/config.ts";
 
 describe("[[destination]] resolution", () => {
-  it("resolves local paths against the config file's folder and fills defaults; the sftp remote path stays as written", () => {
+  it(`resolves local paths against the config file's folder and fills defaults; \
+the sftp remote path stays as written`, () => {
     const { dir, config } = load(
       [
         `[[destination]]\nname = "nas"\ntype = "dir"\npath = "mnt/nas"`,
-        `[[destination]]\nname = "s3"\ntype = "s3"\nbucket = "b"\nprefix = "/a/b/"\nendpoint = "http://127.0.0.1:9000/"`,
-        `[[destination]]\nname = "far"\ntype = "sftp"\nhost = "h"\nuser = "u"\nkey_file = "keys/id"\npath = "srv/backups"\nupload_check = "size"`,
+        `[[destination]]\nname = "s3"\ntype = "s3"\nbucket = "b"\n` +
+          `prefix = "/a/b/"\nendpoint = "http://127.0.0.1:9000/"`,
+        `[[destination]]\nname = "far"\ntype = "sftp"\nhost = "h"\nuser = "u"\n` +
+          `key_file = "keys/id"\npath = "srv/backups"\nupload_check = "size"`,
       ].join("\n"),
     );
     expect(config().destinations).toEqual([

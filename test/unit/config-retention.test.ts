@@ -37,12 +37,15 @@ describe("retention config validation", () => {
     [
       "a window as a number",
       `[retention]\nkeep_within_daily = 7`,
-      `retention.keep_within_daily: 7 is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)`,
+      "retention.keep_within_daily: " +
+        "7 is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)",
     ],
     [
       "an unknown retention key",
       `[retention]\nkeep_dayly = 3`,
-      `retention.keep_dayly: unknown key (allowed here: keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_pre_restore, keep_within, keep_within_hourly, keep_within_daily, keep_within_weekly, keep_within_monthly, keep_within_yearly)`,
+      "retention.keep_dayly: unknown key (allowed here: keep_last, keep_hourly, keep_daily, keep_weekly, " +
+        "keep_monthly, keep_yearly, keep_pre_restore, keep_within, keep_within_hourly, " +
+        "keep_within_daily, keep_within_weekly, keep_within_monthly, keep_within_yearly)",
     ],
     ["retention that is not a table", `retention = 3`, `retention: expected a table of keep_* settings`],
     [
@@ -58,7 +61,8 @@ describe("retention config validation", () => {
     [
       "a per-database bad window",
       `[[database]]\npath = "a.db"\n[database.retention]\nkeep_within_weekly = "1 year"`,
-      `database[0].retention.keep_within_weekly: "1 year" is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)`,
+      "database[0].retention.keep_within_weekly: " +
+        `"1 year" is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)`,
     ],
   ])("reports %s", (_what, toml, expected) => {
     expect(problemsOf(toml)).toEqual([expected]);
@@ -67,7 +71,8 @@ describe("retention config validation", () => {
   it("collects every retention problem in one pass", () => {
     expect(
       problemsOf(
-        `timezone = "Nowhere"\n[retention]\nkeep_last = -2\nkeep_within = "x"\n[[database]]\npath = "a.db"\nretention = { keep_daily = "no" }`,
+        `timezone = "Nowhere"\n[retention]\nkeep_last = -2\nkeep_within = "x"\n` +
+          `[[database]]\npath = "a.db"\nretention = { keep_daily = "no" }`,
       ),
     ).toHaveLength(4);
   });
@@ -93,7 +98,8 @@ describe("retention config resolution", () => {
   it("merges a database's retention over the global one key by key", () => {
     const c = load(
       `timezone = "Europe/Berlin"\n[retention]\nkeep_daily = 7\nkeep_yearly = "unlimited"\nkeep_within = "2d12h"\n` +
-        `[[database]]\nname = "a"\npath = "a.db"\nretention = { keep_daily = 90, keep_within_monthly = "1y6m" }\n[[database]]\nname = "b"\npath = "b.db"`,
+        `[[database]]\nname = "a"\npath = "a.db"\n` +
+        `retention = { keep_daily = 90, keep_within_monthly = "1y6m" }\n[[database]]\nname = "b"\npath = "b.db"`,
     );
     expect(c.timeZone).toBe("Europe/Berlin");
     const [a, b] = c.databases;

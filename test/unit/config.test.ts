@@ -121,7 +121,8 @@ describe("loadConfig resolution", () => {
 
   it("resolves health thresholds and notifications", () => {
     const { dir, config } = load(
-      `max_age = "2d"\nmin_free_space = "2GiB"\n[notify]\non = ["success"]\nntfy = "http://127.0.0.1:1/t"\nntfy_token_env = "TOKEN"\ntimeout = "3s"\n[[database]]\npath = "a.db"\nmax_age = "1h"`,
+      `max_age = "2d"\nmin_free_space = "2GiB"\n[notify]\non = ["success"]\nntfy = "http://127.0.0.1:1/t"\n` +
+        `ntfy_token_env = "TOKEN"\ntimeout = "3s"\n[[database]]\npath = "a.db"\nmax_age = "1h"`,
     );
     const c = loadConfig({}, { HOME: dir, TOKEN: "secret" }, dir);
     expect(c.maxAgeMs).toBe(2 * 86_400_000);

@@ -7,7 +7,8 @@ const values = (text: string) => {
   return [e.minute.values, e.hour.values, e.dom.values, e.month.values, e.dow.values];
 };
 const local = (d: Date) =>
-  `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")} ` +
+  `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
 
 describe("parseCron", () => {
   it("expands numbers, stars, lists, ranges and steps", () => {
@@ -59,7 +60,8 @@ describe("parseCron", () => {
     ["0 0 30 feb *", "day of month 30 never occurs in the chosen months, so this never runs"],
     [
       "@reboot",
-      '"@reboot" is not supported (use five fields, or one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly)',
+      '"@reboot" is not supported (use five fields, or one of @yearly, ' +
+        "@annually, @monthly, @weekly, @daily, @midnight, @hourly)",
     ],
   ])("rejects %p", (text, message) => {
     expect(() => parseCron(text)).toThrow(new CronSyntaxError(message));

@@ -47,12 +47,14 @@ describe("[encryption] config", () => {
     [
       "a mistyped recipient",
       `recipients = ["${KEY.recipient.slice(0, -1)}q"]`,
-      `encryption.recipients[0]: "${KEY.recipient.slice(0, -1)}q" is not an age recipient: it has a bad checksum (mistyped or truncated?)`,
+      `encryption.recipients[0]: "${KEY.recipient.slice(0, -1)}q" is not an age recipient: ` +
+        "it has a bad checksum (mistyped or truncated?)",
     ],
     [
       "a secret key instead of a recipient, never echoed",
       `recipients = ["${KEY.identity}"]`,
-      "encryption.recipients[0]: AGE-SECRET-KEY-1… is a secret key (AGE-SECRET-KEY-1…); put its public key here, as printed by `age-keygen -y KEYFILE`",
+      "encryption.recipients[0]: AGE-SECRET-KEY-1… is a secret key (AGE-SECRET-KEY-1…); " +
+        "put its public key here, as printed by `age-keygen -y KEYFILE`",
     ],
     ["a number in the list", `recipients = [1]`, 'encryption.recipients[0]: expected a string "age1…", got 1'],
     [
@@ -68,7 +70,8 @@ describe("[encryption] config", () => {
     [
       "a passphrase where a variable name belongs",
       `passphrase_env = "correct horse battery"`,
-      'encryption.passphrase_env: expected the NAME of an environment variable holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), not the passphrase',
+      "encryption.passphrase_env: expected the NAME of an environment variable " +
+        'holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), not the passphrase',
     ],
     [
       "both recipients and passphrase_env",

@@ -3,7 +3,8 @@ import { describe, expect, it } from "bun:test";
 import { parseEnvFile } from "../../src/lib/system/env-file.ts";
 
 describe("parseEnvFile", () => {
-  it("reads KEY=value lines, skips blanks and comments, strips one pair of quotes, drops a trailing CR, expands nothing", () => {
+  it(`reads KEY=value lines, skips blanks and comments, strips one pair of quotes, drops a trailing CR, \
+expands nothing`, () => {
     const text = [
       "# comment",
       "",

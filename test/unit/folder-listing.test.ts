@@ -49,7 +49,8 @@ describe("classifyFolder", () => {
     expect(c.problems).toEqual([]);
   });
 
-  it("a manifest that vanished between listing and reading is neither a problem nor leaves its data as a partial", () => {
+  it(`a manifest that vanished between listing and reading \
+is neither a problem nor leaves its data as a partial`, () => {
     const c = classify([{ name: `${ID}.json` }, { name: `${ID}.sqlite.zst` }], { [`${ID}.json`]: null });
     expect([c.backups, c.partials, c.problems]).toEqual([[], [], []]);
   });

@@ -68,11 +68,13 @@ describe("validatePlists", () => {
   it("names the file and the key launchd would not take", () => {
     const bad = (body: string) => ({ name: "io.sqlbak.backup.plist", content: wrap(body) });
     const ok =
-      "<key>Label</key><string>io.sqlbak.backup</string><key>ProgramArguments</key><array><string>/bin/sqlbak</string></array>";
+      "<key>Label</key><string>io.sqlbak.backup</string>" +
+      "<key>ProgramArguments</key><array><string>/bin/sqlbak</string></array>";
     expect(() =>
       validatePlists([
         bad(
-          `<dict>${ok}<key>StartCalendarInterval</key><array><dict><key>Hour</key><integer>24</integer></dict></array></dict>`,
+          `<dict>${ok}<key>StartCalendarInterval</key>` +
+            "<array><dict><key>Hour</key><integer>24</integer></dict></array></dict>",
         ),
       ]),
     ).toThrow(

@@ -47,7 +47,8 @@ function plan(backups: RetentionInput[], p: RetentionPolicy, timeZone = "UTC", n
 }
 
 describe("planRetention: restic's rules", () => {
-  it("daily 5 with a missing Wednesday and a Friday 23:00 extra keeps the newest of each of the 5 most recent days with backups", () => {
+  it(`daily 5 with a missing Wednesday and a Friday 23:00 extra keeps the newest of each of the 5 most recent days \
+with backups`, () => {
     // Mon 2026-11-16 .. Sun 2026-11-22 at 10:00, no Wednesday, a second Friday backup at 23:00.
     const days = ["16", "17", "19", "20", "21", "22"].map((d) => b(`2026-11-${d}T10:00:00Z`));
     expect(plan([...days, b("2026-11-20T23:00:00Z")], policy({ keepDaily: 5 }))).toEqual({
@@ -330,7 +331,8 @@ describe("planRetention: safety nets", () => {
         }),
       ),
     ).toBe(
-      "keep last 3, 30 daily, unlimited monthly, daily within 7d, all within 2d12h of the newest; 5 pre-restore; manual and tag keep always",
+      "keep last 3, 30 daily, unlimited monthly, daily within 7d, all within 2d12h of the newest; " +
+        "5 pre-restore; manual and tag keep always",
     );
   });
 });

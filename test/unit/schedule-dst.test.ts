@@ -20,8 +20,10 @@ const CASES = [
 
 /** The iterator's runs as UTC ISO minutes, computed in a child with TZ set (the zone is per process). */
 function iteratorRuns(cron: string, from: string, count: number): string[] {
-  const script = `import { nextRuns, parseCron } from ${JSON.stringify(new URL("../../src/lib/model/cron.ts", import.meta.url).pathname)};
-console.log(JSON.stringify(nextRuns(parseCron(${JSON.stringify(cron)}), new Date(${JSON.stringify(from)}), ${count}).map((d) => d.toISOString())));`;
+  const cronModule = new URL("../../src/lib/model/cron.ts", import.meta.url).pathname;
+  const script = `import { nextRuns, parseCron } from ${JSON.stringify(cronModule)};
+const runs = nextRuns(parseCron(${JSON.stringify(cron)}), new Date(${JSON.stringify(from)}), ${count});
+console.log(JSON.stringify(runs.map((d) => d.toISOString())));`;
   const p = Bun.spawnSync([process.execPath, "-e", script], {
     env: { ...process.env, TZ: ZONE },
     stdout: "pipe",
@@ -56,7 +58,8 @@ describe("daylight-saving changes (Europe/Berlin)", () => {
     expect(iteratorRuns("30 2 * * *", "2026-03-28T20:00:00Z", 2)).toEqual(["2026-03-30T00:30", "2026-03-31T00:30"]);
     // 2026-10-25 02:30 exists twice (00:30 and 01:30 UTC): listed once, in summer time.
     expect(iteratorRuns("30 2 * * *", "2026-10-24T20:00:00Z", 2)).toEqual(["2026-10-25T00:30", "2026-10-26T01:30"]);
-    // A wildcard job: no 02:xx in spring; in autumn the second pass of 02:xx is not listed (02:30 CEST, then 03:00 CET).
+    // A wildcard job: no 02:xx in spring; in autumn the second
+    // pass of 02:xx is not listed (02:30 CEST, then 03:00 CET).
     expect(iteratorRuns("*/30 * * * *", "2026-03-29T00:00:00Z", 3)).toEqual([
       "2026-03-29T00:30",
       "2026-03-29T01:00",

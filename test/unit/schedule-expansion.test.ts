@@ -19,7 +19,10 @@ const BASE = new Date(Date.UTC(2026, 10, 20, 12, 0));
 const HORIZON_DAYS = 3660;
 const DAY_MS = 86_400_000;
 
-/** Minutes of the day at which `firesOn(day)` says the platform runs, over the iterator's horizon; the first COUNT after BASE. */
+/**
+ * Minutes of the day at which `firesOn(day)` says the platform
+ * runs, over the iterator's horizon; the first COUNT after BASE.
+ */
 function expand(minutesOn: (d: Date) => number[]): string[] {
   const out: string[] = [];
   const start = Date.UTC(BASE.getUTCFullYear(), BASE.getUTCMonth(), BASE.getUTCDate());
@@ -67,7 +70,10 @@ const minutesOf = (iso: string) => {
   return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
 };
 
-/** Task Scheduler: a CalendarTrigger runs on the days its schedule names, at StartBoundary's time, repeating every Interval while within Duration. */
+/**
+ * Task Scheduler: a CalendarTrigger runs on the days its schedule names, at
+ * StartBoundary's time, repeating every Interval while within Duration.
+ */
 function windowsMinutes(triggers: string[], d: Date): number[] {
   const out: number[] = [];
   const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
@@ -118,7 +124,8 @@ describe.each([
     },
   ],
 ] as const)("%s entries fire on exactly the cron set", (platform, render) => {
-  it(`next ${COUNT} runs equal the cron iterator's for every expression it accepts, and it refuses only with a reason`, () => {
+  it(`next ${COUNT} runs equal the cron iterator's for every expression it accepts, \
+and it refuses only with a reason`, () => {
     const wrong: { cron: string; got: string[]; want: string[] }[] = [];
     const refused: string[] = [];
     for (const cron of CORPUS) {

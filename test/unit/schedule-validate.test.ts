@@ -13,7 +13,9 @@ const service = {
 };
 const timer = (lines: string[]) => ({
   name: "sqlbak-backup.timer",
-  content: `[Unit]\nDescription=t\n\n[Timer]\n${lines.map((l) => `OnCalendar=${l}\n`).join("")}\n[Install]\nWantedBy=timers.target\n`,
+  content:
+    `[Unit]\nDescription=t\n\n[Timer]\n${lines.map((l) => `OnCalendar=${l}\n`).join("")}\n` +
+    "[Install]\nWantedBy=timers.target\n",
 });
 
 describe("validateSystemdUnits", () => {
@@ -31,7 +33,8 @@ describe("validateSystemdUnits", () => {
     const bad = timer(["*-*-* 02:00:00", "Mon/2 *-*-* 02:00:00"]);
     expect(() => validateSystemdUnits([service, bad], process.env, () => {})).toThrow(ScheduleValidationError);
     expect(() => validateSystemdUnits([service, bad], process.env, () => {})).toThrow(
-      "systemd-analyze calendar rejected OnCalendar=Mon/2 *-*-* 02:00:00 in sqlbak-backup.timer: Failed to parse calendar specification 'Mon/2 *-*-* 02:00:00': Invalid argument",
+      "systemd-analyze calendar rejected OnCalendar=Mon/2 *-*-* 02:00:00 in sqlbak-backup.timer: " +
+        "Failed to parse calendar specification 'Mon/2 *-*-* 02:00:00': Invalid argument",
     );
   });
 

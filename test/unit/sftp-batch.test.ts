@@ -80,7 +80,8 @@ describe("describeFailure", () => {
       "connection refused by backup.example port 2222",
     ],
     [
-      "No ED25519 host key is known for [backup.example]:2222 and you have requested strict checking.\nHost key verification failed.\n",
+      "No ED25519 host key is known for [backup.example]:2222 and you have requested strict checking.\n" +
+        "Host key verification failed.\n",
       "is not known in known_hosts file /k/known_hosts",
     ],
     [

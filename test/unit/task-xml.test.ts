@@ -151,7 +151,8 @@ describe("checkTaskXml", () => {
     [
       "a trigger with two schedules",
       broken("</ScheduleByMonth>", "</ScheduleByMonth><ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay>"),
-      "<CalendarTrigger> (line 5) needs exactly one of <ScheduleByDay>, <ScheduleByWeek>, <ScheduleByMonth>, <ScheduleByMonthDayOfWeek>, not 2",
+      "<CalendarTrigger> (line 5) needs exactly one of <ScheduleByDay>, " +
+        "<ScheduleByWeek>, <ScheduleByMonth>, <ScheduleByMonthDayOfWeek>, not 2",
     ],
     [
       "a day of month out of range",

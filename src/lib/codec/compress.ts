@@ -19,7 +19,9 @@ import { type Compression, fsErrorMessage, OperationError } from "../model/index
  * 4 in flight of 4 MiB peaked at 159 MB RSS, of 2 MiB at 94 MB, same speed.
  */
 export const CHUNK_BYTES = 2 * 1024 * 1024;
-/** Chunks compressing at once: two per core on the 2-core machines this targets, so no core waits for the next chunk. */
+/**
+ * Chunks compressing at once: two per core on the 2-core machines this targets, so no core waits for the next chunk.
+ */
 export const MAX_IN_FLIGHT = 4;
 
 const gzipAsync = promisify(gzip);

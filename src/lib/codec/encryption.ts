@@ -46,7 +46,8 @@ export function sealerFor(enc: EncryptionConfig | null, env: NodeJS.ProcessEnv =
   const passphrase = env[enc.passphraseEnv];
   if (!passphrase) {
     throw new UsageError(
-      `[encryption] passphrase_env names $${enc.passphraseEnv}, which is not set (or empty), so the backup cannot be encrypted`,
+      `[encryption] passphrase_env names $${enc.passphraseEnv}, ` +
+        "which is not set (or empty), so the backup cannot be encrypted",
       `export ${enc.passphraseEnv} in the environment of the backup job (e.g. EnvironmentFile= in the systemd unit)`,
     );
   }

@@ -109,7 +109,8 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
         storedHash.update(frame);
         storedSize += len;
         const out = Bun.zstdDecompress(frame);
-        out.catch(() => {}); // a damaged frame rejects while an earlier one is awaited: handled in order, not "unhandled"
+        // a damaged frame rejects while an earlier one is awaited: handled in order, not "unhandled"
+        out.catch(() => {});
         inFlight.push(out);
         if (inFlight.length >= MAX_IN_FLIGHT) await writeNext();
       }

@@ -61,7 +61,8 @@ export function checkEncryptionTable(raw: unknown, add: AddProblem): EncryptionE
     if (typeof obj.passphrase_env !== "string" || !ENV_NAME_RE.test(obj.passphrase_env)) {
       add(
         "encryption.passphrase_env",
-        'expected the NAME of an environment variable holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), not the passphrase',
+        'expected the NAME of an environment variable holding the passphrase (e.g. "SQLBAK_PASSPHRASE"), ' +
+          "not the passphrase",
       );
     } else entry.passphrase_env = obj.passphrase_env;
   }

@@ -1,4 +1,6 @@
-/** Defaults, then the file, then the environment, validated key by key (every problem at once) into one ResolvedConfig. */
+/**
+ * Defaults, then the file, then the environment, validated key by key (every problem at once) into one ResolvedConfig.
+ */
 export type { DirDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
 export type { EncryptionConfig } from "./encryption.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";

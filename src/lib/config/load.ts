@@ -283,7 +283,8 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
   if (clash) {
     // Two different files must never share one backup folder: rotation and restore would mix them.
     throw new ConfigError([
-      `${abs} would be backed up as "${name}", but ${config.file} already uses that name for ${clash.path}; give it its own [[database]] entry with another name`,
+      `${abs} would be backed up as "${name}", but ${config.file} already uses that name for ${clash.path}; ` +
+        "give it its own [[database]] entry with another name",
     ]);
   }
   return {

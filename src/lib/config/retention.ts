@@ -86,7 +86,10 @@ export const DEFAULT_RETENTION: Required<RetentionEntry> = {
 
 type AddProblem = (key: string, what: string) => void;
 
-/** Checks a retention table found at `key` (`retention` or `database[0].retention`); undefined when absent or not a table. */
+/**
+ * Checks a retention table found at `key` (`retention` or
+ * `database[0].retention`); undefined when absent or not a table.
+ */
 export function checkRetentionTable(raw: unknown, key: string, add: AddProblem): RetentionEntry | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw) || raw instanceof Date) {
@@ -110,7 +113,8 @@ export function checkRetentionTable(raw: unknown, key: string, add: AddProblem):
     else
       add(
         `${key}.${k}`,
-        `${JSON.stringify(v) ?? String(v)} is not a retention window (examples: 2d12h, 1y6m, 36h; units y, m = months, d, h)`,
+        `${JSON.stringify(v) ?? String(v)} is not a retention window (examples: 2d12h, 1y6m, 36h; ` +
+          "units y, m = months, d, h)",
       );
   }
   return out;
@@ -122,7 +126,8 @@ export function checkTimeZone(raw: unknown, add: AddProblem): string | undefined
   if (typeof raw === "string" && raw !== "" && isValidTimeZone(raw)) return raw;
   add(
     "timezone",
-    `${JSON.stringify(raw) ?? String(raw)} is not an IANA time zone name (examples: Europe/Berlin, America/New_York, UTC)`,
+    `${JSON.stringify(raw) ?? String(raw)} is not an IANA time ` +
+      "zone name (examples: Europe/Berlin, America/New_York, UTC)",
   );
   return undefined;
 }

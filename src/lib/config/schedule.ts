@@ -32,7 +32,10 @@ export interface ScheduledJob {
   name: JobName;
   cron: CronExpr;
   description: string;
-  /** argv: the binary (and script, when not compiled), the subcommand and its flags, `--config FILE` when there is a config, `--env-file PATH` when given. */
+  /**
+   * argv: the binary (and script, when not compiled), the subcommand and its
+   * flags, `--config FILE` when there is a config, `--env-file PATH` when given.
+   */
   argv: string[];
 }
 

@@ -41,7 +41,8 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   // A wrong clock: such a backup never counts as fresh, and the clock (then or now) needs a look.
   for (const f of d.future_dated)
     out.push(
-      `${name}: backup ${f.id} is dated ${f.created_at}, ${formatSpan(-f.age_ms)} in the future (the clock was wrong when it was taken, or is wrong now)`,
+      `${name}: backup ${f.id} is dated ${f.created_at}, ${formatSpan(-f.age_ms)} ` +
+        "in the future (the clock was wrong when it was taken, or is wrong now)",
     );
   const v = d.last_verification;
   if (v && !v.ok)
@@ -53,7 +54,8 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   if (verifyDue && (!counted || counted.age_ms > t.verifyMaxAgeMs)) {
     const what = t.restoreTestOnly ? "restore-tested (verify --level quick or full)" : "verified";
     out.push(
-      `${name}: not ${what} within verify_max_age ${formatSpan(t.verifyMaxAgeMs)}${counted ? ` (last ${formatSpan(counted.age_ms)} ago)` : " (never)"}`,
+      `${name}: not ${what} within verify_max_age ${formatSpan(t.verifyMaxAgeMs)}` +
+        (counted ? ` (last ${formatSpan(counted.age_ms)} ago)` : " (never)"),
     );
   }
   const run = d.last_backup_run;
@@ -89,11 +91,13 @@ function destinationProblems(d: DestinationStats, t: HealthThresholds): string[]
   const out = d.problems.map((p) => unreadable(where, p));
   if (d.count === 0 && d.missing > 0)
     out.unshift(
-      `${where}: no copies yet (${d.missing} local backup${d.missing > 1 ? "s" : ""} not copied)${d.last_copy?.error ? `; last copy failed: ${d.last_copy.error}` : ""}`,
+      `${where}: no copies yet (${d.missing} local backup${d.missing > 1 ? "s" : ""} ` +
+        `not copied)${d.last_copy?.error ? `; last copy failed: ${d.last_copy.error}` : ""}`,
     );
   else if (d.lag_ms !== null && d.lag_ms > t.maxAgeMs)
     out.unshift(
-      `${where}: newest copy is ${formatSpan(d.lag_ms)} behind the newest local backup (max_age ${formatSpan(t.maxAgeMs)})`,
+      `${where}: newest copy is ${formatSpan(d.lag_ms)} behind ` +
+        `the newest local backup (max_age ${formatSpan(t.maxAgeMs)})`,
     );
   return out;
 }
@@ -116,7 +120,8 @@ export function checkHealth(
   const floor = Math.max(minFree.bytes ?? 0, ((minFree.percent ?? 0) / 100) * vol.total_bytes);
   if (vol.free_bytes < floor) {
     problems.push(
-      `backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free, below min_free_space (${formatBytes(floor)})`,
+      `backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free, ` +
+        `below min_free_space (${formatBytes(floor)})`,
     );
   } else {
     // The next run stores one new backup per database; a database on snapshot_method = "vacuum" first writes
@@ -125,7 +130,8 @@ export function checkHealth(
     const need = stored + Math.max(0, ...report.databases.map((d) => d.raw_bytes_newest ?? 0));
     if (vol.free_bytes < need) {
       problems.push(
-        `backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free; the next backups need about ${formatBytes(need)}`,
+        `backup volume of ${vol.path} has ${formatBytes(vol.free_bytes)} free; ` +
+          `the next backups need about ${formatBytes(need)}`,
       );
     }
   }

@@ -16,7 +16,9 @@ export type SnapshotMethod = (typeof SNAPSHOT_METHODS)[number];
 /** Manifests far larger than this are not ours (a real one is a few KiB). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-/** A real manifest nests 3 deep; far deeper is not ours (and JSON.stringify would overflow the stack writing it back). */
+/**
+ * A real manifest nests 3 deep; far deeper is not ours (and JSON.stringify would overflow the stack writing it back).
+ */
 export const MAX_MANIFEST_DEPTH = 16;
 
 /**
@@ -69,7 +71,10 @@ export interface Manifest {
   host: string;
   sqlbak_version: string;
   verifications: Verification[];
-  /** Set when this backup is far smaller than the one before it (or empty while that was not); see src/lib/model/shrink.ts. */
+  /**
+   * Set when this backup is far smaller than the one before it
+   * (or empty while that was not); see src/lib/model/shrink.ts.
+   */
   shrunk?: { previous_id: string; previous_size: number };
   /** Taken with `backup --accept-shrink`: the shrink is intended, retention and health stop guarding against it. */
   shrink_accepted?: boolean;
@@ -81,7 +86,9 @@ export function serializeManifest(m: Manifest): string {
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
-/** True when `v` nests objects/arrays more than `levels` deep; stops at that depth, so it is cheap and never overflows. */
+/**
+ * True when `v` nests objects/arrays more than `levels` deep; stops at that depth, so it is cheap and never overflows.
+ */
 function nestsDeeper(v: unknown, levels: number): boolean {
   if (typeof v !== "object" || v === null) return false;
   if (levels === 0) return true;

@@ -39,7 +39,9 @@ export function parseBackupId(id: string): ParsedId | null {
   const m = ID_RE.exec(id);
   if (!m) return null;
   const t = m[2]!;
-  const iso = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`;
+  const iso =
+    `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}` +
+    `T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`;
   const createdAt = new Date(iso);
   if (Number.isNaN(createdAt.getTime())) return null;
   return { database: m[1]!, createdAt };

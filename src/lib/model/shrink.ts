@@ -89,7 +89,13 @@ export function describeShrink(
   shrunk: NonNullable<Manifest["shrunk"]>,
   accepted = false,
 ): string {
-  const what = `${database}: the database shrank from ${formatBytes(shrunk.previous_size)} to ${formatBytes(rawSize)} (previous backup ${shrunk.previous_id})`;
+  const what =
+    `${database}: the database shrank from ${formatBytes(shrunk.previous_size)} ` +
+    `to ${formatBytes(rawSize)} (previous backup ${shrunk.previous_id})`;
   if (accepted) return `${what}; accepted with --accept-shrink, ${shrunk.previous_id} is no longer kept for it`;
-  return `${what}; if this was not intended, restore ${shrunk.previous_id} (\`sqlbak restore ${database} --id ${shrunk.previous_id}\`); if it was, run \`sqlbak backup ${database} --accept-shrink\``;
+  return (
+    `${what}; if this was not intended, restore ${shrunk.previous_id} ` +
+    `(\`sqlbak restore ${database} --id ${shrunk.previous_id}\`); ` +
+    `if it was, run \`sqlbak backup ${database} --accept-shrink\``
+  );
 }

@@ -13,7 +13,9 @@ export function rotateToJson(r: RotateResult): RotateJson {
   return json;
 }
 
-/** One table over all databases, newest first per database; CREATED in the one display form (local time with offset). */
+/**
+ * One table over all databases, newest first per database; CREATED in the one display form (local time with offset).
+ */
 export function renderRotateTable(results: RotateResult[], dryRun: boolean): string {
   const rows = results.flatMap((r) =>
     r.backups.map((b) => [

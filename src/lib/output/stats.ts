@@ -24,7 +24,8 @@ function databaseRows(d: DatabaseStats): string[][] {
     [
       "stored",
       c.total
-        ? `${formatBytes(d.stored_bytes)}, ratio ${d.compression_ratio}x, newest ${formatBytes(d.raw_bytes_newest!)} raw / ${formatBytes(d.stored_bytes_newest!)} stored`
+        ? `${formatBytes(d.stored_bytes)}, ratio ${d.compression_ratio}x, ` +
+          `newest ${formatBytes(d.raw_bytes_newest!)} raw / ${formatBytes(d.stored_bytes_newest!)} stored`
         : "-",
     ],
     ["oldest", when(d.oldest)],
@@ -71,7 +72,8 @@ export function renderStats(report: StatsReport): string {
       vol
         ? `volume ${vol.path}: ${formatBytes(vol.free_bytes)} free of ${formatBytes(vol.total_bytes)}`
         : `volume ${report.backup_dir}: unknown`,
-      `total: ${t.databases} database${t.databases === 1 ? "" : "s"}, ${t.backups} backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}`,
+      `total: ${t.databases} database${t.databases === 1 ? "" : "s"}, ${t.backups} ` +
+        `backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}`,
     ].join("\n"),
   );
   return blocks.join("\n\n");

@@ -188,7 +188,9 @@ export function periodOf(rule: BucketRule, c: Civil): { key: number; label: stri
 
 /** `1y6m`, `2d12h`, `0s` for the empty window. */
 export function formatWindow(w: CalendarWindow): string {
-  const s = `${w.years ? `${w.years}y` : ""}${w.months ? `${w.months}m` : ""}${w.days ? `${w.days}d` : ""}${w.hours ? `${w.hours}h` : ""}`;
+  const s =
+    `${w.years ? `${w.years}y` : ""}${w.months ? `${w.months}m` : ""}` +
+    `${w.days ? `${w.days}d` : ""}${w.hours ? `${w.hours}h` : ""}`;
   return s || "0s";
 }
 
@@ -203,7 +205,9 @@ export function isEmptyPolicy(p: RetentionPolicy): boolean {
   );
 }
 
-/** One line for logs and dry runs, e.g. `keep last 3, 30 daily, 12 weekly; 5 pre-restore; manual and tag keep always`. */
+/**
+ * One line for logs and dry runs, e.g. `keep last 3, 30 daily, 12 weekly; 5 pre-restore; manual and tag keep always`.
+ */
 export function describePolicy(p: RetentionPolicy): string {
   if (isEmptyPolicy(p)) return "empty policy: keep everything";
   const parts = COUNT_RULES.filter(([, k]) => p[k] !== 0).map(([rule, k]) =>
@@ -305,11 +309,13 @@ export function planRetention(
     .map((b) => ({ b, id: b.id, ms: Date.parse(b.created_at), reasons: [] as string[] }))
     .sort(byNewest);
   const empty = isEmptyPolicy(policy);
-  // A backup dated after now (a clock that was wrong) never takes a keep slot nor counts as the newest: it is kept and reported.
+  // A backup dated after now (a clock that was wrong) never takes a
+  // keep slot nor counts as the newest: it is kept and reported.
   const nowMs = opts.now?.getTime() ?? Number.POSITIVE_INFINITY;
   for (const x of all) if (x.ms > nowMs) x.reasons.push("future-dated");
   const present = all.filter((x) => !(x.ms > nowMs));
-  // restic's rules, the pre-restore count and the newest net see the good backups only: a corrupt one never fills a slot.
+  // restic's rules, the pre-restore count and the newest net see
+  // the good backups only: a corrupt one never fills a slot.
   const good = present.filter((x) => !x.b.bad);
   const scheduled = good.filter((x) => x.b.kind === "scheduled");
   if (!empty) {

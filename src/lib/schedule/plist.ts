@@ -36,7 +36,8 @@ export function parsePlist(text: string): PlistValue {
   if (!XML_CHAR.test(text)) {
     const bad = [...text].findIndex((c) => !XML_CHAR.test(c));
     throw new PlistError(
-      `character U+${text.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML (line ${lineOf(text, bad)})`,
+      `character U+${text.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, "0")} ` +
+        `is not allowed in XML (line ${lineOf(text, bad)})`,
     );
   }
   let pos = 0;

@@ -51,7 +51,9 @@ export function renderCronBlock(jobs: ScheduledJob[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Given the jobs and options, render every file (or the crontab block) for `platform`; throws UnsupportedScheduleError. */
+/**
+ * Given the jobs and options, render every file (or the crontab block) for `platform`; throws UnsupportedScheduleError.
+ */
 export function renderSchedule(platform: Platform, jobs: ScheduledJob[], opts: RenderOptions): Rendered {
   switch (platform) {
     case "cron":

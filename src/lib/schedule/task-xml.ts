@@ -38,7 +38,9 @@ function fail(message: string): never {
   throw new TaskXmlError(message);
 }
 
-/** The children of `el`, checked: only `allowed` names, each at most once unless `repeats`, and no text between them. */
+/**
+ * The children of `el`, checked: only `allowed` names, each at most once unless `repeats`, and no text between them.
+ */
 function kids(el: XmlElement, allowed: string[], repeats: string[] = []): Map<string, XmlElement[]> {
   if (el.text.trim()) fail(`${where(el)} holds text where only elements belong`);
   const out = new Map<string, XmlElement[]>();
@@ -89,7 +91,10 @@ export function isLocalDateTime(text: string): boolean {
   return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && s <= 59;
 }
 
-/** An element listing names as empty children (<DaysOfWeek><Monday/></DaysOfWeek>): at least one, each known, none twice. */
+/**
+ * An element listing names as empty children
+ * (<DaysOfWeek><Monday/></DaysOfWeek>): at least one, each known, none twice.
+ */
 function nameList(el: XmlElement, names: string[]): void {
   kids(el, names);
   if (el.children.length === 0) fail(`${where(el)} is empty`);

@@ -22,7 +22,9 @@ export class ScheduleValidationError extends SqlbakError {
   constructor(message: string) {
     super(message, {
       exitCode: EXIT.usage,
-      hint: "nothing was written or enabled and the old entries are unchanged; a path in the config (binary, config file, folders) with unusual characters is the usual cause",
+      hint:
+        "nothing was written or enabled and the old entries are unchanged; " +
+        "a path in the config (binary, config file, folders) with unusual characters is the usual cause",
     });
   }
 }

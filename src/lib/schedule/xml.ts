@@ -44,7 +44,8 @@ export function parseXml(input: string): XmlElement {
     const bad = [...text].findIndex((c) => !XML_CHAR.test(c));
     const offset = [...text].slice(0, bad).join("").length;
     throw new XmlError(
-      `character U+${text.codePointAt(offset)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML (line ${lineOf(text, offset)})`,
+      `character U+${text.codePointAt(offset)!.toString(16).toUpperCase().padStart(4, "0")} ` +
+        `is not allowed in XML (line ${lineOf(text, offset)})`,
     );
   }
   let pos = 0;

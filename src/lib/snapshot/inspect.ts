@@ -34,7 +34,9 @@ export interface CheckResult {
   result: string;
 }
 
-/** True when the file starts with SQLite's magic header (an empty file counts: SQLite treats it as an empty database). */
+/**
+ * True when the file starts with SQLite's magic header (an empty file counts: SQLite treats it as an empty database).
+ */
 export function hasSqliteHeader(path: string): boolean {
   const fd = openSync(path, "r");
   try {

@@ -223,7 +223,8 @@ function snapshotError(source: string, err: unknown): unknown {
   }
   if (code === "SQLITE_BUSY")
     return new OperationError(`snapshot of ${source}: database stayed locked (${describeError(err)})`);
-  if ((err as NodeJS.ErrnoException)?.syscall) return err; // file-system errors are described by the caller with their path
+  // file-system errors are described by the caller with their path
+  if ((err as NodeJS.ErrnoException)?.syscall) return err;
   if (code?.startsWith("E")) return new OperationError(fsErrorMessage(err, "read database", source));
   return new OperationError(`snapshot of ${source} failed: ${describeError(err)}`, { cause: err });
 }

@@ -36,7 +36,9 @@ import { indexWal, readShmHeader, type ShmHeader, WalChangedError } from "./wal.
 
 /** How long to keep trying for a lock a writer holds; one commit, even a slow one, is far shorter. */
 const SNAPSHOT_BUSY_TIMEOUT_MS = 30_000;
-/** Bracketing the reader's header fails only when a commit lands inside BEGIN; at 1000 commits/s that is a few percent. */
+/**
+ * Bracketing the reader's header fails only when a commit lands inside BEGIN; at 1000 commits/s that is a few percent.
+ */
 const PIN_ATTEMPTS = 500;
 
 /** The state a read transaction pinned: geometry, and the WAL frames to overlay (empty: the file alone). */

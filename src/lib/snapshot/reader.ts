@@ -29,7 +29,10 @@ const post = (m: ReaderMessage) => self.postMessage(m);
 let db: Database | undefined;
 let files: SourceFiles | undefined;
 
-/** Ends the transaction, then closes the connection, then our descriptors (that order keeps SQLite's locks until the end). */
+/**
+ * Ends the transaction, then closes the connection, then our
+ * descriptors (that order keeps SQLite's locks until the end).
+ */
 function close(): void {
   try {
     if (db?.inTransaction) db.run("ROLLBACK");

@@ -74,14 +74,16 @@ export function readEnvFile(path: string): Map<string, string> {
     const euid = process.geteuid?.();
     if (euid !== undefined && st.uid !== euid) {
       throw new EnvFileError(
-        `${path}: environment file is owned by uid ${st.uid}, not by the user running sqlbak (uid ${euid}); refusing it`,
+        `${path}: environment file is owned by uid ${st.uid}, not by the user running sqlbak (uid ${euid}); ` +
+          "refusing it",
         `chown ${euid} '${path}' (it holds secrets: only its user may own it)`,
       );
     }
     // Windows has no POSIX mode bits (Node reports 0666 for every file); its ACLs guard the file there.
     if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
       throw new EnvFileError(
-        `${path}: environment file has mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}; group or others may read it, refusing it`,
+        `${path}: environment file has mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}; ` +
+          "group or others may read it, refusing it",
         `chmod 600 '${path}'`,
       );
     }

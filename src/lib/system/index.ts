@@ -1,4 +1,6 @@
-/** What sqlbak needs from the operating system: atomic file writes, the lock, the environment file, the test pause hook. */
+/**
+ * What sqlbak needs from the operating system: atomic file writes, the lock, the environment file, the test pause hook.
+ */
 export { applyEnvFile, readEnvFile } from "./env-file.ts";
 export {
   commitRename,

@@ -103,7 +103,8 @@ export async function acquireLock(
       const by = owner ? ` by ${owner.command} (pid ${owner.pid} on ${owner.host}, since ${owner.since})` : "";
       throw new LockedError(
         `database "${what.database}" is locked${by}; gave up after ${formatSpanSetting(timeoutMs)}`,
-        "another sqlbak run is working on it; the lock frees itself when that process ends (raise lock_timeout to wait longer)",
+        "another sqlbak run is working on it; " +
+          "the lock frees itself when that process ends (raise lock_timeout to wait longer)",
       );
     }
     await Bun.sleep(LOCK_RETRY_MS);
