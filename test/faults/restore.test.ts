@@ -84,6 +84,24 @@ describe("restore killed at each step", () => {
   );
 });
 
+describe("restore killed while it holds the live database", () => {
+  it("leaves the live database byte for byte as it was, still in WAL mode, and the next run finishes", async () => {
+    // A killed restore used to leave a WAL database switched to rollback mode (its header rewritten).
+    const p = await project();
+    expect(rows(p.db, "PRAGMA journal_mode")[0]).toEqual({ journal_mode: "wal" });
+    const before = sha256File(p.db);
+    const run = await runUntil("restore:target-held", ["restore", "app", "--latest", "--yes"], p.dir);
+    await run.kill();
+    expect(sha256File(p.db)).toBe(before);
+    expect(state(p.db)).toEqual(OLD);
+    expect(rows(p.db, "PRAGMA journal_mode")[0]).toEqual({ journal_mode: "wal" });
+    const next = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    expect(next.code).toBe(0);
+    expect(state(p.db)).toEqual(NEW);
+    expect(temps(p.dir)).toEqual([]);
+  });
+});
+
 describe("restore on a full disk", () => {
   itWithTmpfs(
     import.meta.path,

@@ -8,7 +8,7 @@
  *   idle rollback-mode connection that holds no lock (only processes we may
  *   inspect: all of them as root, our own user's otherwise).
  */
-import { Database } from "bun:sqlite";
+import { constants, Database } from "bun:sqlite";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { describeError } from "../model/index.ts";
 
@@ -61,9 +61,12 @@ export interface ExclusiveHold {
 
 /**
  * Tries to take and keep an exclusive lock on the database at `path` without
- * waiting. On success any WAL is checkpointed into the main file and the file
- * is switched to rollback mode (PERSIST), so the main file alone holds the
- * whole current state and release() never deletes a sidecar file by name.
+ * waiting. On success any WAL is checkpointed into the main file, so the main
+ * file alone holds the whole current state, and release() never deletes a
+ * sidecar file by name: a WAL database keeps its WAL file (SQLite's
+ * persistent-WAL file control; the file stays in WAL mode, byte for byte, if
+ * the restore dies here), a rollback one uses PERSIST journals (a connection
+ * setting, not written to the file).
  * Returns null when another connection is in the way.
  */
 export function holdExclusive(path: string): ExclusiveHold | null {
@@ -79,9 +82,10 @@ export function holdExclusive(path: string): ExclusiveHold | null {
       const busy = db.query("PRAGMA wal_checkpoint(TRUNCATE)").values()[0]?.[0];
       if (busy !== 0) throw Object.assign(new Error("checkpoint blocked"), { code: "SQLITE_BUSY" });
     }
-    // PERSIST: closing this connection later must not delete a -journal by
+    // Closing this connection later must not delete a -wal or -journal by
     // name, which by then may belong to the restored database's new users.
-    db.run("PRAGMA journal_mode = PERSIST");
+    if (mode === "wal") db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
+    else db.run("PRAGMA journal_mode = PERSIST");
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === "SQLITE_BUSY") return null;

@@ -259,6 +259,7 @@ async function restoreLocked(
     }
     const hold = plan.targetExists ? lockTarget(plan, result) : null;
     try {
+      pausePoint("restore:target-held");
       result.removedFiles.push(...removeSidecars(plan.target));
       commitRename(temp, plan.target);
       pausePoint("restore:renamed");
