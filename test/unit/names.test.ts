@@ -2,8 +2,16 @@ import { describe, expect, it } from "bun:test";
 import {
   compactTimestamp,
   dataFileName,
+  MAP_FILE_RE,
   manifestFileName,
+  mapFileName,
   newBackupId,
+  newPackStem,
+  PACK_FILE_RE,
+  PACK_INDEX_RE,
+  packFileName,
+  packIndexName,
+  packStartedAt,
   parseBackupId,
 } from "../../src/lib/model/names.ts";
 
@@ -48,5 +56,22 @@ describe("backup ids", () => {
     expect(dataFileName("a-20261122T050607123Z-0123abcd", "gzip")).toBe("a-20261122T050607123Z-0123abcd.sqlite.gz");
     expect(dataFileName("a-20261122T050607123Z-0123abcd", "none")).toBe("a-20261122T050607123Z-0123abcd.sqlite");
     expect(manifestFileName("a-20261122T050607123Z-0123abcd")).toBe("a-20261122T050607123Z-0123abcd.json");
+  });
+
+  it("names the pieces of incremental backups, and reads a pack's start time from its name", () => {
+    const stem = newPackStem(new Date("2026-12-03T12:00:00.123Z"), "0123456789abcdef");
+    expect(stem).toBe("pack-20261203T120000123Z-0123456789abcdef");
+    expect([packFileName(stem), packFileName(stem, true)]).toEqual([`${stem}.zst`, `${stem}.zst.age`]);
+    expect([packIndexName(stem), packIndexName(stem, true)]).toEqual([`${stem}.idx`, `${stem}.idx.age`]);
+    expect(PACK_FILE_RE.test(packFileName(stem, true)) && PACK_INDEX_RE.test(packIndexName(stem))).toBe(true);
+    expect(packStartedAt(packIndexName(stem))?.toISOString()).toBe("2026-12-03T12:00:00.123Z");
+    const id = "a-20261122T050607123Z-0123abcd";
+    expect(MAP_FILE_RE.exec(mapFileName(id, true))?.[1]).toBe(id);
+    for (const bad of [
+      "pack-20261203T120000123Z-0123.zst",
+      "../pack-20261203T120000123Z-0123456789abcdef.zst",
+      "x.zst",
+    ])
+      expect(packStartedAt(bad)).toBeNull();
   });
 });

@@ -46,8 +46,16 @@ export {
   DATA_FILE_RE,
   dataFileName,
   MANIFEST_EXTENSION,
+  MAP_FILE_RE,
   manifestFileName,
+  mapFileName,
   newBackupId,
+  newPackStem,
+  PACK_FILE_RE,
+  PACK_INDEX_RE,
+  packFileName,
+  packIndexName,
+  packStartedAt,
   parseBackupId,
 } from "./names.ts";
 export {

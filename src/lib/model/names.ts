@@ -54,3 +54,37 @@ export function dataFileName(id: string, compression: Compression, encrypted = f
 export function manifestFileName(id: string): string {
   return id + MANIFEST_EXTENSION;
 }
+
+/**
+ * Pieces of incremental (page-level) backups, in the database folder beside the
+ * manifests: `<id>.map.zst[.age]` (a backup's page map), `pack-<ts>-<16 hex>.zst[.age]`
+ * (immutable frames of pages) and its index `pack-<ts>-<16 hex>.idx[.age]`. The
+ * timestamp is when the pack was started (UTC, as in ids), so a pack's age is
+ * known from its name where a listing gives no times.
+ */
+export const MAP_FILE_RE = /^(.+)\.map\.zst(\.age)?$/;
+export const PACK_FILE_RE = /^pack-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.zst(\.age)?$/;
+export const PACK_INDEX_RE = /^pack-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.idx(\.age)?$/;
+
+export function mapFileName(id: string, encrypted = false): string {
+  return `${id}.map.zst${encrypted ? ENCRYPTED_EXTENSION : ""}`;
+}
+
+/** A new pack's stem `pack-<ts>-<16 hex>`; its data file is `<stem>.zst[.age]`, its index `<stem>.idx[.age]`. */
+export function newPackStem(at: Date, random = randomBytes(8).toString("hex")): string {
+  return `pack-${compactTimestamp(at)}-${random}`;
+}
+
+export function packFileName(stem: string, encrypted = false): string {
+  return `${stem}.zst${encrypted ? ENCRYPTED_EXTENSION : ""}`;
+}
+
+export function packIndexName(stem: string, encrypted = false): string {
+  return `${stem}.idx${encrypted ? ENCRYPTED_EXTENSION : ""}`;
+}
+
+/** When a pack or pack index was started, from its name; null for any other name. */
+export function packStartedAt(name: string): Date | null {
+  const m = PACK_FILE_RE.exec(name) ?? PACK_INDEX_RE.exec(name);
+  return m ? parseBackupId(`x-${m[1]}-00000000`)!.createdAt : null;
+}
