@@ -235,7 +235,7 @@ for (const impl of IMPLEMENTATIONS) {
       expect(spy.read).toEqual([`app/${id(2)}.json`]);
     });
 
-    // S3 has no symlinks: the case does not exist there, so it is not generated (not skipped).
+    // S3 has no symlinks: the next two cases do not exist there, so they are not generated (not skipped).
     if (impl.symlinkedFolder !== null)
       it("a symlinked <database> folder is refused at a destination (followed only by backup_dir, as always)", async () => {
         const o = await impl.open();
@@ -258,7 +258,6 @@ for (const impl of IMPLEMENTATIONS) {
         expect(existsSync(join(elsewhere, `${id(2)}.json`))).toBe(false);
       });
 
-    // S3 has no symlinks: the case does not exist there, so it is not generated (not skipped).
     if (impl.symlinkedFolder !== null)
       it("a data file that is a symlink is never a backup, and a symlinked manifest is never read", async () => {
         const o = await impl.open();
