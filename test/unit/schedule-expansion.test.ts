@@ -9,7 +9,7 @@ import { describe, expect, it } from "bun:test";
 import { type CronExpr, nextRuns, parseCron } from "../../src/lib/model/cron.ts";
 import { UnsupportedScheduleError } from "../../src/lib/schedule/common.ts";
 import { toCalendarIntervals } from "../../src/lib/schedule/launchd.ts";
-import { toCalendarTriggers } from "../../src/lib/schedule/windows.ts";
+import { DAY_NAMES, MONTH_NAMES, toCalendarTriggers } from "../../src/lib/schedule/windows.ts";
 import { CORPUS } from "../helpers/cron-corpus.ts";
 
 process.env.TZ = "UTC";
@@ -49,21 +49,6 @@ function launchdMinutes(intervals: ReturnType<typeof toCalendarIntervals>, d: Da
   return out;
 }
 
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
 const tags = (xml: string, names: string[]) => names.filter((n) => xml.includes(`<${n}/>`));
 const minutesOf = (iso: string) => {
   const m = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(iso)!;
@@ -78,19 +63,25 @@ function windowsMinutes(triggers: string[], d: Date): number[] {
   const out: number[] = [];
   const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
   for (const t of triggers) {
-    const months = tags(/<Months>(.*?)<\/Months>/.exec(t)?.[1] ?? MONTHS.map((m) => `<${m}/>`).join(""), MONTHS);
+    const months = tags(
+      /<Months>(.*?)<\/Months>/.exec(t)?.[1] ?? MONTH_NAMES.map((m) => `<${m}/>`).join(""),
+      MONTH_NAMES,
+    );
     let on: boolean;
     if (t.includes("<ScheduleByDay>")) on = /<DaysInterval>1<\/DaysInterval>/.test(t);
     else if (t.includes("<ScheduleByWeek>"))
-      on = /<WeeksInterval>1<\/WeeksInterval>/.test(t) && tags(t, DAYS).includes(DAYS[d.getUTCDay()]!);
+      on = /<WeeksInterval>1<\/WeeksInterval>/.test(t) && tags(t, DAY_NAMES).includes(DAY_NAMES[d.getUTCDay()]!);
     else if (t.includes("<ScheduleByMonth>")) {
       const days = [...t.matchAll(/<Day>(\d+)<\/Day>/g)].map((m) => Number(m[1]));
-      on = months.includes(MONTHS[d.getUTCMonth()]!) && days.includes(d.getUTCDate());
+      on = months.includes(MONTH_NAMES[d.getUTCMonth()]!) && days.includes(d.getUTCDate());
     } else if (t.includes("<ScheduleByMonthDayOfWeek>")) {
       const weeks = [...t.matchAll(/<Week>(\w+)<\/Week>/g)].map((m) => m[1]!);
       const week = String(Math.ceil(d.getUTCDate() / 7));
       const inWeek = weeks.includes(week) || (weeks.includes("Last") && d.getUTCDate() + 7 > daysInMonth);
-      on = months.includes(MONTHS[d.getUTCMonth()]!) && tags(t, DAYS).includes(DAYS[d.getUTCDay()]!) && inWeek;
+      on =
+        months.includes(MONTH_NAMES[d.getUTCMonth()]!) &&
+        tags(t, DAY_NAMES).includes(DAY_NAMES[d.getUTCDay()]!) &&
+        inWeek;
     } else throw new Error(`unknown schedule in ${t}`);
     if (!on) continue;
     const [, hh, mm] = /<StartBoundary>\d{4}-\d\d-\d\dT(\d\d):(\d\d):00<\/StartBoundary>/.exec(t)!;

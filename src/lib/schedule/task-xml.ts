@@ -7,28 +7,13 @@
  * and exactly one day schedule; Principals; Settings; Actions with an Exec
  * whose Command is not empty. Throws TaskXmlError naming the element and line.
  */
-import { MAX_WINDOWS_TRIGGERS } from "./windows.ts";
+import { DAY_NAMES, MAX_WINDOWS_TRIGGERS, MONTH_NAMES } from "./windows.ts";
 import { parseXml, type XmlElement, XmlError } from "./xml.ts";
 
 const TASK_NAMESPACE = "http://schemas.microsoft.com/windows/2004/02/mit/task";
 
 export class TaskXmlError extends Error {}
 
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
 const SCHEDULES = ["ScheduleByDay", "ScheduleByWeek", "ScheduleByMonth", "ScheduleByMonthDayOfWeek"];
 const BOOLEAN = /^(true|false|1|0)$/;
 const DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
@@ -121,7 +106,7 @@ function checkSchedule(s: XmlElement): void {
   const need = (name: string) => required(k, name, s);
   if (s.name === "ScheduleByDay") check(need("DaysInterval"), intIn(1, 365), "a number of days from 1 to 365");
   if (s.name === "ScheduleByWeek") check(k.get("WeeksInterval")?.[0], intIn(1, 52), "a number of weeks from 1 to 52");
-  if (s.name === "ScheduleByWeek" || s.name === "ScheduleByMonthDayOfWeek") nameList(need("DaysOfWeek"), DAYS);
+  if (s.name === "ScheduleByWeek" || s.name === "ScheduleByMonthDayOfWeek") nameList(need("DaysOfWeek"), DAY_NAMES);
   if (s.name === "ScheduleByMonth")
     valueList(
       need("DaysOfMonth"),
@@ -131,7 +116,7 @@ function checkSchedule(s: XmlElement): void {
     );
   if (s.name === "ScheduleByMonthDayOfWeek")
     valueList(need("Weeks"), "Week", (v) => v === "Last" || intIn(1, 4)(v), "a week from 1 to 4 or Last");
-  if (k.has("Months")) nameList(need("Months"), MONTHS);
+  if (k.has("Months")) nameList(need("Months"), MONTH_NAMES);
 }
 
 function checkTrigger(t: XmlElement): void {

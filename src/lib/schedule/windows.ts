@@ -14,8 +14,9 @@ import { type RenderedFile, type RenderOptions, UnsupportedScheduleError, xmlEsc
 
 /** Task Scheduler rejects a task with more than 48 triggers. */
 export const MAX_WINDOWS_TRIGGERS = 48;
-const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTH_NAMES = [
+/** Task Scheduler's element names for days and months, in calendar order. */
+export const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+export const MONTH_NAMES = [
   "January",
   "February",
   "March",
