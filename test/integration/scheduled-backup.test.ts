@@ -4,7 +4,7 @@
  * on 127.0.0.1: the typed result says what was backed up, copied, rotated
  * and notified, and a database whose backup failed is never rotated.
  */
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScheduledBackup, scheduledBackupFailure } from "../../src/lib/backup/index.ts";
@@ -12,26 +12,9 @@ import { loadConfig } from "../../src/lib/config/load.ts";
 import { listFolder, resolveBackupTargets } from "../../src/lib/store/index.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { webhook } from "../helpers/webhook.ts";
 
-const servers: { stop(force?: boolean): void }[] = [];
-afterEach(() => {
-  while (servers.length) servers.pop()!.stop(true);
-});
-
-/** A webhook on 127.0.0.1 that keeps every event it is sent. */
-function webhook() {
-  const events: { event: string; database: string; rotated?: number }[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(req) {
-      events.push((await req.json()) as (typeof events)[number]);
-      return new Response("");
-    },
-  });
-  servers.push(server);
-  return { url: `http://127.0.0.1:${server.port}/hook`, events };
-}
+type Event = { event: string; database: string; rotated?: number };
 
 function project(hookUrl: string) {
   const dir = tempDir();
@@ -75,7 +58,7 @@ const remoteIds = (dir: string, db: string) =>
 
 describe("runScheduledBackup", () => {
   it("backs up, copies, rotates only the databases that backed up, and notifies", async () => {
-    const hook = webhook();
+    const hook = webhook<Event>();
     const { dir, config, targets } = project(hook.url);
     const opts = { kind: "scheduled" as const, tags: [], dryRun: false };
     // Two earlier runs without rotation: two backups of each database, here and at the destination.
@@ -134,7 +117,7 @@ describe("runScheduledBackup", () => {
   });
 
   it("a dry run writes, copies and removes nothing, and sends no backup event", async () => {
-    const hook = webhook();
+    const hook = webhook<Event>();
     const { dir, config, targets } = project(hook.url);
     await runScheduledBackup(config, targets, { kind: "scheduled", tags: [], dryRun: false });
     await runScheduledBackup(config, targets, { kind: "scheduled", tags: [], dryRun: false });

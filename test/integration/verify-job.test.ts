@@ -3,7 +3,7 @@
  * and a webhook on 127.0.0.1; the typed result carries the verdicts, the
  * failure is notified, and the exit decision is exit 3.
  */
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScheduledBackup } from "../../src/lib/backup/index.ts";
@@ -14,29 +14,13 @@ import { resolveBackupTargets } from "../../src/lib/store/index.ts";
 import { runVerifyJob, verifyJobFailure } from "../../src/lib/verify/index.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { webhook } from "../helpers/webhook.ts";
 
-const servers: { stop(force?: boolean): void }[] = [];
-afterEach(() => {
-  while (servers.length) servers.pop()!.stop(true);
-});
-
-function webhook() {
-  const events: { event: string; database: string; id?: string }[] = [];
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(req) {
-      events.push((await req.json()) as (typeof events)[number]);
-      return new Response("");
-    },
-  });
-  servers.push(server);
-  return { url: `http://127.0.0.1:${server.port}/hook`, events };
-}
+type Event = { event: string; database: string; id?: string };
 
 describe("runVerifyJob", () => {
   it("verifies the newest backup of each database, notifies the damaged one and ends with exit 3", async () => {
-    const hook = webhook();
+    const hook = webhook<Event>();
     const dir = tempDir();
     makeDatabase(join(dir, "app.db"));
     makeDatabase(join(dir, "other.db"));
