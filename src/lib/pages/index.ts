@@ -27,4 +27,6 @@ export {
   idAt,
   type PackIndex,
 } from "./pack-index.ts";
+export { type PackEntry, PackKeyError, type ReadPackOptions, readPack } from "./pack-reader.ts";
+export { type FinishedPack, PackWriter, type PackWriterOptions } from "./pack-writer.ts";
 export { ID_KEY_BYTES, KEY_FINGERPRINT_BYTES, keyFingerprint, PAGE_ID_BYTES, pageId } from "./page-id.ts";
