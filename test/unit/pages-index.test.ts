@@ -26,7 +26,7 @@ describe("pageId", () => {
     const page = new Uint8Array(1024);
     const id = Buffer.from(pageId(KEY, page)).toString("hex");
     const other = KEY.slice();
-    other[31] ^= 1;
+    other[31]! ^= 1;
     expect(Buffer.from(pageId(other, page)).toString("hex")).not.toBe(id);
     page[1023] = 1;
     expect(Buffer.from(pageId(KEY, page)).toString("hex")).not.toBe(id);
