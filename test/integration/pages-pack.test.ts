@@ -278,6 +278,11 @@ describe("PackWriter → readPack, encrypted to recipients", () => {
     expect(Buffer.concat(back).equals(Buffer.concat(pages))).toBe(true);
     const idx = decodePackIndex(await decryptBytes(readFileSync(join(dir, p.indexName)), keys));
     expect(Buffer.from(idAt(idx, 299)).equals(pageId(KEY, pages[299]!))).toBe(true);
+    // frame offsets are in the compressed stream, inside the encryption
+    const compressed = await decryptBytes(stored, keys);
+    expect(idx.frameOffsets).toHaveLength(2);
+    const second = Bun.zstdDecompressSync(compressed.subarray(idx.frameOffsets[1]!));
+    expect(Buffer.from(second).equals(Buffer.concat(pages.slice(256)))).toBe(true);
   });
 
   it("`age -d -i key | zstd -d` prints exactly the pages concatenated", async () => {
