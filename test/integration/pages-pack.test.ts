@@ -161,6 +161,16 @@ describe("PackWriter → readPack, unencrypted", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("streams: frames reach the disk while pages are still being added", async () => {
+    const dir = tempDir();
+    const w = await PackWriter.create(dir, { pageSize, level: 3, idKey: KEY });
+    // 6 frames of 256 pages: at most 4 compress at once, so the first ones must be written by now
+    for (let i = 0; i < 6 * 256; i++) await w.add(pages[i % pages.length]!);
+    const [temp] = readdirSync(dir);
+    expect(statSync(join(dir, temp!)).size).toBeGreaterThan(0);
+    await w.abort();
+  });
+
   it("refuses a page of the wrong size", async () => {
     const w = await PackWriter.create(tempDir(), { pageSize, level: 3, idKey: KEY });
     await expect(w.add(new Uint8Array(1024))).rejects.toThrow("page of 1024 bytes added to a pack of 4096-byte pages");
@@ -220,6 +230,27 @@ describe("readPack refuses a damaged pack, naming it", () => {
     expect((err as Error).message).toMatch(
       new RegExp(`^pack ${p.name} is damaged: it ends inside frame 2 \\(\\d+ bytes of it\\): truncated$`),
     );
+  });
+
+  it("streams: a pack cut while it is being read fails where the cut is, after its whole frames", async () => {
+    const dir = tempDir();
+    const big = makePages(256 * 12, pageSize);
+    const p = await writePack(dir, big, pageSize);
+    let got = 0;
+    const err = await (async () => {
+      try {
+        for await (const { entry, page } of readPack(join(dir, p.name), optsFor(p, pageSize))) {
+          // cut the file once the first page is out: a reader that read it all first would not notice
+          if (got === 0) truncateSync(join(dir, p.name), p.size - 100);
+          expect(Buffer.from(page).equals(big[entry]!)).toBe(true);
+          got++;
+        }
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((err as Error).message).toStartWith(`pack ${p.name} is damaged: it ends inside frame 11`);
+    expect(got).toBe(256 * 11);
   });
 
   it("a pack cut at a frame boundary: the recorded size tells", async () => {

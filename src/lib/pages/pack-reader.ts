@@ -154,8 +154,8 @@ export async function* readPack(path: string, opts: ReadPackOptions): AsyncGener
       }
       splitFrames();
     }
-    if (filled > 0) throw damaged(`it ends inside frame ${frames} (${filled} bytes of it): truncated`);
     while (pending.length > 0) yield* drainOne();
+    if (filled > 0) throw damaged(`it ends inside frame ${frames} (${filled} bytes of it): truncated`);
   } finally {
     await Promise.allSettled(pending.map((p) => p.out));
     await fh.close();

@@ -154,8 +154,10 @@ export class PackWriter {
 
   /**
    * Compresses what is left, makes the pack durable under its final name,
-   * then its index. Throws for a pack with no entries. On failure nothing
-   * is left under a final name by this call, and the temporary file is removed.
+   * then its index. Throws for a pack with no entries. A failure before the
+   * pack's rename removes its temporary file; one while writing the index
+   * leaves the pack without an index: unreferenced, so freed like any
+   * leftover, and still readable without it.
    */
   async finish(): Promise<FinishedPack> {
     if (this.state !== "open") throw new Error(`pack ${this.stem} is ${this.state}`);
