@@ -10,7 +10,7 @@ import { basename } from "node:path";
 import { AgeFormatError, type AgeKeys, AgeNoIdentityError, openAgeFile, PayloadDecrypter } from "../../age/index.ts";
 import { FrameLayoutError, frameLength, MAX_IN_FLIGHT } from "../codec/index.ts";
 import { describeError, OperationError } from "../model/index.ts";
-import { PageFormatError } from "./layout.ts";
+import { isValidPageSize, PageFormatError } from "./layout.ts";
 
 /** Stored bytes read at a time. */
 const READ_BYTES = 1024 * 1024;
@@ -47,6 +47,8 @@ export class PackKeyError extends OperationError {}
  * truncated or altered pack, PackKeyError when `keys` cannot open it.
  */
 export async function* readPack(path: string, opts: ReadPackOptions): AsyncGenerator<PackEntry> {
+  if (!isValidPageSize(opts.pageSize) || !(opts.pagesPerFrame >= 1))
+    throw new RangeError(`cannot read a pack of ${opts.pageSize}-byte pages, ${opts.pagesPerFrame} per frame`);
   const name = basename(path);
   const damaged = (problem: string) => new PageFormatError(`pack ${name} is damaged: ${problem}`);
   const frameBytes = opts.pagesPerFrame * opts.pageSize;
