@@ -6,6 +6,7 @@ export {
   compressFile,
   MAX_IN_FLIGHT,
   type StoredFilter,
+  writeAllSync,
 } from "./compress.ts";
 export {
   assertDecryptable,
@@ -19,4 +20,4 @@ export {
   sealerFor,
   WrongKeyError,
 } from "./encryption.ts";
-export { decompressStored } from "./zstd-frames.ts";
+export { decompressStored, FrameLayoutError, frameLength } from "./zstd-frames.ts";

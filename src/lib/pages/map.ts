@@ -1,0 +1,176 @@
+/**
+ * The page map of a pages backup: for every page 1..page_count, which pack
+ * entry holds it, as runs. A run of `count` pages starting at `first_page`
+ * takes entries `first_entry + i·stride` of pack `pack` (an index into the
+ * manifest's `stored.packs`): stride 1 for pages stored one after another,
+ * stride 0 for one page repeated (zeroed free pages). So an unchanged
+ * database whose pages sit in a few packs in order maps to a few runs.
+ * Layout (little-endian, before zstd and optional age): docs/format.md.
+ */
+import { ByteReader, ByteWriter, checkU32, isValidPageSize, PageFormatError } from "./layout.ts";
+
+export const MAP_MAGIC = "SQLBKMAP";
+export const MAP_VERSION = 1;
+const HEADER_BYTES = 8 + 4 * 4;
+const RUN_BYTES = 5 * 4;
+
+export interface PageRun {
+  firstPage: number;
+  count: number;
+  /** Index into the manifest's `stored.packs`. */
+  pack: number;
+  firstEntry: number;
+  /** 1: consecutive entries; 0: the same entry for every page of the run. */
+  stride: 0 | 1;
+}
+
+export interface PageMap {
+  pageSize: number;
+  pageCount: number;
+  runs: PageRun[];
+}
+
+/** Problems of a map's runs against its page count, or [] (shared by encode and decode). */
+function runProblems(map: PageMap): string[] {
+  if (!isValidPageSize(map.pageSize)) return [`page size ${map.pageSize} is not a power of two from 512 to 65536`];
+  let next = 1;
+  for (const [i, r] of map.runs.entries()) {
+    if (r.firstPage !== next) return [`run ${i} starts at page ${r.firstPage}, expected ${next}`];
+    if (r.count < 1) return [`run ${i} is empty`];
+    if (r.stride !== 0 && r.stride !== 1) return [`run ${i} has stride ${r.stride} (only 0 and 1 exist)`];
+    if (r.stride === 1 && r.firstEntry + r.count - 1 > 0xffffffff) return [`run ${i} runs past entry 2^32-1`];
+    next += r.count;
+  }
+  if (next - 1 !== map.pageCount) return [`runs cover pages 1..${next - 1}, the map has ${map.pageCount} pages`];
+  return [];
+}
+
+/** The map's bytes (before compression). Throws RangeError for runs that do not cover 1..pageCount exactly once, in order. */
+export function encodeMap(map: PageMap): Uint8Array {
+  checkU32(map.pageCount, "page count");
+  for (const r of map.runs) {
+    for (const k of ["firstPage", "count", "pack", "firstEntry"] as const) checkU32(r[k], k);
+  }
+  const problems = runProblems(map);
+  if (problems.length > 0) throw new RangeError(`page map: ${problems[0]}`);
+  const w = new ByteWriter(HEADER_BYTES + RUN_BYTES * map.runs.length);
+  w.ascii(MAP_MAGIC);
+  w.u32(MAP_VERSION);
+  w.u32(map.pageSize);
+  w.u32(map.pageCount);
+  w.u32(map.runs.length);
+  for (const r of map.runs) {
+    w.u32(r.firstPage);
+    w.u32(r.count);
+    w.u32(r.pack);
+    w.u32(r.firstEntry);
+    w.u32(r.stride);
+  }
+  return w.bytes;
+}
+
+/**
+ * Parses a map's bytes (after decompression), strictly: magic, version,
+ * exact length, and runs covering pages 1..page_count exactly once, in order.
+ * Pack numbers and entries are checked against the packs by validateMapPacks.
+ * Throws PageFormatError naming `what` (the file) and the first problem.
+ */
+export function decodeMap(bytes: Uint8Array, what = "page map"): PageMap {
+  const r = new ByteReader(bytes, what);
+  r.magic(MAP_MAGIC);
+  const version = r.u32();
+  if (version !== MAP_VERSION) r.fail(`format version ${version} is not one this sqlbak reads (${MAP_VERSION})`);
+  const pageSize = r.u32();
+  const pageCount = r.u32();
+  const runCount = r.u32();
+  if (bytes.length !== HEADER_BYTES + RUN_BYTES * runCount)
+    r.fail(`${runCount} runs need ${HEADER_BYTES + RUN_BYTES * runCount} bytes, the map has ${bytes.length}`);
+  const runs: PageRun[] = [];
+  for (let i = 0; i < runCount; i++) {
+    const firstPage = r.u32();
+    const count = r.u32();
+    const pack = r.u32();
+    const firstEntry = r.u32();
+    const stride = r.u32();
+    runs.push({ firstPage, count, pack, firstEntry, stride: stride as 0 | 1 });
+  }
+  r.end();
+  const map = { pageSize, pageCount, runs };
+  const problems = runProblems(map);
+  if (problems.length > 0) r.fail(problems[0]!);
+  return map;
+}
+
+/**
+ * Checks a decoded map against its packs: `entryCounts[i]` is the number of
+ * entries of the manifest's i-th pack. Every run must name an existing pack
+ * and stay within its entries. Throws PageFormatError naming `what`.
+ */
+export function validateMapPacks(map: PageMap, entryCounts: readonly number[], what = "page map"): void {
+  for (const [i, r] of map.runs.entries()) {
+    if (r.pack >= entryCounts.length)
+      throw new PageFormatError(`${what}: run ${i} names pack ${r.pack}, the backup lists ${entryCounts.length} packs`);
+    const last = r.firstEntry + (r.count - 1) * r.stride;
+    if (last >= entryCounts[r.pack]!)
+      throw new PageFormatError(
+        `${what}: run ${i} needs entry ${last} of pack ${r.pack}, which has ${entryCounts[r.pack]} entries`,
+      );
+  }
+}
+
+/** The pack entry holding `page` (1-based) under `map`, or null outside the map. */
+export function entryOf(map: PageMap, page: number): { pack: number; entry: number } | null {
+  let lo = 0;
+  let hi = map.runs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = map.runs[mid]!;
+    if (page < r.firstPage) hi = mid - 1;
+    else if (page >= r.firstPage + r.count) lo = mid + 1;
+    else return { pack: r.pack, entry: r.firstEntry + (page - r.firstPage) * r.stride };
+  }
+  return null;
+}
+
+/**
+ * Builds the runs of a map from pages given in order 1, 2, 3, …: a page
+ * extends the current run when it continues it (same pack, next entry for a
+ * stride-1 run, same entry for a stride-0 one); a run of one page takes the
+ * stride its second page implies.
+ */
+export class MapBuilder {
+  private readonly runs: PageRun[] = [];
+  private current: PageRun | null = null;
+  private nextPage = 1;
+
+  constructor(private readonly pageSize: number) {
+    if (!isValidPageSize(pageSize)) throw new RangeError(`page size ${pageSize} is not a SQLite page size`);
+  }
+
+  add(pageNo: number, pack: number, entry: number): void {
+    if (pageNo !== this.nextPage) throw new RangeError(`page map: got page ${pageNo}, expected ${this.nextPage}`);
+    checkU32(pack, "pack");
+    checkU32(entry, "entry");
+    this.nextPage++;
+    const c = this.current;
+    if (c && c.pack === pack) {
+      if (c.count === 1 && (entry === c.firstEntry || entry === c.firstEntry + 1)) {
+        c.stride = entry === c.firstEntry ? 0 : 1;
+        c.count++;
+        return;
+      }
+      if (c.count > 1 && entry === c.firstEntry + c.count * c.stride) {
+        c.count++;
+        return;
+      }
+    }
+    if (c) this.runs.push(c);
+    this.current = { firstPage: pageNo, count: 1, pack, firstEntry: entry, stride: 1 };
+  }
+
+  /** The map of the pages added so far (their count is the page count). */
+  finish(): PageMap {
+    const runs = this.current ? [...this.runs, this.current] : [...this.runs];
+    return { pageSize: this.pageSize, pageCount: this.nextPage - 1, runs };
+  }
+}
