@@ -41,7 +41,8 @@ export default defineCommand({
     "accept-shrink": {
       type: "boolean",
       description:
-        "The database shrank on purpose: record it, stop keeping the backup from before the shrink and clear the health problem",
+        "The database shrank on purpose: record it, stop keeping the backup from before the shrink " +
+        "and clear the health problem",
     },
   },
   async run({ args, rawArgs }) {
@@ -92,7 +93,8 @@ function report(ctx: CommandContext, result: ScheduledBackupResult): void {
     else if (r.dryRun) ctx.logger.info(`${r.database}: would back up ${r.source} to ${r.dataPath}`);
     else
       ctx.logger.success(
-        `${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ${(r.durationMs / 1000).toFixed(1)}s)`,
+        `${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ` +
+          `${(r.durationMs / 1000).toFixed(1)}s)`,
       );
     if (r.ok && r.shrunk && r.shrinkAccepted) ctx.logger.info(describeShrink(r.database, r.rawSize!, r.shrunk, true));
     else if (r.ok && r.shrunk) ctx.logger.warn(describeShrink(r.database, r.rawSize!, r.shrunk));

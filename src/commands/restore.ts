@@ -124,7 +124,10 @@ function requireScriptArgs(
   if (missing.length === 0) return;
   // The suggestion is the user's own command line plus what is missing: never a different target.
   const add = [...(name ? [] : ["NAME"]), ...(selector ? [] : ["--latest"])];
-  const hint = `e.g. ${suggestCommand(argv, [...add, ...(confirmed ? [] : ["--yes"])])}${name ? "" : " (NAME: the database to restore)"}; to see the plan first: ${suggestCommand(argv, [...add, "--dry-run"])}`;
+  const hint =
+    `e.g. ${suggestCommand(argv, [...add, ...(confirmed ? [] : ["--yes"])])}` +
+    `${name ? "" : " (NAME: the database to restore)"}; ` +
+    `to see the plan first: ${suggestCommand(argv, [...add, "--dry-run"])}`;
   throw new UsageError(`not a terminal, so restore cannot ask; missing ${missing.join(", ")}`, hint);
 }
 
@@ -139,7 +142,10 @@ function listCommand(
   return suggestCommand(["list", ...(name ? [name] : []), ...where]);
 }
 
-/** The options the undo command must repeat: it reads the same config, backup folder and key (never --from: the pre-restore backup is local). */
+/**
+ * The options the undo command must repeat: it reads the same config, backup folder and key
+ * (never --from: the pre-restore backup is local).
+ */
 function carriedOptions(args: { config?: string; "backup-dir"?: string; identity?: string }): string[] {
   return (["config", "backup-dir", "identity"] as const).flatMap((k) =>
     args[k] !== undefined ? [`--${k}`, args[k]!] : [],

@@ -76,14 +76,20 @@ export default defineCommand({
       onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
       onChecksumOnly: () =>
         ctx.logger.warn(
-          `no age identity here, so verifying checksums only (level checksum); a restore test needs the identity: run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} --identity key.txt\` where the key is`,
+          "no age identity here, so verifying checksums only (level checksum); " +
+            "a restore test needs the identity: " +
+            `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
+            "--identity key.txt` where the key is",
         ),
     });
     report(ctx, job);
   },
 });
 
-/** `--random [N]`: citty has no optional flag values, so N is read from the raw arguments (and is not the positional). */
+/**
+ * `--random [N]`: citty has no optional flag values, so N is read from the raw arguments
+ * (and is not the positional).
+ */
 function randomCount(rawArgs: string[], positionals: string[]): { count: number | null; positionals: string[] } {
   const i = rawArgs.findIndex((a) => a === "--random" || a.startsWith("--random="));
   if (i < 0) return { count: null, positionals };

@@ -21,7 +21,8 @@ async function project() {
   mkdirSync(join(dir, "nas"));
   writeFileSync(
     join(dir, "sqlbak.toml"),
-    `backup_dir = "backups"\n[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n[[database]]\nname = "app"\npath = "app.db"\n`,
+    `backup_dir = "backups"\n[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n` +
+      `[[database]]\nname = "app"\npath = "app.db"\n`,
   );
   const config = loadConfig({}, { HOME: dir }, dir);
   const run = await runScheduledBackup(config, resolveBackupTargets(config, []), {

@@ -26,7 +26,8 @@ describe("runVerifyJob", () => {
     makeDatabase(join(dir, "other.db"));
     writeFileSync(
       join(dir, "sqlbak.toml"),
-      `backup_dir = "backups"\n[notify]\nwebhook = "${hook.url}"\n[[database]]\nname = "app"\npath = "app.db"\n[[database]]\nname = "other"\npath = "other.db"\n`,
+      `backup_dir = "backups"\n[notify]\nwebhook = "${hook.url}"\n` +
+        `[[database]]\nname = "app"\npath = "app.db"\n[[database]]\nname = "other"\npath = "other.db"\n`,
     );
     const config = loadConfig({}, { HOME: dir }, dir);
     const taken = await runScheduledBackup(config, resolveBackupTargets(config, []), {

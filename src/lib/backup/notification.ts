@@ -23,7 +23,9 @@ export function backupNotification(r: BackupResult, rotated?: number): Notificat
   return makeNotification({
     event: "success",
     title: `sqlbak: ${r.database} backed up`,
-    message: `Backup ${r.id} of ${r.database}: ${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)} in ${(r.durationMs / 1000).toFixed(1)}s${rotated ? `, ${rotated} rotated away` : ""}`,
+    message:
+      `Backup ${r.id} of ${r.database}: ${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)} ` +
+      `in ${(r.durationMs / 1000).toFixed(1)}s${rotated ? `, ${rotated} rotated away` : ""}`,
     ...backupFields(r),
     duration_ms: r.durationMs,
     rotated,
@@ -65,7 +67,9 @@ export function copyNotification(c: CopyResult): Notification {
   return makeNotification({
     event: "failure",
     title: `sqlbak: copy of ${c.database} to ${c.destination} FAILED`,
-    message: `Copying backups of ${c.database} to destination ${c.destination}${c.location ? ` (${c.location})` : ""} failed: ${c.error}. The local backup is complete; the next run uploads what is missing.`,
+    message:
+      `Copying backups of ${c.database} to destination ${c.destination}${c.location ? ` (${c.location})` : ""} ` +
+      `failed: ${c.error}. The local backup is complete; the next run uploads what is missing.`,
     database: c.database,
     destination: c.destination,
     error: c.error,

@@ -29,7 +29,10 @@ export interface ScheduledBackupResult {
   copies: CopyResult[];
   /** One per database whose backup worked; absent without `rotate`. */
   rotations?: RotateResult[];
-  /** Notifications that could not be delivered (each also in the op log): copy failures first, then the backup events. */
+  /**
+   * Notifications that could not be delivered (each also in the op log): copy failures first,
+   * then the backup events.
+   */
   notifyWarnings: string[];
 }
 
@@ -71,7 +74,10 @@ export async function runScheduledBackup(
   return { backups, copies, rotations, notifyWarnings };
 }
 
-/** How a run that did not end well ends: the error to raise with its exit code, and a lone rotation's failure to say first. */
+/**
+ * How a run that did not end well ends: the error to raise with its exit code, and a lone
+ * rotation's failure to say first.
+ */
 export interface ScheduledBackupFailure {
   message: string;
   code: ExitCode;

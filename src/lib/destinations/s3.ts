@@ -69,7 +69,9 @@ function credentials(d: S3Destination, env: NodeJS.ProcessEnv) {
       .filter(Boolean)
       .join(" and ");
     throw new OperationError(`destination ${d.name}: no S3 credentials: ${missing} not set`, {
-      hint: "export them, or name other variables with access_key_id_env / secret_access_key_env; credentials never go in the config file",
+      hint:
+        "export them, or name other variables with access_key_id_env / secret_access_key_env; " +
+        "credentials never go in the config file",
     });
   }
   return { accessKeyId, secretAccessKey, sessionToken: env[d.sessionTokenEnv] || undefined };

@@ -108,12 +108,23 @@ export function describeFailure(result: BatchResult, target: SftpTarget): string
   const at = `${target.host} port ${target.port}`;
   const keyHint = target.knownHosts ? `known_hosts file ${target.knownHosts}` : "this user's ~/.ssh/known_hosts";
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(text))
-    return `the host key of ${at} does not match the one in ${keyHint} (the server was reinstalled, or someone is intercepting the connection); check the fingerprint before replacing it`;
+    return (
+      `the host key of ${at} does not match the one in ${keyHint} ` +
+      "(the server was reinstalled, or someone is intercepting the connection); " +
+      "check the fingerprint before replacing it"
+    );
   if (/Host key verification failed/.test(text))
-    return `the host key of ${at} is not known in ${keyHint}; add it after checking its fingerprint (ssh-keyscan -p ${target.port} ${target.host}), or connect once with ssh as this user`;
+    return (
+      `the host key of ${at} is not known in ${keyHint}; ` +
+      `add it after checking its fingerprint (ssh-keyscan -p ${target.port} ${target.host}), ` +
+      "or connect once with ssh as this user"
+    );
   if (/Permission denied \(/.test(text)) {
     const key = target.keyFile ? `key ${target.keyFile}` : "ssh's default keys";
-    return `authentication failed for user "${target.user}" on ${at} with ${key} (is the public key in the server's authorized_keys?)`;
+    return (
+      `authentication failed for user "${target.user}" on ${at} with ${key} ` +
+      "(is the public key in the server's authorized_keys?)"
+    );
   }
   if (/Connection refused/.test(text)) return `connection refused by ${at} (is the SSH server running on that port?)`;
   if (/Could not resolve hostname/.test(text)) return `cannot resolve host name "${target.host}"`;

@@ -70,7 +70,8 @@ export function createSftpBackend(entry: SftpEntry): Backend {
   const host = entry.host.replace(/^\[(.*)\]$/, "$1");
   const root = normalizeRoot(entry.path);
   const home = root.startsWith("/") ? "" : "/~/";
-  const describe = `sftp://${entry.user}@${host.includes(":") ? `[${host}]` : host}:${port}${home}${root === "." ? "" : root}`;
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const describe = `sftp://${entry.user}@${hostPart}:${port}${home}${root === "." ? "" : root}`;
   const label = `sftp destination "${entry.name}" (${describe})`;
   const fail = (what: string) => new Error(`${label}: ${what}`);
   if (!host || /^-|\s/.test(host) || CONTROL.test(host)) throw fail(`invalid host ${JSON.stringify(entry.host)}`);
@@ -145,7 +146,8 @@ export function createSftpBackend(entry: SftpEntry): Backend {
         if (!statSync(localPath).isFile()) throw new Error("not a regular file");
       } catch (err) {
         throw fail(
-          `cannot upload ${localPath}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+          `cannot upload ${localPath}: ` +
+            `${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
         );
       }
       const slash = final.lastIndexOf("/");

@@ -81,7 +81,10 @@ export interface StatsReport {
   databases: DatabaseStats[];
   volume: VolumeStats | null;
   totals: { databases: number; backups: number; stored_bytes: number };
-  /** Staging folders left under backup_dir by a killed `restore`/`verify --from`, oldest first (absent when there are none). */
+  /**
+   * Staging folders left under backup_dir by a killed `restore`/`verify --from`, oldest first
+   * (absent when there are none).
+   */
   staging_leftovers?: StagingLeftover[];
   /** One entry per `[[destination]]` and database (absent without destinations). */
   destinations?: DestinationStats[];

@@ -57,7 +57,8 @@ function parseIso(text: string): Date | null {
   const wholeSecond = s !== undefined && ms === undefined ? 999 : 0;
   if (zone) {
     const date = new Date(
-      `${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${(ms ?? "0").padEnd(3, "0")}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
+      `${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${(ms ?? "0").padEnd(3, "0")}` +
+        `${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
     );
     return Number.isNaN(date.getTime()) ? null : new Date(date.getTime() + wholeSecond);
   }
@@ -82,8 +83,9 @@ function parseIso(text: string): Date | null {
  * Parses `--at`: ISO dates and times (`2026-11-20`, `2026-11-20 18:00`,
  * `2026-11-20T18:00:00Z`, `2026-11-20 18:00:05 +01:00` as `list` shows it; no
  * zone = local time; a bare date = the end of that day; a time to the second
- * without milliseconds = the end of that second, since backups carry them), `now`, `today [HH:MM]`, `yesterday [HH:MM]` (bare = end of yesterday),
- * and `<span> ago` (`2h ago`, `1h30m ago`, `3 days ago`). Null when malformed.
+ * without milliseconds = the end of that second, since backups carry them), `now`,
+ * `today [HH:MM]`, `yesterday [HH:MM]` (bare = end of yesterday), and `<span> ago`
+ * (`2h ago`, `1h30m ago`, `3 days ago`). Null when malformed.
  */
 export function parseAtTime(input: string, now: Date): Date | null {
   const text = input.trim().toLowerCase().replace(/\s+/g, " ");
@@ -132,7 +134,8 @@ export function parseRestoreSelector(
     if (!at)
       throw new UsageError(
         `cannot read --at "${opts.at}"`,
-        'use e.g. 2026-11-20, "2026-11-20 18:00", 2026-11-20T18:00:00Z, "2h ago", "3d ago", yesterday, "yesterday 18:00"',
+        'use e.g. 2026-11-20, "2026-11-20 18:00", 2026-11-20T18:00:00Z, ' +
+          '"2h ago", "3d ago", yesterday, "yesterday 18:00"',
       );
     return { kind: "at", at, text: opts.at };
   }
@@ -163,7 +166,8 @@ export function selectBackup(backups: StoredBackup[], sel: BackupSelector, listC
   const before = regular.filter((b) => Date.parse(b.manifest.created_at) <= sel.at.getTime());
   if (before.length === 0)
     throw new UsageError(
-      `no backup at or before ${formatLocalTime(sel.at)} (--at "${sel.text}"); the oldest is from ${formatLocalTime(new Date(regular[0]!.manifest.created_at))}`,
+      `no backup at or before ${formatLocalTime(sel.at)} (--at "${sel.text}"); ` +
+        `the oldest is from ${formatLocalTime(new Date(regular[0]!.manifest.created_at))}`,
     );
   return before.reduce((a, b) => (Date.parse(b.manifest.created_at) >= Date.parse(a.manifest.created_at) ? b : a));
 }
@@ -183,9 +187,15 @@ export interface RestorePlan {
   force: boolean;
   /** What an encrypted backup is decrypted with. */
   keys?: DecryptionKeys;
-  /** Options from the user's command line the undo command must repeat (--config, --backup-dir, --identity as given). */
+  /**
+   * Options from the user's command line the undo command must repeat (--config, --backup-dir,
+   * --identity as given).
+   */
   carry?: string[];
-  /** The destination read (`--from` as given): hints about the chosen backup repeat it; the undo command does not (pre-restore backups are local). */
+  /**
+   * The destination read (`--from` as given): hints about the chosen backup repeat it; the undo
+   * command does not (pre-restore backups are local).
+   */
   from?: string;
 }
 
@@ -221,7 +231,8 @@ export function planRestore(
   const toOther = Boolean(opts.to) && target !== configured?.path;
   if (toOther && targetExists && !opts.force) {
     throw new UsageError(
-      `refusing to overwrite existing file ${target}; pass --force to replace it (a pre-restore backup of it is taken first)`,
+      `refusing to overwrite existing file ${target}; ` +
+        "pass --force to replace it (a pre-restore backup of it is taken first)",
     );
   }
   // The pre-restore copy goes to the folder of the database configured at that path, else of the restored
@@ -249,11 +260,13 @@ export function describePlan(plan: RestorePlan): string[] {
   return [
     `backup:  ${m.id} (${m.kind}, ${formatLocalTime(new Date(m.created_at))}, ${formatBytes(m.raw.size)})`,
     `target:  ${plan.target}${plan.targetExists ? "" : " (new file)"}`,
-    `steps:   verify checksum; ${m.stored.encryption ? "decrypt and " : ""}decompress beside the target; integrity_check and compare with the manifest`,
+    `steps:   verify checksum; ${m.stored.encryption ? "decrypt and " : ""}decompress beside the target; ` +
+      "integrity_check and compare with the manifest",
     plan.preRestore
       ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
       : "         no pre-restore backup (nothing there yet)",
-    `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; rename into place; remove stale -wal/-shm/-journal; fsync; quick_check`,
+    `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; ` +
+      "rename into place; remove stale -wal/-shm/-journal; fsync; quick_check",
   ];
 }
 

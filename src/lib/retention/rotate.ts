@@ -55,7 +55,10 @@ export interface RotateResult {
   error?: string;
   /** Problems that did not fail the rotation (an unwritable op log). */
   warnings: string[];
-  /** The same plan applied at each `[[destination]]` (absent without destinations or when the local rotation failed). */
+  /**
+   * The same plan applied at each `[[destination]]` (absent without destinations or when the
+   * local rotation failed).
+   */
   destinations?: RemoteRotation[];
   exitCode: ExitCode;
 }
@@ -91,7 +94,8 @@ async function plan(
   const listing = await listFolder(config.backupDir, database);
   const missing = listing.missingData ?? [];
   const missingIds = new Set(missing.map((b) => b.manifest.id));
-  // A backup whose data is gone is a valid manifest: retention decides it (as evidence); unreadable ones stay untouched.
+  // A backup whose data is gone is a valid manifest: retention decides it (as evidence);
+  // unreadable ones stay untouched.
   result.skipped = listing.problems.filter((p) => !missingIds.has(p.id)).map(describeProblem);
   const input = (b: StoredBackup, bad?: BadBackup): RetentionInput => ({
     id: b.manifest.id,
@@ -240,7 +244,10 @@ export async function runRotations(
   return results;
 }
 
-/** The one error line for a single rotation that failed, else undefined: said once, by the caller's error, not per database. */
+/**
+ * The one error line for a single rotation that failed, else undefined: said once, by the
+ * caller's error, not per database.
+ */
 export function loneRotationFailure(results: RotateResult[]): string | undefined {
   const only = results.length === 1 && !results[0]!.ok ? results[0]! : undefined;
   return only ? `${only.database}: rotation failed: ${only.error}` : undefined;

@@ -28,7 +28,8 @@ export function resolveBackupTargets(
     if (config.databases.length === 0) {
       throw new UsageError(
         "nothing to back up: no database given and no [[database]] in the config",
-        `run \`${suggestCommand(argv, ["path/to/app.db"])}\`, or add [[database]] entries to ${config.file ?? "sqlbak.toml"}`,
+        `run \`${suggestCommand(argv, ["path/to/app.db"])}\`, ` +
+          `or add [[database]] entries to ${config.file ?? "sqlbak.toml"}`,
       );
     }
     return config.databases;

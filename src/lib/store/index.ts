@@ -1,4 +1,7 @@
-/** One folder contract for backup_dir and every destination: the interface, the local implementation, the one listing routine and its rule, staging, the op log. */
+/**
+ * One folder contract for backup_dir and every destination: the interface, the local
+ * implementation, the one listing routine and its rule, staging, the op log.
+ */
 export type { Backend, RemoteFile } from "./backend.ts";
 export { knownDatabaseNames, listDatabases, resolveBackupTargets } from "./catalog.ts";
 export { assertKey } from "./keys.ts";

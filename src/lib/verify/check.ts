@@ -123,7 +123,8 @@ export async function checkStoredFile(
     problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
   else if (sums.sha256 !== undefined && sums.sha256 !== m.stored.sha256)
     problems.push(
-      `stored file sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`,
+      `stored file sha256 ${short(sums.sha256)}… ` +
+        `does not match the manifest's ${short(m.stored.sha256)}… (damaged or changed)`,
     );
   if (problems.length === 0 && m.stored.encryption)
     problems.push(...(await ageHeaderProblems(b.dataPath, m.stored.encryption)));
@@ -143,7 +144,8 @@ async function ageHeaderProblems(path: string, enc: NonNullable<Manifest["stored
   const got = stanzas.filter((a) => a[0] === want.type).length;
   if (got !== want.count || got !== stanzas.length)
     return [
-      `age header wraps the file key ${stanzas.length} time(s) (${got} ${want.type}), manifest says ${want.count} ${want.type}`,
+      `age header wraps the file key ${stanzas.length} time(s) (${got} ${want.type}), ` +
+        `manifest says ${want.count} ${want.type}`,
     ];
   return [];
 }

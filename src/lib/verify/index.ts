@@ -1,4 +1,7 @@
-/** Proves a backup restores: checksums, decompression, SQLite checks; selection, recording, and verifying at a destination. */
+/**
+ * Proves a backup restores: checksums, decompression, SQLite checks; selection, recording, and
+ * verifying at a destination.
+ */
 export {
   BackupDamagedError,
   checkStoredFile,

@@ -140,10 +140,10 @@ export function verifyJobFailure(results: VerifyResult[]): { message: string; co
   const bad = results.filter((r) => !r.ok && !r.error);
   if (bad.length > 0)
     return { message: `${bad.length} of ${results.length} backups failed verification`, code: EXIT.unhealthy };
-  const unverified = results.filter((r) => r.error);
-  if (unverified.length > 0)
+  const unverified = results.filter((r) => r.error).length;
+  if (unverified > 0)
     return {
-      message: `${unverified.length} of ${results.length} backups could not be verified (no verdict on them: see above)`,
+      message: `${unverified} of ${results.length} backups could not be verified (no verdict on them: see above)`,
       code: EXIT.failed,
     };
   return undefined;

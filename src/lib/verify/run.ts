@@ -52,7 +52,8 @@ export async function recordVerification(
   try {
     lock = await acquireLock(dirname(b.manifestPath), { database, command: "verify" }, config.lockTimeoutMs);
   } catch (err) {
-    // Locked (exit 4) is the run's answer; a lock that cannot be taken at all (a read-only folder) only loses the record.
+    // Locked (exit 4) is the run's answer; a lock that cannot be taken at all (a read-only folder)
+    // only loses the record.
     if (err instanceof LockedError) throw err;
     return `outcome not recorded in ${b.manifestPath}: ${describeError(err)}`;
   }
@@ -112,7 +113,10 @@ export async function attemptVerify(
   };
 }
 
-/** The op-log line of one verification (`destination` for a remote copy); returns a warning when it cannot be written. */
+/**
+ * The op-log line of one verification (`destination` for a remote copy); returns a warning when
+ * it cannot be written.
+ */
 export function logVerification(config: ResolvedConfig, r: VerifyResult, destination?: string): string | null {
   return appendOpLog(config.logFile, {
     op: "verify",
