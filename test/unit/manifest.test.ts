@@ -200,6 +200,11 @@ describe("manifest of a pages backup", () => {
     ["a pack path that escapes the folder", (s) => (s.packs[0]!.name = `../${PACK_A}`), /names a pack that does not/],
     ["a pack named like an index", (s) => (s.packs[0]!.name = PACK_A.replace(".zst", ".idx")), /names a pack that/],
     ["a pack named like a data file", (s) => (s.packs[1]!.name = `${ID}.sqlite.zst`), /names a pack that .* index 1/],
+    [
+      "a pack whose name has no real start time",
+      (s) => (s.packs[0]!.name = "pack-20261399T256199999Z-00112233445566aa.zst"),
+      /names a pack that does not belong to it at index 0/,
+    ],
     ["a pack name that is not a string", (s) => (s.packs[0]!.name = 7), /names a pack that does not belong/],
     [
       "an encrypted pack of a plain map",

@@ -12,6 +12,7 @@ import {
   manifestFileName,
   mapFileName,
   PACK_FILE_RE,
+  packStartedAt,
   parseBackupId,
 } from "./names.ts";
 
@@ -184,7 +185,7 @@ function pagesProblem(s: StoredPages): string | null {
     if (typeof p !== "object" || p === null || Array.isArray(p)) return `has an invalid pack entry at index ${i}`;
     // The name must be a pack's own name: never a path, never another kind of file.
     const m = typeof p.name === "string" ? PACK_FILE_RE.exec(p.name) : null;
-    if (!m) return `names a pack that does not belong to it at index ${i}`;
+    if (!m || !packStartedAt(p.name)) return `names a pack that does not belong to it at index ${i}`;
     if ((m[3] === ENCRYPTED_EXTENSION) !== encrypted) return `names pack ${p.name}, encrypted unlike its map`;
     if (seen.has(p.name)) return `lists pack ${p.name} twice`;
     seen.add(p.name);
