@@ -137,8 +137,8 @@ function pagesSample(): Manifest {
 }
 
 /** The pages section of a pages manifest, for editing. */
-function pagesOf(m: Manifest): Record<string, unknown> & { packs: Record<string, unknown>[] } {
-  return m.stored as unknown as Record<string, unknown> & { packs: Record<string, unknown>[] };
+function pagesOf(m: Manifest): Record<string, unknown> & { packs?: Record<string, unknown>[] } {
+  return m.stored as unknown as Record<string, unknown> & { packs?: Record<string, unknown>[] };
 }
 
 const parse = (m: Manifest) => parseManifest(serializeManifest(m), `${ID}.json`, "app");
@@ -195,28 +195,28 @@ describe("manifest of a pages backup", () => {
     ],
     ["no pack list", (s) => delete s.packs, /has an invalid pack list/],
     ["a pack list that is an object", (s) => (s.packs = {} as never), /has an invalid pack list/],
-    ["a pack entry that is a string", (s) => (s.packs[1] = PACK_B as never), /has an invalid pack entry at index 1/],
-    ["a pack entry that is null", (s) => (s.packs[0] = null as never), /has an invalid pack entry at index 0/],
-    ["a pack path that escapes the folder", (s) => (s.packs[0]!.name = `../${PACK_A}`), /names a pack that does not/],
-    ["a pack named like an index", (s) => (s.packs[0]!.name = PACK_A.replace(".zst", ".idx")), /names a pack that/],
-    ["a pack named like a data file", (s) => (s.packs[1]!.name = `${ID}.sqlite.zst`), /names a pack that .* index 1/],
+    ["a pack entry that is a string", (s) => (s.packs![1] = PACK_B as never), /has an invalid pack entry at index 1/],
+    ["a pack entry that is null", (s) => (s.packs![0] = null as never), /has an invalid pack entry at index 0/],
+    ["a pack path that escapes the folder", (s) => (s.packs![0]!.name = `../${PACK_A}`), /names a pack that does not/],
+    ["a pack named like an index", (s) => (s.packs![0]!.name = PACK_A.replace(".zst", ".idx")), /names a pack that/],
+    ["a pack named like a data file", (s) => (s.packs![1]!.name = `${ID}.sqlite.zst`), /names a pack that .* index 1/],
     [
       "a pack whose name has no real start time",
-      (s) => (s.packs[0]!.name = "pack-20261399T256199999Z-00112233445566aa.zst"),
+      (s) => (s.packs![0]!.name = "pack-20261399T256199999Z-00112233445566aa.zst"),
       /names a pack that does not belong to it at index 0/,
     ],
-    ["a pack name that is not a string", (s) => (s.packs[0]!.name = 7), /names a pack that does not belong/],
+    ["a pack name that is not a string", (s) => (s.packs![0]!.name = 7), /names a pack that does not belong/],
     [
       "an encrypted pack of a plain map",
-      (s) => (s.packs[1]!.name = `${PACK_B}.age`),
+      (s) => (s.packs![1]!.name = `${PACK_B}.age`),
       /names pack .*\.age, encrypted unlike/,
     ],
-    ["the same pack twice", (s) => (s.packs[1]!.name = PACK_A), new RegExp(`lists pack ${PACK_A} twice`)],
-    ["a negative pack size", (s) => (s.packs[0]!.size = -1), /has an invalid size or sha256 for pack pack-/],
-    ["a fractional pack size", (s) => (s.packs[0]!.size = 1.5), /has an invalid size or sha256 for pack/],
-    ["a malformed pack sha256", (s) => (s.packs[1]!.sha256 = "B".repeat(64)), /invalid size or sha256 for pack/],
-    ["a pack without sha256", (s) => delete s.packs[1]!.sha256, /has an invalid size or sha256 for pack/],
-    ["a non-boolean new flag", (s) => (s.packs[1]!.new = "yes"), /has an invalid new flag for pack/],
+    ["the same pack twice", (s) => (s.packs![1]!.name = PACK_A), new RegExp(`lists pack ${PACK_A} twice`)],
+    ["a negative pack size", (s) => (s.packs![0]!.size = -1), /has an invalid size or sha256 for pack pack-/],
+    ["a fractional pack size", (s) => (s.packs![0]!.size = 1.5), /has an invalid size or sha256 for pack/],
+    ["a malformed pack sha256", (s) => (s.packs![1]!.sha256 = "B".repeat(64)), /invalid size or sha256 for pack/],
+    ["a pack without sha256", (s) => delete s.packs![1]!.sha256, /has an invalid size or sha256 for pack/],
+    ["a non-boolean new flag", (s) => (s.packs![1]!.new = "yes"), /has an invalid new flag for pack/],
     ["a page size below 512", (s) => (s.page_size = 256), /has an invalid stored page_size/],
     ["a page size above 65536", (s) => (s.page_size = 131072), /has an invalid stored page_size/],
     ["a page size that is not a power of two", (s) => (s.page_size = 3000), /has an invalid stored page_size/],
