@@ -128,6 +128,21 @@ function manifest(backupId: string, size: number): Manifest {
   };
 }
 
+/** A pages backup's manifest: its map `<id>.map.zst` (4 bytes) and the packs it names, with their sizes. */
+function pagesManifest(backupId: string, packs: [string, number][]): Manifest {
+  const m = manifest(backupId, 4);
+  m.stored = {
+    ...m.stored,
+    format: "pages",
+    file: `${backupId}.map.zst`,
+    compression: "zstd",
+    packs: packs.map(([name, size]) => ({ name, size, sha256: "b".repeat(64) })),
+    page_size: 4096,
+    pages_per_frame: 256,
+  };
+  return m;
+}
+
 /** Puts `text` under `key` through the contract (every implementation plants the same way). */
 async function putText(folder: Backend, key: string, text: string | Buffer): Promise<void> {
   const file = join(tempDir(), "upload");
@@ -216,6 +231,66 @@ for (const impl of IMPLEMENTATIONS) {
       expect(l.missingData.map((b) => b.manifest.id)).toEqual([id(4)]);
       expect(l.folder).toBe(impl.pathOf(o, "app"));
       expect(await listBackups(folder, "nothing")).toMatchObject({ backups: [], partials: [], problems: [] });
+    });
+
+    it("lists pages backups by their map and packs, and classifies every pack and index", async () => {
+      const o = await impl.open();
+      const { folder } = o;
+      const shared = "pack-20260101T000000000Z-00000000000000aa"; // named by two backups
+      const gone = "pack-20260101T000000000Z-00000000000000bb"; // named, never uploaded
+      const short = "pack-20260101T000000000Z-00000000000000cc"; // named, smaller than promised
+      const old = "pack-20260101T000000000Z-00000000000000dd"; // named by no one, long ago
+      const young = "pack-20260110T115500000Z-00000000000000ee"; // named by no one, five minutes ago
+      const now = new Date("2026-01-10T12:00:00.000Z");
+      await putText(folder, `app/${id(1)}.json`, serializeManifest(pagesManifest(id(1), [[`${shared}.zst`, 6]])));
+      await putText(folder, `app/${id(1)}.map.zst`, "map1");
+      await putText(folder, `app/${shared}.zst`, "shared");
+      await putText(folder, `app/${shared}.idx`, "idx");
+      const two = pagesManifest(id(2), [
+        [`${shared}.zst`, 6],
+        [`${gone}.zst`, 6],
+      ]);
+      await putText(folder, `app/${id(2)}.json`, serializeManifest(two));
+      await putText(folder, `app/${id(2)}.map.zst`, "map2");
+      await putText(folder, `app/${id(3)}.json`, serializeManifest(pagesManifest(id(3), [[`${short}.zst`, 99]])));
+      await putText(folder, `app/${id(3)}.map.zst`, "map3");
+      await putText(folder, `app/${short}.zst`, "short");
+      await putText(folder, `app/${id(4)}.map.zst`, "orphan"); // a map without any manifest: a partial
+      for (const name of [`${old}.zst`, `${old}.idx`, `${young}.zst`]) await putText(folder, `app/${name}`, "x");
+
+      const l = await listBackups(folder, "app", now);
+      const sized = impl.checkSizes ? [] : [id(3)];
+      expect(l.backups.map((b) => [b.manifest.id, b.dataKey])).toEqual(
+        [id(1), ...sized].map((i) => [i, `app/${i}.map.zst`]),
+      );
+      expect(l.problems.map((p) => [p.id, p.path, p.reason])).toEqual([
+        [id(2), impl.pathOf(o, `app/${id(2)}.json`), `pack ${gone}.zst is missing`],
+        ...(impl.checkSizes
+          ? [[id(3), impl.pathOf(o, `app/${id(3)}.json`), `pack ${short}.zst is 5 bytes, manifest says 99`]]
+          : []),
+      ]);
+      expect(l.missingData.map((b) => b.manifest.id)).toEqual([id(2)]);
+      expect(l.partials.map((p) => [p.key, p.size])).toEqual([[`app/${id(4)}.map.zst`, 6]]);
+      const piece = (name: string, size: number) => [`app/${name}`, impl.pathOf(o, `app/${name}`), size];
+      expect(l.pieces.referenced.map((p) => [p.key, p.path, p.size])).toEqual([
+        piece(`${shared}.idx`, 3),
+        piece(`${shared}.zst`, 6),
+        piece(`${short}.zst`, 5),
+      ]);
+      expect(l.pieces.unreferenced.map((p) => [p.name, p.stale])).toEqual([
+        [`${old}.idx`, true],
+        [`${old}.zst`, true],
+        [`${young}.zst`, false],
+      ]);
+      expect(l.pieces.protected).toEqual([]);
+
+      // A manifest that cannot be parsed might name any of them: nothing is unreferenced any more.
+      await putText(folder, `app/${id(5)}.json`, "{ not json");
+      const held = await listBackups(folder, "app", now);
+      expect(held.pieces.unreferenced).toEqual([]);
+      expect(held.pieces.protected.map((p) => p.name)).toEqual([`${old}.idx`, `${old}.zst`, `${young}.zst`]);
+      expect(held.pieces.referenced).toEqual(l.pieces.referenced);
+      expect(held.problems.map((p) => p.id)).toContain(id(5));
     });
 
     it("refuses a manifest over the size cap by its listed size, without reading it", async () => {

@@ -110,3 +110,132 @@ describe("manifest", () => {
     expect(() => parseManifest(" ".repeat(5 * 1024 * 1024), `${ID}.json`, "app")).toThrow(/too large/);
   });
 });
+
+const PACK_A = "pack-20261122T050600000Z-00112233445566aa.zst";
+const PACK_B = "pack-20261122T050601000Z-00112233445566bb.zst";
+
+/** A pages backup: its map and the packs the map references. */
+function pagesSample(): Manifest {
+  const m = sample();
+  m.snapshot.method = "pages";
+  m.stored = {
+    format: "pages",
+    file: `${ID}.map.zst`,
+    size: 300,
+    sha256: SHA,
+    compression: "zstd",
+    compression_level: 3,
+    encryption: null,
+    packs: [
+      { name: PACK_A, size: 1000, sha256: SHA },
+      { name: PACK_B, size: 2000, sha256: "b".repeat(64), new: true },
+    ],
+    page_size: 4096,
+    pages_per_frame: 256,
+  };
+  return m;
+}
+
+/** The pages section of a pages manifest, for editing. */
+function pagesOf(m: Manifest): Record<string, unknown> & { packs?: Record<string, unknown>[] } {
+  return m.stored as unknown as Record<string, unknown> & { packs?: Record<string, unknown>[] };
+}
+
+const parse = (m: Manifest) => parseManifest(serializeManifest(m), `${ID}.json`, "app");
+
+describe("manifest of a pages backup", () => {
+  it("parses a valid one as it was written, encrypted too", () => {
+    const m = pagesSample();
+    expect(parse(m)).toEqual(m);
+    const e = pagesSample();
+    Object.assign(e.stored, {
+      file: `${ID}.map.zst.age`,
+      encryption: { type: "age", passphrase_env: "PASS", scrypt_log_n: 18 },
+      packs: [{ name: `${PACK_A}.age`, size: 1, sha256: SHA }],
+    });
+    expect(parse(e)).toEqual(e);
+  });
+
+  it("keeps an old manifest as it was: no format means a data file, and an explicit 'file' is the same", () => {
+    const old = sample();
+    expect("format" in old.stored).toBe(false);
+    expect(parse(old)).toEqual(old);
+    const explicit = sample();
+    explicit.stored = { ...explicit.stored, format: "file" };
+    expect(parse(explicit)).toEqual(explicit);
+  });
+
+  it("accepts page sizes at both ends and one page per frame", () => {
+    for (const pageSize of [512, 65536]) {
+      const n = pagesSample();
+      Object.assign(n.stored, { page_size: pageSize, pages_per_frame: 1 });
+      expect(parse(n)).toEqual(n);
+    }
+  });
+
+  it.each<[string, (s: ReturnType<typeof pagesOf>) => unknown, RegExp]>([
+    ["an unknown stored format", (s) => (s.format = "chunks"), /has an unknown stored format "chunks"/],
+    ["pages compressed with gzip", (s) => (s.compression = "gzip"), /stores pages with compression "gzip", not "zstd"/],
+    [
+      "a data file name for a pages backup",
+      (s) => (s.file = `${ID}.sqlite.zst`),
+      /names a map file that does not belong/,
+    ],
+    ["a map of another backup", (s) => (s.file = `${ID.replace("0123abcd", "ffffffff")}.map.zst`), /names a map file/],
+    [
+      "a map path that escapes the folder",
+      (s) => (s.file = `../${ID}.map.zst`),
+      /names a map file that does not belong/,
+    ],
+    ["an encrypted map without encryption", (s) => (s.file = `${ID}.map.zst.age`), /names a map file/],
+    [
+      "a plain map of an encrypted backup",
+      (s) => (s.encryption = { type: "age", passphrase_env: "P", scrypt_log_n: 18 }),
+      /names a map file/,
+    ],
+    ["no pack list", (s) => delete s.packs, /has an invalid pack list/],
+    ["a pack list that is an object", (s) => (s.packs = {} as never), /has an invalid pack list/],
+    ["a pack entry that is a string", (s) => (s.packs![1] = PACK_B as never), /has an invalid pack entry at index 1/],
+    ["a pack entry that is null", (s) => (s.packs![0] = null as never), /has an invalid pack entry at index 0/],
+    ["a pack path that escapes the folder", (s) => (s.packs![0]!.name = `../${PACK_A}`), /names a pack that does not/],
+    ["a pack named like an index", (s) => (s.packs![0]!.name = PACK_A.replace(".zst", ".idx")), /names a pack that/],
+    ["a pack named like a data file", (s) => (s.packs![1]!.name = `${ID}.sqlite.zst`), /names a pack that .* index 1/],
+    [
+      "a pack whose name has no real start time",
+      (s) => (s.packs![0]!.name = "pack-20261399T256199999Z-00112233445566aa.zst"),
+      /names a pack that does not belong to it at index 0/,
+    ],
+    ["a pack name that is not a string", (s) => (s.packs![0]!.name = 7), /names a pack that does not belong/],
+    [
+      "an encrypted pack of a plain map",
+      (s) => (s.packs![1]!.name = `${PACK_B}.age`),
+      /names pack .*\.age, encrypted unlike/,
+    ],
+    ["the same pack twice", (s) => (s.packs![1]!.name = PACK_A), new RegExp(`lists pack ${PACK_A} twice`)],
+    ["a negative pack size", (s) => (s.packs![0]!.size = -1), /has an invalid size or sha256 for pack pack-/],
+    ["a fractional pack size", (s) => (s.packs![0]!.size = 1.5), /has an invalid size or sha256 for pack/],
+    ["a malformed pack sha256", (s) => (s.packs![1]!.sha256 = "B".repeat(64)), /invalid size or sha256 for pack/],
+    ["a pack without sha256", (s) => delete s.packs![1]!.sha256, /has an invalid size or sha256 for pack/],
+    ["a non-boolean new flag", (s) => (s.packs![1]!.new = "yes"), /has an invalid new flag for pack/],
+    ["a page size below 512", (s) => (s.page_size = 256), /has an invalid stored page_size/],
+    ["a page size above 65536", (s) => (s.page_size = 131072), /has an invalid stored page_size/],
+    ["a page size that is not a power of two", (s) => (s.page_size = 3000), /has an invalid stored page_size/],
+    ["no page size", (s) => delete s.page_size, /has an invalid stored page_size/],
+    ["zero pages per frame", (s) => (s.pages_per_frame = 0), /has an invalid stored pages_per_frame/],
+    ["fractional pages per frame", (s) => (s.pages_per_frame = 2.5), /has an invalid stored pages_per_frame/],
+    ["no pages per frame", (s) => delete s.pages_per_frame, /has an invalid stored pages_per_frame/],
+  ])("rejects %s", (_what, edit, expected) => {
+    const m = pagesSample();
+    edit(pagesOf(m));
+    expect(() => parse(m)).toThrow(expected);
+  });
+
+  it("rejects more than 65536 packs before looking at any of them", () => {
+    // 65 536 real entries do not fit in a manifest under MAX_MANIFEST_BYTES; the count is refused on its own.
+    const m = pagesSample();
+    pagesOf(m).packs = new Array(65_537).fill(0);
+    expect(() => parse(m)).toThrow(/lists more than 65536 packs/);
+    pagesOf(m).packs = new Array(65_536).fill(0);
+    expect(() => parse(m)).toThrow(/has an invalid pack entry at index 0/);
+  });
+});

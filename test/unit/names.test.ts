@@ -71,6 +71,7 @@ describe("backup ids", () => {
       "pack-20261203T120000123Z-0123.zst",
       "../pack-20261203T120000123Z-0123456789abcdef.zst",
       "x.zst",
+      "pack-20261399T256199999Z-0123456789abcdef.zst", // the shape of a pack, but no real time
     ])
       expect(packStartedAt(bad)).toBeNull();
   });

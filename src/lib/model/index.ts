@@ -36,10 +36,18 @@ export {
   KINDS,
   MANIFEST_FORMAT,
   MAX_MANIFEST_BYTES,
+  MAX_PACKS,
   type Manifest,
   type ManifestEncryption,
   parseManifest,
+  STORED_FORMATS,
+  type StoredFile,
+  type StoredFormat,
+  type StoredPack,
+  type StoredPages,
   serializeManifest,
+  storedFormat,
+  storedPages,
   type Verification,
 } from "./manifest.ts";
 export {

@@ -6,7 +6,15 @@
  */
 import { AgeKeyError, parseRecipient } from "../../age/index.ts";
 import { type CheckLevel, COMPRESSIONS, type Compression } from "./constants.ts";
-import { dataFileName, manifestFileName, parseBackupId } from "./names.ts";
+import {
+  dataFileName,
+  ENCRYPTED_EXTENSION,
+  manifestFileName,
+  mapFileName,
+  PACK_FILE_RE,
+  packStartedAt,
+  parseBackupId,
+} from "./names.ts";
 
 export const MANIFEST_FORMAT = 1;
 export const KINDS = ["scheduled", "manual", "pre-restore"] as const;
@@ -29,6 +37,44 @@ export const MAX_MANIFEST_DEPTH = 16;
 export type ManifestEncryption =
   | { type: "age"; recipients: string[] }
   | { type: "age"; passphrase_env: string; scrypt_log_n: number };
+
+/** How a backup is stored: one self-contained data file (absent in older manifests), or a page map over packs. */
+export const STORED_FORMATS = ["file", "pages"] as const;
+export type StoredFormat = (typeof STORED_FORMATS)[number];
+/** A pages backup references at most this many packs. */
+export const MAX_PACKS = 65_536;
+
+/** One pack a pages backup references: its stored bytes, and whether this backup wrote it. */
+export interface StoredPack {
+  name: string;
+  size: number;
+  sha256: string;
+  new?: boolean;
+}
+
+interface StoredCommon {
+  /** The data file, or the map of a pages backup; size and sha256 are its stored bytes. */
+  file: string;
+  size: number;
+  sha256: string;
+  compression: Compression;
+  compression_level: number;
+  encryption: ManifestEncryption | null;
+}
+
+/** Today's self-contained data file (`format` is absent in manifests written before pages backups). */
+export interface StoredFile extends StoredCommon {
+  format?: "file";
+}
+
+/** An incremental backup: `file` is its map `<id>.map.zst[.age]`, which places pages held in `packs`. */
+export interface StoredPages extends StoredCommon {
+  format: "pages";
+  compression: "zstd";
+  packs: StoredPack[];
+  page_size: number;
+  pages_per_frame: number;
+}
 
 export interface Verification {
   at: string;
@@ -58,14 +104,7 @@ export interface Manifest {
     tables: Record<string, number>;
   };
   raw: { size: number; sha256: string };
-  stored: {
-    file: string;
-    size: number;
-    sha256: string;
-    compression: Compression;
-    compression_level: number;
-    encryption: ManifestEncryption | null;
-  };
+  stored: StoredFile | StoredPages;
   check: { level: CheckLevel; ok: boolean; result: string };
   duration_ms: number;
   host: string;
@@ -78,6 +117,16 @@ export interface Manifest {
   shrunk?: { previous_id: string; previous_size: number };
   /** Taken with `backup --accept-shrink`: the shrink is intended, retention and health stop guarding against it. */
   shrink_accepted?: boolean;
+}
+
+/** How `m` is stored ("file" when its manifest predates pages backups). */
+export function storedFormat(m: Manifest): StoredFormat {
+  return m.stored.format ?? "file";
+}
+
+/** The pages section of `m`, or null for a self-contained data file. */
+export function storedPages(m: Manifest): StoredPages | null {
+  return m.stored.format === "pages" ? m.stored : null;
 }
 
 export function serializeManifest(m: Manifest): string {
@@ -120,6 +169,33 @@ function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
+function isPageSize(v: unknown): boolean {
+  return isCount(v) && v >= 512 && v <= 65536 && (v & (v - 1)) === 0;
+}
+
+/** Null when the pages fields of `s` (whose map name and compression are checked already) are valid, else what is wrong. */
+function pagesProblem(s: StoredPages): string | null {
+  if (!isPageSize(s.page_size)) return "has an invalid stored page_size";
+  if (!isCount(s.pages_per_frame) || s.pages_per_frame < 1) return "has an invalid stored pages_per_frame";
+  if (!Array.isArray(s.packs)) return "has an invalid pack list";
+  if (s.packs.length > MAX_PACKS) return `lists more than ${MAX_PACKS} packs`;
+  const encrypted = Boolean(s.encryption);
+  const seen = new Set<string>();
+  for (const [i, p] of s.packs.entries()) {
+    if (typeof p !== "object" || p === null || Array.isArray(p)) return `has an invalid pack entry at index ${i}`;
+    // The name must be a pack's own name: never a path, never another kind of file.
+    const m = typeof p.name === "string" ? PACK_FILE_RE.exec(p.name) : null;
+    if (!m || !packStartedAt(p.name)) return `names a pack that does not belong to it at index ${i}`;
+    if ((m[3] === ENCRYPTED_EXTENSION) !== encrypted) return `names pack ${p.name}, encrypted unlike its map`;
+    if (seen.has(p.name)) return `lists pack ${p.name} twice`;
+    seen.add(p.name);
+    if (!isCount(p.size) || typeof p.sha256 !== "string" || !SHA256_RE.test(p.sha256))
+      return `has an invalid size or sha256 for pack ${p.name}`;
+    if (p.new !== undefined && typeof p.new !== "boolean") return `has an invalid new flag for pack ${p.name}`;
+  }
+  return null;
+}
+
 /**
  * Given a manifest's text and the file name and folder it was found under,
  * return the Manifest or throw an Error saying what is wrong with it.
@@ -151,7 +227,15 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   if (!COMPRESSIONS.includes(s.compression)) fail(`has an unknown compression ${JSON.stringify(s.compression)}`);
   const encProblem = encryptionProblem(s.encryption ?? null);
   if (encProblem) fail(encProblem);
-  if (s.file !== dataFileName(m.id, s.compression, Boolean(s.encryption)))
+  const format = s.format ?? "file";
+  if (!STORED_FORMATS.includes(format)) fail(`has an unknown stored format ${JSON.stringify(s.format)}`);
+  if (s.format === "pages") {
+    const compression: Compression = s.compression; // as read, before it is known to be "zstd"
+    if (compression !== "zstd") fail(`stores pages with compression ${JSON.stringify(compression)}, not "zstd"`);
+    if (s.file !== mapFileName(m.id, Boolean(s.encryption))) fail("names a map file that does not belong to it");
+    const problem = pagesProblem(s);
+    if (problem) fail(problem);
+  } else if (s.file !== dataFileName(m.id, s.compression, Boolean(s.encryption)))
     fail("names a data file that does not belong to it");
   if (!isCount(s.size) || typeof s.sha256 !== "string" || !SHA256_RE.test(s.sha256))
     fail("has an invalid stored size or sha256");

@@ -8,16 +8,18 @@ export { assertKey } from "./keys.ts";
 export {
   type BackupListing,
   type FolderListing,
+  type FolderPieces,
   fetchBackup,
   type ListedBackup,
   type ListedPartial,
   listBackups,
   listedDatabases,
   type PartialFile,
+  type PieceFile,
   type StoredBackup,
 } from "./list.ts";
-export { describeProblem, type ListingProblem, missingDataProblem } from "./listing.ts";
-export { listFolder, removeStalePartials, STALE_PARTIAL_AGE_MS } from "./local.ts";
+export { describeProblem, type ListingProblem, missingDataProblem, STALE_PARTIAL_AGE_MS } from "./listing.ts";
+export { listFolder, removeStalePartials } from "./local.ts";
 export {
   type BackupDirFolder,
   databaseFolder,

@@ -5,6 +5,7 @@
  * and its data file is present (with the promised size where the folder
  * checks sizes); a manifest that cannot be read is a problem whose data is
  * kept; only data without any manifest, or a temporary name, is a partial.
+ * Packs and pack indexes are pieces: referenced, unreferenced or protected.
  * The guards are here, once: a manifest that is not a regular file or is
  * larger than MAX_MANIFEST_BYTES (by its listed size) is never read.
  */
@@ -38,6 +39,25 @@ export interface ListedPartial extends PartialFile {
   key: string;
 }
 
+/** A pack or pack index in a database's folder. */
+export interface PieceFile {
+  name: string;
+  key: string;
+  /** A real path for backup_dir, `<describe>/<key>` at a destination. */
+  path: string;
+  size: number;
+}
+
+/** The packs and pack indexes of a folder, each in exactly one list, sorted by name. */
+export interface FolderPieces {
+  /** Named by a manifest that parses (a listed backup or a problem); an index when its pack is. */
+  referenced: PieceFile[];
+  /** Named by no manifest while every manifest parses; stale (by the time in its name) ones may be freed. */
+  unreferenced: (PieceFile & { stale: boolean })[];
+  /** Named by no manifest that parses while some manifest could not be parsed (it might name them): kept. */
+  protected: PieceFile[];
+}
+
 export interface FolderListing {
   database: string;
   /** The database's folder: a path for backup_dir, `<describe>/<database>` elsewhere. */
@@ -50,6 +70,8 @@ export interface FolderListing {
   problems: ListingProblem[];
   /** Backups whose manifest is valid but whose data file is gone (also in `problems`): verify fails them. */
   missingData?: StoredBackup[];
+  /** Pieces of pages backups; absent where a listing was not made by `listBackups`. */
+  pieces?: FolderPieces;
 }
 
 /** What `listBackups` returns: a FolderListing that also knows the keys. */
@@ -57,10 +79,14 @@ export interface BackupListing extends FolderListing {
   backups: ListedBackup[];
   partials: ListedPartial[];
   missingData: ListedBackup[];
+  pieces: FolderPieces;
 }
 
-/** Lists one database's folder (an empty listing when it has nothing); the rule is listing.ts. */
-export async function listBackups(folder: Backend, database: string): Promise<BackupListing> {
+/**
+ * Lists one database's folder (an empty listing when it has nothing); the
+ * rule is listing.ts. `now` ages unreferenced pieces.
+ */
+export async function listBackups(folder: Backend, database: string, now = new Date()): Promise<BackupListing> {
   const prefix = databasePrefix(database);
   const local = folder.localPath ? folder.localPath(database) : null;
   const pathOf = (name: string) => (local ? join(local, name) : `${folder.describe}/${database}/${name}`);
@@ -83,7 +109,18 @@ export async function listBackups(folder: Backend, database: string): Promise<Ba
           .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
       );
   }
-  const c = classifyFolder(entries, texts, { database, pathOf, checkSize: folder.checkSizes });
+  const c = classifyFolder(entries, texts, {
+    database,
+    pathOf,
+    checkSize: folder.checkSizes,
+    nowMs: now.getTime(),
+  });
+  const piece = (e: (typeof entries)[number]): PieceFile => ({
+    name: e.name,
+    key: e.key,
+    path: pathOf(e.name),
+    size: e.size,
+  });
   const listed = (manifest: Manifest, manifestName: string): ListedBackup => ({
     manifest,
     manifestKey: `${database}/${manifestName}`,
@@ -98,6 +135,11 @@ export async function listBackups(folder: Backend, database: string): Promise<Ba
     partials: c.partials.map((p) => ({ key: p.key, path: pathOf(p.name), size: p.size, mtimeMs: p.mtimeMs ?? 0 })),
     problems: c.problems,
     missingData: c.missingData.map((m) => listed(m.manifest, m.manifestName)),
+    pieces: {
+      referenced: c.pieces.referenced.map(piece),
+      unreferenced: c.pieces.unreferenced.map((u) => ({ ...piece(u.entry), stale: u.stale })),
+      protected: c.pieces.protected.map(piece),
+    },
   };
 }
 

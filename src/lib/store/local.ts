@@ -6,10 +6,8 @@
  */
 import { removeQuietly } from "../system/index.ts";
 import { type BackupListing, listBackups } from "./list.ts";
+import { STALE_PARTIAL_AGE_MS } from "./listing.ts";
 import { openLocalFolder } from "./local-folder.ts";
-
-/** A partial file this old cannot belong to a running backup (the lock serialises runs; this guards shared folders). */
-export const STALE_PARTIAL_AGE_MS = 60 * 60 * 1000;
 
 /** Lists one database's folder in backup_dir: `listBackups` on backup_dir opened as a local folder. */
 export function listFolder(backupDir: string, database: string): Promise<BackupListing> {
