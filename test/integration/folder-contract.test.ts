@@ -312,7 +312,8 @@ for (const impl of IMPLEMENTATIONS) {
 
     // S3 has no symlinks: the next two cases do not exist there, so they are not generated (not skipped).
     if (impl.symlinkedFolder !== null)
-      it("a symlinked <database> folder is refused at a destination (followed only by backup_dir, as always)", async () => {
+      it(`a symlinked <database> folder is refused at a destination \
+(followed only by backup_dir, as always)`, async () => {
         const o = await impl.open();
         await putText(o.folder, `app/${id(1)}.json`, serializeManifest(manifest(id(1), 4)));
         await putText(o.folder, `app/${id(1)}.sqlite.zst`, "data");

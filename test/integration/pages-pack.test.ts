@@ -268,7 +268,8 @@ describe("readPack refuses a damaged pack, naming it", () => {
     const { path, p } = await damagedPack(() => {});
     const err = await readError(path, optsFor(p, pageSize, { sha256: "0".repeat(64) }));
     expect((err as Error).message).toBe(
-      `pack ${p.name} is damaged: the SHA-256 of its stored bytes is ${p.sha256}, the backup recorded ${"0".repeat(64)}`,
+      `pack ${p.name} is damaged: the SHA-256 of its stored bytes is ${p.sha256}, ` +
+        `the backup recorded ${"0".repeat(64)}`,
     );
   });
 

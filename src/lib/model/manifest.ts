@@ -173,7 +173,10 @@ function isPageSize(v: unknown): boolean {
   return isCount(v) && v >= 512 && v <= 65536 && (v & (v - 1)) === 0;
 }
 
-/** Null when the pages fields of `s` (whose map name and compression are checked already) are valid, else what is wrong. */
+/**
+ * Null when the pages fields of `s` (whose map name and compression are checked already) are valid, else what is
+ * wrong.
+ */
 function pagesProblem(s: StoredPages): string | null {
   if (!isPageSize(s.page_size)) return "has an invalid stored page_size";
   if (!isCount(s.pages_per_frame) || s.pages_per_frame < 1) return "has an invalid stored pages_per_frame";

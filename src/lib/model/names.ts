@@ -83,7 +83,10 @@ export function packIndexName(stem: string, encrypted = false): string {
   return `${stem}.idx${encrypted ? ENCRYPTED_EXTENSION : ""}`;
 }
 
-/** When a pack or pack index was started, from its name; null for any other name (and for a time that does not exist). */
+/**
+ * When a pack or pack index was started, from its name; null for any other name (and for a time that does not
+ * exist).
+ */
 export function packStartedAt(name: string): Date | null {
   const m = PACK_FILE_RE.exec(name) ?? PACK_INDEX_RE.exec(name);
   return m ? (parseBackupId(`x-${m[1]}-00000000`)?.createdAt ?? null) : null;

@@ -3,7 +3,10 @@
  * docs/format.md), and the error every decoder here throws.
  */
 
-/** Raw bytes of one zstd frame of a pack: small enough that a restore decompresses only what it needs, big enough to cost ~1.5% over one stream. */
+/**
+ * Raw bytes of one zstd frame of a pack: small enough that a restore decompresses only what it needs, big enough
+ * to cost ~1.5% over one stream.
+ */
 export const FRAME_RAW_BYTES = 1024 * 1024;
 /** A pack is closed at the first frame boundary at or past this many raw bytes. */
 export const PACK_TARGET_RAW_BYTES = 32 * 1024 * 1024;

@@ -45,7 +45,10 @@ function runProblems(map: PageMap): string[] {
   return [];
 }
 
-/** The map's bytes (before compression). Throws RangeError for runs that do not cover 1..pageCount exactly once, in order. */
+/**
+ * The map's bytes (before compression). Throws RangeError for runs that do not cover 1..pageCount exactly once,
+ * in order.
+ */
 export function encodeMap(map: PageMap): Uint8Array {
   checkU32(map.pageCount, "page count");
   for (const r of map.runs) {

@@ -44,7 +44,10 @@ function indexProblem(index: PackIndex): string | null {
   if (entries === 0) return "the pack has no entries";
   const frames = Math.ceil(entries / index.pagesPerFrame);
   if (index.frameOffsets.length !== frames)
-    return `${entries} entries at ${index.pagesPerFrame} per frame make ${frames} frames, the index lists ${index.frameOffsets.length}`;
+    return (
+      `${entries} entries at ${index.pagesPerFrame} per frame make ${frames} frames, ` +
+      `the index lists ${index.frameOffsets.length}`
+    );
   if (index.frameOffsets[0] !== 0) return `frame 0 starts at ${index.frameOffsets[0]}, not 0`;
   for (let i = 1; i < frames; i++) {
     if (!(index.frameOffsets[i]! > index.frameOffsets[i - 1]!))

@@ -14,7 +14,10 @@ import { isValidPageSize, PageFormatError } from "./layout.ts";
 
 /** Stored bytes read at a time. */
 const READ_BYTES = 1024 * 1024;
-/** Room for compressed bytes not yet split into frames: several frames of ~1 MiB (an incompressible frame is a few bytes over its raw size). */
+/**
+ * Room for compressed bytes not yet split into frames: several frames of ~1 MiB (an incompressible frame is a
+ * few bytes over its raw size).
+ */
 const FRAME_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface ReadPackOptions {

@@ -146,7 +146,9 @@ function checkInUse(plan: RestorePlan): string | null {
 
 function inUseError(target: string, who: string): OperationError {
   return new OperationError(`refusing to restore: ${target} is in use (${who})`, {
-    hint: "stop the application using it and run again, or pass --force to replace it anyway (the other process keeps the old, replaced file open)",
+    hint:
+      "stop the application using it and run again, or pass --force to replace it anyway " +
+      "(the other process keeps the old, replaced file open)",
   });
 }
 
