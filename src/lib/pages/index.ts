@@ -1,9 +1,30 @@
 /**
  * The pieces of incremental (page-level) backups, as bytes and files: keyed
- * page ids, the page map of a backup, packs of compressed pages and their
- * indexes. Formats only: what a folder holds and when is decided elsewhere.
+ * page ids and the id key, the page map of a backup, packs of compressed
+ * pages and their indexes. Formats only: what a folder holds and when is
+ * decided elsewhere.
  * Byte layouts: docs/format.md.
  */
+
+export {
+  ID_KEY_COPY_RE,
+  idKeyCopyName,
+  LOCAL_ID_KEY_FILE,
+  type LoadedIdKey,
+  loadOrCreateIdKey,
+} from "./id-key.ts";
+export {
+  indexKey,
+  metaKey,
+  openSealed,
+  SEAL_HEADER_BYTES,
+  SEAL_KEY_INFO,
+  SealError,
+  type SealKey,
+  type SealPurpose,
+  seal,
+  sealedFingerprint,
+} from "./id-seal.ts";
 export {
   FRAME_RAW_BYTES,
   isValidPageSize,
