@@ -1,5 +1,6 @@
 /** The one rule for reading a backup folder (local or at a destination): problems, partials and what is left alone. */
 import { describe, expect, it } from "bun:test";
+import { idKeyCopyName, LOCAL_ID_KEY_FILE } from "../../src/lib/pages/index.ts";
 import { classifyFolder, type ManifestText } from "../../src/lib/store/listing.ts";
 
 const ID = "app-20260101T000000000Z-0123abcd";
@@ -124,6 +125,13 @@ function fileManifest(id: string): string {
 }
 
 type Entry = { name: string; size?: number; regular?: boolean };
+/** The local id key and copies of two keys beside the backups (plain and sealed), as loadOrCreateIdKey names them. */
+const ID_KEY_FILES: Entry[] = [
+  { name: LOCAL_ID_KEY_FILE, size: 32 },
+  { name: idKeyCopyName("0123456789abcdef", false), size: 32 },
+  { name: idKeyCopyName("0123456789abcdef", true), size: 250 },
+  { name: idKeyCopyName("fedcba9876543210", true), size: 250 },
+];
 const map = (id: string, size = 300): Entry => ({ name: `${id}.map.zst`, size });
 const pack = (s: string, size = 1000): Entry => ({ name: `${s}.zst`, size });
 const idx = (s: string): Entry => ({ name: `${s}.idx`, size: 40 });
@@ -290,6 +298,19 @@ describe("classifyFolder: pages backups and their pieces", () => {
       { [`${ID}.json`]: fileManifest(ID) },
       { backups: [ID], unreferenced: [[`${A}.zst`, "stale"]] },
       true,
+    ],
+    [
+      "the id key files are left alone beside a listed backup; only an interrupted write of one is a partial",
+      [{ name: `${ID}.json` }, map(ID), pack(A), ...ID_KEY_FILES, { name: `.${LOCAL_ID_KEY_FILE}.1a2b3c4d.tmp` }],
+      { [`${ID}.json`]: pagesManifest(ID, [`${A}.zst`]) },
+      { backups: [ID], referenced: [`${A}.zst`], partials: [`.${LOCAL_ID_KEY_FILE}.1a2b3c4d.tmp`] },
+      true,
+    ],
+    [
+      "and beside a manifest that does not parse, where they are neither problems nor protected pieces",
+      [{ name: `${ID}.json` }, map(ID), pack(B), ...ID_KEY_FILES],
+      { [`${ID}.json`]: "{ not json" },
+      { problems: [[ID, "manifest is not valid JSON"]], protected: [`${B}.zst`] },
     ],
     [
       "names shaped like pieces that sqlbak never writes are foreign: left alone",

@@ -24,7 +24,8 @@
  * A pages backup is listed only when its map and every pack it names are
  * present (with their sizes, where sizes are checked); otherwise it is a
  * problem naming the first missing piece.
- * Everything else (the lock, foreign files) is left alone and not reported.
+ * Everything else (the lock, the id key `.sqlbak-id-key` and its copies
+ * `id-key-<fingerprint>[.age]`, foreign files) is left alone and not reported.
  */
 import {
   DATA_FILE_RE,
