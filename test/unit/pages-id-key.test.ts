@@ -4,6 +4,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   statSync,
@@ -204,16 +205,18 @@ describe("loadOrCreateIdKey", () => {
       },
       /is a symlink, not a regular file/,
     ],
+    ["a folder", (p: string) => mkdirSync(p), /is not a regular file/],
   ])("refuses a local key file of %s, leaving it as it is", async (_what, make, message) => {
     const dir = tempDir();
     const local = join(dir, LOCAL_ID_KEY_FILE);
     make(local);
-    const before = readFileSync(local);
+    const before = statSync(local).isFile() ? readFileSync(local) : null;
     const err = await loadOrCreateIdKey(dir, null).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperationError);
     expect((err as OperationError).message).toMatch(message);
     expect((err as OperationError).hint).toContain("move the file away");
-    expect(readFileSync(local)).toEqual(before);
+    if (before) expect(readFileSync(local)).toEqual(before);
+    else expect(statSync(local).isDirectory()).toBe(true);
     expect(readdirSync(dir).filter((n) => n.startsWith("id-key-"))).toEqual([]);
   });
 

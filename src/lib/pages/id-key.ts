@@ -140,6 +140,15 @@ function writeNewFile(dir: string, path: string, data: Uint8Array): boolean {
   return created;
 }
 
+/** writeNewFile with a failure (permissions, a full disk) as one clear sentence naming the file. */
+function writeKeyFile(dir: string, path: string, data: Uint8Array): boolean {
+  try {
+    return writeNewFile(dir, path, data);
+  } catch (err) {
+    throw new OperationError(fsErrorMessage(err, "write the id key", path), { cause: err });
+  }
+}
+
 /** The passphrase a sealed copy may open with: the sealer's variable, else the config's. */
 function ageKeysFor(sealing: Sealer | null, keys: DecryptionKeys | undefined): AgeKeys {
   const env = keys?.env ?? process.env;
@@ -235,7 +244,7 @@ export async function loadOrCreateIdKey(
   if (!key) {
     const adopted = await adoptCopy(folder, sealing, keys, skipped);
     const candidate = adopted?.key ?? new Uint8Array(randomBytes(ID_KEY_BYTES));
-    if (writeNewFile(folder, localPath, candidate)) {
+    if (writeKeyFile(folder, localPath, candidate)) {
       key = candidate;
       created = !adopted;
       adoptedFrom = adopted?.name ?? null;
@@ -246,6 +255,6 @@ export async function loadOrCreateIdKey(
   }
   const fingerprint = fingerprintHex(key);
   const copyName = idKeyCopyName(fingerprint, sealing !== null);
-  if (!existsSync(join(folder, copyName))) writeNewFile(folder, join(folder, copyName), await copyBytes(key, sealing));
+  if (!existsSync(join(folder, copyName))) writeKeyFile(folder, join(folder, copyName), await copyBytes(key, sealing));
   return { key, fingerprint, created, adoptedFrom, skipped };
 }
