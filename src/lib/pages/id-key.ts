@@ -164,12 +164,18 @@ async function openCopy(
   sealed: boolean,
   ageKeys: AgeKeys,
 ): Promise<Uint8Array | string> {
-  const st = lstatSync(path);
-  if (!st.isFile()) return "not a regular file";
-  if (st.size > MAX_COPY_BYTES) return `${st.size} bytes, too large for a key copy`;
+  let bytes: Uint8Array;
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile()) return "not a regular file";
+    if (st.size > MAX_COPY_BYTES) return `${st.size} bytes, too large for a key copy`;
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    return `cannot be read: ${describeError(err)}`;
+  }
   let key: Uint8Array;
   try {
-    key = sealed ? await decryptBytes(readFileSync(path), ageKeys) : new Uint8Array(readFileSync(path));
+    key = sealed ? await decryptBytes(bytes, ageKeys) : bytes;
   } catch (err) {
     if (err instanceof AgeNoIdentityError) return "no identity or passphrase given here opens it";
     if (err instanceof AgeFormatError) return `not a valid age file: ${err.message}`;
@@ -202,7 +208,7 @@ async function adoptCopy(
     try {
       candidates.push({ name, mtimeMs: lstatSync(join(dir, name)).mtimeMs });
     } catch {
-      // vanished while listing
+      // vanished while listing: nothing to adopt
     }
   }
   candidates.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.name < b.name ? 1 : -1));
