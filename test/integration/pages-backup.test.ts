@@ -171,6 +171,24 @@ describe("writePagesBackup → reassemblePages", () => {
   });
 });
 
+describe("reassemblePages", () => {
+  it("refuses an image whose SHA-256 is not the manifest's, leaving no file at the target", async () => {
+    const s = setup();
+    const { b } = await backup(s);
+    const edited: StoredBackup = {
+      ...b,
+      manifest: { ...b.manifest, raw: { ...b.manifest.raw, sha256: "0".repeat(64) } },
+    };
+    const target = join(s.dir, "edited.db");
+    const err = await reassemblePages(edited, s.folder, NO_KEYS, target).catch((e: Error) => e);
+    expect((err as Error).message).toBe(
+      `backup ${b.manifest.id} cannot be reassembled: the reassembled image's SHA-256 ${b.manifest.raw.sha256} ` +
+        `is not the recorded ${"0".repeat(64)}`,
+    );
+    expect(readdirSync(s.dir).filter((n) => n.includes("edited"))).toEqual([]);
+  });
+});
+
 describe("writePagesBackup, encrypted to recipients", () => {
   const id = generateIdentity();
   const encryption = { type: "recipients" as const, recipients: [id.recipient] };
