@@ -128,6 +128,28 @@ describe("writePagesBackup → reassemblePages", () => {
     await restoredSha(s, second.b);
   });
 
+  it("backs up a database whose page size changed (VACUUM) and one a VACUUM rewrote, each restoring alone", async () => {
+    const s = setup();
+    const first = await backup(s);
+    const db = new Database(s.dbPath);
+    db.run("PRAGMA journal_mode = delete"); // the page size of a WAL database cannot change
+    db.run("PRAGMA page_size = 8192");
+    db.run("VACUUM");
+    db.close();
+    const resized = await backup(s);
+    expect(resized.pages.page_size).toBe(8192);
+    expect(resized.pages.packs.every((p) => p.new === true)).toBe(true);
+    await restoredSha(s, resized.b);
+    const vacuumed = new Database(s.dbPath);
+    vacuumed.run("DELETE FROM items WHERE id % 3 = 0");
+    vacuumed.run("VACUUM");
+    vacuumed.close();
+    const shrunk = await backup(s);
+    expect(shrunk.b.manifest.snapshot.page_count).toBeLessThan(resized.b.manifest.snapshot.page_count);
+    await restoredSha(s, shrunk.b);
+    await restoredSha(s, first.b);
+  });
+
   it("makes every pack and its index durable before the map, and the map before the manifest", async () => {
     const s = setup();
     await backup(s);
