@@ -150,6 +150,36 @@ describe("writePagesBackup → reassemblePages", () => {
     await restoredSha(s, first.b);
   });
 
+  it("leaves nothing behind when the snapshot of a damaged source fails after whole packs were written", async () => {
+    const dir = tempDir();
+    const dbPath = makeDatabase(join(dir, "bad.db"), { journalMode: "delete", rows: 10000, payloadBytes: 4096 });
+    const conn = new Database(dbPath);
+    const root = (
+      conn.query("SELECT rootpage FROM sqlite_schema WHERE name = 'items_name'").get() as { rootpage: number }
+    ).rootpage;
+    const pageSize = (conn.query("PRAGMA page_size").get() as { page_size: number }).page_size;
+    conn.close();
+    const bytes = readFileSync(dbPath);
+    bytes.fill(0xff, (root - 1) * pageSize, (root - 1) * pageSize + 16); // the index's root: not a b-tree page
+    writeFileSync(dbPath, bytes);
+    expect(bytes.length).toBeGreaterThan(40 * 1024 * 1024); // more than one pack's worth
+    const config = loadConfig({ backupDir: join(dir, "backups") }, { HOME: dir }, dir);
+    const db = adHocDatabase(config, dbPath);
+    const stored: string[] = [];
+    const r = await writePagesBackup(config, db, {
+      kind: "manual",
+      tags: [],
+      dryRun: false,
+      idKey: ID_KEY,
+      onStored: (n) => stored.push(n),
+    });
+    expect(r.ok).toBe(false);
+    expect(r.error).toContain("bad.db");
+    expect(stored.filter((n) => PACK_FILE_RE.test(n)).length).toBeGreaterThan(0);
+    const left = readdirSync(join(config.backupDir, db.name)).filter((n) => !n.startsWith(".sqlbak-lock"));
+    expect(left).toEqual([]);
+  });
+
   it("makes every pack and its index durable before the map, and the map before the manifest", async () => {
     const s = setup();
     await backup(s);
