@@ -20,7 +20,7 @@ import {
   type StoredPages,
 } from "../../src/lib/model/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
-import { listFolder, type StoredBackup } from "../../src/lib/store/index.ts";
+import { listBackups, openLocalFolder, type StoredBackup } from "../../src/lib/store/index.ts";
 import { integrityCheck, makeDatabase } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -98,7 +98,7 @@ describe("writePagesBackup → reassemblePages", () => {
     await restoredSha(s, second.b);
     await restoredSha(s, first.b); // the first still restores alone
 
-    const listing = await listFolder(s.config.backupDir, s.db.name);
+    const listing = await listBackups(openLocalFolder(s.config.backupDir), s.db.name);
     expect(listing.problems).toEqual([]);
     expect(listing.backups.map((b) => b.manifest.id)).toEqual([first.r.id!, second.r.id!]);
     expect(listing.backups.every((b) => b.manifest.stored.format === "pages")).toBe(true);
