@@ -21,7 +21,7 @@ import {
 } from "../../src/lib/model/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
 import { listBackups, openLocalFolder, type StoredBackup } from "../../src/lib/store/index.ts";
-import { integrityCheck, makeDatabase } from "../helpers/db.ts";
+import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const ID_KEY = new Uint8Array(32).fill(7);
@@ -220,6 +220,39 @@ describe("writePagesBackup → reassemblePages", () => {
       expect((err as Error).message).toContain(`pack ${shared.name}`);
       expect(existsSync(target)).toBe(false);
     }
+  });
+});
+
+describe("writePagesBackup while a writer commits (WAL mode)", () => {
+  it("captures one committed state per backup, each reassembling to its SHA-256", async () => {
+    const s = setup();
+    const proc = Bun.spawn(["bun", join(import.meta.dir, "../helpers/writer.ts"), s.dbPath], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = proc.stderr.getReader();
+    await reader.read(); // "ready"
+    reader.releaseLock();
+    const taken = [];
+    try {
+      for (let i = 0; i < 3; i++) taken.push(await backup(s));
+    } finally {
+      proc.kill("SIGTERM");
+      const out = JSON.parse(await new Response(proc.stdout).text()) as { commits: number; errors: string[] };
+      await proc.exited;
+      expect(out.errors).toEqual([]);
+    }
+    const counters: number[] = [];
+    for (const t of taken) {
+      await restoredSha(s, t.b);
+      const target = join(s.dir, `restored-${t.b.manifest.id}.db`);
+      const { n } = (queryAll(target, "SELECT n FROM counter") as { n: number }[])[0]!;
+      const { w } = (queryAll(target, "SELECT count(*) AS w FROM items WHERE name = 'writer'") as { w: number }[])[0]!;
+      expect(w).toBe(n);
+      counters.push(n);
+    }
+    expect(counters.at(-1)).toBeGreaterThan(0); // the writer committed while the backups ran
+    expect(taken.at(-1)!.pages.packs.some((p) => !p.new)).toBe(true);
   });
 });
 
