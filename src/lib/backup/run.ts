@@ -202,7 +202,8 @@ export const FILE_STORE: BackupStore = {
 };
 
 /**
- * Backs up one database. Never throws for a failure of the backup itself: the
+ * Backs up one database, its bytes stored by `store` (today's data file by
+ * default). Never throws for a failure of the backup itself: the
  * result says ok or not, with the error text and exit code (1 failed, 4 locked).
  */
 export async function backupDatabase(
