@@ -1,5 +1,6 @@
 /** Takes a backup of each database (snapshot, check, encode, store, manifest) and owns the scheduled pipeline. */
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
+export { type PagesBackupOptions, writePagesBackup } from "./pages.ts";
 export {
   runScheduledBackup,
   type ScheduledBackupFailure,

@@ -4,8 +4,6 @@
  * (last: a backup exists only when its manifest does). Any failure removes
  * what this run wrote.
  */
-import { statSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { compressFile, type Sealer, sealerFor } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
@@ -13,18 +11,14 @@ import {
   type BackupKind,
   dataFileName,
   describeError,
-  detectShrink,
   EXIT,
   type ExitCode,
   fsErrorMessage,
-  MANIFEST_FORMAT,
-  type Manifest,
   manifestFileName,
   newBackupId,
   OperationError,
   SqlbakError,
   serializeManifest,
-  shrinkReference,
 } from "../model/index.ts";
 import {
   assertSourceDatabase,
@@ -36,7 +30,7 @@ import {
   takePageSnapshot,
   takeSnapshot,
 } from "../snapshot/index.ts";
-import { appendOpLog, databaseFolder, listFolder, removeStalePartials } from "../store/index.ts";
+import { appendOpLog, databaseFolder, removeStalePartials } from "../store/index.ts";
 import {
   acquireLock,
   commitRename,
@@ -44,10 +38,10 @@ import {
   type LockOwner,
   pausePoint,
   removeQuietly,
-  SQLBAK_VERSION,
   tempPathFor,
   writeFileAtomic,
 } from "../system/index.ts";
+import { newManifest, shrinkOf, sourceStat } from "./manifest.ts";
 
 export interface BackupOptions {
   kind: BackupKind;
@@ -126,14 +120,28 @@ async function snapshotAndCompress(
   return { snap, sums, check, facts };
 }
 
-async function writeBackup(
-  config: ResolvedConfig,
-  db: ResolvedDatabase,
-  opts: BackupOptions,
-  result: BackupResult,
-  started: Date,
-  sealer: Sealer | null,
-) {
+/** What a way of storing a backup gets: the run's inputs, and the result to fill in once its manifest is written. */
+export interface BackupContext {
+  config: ResolvedConfig;
+  db: ResolvedDatabase;
+  opts: BackupOptions;
+  result: BackupResult;
+  started: Date;
+  sealer: Sealer | null;
+}
+
+/**
+ * How one backup's bytes are stored: today's self-contained data file
+ * (FILE_STORE), or a page map over packs (pages.ts). `write` runs under the
+ * folder's lock, writes the manifest last, and removes what it wrote when it fails.
+ */
+export interface BackupStore {
+  /** The file a backup's result names (data file or map): also what a dry run reports. */
+  fileName(id: string, db: ResolvedDatabase, encrypted: boolean): string;
+  write(ctx: BackupContext): Promise<void>;
+}
+
+async function writeBackup({ config, db, opts, result, started, sealer }: BackupContext) {
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
   const dataPath = join(folder, dataFileName(id, db.compression, sealer !== null));
@@ -150,28 +158,18 @@ async function writeBackup(
         hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it",
       });
     removeQuietly(snapshotPath);
-    // Pre-restore copies may be of another file: only scheduled and manual backups are compared.
-    const shrunk =
-      opts.kind === "pre-restore"
-        ? null
-        : detectShrink(shrinkReference((await listFolder(config.backupDir, db.name)).backups.map((b) => b.manifest)), {
-            rawSize: sums.rawSize,
-            pageCount: facts.page_count,
-            tableCount: Object.keys(facts.tables).length,
-          });
+    const shrunk = await shrinkOf(config, db, opts, sums.rawSize, facts);
     commitRename(storedTemp, dataPath);
     committedData = true;
     pausePoint("backup:data-committed");
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
+    const manifest = newManifest({
       id,
-      database: db.name,
-      source: db.path,
-      source_stat: stat,
-      created_at: started.toISOString(),
-      kind: opts.kind,
-      tags: opts.tags,
-      snapshot: { method: snap.method, journal_mode: snap.journal_mode, ...facts },
+      db,
+      opts,
+      started,
+      stat,
+      snap,
+      facts,
       raw: { size: sums.rawSize, sha256: sums.rawSha256 },
       stored: {
         file: dataFileName(id, db.compression, sealer !== null),
@@ -181,14 +179,9 @@ async function writeBackup(
         compression_level: db.compressionLevel,
         encryption: sealer?.manifest ?? null,
       },
-      check: { level: check.level, ok: check.ok, result: check.result },
-      duration_ms: Date.now() - started.getTime(),
-      host: hostname(),
-      sqlbak_version: SQLBAK_VERSION,
-      verifications: [],
-      ...(shrunk ? { shrunk } : {}),
-      ...(shrunk && opts.acceptShrink ? { shrink_accepted: true } : {}),
-    };
+      check,
+      shrunk,
+    });
     writeFileAtomic(manifestPath, serializeManifest(manifest));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
     if (shrunk) Object.assign(result, { shrunk, shrinkAccepted: Boolean(opts.acceptShrink) });
@@ -202,24 +195,22 @@ async function writeBackup(
   }
 }
 
-/** Mode and owner of the live file, so a restore to a new path can give them back; see docs/restore.md. */
-function sourceStat(path: string): Manifest["source_stat"] {
-  try {
-    const st = statSync(path);
-    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-  } catch {
-    return undefined; // the snapshot reports a missing source precisely
-  }
-}
+/** Today's backups: one self-contained data file that `age -d | zstd -d` alone restores. */
+export const FILE_STORE: BackupStore = {
+  fileName: (id, db, encrypted) => dataFileName(id, db.compression, encrypted),
+  write: writeBackup,
+};
 
 /**
- * Backs up one database. Never throws for a failure of the backup itself: the
+ * Backs up one database, its bytes stored by `store` (today's data file by
+ * default). Never throws for a failure of the backup itself: the
  * result says ok or not, with the error text and exit code (1 failed, 4 locked).
  */
 export async function backupDatabase(
   config: ResolvedConfig,
   db: ResolvedDatabase,
   opts: BackupOptions,
+  store: BackupStore = FILE_STORE,
 ): Promise<BackupResult> {
   const started = opts.now?.() ?? new Date();
   const result: BackupResult = {
@@ -238,7 +229,7 @@ export async function backupDatabase(
     const folder = databaseFolder(config.backupDir, db.name);
     if (opts.dryRun) {
       result.id = newBackupId(db.name, started);
-      result.dataPath = join(folder, dataFileName(result.id, db.compression, sealer !== null));
+      result.dataPath = join(folder, store.fileName(result.id, db, sealer !== null));
       result.manifestPath = join(folder, manifestFileName(result.id));
     } else {
       try {
@@ -253,7 +244,7 @@ export async function backupDatabase(
           );
       try {
         result.removedPartials = await removeStalePartials(config.backupDir, db.name, started.getTime());
-        await writeBackup(config, db, opts, result, started, sealer);
+        await store.write({ config, db, opts, result, started, sealer });
       } finally {
         lock?.release();
       }

@@ -109,6 +109,11 @@ function passphraseFor(enc: ManifestEncryption, keys: DecryptionKeys): string | 
   );
 }
 
+/** The age keys among `keys` that may open a file encrypted as `enc` says (identities, the passphrase it names). */
+export function ageKeysFor(enc: ManifestEncryption, keys: DecryptionKeys): AgeKeys {
+  return { identities: keys.identities, passphrase: passphraseFor(enc, keys) };
+}
+
 function describeRecipients(enc: ManifestEncryption): string {
   return "recipients" in enc
     ? `encrypted to ${enc.recipients.join(", ")}`

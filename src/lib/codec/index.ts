@@ -9,6 +9,7 @@ export {
   writeAllSync,
 } from "./compress.ts";
 export {
+  ageKeysFor,
   assertDecryptable,
   type DecryptionKeys,
   IDENTITY_ENV,

@@ -9,4 +9,5 @@ export {
   type RestorePlan,
   selectBackup,
 } from "./plan.ts";
+export { reassemblePages } from "./reassemble.ts";
 export { type RestoredPermissions, type RestoreResult, runRestore } from "./run.ts";

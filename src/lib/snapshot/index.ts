@@ -1,6 +1,12 @@
 /**
  * A consistent image of a live database, read-only: its pages (WAL-aware) in a worker, or VACUUM INTO; SQLite checks.
  */
+export {
+  CONSUMER_CHUNK_BYTES,
+  type ConsumedSnapshotResult,
+  consumePageSnapshot,
+  type PageConsumer,
+} from "./consume.ts";
 export { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "./inspect.ts";
 export { takePageSnapshot } from "./pages.ts";
 export { assertSourceDatabase, takeSnapshot } from "./vacuum.ts";

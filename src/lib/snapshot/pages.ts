@@ -41,16 +41,7 @@ const READER_URL = import.meta.url.endsWith("/snapshot/pages.ts")
 /** Whole copies redone when the WAL changed under the copy (never seen; the pinning argument rules it out). */
 const COPY_ATTEMPTS = 3;
 
-export interface PageSnapshotResult extends CompressResult {
-  method: "pages";
-  journal_mode: string;
-  page_size: number;
-  page_count: number;
-  /** Pages taken from WAL frames rather than the database file (0: the file alone held the state). */
-  wal_pages: number;
-  check: CheckResult;
-  facts: DatabaseFacts;
-}
+export type PageSnapshotResult = CompressResult & PinnedSnapshot;
 
 /** Reads `len` bytes at `pos` into `buf`, zero-filling past the end of the file (as SQLite reads it). */
 function readFull(fd: number, buf: Uint8Array, len: number, pos: number): void {
@@ -68,9 +59,9 @@ function readFull(fd: number, buf: Uint8Array, len: number, pos: number): void {
  * buffers taken from a small pool: compressChunks hands each back once its
  * frame is written, so memory stays flat however big the database is.
  */
-function pageChunks(files: SourceFiles, pin: Pinned) {
+export function pageChunks(files: SourceFiles, pin: Pinned, chunkBytes = CHUNK_BYTES) {
   const { pageSize, pageCount, walPages } = pin;
-  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / pageSize));
+  const perChunk = Math.max(1, Math.floor(chunkBytes / pageSize));
   const file = files.fd("")!;
   const walFd = walPages.size > 0 ? files.fd("-wal") : null;
   const pool: Uint8Array[] = [];
@@ -148,30 +139,76 @@ export interface PageSnapshotOptions {
   makeFilter?: () => Promise<StoredFilter>;
 }
 
-/** One attempt: pin in the worker, copy here while it checks, then confirm the WAL did not move. */
-async function copyOnce(
-  files: SourceFiles,
-  storedPath: string,
-  { codec, level, check, onProgress, makeFilter }: PageSnapshotOptions,
-) {
+/**
+ * One attempt: pin in the worker, run `copy` over the pinned state here while
+ * the worker checks it, then confirm the WAL did not move.
+ */
+async function copyOnce<T>(files: SourceFiles, check: CheckLevel, copy: (pin: Pinned) => Promise<T>) {
   const reader = new Reader(files.source, check);
   try {
     const { pin } = await reader.next("pinned");
-    const total = pin.pageCount * pin.pageSize;
-    const { chunks, release } = pageChunks(files, pin);
-    const filter = await makeFilter?.();
-    const sums = await compressChunks(chunks, storedPath, codec, level, {
-      onProgress: (d) => onProgress?.(d, total),
-      release,
-      filter,
-    });
+    const copied = await copy(pin);
     const salt = pin.walSalt && readWalSalt(files.fd("-wal")!);
     if (pin.walSalt && (salt?.[0] !== pin.walSalt[0] || salt?.[1] !== pin.walSalt[1]))
       throw new WalChangedError("WAL restarted during the copy");
     const checked = await reader.next("checked");
-    return { pin, sums, checked };
+    return { pin, copied, checked };
   } finally {
     await reader.finish();
+  }
+}
+
+/** What every page-level snapshot reports besides what its copy made. */
+export interface PinnedSnapshot {
+  method: "pages";
+  journal_mode: string;
+  page_size: number;
+  page_count: number;
+  /** Pages taken from WAL frames rather than the database file (0: the file alone held the state). */
+  wal_pages: number;
+  check: CheckResult;
+  facts: DatabaseFacts;
+}
+
+/**
+ * Pins one committed state of `source` and runs `copy` over it (it reads the
+ * pages through `files`), checked at `check` level inside the same read
+ * transaction. A copy the WAL moved under (ruled out by the pinning argument)
+ * is thrown away (`discard`) and redone, at most COPY_ATTEMPTS times.
+ */
+export async function snapshotPinned<T>(
+  source: string,
+  check: CheckLevel,
+  copy: (files: SourceFiles, pin: Pinned) => Promise<T>,
+  discard: () => Promise<void> | void,
+): Promise<PinnedSnapshot & { copied: T }> {
+  assertSourceDatabase(source);
+  // Opened before the reader's connection, closed after it: see SourceFiles.
+  const files = new SourceFiles(source);
+  try {
+    if (files.fd("") === null) throw new OperationError(`snapshot of ${source}: the database file vanished`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { pin, copied, checked } = await copyOnce(files, check, (p) => copy(files, p));
+        return {
+          copied,
+          method: "pages",
+          journal_mode: pin.journalMode,
+          page_size: pin.pageSize,
+          page_count: pin.pageCount,
+          wal_pages: pin.walPages.size,
+          check: checked.check,
+          facts: checked.facts,
+        };
+      } catch (err) {
+        if (!(err instanceof WalChangedError) || attempt >= COPY_ATTEMPTS) throw err;
+        await discard();
+      }
+    }
+  } catch (err) {
+    throw snapshotError(source, err);
+  } finally {
+    files.closeAll();
   }
 }
 
@@ -183,36 +220,24 @@ async function copyOnce(
 export async function takePageSnapshot(
   source: string,
   storedPath: string,
-  opts: PageSnapshotOptions,
+  { codec, level, check, onProgress, makeFilter }: PageSnapshotOptions,
 ): Promise<PageSnapshotResult> {
-  assertSourceDatabase(source);
-  // Opened before the reader's connection, closed after it: see SourceFiles.
-  const files = new SourceFiles(source);
-  try {
-    if (files.fd("") === null) throw new OperationError(`snapshot of ${source}: the database file vanished`);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { pin, sums, checked } = await copyOnce(files, storedPath, opts);
-        return {
-          ...sums,
-          method: "pages",
-          journal_mode: pin.journalMode,
-          page_size: pin.pageSize,
-          page_count: pin.pageCount,
-          wal_pages: pin.walPages.size,
-          check: checked.check,
-          facts: checked.facts,
-        };
-      } catch (err) {
-        if (!(err instanceof WalChangedError) || attempt >= COPY_ATTEMPTS) throw err;
-        removeQuietly(storedPath);
-      }
-    }
-  } catch (err) {
-    throw snapshotError(source, err);
-  } finally {
-    files.closeAll();
-  }
+  const { copied, ...snap } = await snapshotPinned(
+    source,
+    check,
+    async (files, pin) => {
+      const total = pin.pageCount * pin.pageSize;
+      const { chunks, release } = pageChunks(files, pin);
+      const filter = await makeFilter?.();
+      return compressChunks(chunks, storedPath, codec, level, {
+        onProgress: (d) => onProgress?.(d, total),
+        release,
+        filter,
+      });
+    },
+    () => removeQuietly(storedPath),
+  );
+  return { ...copied, ...snap };
 }
 
 function snapshotError(source: string, err: unknown): unknown {

@@ -11,7 +11,7 @@
  * test either kills it there or deletes the file to let it go on.
  *
  * Steps: backup:snapshot-taken, backup:data-committed (data renamed into place,
- * manifest not yet written), rotate:manifest-removed (one backup's manifest
+ * or a pages backup's packs and map; manifest not yet written), rotate:manifest-removed (one backup's manifest
  * unlinked and the folder fsynced, its data file not yet), rotate:backup-removed,
  * restore:copy-ready (checked copy beside the target), restore:pre-restore-taken,
  * restore:renamed (copy renamed over the target, before its quick_check),

@@ -1,0 +1,158 @@
+/**
+ * Where the pages of a pages backup go as the snapshot hands them over: each
+ * page's keyed id is looked up among the pages already stored (known packs,
+ * then this backup's own); a page found is referenced, any other is appended
+ * to the current new pack, which is finished (made durable with its index)
+ * once full. The map's runs are built as pages go. Only the packs the map
+ * references are listed, in the order it first references them.
+ */
+import { join } from "node:path";
+import type { StoredFilter } from "../codec/index.ts";
+import type { StoredPack } from "../model/index.ts";
+import {
+  type FinishedPack,
+  idAt,
+  MapBuilder,
+  PAGE_ID_BYTES,
+  PackWriter,
+  type PageMap,
+  pageId,
+  pagesPerFrame,
+} from "../pages/index.ts";
+import type { PageConsumer } from "../snapshot/index.ts";
+import { removeQuietly } from "../system/index.ts";
+import { DedupTable } from "./dedup.ts";
+import type { KnownPack } from "./known-packs.ts";
+
+export interface PageSinkOptions {
+  folder: string;
+  idKey: Uint8Array;
+  /** zstd level of the packs' frames. */
+  level: number;
+  /** Encryption of new packs and their indexes; absent: stored plain. */
+  seal?: () => Promise<StoredFilter>;
+  /** Called once each new pack and its index are durable under their final names. */
+  onStored?: (name: string) => void;
+}
+
+/** A pack the map may reference: one already stored, or one this backup writes (stored once finished). */
+interface Candidate {
+  stored: StoredPack | null;
+  /** Its number in the manifest's list, or -1 while the map does not reference it. */
+  ref: number;
+}
+
+export interface SinkResult {
+  map: PageMap;
+  /** Every pack the map references, by its pack numbers; `new` on the ones this backup wrote. */
+  packs: StoredPack[];
+  /** Stored bytes of the new packs. */
+  newBytes: number;
+}
+
+export class PageSink implements PageConsumer {
+  private table = new DedupTable();
+  private builder: MapBuilder | null = null;
+  private candidates: Candidate[] = [];
+  private refs: number[] = [];
+  private writer: PackWriter | null = null;
+  private writerCandidate = -1;
+  /** Packs finished by this backup (every attempt), removed by abort(). */
+  private written: FinishedPack[] = [];
+
+  constructor(
+    private readonly known: KnownPack[],
+    private readonly opts: PageSinkOptions,
+  ) {}
+
+  begin({ pageSize, pageCount }: { pageSize: number; pageCount: number }): void {
+    const usable = this.known.filter(
+      (k) => k.index.pageSize === pageSize && k.index.pagesPerFrame === pagesPerFrame(pageSize),
+    );
+    const entries = usable.reduce((n, k) => n + k.index.ids.length / PAGE_ID_BYTES, 0);
+    this.table = new DedupTable(entries + pageCount);
+    this.candidates = usable.map((k) => ({ stored: k.stored, ref: -1 }));
+    for (const [c, k] of usable.entries()) {
+      for (let e = 0; e < k.index.ids.length / PAGE_ID_BYTES; e++) this.table.add(idAt(k.index, e), c, e);
+    }
+    this.refs = [];
+    this.builder = new MapBuilder(pageSize);
+  }
+
+  /** The manifest's number for candidate `c`, given on first use. */
+  private refOf(c: number): number {
+    const cand = this.candidates[c]!;
+    if (cand.ref < 0) {
+      cand.ref = this.refs.length;
+      this.refs.push(c);
+    }
+    return cand.ref;
+  }
+
+  async pages(buf: Uint8Array, firstPage: number, pageSize: number): Promise<void> {
+    const n = buf.length / pageSize;
+    for (let i = 0; i < n; i++) {
+      const page = buf.subarray(i * pageSize, (i + 1) * pageSize);
+      const id = pageId(this.opts.idKey, page);
+      const hit = this.table.get(id);
+      if (hit) {
+        this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
+        continue;
+      }
+      const w = this.writer ?? (await this.startPack(pageSize));
+      const entry = await w.add(page, id);
+      this.table.add(id, this.writerCandidate, entry);
+      this.builder!.add(firstPage + i, this.refOf(this.writerCandidate), entry);
+      if (w.isFull()) await this.finishPack();
+    }
+  }
+
+  private async startPack(pageSize: number): Promise<PackWriter> {
+    const { folder, idKey, level, seal } = this.opts;
+    this.writer = await PackWriter.create(folder, { pageSize, level, idKey, seal });
+    this.writerCandidate = this.candidates.length;
+    this.candidates.push({ stored: null, ref: -1 });
+    return this.writer;
+  }
+
+  private async finishPack(): Promise<void> {
+    const w = this.writer!;
+    this.writer = null;
+    const done = await w.finish();
+    this.written.push(done);
+    this.candidates[this.writerCandidate]!.stored = {
+      name: done.name,
+      size: done.size,
+      sha256: done.sha256,
+      new: true,
+    };
+    this.opts.onStored?.(done.name);
+    this.opts.onStored?.(done.indexName);
+  }
+
+  /** Finishes the open pack; every pack the map references is then durable. */
+  async finish(): Promise<SinkResult> {
+    if (!this.builder) throw new Error("page sink: no pages were given");
+    if (this.writer) await this.finishPack();
+    const packs = this.refs.map((c) => this.candidates[c]!.stored!);
+    const newBytes = packs.reduce((n, p) => n + (p.new ? p.size : 0), 0);
+    return { map: this.builder.finish(), packs, newBytes };
+  }
+
+  /** Drops this attempt: the open pack, and the packs it finished (no manifest references them). */
+  async discard(): Promise<void> {
+    await this.abort();
+    this.builder = null;
+  }
+
+  /** Removes every pack (and index) this sink wrote: call only while no manifest references them. */
+  async abort(): Promise<void> {
+    const w = this.writer;
+    this.writer = null;
+    await w?.abort();
+    for (const p of this.written.splice(0)) {
+      removeQuietly(join(this.opts.folder, p.name));
+      removeQuietly(join(this.opts.folder, p.indexName));
+    }
+  }
+}

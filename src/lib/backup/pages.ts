@@ -1,0 +1,144 @@
+/**
+ * A pages (incremental) backup of one database: the snapshot's pages go
+ * through their keyed ids; a page already stored in a pack that a listed
+ * backup of the folder references is referenced, any other goes into a new
+ * pack. Write order, each step durable (fsync, rename, folder fsync) before
+ * the next: new packs, each followed by its index; the map `<id>.map.zst[.age]`;
+ * the manifest, last. A backup exists only once its manifest does, and by
+ * then everything it references is on disk. Lock, sweep of stale partials,
+ * op log and failure reporting are backupDatabase's (run.ts), as for every backup.
+ * Not used by `sqlbak backup` yet: the format is docs/format.md.
+ */
+import { join } from "node:path";
+import type { AgeKeys } from "../../age/index.ts";
+import type { Sealer } from "../codec/index.ts";
+import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
+import { manifestFileName, mapFileName, newBackupId, OperationError, serializeManifest } from "../model/index.ts";
+import { encodeMap, type PageMap, pagesPerFrame } from "../pages/index.ts";
+import { consumePageSnapshot } from "../snapshot/index.ts";
+import { databaseFolder, listFolder } from "../store/index.ts";
+import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
+import { loadKnownPacks } from "./known-packs.ts";
+import { newManifest, shrinkOf, sourceStat } from "./manifest.ts";
+import { PageSink } from "./page-sink.ts";
+import { type BackupContext, type BackupOptions, type BackupResult, type BackupStore, backupDatabase } from "./run.ts";
+
+export interface PagesBackupOptions extends BackupOptions {
+  /** The id key (32 bytes): every page's id, and the fingerprint each new pack index records. */
+  idKey: Uint8Array;
+  /**
+   * What opens encrypted pack indexes to find pages already stored. Default: the
+   * passphrase of a passphrase config; none for recipients (their indexes are then
+   * unreadable here, and the pages they hold are stored again).
+   */
+  indexKeys?: AgeKeys;
+  /** Called once each stored file (pack, pack index, map, manifest) is durable under its final name. */
+  onStored?: (name: string) => void;
+}
+
+/** zstd level of packs and map: the database's when it compresses with zstd, else zstd's default. */
+const levelOf = (db: ResolvedDatabase) => (db.compression === "zstd" ? db.compressionLevel : 3);
+
+function defaultIndexKeys(config: ResolvedConfig): AgeKeys | null {
+  const enc = config.encryption;
+  if (enc?.type !== "passphrase") return null;
+  const passphrase = process.env[enc.passphraseEnv];
+  return passphrase ? { identities: [], passphrase } : null;
+}
+
+/** The map's stored bytes: zstd, then age when the backup is encrypted. */
+async function mapBytes(map: PageMap, level: number, sealer: Sealer | null): Promise<Uint8Array> {
+  const compressed = Bun.zstdCompressSync(encodeMap(map), { level });
+  if (!sealer) return compressed;
+  const f = await sealer.create();
+  return Buffer.concat([...(await f.push(compressed)), ...(await f.end())]);
+}
+
+async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise<void> {
+  const { config, db, result, started, sealer } = ctx;
+  const folder = databaseFolder(config.backupDir, db.name);
+  const id = newBackupId(db.name, started);
+  const mapName = mapFileName(id, sealer !== null);
+  const mapPath = join(folder, mapName);
+  const manifestName = manifestFileName(id);
+  const stat = sourceStat(db.path); // before the snapshot: the file may be gone by the time the manifest is written
+  const listed = await listFolder(config.backupDir, db.name);
+  const keys = opts.indexKeys ?? defaultIndexKeys(config);
+  const known = await loadKnownPacks(folder, listed.backups, opts.idKey, keys);
+  const level = levelOf(db);
+  const sink = new PageSink(known, { folder, idKey: opts.idKey, level, seal: sealer?.create, onStored: opts.onStored });
+  let mapWritten = false;
+  try {
+    const snap = await consumePageSnapshot(db.path, sink, {
+      check: db.check,
+      onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
+    });
+    pausePoint("backup:snapshot-taken");
+    if (!snap.check.ok)
+      throw new OperationError(`snapshot of ${db.path} failed ${snap.check.level} check: ${snap.check.result}`, {
+        hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it",
+      });
+    const { map, packs, newBytes } = await sink.finish();
+    if (map.pageCount !== snap.page_count)
+      throw new Error(`page map of ${id} covers ${map.pageCount} pages, the snapshot has ${snap.page_count}`);
+    const shrunk = await shrinkOf(config, db, opts, snap.rawSize, snap.facts);
+    const stored = await mapBytes(map, level, sealer);
+    writeFileAtomic(mapPath, stored);
+    mapWritten = true;
+    opts.onStored?.(mapName);
+    pausePoint("backup:data-committed");
+    const manifest = newManifest({
+      id,
+      db,
+      opts,
+      started,
+      stat,
+      snap,
+      facts: snap.facts,
+      raw: { size: snap.rawSize, sha256: snap.rawSha256 },
+      stored: {
+        format: "pages",
+        file: mapName,
+        size: stored.length,
+        sha256: new Bun.CryptoHasher("sha256").update(stored).digest("hex"),
+        compression: "zstd",
+        compression_level: level,
+        encryption: sealer?.manifest ?? null,
+        packs,
+        page_size: snap.page_size,
+        pages_per_frame: pagesPerFrame(snap.page_size),
+      },
+      check: snap.check,
+      shrunk,
+    });
+    const manifestPath = join(folder, manifestName);
+    writeFileAtomic(manifestPath, serializeManifest(manifest));
+    opts.onStored?.(manifestName);
+    const storedSize = stored.length + newBytes;
+    Object.assign(result, { id, dataPath: mapPath, manifestPath, rawSize: snap.rawSize, storedSize });
+    if (shrunk) Object.assign(result, { shrunk, shrinkAccepted: Boolean(opts.acceptShrink) });
+  } catch (err) {
+    // Nothing references what this run wrote until its manifest exists: remove it all.
+    if (mapWritten) removeQuietly(mapPath);
+    await sink.abort();
+    throw err;
+  }
+}
+
+/**
+ * Backs up one database as a pages backup in its folder under backup_dir,
+ * deduplicated against the packs its listed backups reference. Like
+ * backupDatabase, never throws for a failure of the backup itself: the result
+ * says ok or not (`storedSize` is what this backup added: map and new packs).
+ */
+export function writePagesBackup(
+  config: ResolvedConfig,
+  db: ResolvedDatabase,
+  opts: PagesBackupOptions,
+): Promise<BackupResult> {
+  const store: BackupStore = {
+    fileName: (id, _db, encrypted) => mapFileName(id, encrypted),
+    write: (ctx) => writePages(ctx, opts),
+  };
+  return backupDatabase(config, db, opts, store);
+}

@@ -1,0 +1,188 @@
+/**
+ * Rebuilds the database image of a pages backup from its map and packs: each
+ * pack the map references is streamed once (readPack checks its stored size
+ * and SHA-256), and every entry is written at each page position the map
+ * gives it, into a temporary file of page_count × page_size bytes beside the
+ * target. The image counts only when its SHA-256 equals the manifest's raw
+ * SHA-256; then it is fsynced and renamed into place. Layout: docs/format.md.
+ */
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
+import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync } from "../codec/index.ts";
+import { describeError, type Manifest, type StoredPages, storedPages } from "../model/index.ts";
+import { decodeMap, PageFormatError, type PageMap, type PageRun, readPack } from "../pages/index.ts";
+import type { StoredBackup } from "../store/index.ts";
+import { commitRename, FILE_MODE, removeQuietly, tempPathFor } from "../system/index.ts";
+import { BackupDamagedError } from "../verify/index.ts";
+
+/** Bytes of consecutive pages gathered before one write, and read back at a time for the hash. */
+const WRITE_BYTES = 4 * 1024 * 1024;
+
+function damaged(m: Manifest, problem: string): BackupDamagedError {
+  return new BackupDamagedError(`backup ${m.id} cannot be reassembled: ${problem}`, [problem]);
+}
+
+/** Reads, checks (size, SHA-256), decrypts, decompresses and decodes the map of `m`. */
+async function readMap(m: Manifest, pages: StoredPages, folderPath: string, keys: DecryptionKeys): Promise<PageMap> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(join(folderPath, pages.file));
+  } catch (err) {
+    throw damaged(m, `cannot read map file ${pages.file}: ${describeError(err)}`);
+  }
+  const sha = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+  if (bytes.length !== pages.size || sha !== pages.sha256)
+    throw damaged(m, `map file ${pages.file} is not what the backup stored (size or SHA-256 differs)`);
+  if (pages.encryption) {
+    try {
+      bytes = await decryptBytes(bytes, ageKeysFor(pages.encryption, keys));
+    } catch (err) {
+      if (err instanceof AgeNoIdentityError) throw new WrongKeyError(`cannot decrypt backup ${m.id}: ${err.message}`);
+      if (err instanceof AgeFormatError) throw damaged(m, `map file ${pages.file}: ${err.message}`);
+      throw err;
+    }
+  }
+  let map: PageMap;
+  try {
+    map = decodeMap(Bun.zstdDecompressSync(bytes), pages.file);
+  } catch (err) {
+    throw damaged(m, err instanceof PageFormatError ? err.message : `map file ${pages.file}: ${describeError(err)}`);
+  }
+  if (map.pageSize !== pages.page_size || map.pageCount !== m.snapshot.page_count)
+    throw damaged(m, `map file ${pages.file} describes other pages than the manifest`);
+  if (m.raw.size !== map.pageCount * map.pageSize)
+    throw damaged(m, `raw size ${m.raw.size} is not page_size × page_count`);
+  return map;
+}
+
+/** For one pack: the pages of each entry (entry e's are pages[starts[e]..starts[e+1])), from its runs. */
+function pagesByEntry(runs: PageRun[]): { starts: Uint32Array; pages: Uint32Array; lastEntry: number } {
+  let lastEntry = 0;
+  for (const r of runs) lastEntry = Math.max(lastEntry, r.firstEntry + (r.count - 1) * r.stride);
+  const starts = new Uint32Array(lastEntry + 2);
+  for (const r of runs) for (let j = 0; j < r.count; j++) starts[r.firstEntry + j * r.stride + 1]!++;
+  for (let e = 1; e < starts.length; e++) starts[e]! += starts[e - 1]!;
+  const fill = starts.slice(0, lastEntry + 1);
+  const pages = new Uint32Array(starts[lastEntry + 1]!);
+  for (const r of runs) for (let j = 0; j < r.count; j++) pages[fill[r.firstEntry + j * r.stride]!++] = r.firstPage + j;
+  return { starts, pages, lastEntry };
+}
+
+/** Positional writes of pages, consecutive ones gathered into one write. */
+class PageWriter {
+  private first = 0;
+  private views: Uint8Array[] = [];
+  constructor(
+    private readonly fd: number,
+    private readonly pageSize: number,
+  ) {}
+  put(page: number, bytes: Uint8Array): void {
+    const next = this.first + this.views.length;
+    if (this.views.length > 0 && (page !== next || this.views.length * this.pageSize >= WRITE_BYTES)) this.flush();
+    if (this.views.length === 0) this.first = page;
+    this.views.push(bytes);
+  }
+  flush(): void {
+    if (this.views.length === 0) return;
+    const data = this.views.length === 1 ? this.views[0]! : Buffer.concat(this.views);
+    writeAllSync(this.fd, data, (this.first - 1) * this.pageSize);
+    this.views = [];
+  }
+}
+
+function sha256OfFile(fd: number, size: number): string {
+  const hash = new Bun.CryptoHasher("sha256");
+  const buf = new Uint8Array(WRITE_BYTES);
+  for (let pos = 0; pos < size; ) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return hash.digest("hex");
+}
+
+/** Streams pack `p` of the map into `out`, at every page the map gives its entries. */
+async function placePack(
+  m: Manifest,
+  pages: StoredPages,
+  folderPath: string,
+  keys: DecryptionKeys,
+  p: number,
+  runs: PageRun[],
+  out: PageWriter,
+): Promise<void> {
+  const pack = pages.packs[p]!;
+  const { starts, pages: at, lastEntry } = pagesByEntry(runs);
+  let seen = -1;
+  try {
+    const entries = readPack(join(folderPath, pack.name), {
+      pageSize: pages.page_size,
+      pagesPerFrame: pages.pages_per_frame,
+      sha256: pack.sha256,
+      size: pack.size,
+      keys: pages.encryption ? ageKeysFor(pages.encryption, keys) : undefined,
+    });
+    for await (const { entry, page } of entries) {
+      seen = entry;
+      if (entry > lastEntry) continue;
+      for (let i = starts[entry]!; i < starts[entry + 1]!; i++) out.put(at[i]!, page);
+    }
+  } catch (err) {
+    if (err instanceof PageFormatError) throw damaged(m, err.message);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw damaged(m, `pack ${pack.name} is missing`);
+    throw err;
+  }
+  if (seen < lastEntry)
+    throw damaged(m, `pack ${pack.name} is damaged: it holds ${seen + 1} entries, the map needs ${lastEntry + 1}`);
+}
+
+/**
+ * Rebuilds the image of pages backup `backup` (its map and packs are in
+ * `folderPath`) at `targetPath` (replaced only once the image is proven),
+ * decrypting with `keys`. Throws BackupDamagedError naming the backup (and
+ * the pack, when one is damaged or missing) when the stored pieces are not
+ * what the backup recorded or the image's SHA-256 differs from the
+ * manifest's; WrongKeyError / PackKeyError when `keys` cannot open them.
+ */
+export async function reassemblePages(
+  backup: StoredBackup,
+  folderPath: string,
+  keys: DecryptionKeys,
+  targetPath: string,
+): Promise<{ rawSize: number; rawSha256: string }> {
+  const m = backup.manifest;
+  const pages = storedPages(m);
+  if (!pages) throw new Error(`backup ${m.id} is not a pages backup`);
+  const map = await readMap(m, pages, folderPath, keys);
+  const runsByPack: PageRun[][] = pages.packs.map(() => []);
+  for (const r of map.runs) {
+    if (r.pack >= pages.packs.length) throw damaged(m, `its map names pack ${r.pack}, it lists ${pages.packs.length}`);
+    runsByPack[r.pack]!.push(r);
+  }
+  const temp = tempPathFor(targetPath);
+  const fd = openSync(temp, "wx+", FILE_MODE);
+  let closed = false;
+  try {
+    ftruncateSync(fd, m.raw.size);
+    const out = new PageWriter(fd, map.pageSize);
+    for (const [p, runs] of runsByPack.entries()) {
+      if (runs.length === 0) continue;
+      await placePack(m, pages, folderPath, keys, p, runs, out);
+      out.flush();
+    }
+    fsyncSync(fd);
+    const rawSha256 = sha256OfFile(fd, m.raw.size);
+    if (rawSha256 !== m.raw.sha256)
+      throw damaged(m, `the reassembled image's SHA-256 ${rawSha256} is not the recorded ${m.raw.sha256}`);
+    closeSync(fd);
+    closed = true;
+    commitRename(temp, targetPath);
+    return { rawSize: m.raw.size, rawSha256 };
+  } catch (err) {
+    if (!closed) closeSync(fd);
+    removeQuietly(temp);
+    throw err;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * A page-level snapshot whose pages go to the caller instead of a compressed
+ * file: the same pinning, check inside the same read transaction, WAL-change
+ * retry and raw SHA-256 as takePageSnapshot (pages.ts), for callers that store
+ * pages themselves (incremental backups put each page in a pack or reference
+ * one already stored).
+ */
+import type { CheckLevel } from "../model/index.ts";
+import { type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
+
+/**
+ * Pages handed over at a time: whole pages, about this many bytes (fewer at
+ * the end). Big enough that per-call costs vanish, small enough to keep memory flat.
+ */
+export const CONSUMER_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** What receives the pinned state's pages, in order, once per copy attempt. */
+export interface PageConsumer {
+  /** A copy starts (again, after a discarded attempt): the geometry of the pinned state. */
+  begin(geometry: { pageSize: number; pageCount: number }): Promise<void> | void;
+  /**
+   * Pages `firstPage` … `firstPage + pages.length / pageSize − 1` (1-based).
+   * The buffer is reused once the returned promise settles: copy what must outlive the call.
+   */
+  pages(pages: Uint8Array, firstPage: number, pageSize: number): Promise<void> | void;
+  /** The attempt is thrown away (the WAL moved under it): drop what it made; begin() follows. */
+  discard(): Promise<void> | void;
+}
+
+export interface ConsumedSnapshotResult extends PinnedSnapshot {
+  /** page_count × page_size. */
+  rawSize: number;
+  /** SHA-256 of the image, hex: pages 1..page_count concatenated. */
+  rawSha256: string;
+}
+
+export interface ConsumedSnapshotOptions {
+  check: CheckLevel;
+  /** Raw bytes done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Takes a page-level snapshot of `source` and hands its pages to `consumer`,
+ * checked at `check` level inside the same read transaction. Returns the raw
+ * size and SHA-256, the check's result and the image's facts; the caller
+ * decides what a failed check means for what it stored.
+ */
+export async function consumePageSnapshot(
+  source: string,
+  consumer: PageConsumer,
+  { check, onProgress }: ConsumedSnapshotOptions,
+): Promise<ConsumedSnapshotResult> {
+  const { copied, ...snap } = await snapshotPinned(
+    source,
+    check,
+    async (files, pin) => {
+      const { pageSize, pageCount } = pin;
+      await consumer.begin({ pageSize, pageCount });
+      const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES);
+      const hash = new Bun.CryptoHasher("sha256");
+      let done = 0;
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        await consumer.pages(chunk, done / pageSize + 1, pageSize);
+        done += chunk.length;
+        release(chunk);
+        onProgress?.(done, pageCount * pageSize);
+      }
+      return { rawSize: done, rawSha256: hash.digest("hex") };
+    },
+    () => consumer.discard(),
+  );
+  return { ...snap, ...copied };
+}
