@@ -44,6 +44,22 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
             "the local rotation stands, the next run tries again",
         );
       else ctx.logger.success(`${r.database} @ ${d.destination}: kept ${d.kept}, ${verb} ${d.removed.length}`);
+      const at = `${r.database} @ ${d.destination}`;
+      if (d.freed.length)
+        ctx.logger.info(
+          `${at}: ${r.dry_run ? "would free" : "freed"} ${d.freed.length} pack file(s) marked unreferenced ` +
+            `an hour ago or more (${formatBytes(d.freed_bytes)})`,
+        );
+      if (d.marked.length)
+        ctx.logger.info(
+          `${at}: ${r.dry_run ? "would mark" : "marked"} ${d.marked.length} unreferenced pack file(s), ` +
+            "freed by a rotation at least an hour later if still unreferenced",
+        );
+      if (d.pieces_held.length)
+        ctx.logger.warn(
+          `${at}: kept ${d.pieces_held.length} pack file(s) no readable manifest references, ` +
+            "because a manifest there that cannot be read may reference them",
+        );
       if (d.kept_only_copy.length)
         ctx.logger.warn(
           `${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because ` +

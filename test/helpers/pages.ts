@@ -47,6 +47,7 @@ export function plantPagesBackup(
   database: string,
   at: Date,
   packs: PlantedPack[],
+  kind: "scheduled" | "manual" = "scheduled",
   packBytes = 1000,
 ): { id: string; manifest: string; map: string } {
   mkdirSync(folder, { recursive: true });
@@ -60,7 +61,7 @@ export function plantPagesBackup(
     database,
     source: "/srv/app.db",
     created_at: at.toISOString(),
-    kind: "scheduled",
+    kind,
     tags: [],
     snapshot: {
       method: "pages",
@@ -110,8 +111,8 @@ const DAY2 = new Date("2025-01-02T10:00:00Z");
  * Two pages backups: `old` (day 1) names `only1` and `shared`, `kept` (day 2) names `shared` and `only2`;
  * plus a stale pack nothing names (an interrupted backup's) and a fresh one (a backup in flight).
  */
-export function pagesScenario() {
-  const p = makeProject({ toml: PAGES_POLICY });
+export function pagesScenario(dbToml = "") {
+  const p = makeProject({ toml: PAGES_POLICY, dbToml });
   const only1 = plantPack(p.folder, DAY1);
   const shared = plantPack(p.folder, DAY1);
   const only2 = plantPack(p.folder, DAY2);
