@@ -5,7 +5,7 @@
  * fresh one, or anything while a manifest cannot be read; `backup` frees stale leftovers.
  */
 import { describe, expect, it } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newBackupId } from "../../src/lib/model/names.ts";
 import { makeProject } from "../helpers/backups.ts";
@@ -119,5 +119,26 @@ describe("backup frees stale unreferenced pieces with its stale partials", () =>
     );
     for (const f of [leftover.pack, leftover.index]) expect(existsSync(join(p.folder, f))).toBe(false);
     for (const f of [fresh.pack, fresh.index]) expect(existsSync(join(p.folder, f))).toBe(true);
+  });
+});
+
+describe("rotate with a dir destination", () => {
+  it("marks the pieces no manifest there names instead of removing them, and says so", async () => {
+    const s = pagesScenario(`[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\n`);
+    const nas = join(s.dir, "nas", "app");
+    mkdirSync(join(s.dir, "nas"));
+    cpSync(s.folder, nas, { recursive: true });
+    const r = await runCli(["rotate", "--json"], { cwd: s.dir });
+    expect(r.code).toBe(0);
+    const [d] = JSON.parse(r.stdout)[0].destinations;
+    expect(d).toMatchObject({ destination: "nas", ok: true, removed: [s.old.id], freed: [], freed_bytes: 0 });
+    expect([...d.marked].sort()).toEqual([...s.toFree, s.fresh.pack, s.fresh.index].sort());
+    for (const f of s.toFree) expect(existsSync(join(nas, f))).toBe(true);
+    expect(readdirSync(nas).filter((f) => f.startsWith("free-"))).toHaveLength(1);
+    const human = await runCli(["rotate"], { cwd: s.dir });
+    expect(human.code).toBe(0);
+    // Everything unnamed there is marked already: nothing new to mark, nothing old enough to remove.
+    expect(human.stderr).not.toContain("marked");
+    expect(human.stderr).toContain("app @ nas: kept 1, removed 0");
   });
 });
