@@ -25,6 +25,7 @@ import {
   planFreeing,
   STALE_PARTIAL_AGE_MS,
 } from "../store/index.ts";
+import { pausePoint } from "../system/index.ts";
 
 /** A mark's name; never a backup id (those end in 8 hex), so the listing ignores it. */
 export const FREE_MARK_RE = /^free-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.json$/;
@@ -130,6 +131,7 @@ export async function freeAtDestination(
     if (!opts.dryRun) await backend.remove(p.key);
     removed.add(p.name);
     out.freed.push(p.name);
+    if (!opts.dryRun) pausePoint("rotate:remote-piece-freed");
   }
   out.freed_bytes = piecesBytes(remove);
   out.marked = listing.pieces.unreferenced.map((p) => p.name).filter((n) => !markedNames.has(n));
