@@ -1,5 +1,5 @@
 /** Human summary of rotations on stderr, shared by `rotate` and `backup --rotate`. */
-import { EXIT, OutcomeError } from "../lib/model/index.ts";
+import { EXIT, formatBytes, OutcomeError } from "../lib/model/index.ts";
 import { loneRotationFailure, type RotateResult } from "../lib/retention/index.ts";
 import type { CommandContext } from "./_context.ts";
 
@@ -13,6 +13,17 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     for (const s of r.skipped) ctx.logger.warn(`skipped ${s}`);
     for (const p of r.removed_partials)
       ctx.logger.info(`${r.database}: ${r.dry_run ? "would remove" : "removed"} stale partial file ${p}`);
+    if (r.freed.length)
+      ctx.logger.info(
+        `${r.database}: ${r.dry_run ? "would free" : "freed"} ${r.freed.length} unreferenced ` +
+          `pack file${r.freed.length === 1 ? "" : "s"} (${formatBytes(r.freed_bytes)}): ${r.freed.map((p) => p.name).join(", ")}`,
+      );
+    if (r.pieces_held.length)
+      ctx.logger.warn(
+        `${r.database}: kept ${r.pieces_held.length} pack file${r.pieces_held.length === 1 ? "" : "s"} no readable ` +
+          "manifest references, because a manifest that cannot be read may reference them; " +
+          "fix or remove it and the next rotate frees them",
+      );
     if (r.empty_policy)
       ctx.logger.warn(
         `${r.database}: the retention policy is empty (every keep_* is 0 and no keep_within*): nothing removed`,
@@ -33,6 +44,22 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
             "the local rotation stands, the next run tries again",
         );
       else ctx.logger.success(`${r.database} @ ${d.destination}: kept ${d.kept}, ${verb} ${d.removed.length}`);
+      const at = `${r.database} @ ${d.destination}`;
+      if (d.freed.length)
+        ctx.logger.info(
+          `${at}: ${r.dry_run ? "would free" : "freed"} ${d.freed.length} pack file(s) marked unreferenced ` +
+            `an hour ago or more (${formatBytes(d.freed_bytes)})`,
+        );
+      if (d.marked.length)
+        ctx.logger.info(
+          `${at}: ${r.dry_run ? "would mark" : "marked"} ${d.marked.length} unreferenced pack file(s), ` +
+            "freed by a rotation at least an hour later if still unreferenced",
+        );
+      if (d.pieces_held.length)
+        ctx.logger.warn(
+          `${at}: kept ${d.pieces_held.length} pack file(s) no readable manifest references, ` +
+            "because a manifest there that cannot be read may reference them",
+        );
       if (d.kept_only_copy.length)
         ctx.logger.warn(
           `${r.database} @ ${d.destination}: kept ${d.kept_only_copy.length} the policy would remove, because ` +

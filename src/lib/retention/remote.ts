@@ -7,14 +7,17 @@
  * backup_dir at this rotation, or an earlier rotation logged its removal). A
  * copy whose local backup vanished any other way — a lost disk, a fresh
  * machine — may be the only copy left anywhere, and is kept.
- * Each removal deletes the manifest first, then the data (as locally).
+ * Each removal deletes the manifest first, then the data (as locally). Then
+ * the pieces of pages backups no remaining manifest there names are freed in
+ * two phases, marked first and removed by a later run (remote-free.ts).
  */
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
 import { appendOpLog, type Backend, listBackups, readOpLog } from "../store/index.ts";
 import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { freeAtDestination, type RemoteFreeing } from "./remote-free.ts";
 
-export interface RemoteRotation {
+export interface RemoteRotation extends RemoteFreeing {
   destination: string;
   ok: boolean;
   /** Remote backups after this rotation would keep (dry run) or keeps. */
@@ -47,7 +50,7 @@ async function rotateOne(
   opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] },
   r: RemoteRotation,
 ) {
-  const remote = await listBackups(backend, database);
+  const remote = await listBackups(backend, database, opts.now);
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
@@ -66,6 +69,7 @@ async function rotateOne(
       .remove,
   );
   const localIds = new Set(local.map((b) => b.id));
+  const doomedKeys = new Set<string>();
   for (const b of remote.backups) {
     const id = b.manifest.id;
     if (!doomed.has(id)) r.kept++;
@@ -77,9 +81,11 @@ async function rotateOne(
         await backend.remove(b.manifestKey);
         await backend.remove(b.dataKey);
       }
+      doomedKeys.add(b.manifestKey).add(b.dataKey);
       r.removed.push(id);
     }
   }
+  Object.assign(r, await freeAtDestination(backend, database, remote, { ...opts, doomed: doomedKeys }));
 }
 
 /**
@@ -98,7 +104,17 @@ export async function rotateAtDestinations(
   const out: RemoteRotation[] = [];
   const rotatedAway = rotatedAwayLocally(config.logFile, database);
   for (const dest of config.destinations) {
-    const r: RemoteRotation = { destination: dest.name, ok: false, kept: 0, removed: [], kept_only_copy: [] };
+    const r: RemoteRotation = {
+      destination: dest.name,
+      ok: false,
+      kept: 0,
+      removed: [],
+      kept_only_copy: [],
+      freed: [],
+      freed_bytes: 0,
+      marked: [],
+      pieces_held: [],
+    };
     let backend: Backend | null = null;
     try {
       backend = await openBackend(dest);
@@ -117,6 +133,8 @@ export async function rotateAtDestinations(
         ok: r.ok,
         removed: r.removed,
         kept_only_copy: r.kept_only_copy,
+        ...(r.freed.length ? { freed: r.freed, freed_bytes: r.freed_bytes } : {}),
+        ...(r.marked.length ? { marked: r.marked } : {}),
         error: r.error,
       });
     }

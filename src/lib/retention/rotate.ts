@@ -4,19 +4,31 @@
  * (logged first, see logRemoval) manifest first (the folder fsynced), data file second. A crash in between
  * leaves a data file without a manifest: a partial, never listed, and removed
  * by the next backup or rotate once older than STALE_PARTIAL_AGE_MS.
+ * Then, still under the lock, the folder is listed again and the pieces of
+ * pages backups that no remaining manifest names are freed when stale
+ * (store/free.ts): a crash before or during that leaves unreferenced pieces
+ * only, which the next rotate or backup frees by the same rule.
  */
 import { existsSync, unlinkSync } from "node:fs";
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { beforeShrinkId, describeError, EXIT, type ExitCode, fsErrorMessage, SqlbakError } from "../model/index.ts";
 import {
   appendOpLog,
+  type BackupListing,
   databaseFolder,
   describeProblem,
+  type FreedPiece,
+  freeLocalPieces,
+  listBackups,
   listFolder,
-  removeStalePartials,
+  openLocalFolder,
+  piecesBytes,
+  planFreeing,
+  removeStalePartialFiles,
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
   sweepStaleStaging,
+  withoutKeys,
 } from "../store/index.ts";
 import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
 import {
@@ -36,6 +48,12 @@ export interface RotateOptions {
   onLockWait?: (database: string, owner: LockOwner | null) => void;
 }
 
+/** A pack or pack index, by name, with its stored bytes. */
+export interface PieceSummary {
+  name: string;
+  size: number;
+}
+
 /** The result of rotating one database; its JSON form is rotate's documented `--json` entry. */
 export interface RotateResult {
   database: string;
@@ -52,6 +70,15 @@ export interface RotateResult {
   removed_partials: string[];
   /** Manifests that were skipped as unreadable: never touched by rotation. */
   skipped: string[];
+  /**
+   * Pieces of pages backups (packs, pack indexes) freed after the removals: named by no remaining
+   * manifest and stale (on --dry-run: the ones that would be).
+   */
+  freed: PieceSummary[];
+  /** Stored bytes of `freed`. */
+  freed_bytes: number;
+  /** Pieces named by no manifest that parses but kept, because a manifest in `skipped` might name them. */
+  pieces_held: PieceSummary[];
   error?: string;
   /** Problems that did not fail the rotation (an unwritable op log). */
   warnings: string[];
@@ -91,7 +118,7 @@ async function plan(
   result: RotateResult,
   protect?: string[],
 ) {
-  const listing = await listFolder(config.backupDir, database);
+  const listing = await listFolder(config.backupDir, database, now);
   const missing = listing.missingData ?? [];
   const missingIds = new Set(missing.map((b) => b.manifest.id));
   // A backup whose data is gone is a valid manifest: retention decides it (as evidence);
@@ -147,23 +174,33 @@ export async function rotateDatabase(
     removed: [],
     removed_partials: [],
     skipped: [],
+    freed: [],
+    freed_bytes: 0,
+    pieces_held: [],
     warnings: [],
     exitCode: EXIT.ok,
   };
   const folder = databaseFolder(config.backupDir, database);
   try {
     if (opts.dryRun || !existsSync(folder)) {
-      const { listing } = await plan(config, database, policy, now, result, opts.protect);
+      const { candidates, listing, remove } = await plan(config, database, policy, now, result, opts.protect);
       result.removed_partials = listing.partials
         .filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS)
         .map((p) => p.path);
+      await planDryFreeing(
+        config,
+        listing,
+        candidates.filter((b) => remove.has(b.manifest.id)),
+        now,
+        result,
+      );
     } else {
       const lock = await acquireLock(folder, { database, command: "rotate" }, config.lockTimeoutMs, (o) =>
         opts.onLockWait?.(database, o),
       );
       try {
-        result.removed_partials = await removeStalePartials(config.backupDir, database, now.getTime());
-        const { candidates, remove } = await plan(config, database, policy, now, result, opts.protect);
+        result.removed_partials = await removeStalePartialFiles(config.backupDir, database, now.getTime());
+        const { candidates, listing, remove } = await plan(config, database, policy, now, result, opts.protect);
         const failures: string[] = [];
         for (const b of candidates.filter((x) => remove.has(x.manifest.id))) {
           logRemoval(config, database, b.manifest.id, result);
@@ -175,6 +212,7 @@ export async function rotateDatabase(
             failures.push(fsErrorMessage(err, "remove backup", b.manifestPath));
           }
         }
+        failures.push(...(await freePieces(config, listing, now, result)));
         if (failures.length) throw new Error(failures.join("; "));
       } finally {
         lock.release();
@@ -187,6 +225,53 @@ export async function rotateDatabase(
   }
   if (!opts.dryRun) logRotation(config, result);
   return result;
+}
+
+const summary = (p: FreedPiece): PieceSummary => ({ name: p.name, size: p.size });
+
+/**
+ * Frees the pieces no remaining manifest names, after the removals and under
+ * the same lock (store/free.ts): the folder is listed again, so pieces only the
+ * removed backups named are unreferenced now, and freed once the time in their
+ * name is the partial age old (a newer one waits for a later run). A backup
+ * still writing its packs cannot be running: it would hold this lock. A folder
+ * whose listing had no pieces at all gets none by removals: it is not listed
+ * again. Returns the failures (one line each).
+ */
+async function freePieces(config: ResolvedConfig, listing: BackupListing, now: Date, r: RotateResult) {
+  const { referenced, unreferenced, protected: held } = listing.pieces;
+  if (referenced.length + unreferenced.length + held.length === 0) return [];
+  pausePoint("rotate:pieces-freeing");
+  const freed = await freeLocalPieces(config.backupDir, r.database, {
+    now,
+    logFile: config.logFile,
+    by: "rotate",
+    afterRemove: () => pausePoint("rotate:piece-freed"),
+    onLogWarning: (w) => {
+      if (!r.warnings.includes(w)) r.warnings.push(w);
+    },
+  });
+  r.freed = freed.freed.map(summary);
+  r.freed_bytes = piecesBytes(freed.freed);
+  r.pieces_held = freed.held.map(summary);
+  return freed.errors;
+}
+
+/** --dry-run: what freePieces would free once the doomed backups are gone (the same listing, without them). */
+async function planDryFreeing(
+  config: ResolvedConfig,
+  listing: BackupListing,
+  doomed: { manifestKey: string; dataKey: string }[],
+  now: Date,
+  r: RotateResult,
+): Promise<void> {
+  const { referenced, unreferenced, protected: held } = listing.pieces;
+  if (referenced.length + unreferenced.length + held.length === 0) return;
+  const hidden = new Set(doomed.flatMap((b) => [b.manifestKey, b.dataKey]));
+  const after = planFreeing(await listBackups(withoutKeys(openLocalFolder(config.backupDir), hidden), r.database, now));
+  r.freed = after.free.map(summary);
+  r.freed_bytes = piecesBytes(after.free);
+  r.pieces_held = after.held.map(summary);
 }
 
 /**
@@ -209,6 +294,7 @@ function logRotation(config: ResolvedConfig, r: RotateResult): void {
     kept: r.backups.filter((b) => b.action === "keep").length,
     removed: r.removed,
     removed_partials: r.removed_partials,
+    ...(r.freed.length ? { freed: r.freed.map((p) => p.name), freed_bytes: r.freed_bytes } : {}),
     empty_policy: r.empty_policy,
     error: r.error,
   });

@@ -4,6 +4,14 @@
  */
 export type { Backend, RemoteFile } from "./backend.ts";
 export { knownDatabaseNames, listDatabases, resolveBackupTargets } from "./catalog.ts";
+export {
+  type FreedPiece,
+  type FreeResult,
+  freeStalePieces,
+  piecesBytes,
+  planFreeing,
+  withoutKeys,
+} from "./free.ts";
 export { assertKey } from "./keys.ts";
 export {
   type BackupListing,
@@ -19,7 +27,7 @@ export {
   type StoredBackup,
 } from "./list.ts";
 export { describeProblem, type ListingProblem, missingDataProblem, STALE_PARTIAL_AGE_MS } from "./listing.ts";
-export { listFolder, removeStalePartials } from "./local.ts";
+export { freeLocalPieces, listFolder, removeStalePartialFiles, removeStalePartials } from "./local.ts";
 export {
   type BackupDirFolder,
   databaseFolder,

@@ -13,6 +13,9 @@
  * Steps: backup:snapshot-taken, backup:data-committed (data renamed into place,
  * or a pages backup's packs and map; manifest not yet written), rotate:manifest-removed (one backup's manifest
  * unlinked and the folder fsynced, its data file not yet), rotate:backup-removed,
+ * rotate:pieces-freeing (every doomed backup removed, no piece freed yet; only in a
+ * folder with pieces), rotate:piece-freed (one more pack or pack index freed),
+ * rotate:remote-piece-freed (one more marked piece removed at a destination),
  * restore:copy-ready (checked copy beside the target), restore:pre-restore-taken,
  * restore:renamed (copy renamed over the target, before its quick_check),
  * verify:decompressed (copy decompressed, not yet inspected).
