@@ -119,6 +119,14 @@ describe("backup frees stale unreferenced pieces with its stale partials", () =>
     );
     for (const f of [leftover.pack, leftover.index]) expect(existsSync(join(p.folder, f))).toBe(false);
     for (const f of [fresh.pack, fresh.index]) expect(existsSync(join(p.folder, f))).toBe(true);
+    // Each removal is in the operation log, so a kill mid-sweep leaves a record.
+    const frees = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.op === "free");
+    expect(frees.map((e) => e.file).sort()).toEqual([leftover.index, leftover.pack].sort());
+    for (const e of frees) expect(e).toMatchObject({ by: "backup", database: "app" });
   });
 });
 

@@ -243,7 +243,12 @@ export async function backupDatabase(
             opts.onLockWait?.(db.name, o),
           );
       try {
-        result.removedPartials = await removeStalePartials(config.backupDir, db.name, started.getTime());
+        result.removedPartials = await removeStalePartials(
+          config.backupDir,
+          db.name,
+          started.getTime(),
+          config.logFile,
+        );
         await store.write({ config, db, opts, result, started, sealer });
       } finally {
         lock?.release();
