@@ -10,8 +10,9 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { generateIdentity } from "../../src/age/index.ts";
 import { writePagesBackup } from "../../src/lib/backup/index.ts";
-import { NO_KEYS } from "../../src/lib/codec/index.ts";
+import { loadDecryptionKeys, NO_KEYS } from "../../src/lib/codec/index.ts";
 import type { ResolvedDestination, S3Destination } from "../../src/lib/config/destinations.ts";
 import { adHocDatabase, loadConfig } from "../../src/lib/config/load.ts";
 import { withFetched } from "../../src/lib/destinations/catalog.ts";
@@ -61,12 +62,14 @@ const kinds: { name: string; dest: (dir: string) => ResolvedDestination }[] = [
   },
 ];
 
-async function setup(kind: (typeof kinds)[number]) {
+type Encryption = { type: "recipients"; recipients: string[] } | null;
+
+async function setup(kind: (typeof kinds)[number], encryption: Encryption = null) {
   const dir = tempDir();
   const dbPath = makeDatabase(join(dir, "app.db"), { rows: 4000, payloadBytes: 1024 });
   const base = loadConfig({ backupDir: join(dir, "backups") }, { HOME: dir }, dir);
   const dest = kind.dest(tempDir());
-  const config = { ...base, encryption: null, destinations: [dest] };
+  const config = { ...base, encryption, destinations: [dest] };
   const db = adHocDatabase(config, dbPath);
   const backend = await openBackend(dest);
   const backup = async () => {
@@ -92,11 +95,14 @@ function changeOnePercent(path: string) {
   db.close();
 }
 
+/** The name of the index beside a pack (same stem, same encryption). */
+const indexOf = (pack: string) => pack.replace(/\.zst(\.age)?$/, ".idx$1");
+
 /** Bytes of the local index beside each pack named (every pack the backups here wrote has one). */
 function indexBytes(folder: string, packs: string[]): number {
   let n = 0;
   for (const p of packs) {
-    const idx = p.replace(/\.zst$/, ".idx");
+    const idx = indexOf(p);
     expect(PACK_INDEX_RE.test(idx)).toBe(true);
     n += statSync(join(folder, idx)).size;
   }
@@ -255,6 +261,47 @@ for (const kind of kinds) {
       // The staging folder is gone again.
       expect(readdirSync(config.backupDir).filter((n) => n.startsWith(".sqlbak-fetch-"))).toEqual([]);
       expect(existsSync(target)).toBe(true);
+    });
+    it("removes a stale map whose backup is gone locally (an interrupted upload's), never a young one", async () => {
+      const s = await setup(kind);
+      const current = await s.backup();
+      const dir = tempDir();
+      const stale = "app-20250101T000000000Z-0000abcd.map.zst";
+      const young = `app-${new Date().toISOString().replace(/[-:.]/g, "")}-0000beef.map.zst`;
+      for (const n of [stale, young]) {
+        writeFileSync(join(dir, n), "partial");
+        await s.backend.put(join(dir, n), `${s.db.name}/${n}`);
+      }
+      const r = await s.sync();
+      expect(r.uploaded).toEqual([current.b.manifest.id]);
+      expect(r.removed_partials).toEqual([`${s.db.name}/${stale}`]);
+      const names = await s.remoteNames();
+      expect(names).toContain(young);
+      expect(names).not.toContain(stale);
+    });
+
+    it("encrypted to recipients: packs and their sealed indexes are copied, and --from opens them with the identity", async () => {
+      const id = generateIdentity();
+      const encryption = { type: "recipients" as const, recipients: [id.recipient] };
+      const s = await setup(kind, encryption);
+      const first = await s.backup();
+      await s.sync();
+      const names = await s.remoteNames();
+      for (const p of first.pages.packs) {
+        expect(p.name.endsWith(".zst.age")).toBe(true);
+        expect(names).toContain(p.name);
+        expect(names).toContain(indexOf(p.name));
+      }
+      const idFile = join(s.dir, "identity.txt");
+      writeFileSync(idFile, `${id.identity}\n`);
+      const keys = loadDecryptionKeys(idFile, encryption, {});
+      const fresh = tempDir();
+      const config = { ...s.config, backupDir: join(fresh, "backups") };
+      const [listed] = (await listBackups(s.backend, s.db.name)).backups;
+      const out = await withFetched(config, s.backend, listed!, (local) =>
+        reassemblePages(local, dirname(local.dataPath), keys, join(fresh, "restored.db")),
+      );
+      expect(out.rawSha256).toBe(first.b.manifest.raw.sha256);
     });
   });
 }
