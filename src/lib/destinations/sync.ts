@@ -6,6 +6,8 @@
  * checked against the manifest, and only then the manifest goes up, last. So
  * an interrupted upload leaves no manifest remotely, is not a backup there,
  * and the next run uploads it again (a destination catches up by itself).
+ * A pages backup sends only the packs the destination lacks, before its map
+ * (upload-pages.ts), so a published manifest never names a missing pack.
  *
  * Nothing here holds the database lock: uploads can take longer than
  * lock_timeout, and every step is idempotent (two runs uploading the same
@@ -15,7 +17,7 @@
  */
 import { existsSync } from "node:fs";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
-import { DATA_FILE_RE, manifestFileName, parseBackupId } from "../model/index.ts";
+import { DATA_FILE_RE, MAP_FILE_RE, manifestFileName, parseBackupId, storedPages } from "../model/index.ts";
 import {
   appendOpLog,
   type Backend,
@@ -24,8 +26,8 @@ import {
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
 } from "../store/index.ts";
-import { removeQuietly, tempPathFor } from "../system/index.ts";
 import { describeFailure, tryOpenBackend } from "./open.ts";
+import { presentFiles, putChecked, reuploadMarked, type UploadState, uploadPacks } from "./upload-pages.ts";
 
 export interface CopyResult {
   destination: string;
@@ -35,6 +37,7 @@ export interface CopyResult {
   ok: boolean;
   /** Ids copied by this run, newest first. */
   uploaded: string[];
+  /** Bytes sent, manifests excepted: data files; of pages backups, maps and the packs and indexes sent. */
   uploaded_bytes: number;
   /** Local backups the destination already had. */
   already_there: number;
@@ -51,45 +54,42 @@ export interface SyncOptions {
   onStep?: (message: string) => void;
 }
 
-/** SHA-256 of a local file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hasher = new Bun.CryptoHasher("sha256");
-  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
-  return hasher.digest("hex");
-}
+export { sha256File } from "./upload-pages.ts";
 
-/** Uploads one backup and checks it; throws on any mismatch, leaving no manifest remotely. */
+/**
+ * Uploads one backup and checks it; throws on any mismatch, leaving no
+ * manifest remotely. A pages backup sends first the packs (and indexes) the
+ * destination lacks (upload-pages.ts), then its map, then again any pack of it
+ * a mark there lists, and the manifest last. `state` says what the
+ * destination holds (listed here when absent) and hears of each file sent.
+ */
 export async function uploadBackup(
   backend: Backend,
   dest: ResolvedDestination,
   b: StoredBackup,
   leftover = false,
+  state?: Partial<UploadState>,
 ): Promise<boolean> {
   const m = b.manifest;
   const dataKey = `${m.database}/${m.stored.file}`;
   // A leftover of an interrupted upload is removed, not overwritten: s3rver (and stores that are only
   // eventually consistent on overwrite) briefly answered HEAD with the old size after a replacing PUT.
   if (leftover) await backend.remove(dataKey);
-  await backend.put(b.dataPath, dataKey);
-  const st = await backend.stat(dataKey);
-  if (!st) throw new Error(`${dataKey} is missing right after its upload`);
-  if (st.size !== m.stored.size)
-    throw new Error(`${dataKey} is ${st.size} bytes after upload, manifest says ${m.stored.size}`);
-  if (dest.uploadCheck === "checksum") {
-    const temp = tempPathFor(b.dataPath); // a partial in the local folder: swept by the next backup if we die here
-    try {
-      await backend.get(dataKey, temp);
-      const sha = await sha256File(temp);
-      if (sha !== m.stored.sha256)
-        throw new Error(
-          `${dataKey} reads back with sha256 ${sha.slice(0, 12)}…, manifest says ${m.stored.sha256.slice(0, 12)}…`,
-        );
-    } finally {
-      removeQuietly(temp);
-    }
-  }
+  const pages = storedPages(m);
+  const s: UploadState | null = pages
+    ? { present: state?.present ?? (await presentFiles(backend, m.database)), onUploaded: state?.onUploaded }
+    : null;
+  const sent = pages && s ? await uploadPacks(backend, dest, b, pages, s) : null;
+  await putChecked(backend, dest, b.dataPath, dataKey, {
+    size: m.stored.size,
+    sha256: m.stored.sha256,
+    what: "manifest says",
+  });
+  state?.onUploaded?.(dataKey, m.stored.size);
+  // As late as possible: a rotation there may be about to remove a pack this manifest names.
+  if (pages && s && sent) await reuploadMarked(backend, dest, b, pages, s, sent);
   if (!existsSync(b.manifestPath)) {
-    // Rotated away locally while we uploaded: do not publish it remotely after all.
+    // Rotated away locally while we uploaded: do not publish it remotely after all (its packs stay, unreferenced).
     await backend.remove(dataKey);
     return false;
   }
@@ -112,7 +112,8 @@ async function syncDatabase(
   const nowMs = (opts.now?.() ?? new Date()).getTime();
   // Data without a manifest whose local backup is gone (rotated) will never be completed: remove it once stale.
   for (const p of remote.partials) {
-    const id = DATA_FILE_RE.exec(p.key.split("/")[1]!)?.[1];
+    const name = p.key.split("/")[1]!;
+    const id = DATA_FILE_RE.exec(name)?.[1] ?? MAP_FILE_RE.exec(name)?.[1];
     const created = id === undefined ? undefined : parseBackupId(id)?.createdAt.getTime();
     if (id === undefined || created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS)
       continue;
@@ -122,11 +123,21 @@ async function syncDatabase(
   const missing = local.backups.filter((b) => !there.has(b.manifest.id)).reverse();
   result.already_there = local.backups.length - missing.length;
   const leftovers = new Set(remote.partials.map((p) => p.key));
+  // Listed once, on the first pages backup, and kept up to date: older backups skip the packs newer ones sent.
+  let present: Map<string, number> | undefined;
   for (const b of missing) {
     opts.onStep?.(`${database}: copying ${b.manifest.id} to ${dest.name}`);
-    if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`))) {
+    if (storedPages(b.manifest)) present ??= await presentFiles(backend, database);
+    let bytes = 0;
+    const state = {
+      present,
+      onUploaded: (_key: string, size: number) => {
+        bytes += size;
+      },
+    };
+    if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`), state)) {
       result.uploaded.push(b.manifest.id);
-      result.uploaded_bytes += b.manifest.stored.size;
+      result.uploaded_bytes += bytes;
     }
   }
 }

@@ -16,27 +16,21 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_MANIFEST_BYTES, PACK_FILE_RE, PACK_INDEX_RE, parseBackupId } from "../model/index.ts";
 import {
   type Backend,
   type BackupListing,
+  FREE_MARK_RE,
+  type FreeMark,
   listBackups,
+  markedPieces,
   piecesBytes,
   planFreeing,
+  readFreeMarks,
   STALE_PARTIAL_AGE_MS,
 } from "../store/index.ts";
 import { pausePoint } from "../system/index.ts";
 
-/** A mark's name; never a backup id (those end in 8 hex), so the listing ignores it. */
-export const FREE_MARK_RE = /^free-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.json$/;
-
-export interface FreeMark {
-  key: string;
-  /** When it was written (the time in its name). */
-  at: Date;
-  /** Names of the packs and pack indexes it lists. */
-  pieces: string[];
-}
+export { FREE_MARK_RE, type FreeMark, markedPieces, readFreeMarks };
 
 /** What freeing did (dry run: would do) at one destination. */
 export interface RemoteFreeing {
@@ -47,37 +41,6 @@ export interface RemoteFreeing {
   marked: string[];
   /** Pieces kept unmarked because a manifest there cannot be parsed and might name them. */
   pieces_held: string[];
-}
-
-const markAt = (ts: string) => parseBackupId(`x-${ts}-00000000`)?.createdAt ?? null;
-
-/**
- * The marks in `database`'s folder. One that cannot be read or parsed is
- * skipped: a mark only ever allows a removal, so ignoring it is safe (its
- * pieces are marked again).
- */
-export async function readFreeMarks(backend: Backend, database: string): Promise<FreeMark[]> {
-  const marks: FreeMark[] = [];
-  for (const f of await backend.list(`${database}/`)) {
-    const m = FREE_MARK_RE.exec(f.key.slice(database.length + 1));
-    const at = m ? markAt(m[1]!) : null;
-    if (!at || f.regular === false || f.size > MAX_MANIFEST_BYTES) continue;
-    try {
-      const parsed = JSON.parse((await backend.readText(f.key)) ?? "null") as { pieces?: unknown };
-      const pieces = Array.isArray(parsed?.pieces) ? parsed.pieces : null;
-      const named = (n: unknown): n is string =>
-        typeof n === "string" && (PACK_FILE_RE.test(n) || PACK_INDEX_RE.test(n));
-      if (pieces?.every(named)) marks.push({ key: f.key, at, pieces });
-    } catch {
-      // unreadable: skipped (see above)
-    }
-  }
-  return marks;
-}
-
-/** Names of every piece some mark in `database`'s folder lists: what a sync uploads again before its manifest. */
-export async function markedPieces(backend: Backend, database: string): Promise<Set<string>> {
-  return new Set((await readFreeMarks(backend, database)).flatMap((m) => m.pieces));
 }
 
 async function writeMark(backend: Backend, database: string, now: Date, pieces: string[]): Promise<void> {

@@ -12,6 +12,7 @@ export {
   planFreeing,
   withoutKeys,
 } from "./free.ts";
+export { FREE_MARK_RE, type FreeMark, markedPieces, readFreeMarks } from "./free-marks.ts";
 export { assertKey } from "./keys.ts";
 export {
   type BackupListing,

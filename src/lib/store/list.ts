@@ -10,7 +10,7 @@
  * larger than MAX_MANIFEST_BYTES (by its listed size) is never read.
  */
 import { join } from "node:path";
-import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest } from "../model/index.ts";
+import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from "../model/index.ts";
 import type { Backend } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
@@ -154,17 +154,23 @@ export async function listedDatabases(folder: Backend): Promise<string[]> {
 }
 
 /**
- * Downloads a backup (data, then manifest) into `into` under their own
- * names, so verify and restore can treat it as a local backup; checks the
- * downloaded size against the manifest.
+ * Downloads a backup (data, then manifest; a pages backup: map, every pack it
+ * names, then manifest) into `into` under their own names, so verify and
+ * restore can treat it as a local backup; checks each downloaded size against
+ * the manifest. Pack indexes are not fetched: reading a backup never needs them.
  */
 export async function fetchBackup(folder: Backend, b: ListedBackup, into: string): Promise<StoredBackup> {
   const dataPath = join(into, b.manifest.stored.file);
   const manifestPath = join(into, b.manifestKey.split("/")[1]!);
-  await folder.get(b.dataKey, dataPath);
+  const fetchChecked = async (key: string, path: string, want: number) => {
+    await folder.get(key, path);
+    const size = Bun.file(path).size;
+    if (size !== want) throw new Error(`downloaded ${size} bytes of ${key}, manifest says ${want}`);
+  };
+  await fetchChecked(b.dataKey, dataPath, b.manifest.stored.size);
+  const database = b.dataKey.split("/")[0]!;
+  for (const p of storedPages(b.manifest)?.packs ?? [])
+    await fetchChecked(`${database}/${p.name}`, join(into, p.name), p.size);
   await folder.get(b.manifestKey, manifestPath);
-  const size = Bun.file(dataPath).size;
-  if (size !== b.manifest.stored.size)
-    throw new Error(`downloaded ${size} bytes of ${b.dataKey}, manifest says ${b.manifest.stored.size}`);
   return { manifest: b.manifest, manifestPath, dataPath };
 }
