@@ -7,7 +7,8 @@
  * the manifest, last. A backup exists only once its manifest does, and by
  * then everything it references is on disk. Lock, sweep of stale partials,
  * op log and failure reporting are backupDatabase's (run.ts), as for every backup.
- * Not used by `sqlbak backup` yet: the format is docs/format.md.
+ * `sqlbak backup` uses it for a database with `incremental = true`
+ * (as-configured.ts). The format is docs/format.md.
  */
 import { join } from "node:path";
 import type { AgeKeys } from "../../age/index.ts";
