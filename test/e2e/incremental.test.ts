@@ -6,7 +6,7 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NO_KEYS } from "../../src/lib/codec/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
@@ -38,6 +38,7 @@ describe("incremental = true", () => {
     const dry = await runCli(["backup", "--dry-run"], { cwd: dir });
     expect(dry.code).toBe(0);
     expect(dry.stderr).toMatch(/would back up .*\.map\.zst \(incremental/);
+    expect(existsSync(join(dir, "backups", "app"))).toBe(false); // a dry run makes no folder and no id key
     const first = await runCli(["backup", "--json"], { cwd: dir });
     expect(first.code).toBe(0);
     touchOneRow(join(dir, "app.db"));
@@ -88,6 +89,32 @@ describe("incremental = true", () => {
       expect(got.rawSha256).toBe(b.manifest.raw.sha256);
     }
     expect(queryAll(out, "SELECT name FROM items WHERE id = 7")).toEqual([{ name: "renamed" }]);
+  });
+
+  it("adopts the id key copy when the local key is gone, and warns when it must start a new one", async () => {
+    const dir = setup("incremental = true");
+    const folder = join(dir, "backups", "app");
+    const backup = async () => {
+      const r = await runCli(["backup", "--json"], { cwd: dir });
+      expect(r.code).toBe(0);
+      return { result: JSON.parse(r.stdout)[0], stderr: r.stderr };
+    };
+    const first = await backup();
+    const copy = readdirSync(folder).find((f) => /^id-key-[0-9a-f]{16}$/.test(f))!;
+    expect(copy).toBeDefined();
+    rmSync(join(folder, ".sqlbak-id-key")); // a backup_dir brought back without its local key
+    const adopted = await backup();
+    expect(adopted.result.warnings).toEqual([]);
+    expect(adopted.result.storedSize * 20).toBeLessThan(first.result.storedSize); // same key: pages found again
+    rmSync(join(folder, ".sqlbak-id-key"));
+    writeFileSync(join(folder, copy), "not a key"); // the only copy is damaged
+    const fresh = await backup();
+    expect(fresh.result.warnings).toEqual([
+      expect.stringContaining(`app: id key copy ${copy} not used (holds 9 bytes`),
+      "app: started a new id key: this backup stores every page again",
+    ]);
+    expect(fresh.stderr).toContain("started a new id key");
+    expect(fresh.result.storedSize).toBeGreaterThan(first.result.storedSize / 2); // nothing deduplicated
   });
 
   it("follows a database's own incremental over the global key", async () => {
