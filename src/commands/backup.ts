@@ -90,7 +90,11 @@ function report(ctx: CommandContext, result: ScheduledBackupResult): void {
     for (const p of r.removedPartials) ctx.logger.info(`${r.database}: removed stale partial file ${p}`);
     if (!r.ok && results.length > 1) ctx.logger.error(`${r.database}: backup failed: ${r.error}`);
     else if (!r.ok) continue;
-    else if (r.dryRun) ctx.logger.info(`${r.database}: would back up ${r.source} to ${r.dataPath}`);
+    else if (r.dryRun)
+      ctx.logger.info(
+        `${r.database}: would back up ${r.source} to ${r.dataPath}` +
+          (r.format === "pages" ? " (incremental: only the pages not already stored, in new packs beside it)" : ""),
+      );
     else
       ctx.logger.success(
         `${r.database}: ${r.id} (${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)}, ` +

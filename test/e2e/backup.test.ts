@@ -48,7 +48,7 @@ describe("sqlbak backup + list", () => {
 
     const table = await runCli(["list"], { cwd: dir });
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^ID\s+CREATED\s+AGE\s+KIND\s+TAGS\s+RAW \/ STORED\s+VERIFIED\n/);
+    expect(table.stdout).toMatch(/^ID\s+CREATED\s+AGE\s+KIND\s+TAGS\s+RAW \/ ADDED\s+VERIFIED\n/);
     expect(table.stdout).toContain(entry.id);
     expect(table.stdout).toContain("pre-migration");
 

@@ -59,6 +59,7 @@ describe("sqlbak stats", () => {
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
+      "added_bytes_newest",
       "compression_ratio",
       "configured",
       "count",
@@ -73,7 +74,9 @@ describe("sqlbak stats", () => {
       "newest_own",
       "oldest",
       "partials",
+      "raw_bytes",
       "raw_bytes_newest",
+      "saved_bytes",
       "skipped_manifests",
       "stored_bytes",
       "stored_bytes_newest",

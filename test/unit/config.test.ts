@@ -45,6 +45,12 @@ describe("loadConfig validation", () => {
       /database\[1\]\.name: "app" is already used/,
     ],
     ["invalid TOML", `backup_dir = = "x"`, /invalid TOML/],
+    ["incremental as a string", `incremental = "yes"`, /^[^\n]*: incremental: expected true or false, got "yes"$/m],
+    [
+      "a per-database incremental as a number",
+      `[[database]]\npath = "a.db"\nincremental = 1`,
+      /^[^\n]*: database\[0\]\.incremental: expected true or false, got 1$/m,
+    ],
     ["bad max_age", `max_age = "a while"`, /max_age: "a while" is not a duration/],
     [
       "bad per-database verify_max_age",
@@ -110,6 +116,7 @@ describe("loadConfig resolution", () => {
         probes: ["SELECT 1"],
         check: "quick",
         snapshotMethod: "pages",
+        incremental: false,
         compression: "zstd",
         compressionLevel: 3,
         maxAgeMs: 26 * 3_600_000,
@@ -147,6 +154,27 @@ describe("loadConfig resolution", () => {
     const c = load(`compression_level = 5\n[[database]]\npath = "a.db"\ncheck = "full"\ncompression = "gzip"`).config();
     expect(c.databases[0]).toMatchObject({ name: "a", check: "full", compression: "gzip", compressionLevel: 6 });
     expect(c.compressionLevel).toBe(5);
+  });
+
+  it("resolves incremental: off by default, the global key, a database's own key over it", () => {
+    expect(load(`[[database]]\npath = "a.db"`).config()).toMatchObject({
+      incremental: false,
+      databases: [{ incremental: false }],
+    });
+    const c = load(
+      `incremental = true\n[[database]]\npath = "a.db"\n[[database]]\npath = "b.db"\nincremental = false`,
+    ).config();
+    expect(c.incremental).toBe(true);
+    expect(c.databases.map((d) => d.incremental)).toEqual([true, false]);
+    const only = load(`[[database]]\npath = "a.db"\nincremental = true\n[[database]]\npath = "b.db"`).config();
+    expect(only.databases.map((d) => d.incremental)).toEqual([true, false]);
+    expect(adHocDatabase(load(`incremental = true`).config(), "/x/other.db").incremental).toBe(true);
+  });
+
+  it("collects an incremental of the wrong type with the other problems", () => {
+    const problems = problemsOf(`incremental = "yes"\ncheck = "deep"\n[[database]]\npath = "a.db"\nincremental = "no"`);
+    expect(problems).toHaveLength(3);
+    expect(problems.join("\n")).toContain("database[0].incremental: expected true or false");
   });
 
   it("works with no config file at all", () => {

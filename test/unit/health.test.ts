@@ -15,8 +15,11 @@ function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
     configured: true,
     count: { scheduled: 3, manual: 0, "pre-restore": 0, total: 3 },
     stored_bytes: 300,
+    raw_bytes: 3000,
+    saved_bytes: 2700,
     raw_bytes_newest: 1000,
     stored_bytes_newest: 100,
+    added_bytes_newest: 100,
     compression_ratio: 10,
     oldest: { id: "o", created_at: "", age_ms: 3 * D },
     newest: { id: "n", created_at: "", age_ms: 2 * H },
@@ -38,7 +41,7 @@ function report(dbs: DatabaseStats[], free = 100 * GiB, total = 200 * GiB): Stat
     backup_dir: "/b",
     databases: dbs,
     volume: { path: "/b", free_bytes: free, total_bytes: total },
-    totals: { databases: dbs.length, backups: 0, stored_bytes: 0 },
+    totals: { databases: dbs.length, backups: 0, stored_bytes: 0, raw_bytes: 0, saved_bytes: 0 },
   };
 }
 

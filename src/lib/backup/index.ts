@@ -1,4 +1,5 @@
 /** Takes a backup of each database (snapshot, check, encode, store, manifest) and owns the scheduled pipeline. */
+export { backupAsConfigured, runBackups } from "./as-configured.ts";
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
 export { type PagesBackupOptions, writePagesBackup } from "./pages.ts";
 export {
@@ -8,4 +9,4 @@ export {
   type ScheduledBackupResult,
   scheduledBackupFailure,
 } from "./pipeline.ts";
-export { type BackupResult, backupDatabase, runBackups } from "./run.ts";
+export { type BackupResult, backupDatabase } from "./run.ts";

@@ -7,7 +7,8 @@
  * the manifest, last. A backup exists only once its manifest does, and by
  * then everything it references is on disk. Lock, sweep of stale partials,
  * op log and failure reporting are backupDatabase's (run.ts), as for every backup.
- * Not used by `sqlbak backup` yet: the format is docs/format.md.
+ * `sqlbak backup` uses it for a database with `incremental = true`
+ * (as-configured.ts). The format is docs/format.md.
  */
 import { join } from "node:path";
 import type { AgeKeys } from "../../age/index.ts";
@@ -24,8 +25,11 @@ import { PageSink } from "./page-sink.ts";
 import { type BackupContext, type BackupOptions, type BackupResult, type BackupStore, backupDatabase } from "./run.ts";
 
 export interface PagesBackupOptions extends BackupOptions {
-  /** The id key (32 bytes): every page's id, and the fingerprint each new pack index records. */
-  idKey: Uint8Array;
+  /**
+   * The id key (32 bytes): every page's id, and the fingerprint each new pack index records.
+   * A function is called under the folder's lock, only when the backup runs (never on a dry run).
+   */
+  idKey: Uint8Array | ((ctx: BackupContext) => Promise<Uint8Array>);
   /**
    * What opens encrypted pack indexes to find pages already stored. Default: the
    * passphrase of a passphrase config; none for recipients (their indexes are then
@@ -64,9 +68,10 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
   const stat = sourceStat(db.path); // before the snapshot: the file may be gone by the time the manifest is written
   const listed = await listFolder(config.backupDir, db.name);
   const keys = opts.indexKeys ?? defaultIndexKeys(config);
-  const known = await loadKnownPacks(folder, listed.backups, opts.idKey, keys);
+  const idKey = typeof opts.idKey === "function" ? await opts.idKey(ctx) : opts.idKey;
+  const known = await loadKnownPacks(folder, listed.backups, idKey, keys);
   const level = levelOf(db);
-  const sink = new PageSink(known, { folder, idKey: opts.idKey, level, seal: sealer?.create, onStored: opts.onStored });
+  const sink = new PageSink(known, { folder, idKey, level, seal: sealer?.create, onStored: opts.onStored });
   let mapWritten = false;
   try {
     const snap = await consumePageSnapshot(db.path, sink, {
@@ -137,6 +142,7 @@ export function writePagesBackup(
   opts: PagesBackupOptions,
 ): Promise<BackupResult> {
   const store: BackupStore = {
+    format: "pages",
     fileName: (id, _db, encrypted) => mapFileName(id, encrypted),
     write: (ctx) => writePages(ctx, opts),
   };

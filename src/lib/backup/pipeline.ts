@@ -10,8 +10,9 @@ import { type CopyResult, syncDestinations } from "../destinations/index.ts";
 import { EXIT, type ExitCode } from "../model/index.ts";
 import { sendNotifications } from "../notify/index.ts";
 import { loneRotationFailure, type RotateResult, runRotations } from "../retention/index.ts";
+import { runBackups } from "./as-configured.ts";
 import { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
-import { type BackupOptions, type BackupResult, runBackups } from "./run.ts";
+import type { BackupOptions, BackupResult } from "./run.ts";
 
 export interface ScheduledBackupOptions extends BackupOptions {
   /** Apply retention after the backups (`backup --rotate`). */

@@ -62,6 +62,8 @@ export interface BackupResult {
   ok: boolean;
   dryRun: boolean;
   exitCode: ExitCode;
+  /** How the backup is (or, on a dry run, would be) stored: one self-contained file, or pages (incremental). */
+  format: "file" | "pages";
   id?: string;
   dataPath?: string;
   manifestPath?: string;
@@ -136,6 +138,8 @@ export interface BackupContext {
  * folder's lock, writes the manifest last, and removes what it wrote when it fails.
  */
 export interface BackupStore {
+  /** The manifest's `stored.format`: a self-contained file, or a page map over packs. */
+  format: "file" | "pages";
   /** The file a backup's result names (data file or map): also what a dry run reports. */
   fileName(id: string, db: ResolvedDatabase, encrypted: boolean): string;
   write(ctx: BackupContext): Promise<void>;
@@ -197,6 +201,7 @@ async function writeBackup({ config, db, opts, result, started, sealer }: Backup
 
 /** Today's backups: one self-contained data file that `age -d | zstd -d` alone restores. */
 export const FILE_STORE: BackupStore = {
+  format: "file",
   fileName: (id, db, encrypted) => dataFileName(id, db.compression, encrypted),
   write: writeBackup,
 };
@@ -219,6 +224,7 @@ export async function backupDatabase(
     ok: false,
     dryRun: opts.dryRun,
     exitCode: EXIT.ok,
+    format: store.format,
     durationMs: 0,
     removedPartials: [],
     warnings: [],
@@ -290,15 +296,4 @@ function describeFailure(err: unknown, backupDir: string, source: string): strin
   if (e?.code && e.path) return fsErrorMessage(err, "write", e.path);
   if (e?.code) return fsErrorMessage(err, "write backup under", backupDir);
   return describeError(err);
-}
-
-/** Backs up each database in turn; one failing does not stop the others. */
-export async function runBackups(
-  config: ResolvedConfig,
-  dbs: ResolvedDatabase[],
-  opts: BackupOptions,
-): Promise<BackupResult[]> {
-  const results: BackupResult[] = [];
-  for (const db of dbs) results.push(await backupDatabase(config, db, opts));
-  return results;
 }

@@ -30,6 +30,8 @@ export interface ResolvedDatabase {
   probes: string[];
   check: CheckLevel;
   snapshotMethod: SnapshotMethodName;
+  /** `incremental`: pages backups (packs and a page map, docs/format.md) instead of one self-contained file. */
+  incremental: boolean;
   compression: Compression;
   compressionLevel: number;
   /** stats --check: the newest backup may be at most this old. */
@@ -48,6 +50,8 @@ export interface ResolvedConfig {
   compressionLevel: number;
   check: CheckLevel;
   snapshotMethod: SnapshotMethodName;
+  /** The global `incremental`, for databases with no [[database]] entry of their own. */
+  incremental: boolean;
   lockTimeoutMs: number;
   logFile: string;
   /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
@@ -94,6 +98,7 @@ export const DEFAULT_LOCK_TIMEOUT = "2m";
 /**
  * max_age 26h: a daily backup plus two hours of slack. verify_max_age 8d: the
  * default schedule verifies weekly. min_free_space 5%: room for the next run.
+ * incremental false: pages backups are opt-in until every command reads them.
  */
 export function defaults(): ConfigFile {
   return {
@@ -101,6 +106,7 @@ export function defaults(): ConfigFile {
     compression: "zstd",
     check: "quick",
     snapshot_method: "pages",
+    incremental: false,
     lock_timeout: DEFAULT_LOCK_TIMEOUT,
     max_age: "26h",
     verify_max_age: "8d",
@@ -228,6 +234,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       probes: d.probes ?? [],
       check: d.check ?? check,
       snapshotMethod: d.snapshot_method ?? merged.snapshot_method!,
+      incremental: d.incremental ?? merged.incremental!,
       compression: c,
       compressionLevel: level(
         c,
@@ -248,6 +255,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     compressionLevel,
     check,
     snapshotMethod: merged.snapshot_method!,
+    incremental: merged.incremental!,
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
     envFile,
@@ -293,6 +301,7 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     probes: [],
     check: config.check,
     snapshotMethod: config.snapshotMethod,
+    incremental: config.incremental,
     compression: config.compression,
     compressionLevel: config.compressionLevel,
     maxAgeMs: config.maxAgeMs,

@@ -28,6 +28,8 @@ export interface ConfigFile {
   compression_level?: number;
   check?: CheckLevel;
   snapshot_method?: SnapshotMethodName;
+  /** Page-level incremental backups (packs and a page map) instead of one self-contained file. */
+  incremental?: boolean;
   lock_timeout?: string;
   log_file?: string;
   /** KEY=value file (0600, owned by the running user) filling in variables the environment lacks. */
@@ -66,6 +68,7 @@ export interface DatabaseEntry {
   probes?: string[];
   check?: CheckLevel;
   snapshot_method?: SnapshotMethodName;
+  incremental?: boolean;
   compression?: Compression;
   compression_level?: number;
   max_age?: string;
@@ -81,6 +84,7 @@ const TOP_KEYS = [
   "compression_level",
   "check",
   "snapshot_method",
+  "incremental",
   "lock_timeout",
   "log_file",
   "env_file",
@@ -101,6 +105,7 @@ const DB_KEYS = [
   "probes",
   "check",
   "snapshot_method",
+  "incremental",
   "compression",
   "compression_level",
   "max_age",
@@ -172,6 +177,15 @@ class Checker {
     }
     return v as T;
   }
+  boolean(obj: Raw, key: string, prefix: string): boolean | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== "boolean") {
+      this.add(prefix + key, `expected true or false, got ${JSON.stringify(v) ?? typeName(v)}`);
+      return undefined;
+    }
+    return v;
+  }
   integer(obj: Raw, key: string, prefix: string, min: number, max: number): number | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
@@ -229,6 +243,7 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
     probes,
     check: c.oneOf(obj, "check", prefix, CHECK_LEVELS),
     snapshot_method: c.oneOf(obj, "snapshot_method", prefix, SNAPSHOT_METHOD_NAMES),
+    incremental: c.boolean(obj, "incremental", prefix),
     compression: c.oneOf(obj, "compression", prefix, COMPRESSIONS),
     compression_level: c.integer(obj, "compression_level", prefix, 1, 19),
     max_age: c.span(obj, "max_age", prefix),
@@ -350,6 +365,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     compression_level: c.integer(raw, "compression_level", "", 1, 19),
     check: c.oneOf(raw, "check", "", CHECK_LEVELS),
     snapshot_method: c.oneOf(raw, "snapshot_method", "", SNAPSHOT_METHOD_NAMES),
+    incremental: c.boolean(raw, "incremental", ""),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
     env_file: c.string(raw, "env_file", ""),

@@ -5,7 +5,7 @@
  */
 import type { ResolvedConfig } from "../config/index.ts";
 import { tryOpenBackend } from "../destinations/index.ts";
-import { describeError } from "../model/index.ts";
+import { describeError, storedBytesOf } from "../model/index.ts";
 import { type FolderListing, type ListingProblem, type LoggedEntry, listBackups, readOpLog } from "../store/index.ts";
 
 /** A backup named in a report: its id, when it was taken, and how long ago. */
@@ -76,7 +76,7 @@ export async function gatherDestinationStats(
         Object.assign(s, {
           ok: true,
           count: remote.backups.length,
-          stored_bytes: remote.backups.reduce((n, b) => n + b.manifest.stored.size, 0),
+          stored_bytes: storedBytesOf(remote.backups.map((b) => b.manifest)),
           newest: newest
             ? { id: newest.id, created_at: newest.created_at, age_ms: now.getTime() - Date.parse(newest.created_at) }
             : null,

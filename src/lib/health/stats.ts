@@ -7,7 +7,15 @@
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
-import { isUnacknowledgedShrink, type KINDS, type Manifest, newestOwn, type Verification } from "../model/index.ts";
+import {
+  addedBytes,
+  isUnacknowledgedShrink,
+  type KINDS,
+  type Manifest,
+  newestOwn,
+  storedBytesOf,
+  type Verification,
+} from "../model/index.ts";
 import {
   type FolderListing,
   type ListingProblem,
@@ -23,9 +31,17 @@ export interface DatabaseStats {
   database: string;
   configured: boolean;
   count: Record<(typeof KINDS)[number], number> & { total: number };
+  /** What the backups hold: data files and maps, plus each pack once however many backups share it. */
   stored_bytes: number;
+  /** The sum of the backups' raw (logical) sizes: what full copies of every image would take uncompressed. */
+  raw_bytes: number;
+  /** raw_bytes − stored_bytes: what compression and shared pages save. */
+  saved_bytes: number;
   raw_bytes_newest: number | null;
+  /** The newest backup's data file, or its map alone for a pages backup. */
   stored_bytes_newest: number | null;
+  /** What the newest backup added: its data file, or its map plus the packs it wrote. */
+  added_bytes_newest: number | null;
   /** raw / stored over all backups; null without backups. */
   compression_ratio: number | null;
   oldest: BackupRef | null;
@@ -80,7 +96,7 @@ export interface StatsReport {
   backup_dir: string;
   databases: DatabaseStats[];
   volume: VolumeStats | null;
-  totals: { databases: number; backups: number; stored_bytes: number };
+  totals: { databases: number; backups: number; stored_bytes: number; raw_bytes: number; saved_bytes: number };
   /**
    * Staging folders left under backup_dir by a killed `restore`/`verify --from`, oldest first
    * (absent when there are none).
@@ -168,7 +184,7 @@ export function databaseStats(
   const backups = listing.backups.map((b) => b.manifest);
   const count = { scheduled: 0, manual: 0, "pre-restore": 0, total: backups.length };
   for (const m of backups) count[m.kind]++;
-  const stored = backups.reduce((s, m) => s + m.stored.size, 0);
+  const stored = storedBytesOf(backups);
   const raw = backups.reduce((s, m) => s + m.raw.size, 0);
   const newest = backups.at(-1);
   const oldest = backups[0];
@@ -189,8 +205,11 @@ export function databaseStats(
     configured,
     count,
     stored_bytes: stored,
+    raw_bytes: raw,
+    saved_bytes: raw - stored,
     raw_bytes_newest: newest?.raw.size ?? null,
     stored_bytes_newest: newest?.stored.size ?? null,
+    added_bytes_newest: newest ? addedBytes(newest) : null,
     compression_ratio: stored > 0 ? Math.round((raw / stored) * 100) / 100 : null,
     oldest: oldest ? ref(oldest.id, oldest.created_at, nowMs) : null,
     newest_own: newestOwn ? ref(newestOwn.id, newestOwn.created_at, nowMs) : null,
@@ -239,6 +258,8 @@ export function gatherStats(config: ResolvedConfig, listings: FolderListing[], n
       databases: databases.length,
       backups: databases.reduce((s, d) => s + d.count.total, 0),
       stored_bytes: databases.reduce((s, d) => s + d.stored_bytes, 0),
+      raw_bytes: databases.reduce((s, d) => s + d.raw_bytes, 0),
+      saved_bytes: databases.reduce((s, d) => s + d.saved_bytes, 0),
     },
     ...(leftovers.length ? { staging_leftovers: leftovers } : {}),
   };

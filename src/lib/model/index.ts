@@ -74,4 +74,5 @@ export {
   newestOwn,
   shrinkReference,
 } from "./shrink.ts";
+export { addedBytes, storedBytesOf } from "./stored-size.ts";
 export { suggestCommand } from "./suggest.ts";

@@ -2,7 +2,16 @@
  * What goes to stdout: the backup table and the stable JSON shapes.
  * The JSON fields here are documented in docs/commands.md; change them only additively.
  */
-import { formatAge, formatBytes, formatLocalTime, type ManifestEncryption, renderTable } from "../model/index.ts";
+import {
+  addedBytes,
+  formatAge,
+  formatBytes,
+  formatLocalTime,
+  type ManifestEncryption,
+  renderTable,
+  type StoredFormat,
+  storedFormat,
+} from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export interface BackupJson {
@@ -16,7 +25,16 @@ export interface BackupJson {
   file: string;
   manifest: string;
   raw: { size: number; sha256: string };
-  stored: { size: number; sha256: string; compression: string; encryption: ManifestEncryption | null };
+  /** `size` is the data file's, or a pages backup's map alone (its packs are shared). */
+  stored: {
+    size: number;
+    sha256: string;
+    compression: string;
+    encryption: ManifestEncryption | null;
+    format: StoredFormat;
+  };
+  /** What this backup added when it was written: its data file, or its map plus the packs it wrote. */
+  added_bytes: number;
   check: { level: string; ok: boolean; result: string };
   last_verification: { at: string; level: string; ok: boolean } | null;
 }
@@ -39,7 +57,9 @@ export function backupToJson(b: StoredBackup): BackupJson {
       sha256: m.stored.sha256,
       compression: m.stored.compression,
       encryption: m.stored.encryption,
+      format: storedFormat(m),
     },
+    added_bytes: addedBytes(m),
     check: m.check,
     last_verification: last ? { at: last.at, level: last.level, ok: last.ok } : null,
   };
@@ -51,7 +71,7 @@ function verifiedCell(b: StoredBackup, now: Date): string {
   return `${last.ok ? "ok" : "FAILED"} ${formatAge(new Date(last.at), now)}`;
 }
 
-/** The `list` table: one row per backup, oldest first. */
+/** The `list` table: one row per backup, oldest first; sizes are the image's (raw) and what the backup added. */
 export function renderBackupTable(backups: StoredBackup[], now: Date): string {
   const rows = backups.map((b) => {
     const m = b.manifest;
@@ -62,9 +82,9 @@ export function renderBackupTable(backups: StoredBackup[], now: Date): string {
       formatAge(created, now),
       m.kind === "pre-restore" ? `pre-restore of ${m.source}` : m.kind,
       m.tags.join(",") || "-",
-      `${formatBytes(m.raw.size)} / ${formatBytes(m.stored.size)}`,
+      `${formatBytes(m.raw.size)} / ${formatBytes(addedBytes(m))}`,
       verifiedCell(b, now),
     ];
   });
-  return renderTable(["ID", "CREATED", "AGE", "KIND", "TAGS", "RAW / STORED", "VERIFIED"], rows);
+  return renderTable(["ID", "CREATED", "AGE", "KIND", "TAGS", "RAW / ADDED", "VERIFIED"], rows);
 }

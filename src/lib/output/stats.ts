@@ -13,6 +13,13 @@ function verification(v: DatabaseStats["last_verification"]): string {
     : "never";
 }
 
+/** "saved 97%": the share of the raw sizes that compression and shared pages save. */
+function saving(d: Pick<DatabaseStats, "raw_bytes" | "saved_bytes">): string {
+  if (d.raw_bytes <= 0) return "saved 0%";
+  const pct = (d.saved_bytes / d.raw_bytes) * 100;
+  return pct >= 0 ? `saved ${pct.toFixed(pct >= 99.95 || pct < 10 ? 1 : 0)}%` : `${(-pct).toFixed(0)}% over`;
+}
+
 function databaseRows(d: DatabaseStats): string[][] {
   const c = d.count;
   const run = d.last_backup_run;
@@ -24,8 +31,9 @@ function databaseRows(d: DatabaseStats): string[][] {
     [
       "stored",
       c.total
-        ? `${formatBytes(d.stored_bytes)}, ratio ${d.compression_ratio}x, ` +
-          `newest ${formatBytes(d.raw_bytes_newest!)} raw / ${formatBytes(d.stored_bytes_newest!)} stored`
+        ? `${formatBytes(d.stored_bytes)} for ${formatBytes(d.raw_bytes)} raw (${saving(d)}), ` +
+          `ratio ${d.compression_ratio}x, newest ${formatBytes(d.raw_bytes_newest!)} raw / ` +
+          `${formatBytes(d.added_bytes_newest!)} added`
         : "-",
     ],
     ["oldest", when(d.oldest)],
@@ -73,7 +81,8 @@ export function renderStats(report: StatsReport): string {
         ? `volume ${vol.path}: ${formatBytes(vol.free_bytes)} free of ${formatBytes(vol.total_bytes)}`
         : `volume ${report.backup_dir}: unknown`,
       `total: ${t.databases} database${t.databases === 1 ? "" : "s"}, ${t.backups} ` +
-        `backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}`,
+        `backup${t.backups === 1 ? "" : "s"}, ${formatBytes(t.stored_bytes)}` +
+        (t.backups ? ` for ${formatBytes(t.raw_bytes)} raw (${saving(t)})` : ""),
     ].join("\n"),
   );
   return blocks.join("\n\n");
