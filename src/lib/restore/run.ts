@@ -11,11 +11,25 @@ import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, openSync, readd
 import { basename, dirname, join } from "node:path";
 import { backupDatabase } from "../backup/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
-import { describeError, type Manifest, OperationError, SqlbakError, suggestCommand } from "../model/index.ts";
+import {
+  describeError,
+  type Manifest,
+  OperationError,
+  SqlbakError,
+  storedPages,
+  suggestCommand,
+} from "../model/index.ts";
 import { checkDatabase } from "../snapshot/index.ts";
 import { appendOpLog, databaseFolder } from "../store/index.ts";
 import { acquireLock, commitRename, pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
-import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "../verify/index.ts";
+import {
+  BackupDamagedError,
+  checkStoredFile,
+  decompressChecked,
+  inspectImage,
+  reassembleChecked,
+  removeImage,
+} from "../verify/index.ts";
 import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
 import { type RestorePlan, undoCommand } from "./plan.ts";
 
@@ -46,11 +60,13 @@ export interface RestoredPermissions {
   from: "replaced" | "backup" | "folder";
 }
 
-/** Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live). */
+/**
+ * Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live): the copy
+ * `.<name>.<hex>.tmp` and, for a pages backup, the image being reassembled into it (`..<name>.<hex>.tmp.<hex>.tmp`).
+ */
 function removeStaleTemps(target: string): string[] {
-  const re = new RegExp(
-    `^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp(-wal|-shm|-journal)?$`,
-  );
+  const temp = `\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp`;
+  const re = new RegExp(`^(${temp}|\\.${temp}\\.[0-9a-f]{8}\\.tmp)(-wal|-shm|-journal)?$`);
   const stale = readdirSync(dirname(target))
     .filter((n) => re.test(n))
     .map((n) => join(dirname(target), n));
@@ -62,8 +78,13 @@ function removeStaleTemps(target: string): string[] {
 async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPermissions> {
   // The stored file is hashed once, while it is decompressed; only when that
   // fails is it hashed on its own, to report the checksum problem precisely.
+  // A pages backup is reassembled from its map and packs instead, each checked
+  // against its recorded SHA-256 as it is read, which names a damaged pack.
   let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false });
-  if (manifest && problems.length === 0) {
+  if (manifest && problems.length === 0 && storedPages(manifest)) {
+    problems.push(...(await reassembleChecked(plan.backup, manifest, temp, plan.keys)));
+    if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));
+  } else if (manifest && problems.length === 0) {
     problems.push(...(await decompressChecked(plan.backup, manifest, temp, plan.keys)));
     if (problems.length > 0) {
       const hashed = await checkStoredFile(plan.backup);
