@@ -191,7 +191,9 @@ describe("restore of pages backups", () => {
     const backup = listing!.backups.find((x) => x.manifest.id === first.b.manifest.id)!;
     const plan = planRestore(s.config, backup, { force: false, keys: NO_KEYS });
     expect(plan.preRestore).not.toBeNull();
-    const result = await performRestore(s.config, plan, { keys: NO_KEYS });
+    const steps: string[] = [];
+    const result = await performRestore(s.config, plan, { keys: NO_KEYS, onStep: (m) => steps.push(m) });
+    expect(steps[0]).toBe(`verifying ${first.b.manifest.id} and reassembling it beside ${s.dbPath}`);
     expect(result.removedFiles).toContain(stale);
     expect(result.preRestoreId).toBeString();
     expect(existsSync(join(s.folder, `${result.preRestoreId}.json`))).toBe(true);

@@ -1,7 +1,8 @@
 /**
  * Puts a backup back, in an order that can never make things worse: verify the
- * stored file, decompress it beside the target (same folder, so the final
- * rename is atomic), integrity_check it against the manifest, take a
+ * stored file, decompress it (a pages backup: reassemble it from its map
+ * and packs) beside the target (same folder, so the final rename is atomic),
+ * integrity_check it against the manifest, take a
  * pre-restore backup of the current database, make sure nobody is using it,
  * then swap the files with one rename. A kill -9 at any point leaves the
  * target either wholly the old database or wholly the new one.
@@ -260,7 +261,8 @@ async function restoreLocked(
   const temp = tempPathFor(plan.target);
   try {
     result.removedFiles.push(...removeStaleTemps(plan.target));
-    onStep(`verifying ${result.id} and decompressing it beside ${plan.target}`);
+    const how = storedPages(plan.backup.manifest) ? "reassembling" : "decompressing";
+    onStep(`verifying ${result.id} and ${how} it beside ${plan.target}`);
     result.permissions = await prepareCopy(plan, temp);
     pausePoint("restore:copy-ready");
     if (plan.preRestore) {

@@ -6,7 +6,9 @@
  * read-only and compare what SQLite sees with what the manifest promises.
  * When backup_dir is full, an unencrypted backup is decompressed into a
  * private (0700) folder under the system temp dir instead, removed after.
- * Running them and recording outcomes is run.ts.
+ * A pages backup is checked piece by piece instead (pieces.ts: the map and
+ * every pack it references), and reassembled (reassemble.ts) where a data
+ * file is decompressed. Running them and recording outcomes is run.ts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
