@@ -7,7 +7,18 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { type AgeKeys, generateIdentity, parseIdentity } from "../../src/age/index.ts";
 import { writePagesBackup } from "../../src/lib/backup/index.ts";
@@ -20,14 +31,15 @@ import { listDatabases, type StoredBackup } from "../../src/lib/store/index.ts";
 import { BackupDamagedError, runVerifyJob, type VerifyLevel, verifyJobFailure } from "../../src/lib/verify/index.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 const ID_KEY = new Uint8Array(32).fill(9);
 type Encryption = { type: "recipients"; recipients: string[] };
 
 /** `indexKeys`: what opens the pack indexes of an encrypted folder, so a backup references stored pages. */
-function setup(encryption: Encryption | null = null, indexKeys?: AgeKeys) {
+function setup(encryption: Encryption | null = null, indexKeys?: AgeKeys, rows = 3000) {
   const dir = tempDir();
-  const dbPath = makeDatabase(join(dir, "app.db"), { rows: 3000, payloadBytes: 1024 });
+  const dbPath = makeDatabase(join(dir, "app.db"), { rows, payloadBytes: 1024 });
   writeFileSync(
     join(dir, "sqlbak.toml"),
     `backup_dir = "backups"\n[[database]]\nname = "app"\npath = "app.db"\nprobes = ["SELECT count(*) FROM items"]\n`,
@@ -175,6 +187,37 @@ describe("verify of pages backups", () => {
     expect(quick.results[0]!.problems).toHaveLength(1);
     expect(quick.results[0]!.problems[0]).toStartWith(`pack ${pack.name} is damaged: `);
     expect(readManifest(b.manifestPath).verifications.at(-1)).toMatchObject({ ok: false, bad_packs: [pack.name] });
+  });
+});
+
+/** Appends `chunk` to `path` until the file system refuses with ENOSPC. */
+function appendUntilFull(path: string, chunk: Uint8Array): void {
+  const fd = openSync(path, "a");
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe("verify of a pages backup on a full backup_dir", () => {
+  itWithTmpfs(import.meta.path, "reassembles an unencrypted one under the system temp dir and passes", async () => {
+    const s = setup(null, undefined, 200);
+    mkdirSync(s.config.backupDir);
+    mountTmpfs(s.config.backupDir, "2m");
+    try {
+      const { b } = await backup(s);
+      appendUntilFull(join(s.config.backupDir, "filler"), new Uint8Array(4096));
+      appendUntilFull(join(s.config.backupDir, "filler"), new Uint8Array(1));
+      expect(statfsSync(s.config.backupDir).bavail).toBe(0);
+      const job = await verifyAll(s, "quick");
+      expect(job.results.map((r) => [r.id, r.ok, r.problems, r.error])).toEqual([[b.manifest.id, true, [], undefined]]);
+      expect(readdirSync(s.folder).filter((n) => n.includes(".tmp"))).toEqual([]);
+    } finally {
+      unmountTmpfs(s.config.backupDir);
+    }
   });
 });
 
