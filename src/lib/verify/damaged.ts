@@ -1,3 +1,4 @@
+/** The errors that say a backup is damaged: restore refuses it, verify records a failure. */
 import { EXIT, SqlbakError } from "../model/index.ts";
 
 /** A backup failed verification: restore refuses it; exit code 3. */
