@@ -7,6 +7,7 @@ export {
   MAX_IN_FLIGHT,
   type StoredFilter,
   writeAllSync,
+  writeFailure,
 } from "./compress.ts";
 export {
   ageKeysFor,

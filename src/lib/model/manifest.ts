@@ -81,6 +81,8 @@ export interface Verification {
   level: CheckLevel | "checksum";
   ok: boolean;
   problems: string[];
+  /** A pages backup whose packs this verification checked: the packs that failed (absent in older records). */
+  bad_packs?: string[];
 }
 
 export interface Manifest {
@@ -250,6 +252,11 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
   if (typeof snap.tables !== "object" || snap.tables === null || Object.values(snap.tables).some((n) => !isCount(n)))
     fail("has invalid table counts");
   if (!Array.isArray(m.verifications)) fail("has an invalid verification history");
+  for (const v of m.verifications) {
+    const bad = (v as Partial<Verification> | null)?.bad_packs;
+    if (bad !== undefined && (!Array.isArray(bad) || bad.some((n) => typeof n !== "string")))
+      fail("has an invalid bad_packs in its verification history");
+  }
   const st = m.source_stat;
   if (
     st !== undefined &&

@@ -1,5 +1,7 @@
 /** Plans and performs a safe restore: the chosen backup, a pre-restore safety copy, an atomic swap. */
 
+/** Rebuilding a pages backup's image lives with verify, which checks it; restore uses it the same way. */
+export { reassemblePages } from "../verify/index.ts";
 export { checkRestoreKeys, performRestore, type RestoreSource } from "./perform.ts";
 export {
   type BackupSelector,
@@ -9,5 +11,4 @@ export {
   type RestorePlan,
   selectBackup,
 } from "./plan.ts";
-export { reassemblePages } from "./reassemble.ts";
 export { type RestoredPermissions, type RestoreResult, runRestore } from "./run.ts";

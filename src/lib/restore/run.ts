@@ -1,7 +1,8 @@
 /**
  * Puts a backup back, in an order that can never make things worse: verify the
- * stored file, decompress it beside the target (same folder, so the final
- * rename is atomic), integrity_check it against the manifest, take a
+ * stored file, decompress it (a pages backup: reassemble it from its map
+ * and packs) beside the target (same folder, so the final rename is atomic),
+ * integrity_check it against the manifest, take a
  * pre-restore backup of the current database, make sure nobody is using it,
  * then swap the files with one rename. A kill -9 at any point leaves the
  * target either wholly the old database or wholly the new one.
@@ -11,11 +12,25 @@ import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, openSync, readd
 import { basename, dirname, join } from "node:path";
 import { backupDatabase } from "../backup/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
-import { describeError, type Manifest, OperationError, SqlbakError, suggestCommand } from "../model/index.ts";
+import {
+  describeError,
+  type Manifest,
+  OperationError,
+  SqlbakError,
+  storedPages,
+  suggestCommand,
+} from "../model/index.ts";
 import { checkDatabase } from "../snapshot/index.ts";
 import { appendOpLog, databaseFolder } from "../store/index.ts";
 import { acquireLock, commitRename, pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
-import { BackupDamagedError, checkStoredFile, decompressChecked, inspectImage, removeImage } from "../verify/index.ts";
+import {
+  BackupDamagedError,
+  checkStoredFile,
+  decompressChecked,
+  inspectImage,
+  reassembleChecked,
+  removeImage,
+} from "../verify/index.ts";
 import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
 import { type RestorePlan, undoCommand } from "./plan.ts";
 
@@ -46,11 +61,13 @@ export interface RestoredPermissions {
   from: "replaced" | "backup" | "folder";
 }
 
-/** Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live). */
+/**
+ * Temporaries of an earlier restore to `target` that died (restore runs hold the lock, so none is live): the copy
+ * `.<name>.<hex>.tmp` and, for a pages backup, the image being reassembled into it (`..<name>.<hex>.tmp.<hex>.tmp`).
+ */
 function removeStaleTemps(target: string): string[] {
-  const re = new RegExp(
-    `^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp(-wal|-shm|-journal)?$`,
-  );
+  const temp = `\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.[0-9a-f]{8}\\.tmp`;
+  const re = new RegExp(`^(${temp}|\\.${temp}\\.[0-9a-f]{8}\\.tmp)(-wal|-shm|-journal)?$`);
   const stale = readdirSync(dirname(target))
     .filter((n) => re.test(n))
     .map((n) => join(dirname(target), n));
@@ -62,8 +79,13 @@ function removeStaleTemps(target: string): string[] {
 async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPermissions> {
   // The stored file is hashed once, while it is decompressed; only when that
   // fails is it hashed on its own, to report the checksum problem precisely.
+  // A pages backup is reassembled from its map and packs instead, each checked
+  // against its recorded SHA-256 as it is read, which names a damaged pack.
   let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false });
-  if (manifest && problems.length === 0) {
+  if (manifest && problems.length === 0 && storedPages(manifest)) {
+    problems.push(...(await reassembleChecked(plan.backup, manifest, temp, plan.keys)));
+    if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));
+  } else if (manifest && problems.length === 0) {
     problems.push(...(await decompressChecked(plan.backup, manifest, temp, plan.keys)));
     if (problems.length > 0) {
       const hashed = await checkStoredFile(plan.backup);
@@ -239,7 +261,8 @@ async function restoreLocked(
   const temp = tempPathFor(plan.target);
   try {
     result.removedFiles.push(...removeStaleTemps(plan.target));
-    onStep(`verifying ${result.id} and decompressing it beside ${plan.target}`);
+    const how = storedPages(plan.backup.manifest) ? "reassembling" : "decompressing";
+    onStep(`verifying ${result.id} and ${how} it beside ${plan.target}`);
     result.permissions = await prepareCopy(plan, temp);
     pausePoint("restore:copy-ready");
     if (plan.preRestore) {

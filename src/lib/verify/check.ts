@@ -6,46 +6,35 @@
  * read-only and compare what SQLite sees with what the manifest promises.
  * When backup_dir is full, an unencrypted backup is decompressed into a
  * private (0700) folder under the system temp dir instead, removed after.
- * Running them and recording outcomes is run.ts.
+ * A pages backup is checked piece by piece instead (pieces.ts: the map and
+ * every pack it references), and reassembled (reassemble.ts) where a data
+ * file is decompressed. Running them and recording outcomes is run.ts.
  */
-import { constants, lstatSync, mkdtempSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { AgeFormatError, readAgeStanzas } from "../../age/index.ts";
-import {
-  CHUNK_BYTES,
-  type DecryptionKeys,
-  decompressStored,
-  NO_KEYS,
-  openEncrypted,
-  WrongKeyError,
-} from "../codec/index.ts";
+import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
 import {
   describeError,
-  EXIT,
   type Manifest,
   OperationError,
   parseBackupId,
   parseManifest,
-  SqlbakError,
+  storedPages,
 } from "../model/index.ts";
+import { PackKeyError } from "../pages/index.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 import { readManifestText, type StoredBackup } from "../store/index.ts";
 import { pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
+import { ReassemblyError } from "./damaged.ts";
+import { hashRegularFile, statRegularFile } from "./files.ts";
+import { checkPagesPieces } from "./pieces.ts";
+import { reassemblePages } from "./reassemble.ts";
 import { VERIFY_SCRATCH_PREFIX } from "./scratch.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
 export type VerifyLevel = (typeof VERIFY_LEVELS)[number];
-
-/** A backup failed verification: restore refuses it; exit code 3. */
-export class BackupDamagedError extends SqlbakError {
-  readonly problems: string[];
-  constructor(message: string, problems: string[], hint?: string) {
-    super(message, { exitCode: EXIT.unhealthy, hint });
-    this.problems = problems;
-  }
-}
 
 const short = (sha: string) => sha.slice(0, 12);
 
@@ -61,55 +50,24 @@ function manifestContradictions(m: Manifest): string[] {
   return problems;
 }
 
-/** SHA-256 and size of a file opened without following symlinks (a planted link is not our data). */
-async function hashRegularFile(path: string): Promise<{ size: number; sha256: string } | string> {
-  let fh;
-  try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === "ELOOP"
-      ? "data file is a symbolic link, not a regular file"
-      : `cannot read data file: ${describeError(err)}`;
-  }
-  try {
-    if (!(await fh.stat()).isFile()) return "data file is not a regular file";
-    const hasher = new Bun.CryptoHasher("sha256");
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK_BYTES, size);
-      if (bytesRead === 0) break;
-      hasher.update(buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-    return { size, sha256: hasher.digest("hex") };
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Size of a regular file, not following symlinks; what hashRegularFile checks, without reading it. */
-function statRegularFile(path: string): { size: number; sha256?: string } | string {
-  try {
-    const st = lstatSync(path);
-    if (st.isSymbolicLink()) return "data file is a symbolic link, not a regular file";
-    return st.isFile() ? { size: st.size } : "data file is not a regular file";
-  } catch (err) {
-    return `cannot read data file: ${describeError(err)}`;
-  }
+/** What a verification found: its problems and, for a pages backup whose packs were checked, the bad ones. */
+export interface VerifyOutcome {
+  problems: string[];
+  /** Set once every pack of a pages backup was checked: those missing, of the wrong size or SHA-256, or damaged. */
+  badPacks?: string[];
 }
 
 /**
  * The checksum level: re-reads and re-validates the manifest from disk, checks
  * it does not contradict itself, and hashes the stored file (unless `hash` is
- * false: the caller hashes it while decompressing). Returns the fresh
- * manifest (null if it no longer parses) and the problems found.
+ * false: the caller hashes it while decompressing); for a pages backup, the
+ * map and every pack it references (pieces.ts). Returns the fresh manifest
+ * (null if it no longer parses) and the problems found.
  */
 export async function checkStoredFile(
   b: StoredBackup,
   opts: { hash?: boolean } = {},
-): Promise<{ manifest: Manifest | null; problems: string[] }> {
+): Promise<VerifyOutcome & { manifest: Manifest | null }> {
   let m: Manifest;
   try {
     m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
@@ -117,6 +75,14 @@ export async function checkStoredFile(
     return { manifest: null, problems: [describeError(err)] };
   }
   const problems = manifestContradictions(m);
+  const pages = storedPages(m);
+  if (pages) {
+    const pieces = await checkPagesPieces(dirname(b.dataPath), pages, opts.hash !== false);
+    problems.push(...pieces.problems);
+    if (problems.length === 0 && pages.encryption)
+      problems.push(...(await ageHeaderProblems(join(dirname(b.dataPath), pages.file), pages.encryption)));
+    return { manifest: m, problems, badPacks: pieces.badPacks };
+  }
   const sums = opts.hash === false ? statRegularFile(b.dataPath) : await hashRegularFile(b.dataPath);
   if (typeof sums === "string") problems.push(sums);
   else if (sums.size !== m.stored.size)
@@ -243,22 +209,51 @@ export function removeImage(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) removeQuietly(path + suffix);
 }
 
+/**
+ * Reassembles pages backup `b` (manifest `m`) at `dest` (must not exist) from
+ * its map and packs, which reassemblePages checks against the manifest (pack
+ * SHA-256s, raw SHA-256). Returns the problems (a pack at fault is added to
+ * `badPacks`); `dest` exists only when there are none. Throws as
+ * decompressChecked does: WrongKeyError for a key that does not open it,
+ * OperationError when `dest` cannot be written.
+ */
+export async function reassembleChecked(
+  b: StoredBackup,
+  m: Manifest,
+  dest: string,
+  keys: DecryptionKeys = NO_KEYS,
+  badPacks: string[] = [],
+): Promise<string[]> {
+  try {
+    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest);
+    return [];
+  } catch (err) {
+    if (err instanceof PackKeyError) throw new WrongKeyError(err.message);
+    if (!(err instanceof ReassemblyError)) throw err;
+    if (err.pack !== null && !badPacks.includes(err.pack)) badPacks.push(err.pack);
+    return err.problems;
+  }
+}
+
 /** Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key). */
 export async function verifyBackup(
   b: StoredBackup,
   level: VerifyLevel,
   probes: string[],
   keys: DecryptionKeys = NO_KEYS,
-): Promise<string[]> {
-  const { manifest, problems } = await checkStoredFile(b);
+): Promise<VerifyOutcome> {
+  const { manifest, problems, badPacks } = await checkStoredFile(b);
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
-  if (!manifest || problems.length > 0 || level === "checksum") return problems;
+  if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
+  const pages = storedPages(manifest) !== null;
+  const extract = (dest: string) =>
+    pages ? reassembleChecked(b, manifest, dest, keys, badPacks) : decompressChecked(b, manifest, dest, keys);
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
   try {
     let found: string[];
     try {
-      found = await decompressChecked(b, manifest, temp, keys);
+      found = await extract(temp);
     } catch (err) {
       // A full backup_dir must not stop verify: an unencrypted backup is checked in a private
       // folder under the system temp dir instead. Plaintext of an encrypted one never leaves backup_dir.
@@ -266,17 +261,18 @@ export async function verifyBackup(
       removeImage(temp);
       scratch = mkdtempSync(join(tmpdir(), VERIFY_SCRATCH_PREFIX));
       temp = join(scratch, basename(temp));
-      found = await decompressChecked(b, manifest, temp, keys);
+      found = await extract(temp);
     }
     problems.push(...found);
     pausePoint("verify:decompressed");
-    if (!problems.some((p) => /^(decrypting and )?decompressing failed/.test(p)))
-      problems.push(...inspectImage(temp, manifest, level, probes));
+    // A pages image exists only once it matched its raw SHA-256; a file backup's, once it decompressed.
+    const image = pages ? found.length === 0 : !found.some((p) => /^(decrypting and )?decompressing failed/.test(p));
+    if (image) problems.push(...inspectImage(temp, manifest, level, probes));
   } finally {
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  return problems;
+  return { problems, badPacks };
 }
 
 /** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */

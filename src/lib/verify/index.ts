@@ -3,16 +3,19 @@
  * verifying at a destination.
  */
 export {
-  BackupDamagedError,
   checkStoredFile,
   decompressChecked,
   inspectImage,
+  reassembleChecked,
   removeImage,
   VERIFY_LEVELS,
   type VerifyLevel,
+  type VerifyOutcome,
 } from "./check.ts";
+export { BackupDamagedError, ReassemblyError } from "./damaged.ts";
 export { runVerifyJob, type VerifyJobOptions, type VerifyJobResult, verifyJobFailure } from "./job.ts";
 export { verifyNotification } from "./notification.ts";
+export { reassemblePages } from "./reassemble.ts";
 export { runVerifyFrom } from "./remote.ts";
 export { runVerify, type VerifyResult } from "./run.ts";
 export { sweepStaleVerifyScratch } from "./scratch.ts";

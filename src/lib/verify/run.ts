@@ -17,7 +17,7 @@ import {
 } from "../model/index.ts";
 import { appendOpLog, missingDataProblem, readManifestText, type StoredBackup } from "../store/index.ts";
 import { acquireLock, writeFileAtomic } from "../system/index.ts";
-import { type VerifyLevel, verifyBackup } from "./check.ts";
+import { type VerifyLevel, type VerifyOutcome, verifyBackup } from "./check.ts";
 
 /** History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB. */
 export const MAX_VERIFICATIONS = 50;
@@ -35,6 +35,8 @@ export interface VerifyResult {
   vanished?: boolean;
   /** It could not be verified (the key does not open it): not recorded, and no verdict on the backup. */
   error?: string;
+  /** A pages backup whose packs were checked: the packs that failed (named in `problems` too). */
+  badPacks?: string[];
 }
 
 /**
@@ -89,14 +91,15 @@ export function probesFor(config: ResolvedConfig, database: string): string[] {
 export async function attemptVerify(
   b: { manifest: Manifest },
   level: VerifyLevel,
-  check: () => Promise<string[]>,
+  check: () => Promise<VerifyOutcome>,
   noVerdict: (err: unknown) => string | null,
 ): Promise<VerifyResult> {
   const started = Date.now();
   let problems: string[];
+  let badPacks: string[] | undefined;
   let error: string | undefined;
   try {
-    problems = await check();
+    ({ problems, badPacks } = await check());
   } catch (err) {
     const reason = noVerdict(err);
     if (reason === null) throw err;
@@ -110,6 +113,7 @@ export async function attemptVerify(
     problems,
     durationMs: Date.now() - started,
     error,
+    ...(badPacks ? { badPacks } : {}),
   };
 }
 
@@ -159,7 +163,9 @@ export async function runVerify(
     const probes = probesFor(config, b.manifest.database);
     // A backup whose data file is gone is a failed verification (recorded like any other), not a skip.
     const check = () =>
-      dataFileGone(b) ? Promise.resolve([missingDataProblem(b.manifest)]) : verifyBackup(b, level, probes, keys);
+      dataFileGone(b)
+        ? Promise.resolve({ problems: [missingDataProblem(b.manifest)] })
+        : verifyBackup(b, level, probes, keys);
     const result = await attemptVerify(b, level, check, (err) => (err instanceof WrongKeyError ? err.message : null));
     // A wrong key says nothing about the backup: nothing goes into its history.
     const recorded = result.error
@@ -169,6 +175,7 @@ export async function runVerify(
           level,
           ok: result.ok,
           problems: result.problems,
+          ...(result.badPacks ? { bad_packs: result.badPacks } : {}),
         });
     if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });
     else if (recorded !== "recorded" && recorded !== "not-recorded") result.warning = recorded;

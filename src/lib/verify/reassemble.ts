@@ -9,18 +9,18 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
-import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync } from "../codec/index.ts";
+import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync, writeFailure } from "../codec/index.ts";
 import { describeError, type Manifest, type StoredPages, storedPages } from "../model/index.ts";
 import { decodeMap, PageFormatError, type PageMap, type PageRun, readPack } from "../pages/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor } from "../system/index.ts";
-import { BackupDamagedError } from "../verify/index.ts";
+import { ReassemblyError } from "./damaged.ts";
 
 /** Bytes of consecutive pages gathered before one write, and read back at a time for the hash. */
 const WRITE_BYTES = 4 * 1024 * 1024;
 
-function damaged(m: Manifest, problem: string): BackupDamagedError {
-  return new BackupDamagedError(`backup ${m.id} cannot be reassembled: ${problem}`, [problem]);
+function damaged(m: Manifest, problem: string, pack: string | null = null): ReassemblyError {
+  return new ReassemblyError(`backup ${m.id} cannot be reassembled: ${problem}`, [problem], pack);
 }
 
 /** Reads, checks (size, SHA-256), decrypts, decompresses and decodes the map of `m`. */
@@ -76,6 +76,7 @@ class PageWriter {
   constructor(
     private readonly fd: number,
     private readonly pageSize: number,
+    private readonly writing: (step: () => void) => void,
   ) {}
   put(page: number, bytes: Uint8Array): void {
     const next = this.first + this.views.length;
@@ -86,7 +87,7 @@ class PageWriter {
   flush(): void {
     if (this.views.length === 0) return;
     const data = this.views.length === 1 ? this.views[0]! : Buffer.concat(this.views);
-    writeAllSync(this.fd, data, (this.first - 1) * this.pageSize);
+    this.writing(() => writeAllSync(this.fd, data, (this.first - 1) * this.pageSize));
     this.views = [];
   }
 }
@@ -130,18 +131,22 @@ async function placePack(
       for (let i = starts[entry]!; i < starts[entry + 1]!; i++) out.put(at[i]!, page);
     }
   } catch (err) {
-    if (err instanceof PageFormatError) throw damaged(m, err.message);
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw damaged(m, `pack ${pack.name} is missing`);
+    if (err instanceof PageFormatError) throw damaged(m, err.message, pack.name);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw damaged(m, `pack ${pack.name} is missing`, pack.name);
     throw err;
   }
   if (seen < lastEntry)
-    throw damaged(m, `pack ${pack.name} is damaged: it holds ${seen + 1} entries, the map needs ${lastEntry + 1}`);
+    throw damaged(
+      m,
+      `pack ${pack.name} is damaged: it holds ${seen + 1} entries, the map needs ${lastEntry + 1}`,
+      pack.name,
+    );
 }
 
 /**
  * Rebuilds the image of pages backup `backup` (its map and packs are in
  * `folderPath`) at `targetPath` (replaced only once the image is proven),
- * decrypting with `keys`. Throws BackupDamagedError naming the backup (and
+ * decrypting with `keys`. Throws ReassemblyError naming the backup (and
  * the pack, when one is damaged or missing) when the stored pieces are not
  * what the backup recorded or the image's SHA-256 differs from the
  * manifest's; WrongKeyError / PackKeyError when `keys` cannot open them.
@@ -162,17 +167,25 @@ export async function reassemblePages(
     runsByPack[r.pack]!.push(r);
   }
   const temp = tempPathFor(targetPath);
-  const fd = openSync(temp, "wx+", FILE_MODE);
+  // Failing to write the image (a full disk, a read-only folder) is the machine's problem, not the backup's.
+  const writing = <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (err) {
+      throw writeFailure(err, temp);
+    }
+  };
+  const fd = writing(() => openSync(temp, "wx+", FILE_MODE));
   let closed = false;
   try {
-    ftruncateSync(fd, m.raw.size);
-    const out = new PageWriter(fd, map.pageSize);
+    writing(() => ftruncateSync(fd, m.raw.size));
+    const out = new PageWriter(fd, map.pageSize, writing);
     for (const [p, runs] of runsByPack.entries()) {
       if (runs.length === 0) continue;
       await placePack(m, pages, folderPath, keys, p, runs, out);
       out.flush();
     }
-    fsyncSync(fd);
+    writing(() => fsyncSync(fd));
     const rawSha256 = sha256OfFile(fd, m.raw.size);
     if (rawSha256 !== m.raw.sha256)
       throw damaged(m, `the reassembled image's SHA-256 ${rawSha256} is not the recorded ${m.raw.sha256}`);
