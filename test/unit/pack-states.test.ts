@@ -26,7 +26,14 @@ function pagesBackup(packs: string[], verifications: Verification[]): Manifest {
 
 function fileBackup(verifications: Verification[]): Manifest {
   return {
-    stored: { file: "x.sqlite.zst", size: 10, sha256: SHA, compression: "zstd", compression_level: 3, encryption: null },
+    stored: {
+      file: "x.sqlite.zst",
+      size: 10,
+      sha256: SHA,
+      compression: "zstd",
+      compression_level: 3,
+      encryption: null,
+    },
     verifications,
   } as unknown as Manifest;
 }

@@ -10,7 +10,14 @@
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgeKeys, decryptBytes } from "../../age/index.ts";
-import { type Manifest, PACK_FILE_RE, packIndexName, packStates, type StoredPack, storedPages } from "../model/index.ts";
+import {
+  type Manifest,
+  PACK_FILE_RE,
+  packIndexName,
+  packStates,
+  type StoredPack,
+  storedPages,
+} from "../model/index.ts";
 import { decodePackIndex, keyFingerprint, type PackIndex } from "../pages/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
