@@ -1,15 +1,23 @@
 /**
  * The packs a new pages backup may reference instead of storing pages again:
- * every pack that a listed backup of the folder references (so present, with
- * its size where sizes are checked), whose index can be read, decoded and was
- * written under the same id key. A pack whose index is missing, unreadable or
- * of another key is left out: its pages are stored again (dedup finds less,
- * nothing is ever referenced that cannot be proven present).
+ * every pack that a listed backup of the folder references, present in the
+ * folder as a regular file of its recorded size, whose latest verification
+ * did not fail (packStates), and whose index can be read, decoded and was
+ * written under the same id key. Any other pack is left out: its pages are
+ * stored again into new packs (dedup finds less, nothing is ever referenced
+ * that failed its last check or cannot be shown present).
  */
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgeKeys, decryptBytes } from "../../age/index.ts";
-import { PACK_FILE_RE, packIndexName, type StoredPack, storedPages } from "../model/index.ts";
+import {
+  type Manifest,
+  PACK_FILE_RE,
+  packIndexName,
+  packStates,
+  type StoredPack,
+  storedPages,
+} from "../model/index.ts";
 import { decodePackIndex, keyFingerprint, type PackIndex } from "../pages/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
@@ -20,6 +28,16 @@ export interface KnownPack {
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Whether `pack` is in `folder` as a regular file of its recorded size (the hash is verify's to check). */
+function isPresent(folder: string, pack: StoredPack): boolean {
+  try {
+    const st = lstatSync(join(folder, pack.name));
+    return st.isFile() && st.size === pack.size;
+  } catch {
+    return false; // missing or unreadable: its pages are stored again
+  }
+}
 
 /** Reads one pack's index, or null when it is missing, cannot be decrypted or decoded, or is of another key. */
 async function readIndex(folder: string, pack: StoredPack, fingerprint: Uint8Array, keys: AgeKeys | null) {
@@ -41,15 +59,20 @@ async function readIndex(folder: string, pack: StoredPack, fingerprint: Uint8Arr
 
 /**
  * The usable packs referenced by `backups` (a listing of `folder`), each
- * once. A pack that two manifests record with different sizes or checksums,
- * or whose index disagrees with the manifests on page size or frame size, is
- * left out. `keys` opens encrypted indexes (null: they are left out).
+ * once. Left out: a pack whose newest verification record lists it as bad,
+ * one missing or of another size than recorded, one that two manifests record
+ * with different sizes or checksums, and one whose index disagrees with the
+ * manifests on page size or frame size. `keys` opens encrypted indexes (null:
+ * they are left out). `unlisted` are the folder's other valid manifests
+ * (backups not listed for a missing piece): their verification records count
+ * too, their packs are not offered.
  */
 export async function loadKnownPacks(
   folder: string,
   backups: StoredBackup[],
   idKey: Uint8Array,
   keys: AgeKeys | null,
+  unlisted: Manifest[] = [],
 ): Promise<KnownPack[]> {
   const byName = new Map<string, { stored: StoredPack; pageSize: number; pagesPerFrame: number } | null>();
   for (const b of backups) {
@@ -68,10 +91,11 @@ export async function loadKnownPacks(
         byName.set(p.name, null);
     }
   }
+  const states = packStates([...backups.map((b) => b.manifest), ...unlisted]);
   const fingerprint = keyFingerprint(idKey);
   const out: KnownPack[] = [];
-  for (const known of byName.values()) {
-    if (!known) continue;
+  for (const [name, known] of byName) {
+    if (!known || states.get(name)?.bad || !isPresent(folder, known.stored)) continue;
     const index = await readIndex(folder, known.stored, fingerprint, keys);
     if (index && index.pageSize === known.pageSize && index.pagesPerFrame === known.pagesPerFrame)
       out.push({ stored: known.stored, index });

@@ -1,8 +1,9 @@
 /**
  * A pages (incremental) backup of one database: the snapshot's pages go
  * through their keyed ids; a page already stored in a pack that a listed
- * backup of the folder references is referenced, any other goes into a new
- * pack. Write order, each step durable (fsync, rename, folder fsync) before
+ * backup of the folder references is referenced (unless the pack is missing,
+ * of the wrong size or failed its latest verification: known-packs.ts), any
+ * other goes into a new pack. Write order, each step durable (fsync, rename, folder fsync) before
  * the next: new packs, each followed by its index; the map `<id>.map.zst[.age]`;
  * the manifest, last. A backup exists only once its manifest does, and by
  * then everything it references is on disk. Lock, sweep of stale partials,
@@ -69,7 +70,8 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
   const listed = await listFolder(config.backupDir, db.name);
   const keys = opts.indexKeys ?? defaultIndexKeys(config);
   const idKey = typeof opts.idKey === "function" ? await opts.idKey(ctx) : opts.idKey;
-  const known = await loadKnownPacks(folder, listed.backups, idKey, keys);
+  const unlisted = listed.missingData.map((b) => b.manifest); // their verification records count too
+  const known = await loadKnownPacks(folder, listed.backups, idKey, keys, unlisted);
   const level = levelOf(db);
   const sink = new PageSink(known, { folder, idKey, level, seal: sealer?.create, onStored: opts.onStored });
   let mapWritten = false;

@@ -66,6 +66,7 @@ export {
   packStartedAt,
   parseBackupId,
 } from "./names.ts";
+export { type PackState, packStates } from "./pack-states.ts";
 export {
   beforeShrinkId,
   describeShrink,
