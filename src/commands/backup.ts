@@ -5,6 +5,7 @@ import {
   type ScheduledBackupResult,
   scheduledBackupFailure,
 } from "../lib/backup/index.ts";
+import { fetchIdKeyCopies } from "../lib/destinations/index.ts";
 import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { rotateToJson } from "../lib/output/index.ts";
 import { KEEP_TAG } from "../lib/retention/index.ts";
@@ -52,6 +53,13 @@ export default defineCommand({
     if (args.rotate && args.kind === "manual")
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
+    // A folder with no id key (backup_dir restored from a destination) adopts the copies there rather than a new key.
+    if (!args["dry-run"])
+      for (const db of targets.filter((t) => t.incremental)) {
+        const got = await fetchIdKeyCopies(ctx.config, db.name);
+        for (const f of got.fetched) ctx.logger.info(`${db.name}: fetched the id key copy ${f}`);
+        for (const w of got.warnings) ctx.logger.warn(w);
+      }
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
     // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
     const result = await runScheduledBackup(ctx.config, targets, {

@@ -13,11 +13,19 @@
  * remove, so just before the manifest is published, every pack of the backup
  * that a mark lists (and its index, when marked too) is uploaded again: same
  * name, same bytes, an atomic replace. Nothing is removed here.
+ *
+ * The copies of the id key beside the backups (`id-key-<fingerprint>[.age]`)
+ * go up too, before the first pack: a folder restored from the destination
+ * adopts them and keeps deduplicating. A copy already there (by name) is never
+ * replaced, the local `.sqlbak-id-key` never leaves the machine, and a plain
+ * copy never goes up beside encrypted backups (it would hand page ids' key to
+ * whoever reads the destination).
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ResolvedDestination } from "../config/index.ts";
 import { PACK_FILE_RE, packIndexName, type StoredPages } from "../model/index.ts";
+import { ID_KEY_COPY_RE } from "../pages/index.ts";
 import { type Backend, markedPieces, type StoredBackup } from "../store/index.ts";
 import { removeQuietly, tempPathFor } from "../system/index.ts";
 
@@ -106,6 +114,33 @@ async function putIndex(
 }
 
 /**
+ * Uploads each copy of an id key in the folder of `b` that the destination
+ * lacks (sealed copies only when `b` is encrypted); returns the names sent.
+ */
+export async function uploadIdKeyCopies(
+  backend: Backend,
+  dest: ResolvedDestination,
+  b: StoredBackup,
+  state: UploadState,
+): Promise<string[]> {
+  const database = b.manifest.database;
+  const folder = dirname(b.dataPath);
+  const encrypted = Boolean(b.manifest.stored.encryption);
+  const sent: string[] = [];
+  for (const name of readdirSync(folder).sort()) {
+    const m = ID_KEY_COPY_RE.exec(name);
+    if (!m || (encrypted && !m[2]) || state.present.has(name)) continue;
+    const path = join(folder, name);
+    const st = lstatSync(path, { throwIfNoEntry: false }); // a symlink is not a copy sqlbak wrote
+    if (!st?.isFile()) continue;
+    const sha256 = dest.uploadCheck === "checksum" ? await sha256File(path) : "";
+    await putPiece(backend, dest, database, path, name, { size: st.size, sha256, what: "the local copy is" }, state);
+    sent.push(name);
+  }
+  return sent;
+}
+
+/**
  * Uploads the packs (and indexes) of pages backup `b` that the destination
  * lacks; returns the names uploaded. Throws on any mismatch.
  */
@@ -118,7 +153,7 @@ export async function uploadPacks(
 ): Promise<Set<string>> {
   const database = b.manifest.database;
   const folder = dirname(b.dataPath);
-  const sent = new Set<string>();
+  const sent = new Set<string>(await uploadIdKeyCopies(backend, dest, b, state));
   for (const p of pages.packs) {
     if (state.present.get(p.name) !== p.size) {
       const want = { size: p.size, sha256: p.sha256, what: "manifest says" };
