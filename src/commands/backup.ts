@@ -5,7 +5,6 @@ import {
   type ScheduledBackupResult,
   scheduledBackupFailure,
 } from "../lib/backup/index.ts";
-import { fetchIdKeyCopies } from "../lib/destinations/index.ts";
 import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { rotateToJson } from "../lib/output/index.ts";
 import { KEEP_TAG } from "../lib/retention/index.ts";
@@ -53,13 +52,6 @@ export default defineCommand({
     if (args.rotate && args.kind === "manual")
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
-    // A folder with no id key (backup_dir restored from a destination) adopts the copies there rather than a new key.
-    if (!args["dry-run"])
-      for (const db of targets.filter((t) => t.incremental)) {
-        const got = await fetchIdKeyCopies(ctx.config, db.name);
-        for (const f of got.fetched) ctx.logger.info(`${db.name}: fetched the id key copy ${f}`);
-        for (const w of got.warnings) ctx.logger.warn(w);
-      }
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
     // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
     const result = await runScheduledBackup(ctx.config, targets, {
@@ -95,6 +87,7 @@ function report(ctx: CommandContext, result: ScheduledBackupResult): void {
   const { backups: results, copies, rotations } = result;
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
+    for (const n of r.notes) ctx.logger.info(n);
     for (const p of r.removedPartials) ctx.logger.info(`${r.database}: removed stale partial file ${p}`);
     if (!r.ok && results.length > 1) ctx.logger.error(`${r.database}: backup failed: ${r.error}`);
     else if (!r.ok) continue;

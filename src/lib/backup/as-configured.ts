@@ -5,6 +5,7 @@
  */
 import { NO_KEYS } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
+import { fetchIdKeyCopies } from "../destinations/index.ts";
 import { loadOrCreateIdKey } from "../pages/index.ts";
 import { databaseFolder } from "../store/index.ts";
 import { writePagesBackup } from "./pages.ts";
@@ -22,6 +23,10 @@ async function idKeyFor(ctx: BackupContext): Promise<Uint8Array> {
     env: process.env,
     configPassphraseEnv: config.encryption?.type === "passphrase" ? config.encryption.passphraseEnv : null,
   };
+  // A folder with no id key (backup_dir restored from a destination) adopts the copies there rather than a new key.
+  const got = await fetchIdKeyCopies(config, db.name);
+  for (const f of got.fetched) result.notes.push(`${db.name}: fetched the id key copy ${f}`);
+  result.warnings.push(...got.warnings);
   const loaded = await loadOrCreateIdKey(databaseFolder(config.backupDir, db.name), sealer, keys);
   for (const s of loaded.skipped) result.warnings.push(`${db.name}: id key copy ${s.name} not used (${s.reason})`);
   if (loaded.created && loaded.skipped.length > 0)

@@ -72,6 +72,8 @@ export interface BackupResult {
   durationMs: number;
   error?: string;
   removedPartials: string[];
+  /** Things done on the way that the user should hear about (not problems), e.g. an id key fetched from a destination. */
+  notes: string[];
   warnings: string[];
   /** Set when the database shrank against its previous backup (the manifest's `shrunk`). */
   shrunk?: { previous_id: string; previous_size: number };
@@ -227,6 +229,7 @@ export async function backupDatabase(
     format: store.format,
     durationMs: 0,
     removedPartials: [],
+    notes: [],
     warnings: [],
   };
   try {
