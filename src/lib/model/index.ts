@@ -8,6 +8,13 @@ export {
   SNAPSHOT_METHOD_NAMES,
   type SnapshotMethodName,
 } from "./constants.ts";
+export {
+  type BadPackRecord,
+  badPacksOf,
+  describePackFailure,
+  type PackFailure,
+  packFailuresOf,
+} from "./bad-packs.ts";
 export { type CronExpr, type CronField, CronSyntaxError, isDayOrSemantics, nextRuns, parseCron } from "./cron.ts";
 export {
   type CalendarWindow,
