@@ -101,7 +101,9 @@ describe("a corrupt pack shared by incremental backups", () => {
     const own = lines.filter((l) => l.startsWith(`app: last verification failed (${newer.id}, `));
     expect(own).toHaveLength(1);
     expect(own[0]).toContain(`pack ${shared}`);
-    expect(lines).toContain(`app: backup ${older.id}: FAILED: pack ${shared} failed verification of ${newer.id} at ${at}`);
+    expect(lines).toContain(
+      `app: backup ${older.id}: FAILED: pack ${shared} failed verification of ${newer.id} at ${at}`,
+    );
 
     const stats = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout);
     const failed = stats.databases[0].failed_backups;

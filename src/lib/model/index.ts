@@ -1,4 +1,12 @@
 /** Ids, names, the manifest and shared constants: the values every other folder speaks in. Imports nothing from lib. */
+
+export {
+  type BadPackRecord,
+  badPacksOf,
+  describePackFailure,
+  type PackFailure,
+  packFailuresOf,
+} from "./bad-packs.ts";
 export {
   CHECK_LEVELS,
   type CheckLevel,
@@ -8,13 +16,6 @@ export {
   SNAPSHOT_METHOD_NAMES,
   type SnapshotMethodName,
 } from "./constants.ts";
-export {
-  type BadPackRecord,
-  badPacksOf,
-  describePackFailure,
-  type PackFailure,
-  packFailuresOf,
-} from "./bad-packs.ts";
 export { type CronExpr, type CronField, CronSyntaxError, isDayOrSemantics, nextRuns, parseCron } from "./cron.ts";
 export {
   type CalendarWindow,
