@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
-import { backupToJson, renderBackupTable } from "../lib/output/index.ts";
+import { backupToJson, packFailuresOfListings, renderBackupTable } from "../lib/output/index.ts";
 import { describeProblem, listDatabases } from "../lib/store/index.ts";
 import { commonArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
@@ -25,6 +25,12 @@ export default defineCommand({
       ctx.logger.info(`no backups ${dest ? `at destination ${dest.name}` : `under ${ctx.config.backupDir}`}`);
       return;
     }
-    printData(ctx, backups.map(backupToJson), () => renderBackupTable(backups, new Date()));
+    // A pack that failed its newest verification fails every backup of its folder that references it.
+    const failures = packFailuresOfListings(listings);
+    printData(
+      ctx,
+      backups.map((b) => backupToJson(b, failures.get(b.manifest.id))),
+      () => renderBackupTable(backups, new Date(), failures),
+    );
   },
 });

@@ -104,6 +104,23 @@ describe("checkHealth", () => {
       /^app: backup o: latest verification failed \(2h ago\): stored file sha256/,
     ],
     [
+      "a backup whose own verification passed but which references a pack another backup's newer record failed",
+      {
+        failed_backups: [
+          {
+            id: "o",
+            created_at: "",
+            reason: "pack failed verification",
+            detail: "pack pack-1.zst failed verification of n at 2026-11-22T02:00:00.000Z",
+            at: "2026-11-22T02:00:00.000Z",
+            age_ms: 2 * H,
+            packs: ["pack-1.zst"],
+          },
+        ],
+      },
+      /^app: backup o: FAILED: pack pack-1\.zst failed verification of n at 2026-11-22T02:00:00\.000Z$/,
+    ],
+    [
       "a backup whose data file is missing",
       {
         failed_backups: [

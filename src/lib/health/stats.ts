@@ -9,10 +9,12 @@ import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
 import {
   addedBytes,
+  describePackFailure,
   isUnacknowledgedShrink,
   type KINDS,
   type Manifest,
   newestOwn,
+  packFailuresOf,
   storedBytesOf,
   type Verification,
 } from "../model/index.ts";
@@ -68,7 +70,8 @@ export interface DatabaseStats {
   shrunk?: { id: string; raw_size: number; previous_id: string; previous_size: number };
   /**
    * Backups that cannot stand in for a good one: the latest entry of their
-   * verification history FAILED, or their data file is missing. A health
+   * verification history FAILED, a pack they reference failed its newest
+   * verification (of any backup), or their data file is missing. A health
    * problem until re-verified OK, removed, or rotated away (oldest first).
    */
   failed_backups: FailedBackup[];
@@ -77,11 +80,13 @@ export interface DatabaseStats {
 export interface FailedBackup {
   id: string;
   created_at: string;
-  reason: "failed verification" | "data missing";
-  /** The first problem recorded (or the missing file). */
+  reason: "failed verification" | "pack failed verification" | "data missing";
+  /** The first problem recorded (or the missing file); for a bad pack, which record failed it, per pack. */
   detail: string;
-  /** When that verification ran; null for a missing data file never verified since. */
+  /** When that verification ran (the newest, for bad packs); null for a missing data file never verified since. */
   at: string | null;
+  /** The bad packs it references (reason "pack failed verification" only). */
+  packs?: string[];
   age_ms: number | null;
 }
 
@@ -145,11 +150,16 @@ function shrunkNewest(backups: Manifest[]): Pick<DatabaseStats, "shrunk"> {
     : {};
 }
 
-/** Backups whose latest verification failed or whose data file is gone, oldest first. */
+/**
+ * Backups whose latest verification failed, that reference a pack whose newest
+ * verification failed, or whose data file is gone, oldest first.
+ */
 export function failedBackups(listing: FolderListing, nowMs: number): FailedBackup[] {
   const out: FailedBackup[] = [];
+  const packFailures = packFailuresOf([...listing.backups, ...(listing.missingData ?? [])].map((b) => b.manifest));
   for (const b of listing.backups) {
     const v = b.manifest.verifications.at(-1);
+    const viaPacks = packFailures.get(b.manifest.id);
     if (v && !v.ok)
       out.push({
         id: b.manifest.id,
@@ -159,6 +169,18 @@ export function failedBackups(listing: FolderListing, nowMs: number): FailedBack
         at: v.at,
         age_ms: nowMs - Date.parse(v.at),
       });
+    else if (viaPacks) {
+      const at = viaPacks.reduce((a, f) => (Date.parse(f.at) > Date.parse(a) ? f.at : a), viaPacks[0]!.at);
+      out.push({
+        id: b.manifest.id,
+        created_at: b.manifest.created_at,
+        reason: "pack failed verification",
+        detail: viaPacks.map(describePackFailure).join("; "),
+        at,
+        age_ms: nowMs - Date.parse(at),
+        packs: viaPacks.map((f) => f.pack),
+      });
+    }
   }
   for (const b of listing.missingData ?? []) {
     const v = b.manifest.verifications.at(-1);

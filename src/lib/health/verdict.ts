@@ -68,6 +68,7 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
     if (f.reason === "failed verification" && v && !v.ok && v.id === f.id) continue; // already the line above
     if (f.reason === "failed verification")
       out.push(`${name}: backup ${f.id}: latest verification failed (${formatSpan(f.age_ms ?? 0)} ago): ${f.detail}`);
+    else if (f.reason === "pack failed verification") out.push(`${name}: backup ${f.id}: FAILED: ${f.detail}`);
     else out.push(`${name}: backup ${f.id}: data missing: ${f.detail}`);
   }
   const missing = new Set(failed.filter((f) => f.reason === "data missing").map((f) => f.id));

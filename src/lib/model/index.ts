@@ -1,4 +1,12 @@
 /** Ids, names, the manifest and shared constants: the values every other folder speaks in. Imports nothing from lib. */
+
+export {
+  type BadPackRecord,
+  badPacksOf,
+  describePackFailure,
+  type PackFailure,
+  packFailuresOf,
+} from "./bad-packs.ts";
 export {
   CHECK_LEVELS,
   type CheckLevel,

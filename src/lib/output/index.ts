@@ -7,6 +7,6 @@ export {
   SHELLS,
   type Shell,
 } from "./completion.ts";
-export { backupToJson, renderBackupTable } from "./list.ts";
+export { backupToJson, packFailuresOfListings, renderBackupTable } from "./list.ts";
 export { renderRotateTable, rotateToJson } from "./rotate.ts";
 export { renderStats } from "./stats.ts";

@@ -4,15 +4,18 @@
  */
 import {
   addedBytes,
+  describePackFailure,
   formatAge,
   formatBytes,
   formatLocalTime,
   type ManifestEncryption,
+  type PackFailure,
+  packFailuresOf,
   renderTable,
   type StoredFormat,
   storedFormat,
 } from "../model/index.ts";
-import type { StoredBackup } from "../store/index.ts";
+import type { FolderListing, StoredBackup } from "../store/index.ts";
 
 export interface BackupJson {
   id: string;
@@ -37,11 +40,43 @@ export interface BackupJson {
   added_bytes: number;
   check: { level: string; ok: boolean; result: string };
   last_verification: { at: string; level: string; ok: boolean } | null;
+  /**
+   * `failed` when its latest verification FAILED or when a pack it references
+   * failed its newest verification (of any backup); `never` when neither and it was never verified.
+   */
+  verified_state: "ok" | "failed" | "never";
+  /** Why it is failed: its latest verification's first problem, or per bad pack which verification failed it. */
+  failed_reason: string | null;
+  /** The packs it references that are bad (by its own latest record, or by the newest record of each). */
+  bad_packs: string[];
 }
 
-export function backupToJson(b: StoredBackup): BackupJson {
+/** Per backup id, across `listings`: the bad packs it references though its own latest verification did not fail. */
+export function packFailuresOfListings(listings: FolderListing[]): Map<string, PackFailure[]> {
+  return new Map(
+    listings.flatMap((l) => [...packFailuresOf([...l.backups, ...(l.missingData ?? [])].map((b) => b.manifest))]),
+  );
+}
+
+/** `b`'s verification state, given the pack failures (packFailuresOf) of its folder that name it. */
+function verifiedState(b: StoredBackup, failures: PackFailure[]) {
+  const last = b.manifest.verifications.at(-1);
+  if (last && !last.ok)
+    return { state: "failed" as const, reason: last.problems[0] ?? "unknown problem", packs: last.bad_packs ?? [] };
+  if (failures.length)
+    return {
+      state: "failed" as const,
+      reason: failures.map(describePackFailure).join("; "),
+      packs: failures.map((f) => f.pack),
+    };
+  return { state: last ? ("ok" as const) : ("never" as const), reason: null, packs: [] };
+}
+
+/** One backup as `list --json` prints it; `failures` are its bad packs (packFailuresOfListings). */
+export function backupToJson(b: StoredBackup, failures: PackFailure[] = []): BackupJson {
   const m = b.manifest;
   const last = m.verifications.at(-1);
+  const state = verifiedState(b, failures);
   return {
     id: m.id,
     database: m.database,
@@ -62,17 +97,32 @@ export function backupToJson(b: StoredBackup): BackupJson {
     added_bytes: addedBytes(m),
     check: m.check,
     last_verification: last ? { at: last.at, level: last.level, ok: last.ok } : null,
+    verified_state: state.state,
+    failed_reason: state.reason,
+    bad_packs: state.packs,
   };
 }
 
-function verifiedCell(b: StoredBackup, now: Date): string {
+function verifiedCell(b: StoredBackup, now: Date, failures: PackFailure[]): string {
   const last = b.manifest.verifications.at(-1);
+  // Failed through a shared pack: aged by the newest verification that failed one of its packs.
+  if (failures.length && last?.ok !== false) {
+    const at = Math.max(...failures.map((f) => Date.parse(f.at)));
+    return `FAILED ${formatAge(new Date(at), now)} (pack)`;
+  }
   if (!last) return "never";
   return `${last.ok ? "ok" : "FAILED"} ${formatAge(new Date(last.at), now)}`;
 }
 
-/** The `list` table: one row per backup, oldest first; sizes are the image's (raw) and what the backup added. */
-export function renderBackupTable(backups: StoredBackup[], now: Date): string {
+/**
+ * The `list` table: one row per backup, oldest first; sizes are the image's (raw) and what the backup added.
+ * `failures` (packFailuresOfListings) mark backups FAILED through a bad pack.
+ */
+export function renderBackupTable(
+  backups: StoredBackup[],
+  now: Date,
+  failures: Map<string, PackFailure[]> = new Map(),
+): string {
   const rows = backups.map((b) => {
     const m = b.manifest;
     const created = new Date(m.created_at);
@@ -83,7 +133,7 @@ export function renderBackupTable(backups: StoredBackup[], now: Date): string {
       m.kind === "pre-restore" ? `pre-restore of ${m.source}` : m.kind,
       m.tags.join(",") || "-",
       `${formatBytes(m.raw.size)} / ${formatBytes(addedBytes(m))}`,
-      verifiedCell(b, now),
+      verifiedCell(b, now, failures.get(m.id) ?? []),
     ];
   });
   return renderTable(["ID", "CREATED", "AGE", "KIND", "TAGS", "RAW / ADDED", "VERIFIED"], rows);

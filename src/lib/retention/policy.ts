@@ -16,15 +16,18 @@ export const KEEP_TAG = "keep";
 export const BUCKET_RULES = ["hourly", "daily", "weekly", "monthly", "yearly"] as const;
 export type BucketRule = (typeof BUCKET_RULES)[number];
 
-/** Why a backup cannot stand in for a good one. */
-export type BadBackup = "failed verification" | "data missing";
+/**
+ * Why a backup cannot stand in for a good one: its own latest verification
+ * failed, a pack it references failed its newest verification, or its data is gone.
+ */
+export type BadBackup = "failed verification" | "pack failed verification" | "data missing";
 
 export interface RetentionInput {
   id: string;
   created_at: string;
   kind: BackupKind;
   tags: string[];
-  /** Set when its latest verification FAILED or its data file is gone: it never fills a keep slot. */
+  /** Set when it or a pack it references FAILED verification, or its data file is gone: it never fills a keep slot. */
   bad?: BadBackup;
 }
 
@@ -275,7 +278,7 @@ function applyResticRules(
 type Planned = { b: RetentionInput; id: string; ms: number; reasons: string[] };
 
 /**
- * Bad backups (failed verification, data missing) are evidence: kept, with
+ * Bad backups (failed verification, of a pack too; data missing) are evidence: kept, with
  * that reason, while they are not older than the oldest good backup the
  * policy keeps (future-dated ones aside); older ones are removed, saying why.
  * Without any kept good backup, every bad one is kept. Returns the removal

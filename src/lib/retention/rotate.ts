@@ -11,7 +11,15 @@
  */
 import { existsSync, unlinkSync } from "node:fs";
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
-import { beforeShrinkId, describeError, EXIT, type ExitCode, fsErrorMessage, SqlbakError } from "../model/index.ts";
+import {
+  beforeShrinkId,
+  describeError,
+  EXIT,
+  type ExitCode,
+  fsErrorMessage,
+  packFailuresOf,
+  SqlbakError,
+} from "../model/index.ts";
 import {
   appendOpLog,
   type BackupListing,
@@ -132,13 +140,16 @@ async function plan(
     ...(bad ? { bad } : {}),
   });
   const beforeShrink = beforeShrinkId(listing.backups.map((b) => b.manifest));
+  // A pack whose newest verification failed makes every backup referencing it bad, whatever its own record says.
+  const packFailures = packFailuresOf([...listing.backups, ...missing].map((b) => b.manifest));
+  const badOf = (b: StoredBackup): BadBackup | undefined =>
+    b.manifest.verifications.at(-1)?.ok === false
+      ? "failed verification"
+      : packFailures.has(b.manifest.id)
+        ? "pack failed verification"
+        : undefined;
   const p = planRetention(
-    [
-      ...listing.backups.map((b) =>
-        input(b, b.manifest.verifications.at(-1)?.ok === false ? "failed verification" : undefined),
-      ),
-      ...missing.map((b) => input(b, "data missing")),
-    ],
+    [...listing.backups.map((b) => input(b, badOf(b))), ...missing.map((b) => input(b, "data missing"))],
     policy,
     {
       timeZone: config.timeZone,
