@@ -6,6 +6,9 @@ import { packStates } from "../../src/lib/model/index.ts";
 const SHA = "a".repeat(64);
 
 /** Only the fields packStates reads: the packs referenced and the verification history. */
+/** The states without the deciding backup's id (badPacksOf's tests cover `by`). */
+const states = (ms: Manifest[]) => new Map([...packStates(ms)].map(([k, { bad, at }]) => [k, { bad, at }]));
+
 function pagesBackup(packs: string[], verifications: Verification[]): Manifest {
   return {
     stored: {
@@ -52,12 +55,12 @@ const T3 = "2026-01-03T00:00:00.000Z";
 
 describe("packStates", () => {
   it("marks the packs a record lists as bad and the others it checked as good", () => {
-    const s = packStates([pagesBackup(["p1", "p2"], [rec(T1, ["p1"])])]);
+    const s = states([pagesBackup(["p1", "p2"], [rec(T1, ["p1"])])]);
     expect(Object.fromEntries(s)).toEqual({ p1: { bad: true, at: T1 }, p2: { bad: false, at: T1 } });
   });
 
   it("leaves out packs no record checked: no records, records without bad_packs, file backups", () => {
-    const s = packStates([
+    const s = states([
       pagesBackup(["p1"], []),
       pagesBackup(["p2"], [rec(T2), rec(T3, undefined, false)]), // older records: packs not checked
       fileBackup([rec(T3, ["p3"])]),
@@ -68,32 +71,32 @@ describe("packStates", () => {
   it("takes the newest record across manifests, whichever manifest holds it", () => {
     const bad = pagesBackup(["p1", "p2"], [rec(T2, ["p1"])]);
     const good = pagesBackup(["p1"], [rec(T1, []), rec(T3, [])]);
-    expect(Object.fromEntries(packStates([bad, good]))).toEqual({
+    expect(Object.fromEntries(states([bad, good]))).toEqual({
       p1: { bad: false, at: T3 },
       p2: { bad: false, at: T2 },
     });
     const later = pagesBackup(["p1"], [rec(T1, [])]);
-    expect(packStates([later, bad]).get("p1")).toEqual({ bad: true, at: T2 });
+    expect(states([later, bad]).get("p1")).toEqual({ bad: true, at: T2 });
   });
 
   it("orders by the time, not by where a record sits in a history", () => {
     const m = pagesBackup(["p1"], [rec(T3, ["p1"]), rec(T1, [])]);
-    expect(packStates([m]).get("p1")).toEqual({ bad: true, at: T3 });
+    expect(states([m]).get("p1")).toEqual({ bad: true, at: T3 });
   });
 
   it("counts a record as checking only the packs its own backup references", () => {
     // A name in bad_packs that this backup does not reference says nothing (the pack is another's).
-    const s = packStates([pagesBackup(["p1"], [rec(T2, ["p1", "p9"])]), pagesBackup(["p9"], [rec(T1, [])])]);
+    const s = states([pagesBackup(["p1"], [rec(T2, ["p1", "p9"])]), pagesBackup(["p9"], [rec(T1, [])])]);
     expect(s.get("p9")).toEqual({ bad: false, at: T1 });
   });
 
   it("lets a failure win on equal times, and ranks an unparseable time before every other", () => {
     const a = pagesBackup(["p1"], [rec(T2, [])]);
     const b = pagesBackup(["p1"], [rec(T2, ["p1"])]);
-    expect(packStates([a, b]).get("p1")?.bad).toBe(true);
-    expect(packStates([b, a]).get("p1")?.bad).toBe(true);
+    expect(states([a, b]).get("p1")?.bad).toBe(true);
+    expect(states([b, a]).get("p1")?.bad).toBe(true);
     const undated = pagesBackup(["p1"], [rec("not a time", ["p1"])]);
-    expect(packStates([undated]).get("p1")).toEqual({ bad: true, at: "not a time" });
-    expect(packStates([undated, a]).get("p1")).toEqual({ bad: false, at: T2 });
+    expect(states([undated]).get("p1")).toEqual({ bad: true, at: "not a time" });
+    expect(states([undated, a]).get("p1")).toEqual({ bad: false, at: T2 });
   });
 });

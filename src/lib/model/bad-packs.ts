@@ -7,6 +7,7 @@
  * Layout: docs/format.md.
  */
 import { type Manifest, storedPages } from "./manifest.ts";
+import { packStates } from "./pack-states.ts";
 
 /** The record that last judged a pack bad: when it ran, and which backup it verified. */
 export interface BadPackRecord {
@@ -25,23 +26,8 @@ export interface PackFailure extends BadPackRecord {
  * Records are ordered by time; at the same time a bad verdict wins.
  */
 export function badPacksOf(manifests: readonly Manifest[]): Map<string, BadPackRecord> {
-  const newest = new Map<string, { ms: number; bad: boolean; at: string; by: string }>();
-  for (const m of manifests) {
-    const packs = storedPages(m)?.packs.map((p) => p.name) ?? [];
-    for (const v of m.verifications) {
-      if (!v.bad_packs) continue; // its packs were not checked
-      const ms = Date.parse(v.at);
-      if (Number.isNaN(ms)) continue;
-      for (const name of new Set([...packs, ...v.bad_packs])) {
-        const bad = v.bad_packs.includes(name);
-        const seen = newest.get(name);
-        if (seen && (seen.ms > ms || (seen.ms === ms && (seen.bad || !bad)))) continue;
-        newest.set(name, { ms, bad, at: v.at, by: m.id });
-      }
-    }
-  }
   const out = new Map<string, BadPackRecord>();
-  for (const [name, s] of newest) if (s.bad) out.set(name, { at: s.at, by: s.by });
+  for (const [name, s] of packStates(manifests)) if (s.bad) out.set(name, { at: s.at, by: s.by });
   return out;
 }
 

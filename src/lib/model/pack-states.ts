@@ -12,31 +12,32 @@ export interface PackState {
   bad: boolean;
   /** That record's time (ISO 8601, as recorded). */
   at: string;
+  /** The backup that record verified. */
+  by: string;
 }
 
 /**
  * The state of every pack that some record in `manifests` (one folder's)
  * checked: bad when the newest such record by `at` lists it, good otherwise.
  * On equal times a failure wins; a record whose `at` does not parse is older
- * than any other. Packs no record checked are not in the map.
+ * than any other (its finding stands until a dated one). Packs no record
+ * checked are not in the map. The one rule behind rule 4 (backup never reuses
+ * a bad pack) and the FAILED state derived for every backup that references one.
  */
-export function packStates(manifests: Manifest[]): Map<string, PackState> {
+export function packStates(manifests: readonly Manifest[]): Map<string, PackState> {
   const states = new Map<string, PackState & { ms: number }>();
   for (const m of manifests) {
-    const pages = storedPages(m);
-    if (!pages) continue;
+    const packs = storedPages(m)?.packs.map((p) => p.name) ?? [];
     for (const v of m.verifications) {
-      if (!v.bad_packs) continue;
-      // A time that does not parse orders before every other: its finding stands until a dated one.
+      if (!v.bad_packs) continue; // its packs were not checked
       const ms = Number.isNaN(Date.parse(v.at)) ? Number.NEGATIVE_INFINITY : Date.parse(v.at);
-      const bad = new Set(v.bad_packs);
-      for (const p of pages.packs) {
-        const seen = states.get(p.name);
-        const isBad = bad.has(p.name);
-        if (!seen || ms > seen.ms || (ms === seen.ms && isBad && !seen.bad))
-          states.set(p.name, { bad: isBad, at: v.at, ms });
+      for (const name of packs) {
+        const bad = v.bad_packs.includes(name);
+        const seen = states.get(name);
+        if (seen && (seen.ms > ms || (seen.ms === ms && (seen.bad || !bad)))) continue;
+        states.set(name, { bad, at: v.at, by: m.id, ms });
       }
     }
   }
-  return new Map([...states].map(([name, { bad, at }]) => [name, { bad, at }]));
+  return new Map([...states].map(([name, { bad, at, by }]) => [name, { bad, at, by }]));
 }
