@@ -104,13 +104,15 @@ describe("scripts/sqlbak-reassemble.py", () => {
   );
 
   it(
-    "rebuilds a self-contained file backup too",
+    "rebuilds self-contained file backups too (zstd and gzip)",
     async () => {
-      const p = project("");
-      const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
-      expect(r.code).toBe(0);
-      const m = expectRebuilds(p, join(p.folder, `${JSON.parse(r.stdout)[0].id}.json`));
-      expect(m.stored.format ?? "file").toBe("file");
+      for (const compression of ["zstd", "gzip"]) {
+        const p = project(`compression = "${compression}"`);
+        const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
+        expect(r.code).toBe(0);
+        const m = expectRebuilds(p, join(p.folder, `${JSON.parse(r.stdout)[0].id}.json`));
+        expect([m.stored.format ?? "file", m.stored.compression]).toEqual(["file", compression]);
+      }
     },
     SPAWNS_TIMEOUT_MS,
   );
