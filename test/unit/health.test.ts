@@ -56,6 +56,19 @@ describe("checkHealth", () => {
   it.each<[string, Partial<DatabaseStats>, RegExp]>([
     ["no backups", { newest: null, oldest: null }, /^app: no backups$/],
     [
+      "a newest backup that read a starved WAL",
+      {
+        wal_starved: {
+          id: "n",
+          raw_size: 1024 ** 2,
+          backlog_bytes: 80 * 1024 ** 2,
+          wal_bytes: 80 * 1024 ** 2,
+          threshold_bytes: 64 * 1024 ** 2,
+        },
+      },
+      /^app: the backup read 80 MiB of WAL .*checkpoint starvation.*leave a gap between backups.* \(newest backup n\)$/,
+    ],
+    [
       "a stale newest backup",
       { newest: { id: "n", created_at: "", age_ms: 27 * H } },
       /^app: newest backup is 27h old \(max_age 26h\)$/,

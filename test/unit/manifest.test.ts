@@ -84,6 +84,13 @@ describe("manifest", () => {
       (m) => ((m as { shrink_accepted: unknown }).shrink_accepted = "yes"),
       /invalid shrink_accepted/,
     ],
+    ["a negative wal_frames", (m) => (m.snapshot.wal_frames = -1), /invalid wal_frames or wal_bytes/],
+    ["a fractional wal_bytes", (m) => (m.snapshot.wal_bytes = 4096.5), /invalid wal_frames or wal_bytes/],
+    [
+      "a wal_frames that is not a number",
+      (m) => ((m.snapshot as { wal_frames: unknown }).wal_frames = "12"),
+      /invalid wal_frames or wal_bytes/,
+    ],
     [
       "a deeply nested extra field",
       (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }),
@@ -102,6 +109,18 @@ describe("manifest", () => {
       shrink_accepted: true,
     };
     expect(parseManifest(serializeManifest(m), `${ID}.json`, "app")).toEqual(m);
+  });
+
+  it("accepts the optional wal_frames and wal_bytes of a page-level snapshot, and manifests without them", () => {
+    const m = sample();
+    m.snapshot = { ...m.snapshot, method: "pages", wal_frames: 120, wal_bytes: 494_912 };
+    expect(parseManifest(serializeManifest(m), `${ID}.json`, "app").snapshot).toMatchObject({
+      wal_frames: 120,
+      wal_bytes: 494_912,
+    });
+    const older = parseManifest(serializeManifest(sample()), `${ID}.json`, "app");
+    expect(older.snapshot.wal_frames).toBeUndefined();
+    expect(older.snapshot.wal_bytes).toBeUndefined();
   });
 
   it("rejects text that is not a JSON object, and oversized files", () => {

@@ -6,7 +6,15 @@
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
-import { type BackupKind, detectShrink, MANIFEST_FORMAT, type Manifest, shrinkReference } from "../model/index.ts";
+import {
+  type BackupKind,
+  describeWalStarvation,
+  detectShrink,
+  MANIFEST_FORMAT,
+  type Manifest,
+  shrinkReference,
+  walStarvationOf,
+} from "../model/index.ts";
 import type { CheckResult, DatabaseFacts } from "../snapshot/index.ts";
 import { listFolder } from "../store/index.ts";
 import { SQLBAK_VERSION } from "../system/index.ts";
@@ -25,7 +33,8 @@ export interface ManifestFields {
   opts: ManifestRequest;
   started: Date;
   stat: Manifest["source_stat"];
-  snap: { method: Manifest["snapshot"]["method"]; journal_mode: string };
+  /** `wal_frames`/`wal_bytes`: page-level snapshots only. */
+  snap: { method: Manifest["snapshot"]["method"]; journal_mode: string; wal_frames?: number; wal_bytes?: number };
   facts: DatabaseFacts;
   raw: Manifest["raw"];
   stored: Manifest["stored"];
@@ -44,7 +53,7 @@ export function newManifest(f: ManifestFields): Manifest {
     created_at: f.started.toISOString(),
     kind: f.opts.kind,
     tags: f.opts.tags,
-    snapshot: { method: f.snap.method, journal_mode: f.snap.journal_mode, ...f.facts },
+    snapshot: { method: f.snap.method, journal_mode: f.snap.journal_mode, ...f.facts, ...walFields(f.snap) },
     raw: f.raw,
     stored: f.stored,
     check: { level: f.check.level, ok: f.check.ok, result: f.check.result },
@@ -55,6 +64,17 @@ export function newManifest(f: ManifestFields): Manifest {
     ...(f.shrunk ? { shrunk: f.shrunk } : {}),
     ...(f.shrunk && f.opts.acceptShrink ? { shrink_accepted: true } : {}),
   };
+}
+
+function walFields(snap: ManifestFields["snap"]): Pick<Manifest["snapshot"], "wal_frames" | "wal_bytes"> {
+  if (snap.wal_frames === undefined || snap.wal_bytes === undefined) return {};
+  return { wal_frames: snap.wal_frames, wal_bytes: snap.wal_bytes };
+}
+
+/** The checkpoint-starvation warning a new backup's manifest calls for, or null. */
+export function walWarning(m: Manifest): string | null {
+  const w = walStarvationOf(m);
+  return w ? describeWalStarvation(m.database, w, m.raw.size) : null;
 }
 
 /**

@@ -21,7 +21,7 @@ import { consumePageSnapshot } from "../snapshot/index.ts";
 import { databaseFolder, listFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
 import { loadKnownPacks } from "./known-packs.ts";
-import { newManifest, shrinkOf, sourceStat } from "./manifest.ts";
+import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
 import { PageSink } from "./page-sink.ts";
 import { type BackupContext, type BackupOptions, type BackupResult, type BackupStore, backupDatabase } from "./run.ts";
 
@@ -123,6 +123,8 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     opts.onStored?.(manifestName);
     const storedSize = stored.length + newBytes;
     Object.assign(result, { id, dataPath: mapPath, manifestPath, rawSize: snap.rawSize, storedSize });
+    const wal = walWarning(manifest);
+    if (wal) result.warnings.push(wal);
     if (shrunk) Object.assign(result, { shrunk, shrinkAccepted: Boolean(opts.acceptShrink) });
   } catch (err) {
     // Nothing references what this run wrote until its manifest exists: remove it all.

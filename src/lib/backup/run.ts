@@ -41,7 +41,7 @@ import {
   tempPathFor,
   writeFileAtomic,
 } from "../system/index.ts";
-import { newManifest, shrinkOf, sourceStat } from "./manifest.ts";
+import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
 
 export interface BackupOptions {
   kind: BackupKind;
@@ -102,7 +102,8 @@ async function snapshotAndCompress(
       onProgress: progress,
       makeFilter: sealer?.create,
     });
-    return { snap: { method: r.method, journal_mode: r.journal_mode }, sums: r, check: r.check, facts: r.facts };
+    const snap = { method: r.method, journal_mode: r.journal_mode, wal_frames: r.wal_frames, wal_bytes: r.wal_bytes };
+    return { snap, sums: r, check: r.check, facts: r.facts };
   }
   const snap = takeSnapshot(db.path, snapshotPath);
   const image = openReadOnly(snapshotPath);
@@ -190,6 +191,8 @@ async function writeBackup({ config, db, opts, result, started, sealer }: Backup
     });
     writeFileAtomic(manifestPath, serializeManifest(manifest));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
+    const wal = walWarning(manifest);
+    if (wal) result.warnings.push(wal);
     if (shrunk) Object.assign(result, { shrunk, shrinkAccepted: Boolean(opts.acceptShrink) });
   } catch (err) {
     if (committedData) removeQuietly(dataPath);

@@ -17,6 +17,8 @@ import {
   packFailuresOf,
   storedBytesOf,
   type Verification,
+  type WalStarvation,
+  walStarvationOf,
 } from "../model/index.ts";
 import {
   type FolderListing,
@@ -68,6 +70,8 @@ export interface DatabaseStats {
   skipped_manifests: ListingProblem[];
   /** Present only when the newest scheduled or manual backup records a shrink nobody acknowledged; a health problem. */
   shrunk?: { id: string; raw_size: number; previous_id: string; previous_size: number };
+  /** Present only when the newest scheduled or manual backup read a starved WAL (model/wal.ts); a health problem. */
+  wal_starved?: WalStarvation & { id: string; raw_size: number };
   /**
    * Backups that cannot stand in for a good one: the latest entry of their
    * verification history FAILED, a pack they reference failed its newest
@@ -148,6 +152,12 @@ function shrunkNewest(backups: Manifest[]): Pick<DatabaseStats, "shrunk"> {
         },
       }
     : {};
+}
+
+function walStarvedNewest(backups: Manifest[]): Pick<DatabaseStats, "wal_starved"> {
+  const m = newestOwn(backups);
+  const w = m && walStarvationOf(m);
+  return m && w ? { wal_starved: { ...w, id: m.id, raw_size: m.raw.size } } : {};
 }
 
 /**
@@ -246,6 +256,7 @@ export function databaseStats(
     partials: listing.partials.map((p) => ({ path: p.path, size: p.size, age_ms: nowMs - p.mtimeMs })),
     skipped_manifests: listing.problems,
     ...shrunkNewest(backups),
+    ...walStarvedNewest(backups),
     failed_backups: failedBackups(listing, nowMs),
   };
 }

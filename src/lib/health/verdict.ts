@@ -5,7 +5,7 @@
  * problem and never for a healthy setup (e.g. a brand-new database is not
  * "unverified" until it has had backups for longer than verify_max_age).
  */
-import { describeShrink, formatBytes, formatSpan } from "../model/index.ts";
+import { describeShrink, describeWalStarvation, formatBytes, formatSpan } from "../model/index.ts";
 import { describeProblem, type ListingProblem } from "../store/index.ts";
 import type { DestinationStats } from "./remote.ts";
 import type { DatabaseStats, StatsReport } from "./stats.ts";
@@ -74,6 +74,8 @@ function databaseProblems(d: DatabaseStats, t: HealthThresholds): string[] {
   const missing = new Set(failed.filter((f) => f.reason === "data missing").map((f) => f.id));
   out.push(...d.skipped_manifests.filter((p) => !missing.has(p.id)).map((p) => unreadable(name, p)));
   if (d.shrunk) out.push(`${describeShrink(name, d.shrunk.raw_size, d.shrunk)} (newest backup ${d.shrunk.id})`);
+  const wal = d.wal_starved;
+  if (wal) out.push(`${describeWalStarvation(name, wal, wal.raw_size)} (newest backup ${wal.id})`);
   return out;
 }
 

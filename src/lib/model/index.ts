@@ -85,3 +85,11 @@ export {
 } from "./shrink.ts";
 export { addedBytes, storedBytesOf } from "./stored-size.ts";
 export { suggestCommand } from "./suggest.ts";
+export {
+  describeWalStarvation,
+  WAL_BACKLOG_CEILING_BYTES,
+  WAL_BACKLOG_FLOOR_BYTES,
+  WAL_STARVATION_ADVICE,
+  type WalStarvation,
+  walStarvationOf,
+} from "./wal.ts";

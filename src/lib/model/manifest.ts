@@ -104,6 +104,13 @@ export interface Manifest {
     user_version: number;
     schema_sha256: string;
     tables: Record<string, number>;
+    /**
+     * Page-level snapshots (absent in older manifests and for `vacuum`): WAL frames the
+     * state was read from (1..the last commit; 0 when the database file alone held it)…
+     */
+    wal_frames?: number;
+    /** …and the size of the `-wal` file when the state was pinned (0: none). */
+    wal_bytes?: number;
   };
   raw: { size: number; sha256: string };
   stored: StoredFile | StoredPages;
@@ -169,6 +176,10 @@ function encryptionProblem(e: unknown): string | null {
 
 function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isOptionalCount(v: unknown): boolean {
+  return v === undefined || isCount(v);
 }
 
 function isPageSize(v: unknown): boolean {
@@ -251,6 +262,8 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
     fail("has an invalid snapshot section");
   if (typeof snap.tables !== "object" || snap.tables === null || Object.values(snap.tables).some((n) => !isCount(n)))
     fail("has invalid table counts");
+  if (!isOptionalCount(snap.wal_frames) || !isOptionalCount(snap.wal_bytes))
+    fail("has an invalid wal_frames or wal_bytes");
   if (!Array.isArray(m.verifications)) fail("has an invalid verification history");
   for (const v of m.verifications) {
     const bad = (v as Partial<Verification> | null)?.bad_packs;

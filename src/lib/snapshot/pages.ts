@@ -166,6 +166,10 @@ export interface PinnedSnapshot {
   page_count: number;
   /** Pages taken from WAL frames rather than the database file (0: the file alone held the state). */
   wal_pages: number;
+  /** WAL frames the state was read from (1..the last commit; 0: the file alone). */
+  wal_frames: number;
+  /** Size of the `-wal` file when the state was pinned (0: none). */
+  wal_bytes: number;
   check: CheckResult;
   facts: DatabaseFacts;
 }
@@ -197,6 +201,8 @@ export async function snapshotPinned<T>(
           page_size: pin.pageSize,
           page_count: pin.pageCount,
           wal_pages: pin.walPages.size,
+          wal_frames: pin.walFrames,
+          wal_bytes: pin.walBytes,
           check: checked.check,
           facts: checked.facts,
         };

@@ -30,7 +30,7 @@
  *   its value at K, K a commit frame), and page_count must equal its nPage.
  */
 import type { Database } from "bun:sqlite";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { OperationError } from "../model/index.ts";
 import { indexWal, readShmHeader, type ShmHeader, WalChangedError } from "./wal.ts";
 
@@ -50,6 +50,10 @@ export interface Pinned {
   walPages: Map<number, number>;
   /** Salts of the WAL the frames belong to (null: no WAL read), re-checked after the copy. */
   walSalt: [number, number] | null;
+  /** WAL frames read and validated for this state: 1..mxFrame, or 0 when the file alone held it. */
+  walFrames: number;
+  /** Size of the `-wal` file when the state was pinned (0: none, or not in WAL mode). */
+  walBytes: number;
 }
 
 /**
@@ -105,6 +109,8 @@ export function pinState(db: Database, files: SourceFiles): Pinned {
     pageCount: pragmaNumber(db, "page_count"),
     walPages: new Map(),
     walSalt: null,
+    walFrames: 0,
+    walBytes: 0,
   };
 }
 
@@ -134,13 +140,15 @@ function walState(db: Database, files: SourceFiles, h: ShmHeader): Pinned | null
   const pageSize = pragmaNumber(db, "page_size");
   const pageCount = pragmaNumber(db, "page_count");
   if (h.nPage !== 0 && h.nPage !== pageCount) return null;
-  const base = { journalMode: "wal", pageSize, pageCount };
-  if (h.nBackfill >= h.mxFrame) return { ...base, walPages: new Map(), walSalt: null };
+  const walFd = files.fd("-wal");
+  // The size a backlog has grown to, seen under the pinned state (recorded; see docs/snapshot.md).
+  const walBytes = walFd === null ? 0 : fstatSync(walFd).size;
+  const base = { journalMode: "wal", pageSize, pageCount, walBytes };
+  if (h.nBackfill >= h.mxFrame) return { ...base, walPages: new Map(), walSalt: null, walFrames: 0 };
   try {
-    const walFd = files.fd("-wal");
     if (walFd === null) return null;
     const wal = indexWal(walFd, h.mxFrame, pageSize, h);
-    return { ...base, walPages: wal.pages, walSalt: wal.salt };
+    return { ...base, walPages: wal.pages, walSalt: wal.salt, walFrames: h.mxFrame };
   } catch (err) {
     if (err instanceof WalChangedError) return null;
     throw err;
