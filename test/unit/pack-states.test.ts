@@ -100,3 +100,28 @@ describe("packStates", () => {
     expect(states([undated, a]).get("p1")).toEqual({ bad: false, at: T2 });
   });
 });
+
+describe("packStates with packs_checked (pack records of verify --random)", () => {
+  const packRec = (at: string, checked: string[], bad: string[] = []): Verification => ({
+    ...rec(at, bad),
+    packs_checked: checked,
+  });
+
+  it("speaks only for the packs it checked: the others keep their older state or none", () => {
+    const s = states([pagesBackup(["p1", "p2", "p3"], [rec(T1, ["p2"]), packRec(T2, ["p1"])])]);
+    expect(Object.fromEntries(s)).toEqual({
+      p1: { bad: false, at: T2 },
+      p2: { bad: true, at: T1 },
+      p3: { bad: false, at: T1 },
+    });
+  });
+
+  it("marks a checked pack bad, and a later record that checked other packs does not clear it", () => {
+    const a = pagesBackup(["p1", "p2"], [packRec(T1, ["p1"], ["p1"]), packRec(T2, ["p2"])]);
+    expect(Object.fromEntries(states([a]))).toEqual({ p1: { bad: true, at: T1 }, p2: { bad: false, at: T2 } });
+  });
+
+  it("a pack never checked by any record is absent", () => {
+    expect([...states([pagesBackup(["p1", "p2"], [packRec(T3, ["p2"])])]).keys()]).toEqual(["p2"]);
+  });
+});

@@ -42,6 +42,7 @@ export { formatAge, formatBytes, formatLocalTime, renderTable } from "./format.t
 export {
   type BackupKind,
   KINDS,
+  latestVerification,
   MANIFEST_FORMAT,
   MAX_MANIFEST_BYTES,
   MAX_PACKS,

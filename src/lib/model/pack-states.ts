@@ -2,8 +2,9 @@
  * Where a pack's verification state lives: nowhere of its own. It is derived
  * from the verification records of the backups that reference it, so it
  * travels with the manifests and needs no state besides them. A record
- * checked a pack when it has `bad_packs` (every pack of its backup was
- * checked) and its backup references the pack. Layout: docs/format.md.
+ * checked a pack when it has `bad_packs` and its backup references the pack:
+ * every pack of its backup, or only those in its `packs_checked` (a pack
+ * record of `verify --random`). Layout: docs/format.md.
  */
 import { type Manifest, storedPages } from "./manifest.ts";
 
@@ -31,7 +32,8 @@ export function packStates(manifests: readonly Manifest[]): Map<string, PackStat
     for (const v of m.verifications) {
       if (!v.bad_packs) continue; // its packs were not checked
       const ms = Number.isNaN(Date.parse(v.at)) ? Number.NEGATIVE_INFINITY : Date.parse(v.at);
-      for (const name of packs) {
+      const checked = v.packs_checked;
+      for (const name of checked ? packs.filter((p) => checked.includes(p)) : packs) {
         const bad = v.bad_packs.includes(name);
         const seen = states.get(name);
         if (seen && (seen.ms > ms || (seen.ms === ms && (seen.bad || !bad)))) continue;

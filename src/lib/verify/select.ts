@@ -2,7 +2,7 @@
  * Which backups `verify` checks. Pure: given the listings and a selector,
  * return the backups, so the selection rules are unit-tested without disks.
  */
-import { DATABASE_NAME_RE, parseBackupId, UsageError } from "../model/index.ts";
+import { DATABASE_NAME_RE, latestVerification, parseBackupId, UsageError } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export type VerifySelector = { kind: "latest" } | { kind: "all" } | { kind: "random"; count: number };
@@ -42,7 +42,7 @@ export function parseRandomCount(raw: string): number | null {
 
 /** Time of the last verification, or -Infinity for a backup never verified. */
 function lastVerifiedMs(b: StoredBackup): number {
-  const last = b.manifest.verifications.at(-1);
+  const last = latestVerification(b.manifest);
   return last ? Date.parse(last.at) : Number.NEGATIVE_INFINITY;
 }
 
