@@ -75,7 +75,7 @@ export {
   packStartedAt,
   parseBackupId,
 } from "./names.ts";
-export { type PackState, packStates } from "./pack-states.ts";
+export { type PackState, packStates, trimVerifications } from "./pack-states.ts";
 export {
   beforeShrinkId,
   describeShrink,
