@@ -4,7 +4,7 @@
  * nothing changed (exit 1, "restore cancelled").
  */
 import { confirm, isCancel, log, note, select } from "@clack/prompts";
-import { formatAge, formatBytes, formatLocalTime, OperationError } from "../lib/model/index.ts";
+import { formatAge, formatBytes, formatLocalTime, latestVerification, OperationError } from "../lib/model/index.ts";
 import { describePlan, type RestorePlan } from "../lib/restore/index.ts";
 import type { FolderListing, StoredBackup } from "../lib/store/index.ts";
 
@@ -41,7 +41,7 @@ export async function pickDatabase(listings: FolderListing[], listCommand: strin
 export function backupLabel(b: StoredBackup, now: Date): string {
   const m = b.manifest;
   const created = new Date(m.created_at);
-  const last = m.verifications.at(-1);
+  const last = latestVerification(m);
   const verified = last
     ? `${last.ok ? "verified ok" : "verify FAILED"} ${formatAge(new Date(last.at), now)}`
     : "never verified";

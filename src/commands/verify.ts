@@ -112,6 +112,11 @@ function pickSelector(latest: boolean, all: boolean, randomCount: number | null)
 
 function report(ctx: CommandContext, job: VerifyJobResult): void {
   const { results } = job;
+  for (const p of job.packs) {
+    for (const w of p.warnings) ctx.logger.warn(`${p.database}: ${w}`);
+    const bad = p.bad.length ? `, ${p.bad.length} FAILED: ${p.bad.join(", ")}` : "";
+    ctx.logger.info(`${p.database}: checked ${p.checked.length} of ${p.total} packs (checksum)${bad}`);
+  }
   for (const r of results) {
     if (r.warning) ctx.logger.warn(`${r.id}: ${r.warning}`);
     if (r.vanished) ctx.logger.info(`${r.id}: removed by another run while being verified; skipped`);

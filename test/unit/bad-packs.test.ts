@@ -1,7 +1,7 @@
 /** Which packs are bad, derived from the verification records of the backups that reference them. */
 import { describe, expect, it } from "bun:test";
 import type { Manifest, Verification } from "../../src/lib/model/index.ts";
-import { badPacksOf, describePackFailure, packFailuresOf } from "../../src/lib/model/index.ts";
+import { badPacksOf, describePackFailure, latestVerification, packFailuresOf } from "../../src/lib/model/index.ts";
 
 const SHA = "a".repeat(64);
 
@@ -81,5 +81,28 @@ describe("packFailuresOf", () => {
       ["b", [{ pack: "p1", at: T2, by: "c" }]],
     ]);
     expect(describePackFailure(failures.get("a")![0]!)).toBe(`pack p1 failed verification of c at ${T2}`);
+  });
+});
+
+describe("pack records (packs_checked) and the backup's own verdict", () => {
+  const packRecord = (at: string, checked: string[], bad: string[] = []): Verification => ({
+    ...record(at, bad),
+    packs_checked: checked,
+  });
+
+  it("a passing pack record after the backup's own failure neither hides it nor clears the packs it did not check", () => {
+    const own = pagesBackup("a", ["p1", "p2"], [record(T1, ["p2"]), packRecord(T2, ["p1"])]);
+    expect(latestVerification(own)?.at).toBe(T1);
+    expect([...badPacksOf([own]).keys()]).toEqual(["p2"]);
+  });
+
+  it("a failing pack record fails another backup referencing the pack, not through the record's backup's own verdict", () => {
+    const older = pagesBackup("a", ["p1"], [record(T1, [])]);
+    const newer = pagesBackup("b", ["p1", "p2"], [packRecord(T2, ["p1"], ["p1"])]);
+    const failures = packFailuresOf([older, newer]);
+    expect(failures.get("a")?.map((f) => [f.pack, f.by])).toEqual([["p1", "b"]]);
+    // newer's own latest verification: none (the pack record is not one), so it fails through the pack too.
+    expect(latestVerification(newer)).toBeUndefined();
+    expect(failures.get("b")?.map((f) => f.pack)).toEqual(["p1"]);
   });
 });

@@ -92,6 +92,22 @@ describe("manifest", () => {
       /invalid wal_frames or wal_bytes/,
     ],
     [
+      "packs_checked without bad_packs",
+      (m) =>
+        (m.verifications = [
+          { at: "2026-01-01T00:00:00Z", level: "checksum", ok: true, problems: [], packs_checked: ["p"] },
+        ]),
+      /invalid packs_checked/,
+    ],
+    [
+      "packs_checked that is not a list of names",
+      (m) =>
+        ((m as { verifications: unknown[] }).verifications = [
+          { at: "2026-01-01T00:00:00Z", level: "checksum", ok: true, problems: [], bad_packs: [], packs_checked: [1] },
+        ]),
+      /invalid packs_checked/,
+    ],
+    [
       "a deeply nested extra field",
       (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }),
       /is nested too deeply/,

@@ -1,7 +1,7 @@
 /** A pack's verification state, derived from the records of the backups that reference it. */
 import { describe, expect, it } from "bun:test";
 import type { Manifest, Verification } from "../../src/lib/model/index.ts";
-import { packStates } from "../../src/lib/model/index.ts";
+import { packStates, trimVerifications } from "../../src/lib/model/index.ts";
 
 const SHA = "a".repeat(64);
 
@@ -98,5 +98,56 @@ describe("packStates", () => {
     const undated = pagesBackup(["p1"], [rec("not a time", ["p1"])]);
     expect(states([undated]).get("p1")).toEqual({ bad: true, at: "not a time" });
     expect(states([undated, a]).get("p1")).toEqual({ bad: false, at: T2 });
+  });
+});
+
+describe("packStates with packs_checked (pack records of verify --random)", () => {
+  const packRec = (at: string, checked: string[], bad: string[] = []): Verification => ({
+    ...rec(at, bad),
+    packs_checked: checked,
+  });
+
+  it("speaks only for the packs it checked: the others keep their older state or none", () => {
+    const s = states([pagesBackup(["p1", "p2", "p3"], [rec(T1, ["p2"]), packRec(T2, ["p1"])])]);
+    expect(Object.fromEntries(s)).toEqual({
+      p1: { bad: false, at: T2 },
+      p2: { bad: true, at: T1 },
+      p3: { bad: false, at: T1 },
+    });
+  });
+
+  it("marks a checked pack bad, and a later record that checked other packs does not clear it", () => {
+    const a = pagesBackup(["p1", "p2"], [packRec(T1, ["p1"], ["p1"]), packRec(T2, ["p2"])]);
+    expect(Object.fromEntries(states([a]))).toEqual({ p1: { bad: true, at: T1 }, p2: { bad: false, at: T2 } });
+  });
+
+  it("a pack never checked by any record is absent", () => {
+    expect([...states([pagesBackup(["p1", "p2"], [packRec(T3, ["p2"])])]).keys()]).toEqual(["p2"]);
+  });
+});
+
+describe("trimVerifications", () => {
+  const at = (d: number) => `2026-01-${String(d).padStart(2, "0")}T00:00:00.000Z`;
+  const packRec = (d: number, checked: string[], bad: string[] = []): Verification => ({
+    ...rec(at(d), bad),
+    packs_checked: checked,
+  });
+
+  it("drops the oldest records first, as a plain cap does, when each is superseded", () => {
+    const vs = [1, 2, 3, 4].map((d) => rec(at(d), []));
+    expect(trimVerifications(vs, ["p1"], 2).map((v) => v.at)).toEqual([at(3), at(4)]);
+  });
+
+  it("keeps a pack record still deciding a pack, and the backup's own latest verdict, over the cap", () => {
+    const vs = [
+      rec(at(1), ["p1"], false), // own verdict: failed, the latest own one
+      packRec(2, ["p2"], ["p2"]), // the only record that checked p2
+      packRec(3, ["p3"]),
+      packRec(4, ["p3"]),
+      packRec(5, ["p3"]),
+    ];
+    const kept = trimVerifications(vs, ["p1", "p2", "p3"], 2);
+    expect(kept.map((v) => v.at)).toEqual([at(1), at(2), at(5)]);
+    expect(states([pagesBackup(["p1", "p2", "p3"], kept)]).get("p2")?.bad).toBe(true);
   });
 });

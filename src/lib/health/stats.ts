@@ -12,6 +12,7 @@ import {
   describePackFailure,
   isUnacknowledgedShrink,
   type KINDS,
+  latestVerification,
   type Manifest,
   newestOwn,
   packFailuresOf,
@@ -133,7 +134,7 @@ function lastRestoreTest(listing: FolderListing, nowMs: number): DatabaseStats["
 function lastVerification(listing: FolderListing, nowMs: number): DatabaseStats["last_verification"] {
   let best: DatabaseStats["last_verification"] = null;
   for (const b of listing.backups) {
-    const v = b.manifest.verifications.at(-1);
+    const v = latestVerification(b.manifest);
     if (v && (!best || Date.parse(v.at) > Date.parse(best.at)))
       best = { ...v, id: b.manifest.id, age_ms: nowMs - Date.parse(v.at) };
   }
@@ -168,7 +169,7 @@ export function failedBackups(listing: FolderListing, nowMs: number): FailedBack
   const out: FailedBackup[] = [];
   const packFailures = packFailuresOf([...listing.backups, ...(listing.missingData ?? [])].map((b) => b.manifest));
   for (const b of listing.backups) {
-    const v = b.manifest.verifications.at(-1);
+    const v = latestVerification(b.manifest);
     const viaPacks = packFailures.get(b.manifest.id);
     if (v && !v.ok)
       out.push({
@@ -193,7 +194,7 @@ export function failedBackups(listing: FolderListing, nowMs: number): FailedBack
     }
   }
   for (const b of listing.missingData ?? []) {
-    const v = b.manifest.verifications.at(-1);
+    const v = latestVerification(b.manifest);
     out.push({
       id: b.manifest.id,
       created_at: b.manifest.created_at,

@@ -6,7 +6,7 @@
  * bad (named) or good (not named); the newest such record of a pack wins.
  * Layout: docs/format.md.
  */
-import { type Manifest, storedPages } from "./manifest.ts";
+import { latestVerification, type Manifest, storedPages } from "./manifest.ts";
 import { packStates } from "./pack-states.ts";
 
 /** The record that last judged a pack bad: when it ran, and which backup it verified. */
@@ -41,7 +41,7 @@ export function packFailuresOf(manifests: readonly Manifest[]): Map<string, Pack
   const out = new Map<string, PackFailure[]>();
   if (bad.size === 0) return out;
   for (const m of manifests) {
-    if (m.verifications.at(-1)?.ok === false) continue;
+    if (latestVerification(m)?.ok === false) continue;
     const failures: PackFailure[] = [];
     for (const p of storedPages(m)?.packs ?? []) {
       const r = bad.get(p.name);

@@ -42,6 +42,7 @@ export { formatAge, formatBytes, formatLocalTime, renderTable } from "./format.t
 export {
   type BackupKind,
   KINDS,
+  latestVerification,
   MANIFEST_FORMAT,
   MAX_MANIFEST_BYTES,
   MAX_PACKS,
@@ -74,7 +75,7 @@ export {
   packStartedAt,
   parseBackupId,
 } from "./names.ts";
-export { type PackState, packStates } from "./pack-states.ts";
+export { type PackState, packStates, trimVerifications } from "./pack-states.ts";
 export {
   beforeShrinkId,
   describeShrink,

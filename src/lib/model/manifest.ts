@@ -83,6 +83,18 @@ export interface Verification {
   problems: string[];
   /** A pages backup whose packs this verification checked: the packs that failed (absent in older records). */
   bad_packs?: string[];
+  /**
+   * Set on a pack record (`verify --random` checking packs of the folder): the packs it checked,
+   * at checksum level. Such a record speaks for those packs only, never for the backup itself.
+   */
+  packs_checked?: string[];
+}
+
+/** The backup's own latest verification: the newest record that is not a pack record (`packs_checked`). */
+export function latestVerification(m: { verifications: readonly Verification[] }): Verification | undefined {
+  for (let i = m.verifications.length - 1; i >= 0; i--)
+    if (m.verifications[i]!.packs_checked === undefined) return m.verifications[i];
+  return undefined;
 }
 
 export interface Manifest {
@@ -269,6 +281,12 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
     const bad = (v as Partial<Verification> | null)?.bad_packs;
     if (bad !== undefined && (!Array.isArray(bad) || bad.some((n) => typeof n !== "string")))
       fail("has an invalid bad_packs in its verification history");
+    const checked = (v as Partial<Verification> | null)?.packs_checked;
+    if (
+      checked !== undefined &&
+      (!Array.isArray(checked) || checked.some((n) => typeof n !== "string") || bad === undefined)
+    )
+      fail("has an invalid packs_checked in its verification history");
   }
   const st = m.source_stat;
   if (

@@ -2,10 +2,11 @@
  * Where a pack's verification state lives: nowhere of its own. It is derived
  * from the verification records of the backups that reference it, so it
  * travels with the manifests and needs no state besides them. A record
- * checked a pack when it has `bad_packs` (every pack of its backup was
- * checked) and its backup references the pack. Layout: docs/format.md.
+ * checked a pack when it has `bad_packs` and its backup references the pack:
+ * every pack of its backup, or only those in its `packs_checked` (a pack
+ * record of `verify --random`). Layout: docs/format.md.
  */
-import { type Manifest, storedPages } from "./manifest.ts";
+import { latestVerification, type Manifest, storedPages, type Verification } from "./manifest.ts";
 
 export interface PackState {
   /** The newest record that checked the pack lists it in `bad_packs`. */
@@ -31,7 +32,8 @@ export function packStates(manifests: readonly Manifest[]): Map<string, PackStat
     for (const v of m.verifications) {
       if (!v.bad_packs) continue; // its packs were not checked
       const ms = Number.isNaN(Date.parse(v.at)) ? Number.NEGATIVE_INFINITY : Date.parse(v.at);
-      for (const name of packs) {
+      const checked = v.packs_checked;
+      for (const name of checked ? packs.filter((p) => checked.includes(p)) : packs) {
         const bad = v.bad_packs.includes(name);
         const seen = states.get(name);
         if (seen && (seen.ms > ms || (seen.ms === ms && (seen.bad || !bad)))) continue;
@@ -40,4 +42,32 @@ export function packStates(manifests: readonly Manifest[]): Map<string, PackStat
     }
   }
   return new Map([...states].map(([name, { bad, at, by }]) => [name, { bad, at, by }]));
+}
+
+/**
+ * `verifications` cut to about `max` records, oldest dropped first, without
+ * dropping what still decides something: the backup's own latest
+ * verification, and a record that checked packs (`bad_packs`) unless every
+ * pack it checked (`packs_checked`, else all of `packs`) was checked by a
+ * newer record of the same history. So frequent pack records cannot evict a
+ * failed verdict; the history may then stay above `max`.
+ */
+export function trimVerifications(
+  verifications: readonly Verification[],
+  packs: readonly string[],
+  max: number,
+): Verification[] {
+  let excess = verifications.length - max;
+  if (excess <= 0) return [...verifications];
+  const own = latestVerification({ verifications });
+  const checkedLater = new Set<string>();
+  const keep = new Array<boolean>(verifications.length).fill(true);
+  for (let i = verifications.length - 1; i >= 0; i--) {
+    const v = verifications[i]!;
+    const checked = v.bad_packs ? (v.packs_checked ?? packs) : [];
+    const superseded = checked.every((p) => checkedLater.has(p));
+    for (const p of checked) checkedLater.add(p);
+    keep[i] = v === own || !superseded;
+  }
+  return verifications.filter((_, i) => keep[i] || excess-- <= 0);
 }

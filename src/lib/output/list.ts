@@ -8,6 +8,7 @@ import {
   formatAge,
   formatBytes,
   formatLocalTime,
+  latestVerification,
   type ManifestEncryption,
   type PackFailure,
   packFailuresOf,
@@ -60,7 +61,7 @@ export function packFailuresOfListings(listings: FolderListing[]): Map<string, P
 
 /** `b`'s verification state, given the pack failures (packFailuresOf) of its folder that name it. */
 function verifiedState(b: StoredBackup, failures: PackFailure[]) {
-  const last = b.manifest.verifications.at(-1);
+  const last = latestVerification(b.manifest);
   if (last && !last.ok)
     return { state: "failed" as const, reason: last.problems[0] ?? "unknown problem", packs: last.bad_packs ?? [] };
   if (failures.length)
@@ -75,7 +76,7 @@ function verifiedState(b: StoredBackup, failures: PackFailure[]) {
 /** One backup as `list --json` prints it; `failures` are its bad packs (packFailuresOfListings). */
 export function backupToJson(b: StoredBackup, failures: PackFailure[] = []): BackupJson {
   const m = b.manifest;
-  const last = m.verifications.at(-1);
+  const last = latestVerification(m);
   const state = verifiedState(b, failures);
   return {
     id: m.id,
@@ -104,7 +105,7 @@ export function backupToJson(b: StoredBackup, failures: PackFailure[] = []): Bac
 }
 
 function verifiedCell(b: StoredBackup, now: Date, failures: PackFailure[]): string {
-  const last = b.manifest.verifications.at(-1);
+  const last = latestVerification(b.manifest);
   // Failed through a shared pack: aged by the newest verification that failed one of its packs.
   if (failures.length && last?.ok !== false) {
     const at = Math.max(...failures.map((f) => Date.parse(f.at)));

@@ -17,6 +17,7 @@ import {
   EXIT,
   type ExitCode,
   fsErrorMessage,
+  latestVerification,
   packFailuresOf,
   SqlbakError,
 } from "../model/index.ts";
@@ -143,7 +144,7 @@ async function plan(
   // A pack whose newest verification failed makes every backup referencing it bad, whatever its own record says.
   const packFailures = packFailuresOf([...listing.backups, ...missing].map((b) => b.manifest));
   const badOf = (b: StoredBackup): BadBackup | undefined =>
-    b.manifest.verifications.at(-1)?.ok === false
+    latestVerification(b.manifest)?.ok === false
       ? "failed verification"
       : packFailures.has(b.manifest.id)
         ? "pack failed verification"

@@ -12,6 +12,7 @@ import { sendNotifications } from "../notify/index.ts";
 import { type FolderListing, type ListingProblem, listDatabases, type StoredBackup } from "../store/index.ts";
 import type { VerifyLevel } from "./check.ts";
 import { verifyNotification } from "./notification.ts";
+import { type PackSweep, sweepPacks } from "./pack-sweep.ts";
 import { runVerifyFrom } from "./remote.ts";
 import { runVerify, type VerifyResult } from "./run.ts";
 import { databaseOfId, selectForVerify, type VerifySelector, type VerifyTarget } from "./select.ts";
@@ -39,6 +40,8 @@ export interface VerifyJobResult {
   level: VerifyLevel;
   /** Notifications that could not be delivered (each also in the op log). */
   notifyWarnings: string[];
+  /** `--random` in backup_dir: the packs checked beyond those of the chosen backups, per database folder. */
+  packs: PackSweep[];
 }
 
 /**
@@ -50,30 +53,35 @@ export interface VerifyJobResult {
 export async function runVerifyJob(config: ResolvedConfig, opts: VerifyJobOptions): Promise<VerifyJobResult> {
   const name = opts.target.name ?? (opts.target.id ? databaseOfId(opts.target.id) : undefined);
   const dest = opts.from;
-  const { results, level, files } = dest
+  const { results, level, files, packs } = dest
     ? await withBackend(dest, async (backend) => {
         const backups = choose(await listFrom(backend, dest, name), `at destination ${dest.name}`, opts);
         const level = levelFor(backups, opts);
         return {
           results: await runVerifyFrom(config, backend, dest, backups, level, opts.keys),
           level,
-          files: dataPaths(backups),
+          files: dataPaths(...backups),
+          packs: [],
         };
       })
     : await (async () => {
         const listings = (await listDatabases(config, name)).map((l) => withMissing(l));
         const backups = choose(listings, `under ${config.backupDir}`, opts);
         const level = levelFor(backups, opts);
-        return {
-          results: await runVerify(config, backups, level, undefined, opts.keys),
-          level,
-          files: dataPaths(backups),
-        };
+        const results = await runVerify(config, backups, level, undefined, opts.keys);
+        // --random also covers the folder's packs, a few per run (pack-sweep.ts); listings are re-read
+        // so the records just written count and nothing rotated meanwhile is checked.
+        const sweep =
+          opts.selector.kind === "random" && !opts.target.id
+            ? await sweepPacks(config, await listDatabases(config, name), backups)
+            : { sweeps: [], results: [] };
+        const all = [...results, ...sweep.results];
+        return { results: all, level, files: dataPaths(...listings.flatMap((l) => l.backups)), packs: sweep.sweeps };
       })();
   const notes = results
     .filter((r) => !r.ok && !r.vanished)
     .map((r) => verifyNotification(r, files.get(r.id), dest?.name));
-  return { results, level, notifyWarnings: await sendNotifications(config, notes) };
+  return { results, level, notifyWarnings: await sendNotifications(config, notes), packs };
 }
 
 function choose<T extends StoredBackup>(
@@ -130,7 +138,7 @@ function withMissing(l: FolderListing): FolderListing {
   };
 }
 
-const dataPaths = (bs: StoredBackup[]) => new Map(bs.map((b) => [b.manifest.id, b.dataPath]));
+const dataPaths = (...bs: StoredBackup[]) => new Map(bs.map((b) => [b.manifest.id, b.dataPath]));
 
 /**
  * How a verify run ends when it did not end well: exit 3 when a backup failed

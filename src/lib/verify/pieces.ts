@@ -6,7 +6,7 @@
  * Layout: docs/format.md.
  */
 import { join } from "node:path";
-import type { StoredPages } from "../model/index.ts";
+import type { StoredPack, StoredPages } from "../model/index.ts";
 import { type FileLabel, hashRegularFile, statRegularFile } from "./files.ts";
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -35,6 +35,12 @@ function compare(
   return null;
 }
 
+/** One pack stored in `folder` against its record: the problem (naming the pack), or null. */
+export async function checkPack(folder: string, p: StoredPack, hash = true): Promise<string | null> {
+  const label = { what: `pack ${p.name}`, missing: `pack ${p.name} is missing` };
+  return compare(await sumsOf(join(folder, p.name), label, hash), label.what, p);
+}
+
 /** Checks the map and packs of `pages`, stored in `folder`; `hash` false checks presence and sizes only. */
 export async function checkPagesPieces(folder: string, pages: StoredPages, hash: boolean): Promise<PiecesCheck> {
   const problems: string[] = [];
@@ -43,8 +49,7 @@ export async function checkPagesPieces(folder: string, pages: StoredPages, hash:
   const mapProblem = compare(await sumsOf(join(folder, pages.file), mapLabel, hash), mapLabel.what, pages);
   if (mapProblem) problems.push(mapProblem);
   for (const p of pages.packs) {
-    const label = { what: `pack ${p.name}`, missing: `pack ${p.name} is missing` };
-    const problem = compare(await sumsOf(join(folder, p.name), label, hash), label.what, p);
+    const problem = await checkPack(folder, p, hash);
     if (problem) {
       problems.push(problem);
       badPacks.push(p.name);

@@ -13,13 +13,18 @@ import {
   type Manifest,
   parseManifest,
   serializeManifest,
+  storedPages,
+  trimVerifications,
   type Verification,
 } from "../model/index.ts";
 import { appendOpLog, missingDataProblem, readManifestText, type StoredBackup } from "../store/index.ts";
 import { acquireLock, writeFileAtomic } from "../system/index.ts";
 import { type VerifyLevel, type VerifyOutcome, verifyBackup } from "./check.ts";
 
-/** History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB. */
+/**
+ * History kept per manifest: about a year of weekly checks, while the manifest stays a few KiB
+ * (more only while older records still decide a pack's state: trimVerifications).
+ */
 export const MAX_VERIFICATIONS = 50;
 
 export interface VerifyResult {
@@ -68,7 +73,8 @@ export async function recordVerification(
       throw err;
     }
     const m = parseManifest(text, basename(b.manifestPath), database);
-    m.verifications = [...m.verifications, v].slice(-MAX_VERIFICATIONS);
+    const packs = storedPages(m)?.packs.map((p) => p.name) ?? [];
+    m.verifications = trimVerifications([...m.verifications, v], packs, MAX_VERIFICATIONS);
     writeFileAtomic(b.manifestPath, serializeManifest(m));
     return "recorded";
   } catch (err) {

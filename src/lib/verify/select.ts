@@ -2,7 +2,18 @@
  * Which backups `verify` checks. Pure: given the listings and a selector,
  * return the backups, so the selection rules are unit-tested without disks.
  */
-import { DATABASE_NAME_RE, parseBackupId, UsageError } from "../model/index.ts";
+import {
+  DATABASE_NAME_RE,
+  latestVerification,
+  type Manifest,
+  nextRuns,
+  packStates,
+  parseBackupId,
+  parseCron,
+  type StoredPack,
+  storedPages,
+  UsageError,
+} from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export type VerifySelector = { kind: "latest" } | { kind: "all" } | { kind: "random"; count: number };
@@ -42,7 +53,7 @@ export function parseRandomCount(raw: string): number | null {
 
 /** Time of the last verification, or -Infinity for a backup never verified. */
 function lastVerifiedMs(b: StoredBackup): number {
-  const last = b.manifest.verifications.at(-1);
+  const last = latestVerification(b.manifest);
   return last ? Date.parse(last.at) : Number.NEGATIVE_INFINITY;
 }
 
@@ -87,4 +98,69 @@ export function selectForVerify<T extends StoredBackup>(
     case "latest":
       return listings.flatMap((l) => l.backups.slice(-1));
   }
+}
+
+/** Runs of `verify --random` assumed per verify_max_age when the schedule does not say how often verify runs. */
+export const DEFAULT_PACK_RUNS = 8;
+
+/**
+ * The mean time between runs of cron expression `verify` (the next ten runs
+ * after `now`), or null when verify is not scheduled.
+ */
+export function verifyIntervalMs(verify: string | null, now: Date): number | null {
+  if (!verify) return null;
+  const runs = nextRuns(parseCron(verify), now, 11);
+  if (runs.length < 2) return null;
+  return (runs.at(-1)!.getTime() - runs[0]!.getTime()) / (runs.length - 1);
+}
+
+/**
+ * How many packs of a folder one `verify --random` run checks, beyond those of
+ * the backups it verifies: K = ceil(packs / runs), where runs is how many
+ * verify runs fit in verify_max_age (floor(max age / interval), at least 1),
+ * so that checking the K least recently checked packs each run checks every
+ * pack within verify_max_age. Without a scheduled verify, or with
+ * verify_max_age 0, runs is DEFAULT_PACK_RUNS.
+ */
+export function packsPerRun(packCount: number, intervalMs: number | null, maxAgeMs: number): number {
+  if (packCount === 0) return 0;
+  const runs =
+    intervalMs && intervalMs > 0 && maxAgeMs > 0 ? Math.max(1, Math.floor(maxAgeMs / intervalMs)) : DEFAULT_PACK_RUNS;
+  return Math.ceil(packCount / runs);
+}
+
+/** A pack to check, with the newest listed backup that references it (where the record goes). */
+export interface PackToCheck {
+  pack: StoredPack;
+  newest: string;
+}
+
+/**
+ * The `k` packs of one folder least recently checked: referenced by a listed
+ * backup (`listed`, in id order), not in `skip` (the packs of the backups this
+ * run verifies anyway), ordered by the time of the record that last checked
+ * them (packStates over `all`, the folder's manifests; never checked first),
+ * then by name.
+ */
+export function pickPacks(
+  listed: readonly Manifest[],
+  all: readonly Manifest[],
+  skip: ReadonlySet<string>,
+  k: number,
+): PackToCheck[] {
+  const candidates = new Map<string, PackToCheck>();
+  for (const m of listed)
+    for (const pack of storedPages(m)?.packs ?? [])
+      if (!skip.has(pack.name)) candidates.set(pack.name, { pack, newest: m.id }); // later ids overwrite: the newest wins
+  const states = packStates(all);
+  const checkedMs = (name: string) => {
+    const at = states.get(name)?.at;
+    const ms = at === undefined ? Number.NaN : Date.parse(at);
+    return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+  };
+  return [...candidates.values()]
+    .map((c) => ({ c, ms: checkedMs(c.pack.name) }))
+    .sort((a, b) => a.ms - b.ms || (a.c.pack.name < b.c.pack.name ? -1 : a.c.pack.name > b.c.pack.name ? 1 : 0))
+    .slice(0, k)
+    .map(({ c }) => c);
 }
