@@ -6,9 +6,9 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateIdentity, parseIdentity } from "../../src/age/index.ts";
+import { encryptBytes, generateIdentity, parseIdentity, parseRecipient } from "../../src/age/index.ts";
 import { writePagesBackup } from "../../src/lib/backup/index.ts";
 import { loadDecryptionKeys, NO_KEYS } from "../../src/lib/codec/index.ts";
 import { adHocDatabase, loadConfig } from "../../src/lib/config/load.ts";
@@ -19,6 +19,7 @@ import {
   parseManifest,
   type StoredPages,
 } from "../../src/lib/model/index.ts";
+import { indexKey, openSealed, seal } from "../../src/lib/pages/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
 import { listBackups, openLocalFolder, type StoredBackup } from "../../src/lib/store/index.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
@@ -277,14 +278,17 @@ describe("reassemblePages", () => {
 describe("writePagesBackup, encrypted to recipients", () => {
   const id = generateIdentity();
   const encryption = { type: "recipients" as const, recipients: [id.recipient] };
+  const sealedIndexes = (folder: string) => readdirSync(folder).filter((n) => PACK_INDEX_RE.test(n)).sort();
 
-  it("round-trips with the identity; with the identity to read indexes, a second backup stores no new pack", async () => {
+  it("round-trips with the identity; indexes are sealed under the id key, so a second backup without the identity stores no new pack", async () => {
     const s = setup({ encryption });
     const first = await backup(s);
     const m: Manifest = first.b.manifest;
     expect(m.stored.file.endsWith(".map.zst.age")).toBe(true);
     expect(first.pages.packs.every((p) => p.name.endsWith(".zst.age"))).toBe(true);
-    expect(readdirSync(s.folder).filter((n) => PACK_INDEX_RE.test(n) && !n.endsWith(".age"))).toEqual([]);
+    const indexes = sealedIndexes(s.folder);
+    expect(indexes.length).toBe(first.pages.packs.length);
+    expect(indexes.every((n) => n.endsWith(".idx.sealed"))).toBe(true);
     const idFile = join(s.dir, "identity.txt");
     writeFileSync(idFile, `${id.identity}\n`);
     const keys = loadDecryptionKeys(idFile, encryption, {});
@@ -292,12 +296,37 @@ describe("writePagesBackup, encrypted to recipients", () => {
     const noKey = await reassemblePages(first.b, s.folder, NO_KEYS, join(s.dir, "x.db")).catch((e: Error) => e);
     expect((noKey as Error).message).toMatch(/decrypt|identity/);
 
-    // Without an identity the recipients' indexes cannot be read here: the pages are stored again.
+    // No identity here (no indexKeys): the id key alone opens the sealed indexes.
+    const blind = await backup(s);
+    expect(blind.pages.packs.some((p) => p.new)).toBe(false);
+    await restoredSha(s, blind.b, keys);
+  });
+
+  it("skips an index sealed under another id key: its pages are stored again", async () => {
+    const s = setup({ encryption });
+    const first = await backup(s);
+    for (const name of sealedIndexes(s.folder)) {
+      const path = join(s.folder, name);
+      const plain = openSealed(indexKey(ID_KEY), readFileSync(path));
+      writeFileSync(path, seal(indexKey(new Uint8Array(32).fill(9)), plain)); // same index, another key's seal
+    }
+    const again = await backup(s);
+    expect(again.pages.packs.every((p) => p.new === true)).toBe(true);
+    expect(newBytes(again.pages)).toBeGreaterThan(newBytes(first.pages) / 2);
+  });
+
+  it("still reads an older age-encrypted index (.idx.age) when the identity is at hand, and only then", async () => {
+    const s = setup({ encryption });
+    await backup(s);
+    for (const name of sealedIndexes(s.folder)) {
+      const path = join(s.folder, name);
+      const plain = openSealed(indexKey(ID_KEY), readFileSync(path));
+      writeFileSync(path.replace(/\.sealed$/, ".age"), await encryptBytes(plain, { recipients: [parseRecipient(id.recipient)] }));
+      unlinkSync(path);
+    }
     const blind = await backup(s);
     expect(blind.pages.packs.every((p) => p.new === true)).toBe(true);
-    await restoredSha(s, blind.b, keys);
     const seeing = await backup(s, { indexKeys: { identities: [parseIdentity(id.identity)] } });
     expect(seeing.pages.packs.some((p) => p.new)).toBe(false);
-    await restoredSha(s, seeing.b, keys);
   });
 });

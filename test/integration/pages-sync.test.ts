@@ -95,8 +95,8 @@ function changeOnePercent(path: string) {
   db.close();
 }
 
-/** The name of the index beside a pack (same stem, same encryption). */
-const indexOf = (pack: string) => pack.replace(/\.zst(\.age)?$/, ".idx$1");
+/** The name of the index beside a pack (same stem; an encrypted pack's is sealed under the id key). */
+const indexOf = (pack: string) => pack.replace(/\.zst(\.age)?$/, (_, age) => (age ? ".idx.sealed" : ".idx"));
 
 /** Bytes of the local index beside each pack named (every pack the backups here wrote has one). */
 function indexBytes(folder: string, packs: string[]): number {

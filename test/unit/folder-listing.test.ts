@@ -156,20 +156,25 @@ describe("classifyFolder: pages backups and their pieces", () => {
       true,
     ],
     [
-      "an encrypted one the same way (an index is its pack's, encrypted or not)",
+      "an encrypted one the same way (an index is its pack's: plain, sealed under the id key, or age)",
       [
         { name: `${ID}.json` },
         { name: `${ID}.map.zst.age`, size: 300 },
         pack(`${A}`),
+        { name: `${A}.idx.sealed` },
         { name: `${B}.zst.age`, size: 1000 },
         { name: `${B}.idx.age` },
+        { name: `${B}.idx.sealed` },
         idx(B),
       ],
       { [`${ID}.json`]: pagesManifest(ID, [`${B}.zst.age`], true) },
       {
         backups: [ID],
-        referenced: [`${B}.idx`, `${B}.idx.age`, `${B}.zst.age`],
-        unreferenced: [[`${A}.zst`, "stale"]],
+        referenced: [`${B}.idx`, `${B}.idx.age`, `${B}.idx.sealed`, `${B}.zst.age`],
+        unreferenced: [
+          [`${A}.idx.sealed`, "stale"],
+          [`${A}.zst`, "stale"],
+        ],
       },
       true,
     ],

@@ -62,7 +62,16 @@ describe("backup ids", () => {
     const stem = newPackStem(new Date("2026-12-03T12:00:00.123Z"), "0123456789abcdef");
     expect(stem).toBe("pack-20261203T120000123Z-0123456789abcdef");
     expect([packFileName(stem), packFileName(stem, true)]).toEqual([`${stem}.zst`, `${stem}.zst.age`]);
-    expect([packIndexName(stem), packIndexName(stem, true)]).toEqual([`${stem}.idx`, `${stem}.idx.age`]);
+    expect([packIndexName(stem), packIndexName(stem, "sealed"), packIndexName(stem, "age")]).toEqual([
+      `${stem}.idx`,
+      `${stem}.idx.sealed`,
+      `${stem}.idx.age`,
+    ]);
+    for (const sealing of ["plain", "sealed", "age"] as const) {
+      expect(PACK_INDEX_RE.exec(packIndexName(stem, sealing))?.[2]).toBe("0123456789abcdef");
+      expect(packStartedAt(packIndexName(stem, sealing))?.toISOString()).toBe("2026-12-03T12:00:00.123Z");
+    }
+    expect(PACK_INDEX_RE.test(`${stem}.idx.sealed.age`) || PACK_INDEX_RE.test(`${stem}.idx.zst`)).toBe(false);
     expect(PACK_FILE_RE.test(packFileName(stem, true)) && PACK_INDEX_RE.test(packIndexName(stem))).toBe(true);
     expect(packStartedAt(packIndexName(stem))?.toISOString()).toBe("2026-12-03T12:00:00.123Z");
     const id = "a-20261122T050607123Z-0123abcd";

@@ -3,7 +3,8 @@
  * every pack that a listed backup of the folder references, present in the
  * folder as a regular file of its recorded size, whose latest verification
  * did not fail (packStates), and whose index can be read, decoded and was
- * written under the same id key. Any other pack is left out: its pages are
+ * written under the same id key (an encrypted pack's index is sealed with a
+ * key derived from the id key, so a host with recipients only reads it). Any other pack is left out: its pages are
  * stored again into new packs (dedup finds less, nothing is ever referenced
  * that failed its last check or cannot be shown present).
  */
@@ -18,7 +19,7 @@ import {
   type StoredPack,
   storedPages,
 } from "../model/index.ts";
-import { decodePackIndex, keyFingerprint, type PackIndex } from "../pages/index.ts";
+import { decodePackIndex, indexKey, keyFingerprint, openSealed, type PackIndex } from "../pages/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 
 export interface KnownPack {
@@ -39,21 +40,40 @@ function isPresent(folder: string, pack: StoredPack): boolean {
   }
 }
 
-/** Reads one pack's index, or null when it is missing, cannot be decrypted or decoded, or is of another key. */
-async function readIndex(folder: string, pack: StoredPack, fingerprint: Uint8Array, keys: AgeKeys | null) {
+/** The bytes of a file in `folder`, or null when it is missing. */
+function readIfPresent(folder: string, name: string): Uint8Array | null {
+  try {
+    return readFileSync(join(folder, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/**
+ * Reads one pack's index, or null when it is missing, cannot be opened or decoded, or is of another key.
+ * An encrypted pack's index is `<stem>.idx.sealed`, opened with the index key derived from the id key
+ * (one sealed under another id key is skipped); an older `<stem>.idx.age` is read only with `keys`.
+ */
+async function readIndex(folder: string, pack: StoredPack, idKey: Uint8Array, keys: AgeKeys | null) {
   const m = PACK_FILE_RE.exec(pack.name);
   if (!m) return null;
+  const stem = `pack-${m[1]}-${m[2]}`;
   const encrypted = m[3] !== undefined;
   try {
-    let bytes: Uint8Array = readFileSync(join(folder, packIndexName(`pack-${m[1]}-${m[2]}`, encrypted)));
-    if (encrypted) {
-      if (!keys) return null;
-      bytes = await decryptBytes(bytes, keys);
+    let name = packIndexName(stem, encrypted ? "sealed" : "plain");
+    let bytes = readIfPresent(folder, name);
+    if (bytes && encrypted) bytes = openSealed(indexKey(idKey), bytes);
+    else if (!bytes && encrypted && keys) {
+      name = packIndexName(stem, "age");
+      bytes = readIfPresent(folder, name);
+      if (bytes) bytes = await decryptBytes(bytes, keys);
     }
-    const index = decodePackIndex(bytes, packIndexName(`pack-${m[1]}-${m[2]}`, encrypted));
-    return sameBytes(index.keyFingerprint, fingerprint) ? index : null;
+    if (!bytes) return null;
+    const index = decodePackIndex(bytes, name);
+    return sameBytes(index.keyFingerprint, keyFingerprint(idKey)) ? index : null;
   } catch {
-    return null; // missing, unreadable, not ours: the pages it holds are stored again
+    return null; // unreadable, damaged, not ours: the pages it holds are stored again
   }
 }
 
@@ -62,8 +82,8 @@ async function readIndex(folder: string, pack: StoredPack, fingerprint: Uint8Arr
  * once. Left out: a pack whose newest verification record lists it as bad,
  * one missing or of another size than recorded, one that two manifests record
  * with different sizes or checksums, and one whose index disagrees with the
- * manifests on page size or frame size. `keys` opens encrypted indexes (null:
- * they are left out). `unlisted` are the folder's other valid manifests
+ * manifests on page size or frame size. Sealed indexes open with `idKey`;
+ * `keys` opens older age-encrypted ones (null: those are left out). `unlisted` are the folder's other valid manifests
  * (backups not listed for a missing piece): their verification records count
  * too, their packs are not offered.
  */
@@ -92,11 +112,10 @@ export async function loadKnownPacks(
     }
   }
   const states = packStates([...backups.map((b) => b.manifest), ...unlisted]);
-  const fingerprint = keyFingerprint(idKey);
   const out: KnownPack[] = [];
   for (const [name, known] of byName) {
     if (!known || states.get(name)?.bad || !isPresent(folder, known.stored)) continue;
-    const index = await readIndex(folder, known.stored, fingerprint, keys);
+    const index = await readIndex(folder, known.stored, idKey, keys);
     if (index && index.pageSize === known.pageSize && index.pagesPerFrame === known.pagesPerFrame)
       out.push({ stored: known.stored, index });
   }

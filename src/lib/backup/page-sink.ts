@@ -12,6 +12,7 @@ import type { StoredPack } from "../model/index.ts";
 import {
   type FinishedPack,
   idAt,
+  indexKey,
   MapBuilder,
   PAGE_ID_BYTES,
   PackWriter,
@@ -109,7 +110,9 @@ export class PageSink implements PageConsumer {
 
   private async startPack(pageSize: number): Promise<PackWriter> {
     const { folder, idKey, level, seal } = this.opts;
-    this.writer = await PackWriter.create(folder, { pageSize, level, idKey, seal });
+    // An encrypted pack's index is sealed under the id key: the next backup reads it with the id key alone.
+    const sealKey = seal ? indexKey(idKey) : undefined;
+    this.writer = await PackWriter.create(folder, { pageSize, level, idKey, seal, indexKey: sealKey });
     this.writerCandidate = this.candidates.length;
     this.candidates.push({ stored: null, ref: -1 });
     return this.writer;

@@ -72,10 +72,15 @@ export async function putChecked(
   }
 }
 
-/** The index beside pack `packName` (same stem, same encryption), or null for a name that is not a pack's. */
-function indexNameOf(packName: string): string | null {
+/**
+ * The names the index beside pack `packName` may have (same stem): plain for a plain pack; for an
+ * encrypted one sealed under the id key (what backups write) or, from older backups, an age file.
+ */
+function indexNamesOf(packName: string): string[] {
   const m = PACK_FILE_RE.exec(packName);
-  return m ? packIndexName(`pack-${m[1]}-${m[2]}`, m[3] !== undefined) : null;
+  if (!m) return [];
+  const stem = `pack-${m[1]}-${m[2]}`;
+  return m[3] === undefined ? [packIndexName(stem)] : [packIndexName(stem, "sealed"), packIndexName(stem, "age")];
 }
 
 async function putPiece(
@@ -103,9 +108,9 @@ async function putIndex(
   state: UploadState,
   again: boolean,
 ): Promise<string | null> {
-  const name = indexNameOf(packName);
-  const path = name === null ? null : join(folder, name);
-  if (name === null || path === null || !existsSync(path)) return null;
+  const name = indexNamesOf(packName).find((n) => existsSync(join(folder, n)));
+  if (name === undefined) return null;
+  const path = join(folder, name);
   const size = statSync(path).size;
   if (!again && state.present.get(name) === size) return null;
   const sha256 = dest.uploadCheck === "checksum" ? await sha256File(path) : "";
@@ -188,8 +193,7 @@ export async function reuploadMarked(
       const want = { size: p.size, sha256: p.sha256, what: "manifest says" };
       await putPiece(backend, dest, database, join(folder, p.name), p.name, want, state);
     }
-    const index = indexNameOf(p.name);
-    if (index && marked.has(index) && !sent.has(index))
+    if (indexNamesOf(p.name).some((n) => marked.has(n) && !sent.has(n)))
       await putIndex(backend, dest, database, folder, p.name, state, true);
   }
 }

@@ -62,6 +62,7 @@ export {
 export {
   DATA_FILE_RE,
   dataFileName,
+  type IndexSealing,
   MANIFEST_EXTENSION,
   MAP_FILE_RE,
   manifestFileName,
@@ -74,6 +75,7 @@ export {
   packIndexName,
   packStartedAt,
   parseBackupId,
+  SEALED_INDEX_EXTENSION,
 } from "./names.ts";
 export { type PackState, packStates, trimVerifications } from "./pack-states.ts";
 export {

@@ -58,19 +58,27 @@ export function manifestFileName(id: string): string {
 /**
  * Pieces of incremental (page-level) backups, in the database folder beside the
  * manifests: `<id>.map.zst[.age]` (a backup's page map), `pack-<ts>-<16 hex>.zst[.age]`
- * (immutable frames of pages) and its index `pack-<ts>-<16 hex>.idx[.age]`. The
+ * (immutable frames of pages) and its index `pack-<ts>-<16 hex>.idx[.sealed|.age]`: `.sealed`
+ * when sealed with the key derived from the id key (what encrypted backups write, so the
+ * host that holds only the id key reads it), `.age` for an age file (older encrypted
+ * backups; read only where an identity or passphrase is at hand). The
  * timestamp is when the pack was started (UTC, as in ids), so a pack's age is
  * known from its name where a listing gives no times.
  */
 export const MAP_FILE_RE = /^(.+)\.map\.zst(\.age)?$/;
 export const PACK_FILE_RE = /^pack-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.zst(\.age)?$/;
-export const PACK_INDEX_RE = /^pack-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.idx(\.age)?$/;
+/** Group 3: `.sealed` (id-key seal), `.age` (an age file) or absent (plain). */
+export const PACK_INDEX_RE = /^pack-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.idx(\.sealed|\.age)?$/;
+/** Appended to a pack index sealed with the key derived from the id key. */
+export const SEALED_INDEX_EXTENSION = ".sealed";
+/** How a pack index is stored: plain, sealed under the id key's index key, or an age file. */
+export type IndexSealing = "plain" | "sealed" | "age";
 
 export function mapFileName(id: string, encrypted = false): string {
   return `${id}.map.zst${encrypted ? ENCRYPTED_EXTENSION : ""}`;
 }
 
-/** A new pack's stem `pack-<ts>-<16 hex>`; its data file is `<stem>.zst[.age]`, its index `<stem>.idx[.age]`. */
+/** A new pack's stem `pack-<ts>-<16 hex>`; its data file is `<stem>.zst[.age]`, its index `<stem>.idx[.sealed|.age]`. */
 export function newPackStem(at: Date, random = randomBytes(8).toString("hex")): string {
   return `pack-${compactTimestamp(at)}-${random}`;
 }
@@ -79,8 +87,9 @@ export function packFileName(stem: string, encrypted = false): string {
   return `${stem}.zst${encrypted ? ENCRYPTED_EXTENSION : ""}`;
 }
 
-export function packIndexName(stem: string, encrypted = false): string {
-  return `${stem}.idx${encrypted ? ENCRYPTED_EXTENSION : ""}`;
+export function packIndexName(stem: string, sealing: IndexSealing = "plain"): string {
+  const ext = sealing === "sealed" ? SEALED_INDEX_EXTENSION : sealing === "age" ? ENCRYPTED_EXTENSION : "";
+  return `${stem}.idx${ext}`;
 }
 
 /**

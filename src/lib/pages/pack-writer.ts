@@ -13,6 +13,7 @@ import { MAX_IN_FLIGHT, type StoredFilter, writeAllSync } from "../codec/index.t
 import { newPackStem, packFileName, packIndexName } from "../model/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor, writeFileAtomic } from "../system/index.ts";
 import { isValidPageSize, PACK_TARGET_RAW_BYTES, pagesPerFrame } from "./layout.ts";
+import { seal as sealBytes, type SealKey } from "./id-seal.ts";
 import { encodePackIndex } from "./pack-index.ts";
 import { keyFingerprint, PAGE_ID_BYTES, pageId } from "./page-id.ts";
 
@@ -24,8 +25,13 @@ export interface PackWriterOptions {
   idKey: Uint8Array;
   /** Encryption of the pack (a fresh age encrypter per call); absent: stored plain. */
   seal?: () => Promise<StoredFilter>;
-  /** Encryption of the index; defaults to `seal`. Either both files are encrypted or neither. */
-  sealIndex?: () => Promise<StoredFilter>;
+  /**
+   * The key the index is sealed with (indexKey of the id key): the index is then
+   * `<stem>.idx.sealed`, readable with the id key alone. Without it an encrypted
+   * pack's index is an age file through `seal` (`<stem>.idx.age`). Either both
+   * files are encrypted or neither.
+   */
+  indexKey?: SealKey;
   /** When the pack is started (its name's timestamp); now by default. */
   startedAt?: Date;
 }
@@ -84,7 +90,7 @@ export class PackWriter {
   static async create(dir: string, opts: PackWriterOptions): Promise<PackWriter> {
     if (!isValidPageSize(opts.pageSize)) throw new RangeError(`page size ${opts.pageSize} is not a SQLite page size`);
     keyFingerprint(opts.idKey); // checks the key before anything is written
-    if (opts.sealIndex && !opts.seal) throw new Error("an encrypted pack index needs an encrypted pack");
+    if (opts.indexKey && !opts.seal) throw new Error("a sealed pack index needs an encrypted pack");
     const filter = opts.seal ? await opts.seal() : null;
     const stem = newPackStem(opts.startedAt ?? new Date());
     const tempPath = tempPathFor(join(dir, packFileName(stem, filter !== null)));
@@ -166,7 +172,7 @@ export class PackWriter {
       throw new Error(`pack ${this.stem} has no pages`);
     }
     const name = packFileName(this.stem, this.encrypted);
-    const indexName = packIndexName(this.stem, this.encrypted);
+    const indexName = packIndexName(this.stem, !this.encrypted ? "plain" : this.opts.indexKey ? "sealed" : "age");
     try {
       await this.closeFrame();
       while (this.inFlight.length > 0) await this.writeNext();
@@ -202,9 +208,9 @@ export class PackWriter {
       ids,
       frameOffsets: this.frameOffsets,
     });
-    const seal = this.opts.sealIndex ?? this.opts.seal;
-    if (!seal) return plain;
-    const f = await seal();
+    if (!this.encrypted) return plain;
+    if (this.opts.indexKey) return sealBytes(this.opts.indexKey, plain);
+    const f = await this.opts.seal!();
     return Buffer.concat([...(await f.push(plain)), ...(await f.end())]);
   }
 
