@@ -278,7 +278,10 @@ describe("reassemblePages", () => {
 describe("writePagesBackup, encrypted to recipients", () => {
   const id = generateIdentity();
   const encryption = { type: "recipients" as const, recipients: [id.recipient] };
-  const sealedIndexes = (folder: string) => readdirSync(folder).filter((n) => PACK_INDEX_RE.test(n)).sort();
+  const sealedIndexes = (folder: string) =>
+    readdirSync(folder)
+      .filter((n) => PACK_INDEX_RE.test(n))
+      .sort();
 
   it("round-trips with the identity; indexes are sealed under the id key, so a second backup without the identity stores no new pack", async () => {
     const s = setup({ encryption });
@@ -321,7 +324,10 @@ describe("writePagesBackup, encrypted to recipients", () => {
     for (const name of sealedIndexes(s.folder)) {
       const path = join(s.folder, name);
       const plain = openSealed(indexKey(ID_KEY), readFileSync(path));
-      writeFileSync(path.replace(/\.sealed$/, ".age"), await encryptBytes(plain, { recipients: [parseRecipient(id.recipient)] }));
+      writeFileSync(
+        path.replace(/\.sealed$/, ".age"),
+        await encryptBytes(plain, { recipients: [parseRecipient(id.recipient)] }),
+      );
       unlinkSync(path);
     }
     const blind = await backup(s);

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { MAX_IN_FLIGHT, type StoredFilter, writeAllSync } from "../codec/index.ts";
 import { newPackStem, packFileName, packIndexName } from "../model/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor, writeFileAtomic } from "../system/index.ts";
+import { type SealKey, seal as sealBytes } from "./id-seal.ts";
 import { isValidPageSize, PACK_TARGET_RAW_BYTES, pagesPerFrame } from "./layout.ts";
-import { seal as sealBytes, type SealKey } from "./id-seal.ts";
 import { encodePackIndex } from "./pack-index.ts";
 import { keyFingerprint, PAGE_ID_BYTES, pageId } from "./page-id.ts";
 
