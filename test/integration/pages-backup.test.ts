@@ -330,9 +330,10 @@ describe("writePagesBackup, encrypted to recipients", () => {
       );
       unlinkSync(path);
     }
-    const blind = await backup(s);
-    expect(blind.pages.packs.every((p) => p.new === true)).toBe(true);
+    // With the identity first (a backup without it would store every page again, into sealed indexes).
     const seeing = await backup(s, { indexKeys: { identities: [parseIdentity(id.identity)] } });
     expect(seeing.pages.packs.some((p) => p.new)).toBe(false);
+    const blind = await backup(s);
+    expect(blind.pages.packs.every((p) => p.new === true)).toBe(true);
   });
 });
