@@ -32,9 +32,10 @@ export interface PagesBackupOptions extends BackupOptions {
    */
   idKey: Uint8Array | ((ctx: BackupContext) => Promise<Uint8Array>);
   /**
-   * What opens encrypted pack indexes to find pages already stored. Default: the
-   * passphrase of a passphrase config; none for recipients (their indexes are then
-   * unreadable here, and the pages they hold are stored again).
+   * What opens older age-encrypted pack indexes (`.idx.age`) to find pages already
+   * stored; sealed ones (`.idx.sealed`, what backups write) open with the id key.
+   * Default: the passphrase of a passphrase config; none for recipients (their old
+   * age indexes are then unreadable here, and the pages they hold are stored again).
    */
   indexKeys?: AgeKeys;
   /** Called once each stored file (pack, pack index, map, manifest) is durable under its final name. */
