@@ -18,7 +18,10 @@ import { type CheckLevel, describeError, OperationError } from "../model/index.t
 import { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase } from "./inspect.ts";
 import { type Pinned, pinState, SourceFiles } from "./pin.ts";
 
-export type ReaderRequest = { type: "start"; source: string; check: CheckLevel } | { type: "check" } | { type: "finish" };
+export type ReaderRequest =
+  | { type: "start"; source: string; check: CheckLevel }
+  | { type: "check" }
+  | { type: "finish" };
 export type ReaderMessage =
   | { type: "pinned"; pin: Pinned }
   | { type: "checked"; check: CheckResult; facts: DatabaseFacts }
