@@ -108,6 +108,18 @@ describe("manifest", () => {
       /invalid packs_checked/,
     ],
     [
+      "a reused_from naming another database's backup",
+      (m) => (m.check.reused_from = "other-20261121T050607123Z-0123abcd"),
+      /invalid check.reused_from/,
+    ],
+    ["a reused_from that is not an id", (m) => (m.check.reused_from = "../x"), /invalid check.reused_from/],
+    ["a reused_from naming itself", (m) => (m.check.reused_from = ID), /invalid check.reused_from/],
+    [
+      "a reused_from that is not a string",
+      (m) => ((m.check as { reused_from: unknown }).reused_from = 7),
+      /invalid check.reused_from/,
+    ],
+    [
       "a deeply nested extra field",
       (m) => Object.assign(m, { extra: JSON.parse(`${"[".repeat(100)}${"]".repeat(100)}`) }),
       /is nested too deeply/,
@@ -116,6 +128,12 @@ describe("manifest", () => {
     const m = sample();
     edit(m);
     expect(() => parseManifest(serializeManifest(m), `${ID}.json`, "app")).toThrow(expected);
+  });
+
+  it("accepts check.reused_from naming a backup of the same database", () => {
+    const m = sample();
+    m.check.reused_from = "app-20261121T050607123Z-0123abcd";
+    expect(parseManifest(serializeManifest(m), `${ID}.json`, "app")).toEqual(m);
   });
 
   it("accepts the optional shrunk and shrink_accepted fields", () => {

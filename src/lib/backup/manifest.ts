@@ -38,7 +38,8 @@ export interface ManifestFields {
   facts: DatabaseFacts;
   raw: Manifest["raw"];
   stored: Manifest["stored"];
-  check: CheckResult;
+  /** `reused_from`: the backup whose check and facts stand for this image (pages backups). */
+  check: CheckResult & { reused_from?: string };
   shrunk: Manifest["shrunk"] | null;
 }
 
@@ -56,7 +57,12 @@ export function newManifest(f: ManifestFields): Manifest {
     snapshot: { method: f.snap.method, journal_mode: f.snap.journal_mode, ...f.facts, ...walFields(f.snap) },
     raw: f.raw,
     stored: f.stored,
-    check: { level: f.check.level, ok: f.check.ok, result: f.check.result },
+    check: {
+      level: f.check.level,
+      ok: f.check.ok,
+      result: f.check.result,
+      ...(f.check.reused_from ? { reused_from: f.check.reused_from } : {}),
+    },
     duration_ms: Date.now() - f.started.getTime(),
     host: hostname(),
     sqlbak_version: SQLBAK_VERSION,

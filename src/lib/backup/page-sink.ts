@@ -60,13 +60,16 @@ export class PageSink implements PageConsumer {
   private writerCandidate = -1;
   /** Packs finished by this backup (every attempt), removed by abort(). */
   private written: FinishedPack[] = [];
+  /** Starts the snapshot's check: at this attempt's first page not stored yet. */
+  private startCheck: () => void = () => {};
 
   constructor(
     private readonly known: KnownPack[],
     private readonly opts: PageSinkOptions,
   ) {}
 
-  begin({ pageSize, pageCount }: { pageSize: number; pageCount: number }): void {
+  begin({ pageSize, pageCount, startCheck }: { pageSize: number; pageCount: number; startCheck?: () => void }): void {
+    this.startCheck = startCheck ?? (() => {});
     const usable = this.known.filter(
       (k) => k.index.pageSize === pageSize && k.index.pagesPerFrame === pagesPerFrame(pageSize),
     );
@@ -100,6 +103,7 @@ export class PageSink implements PageConsumer {
         this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
         continue;
       }
+      this.startCheck();
       const w = this.writer ?? (await this.startPack(pageSize));
       const entry = await w.add(page, id);
       this.table.add(id, this.writerCandidate, entry);

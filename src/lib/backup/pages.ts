@@ -15,9 +15,20 @@ import { join } from "node:path";
 import type { AgeKeys } from "../../age/index.ts";
 import type { Sealer } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
-import { manifestFileName, mapFileName, newBackupId, OperationError, serializeManifest } from "../model/index.ts";
+import {
+  CHECK_LEVELS,
+  type CheckLevel,
+  latestVerification,
+  type Manifest,
+  manifestFileName,
+  mapFileName,
+  newBackupId,
+  OperationError,
+  serializeManifest,
+  storedPages,
+} from "../model/index.ts";
 import { encodeMap, type PageMap, pagesPerFrame } from "../pages/index.ts";
-import { consumePageSnapshot } from "../snapshot/index.ts";
+import { type CheckReuse, consumePageSnapshot } from "../snapshot/index.ts";
 import { databaseFolder, listFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
 import { loadKnownPacks } from "./known-packs.ts";
@@ -60,6 +71,37 @@ async function mapBytes(map: PageMap, level: number, sealer: Sealer | null): Pro
   return Buffer.concat([...(await f.push(compressed)), ...(await f.end())]);
 }
 
+/**
+ * The listed pages backups whose image may stand for a new one's check: passed at
+ * `level` or above, and not FAILED by their own latest verification. A new image
+ * equal to one of them (raw SHA-256, page size and count) is byte for byte an image
+ * that passed: its check and facts are copied instead of running the check again.
+ */
+export function checkReuse(backups: readonly Manifest[], level: CheckLevel): CheckReuse {
+  const rank = (l: CheckLevel) => CHECK_LEVELS.indexOf(l);
+  const usable = backups.filter(
+    (m) =>
+      storedPages(m) !== null &&
+      m.check.ok &&
+      rank(m.check.level) >= rank(level) &&
+      latestVerification(m)?.ok !== false,
+  );
+  const same = (m: Manifest, g: { pageSize: number; pageCount: number }) =>
+    m.snapshot.page_size === g.pageSize && m.snapshot.page_count === g.pageCount;
+  return {
+    possible: (g) => usable.some((m) => same(m, g)),
+    find(image) {
+      const m = usable.findLast((b) => same(b, image) && b.raw.sha256 === image.rawSha256);
+      if (!m) return null;
+      const { sqlite_version, page_size, page_count, user_version, schema_sha256, tables } = m.snapshot;
+      return {
+        check: { level: m.check.level, ok: true, result: "ok", reused_from: m.id },
+        facts: { sqlite_version, page_size, page_count, user_version, schema_sha256, tables },
+      };
+    },
+  };
+}
+
 async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise<void> {
   const { config, db, result, started, sealer } = ctx;
   const folder = databaseFolder(config.backupDir, db.name);
@@ -79,6 +121,10 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
   try {
     const snap = await consumePageSnapshot(db.path, sink, {
       check: db.check,
+      reuse: checkReuse(
+        listed.backups.map((b) => b.manifest),
+        db.check,
+      ),
       onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
     });
     pausePoint("backup:snapshot-taken");

@@ -126,7 +126,11 @@ export interface Manifest {
   };
   raw: { size: number; sha256: string };
   stored: StoredFile | StoredPages;
-  check: { level: CheckLevel; ok: boolean; result: string };
+  /**
+   * `reused_from` (pages backups): the check did not run because the image equals, byte for
+   * byte, that of this earlier backup of the same database, whose check and facts are copied.
+   */
+  check: { level: CheckLevel; ok: boolean; result: string; reused_from?: string };
   duration_ms: number;
   host: string;
   sqlbak_version: string;
@@ -276,6 +280,12 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
     fail("has invalid table counts");
   if (!isOptionalCount(snap.wal_frames) || !isOptionalCount(snap.wal_bytes))
     fail("has an invalid wal_frames or wal_bytes");
+  const reusedFrom = (m.check as { reused_from?: unknown } | null)?.reused_from;
+  if (
+    reusedFrom !== undefined &&
+    (typeof reusedFrom !== "string" || parseBackupId(reusedFrom)?.database !== folderDatabase || reusedFrom === m.id)
+  )
+    fail("has an invalid check.reused_from");
   if (!Array.isArray(m.verifications)) fail("has an invalid verification history");
   for (const v of m.verifications) {
     const bad = (v as Partial<Verification> | null)?.bad_packs;

@@ -6,7 +6,7 @@
  * one already stored).
  */
 import type { CheckLevel } from "../model/index.ts";
-import { type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
+import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
 
 /**
  * Pages handed over at a time: whole pages, about this many bytes (fewer at
@@ -16,8 +16,12 @@ export const CONSUMER_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** What receives the pinned state's pages, in order, once per copy attempt. */
 export interface PageConsumer {
-  /** A copy starts (again, after a discarded attempt): the geometry of the pinned state. */
-  begin(geometry: { pageSize: number; pageCount: number }): Promise<void> | void;
+  /**
+   * A copy starts (again, after a discarded attempt): the geometry of the pinned state.
+   * `startCheck` starts the snapshot's check if it waits (see `reuse`): call it once the
+   * image can no longer be one stored already (the first page not stored yet).
+   */
+  begin(geometry: { pageSize: number; pageCount: number; startCheck: () => void }): Promise<void> | void;
   /**
    * Pages `firstPage` … `firstPage + pages.length / pageSize − 1` (1-based).
    * The buffer is reused once the returned promise settles: copy what must outlive the call.
@@ -38,6 +42,8 @@ export interface ConsumedSnapshotOptions {
   check: CheckLevel;
   /** Raw bytes done and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** When an image that passed its check already may stand for this one (the check then waits; pages.ts). */
+  reuse?: CheckReuse;
 }
 
 /**
@@ -49,14 +55,14 @@ export interface ConsumedSnapshotOptions {
 export async function consumePageSnapshot(
   source: string,
   consumer: PageConsumer,
-  { check, onProgress }: ConsumedSnapshotOptions,
+  { check, onProgress, reuse }: ConsumedSnapshotOptions,
 ): Promise<ConsumedSnapshotResult> {
   const { copied, ...snap } = await snapshotPinned(
     source,
     check,
-    async (files, pin) => {
+    async (files, pin, startCheck) => {
       const { pageSize, pageCount } = pin;
-      await consumer.begin({ pageSize, pageCount });
+      await consumer.begin({ pageSize, pageCount, startCheck });
       const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES);
       const hash = new Bun.CryptoHasher("sha256");
       let done = 0;
@@ -70,6 +76,7 @@ export async function consumePageSnapshot(
       return { rawSize: done, rawSha256: hash.digest("hex") };
     },
     () => consumer.discard(),
+    reuse && { ...reuse, image: (c) => c.rawSha256 },
   );
   return { ...snap, ...copied };
 }

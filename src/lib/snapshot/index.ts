@@ -8,5 +8,5 @@ export {
   type PageConsumer,
 } from "./consume.ts";
 export { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "./inspect.ts";
-export { takePageSnapshot } from "./pages.ts";
+export { type CheckReuse, type Reused, takePageSnapshot } from "./pages.ts";
 export { assertSourceDatabase, takeSnapshot } from "./vacuum.ts";

@@ -91,12 +91,20 @@ class Reader {
   private inbox: ReaderMessage[] = [];
   private waiting: ((m: ReaderMessage) => void) | null = null;
   private closed = false;
+  /** Whether the worker was asked to check the pinned state. */
+  checking = false;
 
   constructor(source: string, check: CheckLevel) {
     this.worker.onmessage = (e: MessageEvent<ReaderMessage>) => this.deliver(e.data);
     this.worker.onerror = (e) =>
       this.deliver({ type: "error", message: `snapshot reader failed: ${e.message}`, operation: true });
     this.worker.postMessage({ type: "start", source, check });
+  }
+  /** Starts the check of the pinned state (once; later calls do nothing). */
+  startCheck(): void {
+    if (this.checking || this.closed) return;
+    this.checking = true;
+    this.worker.postMessage({ type: "check" });
   }
   private deliver(m: ReaderMessage) {
     if (m.type === "error" || m.type === "closed") this.closed = true;
@@ -140,18 +148,47 @@ export interface PageSnapshotOptions {
 }
 
 /**
- * One attempt: pin in the worker, run `copy` over the pinned state here while
- * the worker checks it, then confirm the WAL did not move.
+ * How a snapshot may skip its check: when the image it copied is byte for
+ * byte one that passed a check already, that check and its facts stand for it.
  */
-async function copyOnce<T>(files: SourceFiles, check: CheckLevel, copy: (pin: Pinned) => Promise<T>) {
+export interface CheckReuse {
+  /** Whether an image of this geometry could be reused from: then the check waits for `startCheck` (or the copy's end). */
+  possible(geometry: { pageSize: number; pageCount: number }): boolean;
+  /** The check and facts standing for this image (raw SHA-256 and geometry), or null: then the check runs. */
+  find(image: { rawSha256: string; pageSize: number; pageCount: number }): Reused | null;
+}
+
+export interface Reused {
+  check: CheckResult & { reused_from: string };
+  facts: DatabaseFacts;
+}
+
+/**
+ * One attempt: pin in the worker, run `copy` over the pinned state here while
+ * the worker checks it, then confirm the WAL did not move. With `reuse`
+ * possible for the pinned geometry the check starts only when `copy` calls
+ * `startCheck` (an incremental backup does at its first page not stored yet);
+ * a check never started is skipped when `reuse` finds the copied image.
+ */
+async function copyOnce<T>(
+  files: SourceFiles,
+  check: CheckLevel,
+  copy: (pin: Pinned, startCheck: () => void) => Promise<T>,
+  reuse?: CheckReuse & { image: (copied: T) => string },
+) {
   const reader = new Reader(files.source, check);
   try {
     const { pin } = await reader.next("pinned");
-    const copied = await copy(pin);
+    if (!reuse?.possible(pin)) reader.startCheck();
+    const copied = await copy(pin, () => reader.startCheck());
     const salt = pin.walSalt && readWalSalt(files.fd("-wal")!);
     if (pin.walSalt && (salt?.[0] !== pin.walSalt[0] || salt?.[1] !== pin.walSalt[1]))
       throw new WalChangedError("WAL restarted during the copy");
-    const checked = await reader.next("checked");
+    const { pageSize, pageCount } = pin;
+    const reused = reader.checking ? null : reuse?.find({ rawSha256: reuse.image(copied), pageSize, pageCount });
+    if (reused) return { pin, copied, checked: reused };
+    reader.startCheck();
+    const checked: { check: CheckResult; facts: DatabaseFacts } = await reader.next("checked");
     return { pin, copied, checked };
   } finally {
     await reader.finish();
@@ -183,8 +220,9 @@ export interface PinnedSnapshot {
 export async function snapshotPinned<T>(
   source: string,
   check: CheckLevel,
-  copy: (files: SourceFiles, pin: Pinned) => Promise<T>,
+  copy: (files: SourceFiles, pin: Pinned, startCheck: () => void) => Promise<T>,
   discard: () => Promise<void> | void,
+  reuse?: CheckReuse & { image: (copied: T) => string },
 ): Promise<PinnedSnapshot & { copied: T }> {
   assertSourceDatabase(source);
   // Opened before the reader's connection, closed after it: see SourceFiles.
@@ -193,7 +231,7 @@ export async function snapshotPinned<T>(
     if (files.fd("") === null) throw new OperationError(`snapshot of ${source}: the database file vanished`);
     for (let attempt = 1; ; attempt++) {
       try {
-        const { pin, copied, checked } = await copyOnce(files, check, (p) => copy(files, p));
+        const { pin, copied, checked } = await copyOnce(files, check, (p, start) => copy(files, p, start), reuse);
         return {
           copied,
           method: "pages",
