@@ -10,8 +10,9 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FREE_MARK_RE } from "../../src/lib/store/free-marks.ts";
 import { listBackups } from "../../src/lib/store/list.ts";
 import { openLocalFolder } from "../../src/lib/store/local-folder.ts";
 import { makeDatabase } from "../helpers/db.ts";
@@ -176,35 +177,74 @@ async function checkPlace(dir: string, root: string, from: string[]) {
   return listed.length;
 }
 
+const TWO_HOURS_AGO = new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString().replace(/[-:.]/g, "");
+
+/** Renames `names` in `folder` so the time in each name is two hours ago (past the partial age). */
+function ageLeftovers(folder: string, names: string[]) {
+  for (const n of names) renameSync(join(folder, n), join(folder, n.replace(/\d{8}T\d{9}Z/, TWO_HOURS_AGO)));
+}
+
+async function unreferenced(root: string, destination: boolean) {
+  const folder = destination ? openLocalFolder(root, "destination") : openLocalFolder(root);
+  return ((await listBackups(folder, "app")).pieces?.unreferenced ?? []).map((p) => p.name);
+}
+
 describe("incremental backups under random work, retention and kill -9", () => {
-  it(`seed ${SEED}, ${STEPS} steps: every listed backup restores to its SHA-256, nothing unreferenced outlives the rule`, async () => {
-    const r = prng(SEED);
-    const dir = tempDir();
-    makeDatabase(join(dir, "app.db"), { rows: 300, payloadBytes: 300 });
-    mkdirSync(join(dir, "nas"));
-    writeConfig(dir, r.int(1, 3));
-    const log: string[] = [];
-    try {
-      for (let step = 1; step <= STEPS; step++) {
-        const roll = r.next();
-        let what: string;
-        if (roll < 0.35) what = `work ${work(join(dir, "app.db"), r)}`;
-        else if (roll < 0.75) {
-          const args = ["backup", "--accept-shrink", ...(r.chance(0.4) ? ["--rotate"] : ["--kind", "scheduled"])];
-          what = `${args.join(" ")}: ${r.chance(0.35) ? await killed(dir, args, r, BACKUP_POINTS) : ((await ok(dir, args)), "ok")}`;
-        } else {
-          if (r.chance(0.3)) writeConfig(dir, r.int(1, 3));
-          what = `rotate: ${r.chance(0.45) ? await killed(dir, ["rotate"], r, ROTATE_POINTS) : ((await ok(dir, ["rotate"])), "ok")}`;
+  it(
+    `seed ${SEED}, ${STEPS} steps: every listed backup restores to its SHA-256, nothing unreferenced outlives the rule`,
+    async () => {
+      const r = prng(SEED);
+      const dir = tempDir();
+      makeDatabase(join(dir, "app.db"), { rows: 300, payloadBytes: 300 });
+      mkdirSync(join(dir, "nas"));
+      writeConfig(dir, r.int(1, 3));
+      const log: string[] = [];
+      try {
+        for (let step = 1; step <= STEPS; step++) {
+          const roll = r.next();
+          let what: string;
+          if (roll < 0.35) what = `work ${work(join(dir, "app.db"), r)}`;
+          else if (roll < 0.75) {
+            const rotate = r.chance(0.4);
+            const args = ["backup", "--accept-shrink", ...(rotate ? ["--rotate"] : ["--kind", "scheduled"])];
+            const kill = r.chance(0.35);
+            what = `${args.join(" ")}: ${kill ? await killed(dir, args, r, BACKUP_POINTS) : (await ok(dir, args), "ok")}`;
+          } else {
+            if (r.chance(0.3)) writeConfig(dir, r.int(1, 3));
+            const kill = r.chance(0.45);
+            what = `rotate: ${kill ? await killed(dir, ["rotate"], r, ROTATE_POINTS) : (await ok(dir, ["rotate"]), "ok")}`;
+          }
+          log.push(`${step}. ${what}`);
+          const here = await checkPlace(dir, join(dir, "backups"), []);
+          const there = await checkPlace(dir, join(dir, "nas"), ["--from", "nas"]);
+          log[log.length - 1] += ` [listed ${here} local, ${there} nas]`;
         }
-        log.push(`${step}. ${what}`);
-        const here = await checkPlace(dir, join(dir, "backups"), []);
-        const there = await checkPlace(dir, join(dir, "nas"), ["--from", "nas"]);
-        log[log.length - 1] += ` [listed ${here} local, ${there} nas]`;
+        // The cleanup rule, run to its end: the leftovers made two hours old (their names carry
+        // the time), one rotate frees them in backup_dir and marks them at the destination, the
+        // marks made old too, the next frees them there; every listed backup is still whole.
+        const leftHere = await unreferenced(join(dir, "backups"), false);
+        const leftThere = await unreferenced(join(dir, "nas"), true);
+        log.push(`end: ${leftHere.length} + ${leftThere.length} leftovers aged, rotate, marks aged, rotate`);
+        ageLeftovers(join(dir, "backups", "app"), leftHere);
+        ageLeftovers(join(dir, "nas", "app"), leftThere);
+        await ok(dir, ["rotate"]);
+        expect(await unreferenced(join(dir, "backups"), false)).toEqual([]);
+        ageLeftovers(
+          join(dir, "nas", "app"),
+          readdirSync(join(dir, "nas", "app")).filter((f) => FREE_MARK_RE.test(f)),
+        );
+        await ok(dir, ["rotate"]);
+        expect(await unreferenced(join(dir, "nas"), true)).toEqual([]);
+        await checkPlace(dir, join(dir, "backups"), []);
+        await checkPlace(dir, join(dir, "nas"), ["--from", "nas"]);
+      } catch (e) {
+        console.error(
+          `incremental soak failed: SQLBAK_SOAK_SEED=${SEED} SQLBAK_SOAK_STEPS=${STEPS}\n${log.join("\n")}`,
+        );
+        throw e;
       }
-    } catch (e) {
-      console.error(`incremental soak failed: SQLBAK_SOAK_SEED=${SEED} SQLBAK_SOAK_STEPS=${STEPS}\n${log.join("\n")}`);
-      throw e;
-    }
-    if (process.env.SQLBAK_SOAK_LOG) console.error(log.join("\n"));
-  }, Math.max(120_000, STEPS * 6000));
+      if (process.env.SQLBAK_SOAK_LOG) console.error(log.join("\n"));
+    },
+    Math.max(120_000, STEPS * 6000),
+  );
 });
