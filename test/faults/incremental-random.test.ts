@@ -189,6 +189,23 @@ async function unreferenced(root: string, destination: boolean) {
   return ((await listBackups(folder, "app")).pieces?.unreferenced ?? []).map((p) => p.name);
 }
 
+/**
+ * Time passes (faked through names): unreferenced pieces and free marks at both places become two
+ * hours old, so the next rotations really free (and can be killed while freeing). A piece a mark
+ * already names keeps its name, so the mark still means it.
+ */
+async function timePasses(dir: string): Promise<number> {
+  const here = join(dir, "backups", "app");
+  const there = join(dir, "nas", "app");
+  const marks = readdirSync(there).filter((f) => FREE_MARK_RE.test(f));
+  const marked = marks.map((m) => readFileSync(join(there, m), "utf8")).join("\n");
+  const local = await unreferenced(join(dir, "backups"), false);
+  const remote = (await unreferenced(join(dir, "nas"), true)).filter((n) => !marked.includes(n));
+  ageLeftovers(here, local);
+  ageLeftovers(there, [...remote, ...marks]);
+  return local.length + remote.length + marks.length;
+}
+
 describe("incremental backups under random work, retention and kill -9", () => {
   it(
     `seed ${SEED}, ${STEPS} steps: every listed backup restores to its SHA-256, nothing unreferenced outlives the rule`,
@@ -203,7 +220,8 @@ describe("incremental backups under random work, retention and kill -9", () => {
         for (let step = 1; step <= STEPS; step++) {
           const roll = r.next();
           let what: string;
-          if (roll < 0.35) what = `work ${work(join(dir, "app.db"), r)}`;
+          if (roll < 0.3) what = `work ${work(join(dir, "app.db"), r)}`;
+          else if (roll < 0.38) what = `time passes: ${await timePasses(dir)} aged`;
           else if (roll < 0.75) {
             const rotate = r.chance(0.4);
             const args = ["backup", "--accept-shrink", ...(rotate ? ["--rotate"] : ["--kind", "scheduled"])];
