@@ -116,6 +116,10 @@ function work(path: string, r: Rng): string {
       }
       db.run("UPDATE counter SET n = n + 1");
     })();
+    // Finalized, so close() really closes (an open statement keeps the connection, which would
+    // block a later switch out of WAL mode).
+    ins.finalize();
+    upd.finalize();
     if (r.chance(0.2)) {
       db.run("VACUUM");
       done.push("vacuum");
