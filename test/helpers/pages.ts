@@ -17,8 +17,8 @@ import {
 } from "../../src/lib/model/names.ts";
 
 import { makeProject } from "./backups.ts";
+import { manifestFixture, pagesStored } from "./manifest-fixture.ts";
 
-const SHA = "a".repeat(64);
 /** keep_last = 1 and nothing else: every backup but the newest is removed. */
 export const PAGES_POLICY = `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`;
 
@@ -55,43 +55,15 @@ export function plantPagesBackup(
   const map = mapFileName(id);
   writeFileSync(join(folder, map), Buffer.alloc(300, 9), { mode: 0o600 });
   utimesSync(join(folder, map), at, at);
-  const manifest = {
-    format: 1,
-    id,
+  const manifest = manifestFixture(id, {
     database,
-    source: "/srv/app.db",
     created_at: at.toISOString(),
     kind,
-    tags: [],
-    snapshot: {
-      method: "pages",
-      sqlite_version: "3",
-      page_size: 4096,
-      page_count: 1,
-      journal_mode: "wal",
-      user_version: 0,
-      schema_sha256: SHA,
-      tables: {},
-    },
-    raw: { size: 4096, sha256: SHA },
-    stored: {
-      format: "pages",
-      file: map,
-      size: 300,
-      sha256: SHA,
-      compression: "zstd",
-      compression_level: 3,
-      encryption: null,
-      packs: packs.map((p) => ({ name: p.pack, size: packBytes, sha256: SHA })),
-      page_size: 4096,
-      pages_per_frame: 256,
-    },
-    check: { level: "quick", ok: true, result: "ok" },
-    duration_ms: 1,
-    host: "h",
-    sqlbak_version: "0",
-    verifications: [],
-  };
+    stored: pagesStored(
+      id,
+      packs.map((p) => ({ name: p.pack, size: packBytes })),
+    ),
+  });
   writeFileSync(join(folder, manifestFileName(id)), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   return { id, manifest: manifestFileName(id), map };
 }

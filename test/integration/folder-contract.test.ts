@@ -14,6 +14,7 @@ import { MAX_MANIFEST_BYTES, type Manifest, serializeManifest } from "../../src/
 import type { Backend } from "../../src/lib/store/backend.ts";
 import { listBackups } from "../../src/lib/store/list.ts";
 import { openLocalFolder } from "../../src/lib/store/local-folder.ts";
+import { fileStored, manifestFixture } from "../helpers/manifest-fixture.ts";
 import { S3_KEY, type S3Server, startS3 } from "../helpers/s3.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -92,40 +93,10 @@ const IMPLEMENTATIONS: Implementation[] = [
 const id = (n: number) => `app-2026010${n}T000000000Z-0000000${n}`;
 
 function manifest(backupId: string, size: number): Manifest {
-  const sha = "a".repeat(64);
-  return {
-    format: 1,
-    id: backupId,
-    database: "app",
-    source: "/srv/app.db",
+  return manifestFixture(backupId, {
     created_at: `2026-01-0${backupId.slice(11, 12)}T00:00:00.000Z`,
-    kind: "manual",
-    tags: [],
-    snapshot: {
-      method: "pages",
-      sqlite_version: "3",
-      page_size: 4096,
-      page_count: 1,
-      journal_mode: "wal",
-      user_version: 0,
-      schema_sha256: sha,
-      tables: {},
-    },
-    raw: { size: 4096, sha256: sha },
-    stored: {
-      file: `${backupId}.sqlite.zst`,
-      size,
-      sha256: sha,
-      compression: "zstd",
-      compression_level: 3,
-      encryption: null,
-    },
-    check: { level: "quick", ok: true, result: "ok" },
-    duration_ms: 1,
-    host: "h",
-    sqlbak_version: "0",
-    verifications: [],
-  };
+    stored: fileStored(backupId, size),
+  });
 }
 
 /** A pages backup's manifest: its map `<id>.map.zst` (4 bytes) and the packs it names, with their sizes. */

@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/lib/config/load.ts";
 import { ConfigError, EXIT, UsageError } from "../../src/lib/model/errors.ts";
 import { type Manifest, parseManifest, serializeManifest } from "../../src/lib/model/manifest.ts";
 import { listFolder } from "../../src/lib/store/local.ts";
+import { fileStored, manifestFixture } from "../helpers/manifest-fixture.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const KEY = generateIdentity();
@@ -122,33 +123,10 @@ function manifest(
   encryption: Manifest["stored"]["encryption"],
   file = `${ID}.sqlite.zst${encryption ? ".age" : ""}`,
 ): Manifest {
-  const sha = "a".repeat(64);
-  return {
-    format: 1,
-    id: ID,
-    database: "app",
-    source: "/srv/app.db",
+  return manifestFixture(ID, {
     created_at: "2026-11-22T05:06:07.123Z",
-    kind: "manual",
-    tags: [],
-    snapshot: {
-      method: "pages",
-      sqlite_version: "3",
-      page_size: 4096,
-      page_count: 1,
-      journal_mode: "wal",
-      user_version: 0,
-      schema_sha256: sha,
-      tables: {},
-    },
-    raw: { size: 4096, sha256: sha },
-    stored: { file, size: 1, sha256: sha, compression: "zstd", compression_level: 3, encryption },
-    check: { level: "quick", ok: true, result: "ok" },
-    duration_ms: 1,
-    host: "h",
-    sqlbak_version: "0",
-    verifications: [],
-  };
+    stored: { ...fileStored(ID, 1, encryption), file },
+  });
 }
 
 const parse = (m: Manifest) => parseManifest(serializeManifest(m), `${ID}.json`, "app");

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "bun:test";
 import { idKeyCopyName, LOCAL_ID_KEY_FILE } from "../../src/lib/pages/index.ts";
 import { classifyFolder, type ManifestText } from "../../src/lib/store/listing.ts";
+import { manifestFixture, pagesStored } from "../helpers/manifest-fixture.ts";
 
 const ID = "app-20260101T000000000Z-0123abcd";
 const OTHER = "app-20260102T000000000Z-4567cdef";
@@ -57,7 +58,6 @@ is neither a problem nor leaves its data as a partial`, () => {
   });
 });
 
-const SHA = "a".repeat(64);
 const HOUR = 60 * 60 * 1000;
 /** "now" for the piece cases: 2026-01-10T12:00:00.000Z. */
 const NOW = Date.parse("2026-01-10T12:00:00.000Z");
@@ -71,57 +71,18 @@ const YOUNG = stem(HOUR - 1, "d"); // one millisecond short of it: fresh
 
 /** The text of a valid pages manifest for `id` naming `packs` (1000 bytes each), its map 300 bytes. */
 function pagesManifest(id: string, packs: string[], encrypted = false): string {
-  return JSON.stringify({
-    format: 1,
+  const encryption = encrypted ? ({ type: "age", passphrase_env: "P", scrypt_log_n: 18 } as const) : null;
+  const stored = pagesStored(
     id,
-    database: "app",
-    source: "/srv/app.db",
-    created_at: "2026-01-01T00:00:00.000Z",
-    kind: "manual",
-    tags: [],
-    snapshot: {
-      method: "pages",
-      sqlite_version: "3",
-      page_size: 4096,
-      page_count: 1,
-      journal_mode: "wal",
-      user_version: 0,
-      schema_sha256: SHA,
-      tables: {},
-    },
-    raw: { size: 4096, sha256: SHA },
-    stored: {
-      format: "pages",
-      file: `${id}.map.zst${encrypted ? ".age" : ""}`,
-      size: 300,
-      sha256: SHA,
-      compression: "zstd",
-      compression_level: 3,
-      encryption: encrypted ? { type: "age", passphrase_env: "P", scrypt_log_n: 18 } : null,
-      packs: packs.map((name) => ({ name, size: 1000, sha256: SHA })),
-      page_size: 4096,
-      pages_per_frame: 256,
-    },
-    check: { level: "quick", ok: true, result: "ok" },
-    duration_ms: 1,
-    host: "h",
-    sqlbak_version: "0",
-    verifications: [],
-  });
+    packs.map((name) => ({ name, size: 1000 })),
+    { encryption },
+  );
+  return JSON.stringify(manifestFixture(id, { stored }));
 }
 
 /** A file-format manifest for `id`, as every backup before pages backups. */
 function fileManifest(id: string): string {
-  const m = JSON.parse(pagesManifest(id, []));
-  m.stored = {
-    file: `${id}.sqlite.zst`,
-    size: 4,
-    sha256: SHA,
-    compression: "zstd",
-    compression_level: 3,
-    encryption: null,
-  };
-  return JSON.stringify(m);
+  return JSON.stringify(manifestFixture(id));
 }
 
 type Entry = { name: string; size?: number; regular?: boolean };
