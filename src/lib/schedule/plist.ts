@@ -5,41 +5,26 @@
  * `install-schedule --apply` can read a plist back before writing it, on any
  * platform, without plutil. Throws PlistError with a position on anything else.
  */
+import { entityText, invalidCharProblem, lineOf } from "./xml-text.ts";
 
 export type PlistValue = string | number | boolean | PlistValue[] | { [key: string]: PlistValue };
 
 export class PlistError extends Error {}
 
-// XML 1.0 allows tab, line feed, carriage return and everything from U+0020 except the surrogates and U+FFFE/U+FFFF.
-const XML_CHAR = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
 function decodeText(raw: string, at: () => string): string {
   if (raw.includes("<")) throw new PlistError(`unexpected "<" ${at()}`);
   return raw.replace(/&([^;\s&]*);?/g, (whole, name: string) => {
     if (!whole.endsWith(";")) throw new PlistError(`unterminated entity ${at()}`);
-    if (name in ENTITIES) return ENTITIES[name]!;
-    const code = /^#x[0-9a-f]+$/i.test(name)
-      ? Number.parseInt(name.slice(2), 16)
-      : /^#[0-9]+$/.test(name)
-        ? Number(name.slice(1))
-        : Number.NaN;
-    const ch = Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : "";
-    if (!ch || !XML_CHAR.test(ch)) throw new PlistError(`invalid entity &${name}; ${at()}`);
+    const ch = entityText(name);
+    if (ch === null) throw new PlistError(`invalid entity &${name}; ${at()}`);
     return ch;
   });
 }
 
 /** Given the text of an XML property list, return its root value; throws PlistError. */
 export function parsePlist(text: string): PlistValue {
-  if (!XML_CHAR.test(text)) {
-    const bad = [...text].findIndex((c) => !XML_CHAR.test(c));
-    throw new PlistError(
-      `character U+${text.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, "0")} ` +
-        `is not allowed in XML (line ${lineOf(text, bad)})`,
-    );
-  }
+  const badChar = invalidCharProblem(text);
+  if (badChar) throw new PlistError(badChar);
   let pos = 0;
   const at = () => `at line ${lineOf(text, pos)}`;
   const skipMisc = () => {
@@ -122,8 +107,4 @@ export function parsePlist(text: string): PlistValue {
   skipMisc();
   if (pos !== text.length) throw new PlistError(`content after </plist> ${at()}`);
   return result;
-}
-
-function lineOf(text: string, index: number): number {
-  return text.slice(0, Math.max(0, index)).split("\n").length;
 }

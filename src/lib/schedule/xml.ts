@@ -6,6 +6,7 @@
  * entity can be declared), and names are limited to ASCII (every name sqlbak
  * writes is). What xmllint calls not well-formed throws XmlError with a line.
  */
+import { entityText, invalidCharProblem, lineOf } from "./xml-text.ts";
 
 /** One element: its attributes, child elements, and its own text (character data between the children, joined). */
 export interface XmlElement {
@@ -18,8 +19,6 @@ export interface XmlElement {
 
 export class XmlError extends Error {}
 
-// XML 1.0 allows tab, line feed, carriage return and everything from U+0020 except the surrogates and U+FFFE/U+FFFF.
-const XML_CHAR = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 const NAME = "[A-Za-z_:][A-Za-z0-9_.:-]*";
 /** XML's white space: JavaScript's \s also takes characters (U+00A0, U+2028, ...) that XML does not. */
 const S = "[ \\t\\r\\n]";
@@ -31,23 +30,12 @@ const PI = new RegExp(`<\\?(${NAME})(${S}[^]*?)?\\?>`, "y");
 const DECLARATION = new RegExp(
   `^<\\?xml${S}+version${S}*=${S}*(["'])1\\.0\\1(?:${S}+encoding${S}*=${S}*(["'])([A-Za-z][\\w.-]*)\\2)?(?:${S}+standalone${S}*=${S}*(["'])(?:yes|no)\\4)?${S}*\\?>`,
 );
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-function lineOf(text: string, index: number): number {
-  return text.slice(0, Math.max(0, index)).split("\n").length;
-}
 
 /** Given the text of an XML document, return its root element; throws XmlError on anything not well-formed. */
 export function parseXml(input: string): XmlElement {
   const text = input.startsWith("\uFEFF") ? input.slice(1) : input;
-  if (!XML_CHAR.test(text)) {
-    const bad = [...text].findIndex((c) => !XML_CHAR.test(c));
-    const offset = [...text].slice(0, bad).join("").length;
-    throw new XmlError(
-      `character U+${text.codePointAt(offset)!.toString(16).toUpperCase().padStart(4, "0")} ` +
-        `is not allowed in XML (line ${lineOf(text, offset)})`,
-    );
-  }
+  const badChar = invalidCharProblem(text);
+  if (badChar) throw new XmlError(badChar);
   let pos = 0;
   const fail = (what: string, at = pos): never => {
     throw new XmlError(`${what} at line ${lineOf(text, at)}`);
@@ -55,15 +43,9 @@ export function parseXml(input: string): XmlElement {
   const decode = (raw: string, at: number) =>
     raw.replace(/&([^;\s&<]*);?/g, (whole, name: string) => {
       if (!whole.endsWith(";")) fail('a bare "&" (write &amp;)', at);
-      if (name in ENTITIES) return ENTITIES[name]!;
-      const code = /^#x[0-9a-f]+$/i.test(name)
-        ? Number.parseInt(name.slice(2), 16)
-        : /^#[0-9]+$/.test(name)
-          ? Number(name.slice(1))
-          : Number.NaN;
-      const ch = Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : "";
-      if (!ch || !XML_CHAR.test(ch)) fail(`the entity &${name}; is not defined`, at);
-      return ch;
+      const ch = entityText(name);
+      if (ch === null) fail(`the entity &${name}; is not defined`, at);
+      return ch!;
     });
   /** Skips a comment or processing instruction at pos; false when there is none. */
   const skipMarkup = (): boolean => {
