@@ -2,27 +2,15 @@
 import { describe, expect, it } from "bun:test";
 import type { Manifest, Verification } from "../../src/lib/model/index.ts";
 import { badPacksOf, describePackFailure, latestVerification, packFailuresOf } from "../../src/lib/model/index.ts";
+import { manifestFixture, pagesStored } from "../helpers/manifest-fixture.ts";
 
-const SHA = "a".repeat(64);
-
-/** Only the fields the derivation reads: id, packs and the verification history. */
+/** A pages backup `id` referencing `packs`, with its verification history. */
 function pagesBackup(id: string, packs: string[], verifications: Verification[] = []): Manifest {
-  return {
+  const stored = pagesStored(
     id,
-    stored: {
-      format: "pages",
-      file: `${id}.map.zst`,
-      size: 10,
-      sha256: SHA,
-      compression: "zstd",
-      compression_level: 3,
-      encryption: null,
-      packs: packs.map((name) => ({ name, size: 100, sha256: SHA })),
-      page_size: 4096,
-      pages_per_frame: 256,
-    },
-    verifications,
-  } as unknown as Manifest;
+    packs.map((name) => ({ name, size: 100 })),
+  );
+  return manifestFixture(id, { stored, verifications });
 }
 
 const record = (at: string, bad?: string[], ok = !bad?.length): Verification => ({

@@ -2,43 +2,26 @@
 import { describe, expect, it } from "bun:test";
 import type { Manifest, Verification } from "../../src/lib/model/index.ts";
 import { packStates, trimVerifications } from "../../src/lib/model/index.ts";
+import { manifestFixture, pagesStored } from "../helpers/manifest-fixture.ts";
 
-const SHA = "a".repeat(64);
-
-/** Only the fields packStates reads: the packs referenced and the verification history. */
 /** The states without the deciding backup's id (badPacksOf's tests cover `by`). */
 const states = (ms: Manifest[]) => new Map([...packStates(ms)].map(([k, { bad, at }]) => [k, { bad, at }]));
 
+let backups = 0;
+const nextId = () => `app-20260101T000000000Z-${(++backups).toString(16).padStart(8, "0")}`;
+
+/** A pages backup referencing `packs`, with its verification history. */
 function pagesBackup(packs: string[], verifications: Verification[]): Manifest {
-  return {
-    stored: {
-      format: "pages",
-      file: "x.map.zst",
-      size: 10,
-      sha256: SHA,
-      compression: "zstd",
-      compression_level: 3,
-      encryption: null,
-      packs: packs.map((name) => ({ name, size: 100, sha256: SHA })),
-      page_size: 4096,
-      pages_per_frame: 256,
-    },
-    verifications,
-  } as unknown as Manifest;
+  const id = nextId();
+  const stored = pagesStored(
+    id,
+    packs.map((name) => ({ name, size: 100 })),
+  );
+  return manifestFixture(id, { stored, verifications });
 }
 
 function fileBackup(verifications: Verification[]): Manifest {
-  return {
-    stored: {
-      file: "x.sqlite.zst",
-      size: 10,
-      sha256: SHA,
-      compression: "zstd",
-      compression_level: 3,
-      encryption: null,
-    },
-    verifications,
-  } as unknown as Manifest;
+  return manifestFixture(nextId(), { verifications });
 }
 
 const rec = (at: string, bad_packs?: string[], ok = !bad_packs?.length): Verification => ({
