@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { type Manifest, parseManifest, serializeManifest } from "../../src/lib/model/manifest.ts";
+import { type Manifest, serializeManifest } from "../../src/lib/model/manifest.ts";
+import { parseManifest } from "../../src/lib/model/manifest-parse.ts";
 
 const ID = "app-20261122T050607123Z-0123abcd";
 const SHA = "a".repeat(64);

@@ -48,7 +48,6 @@ export {
   MAX_PACKS,
   type Manifest,
   type ManifestEncryption,
-  parseManifest,
   STORED_FORMATS,
   type StoredFile,
   type StoredFormat,
@@ -59,6 +58,7 @@ export {
   storedPages,
   type Verification,
 } from "./manifest.ts";
+export { parseManifest } from "./manifest-parse.ts";
 export {
   DATA_FILE_RE,
   dataFileName,
