@@ -13,6 +13,8 @@ import { tempDir } from "../helpers/tmp.ts";
 
 const KEY = generateIdentity();
 const KEY2 = generateIdentity();
+/** KEY's recipient with its last character changed: always a different string, so always a bad checksum. */
+const MISTYPED = `${KEY.recipient.slice(0, -1)}${KEY.recipient.endsWith("q") ? "p" : "q"}`;
 
 function problemsOf(toml: string): string[] {
   const dir = tempDir();
@@ -48,8 +50,8 @@ describe("[encryption] config", () => {
   it.each([
     [
       "a mistyped recipient",
-      `recipients = ["${KEY.recipient.slice(0, -1)}q"]`,
-      `encryption.recipients[0]: "${KEY.recipient.slice(0, -1)}q" is not an age recipient: ` +
+      `recipients = ["${MISTYPED}"]`,
+      `encryption.recipients[0]: "${MISTYPED}" is not an age recipient: ` +
         "it has a bad checksum (mistyped or truncated?)",
     ],
     [
