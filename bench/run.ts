@@ -1,7 +1,7 @@
 /**
  * The benchmark: sqlbak against the peer tools, side by side in one run.
- *   bun run bench [--sizes 100,1024] [--runs 3] [--out bench/results.md]
- * Needs the compiled binary (bun run build), sqlite3 and zstd on PATH.
+ *   bun run bench [--sizes 100,1024] [--runs 3] [--incremental-size 1024] [--days 60] [--out bench/results.md]
+ * Needs the compiled binary (bun run build), sqlite3, zstd and faketime on PATH.
  * Figures are medians with min–max; ratios compare against the peer pair
  * measured in the same run, because the machines are noisy.
  */
@@ -10,12 +10,15 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
+import { benchIncrementalStorage } from "./incremental-storage.ts";
 
 const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "100,1024" },
     runs: { type: "string", default: "3" },
     out: { type: "string", default: "bench/results.md" },
+    "incremental-size": { type: "string", default: "1024" },
+    days: { type: "string", default: "60" },
   },
 });
 const BIN = resolve(process.env.SQLBAK_BIN ?? "dist/sqlbak");
@@ -223,6 +226,13 @@ const loadAtStart = loadavg()[0]!;
 try {
   for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
   await benchMany();
+  const incSize = Number(values["incremental-size"]);
+  if (incSize > 0) {
+    const db = join(work, "incremental.db");
+    generateDatabase(db, incSize);
+    const label = `${incSize} MiB`;
+    rows.push(...(await benchIncrementalStorage({ bin: BIN, work, db, days: Number(values.days), label })));
+  }
   const cpu = cpus()[0]?.model.trim() ?? "cpu";
   const machine =
     `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, ` +

@@ -2,7 +2,8 @@
  * Randomized, seeded soak of incremental backups through the compiled binary: a database under
  * random work (growth, shrink, VACUUM, page size change), backups (sometimes with --rotate) and
  * rotations under a random keep_last, each sometimes killed with SIGKILL at a pause point or at a
- * random moment, over backup_dir and a `dir` destination. After every step, every listed backup
+ * random moment, and backups removed by hand (manifest first, then map, as docs/format.md says), over
+ * backup_dir and a `dir` destination. After every step, every listed backup
  * verifies in full (its reassembled image matches its recorded SHA-256) at both places, and every
  * pack no manifest names is still fresh (younger than the partial age), so nothing unreferenced
  * outlives the cleanup rule. SQLBAK_SOAK_SEED and SQLBAK_SOAK_STEPS override seed and length
@@ -10,7 +11,7 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FREE_MARK_RE } from "../../src/lib/store/free-marks.ts";
 import { listBackups } from "../../src/lib/store/list.ts";
@@ -191,6 +192,22 @@ async function checkPlace(dir: string, root: string, from: string[], cleaned = f
   return listed.length;
 }
 
+/**
+ * Removes one listed backup by hand at backup_dir or the destination, as an admin would: its
+ * manifest first, then its map. Its pieces are then unreferenced, for the cleanup rule to free;
+ * a copy removed at the destination alone is uploaded again by the next backup's sync.
+ */
+async function removeByHand(dir: string, r: Rng): Promise<string> {
+  const atNas = r.chance(0.4);
+  const root = join(dir, atNas ? "nas" : "backups");
+  const listing = await listBackups(atNas ? openLocalFolder(root, "destination") : openLocalFolder(root), "app");
+  if (!listing.backups.length) return "nothing to remove";
+  const b = r.pick(listing.backups);
+  rmSync(join(root, "app", `${b.manifest.id}.json`));
+  rmSync(join(root, "app", b.manifest.stored.file), { force: true });
+  return `${b.manifest.id} at ${atNas ? "nas" : "backup_dir"}`;
+}
+
 const TWO_HOURS_AGO = new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString().replace(/[-:.]/g, "");
 
 /** Renames `names` in `folder` so the time in each name is two hours ago (past the partial age). */
@@ -237,7 +254,8 @@ describe("incremental backups under random work, retention and kill -9", () => {
           let cleaned = false;
           if (roll < 0.3) what = `work ${work(join(dir, "app.db"), r)}`;
           else if (roll < 0.38) what = `time passes: ${await timePasses(dir)} aged`;
-          else if (roll < 0.75) {
+          else if (roll < 0.43) what = `removed by hand: ${await removeByHand(dir, r)}`;
+          else if (roll < 0.78) {
             const rotate = r.chance(0.4);
             const args = ["backup", "--accept-shrink", ...(rotate ? ["--rotate"] : ["--kind", "scheduled"])];
             const kill = r.chance(0.35);
