@@ -9,7 +9,9 @@
 import { Database } from "bun:sqlite";
 import { prng } from "./generate.ts";
 
-const WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split(" ");
+const WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma".split(
+  " ",
+);
 
 export function dayOfWork(path: string, day: number): void {
   const rand = prng(1000 + day);
@@ -33,8 +35,7 @@ export function dayOfWork(path: string, day: number): void {
     const addUser = db.prepare("INSERT INTO users (name, email, profile) VALUES (?, ?, ?)");
     const addEvent = db.prepare("INSERT INTO events (user_id, kind, payload, created_at) VALUES (?, ?, ?, ?)");
     const addBlob = db.prepare("INSERT INTO attachments (event_id, name, data) VALUES (?, ?, ?)");
-    for (let i = 0; i < Math.ceil(users.n / 100); i++)
-      addUser.run(words(2), `day${day}-${i}@example.com`, profile());
+    for (let i = 0; i < Math.ceil(users.n / 100); i++) addUser.run(words(2), `day${day}-${i}@example.com`, profile());
     for (let i = 0; i < Math.ceil(events.n / 100); i++)
       addEvent.run(someId(users.top), words(1), payload(), 1_800_000_000 + day * 86_400 + i);
     for (let i = 0; i < Math.ceil(attachments.n / 100); i++) addBlob.run(someId(events.top), `${words(1)}.bin`, blob());

@@ -152,7 +152,8 @@ export async function benchIncrementalStorage(o: Options): Promise<Row[]> {
     `backup_dir = "${pagesDir}"\nincremental = true\n\n${base}\n[[destination]]\nname = "nas"\ntype = "dir"\npath = "${destDir}"\n`,
   );
   writeFileSync(join(root, "full.toml"), `backup_dir = "${fullDir}"\nincremental = false\n\n${base}`);
-  const backup = (config: string, at: number) => sqlbakAt(o.bin, root, at, ["backup", "--rotate", "--quiet", "--config", join(root, config)]);
+  const backup = (config: string, at: number) =>
+    sqlbakAt(o.bin, root, at, ["backup", "--rotate", "--quiet", "--config", join(root, config)]);
   const versions = new PageVersions(join(root, "versions"));
   const rows: Row[] = [];
 

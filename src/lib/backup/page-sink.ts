@@ -4,19 +4,24 @@
  * then this backup's own); a page found is referenced, any other is appended
  * to the current new pack, which is finished (made durable with its index)
  * once full. The map's runs are built as pages go. Only the packs the map
- * references are listed, in the order it first references them.
+ * references are listed, in the order it first references them. The list
+ * stays within the manifest's MAX_PACKS: new packs grow with the image
+ * (packTargetRawBytes), and once the map references maxOldPacks stored packs,
+ * a page found only in yet another one is stored again.
  */
 import { join } from "node:path";
 import type { StoredFilter } from "../codec/index.ts";
-import type { StoredPack } from "../model/index.ts";
+import { MAX_PACKS, type StoredPack } from "../model/index.ts";
 import {
   type FinishedPack,
   idAt,
   indexKey,
   MapBuilder,
+  NEW_PACKS_PER_IMAGE,
   PAGE_ID_BYTES,
   PackWriter,
   type PageMap,
+  packTargetRawBytes,
   pageId,
   pagesPerFrame,
 } from "../pages/index.ts";
@@ -34,6 +39,8 @@ export interface PageSinkOptions {
   seal?: () => Promise<StoredFilter>;
   /** Called once each new pack and its index are durable under their final names. */
   onStored?: (name: string) => void;
+  /** Stored packs the map may reference at most; the rest of MAX_PACKS is for the new ones. */
+  maxOldPacks?: number;
 }
 
 /** A pack the map may reference: one already stored, or one this backup writes (stored once finished). */
@@ -56,6 +63,9 @@ export class PageSink implements PageConsumer {
   private builder: MapBuilder | null = null;
   private candidates: Candidate[] = [];
   private refs: number[] = [];
+  /** Stored packs (not this backup's) among refs. */
+  private oldRefs = 0;
+  private targetRawBytes = 0;
   private writer: PackWriter | null = null;
   private writerCandidate = -1;
   /** Packs finished by this backup (every attempt), removed by abort(). */
@@ -80,6 +90,8 @@ export class PageSink implements PageConsumer {
       for (let e = 0; e < k.index.ids.length / PAGE_ID_BYTES; e++) this.table.add(idAt(k.index, e), c, e);
     }
     this.refs = [];
+    this.oldRefs = 0;
+    this.targetRawBytes = packTargetRawBytes(pageCount * pageSize);
     this.builder = new MapBuilder(pageSize);
   }
 
@@ -89,8 +101,16 @@ export class PageSink implements PageConsumer {
     if (cand.ref < 0) {
       cand.ref = this.refs.length;
       this.refs.push(c);
+      if (cand.stored && !cand.stored.new) this.oldRefs++;
     }
     return cand.ref;
+  }
+
+  /** Whether the map may reference candidate `c`: always once it does, else while the stored packs it references fit. */
+  private mayReference(c: number): boolean {
+    const cand = this.candidates[c]!;
+    const limit = this.opts.maxOldPacks ?? MAX_PACKS - NEW_PACKS_PER_IMAGE;
+    return cand.ref >= 0 || !cand.stored || cand.stored.new === true || this.oldRefs < limit;
   }
 
   async pages(buf: Uint8Array, firstPage: number, pageSize: number): Promise<void> {
@@ -99,7 +119,7 @@ export class PageSink implements PageConsumer {
       const page = buf.subarray(i * pageSize, (i + 1) * pageSize);
       const id = pageId(this.opts.idKey, page);
       const hit = this.table.get(id);
-      if (hit) {
+      if (hit && this.mayReference(hit.pack)) {
         this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
         continue;
       }
@@ -116,7 +136,14 @@ export class PageSink implements PageConsumer {
     const { folder, idKey, level, seal } = this.opts;
     // An encrypted pack's index is sealed under the id key: the next backup reads it with the id key alone.
     const sealKey = seal ? indexKey(idKey) : undefined;
-    this.writer = await PackWriter.create(folder, { pageSize, level, idKey, seal, indexKey: sealKey });
+    this.writer = await PackWriter.create(folder, {
+      pageSize,
+      level,
+      idKey,
+      seal,
+      indexKey: sealKey,
+      targetRawBytes: this.targetRawBytes,
+    });
     this.writerCandidate = this.candidates.length;
     this.candidates.push({ stored: null, ref: -1 });
     return this.writer;

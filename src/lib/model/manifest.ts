@@ -30,8 +30,11 @@ export type ManifestEncryption =
 /** How a backup is stored: one self-contained data file (absent in older manifests), or a page map over packs. */
 export const STORED_FORMATS = ["file", "pages"] as const;
 export type StoredFormat = (typeof STORED_FORMATS)[number];
-/** A pages backup references at most this many packs. */
-export const MAX_PACKS = 65_536;
+/**
+ * A pages backup references at most this many packs: at about 170 bytes an
+ * entry, the list stays under 3 MiB, within MAX_MANIFEST_BYTES.
+ */
+export const MAX_PACKS = 16_384;
 
 /** One pack a pages backup references: its stored bytes, and whether this backup wrote it. */
 export interface StoredPack {

@@ -28,8 +28,10 @@ export {
 export {
   FRAME_RAW_BYTES,
   isValidPageSize,
+  NEW_PACKS_PER_IMAGE,
   PACK_TARGET_RAW_BYTES,
   PageFormatError,
+  packTargetRawBytes,
   pagesPerFrame,
 } from "./layout.ts";
 export {

@@ -8,8 +8,23 @@
  * to cost ~1.5% over one stream.
  */
 export const FRAME_RAW_BYTES = 1024 * 1024;
-/** A pack is closed at the first frame boundary at or past this many raw bytes. */
+/** A pack is closed at the first frame boundary at or past this many raw bytes (more for big images, below). */
 export const PACK_TARGET_RAW_BYTES = 32 * 1024 * 1024;
+/**
+ * The new packs of one backup stay about this many or fewer: the manifest lists
+ * every pack a backup references, and must stay far below its size cap.
+ */
+export const NEW_PACKS_PER_IMAGE = 1024;
+
+/**
+ * Where a backup of an image of `imageBytes` closes its packs: 32 MiB of raw
+ * pages, or for an image over 32 GiB a 1/1024th of it, in whole MiB, so the
+ * first backup of any database writes at most about 1024 packs.
+ */
+export function packTargetRawBytes(imageBytes: number): number {
+  const share = Math.ceil(imageBytes / NEW_PACKS_PER_IMAGE / FRAME_RAW_BYTES) * FRAME_RAW_BYTES;
+  return Math.max(PACK_TARGET_RAW_BYTES, share);
+}
 
 /** Pages per frame for `pageSize`: F = max(1, floor(1 MiB / page size)). */
 export function pagesPerFrame(pageSize: number): number {

@@ -34,6 +34,8 @@ export interface PackWriterOptions {
   indexKey?: SealKey;
   /** When the pack is started (its name's timestamp); now by default. */
   startedAt?: Date;
+  /** Raw bytes at which isFull() says to finish the pack (at a frame boundary); PACK_TARGET_RAW_BYTES by default. */
+  targetRawBytes?: number;
 }
 
 export interface FinishedPack {
@@ -103,9 +105,10 @@ export class PackWriter {
     return this.count;
   }
 
-  /** True once the pack holds at least PACK_TARGET_RAW_BYTES raw and ends at a frame boundary: time to finish it. */
+  /** True once the pack holds at least its target raw bytes and ends at a frame boundary: time to finish it. */
   isFull(): boolean {
-    return this.count * this.opts.pageSize >= PACK_TARGET_RAW_BYTES && this.inFrame === 0;
+    const target = this.opts.targetRawBytes ?? PACK_TARGET_RAW_BYTES;
+    return this.count * this.opts.pageSize >= target && this.inFrame === 0;
   }
 
   /**
