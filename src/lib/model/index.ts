@@ -48,6 +48,10 @@ export {
   MAX_PACKS,
   type Manifest,
   type ManifestEncryption,
+  type ManifestMetaBlock,
+  type MetaFields,
+  isMetaSealed,
+  metaFieldsOf,
   STORED_FORMATS,
   type StoredFile,
   type StoredFormat,
@@ -57,8 +61,9 @@ export {
   storedFormat,
   storedPages,
   type Verification,
+  withMetaFields,
 } from "./manifest.ts";
-export { parseManifest } from "./manifest-parse.ts";
+export { parseManifest, parseMetaFields } from "./manifest-parse.ts";
 export {
   DATA_FILE_RE,
   dataFileName,

@@ -12,6 +12,7 @@ export {
   LOCAL_ID_KEY_FILE,
   type LoadedIdKey,
   loadOrCreateIdKey,
+  readLocalIdKey,
 } from "./id-key.ts";
 export {
   indexKey,
@@ -25,6 +26,7 @@ export {
   seal,
   sealedFingerprint,
 } from "./id-seal.ts";
+export { manifestText, openManifestMeta, openSealedMeta, withMetaBlock } from "./manifest-meta.ts";
 export {
   FRAME_RAW_BYTES,
   isValidPageSize,
