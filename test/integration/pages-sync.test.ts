@@ -254,9 +254,9 @@ for (const kind of kinds) {
         ...second.pages.packs.map((p) => p.name),
       ];
       expect(staged.names).toEqual(want.sort());
-      expect(staged.out.rawSha256).toBe(second.b.manifest.raw.sha256);
+      expect(staged.out.rawSha256).toBe(second.b.manifest.raw.sha256!);
       expect(new Bun.CryptoHasher("sha256").update(await Bun.file(target).bytes()).digest("hex")).toBe(
-        second.b.manifest.raw.sha256,
+        second.b.manifest.raw.sha256!,
       );
       // The staging folder is gone again.
       expect(readdirSync(config.backupDir).filter((n) => n.startsWith(".sqlbak-fetch-"))).toEqual([]);
@@ -301,7 +301,7 @@ for (const kind of kinds) {
       const out = await withFetched(config, s.backend, listed!, (local) =>
         reassemblePages(local, dirname(local.dataPath), keys, join(fresh, "restored.db")),
       );
-      expect(out.rawSha256).toBe(first.b.manifest.raw.sha256);
+      expect(out.rawSha256).toBe(first.b.manifest.raw.sha256!);
     });
   });
 }

@@ -240,7 +240,7 @@ describe("restore of pages backups", () => {
     expect(result.removedFiles).toContain(stale);
     expect(result.preRestoreId).toBeString();
     expect(existsSync(join(s.folder, `${result.preRestoreId}.json`))).toBe(true);
-    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256);
+    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256!);
     expect(integrityCheck(s.dbPath)).toBe("ok");
     expect(contentOf(s.dbPath)).toBe(backedUp);
     expect(readdirSync(s.dir).filter((n) => n.startsWith("."))).toEqual([]);
@@ -289,7 +289,7 @@ describe("pages backups encrypted to recipients", () => {
     const plan = planRestore(s.config, first.b, { force: false, keys });
     const result = await performRestore(s.config, plan, { keys });
     expect(result.preRestoreId).toBeString();
-    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256);
+    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256!);
     expect(integrityCheck(s.dbPath)).toBe("ok");
   });
 });

@@ -65,13 +65,18 @@ export async function openManifestMeta(m: Manifest, keys: DecryptionKeys, idKey:
   try {
     plain = await decryptBytes(unb64(m.meta!.age), ageKeysFor(enc, keys));
   } catch (err) {
-    if (err instanceof AgeNoIdentityError)
+    // Worded as openEncrypted words it: the meta block is as much the backup as its data.
+    if (err instanceof AgeNoIdentityError) {
+      if ("passphrase_env" in enc)
+        throw new WrongKeyError(`cannot decrypt backup ${m.id}: ${err.message} ($${enc.passphrase_env})`);
+      const held = keys.identitySource
+        ? `; ${keys.identitySource} holds ${keys.identities.map((i) => i.recipient).join(", ")}`
+        : "";
       throw new WrongKeyError(
-        "recipients" in enc
-          ? `no identity opens the encrypted meta block of backup ${m.id}: it is encrypted to ${enc.recipients.join(", ")}`
-          : `cannot decrypt the meta block of backup ${m.id}: ${err.message} ($${enc.passphrase_env})`,
-        { hint: "give the age identity file (or passphrase) the backup was encrypted to" },
+        `no identity matches backup ${m.id}: it is encrypted to ${enc.recipients.join(", ")}${held}`,
+        { hint: "use the identity file whose public key (`age-keygen -y FILE`) is one of those recipients" },
       );
+    }
     if (err instanceof AgeFormatError) throw new Error(`manifest meta block is not a valid age file: ${err.message}`);
     throw new Error(`manifest meta block does not decrypt: ${err instanceof Error ? err.message : String(err)}`);
   }
