@@ -191,6 +191,38 @@ describe("encrypted manifests keep what the database holds in their meta block",
     );
   }
 
+  it(
+    "a failed verification of an encrypted backup records no table name: what the decrypted image showed is summed up",
+    async () => {
+      const s = setup("full", "recipients");
+      expect((await s.run(["backup"])).code).toBe(0);
+      const [path] = manifestsIn(s.local);
+      // A meta block whose row count disagrees with the image, encrypted to the same recipient.
+      const m = JSON.parse(readFileSync(path!, "utf8"));
+      const meta = await decryptMeta(m, s.key);
+      meta.snapshot.tables.secret_ledger = 5;
+      const recipient = Bun.spawnSync(["age-keygen", "-y", s.key.identity!]).stdout.toString().trim();
+      const enc = Bun.spawnSync(["age", "-r", recipient], { stdin: Buffer.from(JSON.stringify(meta)) });
+      expect(enc.exitCode).toBe(0);
+      m.meta.age = Buffer.from(enc.stdout).toString("base64");
+      writeFileSync(path!, `${JSON.stringify(m, null, 2)}\n`);
+
+      const r = await s.run(["verify", "--level", "full", ...s.keyArgs]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`table secret_ledger has ${LEDGER_ROWS} rows, manifest says 5`); // told to the user
+      const text = readFileSync(path!, "utf8");
+      expect(text).not.toContain("secret_ledger");
+      const [v] = JSON.parse(text).verifications;
+      expect(v.ok).toBe(false);
+      expect(v.problems).toEqual([
+        expect.stringMatching(/^the decrypted image failed verification at full \(1 problem/),
+      ]);
+      const list = await s.run(["list", "--json"]);
+      expect(JSON.parse(list.stdout)[0].verified_state).toBe("failed");
+    },
+    SPAWNS_TIMEOUT_MS,
+  );
+
   it("unencrypted manifests are as before: every field in plaintext, no meta block", async () => {
     const dir = tempDir();
     const db = join(dir, "app.db");

@@ -55,6 +55,24 @@ export interface VerifyOutcome {
   problems: string[];
   /** Set once every pack of a pages backup was checked: those missing, of the wrong size or SHA-256, or damaged. */
   badPacks?: string[];
+  /**
+   * What the manifest's history records instead of `problems`, when that differs: an encrypted
+   * backup's record never holds what was found in the decrypted image (table names, hashes).
+   */
+  recorded?: string[];
+}
+
+/**
+ * The record of an encrypted backup (one with a meta block) whose decrypted image had
+ * `found` problems: the ones before decryption as they are, the rest summed up.
+ */
+function recordedProblems(m: Manifest, before: string[], found: string[], level: VerifyLevel): string[] | undefined {
+  if (!m.meta || found.length === 0) return undefined;
+  return [
+    ...before,
+    `the decrypted image failed verification at ${level} (${found.length} problem(s), not recorded beside ` +
+      "an encrypted backup since they may name what it holds: run verify again to see them)",
+  ];
 }
 
 /**
@@ -257,6 +275,7 @@ export async function verifyBackup(
     pages ? reassembleChecked(b, manifest, dest, keys, badPacks) : decompressChecked(b, manifest, dest, keys);
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
+  const before = problems.length;
   try {
     let found: string[];
     try {
@@ -279,7 +298,8 @@ export async function verifyBackup(
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  return { problems, badPacks };
+  const recorded = recordedProblems(manifest, problems.slice(0, before), problems.slice(before), level);
+  return { problems, badPacks, ...(recorded ? { recorded } : {}) };
 }
 
 /** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */
