@@ -145,7 +145,9 @@ export async function decryptMeta(m: any, key: { identity?: string; passphrase?:
   if (!m.meta) return null;
   const block = Buffer.from(m.meta.age, "base64");
   if (key.passphrase !== undefined)
-    return JSON.parse(Buffer.from(await decryptBytes(block, { identities: [], passphrase: key.passphrase })).toString());
+    return JSON.parse(
+      Buffer.from(await decryptBytes(block, { identities: [], passphrase: key.passphrase })).toString(),
+    );
   const r = Bun.spawnSync(["age", "-d", "-i", key.identity!], { stdin: block, stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`age -d of the meta block of ${m.id} failed: ${r.stderr.toString()}`);
   return JSON.parse(r.stdout.toString());

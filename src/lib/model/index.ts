@@ -41,6 +41,7 @@ export {
 export { formatAge, formatBytes, formatLocalTime, renderTable } from "./format.ts";
 export {
   type BackupKind,
+  isMetaSealed,
   KINDS,
   latestVerification,
   MANIFEST_FORMAT,
@@ -50,7 +51,6 @@ export {
   type ManifestEncryption,
   type ManifestMetaBlock,
   type MetaFields,
-  isMetaSealed,
   metaFieldsOf,
   STORED_FORMATS,
   type StoredFile,

@@ -155,7 +155,12 @@ export function parseMetaFields(text: string): MetaFields {
 function isSourceStat(st: unknown): boolean {
   const x = st as Record<string, unknown>;
   return (
-    typeof st === "object" && st !== null && isCount(x.mode) && (x.mode as number) <= 0o7777 && isCount(x.uid) && isCount(x.gid)
+    typeof st === "object" &&
+    st !== null &&
+    isCount(x.mode) &&
+    (x.mode as number) <= 0o7777 &&
+    isCount(x.uid) &&
+    isCount(x.gid)
   );
 }
 

@@ -209,8 +209,14 @@ export function isMetaSealed(m: Manifest): boolean {
 function plainOf(m: Manifest): Manifest {
   if (!m.meta) return m;
   const { source: _s, source_stat: _st, host: _h, ...rest } = m;
-  const { sqlite_version: _v, journal_mode: _j, user_version: _u, schema_sha256: _x, tables: _t, ...snapshot } =
-    m.snapshot;
+  const {
+    sqlite_version: _v,
+    journal_mode: _j,
+    user_version: _u,
+    schema_sha256: _x,
+    tables: _t,
+    ...snapshot
+  } = m.snapshot;
   const { sha256: _r, ...raw } = m.raw;
   const { result: _c, ...check } = m.check;
   return { ...rest, snapshot, raw, check };

@@ -26,7 +26,6 @@ export {
   seal,
   sealedFingerprint,
 } from "./id-seal.ts";
-export { manifestText, openManifestMeta, openSealedMeta, withMetaBlock } from "./manifest-meta.ts";
 export {
   FRAME_RAW_BYTES,
   isValidPageSize,
@@ -34,6 +33,7 @@ export {
   PageFormatError,
   pagesPerFrame,
 } from "./layout.ts";
+export { manifestText, openManifestMeta, openSealedMeta, withMetaBlock } from "./manifest-meta.ts";
 export {
   decodeMap,
   encodeMap,

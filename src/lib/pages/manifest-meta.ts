@@ -44,7 +44,10 @@ export async function withMetaBlock(m: Manifest, sealer: Sealer, idKey: Uint8Arr
 export function openSealedMeta(m: Manifest, idKey: Uint8Array | null): Manifest {
   if (!idKey || !isMetaSealed(m) || !m.meta?.sealed) return m;
   try {
-    return withMetaFields(m, parseMetaFields(new TextDecoder().decode(openSealed(metaKey(idKey), unb64(m.meta.sealed)))));
+    return withMetaFields(
+      m,
+      parseMetaFields(new TextDecoder().decode(openSealed(metaKey(idKey), unb64(m.meta.sealed)))),
+    );
   } catch {
     return m;
   }
