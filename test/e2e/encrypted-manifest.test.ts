@@ -18,8 +18,8 @@ import { decryptMeta, sha256File } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-/** Three backups with age (and scrypt for the passphrase), verify, restore, list, stats. */
-const SPAWNS_TIMEOUT_MS = 90_000;
+/** Three backups with age (and scrypt, a second per file, for the passphrase), verify, restore, list, stats. */
+const SPAWNS_TIMEOUT_MS = 120_000;
 
 const LEDGER_ROWS = 1987;
 const NOTES_ROWS = 1313;
@@ -165,8 +165,18 @@ describe("encrypted manifests keep what the database holds in their meta block",
         expect(listed.every((b: { raw: { size: number } }) => b.raw.size > 0)).toBe(true);
         const stats = await s.run(["stats", "--json"]);
         expect(stats.code).toBe(0);
+        const remote = await s.run(["list", "--from", "nas", "--json"]);
+        expect(remote.code).toBe(0);
+        expect(JSON.parse(remote.stdout).map((b: { id: string }) => b.id)).toEqual(
+          listed.map((b: { id: string }) => b.id),
+        );
+        const remoteVerify = await s.run(["verify", "--from", "nas", "--level", "full", ...s.keyArgs]);
+        expect(remoteVerify.stderr).not.toContain("FAILED");
+        expect(remoteVerify.code).toBe(0);
 
-        const verified = await s.run(["verify", "--all", "--level", "full", ...s.keyArgs]);
+        // Every backup with recipients; the newest alone with a passphrase (scrypt for each file it opens).
+        const which = enc === "recipients" ? ["--all"] : [];
+        const verified = await s.run(["verify", ...which, "--level", "full", ...s.keyArgs]);
         expect(verified.stderr).not.toContain("FAILED");
         expect(verified.code).toBe(0);
         const copy = join(s.dir, "restored.db");
