@@ -13,7 +13,8 @@ for encrypted backups: with recipients, pass the identity file with
 
 Every stored file's size and SHA-256 are checked against the manifest
 before it is decoded, and the rebuilt image's SHA-256 against the
-manifest's raw SHA-256. The image is built in a temporary file beside
+manifest's raw SHA-256 (for an encrypted backup, read from the manifest's
+meta block, an age file like the others). The image is built in a temporary file beside
 OUTPUT and renamed to OUTPUT only when it matches. OUTPUT must not exist.
 
 Exit status: 0 the image matches, 1 a stored file is missing or damaged,
@@ -25,6 +26,8 @@ the map's runs are held.
 """
 
 import argparse
+import base64
+import binascii
 import gzip
 import hashlib
 import json
@@ -260,13 +263,34 @@ def sha256_of(path):
     return h.hexdigest()
 
 
+def meta_raw_sha256(m, identity):
+    """An encrypted backup's raw SHA-256, from its manifest's meta block: base64 of an age file of JSON."""
+    try:
+        block = base64.b64decode(m["meta"]["age"], validate=True)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise BadInput("manifest of %s has no raw SHA-256 and no readable meta block" % m.get("id"))
+    need_tool("age")
+    cmd = ["age", "-d"] + (["-i", identity] if identity else [])
+    p = subprocess.run(cmd, input=block, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise Failure("age could not decrypt the meta block of %s: %s" % (m.get("id"), msg[-1] if msg else "failed"))
+    try:
+        sha = json.loads(p.stdout)["raw"]["sha256"]
+    except (ValueError, KeyError, TypeError):
+        raise Failure("the meta block of %s holds no raw SHA-256" % m.get("id"))
+    if not isinstance(sha, str) or len(sha) != 64:
+        raise Failure("the meta block of %s holds no raw SHA-256" % m.get("id"))
+    return sha
+
+
 def rebuild(manifest_path, output, identity):
     try:
         with open(manifest_path, "rb") as f:
             m = json.load(f)
         stored = m["stored"]
         raw_size = m["raw"]["size"]
-        raw_sha = m["raw"]["sha256"]
+        raw_sha = m["raw"].get("sha256")
         fmt = stored.get("format", "file")
         encrypted = bool(stored.get("encryption"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
@@ -279,6 +303,8 @@ def rebuild(manifest_path, output, identity):
         raise BadInput("backup %s is encrypted to recipients: pass the identity file with --identity" % m.get("id"))
     if os.path.lexists(output):
         raise BadInput("%s exists; name a new file" % output)
+    if raw_sha is None:
+        raw_sha = meta_raw_sha256(m, identity)
     folder = os.path.dirname(os.path.abspath(manifest_path))
     data = stored_path(folder, stored.get("file"), "data file")
     what = "%s %s" % ("map" if fmt == "pages" else "data file", stored["file"])

@@ -15,6 +15,7 @@ import {
   listBackups,
   makeProject,
   type Project,
+  recordedRawSha256,
   rows,
   sha256File,
 } from "../helpers/backups.ts";
@@ -66,7 +67,8 @@ describe("encrypted backups", () => {
       expect(sha256File(b.file)).toBe(m.stored.sha256);
       const out = join(p.dir, "disaster.db");
       sh(`age -d -i '${p.keyFile}' '${b.file}' | zstd -d > '${out}'`);
-      expect(sha256File(out)).toBe(m.raw.sha256);
+      // The raw one travels in the manifest's meta block, age-encrypted like the file.
+      expect(sha256File(out)).toBe(await recordedRawSha256(m, { identity: p.keyFile }));
       expect(sh(`sqlite3 '${out}' 'PRAGMA integrity_check; SELECT count(*) FROM items;'`)).toBe("ok\n200\n");
       expect(readFileSync(b.file).subarray(0, 22).toString()).toBe("age-encryption.org/v1\n");
     },
@@ -394,6 +396,7 @@ describe("passphrase encryption", () => {
     const to = join(p.dir, "copy.db");
     const restore = await runCli(["restore", "app", "--latest", "--to", to, "--yes"], { cwd: p.dir, env });
     expect(restore.code).toBe(0);
-    expect(sha256File(to)).toBe(m.raw.sha256);
+    // The raw SHA-256 travels in the manifest's meta block, encrypted with the same passphrase.
+    expect(sha256File(to)).toBe(await recordedRawSha256(m, { passphrase: env.APP_BACKUP_PASSPHRASE }));
   }, 60_000); // scrypt at age's work factor takes about a second per backup opened
 });

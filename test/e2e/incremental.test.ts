@@ -86,7 +86,7 @@ describe("incremental = true", () => {
     const out = join(dir, "restored.db");
     for (const b of backups) {
       const got = await reassemblePages(b, join(dir, "backups", "app"), NO_KEYS, out);
-      expect(got.rawSha256).toBe(b.manifest.raw.sha256);
+      expect(got.rawSha256).toBe(b.manifest.raw.sha256!);
     }
     expect(queryAll(out, "SELECT name FROM items WHERE id = 7")).toEqual([{ name: "renamed" }]);
   });

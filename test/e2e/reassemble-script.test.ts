@@ -8,7 +8,15 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { editManifest, exec, flipByte, makeProject, type Project, sha256File } from "../helpers/backups.ts";
+import {
+  editManifest,
+  exec,
+  flipByte,
+  makeProject,
+  type Project,
+  recordedRawSha256,
+  sha256File,
+} from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const SCRIPT = join(import.meta.dir, "../../scripts/sqlbak-reassemble.py");
@@ -49,13 +57,15 @@ async function twoBackups(p: Project): Promise<string[]> {
 }
 
 /** The script rebuilds `manifest` into a new file whose SHA-256 is the manifest's raw one and that SQLite accepts. */
-function expectRebuilds(p: Project, manifest: string, extra: string[] = []) {
+async function expectRebuilds(p: Project, manifest: string, extra: string[] = []) {
   const m = JSON.parse(readFileSync(manifest, "utf8"));
   const out = join(p.dir, `${m.id}.db`);
   const r = reassemble(manifest, out, extra);
   expect(r.stderr).toContain(`${m.id} rebuilt as`);
   expect(r.code).toBe(0);
-  expect(sha256File(out)).toBe(m.raw.sha256);
+  // Encrypted backups keep it in their meta block: `--identity FILE` opens that too.
+  const identity = extra.includes("--identity") ? { identity: extra[extra.indexOf("--identity") + 1] } : undefined;
+  expect(sha256File(out)).toBe(await recordedRawSha256(m, identity));
   expect(sh(["sqlite3", out, "pragma integrity_check"]).stdout).toBe("ok\n");
   return m;
 }
@@ -66,7 +76,7 @@ describe("scripts/sqlbak-reassemble.py", () => {
     async () => {
       const p = project("incremental = true");
       const manifests = await twoBackups(p);
-      const [first, second] = manifests.map((m) => expectRebuilds(p, m));
+      const [first, second] = await Promise.all(manifests.map((m) => expectRebuilds(p, m)));
       expect([first.stored.format, second.stored.format]).toEqual(["pages", "pages"]);
       expect(second.stored.packs.length).toBeGreaterThan(1); // the second reuses the first's pack
       expect(first.raw.sha256).not.toBe(second.raw.sha256);
@@ -91,7 +101,7 @@ describe("scripts/sqlbak-reassemble.py", () => {
       );
       const manifests = await twoBackups(p);
       for (const manifest of manifests) {
-        const m = expectRebuilds(p, manifest, ["--identity", keyFile]);
+        const m = await expectRebuilds(p, manifest, ["--identity", keyFile]);
         expect(m.stored.file).toEndWith(".map.zst.age");
         expect(m.stored.packs.every((k: { name: string }) => k.name.endsWith(".zst.age"))).toBe(true);
       }
@@ -110,7 +120,7 @@ describe("scripts/sqlbak-reassemble.py", () => {
         const p = project(`compression = "${compression}"`);
         const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
         expect(r.code).toBe(0);
-        const m = expectRebuilds(p, join(p.folder, `${JSON.parse(r.stdout)[0].id}.json`));
+        const m = await expectRebuilds(p, join(p.folder, `${JSON.parse(r.stdout)[0].id}.json`));
         expect([m.stored.format ?? "file", m.stored.compression]).toEqual(["file", compression]);
       }
     },

@@ -187,7 +187,7 @@ async function checkPlace(dir: string, root: string, from: string[], cleaned = f
   if (newest) {
     const to = join(tempDir(), "restored.db");
     await ok(dir, ["restore", "app", "--id", newest.manifest.id, "--to", to, "--yes", ...from]);
-    expect(new Bun.CryptoHasher("sha256").update(readFileSync(to)).digest("hex")).toBe(newest.manifest.raw.sha256);
+    expect(new Bun.CryptoHasher("sha256").update(readFileSync(to)).digest("hex")).toBe(newest.manifest.raw.sha256!);
   }
   return listed.length;
 }

@@ -2,6 +2,7 @@
 import { Database } from "bun:sqlite";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decryptBytes } from "../../src/age/index.ts";
 import { runCli } from "./run-cli.ts";
 import { tempDir } from "./tmp.ts";
 
@@ -133,4 +134,28 @@ export async function whileLocked(folder: string, fn: () => Promise<void>): Prom
     lock.run("ROLLBACK");
     lock.close();
   }
+}
+
+/**
+ * The meta block of an encrypted backup's manifest `m`, decrypted with the age
+ * CLI (`key.identity`, an identity file) or sqlbak's own age module
+ * (`key.passphrase`: the CLI asks for one on a terminal only); null when `m` has none.
+ */
+export async function decryptMeta(m: any, key: { identity?: string; passphrase?: string }): Promise<any> {
+  if (!m.meta) return null;
+  const block = Buffer.from(m.meta.age, "base64");
+  if (key.passphrase !== undefined)
+    return JSON.parse(
+      Buffer.from(await decryptBytes(block, { identities: [], passphrase: key.passphrase })).toString(),
+    );
+  const r = Bun.spawnSync(["age", "-d", "-i", key.identity!], { stdin: block, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`age -d of the meta block of ${m.id} failed: ${r.stderr.toString()}`);
+  return JSON.parse(r.stdout.toString());
+}
+
+/** The raw SHA-256 a manifest records: in plaintext, or in its meta block (decrypted as decryptMeta does). */
+export async function recordedRawSha256(m: any, key?: { identity?: string; passphrase?: string }): Promise<string> {
+  if (m.raw.sha256 !== undefined) return m.raw.sha256;
+  if (!key) throw new Error(`manifest of ${m.id} keeps its raw SHA-256 in its meta block: give the key`);
+  return (await decryptMeta(m, key)).raw.sha256;
 }

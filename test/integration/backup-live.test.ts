@@ -71,7 +71,7 @@ describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mod
     for (const b of backups) {
       const restored = join(dir, `${b.manifest.id}.db`);
       const sums = await decompressFile(b.dataPath, restored, "zstd");
-      expect(sums.rawSha256).toBe(b.manifest.raw.sha256);
+      expect(sums.rawSha256).toBe(b.manifest.raw.sha256!);
       expect(sums.storedSha256).toBe(b.manifest.stored.sha256);
       expect(integrityCheck(restored)).toBe("ok");
       const n = counterOf(restored);
@@ -79,7 +79,7 @@ describe.each(["wal", "delete"] as const)("backup while a writer commits (%s mod
         queryAll(restored, "SELECT count(*) AS c FROM items WHERE name = 'writer'")[0] as { c: number }
       ).c;
       expect(writerRows).toBe(n);
-      expect(b.manifest.snapshot.tables.items).toBe(BASE_ROWS + n);
+      expect(b.manifest.snapshot.tables!.items).toBe(BASE_ROWS + n);
       expect(b.manifest.snapshot.journal_mode).toBe(mode);
     }
   }, 60_000);

@@ -20,6 +20,7 @@ import { openBackend } from "../../src/lib/destinations/open.ts";
 import { syncDestinations, uploadBackup } from "../../src/lib/destinations/sync.ts";
 import { manifestFileName, PACK_INDEX_RE, type StoredPages } from "../../src/lib/model/index.ts";
 import { newPackStem } from "../../src/lib/model/names.ts";
+import { openManifestMeta } from "../../src/lib/pages/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
 import type { Backend } from "../../src/lib/store/backend.ts";
 import { listBackups, listFolder } from "../../src/lib/store/index.ts";
@@ -254,9 +255,9 @@ for (const kind of kinds) {
         ...second.pages.packs.map((p) => p.name),
       ];
       expect(staged.names).toEqual(want.sort());
-      expect(staged.out.rawSha256).toBe(second.b.manifest.raw.sha256);
+      expect(staged.out.rawSha256).toBe(second.b.manifest.raw.sha256!);
       expect(new Bun.CryptoHasher("sha256").update(await Bun.file(target).bytes()).digest("hex")).toBe(
-        second.b.manifest.raw.sha256,
+        second.b.manifest.raw.sha256!,
       );
       // The staging folder is gone again.
       expect(readdirSync(config.backupDir).filter((n) => n.startsWith(".sqlbak-fetch-"))).toEqual([]);
@@ -301,7 +302,8 @@ for (const kind of kinds) {
       const out = await withFetched(config, s.backend, listed!, (local) =>
         reassemblePages(local, dirname(local.dataPath), keys, join(fresh, "restored.db")),
       );
-      expect(out.rawSha256).toBe(first.b.manifest.raw.sha256);
+      // Encrypted: the recorded raw SHA-256 is in the manifest's meta block.
+      expect(out.rawSha256).toBe((await openManifestMeta(first.b.manifest, keys, null)).raw.sha256!);
     });
   });
 }

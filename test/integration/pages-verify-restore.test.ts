@@ -29,6 +29,7 @@ import { type Manifest, parseManifest, type StoredPages } from "../../src/lib/mo
 import { performRestore, planRestore } from "../../src/lib/restore/index.ts";
 import { listDatabases, type StoredBackup } from "../../src/lib/store/index.ts";
 import { BackupDamagedError, runVerifyJob, type VerifyLevel, verifyJobFailure } from "../../src/lib/verify/index.ts";
+import { recordedRawSha256 } from "../helpers/backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
@@ -240,7 +241,7 @@ describe("restore of pages backups", () => {
     expect(result.removedFiles).toContain(stale);
     expect(result.preRestoreId).toBeString();
     expect(existsSync(join(s.folder, `${result.preRestoreId}.json`))).toBe(true);
-    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256);
+    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256!);
     expect(integrityCheck(s.dbPath)).toBe("ok");
     expect(contentOf(s.dbPath)).toBe(backedUp);
     expect(readdirSync(s.dir).filter((n) => n.startsWith("."))).toEqual([]);
@@ -289,7 +290,8 @@ describe("pages backups encrypted to recipients", () => {
     const plan = planRestore(s.config, first.b, { force: false, keys });
     const result = await performRestore(s.config, plan, { keys });
     expect(result.preRestoreId).toBeString();
-    expect(sha256(s.dbPath)).toBe(first.b.manifest.raw.sha256);
+    // Encrypted: the raw SHA-256 is in the manifest's meta block, which the identity opens.
+    expect(sha256(s.dbPath)).toBe(await recordedRawSha256(first.b.manifest, { identity: idFile }));
     expect(integrityCheck(s.dbPath)).toBe("ok");
   });
 });

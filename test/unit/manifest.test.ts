@@ -63,7 +63,7 @@ describe("manifest", () => {
     ["a negative size", (m) => (m.raw.size = -1), /invalid raw size/],
     ["an unknown kind", (m) => ((m as { kind: string }).kind = "weird"), /unknown kind/],
     ["a future format", (m) => ((m as { format: number }).format = 2), /unsupported format 2/],
-    ["a fractional row count", (m) => (m.snapshot.tables.items = 1.5), /invalid table counts/],
+    ["a fractional row count", (m) => (m.snapshot.tables!.items = 1.5), /invalid table counts/],
     [
       "a source mode beyond permission bits",
       (m) => (m.source_stat = { mode: 0o100644, uid: 0, gid: 0 }),

@@ -24,10 +24,9 @@ import {
   mapFileName,
   newBackupId,
   OperationError,
-  serializeManifest,
   storedPages,
 } from "../model/index.ts";
-import { encodeMap, type PageMap, pagesPerFrame } from "../pages/index.ts";
+import { encodeMap, manifestText, openSealedMeta, type PageMap, pagesPerFrame } from "../pages/index.ts";
 import { type CheckReuse, consumePageSnapshot } from "../snapshot/index.ts";
 import { databaseFolder, listFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
@@ -94,6 +93,9 @@ export function checkReuse(backups: readonly Manifest[], level: CheckLevel): Che
       const m = usable.findLast((b) => same(b, image) && b.raw.sha256 === image.rawSha256);
       if (!m) return null;
       const { sqlite_version, page_size, page_count, user_version, schema_sha256, tables } = m.snapshot;
+      // A sealed meta block that did not open leaves raw.sha256 unknown, so such a backup never matched.
+      if (sqlite_version === undefined || user_version === undefined || schema_sha256 === undefined || !tables)
+        return null;
       return {
         check: { level: m.check.level, ok: true, result: "ok", reused_from: m.id },
         facts: { sqlite_version, page_size, page_count, user_version, schema_sha256, tables },
@@ -121,8 +123,9 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
   try {
     const snap = await consumePageSnapshot(db.path, sink, {
       check: db.check,
+      // An encrypted backup's facts and raw SHA-256 are in its meta block, sealed under this same id key.
       reuse: checkReuse(
-        listed.backups.map((b) => b.manifest),
+        listed.backups.map((b) => openSealedMeta(b.manifest, idKey)),
         db.check,
       ),
       onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
@@ -166,7 +169,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
       shrunk,
     });
     const manifestPath = join(folder, manifestName);
-    writeFileAtomic(manifestPath, serializeManifest(manifest));
+    writeFileAtomic(manifestPath, await manifestText(manifest, sealer, idKey));
     opts.onStored?.(manifestName);
     const storedSize = stored.length + newBytes;
     Object.assign(result, { id, dataPath: mapPath, manifestPath, rawSize: snap.rawSize, storedSize });

@@ -18,8 +18,8 @@ import {
   newBackupId,
   OperationError,
   SqlbakError,
-  serializeManifest,
 } from "../model/index.ts";
+import { manifestText } from "../pages/index.ts";
 import {
   assertSourceDatabase,
   type CheckResult,
@@ -189,7 +189,7 @@ async function writeBackup({ config, db, opts, result, started, sealer }: Backup
       check,
       shrunk,
     });
-    writeFileAtomic(manifestPath, serializeManifest(manifest));
+    writeFileAtomic(manifestPath, await manifestText(manifest, sealer, null));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
     const wal = walWarning(manifest);
     if (wal) result.warnings.push(wal);

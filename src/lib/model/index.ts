@@ -41,6 +41,7 @@ export {
 export { formatAge, formatBytes, formatLocalTime, renderTable } from "./format.ts";
 export {
   type BackupKind,
+  isMetaSealed,
   KINDS,
   latestVerification,
   MANIFEST_FORMAT,
@@ -48,6 +49,9 @@ export {
   MAX_PACKS,
   type Manifest,
   type ManifestEncryption,
+  type ManifestMetaBlock,
+  type MetaFields,
+  metaFieldsOf,
   STORED_FORMATS,
   type StoredFile,
   type StoredFormat,
@@ -57,8 +61,9 @@ export {
   storedFormat,
   storedPages,
   type Verification,
+  withMetaFields,
 } from "./manifest.ts";
-export { parseManifest } from "./manifest-parse.ts";
+export { parseManifest, parseMetaFields } from "./manifest-parse.ts";
 export {
   DATA_FILE_RE,
   dataFileName,

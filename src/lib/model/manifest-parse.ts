@@ -11,6 +11,7 @@ import {
   MAX_MANIFEST_DEPTH,
   MAX_PACKS,
   type Manifest,
+  type MetaFields,
   STORED_FORMATS,
   type StoredPages,
   type Verification,
@@ -26,6 +27,7 @@ import {
 } from "./names.ts";
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * True when `v` nests objects/arrays more than `levels` deep; stops at that depth, so it is cheap and never overflows.
@@ -95,6 +97,73 @@ function pagesProblem(s: StoredPages): string | null {
   return null;
 }
 
+function isBase64(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length % 4 === 0 && BASE64_RE.test(v);
+}
+
+function isOptionalBase64(v: unknown): boolean {
+  return v === undefined || isBase64(v);
+}
+
+function tablesProblem(tables: unknown, fail: (what: string) => never): void {
+  if (
+    typeof tables !== "object" ||
+    tables === null ||
+    Array.isArray(tables) ||
+    Object.values(tables).some((n) => !isCount(n))
+  )
+    fail("has invalid table counts");
+}
+
+/**
+ * Given the decrypted JSON of a manifest's meta block, return its fields or
+ * throw an Error saying what is wrong (checked as strictly as the plaintext ones).
+ */
+export function parseMetaFields(text: string): MetaFields {
+  let x: MetaFields;
+  try {
+    x = JSON.parse(text) as MetaFields;
+  } catch {
+    throw new Error("manifest meta block is not valid JSON");
+  }
+  const fail = (what: string): never => {
+    throw new Error(`manifest meta block ${what}`);
+  };
+  if (typeof x !== "object" || x === null || Array.isArray(x)) fail("is not a JSON object");
+  if (nestsDeeper(x, MAX_MANIFEST_DEPTH)) fail("is nested too deeply");
+  if (typeof x.source !== "string" || typeof x.host !== "string") fail("has an invalid source or host");
+  const snap = x.snapshot;
+  if (
+    typeof snap !== "object" ||
+    snap === null ||
+    typeof snap.sqlite_version !== "string" ||
+    typeof snap.journal_mode !== "string" ||
+    !Number.isSafeInteger(snap.user_version) ||
+    !SHA256_RE.test(String(snap.schema_sha256))
+  )
+    fail("has an invalid snapshot section");
+  tablesProblem(snap.tables, fail);
+  if (typeof x.raw !== "object" || x.raw === null || !SHA256_RE.test(String(x.raw.sha256)))
+    fail("has an invalid raw sha256");
+  if (typeof x.check !== "object" || x.check === null || typeof x.check.result !== "string")
+    fail("has an invalid check result");
+  const st = x.source_stat;
+  if (st !== undefined && !isSourceStat(st)) fail("has an invalid source_stat");
+  return x;
+}
+
+function isSourceStat(st: unknown): boolean {
+  const x = st as Record<string, unknown>;
+  return (
+    typeof st === "object" &&
+    st !== null &&
+    isCount(x.mode) &&
+    (x.mode as number) <= 0o7777 &&
+    isCount(x.uid) &&
+    isCount(x.gid)
+  );
+}
+
 /**
  * Given a manifest's text and the file name and folder it was found under,
  * return the Manifest or throw an Error saying what is wrong with it.
@@ -138,13 +207,22 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
     fail("names a data file that does not belong to it");
   if (!isCount(s.size) || typeof s.sha256 !== "string" || !SHA256_RE.test(s.sha256))
     fail("has an invalid stored size or sha256");
-  if (typeof m.raw !== "object" || m.raw === null || !isCount(m.raw.size) || !SHA256_RE.test(String(m.raw.sha256)))
-    fail("has an invalid raw size or sha256");
+  if (typeof m.raw !== "object" || m.raw === null || !isCount(m.raw.size)) fail("has an invalid raw size or sha256");
   const snap = m.snapshot;
   if (typeof snap !== "object" || snap === null || !isCount(snap.page_count) || !isCount(snap.page_size))
     fail("has an invalid snapshot section");
-  if (typeof snap.tables !== "object" || snap.tables === null || Object.values(snap.tables).some((n) => !isCount(n)))
-    fail("has invalid table counts");
+  if (m.meta !== undefined) {
+    // Encrypted: what the database holds is in the meta block, and nowhere in plaintext.
+    const b = m.meta as unknown as Record<string, unknown>;
+    if (!s.encryption) fail("has a meta block but its backup is not encrypted");
+    if (typeof b !== "object" || b === null || Array.isArray(b) || !isBase64(b.age) || !isOptionalBase64(b.sealed))
+      fail("has an invalid meta block");
+    if (m.raw.sha256 !== undefined || snap.tables !== undefined || snap.schema_sha256 !== undefined)
+      fail("has a meta block and the fields it holds in plaintext");
+  } else {
+    if (!SHA256_RE.test(String(m.raw.sha256))) fail("has an invalid raw size or sha256");
+    tablesProblem(snap.tables, fail);
+  }
   if (!isOptionalCount(snap.wal_frames) || !isOptionalCount(snap.wal_bytes))
     fail("has an invalid wal_frames or wal_bytes");
   const reusedFrom = (m.check as { reused_from?: unknown } | null)?.reused_from;
@@ -165,17 +243,7 @@ export function parseManifest(text: string, fileName: string, folderDatabase: st
     )
       fail("has an invalid packs_checked in its verification history");
   }
-  const st = m.source_stat;
-  if (
-    st !== undefined &&
-    (typeof st !== "object" ||
-      st === null ||
-      !isCount(st.mode) ||
-      st.mode > 0o7777 ||
-      !isCount(st.uid) ||
-      !isCount(st.gid))
-  )
-    fail("has an invalid source_stat");
+  if (m.source_stat !== undefined && !isSourceStat(m.source_stat)) fail("has an invalid source_stat");
   const sh = m.shrunk;
   if (
     sh !== undefined &&

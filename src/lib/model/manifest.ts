@@ -89,11 +89,24 @@ export function latestVerification(m: { verifications: readonly Verification[] }
   return undefined;
 }
 
+/**
+ * An encrypted backup's meta block: the manifest fields that say what the
+ * database holds (MetaFields), as JSON, age-encrypted to the backup's
+ * recipients or passphrase (`age`), and for pages backups also sealed under
+ * the meta key of the id key (`sealed`, id-seal.ts), both base64. The
+ * manifest then leaves those fields out. Layout: docs/format.md ("The meta block").
+ */
+export interface ManifestMetaBlock {
+  age: string;
+  sealed?: string;
+}
+
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   id: string;
   database: string;
-  source: string;
+  /** The source path; absent (with host, the snapshot facts, raw.sha256, check.result) while sealed in `meta`. */
+  source?: string;
   /** Permission bits and owner of the source file when it was backed up (absent in older manifests). */
   source_stat?: { mode: number; uid: number; gid: number };
   created_at: string;
@@ -101,13 +114,13 @@ export interface Manifest {
   tags: string[];
   snapshot: {
     method: SnapshotMethod;
-    sqlite_version: string;
+    sqlite_version?: string;
     page_size: number;
     page_count: number;
-    journal_mode: string;
-    user_version: number;
-    schema_sha256: string;
-    tables: Record<string, number>;
+    journal_mode?: string;
+    user_version?: number;
+    schema_sha256?: string;
+    tables?: Record<string, number>;
     /**
      * Page-level snapshots (absent in older manifests and for `vacuum`): WAL frames the
      * state was read from (1..the last commit; 0 when the database file alone held it)…
@@ -116,15 +129,15 @@ export interface Manifest {
     /** …and the size of the `-wal` file when the state was pinned (0: none). */
     wal_bytes?: number;
   };
-  raw: { size: number; sha256: string };
+  raw: { size: number; sha256?: string };
   stored: StoredFile | StoredPages;
   /**
    * `reused_from` (pages backups): the check did not run because the image equals, byte for
    * byte, that of this earlier backup of the same database, whose check and facts are copied.
    */
-  check: { level: CheckLevel; ok: boolean; result: string; reused_from?: string };
+  check: { level: CheckLevel; ok: boolean; result?: string; reused_from?: string };
   duration_ms: number;
-  host: string;
+  host?: string;
   sqlbak_version: string;
   verifications: Verification[];
   /**
@@ -134,6 +147,82 @@ export interface Manifest {
   shrunk?: { previous_id: string; previous_size: number };
   /** Taken with `backup --accept-shrink`: the shrink is intended, retention and health stop guarding against it. */
   shrink_accepted?: boolean;
+  /** Encrypted backups: the fields that travel encrypted (see ManifestMetaBlock); absent otherwise. */
+  meta?: ManifestMetaBlock;
+}
+
+/**
+ * The fields of an encrypted backup's manifest that its meta block holds, in the
+ * manifest's own shape: what a destination must not see in plaintext.
+ */
+export interface MetaFields {
+  source: string;
+  source_stat?: Manifest["source_stat"];
+  host: string;
+  snapshot: {
+    sqlite_version: string;
+    journal_mode: string;
+    user_version: number;
+    schema_sha256: string;
+    tables: Record<string, number>;
+  };
+  raw: { sha256: string };
+  check: { result: string };
+}
+
+/** The fields of `m` that its meta block holds (m must carry them all: a manifest just built, or opened). */
+export function metaFieldsOf(m: Manifest): MetaFields {
+  const s = m.snapshot;
+  const meta: MetaFields = {
+    source: m.source!,
+    host: m.host!,
+    snapshot: {
+      sqlite_version: s.sqlite_version!,
+      journal_mode: s.journal_mode!,
+      user_version: s.user_version!,
+      schema_sha256: s.schema_sha256!,
+      tables: s.tables!,
+    },
+    raw: { sha256: m.raw.sha256! },
+    check: { result: m.check.result! },
+  };
+  if (m.source_stat) meta.source_stat = m.source_stat;
+  return meta;
+}
+
+/** `m` with the fields of `meta` filled in (the meta block stays, so writing it back leaves them out again). */
+export function withMetaFields(m: Manifest, meta: MetaFields): Manifest {
+  return {
+    ...m,
+    source: meta.source,
+    ...(meta.source_stat ? { source_stat: meta.source_stat } : {}),
+    host: meta.host,
+    snapshot: { ...m.snapshot, ...meta.snapshot },
+    raw: { ...m.raw, sha256: meta.raw.sha256 },
+    check: { ...m.check, result: meta.check.result },
+  };
+}
+
+/** True while `m`'s meta block is sealed and its fields are not filled in. */
+export function isMetaSealed(m: Manifest): boolean {
+  return m.meta !== undefined && m.raw.sha256 === undefined;
+}
+
+/** What is written for `m`: with a meta block, every field the block holds is left out. */
+function plainOf(m: Manifest): Manifest {
+  if (!m.meta) return m;
+  const { source: _s, source_stat: _st, host: _h, ...rest } = m;
+  const {
+    sqlite_version: _v,
+    journal_mode: _j,
+    user_version: _u,
+    schema_sha256: _x,
+    tables: _t,
+    ...snapshot
+  } = m.snapshot;
+  const { sha256: _r, ...raw } = m.raw;
+  const { result: _c, ...check } = m.check;
+  return { ...rest, snapshot, raw, check };
 }
 
 /** How `m` is stored ("file" when its manifest predates pages backups). */
@@ -147,5 +236,5 @@ export function storedPages(m: Manifest): StoredPages | null {
 }
 
 export function serializeManifest(m: Manifest): string {
-  return `${JSON.stringify(m, null, 2)}\n`;
+  return `${JSON.stringify(plainOf(m), null, 2)}\n`;
 }

@@ -25,7 +25,8 @@ export interface ShrinkReference {
 export interface ShrinkSample {
   rawSize: number;
   pageCount: number;
-  tableCount: number;
+  /** null: not known (an encrypted backup's sealed meta block holds its tables). */
+  tableCount: number | null;
 }
 
 function isEmpty(s: ShrinkSample): boolean {
@@ -63,7 +64,8 @@ export function shrinkReference(manifests: Manifest[]): ShrinkReference | null {
     empty: isEmpty({
       rawSize: m.raw.size,
       pageCount: m.snapshot.page_count,
-      tableCount: Object.keys(m.snapshot.tables).length,
+      // Unknown while an encrypted backup's meta block is sealed: only its size and pages then say it was empty.
+      tableCount: m.snapshot.tables ? Object.keys(m.snapshot.tables).length : null,
     }),
   };
 }

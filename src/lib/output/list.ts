@@ -23,12 +23,15 @@ export interface BackupJson {
   database: string;
   created_at: string;
   kind: string;
-  /** The file the backup was taken of (a pre-restore copy may be of another file than the database's own). */
-  source: string;
+  /**
+   * The file the backup was taken of (a pre-restore copy may be of another file than the database's own);
+   * null, like raw.sha256 and check.result, while an encrypted backup's meta block is not opened here.
+   */
+  source: string | null;
   tags: string[];
   file: string;
   manifest: string;
-  raw: { size: number; sha256: string };
+  raw: { size: number; sha256: string | null };
   /** `size` is the data file's, or a pages backup's map alone (its packs are shared). */
   stored: {
     size: number;
@@ -39,7 +42,7 @@ export interface BackupJson {
   };
   /** What this backup added when it was written: its data file, or its map plus the packs it wrote. */
   added_bytes: number;
-  check: { level: string; ok: boolean; result: string };
+  check: { level: string; ok: boolean; result: string | null; reused_from?: string };
   last_verification: { at: string; level: string; ok: boolean } | null;
   /**
    * `failed` when its latest verification FAILED or when a pack it references
@@ -83,11 +86,11 @@ export function backupToJson(b: StoredBackup, failures: PackFailure[] = []): Bac
     database: m.database,
     created_at: m.created_at,
     kind: m.kind,
-    source: m.source,
+    source: m.source ?? null,
     tags: m.tags,
     file: b.dataPath,
     manifest: b.manifestPath,
-    raw: m.raw,
+    raw: { size: m.raw.size, sha256: m.raw.sha256 ?? null },
     stored: {
       size: m.stored.size,
       sha256: m.stored.sha256,
@@ -96,7 +99,7 @@ export function backupToJson(b: StoredBackup, failures: PackFailure[] = []): Bac
       format: storedFormat(m),
     },
     added_bytes: addedBytes(m),
-    check: m.check,
+    check: { ...m.check, result: m.check.result ?? null },
     last_verification: last ? { at: last.at, level: last.level, ok: last.ok } : null,
     verified_state: state.state,
     failed_reason: state.reason,
@@ -131,7 +134,7 @@ export function renderBackupTable(
       m.id,
       formatLocalTime(created),
       formatAge(created, now),
-      m.kind === "pre-restore" ? `pre-restore of ${m.source}` : m.kind,
+      m.kind === "pre-restore" && m.source !== undefined ? `pre-restore of ${m.source}` : m.kind,
       m.tags.join(",") || "-",
       `${formatBytes(m.raw.size)} / ${formatBytes(addedBytes(m))}`,
       verifiedCell(b, now, failures.get(m.id) ?? []),

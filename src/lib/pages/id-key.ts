@@ -264,3 +264,15 @@ export async function loadOrCreateIdKey(
   if (!existsSync(join(folder, copyName))) writeKeyFile(folder, join(folder, copyName), await copyBytes(key, sealing));
   return { key, fingerprint, created, adoptedFrom, skipped };
 }
+
+/**
+ * The local id key of `folder` when it is there and sound, else null (never
+ * creates one, never throws): what reading a sealed meta block may use.
+ */
+export function readLocalIdKey(folder: string): Uint8Array | null {
+  try {
+    return readLocalKey(join(folder, LOCAL_ID_KEY_FILE));
+  } catch {
+    return null;
+  }
+}

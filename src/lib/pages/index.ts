@@ -12,6 +12,7 @@ export {
   LOCAL_ID_KEY_FILE,
   type LoadedIdKey,
   loadOrCreateIdKey,
+  readLocalIdKey,
 } from "./id-key.ts";
 export {
   indexKey,
@@ -34,6 +35,7 @@ export {
   packTargetRawBytes,
   pagesPerFrame,
 } from "./layout.ts";
+export { manifestText, openManifestMeta, openSealedMeta, withMetaBlock } from "./manifest-meta.ts";
 export {
   decodeMap,
   encodeMap,

@@ -214,7 +214,7 @@ export function planRestore(
   if (!opts.to && !configured) {
     throw new UsageError(
       `database "${name}" is not in the config, so there is no target to restore to; give --to PATH`,
-      `it was backed up from ${backup.manifest.source}`,
+      backup.manifest.source ? `it was backed up from ${backup.manifest.source}` : undefined,
     );
   }
   const given = opts.to

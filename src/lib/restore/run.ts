@@ -81,7 +81,7 @@ async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPer
   // fails is it hashed on its own, to report the checksum problem precisely.
   // A pages backup is reassembled from its map and packs instead, each checked
   // against its recorded SHA-256 as it is read, which names a damaged pack.
-  let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false });
+  let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false, keys: plan.keys });
   if (manifest && problems.length === 0 && storedPages(manifest)) {
     problems.push(...(await reassembleChecked(plan.backup, manifest, temp, plan.keys)));
     if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));

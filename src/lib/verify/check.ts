@@ -23,7 +23,7 @@ import {
   parseManifest,
   storedPages,
 } from "../model/index.ts";
-import { PackKeyError } from "../pages/index.ts";
+import { openManifestMeta, PackKeyError, readLocalIdKey } from "../pages/index.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 import { readManifestText, type StoredBackup } from "../store/index.ts";
 import { pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
@@ -55,6 +55,24 @@ export interface VerifyOutcome {
   problems: string[];
   /** Set once every pack of a pages backup was checked: those missing, of the wrong size or SHA-256, or damaged. */
   badPacks?: string[];
+  /**
+   * What the manifest's history records instead of `problems`, when that differs: an encrypted
+   * backup's record never holds what was found in the decrypted image (table names, hashes).
+   */
+  recorded?: string[];
+}
+
+/**
+ * The record of an encrypted backup (one with a meta block) whose decrypted image had
+ * `found` problems: the ones before decryption as they are, the rest summed up.
+ */
+function recordedProblems(m: Manifest, before: string[], found: string[], level: VerifyLevel): string[] | undefined {
+  if (!m.meta || found.length === 0) return undefined;
+  return [
+    ...before,
+    `the decrypted image failed verification at ${level} (${found.length} problem(s), not recorded beside ` +
+      "an encrypted backup since they may name what it holds: run verify again to see them)",
+  ];
 }
 
 /**
@@ -62,16 +80,20 @@ export interface VerifyOutcome {
  * it does not contradict itself, and hashes the stored file (unless `hash` is
  * false: the caller hashes it while decompressing); for a pages backup, the
  * map and every pack it references (pieces.ts). Returns the fresh manifest
- * (null if it no longer parses) and the problems found.
+ * (null if it no longer parses) and the problems found. With `keys`, the
+ * manifest comes back with its meta block opened (WrongKeyError when they do not open it).
  */
 export async function checkStoredFile(
   b: StoredBackup,
-  opts: { hash?: boolean } = {},
+  opts: { hash?: boolean; keys?: DecryptionKeys } = {},
 ): Promise<VerifyOutcome & { manifest: Manifest | null }> {
   let m: Manifest;
   try {
     m = parseManifest(readManifestText(b.manifestPath), basename(b.manifestPath), b.manifest.database);
+    // With keys, an encrypted backup's meta block is opened: what reassembly and the SQLite checks compare with.
+    if (opts.keys) m = await openManifestMeta(m, opts.keys, readLocalIdKey(dirname(b.manifestPath)));
   } catch (err) {
+    if (err instanceof WrongKeyError) throw err;
     return { manifest: null, problems: [describeError(err)] };
   }
   const problems = manifestContradictions(m);
@@ -119,6 +141,9 @@ async function ageHeaderProblems(path: string, enc: NonNullable<Manifest["stored
 function compareFacts(m: Manifest, facts: ReturnType<typeof describeDatabase>): string[] {
   const problems: string[] = [];
   const snap = m.snapshot;
+  // Only ever called on a manifest whose meta block is opened (verifyBackup, restore), so the facts are there.
+  if (snap.tables === undefined) return ["the manifest's encrypted meta block was not opened: its facts are unknown"];
+  const tables = snap.tables;
   if (facts.page_size !== snap.page_size)
     problems.push(`page size is ${facts.page_size}, manifest says ${snap.page_size}`);
   if (facts.page_count !== snap.page_count)
@@ -126,8 +151,8 @@ function compareFacts(m: Manifest, facts: ReturnType<typeof describeDatabase>): 
   if (facts.user_version !== snap.user_version)
     problems.push(`user_version is ${facts.user_version}, manifest says ${snap.user_version}`);
   if (facts.schema_sha256 !== snap.schema_sha256) problems.push("schema hash does not match the manifest");
-  for (const name of new Set([...Object.keys(snap.tables), ...Object.keys(facts.tables)])) {
-    const want = snap.tables[name];
+  for (const name of new Set([...Object.keys(tables), ...Object.keys(facts.tables)])) {
+    const want = tables[name];
     const got = facts.tables[name];
     if (want === undefined) problems.push(`table ${name} is not in the manifest`);
     else if (got === undefined) problems.push(`table ${name} from the manifest is missing`);
@@ -199,7 +224,7 @@ export async function decompressChecked(
     problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
   else if (sums.rawSha256 !== m.raw.sha256)
     problems.push(
-      `decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256)}…`,
+      `decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256 ?? "")}…`,
     );
   return problems;
 }
@@ -242,7 +267,7 @@ export async function verifyBackup(
   probes: string[],
   keys: DecryptionKeys = NO_KEYS,
 ): Promise<VerifyOutcome> {
-  const { manifest, problems, badPacks } = await checkStoredFile(b);
+  const { manifest, problems, badPacks } = await checkStoredFile(b, level === "checksum" ? {} : { keys });
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
   if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
   const pages = storedPages(manifest) !== null;
@@ -250,6 +275,7 @@ export async function verifyBackup(
     pages ? reassembleChecked(b, manifest, dest, keys, badPacks) : decompressChecked(b, manifest, dest, keys);
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
+  const before = problems.length;
   try {
     let found: string[];
     try {
@@ -272,7 +298,8 @@ export async function verifyBackup(
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  return { problems, badPacks };
+  const recorded = recordedProblems(manifest, problems.slice(0, before), problems.slice(before), level);
+  return { problems, badPacks, ...(recorded ? { recorded } : {}) };
 }
 
 /** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */

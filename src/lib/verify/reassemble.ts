@@ -11,7 +11,15 @@ import { join } from "node:path";
 import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
 import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync, writeFailure } from "../codec/index.ts";
 import { describeError, type Manifest, type StoredPages, storedPages } from "../model/index.ts";
-import { decodeMap, PageFormatError, type PageMap, type PageRun, readPack } from "../pages/index.ts";
+import {
+  decodeMap,
+  openManifestMeta,
+  PageFormatError,
+  type PageMap,
+  type PageRun,
+  readLocalIdKey,
+  readPack,
+} from "../pages/index.ts";
 import type { StoredBackup } from "../store/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor } from "../system/index.ts";
 import { ReassemblyError } from "./damaged.ts";
@@ -157,7 +165,10 @@ export async function reassemblePages(
   keys: DecryptionKeys,
   targetPath: string,
 ): Promise<{ rawSize: number; rawSha256: string }> {
-  const m = backup.manifest;
+  // An encrypted backup's raw SHA-256 is in its meta block: opened with the id key here, else with `keys`.
+  const m = await openManifestMeta(backup.manifest, keys, readLocalIdKey(folderPath)).catch((err: unknown) => {
+    throw err instanceof WrongKeyError ? err : damaged(backup.manifest, describeError(err));
+  });
   const pages = storedPages(m);
   if (!pages) throw new Error(`backup ${m.id} is not a pages backup`);
   const map = await readMap(m, pages, folderPath, keys);

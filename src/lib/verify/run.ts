@@ -42,6 +42,8 @@ export interface VerifyResult {
   error?: string;
   /** A pages backup whose packs were checked: the packs that failed (named in `problems` too). */
   badPacks?: string[];
+  /** What the manifest's history records instead of `problems` (an encrypted backup's: see VerifyOutcome). */
+  recorded?: string[];
 }
 
 /**
@@ -103,9 +105,10 @@ export async function attemptVerify(
   const started = Date.now();
   let problems: string[];
   let badPacks: string[] | undefined;
+  let recorded: string[] | undefined;
   let error: string | undefined;
   try {
-    ({ problems, badPacks } = await check());
+    ({ problems, badPacks, recorded } = await check());
   } catch (err) {
     const reason = noVerdict(err);
     if (reason === null) throw err;
@@ -120,6 +123,7 @@ export async function attemptVerify(
     durationMs: Date.now() - started,
     error,
     ...(badPacks ? { badPacks } : {}),
+    ...(recorded ? { recorded } : {}),
   };
 }
 
@@ -180,7 +184,7 @@ export async function runVerify(
           at: now().toISOString(),
           level,
           ok: result.ok,
-          problems: result.problems,
+          problems: result.recorded ?? result.problems,
           ...(result.badPacks ? { bad_packs: result.badPacks } : {}),
         });
     if (recorded === "gone") Object.assign(result, { vanished: true, ok: true, problems: [] });
