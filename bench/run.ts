@@ -1,6 +1,6 @@
 /**
  * The benchmark: sqlbak against the peer tools, side by side in one run.
- *   bun run bench [--sizes 100,1024] [--runs 3] [--out bench/results.md]
+ *   bun run bench [--sizes 100,1024] [--runs 3] [--wal-minutes 5] [--out bench/results.md]
  * Needs the compiled binary (bun run build), sqlite3 and zstd on PATH.
  * Figures are medians with min–max; ratios compare against the peer pair
  * measured in the same run, because the machines are noisy.
@@ -10,11 +10,14 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
+import { benchWalBacklog } from "./wal-backlog.ts";
 
 const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "100,1024" },
     runs: { type: "string", default: "3" },
+    // Backups back to back under a busy writer (bench/wal-backlog.ts), minutes; 0 skips the row.
+    "wal-minutes": { type: "string", default: "5" },
     out: { type: "string", default: "bench/results.md" },
   },
 });
@@ -223,6 +226,8 @@ const loadAtStart = loadavg()[0]!;
 try {
   for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
   await benchMany();
+  const walMinutes = Number(values["wal-minutes"]);
+  if (walMinutes > 0) row(...(await benchWalBacklog({ bin: BIN, work, minutes: walMinutes })).row);
   const cpu = cpus()[0]?.model.trim() ?? "cpu";
   const machine =
     `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, ` +
