@@ -7,8 +7,13 @@
  * and of the last minute, their ratio (target ≤ 1.5×) and the largest `-wal`
  * file seen (target < 1 GiB).
  *   bun bench/wal-backlog.ts [--minutes 5] [--incremental true|false] [--size 256]
- * (needs dist/sqlbak: bun run build). Also the writer itself:
+ * (needs dist/sqlbak: bun run build). `--reader` adds an application reader
+ * that always has a read transaction open (two connections taking turns), so
+ * the WAL never restarts and its backlog grows for the whole run: what each
+ * backup costs then shows whether that cost follows the backlog.
+ * The helpers themselves:
  *   bun bench/wal-backlog.ts --writer DB_PATH COMMITS_PER_SECOND
+ *   bun bench/wal-backlog.ts --reader DB_PATH
  */
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -26,6 +31,8 @@ export interface WalBacklogOptions {
   minutes?: number;
   incremental?: boolean;
   sizeMiB?: number;
+  /** Also run an application reader that never lets the WAL restart (see the file's comment). */
+  reader?: boolean;
   commitsPerSecond?: number;
 }
 
@@ -55,7 +62,7 @@ const walSize = (db: string) => {
 
 /** Runs the backups back to back under the writer; see the file's comment. */
 export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBacklogResult> {
-  const { bin, work, minutes = 5, incremental = true, sizeMiB = 256, commitsPerSecond = 3000 } = opts;
+  const { bin, work, minutes = 5, incremental = true, sizeMiB = 256, commitsPerSecond = 3000, reader = false } = opts;
   const db = join(work, `wal-backlog-${sizeMiB}.db`);
   generateDatabase(db, sizeMiB);
   const backups = join(work, "wal-backlog-backups");
@@ -66,6 +73,10 @@ export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBackl
     stderr: "pipe",
   });
   await writer.stderr.getReader().read(); // "ready"
+  const app = reader
+    ? Bun.spawn(["bun", import.meta.path, "--reader", db], { stdout: "ignore", stderr: "pipe" })
+    : null;
+  if (app) await app.stderr.getReader().read();
   let maxWalBytes = walSize(db);
   const sampler = setInterval(() => (maxWalBytes = Math.max(maxWalBytes, walSize(db))), 100);
   const runs: { at: number; ms: number; walFrames: number }[] = [];
@@ -94,6 +105,7 @@ export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBackl
   } finally {
     clearInterval(sampler);
     writer.kill("SIGTERM");
+    app?.kill();
   }
   const w = JSON.parse(await new Response(writer.stdout).text()) as { commits: number; seconds: number };
   const total = minutes * 60_000;
@@ -117,7 +129,7 @@ export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBackl
     commitsPerSecond: rate,
     row: [
       `backups back to back, ${sizeMiB} MiB, ${minutes} min under ~${commitsPerSecond} commits/s ` +
-        `(incremental = ${incremental})`,
+        `(incremental = ${incremental}${reader ? ", a reader always open" : ""})`,
       `${runs.length} backups; median ${(firstMs / 1000).toFixed(2)} s first minute, ` +
         `${(lastMs / 1000).toFixed(2)} s last; WAL max ${Math.round(maxWalBytes / MiB)} MiB`,
       `writer ${Math.round(rate)} commits/s`,
@@ -147,17 +159,33 @@ async function writer(path: string, rate: number) {
   console.log(JSON.stringify({ commits, seconds: (performance.now() - t0) / 1000 }));
 }
 
+/** Keeps a read transaction open at all times: two connections, each renewed every 400 ms, overlapping. */
+async function reader(path: string) {
+  const conns = [new Database(path, { readonly: true }), new Database(path, { readonly: true })];
+  for (const c of conns) c.run("PRAGMA busy_timeout = 10000");
+  process.stderr.write("ready\n");
+  for (let i = 0; ; i++) {
+    const c = conns[i % 2]!;
+    if (c.inTransaction) c.run("ROLLBACK");
+    c.run("BEGIN");
+    c.query("SELECT count(*) FROM sqlite_schema").values();
+    await Bun.sleep(200);
+  }
+}
+
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       writer: { type: "boolean", default: false },
+      reader: { type: "boolean", default: false },
       minutes: { type: "string", default: "5" },
       incremental: { type: "string", default: "true" },
       size: { type: "string", default: "256" },
     },
   });
   if (values.writer) await writer(positionals[0]!, Number(positionals[1] ?? 3000));
+  else if (values.reader && positionals[0]) await reader(positionals[0]);
   else {
     const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "sqlbak-wal-"));
     try {
@@ -167,6 +195,7 @@ if (import.meta.main) {
         minutes: Number(values.minutes),
         incremental: values.incremental !== "false",
         sizeMiB: Number(values.size),
+        reader: values.reader,
       });
       console.log(JSON.stringify(r, null, 2));
     } finally {

@@ -12,8 +12,10 @@
  * this thread copies it from the files. The check sees exactly the pages we
  * copy, so no raw copy is written for it: on the 2-core VM measured, writing
  * 1 GiB into the page cache alone cost ~3.5 s of CPU, more than compressing.
- * After the copy the WAL's salts are checked again; a mismatch (which the
- * pinning argument rules out) discards the copy and redoes it.
+ * Each WAL frame is read with its header, which must name the page it is
+ * read for and carry the pinned WAL's salts; after the copy the WAL header's
+ * salts are checked again. A mismatch (which the pinning argument rules out)
+ * discards the copy and redoes it.
  *
  * No `wal_checkpoint(PASSIVE)` afterwards: that needs a read-write connection,
  * whose close may checkpoint and delete the WAL when it is the last one, and
