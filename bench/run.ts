@@ -1,6 +1,7 @@
 /**
  * The benchmark: sqlbak against the peer tools, side by side in one run.
- *   bun run bench [--sizes 100,1024] [--runs 3] [--incremental-size 1024] [--days 60] [--out bench/results.md]
+ *   bun run bench [--sizes 100,1024] [--runs 3] [--incremental-size 1024] [--days 60] [--wal-minutes 5]
+ *                 [--out bench/results.md]
  * Needs the compiled binary (bun run build), sqlite3, zstd and faketime on PATH.
  * Figures are medians with min–max; ratios compare against the peer pair
  * measured in the same run, because the machines are noisy.
@@ -11,11 +12,14 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
 import { benchIncrementalStorage } from "./incremental-storage.ts";
+import { benchWalBacklog } from "./wal-backlog.ts";
 
 const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "100,1024" },
     runs: { type: "string", default: "3" },
+    // Backups back to back under a busy writer (bench/wal-backlog.ts), minutes; 0 skips the row.
+    "wal-minutes": { type: "string", default: "5" },
     out: { type: "string", default: "bench/results.md" },
     "incremental-size": { type: "string", default: "1024" },
     days: { type: "string", default: "60" },
@@ -233,6 +237,8 @@ try {
     const label = `${incSize} MiB`;
     rows.push(...(await benchIncrementalStorage({ bin: BIN, work, db, days: Number(values.days), label })));
   }
+  const walMinutes = Number(values["wal-minutes"]);
+  if (walMinutes > 0) row(...(await benchWalBacklog({ bin: BIN, work, minutes: walMinutes })).row);
   const cpu = cpus()[0]?.model.trim() ?? "cpu";
   const machine =
     `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, ` +

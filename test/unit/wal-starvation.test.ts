@@ -55,7 +55,7 @@ describe("walStarvationOf", () => {
       threshold_bytes: WAL_BACKLOG_FLOOR_BYTES,
     });
     const line = describeWalStarvation("app", w, m.raw.size);
-    expect(line).toStartWith("app: the backup read 79 MiB of WAL");
+    expect(line).toStartWith("app: the WAL holds 79 MiB written since its last restart");
     expect(line).toContain("-wal file 90 MiB, database 1.0 MiB");
     expect(line).toEndWith(WAL_STARVATION_ADVICE);
   });

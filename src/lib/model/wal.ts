@@ -2,9 +2,10 @@
  * Checkpoint starvation, judged from what a page-level snapshot recorded
  * (`snapshot.wal_frames`, `snapshot.wal_bytes`). SQLite restarts the WAL only
  * when no reader holds a mark in it, so backups run back to back (each one a
- * read transaction) or a long-lived reader of the application keep it growing,
- * and every backup then reads and checksums the whole backlog. See
- * docs/snapshot.md (frequent backups and the WAL).
+ * read transaction) or a long-lived reader of the application keep it growing:
+ * the -wal file takes the disk, and the application's reads and checkpoints
+ * slow down. A backup's own cost does not grow with it (it reads the WAL
+ * through the wal-index). See docs/snapshot.md (frequent backups and the WAL).
  */
 import { formatBytes } from "./format.ts";
 import type { Manifest } from "./manifest.ts";
@@ -15,14 +16,13 @@ const WAL_FRAME_HEADER_BYTES = 24;
 
 /**
  * A backlog below this is never starvation: SQLite's default autocheckpoint
- * runs at 1000 pages (about 4 MiB with 4 KiB pages), and reading 64 MiB of WAL
- * costs a backup a fraction of a second, so small databases do not warn.
+ * runs at 1000 pages (about 4 MiB with 4 KiB pages), and a 64 MiB WAL costs
+ * the application little, so small databases do not warn.
  */
 export const WAL_BACKLOG_FLOOR_BYTES = 64 * 1024 * 1024;
 /**
  * A backlog this large is starvation whatever the database's size: a quarter of a
- * million 4 KiB pages the application's checkpoints never got to, and seconds of
- * reading and checksumming for every backup.
+ * million 4 KiB pages the application's checkpoints never got to.
  */
 export const WAL_BACKLOG_CEILING_BYTES = 1024 * 1024 * 1024;
 
@@ -33,7 +33,7 @@ export const WAL_STARVATION_ADVICE =
 
 /** What a starved backup recorded, and the line it crossed. */
 export interface WalStarvation {
-  /** WAL bytes the snapshot read (header and frames since the WAL's last restart, up to the last commit). */
+  /** WAL bytes of the snapshot's state (header and frames since the WAL's last restart, up to the last commit). */
   backlog_bytes: number;
   /** The `-wal` file's size seen. */
   wal_bytes: number;
@@ -42,9 +42,8 @@ export interface WalStarvation {
 }
 
 /**
- * The starvation `m` records, or null: the WAL backlog its snapshot read is at
- * least as large as the database itself (so the backup costs at least twice a
- * copy of the file), and at least WAL_BACKLOG_FLOOR_BYTES; or it reached
+ * The starvation `m` records, or null: the WAL backlog of its snapshot's state is at
+ * least as large as the database itself, and at least WAL_BACKLOG_FLOOR_BYTES; or it reached
  * WAL_BACKLOG_CEILING_BYTES. The backlog, not the `-wal` file's size, decides:
  * the file never shrinks by itself, so after one VACUUM it stays as large as
  * the database while every frame in it is already checkpointed.
@@ -61,8 +60,8 @@ export function walStarvationOf(m: Manifest): WalStarvation | null {
 /** One line: what was seen, why it matters, what to do. */
 export function describeWalStarvation(database: string, w: WalStarvation, rawSize: number): string {
   return (
-    `${database}: the backup read ${formatBytes(w.backlog_bytes)} of WAL (every frame since its last restart; ` +
-    `-wal file ${formatBytes(w.wal_bytes)}, database ${formatBytes(rawSize)}): checkpoint starvation, and each ` +
-    `backup reads the whole backlog; ${WAL_STARVATION_ADVICE}`
+    `${database}: the WAL holds ${formatBytes(w.backlog_bytes)} written since its last restart ` +
+    `(-wal file ${formatBytes(w.wal_bytes)}, database ${formatBytes(rawSize)}): checkpoint starvation, ` +
+    `the -wal file keeps growing and the application's reads slow down; ${WAL_STARVATION_ADVICE}`
   );
 }

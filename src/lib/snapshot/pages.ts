@@ -12,8 +12,10 @@
  * this thread copies it from the files. The check sees exactly the pages we
  * copy, so no raw copy is written for it: on the 2-core VM measured, writing
  * 1 GiB into the page cache alone cost ~3.5 s of CPU, more than compressing.
- * After the copy the WAL's salts are checked again; a mismatch (which the
- * pinning argument rules out) discards the copy and redoes it.
+ * Each WAL frame is read with its header, which must name the page it is
+ * read for and carry the pinned WAL's salts; after the copy the WAL header's
+ * salts are checked again. A mismatch (which the pinning argument rules out)
+ * discards the copy and redoes it.
  *
  * No `wal_checkpoint(PASSIVE)` afterwards: that needs a read-write connection,
  * whose close may checkpoint and delete the WAL when it is the last one, and
@@ -27,7 +29,7 @@ import type { CheckResult, DatabaseFacts } from "./inspect.ts";
 import { type Pinned, SourceFiles } from "./pin.ts";
 import type { ReaderMessage } from "./reader.ts";
 import { assertSourceDatabase } from "./vacuum.ts";
-import { readWalSalt, WalChangedError } from "./wal.ts";
+import { checkFrameHeader, readWalSalt, WAL_FRAME_HEADER_BYTES, WalChangedError } from "./wal.ts";
 
 /**
  * The worker's entry. Run from source, this module's URL is its own file; in
@@ -63,18 +65,22 @@ export function pageChunks(files: SourceFiles, pin: Pinned, chunkBytes = CHUNK_B
   const { pageSize, pageCount, walPages } = pin;
   const perChunk = Math.max(1, Math.floor(chunkBytes / pageSize));
   const file = files.fd("")!;
-  const walFd = walPages.size > 0 ? files.fd("-wal") : null;
+  const readWal = walPages.size > 0 ? files.reader("-wal") : null;
+  // A WAL page is read with its frame header, which must still name that page and the pinned WAL's salts.
+  const frame = new Uint8Array(WAL_FRAME_HEADER_BYTES + pageSize);
   const pool: Uint8Array[] = [];
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (let first = 1; first <= pageCount; first += perChunk) {
       const n = Math.min(perChunk, pageCount - first + 1);
       const buf = (pool.pop() ?? new Uint8Array(perChunk * pageSize)).subarray(0, n * pageSize);
       readFull(file, buf, buf.length, (first - 1) * pageSize);
-      for (let i = 0; walFd !== null && i < n; i++) {
+      for (let i = 0; readWal !== null && i < n; i++) {
         const off = walPages.get(first + i);
         if (off === undefined) continue;
-        if (readSync(walFd, buf, i * pageSize, pageSize, off) !== pageSize)
+        if (readWal(frame, off - WAL_FRAME_HEADER_BYTES) !== frame.length)
           throw new WalChangedError("WAL frame vanished");
+        checkFrameHeader(frame, first + i, pin.walSalt!);
+        buf.set(frame.subarray(WAL_FRAME_HEADER_BYTES), i * pageSize);
       }
       yield buf;
     }
@@ -181,7 +187,7 @@ async function copyOnce<T>(
     const { pin } = await reader.next("pinned");
     if (!reuse?.possible(pin)) reader.startCheck();
     const copied = await copy(pin, () => reader.startCheck());
-    const salt = pin.walSalt && readWalSalt(files.fd("-wal")!);
+    const salt = pin.walSalt && readWalSalt(files.reader("-wal")!);
     if (pin.walSalt && (salt?.[0] !== pin.walSalt[0] || salt?.[1] !== pin.walSalt[1]))
       throw new WalChangedError("WAL restarted during the copy");
     const { pageSize, pageCount } = pin;
