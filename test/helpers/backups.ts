@@ -11,15 +11,19 @@ export interface Project {
   folder: string;
 }
 
-/** A folder with `app.db` (the test helper's schema) configured as "app", plus `extraToml` inside its [[database]]. */
+/**
+ * A folder with `app.db` (the test helper's schema) configured as "app", plus `toml` at the top level and
+ * `dbToml` inside its [[database]]. `incremental` writes that key globally (left out: the default).
+ */
 export function makeProject(
-  opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string } = {},
+  opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string; incremental?: boolean } = {},
 ): Project {
   const dir = tempDir();
   const db = createAppDatabase(join(dir, "app.db"), opts.rows ?? 50, opts.payloadBytes ?? 16);
+  const incremental = opts.incremental === undefined ? "" : `incremental = ${opts.incremental}\n`;
   writeFileSync(
     join(dir, "sqlbak.toml"),
-    `backup_dir = "backups"\n${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`,
+    `backup_dir = "backups"\n${incremental}${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`,
   );
   return { dir, db, folder: join(dir, "backups", "app") };
 }
