@@ -5,9 +5,9 @@
  * nothing the policy keeps is lost, and the next run reaches the planned set.
  */
 import { describe, expect, it } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { makeProject, sha256File } from "../helpers/backups.ts";
+import { makeProject, sha256File, sharedFilesOf } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses } from "../helpers/check-backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runUntil } from "../helpers/pause.ts";
@@ -32,24 +32,6 @@ async function project() {
       .sort();
   expect(ids("remove")).toHaveLength(5);
   return { ...p, keep: ids("keep") as string[], remove: ids("remove") as string[], source: sha256File(p.db) };
-}
-
-/**
- * What an incremental backup the policy keeps needs beside its own files: the packs it names (each with its
- * index) and the folder's id key. Rotation never frees them; a self-contained backup has none.
- */
-function keptPieces(p: { folder: string; keep: string[] }): Set<string> {
-  const names = new Set<string>();
-  for (const id of p.keep) {
-    const m = JSON.parse(readFileSync(join(p.folder, `${id}.json`), "utf8"));
-    for (const pack of m.stored.packs ?? []) {
-      const stem = pack.name.replace(/\.zst(\.age)?$/, "");
-      for (const name of [pack.name, `${stem}.idx`, `${stem}.idx.sealed`]) names.add(name);
-    }
-  }
-  for (const f of readdirSync(p.folder))
-    if (f === ".sqlbak-id-key" || /^id-key-[0-9a-f]{16}(\.age)?$/.test(f)) names.add(f);
-  return names;
 }
 
 const listedIds = async (dir: string) => (await expectAllListedBackupsWhole(dir, tempDir())).map((b) => b.id).sort();
@@ -81,7 +63,10 @@ describe("rotate killed at each step", () => {
     if (step.startsWith("rotate:manifest-removed")) expect(result.removed_partials).toHaveLength(1);
     expect(await listedIds(p.dir)).toEqual(p.keep);
     const strays = readdirSync(p.folder).filter(
-      (f) => !f.startsWith(".sqlbak-lock") && !p.keep.some((id) => f.startsWith(id)) && !keptPieces(p).has(f),
+      (f) =>
+        !f.startsWith(".sqlbak-lock") &&
+        !p.keep.some((id) => f.startsWith(id)) &&
+        !sharedFilesOf(p.folder, p.keep).has(f),
     );
     expect(strays).toEqual([]);
   });

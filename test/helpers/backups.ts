@@ -1,6 +1,6 @@
 /** A project folder with a config and databases, backed up through the binary; for verify and restore tests. */
 import { Database } from "bun:sqlite";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "./run-cli.ts";
 import { tempDir } from "./tmp.ts";
@@ -137,4 +137,23 @@ export async function whileLocked(folder: string, fn: () => Promise<void>): Prom
     lock.run("ROLLBACK");
     lock.close();
   }
+}
+
+/**
+ * The files in `folder` that the backups `ids` need beside their own (`<id>.*`): for an incremental backup the
+ * packs its manifest names, each with its index, and the folder's id key with its copies. Rotation frees none
+ * of them while those backups are kept; a self-contained backup needs none.
+ */
+export function sharedFilesOf(folder: string, ids: string[]): Set<string> {
+  const names = new Set<string>();
+  for (const id of ids) {
+    const m = JSON.parse(readFileSync(join(folder, `${id}.json`), "utf8"));
+    for (const pack of m.stored.packs ?? []) {
+      const stem = pack.name.replace(/\.zst(\.age)?$/, "");
+      for (const name of [pack.name, `${stem}.idx`, `${stem}.idx.sealed`, `${stem}.idx.age`]) names.add(name);
+    }
+  }
+  for (const f of readdirSync(folder))
+    if (f === ".sqlbak-id-key" || /^id-key-[0-9a-f]{16}(\.age)?$/.test(f)) names.add(f);
+  return names;
 }
