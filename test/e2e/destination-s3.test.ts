@@ -4,8 +4,8 @@
  * the disaster restore, rotation at the destination, a wrong key, catch-up.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { S3Client } from "bun";
 import { listBackups, makeProject, type Project, rows } from "../helpers/backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
@@ -45,6 +45,12 @@ async function remoteKeys(prefix: string): Promise<string[]> {
   const page = await bucket().list({ prefix: `${prefix}/` });
   return (page.contents ?? []).map((o) => o.key.slice(prefix.length + 1)).sort();
 }
+/** The local folder's files that go to a destination: all but the lock and the local id key (`.sqlbak-*`). */
+const shipped = (folder: string) =>
+  readdirSync(folder)
+    .filter((n) => !n.startsWith(".sqlbak-"))
+    .sort();
+
 async function listFrom(p: Project): Promise<{ id: string; kind: string; file: string }[]> {
   const r = await cli(p, ["list", "--from", "offsite", "--json"]);
   if (r.code !== 0) throw new Error(`list --from failed: ${r.stderr}`);
@@ -63,17 +69,25 @@ and lists it with list --from`, async () => {
         destination: "offsite",
         ok: true,
         uploaded: [result.id],
-        uploaded_bytes: result.storedSize,
       }),
     ]);
     expect(r.stderr).toContain(`app → offsite: copied 1 backup`);
-    expect(await remoteKeys(p.prefix)).toEqual([`app/${result.id}.json`, `app/${result.id}.sqlite.zst`]);
-    // Byte for byte what is in backup_dir.
-    const remoteData = new Uint8Array(await bucket().file(`${p.prefix}/app/${result.id}.sqlite.zst`).arrayBuffer());
-    expect(Buffer.from(remoteData).equals(readFileSync(result.dataPath))).toBe(true);
+    // Its manifest and data file (an incremental backup's map), plus the packs, their indexes and the id key
+    // copy it shares: every file of backup_dir's folder but the local-only ones, byte for byte.
+    const names = shipped(p.folder);
+    expect(names).toEqual(expect.arrayContaining([`${result.id}.json`, basename(result.dataPath)]));
+    expect(await remoteKeys(p.prefix)).toEqual(names.map((n) => `app/${n}`));
+    for (const n of names) {
+      const remote = new Uint8Array(await bucket().file(`${p.prefix}/app/${n}`).arrayBuffer());
+      expect(Buffer.from(remote).equals(readFileSync(join(p.folder, n)))).toBe(true);
+    }
+    const dataAndPieces = names.filter((n) => !n.endsWith(".json"));
+    expect(result.copies[0].uploaded_bytes).toBe(
+      dataAndPieces.reduce((sum, n) => sum + statSync(join(p.folder, n)).size, 0),
+    );
     const listed = await listFrom(p);
     expect(listed.map((b) => b.id)).toEqual([result.id]);
-    expect(listed[0]!.file).toBe(`s3://${s3.bucket}/${p.prefix}/app/${result.id}.sqlite.zst`);
+    expect(listed[0]!.file).toBe(`s3://${s3.bucket}/${p.prefix}/app/${basename(result.dataPath)}`);
     const again = await cli(p, ["backup", "app"]);
     expect(again.stderr).toContain("app → offsite: copied 1 backup");
     expect(again.stderr).toContain("1 already there");
@@ -200,14 +214,15 @@ the local copy is untouched`, async () => {
     const p = project();
     const b = await cli(p, ["backup", "app", "--json"]);
     const id = JSON.parse(b.stdout)[0].id;
-    const key = `${p.prefix}/app/${id}.sqlite.zst`;
+    const key = `${p.prefix}/app/${basename(JSON.parse(b.stdout)[0].dataPath)}`;
     const data = new Uint8Array(await bucket().file(key).arrayBuffer());
     data[data.length - 10]! ^= 0xff;
     await bucket().delete(key); // s3rver replaces objects non-atomically: remove, then write
     await bucket().write(key, data);
     const v = await cli(p, ["verify", id, "--from", "offsite"]);
     expect(v.code).toBe(3);
-    expect(v.stderr).toContain(`${id}: FAILED quick verification: stored file sha256`);
+    // "stored file" for a self-contained backup, "map file <name>" for an incremental one.
+    expect(v.stderr).toMatch(new RegExp(`${id}: FAILED quick verification: (stored file|map file \\S+) sha256`));
     expect((await cli(p, ["verify", id])).code).toBe(0);
     const unknown = await cli(p, ["verify", "--from", "nowhere"]);
     expect(unknown.code).toBe(2);
@@ -305,7 +320,8 @@ and keeps remote copies whose local backup vanished`, async () => {
 describe("s3 destination with encryption: losing the whole machine", () => {
   it(`a fresh folder with only the config and the key restores the newest backup; so do an S3 client, \
 age -d and zstd -d`, async () => {
-    const p = project();
+    // `age -d | zstd -d` of one object is the promise of self-contained files: incremental = false.
+    const p = project("incremental = false");
     const keyFile = join(p.dir, "key.txt");
     expect(Bun.spawnSync(["age-keygen", "-o", keyFile], { stderr: "ignore" }).exitCode).toBe(0);
     const recipient = Bun.spawnSync(["age-keygen", "-y", keyFile]).stdout.toString().trim();

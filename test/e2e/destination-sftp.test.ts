@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { makeProject, rows } from "../helpers/backups.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { type Sshd, startSshd } from "../helpers/sshd.ts";
@@ -43,6 +43,12 @@ function project(opts: { keyFile?: string; toml?: string } = {}) {
   return { ...makeProject({ dbToml: dest, toml: opts.toml }), remote };
 }
 
+/** The local folder's files that go to a destination: all but the lock and the local id key (`.sqlbak-*`). */
+const shipped = (folder: string) =>
+  readdirSync(folder)
+    .filter((n) => !n.startsWith(".sqlbak-"))
+    .sort();
+
 describe("sftp destination", () => {
   it("copies each backup (data, then manifest), lists and restores from it after backup_dir is lost", async () => {
     const p = project();
@@ -50,8 +56,11 @@ describe("sftp destination", () => {
     expect(r.code).toBe(0);
     const [b] = JSON.parse(r.stdout);
     expect(b.copies).toEqual([expect.objectContaining({ destination: "far", ok: true, uploaded: [b.id] })]);
-    expect(readdirSync(join(p.remote, "app")).sort()).toEqual([`${b.id}.json`, `${b.id}.sqlite.zst`]);
-    expect(readFileSync(join(p.remote, "app", `${b.id}.sqlite.zst`)).equals(readFileSync(b.dataPath))).toBe(true);
+    // Its manifest and data file (an incremental backup's map), plus the packs and id key copy it shares.
+    expect(shipped(p.folder)).toEqual(expect.arrayContaining([`${b.id}.json`, basename(b.dataPath)]));
+    expect(readdirSync(join(p.remote, "app")).sort()).toEqual(shipped(p.folder));
+    for (const n of shipped(p.folder))
+      expect(readFileSync(join(p.remote, "app", n)).equals(readFileSync(join(p.folder, n)))).toBe(true);
 
     const want = rows(p.db, "SELECT count(*) AS n FROM items");
     rmSync(join(p.dir, "backups"), { recursive: true });
@@ -76,7 +85,10 @@ describe("sftp destination", () => {
       readdirSync(join(p.remote, "app"))
         .filter((n) => !n.startsWith("."))
         .sort(),
-    ).toEqual([`${b.id}.json`, `${b.id}.sqlite.zst`]);
+    ).toEqual(shipped(p.folder));
+    expect(shipped(p.folder).filter((n) => n.startsWith("app-"))).toEqual(
+      [`${b.id}.json`, basename(b.dataPath)].sort(),
+    );
   });
 
   it("a key the server rejects is a warning: the local backup succeeds, and the next good run catches up", async () => {

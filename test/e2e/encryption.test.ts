@@ -35,9 +35,14 @@ function keygen(dir: string, name = "key.txt"): { keyFile: string; recipient: st
 }
 
 function encryptedProject(
-  opts: { rows?: number; dbToml?: string } = {},
+  opts: { rows?: number; dbToml?: string; incremental?: boolean } = {},
 ): Project & { keyFile: string; recipient: string } {
-  const p = makeProject({ rows: opts.rows ?? 200, payloadBytes: 64, dbToml: opts.dbToml });
+  const p = makeProject({
+    rows: opts.rows ?? 200,
+    payloadBytes: 64,
+    dbToml: opts.dbToml,
+    incremental: opts.incremental,
+  });
   const key = keygen(p.dir);
   const toml = readFileSync(join(p.dir, "sqlbak.toml"), "utf8");
   writeFileSync(
@@ -56,7 +61,8 @@ describe("encrypted backups", () => {
   it(
     "stores <id>.sqlite.zst.age that `age -d -i key | zstd -d` turns back into the database",
     async () => {
-      const p = encryptedProject();
+      // The promise of self-contained files: incremental = false.
+      const p = encryptedProject({ incremental: false });
       const b = await backupNow(p);
       expect(b.file).toBe(join(p.folder, `${b.id}.sqlite.zst.age`));
       expect(statSync(b.file).mode & 0o777).toBe(0o600);
@@ -78,7 +84,8 @@ describe("encrypted backups", () => {
   it(
     "works with gzip and with the VACUUM INTO snapshot method too",
     async () => {
-      const p = encryptedProject({ dbToml: 'compression = "gzip"\nsnapshot_method = "vacuum"' });
+      // gzip and snapshot_method apply to self-contained files only: incremental = false.
+      const p = encryptedProject({ incremental: false, dbToml: 'compression = "gzip"\nsnapshot_method = "vacuum"' });
       const b = await backupNow(p);
       expect(b.file.endsWith(".sqlite.gz.age")).toBe(true);
       const out = join(p.dir, "out.db");
@@ -222,7 +229,9 @@ describe("encrypted backups", () => {
   it(
     "verify exits 3 when the encrypted payload is damaged even though its checksum was rewritten",
     async () => {
-      const p = encryptedProject();
+      // The payload of one self-contained age file (an incremental backup's map is too small to reach it
+      // 100 bytes from the end; a damaged pack is test/e2e/incremental-bad-pack.test.ts): incremental = false.
+      const p = encryptedProject({ incremental: false });
       const b = await backupNow(p);
       flipByte(b.file, -100);
       editManifest(b.manifest, (m) => (m.stored.sha256 = sha256File(b.file)));

@@ -5,7 +5,17 @@
  * works the tests are skipped, visibly (test/helpers/tmpfs.ts).
  */
 import { describe, expect } from "bun:test";
-import { closeSync, mkdirSync, openSync, readdirSync, statfsSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -61,6 +71,11 @@ async function withFullDisk(
   }
 }
 
+/** The backup's own data file: `<id>.sqlite.zst`, or the map `<id>.map.zst` of an incremental backup. */
+function storedFile(folder: string, id: string): string {
+  return JSON.parse(readFileSync(join(folder, `${id}.json`), "utf8")).stored.file;
+}
+
 describe("a full backup_dir", () => {
   itWithTmpfs(
     import.meta.path,
@@ -76,7 +91,7 @@ describe("a full backup_dir", () => {
         // The line logged before the first removal had no room: a warning, and the removal went ahead.
         expect(result.warnings.join("\n")).toContain("could not write operation log");
         const left = readdirSync(folder).filter((f) => f.startsWith("app-"));
-        expect(left.sort()).toEqual([`${ids[2]}.json`, `${ids[2]}.sqlite.zst`]);
+        expect(left.sort()).toEqual([`${ids[2]}.json`, storedFile(folder, ids[2]!)]);
         expect(statfsSync(backups).bavail).toBeGreaterThan(0);
       });
     },
@@ -103,10 +118,10 @@ describe("a full backup_dir", () => {
     "verify of a damaged backup on a full disk fails it with exit 3, though it cannot record it",
     async () => {
       await withFullDisk(async ({ dir, folder, ids }) => {
-        // One byte flipped in place: no new block needed.
-        const data = join(folder, `${ids[2]}.sqlite.zst`);
+        // One byte flipped in place: no new block needed (an incremental backup's map is under 100 bytes).
+        const data = join(folder, storedFile(folder, ids[2]!));
         const fd = openSync(data, "r+");
-        writeSync(fd, new Uint8Array([0x42]), 0, 1, 100);
+        writeSync(fd, new Uint8Array([0x42]), 0, 1, Math.min(100, statSync(data).size - 8));
         closeSync(fd);
         const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
         expect(r.code).toBe(3);

@@ -1,8 +1,8 @@
 /**
  * `incremental = true` through the compiled binary: backups are written as
  * pages (a map over shared packs), each adding only what changed; list and
- * stats report what each added and what sharing saves. The key stays opt-in:
- * without it, backups are today's self-contained files.
+ * stats report what each added and what sharing saves. It is the default;
+ * `incremental = false` keeps today's self-contained files.
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
@@ -137,8 +137,18 @@ describe("incremental = true", () => {
     expect(p.stderr).toContain("database[0].incremental: expected true or false, got 1");
   });
 
-  it("keeps today's self-contained .sqlite.zst files by default", async () => {
+  it("stores incremental backups by default", async () => {
     const dir = setup("");
+    const r = await runCli(["backup", "--json"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ format: "pages" });
+    const files = readdirSync(join(dir, "backups", "app"));
+    expect(files.filter((f) => f.endsWith(".sqlite.zst"))).toEqual([]);
+    expect(files.filter((f) => f.endsWith(".map.zst"))).toHaveLength(1);
+  });
+
+  it("keeps today's self-contained .sqlite.zst files with incremental = false", async () => {
+    const dir = setup("incremental = false");
     const r = await runCli(["backup", "--json"], { cwd: dir });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)[0].format).toBe("file");

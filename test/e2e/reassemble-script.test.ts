@@ -117,7 +117,8 @@ describe("scripts/sqlbak-reassemble.py", () => {
     "rebuilds self-contained file backups too (zstd and gzip)",
     async () => {
       for (const compression of ["zstd", "gzip"]) {
-        const p = project(`compression = "${compression}"`);
+        // Self-contained files on purpose: incremental = false.
+        const p = project(`incremental = false\ncompression = "${compression}"`);
         const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
         expect(r.code).toBe(0);
         const m = await expectRebuilds(p, join(p.folder, `${JSON.parse(r.stdout)[0].id}.json`));

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { flipByte } from "../helpers/backups.ts";
+import { flipByte, sharedFilesOf } from "../helpers/backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runUntil } from "../helpers/pause.ts";
@@ -106,7 +106,10 @@ describe("sqlbak rotate", () => {
     expect(ids(JSON.parse(list.stdout))).toEqual([...want.keep].sort());
     // Nothing else is left behind: every remaining file belongs to a kept backup or is sqlbak's own.
     const stray = readdirSync(p.folder).filter(
-      (f) => !want.keep.some((id) => f.startsWith(id)) && !f.startsWith(".sqlbak-lock"),
+      (f) =>
+        !want.keep.some((id) => f.startsWith(id)) &&
+        !f.startsWith(".sqlbak-lock") &&
+        !sharedFilesOf(p.folder, want.keep).has(f),
     );
     expect(stray).toEqual([]);
     const verify = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });

@@ -186,7 +186,8 @@ until it is removed (issue 14 §6)`, async () => {
     expect(r.stdout).toMatch(
       new RegExp(
         `^app: backup ${older.id}: latest verification failed \\(\\d+s ago\\): ` +
-          "stored file sha256 \\w+… does not match the manifest's",
+          // "stored file" for a self-contained backup, "map file <name>" for an incremental one.
+          "(stored file|map file \\S+) sha256 \\w+… does not match the manifest's",
         "m",
       ),
     );
@@ -194,7 +195,7 @@ until it is removed (issue 14 §6)`, async () => {
     const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
     expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "failed verification" })]);
     expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(
-      new RegExp(`\\n  bad +${older.id} \\(failed verification: stored file sha256`),
+      new RegExp(`\\n  bad +${older.id} \\(failed verification: (stored file|map file \\S+) sha256`),
     );
     unlinkSync(older.manifestPath);
     unlinkSync(older.dataPath);
@@ -257,11 +258,12 @@ until it is removed (issue 14 §6)`, async () => {
     const backups = join(dir, "backups");
     mkdirSync(backups);
     // ~260 KiB of incompressible rows: one backup fits in 640 KiB (snapshot + copy), a second would not.
+    // The estimate is for self-contained files (each stores the whole image again): incremental = false.
     mountTmpfs(backups, "640k");
     try {
       writeFileSync(
         join(dir, "sqlbak.toml"),
-        `backup_dir = "backups"\nmin_free_space = "1%"\n[[database]]\nname = "app"\npath = "app.db"\n`,
+        `backup_dir = "backups"\nincremental = false\nmin_free_space = "1%"\n[[database]]\nname = "app"\npath = "app.db"\n`,
       );
       await backupOne(dir);
       const r = await runCli(["stats", "--check"], { cwd: dir });

@@ -20,6 +20,10 @@ import { backupNow, editManifest, exec, flipByte, makeProject } from "../helpers
 import { runCli } from "../helpers/run-cli.ts";
 
 const manifestOf = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+/** How verify names a backup's own file: an incremental backup's is its page map. */
+const fileNoun = (file: string) => (file.endsWith(".map.zst") ? "map file" : "data file");
+/** How verify names damage to that file: "stored file" for a self-contained one, "map file <name>" for a map. */
+const STORED = "(?:stored file|map file \\S+)";
 
 describe("sqlbak verify", () => {
   it("passes a good backup (exit 0) and appends the outcome to its manifest and the op log", async () => {
@@ -29,7 +33,9 @@ describe("sqlbak verify", () => {
     expect(r.stderr).toContain(`${b.id}: ok (quick`);
     expect(r.code).toBe(0);
     const history = manifestOf(b.manifest).verifications;
-    expect(history).toEqual([{ at: expect.any(String), level: "quick", ok: true, problems: [] }]);
+    // A record of an incremental backup also names the packs it found bad (none here).
+    const pages = b.file.endsWith(".map.zst") ? { bad_packs: [] } : {};
+    expect(history).toEqual([{ at: expect.any(String), level: "quick", ok: true, problems: [], ...pages }]);
     expect(statSync(b.manifest).mode & 0o777).toBe(0o600);
     const full = await runCli(["verify", b.id, "--level", "full", "--json"], { cwd: p.dir });
     expect(full.code).toBe(0);
@@ -53,12 +59,12 @@ describe("sqlbak verify", () => {
     [
       "a flipped byte in the stored file",
       (b: { file: string }) => flipByte(b.file, -20),
-      /stored file sha256 \w+… does not match the manifest's/,
+      new RegExp(`${STORED} sha256 \\w+… does not match the manifest's`),
     ],
     [
       "a truncated stored file",
       (b: { file: string }) => truncateSync(b.file, statSync(b.file).size - 7),
-      /stored file is \d+ bytes, manifest says \d+ \(truncated or replaced\)/,
+      new RegExp(`${STORED} is \\d+ bytes, manifest says \\d+ \\(truncated or replaced\\)`),
     ],
     [
       "an edited row count",
@@ -68,7 +74,8 @@ describe("sqlbak verify", () => {
     [
       "an edited raw sha256",
       (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.raw.sha256 = "0".repeat(64))),
-      /decompressed image sha256 \w+… does not match the manifest's 000000000000…/,
+      // Worded differently for an incremental backup, whose image is reassembled from packs.
+      /(decompressed image sha256 \w+… does not match the manifest's|the reassembled image's SHA-256 \w+ is not the recorded) 000000000000/,
     ],
     [
       "an edited page count",
@@ -78,7 +85,7 @@ describe("sqlbak verify", () => {
     [
       "an edited stored sha256",
       (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.stored.sha256 = "a".repeat(64))),
-      /stored file sha256 \w+… does not match the manifest's aaaaaaaaaaaa…/,
+      new RegExp(`${STORED} sha256 \\w+… does not match the manifest's aaaaaaaaaaaa…`),
     ],
   ])("exits 3 on %s, naming the problem, and records the failure", async (_what, damage, message) => {
     const p = makeProject();
@@ -96,7 +103,7 @@ describe("sqlbak verify", () => {
   it("catches a flipped byte at the checksum level too", async () => {
     const p = makeProject();
     const b = await backupNow(p);
-    flipByte(b.file, 100);
+    flipByte(b.file, -20); // from the end: an incremental backup's map is under 100 bytes
     const r = await runCli(["verify", b.id, "--level", "checksum"], { cwd: p.dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("does not match the manifest's");
@@ -109,7 +116,8 @@ describe("sqlbak verify", () => {
     symlinkSync(join(p.dir, "elsewhere.zst"), b.file);
     const r = await runCli(["verify", b.id, "--level", "checksum"], { cwd: p.dir });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("data file is a symbolic link, not a regular file");
+    // An incremental backup's map is named: "map file <name> is a symbolic link".
+    expect(r.stderr).toMatch(/(data file|map file \S+) is a symbolic link, not a regular file/);
   });
 
   it("fails when a configured probe fails on the restored copy", async () => {
@@ -137,7 +145,7 @@ describe("sqlbak verify", () => {
     const p = makeProject();
     const old = await backupNow(p);
     const newest = await backupNow(p);
-    flipByte(old.file, 50);
+    flipByte(old.file, -20); // from the end: an incremental backup's map is under 100 bytes
     const byDefault = await runCli(["verify", "--json"], { cwd: p.dir });
     expect(byDefault.code).toBe(0);
     expect(JSON.parse(byDefault.stdout).map((r: { id: string }) => r.id)).toEqual([newest.id]);
@@ -155,18 +163,22 @@ describe("sqlbak verify", () => {
     const kept = await backupNow(p);
     rmSync(gone.file);
     const r = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });
-    expect(r.stderr).toContain(`${gone.id}: FAILED checksum verification: data file ${basename(gone.file)} is missing`);
+    expect(r.stderr).toContain(
+      `${gone.id}: FAILED checksum verification: ${fileNoun(gone.file)} ${basename(gone.file)} is missing`,
+    );
     expect(r.stderr).toContain(`${kept.id}: ok (checksum`);
     expect(r.stderr).toContain("1 of 2 backups failed verification");
     expect(r.code).toBe(3);
     expect(manifestOf(gone.manifest).verifications.at(-1)).toMatchObject({
       level: "checksum",
       ok: false,
-      problems: [`data file ${basename(gone.file)} is missing`],
+      problems: [`${fileNoun(gone.file)} ${basename(gone.file)} is missing`],
     });
     // Naming it by id fails the same way instead of "no backup with id".
     const one = await runCli(["verify", gone.id], { cwd: p.dir });
-    expect(one.stderr).toContain(`${gone.id}: FAILED quick verification: data file ${basename(gone.file)} is missing`);
+    expect(one.stderr).toContain(
+      `${gone.id}: FAILED quick verification: ${fileNoun(gone.file)} ${basename(gone.file)} is missing`,
+    );
     expect(one.code).toBe(3);
   });
 

@@ -9,12 +9,13 @@
 
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { chmodSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   expectAllListedBackupsWhole,
   expectCleanFailure,
   expectVerifyAllPasses,
+  rebuildBackup,
   sha256File,
 } from "../helpers/check-backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
@@ -24,16 +25,27 @@ import { tempDir } from "../helpers/tmp.ts";
 import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
-function setup(rows = 50, payloadBytes = 64) {
+/** `incremental` left out: the default (incremental backups). */
+function setup(rows = 50, payloadBytes = 64, incremental?: boolean) {
   const dir = tempDir();
   makeDatabase(join(dir, "app.db"), { rows, payloadBytes, journalMode: "delete" });
-  writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n[[database]]\nname = "app"\npath = "app.db"\n`);
+  const key = incremental === undefined ? "" : `incremental = ${incremental}\n`;
+  writeFileSync(
+    join(dir, "sqlbak.toml"),
+    `backup_dir = "backups"\n${key}[[database]]\nname = "app"\npath = "app.db"\n`,
+  );
   return dir;
 }
 
+/** The folder's id key and its copy: made once for incremental backups and kept, never a leftover. */
+const isIdKey = (f: string) => f === ".sqlbak-id-key" || /^id-key-[0-9a-f]{16}(\.age)?$/.test(f);
+/** A pack or its index: freed by rotate once unreferenced and stale by its name, not by backup. */
+const isPiece = (f: string) => f.startsWith("pack-");
+
+/** The database folder's files, without the lock and the id key. */
 function folderFiles(dir: string): string[] {
   try {
-    return readdirSync(join(dir, "backups", "app")).filter((f) => !f.startsWith(".sqlbak-lock"));
+    return readdirSync(join(dir, "backups", "app")).filter((f) => !f.startsWith(".sqlbak-lock") && !isIdKey(f));
   } catch {
     return [];
   }
@@ -65,28 +77,42 @@ describe("backup under faults", () => {
     expect(folderFiles(dir).filter((f) => f.endsWith(".json"))).toHaveLength(listed.length);
   }, 120_000);
 
-  it.each(["backup:snapshot-taken", "backup:data-committed"])(
-    "kill -9 at %s: nothing listed, and the next run cleans up and backs up",
-    async (step) => {
-      const dir = setup(500, 1024);
+  for (const [step, incremental] of [
+    ["backup:snapshot-taken", false],
+    ["backup:data-committed", false],
+    ["backup:snapshot-taken", true],
+    ["backup:data-committed", true],
+  ] as const)
+    it(`kill -9 at ${step} (incremental = ${incremental}): nothing listed, and the next run cleans up and backs up`, async () => {
+      const dir = setup(500, 1024, incremental);
       const sourceHash = sha256File(join(dir, "app.db"));
       const run = await runUntil(step, ["backup"], dir);
       await run.kill();
       expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
       expect(await expectAllListedBackupsWhole(dir, tempDir())).toEqual([]);
-      // What the dead run left (temporaries, or the data file without its manifest) is a partial until stale.
-      const partials = folderFiles(dir).filter((f) => !f.endsWith(".json"));
+      // What the dead run left (temporaries, or the data file or map without its manifest) is a partial until
+      // stale; packs it finished are unreferenced pieces, which rotate frees (see below), never backup.
+      const left = folderFiles(dir).filter((f) => !f.endsWith(".json"));
+      const partials = left.filter((f) => !isPiece(f));
+      const pieces = left.filter(isPiece);
       expect(partials.length).toBeGreaterThan(0);
       const old = new Date(Date.now() - 2 * 3_600_000);
-      for (const f of partials) utimesSync(join(dir, "backups", "app", f), old, old);
+      for (const f of left) utimesSync(join(dir, "backups", "app", f), old, old);
       const next = await runCli(["backup", "--json"], { cwd: dir });
       expect(next.code).toBe(0);
       expect(JSON.parse(next.stdout)[0].removedPartials).toHaveLength(partials.length);
       const listed = await expectAllListedBackupsWhole(dir, tempDir());
       expect(listed).toHaveLength(1);
-      expect(folderFiles(dir).sort()).toEqual([`${listed[0]!.id}.json`, `${listed[0]!.id}.sqlite.zst`]);
-    },
-  );
+      const id = listed[0]!.id;
+      const own = folderFiles(dir).filter((f) => f.startsWith(id));
+      expect(own.sort()).toEqual(incremental ? [`${id}.json`, `${id}.map.zst`] : [`${id}.json`, `${id}.sqlite.zst`]);
+      // Beside it: only packs (those it wrote, and the dead run's, which nothing references).
+      const manifest = JSON.parse(readFileSync(join(dir, "backups", "app", `${id}.json`), "utf8"));
+      const named = (manifest.stored.packs ?? []).map((x: { name: string }) => x.name);
+      for (const piece of pieces) expect(named).not.toContain(piece);
+      expect(folderFiles(dir).filter((f) => !f.startsWith(id) && !isPiece(f))).toEqual([]);
+      if (!incremental) expect(pieces).toEqual([]);
+    });
 
   it("fails cleanly on a read-only backup folder, keeping what is there; backs up once it is writable", async () => {
     const dir = setup();
@@ -106,23 +132,28 @@ describe("backup under faults", () => {
     await expectVerifyAllPasses(dir, AS_NOBODY);
   });
 
-  itWithTmpfs(import.meta.path, "fails cleanly on a full disk, leaving nothing behind", async () => {
-    const dir = setup(400, 8192); // ~3.3 MiB raw
-    const backups = join(dir, "backups");
-    mkdirSync(backups);
-    mountTmpfs(backups, "1m");
-    try {
-      const sourceHash = sha256File(join(dir, "app.db"));
-      const r = await runCli(["backup"], { cwd: dir });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/no space left on device|database or disk is full/);
-      expect(r.stderr).not.toContain("    at ");
-      expect(folderFiles(dir)).toEqual([]);
-      expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
-    } finally {
-      unmountTmpfs(backups);
-    }
-  });
+  for (const incremental of [false, true])
+    itWithTmpfs(
+      import.meta.path,
+      `fails cleanly on a full disk, leaving nothing behind (incremental = ${incremental})`,
+      async () => {
+        const dir = setup(400, 8192, incremental); // ~3.3 MiB raw
+        const backups = join(dir, "backups");
+        mkdirSync(backups);
+        mountTmpfs(backups, "1m");
+        try {
+          const sourceHash = sha256File(join(dir, "app.db"));
+          const r = await runCli(["backup"], { cwd: dir });
+          expect(r.code).toBe(1);
+          expect(r.stderr).toMatch(/no space left on device|database or disk is full/);
+          expect(r.stderr).not.toContain("    at ");
+          expect(folderFiles(dir)).toEqual([]);
+          expect(sha256File(join(dir, "app.db"))).toBe(sourceHash);
+        } finally {
+          unmountTmpfs(backups);
+        }
+      },
+    );
 
   it("two backups of the same database at once, under a writer: both succeed, both whole", async () => {
     const dir = setup(2000, 1024);
@@ -176,7 +207,7 @@ describe("backup under faults", () => {
     const listed = await expectAllListedBackupsWhole(dir, tempDir());
     expect(listed).toHaveLength(4);
     const latin = listed.find((b) => b.id.startsWith("latin1-"))!;
-    Bun.spawnSync(["zstd", "-d", "-q", "-f", latin.file, "-o", join(dir, "l.db")]);
+    rebuildBackup(latin, join(dir, "l.db"));
     expect(queryAll(join(dir, "l.db"), "SELECT hex(x) AS h FROM t")).toEqual([{ h: "48E9E9FF" }]);
   });
 

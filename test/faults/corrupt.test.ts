@@ -21,7 +21,9 @@ const REGIONS: [string, (size: number) => number][] = [
 
 /** A backup of several zstd frames (4 MiB chunks), then the live database moved on. */
 async function damaged(region: (size: number) => number, rehash: boolean) {
-  const p = makeProject({ rows: 1200, payloadBytes: 8000 }); // ~10 MiB raw: three frames
+  // The regions are those of one self-contained zstd file: incremental = false (a damaged pack of an
+  // incremental backup is test/e2e/incremental-bad-pack.test.ts).
+  const p = makeProject({ rows: 1200, payloadBytes: 8000, incremental: false }); // ~10 MiB raw: three frames
   const b = await backupNow(p);
   const good = await runCli(["verify", b.id, "--level", "full"], { cwd: p.dir });
   expect(good.code).toBe(0);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { makeProject, sha256File } from "../helpers/backups.ts";
+import { makeProject, sha256File, sharedFilesOf } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses } from "../helpers/check-backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runUntil } from "../helpers/pause.ts";
@@ -63,7 +63,10 @@ describe("rotate killed at each step", () => {
     if (step.startsWith("rotate:manifest-removed")) expect(result.removed_partials).toHaveLength(1);
     expect(await listedIds(p.dir)).toEqual(p.keep);
     const strays = readdirSync(p.folder).filter(
-      (f) => !f.startsWith(".sqlbak-lock") && !p.keep.some((id) => f.startsWith(id)),
+      (f) =>
+        !f.startsWith(".sqlbak-lock") &&
+        !p.keep.some((id) => f.startsWith(id)) &&
+        !sharedFilesOf(p.folder, p.keep).has(f),
     );
     expect(strays).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /** A project folder with a config and databases, backed up through the binary; for verify and restore tests. */
 import { Database } from "bun:sqlite";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decryptBytes } from "../../src/age/index.ts";
 import { runCli } from "./run-cli.ts";
@@ -12,15 +12,19 @@ export interface Project {
   folder: string;
 }
 
-/** A folder with `app.db` (the test helper's schema) configured as "app", plus `extraToml` inside its [[database]]. */
+/**
+ * A folder with `app.db` (the test helper's schema) configured as "app", plus `toml` at the top level and
+ * `dbToml` inside its [[database]]. `incremental` writes that key globally (left out: the default).
+ */
 export function makeProject(
-  opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string } = {},
+  opts: { rows?: number; payloadBytes?: number; dbToml?: string; toml?: string; incremental?: boolean } = {},
 ): Project {
   const dir = tempDir();
   const db = createAppDatabase(join(dir, "app.db"), opts.rows ?? 50, opts.payloadBytes ?? 16);
+  const incremental = opts.incremental === undefined ? "" : `incremental = ${opts.incremental}\n`;
   writeFileSync(
     join(dir, "sqlbak.toml"),
-    `backup_dir = "backups"\n${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`,
+    `backup_dir = "backups"\n${incremental}${opts.toml ?? ""}\n[[database]]\nname = "app"\npath = "app.db"\n${opts.dbToml ?? ""}\n`,
   );
   return { dir, db, folder: join(dir, "backups", "app") };
 }
@@ -158,4 +162,23 @@ export async function recordedRawSha256(m: any, key?: { identity?: string; passp
   if (m.raw.sha256 !== undefined) return m.raw.sha256;
   if (!key) throw new Error(`manifest of ${m.id} keeps its raw SHA-256 in its meta block: give the key`);
   return (await decryptMeta(m, key)).raw.sha256;
+}
+
+/**
+ * The files in `folder` that the backups `ids` need beside their own (`<id>.*`): for an incremental backup the
+ * packs its manifest names, each with its index, and the folder's id key with its copies. Rotation frees none
+ * of them while those backups are kept; a self-contained backup needs none.
+ */
+export function sharedFilesOf(folder: string, ids: string[]): Set<string> {
+  const names = new Set<string>();
+  for (const id of ids) {
+    const m = JSON.parse(readFileSync(join(folder, `${id}.json`), "utf8"));
+    for (const pack of m.stored.packs ?? []) {
+      const stem = pack.name.replace(/\.zst(\.age)?$/, "");
+      for (const name of [pack.name, `${stem}.idx`, `${stem}.idx.sealed`, `${stem}.idx.age`]) names.add(name);
+    }
+  }
+  for (const f of readdirSync(folder))
+    if (f === ".sqlbak-id-key" || /^id-key-[0-9a-f]{16}(\.age)?$/.test(f)) names.add(f);
+  return names;
 }

@@ -2,12 +2,13 @@
  * Fabricates a backup set over time from one real backup: each clone gets a
  * proper id for its time (ids embed the UTC time, and parseManifest checks
  * id, file names and database agree), a copy of the data file (so checksums
- * still verify) and the data file's mtime set to that time.
+ * still verify) and the data file's mtime set to that time. A clone of an
+ * incremental backup copies its page map: it references the same packs.
  */
 import { copyFileSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupKind, Manifest } from "../../src/lib/model/manifest.ts";
-import { dataFileName, manifestFileName, newBackupId } from "../../src/lib/model/names.ts";
+import { dataFileName, manifestFileName, mapFileName, newBackupId } from "../../src/lib/model/names.ts";
 
 export interface FabricateSpec {
   at: string;
@@ -35,7 +36,11 @@ export function fabricateBackups(
   return specs.map((spec) => {
     const at = new Date(spec.at);
     const id = newBackupId(database, at);
-    const file = dataFileName(id, template.stored.compression);
+    const encrypted = template.stored.encryption !== null;
+    const file =
+      template.stored.format === "pages"
+        ? mapFileName(id, encrypted)
+        : dataFileName(id, template.stored.compression, encrypted);
     const manifest: Manifest = {
       ...template,
       id,

@@ -116,7 +116,7 @@ describe("loadConfig resolution", () => {
         probes: ["SELECT 1"],
         check: "quick",
         snapshotMethod: "pages",
-        incremental: false,
+        incremental: true,
         compression: "zstd",
         compressionLevel: 3,
         maxAgeMs: 26 * 3_600_000,
@@ -156,19 +156,20 @@ describe("loadConfig resolution", () => {
     expect(c.compressionLevel).toBe(5);
   });
 
-  it("resolves incremental: off by default, the global key, a database's own key over it", () => {
+  it("resolves incremental: on by default, the global key, a database's own key over it", () => {
     expect(load(`[[database]]\npath = "a.db"`).config()).toMatchObject({
-      incremental: false,
-      databases: [{ incremental: false }],
+      incremental: true,
+      databases: [{ incremental: true }],
     });
     const c = load(
-      `incremental = true\n[[database]]\npath = "a.db"\n[[database]]\npath = "b.db"\nincremental = false`,
+      `incremental = false\n[[database]]\npath = "a.db"\n[[database]]\npath = "b.db"\nincremental = true`,
     ).config();
-    expect(c.incremental).toBe(true);
-    expect(c.databases.map((d) => d.incremental)).toEqual([true, false]);
-    const only = load(`[[database]]\npath = "a.db"\nincremental = true\n[[database]]\npath = "b.db"`).config();
-    expect(only.databases.map((d) => d.incremental)).toEqual([true, false]);
-    expect(adHocDatabase(load(`incremental = true`).config(), "/x/other.db").incremental).toBe(true);
+    expect(c.incremental).toBe(false);
+    expect(c.databases.map((d) => d.incremental)).toEqual([false, true]);
+    const only = load(`[[database]]\npath = "a.db"\nincremental = false\n[[database]]\npath = "b.db"`).config();
+    expect(only.databases.map((d) => d.incremental)).toEqual([false, true]);
+    expect(adHocDatabase(load(`incremental = false`).config(), "/x/other.db").incremental).toBe(false);
+    expect(adHocDatabase(load("").config(), "/x/other.db").incremental).toBe(true);
   });
 
   it("collects an incremental of the wrong type with the other problems", () => {

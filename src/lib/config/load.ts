@@ -98,7 +98,8 @@ export const DEFAULT_LOCK_TIMEOUT = "2m";
 /**
  * max_age 26h: a daily backup plus two hours of slack. verify_max_age 8d: the
  * default schedule verifies weekly. min_free_space 5%: room for the next run.
- * incremental false: pages backups are opt-in until every command reads them.
+ * incremental true: each backup stores only the pages not already stored;
+ * `incremental = false` keeps self-contained files that `age -d | zstd -d` alone restores.
  */
 export function defaults(): ConfigFile {
   return {
@@ -106,7 +107,7 @@ export function defaults(): ConfigFile {
     compression: "zstd",
     check: "quick",
     snapshot_method: "pages",
-    incremental: false,
+    incremental: true,
     lock_timeout: DEFAULT_LOCK_TIMEOUT,
     max_age: "26h",
     verify_max_age: "8d",
