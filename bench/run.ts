@@ -29,6 +29,9 @@ const BIN = resolve(process.env.SQLBAK_BIN ?? "dist/sqlbak");
 const RUNS = Number(values.runs);
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "sqlbak-bench-"));
 const rows: string[][] = [];
+/** The rows before the incremental ones measure self-contained files: incremental = false. */
+const full = join(work, "full.toml");
+writeFileSync(full, "incremental = false\n");
 
 interface Timed {
   ms: number;
@@ -96,12 +99,20 @@ async function benchSize(sizeMiB: number) {
   const backups = join(work, `backups-${sizeMiB}`);
   const clean = () => rmSync(backups, { recursive: true, force: true });
   const level2 = join(work, "level2.toml");
-  writeFileSync(level2, "compression_level = 2\n");
+  writeFileSync(level2, "incremental = false\ncompression_level = 2\n");
   const backup =
     (extra: string[] = []) =>
     () => {
       clean();
-      return run([BIN, "backup", db, "--backup-dir", backups, "--quiet", ...extra]);
+      return run([
+        BIN,
+        "backup",
+        db,
+        "--backup-dir",
+        backups,
+        "--quiet",
+        ...(extra.length ? extra : ["--config", full]),
+      ]);
     };
   const peerBackup = async () => {
     const a = await run(["sqlite3", db, `.backup ${join(work, "peer.db")}`]);
@@ -112,7 +123,7 @@ async function benchSize(sizeMiB: number) {
   const [ours, peer] = await sideBySide(RUNS, backup(), peerBackup);
   const ratio = median(ours.map((t) => t.ms)) / median(peer.map((t) => t.ms));
   row(
-    `backup ${label} (${fmtMiB(bytes)} on disk)`,
+    `backup ${label} (${fmtMiB(bytes)} on disk), incremental = false`,
     fmtMs(ours.map((t) => t.ms)),
     `${fmtMs(peer.map((t) => t.ms))} sqlite3 .backup + zstd -3`,
     `${ratio.toFixed(2)}x`,
@@ -121,14 +132,14 @@ async function benchSize(sizeMiB: number) {
   const [ours2, peer2] = await sideBySide(RUNS, backup(["--config", level2]), peerBackup);
   const ratio2 = median(ours2.map((t) => t.ms)) / median(peer2.map((t) => t.ms));
   row(
-    `backup ${label}, compression_level = 2`,
+    `backup ${label}, incremental = false, compression_level = 2`,
     fmtMs(ours2.map((t) => t.ms)),
     `${fmtMs(peer2.map((t) => t.ms))} sqlite3 .backup + zstd -3`,
     `${ratio2.toFixed(2)}x`,
     "≤ 0.5x",
   );
   clean();
-  await run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]);
+  await run([BIN, "backup", db, "--backup-dir", backups, "--config", full, "--quiet"]);
   row(
     `backup ${label} peak RSS`,
     fmtMiB(Math.max(...[...ours, ...ours2].map((t) => t.maxRssBytes))),
@@ -138,7 +149,9 @@ async function benchSize(sizeMiB: number) {
   );
 
   const base = await writerDuring(db);
-  const during = await writerDuring(db, () => run([BIN, "backup", db, "--backup-dir", backups, "--quiet"]));
+  const during = await writerDuring(db, () =>
+    run([BIN, "backup", db, "--backup-dir", backups, "--config", full, "--quiet"]),
+  );
   row(
     `writer during backup ${label}`,
     `p99 ${during.p99_ms.toFixed(1)} ms, max ${during.max_ms.toFixed(0)} ms, ${during.errors} errors`,
@@ -147,7 +160,9 @@ async function benchSize(sizeMiB: number) {
     "p99 ≤ 2x, max < 250 ms",
   );
 
-  const stored = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${backups}`.cwd(work).text())[0].file as string;
+  const stored = JSON.parse(
+    await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text(),
+  )[0].file as string;
   const peerRestore = async () => {
     const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", join(work, "peer-restored.db")]);
     const b = await run(["cp", join(work, "peer-restored.db"), join(work, "peer-copy.db")]);
@@ -179,17 +194,17 @@ async function benchSize(sizeMiB: number) {
   removeTarget();
   const r = median(oursRestore.map((t) => t.ms)) / median(peerR.map((t) => t.ms));
   row(
-    `restore ${label} (verify, decompress, integrity_check, fsync, quick_check)`,
+    `restore ${label}, incremental = false (verify, decompress, integrity_check, fsync, quick_check)`,
     `${fmtMs(oursRestore.map((t) => t.ms))}, ${fmtMiB(Math.max(...oursRestore.map((t) => t.maxRssBytes)))} RSS`,
     `${fmtMs(peerR.map((t) => t.ms))} zstd -d + cp`,
     `${r.toFixed(2)}x`,
     "≤ 1x",
   );
   const v = await repeat(RUNS, () =>
-    run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--quiet"]),
+    run([BIN, "verify", `bench-${sizeMiB}`, "--level", "full", "--backup-dir", backups, "--config", full, "--quiet"]),
   );
   row(
-    `verify --level full ${label}`,
+    `verify --level full ${label}, incremental = false`,
     `${fmtMs(v.map((t) => t.ms))}, ${fmtMiB(Math.max(...v.map((t) => t.maxRssBytes)))} RSS`,
     "",
     "",
@@ -204,7 +219,7 @@ async function benchMany() {
   const dir = join(work, "many");
   const db = join(work, "many.db");
   generateDatabase(db, 1);
-  await run([BIN, "backup", db, "--backup-dir", dir, "--kind", "scheduled", "--quiet"]);
+  await run([BIN, "backup", db, "--backup-dir", dir, "--config", full, "--kind", "scheduled", "--quiet"]);
   const [first] = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${dir}`.cwd(work).text());
   const manifest = JSON.parse(readFileSync(first.manifest, "utf8"));
   const start = Date.parse("2000-01-01T00:00:00Z");
