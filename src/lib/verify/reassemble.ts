@@ -6,7 +6,7 @@
  * target. The image counts only when its SHA-256 equals the manifest's raw
  * SHA-256; then it is fsynced and renamed into place. Layout: docs/format.md.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
 import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync, writeFailure } from "../codec/index.ts";
@@ -15,8 +15,9 @@ import { decodeMap, PageFormatError, type PageMap, type PageRun, readPack } from
 import type { StoredBackup } from "../store/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor } from "../system/index.ts";
 import { ReassemblyError } from "./damaged.ts";
+import { OrderedImageHash } from "./image-hash.ts";
 
-/** Bytes of consecutive pages gathered before one write, and read back at a time for the hash. */
+/** Bytes of consecutive pages gathered before one write. */
 const WRITE_BYTES = 4 * 1024 * 1024;
 
 function damaged(m: Manifest, problem: string, pack: string | null = null): ReassemblyError {
@@ -69,7 +70,7 @@ function pagesByEntry(runs: PageRun[]): { starts: Uint32Array; pages: Uint32Arra
   return { starts, pages, lastEntry };
 }
 
-/** Positional writes of pages, consecutive ones gathered into one write. */
+/** Positional writes of pages, consecutive ones gathered into one write, each hashed in page order. */
 class PageWriter {
   private first = 0;
   private views: Uint8Array[] = [];
@@ -77,6 +78,7 @@ class PageWriter {
     private readonly fd: number,
     private readonly pageSize: number,
     private readonly writing: (step: () => void) => void,
+    private readonly hash: OrderedImageHash,
   ) {}
   put(page: number, bytes: Uint8Array): void {
     const next = this.first + this.views.length;
@@ -88,20 +90,9 @@ class PageWriter {
     if (this.views.length === 0) return;
     const data = this.views.length === 1 ? this.views[0]! : Buffer.concat(this.views);
     this.writing(() => writeAllSync(this.fd, data, (this.first - 1) * this.pageSize));
+    this.hash.wrote(this.first, data);
     this.views = [];
   }
-}
-
-function sha256OfFile(fd: number, size: number): string {
-  const hash = new Bun.CryptoHasher("sha256");
-  const buf = new Uint8Array(WRITE_BYTES);
-  for (let pos = 0; pos < size; ) {
-    const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
-    if (n === 0) break;
-    hash.update(buf.subarray(0, n));
-    pos += n;
-  }
-  return hash.digest("hex");
 }
 
 /** Streams pack `p` of the map into `out`, at every page the map gives its entries. */
@@ -124,6 +115,13 @@ async function placePack(
       sha256: pack.sha256,
       size: pack.size,
       keys: pages.encryption ? ageKeysFor(pages.encryption, keys) : undefined,
+      // Frames holding no entry the map needs are checked (stored bytes) but not decompressed.
+      wantFrame: (f) => {
+        const first = f * pages.pages_per_frame;
+        if (first > lastEntry) return false;
+        const end = Math.min(first + pages.pages_per_frame, lastEntry + 1);
+        return starts[end]! > starts[first]!;
+      },
     });
     for await (const { entry, page } of entries) {
       seen = entry;
@@ -179,16 +177,18 @@ export async function reassemblePages(
   let closed = false;
   try {
     writing(() => ftruncateSync(fd, m.raw.size));
-    const out = new PageWriter(fd, map.pageSize, writing);
+    const hash = new OrderedImageHash(fd, map.pageSize, map.pageCount);
+    const out = new PageWriter(fd, map.pageSize, writing, hash);
     for (const [p, runs] of runsByPack.entries()) {
       if (runs.length === 0) continue;
       await placePack(m, pages, folderPath, keys, p, runs, out);
       out.flush();
     }
-    writing(() => fsyncSync(fd));
-    const rawSha256 = sha256OfFile(fd, m.raw.size);
+    const rawSha256 = hash.digest();
+    if (rawSha256 === null) throw damaged(m, "its map leaves pages of the image unwritten");
     if (rawSha256 !== m.raw.sha256)
       throw damaged(m, `the reassembled image's SHA-256 ${rawSha256} is not the recorded ${m.raw.sha256}`);
+    writing(() => fsyncSync(fd));
     closeSync(fd);
     closed = true;
     commitRename(temp, targetPath);
