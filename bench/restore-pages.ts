@@ -77,7 +77,10 @@ export async function benchRestorePages(sizeMiB: number, runs: number, log = con
     const target = join(work, "restored.db");
     const restore = (config: string) => {
       for (const s of ["", "-wal", "-shm"]) rmSync(target + s, { force: true });
-      return timed([BIN, "restore", "bench", "--latest", "--to", target, "--yes", "--force", "--config", config, "--quiet"], work);
+      return timed(
+        [BIN, "restore", "bench", "--latest", "--to", target, "--yes", "--force", "--config", config, "--quiet"],
+        work,
+      );
     };
     const results: RestoreTiming[] = [
       { what: "full", ms: [], maxRssBytes: 0 },

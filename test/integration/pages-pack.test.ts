@@ -302,7 +302,10 @@ describe("readPack decompressing only the frames asked for", () => {
       expect(Buffer.from(page).equals(pages[entry]!)).toBe(true);
       got.push(entry);
     }
-    expect(got).toEqual([...Array.from({ length: 256 }, (_, i) => i), ...Array.from({ length: 88 }, (_, i) => 512 + i)]);
+    expect(got).toEqual([
+      ...Array.from({ length: 256 }, (_, i) => i),
+      ...Array.from({ length: 88 }, (_, i) => 512 + i),
+    ]);
   });
 
   it("still checks the stored bytes of a frame it does not decompress", async () => {

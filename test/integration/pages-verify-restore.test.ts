@@ -293,7 +293,9 @@ describe("restore of pages backups whose pages come from several packs", () => {
     // A table of one row per page, then every row rewritten: whole frames of the first pack change.
     let db = new Database(s.dbPath);
     db.run("CREATE TABLE big (id INTEGER PRIMARY KEY, data BLOB)");
-    db.run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) INSERT INTO big SELECT i, randomblob(3000) FROM n");
+    db.run(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) INSERT INTO big SELECT i, randomblob(3000) FROM n",
+    );
     db.close();
     const first = await backup(s);
     db = new Database(s.dbPath);

@@ -1,10 +1,12 @@
 /**
  * Rebuilds the database image of a pages backup from its map and packs: each
  * pack the map references is streamed once (readPack checks its stored size
- * and SHA-256), and every entry is written at each page position the map
- * gives it, into a temporary file of page_count × page_size bytes beside the
- * target. The image counts only when its SHA-256 equals the manifest's raw
- * SHA-256; then it is fsynced and renamed into place. Layout: docs/format.md.
+ * and SHA-256, and decompresses only the frames holding entries the map
+ * needs), and every entry is written at each page position the map gives it,
+ * into a temporary file of page_count × page_size bytes beside the target,
+ * hashed in page order as it is written (OrderedImageHash). The image counts
+ * only when its SHA-256 equals the manifest's raw SHA-256; then it is fsynced
+ * and renamed into place. Layout: docs/format.md.
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
