@@ -32,14 +32,17 @@ export class OrderedImageHash {
   }
 
   /**
-   * Pages `first`.. (as many as `data` holds) were just written at their
-   * place in the file. Each page is written once (the map's runs cover
-   * every page exactly once).
+   * Pages `first`.. (as many as `data` holds, one piece after another) were
+   * just written at their place in the file. Each page is written once (the
+   * map's runs cover every page exactly once).
    */
-  wrote(first: number, data: Uint8Array): void {
-    const count = data.length / this.pageSize;
+  wrote(first: number, data: Uint8Array | Uint8Array[]): void {
+    const pieces = Array.isArray(data) ? data : [data];
+    let bytes = 0;
+    for (const piece of pieces) bytes += piece.length;
+    const count = bytes / this.pageSize;
     if (first === this.next) {
-      this.hash.update(data);
+      for (const piece of pieces) this.hash.update(piece);
       this.next += count;
       this.catchUp();
       return;

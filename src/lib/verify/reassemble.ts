@@ -8,7 +8,7 @@
  * only when its SHA-256 equals the manifest's raw SHA-256; then it is fsynced
  * and renamed into place. Layout: docs/format.md.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
 import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync, writeFailure } from "../codec/index.ts";
@@ -21,6 +21,8 @@ import { OrderedImageHash } from "./image-hash.ts";
 
 /** Bytes of consecutive pages gathered before one write. */
 const WRITE_BYTES = 4 * 1024 * 1024;
+/** Pieces in one write at most (IOV_MAX on Linux and macOS). */
+const WRITE_PIECES = 1024;
 
 function damaged(m: Manifest, problem: string, pack: string | null = null): ReassemblyError {
   return new ReassemblyError(`backup ${m.id} cannot be reassembled: ${problem}`, [problem], pack);
@@ -84,16 +86,33 @@ class PageWriter {
   ) {}
   put(page: number, bytes: Uint8Array): void {
     const next = this.first + this.views.length;
-    if (this.views.length > 0 && (page !== next || this.views.length * this.pageSize >= WRITE_BYTES)) this.flush();
+    if (
+      this.views.length > 0 &&
+      (page !== next || this.views.length * this.pageSize >= WRITE_BYTES || this.views.length >= WRITE_PIECES)
+    )
+      this.flush();
     if (this.views.length === 0) this.first = page;
     this.views.push(bytes);
   }
   flush(): void {
     if (this.views.length === 0) return;
-    const data = this.views.length === 1 ? this.views[0]! : Buffer.concat(this.views);
-    this.writing(() => writeAllSync(this.fd, data, (this.first - 1) * this.pageSize));
-    this.hash.wrote(this.first, data);
+    const views = this.views;
+    this.writing(() => writeViewsSync(this.fd, views, (this.first - 1) * this.pageSize));
+    this.hash.wrote(this.first, views);
     this.views = [];
+  }
+}
+
+/** Writes `views` one after another at `position` in one call (no copy into one buffer), finishing a short write. */
+function writeViewsSync(fd: number, views: Uint8Array[], position: number): void {
+  const done = writevSync(fd, views, position);
+  let off = 0;
+  for (const v of views) {
+    if (off + v.length > done) {
+      const from = Math.max(0, done - off);
+      writeAllSync(fd, v.subarray(from), position + off + from);
+    }
+    off += v.length;
   }
 }
 
