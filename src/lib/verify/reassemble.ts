@@ -213,6 +213,9 @@ export async function reassemblePages(
     closeSync(fd);
     closed = true;
     commitRename(temp, targetPath);
+    // A GiB of decompressed frames passed through here; SQLite's check of the image comes next, with its own
+    // 64 MiB cache. Measured on 1 GiB: restore peaked at 212-240 MiB RSS with that garbage still held, 170 without.
+    Bun.gc(true);
     return { rawSize: m.raw.size, rawSha256 };
   } catch (err) {
     if (!closed) closeSync(fd);
