@@ -8,7 +8,7 @@
  * only when its SHA-256 equals the manifest's raw SHA-256; then it is fsynced
  * and renamed into place. Layout: docs/format.md.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, writevSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
 import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync, writeFailure } from "../codec/index.ts";
@@ -169,12 +169,15 @@ async function placePack(
  * the pack, when one is damaged or missing) when the stored pieces are not
  * what the backup recorded or the image's SHA-256 differs from the
  * manifest's; WrongKeyError / PackKeyError when `keys` cannot open them.
+ * With `sync: false` the image is renamed into place without an fsync, for a
+ * caller that removes it or fsyncs it itself before it counts.
  */
 export async function reassemblePages(
   backup: StoredBackup,
   folderPath: string,
   keys: DecryptionKeys,
   targetPath: string,
+  { sync = true }: { sync?: boolean } = {},
 ): Promise<{ rawSize: number; rawSha256: string }> {
   const m = backup.manifest;
   const pages = storedPages(m);
@@ -209,10 +212,11 @@ export async function reassemblePages(
     if (rawSha256 === null) throw damaged(m, "its map leaves pages of the image unwritten");
     if (rawSha256 !== m.raw.sha256)
       throw damaged(m, `the reassembled image's SHA-256 ${rawSha256} is not the recorded ${m.raw.sha256}`);
-    writing(() => fsyncSync(fd));
+    if (sync) writing(() => fsyncSync(fd));
     closeSync(fd);
     closed = true;
-    commitRename(temp, targetPath);
+    if (sync) commitRename(temp, targetPath);
+    else renameSync(temp, targetPath);
     // A GiB of decompressed frames passed through here; SQLite's check of the image comes next, with its own
     // 64 MiB cache. Measured on 1 GiB: restore peaked at 212-240 MiB RSS with that garbage still held, 170 without.
     Bun.gc(true);
