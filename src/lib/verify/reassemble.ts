@@ -207,6 +207,9 @@ export async function reassemblePages(
       if (runs.length === 0) continue;
       await placePack(m, pages, folderPath, keys, p, runs, out);
       out.flush();
+      // Each pack leaves up to 32 MiB of decompressed frames as garbage; on a busy machine the collector falls behind
+      // (measured on 1 GiB: 170-203 MiB peak RSS for the reassembly alone, 157-173 with this hint, same CPU time).
+      Bun.gc(false);
     }
     const rawSha256 = hash.digest();
     if (rawSha256 === null) throw damaged(m, "its map leaves pages of the image unwritten");
