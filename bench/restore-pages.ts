@@ -85,7 +85,7 @@ export async function benchRestorePages(sizeMiB: number, runs: number, log = con
     const results: RestoreTiming[] = [
       { what: "full", ms: [], maxRssBytes: 0 },
       { what: "pages", ms: [], maxRssBytes: 0 },
-      { what: "pages after a day of work", ms: [], maxRssBytes: 0 },
+      { what: "after a day of work", ms: [], maxRssBytes: 0 },
     ];
     const order = [configs.full, configs.pages, configs.day];
     for (let i = 0; i < runs; i++)
@@ -105,6 +105,24 @@ export async function benchRestorePages(sizeMiB: number, runs: number, log = con
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+const fmt = (ms: number[]) =>
+  `${(median(ms) / 1000).toFixed(2)} s (${(Math.min(...ms) / 1000).toFixed(2)}–${(Math.max(...ms) / 1000).toFixed(2)})`;
+
+/** benchRestorePages as rows of bench/run.ts's table: what, sqlbak, peer, ratio, target. */
+export async function restorePagesRows(
+  sizeMiB: number,
+  runs: number,
+): Promise<[string, string, string, string, string][]> {
+  const [full, ...pages] = await benchRestorePages(sizeMiB, runs, () => {});
+  return pages.map((r) => [
+    `restore ${sizeMiB} MiB, ${r.what === "pages" ? "pages backup" : `newest pages backup, ${r.what}`}`,
+    `${fmt(r.ms)}, ${Math.round(r.maxRssBytes / 1024 / 1024)} MiB RSS`,
+    `${fmt(full!.ms)} restore of a full backup`,
+    `${(median(r.ms) / median(full!.ms)).toFixed(2)}x`,
+    "≤ 1.1x",
+  ]);
 }
 
 if (import.meta.main) await benchRestorePages(Number(process.argv[2] ?? 1024), Number(process.argv[3] ?? 3));

@@ -10,6 +10,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
+import { restorePagesRows } from "./restore-pages.ts";
 
 const { values } = parseArgs({
   options: {
@@ -222,6 +223,7 @@ async function benchMany() {
 const loadAtStart = loadavg()[0]!;
 try {
   for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
+  for (const r of await restorePagesRows(Math.max(...values.sizes!.split(",").map(Number)), RUNS)) row(...r);
   await benchMany();
   const cpu = cpus()[0]?.model.trim() ?? "cpu";
   const machine =
