@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateDatabase } from "./generate.ts";
 import { benchIncrementalStorage } from "./incremental-storage.ts";
+import { restorePagesRows } from "./restore-pages.ts";
 import { benchWalBacklog } from "./wal-backlog.ts";
 
 const { values } = parseArgs({
@@ -244,6 +245,7 @@ async function benchMany() {
 const loadAtStart = loadavg()[0]!;
 try {
   for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
+  for (const r of await restorePagesRows(Math.max(...values.sizes!.split(",").map(Number)), RUNS)) row(...r);
   await benchMany();
   const incSize = Number(values["incremental-size"]);
   if (incSize > 0) {

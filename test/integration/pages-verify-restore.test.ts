@@ -26,6 +26,7 @@ import { type DecryptionKeys, loadDecryptionKeys, NO_KEYS } from "../../src/lib/
 import type { ResolvedConfig } from "../../src/lib/config/index.ts";
 import { loadConfig } from "../../src/lib/config/load.ts";
 import { type Manifest, parseManifest, type StoredPages } from "../../src/lib/model/index.ts";
+import { decodeMap, decodePackIndex } from "../../src/lib/pages/index.ts";
 import { performRestore, planRestore } from "../../src/lib/restore/index.ts";
 import { listDatabases, type StoredBackup } from "../../src/lib/store/index.ts";
 import { BackupDamagedError, runVerifyJob, type VerifyLevel, verifyJobFailure } from "../../src/lib/verify/index.ts";
@@ -257,6 +258,71 @@ describe("restore of pages backups", () => {
     expect(err).toBeInstanceOf(BackupDamagedError);
     expect((err as Error).message).toStartWith(`refusing to restore ${first.b.manifest.id}: `);
     expect((err as Error).message).toContain(`pack ${shared}`);
+    expect(sha256(s.dbPath)).toBe(live);
+    expect(readdirSync(s.dir).filter((n) => n.startsWith("."))).toEqual([]);
+  });
+});
+
+describe("restore of pages backups whose pages come from several packs", () => {
+  /** Restores the newest backup over the live database: the error, or null. */
+  async function restoreNewest(s: Setup): Promise<Error | null> {
+    const [listing] = await listDatabases(s.config, "app");
+    const plan = planRestore(s.config, listing!.backups.at(-1)!, { force: false, keys: NO_KEYS });
+    return performRestore(s.config, plan, { keys: NO_KEYS })
+      .then(() => null)
+      .catch((e: Error) => e);
+  }
+
+  it("restores a backup that takes its pages from many packs, not in page order, to its recorded SHA-256", async () => {
+    const s = setup();
+    await backup(s);
+    let last = await backup(s);
+    for (const k of [1, 4, 7]) {
+      const db = new Database(s.dbPath);
+      db.run(`UPDATE items SET payload = randomblob(1024) WHERE id % 9 = ${k}`);
+      db.close();
+      last = await backup(s);
+    }
+    expect(last.pages.packs.length).toBeGreaterThanOrEqual(4);
+    expect(await restoreNewest(s)).toBeNull();
+    expect(sha256(s.dbPath)).toBe(last.b.manifest.raw.sha256);
+    expect(integrityCheck(s.dbPath)).toBe("ok");
+  });
+
+  it("refuses a backup when a frame it does not need of a pack it shares is damaged, leaving the database", async () => {
+    const s = setup();
+    // A table of one row per page, then every row rewritten: whole frames of the first pack change.
+    let db = new Database(s.dbPath);
+    db.run("CREATE TABLE big (id INTEGER PRIMARY KEY, data BLOB)");
+    db.run(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) INSERT INTO big SELECT i, randomblob(3000) FROM n",
+    );
+    db.close();
+    const first = await backup(s);
+    db = new Database(s.dbPath);
+    db.run("UPDATE big SET data = randomblob(3000)");
+    db.close();
+    const second = await backup(s);
+    const shared = first.pages.packs[0]!.name;
+    const p = second.pages.packs.findIndex((x) => x.name === shared);
+    expect(p).toBeGreaterThanOrEqual(0);
+    // A frame of the shared pack holding no entry the second backup's map names: restore does not decompress it.
+    const map = decodeMap(Bun.zstdDecompressSync(readFileSync(join(s.folder, second.pages.file))));
+    const F = second.pages.pages_per_frame;
+    const needed = new Set<number>();
+    for (const r of map.runs.filter((r) => r.pack === p))
+      for (let j = 0; j < r.count; j++) needed.add(Math.floor((r.firstEntry + j * r.stride) / F));
+    const offsets = decodePackIndex(readFileSync(join(s.folder, shared.replace(/\.zst$/, ".idx")))).frameOffsets;
+    const unneeded = offsets.findIndex((_, f) => f < offsets.length - 1 && !needed.has(f));
+    expect(unneeded).toBeGreaterThanOrEqual(0);
+    const bytes = readFileSync(join(s.folder, shared));
+    bytes[Math.floor((offsets[unneeded]! + offsets[unneeded + 1]!) / 2)]! ^= 0x40;
+    writeFileSync(join(s.folder, shared), bytes);
+    const live = sha256(s.dbPath);
+    const err = await restoreNewest(s);
+    expect(err).toBeInstanceOf(BackupDamagedError);
+    expect(err!.message).toStartWith(`refusing to restore ${second.b.manifest.id}: `);
+    expect(err!.message).toContain(`pack ${shared} is damaged`);
     expect(sha256(s.dbPath)).toBe(live);
     expect(readdirSync(s.dir).filter((n) => n.startsWith("."))).toEqual([]);
   });

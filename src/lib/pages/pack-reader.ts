@@ -31,6 +31,13 @@ export interface ReadPackOptions {
   entries?: number;
   /** What opens an encrypted (`.age`) pack. */
   keys?: AgeKeys;
+  /**
+   * Frames to decompress (by index), when not all: the pages of the others
+   * are not yielded, though their stored bytes are hashed and checked as
+   * every frame's are. A skipped frame is taken to hold pagesPerFrame pages
+   * (as every frame but the last does), so `entries` is not checked then.
+   */
+  wantFrame?: (frame: number) => boolean;
 }
 
 export interface PackEntry {
@@ -72,7 +79,8 @@ export async function* readPack(path: string, opts: ReadPackOptions): AsyncGener
   let storedSize = 0;
   const buf = new Uint8Array(FRAME_BUFFER_BYTES);
   let filled = 0;
-  const pending: { index: number; out: Promise<Uint8Array> }[] = [];
+  const pending: { index: number; out: Promise<Uint8Array> | null }[] = [];
+  let skipped = false;
   let frames = 0;
   let entry = 0;
   let shortFrame = -1;
@@ -83,6 +91,10 @@ export async function* readPack(path: string, opts: ReadPackOptions): AsyncGener
     try {
       // biome-ignore lint/suspicious/noAssignInExpressions: walk the frames that are complete in buf
       for (let len; (len = frameLength(buf, off, filled)) !== null; off += len) {
+        if (opts.wantFrame && !opts.wantFrame(frames)) {
+          pending.push({ index: frames++, out: null });
+          continue;
+        }
         const out = Bun.zstdDecompress(buf.slice(off, off + len)); // a copy: buf is refilled meanwhile
         out.catch(() => {}); // handled in order below, not as an unhandled rejection meanwhile
         pending.push({ index: frames++, out });
@@ -109,14 +121,20 @@ export async function* readPack(path: string, opts: ReadPackOptions): AsyncGener
   /** The pages of the oldest pending frame, checked for shape. */
   async function* drainOne(): AsyncGenerator<PackEntry> {
     const { index, out } = pending.shift()!;
+    if (shortFrame >= 0)
+      throw damaged(`frame ${shortFrame} holds fewer than ${opts.pagesPerFrame} pages but is not the last`);
+    entry = index * opts.pagesPerFrame;
+    if (out === null) {
+      skipped = true;
+      entry += opts.pagesPerFrame;
+      return;
+    }
     let raw: Uint8Array;
     try {
       raw = await out;
     } catch (err) {
       throw damaged(`frame ${index} does not decompress (${describeError(err)})`);
     }
-    if (shortFrame >= 0)
-      throw damaged(`frame ${shortFrame} holds fewer than ${opts.pagesPerFrame} pages but is not the last`);
     if (raw.length === 0 || raw.length % opts.pageSize !== 0 || raw.length > frameBytes)
       throw damaged(
         `frame ${index} holds ${raw.length} bytes, not 1 to ${opts.pagesPerFrame} pages of ${opts.pageSize}`,
@@ -162,7 +180,7 @@ export async function* readPack(path: string, opts: ReadPackOptions): AsyncGener
     while (pending.length > 0) yield* drainOne();
     if (filled > 0) throw damaged(`it ends inside frame ${frames} (${filled} bytes of it): truncated`);
   } finally {
-    await Promise.allSettled(pending.map((p) => p.out));
+    await Promise.allSettled(pending.map((p) => p.out ?? Promise.resolve()));
     await fh.close();
   }
   const sha256 = hash.digest("hex");
@@ -170,7 +188,7 @@ export async function* readPack(path: string, opts: ReadPackOptions): AsyncGener
     throw damaged(`${storedSize} bytes stored, the backup recorded ${opts.size}`);
   if (sha256 !== opts.sha256)
     throw damaged(`the SHA-256 of its stored bytes is ${sha256}, the backup recorded ${opts.sha256}`);
-  if (opts.entries !== undefined && entry !== opts.entries)
+  if (opts.entries !== undefined && !skipped && entry !== opts.entries)
     throw damaged(`it holds ${entry} entries, its index lists ${opts.entries}`);
   if (entry === 0) throw damaged("it holds no pages");
 }

@@ -250,7 +250,8 @@ export async function reassembleChecked(
   badPacks: string[] = [],
 ): Promise<string[]> {
   try {
-    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest);
+    // As decompressChecked's, the image is not fsynced here: verify removes it, restore fsyncs it before its rename.
+    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest, { sync: false });
     return [];
   } catch (err) {
     if (err instanceof PackKeyError) throw new WrongKeyError(err.message);
