@@ -285,7 +285,7 @@ describe("restore of pages backups whose pages come from several packs", () => {
     }
     expect(last.pages.packs.length).toBeGreaterThanOrEqual(4);
     expect(await restoreNewest(s)).toBeNull();
-    expect(sha256(s.dbPath)).toBe(last.b.manifest.raw.sha256);
+    expect(sha256(s.dbPath)).toBe(last.b.manifest.raw.sha256!);
     expect(integrityCheck(s.dbPath)).toBe("ok");
   });
 
