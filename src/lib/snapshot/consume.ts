@@ -7,6 +7,7 @@
  */
 import type { CheckLevel } from "../model/index.ts";
 import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
+import { RawHasher } from "./raw-hasher.ts";
 
 /**
  * Pages handed over at a time: whole pages, about this many bytes (fewer at
@@ -63,17 +64,24 @@ export async function consumePageSnapshot(
     async (files, pin, startCheck) => {
       const { pageSize, pageCount } = pin;
       await consumer.begin({ pageSize, pageCount, startCheck });
-      const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES);
-      const hash = new Bun.CryptoHasher("sha256");
-      let done = 0;
-      for await (const chunk of chunks) {
-        hash.update(chunk);
-        await consumer.pages(chunk, done / pageSize + 1, pageSize);
-        done += chunk.length;
-        release(chunk);
-        onProgress?.(done, pageCount * pageSize);
+      const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES, true);
+      // The raw SHA-256 on another thread while the consumer works on the same chunk here.
+      const hasher = new RawHasher();
+      try {
+        let done = 0;
+        for await (const chunk of chunks) {
+          const hashed = hasher.update(chunk);
+          hashed.catch(() => {}); // awaited below; a failure of pages() must not leave it unhandled
+          await consumer.pages(chunk, done / pageSize + 1, pageSize);
+          await hashed;
+          done += chunk.length;
+          release(chunk);
+          onProgress?.(done, pageCount * pageSize);
+        }
+        return { rawSize: done, rawSha256: await hasher.digest() };
+      } finally {
+        hasher.close();
       }
-      return { rawSize: done, rawSha256: hash.digest("hex") };
     },
     () => consumer.discard(),
     reuse && { ...reuse, image: (c) => c.rawSha256 },
