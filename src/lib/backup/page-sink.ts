@@ -11,7 +11,6 @@ import type { StoredFilter } from "../codec/index.ts";
 import type { StoredPack } from "../model/index.ts";
 import {
   type FinishedPack,
-  idAt,
   indexKey,
   MapBuilder,
   PAGE_ID_BYTES,
@@ -75,10 +74,9 @@ export class PageSink implements PageConsumer {
     );
     const entries = usable.reduce((n, k) => n + k.index.ids.length / PAGE_ID_BYTES, 0);
     this.table = new DedupTable(entries + pageCount);
+    // A candidate's number is its pack number in the table.
     this.candidates = usable.map((k) => ({ stored: k.stored, ref: -1 }));
-    for (const [c, k] of usable.entries()) {
-      for (let e = 0; e < k.index.ids.length / PAGE_ID_BYTES; e++) this.table.add(idAt(k.index, e), c, e);
-    }
+    for (const k of usable) this.table.addPack(k.index.ids);
     this.refs = [];
     this.builder = new MapBuilder(pageSize);
   }
@@ -106,7 +104,7 @@ export class PageSink implements PageConsumer {
       this.startCheck();
       const w = this.writer ?? (await this.startPack(pageSize));
       const entry = await w.add(page, id);
-      this.table.add(id, this.writerCandidate, entry);
+      if (this.table.append(id) !== entry) throw new Error("page sink: the dedup table and the pack disagree on an entry");
       this.builder!.add(firstPage + i, this.refOf(this.writerCandidate), entry);
       if (w.isFull()) await this.finishPack();
     }
@@ -117,7 +115,8 @@ export class PageSink implements PageConsumer {
     // An encrypted pack's index is sealed under the id key: the next backup reads it with the id key alone.
     const sealKey = seal ? indexKey(idKey) : undefined;
     this.writer = await PackWriter.create(folder, { pageSize, level, idKey, seal, indexKey: sealKey });
-    this.writerCandidate = this.candidates.length;
+    this.writerCandidate = this.table.openPack();
+    if (this.writerCandidate !== this.candidates.length) throw new Error("page sink: pack numbers out of step");
     this.candidates.push({ stored: null, ref: -1 });
     return this.writer;
   }
