@@ -16,6 +16,8 @@ import { generateDatabase, prng } from "./generate.ts";
 export interface Timed {
   ms: number;
   maxRssBytes: number;
+  /** User + system CPU time, for a shared machine where wall time is noisy. */
+  cpuMs: number;
 }
 
 export interface PagesBackupBench {
@@ -38,7 +40,9 @@ async function run(cmd: string[], cwd: string): Promise<Timed & { stdout: string
   ]);
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}: ${err || stdout}`);
-  return { ms, maxRssBytes: p.resourceUsage()?.maxRSS ?? 0, stdout };
+  const usage = p.resourceUsage();
+  const cpuMs = usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / 1000 : 0;
+  return { ms, maxRssBytes: usage?.maxRSS ?? 0, cpuMs, stdout };
 }
 
 /** Tables of the bench database and how many rows each holds. */
@@ -151,7 +155,7 @@ if (import.meta.main) {
     const r = await benchPagesBackup(work, Number(size), Number(runs), bin);
     const fmt = (ts: Timed[]) =>
       `${(median(ts.map((t) => t.ms)) / 1000).toFixed(2)} s [${ts.map((t) => (t.ms / 1000).toFixed(2)).join(", ")}], ` +
-      `peak RSS ${Math.round(Math.max(...ts.map((t) => t.maxRssBytes)) / 2 ** 20)} MiB`;
+      `CPU ${(median(ts.map((t) => t.cpuMs)) / 1000).toFixed(2)} s, peak RSS ${Math.round(Math.max(...ts.map((t) => t.maxRssBytes)) / 2 ** 20)} MiB`;
     const fullMs = median(r.full.map((t) => t.ms));
     console.log(`full      ${fmt(r.full)}, stored ${(r.fullStored / 2 ** 20).toFixed(1)} MiB`);
     console.log(

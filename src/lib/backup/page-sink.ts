@@ -22,6 +22,7 @@ import {
 import type { PageConsumer } from "../snapshot/index.ts";
 import { removeQuietly } from "../system/index.ts";
 import { DedupTable } from "./dedup.ts";
+import { IdHasher } from "./id-hasher.ts";
 import type { KnownPack } from "./known-packs.ts";
 
 export interface PageSinkOptions {
@@ -61,6 +62,9 @@ export class PageSink implements PageConsumer {
   private written: FinishedPack[] = [];
   /** Starts the snapshot's check: at this attempt's first page not stored yet. */
   private startCheck: () => void = () => {};
+  /** This attempt's hasher, once consumePageSnapshot asked for it. */
+  private ids: IdHasher | null = null;
+  private pageSize = 0;
 
   constructor(
     private readonly known: KnownPack[],
@@ -78,6 +82,8 @@ export class PageSink implements PageConsumer {
     this.candidates = usable.map((k) => ({ stored: k.stored, ref: -1 }));
     for (const k of usable) this.table.addPack(k.index.ids);
     this.refs = [];
+    this.ids = null;
+    this.pageSize = pageSize;
     this.builder = new MapBuilder(pageSize);
   }
 
@@ -91,11 +97,23 @@ export class PageSink implements PageConsumer {
     return cand.ref;
   }
 
+  /** The raw SHA-256 and the last pages' ids on a worker thread (id-hasher.ts), one per attempt. */
+  hasher(): IdHasher {
+    this.ids = new IdHasher(this.opts.idKey, this.pageSize);
+    return this.ids;
+  }
+
   async pages(buf: Uint8Array, firstPage: number, pageSize: number): Promise<void> {
     const n = buf.length / pageSize;
+    const part = this.ids?.idsOf(buf) ?? null;
+    const mine = part?.from ?? n;
+    let theirs: Uint8Array | null = null;
     for (let i = 0; i < n; i++) {
+      if (i === mine && part) theirs = await part.ids;
       const page = buf.subarray(i * pageSize, (i + 1) * pageSize);
-      const id = pageId(this.opts.idKey, page);
+      const id = theirs
+        ? theirs.subarray((i - mine) * PAGE_ID_BYTES, (i - mine + 1) * PAGE_ID_BYTES)
+        : pageId(this.opts.idKey, page);
       const hit = this.table.get(id);
       if (hit) {
         this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
@@ -108,6 +126,7 @@ export class PageSink implements PageConsumer {
       this.builder!.add(firstPage + i, this.refOf(this.writerCandidate), entry);
       if (w.isFull()) await this.finishPack();
     }
+    this.ids?.mainDone();
   }
 
   private async startPack(pageSize: number): Promise<PackWriter> {

@@ -7,7 +7,6 @@
  */
 import type { CheckLevel } from "../model/index.ts";
 import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
-import { RawHasher } from "./raw-hasher.ts";
 
 /**
  * Pages handed over at a time: whole pages, about this many bytes (fewer at
@@ -30,6 +29,34 @@ export interface PageConsumer {
   pages(pages: Uint8Array, firstPage: number, pageSize: number): Promise<void> | void;
   /** The attempt is thrown away (the WAL moved under it): drop what it made; begin() follows. */
   discard(): Promise<void> | void;
+  /**
+   * What computes the image's raw SHA-256 for this attempt (called after begin()), for
+   * a consumer that hashes on another thread; absent: hashed here, chunk by chunk.
+   */
+  hasher?(): ChunkHasher;
+}
+
+/**
+ * The raw SHA-256 of the image, fed the chunks in order. Each chunk is given to
+ * update() before the consumer's pages(); its buffer is reused once both settle.
+ * Chunks are in SharedArrayBuffers, so another thread may read them in place.
+ */
+export interface ChunkHasher {
+  update(chunk: Uint8Array): Promise<void>;
+  digest(): Promise<string>;
+  /** Frees what it holds; called once, whatever happened. */
+  close(): void;
+}
+
+function hashHere(): ChunkHasher {
+  const hash = new Bun.CryptoHasher("sha256");
+  return {
+    update: async (chunk) => {
+      hash.update(chunk);
+    },
+    digest: async () => hash.digest("hex"),
+    close: () => {},
+  };
 }
 
 export interface ConsumedSnapshotResult extends PinnedSnapshot {
@@ -65,8 +92,7 @@ export async function consumePageSnapshot(
       const { pageSize, pageCount } = pin;
       await consumer.begin({ pageSize, pageCount, startCheck });
       const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES, true);
-      // The raw SHA-256 on another thread while the consumer works on the same chunk here.
-      const hasher = new RawHasher();
+      const hasher = consumer.hasher?.() ?? hashHere();
       try {
         let done = 0;
         for await (const chunk of chunks) {

@@ -4,6 +4,7 @@
 export {
   CONSUMER_CHUNK_BYTES,
   type ConsumedSnapshotResult,
+  type ChunkHasher,
   consumePageSnapshot,
   type PageConsumer,
 } from "./consume.ts";
