@@ -57,7 +57,8 @@ export class DedupTable {
    * (0, 1, … in the order packs are added or opened).
    */
   addPack(ids: Uint8Array): number {
-    if (ids.length % PAGE_ID_BYTES !== 0) throw new RangeError(`pack ids are ${ids.length} bytes, not a multiple of 16`);
+    if (ids.length % PAGE_ID_BYTES !== 0)
+      throw new RangeError(`pack ids are ${ids.length} bytes, not a multiple of 16`);
     const entries = ids.length / PAGE_ID_BYTES;
     this.reserve(this.count + entries);
     const p = this.push(ids, entries, false);

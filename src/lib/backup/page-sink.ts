@@ -122,7 +122,8 @@ export class PageSink implements PageConsumer {
       this.startCheck();
       const w = this.writer ?? (await this.startPack(pageSize));
       const entry = await w.add(page, id);
-      if (this.table.append(id) !== entry) throw new Error("page sink: the dedup table and the pack disagree on an entry");
+      if (this.table.append(id) !== entry)
+        throw new Error("page sink: the dedup table and the pack disagree on an entry");
       this.builder!.add(firstPage + i, this.refOf(this.writerCandidate), entry);
       if (w.isFull()) await this.finishPack();
     }

@@ -2,9 +2,9 @@
  * A consistent image of a live database, read-only: its pages (WAL-aware) in a worker, or VACUUM INTO; SQLite checks.
  */
 export {
+  type ChunkHasher,
   CONSUMER_CHUNK_BYTES,
   type ConsumedSnapshotResult,
-  type ChunkHasher,
   consumePageSnapshot,
   type PageConsumer,
 } from "./consume.ts";
