@@ -1,106 +1,98 @@
 /**
  * The pages a pages backup need not store again: page id → (pack, entry),
- * over the packs that listed backups reference, plus every page this backup
- * stored so far (so a page repeated within one image is stored once).
+ * over the indexes of packs that listed backups reference, plus every page
+ * this backup stored so far (so a page repeated within one image is stored
+ * once). Exact: a hit is always a full 16-byte match.
  *
  * Compact, because a folder's packs may hold millions of page versions (a
  * 5 GiB database keeps ~1.3 M pages, and each retained day adds its changed
- * ones). Of a stored pack the table keeps only the first 8 bytes of each id
- * (its key), and a slot is one u32, an entry's number across all packs in
- * the order added, found by linear probing at a load of at most 0.7: about
- * 8 + 5.7 bytes an entry. A key match is only a candidate: the caller confirms
- * it against the pack's full ids (page-sink.ts reads them again from the
- * index) and asks for the next candidate when they differ, so a false match
- * costs a lookup, never a wrong reference. The packs this backup writes keep
- * their full ids here. Ids are HMAC outputs, so their bytes are a good hash.
+ * ones): the ids are not copied, they stay in the packs' own id arrays (the
+ * decoded indexes, 16 bytes an entry), and the table holds one u32 a slot,
+ * an entry's number across all packs in the order added, found by linear
+ * probing at a load of at most 0.7: about 16 + 5.7 bytes an entry in all.
+ * Ids are HMAC outputs, so their first four bytes are a good hash.
  */
 import { PAGE_ID_BYTES } from "../pages/index.ts";
 
-/** Bytes of the key kept for each entry of a stored pack. */
-export const KEY_BYTES = 8;
 /** Highest share of slots in use; past it the table grows. */
 const MAX_LOAD = 0.7;
 const MIN_SLOTS = 1024;
 
 const slotsFor = (entries: number) => Math.max(MIN_SLOTS, Math.ceil(entries / MAX_LOAD) + 1);
 
-export interface Candidate {
-  pack: number;
-  entry: number;
-}
-
 export class DedupTable {
   /** Entry number + 1 of each slot (0: empty). */
   private slots: Uint32Array;
-  /** Each pack's keys (KEY_BYTES an entry), or for an opened pack its full ids (16 bytes an entry). */
-  private packKeys: Uint8Array[] = [];
-  /** Bytes an entry in packKeys: KEY_BYTES, or PAGE_ID_BYTES for a pack opened here. */
-  private strides: number[] = [];
+  /** Each pack's ids, 16 bytes an entry; only the last pack may still grow. */
+  private packIds: Uint8Array[] = [];
+  /** Entries of each pack. */
   private counts: number[] = [];
   /** Number of each pack's first entry: the sum of the counts before it. */
   private starts: number[] = [];
   private total = 0;
+  /** Ids in the table (an id repeated in a later pack is not). */
+  private count = 0;
+  /** Whether each pack is one opened here (its ids grown here), not given. */
+  private owned: boolean[] = [];
 
   constructor(expected = 0) {
     this.slots = new Uint32Array(slotsFor(expected));
   }
 
-  /** Entries in the table. */
+  /** Distinct ids found by get(). */
   get size(): number {
-    return this.total;
+    return this.count;
   }
 
-  /** Bytes this table holds: slots, keys, and the full ids of the packs opened here. */
+  /** Bytes this table holds: its slots and the ids of the packs it was not given (openPack). */
   get byteLength(): number {
-    return this.slots.byteLength + this.packKeys.reduce((n, k) => n + k.byteLength, 0);
+    let n = this.slots.byteLength;
+    for (const [p, own] of this.owned.entries()) if (own) n += this.packIds[p]!.byteLength;
+    return n;
   }
 
   /**
-   * Adds a stored pack by its entries' keys (the first KEY_BYTES of each id, in
-   * entry order; kept, not copied). Returns the pack's number (0, 1, … in the
-   * order packs are added or opened). An id in several packs is found first
-   * where it was added first.
+   * Adds a stored pack whose entry k has the id at `ids[16k …]` (kept, not copied):
+   * each of its ids not in the table yet now points to it. Returns the pack's number
+   * (0, 1, … in the order packs are added or opened).
    */
-  addPack(keys: Uint8Array): number {
-    if (keys.length % KEY_BYTES !== 0) throw new RangeError(`pack keys are ${keys.length} bytes, not a multiple of 8`);
-    const entries = keys.length / KEY_BYTES;
-    this.reserve(this.total + entries);
-    const p = this.push(keys, KEY_BYTES, entries);
-    for (let e = 0; e < entries; e++) this.insert(this.starts[p]! + e, keys, e * KEY_BYTES);
+  addPack(ids: Uint8Array): number {
+    if (ids.length % PAGE_ID_BYTES !== 0)
+      throw new RangeError(`pack ids are ${ids.length} bytes, not a multiple of 16`);
+    const entries = ids.length / PAGE_ID_BYTES;
+    this.reserve(this.count + entries);
+    const p = this.push(ids, entries, false);
+    for (let e = 0; e < entries; e++) this.insert(this.starts[p]! + e);
     return p;
   }
 
   /** Starts a pack this backup writes, empty; append() adds to it. Returns its number. */
   openPack(): number {
-    return this.push(new Uint8Array(256 * PAGE_ID_BYTES), PAGE_ID_BYTES, 0);
+    return this.push(new Uint8Array(256 * PAGE_ID_BYTES), 0, true);
   }
 
   /** Adds `id` as the next entry of the open pack (the last one, if opened); returns that entry. */
   append(id: Uint8Array): number {
-    const p = this.packKeys.length - 1;
-    if (this.strides[p] !== PAGE_ID_BYTES) throw new Error("dedup table: no open pack");
+    const p = this.packIds.length - 1;
+    if (!this.owned[p]) throw new Error("dedup table: no open pack");
     if (id.length !== PAGE_ID_BYTES) throw new RangeError(`a page id is ${PAGE_ID_BYTES} bytes, got ${id.length}`);
-    this.reserve(this.total + 1);
+    this.reserve(this.count + 1);
     const e = this.counts[p]!;
-    let ids = this.packKeys[p]!;
+    let ids = this.packIds[p]!;
     if ((e + 1) * PAGE_ID_BYTES > ids.length) {
       const grown = new Uint8Array(ids.length * 2);
       grown.set(ids);
-      this.packKeys[p] = ids = grown;
+      this.packIds[p] = ids = grown;
     }
     ids.set(id, e * PAGE_ID_BYTES);
     this.counts[p] = e + 1;
     this.total++;
-    this.insert(this.starts[p]! + e, ids, e * PAGE_ID_BYTES);
+    this.insert(this.starts[p]! + e);
     return e;
   }
 
-  /**
-   * The `skip`-th place (0: the first added) whose key is that of `id`, or null
-   * when there is none. A place in a pack opened here is an exact match; one
-   * in a stored pack must be confirmed against its full ids (ownIds() is null there).
-   */
-  candidate(id: Uint8Array, skip = 0): Candidate | null {
+  /** Where a page with `id` is stored (the first place added), or null. */
+  get(id: Uint8Array): { pack: number; entry: number } | null {
     const slots = this.slots;
     let s = this.home(id, 0);
     for (;;) {
@@ -108,34 +100,32 @@ export class DedupTable {
       if (v === 0) return null;
       const p = this.packOf(v - 1);
       const e = v - 1 - this.starts[p]!;
-      const stride = this.strides[p]!;
-      const len = stride === PAGE_ID_BYTES ? PAGE_ID_BYTES : KEY_BYTES;
-      if (sameBytes(id, 0, this.packKeys[p]!, e * stride, len) && skip-- === 0) return { pack: p, entry: e };
+      if (this.sameId(id, 0, this.packIds[p]!, e * PAGE_ID_BYTES)) return { pack: p, entry: e };
       if (++s === slots.length) s = 0;
     }
   }
 
-  /** Whether `pack` was opened here (its candidates are exact matches). */
-  isOpened(pack: number): boolean {
-    return this.strides[pack] === PAGE_ID_BYTES;
-  }
-
-  private push(keys: Uint8Array, stride: number, entries: number): number {
-    this.packKeys.push(keys);
-    this.strides.push(stride);
+  private push(ids: Uint8Array, entries: number, owned: boolean): number {
+    this.packIds.push(ids);
+    this.owned.push(owned);
     this.counts.push(entries);
     this.starts.push(this.total);
     this.total += entries;
-    return this.packKeys.length - 1;
+    return this.packIds.length - 1;
   }
 
-  /** The first slot to probe for the key at `bytes[off …]`. */
-  private home(bytes: Uint8Array, off: number): number {
-    const h = (bytes[off]! | (bytes[off + 1]! << 8) | (bytes[off + 2]! << 16) | (bytes[off + 3]! << 24)) >>> 0;
+  /** The first slot to probe for the id at `ids[off …]`. */
+  private home(ids: Uint8Array, off: number): number {
+    const h = (ids[off]! | (ids[off + 1]! << 8) | (ids[off + 2]! << 16) | (ids[off + 3]! << 24)) >>> 0;
     return Math.floor((h / 4294967296) * this.slots.length);
   }
 
-  /** The pack holding entry number `n` (an empty pack shares its start with the next: the later one holds it). */
+  private sameId(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+    for (let i = 0; i < PAGE_ID_BYTES; i++) if (a[ao + i] !== b[bo + i]) return false;
+    return true;
+  }
+
+  /** The pack holding entry number `n`. */
   private packOf(n: number): number {
     const starts = this.starts;
     let lo = 0;
@@ -145,31 +135,33 @@ export class DedupTable {
       if (starts[mid]! <= n) lo = mid;
       else hi = mid - 1;
     }
+    // Empty packs share their start with the next one: the entry is in the last pack starting there.
     return lo;
   }
 
-  /** Puts entry number `n`, whose key is at `bytes[off …]`, in the first free slot of its probe sequence. */
-  private insert(n: number, bytes: Uint8Array, off: number): void {
+  /** Puts entry number `n` in the table unless its id is there already. */
+  private insert(n: number): void {
+    const p = this.packOf(n);
+    const ids = this.packIds[p]!;
+    const off = (n - this.starts[p]!) * PAGE_ID_BYTES;
     const slots = this.slots;
-    let s = this.home(bytes, off);
-    while (slots[s] !== 0) if (++s === slots.length) s = 0;
+    let s = this.home(ids, off);
+    for (;;) {
+      const v = slots[s]!;
+      if (v === 0) break;
+      const q = this.packOf(v - 1);
+      if (this.sameId(ids, off, this.packIds[q]!, (v - 1 - this.starts[q]!) * PAGE_ID_BYTES)) return;
+      if (++s === slots.length) s = 0;
+    }
     slots[s] = n + 1;
+    this.count++;
   }
 
-  /**
-   * Grows the table so that `entries` fit under MAX_LOAD, putting every entry
-   * back in the order added (so the first place of an id stays the first candidate).
-   */
+  /** Grows the table (rehashing every entry, first places first) so that `entries` fit under MAX_LOAD. */
   private reserve(entries: number): void {
     if (entries <= this.slots.length * MAX_LOAD) return;
     this.slots = new Uint32Array(Math.max(slotsFor(entries), this.slots.length * 2));
-    for (let p = 0; p < this.packKeys.length; p++)
-      for (let e = 0; e < this.counts[p]!; e++)
-        this.insert(this.starts[p]! + e, this.packKeys[p]!, e * this.strides[p]!);
+    this.count = 0;
+    for (let n = 0; n < this.total; n++) this.insert(n);
   }
-}
-
-function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (a[ao + i] !== b[bo + i]) return false;
-  return true;
 }

@@ -6,9 +6,7 @@
  * written under the same id key (an encrypted pack's index is sealed with a
  * key derived from the id key, so a host with recipients only reads it). Any other pack is left out: its pages are
  * stored again into new packs (dedup finds less, nothing is ever referenced
- * that failed its last check or cannot be shown present). Of each index only
- * the ids' first bytes stay in memory; the full ids are read again when a
- * page matches them (dedup.ts).
+ * that failed its last check or cannot be shown present).
  */
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,37 +19,13 @@ import {
   type StoredPack,
   storedPages,
 } from "../model/index.ts";
-import {
-  decodePackIndex,
-  indexKey,
-  keyFingerprint,
-  openSealed,
-  PAGE_ID_BYTES,
-  type PackIndex,
-} from "../pages/index.ts";
+import { decodePackIndex, indexKey, keyFingerprint, openSealed, type PackIndex } from "../pages/index.ts";
 import type { StoredBackup } from "../store/index.ts";
-import { KEY_BYTES } from "./dedup.ts";
 
 export interface KnownPack {
   /** As the manifests record it (name, stored size and SHA-256), without `new`. */
   stored: StoredPack;
-  pageSize: number;
-  pagesPerFrame: number;
-  /**
-   * The first KEY_BYTES (8) of each entry's id, in entry order. Only these stay in
-   * memory (a folder's packs may hold millions of entries); a match on them is
-   * confirmed against the full ids, read again with readIds().
-   */
-  prefixes: Uint8Array;
-  /** The pack's full ids (16 bytes an entry), read again from its index; null if it no longer reads as it did. */
-  readIds(): Promise<Uint8Array | null>;
-}
-
-function prefixesOf(ids: Uint8Array): Uint8Array {
-  const n = ids.length / PAGE_ID_BYTES;
-  const out = new Uint8Array(n * KEY_BYTES);
-  for (let e = 0; e < n; e++) out.set(ids.subarray(e * PAGE_ID_BYTES, e * PAGE_ID_BYTES + KEY_BYTES), e * KEY_BYTES);
-  return out;
+  index: PackIndex;
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -141,18 +115,9 @@ export async function loadKnownPacks(
   const out: KnownPack[] = [];
   for (const [name, known] of byName) {
     if (!known || states.get(name)?.bad || !isPresent(folder, known.stored)) continue;
-    const fits = (i: PackIndex | null): i is PackIndex =>
-      i !== null && i.pageSize === known.pageSize && i.pagesPerFrame === known.pagesPerFrame;
     const index = await readIndex(folder, known.stored, idKey, keys);
-    if (!fits(index)) continue;
-    const { stored, pageSize, pagesPerFrame } = known;
-    const prefixes = prefixesOf(index.ids);
-    const entries = index.ids.length;
-    const readIds = async () => {
-      const again = await readIndex(folder, stored, idKey, keys);
-      return fits(again) && again.ids.length === entries ? again.ids : null;
-    };
-    out.push({ stored, pageSize, pagesPerFrame, prefixes, readIds });
+    if (index && index.pageSize === known.pageSize && index.pagesPerFrame === known.pagesPerFrame)
+      out.push({ stored: known.stored, index });
   }
   return out;
 }

@@ -21,7 +21,7 @@ import {
 } from "../pages/index.ts";
 import type { PageConsumer } from "../snapshot/index.ts";
 import { removeQuietly } from "../system/index.ts";
-import { DedupTable, KEY_BYTES, type Candidate as Place } from "./dedup.ts";
+import { DedupTable } from "./dedup.ts";
 import { IdHasher } from "./id-hasher.ts";
 import type { KnownPack } from "./known-packs.ts";
 
@@ -34,15 +34,6 @@ export interface PageSinkOptions {
   seal?: () => Promise<StoredFilter>;
   /** Called once each new pack and its index are durable under their final names. */
   onStored?: (name: string) => void;
-}
-
-/** Stored packs whose full ids are kept at a time: pages come in order, so their matches mostly do too. */
-const FULL_IDS_KEPT = 8;
-
-function sameId(ids: Uint8Array, entry: number, id: Uint8Array): boolean {
-  const off = entry * PAGE_ID_BYTES;
-  for (let i = 0; i < PAGE_ID_BYTES; i++) if (ids[off + i] !== id[i]) return false;
-  return true;
 }
 
 /** A pack the map may reference: one already stored, or one this backup writes (stored once finished). */
@@ -74,10 +65,6 @@ export class PageSink implements PageConsumer {
   /** This attempt's hasher, once consumePageSnapshot asked for it. */
   private ids: IdHasher | null = null;
   private pageSize = 0;
-  /** The known packs of this attempt's page size, by their numbers in the table. */
-  private usable: KnownPack[] = [];
-  /** Full ids of the stored packs read last, to confirm key matches (FULL_IDS_KEPT at most). */
-  private fullIds = new Map<number, Uint8Array | null>();
 
   constructor(
     private readonly known: KnownPack[],
@@ -86,14 +73,14 @@ export class PageSink implements PageConsumer {
 
   begin({ pageSize, pageCount, startCheck }: { pageSize: number; pageCount: number; startCheck?: () => void }): void {
     this.startCheck = startCheck ?? (() => {});
-    const usable = this.known.filter((k) => k.pageSize === pageSize && k.pagesPerFrame === pagesPerFrame(pageSize));
-    const entries = usable.reduce((n, k) => n + k.prefixes.length / KEY_BYTES, 0);
+    const usable = this.known.filter(
+      (k) => k.index.pageSize === pageSize && k.index.pagesPerFrame === pagesPerFrame(pageSize),
+    );
+    const entries = usable.reduce((n, k) => n + k.index.ids.length / PAGE_ID_BYTES, 0);
     this.table = new DedupTable(entries + pageCount);
     // A candidate's number is its pack number in the table.
     this.candidates = usable.map((k) => ({ stored: k.stored, ref: -1 }));
-    for (const k of usable) this.table.addPack(k.prefixes);
-    this.usable = usable;
-    this.fullIds.clear();
+    for (const k of usable) this.table.addPack(k.index.ids);
     this.refs = [];
     this.ids = null;
     this.pageSize = pageSize;
@@ -127,11 +114,7 @@ export class PageSink implements PageConsumer {
       const id = theirs
         ? theirs.subarray((i - mine) * PAGE_ID_BYTES, (i - mine + 1) * PAGE_ID_BYTES)
         : pageId(this.opts.idKey, page);
-      let hit = this.lookup(id);
-      while (typeof hit === "number") {
-        await this.loadIds(hit);
-        hit = this.lookup(id);
-      }
+      const hit = this.table.get(id);
       if (hit) {
         this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
         continue;
@@ -145,27 +128,6 @@ export class PageSink implements PageConsumer {
       if (w.isFull()) await this.finishPack();
     }
     this.ids?.mainDone();
-  }
-
-  /**
-   * Where the page with `id` is stored, or null; a number: the stored pack whose
-   * full ids must be read (loadIds) before a candidate in it can be confirmed.
-   */
-  private lookup(id: Uint8Array): Place | null | number {
-    for (let k = 0; ; k++) {
-      const c = this.table.candidate(id, k);
-      if (!c || this.table.isOpened(c.pack)) return c;
-      if (!this.fullIds.has(c.pack)) return c.pack;
-      const ids = this.fullIds.get(c.pack);
-      if (ids && sameId(ids, c.entry, id)) return c;
-    }
-  }
-
-  /** Reads a stored pack's full ids again (null: unreadable now, so none of its entries is confirmed). */
-  private async loadIds(pack: number): Promise<void> {
-    const ids = await this.usable[pack]!.readIds();
-    if (this.fullIds.size >= FULL_IDS_KEPT) this.fullIds.delete(this.fullIds.keys().next().value!);
-    this.fullIds.set(pack, ids);
   }
 
   private async startPack(pageSize: number): Promise<PackWriter> {
