@@ -1,84 +1,167 @@
 /**
  * The pages a pages backup need not store again: page id → (pack, entry),
- * from the indexes of packs that listed backups reference, plus every page
+ * over the indexes of packs that listed backups reference, plus every page
  * this backup stored so far (so a page repeated within one image is stored
- * once). Open addressing over typed arrays: 24 bytes a slot, no object per
- * page. Ids are HMAC outputs, so their first four bytes are a good hash.
+ * once). Exact: a hit is always a full 16-byte match.
+ *
+ * Compact, because a folder's packs may hold millions of page versions (a
+ * 5 GiB database keeps ~1.3 M pages, and each retained day adds its changed
+ * ones): the ids are not copied, they stay in the packs' own id arrays (the
+ * decoded indexes, 16 bytes an entry), and the table holds one u32 a slot,
+ * an entry's number across all packs in the order added, found by linear
+ * probing at a load of at most 0.7: about 16 + 5.7 bytes an entry in all.
+ * Ids are HMAC outputs, so their first four bytes are a good hash.
  */
 import { PAGE_ID_BYTES } from "../pages/index.ts";
 
-/** Slots per entry kept at least this: lookups stay short (load ≤ 0.5). */
-const MIN_SLOTS_PER_ENTRY = 2;
+/** Highest share of slots in use; past it the table grows. */
+const MAX_LOAD = 0.7;
+const MIN_SLOTS = 1024;
+
+const slotsFor = (entries: number) => Math.max(MIN_SLOTS, Math.ceil(entries / MAX_LOAD) + 1);
 
 export class DedupTable {
-  private ids: Uint8Array;
-  /** Pack of each slot, plus one (0: empty slot). */
-  private packs: Uint32Array;
-  private entries: Uint32Array;
-  private mask: number;
+  /** Entry number + 1 of each slot (0: empty). */
+  private slots: Uint32Array;
+  /** Each pack's ids, 16 bytes an entry; only the last pack may still grow. */
+  private packIds: Uint8Array[] = [];
+  /** Entries of each pack. */
+  private counts: number[] = [];
+  /** Number of each pack's first entry: the sum of the counts before it. */
+  private starts: number[] = [];
+  private total = 0;
+  /** Ids in the table (an id repeated in a later pack is not). */
   private count = 0;
+  /** Whether each pack is one opened here (its ids grown here), not given. */
+  private owned: boolean[] = [];
 
-  constructor(expected = 1024) {
-    let slots = 1024;
-    while (slots < expected * MIN_SLOTS_PER_ENTRY) slots *= 2;
-    this.ids = new Uint8Array(slots * PAGE_ID_BYTES);
-    this.packs = new Uint32Array(slots);
-    this.entries = new Uint32Array(slots);
-    this.mask = slots - 1;
+  constructor(expected = 0) {
+    this.slots = new Uint32Array(slotsFor(expected));
   }
 
+  /** Distinct ids found by get(). */
   get size(): number {
     return this.count;
   }
 
-  /** The slot holding `id`, or the empty slot where it would go. */
-  private slotOf(id: Uint8Array): number {
-    let slot = (id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) & this.mask;
+  /** Bytes this table holds: its slots and the ids of the packs it was not given (openPack). */
+  get byteLength(): number {
+    let n = this.slots.byteLength;
+    for (const [p, own] of this.owned.entries()) if (own) n += this.packIds[p]!.byteLength;
+    return n;
+  }
+
+  /**
+   * Adds a stored pack whose entry k has the id at `ids[16k …]` (kept, not copied):
+   * each of its ids not in the table yet now points to it. Returns the pack's number
+   * (0, 1, … in the order packs are added or opened).
+   */
+  addPack(ids: Uint8Array): number {
+    if (ids.length % PAGE_ID_BYTES !== 0)
+      throw new RangeError(`pack ids are ${ids.length} bytes, not a multiple of 16`);
+    const entries = ids.length / PAGE_ID_BYTES;
+    this.reserve(this.count + entries);
+    const p = this.push(ids, entries, false);
+    for (let e = 0; e < entries; e++) this.insert(this.starts[p]! + e);
+    return p;
+  }
+
+  /** Starts a pack this backup writes, empty; append() adds to it. Returns its number. */
+  openPack(): number {
+    return this.push(new Uint8Array(256 * PAGE_ID_BYTES), 0, true);
+  }
+
+  /** Adds `id` as the next entry of the open pack (the last one, if opened); returns that entry. */
+  append(id: Uint8Array): number {
+    const p = this.packIds.length - 1;
+    if (!this.owned[p]) throw new Error("dedup table: no open pack");
+    if (id.length !== PAGE_ID_BYTES) throw new RangeError(`a page id is ${PAGE_ID_BYTES} bytes, got ${id.length}`);
+    this.reserve(this.count + 1);
+    const e = this.counts[p]!;
+    let ids = this.packIds[p]!;
+    if ((e + 1) * PAGE_ID_BYTES > ids.length) {
+      const grown = new Uint8Array(ids.length * 2);
+      grown.set(ids);
+      this.packIds[p] = ids = grown;
+    }
+    ids.set(id, e * PAGE_ID_BYTES);
+    this.counts[p] = e + 1;
+    this.total++;
+    this.insert(this.starts[p]! + e);
+    return e;
+  }
+
+  /** Where a page with `id` is stored (the first place added), or null. */
+  get(id: Uint8Array): { pack: number; entry: number } | null {
+    const slots = this.slots;
+    let s = this.home(id, 0);
     for (;;) {
-      if (this.packs[slot] === 0) return slot;
-      const off = slot * PAGE_ID_BYTES;
-      let same = true;
-      for (let i = 0; i < PAGE_ID_BYTES && same; i++) same = this.ids[off + i] === id[i];
-      if (same) return slot;
-      slot = (slot + 1) & this.mask;
+      const v = slots[s]!;
+      if (v === 0) return null;
+      const p = this.packOf(v - 1);
+      const e = v - 1 - this.starts[p]!;
+      if (this.sameId(id, 0, this.packIds[p]!, e * PAGE_ID_BYTES)) return { pack: p, entry: e };
+      if (++s === slots.length) s = 0;
     }
   }
 
-  /** Where a page with `id` is stored, or null. */
-  get(id: Uint8Array): { pack: number; entry: number } | null {
-    const slot = this.slotOf(id);
-    const p = this.packs[slot]!;
-    return p === 0 ? null : { pack: p - 1, entry: this.entries[slot]! };
+  private push(ids: Uint8Array, entries: number, owned: boolean): number {
+    this.packIds.push(ids);
+    this.owned.push(owned);
+    this.counts.push(entries);
+    this.starts.push(this.total);
+    this.total += entries;
+    return this.packIds.length - 1;
   }
 
-  /** Records that `id` is entry `entry` of pack `pack`; the first place recorded for an id stays. */
-  add(id: Uint8Array, pack: number, entry: number): void {
-    if (id.length !== PAGE_ID_BYTES) throw new RangeError(`a page id is ${PAGE_ID_BYTES} bytes, got ${id.length}`);
-    if ((this.count + 1) * MIN_SLOTS_PER_ENTRY > this.packs.length) this.grow();
-    const slot = this.slotOf(id);
-    if (this.packs[slot] !== 0) return;
-    this.ids.set(id, slot * PAGE_ID_BYTES);
-    this.packs[slot] = pack + 1;
-    this.entries[slot] = entry;
+  /** The first slot to probe for the id at `ids[off …]`. */
+  private home(ids: Uint8Array, off: number): number {
+    const h = (ids[off]! | (ids[off + 1]! << 8) | (ids[off + 2]! << 16) | (ids[off + 3]! << 24)) >>> 0;
+    return Math.floor((h / 4294967296) * this.slots.length);
+  }
+
+  private sameId(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+    for (let i = 0; i < PAGE_ID_BYTES; i++) if (a[ao + i] !== b[bo + i]) return false;
+    return true;
+  }
+
+  /** The pack holding entry number `n`. */
+  private packOf(n: number): number {
+    const starts = this.starts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid]! <= n) lo = mid;
+      else hi = mid - 1;
+    }
+    // Empty packs share their start with the next one: the entry is in the last pack starting there.
+    return lo;
+  }
+
+  /** Puts entry number `n` in the table unless its id is there already. */
+  private insert(n: number): void {
+    const p = this.packOf(n);
+    const ids = this.packIds[p]!;
+    const off = (n - this.starts[p]!) * PAGE_ID_BYTES;
+    const slots = this.slots;
+    let s = this.home(ids, off);
+    for (;;) {
+      const v = slots[s]!;
+      if (v === 0) break;
+      const q = this.packOf(v - 1);
+      if (this.sameId(ids, off, this.packIds[q]!, (v - 1 - this.starts[q]!) * PAGE_ID_BYTES)) return;
+      if (++s === slots.length) s = 0;
+    }
+    slots[s] = n + 1;
     this.count++;
   }
 
-  private grow(): void {
-    const { ids, packs, entries } = this;
-    const slots = packs.length * 2;
-    this.ids = new Uint8Array(slots * PAGE_ID_BYTES);
-    this.packs = new Uint32Array(slots);
-    this.entries = new Uint32Array(slots);
-    this.mask = slots - 1;
+  /** Grows the table (rehashing every entry, first places first) so that `entries` fit under MAX_LOAD. */
+  private reserve(entries: number): void {
+    if (entries <= this.slots.length * MAX_LOAD) return;
+    this.slots = new Uint32Array(Math.max(slotsFor(entries), this.slots.length * 2));
     this.count = 0;
-    for (let s = 0; s < packs.length; s++) {
-      if (packs[s] === 0) continue;
-      const id = ids.subarray(s * PAGE_ID_BYTES, (s + 1) * PAGE_ID_BYTES);
-      const slot = this.slotOf(id);
-      this.ids.set(id, slot * PAGE_ID_BYTES);
-      this.packs[slot] = packs[s]!;
-      this.entries[slot] = entries[s]!;
-      this.count++;
-    }
+    for (let n = 0; n < this.total; n++) this.insert(n);
   }
 }

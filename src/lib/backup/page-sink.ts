@@ -14,7 +14,6 @@ import type { StoredFilter } from "../codec/index.ts";
 import { MAX_PACKS, type StoredPack } from "../model/index.ts";
 import {
   type FinishedPack,
-  idAt,
   indexKey,
   MapBuilder,
   NEW_PACKS_PER_IMAGE,
@@ -28,6 +27,7 @@ import {
 import type { PageConsumer } from "../snapshot/index.ts";
 import { removeQuietly } from "../system/index.ts";
 import { DedupTable } from "./dedup.ts";
+import { IdHasher } from "./id-hasher.ts";
 import type { KnownPack } from "./known-packs.ts";
 
 export interface PageSinkOptions {
@@ -72,6 +72,9 @@ export class PageSink implements PageConsumer {
   private written: FinishedPack[] = [];
   /** Starts the snapshot's check: at this attempt's first page not stored yet. */
   private startCheck: () => void = () => {};
+  /** This attempt's hasher, once consumePageSnapshot asked for it. */
+  private ids: IdHasher | null = null;
+  private pageSize = 0;
 
   constructor(
     private readonly known: KnownPack[],
@@ -85,13 +88,14 @@ export class PageSink implements PageConsumer {
     );
     const entries = usable.reduce((n, k) => n + k.index.ids.length / PAGE_ID_BYTES, 0);
     this.table = new DedupTable(entries + pageCount);
+    // A candidate's number is its pack number in the table.
     this.candidates = usable.map((k) => ({ stored: k.stored, ref: -1 }));
-    for (const [c, k] of usable.entries()) {
-      for (let e = 0; e < k.index.ids.length / PAGE_ID_BYTES; e++) this.table.add(idAt(k.index, e), c, e);
-    }
+    for (const k of usable) this.table.addPack(k.index.ids);
     this.refs = [];
     this.oldRefs = 0;
     this.targetRawBytes = packTargetRawBytes(pageCount * pageSize);
+    this.ids = null;
+    this.pageSize = pageSize;
     this.builder = new MapBuilder(pageSize);
   }
 
@@ -113,11 +117,23 @@ export class PageSink implements PageConsumer {
     return cand.ref >= 0 || !cand.stored || cand.stored.new === true || this.oldRefs < limit;
   }
 
+  /** The raw SHA-256 and the last pages' ids on a worker thread (id-hasher.ts), one per attempt. */
+  hasher(): IdHasher {
+    this.ids = new IdHasher(this.opts.idKey, this.pageSize);
+    return this.ids;
+  }
+
   async pages(buf: Uint8Array, firstPage: number, pageSize: number): Promise<void> {
     const n = buf.length / pageSize;
+    const part = this.ids?.idsOf(buf) ?? null;
+    const mine = part?.from ?? n;
+    let theirs: Uint8Array | null = null;
     for (let i = 0; i < n; i++) {
+      if (i === mine && part) theirs = await part.ids;
       const page = buf.subarray(i * pageSize, (i + 1) * pageSize);
-      const id = pageId(this.opts.idKey, page);
+      const id = theirs
+        ? theirs.subarray((i - mine) * PAGE_ID_BYTES, (i - mine + 1) * PAGE_ID_BYTES)
+        : pageId(this.opts.idKey, page);
       const hit = this.table.get(id);
       if (hit && this.mayReference(hit.pack)) {
         this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
@@ -126,10 +142,12 @@ export class PageSink implements PageConsumer {
       this.startCheck();
       const w = this.writer ?? (await this.startPack(pageSize));
       const entry = await w.add(page, id);
-      this.table.add(id, this.writerCandidate, entry);
+      if (this.table.append(id) !== entry)
+        throw new Error("page sink: the dedup table and the pack disagree on an entry");
       this.builder!.add(firstPage + i, this.refOf(this.writerCandidate), entry);
       if (w.isFull()) await this.finishPack();
     }
+    this.ids?.mainDone();
   }
 
   private async startPack(pageSize: number): Promise<PackWriter> {
@@ -144,7 +162,8 @@ export class PageSink implements PageConsumer {
       indexKey: sealKey,
       targetRawBytes: this.targetRawBytes,
     });
-    this.writerCandidate = this.candidates.length;
+    this.writerCandidate = this.table.openPack();
+    if (this.writerCandidate !== this.candidates.length) throw new Error("page sink: pack numbers out of step");
     this.candidates.push({ stored: null, ref: -1 });
     return this.writer;
   }

@@ -29,6 +29,34 @@ export interface PageConsumer {
   pages(pages: Uint8Array, firstPage: number, pageSize: number): Promise<void> | void;
   /** The attempt is thrown away (the WAL moved under it): drop what it made; begin() follows. */
   discard(): Promise<void> | void;
+  /**
+   * What computes the image's raw SHA-256 for this attempt (called after begin()), for
+   * a consumer that hashes on another thread; absent: hashed here, chunk by chunk.
+   */
+  hasher?(): ChunkHasher;
+}
+
+/**
+ * The raw SHA-256 of the image, fed the chunks in order. Each chunk is given to
+ * update() before the consumer's pages(); its buffer is reused once both settle.
+ * Chunks are in SharedArrayBuffers, so another thread may read them in place.
+ */
+export interface ChunkHasher {
+  update(chunk: Uint8Array): Promise<void>;
+  digest(): Promise<string>;
+  /** Frees what it holds; called once, whatever happened. */
+  close(): void;
+}
+
+function hashHere(): ChunkHasher {
+  const hash = new Bun.CryptoHasher("sha256");
+  return {
+    update: async (chunk) => {
+      hash.update(chunk);
+    },
+    digest: async () => hash.digest("hex"),
+    close: () => {},
+  };
 }
 
 export interface ConsumedSnapshotResult extends PinnedSnapshot {
@@ -63,17 +91,23 @@ export async function consumePageSnapshot(
     async (files, pin, startCheck) => {
       const { pageSize, pageCount } = pin;
       await consumer.begin({ pageSize, pageCount, startCheck });
-      const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES);
-      const hash = new Bun.CryptoHasher("sha256");
-      let done = 0;
-      for await (const chunk of chunks) {
-        hash.update(chunk);
-        await consumer.pages(chunk, done / pageSize + 1, pageSize);
-        done += chunk.length;
-        release(chunk);
-        onProgress?.(done, pageCount * pageSize);
+      const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES, true);
+      const hasher = consumer.hasher?.() ?? hashHere();
+      try {
+        let done = 0;
+        for await (const chunk of chunks) {
+          const hashed = hasher.update(chunk);
+          hashed.catch(() => {}); // awaited below; a failure of pages() must not leave it unhandled
+          await consumer.pages(chunk, done / pageSize + 1, pageSize);
+          await hashed;
+          done += chunk.length;
+          release(chunk);
+          onProgress?.(done, pageCount * pageSize);
+        }
+        return { rawSize: done, rawSha256: await hasher.digest() };
+      } finally {
+        hasher.close();
       }
-      return { rawSize: done, rawSha256: hash.digest("hex") };
     },
     () => consumer.discard(),
     reuse && { ...reuse, image: (c) => c.rawSha256 },

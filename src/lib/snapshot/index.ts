@@ -2,6 +2,7 @@
  * A consistent image of a live database, read-only: its pages (WAL-aware) in a worker, or VACUUM INTO; SQLite checks.
  */
 export {
+  type ChunkHasher,
   CONSUMER_CHUNK_BYTES,
   type ConsumedSnapshotResult,
   consumePageSnapshot,

@@ -60,8 +60,9 @@ function readFull(fd: number, buf: Uint8Array, len: number, pos: number): void {
  * Yields the pinned state's pages in order, about CHUNK_BYTES at a time, in
  * buffers taken from a small pool: compressChunks hands each back once its
  * frame is written, so memory stays flat however big the database is.
+ * `shared`: the buffers are SharedArrayBuffers, which another thread reads in place.
  */
-export function pageChunks(files: SourceFiles, pin: Pinned, chunkBytes = CHUNK_BYTES) {
+export function pageChunks(files: SourceFiles, pin: Pinned, chunkBytes = CHUNK_BYTES, shared = false) {
   const { pageSize, pageCount, walPages } = pin;
   const perChunk = Math.max(1, Math.floor(chunkBytes / pageSize));
   const file = files.fd("")!;
@@ -69,10 +70,12 @@ export function pageChunks(files: SourceFiles, pin: Pinned, chunkBytes = CHUNK_B
   // A WAL page is read with its frame header, which must still name that page and the pinned WAL's salts.
   const frame = new Uint8Array(WAL_FRAME_HEADER_BYTES + pageSize);
   const pool: Uint8Array[] = [];
+  const bytes = perChunk * pageSize;
+  const newBuffer = () => new Uint8Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (let first = 1; first <= pageCount; first += perChunk) {
       const n = Math.min(perChunk, pageCount - first + 1);
-      const buf = (pool.pop() ?? new Uint8Array(perChunk * pageSize)).subarray(0, n * pageSize);
+      const buf = (pool.pop() ?? newBuffer()).subarray(0, n * pageSize);
       readFull(file, buf, buf.length, (first - 1) * pageSize);
       for (let i = 0; readWal !== null && i < n; i++) {
         const off = walPages.get(first + i);
