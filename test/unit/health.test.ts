@@ -56,7 +56,7 @@ describe("checkHealth", () => {
   it.each<[string, Partial<DatabaseStats>, RegExp]>([
     ["no backups", { newest: null, oldest: null }, /^app: no backups$/],
     [
-      "a newest backup that read a starved WAL",
+      "a newest backup whose WAL was starved",
       {
         wal_starved: {
           id: "n",
@@ -66,7 +66,7 @@ describe("checkHealth", () => {
           threshold_bytes: 64 * 1024 ** 2,
         },
       },
-      /^app: the backup read 80 MiB of WAL .*checkpoint starvation.*leave a gap between backups.* \(newest backup n\)$/,
+      /^app: the WAL holds 80 MiB written since its last restart .*checkpoint starvation.*leave a gap between backups.* \(newest backup n\)$/,
     ],
     [
       "a stale newest backup",

@@ -144,6 +144,26 @@ export function requireDecryptionKeys(manifests: Manifest[], keys: DecryptionKey
 export class WrongKeyError extends OperationError {}
 
 /**
+ * The error for a backup `id` (encrypted as `enc`) that `keys` cannot open: the
+ * passphrase's variable, or the recipients it is encrypted to and those held.
+ */
+export function wrongKeyError(
+  id: string,
+  enc: ManifestEncryption,
+  keys: DecryptionKeys,
+  err: AgeNoIdentityError,
+): WrongKeyError {
+  if ("passphrase_env" in enc)
+    return new WrongKeyError(`cannot decrypt backup ${id}: ${err.message} ($${enc.passphrase_env})`);
+  const held = keys.identitySource
+    ? `; ${keys.identitySource} holds ${keys.identities.map((i) => i.recipient).join(", ")}`
+    : "";
+  return new WrongKeyError(`no identity matches backup ${id}: it is encrypted to ${enc.recipients.join(", ")}${held}`, {
+    hint: "use the identity file whose public key (`age-keygen -y FILE`) is one of those recipients",
+  });
+}
+
+/**
  * Opens an encrypted stored file: unwraps its file key and returns a factory
  * of decrypting transforms over the whole file. Throws WrongKeyError when no
  * key matches, Error for a file that is not valid age.
@@ -159,19 +179,7 @@ export async function openEncrypted(
     const { fileKey, headerBytes } = await openAgeFile(path, ageKeys);
     return () => decryptTransform(fileKey, headerBytes);
   } catch (err) {
-    if (err instanceof AgeNoIdentityError) {
-      if ("passphrase_env" in enc)
-        throw new WrongKeyError(`cannot decrypt backup ${m.id}: ${err.message} ($${enc.passphrase_env})`);
-      const held = keys.identitySource
-        ? `; ${keys.identitySource} holds ${keys.identities.map((i) => i.recipient).join(", ")}`
-        : "";
-      throw new WrongKeyError(
-        `no identity matches backup ${m.id}: it is encrypted to ${enc.recipients.join(", ")}${held}`,
-        {
-          hint: "use the identity file whose public key (`age-keygen -y FILE`) is one of those recipients",
-        },
-      );
-    }
+    if (err instanceof AgeNoIdentityError) throw wrongKeyError(m.id, enc, keys, err);
     if (err instanceof AgeFormatError) throw new Error(`stored file ${err.message}`);
     throw err;
   }

@@ -21,5 +21,6 @@ export {
   type Sealer,
   sealerFor,
   WrongKeyError,
+  wrongKeyError,
 } from "./encryption.ts";
 export { decompressStored, FrameLayoutError, frameLength } from "./zstd-frames.ts";

@@ -22,7 +22,7 @@ async function sumsOf(path: string, label: FileLabel, hash: boolean) {
 }
 
 /** One stored file against its recorded size and SHA-256: the problem, or null. */
-function compare(
+export function comparePiece(
   sums: { size: number; sha256?: string } | string,
   what: string,
   want: { size: number; sha256: string },
@@ -38,7 +38,7 @@ function compare(
 /** One pack stored in `folder` against its record: the problem (naming the pack), or null. */
 export async function checkPack(folder: string, p: StoredPack, hash = true): Promise<string | null> {
   const label = { what: `pack ${p.name}`, missing: `pack ${p.name} is missing` };
-  return compare(await sumsOf(join(folder, p.name), label, hash), label.what, p);
+  return comparePiece(await sumsOf(join(folder, p.name), label, hash), label.what, p);
 }
 
 /** Checks the map and packs of `pages`, stored in `folder`; `hash` false checks presence and sizes only. */
@@ -46,7 +46,7 @@ export async function checkPagesPieces(folder: string, pages: StoredPages, hash:
   const problems: string[] = [];
   const badPacks: string[] = [];
   const mapLabel = { what: `map file ${pages.file}`, missing: `map file ${pages.file} is missing` };
-  const mapProblem = compare(await sumsOf(join(folder, pages.file), mapLabel, hash), mapLabel.what, pages);
+  const mapProblem = comparePiece(await sumsOf(join(folder, pages.file), mapLabel, hash), mapLabel.what, pages);
   if (mapProblem) problems.push(mapProblem);
   for (const p of pages.packs) {
     const problem = await checkPack(folder, p, hash);

@@ -11,7 +11,14 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { AgeFormatError, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
-import { ageKeysFor, type DecryptionKeys, WrongKeyError, writeAllSync, writeFailure } from "../codec/index.ts";
+import {
+  ageKeysFor,
+  type DecryptionKeys,
+  WrongKeyError,
+  writeAllSync,
+  writeFailure,
+  wrongKeyError,
+} from "../codec/index.ts";
 import { describeError, type Manifest, type StoredPages, storedPages } from "../model/index.ts";
 import {
   decodeMap,
@@ -26,6 +33,7 @@ import type { StoredBackup } from "../store/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor } from "../system/index.ts";
 import { ReassemblyError } from "./damaged.ts";
 import { OrderedImageHash } from "./image-hash.ts";
+import { comparePiece } from "./pieces.ts";
 
 /** Bytes of consecutive pages gathered before one write. */
 const WRITE_BYTES = 4 * 1024 * 1024;
@@ -44,14 +52,14 @@ async function readMap(m: Manifest, pages: StoredPages, folderPath: string, keys
   } catch (err) {
     throw damaged(m, `cannot read map file ${pages.file}: ${describeError(err)}`);
   }
-  const sha = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
-  if (bytes.length !== pages.size || sha !== pages.sha256)
-    throw damaged(m, `map file ${pages.file} is not what the backup stored (size or SHA-256 differs)`);
+  const sha256 = new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+  const problem = comparePiece({ size: bytes.length, sha256 }, `map file ${pages.file}`, pages);
+  if (problem) throw damaged(m, problem);
   if (pages.encryption) {
     try {
       bytes = await decryptBytes(bytes, ageKeysFor(pages.encryption, keys));
     } catch (err) {
-      if (err instanceof AgeNoIdentityError) throw new WrongKeyError(`cannot decrypt backup ${m.id}: ${err.message}`);
+      if (err instanceof AgeNoIdentityError) throw wrongKeyError(m.id, pages.encryption, keys, err);
       if (err instanceof AgeFormatError) throw damaged(m, `map file ${pages.file}: ${err.message}`);
       throw err;
     }
