@@ -2,16 +2,15 @@
  * Pages (incremental) backups against a full one, on one bench database:
  * `sqlbak backup` with incremental = false, then with incremental = true of
  * the unchanged database (a pages backup of it exists), then after a
- * deterministic day of work (append 1% rows, update 0.5% at random, delete
- * 0.1%), alternating, with time and peak RSS.
+ * deterministic day of work (day-of-work.ts), alternating, with time and peak RSS.
  *   bun bench/backup-pages.ts [SIZE_MIB=1024] [RUNS=3]
  * Needs the compiled binary (bun run build). Timings on a shared machine are noisy: read medians.
  */
-import { Database } from "bun:sqlite";
-import { copyFileSync, linkSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { generateDatabase, prng } from "./generate.ts";
+import { dayOfWork } from "./day-of-work.ts";
+import { generateDatabase } from "./generate.ts";
 
 export interface Timed {
   ms: number;
@@ -45,43 +44,6 @@ async function run(cmd: string[], cwd: string): Promise<Timed & { stdout: string
   return { ms, maxRssBytes: usage?.maxRSS ?? 0, cpuMs, stdout };
 }
 
-/** Tables of the bench database and how many rows each holds. */
-const TABLES = ["users", "events", "attachments"] as const;
-
-/**
- * One day of work on `path`, the same for a given seed: per table, append 1%
- * more rows (copies of random rows), update 0.5% of rows at random, delete 0.1%.
- */
-export function dayOfWork(path: string, seed = 7): void {
-  const rand = prng(seed);
-  const db = new Database(path);
-  db.run("PRAGMA journal_mode = WAL");
-  const cols: Record<(typeof TABLES)[number], string> = {
-    users: "name, email, profile",
-    events: "user_id, kind, payload, created_at",
-    attachments: "event_id, name, data",
-  };
-  const setCol: Record<(typeof TABLES)[number], string> = {
-    users: "profile = profile || ' edited'",
-    events: "payload = payload || ' edited'",
-    attachments: "name = name || '.old'",
-  };
-  db.transaction(() => {
-    for (const t of TABLES) {
-      const { n, max } = db.query(`SELECT count(*) AS n, max(id) AS max FROM ${t}`).get() as { n: number; max: number };
-      const pickId = () => 1 + Math.floor(rand() * max);
-      const append = db.prepare(`INSERT INTO ${t} (${cols[t]}) SELECT ${cols[t]} FROM ${t} WHERE id = ?`);
-      for (let i = 0; i < Math.round(n * 0.01); i++) append.run(pickId());
-      const update = db.prepare(`UPDATE ${t} SET ${setCol[t]} WHERE id = ?`);
-      for (let i = 0; i < Math.round(n * 0.005); i++) update.run(pickId());
-      const remove = db.prepare(`DELETE FROM ${t} WHERE id = ?`);
-      for (let i = 0; i < Math.round(n * 0.001); i++) remove.run(pickId());
-    }
-  })();
-  db.run("PRAGMA wal_checkpoint(TRUNCATE)");
-  db.close();
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Hard-links every file of `from` into a new `to` (packs are never rewritten in place). */
@@ -102,7 +64,7 @@ export async function benchPagesBackup(work: string, sizeMiB: number, runs: numb
   const worked = join(work, "worked.db");
   generateDatabase(base, sizeMiB);
   copyFileSync(base, worked);
-  dayOfWork(worked);
+  dayOfWork(worked, 1);
   // Both images back up as the same database (same path, so the same folder).
   const live = join(work, "live", "bench.db");
   Bun.spawnSync(["mkdir", "-p", join(work, "live")]);
@@ -145,6 +107,33 @@ export async function benchPagesBackup(work: string, sizeMiB: number, runs: numb
   out.unchangedStored = median(stored.unchanged);
   out.dayStored = median(stored.day);
   return out;
+}
+
+type Row = [what: string, sqlbak: string, peer: string, ratio: string, target: string];
+
+/** The benchmark's rows: time of an unchanged and a day-of-work backup against a full one, and peak RSS. */
+export async function pagesBackupRows(work: string, sizeMiB: number, runs: number, bin: string): Promise<Row[]> {
+  mkdirSync(work, { recursive: true });
+  const r = await benchPagesBackup(work, sizeMiB, runs, bin);
+  const ms = (ts: Timed[]) => ts.map((t) => t.ms);
+  const fmt = (ts: Timed[]) => {
+    const xs = ms(ts);
+    return `${(median(xs) / 1000).toFixed(2)} s (${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
+  };
+  const full = `${fmt(r.full)} incremental = false`;
+  const ratio = (ts: Timed[]) => `${(median(ms(ts)) / median(ms(r.full))).toFixed(2)}x`;
+  const rss = Math.max(...[...r.unchanged, ...r.day].map((t) => t.maxRssBytes));
+  return [
+    [
+      `incremental ${sizeMiB} MiB: backup of the unchanged database, time`,
+      fmt(r.unchanged),
+      full,
+      ratio(r.unchanged),
+      "≤ 0.35x",
+    ],
+    [`incremental ${sizeMiB} MiB: backup after a day of work, time`, fmt(r.day), full, ratio(r.day), "≤ 0.5x"],
+    [`incremental ${sizeMiB} MiB: backup peak RSS`, `${Math.round(rss / 2 ** 20)} MiB`, "", "", "≤ 256 MiB"],
+  ];
 }
 
 if (import.meta.main) {

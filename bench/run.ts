@@ -10,6 +10,7 @@ import { linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { pagesBackupRows } from "./backup-pages.ts";
 import { generateDatabase } from "./generate.ts";
 import { benchIncrementalStorage } from "./incremental-storage.ts";
 import { restorePagesRows } from "./restore-pages.ts";
@@ -252,7 +253,8 @@ try {
     const db = join(work, "incremental.db");
     generateDatabase(db, incSize);
     const label = `${incSize} MiB`;
-    rows.push(...(await benchIncrementalStorage({ bin: BIN, work, db, days: Number(values.days), label })));
+    rows.push(...(await pagesBackupRows(join(work, "pages-backup"), incSize, RUNS, BIN)));
+    rows.push(...(await benchIncrementalStorage({ bin: BIN, work, db, days: Number(values.days), label, runs: RUNS })));
   }
   const walMinutes = Number(values["wal-minutes"]);
   if (walMinutes > 0) row(...(await benchWalBacklog({ bin: BIN, work, minutes: walMinutes })).row);
