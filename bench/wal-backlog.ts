@@ -84,10 +84,11 @@ export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBackl
   const end = t0 + minutes * 60_000;
   try {
     while (performance.now() < end) {
+      // Each run is what a schedule runs, backup --rotate: the default retention keeps the history bounded.
       // A full backup per run needs no history: drop the last one (disk); incremental ones keep their packs.
       if (!incremental) rmSync(backups, { recursive: true, force: true });
       const at = performance.now();
-      const p = Bun.spawn([bin, "backup", db, "--backup-dir", backups, "--config", config, "--json", "--quiet"], {
+      const p = Bun.spawn([bin, "backup", db, "--rotate", "--backup-dir", backups, "--config", config, "--json", "--quiet"], {
         stdout: "pipe",
         stderr: "pipe",
       });
