@@ -191,4 +191,35 @@ describe("MapBuilder", () => {
     expect(() => b.add(3, 0, 1)).toThrow("page map: got page 3, expected 2");
     expect(() => new MapBuilder(1000)).toThrow("page size 1000 is not a SQLite page size");
   });
+
+  it("encodes straight from its columns the bytes encodeMap gives for its runs, which decode back", () => {
+    // Seeded mix of runs: consecutive entries, repeated ones, jumps between packs.
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const b = new MapBuilder(4096);
+    let pack = 0;
+    let entry = 0;
+    for (let page = 1; page <= 20_000; page++) {
+      const roll = rand();
+      if (roll < 0.2) pack = Math.floor(rand() * 5);
+      if (roll < 0.3) entry = Math.floor(rand() * 1000);
+      else if (roll >= 0.45) entry++; // else the same entry again: a stride-0 run
+      b.add(page, pack, entry);
+    }
+    const map = b.finish();
+    expect(map.runs.length).toBeGreaterThan(3000);
+    expect(map.runs.some((r) => r.stride === 0 && r.count > 1)).toBe(true);
+    const bytes = b.encode();
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeMap(map)))).toBe(true);
+    expect(decodeMap(bytes)).toEqual(map);
+  });
+
+  it("holds a run in at most 40 bytes, whatever the number of runs", () => {
+    const b = new MapBuilder(4096);
+    const runs = 1_000_000;
+    for (let page = 1; page <= runs; page++) b.add(page, page % 2, 0); // each page its own run
+    expect(b.finish().runs).toHaveLength(runs);
+    const heldBytes = (b as unknown as { cols: Uint32Array }).cols.byteLength;
+    expect(heldBytes).toBeLessThanOrEqual(40 * runs);
+  });
 });

@@ -19,7 +19,6 @@ import {
   NEW_PACKS_PER_IMAGE,
   PAGE_ID_BYTES,
   PackWriter,
-  type PageMap,
   packTargetRawBytes,
   pageId,
   pagesPerFrame,
@@ -51,7 +50,8 @@ interface Candidate {
 }
 
 export interface SinkResult {
-  map: PageMap;
+  /** The map built (its runs kept compact; encode() gives its bytes). */
+  map: MapBuilder;
   /** Every pack the map references, by its pack numbers; `new` on the ones this backup wrote. */
   packs: StoredPack[];
   /** Stored bytes of the new packs. */
@@ -189,7 +189,7 @@ export class PageSink implements PageConsumer {
     if (this.writer) await this.finishPack();
     const packs = this.refs.map((c) => this.candidates[c]!.stored!);
     const newBytes = packs.reduce((n, p) => n + (p.new ? p.size : 0), 0);
-    return { map: this.builder.finish(), packs, newBytes };
+    return { map: this.builder, packs, newBytes };
   }
 
   /** Drops this attempt: the open pack, and the packs it finished (no manifest references them). */

@@ -26,7 +26,7 @@ import {
   OperationError,
   storedPages,
 } from "../model/index.ts";
-import { encodeMap, manifestText, openSealedMeta, type PageMap, pagesPerFrame } from "../pages/index.ts";
+import { type MapBuilder, manifestText, openSealedMeta, pagesPerFrame } from "../pages/index.ts";
 import { type CheckReuse, consumePageSnapshot } from "../snapshot/index.ts";
 import { databaseFolder, listFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
@@ -63,8 +63,8 @@ function defaultIndexKeys(config: ResolvedConfig): AgeKeys | null {
 }
 
 /** The map's stored bytes: zstd, then age when the backup is encrypted. */
-async function mapBytes(map: PageMap, level: number, sealer: Sealer | null): Promise<Uint8Array> {
-  const compressed = Bun.zstdCompressSync(encodeMap(map), { level });
+async function mapBytes(map: MapBuilder, level: number, sealer: Sealer | null): Promise<Uint8Array> {
+  const compressed = Bun.zstdCompressSync(map.encode(), { level });
   if (!sealer) return compressed;
   const f = await sealer.create();
   return Buffer.concat([...(await f.push(compressed)), ...(await f.end())]);

@@ -135,15 +135,27 @@ export function entryOf(map: PageMap, page: number): { pack: number; entry: numb
   return null;
 }
 
+/** Fields of a run in MapBuilder's columns, in the order the map's bytes hold them. */
+const FIRST_PAGE = 0;
+const COUNT = 1;
+const PACK = 2;
+const FIRST_ENTRY = 3;
+const STRIDE = 4;
+const RUN_FIELDS = 5;
+
 /**
  * Builds the runs of a map from pages given in order 1, 2, 3, …: a page
  * extends the current run when it continues it (same pack, next entry for a
  * stride-1 run, same entry for a stride-0 one); a run of one page takes the
- * stride its second page implies.
+ * stride its second page implies. The runs are kept as u32 columns, 20 bytes
+ * a run and no object each: after weeks of history nearly every page of a
+ * large database may start a run of its own (consecutive pages in different
+ * packs), and encode() writes the map's bytes straight from them.
  */
 export class MapBuilder {
-  private readonly runs: PageRun[] = [];
-  private current: PageRun | null = null;
+  /** Run i's fields at i·5 … i·5+4; the last run (count > 0) is the current one. */
+  private cols = new Uint32Array(1024 * RUN_FIELDS);
+  private runCount = 0;
   private nextPage = 1;
 
   constructor(private readonly pageSize: number) {
@@ -155,25 +167,64 @@ export class MapBuilder {
     checkU32(pack, "pack");
     checkU32(entry, "entry");
     this.nextPage++;
-    const c = this.current;
-    if (c && c.pack === pack) {
-      if (c.count === 1 && (entry === c.firstEntry || entry === c.firstEntry + 1)) {
-        c.stride = entry === c.firstEntry ? 0 : 1;
-        c.count++;
-        return;
-      }
-      if (c.count > 1 && entry === c.firstEntry + c.count * c.stride) {
-        c.count++;
-        return;
+    const cols = this.cols;
+    if (this.runCount > 0) {
+      const c = (this.runCount - 1) * RUN_FIELDS;
+      const count = cols[c + COUNT]!;
+      const first = cols[c + FIRST_ENTRY]!;
+      if (cols[c + PACK] === pack) {
+        if (count === 1 && (entry === first || entry === first + 1)) {
+          cols[c + STRIDE] = entry === first ? 0 : 1;
+          cols[c + COUNT] = 2;
+          return;
+        }
+        if (count > 1 && entry === first + count * cols[c + STRIDE]!) {
+          cols[c + COUNT] = count + 1;
+          return;
+        }
       }
     }
-    if (c) this.runs.push(c);
-    this.current = { firstPage: pageNo, count: 1, pack, firstEntry: entry, stride: 1 };
+    if ((this.runCount + 1) * RUN_FIELDS > cols.length) {
+      const grown = new Uint32Array(cols.length * 2);
+      grown.set(cols);
+      this.cols = grown;
+    }
+    const n = this.runCount++ * RUN_FIELDS;
+    this.cols.set([pageNo, 1, pack, entry, 1], n);
   }
 
-  /** The map of the pages added so far (their count is the page count). */
+  /** Pages added so far: the map's page count. */
+  get pageCount(): number {
+    return this.nextPage - 1;
+  }
+
+  /** The map's bytes (before compression), as encodeMap(this.finish()) gives them. */
+  encode(): Uint8Array {
+    checkU32(this.pageCount, "page count");
+    const w = new ByteWriter(HEADER_BYTES + RUN_BYTES * this.runCount);
+    w.ascii(MAP_MAGIC);
+    w.u32(MAP_VERSION);
+    w.u32(this.pageSize);
+    w.u32(this.pageCount);
+    w.u32(this.runCount);
+    for (let k = 0; k < this.runCount * RUN_FIELDS; k++) w.u32(this.cols[k]!);
+    return w.bytes;
+  }
+
+  /** The map of the pages added so far, as objects (for tests and small maps; backups use encode()). */
   finish(): PageMap {
-    const runs = this.current ? [...this.runs, this.current] : [...this.runs];
-    return { pageSize: this.pageSize, pageCount: this.nextPage - 1, runs };
+    const runs: PageRun[] = [];
+    for (let i = 0; i < this.runCount; i++) {
+      const c = i * RUN_FIELDS;
+      const [firstPage, count, pack, firstEntry, stride] = this.cols.subarray(c, c + RUN_FIELDS);
+      runs.push({
+        firstPage: firstPage!,
+        count: count!,
+        pack: pack!,
+        firstEntry: firstEntry!,
+        stride: stride as 0 | 1,
+      });
+    }
+    return { pageSize: this.pageSize, pageCount: this.pageCount, runs };
   }
 }
