@@ -88,10 +88,13 @@ export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBackl
       // A full backup per run needs no history: drop the last one (disk); incremental ones keep their packs.
       if (!incremental) rmSync(backups, { recursive: true, force: true });
       const at = performance.now();
-      const p = Bun.spawn([bin, "backup", db, "--rotate", "--backup-dir", backups, "--config", config, "--json", "--quiet"], {
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const p = Bun.spawn(
+        [bin, "backup", db, "--rotate", "--backup-dir", backups, "--config", config, "--json", "--quiet"],
+        {
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
       const [out, err, code] = await Promise.all([
         new Response(p.stdout).text(),
         new Response(p.stderr).text(),

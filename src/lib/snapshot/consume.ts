@@ -10,12 +10,9 @@ import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from
 
 /**
  * Pages handed over at a time: whole pages, about this many bytes (fewer at
- * the end). Big enough that per-call costs vanish, small enough to keep memory flat:
- * the pool holds up to five, so 4 MiB cost ~10 MiB more peak RSS than 1 MiB
- * (pages backup of 256 MiB: 137 vs 128 MiB, same time), room the dedup table needs
- * once a folder holds weeks of page versions (docs/performance.md).
+ * the end). Big enough that per-call costs vanish, small enough to keep memory flat.
  */
-export const CONSUMER_CHUNK_BYTES = 1024 * 1024;
+export const CONSUMER_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** What receives the pinned state's pages, in order, once per copy attempt. */
 export interface PageConsumer {
