@@ -22,6 +22,14 @@ import { join } from "node:path";
 import { exec, flipByte, listBackups, makeProject, rows } from "../helpers/backups.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
+/** A retention table that keeps the last `n` backups and nothing by date. */
+const keepLast = (n: number) => `[retention]\nkeep_last = ${n}\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`;
+
+/** `sqlbak backup app --kind scheduled --json` in `dir`: the backups it printed. */
+async function scheduledBackup(dir: string) {
+  return JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir })).stdout);
+}
+
 function project(incremental: boolean, extraDest = "", toml = "") {
   const p = makeProject({
     incremental,
@@ -186,11 +194,7 @@ and is completed next run`, async () => {
     });
 
     it("stats lists each destination; rotate --dry-run at a dir destination removes nothing", async () => {
-      const p = project(
-        incremental,
-        "",
-        `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
-      );
+      const p = project(incremental, "", keepLast(1));
       await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
       await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
       const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
@@ -215,14 +219,8 @@ and is completed next run`, async () => {
 the destination judges it by the rules alone (issue 14 §6)`, async () => {
       // Locally the backup is bad (data missing) and goes as old evidence; the
       // copy at nas is the only data left, and keep_last = 2 keeps it there.
-      const p = project(
-        incremental,
-        "",
-        `[retention]\nkeep_last = 2\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
-      );
-      const [older] = JSON.parse(
-        (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
-      );
+      const p = project(incremental, "", keepLast(2));
+      const [older] = await scheduledBackup(p.dir);
       expect((await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir })).code).toBe(0);
       rmSync(older.dataPath);
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
@@ -237,17 +235,9 @@ the destination judges it by the rules alone (issue 14 §6)`, async () => {
 the good copy stays where it is kept locally`, async () => {
       // The newest backup lost its data locally and never reached nas; it
       // must not take keep_last's slot there and doom the good copy.
-      const p = project(
-        incremental,
-        "",
-        `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
-      );
-      const [good] = JSON.parse(
-        (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
-      );
-      const [lost] = JSON.parse(
-        (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
-      );
+      const p = project(incremental, "", keepLast(1));
+      const [good] = await scheduledBackup(p.dir);
+      const [lost] = await scheduledBackup(p.dir);
       rmSync(lost.dataPath);
       rmSync(join(p.nas, "app", `${lost.id}.json`));
       rmSync(join(p.nas, "app", `${lost.id}${DATA}`));
@@ -264,17 +254,9 @@ the good copy stays where it is kept locally`, async () => {
 
     it(`a copy of a backup that FAILED verification here never fills a slot at the destination: \
 the older good copy stays`, async () => {
-      const p = project(
-        incremental,
-        "",
-        `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
-      );
-      const [good] = JSON.parse(
-        (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
-      );
-      const [corrupt] = JSON.parse(
-        (await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir })).stdout,
-      );
+      const p = project(incremental, "", keepLast(1));
+      const [good] = await scheduledBackup(p.dir);
+      const [corrupt] = await scheduledBackup(p.dir);
       flipByte(corrupt.dataPath, -20);
       expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
@@ -285,11 +267,7 @@ the older good copy stays`, async () => {
     });
     it(`a symlinked database folder at the destination is refused: backup warns, \
 nothing is written or deleted in the link's target`, async () => {
-      const p = project(
-        incremental,
-        "",
-        `[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
-      );
+      const p = project(incremental, "", keepLast(1));
       await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
       await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
       const elsewhere = join(p.dir, "elsewhere");

@@ -23,6 +23,7 @@ import {
   sha256File,
   withDatabase,
 } from "../helpers/backups.ts";
+import { startHolder } from "../helpers/hold.ts";
 import { BIN, runCli } from "../helpers/run-cli.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
@@ -376,22 +377,6 @@ and replaces it with --force keeping a way back`, async () => {
     expect(existsSync(join(p.dir, "loose", "app"))).toBe(true);
   });
 });
-
-const HOLDER = join(import.meta.dir, "../helpers/holder.ts");
-
-/** Starts test/helpers/holder.ts on `db` and waits until it holds the database. */
-async function startHolder(db: string, how: string) {
-  const proc = Bun.spawn(["bun", HOLDER, db, how], { stdout: "ignore", stderr: "pipe" });
-  const reader = proc.stderr.getReader();
-  let seen = "";
-  while (!seen.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`holder exited: ${seen}`);
-    seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return proc;
-}
 
 describe("sqlbak restore while another process has the database open", () => {
   it.each([

@@ -25,9 +25,9 @@ import {
   WAL_HEADER_BYTES,
   WalChangedError,
 } from "../../src/lib/snapshot/wal.ts";
+import { startHolder } from "../helpers/hold.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const HOLDER = join(import.meta.dir, "../helpers/holder.ts");
 const holders: Bun.Subprocess[] = [];
 /** Ends every holder: then nothing else reads the database. */
 async function stopHolders() {
@@ -40,16 +40,7 @@ afterEach(stopHolders);
 
 /** Another process with a read transaction open on `path`: checkpoints stop at its mark, no WAL restart. */
 async function holdReadTransaction(path: string): Promise<void> {
-  const proc = Bun.spawn(["bun", HOLDER, path, "txn"], { stdout: "ignore", stderr: "pipe" });
-  holders.push(proc);
-  const reader = proc.stderr.getReader();
-  let seen = "";
-  while (!seen.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`holder exited: ${seen}`);
-    seen += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  holders.push(await startHolder(path, "txn"));
 }
 
 /** A WAL database of `rows` rows of `bytes` random bytes, with the given page size; the connection stays open. */
