@@ -20,19 +20,7 @@ import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
-import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
-
-/** Appends `chunk` to `path` until the file system refuses with ENOSPC. */
-function appendUntilFull(path: string, chunk: Uint8Array): void {
-  const fd = openSync(path, "a");
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
+import { appendUntilFull, itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 /** Fills the file system of `dir` to the last byte: a filler file, then the slack of the op log's last page. */
 function fill(dir: string): void {

@@ -10,7 +10,7 @@
  * Once a test runs, a mount that fails is a test failure.
  */
 import { expect, it } from "bun:test";
-import { mkdtempSync, rmdirSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmdirSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -112,4 +112,16 @@ export function mountTmpfs(dir: string, size: string): void {
 /** Unmounts (lazily, so a lingering open file cannot keep it) the tmpfs on `dir`. */
 export function unmountTmpfs(dir: string): void {
   Bun.spawnSync(["umount", "-l", dir]);
+}
+
+/** Appends `chunk` to `path` until the file system refuses with ENOSPC. */
+export function appendUntilFull(path: string, chunk: Uint8Array): void {
+  const fd = openSync(path, "a");
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+  } finally {
+    closeSync(fd);
+  }
 }

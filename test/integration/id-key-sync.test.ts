@@ -14,9 +14,9 @@ import { openBackend } from "../../src/lib/destinations/open.ts";
 import { syncDestinations, uploadBackup } from "../../src/lib/destinations/sync.ts";
 import { manifestFileName, type StoredPages } from "../../src/lib/model/index.ts";
 import { ID_KEY_COPY_RE, LOCAL_ID_KEY_FILE } from "../../src/lib/pages/index.ts";
-import type { Backend } from "../../src/lib/store/backend.ts";
 import { listBackups, listFolder } from "../../src/lib/store/index.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { recording } from "../helpers/recording-backend.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 type Encryption = { type: "recipients"; recipients: string[] } | null;
@@ -45,21 +45,6 @@ async function setup(encryption: Encryption) {
   const remoteNames = async () => (await backend.list(`${db.name}/`)).map((f) => f.key.split("/")[1]!).sort();
   const localCopies = () => readdirSync(folder).filter((n) => ID_KEY_COPY_RE.test(n));
   return { config, db, dest, backend, folder, backup, sync, remoteNames, localCopies };
-}
-
-/** A backend that records the keys put. */
-function recording(inner: Backend) {
-  const puts: string[] = [];
-  const backend: Backend = {
-    ...inner,
-    describe: inner.describe,
-    checkSizes: inner.checkSizes,
-    async put(localPath, key) {
-      puts.push(key);
-      await inner.put(localPath, key);
-    },
-  };
-  return { backend, puts };
 }
 
 for (const encrypted of [false, true]) {

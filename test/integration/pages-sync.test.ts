@@ -22,9 +22,9 @@ import { manifestFileName, PACK_INDEX_RE, type StoredPages } from "../../src/lib
 import { newPackStem } from "../../src/lib/model/names.ts";
 import { openManifestMeta } from "../../src/lib/pages/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
-import type { Backend } from "../../src/lib/store/backend.ts";
 import { listBackups, listFolder } from "../../src/lib/store/index.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { recording } from "../helpers/recording-backend.ts";
 import { S3_KEY, type S3Server, startS3 } from "../helpers/s3.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -108,22 +108,6 @@ function indexBytes(folder: string, packs: string[]): number {
     n += statSync(join(folder, idx)).size;
   }
   return n;
-}
-
-/** A backend that records every put and lets a test act just before or instead of one. */
-function recording(inner: Backend, before?: (key: string) => Promise<void>) {
-  const puts: string[] = [];
-  const backend: Backend = {
-    ...inner,
-    describe: inner.describe,
-    checkSizes: inner.checkSizes,
-    async put(localPath, key) {
-      await before?.(key);
-      puts.push(key);
-      await inner.put(localPath, key);
-    },
-  };
-  return { backend, puts };
 }
 
 for (const kind of kinds) {

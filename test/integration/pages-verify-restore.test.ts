@@ -7,18 +7,7 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgeKeys, generateIdentity, parseIdentity } from "../../src/age/index.ts";
 import { writePagesBackup } from "../../src/lib/backup/index.ts";
@@ -33,7 +22,7 @@ import { BackupDamagedError, runVerifyJob, type VerifyLevel, verifyJobFailure } 
 import { recordedRawSha256 } from "../helpers/backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
-import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
+import { appendUntilFull, itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
 
 const ID_KEY = new Uint8Array(32).fill(9);
 type Encryption = { type: "recipients"; recipients: string[] };
@@ -191,18 +180,6 @@ describe("verify of pages backups", () => {
     expect(readManifest(b.manifestPath).verifications.at(-1)).toMatchObject({ ok: false, bad_packs: [pack.name] });
   });
 });
-
-/** Appends `chunk` to `path` until the file system refuses with ENOSPC. */
-function appendUntilFull(path: string, chunk: Uint8Array): void {
-  const fd = openSync(path, "a");
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe("verify of a pages backup on a full backup_dir", () => {
   itWithTmpfs(import.meta.path, "reassembles an unencrypted one under the system temp dir and passes", async () => {

@@ -216,13 +216,13 @@ export class MapBuilder {
     const runs: PageRun[] = [];
     for (let i = 0; i < this.runCount; i++) {
       const c = i * RUN_FIELDS;
-      const [firstPage, count, pack, firstEntry, stride] = this.cols.subarray(c, c + RUN_FIELDS);
+      const cols = this.cols;
       runs.push({
-        firstPage: firstPage!,
-        count: count!,
-        pack: pack!,
-        firstEntry: firstEntry!,
-        stride: stride as 0 | 1,
+        firstPage: cols[c + FIRST_PAGE]!,
+        count: cols[c + COUNT]!,
+        pack: cols[c + PACK]!,
+        firstEntry: cols[c + FIRST_ENTRY]!,
+        stride: cols[c + STRIDE] as 0 | 1,
       });
     }
     return { pageSize: this.pageSize, pageCount: this.pageCount, runs };
