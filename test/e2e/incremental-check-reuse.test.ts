@@ -87,3 +87,50 @@ describe("check reuse of incremental backups", () => {
     expect(second.check).toEqual({ level: "full", ok: true, result: "ok" });
   });
 });
+
+describe("the raw SHA-256 of an image equal to a stored one's, page for page", () => {
+  const PASSPHRASE = "correct horse battery staple";
+  for (const enc of ["none", "passphrase"] as const) {
+    it(`is that image's when unchanged, and the image's own when only its last pages changed (encryption: ${enc})`, async () => {
+      const dir = tempDir();
+      const path = join(dir, "app.db");
+      // Several 4 MiB chunks, so the change below falls in the last one, after the hash had waited.
+      makeDatabase(path, { rows: 3000, payloadBytes: 4000 });
+      const encryption = enc === "passphrase" ? '[encryption]\npassphrase_env = "APP_PASS"\n' : "";
+      writeFileSync(
+        join(dir, "sqlbak.toml"),
+        `backup_dir = "backups"\n${encryption}[[database]]\nname = "app"\npath = "app.db"\n`,
+      );
+      const env = { APP_PASS: PASSPHRASE };
+      const run = async (args: string[]) => {
+        const r = await runCli(args, { cwd: dir, env });
+        expect(r.code, r.stderr).toBe(0);
+        return r;
+      };
+      const idOf = async () => JSON.parse((await run(["backup", "--json"])).stdout)[0].id as string;
+      const fileSha = () => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
+      // Restore writes the image only when its SHA-256 is the recorded one: the restored file's is both.
+      let restores = 0;
+      const sha = async (id: string) => {
+        const to = join(dir, `restored-${restores++}.db`);
+        await run(["restore", "app", "--id", id, "--to", to, "--yes"]);
+        return new Bun.CryptoHasher("sha256").update(readFileSync(to)).digest("hex");
+      };
+
+      const first = await idOf();
+      const second = await idOf();
+      expect(await sha(second)).toBe(fileSha());
+      expect(manifestOf(dir, second).check.reused_from).toBe(first);
+
+      const db = new Database(path);
+      const pages = (db.query("PRAGMA page_count").get() as any).page_count;
+      db.run("UPDATE items SET payload = randomblob(4000) WHERE id = (SELECT max(id) FROM items)");
+      expect((db.query("PRAGMA page_count").get() as any).page_count).toBe(pages);
+      db.close(); // the last connection checkpoints: the file is the image again
+      const third = await idOf();
+      expect(await sha(third)).toBe(fileSha());
+      expect(await sha(third)).not.toBe(await sha(second));
+      await run(["verify", third]);
+    });
+  }
+});

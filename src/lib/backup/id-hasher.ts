@@ -6,7 +6,7 @@
  * for the worker's hash of it, and up while it does not. Ids are the same
  * whichever thread makes them (pageId).
  */
-import type { ChunkHasher } from "../snapshot/index.ts";
+import type { ChunkHasher, ChunkUse } from "../snapshot/index.ts";
 import type { IdMessage } from "./id-worker.ts";
 
 /** The worker's entry: beside this file from source, under lib/backup/ in the compiled binary. */
@@ -14,9 +14,12 @@ const ID_WORKER_URL = import.meta.url.endsWith("/backup/id-hasher.ts")
   ? new URL("./id-worker.ts", import.meta.url).href
   : new URL("./lib/backup/id-worker.ts", import.meta.url).href;
 
-/** Share of each chunk's pages the worker makes ids for, at the start and at most (it also hashes every byte). */
+/**
+ * Share of each chunk's pages the worker makes ids for, at the start and at most. While it also
+ * hashes every byte it settles near a quarter; while the raw hash waits (consume.ts) it takes most.
+ */
 const START_SHARE = 0.2;
-const MAX_SHARE = 0.5;
+const MAX_SHARE = 0.9;
 const SHARE_STEP = 0.02;
 /** A wait for the worker longer than this means the main thread had nothing else to do. */
 const WAITED_MS = 0.5;
@@ -24,6 +27,8 @@ const WAITED_MS = 0.5;
 interface Waiter {
   resolve: (m: IdMessage) => void;
   reject: (err: Error) => void;
+  /** Its answer moves the worker's share (only chunks whose pages the main thread works on). */
+  adapts: boolean;
 }
 
 /** The worker's part of one chunk: its ids for pages `from` … (0-based in the chunk). */
@@ -54,7 +59,7 @@ export class IdHasher implements ChunkHasher {
     this.worker.onmessage = (e: MessageEvent<IdMessage>) => {
       if (e.data.type === "ids") return this.idWaiters.shift()?.(e.data.ids);
       const w = this.waiting.shift();
-      if (e.data.type === "updated") this.adapt();
+      if (e.data.type === "updated" && w?.adapts) this.adapt();
       if (e.data.type === "error") this.fail(new Error(`page id worker: ${e.data.message}`), w);
       else w?.resolve(e.data);
     };
@@ -67,21 +72,30 @@ export class IdHasher implements ChunkHasher {
     for (const w of this.waiting.splice(0)) w.reject(err);
   }
 
-  private ask(msg: object): Promise<IdMessage> {
+  private ask(msg: object, adapts = false): Promise<IdMessage> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      this.waiting.push({ resolve, reject, adapts });
       this.worker.postMessage(msg);
     });
   }
 
-  /** Hashes `chunk` (whole pages) after those given before it; resolves once its buffer is free again. */
-  async update(chunk: Uint8Array): Promise<void> {
+  /**
+   * Takes `chunk` (whole pages, after those given before it): into the raw SHA-256 when `use.hash`,
+   * and for its pages' ids (idsOf) when `use.pages`. Resolves once its buffer is free again.
+   */
+  async update(chunk: Uint8Array, use: ChunkUse = { hash: true, pages: true }): Promise<void> {
     const n = chunk.length / this.pageSize;
-    const from = n - Math.floor(n * this.share);
+    const from = use.pages ? n - Math.floor(n * this.share) : n;
+    const msg = { type: "update", chunk, pageSize: this.pageSize, idsFrom: from, hash: use.hash };
+    if (from === n) {
+      if (use.pages) this.parts.set(chunk, { from, ids: Promise.resolve(new Uint8Array(0)) });
+      await this.ask(msg, use.pages);
+      return;
+    }
     let answer!: Promise<IdMessage>;
     const ids = new Promise<Uint8Array>((resolve, reject) => {
-      answer = this.ask({ type: "update", chunk, pageSize: this.pageSize, idsFrom: from });
+      answer = this.ask(msg, true);
       answer.catch(reject); // a failure before the ids came
       this.idWaiters.push(resolve);
     });

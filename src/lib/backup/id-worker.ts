@@ -6,16 +6,20 @@
  * side instead of one after the other. Chunks come in order, in buffers shared
  * with the main thread (no copy); each is answered once hashed, so the main
  * thread may reuse its buffer.
- *   main → {type:"update", chunk, pageSize, idsFrom}   ← {type:"ids", ids}, then {type:"updated"}
- *   main → {type:"digest"}                             ← {type:"digest", hex}
+ *   main → {type:"update", chunk, pageSize, idsFrom, hash}  ← {type:"ids", ids} (when idsFrom < pages), then {type:"updated"}
+ *   main → {type:"digest"}                                  ← {type:"digest", hex}
  * `ids`: 16 bytes each, for pages idsFrom … of the chunk (0-based), made with
- * the id key given in workerData. Any failure: ← {type:"error", message}.
+ * the id key given in workerData. `hash: false` leaves the chunk out of the
+ * raw SHA-256 (it is hashed later, or never: see consume.ts). Any failure:
+ * ← {type:"error", message}.
  * Listed as an entry point of the compiled binary (package.json build).
  */
 import { workerData } from "node:worker_threads";
 import { PAGE_ID_BYTES, pageId } from "../pages/index.ts";
 
-export type IdRequest = { type: "update"; chunk: Uint8Array; pageSize: number; idsFrom: number } | { type: "digest" };
+export type IdRequest =
+  | { type: "update"; chunk: Uint8Array; pageSize: number; idsFrom: number; hash: boolean }
+  | { type: "digest" };
 export type IdMessage =
   | { type: "ids"; ids: Uint8Array }
   | { type: "updated" }
@@ -35,11 +39,13 @@ self.onmessage = (event: MessageEvent<IdRequest>) => {
       const { chunk, pageSize, idsFrom } = req;
       // The ids first: the main thread waits for them, not for the hash.
       const n = chunk.length / pageSize;
-      const ids = new Uint8Array(Math.max(0, n - idsFrom) * PAGE_ID_BYTES);
-      for (let i = idsFrom; i < n; i++)
-        ids.set(pageId(idKey, chunk.subarray(i * pageSize, (i + 1) * pageSize)), (i - idsFrom) * PAGE_ID_BYTES);
-      post({ type: "ids", ids }, [ids.buffer]);
-      hash.update(chunk);
+      if (idsFrom < n) {
+        const ids = new Uint8Array((n - idsFrom) * PAGE_ID_BYTES);
+        for (let i = idsFrom; i < n; i++)
+          ids.set(pageId(idKey, chunk.subarray(i * pageSize, (i + 1) * pageSize)), (i - idsFrom) * PAGE_ID_BYTES);
+        post({ type: "ids", ids }, [ids.buffer]);
+      }
+      if (req.hash) hash.update(chunk);
       post({ type: "updated" });
     } else {
       post({ type: "digest", hex: hash.digest("hex") });

@@ -25,6 +25,7 @@ import {
 } from "../pages/index.ts";
 import type { PageConsumer } from "../snapshot/index.ts";
 import { removeQuietly } from "../system/index.ts";
+import type { BaseImage } from "./base-image.ts";
 import { DedupTable } from "./dedup.ts";
 import { IdHasher } from "./id-hasher.ts";
 import type { KnownPack } from "./known-packs.ts";
@@ -40,6 +41,8 @@ export interface PageSinkOptions {
   onStored?: (name: string) => void;
   /** Stored packs the map may reference at most; the rest of MAX_PACKS is for the new ones. */
   maxOldPacks?: number;
+  /** The stored image this one may equal (base-image.ts), looked up once the geometry is known. */
+  base?: (geometry: { pageSize: number; pageCount: number }) => Promise<BaseImage | null>;
 }
 
 /** A pack the map may reference: one already stored, or one this backup writes (stored once finished). */
@@ -75,13 +78,25 @@ export class PageSink implements PageConsumer {
   /** This attempt's hasher, once consumePageSnapshot asked for it. */
   private ids: IdHasher | null = null;
   private pageSize = 0;
+  /** While every page so far is the base's page at its place: the base; else null. */
+  private base: BaseImage | null = null;
+  /** For each candidate, its pack number in the base's list, or -1. */
+  private baseRefs: Int32Array = new Int32Array(0);
 
   constructor(
     private readonly known: KnownPack[],
     private readonly opts: PageSinkOptions,
   ) {}
 
-  begin({ pageSize, pageCount, startCheck }: { pageSize: number; pageCount: number; startCheck?: () => void }): void {
+  async begin({
+    pageSize,
+    pageCount,
+    startCheck,
+  }: {
+    pageSize: number;
+    pageCount: number;
+    startCheck?: () => void;
+  }): Promise<void> {
     this.startCheck = startCheck ?? (() => {});
     const usable = this.known.filter(
       (k) => k.index.pageSize === pageSize && k.index.pagesPerFrame === pagesPerFrame(pageSize),
@@ -97,6 +112,14 @@ export class PageSink implements PageConsumer {
     this.ids = null;
     this.pageSize = pageSize;
     this.builder = new MapBuilder(pageSize);
+    this.base = (await this.opts.base?.({ pageSize, pageCount })) ?? null;
+    const inBase = new Map(this.base?.packNames.map((name, i) => [name, i]));
+    this.baseRefs = Int32Array.from(this.candidates, (c) => inBase.get(c.stored!.name) ?? -1);
+  }
+
+  /** The base's raw SHA-256 while every page so far is its page at that place (see PageConsumer). */
+  sameImage(): string | null {
+    return this.base?.rawSha256 ?? null;
   }
 
   /** The manifest's number for candidate `c`, given on first use. */
@@ -137,8 +160,10 @@ export class PageSink implements PageConsumer {
       const hit = this.table.get(id);
       if (hit && this.mayReference(hit.pack)) {
         this.builder!.add(firstPage + i, this.refOf(hit.pack), hit.entry);
+        if (this.base && !this.base.has(this.baseRefs[hit.pack] ?? -1, hit.entry)) this.base = null;
         continue;
       }
+      this.base = null;
       this.startCheck();
       const w = this.writer ?? (await this.startPack(pageSize));
       const entry = await w.add(page, id);

@@ -30,6 +30,7 @@ import { type MapBuilder, manifestText, openSealedMeta, pagesPerFrame } from "..
 import { type CheckReuse, consumePageSnapshot } from "../snapshot/index.ts";
 import { databaseFolder, listFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
+import { loadBaseImage } from "./base-image.ts";
 import { loadKnownPacks } from "./known-packs.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
 import { PageSink } from "./page-sink.ts";
@@ -118,16 +119,21 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
   const unlisted = listed.missingData.map((b) => b.manifest); // their verification records count too
   const known = await loadKnownPacks(folder, listed.backups, idKey, keys, unlisted);
   const level = levelOf(db);
-  const sink = new PageSink(known, { folder, idKey, level, seal: sealer?.create, onStored: opts.onStored });
+  // An encrypted backup's facts and raw SHA-256 are in its meta block, sealed under this same id key.
+  const opened = listed.backups.map((b) => openSealedMeta(b.manifest, idKey));
+  const sink = new PageSink(known, {
+    folder,
+    idKey,
+    level,
+    seal: sealer?.create,
+    onStored: opts.onStored,
+    base: (geometry) => loadBaseImage(folder, opened, geometry, keys),
+  });
   let mapWritten = false;
   try {
     const snap = await consumePageSnapshot(db.path, sink, {
       check: db.check,
-      // An encrypted backup's facts and raw SHA-256 are in its meta block, sealed under this same id key.
-      reuse: checkReuse(
-        listed.backups.map((b) => openSealedMeta(b.manifest, idKey)),
-        db.check,
-      ),
+      reuse: checkReuse(opened, db.check),
       onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
     });
     pausePoint("backup:snapshot-taken");

@@ -38,11 +38,13 @@ export {
 export { manifestText, openManifestMeta, openSealedMeta, withMetaBlock } from "./manifest-meta.ts";
 export {
   decodeMap,
+  decodeMapColumns,
   encodeMap,
   entryOf,
   MapBuilder,
   type PageMap,
   type PageRun,
+  RUN_FIELDS,
   validateMapPacks,
 } from "./map.ts";
 export {

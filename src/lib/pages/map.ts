@@ -13,6 +13,13 @@ export const MAP_MAGIC = "SQLBKMAP";
 export const MAP_VERSION = 1;
 const HEADER_BYTES = 8 + 4 * 4;
 const RUN_BYTES = 5 * 4;
+/** Fields of a run in run columns (MapBuilder, decodeMapColumns), in the order the map's bytes hold them. */
+const FIRST_PAGE = 0;
+const COUNT = 1;
+const PACK = 2;
+const FIRST_ENTRY = 3;
+const STRIDE = 4;
+export const RUN_FIELDS = 5;
 
 export interface PageRun {
   firstPage: number;
@@ -105,6 +112,31 @@ export function decodeMap(bytes: Uint8Array, what = "page map"): PageMap {
 }
 
 /**
+ * A map's header and its runs as u32 columns (five a run, in the order its
+ * bytes hold them), without an object a run: for reading a big map that is
+ * walked once. Checks magic, version and length; the runs are the walker's
+ * to check (BaseImage does). Throws PageFormatError naming `what`.
+ */
+export function decodeMapColumns(
+  bytes: Uint8Array,
+  what = "page map",
+): { pageSize: number; pageCount: number; runs: Uint32Array } {
+  const r = new ByteReader(bytes, what);
+  r.magic(MAP_MAGIC);
+  const version = r.u32();
+  if (version !== MAP_VERSION) r.fail(`format version ${version} is not one this sqlbak reads (${MAP_VERSION})`);
+  const pageSize = r.u32();
+  const pageCount = r.u32();
+  const runCount = r.u32();
+  if (bytes.length !== HEADER_BYTES + RUN_BYTES * runCount)
+    r.fail(`${runCount} runs need ${HEADER_BYTES + RUN_BYTES * runCount} bytes, the map has ${bytes.length}`);
+  const runs = new Uint32Array(runCount * RUN_FIELDS);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + HEADER_BYTES, runs.length * 4);
+  for (let k = 0; k < runs.length; k++) runs[k] = view.getUint32(k * 4, true);
+  return { pageSize, pageCount, runs };
+}
+
+/**
  * Checks a decoded map against its packs: `entryCounts[i]` is the number of
  * entries of the manifest's i-th pack. Every run must name an existing pack
  * and stay within its entries. Throws PageFormatError naming `what`.
@@ -134,14 +166,6 @@ export function entryOf(map: PageMap, page: number): { pack: number; entry: numb
   }
   return null;
 }
-
-/** Fields of a run in MapBuilder's columns, in the order the map's bytes hold them. */
-const FIRST_PAGE = 0;
-const COUNT = 1;
-const PACK = 2;
-const FIRST_ENTRY = 3;
-const STRIDE = 4;
-const RUN_FIELDS = 5;
 
 /**
  * Builds the runs of a map from pages given in order 1, 2, 3, …: a page

@@ -7,6 +7,7 @@
  */
 import type { CheckLevel } from "../model/index.ts";
 import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
+import type { Pinned, SourceFiles } from "./pin.ts";
 
 /**
  * Pages handed over at a time: whole pages, about this many bytes (fewer at
@@ -34,6 +35,18 @@ export interface PageConsumer {
    * a consumer that hashes on another thread; absent: hashed here, chunk by chunk.
    */
   hasher?(): ChunkHasher;
+  /**
+   * While every page handed over so far is, at its place, the page a stored image
+   * has there (and that image has this geometry): that image's raw SHA-256; else
+   * null. Asked after begin() and after each pages(); once null, never asked again.
+   */
+  sameImage?(): string | null;
+}
+
+/** What a chunk is given to the hasher for: the raw SHA-256, the consumer's pages (ids made on its thread), or both. */
+export interface ChunkUse {
+  hash: boolean;
+  pages: boolean;
 }
 
 /**
@@ -42,7 +55,7 @@ export interface PageConsumer {
  * Chunks are in SharedArrayBuffers, so another thread may read them in place.
  */
 export interface ChunkHasher {
-  update(chunk: Uint8Array): Promise<void>;
+  update(chunk: Uint8Array, use?: ChunkUse): Promise<void>;
   digest(): Promise<string>;
   /** Frees what it holds; called once, whatever happened. */
   close(): void;
@@ -51,12 +64,93 @@ export interface ChunkHasher {
 function hashHere(): ChunkHasher {
   const hash = new Bun.CryptoHasher("sha256");
   return {
-    update: async (chunk) => {
-      hash.update(chunk);
+    update: async (chunk, use) => {
+      if (use?.hash !== false) hash.update(chunk);
     },
     digest: async () => hash.digest("hex"),
     close: () => {},
   };
+}
+
+const HASH_ONLY: ChunkUse = { hash: true, pages: false };
+
+/** A chunk handed to the hasher, whose pages the consumer has yet to take. */
+interface Ahead {
+  chunk: Uint8Array;
+  /** Whether it went into the raw SHA-256. */
+  hashed: boolean;
+  given: Promise<void>;
+}
+
+/**
+ * Hands the pinned state's pages to `consumer` and `hasher`, one chunk ahead:
+ * the next chunk is read and given to the hasher (on its thread) while the
+ * consumer works on this one. While the image may be one stored already
+ * (sameImage), chunks go to the consumer only and the raw SHA-256 waits; at
+ * the first chunk that differs, the pages before it are read again and hashed.
+ */
+async function feed(
+  files: SourceFiles,
+  pin: Pinned,
+  consumer: PageConsumer,
+  hasher: ChunkHasher,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ rawSize: number; rawSha256: string }> {
+  const { pageSize, pageCount } = pin;
+  const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES, true);
+  let waiting = consumer.sameImage?.() != null;
+  const give = (chunk: Uint8Array): Ahead => {
+    const given = hasher.update(chunk, { hash: !waiting, pages: true });
+    given.catch(() => {}); // awaited in turn; a failure of pages() must not leave it unhandled
+    return { chunk, hashed: !waiting, given };
+  };
+  const it = chunks[Symbol.asyncIterator]();
+  const first = await it.next();
+  let ahead = first.done ? null : give(first.value);
+  let done = 0;
+  while (ahead) {
+    const current = ahead;
+    const next = await it.next();
+    ahead = next.done ? null : give(next.value);
+    await consumer.pages(current.chunk, done / pageSize + 1, pageSize);
+    await current.given;
+    if (waiting && consumer.sameImage!() === null) {
+      waiting = false;
+      await hashAgain(files, pin, done / pageSize, hasher);
+      await hasher.update(current.chunk, HASH_ONLY);
+      if (ahead && !ahead.hashed) {
+        ahead.given = Promise.all([ahead.given, hasher.update(ahead.chunk, HASH_ONLY)]).then(() => {});
+        ahead.given.catch(() => {});
+        ahead.hashed = true;
+      }
+    }
+    done += current.chunk.length;
+    release(current.chunk);
+    onProgress?.(done, pageCount * pageSize);
+  }
+  const same = waiting ? consumer.sameImage!() : null;
+  return { rawSize: done, rawSha256: same ?? (await hasher.digest()) };
+}
+
+/**
+ * Reads pages 1..`pages` of the pinned state again, into the raw SHA-256 alone:
+ * the image turned out not to be a stored one, and its hash waited until here.
+ * Two chunks in flight: one read while the other is hashed.
+ */
+async function hashAgain(files: SourceFiles, pin: Pinned, pages: number, hasher: ChunkHasher): Promise<void> {
+  if (pages === 0) return;
+  const { chunks, release } = pageChunks(files, { ...pin, pageCount: pages }, CONSUMER_CHUNK_BYTES, true);
+  let previous: { chunk: Uint8Array; hashed: Promise<void> } | null = null;
+  for await (const chunk of chunks) {
+    const hashed = hasher.update(chunk, HASH_ONLY);
+    hashed.catch(() => {}); // awaited on the next turn or below
+    if (previous) {
+      await previous.hashed;
+      release(previous.chunk);
+    }
+    previous = { chunk, hashed };
+  }
+  if (previous) await previous.hashed;
 }
 
 export interface ConsumedSnapshotResult extends PinnedSnapshot {
@@ -91,20 +185,9 @@ export async function consumePageSnapshot(
     async (files, pin, startCheck) => {
       const { pageSize, pageCount } = pin;
       await consumer.begin({ pageSize, pageCount, startCheck });
-      const { chunks, release } = pageChunks(files, pin, CONSUMER_CHUNK_BYTES, true);
       const hasher = consumer.hasher?.() ?? hashHere();
       try {
-        let done = 0;
-        for await (const chunk of chunks) {
-          const hashed = hasher.update(chunk);
-          hashed.catch(() => {}); // awaited below; a failure of pages() must not leave it unhandled
-          await consumer.pages(chunk, done / pageSize + 1, pageSize);
-          await hashed;
-          done += chunk.length;
-          release(chunk);
-          onProgress?.(done, pageCount * pageSize);
-        }
-        return { rawSize: done, rawSha256: await hasher.digest() };
+        return await feed(files, pin, consumer, hasher, onProgress);
       } finally {
         hasher.close();
       }

@@ -3,6 +3,7 @@
  */
 export {
   type ChunkHasher,
+  type ChunkUse,
   CONSUMER_CHUNK_BYTES,
   type ConsumedSnapshotResult,
   consumePageSnapshot,
