@@ -93,16 +93,32 @@ export class DedupTable {
 
   /** Where a page with `id` is stored (the first place added), or null. */
   get(id: Uint8Array): { pack: number; entry: number } | null {
+    const n = this.lookup(id, 0);
+    if (n < 0) return null;
+    const pack = this.packOf(n);
+    return { pack, entry: n - this.starts[pack]! };
+  }
+
+  /**
+   * The entry number (across packs, in the order added) where a page with the id at
+   * `ids[off …]` is stored, or -1: get() without an object a lookup (a backup makes
+   * one for every page). packOf() and entryOf() take it apart.
+   */
+  lookup(ids: Uint8Array, off: number): number {
     const slots = this.slots;
-    let s = this.home(id, 0);
+    let s = this.home(ids, off);
     for (;;) {
       const v = slots[s]!;
-      if (v === 0) return null;
+      if (v === 0) return -1;
       const p = this.packOf(v - 1);
-      const e = v - 1 - this.starts[p]!;
-      if (this.sameId(id, 0, this.packIds[p]!, e * PAGE_ID_BYTES)) return { pack: p, entry: e };
+      if (this.sameId(ids, off, this.packIds[p]!, (v - 1 - this.starts[p]!) * PAGE_ID_BYTES)) return v - 1;
       if (++s === slots.length) s = 0;
     }
+  }
+
+  /** The entry within its pack of entry number `n` (of pack `pack`, packOf(n)). */
+  entryOf(n: number, pack: number): number {
+    return n - this.starts[pack]!;
   }
 
   private push(ids: Uint8Array, entries: number, owned: boolean): number {
@@ -126,7 +142,7 @@ export class DedupTable {
   }
 
   /** The pack holding entry number `n`. */
-  private packOf(n: number): number {
+  packOf(n: number): number {
     const starts = this.starts;
     let lo = 0;
     let hi = starts.length - 1;

@@ -117,11 +117,11 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
   const keys = opts.indexKeys ?? defaultIndexKeys(config);
   const idKey = typeof opts.idKey === "function" ? await opts.idKey(ctx) : opts.idKey;
   const unlisted = listed.missingData.map((b) => b.manifest); // their verification records count too
-  const known = await loadKnownPacks(folder, listed.backups, idKey, keys, unlisted);
   const level = levelOf(db);
   // An encrypted backup's facts and raw SHA-256 are in its meta block, sealed under this same id key.
   const opened = listed.backups.map((b) => openSealedMeta(b.manifest, idKey));
-  const sink = new PageSink(known, {
+  // Passed straight in: the sink lets go of the stored packs' ids once the copy is done.
+  const sink = new PageSink(await loadKnownPacks(folder, listed.backups, idKey, keys, unlisted), {
     folder,
     idKey,
     level,
@@ -145,6 +145,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     if (map.pageCount !== snap.page_count)
       throw new Error(`page map of ${id} covers ${map.pageCount} pages, the snapshot has ${snap.page_count}`);
     const shrunk = await shrinkOf(config, db, opts, snap.rawSize, snap.facts);
+    Bun.gc(true); // the ids and table the sink let go of, before the map's bytes are made
     const stored = await mapBytes(map, level, sealer);
     writeFileAtomic(mapPath, stored);
     mapWritten = true;

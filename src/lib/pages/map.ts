@@ -20,6 +20,8 @@ const PACK = 2;
 const FIRST_ENTRY = 3;
 const STRIDE = 4;
 export const RUN_FIELDS = 5;
+/** Runs a MapBuilder block holds (320 KiB). */
+const BLOCK_RUNS = 16 * 1024;
 
 export interface PageRun {
   firstPage: number;
@@ -171,14 +173,16 @@ export function entryOf(map: PageMap, page: number): { pack: number; entry: numb
  * Builds the runs of a map from pages given in order 1, 2, 3, …: a page
  * extends the current run when it continues it (same pack, next entry for a
  * stride-1 run, same entry for a stride-0 one); a run of one page takes the
- * stride its second page implies. The runs are kept as u32 columns, 20 bytes
+ * stride its second page implies. The runs are kept as u32 columns in blocks, 20 bytes
  * a run and no object each: after weeks of history nearly every page of a
  * large database may start a run of its own (consecutive pages in different
  * packs), and encode() writes the map's bytes straight from them.
  */
 export class MapBuilder {
-  /** Run i's fields at i·5 … i·5+4; the last run (count > 0) is the current one. */
-  private cols = new Uint32Array(1024 * RUN_FIELDS);
+  /** Runs in blocks of BLOCK_RUNS, fields at r·5 … r·5+4; the last run of the last block is the current one. */
+  private blocks: Uint32Array[] = [];
+  /** Runs in the last block. */
+  private lastRuns = 0;
   private runCount = 0;
   private nextPage = 1;
 
@@ -191,9 +195,9 @@ export class MapBuilder {
     checkU32(pack, "pack");
     checkU32(entry, "entry");
     this.nextPage++;
-    const cols = this.cols;
-    if (this.runCount > 0) {
-      const c = (this.runCount - 1) * RUN_FIELDS;
+    const cols = this.blocks[this.blocks.length - 1];
+    if (cols) {
+      const c = (this.lastRuns - 1) * RUN_FIELDS;
       const count = cols[c + COUNT]!;
       const first = cols[c + FIRST_ENTRY]!;
       if (cols[c + PACK] === pack) {
@@ -208,13 +212,30 @@ export class MapBuilder {
         }
       }
     }
-    if ((this.runCount + 1) * RUN_FIELDS > cols.length) {
-      const grown = new Uint32Array(cols.length * 2);
-      grown.set(cols);
-      this.cols = grown;
+    let block = cols;
+    if (!block || this.lastRuns === BLOCK_RUNS) {
+      // A new block, not a grown copy: no moment holds the runs twice.
+      block = new Uint32Array(BLOCK_RUNS * RUN_FIELDS);
+      this.blocks.push(block);
+      this.lastRuns = 0;
     }
-    const n = this.runCount++ * RUN_FIELDS;
-    this.cols.set([pageNo, 1, pack, entry, 1], n);
+    const c = this.lastRuns++ * RUN_FIELDS;
+    block[c + FIRST_PAGE] = pageNo;
+    block[c + COUNT] = 1;
+    block[c + PACK] = pack;
+    block[c + FIRST_ENTRY] = entry;
+    block[c + STRIDE] = 1;
+    this.runCount++;
+  }
+
+  /** Each block with the number of runs it holds. */
+  private *filled(): Generator<[Uint32Array, number]> {
+    for (const [i, b] of this.blocks.entries()) yield [b, i === this.blocks.length - 1 ? this.lastRuns : BLOCK_RUNS];
+  }
+
+  /** Bytes its blocks hold. */
+  get byteLength(): number {
+    return this.blocks.reduce((n, b) => n + b.byteLength, 0);
   }
 
   /** Pages added so far: the map's page count. */
@@ -231,23 +252,22 @@ export class MapBuilder {
     w.u32(this.pageSize);
     w.u32(this.pageCount);
     w.u32(this.runCount);
-    for (let k = 0; k < this.runCount * RUN_FIELDS; k++) w.u32(this.cols[k]!);
+    for (const [cols, runs] of this.filled()) for (let k = 0; k < runs * RUN_FIELDS; k++) w.u32(cols[k]!);
     return w.bytes;
   }
 
   /** The map of the pages added so far, as objects (for tests and small maps; backups use encode()). */
   finish(): PageMap {
     const runs: PageRun[] = [];
-    for (let i = 0; i < this.runCount; i++) {
-      const c = i * RUN_FIELDS;
-      const cols = this.cols;
-      runs.push({
-        firstPage: cols[c + FIRST_PAGE]!,
-        count: cols[c + COUNT]!,
-        pack: cols[c + PACK]!,
-        firstEntry: cols[c + FIRST_ENTRY]!,
-        stride: cols[c + STRIDE] as 0 | 1,
-      });
+    for (const [cols, count] of this.filled()) {
+      for (let c = 0; c < count * RUN_FIELDS; c += RUN_FIELDS)
+        runs.push({
+          firstPage: cols[c + FIRST_PAGE]!,
+          count: cols[c + COUNT]!,
+          pack: cols[c + PACK]!,
+          firstEntry: cols[c + FIRST_ENTRY]!,
+          stride: cols[c + STRIDE] as 0 | 1,
+        });
     }
     return { pageSize: this.pageSize, pageCount: this.pageCount, runs };
   }

@@ -57,6 +57,22 @@ interface Frame {
   out: Promise<Uint8Array>;
 }
 
+/**
+ * Frame buffers left by finished packs, for the next pack of the same page
+ * size: a backup that writes many packs allocates a few, not a few a pack.
+ */
+const spareFrames: Uint8Array[] = [];
+const MAX_SPARE_FRAMES = MAX_IN_FLIGHT + 2;
+
+function takeFrame(bytes: number): Uint8Array {
+  const i = spareFrames.findIndex((f) => f.length === bytes);
+  return i < 0 ? new Uint8Array(bytes) : spareFrames.splice(i, 1)[0]!;
+}
+
+function giveFrame(buf: Uint8Array): void {
+  if (spareFrames.length < MAX_SPARE_FRAMES) spareFrames.push(buf);
+}
+
 export class PackWriter {
   readonly stem: string;
   readonly pagesPerFrame: number;
@@ -65,7 +81,6 @@ export class PackWriter {
   private ids = new Uint8Array(1024 * PAGE_ID_BYTES);
   private readonly frameOffsets: number[] = [];
   private readonly inFlight: Frame[] = [];
-  private readonly pool: Uint8Array[] = [];
   private frame: Uint8Array;
   private inFrame = 0;
   private count = 0;
@@ -85,7 +100,7 @@ export class PackWriter {
     this.stem = stem;
     this.encrypted = filter !== null;
     this.pagesPerFrame = pagesPerFrame(opts.pageSize);
-    this.frame = new Uint8Array(this.pagesPerFrame * opts.pageSize);
+    this.frame = takeFrame(this.pagesPerFrame * opts.pageSize);
   }
 
   /** Starts a pack in `dir` (which must exist): a temporary file, created 0600, until finish(). */
@@ -141,7 +156,7 @@ export class PackWriter {
     const out = Bun.zstdCompress(buf.subarray(0, this.inFrame * this.opts.pageSize), { level: this.opts.level });
     out.catch(() => {}); // a failure surfaces in order, in writeNext, not as an unhandled rejection meanwhile
     this.inFlight.push({ buf, out });
-    this.frame = this.pool.pop() ?? new Uint8Array(buf.length);
+    this.frame = takeFrame(buf.length);
     this.inFrame = 0;
     if (this.inFlight.length >= MAX_IN_FLIGHT) await this.writeNext();
   }
@@ -158,7 +173,7 @@ export class PackWriter {
     this.frameOffsets.push(this.compressedBytes);
     this.compressedBytes += compressed.length;
     for (const piece of this.filter ? await this.filter.push(compressed) : [compressed]) this.store(piece);
-    if (this.pool.length < 2) this.pool.push(buf);
+    giveFrame(buf);
   }
 
   /**
@@ -189,6 +204,7 @@ export class PackWriter {
       throw err;
     }
     this.state = "finished";
+    giveFrame(this.frame);
     const index = await this.indexBytes();
     writeFileAtomic(join(this.dir, indexName), index);
     return {
