@@ -194,6 +194,15 @@ describe("sqlbak report", () => {
     expect(facts.totals).toMatchObject({ databases: 2, backups_taken: 3 });
     expect(Object.keys(facts.volume).sort()).toEqual(["free_bytes", "free_percent", "path", "total_bytes"]);
 
+    // A pre-restore copy of another (smaller) file is a backup taken, but not app's size.
+    const before = facts.databases[0];
+    makeDatabase(join(dir, "other.db"), { rows: 1 });
+    await ok(dir, "restore", "app", "--latest", "--to", "other.db", "--force", "--yes", "--quiet");
+    const after = JSON.parse((await ok(dir, "report", "--json", "--local")).stdout).databases[0];
+    expect(after.backups).toMatchObject({ kept: before.backups.kept + 1 });
+    expect(after.newest).toEqual({ ...before.newest, age_ms: expect.any(Number) });
+    expect(after.size).toMatchObject({ raw_bytes: before.size.raw_bytes, growth_bytes: before.size.growth_bytes });
+
     const one = JSON.parse((await runCli(["report", "shop", "--json", "--local"], { cwd: dir })).stdout);
     expect(one.databases.map((d: { database: string }) => d.database)).toEqual(["shop"]);
     expect(one.databases[0].destinations).toEqual([]);

@@ -48,6 +48,7 @@ export interface DatabaseReport {
   database: string;
   /** Backups taken in the window (successful runs in the op log, or kept backups dated in it if more), failed runs. */
   backups: { taken: number; failed_runs: number; kept: number };
+  /** The newest scheduled or manual backup (a pre-restore copy may be of another file). */
   newest: { id: string; created_at: string; age_ms: number; raw_bytes: number } | null;
   size: {
     /** The database's size in its newest backup. */
@@ -121,7 +122,8 @@ function databaseReport(
   const added = fromLog
     ? okRuns.reduce((s, e) => s + (e.stored_size ?? 0), 0)
     : kept.reduce((s, m) => s + addedBytes(m), 0);
-  const present = manifests.filter((m) => Date.parse(m.created_at) <= nowMs);
+  // Sizes follow scheduled and manual backups: a pre-restore copy may be of another file.
+  const present = manifests.filter((m) => m.kind !== "pre-restore" && Date.parse(m.created_at) <= nowMs);
   const newest = present.at(-1);
   const baseline = present.filter((m) => Date.parse(m.created_at) < fromMs).at(-1) ?? kept[0];
   const verifies = mine.filter((e) => e.op === "verify");
