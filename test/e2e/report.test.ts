@@ -131,8 +131,12 @@ describe("sqlbak report --send", () => {
     const hook = webhook<Event>();
     const dir = setup(`on = ["report"]\nwebhook = "${hook.url}"\nntfy = "${down.url}"`);
     await ok(dir, "backup", "--quiet");
-    const r = await runCli(["report", "--send"], { cwd: dir });
+    const r = await runCli(["report", "--send", "--json"], { cwd: dir });
     expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      databases: [{ database: "app" }, { database: "shop" }],
+      delivery: { channels: ["ntfy", "webhook"], failures: ["ntfy notification failed: HTTP 503"] },
+    });
     expect(r.stderr).toContain("ntfy notification failed: HTTP 503");
     expect(r.stderr).toContain("report not delivered to 1 of 2 channel(s)");
     expect(down.received).toHaveLength(2); // the attempt and its retry
