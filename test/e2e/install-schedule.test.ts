@@ -155,6 +155,29 @@ describe("sqlbak install-schedule", () => {
     expect(readdirSync(units)).toEqual(["other.timer"]);
   });
 
+  it("adds the weekly status report job only when [schedule] report is set; systemd-analyze and crontab -n accept it", async () => {
+    const dir = setup('[schedule]\nreport = "0 4 * * 1"');
+    const conf = join(dir, "sqlbak.toml");
+    const units = join(dir, "units");
+    const env = { SQLBAK_SYSTEMD_DIR: units, SQLBAK_SYSTEMCTL: "" };
+    // --apply runs the platform's own validator (systemd-analyze verify) where it is installed.
+    const r = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
+    expect([r.code, r.stderr]).toEqual([0, expect.not.stringContaining("rejected")]);
+    expect(readdirSync(units).sort()).toEqual(
+      ["backup", "health", "report", "verify"].flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`]).sort(),
+    );
+    expect(readFileSync(join(units, "sqlbak-report.timer"), "utf8")).toContain("OnCalendar=Mon *-*-* 04:00:00\n");
+    expect(readFileSync(join(units, "sqlbak-report.service"), "utf8")).toContain(
+      `ExecStart=${BIN} report --send --config ${conf} --env-file ${join(dir, ".config", "sqlbak", "env")}\n`,
+    );
+    const fake = fakeCrontab(dir);
+    const c = await runCli(["install-schedule", "--apply", "--platform", "cron"], { cwd: dir, env: fake.env });
+    expect(c.code).toBe(0);
+    expect(readFileSync(fake.file, "utf8")).toContain(
+      `0 4 * * 1 ${BIN} report --send --config ${conf} --env-file ${defaultEnvFile(dir)} --quiet\n`,
+    );
+  });
+
   /** A scheduler command that only records that it ran: nothing may be enabled when validation fails. */
   function recorder(dir: string): { cmd: string; log: string } {
     const log = join(dir, "scheduler-calls.txt");

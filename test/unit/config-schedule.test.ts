@@ -7,7 +7,16 @@ const load = (toml: string) => configProject(toml).config();
 
 describe("[schedule]", () => {
   it("defaults to a daily backup, a weekly verify and a 6-hourly health check", () => {
-    expect(load("").schedule).toEqual({ backup: "0 2 * * *", verify: "0 3 * * 0", health: "0 */6 * * *" });
+    expect(load("").schedule).toEqual({
+      backup: "0 2 * * *",
+      verify: "0 3 * * 0",
+      health: "0 */6 * * *",
+      report: null,
+    });
+  });
+
+  it("schedules the status report only when given a time", () => {
+    expect(load('[schedule]\nreport = "0 4 * * 1"\n').schedule.report).toBe("0 4 * * 1");
   });
 
   it("takes expressions, and false or an empty string to disable a job", () => {
@@ -15,6 +24,7 @@ describe("[schedule]", () => {
       backup: "30 1 * * mon-sat",
       verify: null,
       health: null,
+      report: null,
     });
   });
 
@@ -28,7 +38,7 @@ describe("[schedule]", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).exitCode).toBe(2);
     expect((err as ConfigError).problems.map((p) => p.replace(/^.*sqlbak\.toml: /, ""))).toEqual([
-      "schedule.prune: unknown key (allowed here: backup, verify, health)",
+      "schedule.prune: unknown key (allowed here: backup, verify, health, report)",
       'schedule.backup: "0 2 * *" is not a valid cron expression: ' +
         "expected 5 fields (minute hour day-of-month month day-of-week), got 4",
       "schedule.verify: expected a cron expression or false, got a number",

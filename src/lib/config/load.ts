@@ -135,7 +135,7 @@ function resolveSchedule(entry: ConfigFile["schedule"]): ScheduleConfig {
     const v = entry?.[job];
     return v === false ? null : (v ?? DEFAULT_SCHEDULE[job]);
   };
-  return { backup: pick("backup"), verify: pick("verify"), health: pick("health") };
+  return { backup: pick("backup"), verify: pick("verify"), health: pick("health"), report: pick("report") };
 }
 
 /** The config file to use, in the lookup order of docs/configuration.md; null when there is none. */

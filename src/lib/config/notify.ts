@@ -1,5 +1,6 @@
 /** What the `[notify]` table resolves to: which events go to which channels, and their timeout. */
-export const NOTIFY_EVENTS = ["success", "failure", "health"] as const;
+/** `report`: the status report of `sqlbak report --send`, sent only to channels that list it (docs/report.md). */
+export const NOTIFY_EVENTS = ["success", "failure", "health", "report"] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 /** A slow endpoint must not hold up the next database's backup for long. */
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;

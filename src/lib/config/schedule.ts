@@ -4,7 +4,7 @@
  */
 import { type CronExpr, parseCron } from "../model/index.ts";
 
-export const JOB_NAMES = ["backup", "verify", "health"] as const;
+export const JOB_NAMES = ["backup", "verify", "health", "report"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /** Cron expression per job; null when the job is disabled. */
@@ -13,18 +13,21 @@ export type ScheduleConfig = Record<JobName, string | null>;
 /**
  * Daily backup at 02:00 (quiet hours), the weekly restore test an hour later on
  * Sunday so it sees that night's backup, and a health probe every 6 hours so a
- * missed backup is noticed the same day.
+ * missed backup is noticed the same day. The status report is off until a
+ * time is set: it goes only to channels that list "report" in `[notify] on`.
  */
 export const DEFAULT_SCHEDULE: ScheduleConfig = {
   backup: "0 2 * * *",
   verify: "0 3 * * 0",
   health: "0 */6 * * *",
+  report: null,
 };
 
 const JOB_ARGS: Record<JobName, { args: string[]; description: string }> = {
   backup: { args: ["backup", "--rotate"], description: "back up every configured database, then rotate" },
   verify: { args: ["verify", "--random"], description: "restore test of a random backup" },
   health: { args: ["stats", "--check"], description: "health check of the backups" },
+  report: { args: ["report", "--send"], description: "status report to the channels that list it" },
 };
 
 /** One job ready to render: absolute paths already resolved. */
@@ -40,18 +43,18 @@ export interface ScheduledJob {
 }
 
 /**
- * Given the resolved schedule, the argv that starts sqlbak (absolute paths) and
+ * Given the resolved schedule (a job left out is not scheduled), the argv that starts sqlbak (absolute paths) and
  * the config path (null: none) and the environment file the jobs read
  * (null: none), return the enabled jobs in a fixed order.
  * Expressions were validated with the config, so parsing here does not fail.
  */
 export function scheduledJobs(
-  schedule: ScheduleConfig,
+  schedule: Partial<ScheduleConfig>,
   binary: string[],
   configFile: string | null,
   envFile: string | null = null,
 ): ScheduledJob[] {
-  return JOB_NAMES.filter((name) => schedule[name] !== null).map((name) => ({
+  return JOB_NAMES.filter((name) => (schedule[name] ?? null) !== null).map((name) => ({
     name,
     cron: parseCron(schedule[name]!),
     description: JOB_ARGS[name].description,

@@ -1,5 +1,14 @@
 /** Stats of every backup folder and destination, and the pure verdict behind `stats --check`. */
 export { healthNotification } from "./notification.ts";
 export { type BackupRef, type DestinationStats, gatherDestinationStats } from "./remote.ts";
+export {
+  buildReport,
+  DEFAULT_REPORT_DAYS,
+  type ReportFacts,
+  type ReportInput,
+  reportFacts,
+  type StatusReport,
+} from "./report.ts";
+export { gatherReport, type ReportDelivery, reportChannels, sendReport } from "./report-run.ts";
 export { type DatabaseStats, gatherStats, type StatsReport } from "./stats.ts";
 export { checkHealth } from "./verdict.ts";

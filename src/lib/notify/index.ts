@@ -1,2 +1,2 @@
 /** Delivers notifications to the configured channels (ntfy, webhook, command); never changes an outcome. */
-export { makeNotification, type Notification, sendNotifications } from "./send.ts";
+export { channelsFor, makeNotification, type Notification, sendNotifications } from "./send.ts";

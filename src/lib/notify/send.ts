@@ -33,6 +33,8 @@ export interface Notification {
   previous_size?: number;
   error?: string;
   problems?: string[];
+  /** For a `report` event: the report's facts (docs/report.md). */
+  report?: object;
 }
 
 export function makeNotification(fields: Omit<Notification, "host" | "time">): Notification {
@@ -46,11 +48,18 @@ async function post(url: string, body: string, headers: Record<string, string>, 
 }
 
 function sendNtfy(cfg: NotifyConfig, n: Notification): Promise<void> {
-  const urgent = n.event !== "success";
+  const urgent = n.event === "failure" || n.event === "health";
   const headers: Record<string, string> = {
     Title: n.title,
     Priority: urgent ? "high" : "default",
-    Tags: n.event === "success" ? "white_check_mark" : n.event === "failure" ? "rotating_light" : "warning",
+    Tags:
+      n.event === "success"
+        ? "white_check_mark"
+        : n.event === "failure"
+          ? "rotating_light"
+          : n.event === "report"
+            ? "bar_chart"
+            : "warning",
   };
   if (cfg.ntfyToken) headers.Authorization = `Bearer ${cfg.ntfyToken}`;
   return post(cfg.ntfy!, n.message, headers, cfg.timeoutMs);
@@ -65,7 +74,11 @@ export function commandEnv(n: Notification): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(n)) {
     if (v === undefined) continue;
-    env[`SQLBAK_${k.toUpperCase()}`] = Array.isArray(v) ? v.join("\n") : String(v);
+    env[`SQLBAK_${k.toUpperCase()}`] = Array.isArray(v)
+      ? v.join("\n")
+      : typeof v === "object"
+        ? JSON.stringify(v)
+        : String(v);
   }
   return env;
 }
@@ -114,6 +127,12 @@ async function withRetry(fn: () => Promise<void>): Promise<void> {
     await Bun.sleep(RETRY_DELAY_MS);
     await fn();
   }
+}
+
+/** The channels that would get an event: configured, with the event in `on`. */
+export function channelsFor(cfg: NotifyConfig, event: NotifyEvent): string[] {
+  if (!cfg.on.includes(event)) return [];
+  return (["ntfy", "webhook", "command"] as const).filter((c) => cfg[c]);
 }
 
 /**
