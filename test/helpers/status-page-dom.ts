@@ -1,0 +1,149 @@
+/** Reads the status page's DOM (as Chromium dumped it) into plain data, through Bun's HTMLRewriter. */
+
+export interface PageRow {
+  id: string;
+  state: string;
+  /** The row's cells' text, in column order. */
+  cells: string[];
+}
+
+export interface PageDatabase {
+  name: string;
+  unhealthy: boolean;
+  badges: string[];
+  problems: string[];
+  /** `dd[data-fact]` text by fact name ("last restore test", ...). */
+  facts: Record<string, string>;
+  rows: PageRow[];
+  plots: number;
+  empty: boolean;
+}
+
+export interface PageDom {
+  title: string;
+  healthy: boolean | null;
+  /** The verdict's list: every problem of the page. */
+  problems: string[];
+  databases: PageDatabase[];
+  destinations: { database: string; destination: string; cells: string[] }[];
+  scripts: number;
+  externalRefs: string[];
+}
+
+export function readStatusPage(dom: string): PageDom {
+  const page: PageDom = {
+    title: "",
+    healthy: null,
+    problems: [],
+    databases: [],
+    destinations: [],
+    scripts: 0,
+    externalRefs: [],
+  };
+  let db: PageDatabase | null = null;
+  let inVerdict = false;
+  let text: ((s: string) => void) | null = null;
+  const collect = (sink: (s: string) => void) => ({
+    element(el: HTMLRewriterTypes.Element) {
+      let buf = "";
+      text = (s) => {
+        buf += s;
+      };
+      el.onEndTag(() => {
+        sink(buf.trim());
+        text = null;
+      });
+    },
+  });
+  const onText = {
+    text(t: HTMLRewriterTypes.Text) {
+      text?.(t.text);
+    },
+  };
+  let row: PageRow | null = null;
+  let dest: PageDom["destinations"][number] | null = null;
+  new HTMLRewriter()
+    .on(
+      "title",
+      collect((s) => (page.title = s)),
+    )
+    .on("script", { element: () => void page.scripts++ })
+    .on("[src], link[href]", {
+      element(el) {
+        page.externalRefs.push(el.getAttribute("src") ?? el.getAttribute("href") ?? "");
+      },
+    })
+    .on("section#verdict", {
+      element(el) {
+        page.healthy = el.getAttribute("data-healthy") === "true";
+        inVerdict = true;
+        el.onEndTag(() => {
+          inVerdict = false;
+        });
+      },
+    })
+    .on("section.database", {
+      element(el) {
+        const d: PageDatabase = {
+          name: el.getAttribute("data-database") ?? "",
+          unhealthy: (el.getAttribute("class") ?? "").includes("unhealthy"),
+          badges: [],
+          problems: [],
+          facts: {},
+          rows: [],
+          plots: 0,
+          empty: false,
+        };
+        db = d;
+        page.databases.push(d);
+        el.onEndTag(() => {
+          db = null;
+        });
+      },
+    })
+    .on(
+      "li.problem",
+      collect((s) => (inVerdict ? page.problems : db?.problems)?.push(s)),
+    )
+    .on(
+      "section.database .badge",
+      collect((s) => db?.badges.push(s)),
+    )
+    .on("section.database svg.plot", { element: () => void (db && db.plots++) })
+    .on("section.database .empty", { element: () => void (db && (db.empty = true)) })
+    .on("dd[data-fact]", {
+      element(el) {
+        const k = el.getAttribute("data-fact")!;
+        collect((s) => db && (db.facts[k] = s.replace(/\s+/g, " "))).element(el);
+      },
+    })
+    .on("tr.backup", {
+      element(el) {
+        row = { id: el.getAttribute("data-backup-id")!, state: el.getAttribute("data-state")!, cells: [] };
+        db?.rows.push(row);
+      },
+    })
+    .on(
+      "tr.backup td",
+      collect((s) => row?.cells.push(s)),
+    )
+    .on("tr.destination", {
+      element(el) {
+        dest = {
+          database: el.getAttribute("data-database")!,
+          destination: el.getAttribute("data-destination")!,
+          cells: [],
+        };
+        page.destinations.push(dest);
+      },
+    })
+    .on(
+      "tr.destination td",
+      collect((s) => dest?.cells.push(s)),
+    )
+    .onDocument(onText)
+    .transform(dom);
+  // The document's own <title> (an SVG point's <title> is a tooltip, not the page's).
+  page.title = /<head>[\s\S]*?<title>([^<]*)<\/title>/.exec(dom)?.[1] ?? "";
+  return page;
+}
