@@ -150,10 +150,12 @@ describe("sqlbak stats --html", () => {
       const page = join(dir, "status.html");
       writeFileSync(page, "old page");
       chmodSync(page, 0o640);
+      const before = statSync(page).ino;
       const check = await runCli(["stats", "--check", "--html", page], { cwd: dir });
       expect(check.code).toBe(0);
       expect(check.stdout.trim()).toBe("healthy");
       expect(statSync(page).mode & 0o777).toBe(0o640);
+      expect(statSync(page).ino).not.toBe(before); // replaced by a rename, never rewritten in place
 
       const dom = await render(page, "status-page-encrypted");
       expect(dom.healthy).toBe(true);

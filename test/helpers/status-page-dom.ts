@@ -30,7 +30,20 @@ export interface PageDom {
   externalRefs: string[];
 }
 
+const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00a0" };
+
+/** HTMLRewriter hands over text and attribute values as written: decode the character references. */
+export function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, ref: string) => {
+    if (ref[0] === "#")
+      return String.fromCodePoint(ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : Number(ref.slice(1)));
+    return NAMED[ref] ?? m;
+  });
+}
+
+/** Reads the page into plain data; every string in it is decoded, as a browser would show it. */
 export function readStatusPage(dom: string): PageDom {
+  const attr = (el: HTMLRewriterTypes.Element, name: string) => decodeEntities(el.getAttribute(name) ?? "");
   const page: PageDom = {
     title: "",
     healthy: null,
@@ -50,7 +63,7 @@ export function readStatusPage(dom: string): PageDom {
         buf += s;
       };
       el.onEndTag(() => {
-        sink(buf.trim());
+        sink(decodeEntities(buf).trim());
         text = null;
       });
     },
@@ -63,14 +76,10 @@ export function readStatusPage(dom: string): PageDom {
   let row: PageRow | null = null;
   let dest: PageDom["destinations"][number] | null = null;
   new HTMLRewriter()
-    .on(
-      "title",
-      collect((s) => (page.title = s)),
-    )
     .on("script", { element: () => void page.scripts++ })
     .on("[src], link[href]", {
       element(el) {
-        page.externalRefs.push(el.getAttribute("src") ?? el.getAttribute("href") ?? "");
+        page.externalRefs.push(attr(el, el.hasAttribute("src") ? "src" : "href"));
       },
     })
     .on("section#verdict", {
@@ -85,7 +94,7 @@ export function readStatusPage(dom: string): PageDom {
     .on("section.database", {
       element(el) {
         const d: PageDatabase = {
-          name: el.getAttribute("data-database") ?? "",
+          name: attr(el, "data-database"),
           unhealthy: (el.getAttribute("class") ?? "").includes("unhealthy"),
           badges: [],
           problems: [],
@@ -119,7 +128,7 @@ export function readStatusPage(dom: string): PageDom {
     })
     .on("tr.backup", {
       element(el) {
-        row = { id: el.getAttribute("data-backup-id")!, state: el.getAttribute("data-state")!, cells: [] };
+        row = { id: attr(el, "data-backup-id"), state: attr(el, "data-state"), cells: [] };
         db?.rows.push(row);
       },
     })
@@ -130,8 +139,8 @@ export function readStatusPage(dom: string): PageDom {
     .on("tr.destination", {
       element(el) {
         dest = {
-          database: el.getAttribute("data-database")!,
-          destination: el.getAttribute("data-destination")!,
+          database: attr(el, "data-database"),
+          destination: attr(el, "data-destination"),
           cells: [],
         };
         page.destinations.push(dest);
@@ -144,6 +153,6 @@ export function readStatusPage(dom: string): PageDom {
     .onDocument(onText)
     .transform(dom);
   // The document's own <title> (an SVG point's <title> is a tooltip, not the page's).
-  page.title = /<head>[\s\S]*?<title>([^<]*)<\/title>/.exec(dom)?.[1] ?? "";
+  page.title = decodeEntities(/<head>[\s\S]*?<title>([^<]*)<\/title>/.exec(dom)?.[1] ?? "");
   return page;
 }
