@@ -18,7 +18,8 @@ export default defineCommand({
     local: { type: "boolean", description: "Leave out the [[destination]]s (do not contact them)" },
     html: {
       type: "string",
-      description: "Write a self-contained HTML status page to FILE (atomically) instead of the report",
+      description:
+        "Write a self-contained HTML status page to FILE, atomically (with --check, default: the config's status_page)",
       valueHint: "FILE",
     },
   },
@@ -30,7 +31,9 @@ export default defineCommand({
     const report = gatherStats(config, listings);
     if (config.destinations.length > 0 && !args.local)
       report.destinations = await gatherDestinationStats(config, listings);
-    const html = args.html === undefined ? undefined : String(args.html);
+    // The scheduled health job (`stats --check`) also rewrites the configured status page.
+    const html =
+      args.html === undefined ? (args.check ? (config.statusPage ?? undefined) : undefined) : String(args.html);
     if (html !== undefined && (html === "" || html === "true"))
       throw new UsageError("--html needs a file name", "e.g. sqlbak stats --html /var/www/sqlbak/index.html");
     if (!args.check && !html) {

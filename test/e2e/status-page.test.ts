@@ -173,6 +173,40 @@ describe("sqlbak stats --html", () => {
   );
 
   it(
+    "status_page: the health job's stats --check rewrites it, plain stats leaves it, and its folder is writable for systemd",
+    async () => {
+      const dir = tempDir();
+      makeDatabase(join(dir, "app.db"), { rows: 40 });
+      mkdirSync(join(dir, "www"));
+      writeFileSync(
+        join(dir, "sqlbak.toml"),
+        'backup_dir = "backups"\nstatus_page = "www/index.html"\n[[database]]\nname = "app"\npath = "app.db"\n',
+      );
+      const page = join(dir, "www", "index.html");
+      await ok(dir, ["stats"]);
+      expect(readdirSync(join(dir, "www"))).toEqual([]); // only the health check (or --html) writes it
+      const unhealthy = await runCli(["stats", "--check"], { cwd: dir });
+      expect(unhealthy.code).toBe(3);
+      expect(readStatusPage(await dumpDom(page)).problems).toEqual(["app: no backups"]);
+      await ok(dir, ["backup"]);
+      expect((await runCli(["stats", "--check"], { cwd: dir })).stdout.trim()).toBe("healthy");
+      const dom = await render(page, "status-page-configured");
+      expect(dom.healthy).toBe(true);
+      expect(dom.databases.map((d) => [d.name, d.rows.length])).toEqual([["app", 1]]);
+
+      const units = await runCli(["install-schedule", "--print", "--platform", "systemd", "--system"], {
+        cwd: dir,
+        env: { SQLBAK_SYSTEMD_DIR: join(dir, "units") },
+      });
+      expect(units.code).toBe(0);
+      const rw = units.stdout.split("\n").filter((l) => l.startsWith("ReadWritePaths="));
+      expect(rw.length).toBe(3);
+      for (const l of rw) expect(l).toBe(`ReadWritePaths=-${join(dir, "backups")} -${dir} -${join(dir, "www")}`);
+    },
+    SLOW_MS,
+  );
+
+  it(
     "an empty setup renders its one problem; a missing folder or --html without a file is one clear error",
     async () => {
       const dir = tempDir();
