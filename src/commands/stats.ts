@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { IDENTITY_ENV } from "../lib/codec/index.ts";
 import { checkHealth, gatherDestinationStats, gatherStats, healthNotification } from "../lib/health/index.ts";
-import { EXIT, OutcomeError, UsageError } from "../lib/model/index.ts";
+import { describeError, EXIT, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { sendNotifications } from "../lib/notify/index.ts";
 import { renderStats, writeStatusPage } from "../lib/output/index.ts";
 import { listDatabases } from "../lib/store/index.ts";
@@ -52,8 +52,14 @@ export default defineCommand({
       config.minFreeSpace,
     );
     if (html) {
-      writeStatusPage(html, { report, problems, listings, version: SQLBAK_VERSION });
-      ctx.logger.info(`wrote status page ${html}`);
+      try {
+        writeStatusPage(html, { report, problems, listings, version: SQLBAK_VERSION });
+        ctx.logger.info(`wrote status page ${html}`);
+      } catch (err) {
+        // The health job must still give (and send) its verdict: a page it cannot write is one more problem.
+        if (!args.check) throw err;
+        problems.push(describeError(err));
+      }
       if (!args.check) return;
     }
     // Under --quiet a healthy verdict prints nothing, so cron mails only problems.

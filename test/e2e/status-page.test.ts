@@ -5,7 +5,7 @@
  * test-artifacts/ (gitignored) for a person to look at.
  */
 import { describe, expect, it } from "bun:test";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { flipByte, withDatabase } from "../helpers/backups.ts";
 import { dumpDom, pngSize, screenshot } from "../helpers/chromium.ts";
@@ -193,6 +193,13 @@ describe("sqlbak stats --html", () => {
       const dom = await render(page, "status-page-configured");
       expect(dom.healthy).toBe(true);
       expect(dom.databases.map((d) => [d.name, d.rows.length])).toEqual([["app", 1]]);
+
+      // A page that cannot be written does not hide the verdict: it is one more problem (exit 3, notified).
+      rmSync(join(dir, "www"), { recursive: true });
+      const lost = await runCli(["stats", "--check"], { cwd: dir });
+      expect(lost.code).toBe(3);
+      expect(lost.stdout.trim()).toBe(`cannot write the status page ${page}: no such file or directory`);
+      mkdirSync(join(dir, "www"));
 
       const units = await runCli(["install-schedule", "--print", "--platform", "systemd", "--system"], {
         cwd: dir,
