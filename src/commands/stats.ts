@@ -53,7 +53,7 @@ export default defineCommand({
     );
     if (html) {
       try {
-        writeStatusPage(html, { report, problems, listings, version: SQLBAK_VERSION });
+        writeStatusPage(html, { report, problems, listings, version: SQLBAK_VERSION, staleAfterMs: config.maxAgeMs });
         ctx.logger.info(`wrote status page ${html}`);
       } catch (err) {
         // The health job must still give (and send) its verdict: a page it cannot write is one more problem.

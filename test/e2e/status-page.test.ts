@@ -86,8 +86,9 @@ describe("sqlbak stats --html", () => {
       const expected = check.stdout.trim().split("\n");
 
       const dom = await render(page, "status-page-mixed");
-      expect(dom.scripts).toBe(0);
+      expect(dom.scripts).toBe(1); // the inline stale-page check, nothing else
       expect(dom.externalRefs).toEqual([]);
+      expect(dom.stale).toBeNull(); // written just now
       expect(dom.healthy).toBe(false);
       expect(dom.problems).toEqual(expected);
       expect(dom.title).toBe(`sqlbak status (${expected.length} problems)`);

@@ -28,6 +28,8 @@ export interface PageDom {
   destinations: { database: string; destination: string; cells: string[] }[];
   scripts: number;
   externalRefs: string[];
+  /** The stale-page warning, when the page's script showed it (null: hidden). */
+  stale: string | null;
 }
 
 const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00a0" };
@@ -52,6 +54,7 @@ export function readStatusPage(dom: string): PageDom {
     destinations: [],
     scripts: 0,
     externalRefs: [],
+    stale: null,
   };
   let db: PageDatabase | null = null;
   let inVerdict = false;
@@ -77,6 +80,11 @@ export function readStatusPage(dom: string): PageDom {
   let dest: PageDom["destinations"][number] | null = null;
   new HTMLRewriter()
     .on("script", { element: () => void page.scripts++ })
+    .on("#stale", {
+      element(el) {
+        if (!el.hasAttribute("hidden")) collect((s) => (page.stale = s)).element(el);
+      },
+    })
     .on("[src], link[href]", {
       element(el) {
         page.externalRefs.push(attr(el, el.hasAttribute("src") ? "src" : "href"));

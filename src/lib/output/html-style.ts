@@ -44,5 +44,6 @@ tr.bad td { background: var(--bad-bg); }
 .state-ok { color: var(--ok); }
 .state-failed, .state-missing { color: var(--bad); font-weight: 600; }
 .state-never { color: var(--warn); }
+.stale { color: var(--warn); border-color: var(--warn); font-weight: 600; }
 footer { color: var(--muted); font-size: 12px; margin: 24px 0 0; }
 `;

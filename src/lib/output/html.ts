@@ -11,6 +11,7 @@ import type { FolderListing } from "../store/index.ts";
 import { writeFileAtomic } from "../system/index.ts";
 import { esc } from "./html-escape.ts";
 import { historyRows, renderHistoryPlots, renderHistoryTable } from "./html-history.ts";
+import { staleBanner } from "./html-stale.ts";
 import { STATUS_PAGE_CSS } from "./html-style.ts";
 import { packFailuresOfListings } from "./list.ts";
 
@@ -21,6 +22,8 @@ export interface StatusPageInput {
   /** The listings the report was gathered from: the history rows come from their manifests. */
   listings: FolderListing[];
   version: string;
+  /** A page older than this (max_age) warns, when opened, that it may be out of date. */
+  staleAfterMs: number;
 }
 
 /** The problems that name `database` (lines start with `name: ` or `name @ destination: `). */
@@ -157,9 +160,10 @@ export function renderStatusPage(page: StatusPageInput): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="sqlbak ${esc(page.version)}"><title>${esc(title)}</title><style>${STATUS_PAGE_CSS}</style></head>
 <body><main><header><h1>sqlbak status</h1><p class="meta">Generated ${esc(formatLocalTime(new Date(report.generated_at)))} for ${esc(report.backup_dir)}</p></header>
+${staleBanner(report.generated_at, page.staleAfterMs, formatSpan(page.staleAfterMs))}
 <section class="card${n ? " unhealthy" : ""}" id="verdict" data-healthy="${n ? "false" : "true"}">${verdict}</section>
 ${dbs}${destinationsSection(report.destinations)}${volumeSection(report)}
-<footer>sqlbak ${esc(page.version)} · this page refreshes when <code>sqlbak stats --html</code> runs again</footer></main></body></html>
+<footer>sqlbak ${esc(page.version)} · the state when the page was written; <code>sqlbak stats --check</code> (with <code>status_page</code>) or <code>sqlbak stats --html</code> writes it anew</footer></main></body></html>
 `;
 }
 
