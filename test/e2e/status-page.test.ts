@@ -103,7 +103,7 @@ describe("sqlbak stats --html", () => {
       expect(app.facts["last restore test"]).toMatch(new RegExp(`^ok \\(full\\) .* ${appIds[2]}$`));
       expect(app.badges).toEqual(["incremental (pages)"]);
       expect(app.problems).toEqual([]);
-      expect(app.plots).toBe(2);
+      expect(app.plots).toBe(3);
 
       const legacy = byName.legacy!;
       expect(legacy.rows.map((r) => r.id)).toEqual([...legacyIds].reverse());

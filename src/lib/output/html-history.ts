@@ -91,7 +91,7 @@ export function renderHistoryTable(rows: HistoryRow[], now: Date): string {
   return `<div class="table-wrap"><table class="history"><thead>${head}</thead><tbody>${body.join("")}</tbody></table></div>`;
 }
 
-/** Size (raw and stored) and duration over time; nothing for an empty history. */
+/** The database size, what each backup stored, and each backup's duration over time; nothing for an empty history. */
 export function renderHistoryPlots(rows: HistoryRow[]): string {
   if (rows.length === 0) return "";
   const point = (r: HistoryRow, v: number, what: string) => ({
@@ -99,26 +99,14 @@ export function renderHistoryPlots(rows: HistoryRow[]): string {
     v,
     title: `${formatLocalTime(new Date(r.created_at))} ${r.id}: ${what}`,
   });
-  const size = renderPlot(
-    [
-      { label: "size", color: "#2f6fdb", points: rows.map((r) => point(r, r.raw_bytes, formatBytes(r.raw_bytes))) },
-      {
-        label: "stored",
-        color: "#e07b00",
-        points: rows.map((r) => point(r, r.added_bytes, `${formatBytes(r.added_bytes)} stored`)),
-      },
-    ],
-    { title: "Size over time", format: formatBytes, base: 1024 },
-  );
-  const duration = renderPlot(
-    [
-      {
-        label: "duration",
-        color: "#7b3fc4",
-        points: rows.map((r) => point(r, r.duration_ms, formatDuration(r.duration_ms))),
-      },
-    ],
-    { title: "Backup duration", format: formatDuration },
-  );
-  return `<div class="plots">${size}${duration}</div>`;
+  const plot = (title: string, color: string, value: (r: HistoryRow) => number, format: (v: number) => string) =>
+    renderPlot([{ label: title, color, points: rows.map((r) => point(r, value(r), format(value(r)))) }], {
+      title,
+      format,
+      base: format === formatBytes ? 1024 : 10,
+    });
+  const size = plot("Database size", "#2f6fdb", (r) => r.raw_bytes, formatBytes);
+  const stored = plot("Stored per backup", "#e07b00", (r) => r.added_bytes, formatBytes);
+  const duration = plot("Backup duration", "#7b3fc4", (r) => r.duration_ms, formatDuration);
+  return `<div class="plots">${size}${stored}${duration}</div>`;
 }

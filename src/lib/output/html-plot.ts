@@ -20,9 +20,9 @@ export interface PlotOptions {
   base?: number;
 }
 
-const WIDTH = 520;
+const WIDTH = 360;
 const HEIGHT = 150;
-const PAD = { left: 64, right: 12, top: 22, bottom: 24 };
+const PAD = { left: 58, right: 12, top: 22, bottom: 24 };
 
 /**
  * A round upper bound for the y axis at or above `max`: 1, 2 or 5 times a power of ten, in units of
@@ -73,9 +73,10 @@ export function renderPlot(series: PlotSeries[], opts: PlotOptions): string {
     const path = xy.map(([px, py]) => `${px},${py}`).join(" ");
     return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${path}"/>${dots.join("")}`;
   });
-  const legend = series.map(
+  // One series needs no legend: the plot's title names it.
+  const legend = (series.length > 1 ? series : []).map(
     (s, i) =>
-      `<text class="legend" x="${WIDTH - PAD.right - (series.length - i) * 110 + 14}" y="14">` +
+      `<text class="legend" x="${WIDTH - PAD.right - (series.length - i) * 80 + 14}" y="14">` +
       `<tspan fill="${s.color}">\u25A0</tspan> ${esc(s.label)}</text>`,
   );
   const label = `<text class="plot-title" x="${PAD.left}" y="14">${esc(opts.title)}</text>`;

@@ -43,7 +43,7 @@ td.verification .reason { color: var(--bad); font-size: 12px; overflow-wrap: any
 tr.bad td { background: var(--bad-bg); }
 .state-ok { color: var(--ok); }
 .state-failed, .state-missing { color: var(--bad); font-weight: 600; }
-.state-never { color: var(--warn); }
+.state-never { color: var(--muted); }
 .stale { color: var(--warn); border-color: var(--warn); font-weight: 600; }
 footer { color: var(--muted); font-size: 12px; margin: 24px 0 0; }
 `;
