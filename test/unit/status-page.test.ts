@@ -3,6 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { databaseStats, type StatsReport } from "../../src/lib/health/stats.ts";
 import { renderStatusPage } from "../../src/lib/output/html.ts";
 import { esc } from "../../src/lib/output/html-escape.ts";
+import { historyRows, renderHistoryTable } from "../../src/lib/output/html-history.ts";
 import { niceMax } from "../../src/lib/output/html-plot.ts";
 import type { FolderListing } from "../../src/lib/store/index.ts";
 import { fileStored, manifestFixture } from "../helpers/manifest-fixture.ts";
@@ -93,10 +94,44 @@ describe("renderStatusPage", () => {
     expect(dom.problems).toEqual([`${HOSTILE}: ${error}`]);
     expect(dom.databases[0]!.problems).toEqual([`${HOSTILE}: ${error}`]);
     expect(dom.databases[0]!.rows.map((r) => r.id)).toEqual([id]);
-    expect(dom.databases[0]!.rows[0]!.cells[8]).toBe(`FAILED (quick) 1h ago${error}`);
+    expect(dom.databases[0]!.rows[0]!.cells[8]).toBe(`FAILED (quick) 1h ago ${error}`);
     expect(dom.databases[0]!.facts["last run"]).toStartWith(`FAILED: ${error}`);
     expect(dom.destinations).toEqual([
       { database: HOSTILE, destination: HOSTILE, cells: expect.arrayContaining([`unreachable: ${error}`]) },
+    ]);
+  });
+});
+
+describe("historyRows", () => {
+  it("lists a backup whose data file is gone as DATA MISSING, in time order with the others", () => {
+    const at = (h: number) => `2026-05-01T${String(h).padStart(2, "0")}:00:00.000Z`;
+    const mk = (h: number) => {
+      const id = `app-20260501T${String(h).padStart(2, "0")}0000000Z-0000000${h}`;
+      const m = manifestFixture(id, { created_at: at(h), stored: fileStored(id, 10), duration_ms: 1500 * h });
+      return { manifest: m, manifestPath: `/b/app/${id}.json`, dataPath: `/b/app/${m.stored.file}` };
+    };
+    const [a, b, c] = [mk(1), mk(2), mk(3)];
+    const listing: FolderListing = {
+      database: "app",
+      folder: "/b/app",
+      backups: [a!, c!],
+      partials: [],
+      problems: [],
+      missingData: [b!],
+    };
+    const rows = historyRows(listing, new Map());
+    expect(rows.map((r) => [r.id, r.state, r.type, r.duration_ms])).toEqual([
+      [a!.manifest.id, "never", "full", 1500],
+      [b!.manifest.id, "missing", "full", 3000],
+      [c!.manifest.id, "never", "full", 4500],
+    ]);
+    const dom = readStatusPage(
+      `<section class="database" data-database="app">${renderHistoryTable(rows, new Date(NOW))}</section>`,
+    );
+    expect(dom.databases[0]!.rows.map((r) => [r.state, r.cells[6], r.cells[8]])).toEqual([
+      ["never", "4.5 s", "never"],
+      ["missing", "3.0 s", "DATA MISSING data file missing"],
+      ["never", "1.5 s", "never"],
     ]);
   });
 });

@@ -67,7 +67,7 @@ function stateCell(r: HistoryRow, nowMs: number): string {
   const level = r.verified_level ? ` (${r.verified_level})` : "";
   const at = r.verified_at ? ` ${formatSpan(nowMs - Date.parse(r.verified_at))} ago` : "";
   const title = r.verified_at ? ` title="${esc(formatLocalTime(new Date(r.verified_at)))}"` : "";
-  const why = r.reason ? `<div class="reason">${esc(r.reason)}</div>` : "";
+  const why = r.reason ? ` <div class="reason">${esc(r.reason)}</div>` : "";
   return `<span class="state-${r.state}"${title}>${STATE_TEXT[r.state]}</span>${esc(level)}<span class="muted">${esc(at)}</span>${why}`;
 }
 
