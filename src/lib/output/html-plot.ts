@@ -33,8 +33,9 @@ export function niceMax(max: number, base = 10): number {
   const unit = base === 10 ? 1 : base ** Math.floor(Math.log(max) / Math.log(base));
   const v = max / unit;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p * unit;
-  return 10 * p * unit;
+  const top = [1, 2, 5, 10].find((m) => m * p >= v)! * p;
+  // 1000 KiB reads better as 1 MiB (which is still above max).
+  return base !== 10 && top >= 1000 ? unit * base : top * unit;
 }
 
 /** An axis date: the day, or the day and time when the plot spans less than two days. */
