@@ -26,7 +26,8 @@ Options:
   --test-deps    install only what the test suite needs and build nothing: Bun, the npm
                  packages, and with apt-get (sudo when not root) sqlite3, zstd, tmux, age,
                  python3, systemd (systemd-analyze), libxml2-utils, cron, zsh, util-linux,
-                 openssh-client, openssh-server, and faketime for `bun run bench`; it
+                 openssh-client, openssh-server, chromium (the status page test), and
+                 faketime for `bun run bench`; it
                  enables and starts no service
   --uninstall    remove the installed binary and completions
   -h, --help     show this text
@@ -125,9 +126,10 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime (missing ones come from apt-get; no service is enabled or started)"
+  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium (missing ones come from apt-get; no service is enabled or started)"
   apt_install sqlite3 zstd tmux age:age age-keygen:age python3 systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
-    sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux faketime
+    sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux faketime \
+    chromium
   exit 0
 fi
 

@@ -109,6 +109,7 @@ _sqlbak() {
         '--verbose''[Debug detail, and stack traces on errors]' \
         '--check''[Print one line per problem (or `healthy`); exit 3 when unhealthy]' \
         '--local''[Leave out the \[\[destination\]\]s (do not contact them)]' \
+        '--html=''[Write a self-contained HTML status page to FILE, atomically (with --check, default: the config'\''s status_page)]:html:_files' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;

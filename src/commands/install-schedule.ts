@@ -61,12 +61,14 @@ export default defineCommand({
     const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file, envFile);
     const rendered = renderSchedule(platform, jobs, {
       system,
-      // Everything a job writes: backups, the databases' folders (WAL, restores), the log, and each `dir` destination.
+      // Everything a job writes: backups, the databases' folders (WAL, restores), the log, the status page's
+      // folder, and each `dir` destination.
       writablePaths: [
         ...new Set([
           config.backupDir,
           ...config.databases.map((d) => dirname(d.path)),
           dirname(config.logFile),
+          ...(config.statusPage ? [dirname(config.statusPage)] : []),
           ...config.destinations.flatMap((d) => (d.type === "dir" ? [d.path] : [])),
         ]),
       ],

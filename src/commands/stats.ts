@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
 import { IDENTITY_ENV } from "../lib/codec/index.ts";
 import { checkHealth, gatherDestinationStats, gatherStats, healthNotification } from "../lib/health/index.ts";
-import { EXIT, OutcomeError } from "../lib/model/index.ts";
+import { describeError, EXIT, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { sendNotifications } from "../lib/notify/index.ts";
-import { renderStats } from "../lib/output/index.ts";
+import { renderStats, writeStatusPage } from "../lib/output/index.ts";
 import { listDatabases } from "../lib/store/index.ts";
+import { SQLBAK_VERSION } from "../lib/system/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
 
@@ -15,6 +16,12 @@ export default defineCommand({
     name: { type: "positional", required: false, description: "Only this database", valueHint: "NAME" },
     check: { type: "boolean", description: "Print one line per problem (or `healthy`); exit 3 when unhealthy" },
     local: { type: "boolean", description: "Leave out the [[destination]]s (do not contact them)" },
+    html: {
+      type: "string",
+      description:
+        "Write a self-contained HTML status page to FILE, atomically (with --check, default: the config's status_page)",
+      valueHint: "FILE",
+    },
   },
   async run({ args }) {
     const ctx = openContext(args);
@@ -24,7 +31,12 @@ export default defineCommand({
     const report = gatherStats(config, listings);
     if (config.destinations.length > 0 && !args.local)
       report.destinations = await gatherDestinationStats(config, listings);
-    if (!args.check) {
+    // The scheduled health job (`stats --check`) also rewrites the configured status page.
+    const html =
+      args.html === undefined ? (args.check ? (config.statusPage ?? undefined) : undefined) : String(args.html);
+    if (html !== undefined && (html === "" || html === "true"))
+      throw new UsageError("--html needs a file name", "e.g. sqlbak stats --html /var/www/sqlbak/index.html");
+    if (!args.check && !html) {
       printData(ctx, report, () => renderStats(report));
       return;
     }
@@ -39,6 +51,17 @@ export default defineCommand({
       }),
       config.minFreeSpace,
     );
+    if (html) {
+      try {
+        writeStatusPage(html, { report, problems, listings, version: SQLBAK_VERSION, staleAfterMs: config.maxAgeMs });
+        ctx.logger.info(`wrote status page ${html}`);
+      } catch (err) {
+        // The health job must still give (and send) its verdict: a page it cannot write is one more problem.
+        if (!args.check) throw err;
+        problems.push(describeError(err));
+      }
+      if (!args.check) return;
+    }
     // Under --quiet a healthy verdict prints nothing, so cron mails only problems.
     if (problems.length === 0 && ctx.quiet && !ctx.json) return;
     printData(ctx, { healthy: problems.length === 0, problems, report }, () =>

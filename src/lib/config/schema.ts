@@ -32,6 +32,8 @@ export interface ConfigFile {
   incremental?: boolean;
   lock_timeout?: string;
   log_file?: string;
+  /** The HTML status page `stats --check` (the scheduled health job) rewrites; see docs/status-page.md. */
+  status_page?: string;
   /** KEY=value file (0600, owned by the running user) filling in variables the environment lacks. */
   env_file?: string;
   max_age?: string;
@@ -87,6 +89,7 @@ const TOP_KEYS = [
   "incremental",
   "lock_timeout",
   "log_file",
+  "status_page",
   "env_file",
   "max_age",
   "verify_max_age",
@@ -368,6 +371,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     incremental: c.boolean(raw, "incremental", ""),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
+    status_page: c.string(raw, "status_page", ""),
     env_file: c.string(raw, "env_file", ""),
     max_age: c.span(raw, "max_age", ""),
     verify_max_age: c.span(raw, "verify_max_age", ""),
