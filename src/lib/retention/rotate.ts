@@ -39,6 +39,7 @@ import {
   sweepStaleStaging,
   withoutKeys,
 } from "../store/index.ts";
+import { sendNotifications } from "../notify/index.ts";
 import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
 import {
   type BadBackup,
@@ -47,6 +48,7 @@ import {
   type RetentionDecision,
   type RetentionInput,
 } from "./policy.ts";
+import { rotateNotification } from "./notification.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
 
 export interface RotateOptions {
@@ -338,6 +340,11 @@ export async function runRotations(
       });
     }
     results.push(r);
+  }
+  // A delivery that failed is a warning of that rotation (said with its others); it never fails it.
+  for (const r of results) {
+    const n = rotateNotification(r);
+    if (n) r.warnings.push(...(await sendNotifications(config, [n])));
   }
   return results;
 }
