@@ -45,6 +45,8 @@ export function sendNtfy(ch: NtfyChannel, n: Notification, ctx: SendContext): Pr
     Title: n.title,
     Priority: n.ok ? "default" : "high",
     Tags: TAGS[n.event] ?? "warning",
+    // ntfy ignores it; a proxy or a test in front of it can route on it.
+    "X-Sqlbak-Event": n.event,
   };
   const token = ch.tokenEnv ? ctx.env[ch.tokenEnv] : undefined;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -78,7 +80,7 @@ export function slackBody(n: Notification): object {
         fields: chatFields(n)
           .filter(([l]) => l !== "Host")
           .map(([title, value]) => ({ title, value, short: value.length < 40 })),
-        footer: `sqlbak ${n.version} on ${n.host}`,
+        footer: `sqlbak ${n.version} on ${n.host} · ${n.event}`,
         ts: Math.floor(Date.parse(n.time) / 1000),
       },
     ],
@@ -101,7 +103,7 @@ export function discordBody(n: Notification): object {
         fields: chatFields(n)
           .filter(([l]) => l !== "Host")
           .map(([name, value]) => ({ name, value: value.slice(0, 1024), inline: value.length < 40 })),
-        footer: { text: `sqlbak ${n.version} on ${n.host}` },
+        footer: { text: `sqlbak ${n.version} on ${n.host} · ${n.event}` },
         timestamp: n.time,
       },
     ],
