@@ -39,8 +39,20 @@ export function makeCertificate(): { certFile: string; keyFile: string } {
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   const r = Bun.spawnSync(
-    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1"]
-      .concat(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]),
+    [
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+    ].concat(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]),
     { stdout: "ignore", stderr: "pipe" },
   );
   if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
@@ -111,7 +123,7 @@ export async function startSmtp(opts: SmtpServerOptions = {}) {
             ...(opts.eightBit === false ? [] : ["8BITMIME"]),
           ];
           say(`250${ext.length ? "-" : " "}sqlbak-test-smtp`);
-          ext.forEach((e, i) => say(`250${i === ext.length - 1 ? " " : "-"}${e}`));
+          for (const [i, e] of ext.entries()) say(`250${i === ext.length - 1 ? " " : "-"}${e}`);
           return;
         }
         case "STARTTLS": {

@@ -4,8 +4,6 @@
  * verdict is appended to the op log (`op: "health"`), which is the only memory:
  * sqlbak keeps no state of its own between runs.
  */
-import { existsSync } from "node:fs";
-import { dirname } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
 import { makeNotification, type Notification } from "../notify/index.ts";
 import { appendOpLog, readOpLog } from "../store/index.ts";
@@ -21,9 +19,7 @@ export function healthScope(name: string | undefined, local: boolean): string {
  */
 export function healthNotifications(config: ResolvedConfig, problems: string[], scope: string): Notification[] {
   const previous = readOpLog(config.logFile).findLast((e) => e.op === "health" && e.scope === scope);
-  // A check never creates the backup folder: with no folder yet, there is nothing to remember.
-  if (existsSync(dirname(config.logFile)))
-    appendOpLog(config.logFile, { op: "health", scope, ok: problems.length === 0, problems });
+  appendOpLog(config.logFile, { op: "health", scope, ok: problems.length === 0, problems });
   if (problems.length > 0)
     return [
       makeNotification({

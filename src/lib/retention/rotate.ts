@@ -21,6 +21,7 @@ import {
   packFailuresOf,
   SqlbakError,
 } from "../model/index.ts";
+import { sendNotifications } from "../notify/index.ts";
 import {
   appendOpLog,
   type BackupListing,
@@ -39,8 +40,8 @@ import {
   sweepStaleStaging,
   withoutKeys,
 } from "../store/index.ts";
-import { sendNotifications } from "../notify/index.ts";
 import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
+import { rotateNotification } from "./notification.ts";
 import {
   type BadBackup,
   describePolicy,
@@ -48,7 +49,6 @@ import {
   type RetentionDecision,
   type RetentionInput,
 } from "./policy.ts";
-import { rotateNotification } from "./notification.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
 
 export interface RotateOptions {
