@@ -18,7 +18,7 @@ function hook() {
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
-      bodies.push(await req.json());
+      bodies.push((await req.json()) as { event: string; message: string });
       return new Response("", { status: status.value });
     },
   });

@@ -1,5 +1,6 @@
 /** `[notify]` and `[[notify.channel]]`: what loads, and one clear message per mistake. */
 import { describe, expect, it } from "bun:test";
+import type { EventType } from "../../src/lib/config/notify.ts";
 import { configProblems, configProject } from "../helpers/config.ts";
 
 const load = (toml: string) => configProject(toml).config().notify;
@@ -7,7 +8,13 @@ const load = (toml: string) => configProject(toml).config().notify;
 describe("notify channels", () => {
   it("keeps today's [notify] keys as channels named after their type, with the old on names as aliases", () => {
     const n = load(`[notify]\non = ["failure", "health"]\nntfy = "https://ntfy.example/t"\ncommand = "page-me"`);
-    const events = ["backup.failure", "copy.failure", "verify.failure", "health.problem", "health.recovered"];
+    const events: EventType[] = [
+      "backup.failure",
+      "copy.failure",
+      "verify.failure",
+      "health.problem",
+      "health.recovered",
+    ];
     expect(n.channels).toEqual([
       { type: "ntfy", name: "ntfy", on: events, url: "https://ntfy.example/t", tokenEnv: undefined },
       { type: "command", name: "command", on: events, command: "page-me", commandEnv: [] },

@@ -97,6 +97,6 @@ export function testNotification(channel: string): Notification {
   return makeNotification({
     event: "test",
     title: "sqlbak: test notification",
-    message: `Test notification from sqlbak on ${hostname()} to channel "${channel}": if you read this, it works.`,
+    message: `Test notification to channel "${channel}" from ${hostname()}: if you read this, the channel works.`,
   });
 }

@@ -1,11 +1,22 @@
 import { makeNotification, type Notification } from "../notify/index.ts";
-import type { RotateResult } from "./rotate.ts";
+
+/** What the event needs of a RotateResult (rotate.ts, which sends it; named here to keep the files acyclic). */
+export interface RotationOutcome {
+  database: string;
+  ok: boolean;
+  dry_run: boolean;
+  policy: string;
+  removed: string[];
+  backups: { id: string; created_at: string; action: "keep" | "remove"; removal?: string }[];
+  freed_bytes: number;
+  error?: string;
+}
 
 /**
  * A `rotate` event for a rotation that removed something or failed (nothing
  * for one that only kept, nor for a dry run): what was removed and why.
  */
-export function rotateNotification(r: RotateResult): Notification | null {
+export function rotateNotification(r: RotationOutcome): Notification | null {
   if (r.dry_run || (r.ok && r.removed.length === 0)) return null;
   const removedIds = new Set(r.removed);
   const removed = r.backups
