@@ -55,7 +55,8 @@ export async function runScheduledBackup(
     opts.dryRun ? [] : targets.map((db) => backupStartNotification(db, opts.kind)),
   );
   const backups = await runBackups(config, targets, opts);
-  const notifyWarnings: string[] = [];
+  // Every start event is out before any event about how the backups went.
+  const notifyWarnings: string[] = await started();
   const databases = backups.map((r) => r.database);
   opts.onStage?.("copy");
   const copies =
@@ -78,7 +79,6 @@ export async function runScheduledBackup(
     .filter((r) => !r.dryRun)
     .map((r) => ({ ...backupNotification(r, rotated(r)), ...(r.ok ? { kind: opts.kind } : {}) }));
   for (const r of backups) if (r.shrunk && !r.shrinkAccepted) notifications.push(shrinkNotification(r));
-  notifyWarnings.unshift(...(await started()));
   notifyWarnings.push(...(await sendNotifications(config, notifications)));
   return { backups, copies, rotations, notifyWarnings };
 }
