@@ -124,6 +124,20 @@ describe("a failing channel", () => {
     expect(again.code).toBe(0);
   });
 
+  it("never changes the exit code of verify or restore either", async () => {
+    const a = hook();
+    a.status.value = 500;
+    const p = project(`[[notify.channel]]\nname = "ops"\ntype = "webhook"\nurl = "${a.url}"\non = ["all"]\n`);
+    expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
+    const v = await runCli(["verify"], { cwd: p.dir });
+    expect(v.code).toBe(0);
+    expect(v.stderr).toContain("ops (webhook) notification failed: HTTP 500");
+    const r = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("ops (webhook) notification failed: HTTP 500");
+    expect(a.bodies.map((e) => e.event)).toContain("restore");
+  });
+
   it("a channel removed from the config is no longer a problem", async () => {
     const p = project(
       `[[notify.channel]]\nname = "ops"\ntype = "webhook"\nurl = "http://127.0.0.1:9/h"\non = ["all"]\n`,
