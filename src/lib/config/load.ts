@@ -19,7 +19,7 @@ import { applyEnvFile } from "../system/index.ts";
 import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
 import type { NotifyConfig } from "./notify.ts";
-import { resolveNotify } from "./notify-schema.ts";
+import { resolveNotify } from "./notify-resolve.ts";
 import { machineTimeZone, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
 import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
