@@ -2,7 +2,7 @@
 _sqlbak() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   if ((COMP_CWORD == 1)); then
-    COMPREPLY=($(compgen -W "backup list verify restore rotate stats report install-schedule completion --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "backup list verify restore rotate stats report notify install-schedule completion --help --version" -- "$cur"))
     return
   fi
   case "${COMP_WORDS[1]}" in
@@ -80,6 +80,15 @@ _sqlbak() {
         --days) COMPREPLY=(); return ;;
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --days --send --local --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    notify)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --test --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     install-schedule)

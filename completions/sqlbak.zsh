@@ -10,6 +10,7 @@ _sqlbak() {
     'rotate:Apply the retention policy: show every backup with keep/remove and why, then remove'
     'stats:Report backup health per database; --check gives a verdict for monitors'
     'report:Summarise the last days per database; --send delivers it to the channels that ask for it'
+    'notify:List the notification channels; --test sends a test event to each'
     'install-schedule:Print or install scheduler entries (cron, systemd, launchd, Windows) for [schedule]'
     'completion:Print the shell completion script for bash, zsh or fish'
   )
@@ -124,6 +125,18 @@ _sqlbak() {
         '--days=''[The window, in days (default 7)]:days: ' \
         '--send''[Send it as the "report" event to each \[notify\] channel whose `on` lists it; exit 1 if one fails]' \
         '--local''[Leave out the \[\[destination\]\]s (do not contact them)]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
+      ;;
+    notify)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
+        '--test''[Send a test event and report each channel'\''s result; exit 1 if any failed]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;

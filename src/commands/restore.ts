@@ -174,5 +174,6 @@ function report(ctx: CommandContext, r: RestoreResult): void {
     ctx.logger.info(`the previous database was saved as pre-restore backup ${r.preRestoreId}`);
     ctx.logger.info(`to undo: ${r.undo}`);
   } else ctx.logger.info(`${r.target} did not exist before, so there was nothing to save; to undo, delete it`);
+  for (const w of r.notifyWarnings) ctx.logger.warn(w);
   if (ctx.json) printData(ctx, r, () => "");
 }

@@ -1,6 +1,12 @@
 import { defineCommand } from "citty";
 import { IDENTITY_ENV } from "../lib/codec/index.ts";
-import { checkHealth, gatherDestinationStats, gatherStats, healthNotification } from "../lib/health/index.ts";
+import {
+  checkHealth,
+  gatherDestinationStats,
+  gatherStats,
+  healthNotifications,
+  healthScope,
+} from "../lib/health/index.ts";
 import { describeError, EXIT, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { sendNotifications } from "../lib/notify/index.ts";
 import { renderStats, writeStatusPage } from "../lib/output/index.ts";
@@ -62,13 +68,14 @@ export default defineCommand({
       }
       if (!args.check) return;
     }
+    const scope = healthScope(args.name, Boolean(args.local));
+    for (const w of await sendNotifications(config, healthNotifications(config, problems, scope))) ctx.logger.warn(w);
     // Under --quiet a healthy verdict prints nothing, so cron mails only problems.
     if (problems.length === 0 && ctx.quiet && !ctx.json) return;
     printData(ctx, { healthy: problems.length === 0, problems, report }, () =>
       problems.length ? problems.join("\n") : "healthy",
     );
     if (problems.length === 0) return;
-    for (const w of await sendNotifications(config, [healthNotification(problems)])) ctx.logger.warn(w);
     throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);
   },
 });

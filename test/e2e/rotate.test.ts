@@ -308,7 +308,7 @@ the backup it just took or every real one`, async () => {
       bodies.length = 0; // the template backup's own notification
       const r = await runCli(["backup", "--rotate"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      expect(bodies).toMatchObject([{ event: "success", database: "app", rotated: 1 }]);
+      expect(bodies).toMatchObject([{ event: "backup.success", database: "app", rotated: 1 }]);
     } finally {
       server.stop(true);
     }

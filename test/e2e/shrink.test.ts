@@ -80,7 +80,7 @@ notifies and fails stats --check`, async () => {
     });
     // The failure channel heard about it (and only about that: the first backup was a plain success).
     const notes = readFileSync(p.notes, "utf8");
-    expect(notes).toContain("SQLBAK_EVENT=failure");
+    expect(notes).toContain("SQLBAK_EVENT=backup.failure");
     expect(notes).toContain(`SQLBAK_PREVIOUS_ID=${p.first.id}`);
     expect(notes).toContain(`SQLBAK_ID=${shrunk.id}`);
     expect(notes.split("---").length - 1).toBe(1);

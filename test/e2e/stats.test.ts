@@ -298,7 +298,7 @@ until it is removed (issue 14 §6)`, async () => {
       const dir = setup(`[notify]\nwebhook = "http://127.0.0.1:${server.port}/hook"`);
       const r = await runCli(["stats", "--check"], { cwd: dir });
       expect(r.code).toBe(3);
-      expect(received).toEqual([expect.objectContaining({ event: "health", problems: ["app: no backups"] })]);
+      expect(received).toEqual([expect.objectContaining({ event: "health.problem", problems: ["app: no backups"] })]);
     } finally {
       server.stop(true);
     }
@@ -321,7 +321,7 @@ describe("backup notifications", () => {
       const b = await backupOne(dir);
       expect(received).toEqual([
         expect.objectContaining({
-          event: "success",
+          event: "backup.success",
           database: "app",
           id: b.id,
           file: b.dataPath,
@@ -341,7 +341,7 @@ describe("backup notifications", () => {
       renameSync(join(dir, "app.db"), join(dir, "gone.db"));
       expect((await runCli(["backup"], { cwd: dir })).code).toBe(1);
       expect(received.at(-1)).toMatchObject({
-        event: "failure",
+        event: "backup.failure",
         database: "app",
         error: expect.stringContaining("no such file"),
       });

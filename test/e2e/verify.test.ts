@@ -201,7 +201,7 @@ describe("sqlbak verify", () => {
       expect(r.code).toBe(3);
       expect(received).toEqual([
         expect.objectContaining({
-          event: "failure",
+          event: "verify.failure",
           database: "app",
           id: b.id,
           file: b.file,

@@ -2,8 +2,9 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { NotifyConfig } from "../../src/lib/config/notify.ts";
-import { makeNotification, notify } from "../../src/lib/notify/send.ts";
+import type { ChannelConfig, EventType, NotifyConfig } from "../../src/lib/config/notify.ts";
+import { makeNotification, type Notification } from "../../src/lib/notify/event.ts";
+import { notify as deliverAll } from "../../src/lib/notify/send.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 interface Received {
@@ -35,15 +36,47 @@ function listen(status: number | null) {
 
 const failure = () =>
   makeNotification({
-    event: "failure",
+    event: "backup.failure",
     title: "sqlbak: backup of app FAILED",
     message: "Backup of app failed: disk full",
     database: "app",
     error: "disk full",
   });
 
-function cfg(over: Partial<NotifyConfig>): NotifyConfig {
-  return { on: ["failure", "health"], timeoutMs: 2000, ...over };
+interface LegacyKeys {
+  ntfy?: string;
+  ntfyToken?: string;
+  webhook?: string;
+  command?: string;
+  commandEnv?: string[];
+  secretEnv?: string[];
+  timeoutMs?: number;
+}
+
+/** The channels the `[notify]` keys make (named after their type), with the default events. */
+function cfg(over: LegacyKeys): NotifyConfig & { env: NodeJS.ProcessEnv } {
+  const on: EventType[] = ["backup.failure", "copy.failure", "verify.failure", "health.problem"];
+  const channels: ChannelConfig[] = [];
+  const env = { ...process.env, ...(over.ntfyToken ? { NTFY_TEST_TOKEN: over.ntfyToken } : {}) };
+  if (over.ntfy)
+    channels.push({
+      type: "ntfy",
+      name: "ntfy",
+      on,
+      url: over.ntfy,
+      tokenEnv: over.ntfyToken ? "NTFY_TEST_TOKEN" : undefined,
+    });
+  if (over.webhook) channels.push({ type: "webhook", name: "webhook", on, url: over.webhook });
+  if (over.command)
+    channels.push({ type: "command", name: "command", on, command: over.command, commandEnv: over.commandEnv ?? [] });
+  return { channels, secretEnv: over.secretEnv ?? [], timeoutMs: over.timeoutMs ?? 2000, env };
+}
+
+/** Delivers `n` and returns one warning per failed channel, as the operations print them. */
+async function notify(c: ReturnType<typeof cfg>, n: Notification): Promise<string[]> {
+  return (await deliverAll(c, n, c.env))
+    .filter((d) => !d.ok)
+    .map((d) => `${d.channel} notification failed: ${d.error}`);
 }
 
 describe("notify", () => {
@@ -74,14 +107,16 @@ describe("notify", () => {
       "event",
       "host",
       "message",
+      "ok",
       "time",
       "title",
+      "version",
     ]);
   });
 
   it("sends nothing for an event that is not enabled", async () => {
     const srv = listen(200);
-    const success = makeNotification({ event: "success", title: "t", message: "m" });
+    const success = makeNotification({ event: "backup.success", title: "t", message: "m" });
     expect(await notify(cfg({ ntfy: srv.url }), success)).toEqual([]);
     expect(srv.received).toHaveLength(0);
   });
@@ -105,7 +140,7 @@ describe("notify", () => {
     const warnings = await notify(cfg({ command: `env | grep ^SQLBAK_ | sort > '${out}'` }), failure());
     expect(warnings).toEqual([]);
     const env = readFileSync(out, "utf8");
-    expect(env).toContain("SQLBAK_EVENT=failure\n");
+    expect(env).toContain("SQLBAK_EVENT=backup.failure\n");
     expect(env).toContain("SQLBAK_DATABASE=app\n");
     expect(env).toContain("SQLBAK_ERROR=disk full\n");
     expect(env).toContain("SQLBAK_TITLE=sqlbak: backup of app FAILED\n");
@@ -138,7 +173,7 @@ even one named like an ordinary variable`, async () => {
     const lines = readFileSync(out, "utf8").split("\n");
     expect(lines).toContain("LC_TIME=C");
     expect(lines).toContain("LISTED=yes");
-    expect(lines).toContain("SQLBAK_EVENT=failure");
+    expect(lines).toContain("SQLBAK_EVENT=backup.failure");
     expect(lines.filter((l) => /^(LC_SECRET_PASS|AWS_PROFILE|UNLISTED)=/.test(l))).toEqual([]);
   });
 

@@ -106,8 +106,8 @@ describe("runScheduledBackup", () => {
     // One event per backup, the success carrying how many were rotated away; all delivered.
     expect(result.notifyWarnings).toEqual([]);
     expect(hook.events.map((e) => [e.event, e.database, e.rotated])).toEqual([
-      ["success", "app", 2],
-      ["failure", "other", undefined],
+      ["backup.success", "app", 2],
+      ["backup.failure", "other", undefined],
     ]);
     expect(scheduledBackupFailure(result)).toEqual({
       message: "1 of 2 backups failed",

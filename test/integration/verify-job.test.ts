@@ -55,7 +55,9 @@ describe("runVerifyJob", () => {
       [String(other!.id), false],
     ]);
     expect(job.notifyWarnings).toEqual([]);
-    expect(hook.events.map((e) => [e.event, e.database, e.id])).toEqual([["failure", "other", String(other!.id)]]);
+    expect(hook.events.map((e) => [e.event, e.database, e.id])).toEqual([
+      ["verify.failure", "other", String(other!.id)],
+    ]);
     expect(verifyJobFailure(job.results)).toEqual({ message: "1 of 2 backups failed verification", code: 3 });
   });
 

@@ -135,18 +135,23 @@ describe("loadConfig resolution", () => {
     expect(c.maxAgeMs).toBe(2 * 86_400_000);
     expect(c.databases[0]!.maxAgeMs).toBe(3_600_000);
     expect(c.minFreeSpace).toEqual({ bytes: 2 * 1024 ** 3 });
+    // The token stays the name of its variable: it is read only when something is sent.
     expect(c.notify).toEqual({
-      on: ["success"],
-      ntfy: "http://127.0.0.1:1/t",
-      ntfyToken: "secret",
-      webhook: undefined,
-      command: undefined,
-      commandEnv: [],
+      channels: [
+        { type: "ntfy", name: "ntfy", on: ["backup.success"], url: "http://127.0.0.1:1/t", tokenEnv: "TOKEN" },
+      ],
       secretEnv: ["TOKEN"],
       timeoutMs: 3000,
     });
-    expect(config().notify.on).toEqual(["success"]);
-    expect(load("").config().notify.on).toEqual(["failure", "health"]);
+    expect(config().notify.channels[0]!.on).toEqual(["backup.success"]);
+    // The default: failures and problems (and the all-clear after a problem).
+    expect(load(`[notify]\nwebhook = "http://127.0.0.1:1/h"`).config().notify.channels[0]!.on).toEqual([
+      "backup.failure",
+      "copy.failure",
+      "verify.failure",
+      "health.problem",
+      "health.recovered",
+    ]);
     expect(load("").config().minFreeSpace).toEqual({ percent: 5 });
   });
 

@@ -1,17 +1,31 @@
 /**
- * The notifications a backup run sends: its outcome, a database that shrank,
- * a copy to a destination that failed.
+ * The events a backup run sends (docs/events.md): its start and outcome, a
+ * database that shrank, a copy to a destination that failed, and what its
+ * rotation removed.
  */
 
+import type { ResolvedDatabase } from "../config/index.ts";
 import type { CopyResult } from "../destinations/index.ts";
 import { describeShrink, formatBytes } from "../model/index.ts";
 import { makeNotification, type Notification } from "../notify/index.ts";
 import type { BackupResult } from "./run.ts";
 
+/** `backup.start`, one per database, as the run starts. */
+export function backupStartNotification(db: ResolvedDatabase, kind: string): Notification {
+  return makeNotification({
+    event: "backup.start",
+    title: `sqlbak: backing up ${db.name}`,
+    message: `Backup of ${db.name} (${db.path}) started`,
+    database: db.name,
+    path: db.path,
+    kind,
+  });
+}
+
 export function backupNotification(r: BackupResult, rotated?: number): Notification {
   if (!r.ok) {
     return makeNotification({
-      event: "failure",
+      event: "backup.failure",
       title: `sqlbak: backup of ${r.database} FAILED`,
       message: `Backup of ${r.database} (${r.source}) failed: ${r.error}`,
       database: r.database,
@@ -21,7 +35,7 @@ export function backupNotification(r: BackupResult, rotated?: number): Notificat
     });
   }
   return makeNotification({
-    event: "success",
+    event: "backup.success",
     title: `sqlbak: ${r.database} backed up`,
     message:
       `Backup ${r.id} of ${r.database}: ${formatBytes(r.rawSize!)} → ${formatBytes(r.storedSize!)} ` +
@@ -46,13 +60,13 @@ function backupFields(r: BackupResult) {
 
 /**
  * A database that shrank (emptied, or to a small fraction of its previous
- * backup) is sent as a `failure` event: the backup worked, but a truncated
+ * backup) is sent as a `backup.failure` event: the backup worked, but a truncated
  * production file is exactly what an admin must hear about.
  */
 export function shrinkNotification(r: BackupResult): Notification {
   const s = r.shrunk!;
   return makeNotification({
-    event: "failure",
+    event: "backup.failure",
     title: `sqlbak: ${r.database} SHRANK to ${formatBytes(r.rawSize!)}`,
     message: describeShrink(r.database, r.rawSize!, s),
     ...backupFields(r),
@@ -62,10 +76,10 @@ export function shrinkNotification(r: BackupResult): Notification {
   });
 }
 
-/** A failed copy to a destination is sent as a `failure` event: the off-site copy is what a dead disk leaves. */
+/** A failed copy to a destination is sent as `copy.failure`: the off-site copy is what a dead disk leaves. */
 export function copyNotification(c: CopyResult): Notification {
   return makeNotification({
-    event: "failure",
+    event: "copy.failure",
     title: `sqlbak: copy of ${c.database} to ${c.destination} FAILED`,
     message:
       `Copying backups of ${c.database} to destination ${c.destination}${c.location ? ` (${c.location})` : ""} ` +

@@ -8,10 +8,10 @@
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { type CopyResult, syncDestinations } from "../destinations/index.ts";
 import { EXIT, type ExitCode } from "../model/index.ts";
-import { sendNotifications } from "../notify/index.ts";
+import { sendInBackground, sendNotifications } from "../notify/index.ts";
 import { loneRotationFailure, type RotateResult, runRotations } from "../retention/index.ts";
 import { runBackups } from "./as-configured.ts";
-import { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
+import { backupNotification, backupStartNotification, copyNotification, shrinkNotification } from "./notification.ts";
 import type { BackupOptions, BackupResult } from "./run.ts";
 
 export interface ScheduledBackupOptions extends BackupOptions {
@@ -49,8 +49,14 @@ export async function runScheduledBackup(
   targets: ResolvedDatabase[],
   opts: ScheduledBackupOptions,
 ): Promise<ScheduledBackupResult> {
+  // backup.start goes out beside the backups: a slow channel never holds them up.
+  const started = sendInBackground(
+    config,
+    opts.dryRun ? [] : targets.map((db) => backupStartNotification(db, opts.kind)),
+  );
   const backups = await runBackups(config, targets, opts);
-  const notifyWarnings: string[] = [];
+  // Every start event is out before any event about how the backups went.
+  const notifyWarnings: string[] = await started();
   const databases = backups.map((r) => r.database);
   opts.onStage?.("copy");
   const copies =
@@ -69,7 +75,9 @@ export async function runScheduledBackup(
     : undefined;
   opts.onStage?.("notify");
   const rotated = (r: BackupResult) => rotations?.find((x) => x.database === r.database)?.removed.length;
-  const notifications = backups.filter((r) => !r.dryRun).map((r) => backupNotification(r, rotated(r)));
+  const notifications = backups
+    .filter((r) => !r.dryRun)
+    .map((r) => ({ ...backupNotification(r, rotated(r)), ...(r.ok ? { kind: opts.kind } : {}) }));
   for (const r of backups) if (r.shrunk && !r.shrinkAccepted) notifications.push(shrinkNotification(r));
   notifyWarnings.push(...(await sendNotifications(config, notifications)));
   return { backups, copies, rotations, notifyWarnings };

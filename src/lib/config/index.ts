@@ -4,6 +4,19 @@
 export type { DirDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
 export type { EncryptionConfig } from "./encryption.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";
-export type { NotifyConfig, NotifyEvent } from "./notify.ts";
+export {
+  type ChannelConfig,
+  type CommandChannel,
+  DEFAULT_EVENTS,
+  type EmailChannel,
+  EVENT_ALIASES,
+  EVENT_TYPES,
+  type EventType,
+  type HookChannel,
+  type NotifyConfig,
+  type NotifyEvent,
+  type NtfyChannel,
+  type SmtpSettings,
+} from "./notify.ts";
 export { machineTimeZone, type RetentionPolicy, UNLIMITED } from "./retention.ts";
 export { JOB_NAMES, type ScheduledJob, scheduledJobs } from "./schedule.ts";

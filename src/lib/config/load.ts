@@ -18,10 +18,11 @@ import {
 import { applyEnvFile } from "../system/index.ts";
 import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
-import { DEFAULT_NOTIFY_TIMEOUT_MS, type NotifyConfig } from "./notify.ts";
+import type { NotifyConfig } from "./notify.ts";
+import { resolveNotify } from "./notify-resolve.ts";
 import { machineTimeZone, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
-import { type ConfigFile, type NotifyEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
+import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
 
 export interface ResolvedDatabase {
   name: string;
@@ -114,20 +115,6 @@ export function defaults(): ConfigFile {
     max_age: "26h",
     verify_max_age: "8d",
     min_free_space: "5%",
-  };
-}
-
-function resolveNotify(entry: NotifyEntry | undefined, env: NodeJS.ProcessEnv, secretEnv: string[]): NotifyConfig {
-  return {
-    on: entry?.on ?? ["failure", "health"],
-    ntfy: entry?.ntfy,
-    // A missing token variable is not a config error: notifications must never stop a backup.
-    ntfyToken: entry?.ntfy_token_env ? env[entry.ntfy_token_env] : undefined,
-    webhook: entry?.webhook,
-    command: entry?.command,
-    commandEnv: entry?.command_env ?? [],
-    secretEnv,
-    timeoutMs: entry?.timeout ? parseSpanMs(entry.timeout)! : DEFAULT_NOTIFY_TIMEOUT_MS,
   };
 }
 
@@ -250,6 +237,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     };
   });
 
+  const notify = resolveNotify(
+    fromFile.notify,
+    secretEnvNames(fromFile).map((s) => s.name),
+    baseDir,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${where}: ${p}`));
   return {
     file,
@@ -267,11 +260,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     maxAgeMs,
     verifyMaxAgeMs,
     minFreeSpace: parseFreeSpace(merged.min_free_space!)!,
-    notify: resolveNotify(
-      fromFile.notify,
-      env,
-      secretEnvNames(fromFile).map((s) => s.name),
-    ),
+    notify,
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),

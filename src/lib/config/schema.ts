@@ -17,7 +17,7 @@ import {
 } from "../model/index.ts";
 import { checkDestinations, type DestinationEntry } from "./destinations.ts";
 import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
-import { NOTIFY_EVENTS, type NotifyEvent } from "./notify.ts";
+import { checkNotifyTable, commandEnvLists, type NotifyEntry, notifySecretEnv } from "./notify-schema.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention.ts";
 import { JOB_NAMES, type JobName } from "./schedule.ts";
 
@@ -51,17 +51,6 @@ export interface ConfigFile {
   database?: DatabaseEntry[];
   /** Copies beyond backup_dir (src/lib/config/destinations.ts). */
   destination?: DestinationEntry[];
-}
-
-export interface NotifyEntry {
-  on?: NotifyEvent[];
-  ntfy?: string;
-  ntfy_token_env?: string;
-  webhook?: string;
-  command?: string;
-  /** Extra environment variables the command may see (never one the config names as a secret). */
-  command_env?: string[];
-  timeout?: string;
 }
 
 export interface DatabaseEntry {
@@ -115,8 +104,6 @@ const DB_KEYS = [
   "verify_max_age",
   "retention",
 ];
-const NOTIFY_KEYS = ["on", "ntfy", "ntfy_token_env", "webhook", "command", "command_env", "timeout"];
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const BYTE_UNITS: Record<string, number> = {
   "": 1,
@@ -256,48 +243,6 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
   return entry;
 }
 
-function checkNotify(c: Checker, raw: unknown): NotifyEntry | undefined {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    c.add("notify", "expected a table [notify]");
-    return undefined;
-  }
-  const obj = raw as Raw;
-  c.unknownKeys(obj, NOTIFY_KEYS, "notify.");
-  let on: NotifyEvent[] | undefined;
-  if (obj.on !== undefined) {
-    const bad = !Array.isArray(obj.on)
-      ? [String(obj.on)]
-      : obj.on.filter((e) => !NOTIFY_EVENTS.includes(e as NotifyEvent));
-    if (bad.length)
-      c.add("notify.on", `expected a list of ${NOTIFY_EVENTS.join(" | ")}, got ${JSON.stringify(obj.on)}`);
-    else on = obj.on as NotifyEvent[];
-  }
-  return {
-    on,
-    ntfy: c.url(obj, "ntfy", "notify."),
-    ntfy_token_env: c.string(obj, "ntfy_token_env", "notify."),
-    webhook: c.url(obj, "webhook", "notify."),
-    command: c.string(obj, "command", "notify."),
-    command_env: checkCommandEnv(c, obj.command_env),
-    timeout: c.span(obj, "timeout", "notify."),
-  };
-}
-
-function checkCommandEnv(c: Checker, raw: unknown): string[] | undefined {
-  if (raw === undefined) return undefined;
-  if (!Array.isArray(raw)) {
-    c.add("notify.command_env", `expected a list of environment variable names, got ${typeName(raw)}`);
-    return undefined;
-  }
-  const names: string[] = [];
-  for (const v of raw) {
-    if (typeof v === "string" && ENV_NAME_RE.test(v)) names.push(v);
-    else c.add("notify.command_env", `${JSON.stringify(v)} is not an environment variable name`);
-  }
-  return names;
-}
-
 /**
  * The environment variables this config reads secrets from, each with the key
  * that names it. AWS_* variables are secrets by rule (S3's default credentials).
@@ -306,7 +251,7 @@ export function secretEnvNames(config: ConfigFile): { name: string; key: string 
   const out: { name: string; key: string }[] = [];
   if (config.encryption?.passphrase_env)
     out.push({ name: config.encryption.passphrase_env, key: "encryption.passphrase_env" });
-  if (config.notify?.ntfy_token_env) out.push({ name: config.notify.ntfy_token_env, key: "notify.ntfy_token_env" });
+  out.push(...notifySecretEnv(config.notify));
   (config.destination ?? []).forEach((d, i) => {
     for (const k of ["access_key_id_env", "secret_access_key_env", "session_token_env"]) {
       const v = d[k];
@@ -319,11 +264,13 @@ export function secretEnvNames(config: ConfigFile): { name: string; key: string 
 /** A command hook must never be handed a secret, even when an admin lists it by mistake. */
 function checkCommandEnvSecrets(c: Checker, config: ConfigFile) {
   const secrets = secretEnvNames(config);
-  for (const name of config.notify?.command_env ?? []) {
-    const secret = secrets.find((s) => s.name === name);
-    if (secret) c.add("notify.command_env", `"${name}" holds a secret (${secret.key}); the command never gets it`);
-    else if (name.startsWith("AWS_"))
-      c.add("notify.command_env", `"${name}" is an AWS_* variable (credentials); the command never gets those`);
+  for (const { key, names } of commandEnvLists(config.notify)) {
+    for (const name of names) {
+      const secret = secrets.find((s) => s.name === name);
+      if (secret) c.add(key, `"${name}" holds a secret (${secret.key}); the command never gets it`);
+      else if (name.startsWith("AWS_"))
+        c.add(key, `"${name}" is an AWS_* variable (credentials); the command never gets those`);
+    }
   }
 }
 
@@ -376,7 +323,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     max_age: c.span(raw, "max_age", ""),
     verify_max_age: c.span(raw, "verify_max_age", ""),
     min_free_space: c.string(raw, "min_free_space", ""),
-    notify: checkNotify(c, raw.notify),
+    notify: checkNotifyTable(raw.notify, (k, w) => c.add(k, w)),
     retention: checkRetentionTable(raw.retention, "retention", (k, w) => c.add(k, w)),
     timezone: checkTimeZone(raw.timezone, (k, w) => c.add(k, w)),
     schedule: checkSchedule(c, raw.schedule),

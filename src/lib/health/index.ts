@@ -1,5 +1,6 @@
 /** Stats of every backup folder and destination, and the pure verdict behind `stats --check`. */
-export { healthNotification } from "./notification.ts";
+export { type ChannelDelivery, deliveryProblems } from "./deliveries.ts";
+export { healthNotifications, healthScope } from "./notification.ts";
 export { type BackupRef, type DestinationStats, gatherDestinationStats } from "./remote.ts";
 export {
   buildReport,

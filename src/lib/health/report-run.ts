@@ -56,7 +56,7 @@ export function reportChannels(config: ResolvedConfig): string[] {
   if (channels.length === 0)
     throw new SqlbakError('no notification channel gets the "report" event', {
       exitCode: EXIT.usage,
-      hint: 'add "report" to [notify] on, and set ntfy, webhook or command (docs/report.md)',
+      hint: 'add "report" to [notify] on, or to the `on` of a [[notify.channel]] (docs/report.md)',
     });
   return channels;
 }

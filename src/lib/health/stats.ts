@@ -30,6 +30,7 @@ import {
   readOpLog,
   type StagingLeftover,
 } from "../store/index.ts";
+import { type ChannelDelivery, lastDeliveries } from "./deliveries.ts";
 import type { BackupRef, DestinationStats } from "./remote.ts";
 
 export interface DatabaseStats {
@@ -114,6 +115,8 @@ export interface StatsReport {
   staging_leftovers?: StagingLeftover[];
   /** One entry per `[[destination]]` and database (absent without destinations). */
   destinations?: DestinationStats[];
+  /** The last delivery to each notification channel that has had one (absent when none has). */
+  notifications?: ChannelDelivery[];
 }
 
 function ref(id: string, createdAt: string, nowMs: number): BackupRef {
@@ -283,6 +286,7 @@ export function gatherStats(config: ResolvedConfig, listings: FolderListing[], n
   const configured = new Set(config.databases.map((d) => d.name));
   const databases = listings.map((l) => databaseStats(l, log, configured.has(l.database), now.getTime()));
   const leftovers = listStaging(config.backupDir, now.getTime());
+  const deliveries = lastDeliveries(config, log);
   return {
     generated_at: now.toISOString(),
     backup_dir: config.backupDir,
@@ -296,5 +300,6 @@ export function gatherStats(config: ResolvedConfig, listings: FolderListing[], n
       saved_bytes: databases.reduce((s, d) => s + d.saved_bytes, 0),
     },
     ...(leftovers.length ? { staging_leftovers: leftovers } : {}),
+    ...(deliveries.length ? { notifications: deliveries } : {}),
   };
 }

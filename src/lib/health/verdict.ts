@@ -7,6 +7,7 @@
  */
 import { describeShrink, describeWalStarvation, formatBytes, formatSpan } from "../model/index.ts";
 import { describeProblem, type ListingProblem } from "../store/index.ts";
+import { deliveryProblems } from "./deliveries.ts";
 import type { DestinationStats } from "./remote.ts";
 import type { DatabaseStats, StatsReport } from "./stats.ts";
 
@@ -116,6 +117,7 @@ export function checkHealth(
 ): string[] {
   const problems = report.databases.flatMap((d) => databaseProblems(d, thresholdsFor(d.database)));
   for (const d of report.destinations ?? []) problems.push(...destinationProblems(d, thresholdsFor(d.database)));
+  problems.push(...deliveryProblems(report.notifications ?? []));
   if (report.databases.length === 0)
     problems.push("no databases: none is configured and no backups exist, so nothing is being backed up");
   const vol = report.volume;

@@ -1,174 +1,176 @@
 /**
- * Notifications: ntfy, a JSON webhook and a local command, on the events
- * configured in `[notify] on`. Each sender has a timeout and one retry. A
- * notification that fails is reported back as a warning (and logged by the
- * caller); it never changes the outcome or exit code of what it reports.
+ * Delivery: each event goes to every channel whose `on` lists it, all channels
+ * at once, each with a timeout per attempt and one retry a second later. Every
+ * delivery is logged (`op: "notify"`, with the channel), so `stats --check`
+ * can tell a channel whose last delivery failed. A failed delivery is reported
+ * back as a warning; it never changes the outcome or exit code of what it reports.
  */
-import { hostname } from "node:os";
-import type { NotifyConfig, NotifyEvent, ResolvedConfig } from "../config/index.ts";
+import type { ChannelConfig, EventType, NotifyConfig, ResolvedConfig } from "../config/index.ts";
 import { describeError } from "../model/index.ts";
 import { appendOpLog } from "../store/index.ts";
+import { sendCommand } from "./command.ts";
+import { sendEmail } from "./email.ts";
+import { type Notification, sqlbakCommand, testNotification } from "./event.ts";
+import { sendHook, sendNtfy } from "./http.ts";
+import { lastGoodBackup } from "./last-good.ts";
+import type { SendContext } from "./secret.ts";
 
 const RETRY_DELAY_MS = 1_000;
 
-/** The webhook body, and the fields every sender draws from (docs/notifications.md). */
-export interface Notification {
-  event: NotifyEvent;
-  title: string;
-  message: string;
-  host: string;
-  time: string;
-  database?: string;
-  /** A `[[destination]]` name, for copy failures. */
-  destination?: string;
-  id?: string;
-  file?: string;
-  path?: string;
-  raw_size?: number;
-  stored_size?: number;
-  duration_ms?: number;
-  rotated?: number;
-  /** For a shrink: the backup from before it, and its raw size. */
-  previous_id?: string;
-  previous_size?: number;
+export interface Delivery {
+  channel: string;
+  type: ChannelConfig["type"];
+  event: Notification["event"];
+  ok: boolean;
   error?: string;
-  problems?: string[];
-  /** For a `report` event: the report's facts (docs/report.md). */
-  report?: object;
 }
 
-export function makeNotification(fields: Omit<Notification, "host" | "time">): Notification {
-  return { ...fields, host: hostname(), time: new Date().toISOString() };
-}
-
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<void> {
-  const res = await fetch(url, { method: "POST", body, headers, signal: AbortSignal.timeout(timeoutMs) });
-  await res.arrayBuffer().catch(() => undefined);
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-}
-
-function sendNtfy(cfg: NotifyConfig, n: Notification): Promise<void> {
-  const urgent = n.event === "failure" || n.event === "health";
-  const headers: Record<string, string> = {
-    Title: n.title,
-    Priority: urgent ? "high" : "default",
-    Tags:
-      n.event === "success"
-        ? "white_check_mark"
-        : n.event === "failure"
-          ? "rotating_light"
-          : n.event === "report"
-            ? "bar_chart"
-            : "warning",
-  };
-  if (cfg.ntfyToken) headers.Authorization = `Bearer ${cfg.ntfyToken}`;
-  return post(cfg.ntfy!, n.message, headers, cfg.timeoutMs);
-}
-
-function sendWebhook(cfg: NotifyConfig, n: Notification): Promise<void> {
-  return post(cfg.webhook!, JSON.stringify(n), { "Content-Type": "application/json" }, cfg.timeoutMs);
-}
-
-/** Environment for the command hook: every field as SQLBAK_<FIELD>. */
-export function commandEnv(n: Notification): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(n)) {
-    if (v === undefined) continue;
-    env[`SQLBAK_${k.toUpperCase()}`] = Array.isArray(v)
-      ? v.join("\n")
-      : typeof v === "object"
-        ? JSON.stringify(v)
-        : String(v);
+function sendOnce(ch: ChannelConfig, n: Notification, ctx: SendContext): Promise<void> {
+  switch (ch.type) {
+    case "ntfy":
+      return sendNtfy(ch, n, ctx);
+    case "webhook":
+    case "slack":
+    case "discord":
+      return sendHook(ch, n, ctx);
+    case "command":
+      return sendCommand(ch, n, ctx);
+    case "email":
+      return sendEmail(ch, n, ctx);
   }
-  return env;
 }
 
-/** What any command needs to run and format output; everything else must be listed in `command_env`. */
-export const COMMAND_BASE_ENV = ["PATH", "HOME", "LANG", "TZ", "USER", "LOGNAME", "SHELL"];
-
-/**
- * The command's whole environment: the ordinary variables, the listed ones and
- * the event. Never the rest of sqlbak's environment, which holds passphrases,
- * cloud keys and tokens; never a variable the config reads a secret from.
- */
-export function commandEnvironment(
-  cfg: NotifyConfig,
-  n: Notification,
-  parent: NodeJS.ProcessEnv = process.env,
-): Record<string, string> {
-  const allowed = new Set([...COMMAND_BASE_ENV, ...(cfg.commandEnv ?? [])]);
-  const secret = new Set(cfg.secretEnv ?? []);
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parent)) {
-    if (v === undefined || secret.has(k) || k.startsWith("AWS_")) continue;
-    if (allowed.has(k) || k.startsWith("LC_")) env[k] = v;
-  }
-  return { ...env, ...commandEnv(n) };
+/** Every value this channel must never show: its inline URL and the secrets it reads, each at least 4 characters. */
+function secretsOf(ch: ChannelConfig, ctx: SendContext): string[] {
+  const names = ctx.secretEnv;
+  const values = names.map((k) => ctx.env[k]).filter((v): v is string => Boolean(v));
+  if ("url" in ch && ch.url) values.push(ch.url);
+  return values.filter((v) => v.length >= 4);
 }
 
-async function sendCommand(cfg: NotifyConfig, n: Notification): Promise<void> {
-  const proc = Bun.spawn(["/bin/sh", "-c", cfg.command!], {
-    env: commandEnvironment(cfg, n),
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-    timeout: cfg.timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  if (proc.signalCode) throw new Error(`timed out after ${cfg.timeoutMs} ms`);
-  if (code !== 0) throw new Error(`exited ${code}${err.trim() ? `: ${err.trim().split("\n")[0]}` : ""}`);
+function scrub(text: string, secrets: string[]): string {
+  return secrets.reduce((t, s) => t.split(s).join("…"), text);
 }
 
-async function withRetry(fn: () => Promise<void>): Promise<void> {
+/** The name a warning uses: the channel's name, with its type when they differ. */
+export function channelLabel(ch: ChannelConfig): string {
+  return ch.name === ch.type ? ch.name : `${ch.name} (${ch.type})`;
+}
+
+/** Sends `n` through `ch`, once more after a second if the first attempt fails. */
+export async function deliver(ch: ChannelConfig, n: Notification, ctx: SendContext): Promise<Delivery> {
+  const base = { channel: ch.name, type: ch.type, event: n.event };
   try {
-    await fn();
-  } catch {
-    await Bun.sleep(RETRY_DELAY_MS);
-    await fn();
+    try {
+      await sendOnce(ch, n, ctx);
+    } catch {
+      await Bun.sleep(RETRY_DELAY_MS);
+      await sendOnce(ch, n, ctx);
+    }
+    return { ...base, ok: true };
+  } catch (err) {
+    const why = (err as Error).name === "TimeoutError" ? `timed out after ${ctx.timeoutMs} ms` : describeError(err);
+    return { ...base, ok: false, error: scrub(why, secretsOf(ch, ctx)) };
   }
 }
 
-/** The channels that would get an event: configured, with the event in `on`. */
-export function channelsFor(cfg: NotifyConfig, event: NotifyEvent): string[] {
-  if (!cfg.on.includes(event)) return [];
-  return (["ntfy", "webhook", "command"] as const).filter((c) => cfg[c]);
+export function sendContext(cfg: NotifyConfig, env: NodeJS.ProcessEnv = process.env): SendContext {
+  return { env, timeoutMs: cfg.timeoutMs, secretEnv: cfg.secretEnv };
 }
 
-/**
- * Sends `n` through every configured channel if its event is enabled. Returns
- * one warning per channel that failed after its retry (empty when all went).
- */
-export async function notify(cfg: NotifyConfig, n: Notification): Promise<string[]> {
-  if (!cfg.on.includes(n.event)) return [];
-  const channels: [string, (() => Promise<void>) | null][] = [
-    ["ntfy", cfg.ntfy ? () => sendNtfy(cfg, n) : null],
-    ["webhook", cfg.webhook ? () => sendWebhook(cfg, n) : null],
-    ["command", cfg.command ? () => sendCommand(cfg, n) : null],
-  ];
-  const outcomes = await Promise.all(
-    channels.map(async ([name, send]) => {
-      if (!send) return null;
-      try {
-        await withRetry(send);
-        return null;
-      } catch (err) {
-        const why = (err as Error).name === "TimeoutError" ? `timed out after ${cfg.timeoutMs} ms` : describeError(err);
-        return `${name} notification failed: ${why}`;
-      }
-    }),
-  );
-  return outcomes.filter((w): w is string => w !== null);
+/** Sends `n` to every channel whose `on` lists its event; one Delivery per channel tried. */
+export function notify(cfg: NotifyConfig, n: Notification, env: NodeJS.ProcessEnv = process.env): Promise<Delivery[]> {
+  const ctx = sendContext(cfg, env);
+  return Promise.all(cfg.channels.filter((ch) => takes(ch, n)).map((ch) => deliver(ch, n, ctx)));
 }
 
-/** Sends each notification; returns one warning per failed channel, each also logged. */
+function logDelivery(config: ResolvedConfig, n: Notification, d: Delivery): string | null {
+  return appendOpLog(config.logFile, {
+    op: "notify",
+    channel: d.channel,
+    type: d.type,
+    event: n.event,
+    database: n.database,
+    ok: d.ok,
+    error: d.error,
+  });
+}
+
+const warningOf = (ch: ChannelConfig, d: Delivery) => `${channelLabel(ch)} notification failed: ${d.error}`;
+
+/** Whether `ch` takes `n` by its `on` (a test event only ever goes through sendTestNotifications). */
+const takes = (ch: ChannelConfig, n: Notification) => n.event !== "test" && ch.on.includes(n.event);
+
+/** The names of the channels whose `on` lists `event`. */
+export function channelsFor(cfg: NotifyConfig, event: EventType): string[] {
+  return cfg.channels.filter((ch) => ch.on.includes(event)).map((ch) => ch.name);
+}
+const wanted = (config: ResolvedConfig, n: Notification) => config.notify.channels.some((c) => takes(c, n));
+
+/** The command to look closer that each event names unless its builder chose one. */
+function investigateArgs(n: Notification): string[] | null {
+  if (n.event === "health.problem") return ["stats", "--check"];
+  if (n.event === "rotate" && !n.ok) return ["rotate", n.database!, "--dry-run"];
+  if (n.event === "verify.failure" && n.id)
+    return ["verify", n.id, ...(n.destination ? ["--from", n.destination] : []), "--level", "full"];
+  if (n.ok || !n.database) return null;
+  return ["stats", n.database];
+}
+
+/** A failure gets the command to investigate and the database's last good backup (read only when a channel wants it). */
+async function enrich(config: ResolvedConfig, n: Notification): Promise<Notification> {
+  const args = n.investigate ? null : investigateArgs(n);
+  const out = args ? { ...n, investigate: sqlbakCommand(config.file, args) } : n;
+  if (n.ok || !n.database || n.last_good_id) return out;
+  return { ...out, ...(await lastGoodBackup(config, n.database, n.event === "verify.failure" ? n.id : undefined)) };
+}
+
+/** Sends each notification; returns one warning per failed delivery, every delivery logged. */
 export async function sendNotifications(config: ResolvedConfig, notes: Notification[]): Promise<string[]> {
   const warnings: string[] = [];
-  for (const n of notes) {
-    for (const w of await notify(config.notify, n)) {
-      warnings.push(w);
-      appendOpLog(config.logFile, { op: "notify", event: n.event, database: n.database, ok: false, error: w });
+  for (const note of notes) {
+    if (!wanted(config, note)) continue;
+    const n = await enrich(config, note);
+    for (const d of await notify(config.notify, n)) {
+      const logError = logDelivery(config, n, d);
+      if (!d.ok) warnings.push(warningOf(config.notify.channels.find((c) => c.name === d.channel)!, d));
+      if (logError) warnings.push(logError);
     }
   }
   return warnings;
+}
+
+/**
+ * Sends notes in the background (backup.start must not hold up the backup):
+ * call the returned function to wait for them and get their warnings.
+ */
+export function sendInBackground(config: ResolvedConfig, notes: Notification[]): () => Promise<string[]> {
+  const some = notes.filter((n) => wanted(config, n));
+  const pending = some.length ? sendNotifications(config, some) : Promise.resolve([]);
+  return () => pending;
+}
+
+/** `notify --test`: a test event to every channel (or the one named), each delivery logged. */
+export async function sendTestNotifications(config: ResolvedConfig, channels: ChannelConfig[]): Promise<Delivery[]> {
+  const ctx = sendContext(config.notify);
+  return Promise.all(
+    channels.map(async (ch) => {
+      const n = testNotification(ch.name);
+      const d = await deliver(ch, n, ctx);
+      logDelivery(config, n, d);
+      return d;
+    }),
+  );
+}
+
+/** Where a channel sends, for people: never a secret (a URL from the environment is shown as its variable). */
+export function describeTarget(ch: ChannelConfig): string {
+  switch (ch.type) {
+    case "command":
+      return ch.command;
+    case "email":
+      return `${ch.to.join(", ")} via ${ch.sendmail ?? `smtp://${ch.smtp!.host}:${ch.smtp!.port}`}`;
+    default:
+      return ch.urlEnv ? `$${ch.urlEnv}` : new URL(ch.url!).origin;
+  }
 }

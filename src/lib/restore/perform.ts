@@ -7,6 +7,7 @@
 import { assertDecryptable, type DecryptionKeys, requireDecryptionKeys } from "../codec/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { withFetched } from "../destinations/index.ts";
+import { currentUser, makeNotification, sendNotifications } from "../notify/index.ts";
 import type { Backend, ListedBackup, StoredBackup } from "../store/index.ts";
 import type { RestorePlan } from "./plan.ts";
 import { type RestoreResult, runRestore } from "./run.ts";
@@ -32,6 +33,7 @@ export async function checkRestoreKeys(backup: StoredBackup, keys: DecryptionKey
  * Carries out a confirmed plan (runRestore), first downloading its backup
  * from `from` when it is at a destination; the download's staging folder is
  * removed whatever happens. `onStep` hears each step, the download included.
+ * A restore that worked sends the `restore` event (its delivery failures in `notifyWarnings`).
  */
 export async function performRestore(
   config: ResolvedConfig,
@@ -40,10 +42,38 @@ export async function performRestore(
 ): Promise<RestoreResult> {
   const onStep = opts.onStep ?? (() => {});
   const from = opts.from;
-  if (!from) return runRestore(config, plan, onStep);
-  onStep(`downloading ${plan.backup.manifest.id} from ${from.destination} (${from.backend.describe})`);
-  return withFetched(config, from.backend, plan.backup as ListedBackup, async (local) => {
-    await assertDecryptable(local, opts.keys);
-    return runRestore(config, { ...plan, backup: local }, onStep);
+  const result = !from
+    ? await runRestore(config, plan, onStep)
+    : await (async () => {
+        onStep(`downloading ${plan.backup.manifest.id} from ${from.destination} (${from.backend.describe})`);
+        return withFetched(config, from.backend, plan.backup as ListedBackup, async (local) => {
+          await assertDecryptable(local, opts.keys);
+          return runRestore(config, { ...plan, backup: local }, onStep);
+        });
+      })();
+  result.notifyWarnings = await sendNotifications(config, [restoreNotification(result, from?.destination)]);
+  return result;
+}
+
+/** `restore`: who restored which backup, from where, to where, and where the safety copy is. */
+function restoreNotification(r: RestoreResult, destination: string | undefined) {
+  const user = currentUser();
+  return makeNotification({
+    event: "restore",
+    title: `sqlbak: ${r.database} restored from ${r.id}`,
+    message:
+      `${user} restored backup ${r.id} of ${r.database}${destination ? ` from destination ${destination}` : ""} ` +
+      `to ${r.target}; ` +
+      (r.preRestoreId
+        ? `the previous database was saved as pre-restore backup ${r.preRestoreId} (undo: ${r.undo})`
+        : "nothing was there before, so there is no safety copy"),
+    database: r.database,
+    id: r.id,
+    destination,
+    target: r.target,
+    pre_restore_id: r.preRestoreId ?? undefined,
+    undo: r.undo ?? undefined,
+    user,
+    duration_ms: r.durationMs,
   });
 }

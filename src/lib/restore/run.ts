@@ -48,6 +48,8 @@ export interface RestoreResult {
   /** Mode and owner the restored file got, and where they came from. */
   permissions: RestoredPermissions | null;
   durationMs: number;
+  /** `restore` events that could not be delivered (each also in the op log). */
+  notifyWarnings: string[];
 }
 
 /**
@@ -225,6 +227,7 @@ export async function runRestore(
     removedFiles: [],
     permissions: null,
     durationMs: 0,
+    notifyWarnings: [],
   };
   try {
     await restoreLocked(config, plan, result, onStep);

@@ -21,6 +21,7 @@ import {
   packFailuresOf,
   SqlbakError,
 } from "../model/index.ts";
+import { sendNotifications } from "../notify/index.ts";
 import {
   appendOpLog,
   type BackupListing,
@@ -40,6 +41,7 @@ import {
   withoutKeys,
 } from "../store/index.ts";
 import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
+import { rotateNotification } from "./notification.ts";
 import {
   type BadBackup,
   describePolicy,
@@ -338,6 +340,11 @@ export async function runRotations(
       });
     }
     results.push(r);
+  }
+  // A delivery that failed is a warning of that rotation (said with its others); it never fails it.
+  for (const r of results) {
+    const n = rotateNotification(r);
+    if (n) r.warnings.push(...(await sendNotifications(config, [n])));
   }
   return results;
 }

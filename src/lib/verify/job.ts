@@ -1,6 +1,6 @@
 /**
  * A whole `verify` run: list the backup folder (or a destination), choose the
- * backups, make sure they can be opened, verify each, and notify the failures.
+ * backups, make sure they can be opened, verify each, and send each outcome.
  * What the command prints and its exit code come from the typed result;
  * nothing here prints.
  */
@@ -78,9 +78,7 @@ export async function runVerifyJob(config: ResolvedConfig, opts: VerifyJobOption
         const all = [...results, ...sweep.results];
         return { results: all, level, files: dataPaths(...listings.flatMap((l) => l.backups)), packs: sweep.sweeps };
       })();
-  const notes = results
-    .filter((r) => !r.ok && !r.vanished)
-    .map((r) => verifyNotification(r, files.get(r.id), dest?.name));
+  const notes = results.filter((r) => !r.vanished).map((r) => verifyNotification(r, files.get(r.id), dest?.name));
   return { results, level, notifyWarnings: await sendNotifications(config, notes), packs };
 }
 
