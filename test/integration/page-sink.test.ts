@@ -4,6 +4,7 @@ import type { KnownPack } from "../../src/lib/backup/known-packs.ts";
 import { PageSink } from "../../src/lib/backup/page-sink.ts";
 import { MAX_PACKS } from "../../src/lib/model/manifest.ts";
 import {
+  entryOf,
   NEW_PACKS_PER_IMAGE,
   PACK_TARGET_RAW_BYTES,
   packTargetRawBytes,
@@ -71,5 +72,52 @@ describe("page sink: the manifest's pack list stays bounded", () => {
     expect(packTargetRawBytes(2 ** 40 + 1)).toBe(2 ** 30 + 2 ** 20);
     for (const image of [1, 33, 500, 4096].map((g) => g * 2 ** 30))
       expect(Math.ceil(image / packTargetRawBytes(image))).toBeLessThanOrEqual(NEW_PACKS_PER_IMAGE);
+  });
+});
+
+describe("page sink: small stored packs fold into the new ones", () => {
+  const sinkOver = async (known: KnownPack[], pages: Uint8Array[]) => {
+    const sink = new PageSink(known, { folder: tempDir(), idKey: KEY, level: 1 });
+    await sink.begin({ pageSize: PAGE, pageCount: pages.length, startCheck: () => {} });
+    const image = new Uint8Array(pages.length * PAGE);
+    pages.forEach((p, i) => {
+      image.set(p, i * PAGE);
+    });
+    await sink.pages(image, 1, PAGE);
+    return sink.finish();
+  };
+
+  it("stores a small pack's pages again once the image holds a page found nowhere", async () => {
+    const known = [pageOf(1), pageOf(2)].map(knownWith);
+    const { packs, map } = await sinkOver(known, [pageOf(7), pageOf(1), pageOf(2)]);
+    expect(packs).toHaveLength(1);
+    expect(packs[0]!.new).toBe(true);
+    expect(map.finish().runs).toEqual([{ firstPage: 1, count: 3, pack: 0, firstEntry: 0, stride: 1 }]);
+  });
+
+  it("stores nothing for an image whose every page is stored already", async () => {
+    const known = [pageOf(1), pageOf(2)].map(knownWith);
+    const { packs, newBytes } = await sinkOver(known, [pageOf(1), pageOf(2)]);
+    expect(packs.map((p) => p.name)).toEqual(known.map((k) => k.stored.name));
+    expect(newBytes).toBe(0);
+  });
+
+  it("stores a page repeated in the image once, where it moved", async () => {
+    const known = [knownWith(pageOf(1), 0)];
+    const { packs, map } = await sinkOver(known, [pageOf(7), pageOf(1), pageOf(1), pageOf(1)]);
+    expect(packs).toHaveLength(1);
+    const m = map.finish();
+    expect([1, 2, 3, 4].map((page) => entryOf(m, page))).toEqual([0, 1, 1, 1].map((entry) => ({ pack: 0, entry })));
+  });
+
+  it("keeps referencing a stored pack that is not small", async () => {
+    const big = knownWith(pageOf(1), 0);
+    // As many entries as a full pack holds: never stored again.
+    const entries = PACK_TARGET_RAW_BYTES / PAGE;
+    big.index = { ...big.index, ids: new Uint8Array(entries * 16) };
+    big.index.ids.set(pageId(KEY, pageOf(1)), 0);
+    const { packs } = await sinkOver([big], [pageOf(7), pageOf(1)]);
+    expect(packs.map((p) => p.name)).toEqual([expect.any(String), big.stored.name]);
+    expect(packs[1]!.new).toBeUndefined();
   });
 });

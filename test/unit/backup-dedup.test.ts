@@ -6,6 +6,21 @@ const randomIds = (n: number) => new Uint8Array(randomBytes(n * 16));
 const idOf = (ids: Uint8Array, k: number) => ids.subarray(k * 16, (k + 1) * 16);
 
 describe("DedupTable", () => {
+  it("finds a page stored again with `move` in its new place, also after the table grows", () => {
+    const t = new DedupTable();
+    const old = randomIds(10);
+    t.addPack(old);
+    t.openPack();
+    expect(t.append(idOf(old, 3), true)).toBe(0);
+    expect(t.get(idOf(old, 3))).toEqual({ pack: 1, entry: 0 });
+    expect(t.get(idOf(old, 4))).toEqual({ pack: 0, entry: 4 });
+    // Growing rehashes every entry: the moved one stays where it moved.
+    const more = randomIds(5000);
+    for (let k = 0; k < 5000; k++) t.append(idOf(more, k));
+    expect(t.get(idOf(old, 3))).toEqual({ pack: 1, entry: 0 });
+    expect(t.get(idOf(more, 4999))).toEqual({ pack: 1, entry: 5000 });
+  });
+
   it("finds every id added, across growth from its smallest size, and keeps the first place of an id", () => {
     const t = new DedupTable();
     const packs = Array.from({ length: 7 }, () => randomIds(3000));

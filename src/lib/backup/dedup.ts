@@ -34,6 +34,8 @@ export class DedupTable {
   private count = 0;
   /** Whether each pack is one opened here (its ids grown here), not given. */
   private owned: boolean[] = [];
+  /** Entry numbers whose id was stored again later (append with `move`): never found again. */
+  private moved = new Set<number>();
 
   constructor(expected = 0) {
     this.slots = new Uint32Array(slotsFor(expected));
@@ -71,8 +73,12 @@ export class DedupTable {
     return this.push(new Uint8Array(256 * PAGE_ID_BYTES), 0, true);
   }
 
-  /** Adds `id` as the next entry of the open pack (the last one, if opened); returns that entry. */
-  append(id: Uint8Array): number {
+  /**
+   * Adds `id` as the next entry of the open pack (the last one, if opened); returns that entry.
+   * `move`: a page stored again (page-sink.ts, small packs): where the id was found before, it
+   * is now found here; otherwise the first place added stays the one found.
+   */
+  append(id: Uint8Array, move = false): number {
     const p = this.packIds.length - 1;
     if (!this.owned[p]) throw new Error("dedup table: no open pack");
     if (id.length !== PAGE_ID_BYTES) throw new RangeError(`a page id is ${PAGE_ID_BYTES} bytes, got ${id.length}`);
@@ -87,7 +93,7 @@ export class DedupTable {
     ids.set(id, e * PAGE_ID_BYTES);
     this.counts[p] = e + 1;
     this.total++;
-    this.insert(this.starts[p]! + e);
+    this.insert(this.starts[p]! + e, move);
     return e;
   }
 
@@ -155,8 +161,8 @@ export class DedupTable {
     return lo;
   }
 
-  /** Puts entry number `n` in the table unless its id is there already. */
-  private insert(n: number): void {
+  /** Puts entry number `n` in the table unless its id is there already (then, with `move`, in that place). */
+  private insert(n: number, move = false): void {
     const p = this.packOf(n);
     const ids = this.packIds[p]!;
     const off = (n - this.starts[p]!) * PAGE_ID_BYTES;
@@ -166,7 +172,12 @@ export class DedupTable {
       const v = slots[s]!;
       if (v === 0) break;
       const q = this.packOf(v - 1);
-      if (this.sameId(ids, off, this.packIds[q]!, (v - 1 - this.starts[q]!) * PAGE_ID_BYTES)) return;
+      if (this.sameId(ids, off, this.packIds[q]!, (v - 1 - this.starts[q]!) * PAGE_ID_BYTES)) {
+        if (!move) return;
+        this.moved.add(v - 1);
+        slots[s] = n + 1;
+        return;
+      }
       if (++s === slots.length) s = 0;
     }
     slots[s] = n + 1;
@@ -178,6 +189,6 @@ export class DedupTable {
     if (entries <= this.slots.length * MAX_LOAD) return;
     this.slots = new Uint32Array(Math.max(slotsFor(entries), this.slots.length * 2));
     this.count = 0;
-    for (let n = 0; n < this.total; n++) this.insert(n);
+    for (let n = 0; n < this.total; n++) if (!this.moved.has(n)) this.insert(n);
   }
 }

@@ -30,6 +30,9 @@ import { DedupTable } from "./dedup.ts";
 import { IdHasher } from "./id-hasher.ts";
 import type { KnownPack } from "./known-packs.ts";
 
+/** A stored pack of at most this share of a full pack's raw bytes is small (storesAgain). */
+const SMALL_PACK_SHARE = 1 / 8;
+
 /** Chunks of pages between two hints to the garbage collector (about 32 MiB of pages). */
 const GC_EVERY_CHUNKS = 8;
 
@@ -81,6 +84,13 @@ export class PageSink implements PageConsumer {
   /** This attempt's hasher, once consumePageSnapshot asked for it. */
   private ids: IdHasher | null = null;
   private pageSize = 0;
+  /** For each candidate: 1 for a small stored pack, whose pages may be stored again (storesAgain). */
+  private small = new Uint8Array(0);
+  /** Pages of small packs this attempt stored again, and how many it may: one full pack's worth. */
+  private movedPages = 0;
+  private moveBudget = 0;
+  /** Whether this attempt stored a page found in no pack. */
+  private changed = false;
   /** Chunks taken by pages(), for the collector hint. */
   private chunks = 0;
   /** While every page so far is the base's page at its place: the base; else null. */
@@ -114,6 +124,11 @@ export class PageSink implements PageConsumer {
     this.refs = [];
     this.oldRefs = 0;
     this.targetRawBytes = packTargetRawBytes(pageCount * pageSize);
+    const smallEntries = (this.targetRawBytes * SMALL_PACK_SHARE) / pageSize;
+    this.small = Uint8Array.from(usable, (k) => (k.index.ids.length / PAGE_ID_BYTES <= smallEntries ? 1 : 0));
+    this.moveBudget = this.targetRawBytes / pageSize;
+    this.movedPages = 0;
+    this.changed = false;
     this.ids = null;
     this.pageSize = pageSize;
     this.builder = new MapBuilder(pageSize);
@@ -145,6 +160,22 @@ export class PageSink implements PageConsumer {
     return cand.ref >= 0 || !cand.stored || cand.stored.new === true || this.oldRefs < limit;
   }
 
+  /**
+   * Whether a page found in candidate `c` is stored again instead: `c` is a small
+   * stored pack (SMALL_PACK_SHARE of a full one or less: what frequent backups of a
+   * few changed pages leave), this backup has stored a page found nowhere already (so
+   * a backup of an unchanged database still stores nothing, with or without a base
+   * image), and it has moved fewer than its budget.
+   * Small packs so fold into this backup's packs, and the packs a map references stop
+   * growing by one a backup (each read and looked up by every later backup, and
+   * opened by a restore).
+   */
+  private storesAgain(c: number): boolean {
+    if (this.small[c] !== 1 || !this.changed || this.movedPages >= this.moveBudget) return false;
+    this.movedPages++;
+    return true;
+  }
+
   /** The raw SHA-256 and the last pages' ids on a worker thread (id-hasher.ts), one per attempt. */
   hasher(): IdHasher {
     this.ids = new IdHasher(this.opts.idKey, this.pageSize);
@@ -164,7 +195,7 @@ export class PageSink implements PageConsumer {
       const off = theirs ? (i - mine) * PAGE_ID_BYTES : 0;
       const found = table.lookup(ids, off);
       const pack = found < 0 ? -1 : table.packOf(found);
-      if (pack >= 0 && this.mayReference(pack)) {
+      if (pack >= 0 && this.mayReference(pack) && !this.storesAgain(pack)) {
         const entry = table.entryOf(found, pack);
         this.builder!.add(firstPage + i, this.refOf(pack), entry);
         if (this.base && !this.base.has(this.baseRefs[pack] ?? -1, entry)) this.base = null;
@@ -172,11 +203,13 @@ export class PageSink implements PageConsumer {
       }
       const page = buf.subarray(i * pageSize, (i + 1) * pageSize);
       const id = ids.subarray(off, off + PAGE_ID_BYTES);
+      if (pack < 0) this.changed = true;
       this.base = null;
       this.startCheck();
       const w = this.writer ?? (await this.startPack(pageSize));
       const entry = await w.add(page, id);
-      if (this.table.append(id) !== entry)
+      // A page stored again (a small pack's, or past the pack cap) is found here from now on.
+      if (this.table.append(id, pack >= 0) !== entry)
         throw new Error("page sink: the dedup table and the pack disagree on an entry");
       this.builder!.add(firstPage + i, this.refOf(this.writerCandidate), entry);
       if (w.isFull()) await this.finishPack();
