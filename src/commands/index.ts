@@ -14,6 +14,7 @@ export const commands = {
   rotate: () => import("./rotate.ts").then((m) => m.default),
   stats: () => import("./stats.ts").then((m) => m.default),
   "install-schedule": () => import("./install-schedule.ts").then((m) => m.default),
+  "notify-failure": () => import("./notify-failure.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
 } satisfies Record<string, Loader>;
 

@@ -18,6 +18,7 @@ import {
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
+import { configArgsOf, guardRun, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: {
@@ -27,6 +28,7 @@ export default defineCommand({
   args: {
     ...commonArgs,
     ...identityArgs,
+    ...timeoutArgs,
     target: {
       type: "positional",
       required: false,
@@ -65,24 +67,33 @@ export default defineCommand({
       throw new UsageError("a backup id selects one backup; drop --all / --random");
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
-    const job = await runVerifyJob(ctx.config, {
-      target,
-      selector,
-      level: (args.level ?? "quick") as VerifyLevel,
-      levelGiven: args.level !== undefined,
-      keys,
-      from: dest,
-      listCommand,
-      onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
-      onChecksumOnly: () =>
-        ctx.logger.warn(
-          "no age identity here, so verifying checksums only (level checksum); " +
-            "a restore test needs the identity: " +
-            `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
-            "--identity key.txt` where the key is",
-        ),
+    // The job's monitor hears from runs over every database; `verify ID|NAME` is a one-off.
+    const guard = {
+      job: "verify" as const,
+      pingJob: !positional,
+      timeout: args.timeout,
+      configArgs: configArgsOf(args),
+    };
+    await guardRun(ctx, guard, async () => {
+      const job = await runVerifyJob(ctx.config, {
+        target,
+        selector,
+        level: (args.level ?? "quick") as VerifyLevel,
+        levelGiven: args.level !== undefined,
+        keys,
+        from: dest,
+        listCommand,
+        onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
+        onChecksumOnly: () =>
+          ctx.logger.warn(
+            "no age identity here, so verifying checksums only (level checksum); " +
+              "a restore test needs the identity: " +
+              `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
+              "--identity key.txt` where the key is",
+          ),
+      });
+      report(ctx, job);
     });
-    report(ctx, job);
   },
 });
 

@@ -12,6 +12,7 @@ import { sendNotifications } from "../notify/index.ts";
 import { loneRotationFailure, type RotateResult, runRotations } from "../retention/index.ts";
 import { runBackups } from "./as-configured.ts";
 import { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
+import { type DatabaseProgress, withDatabasePing } from "./ping.ts";
 import type { BackupOptions, BackupResult } from "./run.ts";
 
 export interface ScheduledBackupOptions extends BackupOptions {
@@ -21,6 +22,8 @@ export interface ScheduledBackupOptions extends BackupOptions {
   onStep?: (message: string) => void;
   /** Called as each stage after the backups starts (a progress display ends when the backups do). */
   onStage?: (stage: "copy" | "rotate" | "notify") => void;
+  /** Each database's backup starting and ending (a run timeout tracks it). */
+  onDatabase?: (progress: DatabaseProgress) => void;
 }
 
 export interface ScheduledBackupResult {
@@ -49,7 +52,9 @@ export async function runScheduledBackup(
   targets: ResolvedDatabase[],
   opts: ScheduledBackupOptions,
 ): Promise<ScheduledBackupResult> {
-  const backups = await runBackups(config, targets, opts);
+  const backups = await runBackups(config, targets, opts, (db, run) =>
+    withDatabasePing(config, db, opts.dryRun, opts.onDatabase, run),
+  );
   const notifyWarnings: string[] = [];
   const databases = backups.map((r) => r.database);
   opts.onStage?.("copy");
