@@ -35,12 +35,13 @@ export async function reportFailedRun(config: ResolvedConfig, r: FailedRunReport
   });
   const warnings = await sendNotifications(config, [note]);
   const outcome = { exitCode: r.exitCode ?? null, summary: r.error, body: r.body };
-  const job = pingTargetFor(config, { job: r.job });
-  if (job) warnings.push(...(await new PingRun(config, job, r.rid).finish(outcome)));
+  // The database's monitor first, then the job's: the order of a run that ends by itself.
   for (const d of r.databases) {
     const target = pingTargetFor(config, { database: d.name });
     if (target) warnings.push(...(await new PingRun(config, target, d.rid).finish(outcome)));
   }
+  const job = pingTargetFor(config, { job: r.job });
+  if (job) warnings.push(...(await new PingRun(config, job, r.rid).finish(outcome)));
   return warnings;
 }
 
