@@ -7,8 +7,9 @@
  * process is held (spawnSync runs nothing else of this run), then cli.ts
  * exits, so nothing half-done goes on; the next run cleans up as after a kill.
  */
-import type { PingJob } from "../lib/config/index.ts";
+
 import type { DatabaseProgress } from "../lib/backup/index.ts";
+import type { PingJob } from "../lib/config/index.ts";
 import {
   describeError,
   EXIT,

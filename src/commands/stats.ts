@@ -30,7 +30,12 @@ export default defineCommand({
       return;
     }
     // The health job's monitor: `stats --check` over every database, unhealthy is a failure (exit 3).
-    const guard = { job: "health" as const, pingJob: !args.name, timeout: false as const, configArgs: configArgsOf(args) };
+    const guard = {
+      job: "health" as const,
+      pingJob: !args.name,
+      timeout: false as const,
+      configArgs: configArgsOf(args),
+    };
     await guardRun(ctx, guard, async () => {
       const byName = new Map(config.databases.map((d) => [d.name, d]));
       // With an identity here, a checksum-only verification does not prove restorability.
