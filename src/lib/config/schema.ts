@@ -399,7 +399,6 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     destination: checkDestinations(raw.destination, (k, w) => c.add(k, w)),
     encryption: checkEncryptionTable(raw.encryption, (k, w) => c.add(k, w)),
   };
-  checkCommandEnvSecrets(c, config);
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);
   }
@@ -412,5 +411,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
         .filter((d): d is DatabaseEntry => d !== undefined);
     }
   }
+  // After the databases: their `ping_env` are secrets too.
+  checkCommandEnvSecrets(c, config);
   return { config, problems: c.problems };
 }
