@@ -22,6 +22,7 @@ import {
 import { type FailedRunReport, LogTail, PingRun, pingTargetFor } from "../lib/ping/index.ts";
 import { appendOpLog } from "../lib/store/index.ts";
 import type { CommandContext } from "./_context.ts";
+import { logger } from "./_log.ts";
 import { sqlbakArgv } from "./_self.ts";
 
 export const timeoutArgs = {
@@ -62,8 +63,8 @@ function runTimeoutMs(ctx: CommandContext, flag: string | undefined | false): nu
   if (flag === false) return null;
   if (flag === undefined) return ctx.config.timeoutMs;
   const ms = parseSpanMs(flag);
-  if (ms === null || ms <= 0) throw new UsageError(`--timeout takes a duration such as 30m or 2h, not "${flag}"`);
-  return ms;
+  if (ms === null) throw new UsageError(`--timeout takes a duration such as 30m or 2h, not "${flag}"`);
+  return ms === 0 ? null : ms;
 }
 
 /** The flags that make a child sqlbak read the same config as this run. */
@@ -77,13 +78,53 @@ export function configArgsOf(args: { config?: string; "env-file"?: string; "back
 function reportInChild(report: FailedRunReport, configArgs: string[]): void {
   const env = { ...process.env };
   delete env.SQLBAK_TEST_PAUSE_AT;
-  Bun.spawnSync([...sqlbakArgv(), "notify-failure", report.job, "--report", ...configArgs], {
-    env,
-    stdin: Buffer.from(JSON.stringify(report)),
-    stdout: "inherit",
-    stderr: "inherit",
-    timeout: REPORT_TIMEOUT_MS,
+  try {
+    Bun.spawnSync([...sqlbakArgv(), "notify-failure", report.job, "--report", ...configArgs], {
+      env,
+      stdin: Buffer.from(JSON.stringify(report)),
+      stdout: "inherit",
+      stderr: "inherit",
+      timeout: REPORT_TIMEOUT_MS,
+    });
+  } catch (err) {
+    // The op log already has the failure; the exit code still says it.
+    logger.warn(`could not send the timeout's failure: ${describeError(err)}`);
+  }
+}
+
+/**
+ * A run past its limit: logs the failure, has a child send it (this process is
+ * held meanwhile), and returns the error that ends the run.
+ */
+function abandon(
+  ctx: CommandContext,
+  opts: GuardOptions,
+  at: { limitMs: number; current: DatabaseProgress | null; jobRid?: string; tail: LogTail },
+): RunTimeoutError {
+  const { current, tail } = at;
+  const where = current ? ` while backing up ${current.database}` : "";
+  const error = `${opts.job} run timed out after ${formatSpanSetting(at.limitMs)}${where}; stopped`;
+  const logError = appendOpLog(ctx.config.logFile, {
+    op: opts.job,
+    database: current?.database,
+    ok: false,
+    timeout: true,
+    error,
   });
+  tail.add(`[error] ${error}`);
+  if (logError) tail.add(`[warn] ${logError}`);
+  const report: FailedRunReport = {
+    job: opts.job,
+    rid: at.jobRid,
+    pingJob: opts.pingJob,
+    exitCode: EXIT.timeout,
+    error,
+    body: tail.text(),
+    databases: current?.rid ? [{ name: current.database, rid: current.rid }] : [],
+    database: current?.database,
+  };
+  reportInChild(report, opts.configArgs);
+  return new RunTimeoutError(error);
 }
 
 /**
@@ -124,32 +165,9 @@ export async function guardRun<T>(
   const fire = () => {
     if (deadline !== null && Date.now() < deadline) return arm();
     timedOut = true;
-    const dbLimit = current && deadline !== runDeadline;
-    const limit = dbLimit ? config.databases.find((d) => d.name === current!.database)?.timeoutMs : timeoutMs;
-    const where = current ? ` while backing up ${current.database}` : "";
-    const error = `${opts.job} run timed out after ${formatSpanSetting(limit ?? 0)}${where}; stopped`;
-    const logError = appendOpLog(config.logFile, {
-      op: opts.job,
-      database: current?.database,
-      ok: false,
-      timeout: true,
-      error,
-    });
-    tail.add(`[error] ${error}`);
-    if (logError) tail.add(`[warn] ${logError}`);
-    reportInChild(
-      {
-        job: opts.job,
-        rid: jobPing?.rid,
-        exitCode: EXIT.timeout,
-        error,
-        body: tail.text(),
-        databases: current?.rid ? [{ name: current.database, rid: current.rid }] : [],
-        database: current?.database,
-      },
-      opts.configArgs,
-    );
-    rejectTimeout(new RunTimeoutError(error));
+    const ownLimit = current && deadline !== runDeadline;
+    const limit = ownLimit ? config.databases.find((d) => d.name === current!.database)?.timeoutMs : timeoutMs;
+    rejectTimeout(abandon(ctx, opts, { limitMs: limit ?? 0, current, jobRid: jobPing?.rid, tail }));
   };
   arm();
 

@@ -14,7 +14,7 @@ import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { webhook } from "../helpers/webhook.ts";
 
-function project(extra: string, dbExtra = "", incremental = true) {
+function project(extra = "", dbExtra = "", incremental = true) {
   const hc = pingServer();
   const hook = webhook<{ event: string; title: string; error?: string; database?: string }>();
   const dir = tempDir();
@@ -112,6 +112,13 @@ describe("run timeout", () => {
     expect(r.stderr).toContain("backup run timed out after 1s while backing up app");
     expect(hc.pings.map((p) => p.path)).toEqual(["/job/start", "/db-app/start", "/db-app/5", "/job/5"]);
     expect(await listed(dir)).toEqual([]);
+  });
+
+  it("a one-off `backup NAME` that times out tells the database's monitor, not the job's", async () => {
+    const { dir, hc } = project();
+    const r = await timedOutBackup(dir, ["app", "--timeout", "1s"]);
+    expect(r.code).toBe(5);
+    expect(hc.pings.map((p) => p.path)).toEqual(["/db-app/start", "/db-app/5"]);
   });
 
   it("a run within its config timeout is not touched; a bad --timeout is a usage error", async () => {

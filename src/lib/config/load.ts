@@ -252,7 +252,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),
-      ...(d.timeout ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
+      ...(d.timeout && parseSpanMs(d.timeout) ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
     };
   });
 
@@ -282,7 +282,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       (fromFile.database ?? []).map((d, i) => ({ ...d, name: databases[i]!.name })),
       env,
     ),
-    timeoutMs: fromFile.timeout ? parseSpanMs(fromFile.timeout)! : null,
+    // "0" is no limit, as for verify_max_age.
+    timeoutMs: fromFile.timeout ? parseSpanMs(fromFile.timeout) || null : null,
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),

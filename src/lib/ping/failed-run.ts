@@ -22,6 +22,8 @@ export interface FailedRunReport {
   databases: { name: string; rid: string }[];
   /** The database the run was working on, for the notification. */
   database?: string;
+  /** false: the run was not the job (`backup NAME`), so the job's monitor is left alone. */
+  pingJob?: boolean;
 }
 
 /** Sends the failure event and the `/fail` pings; returns one warning per channel or monitor that failed. */
@@ -41,7 +43,7 @@ export async function reportFailedRun(config: ResolvedConfig, r: FailedRunReport
     if (target) warnings.push(...(await new PingRun(config, target, d.rid).finish(outcome)));
   }
   const job = pingTargetFor(config, { job: r.job });
-  if (job) warnings.push(...(await new PingRun(config, job, r.rid).finish(outcome)));
+  if (job && r.pingJob !== false) warnings.push(...(await new PingRun(config, job, r.rid).finish(outcome)));
   return warnings;
 }
 
