@@ -9,6 +9,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runUntil } from "../helpers/pause.ts";
 import { pingServer } from "../helpers/ping-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -119,6 +120,24 @@ describe("run timeout", () => {
     const r = await timedOutBackup(dir, ["app", "--timeout", "1s"]);
     expect(r.code).toBe(5);
     expect(hc.pings.map((p) => p.path)).toEqual(["/db-app/start", "/db-app/5"]);
+  });
+
+  it("a run stuck waiting for another run's lock stops at its timeout: backup and verify", async () => {
+    const { dir, hc } = project();
+    expect((await runCli(["backup", "app"], { cwd: dir })).code).toBe(0);
+    hc.pings.length = 0;
+    // A backup held mid-way keeps the folder's lock; lock_timeout (2m) would let the others wait far longer.
+    const holder = await runUntil("backup:snapshot-taken", ["backup", "app"], dir);
+    const backup = await runCli(["backup", "--timeout", "1s"], { cwd: dir });
+    expect(backup.stderr).toContain("backup run timed out after 1s while backing up app; stopped");
+    expect(backup.code).toBe(5);
+    const verify = await runCli(["verify", "--timeout", "1s"], { cwd: dir });
+    expect(verify.stderr).toContain("verify run timed out after 1s; stopped");
+    expect(verify.code).toBe(5);
+    expect(opLog(dir)).toContainEqual(expect.objectContaining({ op: "verify", ok: false, timeout: true }));
+    const held = await holder.resume();
+    expect(held.code).toBe(0);
+    expect(await listed(dir)).toHaveLength(2);
   });
 
   it("a run within its config timeout is not touched; a bad --timeout is a usage error", async () => {
