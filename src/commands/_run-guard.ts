@@ -43,11 +43,6 @@ export interface GuardOptions {
   configArgs: string[];
 }
 
-/** Told where the run is, so a database's own `timeout` applies to its backup. */
-export interface RunGuard {
-  onDatabase(p: DatabaseProgress): void;
-}
-
 /** setTimeout takes at most a signed 32-bit delay; a longer one is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The reporting child: long enough for every channel's timeout and retry, never forever. */
@@ -128,77 +123,105 @@ function abandon(
 }
 
 /**
- * Runs `work` as the job `opts.job`: pings around it and bounds it by the
- * timeout. Returns or throws what `work` does (a ping never changes that);
- * throws RunTimeoutError when the timeout hits first.
+ * One run of a job: `begin()` once the run knows what it is (sends the start
+ * ping, arms the timeout), `onDatabase()` as its backups start and end (a
+ * database's own `timeout`), `end()` with how it ended (the end ping). A run
+ * that never began pings nothing.
  */
-export async function guardRun<T>(
-  ctx: CommandContext,
-  opts: GuardOptions,
-  work: (guard: RunGuard) => Promise<T>,
-): Promise<T> {
-  const { config, logger } = ctx;
-  const tail = new LogTail();
-  const reporter = {
+export class RunGuard {
+  private ctx: CommandContext | null = null;
+  private opts: GuardOptions | null = null;
+  private readonly tail = new LogTail();
+  private readonly reporter = {
     log: (o: { type: string; args?: unknown[] }) =>
-      tail.add(`[${o.type}] ${(o.args ?? []).map((a) => (a instanceof Error ? a.message : String(a))).join(" ")}`),
+      this.tail.add(`[${o.type}] ${(o.args ?? []).map((a) => (a instanceof Error ? a.message : String(a))).join(" ")}`),
   };
-  logger.addReporter(reporter);
-  const target = opts.pingJob ? pingTargetFor(config, { job: opts.job }) : null;
-  const jobPing = target ? new PingRun(config, target) : null;
-  const timeoutMs = runTimeoutMs(ctx, opts.timeout);
-  for (const w of jobPing ? await jobPing.start() : []) logger.warn(w);
-
-  const runDeadline = timeoutMs === null ? null : Date.now() + timeoutMs;
-  let deadline = runDeadline;
-  let current: DatabaseProgress | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timedOut = false;
-  let rejectTimeout: (err: Error) => void = () => {};
-  const timeoutHit = new Promise<never>((_, reject) => {
-    rejectTimeout = reject;
+  private jobPing: PingRun | null = null;
+  private timeoutMs: number | null = null;
+  private runDeadline: number | null = null;
+  private deadline: number | null = null;
+  private current: DatabaseProgress | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timedOut = false;
+  private rejectTimeout: (err: Error) => void = () => {};
+  /** Rejects with RunTimeoutError when the limit is hit first. */
+  readonly timeoutHit = new Promise<never>((_, reject) => {
+    this.rejectTimeout = reject;
   });
-  const arm = () => {
-    clearTimeout(timer);
-    if (deadline !== null) timer = setTimeout(fire, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
-  };
-  const fire = () => {
-    if (deadline !== null && Date.now() < deadline) return arm();
-    timedOut = true;
-    const ownLimit = current && deadline !== runDeadline;
-    const limit = ownLimit ? config.databases.find((d) => d.name === current!.database)?.timeoutMs : timeoutMs;
-    rejectTimeout(abandon(ctx, opts, { limitMs: limit ?? 0, current, jobRid: jobPing?.rid, tail }));
-  };
-  arm();
 
-  const guard: RunGuard = {
-    onDatabase(p) {
-      current = p.phase === "start" ? p : null;
-      const own = p.phase === "start" ? config.databases.find((d) => d.name === p.database)?.timeoutMs : undefined;
-      deadline =
-        own === undefined
-          ? runDeadline
-          : runDeadline === null
-            ? Date.now() + own
-            : Math.min(runDeadline, Date.now() + own);
-      arm();
-    },
-  };
-  let failure: unknown;
-  try {
-    return await Promise.race([work(guard), timeoutHit]);
-  } catch (err) {
-    failure = err;
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    logger.removeReporter(reporter);
-    // A timed-out run was reported by the child; anything more would be the abandoned work talking.
-    if (jobPing && !timedOut) {
-      const code = failure === undefined ? 0 : exitCodeOf(failure);
-      const summary = failure === undefined ? `${opts.job}: ok` : describeError(failure);
-      const body = tail.text() + (failure === undefined ? "" : `[error] ${summary}\n`);
-      for (const w of await jobPing.finish({ exitCode: code, summary, body })) logger.warn(w);
-    }
+  async begin(ctx: CommandContext, opts: GuardOptions): Promise<void> {
+    this.ctx = ctx;
+    this.opts = opts;
+    ctx.logger.addReporter(this.reporter);
+    this.timeoutMs = runTimeoutMs(ctx, opts.timeout);
+    const target = opts.pingJob ? pingTargetFor(ctx.config, { job: opts.job }) : null;
+    this.jobPing = target ? new PingRun(ctx.config, target) : null;
+    for (const w of this.jobPing ? await this.jobPing.start() : []) ctx.logger.warn(w);
+    this.runDeadline = this.timeoutMs === null ? null : Date.now() + this.timeoutMs;
+    this.deadline = this.runDeadline;
+    this.arm();
   }
+
+  onDatabase(p: DatabaseProgress): void {
+    if (!this.ctx) return;
+    this.current = p.phase === "start" ? p : null;
+    const own =
+      p.phase === "start" ? this.ctx.config.databases.find((d) => d.name === p.database)?.timeoutMs : undefined;
+    const runDeadline = this.runDeadline;
+    this.deadline =
+      own === undefined ? runDeadline : Math.min(runDeadline ?? Number.POSITIVE_INFINITY, Date.now() + own);
+    this.arm();
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (this.deadline === null) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.deadline - Date.now()));
+    this.timer = setTimeout(() => this.fire(), delay);
+  }
+
+  private fire(): void {
+    if (this.deadline !== null && Date.now() < this.deadline) return this.arm();
+    this.timedOut = true;
+    const { ctx, opts, current } = this;
+    const ownLimit = current && this.deadline !== this.runDeadline;
+    const limit = ownLimit
+      ? ctx!.config.databases.find((d) => d.name === current!.database)?.timeoutMs
+      : this.timeoutMs;
+    this.rejectTimeout(
+      abandon(ctx!, opts!, { limitMs: limit ?? 0, current, jobRid: this.jobPing?.rid, tail: this.tail }),
+    );
+  }
+
+  /** After the run: the end ping with its outcome (none after a timeout: the child sent it). */
+  async end(failure: unknown): Promise<void> {
+    clearTimeout(this.timer);
+    if (!this.ctx) return;
+    this.ctx.logger.removeReporter(this.reporter);
+    if (!this.jobPing || this.timedOut) return;
+    const job = this.opts!.job;
+    const code = failure === undefined ? 0 : exitCodeOf(failure);
+    const summary = failure === undefined ? `${job}: ok` : describeError(failure);
+    const body = this.tail.text() + (failure === undefined ? "" : `[error] ${summary}\n`);
+    for (const w of await this.jobPing.finish({ exitCode: code, summary, body })) this.ctx.logger.warn(w);
+  }
+}
+
+/**
+ * A command's `run` as one guarded run: what `run` returns or throws stands (a
+ * ping never changes it), unless its timeout hits first (RunTimeoutError).
+ */
+export function guarded<C>(run: (context: C, guard: RunGuard) => Promise<void>): (context: C) => Promise<void> {
+  return async (context) => {
+    const guard = new RunGuard();
+    let failure: unknown;
+    try {
+      await Promise.race([run(context, guard), guard.timeoutHit]);
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      await guard.end(failure);
+    }
+  };
 }

@@ -14,7 +14,7 @@ import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
 import { createProgress } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
-import { configArgsOf, guardRun, timeoutArgs } from "./_run-guard.ts";
+import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },
@@ -47,7 +47,7 @@ export default defineCommand({
         "and clear the health problem",
     },
   },
-  async run({ args, rawArgs }) {
+  run: guarded(async ({ args, rawArgs }, guard) => {
     const ctx = openContext(args);
     const tags = parseTags(args.tag);
     if (args.pin && !tags.includes(KEEP_TAG)) tags.push(KEEP_TAG);
@@ -55,31 +55,28 @@ export default defineCommand({
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
-    const dryRun = Boolean(args["dry-run"]);
     // The job's monitor hears from runs over every configured database; a one-off `backup NAME` is not the job.
-    const pingJob = !dryRun && args._.length === 0;
-    const guard = { job: "backup" as const, pingJob, timeout: args.timeout, configArgs: configArgsOf(args) };
-    await guardRun(ctx, guard, async (g) => {
-      // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
-      const result = await runScheduledBackup(ctx.config, targets, {
-        kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,
-        tags,
-        dryRun,
-        acceptShrink: Boolean(args["accept-shrink"]),
-        rotate: Boolean(args.rotate),
-        onProgress: (db, done, total) => progress.update(db, done, total),
-        onLockWait: (db, owner) =>
-          ctx.logger.info(
-            `${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`,
-          ),
-        onStep: (m) => ctx.logger.debug(m),
-        onStage: () => progress.done(),
-        onDatabase: (p) => g.onDatabase(p),
-      });
-      for (const w of result.notifyWarnings) ctx.logger.warn(w);
-      report(ctx, result);
+    const pingJob = !args["dry-run"] && args._.length === 0;
+    await guard.begin(ctx, { job: "backup", pingJob, timeout: args.timeout, configArgs: configArgsOf(args) });
+    // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
+    const result = await runScheduledBackup(ctx.config, targets, {
+      kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,
+      tags,
+      dryRun: Boolean(args["dry-run"]),
+      acceptShrink: Boolean(args["accept-shrink"]),
+      rotate: Boolean(args.rotate),
+      onProgress: (db, done, total) => progress.update(db, done, total),
+      onLockWait: (db, owner) =>
+        ctx.logger.info(
+          `${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`,
+        ),
+      onStep: (m) => ctx.logger.debug(m),
+      onStage: () => progress.done(),
+      onDatabase: (p) => guard.onDatabase(p),
     });
-  },
+    for (const w of result.notifyWarnings) ctx.logger.warn(w);
+    report(ctx, result);
+  }),
 });
 
 function parseTags(raw: string | undefined): string[] {

@@ -7,7 +7,7 @@ import { renderStats } from "../lib/output/index.ts";
 import { listDatabases } from "../lib/store/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
-import { configArgsOf, guardRun } from "./_run-guard.ts";
+import { configArgsOf, guarded } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: { name: "stats", description: "Report backup health per database; --check gives a verdict for monitors" },
@@ -17,7 +17,7 @@ export default defineCommand({
     check: { type: "boolean", description: "Print one line per problem (or `healthy`); exit 3 when unhealthy" },
     local: { type: "boolean", description: "Leave out the [[destination]]s (do not contact them)" },
   },
-  async run({ args }) {
+  run: guarded(async ({ args }, guard) => {
     const ctx = openContext(args);
     const { config } = ctx;
     const listings = await listDatabases(config, args.name);
@@ -29,33 +29,26 @@ export default defineCommand({
       printData(ctx, report, () => renderStats(report));
       return;
     }
-    // The health job's monitor: `stats --check` over every database, unhealthy is a failure (exit 3).
-    const guard = {
-      job: "health" as const,
-      pingJob: !args.name,
-      timeout: false as const,
-      configArgs: configArgsOf(args),
-    };
-    await guardRun(ctx, guard, async () => {
-      const byName = new Map(config.databases.map((d) => [d.name, d]));
-      // With an identity here, a checksum-only verification does not prove restorability.
-      const restoreTestOnly = Boolean(process.env[IDENTITY_ENV]);
-      const problems = checkHealth(
-        report,
-        (name) => ({
-          ...(byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs }),
-          restoreTestOnly,
-        }),
-        config.minFreeSpace,
-      );
-      // Under --quiet a healthy verdict prints nothing, so cron mails only problems.
-      if (problems.length === 0 && ctx.quiet && !ctx.json) return;
-      printData(ctx, { healthy: problems.length === 0, problems, report }, () =>
-        problems.length ? problems.join("\n") : "healthy",
-      );
-      if (problems.length === 0) return;
-      for (const w of await sendNotifications(config, [healthNotification(problems)])) ctx.logger.warn(w);
-      throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);
-    });
-  },
+    // The health job's monitor: `stats --check` over every database; unhealthy is a failure (exit 3).
+    await guard.begin(ctx, { job: "health", pingJob: !args.name, timeout: false, configArgs: configArgsOf(args) });
+    const byName = new Map(config.databases.map((d) => [d.name, d]));
+    // With an identity here, a checksum-only verification does not prove restorability.
+    const restoreTestOnly = Boolean(process.env[IDENTITY_ENV]);
+    const problems = checkHealth(
+      report,
+      (name) => ({
+        ...(byName.get(name) ?? { maxAgeMs: config.maxAgeMs, verifyMaxAgeMs: config.verifyMaxAgeMs }),
+        restoreTestOnly,
+      }),
+      config.minFreeSpace,
+    );
+    // Under --quiet a healthy verdict prints nothing, so cron mails only problems.
+    if (problems.length === 0 && ctx.quiet && !ctx.json) return;
+    printData(ctx, { healthy: problems.length === 0, problems, report }, () =>
+      problems.length ? problems.join("\n") : "healthy",
+    );
+    if (problems.length === 0) return;
+    for (const w of await sendNotifications(config, [healthNotification(problems)])) ctx.logger.warn(w);
+    throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);
+  }),
 });

@@ -18,7 +18,7 @@ import {
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
-import { configArgsOf, guardRun, timeoutArgs } from "./_run-guard.ts";
+import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: {
@@ -49,7 +49,7 @@ export default defineCommand({
       valueHint: "LEVEL",
     },
   },
-  async run({ args, rawArgs }) {
+  run: guarded(async ({ args, rawArgs }, guard) => {
     const ctx = openContext(args);
     for (const p of sweepStaleVerifyScratch(Date.now()))
       ctx.logger.info(`removed ${p}, a scratch folder left by a killed verify`);
@@ -68,33 +68,27 @@ export default defineCommand({
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
     // The job's monitor hears from runs over every database; `verify ID|NAME` is a one-off.
-    const guard = {
-      job: "verify" as const,
-      pingJob: !positional,
-      timeout: args.timeout,
-      configArgs: configArgsOf(args),
-    };
-    await guardRun(ctx, guard, async () => {
-      const job = await runVerifyJob(ctx.config, {
-        target,
-        selector,
-        level: (args.level ?? "quick") as VerifyLevel,
-        levelGiven: args.level !== undefined,
-        keys,
-        from: dest,
-        listCommand,
-        onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
-        onChecksumOnly: () =>
-          ctx.logger.warn(
-            "no age identity here, so verifying checksums only (level checksum); " +
-              "a restore test needs the identity: " +
-              `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
-              "--identity key.txt` where the key is",
-          ),
-      });
-      report(ctx, job);
+    const guardOpts = { job: "verify" as const, pingJob: !positional, configArgs: configArgsOf(args) };
+    await guard.begin(ctx, { ...guardOpts, timeout: args.timeout });
+    const job = await runVerifyJob(ctx.config, {
+      target,
+      selector,
+      level: (args.level ?? "quick") as VerifyLevel,
+      levelGiven: args.level !== undefined,
+      keys,
+      from: dest,
+      listCommand,
+      onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
+      onChecksumOnly: () =>
+        ctx.logger.warn(
+          "no age identity here, so verifying checksums only (level checksum); " +
+            "a restore test needs the identity: " +
+            `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
+            "--identity key.txt` where the key is",
+        ),
     });
-  },
+    report(ctx, job);
+  }),
 });
 
 /**
