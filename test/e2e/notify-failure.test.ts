@@ -82,6 +82,14 @@ describe("notify-failure", () => {
     expect(hc.pings).toEqual([]);
   });
 
+  it("a ping URL variable that is not set is a warning, the event still goes out", async () => {
+    const { dir, hook } = project();
+    const r = await runCli(["notify-failure", "backup"], { cwd: dir, env: monitor("killed", "TERM", "signal") });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("job backup: fail ping failed: HC_BACKUP is not set: not pinged");
+    expect(hook.events).toHaveLength(1);
+  });
+
   it("refuses an unknown job with exit 2", async () => {
     const { dir, env } = project();
     const r = await runCli(["notify-failure", "nightly"], { cwd: dir, env });

@@ -142,6 +142,7 @@ export interface PingOutcome {
  */
 export class PingRun {
   private readonly startedAt = Date.now();
+  private startSent = false;
   constructor(
     private readonly config: ResolvedConfig,
     readonly target: PingTarget,
@@ -150,13 +151,14 @@ export class PingRun {
   ) {}
 
   async start(): Promise<string[]> {
+    this.startSent = true;
     const w = await sendPing(this.config, this.target, { kind: "start", rid: this.rid });
     return w ? [w] : [];
   }
 
   async finish(o: PingOutcome): Promise<string[]> {
     // An unset variable was said at the start; once is enough.
-    if (this.target.url.url === null) return [];
+    if (this.target.url.url === null && this.startSent) return [];
     const w = await sendPing(this.config, this.target, {
       kind: o.exitCode === 0 ? "success" : "fail",
       rid: this.rid,
