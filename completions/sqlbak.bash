@@ -2,7 +2,7 @@
 _sqlbak() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   if ((COMP_CWORD == 1)); then
-    COMPREPLY=($(compgen -W "backup list verify restore rotate stats report notify install-schedule completion --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "backup list verify restore rotate stats report notify install-schedule notify-failure completion --help --version" -- "$cur"))
     return
   fi
   case "${COMP_WORDS[1]}" in
@@ -11,10 +11,11 @@ _sqlbak() {
         --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --timeout) COMPREPLY=(); return ;;
         --tag) COMPREPLY=(); return ;;
         --kind) COMPREPLY=($(compgen -W "manual scheduled" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --tag --kind --rotate --pin --accept-shrink --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --timeout --tag --kind --rotate --pin --accept-shrink --help -h" -- "$cur")); return; fi
       compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))
       ;;
     list)
@@ -33,10 +34,11 @@ _sqlbak() {
         --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --identity) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --timeout) COMPREPLY=(); return ;;
         --from) COMPREPLY=(); return ;;
         --level) COMPREPLY=($(compgen -W "checksum quick full" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --identity --latest --all --random --from --level --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --identity --timeout --latest --all --random --from --level --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     restore)
@@ -99,6 +101,15 @@ _sqlbak() {
         --platform) COMPREPLY=($(compgen -W "cron systemd launchd windows" -- "$cur")); return ;;
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --platform --print --apply --uninstall --user --system --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    notify-failure)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --report --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     completion)

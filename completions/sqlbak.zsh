@@ -12,6 +12,7 @@ _sqlbak() {
     'report:Summarise the last days per database; --send delivers it to the channels that ask for it'
     'notify:List the notification channels; --test sends a test event to each'
     'install-schedule:Print or install scheduler entries (cron, systemd, launchd, Windows) for [schedule]'
+    'notify-failure:Send the failure of a job that could not say so itself (systemd'\''s OnFailure= unit runs this)'
     'completion:Print the shell completion script for bash, zsh or fish'
   )
   if (( CURRENT == 2 )); then
@@ -31,6 +32,7 @@ _sqlbak() {
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
         '(-n --dry-run)'{-n,--dry-run}'[Show what would happen; change nothing]' \
+        '--timeout=''[Stop the run (exit 5) once it has run this long, e.g. 30m (default: the config'\''s timeout)]:timeout: ' \
         '--tag=''[Tags for the backup, comma-separated]:tag: ' \
         '--kind=''[Kind recorded in the manifest (default: manual)]:kind:(manual scheduled)' \
         '--rotate''[Record the backup as scheduled, then apply retention to each database backed up successfully]' \
@@ -60,6 +62,7 @@ _sqlbak() {
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
         '--identity=''[age identity file that decrypts encrypted backups (default: $SQLBAK_AGE_IDENTITY)]:identity:_files' \
+        '--timeout=''[Stop the run (exit 5) once it has run this long, e.g. 30m (default: the config'\''s timeout)]:timeout: ' \
         '--latest''[The newest backup of each database (the default)]' \
         '--all''[Every backup]' \
         '--random''[`--random \[N\]`: N backups at random (default 1), never or least recently verified first]' \
@@ -156,6 +159,18 @@ _sqlbak() {
         '--system''[System-wide units/daemons/tasks (default for root)]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         && return
+      ;;
+    notify-failure)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
+        '--report''[Read the failure as JSON on stdin (how a timed-out run reports itself)]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
       ;;
     completion)
       _arguments -s \

@@ -7,7 +7,7 @@ import { type ArgsDef, renderUsage, runCommand } from "citty";
 import type { AnyCommand } from "./commands/_command-tree.ts";
 import { logger, stderrIsPlain } from "./commands/_log.ts";
 import { type CommandName, commands } from "./commands/index.ts";
-import { EXIT, SqlbakError, UsageError } from "./lib/model/index.ts";
+import { EXIT, RunTimeoutError, SqlbakError, UsageError } from "./lib/model/index.ts";
 import { SQLBAK_VERSION } from "./lib/system/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";
 
@@ -83,4 +83,6 @@ try {
 } catch (err) {
   report(err, rawArgs.includes("--verbose"));
   process.exitCode = exitCodeOf(err);
+  // A timed-out run was abandoned mid-way (commands/_run-guard.ts): end now, as a kill would, so none of it goes on.
+  if (err instanceof RunTimeoutError) process.exit(err.exitCode);
 }

@@ -16,4 +16,5 @@ export const EXIT_CODE_HELP = `EXIT CODES
   1  an operation failed (details on stderr)
   2  usage or configuration error
   3  a health check or verification found a problem
-  4  locked by another sqlbak run`;
+  4  locked by another sqlbak run
+  5  the run hit its timeout and was stopped`;

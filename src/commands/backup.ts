@@ -14,12 +14,14 @@ import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
 import { createProgress } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
+import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: { name: "backup", description: "Take a consistent backup of each database (default: all configured)" },
   args: {
     ...commonArgs,
     ...dryRunArgs,
+    ...timeoutArgs,
     target: {
       type: "positional",
       required: false,
@@ -45,7 +47,7 @@ export default defineCommand({
         "and clear the health problem",
     },
   },
-  async run({ args, rawArgs }) {
+  run: guarded(async ({ args, rawArgs }, guard) => {
     const ctx = openContext(args);
     const tags = parseTags(args.tag);
     if (args.pin && !tags.includes(KEEP_TAG)) tags.push(KEEP_TAG);
@@ -53,6 +55,9 @@ export default defineCommand({
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
+    // The job's monitor hears from runs over every configured database; a one-off `backup NAME` is not the job.
+    const pingJob = !args["dry-run"] && args._.length === 0;
+    await guard.begin(ctx, { job: "backup", pingJob, timeout: args.timeout, configArgs: configArgsOf(args) });
     // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
     const result = await runScheduledBackup(ctx.config, targets, {
       kind: (args.rotate ? "scheduled" : (args.kind ?? "manual")) as BackupKind,
@@ -67,10 +72,11 @@ export default defineCommand({
         ),
       onStep: (m) => ctx.logger.debug(m),
       onStage: () => progress.done(),
+      onDatabase: (p) => guard.onDatabase(p),
     });
     for (const w of result.notifyWarnings) ctx.logger.warn(w);
     report(ctx, result);
-  },
+  }),
 });
 
 function parseTags(raw: string | undefined): string[] {

@@ -16,6 +16,7 @@ export const commands = {
   report: () => import("./report.ts").then((m) => m.default),
   notify: () => import("./notify.ts").then((m) => m.default),
   "install-schedule": () => import("./install-schedule.ts").then((m) => m.default),
+  "notify-failure": () => import("./notify-failure.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
 } satisfies Record<string, Loader>;
 

@@ -17,6 +17,7 @@ import {
 } from "../lib/schedule/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
+import { sqlbakArgv } from "./_self.ts";
 
 export default defineCommand({
   meta: {
@@ -137,10 +138,4 @@ function detectPlatform(): Platform {
   if (process.platform === "darwin") return "launchd";
   if (process.platform === "win32") return "windows";
   return existsSync("/run/systemd/system") ? "systemd" : "cron";
-}
-
-/** How a scheduler starts this sqlbak: the compiled binary itself, or Bun plus the entry script in a checkout. */
-function sqlbakArgv(): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/") || Bun.main.includes("~BUN");
-  return compiled ? [process.execPath] : [process.execPath, Bun.main];
 }

@@ -14,6 +14,7 @@ import { listDatabases } from "../lib/store/index.ts";
 import { SQLBAK_VERSION } from "../lib/system/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
+import { configArgsOf, guarded } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: { name: "stats", description: "Report backup health per database; --check gives a verdict for monitors" },
@@ -29,7 +30,7 @@ export default defineCommand({
       valueHint: "FILE",
     },
   },
-  async run({ args }) {
+  run: guarded(async ({ args }, guard) => {
     const ctx = openContext(args);
     const { config } = ctx;
     const listings = await listDatabases(config, args.name);
@@ -46,6 +47,8 @@ export default defineCommand({
       printData(ctx, report, () => renderStats(report));
       return;
     }
+    // The health job's monitor: `stats --check` over every database; unhealthy is a failure (exit 3).
+    await guard.begin(ctx, { job: "health", pingJob: !args.name, timeout: false, configArgs: configArgsOf(args) });
     const byName = new Map(config.databases.map((d) => [d.name, d]));
     // With an identity here, a checksum-only verification does not prove restorability.
     const restoreTestOnly = Boolean(process.env[IDENTITY_ENV]);
@@ -77,5 +80,5 @@ export default defineCommand({
     );
     if (problems.length === 0) return;
     throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);
-  },
+  }),
 });

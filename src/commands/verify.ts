@@ -18,6 +18,7 @@ import {
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
+import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
   meta: {
@@ -27,6 +28,7 @@ export default defineCommand({
   args: {
     ...commonArgs,
     ...identityArgs,
+    ...timeoutArgs,
     target: {
       type: "positional",
       required: false,
@@ -47,7 +49,7 @@ export default defineCommand({
       valueHint: "LEVEL",
     },
   },
-  async run({ args, rawArgs }) {
+  run: guarded(async ({ args, rawArgs }, guard) => {
     const ctx = openContext(args);
     for (const p of sweepStaleVerifyScratch(Date.now()))
       ctx.logger.info(`removed ${p}, a scratch folder left by a killed verify`);
@@ -65,6 +67,9 @@ export default defineCommand({
       throw new UsageError("a backup id selects one backup; drop --all / --random");
     const keys = loadDecryptionKeys(args.identity, ctx.config.encryption);
     const dest = args.from !== undefined ? findDestination(ctx.config, args.from) : null;
+    // The job's monitor hears from runs over every database; `verify ID|NAME` is a one-off.
+    const guardOpts = { job: "verify" as const, pingJob: !positional, configArgs: configArgsOf(args) };
+    await guard.begin(ctx, { ...guardOpts, timeout: args.timeout });
     const job = await runVerifyJob(ctx.config, {
       target,
       selector,
@@ -83,7 +88,7 @@ export default defineCommand({
         ),
     });
     report(ctx, job);
-  },
+  }),
 });
 
 /**

@@ -128,7 +128,9 @@ describe("sqlbak install-schedule", () => {
     const r = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
     expect(r.code).toBe(0);
     expect(readdirSync(units).sort()).toEqual(
-      ["backup", "health", "verify"].flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`]).sort(),
+      ["backup", "health", "verify"]
+        .flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`, `sqlbak-${j}-failure.service`])
+        .sort(),
     );
     expect(readFileSync(join(units, "sqlbak-health.timer"), "utf8")).toContain(
       "OnCalendar=*-*-* 00,06,12,18:00:00\nPersistent=true\n",
@@ -147,6 +149,7 @@ describe("sqlbak install-schedule", () => {
     );
     await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
     expect(existsSync(join(units, "sqlbak-verify.timer"))).toBe(false);
+    expect(existsSync(join(units, "sqlbak-verify-failure.service"))).toBe(false);
     expect(existsSync(join(units, "sqlbak-backup.timer"))).toBe(true);
 
     writeFileSync(join(units, "other.timer"), "[Timer]\n");
@@ -164,7 +167,9 @@ describe("sqlbak install-schedule", () => {
     const r = await runCli(["install-schedule", "--apply", "--platform", "systemd", "--user"], { cwd: dir, env });
     expect([r.code, r.stderr]).toEqual([0, expect.not.stringContaining("rejected")]);
     expect(readdirSync(units).sort()).toEqual(
-      ["backup", "health", "report", "verify"].flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`]).sort(),
+      ["backup", "health", "report", "verify"]
+        .flatMap((j) => [`sqlbak-${j}.service`, `sqlbak-${j}.timer`, `sqlbak-${j}-failure.service`])
+        .sort(),
     );
     expect(readFileSync(join(units, "sqlbak-report.timer"), "utf8")).toContain("OnCalendar=Mon *-*-* 04:00:00\n");
     expect(readFileSync(join(units, "sqlbak-report.service"), "utf8")).toContain(
@@ -452,7 +457,8 @@ describe("install-schedule systemd sandbox", () => {
     });
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n").filter((l) => l.startsWith("ReadWritePaths="));
-    expect(lines.length).toBe(3);
+    // Each job's service and its OnFailure= unit.
+    expect(lines.length).toBe(6);
     for (const l of lines) expect(l).toBe(`ReadWritePaths=-${join(dir, "backups")} -${dir} -${join(dir, "mirror")}`);
   });
 });

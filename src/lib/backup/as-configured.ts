@@ -47,13 +47,20 @@ export function backupAsConfigured(
   return writePagesBackup(config, db, { ...opts, idKey: idKeyFor });
 }
 
-/** Backs up each database in turn; one failing does not stop the others. */
+/**
+ * Backs up each database in turn; one failing does not stop the others.
+ * `around` wraps each database's backup (its pings, ./ping.ts).
+ */
 export async function runBackups(
   config: ResolvedConfig,
   dbs: ResolvedDatabase[],
   opts: BackupOptions,
+  around?: (db: ResolvedDatabase, run: () => Promise<BackupResult>) => Promise<BackupResult>,
 ): Promise<BackupResult[]> {
   const results: BackupResult[] = [];
-  for (const db of dbs) results.push(await backupAsConfigured(config, db, opts));
+  for (const db of dbs) {
+    const run = () => backupAsConfigured(config, db, opts);
+    results.push(await (around ? around(db, run) : run()));
+  }
   return results;
 }

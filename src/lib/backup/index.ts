@@ -2,6 +2,7 @@
 export { backupAsConfigured, runBackups } from "./as-configured.ts";
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
 export { type PagesBackupOptions, writePagesBackup } from "./pages.ts";
+export type { DatabaseProgress } from "./ping.ts";
 export {
   runScheduledBackup,
   type ScheduledBackupFailure,

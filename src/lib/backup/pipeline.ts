@@ -12,6 +12,7 @@ import { sendInBackground, sendNotifications } from "../notify/index.ts";
 import { loneRotationFailure, type RotateResult, runRotations } from "../retention/index.ts";
 import { runBackups } from "./as-configured.ts";
 import { backupNotification, backupStartNotification, copyNotification, shrinkNotification } from "./notification.ts";
+import { type DatabaseProgress, withDatabasePing } from "./ping.ts";
 import type { BackupOptions, BackupResult } from "./run.ts";
 
 export interface ScheduledBackupOptions extends BackupOptions {
@@ -21,6 +22,8 @@ export interface ScheduledBackupOptions extends BackupOptions {
   onStep?: (message: string) => void;
   /** Called as each stage after the backups starts (a progress display ends when the backups do). */
   onStage?: (stage: "copy" | "rotate" | "notify") => void;
+  /** Each database's backup starting and ending (a run timeout tracks it). */
+  onDatabase?: (progress: DatabaseProgress) => void;
 }
 
 export interface ScheduledBackupResult {
@@ -54,7 +57,9 @@ export async function runScheduledBackup(
     config,
     opts.dryRun ? [] : targets.map((db) => backupStartNotification(db, opts.kind)),
   );
-  const backups = await runBackups(config, targets, opts);
+  const backups = await runBackups(config, targets, opts, (db, run) =>
+    withDatabasePing(config, db, opts.dryRun, opts.onDatabase, run),
+  );
   // Every start event is out before any event about how the backups went.
   const notifyWarnings: string[] = await started();
   const databases = backups.map((r) => r.database);

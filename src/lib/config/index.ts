@@ -18,5 +18,6 @@ export {
   type NtfyChannel,
   type SmtpSettings,
 } from "./notify.ts";
+export { PING_JOBS, type PingConfig, type PingJob, type PingStyle, type PingUrl } from "./ping.ts";
 export { machineTimeZone, type RetentionPolicy, UNLIMITED } from "./retention.ts";
-export { JOB_NAMES, type ScheduledJob, scheduledJobs } from "./schedule.ts";
+export { JOB_NAMES, type JobName, type ScheduledJob, scheduledJobs } from "./schedule.ts";

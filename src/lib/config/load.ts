@@ -20,6 +20,7 @@ import { type ResolvedDestination, resolveDestinations } from "./destinations.ts
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
 import type { NotifyConfig } from "./notify.ts";
 import { resolveNotify } from "./notify-resolve.ts";
+import { type PingConfig, resolvePing } from "./ping.ts";
 import { machineTimeZone, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
 import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
@@ -41,6 +42,8 @@ export interface ResolvedDatabase {
   verifyMaxAgeMs: number;
   /** rotate: the global [retention] with this database's overrides merged key by key (absent: the global policy). */
   retention?: RetentionPolicy;
+  /** `timeout` of this database's entry: its backup stops the run once it has run this long. */
+  timeoutMs?: number;
 }
 
 export interface ResolvedConfig {
@@ -65,6 +68,10 @@ export interface ResolvedConfig {
   verifyMaxAgeMs: number;
   minFreeSpace: { bytes?: number; percent?: number };
   notify: NotifyConfig;
+  /** Dead-man's-switch pings: per job and per database (docs/pings.md). */
+  ping: PingConfig;
+  /** `timeout`: a backup or verify run stops (exit 5) once it has run this long; null: no limit. */
+  timeoutMs: number | null;
   /** rotate: the global policy, for databases with no [[database]] entry. */
   retention: RetentionPolicy;
   /** IANA zone of retention's calendar periods: `timezone`, else the machine's. */
@@ -234,6 +241,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),
+      ...(d.timeout && parseSpanMs(d.timeout) ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
     };
   });
 
@@ -261,6 +269,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     verifyMaxAgeMs,
     minFreeSpace: parseFreeSpace(merged.min_free_space!)!,
     notify,
+    ping: resolvePing(
+      fromFile.ping,
+      (fromFile.database ?? []).map((d, i) => ({ ...d, name: databases[i]!.name })),
+      env,
+    ),
+    // "0" is no limit, as for verify_max_age.
+    timeoutMs: fromFile.timeout ? parseSpanMs(fromFile.timeout) || null : null,
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),

@@ -40,6 +40,8 @@ export interface ScheduledJob {
    * flags, `--config FILE` when there is a config, `--env-file PATH` when given.
    */
   argv: string[];
+  /** What systemd's `OnFailure=` unit runs: `notify-failure JOB` with the same config and environment file. */
+  failureArgv: string[];
 }
 
 /**
@@ -54,15 +56,12 @@ export function scheduledJobs(
   configFile: string | null,
   envFile: string | null = null,
 ): ScheduledJob[] {
+  const where = [...(configFile ? ["--config", configFile] : []), ...(envFile ? ["--env-file", envFile] : [])];
   return JOB_NAMES.filter((name) => (schedule[name] ?? null) !== null).map((name) => ({
     name,
     cron: parseCron(schedule[name]!),
     description: JOB_ARGS[name].description,
-    argv: [
-      ...binary,
-      ...JOB_ARGS[name].args,
-      ...(configFile ? ["--config", configFile] : []),
-      ...(envFile ? ["--env-file", envFile] : []),
-    ],
+    argv: [...binary, ...JOB_ARGS[name].args, ...where],
+    failureArgv: [...binary, "notify-failure", name, ...where],
   }));
 }

@@ -18,6 +18,7 @@ import {
 import { checkDestinations, type DestinationEntry } from "./destinations.ts";
 import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
 import { checkNotifyTable, commandEnvLists, type NotifyEntry, notifySecretEnv } from "./notify-schema.ts";
+import { checkDatabasePing, checkPingTable, type PingEntry, pingSecretEnvNames } from "./ping.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention.ts";
 import { JOB_NAMES, type JobName } from "./schedule.ts";
 
@@ -40,6 +41,10 @@ export interface ConfigFile {
   verify_max_age?: string;
   min_free_space?: string;
   notify?: NotifyEntry;
+  /** Dead-man's-switch pings per job (src/lib/config/ping.ts). */
+  ping?: PingEntry;
+  /** backup / verify: a run stops (exit 5) once it has run this long. */
+  timeout?: string;
   /** rotate: the global retention policy; `[[database]]` entries may override it key by key. */
   retention?: RetentionEntry;
   /** IANA zone for retention's calendar periods (default: the machine's). */
@@ -65,6 +70,11 @@ export interface DatabaseEntry {
   max_age?: string;
   verify_max_age?: string;
   retention?: RetentionEntry;
+  /** This database's own ping URL, or the variable holding it. */
+  ping?: string;
+  ping_env?: string;
+  /** Its backup stops the run (exit 5) once it has run this long. */
+  timeout?: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -84,6 +94,8 @@ const TOP_KEYS = [
   "verify_max_age",
   "min_free_space",
   "notify",
+  "ping",
+  "timeout",
   "retention",
   "timezone",
   "schedule",
@@ -103,6 +115,9 @@ const DB_KEYS = [
   "max_age",
   "verify_max_age",
   "retention",
+  "ping",
+  "ping_env",
+  "timeout",
 ];
 
 const BYTE_UNITS: Record<string, number> = {
@@ -239,6 +254,8 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
     max_age: c.span(obj, "max_age", prefix),
     verify_max_age: c.span(obj, "verify_max_age", prefix),
     retention: checkRetentionTable(obj.retention, `${prefix}retention`, (k, w) => c.add(k, w)),
+    ...checkDatabasePing(obj, prefix, (k, w) => c.add(k, w)),
+    timeout: c.span(obj, "timeout", prefix),
   };
   return entry;
 }
@@ -258,6 +275,7 @@ export function secretEnvNames(config: ConfigFile): { name: string; key: string 
       if (typeof v === "string") out.push({ name: v, key: `destination[${i}].${k}` });
     }
   });
+  out.push(...pingSecretEnvNames(config.ping, config.database));
   return out;
 }
 
@@ -324,13 +342,14 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     verify_max_age: c.span(raw, "verify_max_age", ""),
     min_free_space: c.string(raw, "min_free_space", ""),
     notify: checkNotifyTable(raw.notify, (k, w) => c.add(k, w)),
+    ping: checkPingTable(raw.ping, (k, w) => c.add(k, w)),
+    timeout: c.span(raw, "timeout", ""),
     retention: checkRetentionTable(raw.retention, "retention", (k, w) => c.add(k, w)),
     timezone: checkTimeZone(raw.timezone, (k, w) => c.add(k, w)),
     schedule: checkSchedule(c, raw.schedule),
     destination: checkDestinations(raw.destination, (k, w) => c.add(k, w)),
     encryption: checkEncryptionTable(raw.encryption, (k, w) => c.add(k, w)),
   };
-  checkCommandEnvSecrets(c, config);
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);
   }
@@ -343,5 +362,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
         .filter((d): d is DatabaseEntry => d !== undefined);
     }
   }
+  // After the databases: their `ping_env` are secrets too.
+  checkCommandEnvSecrets(c, config);
   return { config, problems: c.problems };
 }

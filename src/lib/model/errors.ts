@@ -9,6 +9,7 @@ export const EXIT = {
   usage: 2,
   unhealthy: 3,
   locked: 4,
+  timeout: 5,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -45,6 +46,19 @@ export class ConfigError extends SqlbakError {
 export class LockedError extends SqlbakError {
   constructor(message: string, hint?: string) {
     super(message, { exitCode: EXIT.locked, hint });
+  }
+}
+
+/**
+ * The run hit its `timeout` / `--timeout` and was stopped where it was, as if
+ * killed: nothing it left half-done is listed, and the next run cleans it up.
+ */
+export class RunTimeoutError extends SqlbakError {
+  constructor(message: string) {
+    super(message, {
+      exitCode: EXIT.timeout,
+      hint: "raise `timeout` in the config (or --timeout) if the run needs longer",
+    });
   }
 }
 

@@ -35,6 +35,7 @@ export {
   LockedError,
   OperationError,
   OutcomeError,
+  RunTimeoutError,
   SqlbakError,
   UsageError,
 } from "./errors.ts";

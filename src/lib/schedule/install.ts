@@ -101,7 +101,7 @@ function writeIfChanged(path: string, content: string, opts: InstallOptions): bo
 function staleFiles(dir: string, platform: Platform, keep: string[]): string[] {
   const names = JOB_NAMES.flatMap((j) =>
     platform === "systemd"
-      ? [`sqlbak-${j}.timer`, `sqlbak-${j}.service`]
+      ? [`sqlbak-${j}.timer`, `sqlbak-${j}.service`, `sqlbak-${j}-failure.service`]
       : platform === "launchd"
         ? [`io.sqlbak.${j}.plist`]
         : [`sqlbak-${j}.xml`],

@@ -1,0 +1,13 @@
+/** Dead-man's-switch pings (healthchecks.io, Uptime Kuma, cronitor): start, success and failure of each run. */
+export { type FailedRunReport, reportFailedRun, unitFailure } from "./failed-run.ts";
+export {
+  type PingOutcome,
+  type PingRequest,
+  PingRun,
+  type PingSignal,
+  type PingTarget,
+  pingRequest,
+  pingTargetFor,
+  sendPing,
+} from "./send.ts";
+export { LogTail, MAX_PING_BODY_BYTES } from "./tail.ts";
