@@ -18,6 +18,7 @@ import {
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
+import { writeMetricsAfterRun } from "./_metrics.ts";
 
 export default defineCommand({
   meta: {
@@ -84,6 +85,7 @@ export default defineCommand({
     });
     report(ctx, job);
   },
+  cleanup: writeMetricsAfterRun,
 });
 
 /**

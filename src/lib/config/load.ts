@@ -54,6 +54,8 @@ export interface ResolvedConfig {
   incremental: boolean;
   lockTimeoutMs: number;
   logFile: string;
+  /** `metrics_file`, absolute: the Prometheus textfile written after every run; null when not set. */
+  metricsFile: string | null;
   /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
   secretVars: { name: string; key: string }[];
   /** The environment file applied (--env-file, else `env_file`), absolute; null when none. */
@@ -259,6 +261,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     incremental: merged.incremental!,
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
+    metricsFile: merged.metrics_file ? resolve(baseDir, merged.metrics_file) : null,
     envFile,
     secretVars: secretEnvNames(fromFile),
     maxAgeMs,

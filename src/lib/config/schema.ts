@@ -32,6 +32,8 @@ export interface ConfigFile {
   incremental?: boolean;
   lock_timeout?: string;
   log_file?: string;
+  /** Prometheus textfile-collector file rewritten after every run (name ends in `.prom`). */
+  metrics_file?: string;
   /** KEY=value file (0600, owned by the running user) filling in variables the environment lacks. */
   env_file?: string;
   max_age?: string;
@@ -87,6 +89,7 @@ const TOP_KEYS = [
   "incremental",
   "lock_timeout",
   "log_file",
+  "metrics_file",
   "env_file",
   "max_age",
   "verify_max_age",
@@ -368,6 +371,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     incremental: c.boolean(raw, "incremental", ""),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
+    metrics_file: c.string(raw, "metrics_file", ""),
     env_file: c.string(raw, "env_file", ""),
     max_age: c.span(raw, "max_age", ""),
     verify_max_age: c.span(raw, "verify_max_age", ""),
@@ -382,6 +386,13 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
   checkCommandEnvSecrets(c, config);
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);
+  }
+  // node_exporter's textfile collector reads only *.prom files: any other name would be ignored silently.
+  if (config.metrics_file !== undefined && !/[^/\\]\.prom$/.test(config.metrics_file)) {
+    c.add(
+      "metrics_file",
+      `"${config.metrics_file}" must end in .prom (node_exporter's textfile collector reads only those)`,
+    );
   }
   if (raw.database !== undefined) {
     if (!Array.isArray(raw.database)) {

@@ -5,7 +5,17 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
 export const FILE_MODE = 0o600;
@@ -69,12 +79,14 @@ export function removeQuietly(path: string): void {
 
 /**
  * Writes `data` to `path` atomically and durably: readers see the old file or
- * the complete new one, never a mix, even after a crash.
+ * the complete new one, never a mix, even after a crash. `mode` (default 0600)
+ * is set exactly, whatever the umask, for files another user must read.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = FILE_MODE): void {
   const temp = tempPathFor(path);
-  const fd = openSync(temp, "wx", FILE_MODE);
+  const fd = openSync(temp, "wx", mode);
   try {
+    if (mode !== FILE_MODE) fchmodSync(fd, mode);
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
