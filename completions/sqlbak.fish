@@ -77,6 +77,7 @@ complete -c sqlbak -n '__fish_seen_subcommand_from stats' -s q -l quiet -d 'Only
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l verbose -d 'Debug detail, and stack traces on errors'
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l check -d 'Print one line per problem (or `healthy`); exit 3 when unhealthy'
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l local -d 'Leave out the [[destination]]s (do not contact them)'
+complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l prometheus -d 'Print the metrics in the Prometheus text format (docs/prometheus.md)'
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -s h -l help -d 'Show help for this command'
 complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l config -r -F -d 'Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)'
 complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l env-file -r -F -d 'KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config\'s env_file)'

@@ -108,6 +108,7 @@ _sqlbak() {
         '--verbose''[Debug detail, and stack traces on errors]' \
         '--check''[Print one line per problem (or `healthy`); exit 3 when unhealthy]' \
         '--local''[Leave out the \[\[destination\]\]s (do not contact them)]' \
+        '--prometheus''[Print the metrics in the Prometheus text format (docs/prometheus.md)]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;
