@@ -1,5 +1,5 @@
 /**
- * The hook every backup, verify, rotate and health run ends with: rewrite
+ * The hook every backup, verify, rotate, restore and health run ends with: rewrite
  * `metrics_file` (when configured) with the state after the run. It runs as the
  * command's citty `cleanup`, so it also runs when the run failed; it never
  * changes the exit code (a failure to write is a warning).

@@ -215,7 +215,7 @@ describe("metrics_file", () => {
     'backup_dir = "backups"\nmetrics_file = "textfile/sqlbak.prom"\n' +
     "[retention]\nkeep_last = 1\nkeep_hourly = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n";
 
-  it("is rewritten atomically, readable by node_exporter, after backup, verify, rotate and stats --check", async () => {
+  it("is rewritten atomically, readable by node_exporter, after backup, verify, rotate, restore and stats --check", async () => {
     const dir = setup(TOML);
     const textfile = join(dir, "textfile");
     const file = join(textfile, "sqlbak.prom");
@@ -239,6 +239,10 @@ describe("metrics_file", () => {
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "scheduled" })).toBe(2);
     await ok(dir, "rotate");
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "scheduled" })).toBe(1);
+
+    // A restore over the live database keeps a pre-restore backup: the file shows it.
+    await ok(dir, "restore", "app", "--latest", "--yes");
+    expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "pre-restore" })).toBe(1);
 
     unlinkSync(file);
     await ok(dir, "stats");

@@ -1,7 +1,7 @@
 /**
  * The Prometheus metrics of a configuration, printed by `stats --prometheus`
- * and rewritten into `metrics_file` after every backup, verify, rotate and
- * health run, for node_exporter's textfile collector. The file is replaced
+ * and rewritten into `metrics_file` after every backup, verify, rotate,
+ * restore and health run, for node_exporter's textfile collector. The file is replaced
  * atomically (readers see the old or the new file, never half of one), and
  * writing it never changes a run's outcome: a failure is a warning.
  */
