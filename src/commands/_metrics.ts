@@ -21,10 +21,6 @@ export async function writeMetricsAfterRun({ args }: { args: RunArgs }): Promise
   } catch {
     return; // the run already reported why the config does not load
   }
-  await refreshMetrics(config);
-}
-
-export async function refreshMetrics(config: ResolvedConfig): Promise<void> {
   const warning = await refreshMetricsFile(config, Boolean(process.env[IDENTITY_ENV]));
   if (warning) logger.warn(warning);
 }

@@ -222,7 +222,12 @@ describe("metrics_file", () => {
     mkdirSync(textfile);
     await ok(dir, "backup", "--dry-run");
     expect(existsSync(file)).toBe(false);
-    await ok(dir, "backup", "--kind", "scheduled");
+    // Even under a strict umask (systemd's UMask=0077), node_exporter's user must be able to read it.
+    const strict = await runCli(["backup", "--kind", "scheduled"], {
+      cwd: dir,
+      prefix: ["sh", "-c", 'umask 077; exec "$0" "$@"'],
+    });
+    expect(strict.code).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o644);
     expect(readdirSync(textfile)).toEqual(["sqlbak.prom"]); // no temporary file left beside it
     const m1 = parseExposition(readFileSync(file, "utf8"));
