@@ -1,4 +1,4 @@
-/** What sqlbak prints for people and shells: list, stats and rotation tables, completion scripts. */
+/** What sqlbak prints for people, shells and Prometheus: list, stats and rotation tables, completion scripts, metrics. */
 export {
   type ArgDefLike,
   type CommandSpec,
@@ -8,7 +8,6 @@ export {
   type Shell,
 } from "./completion.ts";
 export { backupToJson, packFailuresOfListings, renderBackupTable } from "./list.ts";
-export { METRICS_FILE_MODE, refreshMetricsFile, renderMetrics, writeMetricsFile } from "./metrics-file.ts";
-export { escapeLabelValue, renderPrometheus } from "./prometheus.ts";
+export { refreshMetricsFile, renderMetrics } from "./metrics-file.ts";
 export { renderRotateTable, rotateToJson } from "./rotate.ts";
 export { renderStats } from "./stats.ts";
