@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -23,10 +24,14 @@ import { flipByte } from "../helpers/backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { type PromFamily, parseExposition, sampleValue } from "../helpers/prom-parse.ts";
 import { runCli } from "../helpers/run-cli.ts";
+import { freePort } from "../helpers/sshd.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { AS_NOBODY } from "../helpers/unprivileged.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const PROMTOOL = Bun.which("promtool");
+/** Debian's prometheus package recommends prometheus-node-exporter, so --test-deps brings it along. */
+const NODE_EXPORTER = Bun.which("prometheus-node-exporter") ?? Bun.which("node_exporter");
 const RULES = join(ROOT, "docs/prometheus/alerts.yml");
 
 function setup(toml: string, names = ["app"], dir = tempDir()): string {
@@ -270,6 +275,41 @@ describe("metrics_file", () => {
     await ok(dir, "stats", "--check");
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_health_problems")).toBe(0);
     if (PROMTOOL) expect(promtoolCheckMetrics(readFileSync(file, "utf8"))).toEqual({ code: 0, output: "" });
+  });
+
+  it.skipIf(!NODE_EXPORTER)("is served by node_exporter's textfile collector running as another user", async () => {
+    const dir = setup(TOML);
+    const textfile = join(dir, "textfile");
+    mkdirSync(textfile);
+    // node_exporter (as nobody when we are root) must reach the folder; the file's own mode is sqlbak's job.
+    for (const d of [dir, textfile]) chmodSync(d, 0o755);
+    await ok(dir, "backup", "--kind", "scheduled");
+    const port = await freePort();
+    const exporter = Bun.spawn(
+      [
+        ...AS_NOBODY,
+        NODE_EXPORTER!,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--collector.disable-defaults",
+        "--collector.textfile",
+        `--collector.textfile.directory=${textfile}`,
+      ],
+      { stdout: "ignore", stderr: "ignore" },
+    );
+    try {
+      let body = "";
+      for (let i = 0; i < 200 && !body; i++) {
+        body = await fetch(`http://127.0.0.1:${port}/metrics`)
+          .then((r) => r.text())
+          .catch(() => Bun.sleep(50).then(() => ""));
+      }
+      expect(body).toContain("\nnode_textfile_scrape_error 0\n");
+      expect(body).toContain('\nsqlbak_backups{database="app",kind="scheduled"} 1\n');
+      expect(body).toContain(`\nsqlbak_info{version="${pkg.version}"} 1\n`);
+    } finally {
+      exporter.kill();
+      await exporter.exited;
+    }
   });
 
   it("records a failed backup run and a failed verification, and leaves their exit codes alone", async () => {
