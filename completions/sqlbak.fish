@@ -83,6 +83,7 @@ complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l verbose -d 'Debug d
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l check -d 'Print one line per problem (or `healthy`); exit 3 when unhealthy'
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l local -d 'Leave out the [[destination]]s (do not contact them)'
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l html -r -F -d 'Write a self-contained HTML status page to FILE, atomically (with --check, default: the config\'s status_page)'
+complete -c sqlbak -n '__fish_seen_subcommand_from stats' -l prometheus -d 'Print the metrics in the Prometheus text format (docs/prometheus.md)'
 complete -c sqlbak -n '__fish_seen_subcommand_from stats' -s h -l help -d 'Show help for this command'
 complete -c sqlbak -n '__fish_seen_subcommand_from report' -l config -r -F -d 'Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)'
 complete -c sqlbak -n '__fish_seen_subcommand_from report' -l env-file -r -F -d 'KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config\'s env_file)'

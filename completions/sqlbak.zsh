@@ -114,6 +114,7 @@ _sqlbak() {
         '--check''[Print one line per problem (or `healthy`); exit 3 when unhealthy]' \
         '--local''[Leave out the \[\[destination\]\]s (do not contact them)]' \
         '--html=''[Write a self-contained HTML status page to FILE, atomically (with --check, default: the config'\''s status_page)]:html:_files' \
+        '--prometheus''[Print the metrics in the Prometheus text format (docs/prometheus.md)]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;

@@ -12,6 +12,7 @@ import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
+import { writeMetricsAfterRun } from "./_metrics.ts";
 import { createProgress } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
 import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
@@ -77,6 +78,7 @@ export default defineCommand({
     for (const w of result.notifyWarnings) ctx.logger.warn(w);
     report(ctx, result);
   }),
+  cleanup: writeMetricsAfterRun,
 });
 
 function parseTags(raw: string | undefined): string[] {

@@ -18,6 +18,7 @@ import { databaseOfId } from "../lib/verify/index.ts";
 import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
+import { writeMetricsAfterRun } from "./_metrics.ts";
 
 export default defineCommand({
   meta: { name: "restore", description: "Restore a backup over its database (or to another path), keeping a way back" },
@@ -99,6 +100,7 @@ export default defineCommand({
     };
     await (dest ? withBackend(dest, run) : run(null));
   },
+  cleanup: writeMetricsAfterRun,
 });
 
 /** The database named by NAME and/or --id; they must agree. */

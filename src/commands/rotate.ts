@@ -5,6 +5,7 @@ import { runRotations } from "../lib/retention/index.ts";
 import { knownDatabaseNames } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
+import { writeMetricsAfterRun } from "./_metrics.ts";
 import { reportRotations } from "./_rotate-report.ts";
 
 export default defineCommand({
@@ -41,4 +42,5 @@ export default defineCommand({
     printData(ctx, results.map(rotateToJson), () => renderRotateTable(results, dryRun));
     reportRotations(ctx, results);
   },
+  cleanup: writeMetricsAfterRun,
 });

@@ -9,11 +9,12 @@ import {
 } from "../lib/health/index.ts";
 import { describeError, EXIT, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { sendNotifications } from "../lib/notify/index.ts";
-import { renderStats, writeStatusPage } from "../lib/output/index.ts";
+import { renderMetrics, renderStats, writeStatusPage } from "../lib/output/index.ts";
 import { listDatabases } from "../lib/store/index.ts";
 import { SQLBAK_VERSION } from "../lib/system/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
+import { writeMetricsAfterRun } from "./_metrics.ts";
 import { configArgsOf, guarded } from "./_run-guard.ts";
 
 export default defineCommand({
@@ -29,15 +30,25 @@ export default defineCommand({
         "Write a self-contained HTML status page to FILE, atomically (with --check, default: the config's status_page)",
       valueHint: "FILE",
     },
+    prometheus: {
+      type: "boolean",
+      description: "Print the metrics in the Prometheus text format (docs/prometheus.md)",
+    },
   },
   run: guarded(async ({ args }, guard) => {
     const ctx = openContext(args);
     const { config } = ctx;
+    if (args.prometheus && (args.check || args.json))
+      throw new UsageError("--prometheus prints metrics; drop --check / --json");
     const listings = await listDatabases(config, args.name);
     // Configured databases without a folder yet still count: "no backups" is a problem to report.
     const report = gatherStats(config, listings);
     if (config.destinations.length > 0 && !args.local)
       report.destinations = await gatherDestinationStats(config, listings);
+    if (args.prometheus) {
+      process.stdout.write(renderMetrics(config, report, Boolean(process.env[IDENTITY_ENV])));
+      return;
+    }
     // The scheduled health job (`stats --check`) also rewrites the configured status page.
     const html =
       args.html === undefined ? (args.check ? (config.statusPage ?? undefined) : undefined) : String(args.html);
@@ -81,4 +92,6 @@ export default defineCommand({
     if (problems.length === 0) return;
     throw new OutcomeError(`${problems.length} health problem${problems.length > 1 ? "s" : ""}`, EXIT.unhealthy);
   }),
+  // The scheduled health job (`stats --check`) refreshes metrics_file too; plain `stats` only reads.
+  cleanup: (c) => (c.args.check ? writeMetricsAfterRun(c) : undefined),
 });

@@ -18,6 +18,7 @@ import {
 import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
+import { writeMetricsAfterRun } from "./_metrics.ts";
 import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
@@ -89,6 +90,7 @@ export default defineCommand({
     });
     report(ctx, job);
   }),
+  cleanup: writeMetricsAfterRun,
 });
 
 /**

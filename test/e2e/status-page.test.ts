@@ -208,7 +208,7 @@ describe("sqlbak stats --html", () => {
       });
       expect(units.code).toBe(0);
       const rw = units.stdout.split("\n").filter((l) => l.startsWith("ReadWritePaths="));
-      expect(rw.length).toBe(3);
+      expect(rw.length).toBe(6); // three jobs and their OnFailure= units
       for (const l of rw) expect(l).toBe(`ReadWritePaths=-${join(dir, "backups")} -${dir} -${join(dir, "www")}`);
     },
     SLOW_MS,

@@ -60,6 +60,8 @@ export interface ResolvedConfig {
   logFile: string;
   /** `status_page`, absolute: the page `stats --check` rewrites; null when not set. */
   statusPage: string | null;
+  /** `metrics_file`, absolute: the Prometheus textfile written after every run; null when not set. */
+  metricsFile: string | null;
   /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
   secretVars: { name: string; key: string }[];
   /** The environment file applied (--env-file, else `env_file`), absolute; null when none. */
@@ -263,6 +265,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
     statusPage: merged.status_page ? resolve(baseDir, merged.status_page) : null,
+    metricsFile: merged.metrics_file ? resolve(baseDir, merged.metrics_file) : null,
     envFile,
     secretVars: secretEnvNames(fromFile),
     maxAgeMs,

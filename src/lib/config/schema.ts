@@ -35,6 +35,8 @@ export interface ConfigFile {
   log_file?: string;
   /** The HTML status page `stats --check` (the scheduled health job) rewrites; see docs/status-page.md. */
   status_page?: string;
+  /** Prometheus textfile-collector file rewritten after every run (name ends in `.prom`). */
+  metrics_file?: string;
   /** KEY=value file (0600, owned by the running user) filling in variables the environment lacks. */
   env_file?: string;
   max_age?: string;
@@ -89,6 +91,7 @@ const TOP_KEYS = [
   "lock_timeout",
   "log_file",
   "status_page",
+  "metrics_file",
   "env_file",
   "max_age",
   "verify_max_age",
@@ -337,6 +340,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
     status_page: c.string(raw, "status_page", ""),
+    metrics_file: c.string(raw, "metrics_file", ""),
     env_file: c.string(raw, "env_file", ""),
     max_age: c.span(raw, "max_age", ""),
     verify_max_age: c.span(raw, "verify_max_age", ""),
@@ -352,6 +356,13 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
   };
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);
+  }
+  // node_exporter's textfile collector reads only *.prom files: any other name would be ignored silently.
+  if (config.metrics_file !== undefined && !/[^/\\]\.prom$/.test(config.metrics_file)) {
+    c.add(
+      "metrics_file",
+      `"${config.metrics_file}" must end in .prom (node_exporter's textfile collector reads only those)`,
+    );
   }
   if (raw.database !== undefined) {
     if (!Array.isArray(raw.database)) {

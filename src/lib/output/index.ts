@@ -1,4 +1,4 @@
-/** What sqlbak prints for people and shells: list, stats and rotation tables, completion scripts. */
+/** What sqlbak prints for people, shells and Prometheus: list, stats and rotation tables, completion scripts, metrics. */
 export {
   type ArgDefLike,
   type CommandSpec,
@@ -10,5 +10,6 @@ export {
 export { renderStatusPage, type StatusPageInput, writeStatusPage } from "./html.ts";
 export { esc as escapeHtml } from "./html-escape.ts";
 export { backupToJson, packFailuresOfListings, renderBackupTable } from "./list.ts";
+export { refreshMetricsFile, renderMetrics } from "./metrics-file.ts";
 export { renderRotateTable, rotateToJson } from "./rotate.ts";
 export { renderStats } from "./stats.ts";
