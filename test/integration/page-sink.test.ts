@@ -76,6 +76,8 @@ describe("page sink: the manifest's pack list stays bounded", () => {
 });
 
 describe("page sink: small stored packs fold into the new ones", () => {
+  /** Eight more small stored packs, of pages the images below do not hold: past the few that stay as they are. */
+  const filler = () => Array.from({ length: 8 }, (_, i) => knownWith(pageOf(100 + i), 10 + i));
   const sinkOver = async (known: KnownPack[], pages: Uint8Array[]) => {
     const sink = new PageSink(known, { folder: tempDir(), idKey: KEY, level: 1 });
     await sink.begin({ pageSize: PAGE, pageCount: pages.length, startCheck: () => {} });
@@ -88,22 +90,28 @@ describe("page sink: small stored packs fold into the new ones", () => {
   };
 
   it("stores a small pack's pages again once the image holds a page found nowhere", async () => {
-    const known = [pageOf(1), pageOf(2)].map(knownWith);
+    const known = [...[pageOf(1), pageOf(2)].map(knownWith), ...filler()];
     const { packs, map } = await sinkOver(known, [pageOf(7), pageOf(1), pageOf(2)]);
     expect(packs).toHaveLength(1);
     expect(packs[0]!.new).toBe(true);
     expect(map.finish().runs).toEqual([{ firstPage: 1, count: 3, pack: 0, firstEntry: 0, stride: 1 }]);
   });
 
+  it("keeps referencing small packs while no more than eight are stored", async () => {
+    const known = [...[pageOf(1), pageOf(2)].map(knownWith), ...filler().slice(2)];
+    const { packs } = await sinkOver(known, [pageOf(7), pageOf(1), pageOf(2)]);
+    expect(packs.map((p) => p.name)).toEqual([expect.any(String), known[0]!.stored.name, known[1]!.stored.name]);
+  });
+
   it("stores nothing for an image whose every page is stored already", async () => {
-    const known = [pageOf(1), pageOf(2)].map(knownWith);
+    const known = [...[pageOf(1), pageOf(2)].map(knownWith), ...filler()];
     const { packs, newBytes } = await sinkOver(known, [pageOf(1), pageOf(2)]);
-    expect(packs.map((p) => p.name)).toEqual(known.map((k) => k.stored.name));
+    expect(packs.map((p) => p.name)).toEqual(known.slice(0, 2).map((k) => k.stored.name));
     expect(newBytes).toBe(0);
   });
 
   it("stores a page repeated in the image once, where it moved", async () => {
-    const known = [knownWith(pageOf(1), 0)];
+    const known = [knownWith(pageOf(1), 0), ...filler()];
     const { packs, map } = await sinkOver(known, [pageOf(7), pageOf(1), pageOf(1), pageOf(1)]);
     expect(packs).toHaveLength(1);
     const m = map.finish();
@@ -116,7 +124,7 @@ describe("page sink: small stored packs fold into the new ones", () => {
     const entries = PACK_TARGET_RAW_BYTES / PAGE;
     big.index = { ...big.index, ids: new Uint8Array(entries * 16) };
     big.index.ids.set(pageId(KEY, pageOf(1)), 0);
-    const { packs } = await sinkOver([big], [pageOf(7), pageOf(1)]);
+    const { packs } = await sinkOver([big, ...filler()], [pageOf(7), pageOf(1)]);
     expect(packs.map((p) => p.name)).toEqual([expect.any(String), big.stored.name]);
     expect(packs[1]!.new).toBeUndefined();
   });

@@ -32,6 +32,8 @@ import type { KnownPack } from "./known-packs.ts";
 
 /** A stored pack of at most this share of a full pack's raw bytes is small (storesAgain). */
 const SMALL_PACK_SHARE = 1 / 8;
+/** Small packs fold only once more of them than this are stored (storesAgain). */
+const MAX_SMALL_PACKS = 8;
 
 /** Chunks of pages between two hints to the garbage collector (about 32 MiB of pages). */
 const GC_EVERY_CHUNKS = 8;
@@ -126,6 +128,8 @@ export class PageSink implements PageConsumer {
     this.targetRawBytes = packTargetRawBytes(pageCount * pageSize);
     const smallEntries = (this.targetRawBytes * SMALL_PACK_SHARE) / pageSize;
     this.small = Uint8Array.from(usable, (k) => (k.index.ids.length / PAGE_ID_BYTES <= smallEntries ? 1 : 0));
+    // A few small packs are what a small database or a quiet week leaves: they stay as they are.
+    if (this.small.reduce((n, v) => n + v, 0) <= MAX_SMALL_PACKS) this.small.fill(0);
     this.moveBudget = this.targetRawBytes / pageSize;
     this.movedPages = 0;
     this.changed = false;
@@ -163,7 +167,9 @@ export class PageSink implements PageConsumer {
   /**
    * Whether a page found in candidate `c` is stored again instead: `c` is a small
    * stored pack (SMALL_PACK_SHARE of a full one or less: what frequent backups of a
-   * few changed pages leave), this backup has stored a page found nowhere already (so
+   * few changed pages leave) and more than MAX_SMALL_PACKS of those are stored (so a
+   * small database's own pack is stored again only once in that many backups, not
+   * every time), this backup has stored a page found nowhere already (so
    * a backup of an unchanged database still stores nothing, with or without a base
    * image), and it has moved fewer than its budget.
    * Small packs so fold into this backup's packs, and the packs a map references stop
