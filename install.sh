@@ -15,7 +15,9 @@ usage() {
   cat <<'USAGE'
 Usage: ./install.sh [--prefix DIR] [--demo] | --test-deps | --uninstall [--prefix DIR] | --help
 
-Builds sqlbak from this checkout and installs the binary and shell completions.
+Builds sqlbak from this checkout and installs the binary, the man page sqlbak(1)
+(in the share/man/man1 folder beside the binary's folder, where man finds it
+through PATH) and shell completions.
 Installs Bun with npm first when it is missing: globally as root, otherwise
 under ~/.local (no root needed). Safe to re-run: the binary is replaced in place.
 
@@ -27,9 +29,9 @@ Options:
                  packages, and with apt-get (sudo when not root) sqlite3, zstd, tmux, age,
                  python3, systemd (systemd-analyze), libxml2-utils, cron, zsh, util-linux,
                  openssh-client, openssh-server, chromium (the status page test), and
-                 faketime for `bun run bench`; it
+                 groff and man-db (the man page test), faketime for `bun run bench`; it
                  enables and starts no service
-  --uninstall    remove the installed binary and completions
+  --uninstall    remove the installed binary, man page and completions
   -h, --help     show this text
 USAGE
 }
@@ -81,8 +83,13 @@ install_completions() {
 }
 # --- end shell completions ------------------------------------------------------
 
+# The man page beside the binary: PREFIX/../share/man/man1 (/usr/local/share/man/man1
+# as root, ~/.local/share/man/man1 otherwise), which man-db searches for every PATH folder.
+man_page_path() { echo "$(dirname "$PREFIX")/share/man/man1/sqlbak.1"; }
+
 if [ "$MODE" = uninstall ]; then
   if [ -e "$PREFIX/sqlbak" ]; then rm -f "$PREFIX/sqlbak"; say "removed $PREFIX/sqlbak"; else say "nothing to remove at $PREFIX/sqlbak"; fi
+  if [ -e "$(man_page_path)" ]; then rm -f "$(man_page_path)"; say "removed $(man_page_path)"; fi
   install_completions remove
   exit 0
 fi
@@ -126,10 +133,10 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium promtool (missing ones come from apt-get; no service is enabled or started)"
+  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium promtool groff man (missing ones come from apt-get; no service is enabled or started)"
   apt_install sqlite3 zstd tmux age:age age-keygen:age python3 systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
     sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux faketime \
-    chromium promtool:prometheus
+    chromium promtool:prometheus groff:groff-base man:man-db
   exit 0
 fi
 
@@ -139,6 +146,9 @@ install -m 0755 dist/sqlbak "$PREFIX/sqlbak.new"
 mv -f "$PREFIX/sqlbak.new" "$PREFIX/sqlbak"
 say "installed $PREFIX/sqlbak ($("$PREFIX/sqlbak" --version))"
 case ":$PATH:" in *":$PREFIX:"*) ;; *) say "note: $PREFIX is not on your PATH" ;; esac
+mkdir -p "$(dirname "$(man_page_path)")"
+install -m 0644 man/sqlbak.1 "$(man_page_path)"
+say "installed the man page: $(man_page_path)"
 install_completions
 
 if [ "$DEMO" = 1 ]; then

@@ -99,8 +99,9 @@ _sqlbak() {
         --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --platform) COMPREPLY=($(compgen -W "cron systemd launchd windows" -- "$cur")); return ;;
+        --user-name) COMPREPLY=(); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --platform --print --apply --uninstall --user --system --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --platform --print --apply --uninstall --user --system --user-name --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     notify-failure)

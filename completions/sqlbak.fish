@@ -115,6 +115,7 @@ complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l apply -d
 complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l uninstall -d 'Remove sqlbak\'s entries, and only those'
 complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l user -d 'The invoking user\'s units/agents/tasks (default unless root)'
 complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l system -d 'System-wide units/daemons/tasks (default for root)'
+complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -l user-name -x -d 'systemd system units: run the jobs as this user (and group) instead of root'
 complete -c sqlbak -n '__fish_seen_subcommand_from install-schedule' -s h -l help -d 'Show help for this command'
 complete -c sqlbak -n '__fish_seen_subcommand_from notify-failure' -l config -r -F -d 'Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)'
 complete -c sqlbak -n '__fish_seen_subcommand_from notify-failure' -l env-file -r -F -d 'KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config\'s env_file)'

@@ -158,6 +158,7 @@ _sqlbak() {
         '--uninstall''[Remove sqlbak'\''s entries, and only those]' \
         '--user''[The invoking user'\''s units/agents/tasks (default unless root)]' \
         '--system''[System-wide units/daemons/tasks (default for root)]' \
+        '--user-name=''[systemd system units: run the jobs as this user (and group) instead of root]:user-name: ' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         && return
       ;;

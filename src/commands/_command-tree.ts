@@ -1,6 +1,6 @@
 /** The completion model of every registered command, read from the same definitions `--help` uses. */
 import type { CommandDef } from "citty";
-import { type ArgDefLike, type CommandSpec, describeCommand } from "../lib/output/index.ts";
+import { type ArgDefLike, type CommandSpec, describeCommand, type ManCommand } from "../lib/output/index.ts";
 
 async function resolve<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
@@ -27,4 +27,19 @@ export async function loadCommandTree(commands: CommandLoaders): Promise<Command
     specs.push(describeCommand(name, meta.description ?? "", args));
   }
   return specs;
+}
+
+/** Every registered command's name, description and raw arg definitions, for the man page. */
+export async function loadCommandDefs(commands: CommandLoaders): Promise<ManCommand[]> {
+  const defs: ManCommand[] = [];
+  for (const [name, load] of Object.entries(commands)) {
+    const def: AnyCommand = await load();
+    const meta = (await resolve(def.meta)) ?? {};
+    defs.push({
+      name,
+      description: meta.description ?? "",
+      args: ((await resolve(def.args)) ?? {}) as ManCommand["args"],
+    });
+  }
+  return defs;
 }

@@ -7,10 +7,12 @@ import {
   applySchedule,
   createEnvFile,
   defaultEnvFile,
+  handEnvFileTo,
   missingEnvVars,
   neededEnvVars,
   PLATFORMS,
   type Platform,
+  parseRunAs,
   renderSchedule,
   schtasksCreate,
   targetDir,
@@ -37,6 +39,11 @@ export default defineCommand({
     uninstall: { type: "boolean", description: "Remove sqlbak's entries, and only those" },
     user: { type: "boolean", description: "The invoking user's units/agents/tasks (default unless root)" },
     system: { type: "boolean", description: "System-wide units/daemons/tasks (default for root)" },
+    "user-name": {
+      type: "string",
+      description: "systemd system units: run the jobs as this user (and group) instead of root",
+      valueHint: "NAME[:GROUP]",
+    },
   },
   run({ args }) {
     // --apply creates the environment file, so one named but not there yet is expected here.
@@ -53,6 +60,12 @@ export default defineCommand({
       );
     }
     const system = args.system ? true : args.user ? false : process.getuid?.() === 0;
+    const runAs = args["user-name"] === undefined ? undefined : parseRunAs(args["user-name"]);
+    if (runAs && (platform !== "systemd" || !system))
+      throw new UsageError(
+        "--user-name applies to systemd system units only",
+        "for cron, run install-schedule as that user (sudo -u NAME sqlbak install-schedule --apply)",
+      );
     if (!config.file)
       ctx.logger.warn(
         "no config file found: the jobs will run without --config; write one first (see sqlbak.example.toml)",
@@ -74,15 +87,19 @@ export default defineCommand({
         ]),
       ],
       logDir: system ? "/var/log" : join(process.env.HOME ?? "~", "Library", "Logs"),
+      runAs,
     });
     const dir = targetDir(platform, system, process.env);
 
     // --apply creates the environment file only once the entries have passed validation (see onValidated below).
     const createEnv = () => {
-      if (createEnvFile(envFile, needed))
+      const created = createEnvFile(envFile, needed);
+      if (created)
         ctx.logger.info(
           `created ${envFile} (mode 0600)${needed.length ? `: fill in ${needed.map((v) => v.name).join(", ")}` : ""}`,
         );
+      const warning = runAs ? handEnvFileTo(envFile, runAs, created) : null;
+      if (warning) ctx.logger.warn(warning);
     };
     if (!args.apply && !args.uninstall && !existsSync(envFile))
       ctx.logger.info(`the jobs read ${envFile}; --apply creates it (mode 0600)`);

@@ -44,7 +44,6 @@ describe("loadConfig validation", () => {
       `[[database]]\npath = "x/app.db"\n[[database]]\npath = "y/app.db"`,
       /database\[1\]\.name: "app" is already used/,
     ],
-    ["invalid TOML", `backup_dir = = "x"`, /invalid TOML/],
     ["incremental as a string", `incremental = "yes"`, /^[^\n]*: incremental: expected true or false, got "yes"$/m],
     [
       "a per-database incremental as a number",
@@ -86,6 +85,12 @@ describe("loadConfig validation", () => {
     expect(problems.length).toBeGreaterThan(0);
     expect(problems.join("\n")).toMatch(expected);
     expect(problems[0]).toContain("sqlbak.toml: ");
+  });
+
+  it("reports invalid TOML with its line and column", () => {
+    expect(problemsOf(`check = "quick"\nbackup_dir = = "x"`)).toEqual([
+      expect.stringMatching(/sqlbak\.toml:2:14: invalid TOML: Expected a value but found '='$/),
+    ]);
   });
 
   it("collects every problem in one pass", () => {

@@ -42,6 +42,7 @@ import {
   writeFileAtomic,
 } from "../system/index.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
+import { assertWalAccess } from "./source-access.ts";
 
 export interface BackupOptions {
   kind: BackupKind;
@@ -240,6 +241,7 @@ export async function backupDatabase(
     const sealer = sealerFor(config.encryption);
     const folder = databaseFolder(config.backupDir, db.name);
     if (opts.dryRun) {
+      assertWalAccess(db.path);
       result.id = newBackupId(db.name, started);
       result.dataPath = join(folder, store.fileName(result.id, db, sealer !== null));
       result.manifestPath = join(folder, manifestFileName(result.id));
@@ -249,6 +251,7 @@ export async function backupDatabase(
       } catch (err) {
         throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
       }
+      assertWalAccess(db.path);
       const lock = opts.lockHeld
         ? null
         : await acquireLock(folder, { database: db.name, command: "backup" }, config.lockTimeoutMs, (o) =>

@@ -24,6 +24,7 @@ import { type PingConfig, resolvePing } from "./ping.ts";
 import { machineTimeZone, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
 import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
+import { findTomlErrorPosition } from "./toml-position.ts";
 
 export interface ResolvedDatabase {
   name: string;
@@ -165,8 +166,10 @@ function readToml(file: string): Record<string, unknown> {
   try {
     return Bun.TOML.parse(text) as Record<string, unknown>;
   } catch (err) {
-    const msg = (err as Error).message.replace(/^TOML Parse error:\s*/, "");
-    throw new ConfigError([`${file}: invalid TOML: ${msg}`]);
+    const raw = (err as Error).message;
+    const { line, column } = findTomlErrorPosition(text, raw);
+    const msg = raw.replace(/^TOML Parse error:\s*/, "").replace(/\(0x0A\)/g, "the end of the line");
+    throw new ConfigError([`${file}:${line}:${column}: invalid TOML: ${msg}`]);
   }
 }
 

@@ -10,6 +10,7 @@ export {
 export { renderStatusPage, type StatusPageInput, writeStatusPage } from "./html.ts";
 export { esc as escapeHtml } from "./html-escape.ts";
 export { backupToJson, packFailuresOfListings, renderBackupTable } from "./list.ts";
+export { type ManArg, type ManCommand, type ManPageInput, parseExitCodes, renderManPage } from "./man.ts";
 export { refreshMetricsFile, renderMetrics } from "./metrics-file.ts";
 export { renderRotateTable, rotateToJson } from "./rotate.ts";
 export { renderStats } from "./stats.ts";

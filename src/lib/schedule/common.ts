@@ -8,6 +8,8 @@ export interface RenderOptions {
   writablePaths: string[];
   /** launchd: folder for the jobs' stdout/stderr files. */
   logDir: string;
+  /** systemd system units: run the jobs as this user (and group), not root (docs/least-privilege.md). */
+  runAs?: { user: string; group?: string };
 }
 
 /** One file to install, named relative to the platform's folder. */

@@ -2,4 +2,5 @@
 export { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "./env-file.ts";
 export { applySchedule, targetDir } from "./install.ts";
 export { PLATFORMS, type Platform, renderSchedule } from "./render.ts";
+export { handEnvFileTo, lookupUser, parseRunAs, type RunAs } from "./run-as.ts";
 export { schtasksCreate } from "./windows.ts";

@@ -70,11 +70,18 @@ function renderFailureUnit(job: ScheduledJob, opts: RenderOptions, sandbox: stri
     "[Service]",
     "Type=oneshot",
     `ExecStart=${job.failureArgv.map(unitQuote).join(" ")}`,
+    ...runAsLines(opts),
     "NoNewPrivileges=yes",
     ...sandbox,
     "",
   ];
   return { name: failureUnitName(job.name), content: lines.join("\n") };
+}
+
+/** User=/Group= of a system unit run as another user; none otherwise (a user unit runs as its user). */
+function runAsLines(opts: RenderOptions): string[] {
+  if (!opts.system || !opts.runAs) return [];
+  return [`User=${opts.runAs.user}`, ...(opts.runAs.group ? [`Group=${opts.runAs.group}`] : [])];
 }
 
 /** `sqlbak-backup-failure.service`: the unit `sqlbak-backup.service` starts when it fails. */
@@ -119,6 +126,7 @@ export function renderSystemd(job: ScheduledJob, opts: RenderOptions): RenderedF
     `ExecStart=${job.argv.map(unitQuote).join(" ")}`,
     "Nice=10",
     "IOSchedulingClass=idle",
+    ...runAsLines(opts),
     "NoNewPrivileges=yes",
     ...sandbox,
     "",
