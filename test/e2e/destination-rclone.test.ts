@@ -20,7 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeProject, rows } from "../helpers/backups.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
 const PASSWORD = "webdav-secret-5f2c";
 
@@ -203,6 +203,68 @@ the local backup succeeds, and the next good run catches up`, async () => {
       expect(remoteFiles(join(p.remote, "app"))).toEqual(shipped(p.folder));
     });
   });
+
+/** Pids of the direct children of `pid` (every thread's), from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`))
+    out.push(...readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number));
+  return out;
+}
+
+describe("rclone destination, an upload cut off midway", () => {
+  it(`leaves only a hidden temporary file: nothing partial under a final name, no manifest; \
+the next run uploads it again`, async () => {
+    const p = project("local", false);
+    // ~4 MB of random rows; rclone's own RCLONE_BWLIMIT (read from the environment) makes the upload last seconds.
+    const db = new (await import("bun:sqlite")).Database(p.db);
+    db.run(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) " +
+        "INSERT INTO items (name, payload) SELECT 'big-' || i, randomblob(4000) FROM n",
+    );
+    db.close();
+    const proc = Bun.spawn([BIN, "backup", "app", "--json"], {
+      cwd: p.dir,
+      env: cleanEnv({ RCLONE_BWLIMIT: "1M" }, p.dir),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const app = join(p.remote, "app");
+    const deadline = Date.now() + 30_000;
+    // Whatever rclone is writing, under whichever name: some bytes of it are there, not all.
+    let writing: string | undefined;
+    while (!writing && Date.now() < deadline) {
+      await Bun.sleep(50);
+      try {
+        writing = readdirSync(app).find((n) => statSync(join(app, n)).size > 0);
+      } catch {
+        // the folder is not there yet
+      }
+    }
+    expect(writing).toBeDefined();
+    const rclones = childrenOf(proc.pid);
+    expect(rclones).toHaveLength(1);
+    process.kill(rclones[0]!, "SIGKILL");
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(code).toBe(0);
+    const [b] = JSON.parse(stdout);
+    expect([b.ok, b.copies[0].ok]).toEqual([true, false]);
+    // Under final names: nothing, or only complete copies; never the manifest of a backup whose data is cut off.
+    const visible = remoteFiles(app).filter((n) => !n.startsWith("."));
+    expect(visible).not.toContain(`${b.id}.json`);
+    for (const n of visible)
+      expect([n, readFileSync(join(app, n)).equals(readFileSync(join(p.folder, n)))]).toEqual([n, true]);
+    expect(remoteFiles(app)).toContain(writing);
+    const list = await runCli(["list", "--from", "far", "--json"], { cwd: p.dir });
+    expect([list.code, JSON.parse(list.stdout)]).toEqual([0, []]);
+
+    const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
+    const [n] = JSON.parse(next.stdout);
+    expect([next.code, n.copies[0].ok, n.copies[0].uploaded]).toEqual([0, true, [n.id, b.id]]);
+    expect(remoteFiles(app).filter((f) => !f.startsWith("."))).toEqual(shipped(p.folder));
+  });
+});
 
 describe("rclone destination config", () => {
   it("a connection string (credentials in arguments) is refused at load, exit 2", async () => {
