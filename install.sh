@@ -126,10 +126,10 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium promtool (missing ones come from apt-get; no service is enabled or started)"
+  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium promtool rclone (missing ones come from apt-get; no service is enabled or started)"
   apt_install sqlite3 zstd tmux age:age age-keygen:age python3 systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
     sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux faketime \
-    chromium promtool:prometheus
+    chromium promtool:prometheus rclone
   exit 0
 fi
 
