@@ -255,7 +255,7 @@ the next run uploads it again`, async () => {
     expect(visible).not.toContain(`${b.id}.json`);
     for (const n of visible)
       expect([n, readFileSync(join(app, n)).equals(readFileSync(join(p.folder, n)))]).toEqual([n, true]);
-    expect(remoteFiles(app)).toContain(writing);
+    expect(remoteFiles(app)).toContain(writing!);
     const list = await runCli(["list", "--from", "far", "--json"], { cwd: p.dir });
     expect([list.code, JSON.parse(list.stdout)]).toEqual([0, []]);
 

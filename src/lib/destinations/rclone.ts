@@ -16,6 +16,7 @@
 
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
+import { resolve } from "node:path";
 import type { RcloneDestination } from "../config/index.ts";
 import { OperationError } from "../model/index.ts";
 import { assertKey, type Backend, type RemoteFile } from "../store/index.ts";
@@ -121,7 +122,8 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
       const slash = final.lastIndexOf("/");
       const cut = slash >= 0 ? slash + 1 : final.indexOf(":") + 1;
       const partial = `${final.slice(0, cut)}.${final.slice(cut)}.${randomBytes(4).toString("hex")}.tmp`;
-      check(await run(["copyto", "--", localPath, partial]), `upload of ${key} failed`);
+      // Absolute, so rclone never reads a local `a:b` as a remote.
+      check(await run(["copyto", "--", resolve(localPath), partial]), `upload of ${key} failed`);
       const moved = await run(["moveto", "--", partial, final]);
       if (moved.code !== 0) {
         await run(["deletefile", "--low-level-retries", "1", "--", partial]).catch(() => undefined);
