@@ -133,10 +133,10 @@ bun install --frozen-lockfile >/dev/null
 say "Bun $(bun --version), dependencies installed"
 
 if [ "$MODE" = test-deps ]; then
-  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium promtool groff man (missing ones come from apt-get; no service is enabled or started)"
+  say "test dependencies: sqlite3 zstd tmux age python3 systemd-analyze xmllint cron zsh setpriv mount sftp ssh-keygen sshd prlimit faketime chromium promtool groff man rclone (missing ones come from apt-get; sqlbak enables no service, though on a systemd host some packages, such as prometheus and openssh-server, start their own)"
   apt_install sqlite3 zstd tmux age:age age-keygen:age python3 systemd-analyze:systemd xmllint:libxml2-utils crontab:cron zsh setpriv:util-linux mount \
     sftp:openssh-client ssh-keygen:openssh-client sshd:openssh-server prlimit:util-linux faketime \
-    chromium promtool:prometheus groff:groff-base man:man-db
+    chromium promtool:prometheus groff:groff-base man:man-db rclone
   exit 0
 fi
 

@@ -7,7 +7,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const DESTINATION_TYPES = ["dir", "s3", "sftp"] as const;
+export const DESTINATION_TYPES = ["dir", "s3", "sftp", "rclone"] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
 /** A destination name appears in messages, flags and the op log: same rules as a database name. */
 export const DESTINATION_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -50,7 +50,16 @@ export interface SftpDestination extends Common {
   /** Absolute path of a known_hosts file to check the server's key against (absent: the user's default). */
   knownHosts?: string;
 }
-export type ResolvedDestination = DirDestination | S3Destination | SftpDestination;
+export interface RcloneDestination extends Common {
+  type: "rclone";
+  /** `name:path` of a remote in rclone's own config (credentials stay there). */
+  remote: string;
+  /** The rclone binary: a path, or a name looked up on PATH. */
+  rclone: string;
+  /** Absolute path of the rclone.conf to use (absent: rclone's default, or $RCLONE_CONFIG). */
+  rcloneConfig?: string;
+}
+export type ResolvedDestination = DirDestination | S3Destination | SftpDestination | RcloneDestination;
 
 /** A validated entry as written (paths still relative). */
 export type DestinationEntry = Record<string, string | number | boolean | undefined> & {
@@ -72,8 +81,20 @@ const TYPE_KEYS: Record<DestinationType, string[]> = {
     "virtual_hosted_style",
   ],
   sftp: ["host", "port", "user", "key_file", "path", "known_hosts"],
+  rclone: ["remote", "rclone", "rclone_config"],
 };
-const REQUIRED: Record<DestinationType, string[]> = { dir: ["path"], s3: ["bucket"], sftp: ["host", "user", "path"] };
+const REQUIRED: Record<DestinationType, string[]> = {
+  dir: ["path"],
+  s3: ["bucket"],
+  sftp: ["host", "user", "path"],
+  rclone: ["remote"],
+};
+/**
+ * A named remote of rclone.conf and a path on it. Connection strings
+ * (`:s3,secret=…:path`, `name,opt=…:`) are refused: they would put
+ * credentials in process arguments, which every user of the machine can read.
+ */
+const RCLONE_REMOTE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+@-]*:[^\x00-\x1f\x7f]*$/;
 const INLINE_SECRETS = ["access_key_id", "secret_access_key", "session_token", "password", "passphrase"];
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -103,6 +124,11 @@ function checkValue(key: string, v: unknown, at: string, add: AddProblem): strin
     add(at, `"${v}" is not an http(s) URL without a path (the bucket goes in bucket)`);
   else if (key === "prefix" && (v.split("/").some((s) => s === "." || s === "..") || /\s/.test(v)))
     add(at, `"${v}" is not a safe key prefix`);
+  else if (key === "remote" && !RCLONE_REMOTE_RE.test(v))
+    add(
+      at,
+      `"${v}" is not "name:path" of a remote in rclone.conf (connection strings are refused: credentials stay in rclone's config)`,
+    );
   else if (key === "upload_check" && !(UPLOAD_CHECKS as readonly string[]).includes(v))
     add(at, `"${v}" is not one of ${UPLOAD_CHECKS.join(" | ")}`);
   else return v;
@@ -212,6 +238,17 @@ export function resolveDestinations(entries: DestinationEntry[] | undefined, bas
           // The remote folder is the server's path: never resolved against the local config folder.
           path: remote,
           knownHosts: e.known_hosts !== undefined ? local(e.known_hosts) : undefined,
+        };
+      }
+      case "rclone": {
+        const bin = str(e.rclone) ?? "rclone";
+        return {
+          ...common,
+          type: "rclone",
+          remote: String(e.remote ?? ""),
+          // A bare name is looked up on PATH, as a shell would; a path resolves like every local path.
+          rclone: bin.includes("/") ? local(bin) : bin,
+          rcloneConfig: e.rclone_config !== undefined ? local(e.rclone_config) : undefined,
         };
       }
     }

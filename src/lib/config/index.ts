@@ -1,7 +1,7 @@
 /**
  * Defaults, then the file, then the environment, validated key by key (every problem at once) into one ResolvedConfig.
  */
-export type { DirDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
+export type { DirDestination, RcloneDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
 export type { EncryptionConfig } from "./encryption.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";
 export {

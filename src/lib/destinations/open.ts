@@ -26,6 +26,8 @@ export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
         path: dest.path,
         known_hosts: dest.knownHosts,
       });
+    case "rclone":
+      return (await import("./rclone.ts")).createRcloneBackend(dest);
   }
 }
 
