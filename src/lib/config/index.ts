@@ -21,3 +21,4 @@ export {
 export { PING_JOBS, type PingConfig, type PingJob, type PingStyle, type PingUrl } from "./ping.ts";
 export { machineTimeZone, type RetentionPolicy, UNLIMITED } from "./retention.ts";
 export { JOB_NAMES, type JobName, type ScheduledJob, scheduledJobs } from "./schedule.ts";
+export { type DatabaseHooks, HOOK_EVENTS, type HookEvent, type HooksConfig } from "./hooks.ts";

@@ -18,6 +18,7 @@ import {
 import { applyEnvFile } from "../system/index.ts";
 import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
+import { type DatabaseHooks, databaseHooks, type HooksConfig, resolveHooks } from "./hooks.ts";
 import type { NotifyConfig } from "./notify.ts";
 import { resolveNotify } from "./notify-resolve.ts";
 import { type PingConfig, resolvePing } from "./ping.ts";
@@ -44,6 +45,8 @@ export interface ResolvedDatabase {
   retention?: RetentionPolicy;
   /** `timeout` of this database's entry: its backup stops the run once it has run this long. */
   timeoutMs?: number;
+  /** Hook commands for this database: its `[database.hooks]` over `[hooks]` (absent: none). */
+  hooks?: DatabaseHooks;
 }
 
 export interface ResolvedConfig {
@@ -85,6 +88,8 @@ export interface ResolvedConfig {
   databases: ResolvedDatabase[];
   /** `[[destination]]`: where each backup is copied after it is complete locally. */
   destinations: ResolvedDestination[];
+  /** `[hooks]`: the hooks' timeout, extra variables and global commands (docs/hooks.md). */
+  hooks: HooksConfig;
 }
 
 /** Overrides from the command line (highest precedence). */
@@ -220,6 +225,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   const maxAgeMs = parseSpanMs(merged.max_age!)!;
   const verifyMaxAgeMs = parseSpanMs(merged.verify_max_age!)!;
 
+  const hooks = resolveHooks(fromFile.hooks);
   const seen = new Map<string, number>();
   const databases: ResolvedDatabase[] = (fromFile.database ?? []).map((d, i) => {
     const name = d.name ?? nameFromPath(d.path);
@@ -244,6 +250,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),
       ...(d.timeout && parseSpanMs(d.timeout) ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
+      hooks: databaseHooks(hooks.global, d.hooks),
     };
   });
 
@@ -285,6 +292,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     encryption: resolveEncryption(fromFile.encryption),
     databases,
     destinations: resolveDestinations(fromFile.destination, baseDir),
+    hooks,
   };
 }
 
@@ -318,6 +326,7 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     maxAgeMs: config.maxAgeMs,
     verifyMaxAgeMs: config.verifyMaxAgeMs,
     retention: config.retention,
+    hooks: config.hooks.global,
   };
 }
 
