@@ -93,9 +93,12 @@ export function resolveHooks(entry: HooksEntry | undefined): HooksConfig {
   };
 }
 
-/** A database's commands: its own `[database.hooks]` over the global `[hooks]`, event by event. */
-export function databaseHooks(global: DatabaseHooks, own: HooksEntry | undefined): DatabaseHooks {
+/**
+ * A database's commands: its own `[database.hooks]` over the global `[hooks]`,
+ * event by event, as `{ hooks }` to spread into the database; `{}` when it has none.
+ */
+export function databaseHooks(global: DatabaseHooks, own: HooksEntry | undefined): { hooks?: DatabaseHooks } {
   const out: DatabaseHooks = { ...global };
   for (const event of HOOK_EVENTS) if (own?.[event]) out[event] = own[event];
-  return out;
+  return Object.keys(out).length ? { hooks: out } : {};
 }

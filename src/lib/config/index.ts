@@ -3,6 +3,7 @@
  */
 export type { DirDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
 export type { EncryptionConfig } from "./encryption.ts";
+export { type DatabaseHooks, HOOK_EVENTS, type HookEvent, type HooksConfig } from "./hooks.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";
 export {
   type ChannelConfig,
@@ -21,4 +22,3 @@ export {
 export { PING_JOBS, type PingConfig, type PingJob, type PingStyle, type PingUrl } from "./ping.ts";
 export { machineTimeZone, type RetentionPolicy, UNLIMITED } from "./retention.ts";
 export { JOB_NAMES, type JobName, type ScheduledJob, scheduledJobs } from "./schedule.ts";
-export { type DatabaseHooks, HOOK_EVENTS, type HookEvent, type HooksConfig } from "./hooks.ts";

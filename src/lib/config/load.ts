@@ -83,6 +83,8 @@ export interface ResolvedConfig {
   timeZone: string;
   /** install-schedule: cron expression per job, null when disabled. */
   schedule: ScheduleConfig;
+  /** `[schedule] shutdown`: install-schedule adds a systemd unit that backs up at shutdown (docs/hooks.md). */
+  shutdownBackup: boolean;
   /** How new backups are encrypted (age); null: not encrypted. */
   encryption: EncryptionConfig | null;
   databases: ResolvedDatabase[];
@@ -250,7 +252,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),
       ...(d.timeout && parseSpanMs(d.timeout) ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
-      hooks: databaseHooks(hooks.global, d.hooks),
+      ...databaseHooks(hooks.global, d.hooks),
     };
   });
 
@@ -289,6 +291,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),
+    shutdownBackup: fromFile.schedule?.shutdown ?? false,
     encryption: resolveEncryption(fromFile.encryption),
     databases,
     destinations: resolveDestinations(fromFile.destination, baseDir),
@@ -326,7 +329,7 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     maxAgeMs: config.maxAgeMs,
     verifyMaxAgeMs: config.verifyMaxAgeMs,
     retention: config.retention,
-    hooks: config.hooks.global,
+    ...databaseHooks(config.hooks?.global ?? {}, undefined),
   };
 }
 

@@ -52,8 +52,8 @@ export interface ConfigFile {
   retention?: RetentionEntry;
   /** IANA zone for retention's calendar periods (default: the machine's). */
   timezone?: string;
-  /** install-schedule: a cron expression per job, or false / "" to disable it. */
-  schedule?: Partial<Record<JobName, string | false>>;
+  /** install-schedule: a cron expression per job, or false / "" to disable it; `shutdown`: a backup at shutdown. */
+  schedule?: Partial<Record<JobName, string | false>> & { shutdown?: boolean };
   /** age encryption of new backups: recipients or a passphrase from the environment. */
   encryption?: EncryptionEntry;
   database?: DatabaseEntry[];
@@ -311,8 +311,8 @@ function checkSchedule(c: Checker, raw: unknown): ConfigFile["schedule"] {
     return undefined;
   }
   const obj = raw as Raw;
-  c.unknownKeys(obj, [...JOB_NAMES], "schedule.");
-  const out: NonNullable<ConfigFile["schedule"]> = {};
+  c.unknownKeys(obj, [...JOB_NAMES, "shutdown"], "schedule.");
+  const out: NonNullable<ConfigFile["schedule"]> = { shutdown: c.boolean(obj, "shutdown", "schedule.") };
   for (const job of JOB_NAMES) {
     const v = obj[job];
     if (v === undefined) continue;

@@ -8,6 +8,8 @@ export interface RenderOptions {
   writablePaths: string[];
   /** launchd: folder for the jobs' stdout/stderr files. */
   logDir: string;
+  /** systemd: the backup `sqlbak-shutdown.service` runs at shutdown (`[schedule] shutdown`); absent: no such unit. */
+  shutdownArgv?: string[];
 }
 
 /** One file to install, named relative to the platform's folder. */

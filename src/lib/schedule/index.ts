@@ -2,4 +2,5 @@
 export { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "./env-file.ts";
 export { applySchedule, targetDir } from "./install.ts";
 export { PLATFORMS, type Platform, renderSchedule } from "./render.ts";
+export { renderShutdownUnit, SHUTDOWN_UNIT, shutdownBackupArgv } from "./shutdown.ts";
 export { schtasksCreate } from "./windows.ts";
