@@ -152,6 +152,15 @@ describe("backup hooks", () => {
     expect(entry).toMatchObject({ hook: "before_backup", ok: false, timed_out: true, exit_code: null });
   });
 
+  it("a run stopped by its --timeout kills the hook that is running", async () => {
+    const dir = setup({ hooks: `before_backup = "sleep 60 & echo $! > child.pid; wait"` });
+    const r = await runCli(["backup", "--timeout", "2s"], { cwd: dir });
+    expect(r.code).toBe(5);
+    const pid = Number(readFileSync(join(dir, "child.pid"), "utf8"));
+    await Bun.sleep(100);
+    expect(processState(pid)).toMatch(/^(gone|Z)$/);
+  });
+
   it("never passes a secret: not the config's secret variables, not AWS_*, not unlisted ones; hooks.env is passed", async () => {
     const dir = setup({
       top: `[encryption]\npassphrase_env = "APP_PASS"`,

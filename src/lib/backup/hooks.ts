@@ -69,6 +69,22 @@ function killGroup(pid: number) {
 }
 
 /**
+ * Process groups of the hooks running now. A run that ends while one runs (its
+ * `timeout` exits the process) kills them as it exits: a hook never outlives
+ * the sqlbak run that started it.
+ */
+const running = new Set<number>();
+let exitHandlerSet = false;
+function track(pid: number) {
+  running.add(pid);
+  if (exitHandlerSet) return;
+  exitHandlerSet = true;
+  process.once("exit", () => {
+    for (const p of running) killGroup(p);
+  });
+}
+
+/**
  * Runs one hook command with `vars` (as SQLBAK_<NAME>) and the allowed part
  * of sqlbak's environment. Never throws: the result says ok, or why not.
  */
@@ -98,6 +114,7 @@ export async function runHook(
     const error = `could not start /bin/sh: ${(err as Error).message}`;
     return { hook, command, ok: false, exitCode: null, timedOut: false, durationMs: 0, stdout: "", stderr: "", error };
   }
+  track(proc.pid);
   const out = tailOf(proc.stdout, HOOK_OUTPUT_TAIL_BYTES);
   const err = tailOf(proc.stderr, HOOK_OUTPUT_TAIL_BYTES);
   let timedOut = false;
@@ -106,6 +123,7 @@ export async function runHook(
     killGroup(proc.pid);
   }, timeoutMs);
   const code = await proc.exited;
+  running.delete(proc.pid);
   clearTimeout(timer);
   if (timedOut) killGroup(proc.pid); // what the shell left behind, still in its group
   await Promise.race([Promise.all([out.done, err.done]), Bun.sleep(PIPE_GRACE_MS)]);
