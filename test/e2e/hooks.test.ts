@@ -3,7 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
-import { runCli } from "../helpers/run-cli.ts";
+import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { webhook } from "../helpers/webhook.ts";
 
@@ -159,6 +159,22 @@ describe("backup hooks", () => {
     const pid = Number(readFileSync(join(dir, "child.pid"), "utf8"));
     await Bun.sleep(100);
     expect(processState(pid)).toMatch(/^(gone|Z)$/);
+  });
+
+  it("sqlbak killed by SIGTERM or SIGINT while a hook runs kills the hook too, and dies of the signal", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const dir = setup({ hooks: `before_backup = "sleep 60 & echo $! > child.pid; wait"` });
+      const proc = Bun.spawn([BIN, "backup"], { cwd: dir, env: cleanEnv({}, dir), stderr: "pipe", stdout: "pipe" });
+      const pidFile = join(dir, "child.pid");
+      for (let i = 0; i < 100 && !(existsSync(pidFile) && readFileSync(pidFile, "utf8").trim()); i++)
+        await Bun.sleep(50);
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      proc.kill(signal);
+      await proc.exited;
+      expect({ signal, by: proc.signalCode }).toEqual({ signal, by: signal });
+      await Bun.sleep(100);
+      expect(processState(pid)).toMatch(/^(gone|Z)$/);
+    }
   });
 
   it("never passes a secret: not the config's secret variables, not AWS_*, not unlisted ones; hooks.env is passed", async () => {

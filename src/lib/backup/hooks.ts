@@ -69,19 +69,36 @@ function killGroup(pid: number) {
 }
 
 /**
- * Process groups of the hooks running now. A run that ends while one runs (its
- * `timeout` exits the process) kills them as it exits: a hook never outlives
+ * Process groups of the hooks running now. A hook runs in its own group (so
+ * its timeout can kill what it started), which a Ctrl-C or a `kill` of sqlbak
+ * no longer reaches: while one runs, sqlbak's exit (a run's `timeout` exits
+ * the process), SIGINT and SIGTERM kill them first. A hook never outlives
  * the sqlbak run that started it.
  */
 const running = new Set<number>();
-let exitHandlerSet = false;
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+function killRunning() {
+  for (const p of running) killGroup(p);
+}
+function onStopSignal(signal: NodeJS.Signals) {
+  killRunning();
+  untrackAll();
+  process.kill(process.pid, signal); // dies of the signal as it would have, now that no handler is set
+}
+function untrackAll() {
+  process.off("exit", killRunning);
+  for (const s of STOP_SIGNALS) process.off(s, onStopSignal);
+}
 function track(pid: number) {
+  if (running.size === 0) {
+    process.on("exit", killRunning);
+    for (const s of STOP_SIGNALS) process.on(s, onStopSignal);
+  }
   running.add(pid);
-  if (exitHandlerSet) return;
-  exitHandlerSet = true;
-  process.once("exit", () => {
-    for (const p of running) killGroup(p);
-  });
+}
+function untrack(pid: number) {
+  running.delete(pid);
+  if (running.size === 0) untrackAll();
 }
 
 /**
@@ -123,7 +140,7 @@ export async function runHook(
     killGroup(proc.pid);
   }, timeoutMs);
   const code = await proc.exited;
-  running.delete(proc.pid);
+  untrack(proc.pid);
   clearTimeout(timer);
   if (timedOut) killGroup(proc.pid); // what the shell left behind, still in its group
   await Promise.race([Promise.all([out.done, err.done]), Bun.sleep(PIPE_GRACE_MS)]);
