@@ -72,11 +72,12 @@ function killGroup(pid: number) {
  * Process groups of the hooks running now. A hook runs in its own group (so
  * its timeout can kill what it started), which a Ctrl-C or a `kill` of sqlbak
  * no longer reaches: while one runs, sqlbak's exit (a run's `timeout` exits
- * the process), SIGINT and SIGTERM kill them first. A hook never outlives
+ * the process), SIGINT and SIGTERM kill them first (not SIGHUP, which nohup
+ * ignores: a handler would undo that). A hook never outlives
  * the sqlbak run that started it.
  */
 const running = new Set<number>();
-const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 function killRunning() {
   for (const p of running) killGroup(p);
 }
