@@ -15,6 +15,7 @@ import {
   parseRunAs,
   renderSchedule,
   schtasksCreate,
+  shutdownBackupArgv,
   targetDir,
 } from "../lib/schedule/index.ts";
 import { commonArgs } from "./_args.ts";
@@ -88,7 +89,13 @@ export default defineCommand({
       ],
       logDir: system ? "/var/log" : join(process.env.HOME ?? "~", "Library", "Logs"),
       runAs,
+      shutdownArgv:
+        config.shutdownBackup && platform === "systemd"
+          ? shutdownBackupArgv(sqlbakArgv(), config.file, envFile)
+          : undefined,
     });
+    if (config.shutdownBackup && platform !== "systemd")
+      ctx.logger.warn(`[schedule] shutdown: only systemd runs a backup at shutdown; ${platform} gets no such entry`);
     const dir = targetDir(platform, system, process.env);
 
     // --apply creates the environment file only once the entries have passed validation (see onValidated below).

@@ -38,7 +38,7 @@ describe("[schedule]", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).exitCode).toBe(2);
     expect((err as ConfigError).problems.map((p) => p.replace(/^.*sqlbak\.toml: /, ""))).toEqual([
-      "schedule.prune: unknown key (allowed here: backup, verify, health, report)",
+      "schedule.prune: unknown key (allowed here: backup, verify, health, report, shutdown)",
       'schedule.backup: "0 2 * *" is not a valid cron expression: ' +
         "expected 5 fields (minute hour day-of-month month day-of-week), got 4",
       "schedule.verify: expected a cron expression or false, got a number",

@@ -11,6 +11,7 @@ import { EXIT, type ExitCode } from "../model/index.ts";
 import { sendInBackground, sendNotifications } from "../notify/index.ts";
 import { loneRotationFailure, type RotateResult, runRotations } from "../retention/index.ts";
 import { runBackups } from "./as-configured.ts";
+import { withHooks } from "./hooks.ts";
 import { backupNotification, backupStartNotification, copyNotification, shrinkNotification } from "./notification.ts";
 import { type DatabaseProgress, withDatabasePing } from "./ping.ts";
 import type { BackupOptions, BackupResult } from "./run.ts";
@@ -58,7 +59,7 @@ export async function runScheduledBackup(
     opts.dryRun ? [] : targets.map((db) => backupStartNotification(db, opts.kind)),
   );
   const backups = await runBackups(config, targets, opts, (db, run) =>
-    withDatabasePing(config, db, opts.dryRun, opts.onDatabase, run),
+    withDatabasePing(config, db, opts.dryRun, opts.onDatabase, () => withHooks(config, db, opts, run)),
   );
   // Every start event is out before any event about how the backups went.
   const notifyWarnings: string[] = await started();

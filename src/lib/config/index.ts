@@ -3,6 +3,7 @@
  */
 export type { DirDestination, RcloneDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
 export type { EncryptionConfig } from "./encryption.ts";
+export { type DatabaseHooks, HOOK_EVENTS, type HookEvent, type HooksConfig } from "./hooks.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";
 export {
   type ChannelConfig,

@@ -18,6 +18,7 @@ import {
 import { applyEnvFile } from "../system/index.ts";
 import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
+import { type DatabaseHooks, databaseHooks, type HooksConfig, resolveHooks } from "./hooks.ts";
 import type { NotifyConfig } from "./notify.ts";
 import { resolveNotify } from "./notify-resolve.ts";
 import { type PingConfig, resolvePing } from "./ping.ts";
@@ -45,6 +46,8 @@ export interface ResolvedDatabase {
   retention?: RetentionPolicy;
   /** `timeout` of this database's entry: its backup stops the run once it has run this long. */
   timeoutMs?: number;
+  /** Hook commands for this database: its `[database.hooks]` over `[hooks]` (absent: none). */
+  hooks?: DatabaseHooks;
 }
 
 export interface ResolvedConfig {
@@ -81,11 +84,15 @@ export interface ResolvedConfig {
   timeZone: string;
   /** install-schedule: cron expression per job, null when disabled. */
   schedule: ScheduleConfig;
+  /** `[schedule] shutdown`: install-schedule adds a systemd unit that backs up at shutdown (docs/hooks.md). */
+  shutdownBackup: boolean;
   /** How new backups are encrypted (age); null: not encrypted. */
   encryption: EncryptionConfig | null;
   databases: ResolvedDatabase[];
   /** `[[destination]]`: where each backup is copied after it is complete locally. */
   destinations: ResolvedDestination[];
+  /** `[hooks]`: the hooks' timeout, extra variables and global commands (docs/hooks.md). */
+  hooks: HooksConfig;
 }
 
 /** Overrides from the command line (highest precedence). */
@@ -223,6 +230,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   const maxAgeMs = parseSpanMs(merged.max_age!)!;
   const verifyMaxAgeMs = parseSpanMs(merged.verify_max_age!)!;
 
+  const hooks = resolveHooks(fromFile.hooks);
   const seen = new Map<string, number>();
   const databases: ResolvedDatabase[] = (fromFile.database ?? []).map((d, i) => {
     const name = d.name ?? nameFromPath(d.path);
@@ -247,6 +255,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),
       ...(d.timeout && parseSpanMs(d.timeout) ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
+      ...databaseHooks(hooks.global, d.hooks),
     };
   });
 
@@ -285,9 +294,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     retention: resolveRetention(fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),
+    shutdownBackup: fromFile.schedule?.shutdown ?? false,
     encryption: resolveEncryption(fromFile.encryption),
     databases,
     destinations: resolveDestinations(fromFile.destination, baseDir),
+    hooks,
   };
 }
 
@@ -321,6 +332,7 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     maxAgeMs: config.maxAgeMs,
     verifyMaxAgeMs: config.verifyMaxAgeMs,
     retention: config.retention,
+    ...databaseHooks(config.hooks?.global ?? {}, undefined),
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from "../model/index.ts";
 import { checkDestinations, type DestinationEntry } from "./destinations.ts";
 import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
+import { checkHooksTable, type HooksEntry, hooksEnvList } from "./hooks.ts";
 import { checkNotifyTable, commandEnvLists, type NotifyEntry, notifySecretEnv } from "./notify-schema.ts";
 import { checkDatabasePing, checkPingTable, type PingEntry, pingSecretEnvNames } from "./ping.ts";
 import { checkRetentionTable, checkTimeZone, type RetentionEntry } from "./retention.ts";
@@ -51,13 +52,15 @@ export interface ConfigFile {
   retention?: RetentionEntry;
   /** IANA zone for retention's calendar periods (default: the machine's). */
   timezone?: string;
-  /** install-schedule: a cron expression per job, or false / "" to disable it. */
-  schedule?: Partial<Record<JobName, string | false>>;
+  /** install-schedule: a cron expression per job, or false / "" to disable it; `shutdown`: a backup at shutdown. */
+  schedule?: Partial<Record<JobName, string | false>> & { shutdown?: boolean };
   /** age encryption of new backups: recipients or a passphrase from the environment. */
   encryption?: EncryptionEntry;
   database?: DatabaseEntry[];
   /** Copies beyond backup_dir (src/lib/config/destinations.ts). */
   destination?: DestinationEntry[];
+  /** Commands run before and after each backup (src/lib/config/hooks.ts). */
+  hooks?: HooksEntry;
 }
 
 export interface DatabaseEntry {
@@ -77,6 +80,8 @@ export interface DatabaseEntry {
   ping_env?: string;
   /** Its backup stops the run (exit 5) once it has run this long. */
   timeout?: string;
+  /** Its own hook commands, replacing the global ones event by event. */
+  hooks?: HooksEntry;
 }
 
 type Raw = Record<string, unknown>;
@@ -105,6 +110,7 @@ const TOP_KEYS = [
   "encryption",
   "database",
   "destination",
+  "hooks",
 ];
 const DB_KEYS = [
   "name",
@@ -121,6 +127,7 @@ const DB_KEYS = [
   "ping",
   "ping_env",
   "timeout",
+  "hooks",
 ];
 
 const BYTE_UNITS: Record<string, number> = {
@@ -259,6 +266,7 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
     retention: checkRetentionTable(obj.retention, `${prefix}retention`, (k, w) => c.add(k, w)),
     ...checkDatabasePing(obj, prefix, (k, w) => c.add(k, w)),
     timeout: c.span(obj, "timeout", prefix),
+    hooks: checkHooksTable(obj.hooks, `${prefix}hooks`, (k, w) => c.add(k, w)),
   };
   return entry;
 }
@@ -285,7 +293,7 @@ export function secretEnvNames(config: ConfigFile): { name: string; key: string 
 /** A command hook must never be handed a secret, even when an admin lists it by mistake. */
 function checkCommandEnvSecrets(c: Checker, config: ConfigFile) {
   const secrets = secretEnvNames(config);
-  for (const { key, names } of commandEnvLists(config.notify)) {
+  for (const { key, names } of [...commandEnvLists(config.notify), ...hooksEnvList(config.hooks)]) {
     for (const name of names) {
       const secret = secrets.find((s) => s.name === name);
       if (secret) c.add(key, `"${name}" holds a secret (${secret.key}); the command never gets it`);
@@ -303,8 +311,8 @@ function checkSchedule(c: Checker, raw: unknown): ConfigFile["schedule"] {
     return undefined;
   }
   const obj = raw as Raw;
-  c.unknownKeys(obj, [...JOB_NAMES], "schedule.");
-  const out: NonNullable<ConfigFile["schedule"]> = {};
+  c.unknownKeys(obj, [...JOB_NAMES, "shutdown"], "schedule.");
+  const out: NonNullable<ConfigFile["schedule"]> = { shutdown: c.boolean(obj, "shutdown", "schedule.") };
   for (const job of JOB_NAMES) {
     const v = obj[job];
     if (v === undefined) continue;
@@ -353,6 +361,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     schedule: checkSchedule(c, raw.schedule),
     destination: checkDestinations(raw.destination, (k, w) => c.add(k, w)),
     encryption: checkEncryptionTable(raw.encryption, (k, w) => c.add(k, w)),
+    hooks: checkHooksTable(raw.hooks, "hooks", (k, w) => c.add(k, w)),
   };
   if (config.min_free_space !== undefined && parseFreeSpace(config.min_free_space) === null) {
     c.add("min_free_space", `"${config.min_free_space}" is not a size or percentage (examples: 5%, 2GiB, 500MB)`);

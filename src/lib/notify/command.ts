@@ -8,7 +8,7 @@ import type { Notification } from "./event.ts";
 import type { SendContext } from "./secret.ts";
 
 /** Environment for the command hook: every field as SQLBAK_<FIELD> (lists of text by newlines, others as JSON). */
-export function commandEnv(n: Notification): Record<string, string> {
+export function commandEnv(n: object): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(n)) {
     if (v === undefined) continue;
@@ -33,7 +33,7 @@ export const COMMAND_BASE_ENV = ["PATH", "HOME", "LANG", "TZ", "USER", "LOGNAME"
 export function commandEnvironment(
   commandEnvNames: string[],
   secretEnv: string[],
-  n: Notification,
+  n: object,
   parent: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
   const allowed = new Set([...COMMAND_BASE_ENV, ...commandEnvNames]);

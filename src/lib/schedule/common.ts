@@ -10,6 +10,8 @@ export interface RenderOptions {
   logDir: string;
   /** systemd system units: run the jobs as this user (and group), not root (docs/least-privilege.md). */
   runAs?: { user: string; group?: string };
+  /** systemd: the backup `sqlbak-shutdown.service` runs at shutdown (`[schedule] shutdown`); absent: no such unit. */
+  shutdownArgv?: string[];
 }
 
 /** One file to install, named relative to the platform's folder. */

@@ -3,4 +3,5 @@ export { createEnvFile, defaultEnvFile, missingEnvVars, neededEnvVars } from "./
 export { applySchedule, targetDir } from "./install.ts";
 export { PLATFORMS, type Platform, renderSchedule } from "./render.ts";
 export { handEnvFileTo, lookupUser, parseRunAs, type RunAs } from "./run-as.ts";
+export { renderShutdownUnit, SHUTDOWN_UNIT, shutdownBackupArgv } from "./shutdown.ts";
 export { schtasksCreate } from "./windows.ts";

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { JOB_NAMES } from "../config/index.ts";
 import { OperationError } from "../model/index.ts";
 import { type Platform, type Rendered, spliceCronBlock } from "./render.ts";
+import { SHUTDOWN_UNIT } from "./shutdown.ts";
 import { validateCrontab, validatePlists, validateSystemdUnits, validateTasks } from "./validate.ts";
 
 export interface InstallOptions {
@@ -106,6 +107,7 @@ function staleFiles(dir: string, platform: Platform, keep: string[]): string[] {
         ? [`io.sqlbak.${j}.plist`]
         : [`sqlbak-${j}.xml`],
   );
+  if (platform === "systemd") names.push(SHUTDOWN_UNIT);
   return names.filter((n) => !keep.includes(n) && existsSync(join(dir, n)));
 }
 
@@ -132,7 +134,8 @@ function schedulerSteps(
     const ctl = tool("SQLBAK_SYSTEMCTL", "systemctl", opts.env);
     if (!ctl) return { stop: [], start: [] };
     const base = opts.system ? [ctl] : [ctl, "--user"];
-    const timers = (list: string[]) => list.filter((n) => n.endsWith(".timer"));
+    // The shutdown unit is started like a timer: stopping it (at shutdown, or here when removed) runs its backup.
+    const timers = (list: string[]) => list.filter((n) => n.endsWith(".timer") || n === SHUTDOWN_UNIT);
     const stop = timers(removed).length
       ? [{ argv: [...base, "disable", "--now", ...timers(removed)], mayFail: true }]
       : [];

@@ -8,6 +8,7 @@
 import type { ScheduledJob } from "../config/index.ts";
 import { type RenderedFile, type RenderOptions, UnsupportedScheduleError } from "./common.ts";
 import { renderLaunchd } from "./launchd.ts";
+import { renderShutdownUnit } from "./shutdown.ts";
 import { renderSystemd } from "./systemd.ts";
 import { renderWindows } from "./windows.ts";
 
@@ -59,7 +60,13 @@ export function renderSchedule(platform: Platform, jobs: ScheduledJob[], opts: R
     case "cron":
       return { platform, files: [], cronBlock: renderCronBlock(jobs) };
     case "systemd":
-      return { platform, files: jobs.flatMap((j) => renderSystemd(j, opts)) };
+      return {
+        platform,
+        files: [
+          ...jobs.flatMap((j) => renderSystemd(j, opts)),
+          ...(opts.shutdownArgv ? [renderShutdownUnit(opts.shutdownArgv, opts)] : []),
+        ],
+      };
     case "launchd":
       return { platform, files: jobs.map((j) => renderLaunchd(j, opts)) };
     case "windows":
