@@ -14,7 +14,7 @@
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
 import { appendOpLog, type Backend, listBackups, readOpLog } from "../store/index.ts";
-import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { KEEP_TAG, type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 import { freeAtDestination, type RemoteFreeing } from "./remote-free.ts";
 
 export interface RemoteRotation extends RemoteFreeing {
@@ -55,12 +55,14 @@ async function rotateOne(
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
   for (const b of remote.backups) {
-    const failedHere = union.get(b.manifest.id)?.bad === "failed verification";
+    const here = union.get(b.manifest.id);
+    const failedHere = here?.bad === "failed verification";
     union.set(b.manifest.id, {
       id: b.manifest.id,
       created_at: b.manifest.created_at,
       kind: b.manifest.kind,
-      tags: b.manifest.tags,
+      // A pin here holds there too, before the next sync has copied its marker (store/marks.ts).
+      tags: [...new Set([...b.manifest.tags, ...(here?.tags.includes(KEEP_TAG) ? [KEEP_TAG] : [])])],
       ...(failedHere ? { bad: "failed verification" as const } : {}),
     });
   }
@@ -80,6 +82,7 @@ async function rotateOne(
       if (!opts.dryRun) {
         await backend.remove(b.manifestKey);
         await backend.remove(b.dataKey);
+        if (b.mark) await backend.remove(b.mark.key);
       }
       doomedKeys.add(b.manifestKey).add(b.dataKey);
       r.removed.push(id);

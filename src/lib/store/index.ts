@@ -37,6 +37,17 @@ export {
   openLocalFolder,
   readManifestText,
 } from "./local-folder.ts";
+export {
+  applyTagMark,
+  parseTagMark,
+  serializeTagMark,
+  TAG_RE,
+  type TagMark,
+  TAGS_MARK_SUFFIX,
+  tagsMarkId,
+  tagsMarkName,
+} from "./marks.ts";
+export { changeBackupTag, checkTag, databaseOfId, findListed, type TagChangeResult } from "./tag-backup.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
 export {
   listStaging,
