@@ -186,26 +186,32 @@ for (const incremental of [true, false])
       const remote = join(nas, "app");
       const a = await backupNow(p, SCHEDULED);
       const b = await backupNow(p, SCHEDULED);
-      expect((await runCli(["pin", a.id], { cwd: p.dir })).code).toBe(0);
       const c = await backupNow(p, SCHEDULED);
-      expect(ofId(remote, a.id)).toContain(`${a.id}.tags.json`);
-      expect(readFileSync(join(remote, `${a.id}.tags.json`), "utf8")).toBe(
-        readFileSync(join(p.folder, `${a.id}.tags.json`), "utf8"),
-      );
-      // Remote retention keeps the pinned one (and removes b, rotated away here).
+      // Pinned after its copy went there, before any sync copied the marker: the rotation there keeps it all the same.
+      expect((await runCli(["pin", a.id], { cwd: p.dir })).code).toBe(0);
+      expect(ofId(remote, a.id)).not.toContain(`${a.id}.tags.json`);
       const rot = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(rot.code).toBe(0);
       const [res] = JSON.parse(rot.stdout);
       expect(res.removed).toEqual([b.id]);
       expect(res.destinations[0].removed).toEqual([b.id]);
       expect(ofId(remote, a.id)).toContain(`${a.id}.json`);
+      // The next sync copies the marker: the destination's own listing sees the pin.
+      const d = await backupNow(p, SCHEDULED);
+      expect(readFileSync(join(remote, `${a.id}.tags.json`), "utf8")).toBe(
+        readFileSync(join(p.folder, `${a.id}.tags.json`), "utf8"),
+      );
+      const rot2 = JSON.parse((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout)[0];
+      expect(rot2.destinations[0].removed).toEqual([c.id]);
+      expect(ofId(remote, a.id)).toContain(`${a.id}.json`);
+      expect(ofId(remote, d.id)).toContain(`${d.id}.json`);
 
       expect((await runCli(["forget", a.id], { cwd: p.dir })).code).toBe(0);
       expect(ofId(remote, a.id)).toContain(`${a.id}.json`);
       const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
       expect(next.code).toBe(0);
       expect(ofId(remote, a.id)).toEqual([]);
-      expect(ofId(remote, c.id)).toContain(`${c.id}.json`);
+      expect(ofId(remote, d.id)).toContain(`${d.id}.json`);
       expect(JSON.parse(next.stdout)[0].copies[0]).toMatchObject({ ok: true, forgotten: [a.id] });
     });
   });
