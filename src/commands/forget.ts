@@ -32,7 +32,9 @@ export default defineCommand({
     const lines = results.flatMap((r) => [
       ...r.removed.map((b) => `${verb} ${b.id} (${formatBytes(b.stored_size)})`),
       ...(r.freed.length
-        ? [`${r.database}: ${dryRun ? "would free" : "freed"} ${r.freed.length} unreferenced pack files, ${formatBytes(r.freed_bytes)}`]
+        ? [
+            `${r.database}: ${dryRun ? "would free" : "freed"} ${r.freed.length} unreferenced pack files, ${formatBytes(r.freed_bytes)}`,
+          ]
         : []),
     ]);
     if (ctx.json) printData(ctx, results, () => "");

@@ -13,7 +13,10 @@ import { runCli } from "../helpers/run-cli.ts";
 
 const keepLast = (n: number) =>
   `timezone = "UTC"\n[retention]\nkeep_last = ${n}\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`;
-const names = (folder: string) => readdirSync(folder).filter((f) => f.startsWith("app-")).sort();
+const names = (folder: string) =>
+  readdirSync(folder)
+    .filter((f) => f.startsWith("app-"))
+    .sort();
 const SCHEDULED = ["--kind", "scheduled"];
 const ofId = (folder: string, id: string) => names(folder).filter((f) => f.startsWith(`${id}.`));
 

@@ -75,7 +75,11 @@ async function checked(config: ResolvedConfig, database: string, ids: string[], 
  * nothing). Throws a usage error (exit 2) before removing anything for an id
  * that is not a backup here or the last good backup without `force`.
  */
-export async function forgetBackups(config: ResolvedConfig, ids: string[], opts: ForgetOptions): Promise<ForgetResult[]> {
+export async function forgetBackups(
+  config: ResolvedConfig,
+  ids: string[],
+  opts: ForgetOptions,
+): Promise<ForgetResult[]> {
   const groups = byDatabase(ids);
   // Every database checked first: a refusal for one removes nothing anywhere.
   for (const [database, list] of groups) await checked(config, database, list, opts.force);
@@ -133,4 +137,3 @@ export async function forgetBackups(config: ResolvedConfig, ids: string[], opts:
   }
   return results;
 }
-

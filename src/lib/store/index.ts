@@ -42,12 +42,11 @@ export {
   parseTagMark,
   serializeTagMark,
   TAG_RE,
-  type TagMark,
   TAGS_MARK_SUFFIX,
+  type TagMark,
   tagsMarkId,
   tagsMarkName,
 } from "./marks.ts";
-export { changeBackupTag, checkTag, databaseOfId, findListed, type TagChangeResult } from "./tag-backup.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
 export {
   listStaging,
@@ -56,3 +55,4 @@ export {
   type StagingLeftover,
   sweepStaleStaging,
 } from "./staging.ts";
+export { changeBackupTag, checkTag, databaseOfId, findListed, type TagChangeResult } from "./tag-backup.ts";
