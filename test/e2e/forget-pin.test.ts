@@ -236,3 +236,49 @@ describe("forget with incremental storage frees what no remaining backup names",
     expect(log).toContain(`"op":"free","by":"forget"`);
   });
 });
+
+describe("per-destination retention: `[[destination]] retention` merged over the database's policy", () => {
+  const setup = (global: number, dest: number) => {
+    const p = makeProject({
+      toml: keepLast(global),
+      dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\nretention = { keep_last = ${dest} }\n`,
+    });
+    mkdirSync(join(p.dir, "nas"));
+    return { ...p, remote: join(p.dir, "nas", "app") };
+  };
+  const manifests = (folder: string) => names(folder).filter((f) => /-[0-9a-f]{8}\.json$/.test(f));
+
+  it("an off-site copy that keeps more: the destination keeps its last 3, backup_dir its last 1", async () => {
+    const p = setup(1, 3);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await backupNow(p, SCHEDULED)).id);
+    const r = await runCli(["rotate", "--json"], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    const [res] = JSON.parse(r.stdout);
+    expect(res.removed).toEqual(ids.slice(0, 3));
+    expect(res.destinations[0].removed).toEqual([ids[0]]);
+    expect(res.destinations[0].policy).toContain("keep last 3");
+    expect(manifests(p.folder)).toEqual([`${ids[3]}.json`]);
+    expect(manifests(p.remote)).toEqual(ids.slice(1).map((id) => `${id}.json`));
+  });
+
+  it("an off-site copy that keeps less: the destination keeps its last 1, backup_dir its last 3", async () => {
+    const p = setup(3, 1);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await backupNow(p, SCHEDULED)).id);
+    const [res] = JSON.parse((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout);
+    expect(res.removed).toEqual([ids[0]]);
+    expect(res.destinations[0].removed).toEqual(ids.slice(0, 3));
+    expect(manifests(p.folder)).toEqual(ids.slice(1).map((id) => `${id}.json`));
+    expect(manifests(p.remote)).toEqual([`${ids[3]}.json`]);
+  });
+
+  it("a bad table is a config error naming its key (exit 2)", async () => {
+    const p = makeProject({
+      dbToml: `[[destination]]\nname = "nas"\ntype = "dir"\npath = "nas"\nretention = { keep_daily = "many" }\n`,
+    });
+    const r = await runCli(["rotate"], { cwd: p.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("destination[0].retention.keep_daily");
+  });
+});

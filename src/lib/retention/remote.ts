@@ -14,12 +14,14 @@
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
 import { appendOpLog, type Backend, listBackups, readOpLog } from "../store/index.ts";
-import { KEEP_TAG, type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { describePolicy, KEEP_TAG, type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 import { freeAtDestination, type RemoteFreeing } from "./remote-free.ts";
 
 export interface RemoteRotation extends RemoteFreeing {
   destination: string;
   ok: boolean;
+  /** The destination's own policy (its `retention` merged over the database's), when it has one. */
+  policy?: string;
   /** Remote backups after this rotation would keep (dry run) or keeps. */
   kept: number;
   /** Removed (dry run: would be removed). */
@@ -106,13 +108,17 @@ export async function rotateAtDestinations(
 ): Promise<RemoteRotation[]> {
   const out: RemoteRotation[] = [];
   const rotatedAway = rotatedAwayLocally(config.logFile, database);
+  const own = config.databases.find((d) => d.name === database)?.destinationRetention ?? config.destinationRetention;
   for (const dest of config.destinations) {
+    // A destination's own retention (merged over the database's policy) decides there; the only-copy rule still holds.
+    const destPolicy = own[dest.name] ?? policy;
     const r: RemoteRotation = {
       destination: dest.name,
       ok: false,
       kept: 0,
       removed: [],
       kept_only_copy: [],
+      ...(own[dest.name] ? { policy: describePolicy(destPolicy) } : {}),
       freed: [],
       freed_bytes: 0,
       marked: [],
@@ -121,7 +127,7 @@ export async function rotateAtDestinations(
     let backend: Backend | null = null;
     try {
       backend = await openBackend(dest);
-      await rotateOne(backend, database, local, policy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
+      await rotateOne(backend, database, local, destPolicy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
       r.ok = true;
     } catch (err) {
       r.error = describeFailure(err);
