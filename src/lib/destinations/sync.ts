@@ -22,6 +22,7 @@ import { DATA_FILE_RE, MAP_FILE_RE, manifestFileName, parseBackupId, storedPages
 import {
   appendOpLog,
   type Backend,
+  type LoggedEntry,
   listBackups,
   listFolder,
   readOpLog,
@@ -59,6 +60,8 @@ export interface CopyResult {
 
 export interface SyncOptions {
   now?: () => Date;
+  /** The op log, read once per run (forgotten backups); read here when absent. */
+  log?: LoggedEntry[];
   onStep?: (message: string) => void;
 }
 
@@ -130,7 +133,7 @@ async function syncDatabase(
   }
   // Forgotten here (op log), so forgotten there: manifest first, data second, marker last; its packs are left to
   // the two-phase freeing of the destination's rotation. A copy sqlbak did not forget here is never touched.
-  const forgotten = forgottenIds(config.logFile, database);
+  const forgotten = forgottenIds(opts.log ?? readOpLog(config.logFile), database);
   for (const b of [...remote.backups, ...remote.missingData]) {
     const id = b.manifest.id;
     if (!forgotten.has(id) || localIds.has(id)) continue;
@@ -166,10 +169,9 @@ async function syncDatabase(
 }
 
 /** Ids `forget` removed from `database` here, from the op log. */
-function forgottenIds(logFile: string, database: string): Set<string> {
+function forgottenIds(log: LoggedEntry[], database: string): Set<string> {
   const ids = new Set<string>();
-  for (const e of readOpLog(logFile))
-    if (e.op === "forget" && e.database === database && typeof e.id === "string") ids.add(e.id);
+  for (const e of log) if (e.op === "forget" && e.database === database && typeof e.id === "string") ids.add(e.id);
   return ids;
 }
 
@@ -210,6 +212,7 @@ export async function syncDestinations(
   opts: SyncOptions = {},
 ): Promise<CopyResult[]> {
   const results: CopyResult[] = [];
+  let log: LoggedEntry[] | undefined;
   for (const dest of config.destinations) {
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
@@ -231,7 +234,9 @@ export async function syncDestinations(
       const t0 = Date.now();
       try {
         if (opened instanceof Error) throw opened;
-        await syncDatabase(config, opened, dest, database, r, opts);
+        // Read once for the whole run, before any copy of this run is logged.
+        log ??= readOpLog(config.logFile);
+        await syncDatabase(config, opened, dest, database, r, { ...opts, log });
         r.ok = true;
       } catch (err) {
         r.error = describeFailure(err);
