@@ -36,6 +36,13 @@ export default defineCommand({
             `${r.database}: ${dryRun ? "would free" : "freed"} ${r.freed.length} unreferenced pack files, ${formatBytes(r.freed_bytes)}`,
           ]
         : []),
+      ...(r.pieces_waiting.length
+        ? [
+            `${r.database}: ${r.pieces_waiting.length} unreferenced pack files (${formatBytes(
+              r.pieces_waiting.reduce((n, p) => n + p.size, 0),
+            )}) are under an hour old: a later backup or rotate frees them`,
+          ]
+        : []),
     ]);
     if (ctx.json) printData(ctx, results, () => "");
     else for (const l of lines) ctx.logger.info(l);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { backupNow, editManifest, listBackups, makeProject, whileLocked } from "../helpers/backups.ts";
+import { backupNow, editManifest, exec, listBackups, makeProject, whileLocked } from "../helpers/backups.ts";
 import { folderNames, pagesScenario } from "../helpers/pages.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -40,6 +40,8 @@ for (const incremental of [true, false])
       const r = await runCli(["forget", a.id], { cwd: p.dir });
       expect(r.code).toBe(0);
       expect(r.stderr).toContain(`removed ${a.id}`);
+      // The first backup's pack is named by the second one too: nothing waits to be freed.
+      expect(r.stderr).not.toContain("under an hour old");
       expect(ofId(p.folder, a.id)).toEqual([]);
       expect((await listBackups(p)).map((x) => x.id)).toEqual([b.id]);
       const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8");
@@ -234,6 +236,27 @@ describe("forget with incremental storage frees what no remaining backup names",
     expect(folderNames(s.folder)).toEqual(s.after);
     const log = readFileSync(join(s.dir, "backups", "sqlbak.log.jsonl"), "utf8");
     expect(log).toContain(`"op":"free","by":"forget"`);
+  });
+
+  it("says which unreferenced packs are too young to free yet (a later run frees them)", async () => {
+    const p = makeProject({ incremental: true });
+    await backupNow(p);
+    exec(
+      p.db,
+      "INSERT INTO items (name, payload) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) SELECT 'big', randomblob(3000) FROM n",
+    );
+    const b = await backupNow(p);
+    exec(p.db, "DELETE FROM items WHERE name = 'big'");
+    exec(p.db, "VACUUM");
+    await backupNow(p);
+    const dry = JSON.parse((await runCli(["forget", "--dry-run", "--json", b.id], { cwd: p.dir })).stdout)[0];
+    expect(dry.freed).toEqual([]);
+    expect(dry.pieces_waiting.length).toBeGreaterThan(0);
+    const r = await runCli(["forget", b.id], { cwd: p.dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`${dry.pieces_waiting.length} unreferenced pack files`);
+    expect(r.stderr).toContain("under an hour old");
+    for (const x of dry.pieces_waiting) expect(existsSync(join(p.folder, x.name))).toBe(true);
   });
 });
 

@@ -14,11 +14,15 @@ import type { ResolvedConfig } from "../config/index.ts";
 import { fsErrorMessage, latestVerification, packFailuresOf, UsageError } from "../model/index.ts";
 import {
   appendOpLog,
+  type Backend,
   databaseFolder,
   databaseOfId,
   findListed,
   type ListedBackup,
+  listBackups,
   listFolder,
+  openLocalFolder,
+  withoutKeys,
 } from "../store/index.ts";
 import { acquireLock, type LockOwner } from "../system/index.ts";
 import { type FreeingReport, freePieces, type PieceSummary, planDryFreeing, removeBackup } from "./rotate.ts";
@@ -38,6 +42,17 @@ export interface ForgetResult extends FreeingReport {
   /** Backups of this database left (dry run: that would be left). */
   remaining: number;
   freed: PieceSummary[];
+  /**
+   * Packs and indexes that no remaining manifest names but that are under an hour old (by their
+   * names), so not freed yet: a later backup or rotate frees them.
+   */
+  pieces_waiting: PieceSummary[];
+}
+
+/** The unreferenced pieces too young to free, in a listing of the folder as it is (or will be) after the removals. */
+async function waiting(folder: Backend, database: string, now: Date): Promise<PieceSummary[]> {
+  const l = await listBackups(folder, database, now);
+  return l.pieces.unreferenced.filter((p) => !p.stale).map((p) => ({ name: p.name, size: p.size }));
 }
 
 /** Ids grouped by database, in the order given, each once; a usage error for one that is no backup id. */
@@ -94,6 +109,7 @@ export async function forgetBackups(
       freed: [],
       freed_bytes: 0,
       pieces_held: [],
+      pieces_waiting: [],
       warnings: [],
     };
     const summary = (b: ListedBackup) => ({
@@ -106,6 +122,8 @@ export async function forgetBackups(
       r.removed = doomed.map(summary);
       r.remaining = listing.backups.length + listing.missingData.length - doomed.length;
       await planDryFreeing(config, listing, doomed, now, r);
+      const hidden = new Set(doomed.flatMap((b) => [b.manifestKey, b.dataKey]));
+      r.pieces_waiting = await waiting(withoutKeys(openLocalFolder(config.backupDir), hidden), database, now);
       results.push(r);
       continue;
     }
@@ -129,6 +147,7 @@ export async function forgetBackups(
       }
       r.remaining = listing.backups.length + listing.missingData.length - r.removed.length;
       failures.push(...(await freePieces(config, listing, now, r, "forget")));
+      r.pieces_waiting = await waiting(openLocalFolder(config.backupDir), database, now);
       if (failures.length) throw new Error(failures.join("; "));
     } finally {
       lock.release();
