@@ -141,12 +141,15 @@ for (const incremental of [true, false])
       expect(pin.code).toBe(0);
       expect(pin.stderr).toContain(`${a.id}: pinned`);
       expect((await runCli(["pin", a.id], { cwd: p.dir })).stderr).toContain("already pinned");
+      // Any other tag keeps nothing; rotation removes the backup with its marker.
+      expect((await runCli(["tag", b.id, "other"], { cwd: p.dir })).code).toBe(0);
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
       const [res] = JSON.parse(r.stdout);
       expect(res.removed).toEqual([b.id]);
       expect(res.backups.find((x: { id: string }) => x.id === a.id).reasons).toContain("tag keep");
       expect((await listBackups(p)).map((x) => x.id)).toEqual([a.id, c.id]);
+      expect(ofId(p.folder, b.id)).toEqual([]);
 
       expect((await runCli(["unpin", a.id], { cwd: p.dir })).code).toBe(0);
       expect(existsSync(join(p.folder, `${a.id}.tags.json`))).toBe(false);
