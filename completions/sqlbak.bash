@@ -2,7 +2,7 @@
 _sqlbak() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   if ((COMP_CWORD == 1)); then
-    COMPREPLY=($(compgen -W "backup list verify restore rotate stats report notify install-schedule notify-failure completion --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "backup list verify restore rotate forget pin unpin tag untag stats report notify install-schedule notify-failure completion --help --version" -- "$cur"))
     return
   fi
   case "${COMP_WORDS[1]}" in
@@ -62,6 +62,51 @@ _sqlbak() {
         --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    forget)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --force --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    pin)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    unpin)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    tag)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --help -h" -- "$cur")); return; fi
+      COMPREPLY=()
+      ;;
+    untag)
+      case "$prev" in
+        --config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --env-file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --backup-dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     stats)

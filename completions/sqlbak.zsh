@@ -8,6 +8,11 @@ _sqlbak() {
     'verify:Prove backups restore: checksum, decompress, check and compare with the manifest'
     'restore:Restore a backup over its database (or to another path), keeping a way back'
     'rotate:Apply the retention policy: show every backup with keep/remove and why, then remove'
+    'forget:Remove backups by id (every destination follows on its next sync)'
+    'pin:Pin a backup: rotation never removes it (the keep tag)'
+    'unpin:Unpin a backup: rotation decides it by the policy again'
+    'tag:Add a tag to an existing backup'
+    'untag:Remove a tag from an existing backup'
     'stats:Report backup health per database; --check gives a verdict for monitors'
     'report:Summarise the last days per database; --send delivers it to the channels that ask for it'
     'notify:List the notification channels; --test sends a test event to each'
@@ -100,6 +105,63 @@ _sqlbak() {
         '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
         '--verbose''[Debug detail, and stack traces on errors]' \
         '(-n --dry-run)'{-n,--dry-run}'[Show what would happen; change nothing]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
+      ;;
+    forget)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
+        '(-n --dry-run)'{-n,--dry-run}'[Show what would happen; change nothing]' \
+        '--force''[Also forget the last good backup of a database]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
+      ;;
+    pin)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
+      ;;
+    unpin)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
+      ;;
+    tag)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
+        '(-h --help)'{-h,--help}'[Show help for this command]' \
+        '*:argument: '
+      ;;
+    untag)
+      _arguments -s \
+        '--config=''[Config file (default: $SQLBAK_CONFIG, ./sqlbak.toml, ~/.config/sqlbak/config.toml, /etc/sqlbak/config.toml)]:config:_files' \
+        '--env-file=''[KEY=value file (mode 0600, yours) supplying variables the environment lacks (default: the config'\''s env_file)]:env-file:_files' \
+        '--backup-dir=''[Backup folder, overriding the config'\''s backup_dir]:backup-dir:_files -/' \
+        '--json''[Machine-readable output on stdout]' \
+        '(-q --quiet)'{-q,--quiet}'[Only warnings and errors on stderr]' \
+        '--verbose''[Debug detail, and stack traces on errors]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '
       ;;

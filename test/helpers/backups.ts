@@ -36,6 +36,7 @@ export interface ListedBackup {
   file: string;
   manifest: string;
   created_at: string;
+  tags: string[];
 }
 
 /** Takes a backup through the binary and returns its listing entry. */

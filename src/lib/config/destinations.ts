@@ -6,6 +6,7 @@
  */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { checkRetentionTable, type RetentionEntry } from "./retention.ts";
 
 export const DESTINATION_TYPES = ["dir", "s3", "sftp", "rclone"] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -18,6 +19,8 @@ export type UploadCheck = (typeof UPLOAD_CHECKS)[number];
 interface Common {
   name: string;
   uploadCheck: UploadCheck;
+  /** `retention = {...}`: keys merged over each database's policy for the rotation there (load.ts resolves it). */
+  retention?: RetentionEntry;
 }
 export interface DirDestination extends Common {
   type: "dir";
@@ -62,12 +65,12 @@ export interface RcloneDestination extends Common {
 export type ResolvedDestination = DirDestination | S3Destination | SftpDestination | RcloneDestination;
 
 /** A validated entry as written (paths still relative). */
-export type DestinationEntry = Record<string, string | number | boolean | undefined> & {
+export type DestinationEntry = Record<string, string | number | boolean | RetentionEntry | undefined> & {
   name: string;
   type: DestinationType;
 };
 
-const COMMON_KEYS = ["name", "type", "upload_check"];
+const COMMON_KEYS = ["name", "type", "upload_check", "retention"];
 const TYPE_KEYS: Record<DestinationType, string[]> = {
   dir: ["path"],
   s3: [
@@ -172,6 +175,7 @@ function checkEntry(raw: unknown, index: number, add: AddProblem): DestinationEn
       add(`${prefix}.${k}`, `credentials are never written in the config: ${instead}`);
     } else if (!allowed.includes(k))
       add(`${prefix}.${k}`, `unknown key for type "${t}" (allowed here: ${allowed.join(", ")})`);
+    else if (k === "retention") entry.retention = checkRetentionTable(v, `${prefix}.retention`, add);
     else entry[k] = checkValue(k, v, `${prefix}.${k}`, add);
   }
   for (const k of REQUIRED[t]) if (obj[k] === undefined) add(`${prefix}.${k}`, `is required for type "${t}"`);
@@ -204,7 +208,11 @@ const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 export function resolveDestinations(entries: DestinationEntry[] | undefined, baseDir: string): ResolvedDestination[] {
   // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch covers every validated type
   return (entries ?? []).map((e): ResolvedDestination => {
-    const common = { name: e.name, uploadCheck: (str(e.upload_check) ?? "checksum") as UploadCheck };
+    const common = {
+      name: e.name,
+      uploadCheck: (str(e.upload_check) ?? "checksum") as UploadCheck,
+      ...(e.retention && typeof e.retention === "object" ? { retention: e.retention } : {}),
+    };
     // `~/…` is the home folder, as ssh and admins expect; other relative paths are against the config file.
     const local = (p: unknown) => {
       const path = String(p ?? "");

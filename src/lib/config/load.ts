@@ -22,7 +22,7 @@ import { type DatabaseHooks, databaseHooks, type HooksConfig, resolveHooks } fro
 import type { NotifyConfig } from "./notify.ts";
 import { resolveNotify } from "./notify-resolve.ts";
 import { type PingConfig, resolvePing } from "./ping.ts";
-import { machineTimeZone, type RetentionPolicy, resolveRetention } from "./retention.ts";
+import { machineTimeZone, type RetentionEntry, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
 import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
 import { findTomlErrorPosition } from "./toml-position.ts";
@@ -44,6 +44,8 @@ export interface ResolvedDatabase {
   verifyMaxAgeMs: number;
   /** rotate: the global [retention] with this database's overrides merged key by key (absent: the global policy). */
   retention?: RetentionPolicy;
+  /** rotate at a destination with its own `retention`: that table merged over this database's policy, by name. */
+  destinationRetention?: Record<string, RetentionPolicy>;
   /** `timeout` of this database's entry: its backup stops the run once it has run this long. */
   timeoutMs?: number;
   /** Hook commands for this database: its `[database.hooks]` over `[hooks]` (absent: none). */
@@ -80,6 +82,8 @@ export interface ResolvedConfig {
   timeoutMs: number | null;
   /** rotate: the global policy, for databases with no [[database]] entry. */
   retention: RetentionPolicy;
+  /** rotate at a destination with its own `retention`, for databases with no [[database]] entry; by name. */
+  destinationRetention: Record<string, RetentionPolicy>;
   /** IANA zone of retention's calendar periods: `timezone`, else the machine's. */
   timeZone: string;
   /** install-schedule: cron expression per job, null when disabled. */
@@ -254,6 +258,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       maxAgeMs: d.max_age ? parseSpanMs(d.max_age)! : maxAgeMs,
       verifyMaxAgeMs: d.verify_max_age ? parseSpanMs(d.verify_max_age)! : verifyMaxAgeMs,
       retention: resolveRetention(fromFile.retention, d.retention),
+      destinationRetention: destinationPolicies(fromFile.destination, fromFile.retention, d.retention),
       ...(d.timeout && parseSpanMs(d.timeout) ? { timeoutMs: parseSpanMs(d.timeout)! } : {}),
       ...databaseHooks(hooks.global, d.hooks),
     };
@@ -292,6 +297,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     // "0" is no limit, as for verify_max_age.
     timeoutMs: fromFile.timeout ? parseSpanMs(fromFile.timeout) || null : null,
     retention: resolveRetention(fromFile.retention),
+    destinationRetention: destinationPolicies(fromFile.destination, fromFile.retention),
     timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),
     shutdownBackup: fromFile.schedule?.shutdown ?? false,
@@ -338,4 +344,16 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
 
 function stripUndefined<T extends object>(obj: T): Partial<T> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Each destination with its own `retention`: defaults, global, the database's, then the destination's table. */
+function destinationPolicies(
+  destinations: { name: string; retention?: unknown }[] | undefined,
+  ...layers: (RetentionEntry | undefined)[]
+): Record<string, RetentionPolicy> {
+  const out: Record<string, RetentionPolicy> = {};
+  for (const d of destinations ?? [])
+    if (d.retention && typeof d.retention === "object")
+      out[d.name] = resolveRetention(...layers, d.retention as RetentionEntry);
+  return out;
 }

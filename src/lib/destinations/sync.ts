@@ -16,15 +16,20 @@
  * notification.
  */
 import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { DATA_FILE_RE, MAP_FILE_RE, manifestFileName, parseBackupId, storedPages } from "../model/index.ts";
 import {
   appendOpLog,
   type Backend,
+  type LoggedEntry,
   listBackups,
   listFolder,
+  readOpLog,
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
+  serializeTagMark,
+  tagsMarkName,
 } from "../store/index.ts";
 import { describeFailure, tryOpenBackend } from "./open.ts";
 import { presentFiles, putChecked, reuploadMarked, type UploadState, uploadPacks } from "./upload-pages.ts";
@@ -43,6 +48,10 @@ export interface CopyResult {
   already_there: number;
   /** Remote leftovers of interrupted uploads removed (keys). */
   removed_partials: string[];
+  /** Ids removed there because `forget` removed them here. */
+  forgotten: string[];
+  /** Ids whose tags marker (pins, tags of existing backups) was copied there or removed there. */
+  marks_synced: string[];
   error?: string;
   duration_ms: number;
   /** Problems that did not fail the copy (an unwritable op log). */
@@ -51,6 +60,8 @@ export interface CopyResult {
 
 export interface SyncOptions {
   now?: () => Date;
+  /** The op log, read once per run (forgotten backups); read here when absent. */
+  log?: LoggedEntry[];
   onStep?: (message: string) => void;
 }
 
@@ -120,6 +131,19 @@ async function syncDatabase(
     await backend.remove(p.key);
     result.removed_partials.push(p.key);
   }
+  // Forgotten here (op log), so forgotten there: manifest first, data second, marker last; its packs are left to
+  // the two-phase freeing of the destination's rotation. A copy sqlbak did not forget here is never touched.
+  const forgotten = forgottenIds(opts.log ?? readOpLog(config.logFile), database);
+  for (const b of [...remote.backups, ...remote.missingData]) {
+    const id = b.manifest.id;
+    if (!forgotten.has(id) || localIds.has(id)) continue;
+    opts.onStep?.(`${database}: forgetting ${id} at ${dest.name}`);
+    await backend.remove(b.manifestKey);
+    await backend.remove(b.dataKey);
+    if (b.mark) await backend.remove(b.mark.key);
+    there.delete(id);
+    result.forgotten.push(id);
+  }
   const missing = local.backups.filter((b) => !there.has(b.manifest.id)).reverse();
   result.already_there = local.backups.length - missing.length;
   const leftovers = new Set(remote.partials.map((p) => p.key));
@@ -138,7 +162,43 @@ async function syncDatabase(
     if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`), state)) {
       result.uploaded.push(b.manifest.id);
       result.uploaded_bytes += bytes;
+      there.add(b.manifest.id);
     }
+  }
+  await syncMarks(backend, local.backups, remote.backups, there, result);
+}
+
+/** Ids `forget` removed from `database` here, from the op log. */
+function forgottenIds(log: LoggedEntry[], database: string): Set<string> {
+  const ids = new Set<string>();
+  for (const e of log) if (e.op === "forget" && e.database === database && typeof e.id === "string") ids.add(e.id);
+  return ids;
+}
+
+/**
+ * Makes each tags marker there what it is here, for the backups there: copied when it
+ * differs, removed when it is gone here (store/marks.ts), so the destination's listing
+ * and retention see the same pins and tags.
+ */
+async function syncMarks(
+  backend: Backend,
+  local: Awaited<ReturnType<typeof listFolder>>["backups"],
+  remote: Awaited<ReturnType<typeof listBackups>>["backups"],
+  there: Set<string>,
+  result: CopyResult,
+) {
+  const remoteById = new Map(remote.map((b) => [b.manifest.id, b]));
+  for (const b of local) {
+    const id = b.manifest.id;
+    if (!there.has(id)) continue;
+    const theirs = remoteById.get(id)?.mark;
+    const key = `${b.manifest.database}/${tagsMarkName(id)}`;
+    if (b.mark) {
+      if (theirs && serializeTagMark(theirs.value) === serializeTagMark(b.mark.value)) continue;
+      await backend.put(join(dirname(b.manifestPath), tagsMarkName(id)), key);
+    } else if (theirs) await backend.remove(theirs.key);
+    else continue;
+    result.marks_synced.push(id);
   }
 }
 
@@ -152,6 +212,7 @@ export async function syncDestinations(
   opts: SyncOptions = {},
 ): Promise<CopyResult[]> {
   const results: CopyResult[] = [];
+  let log: LoggedEntry[] | undefined;
   for (const dest of config.destinations) {
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
@@ -165,13 +226,17 @@ export async function syncDestinations(
         uploaded_bytes: 0,
         already_there: 0,
         removed_partials: [],
+        forgotten: [],
+        marks_synced: [],
         duration_ms: 0,
         warnings: [],
       };
       const t0 = Date.now();
       try {
         if (opened instanceof Error) throw opened;
-        await syncDatabase(config, opened, dest, database, r, opts);
+        // Read once for the whole run, before any copy of this run is logged.
+        log ??= readOpLog(config.logFile);
+        await syncDatabase(config, opened, dest, database, r, { ...opts, log });
         r.ok = true;
       } catch (err) {
         r.error = describeFailure(err);
@@ -184,6 +249,7 @@ export async function syncDestinations(
         ok: r.ok,
         uploaded: r.uploaded,
         stored_size: r.uploaded_bytes,
+        ...(r.forgotten.length ? { forgotten: r.forgotten } : {}),
         duration_ms: r.duration_ms,
         error: r.error,
       });

@@ -14,12 +14,14 @@
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
 import { appendOpLog, type Backend, listBackups, readOpLog } from "../store/index.ts";
-import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { describePolicy, KEEP_TAG, type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 import { freeAtDestination, type RemoteFreeing } from "./remote-free.ts";
 
 export interface RemoteRotation extends RemoteFreeing {
   destination: string;
   ok: boolean;
+  /** The destination's own policy (its `retention` merged over the database's), when it has one. */
+  policy?: string;
   /** Remote backups after this rotation would keep (dry run) or keeps. */
   kept: number;
   /** Removed (dry run: would be removed). */
@@ -55,12 +57,14 @@ async function rotateOne(
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
   for (const b of remote.backups) {
-    const failedHere = union.get(b.manifest.id)?.bad === "failed verification";
+    const here = union.get(b.manifest.id);
+    const failedHere = here?.bad === "failed verification";
     union.set(b.manifest.id, {
       id: b.manifest.id,
       created_at: b.manifest.created_at,
       kind: b.manifest.kind,
-      tags: b.manifest.tags,
+      // A pin here holds there too, before the next sync has copied its marker (store/marks.ts).
+      tags: [...new Set([...b.manifest.tags, ...(here?.tags.includes(KEEP_TAG) ? [KEEP_TAG] : [])])],
       ...(failedHere ? { bad: "failed verification" as const } : {}),
     });
   }
@@ -80,6 +84,7 @@ async function rotateOne(
       if (!opts.dryRun) {
         await backend.remove(b.manifestKey);
         await backend.remove(b.dataKey);
+        if (b.mark) await backend.remove(b.mark.key);
       }
       doomedKeys.add(b.manifestKey).add(b.dataKey);
       r.removed.push(id);
@@ -103,13 +108,17 @@ export async function rotateAtDestinations(
 ): Promise<RemoteRotation[]> {
   const out: RemoteRotation[] = [];
   const rotatedAway = rotatedAwayLocally(config.logFile, database);
+  const own = config.databases.find((d) => d.name === database)?.destinationRetention ?? config.destinationRetention;
   for (const dest of config.destinations) {
+    // A destination's own retention (merged over the database's policy) decides there; the only-copy rule still holds.
+    const destPolicy = own[dest.name] ?? policy;
     const r: RemoteRotation = {
       destination: dest.name,
       ok: false,
       kept: 0,
       removed: [],
       kept_only_copy: [],
+      ...(own[dest.name] ? { policy: describePolicy(destPolicy) } : {}),
       freed: [],
       freed_bytes: 0,
       marked: [],
@@ -118,7 +127,7 @@ export async function rotateAtDestinations(
     let backend: Backend | null = null;
     try {
       backend = await openBackend(dest);
-      await rotateOne(backend, database, local, policy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
+      await rotateOne(backend, database, local, destPolicy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
       r.ok = true;
     } catch (err) {
       r.error = describeFailure(err);

@@ -10,6 +10,7 @@
  * only, which the next rotate or backup frees by the same rule.
  */
 import { existsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import {
   beforeShrinkId,
@@ -38,6 +39,7 @@ import {
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
   sweepStaleStaging,
+  tagsMarkName,
   withoutKeys,
 } from "../store/index.ts";
 import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
@@ -110,13 +112,19 @@ export function removeBackup(b: StoredBackup, folder: string): void {
   unlinkSync(b.manifestPath);
   fsyncDir(folder);
   pausePoint("rotate:manifest-removed");
-  try {
-    unlinkSync(b.dataPath);
-  } catch (err) {
-    // Already a partial (data without manifest); the stale-partial sweep finishes it.
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  // The tags marker last: without its manifest it is ignored, so a crash before this leaves nothing that matters.
+  for (const path of [b.dataPath, join(folder, tagsMarkName(b.manifest.id))]) {
+    try {
+      unlinkSync(path);
+    } catch (err) {
+      // Already a partial (data without manifest); the stale-partial sweep finishes it.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
   }
 }
+
+/** What freeing after removals reports into (rotate's and forget's results). */
+export type FreeingReport = Pick<RotateResult, "database" | "warnings" | "freed" | "freed_bytes" | "pieces_held">;
 
 /** Why a protected backup is kept when no rule keeps it: the last one from before an unacknowledged shrink. */
 export const BEFORE_SHRINK_REASON = "before shrink";
@@ -252,14 +260,20 @@ const summary = (p: FreedPiece): PieceSummary => ({ name: p.name, size: p.size }
  * whose listing had no pieces at all gets none by removals: it is not listed
  * again. Returns the failures (one line each).
  */
-async function freePieces(config: ResolvedConfig, listing: BackupListing, now: Date, r: RotateResult) {
+export async function freePieces(
+  config: ResolvedConfig,
+  listing: BackupListing,
+  now: Date,
+  r: FreeingReport,
+  by = "rotate",
+) {
   const { referenced, unreferenced, protected: held } = listing.pieces;
   if (referenced.length + unreferenced.length + held.length === 0) return [];
   pausePoint("rotate:pieces-freeing");
   const freed = await freeLocalPieces(config.backupDir, r.database, {
     now,
     logFile: config.logFile,
-    by: "rotate",
+    by,
     afterRemove: () => pausePoint("rotate:piece-freed"),
     onLogWarning: (w) => {
       if (!r.warnings.includes(w)) r.warnings.push(w);
@@ -272,12 +286,12 @@ async function freePieces(config: ResolvedConfig, listing: BackupListing, now: D
 }
 
 /** --dry-run: what freePieces would free once the doomed backups are gone (the same listing, without them). */
-async function planDryFreeing(
+export async function planDryFreeing(
   config: ResolvedConfig,
   listing: BackupListing,
   doomed: { manifestKey: string; dataKey: string }[],
   now: Date,
-  r: RotateResult,
+  r: FreeingReport,
 ): Promise<void> {
   const { referenced, unreferenced, protected: held } = listing.pieces;
   if (referenced.length + unreferenced.length + held.length === 0) return;

@@ -37,6 +37,16 @@ export {
   openLocalFolder,
   readManifestText,
 } from "./local-folder.ts";
+export {
+  applyTagMark,
+  parseTagMark,
+  serializeTagMark,
+  TAG_RE,
+  TAGS_MARK_SUFFIX,
+  type TagMark,
+  tagsMarkId,
+  tagsMarkName,
+} from "./marks.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
 export {
   listStaging,
@@ -45,3 +55,4 @@ export {
   type StagingLeftover,
   sweepStaleStaging,
 } from "./staging.ts";
+export { changeBackupTag, checkTag, databaseOfId, findListed, type TagChangeResult } from "./tag-backup.ts";

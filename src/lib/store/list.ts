@@ -14,6 +14,7 @@ import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from
 import type { Backend } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
+import { applyTagMark, parseTagMark, type TagMark, tagsMarkName } from "./marks.ts";
 
 export interface StoredBackup {
   manifest: Manifest;
@@ -26,6 +27,10 @@ export interface StoredBackup {
 export interface ListedBackup extends StoredBackup {
   manifestKey: string;
   dataKey: string;
+  /** The tags the manifest itself carries (`manifest.tags` has the marker applied, marks.ts). */
+  manifestTags: string[];
+  /** Its tags marker `<id>.tags.json`, when one is there and valid. */
+  mark?: { key: string; value: TagMark };
 }
 
 export interface PartialFile {
@@ -121,13 +126,27 @@ export async function listBackups(folder: Backend, database: string, now = new D
     path: pathOf(e.name),
     size: e.size,
   });
-  const listed = (manifest: Manifest, manifestName: string): ListedBackup => ({
-    manifest,
-    manifestKey: `${database}/${manifestName}`,
-    dataKey: `${database}/${manifest.stored.file}`,
-    manifestPath: pathOf(manifestName),
-    dataPath: pathOf(manifest.stored.file),
-  });
+  // Each backup's tags marker (marks.ts), read only where the listing shows one, with the manifests' guards.
+  const marks = new Map<string, TagMark>();
+  for (const b of [...c.backups, ...c.missingData]) {
+    const entry = byName.get(tagsMarkName(b.manifest.id));
+    if (!entry || entry.regular === false || entry.size > MAX_MANIFEST_BYTES) continue;
+    const text = await folder.readText(`${database}/${entry.name}`).catch(() => null);
+    const mark = parseTagMark(text);
+    if (mark) marks.set(b.manifest.id, mark);
+  }
+  const listed = (manifest: Manifest, manifestName: string): ListedBackup => {
+    const mark = marks.get(manifest.id);
+    return {
+      manifest: mark ? { ...manifest, tags: applyTagMark(manifest.tags, mark) } : manifest,
+      manifestKey: `${database}/${manifestName}`,
+      dataKey: `${database}/${manifest.stored.file}`,
+      manifestPath: pathOf(manifestName),
+      dataPath: pathOf(manifest.stored.file),
+      manifestTags: manifest.tags,
+      ...(mark ? { mark: { key: `${database}/${tagsMarkName(manifest.id)}`, value: mark } } : {}),
+    };
+  };
   return {
     database,
     folder: local ?? `${folder.describe}/${database}`,
