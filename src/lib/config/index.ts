@@ -2,6 +2,7 @@
  * Defaults, then the file, then the environment, validated key by key (every problem at once) into one ResolvedConfig.
  */
 export type { DirDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
+export { belongsTo } from "./discover.ts";
 export type { EncryptionConfig } from "./encryption.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";
 export {
