@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
 import {
   type BackupResult,
+  defaultParallel,
+  MAX_PARALLEL,
   runScheduledBackup,
   type ScheduledBackupResult,
   scheduledBackupFailure,
@@ -40,6 +42,11 @@ export default defineCommand({
       type: "boolean",
       description: "Record the backup as scheduled, then apply retention to each database backed up successfully",
     },
+    parallel: {
+      type: "string",
+      description: `Back up this many databases at once (default: one per CPU, at most ${MAX_PARALLEL}; 1: in turn)`,
+      valueHint: "N",
+    },
     pin: { type: "boolean", description: `Tag the backup "${KEEP_TAG}": rotation never removes it` },
     "accept-shrink": {
       type: "boolean",
@@ -54,10 +61,12 @@ export default defineCommand({
     if (args.pin && !tags.includes(KEEP_TAG)) tags.push(KEEP_TAG);
     if (args.rotate && args.kind === "manual")
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
+    const parallel = parseParallel(args.parallel);
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
     // The job's monitor hears from runs over every configured database; a one-off `backup NAME` is not the job.
     const pingJob = !args["dry-run"] && args._.length === 0;
+    const startedMs = Date.now();
     await guard.begin(ctx, { job: "backup", pingJob, timeout: args.timeout, configArgs: configArgsOf(args) });
     // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
     const result = await runScheduledBackup(ctx.config, targets, {
@@ -66,6 +75,7 @@ export default defineCommand({
       dryRun: Boolean(args["dry-run"]),
       acceptShrink: Boolean(args["accept-shrink"]),
       rotate: Boolean(args.rotate),
+      parallel,
       onProgress: (db, done, total) => progress.update(db, done, total),
       onLockWait: (db, owner) =>
         ctx.logger.info(
@@ -76,10 +86,18 @@ export default defineCommand({
       onDatabase: (p) => guard.onDatabase(p),
     });
     for (const w of result.notifyWarnings) ctx.logger.warn(w);
-    report(ctx, result);
+    report(ctx, result, { parallel, startedMs });
   }),
   cleanup: writeMetricsAfterRun,
 });
+
+function parseParallel(raw: string | undefined): number {
+  if (raw === undefined) return defaultParallel();
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError(`--parallel takes a whole number from 1 to 64, not "${raw}"`);
+  return n;
+}
 
 function parseTags(raw: string | undefined): string[] {
   const tags = (raw ?? "")
@@ -91,7 +109,11 @@ function parseTags(raw: string | undefined): string[] {
   return [...new Set(tags)];
 }
 
-function report(ctx: CommandContext, result: ScheduledBackupResult): void {
+function report(
+  ctx: CommandContext,
+  result: ScheduledBackupResult,
+  run: { parallel: number; startedMs: number },
+): void {
   const { backups: results, copies, rotations } = result;
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
@@ -111,6 +133,19 @@ function report(ctx: CommandContext, result: ScheduledBackupResult): void {
       );
     if (r.ok && r.shrunk && r.shrinkAccepted) ctx.logger.info(describeShrink(r.database, r.rawSize!, r.shrunk, true));
     else if (r.ok && r.shrunk) ctx.logger.warn(describeShrink(r.database, r.rawSize!, r.shrunk));
+  }
+  if (results.length > 1) {
+    const failed = results.filter((r) => !r.ok).length;
+    const secs = ((Date.now() - run.startedMs) / 1000).toFixed(1);
+    const line = `${results.length - failed} of ${results.length} databases backed up in ${secs}s (${Math.min(run.parallel, results.length)} at a time)`;
+    if (failed)
+      ctx.logger.warn(
+        `${line}; failed: ${results
+          .filter((r) => !r.ok)
+          .map((r) => r.database)
+          .join(", ")}`,
+      );
+    else ctx.logger.info(line);
   }
   reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);
