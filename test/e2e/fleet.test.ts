@@ -154,6 +154,10 @@ describe("backup --parallel", () => {
     expect(r.rows.find((x) => !x.ok)!.error).toContain("not a SQLite database");
     expect(r.stderr).toContain("11 of 12 databases backed up");
     expect(r.stderr).toContain("(4 at a time); failed: t05");
+    // What ran side by side restores: every backup verifies.
+    const v = await runCli(["verify", "--all"], { cwd: dir });
+    expect(v.stderr).not.toContain("FAILED");
+    expect(v.code).toBe(0);
   });
 
   it("runs the others while one waits for its lock: each database has its own", async () => {
