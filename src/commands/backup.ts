@@ -9,7 +9,7 @@ import {
 } from "../lib/backup/index.ts";
 import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { rotateToJson } from "../lib/output/index.ts";
-import { KEEP_TAG } from "../lib/retention/index.ts";
+import { findVanished, KEEP_TAG } from "../lib/retention/index.ts";
 import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
@@ -86,6 +86,12 @@ export default defineCommand({
       onDatabase: (p) => guard.onDatabase(p),
     });
     for (const w of result.notifyWarnings) ctx.logger.warn(w);
+    // A run over the whole config says which discovered databases are gone (their backups stay).
+    if (pingJob)
+      for (const v of await findVanished(ctx.config))
+        ctx.logger.info(
+          `${v.database}: ${v.source} is no longer found by ${v.pattern}; its backups are kept and rotate by its entry's policy`,
+        );
     report(ctx, result, { parallel, startedMs });
   }),
   cleanup: writeMetricsAfterRun,

@@ -92,6 +92,9 @@ describe("[[database]] glob", () => {
     const next = await backupJson(dir);
     expect(next.code).toBe(0);
     expect(next.rows.map((x) => x.database)).toEqual(["a", "c"]);
+    expect(next.stderr).toContain(
+      `b: ${join(dir, "tenants", "b", "app.db")} is no longer found by tenants/*/app.db; its backups are kept`,
+    );
 
     const stats = await runCli(["stats", "--json"], { cwd: dir });
     const dbs = JSON.parse(stats.stdout).databases as { database: string; configured: boolean }[];
