@@ -1,19 +1,18 @@
 import { defineCommand } from "citty";
 import {
   type BackupResult,
-  defaultParallel,
-  MAX_PARALLEL,
   runScheduledBackup,
   type ScheduledBackupResult,
   scheduledBackupFailure,
 } from "../lib/backup/index.ts";
 import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
 import { rotateToJson } from "../lib/output/index.ts";
-import { findVanished, KEEP_TAG } from "../lib/retention/index.ts";
+import { KEEP_TAG } from "../lib/retention/index.ts";
 import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
+import { parallelArgs, parseParallel, reportFleetSummary, reportVanished } from "./_fleet.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
 import { createProgress } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
@@ -42,11 +41,7 @@ export default defineCommand({
       type: "boolean",
       description: "Record the backup as scheduled, then apply retention to each database backed up successfully",
     },
-    parallel: {
-      type: "string",
-      description: `Back up this many databases at once (default: one per CPU, at most ${MAX_PARALLEL}; 1: in turn)`,
-      valueHint: "N",
-    },
+    ...parallelArgs,
     pin: { type: "boolean", description: `Tag the backup "${KEEP_TAG}": rotation never removes it` },
     "accept-shrink": {
       type: "boolean",
@@ -87,23 +82,11 @@ export default defineCommand({
     });
     for (const w of result.notifyWarnings) ctx.logger.warn(w);
     // A run over the whole config says which discovered databases are gone (their backups stay).
-    if (pingJob)
-      for (const v of await findVanished(ctx.config))
-        ctx.logger.info(
-          `${v.database}: ${v.source} is no longer found by ${v.pattern}; its backups are kept and rotate by its entry's policy`,
-        );
+    if (pingJob) await reportVanished(ctx, ctx.config);
     report(ctx, result, { parallel, startedMs });
   }),
   cleanup: writeMetricsAfterRun,
 });
-
-function parseParallel(raw: string | undefined): number {
-  if (raw === undefined) return defaultParallel();
-  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new UsageError(`--parallel takes a whole number from 1 to 64, not "${raw}"`);
-  return n;
-}
 
 function parseTags(raw: string | undefined): string[] {
   const tags = (raw ?? "")
@@ -140,19 +123,7 @@ function report(
     if (r.ok && r.shrunk && r.shrinkAccepted) ctx.logger.info(describeShrink(r.database, r.rawSize!, r.shrunk, true));
     else if (r.ok && r.shrunk) ctx.logger.warn(describeShrink(r.database, r.rawSize!, r.shrunk));
   }
-  if (results.length > 1) {
-    const failed = results.filter((r) => !r.ok).length;
-    const secs = ((Date.now() - run.startedMs) / 1000).toFixed(1);
-    const line = `${results.length - failed} of ${results.length} databases backed up in ${secs}s (${Math.min(run.parallel, results.length)} at a time)`;
-    if (failed)
-      ctx.logger.warn(
-        `${line}; failed: ${results
-          .filter((r) => !r.ok)
-          .map((r) => r.database)
-          .join(", ")}`,
-      );
-    else ctx.logger.info(line);
-  }
+  reportFleetSummary(ctx, results, run);
   reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);
   const rotationOf = (r: BackupResult) => (r.ok ? rotations?.find((x) => x.database === r.database) : undefined);
