@@ -14,8 +14,9 @@ _sqlbak() {
         --timeout) COMPREPLY=(); return ;;
         --tag) COMPREPLY=(); return ;;
         --kind) COMPREPLY=($(compgen -W "manual scheduled" -- "$cur")); return ;;
+        --parallel) COMPREPLY=(); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --timeout --tag --kind --rotate --pin --accept-shrink --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --timeout --tag --kind --rotate --parallel --pin --accept-shrink --help -h" -- "$cur")); return; fi
       compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))
       ;;
     list)

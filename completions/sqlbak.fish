@@ -29,6 +29,7 @@ complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l timeout -x -d 'Sto
 complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l tag -x -d 'Tags for the backup, comma-separated'
 complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l kind -x -a 'manual scheduled' -d 'Kind recorded in the manifest (default: manual)'
 complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l rotate -d 'Record the backup as scheduled, then apply retention to each database backed up successfully'
+complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l parallel -x -d 'Back up this many databases at once (default: one per CPU, at most 8; 1: in turn)'
 complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l pin -d 'Tag the backup "keep": rotation never removes it'
 complete -c sqlbak -n '__fish_seen_subcommand_from backup' -l accept-shrink -d 'The database shrank on purpose: record it, stop keeping the backup from before the shrink and clear the health problem'
 complete -c sqlbak -n '__fish_seen_subcommand_from backup' -s h -l help -d 'Show help for this command'

@@ -41,6 +41,7 @@ _sqlbak() {
         '--tag=''[Tags for the backup, comma-separated]:tag: ' \
         '--kind=''[Kind recorded in the manifest (default: manual)]:kind:(manual scheduled)' \
         '--rotate''[Record the backup as scheduled, then apply retention to each database backed up successfully]' \
+        '--parallel=''[Back up this many databases at once (default: one per CPU, at most 8; 1: in turn)]:parallel: ' \
         '--pin''[Tag the backup "keep": rotation never removes it]' \
         '--accept-shrink''[The database shrank on purpose: record it, stop keeping the backup from before the shrink and clear the health problem]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \

@@ -162,14 +162,23 @@ export class RunGuard {
     this.arm();
   }
 
+  /** Databases backing up now (several under `backup --parallel`), each with its own deadline if it has a `timeout`. */
+  private readonly active = new Map<string, { p: DatabaseProgress; deadline: number | null }>();
+
   onDatabase(p: DatabaseProgress): void {
     if (!this.ctx) return;
-    this.current = p.phase === "start" ? p : null;
     const own =
       p.phase === "start" ? this.ctx.config.databases.find((d) => d.name === p.database)?.timeoutMs : undefined;
+    if (p.phase === "start") this.active.set(p.database, { p, deadline: own === undefined ? null : Date.now() + own });
+    else this.active.delete(p.database);
+    // The one whose limit comes first is the one a timeout names.
+    let first: { p: DatabaseProgress; deadline: number | null } | null = null;
+    for (const a of this.active.values())
+      if (!first || (a.deadline ?? Infinity) < (first.deadline ?? Infinity)) first = a;
+    this.current = first?.p ?? null;
     const runDeadline = this.runDeadline;
     this.deadline =
-      own === undefined ? runDeadline : Math.min(runDeadline ?? Number.POSITIVE_INFINITY, Date.now() + own);
+      first?.deadline == null ? runDeadline : Math.min(runDeadline ?? Number.POSITIVE_INFINITY, first.deadline);
     this.arm();
   }
 

@@ -12,6 +12,7 @@ import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
+import { parallelArgs, parseParallel, reportFleetSummary, reportVanished } from "./_fleet.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
 import { createProgress } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
@@ -40,6 +41,7 @@ export default defineCommand({
       type: "boolean",
       description: "Record the backup as scheduled, then apply retention to each database backed up successfully",
     },
+    ...parallelArgs,
     pin: { type: "boolean", description: `Tag the backup "${KEEP_TAG}": rotation never removes it` },
     "accept-shrink": {
       type: "boolean",
@@ -54,10 +56,12 @@ export default defineCommand({
     if (args.pin && !tags.includes(KEEP_TAG)) tags.push(KEEP_TAG);
     if (args.rotate && args.kind === "manual")
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
+    const parallel = parseParallel(args.parallel);
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
     const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
     // The job's monitor hears from runs over every configured database; a one-off `backup NAME` is not the job.
     const pingJob = !args["dry-run"] && args._.length === 0;
+    const startedMs = Date.now();
     await guard.begin(ctx, { job: "backup", pingJob, timeout: args.timeout, configArgs: configArgsOf(args) });
     // Copies never change the exit code: the local backup stands; failures are warned, logged and notified.
     const result = await runScheduledBackup(ctx.config, targets, {
@@ -66,6 +70,7 @@ export default defineCommand({
       dryRun: Boolean(args["dry-run"]),
       acceptShrink: Boolean(args["accept-shrink"]),
       rotate: Boolean(args.rotate),
+      parallel,
       onProgress: (db, done, total) => progress.update(db, done, total),
       onLockWait: (db, owner) =>
         ctx.logger.info(
@@ -76,7 +81,9 @@ export default defineCommand({
       onDatabase: (p) => guard.onDatabase(p),
     });
     for (const w of result.notifyWarnings) ctx.logger.warn(w);
-    report(ctx, result);
+    // A run over the whole config says which discovered databases are gone (their backups stay).
+    if (pingJob) await reportVanished(ctx, ctx.config);
+    report(ctx, result, { parallel, startedMs });
   }),
   cleanup: writeMetricsAfterRun,
 });
@@ -91,7 +98,11 @@ function parseTags(raw: string | undefined): string[] {
   return [...new Set(tags)];
 }
 
-function report(ctx: CommandContext, result: ScheduledBackupResult): void {
+function report(
+  ctx: CommandContext,
+  result: ScheduledBackupResult,
+  run: { parallel: number; startedMs: number },
+): void {
   const { backups: results, copies, rotations } = result;
   for (const r of results) {
     for (const w of r.warnings) ctx.logger.warn(w);
@@ -112,6 +123,7 @@ function report(ctx: CommandContext, result: ScheduledBackupResult): void {
     if (r.ok && r.shrunk && r.shrinkAccepted) ctx.logger.info(describeShrink(r.database, r.rawSize!, r.shrunk, true));
     else if (r.ok && r.shrunk) ctx.logger.warn(describeShrink(r.database, r.rawSize!, r.shrunk));
   }
+  reportFleetSummary(ctx, results, run);
   reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);
   const rotationOf = (r: BackupResult) => (r.ok ? rotations?.find((x) => x.database === r.database) : undefined);

@@ -3,6 +3,7 @@
  * `incremental = true` writes a pages backup (pages.ts) keyed with the
  * folder's id key, anything else today's self-contained file (run.ts).
  */
+import { availableParallelism } from "node:os";
 import { NO_KEYS } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { fetchIdKeyCopies } from "../destinations/index.ts";
@@ -48,19 +49,39 @@ export function backupAsConfigured(
 }
 
 /**
- * Backs up each database in turn; one failing does not stop the others.
- * `around` wraps each database's backup (its pings, ./ping.ts).
+ * A bound on `backup --parallel`: beyond this many databases at once, the disk
+ * and the reader workers (one each) compete more than they overlap.
+ */
+export const MAX_PARALLEL = 8;
+
+/** `--parallel`'s default: one database per CPU, at most MAX_PARALLEL. */
+export function defaultParallel(): number {
+  return Math.max(1, Math.min(availableParallelism(), MAX_PARALLEL));
+}
+
+/**
+ * Backs up the databases, at most `opts.parallel` at once (default 1: in
+ * turn); each under its own folder's lock, one failing never stops the others.
+ * Results come in the order given. `around` wraps each database's backup (its
+ * pings, ./ping.ts).
  */
 export async function runBackups(
   config: ResolvedConfig,
   dbs: ResolvedDatabase[],
-  opts: BackupOptions,
+  opts: BackupOptions & { parallel?: number },
   around?: (db: ResolvedDatabase, run: () => Promise<BackupResult>) => Promise<BackupResult>,
 ): Promise<BackupResult[]> {
-  const results: BackupResult[] = [];
-  for (const db of dbs) {
-    const run = () => backupAsConfigured(config, db, opts);
-    results.push(await (around ? around(db, run) : run()));
-  }
+  const results: BackupResult[] = new Array(dbs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < dbs.length) {
+      const i = next++;
+      const db = dbs[i]!;
+      const run = () => backupAsConfigured(config, db, opts);
+      results[i] = await (around ? around(db, run) : run());
+    }
+  };
+  const lanes = Math.max(1, Math.min(opts.parallel ?? 1, dbs.length));
+  await Promise.all(Array.from({ length: lanes }, worker));
   return results;
 }

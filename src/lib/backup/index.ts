@@ -1,5 +1,5 @@
 /** Takes a backup of each database (snapshot, check, encode, store, manifest) and owns the scheduled pipeline. */
-export { backupAsConfigured, runBackups } from "./as-configured.ts";
+export { backupAsConfigured, defaultParallel, MAX_PARALLEL, runBackups } from "./as-configured.ts";
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
 export { type PagesBackupOptions, writePagesBackup } from "./pages.ts";
 export type { DatabaseProgress } from "./ping.ts";

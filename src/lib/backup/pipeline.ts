@@ -23,6 +23,8 @@ export interface ScheduledBackupOptions extends BackupOptions {
   onStep?: (message: string) => void;
   /** Called as each stage after the backups starts (a progress display ends when the backups do). */
   onStage?: (stage: "copy" | "rotate" | "notify") => void;
+  /** How many databases are backed up at once (default 1: one after the other). */
+  parallel?: number;
   /** Each database's backup starting and ending (a run timeout tracks it). */
   onDatabase?: (progress: DatabaseProgress) => void;
 }

@@ -2,6 +2,7 @@
  * Defaults, then the file, then the environment, validated key by key (every problem at once) into one ResolvedConfig.
  */
 export type { DirDestination, RcloneDestination, ResolvedDestination, S3Destination } from "./destinations.ts";
+export { belongsTo } from "./discover.ts";
 export type { EncryptionConfig } from "./encryption.ts";
 export { type DatabaseHooks, HOOK_EVENTS, type HookEvent, type HooksConfig } from "./hooks.ts";
 export { adHocDatabase, loadConfig, type ResolvedConfig, type ResolvedDatabase } from "./load.ts";

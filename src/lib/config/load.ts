@@ -17,6 +17,7 @@ import {
 } from "../model/index.ts";
 import { applyEnvFile } from "../system/index.ts";
 import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
+import { type DiscoverySource, discoverDatabases } from "./discover.ts";
 import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
 import { type DatabaseHooks, databaseHooks, type HooksConfig, resolveHooks } from "./hooks.ts";
 import type { NotifyConfig } from "./notify.ts";
@@ -24,7 +25,7 @@ import { resolveNotify } from "./notify-resolve.ts";
 import { type PingConfig, resolvePing } from "./ping.ts";
 import { machineTimeZone, type RetentionEntry, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
-import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
+import { type ConfigFile, type DatabaseEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
 import { findTomlErrorPosition } from "./toml-position.ts";
 
 export interface ResolvedDatabase {
@@ -93,6 +94,8 @@ export interface ResolvedConfig {
   /** How new backups are encrypted (age); null: not encrypted. */
   encryption: EncryptionConfig | null;
   databases: ResolvedDatabase[];
+  /** `[[database]]` entries with `glob` or `folder`, for a folder whose database is no longer found (discover.ts). */
+  discovery?: { source: DiscoverySource; baseDir: string; retention?: RetentionPolicy }[];
   /** `[[destination]]`: where each backup is copied after it is complete locally. */
   destinations: ResolvedDestination[];
   /** `[hooks]`: the hooks' timeout, extra variables and global commands (docs/hooks.md). */
@@ -184,6 +187,44 @@ function readToml(file: string): Record<string, unknown> {
   }
 }
 
+/**
+ * The `[[database]]` entries as one database each: a `path` entry as itself, a
+ * `glob`/`folder` entry once per file it finds now. Two databases with one name
+ * are a problem naming both paths: they would share a backup folder.
+ */
+function expandEntries(
+  list: DatabaseEntry[],
+  baseDir: string,
+  problems: string[],
+): { entry: DatabaseEntry; index: number; name: string; path: string }[] {
+  const out: { entry: DatabaseEntry; index: number; name: string; path: string }[] = [];
+  const seen = new Map<string, { index: number; path: string }>();
+  list.forEach((entry, index) => {
+    const found =
+      entry.glob !== undefined || entry.folder !== undefined
+        ? discoverDatabases(entry, baseDir, `database[${index}]`, problems)
+        : [{ path: resolve(baseDir, entry.path), name: entry.name ?? nameFromPath(entry.path) }];
+    for (const { name, path } of found) {
+      const prev = seen.get(name);
+      if (prev === undefined) {
+        seen.set(name, { index, path });
+        out.push({ entry, index, name, path });
+      } else if (prev.index === index && prev.path !== path) {
+        problems.push(
+          `database[${index}]: ${prev.path} and ${path} would both be backed up as "${name}"; ` +
+            "give the entry a name template that tells them apart",
+        );
+      } else if (prev.index !== index) {
+        problems.push(
+          `database[${index}].name: "${name}" is already used by database[${prev.index}] ` +
+            `(${prev.path} and ${path} would share one backup folder)`,
+        );
+      }
+    }
+  });
+  return out;
+}
+
 /** Turns a file name into a database name: `My App.db` → `my-app`. */
 export function nameFromPath(path: string): string {
   const stem = basename(path, extname(path)).toLowerCase();
@@ -235,16 +276,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   const verifyMaxAgeMs = parseSpanMs(merged.verify_max_age!)!;
 
   const hooks = resolveHooks(fromFile.hooks);
-  const seen = new Map<string, number>();
-  const databases: ResolvedDatabase[] = (fromFile.database ?? []).map((d, i) => {
-    const name = d.name ?? nameFromPath(d.path);
-    const prev = seen.get(name);
-    if (prev !== undefined) problems.push(`database[${i}].name: "${name}" is already used by database[${prev}]`);
-    seen.set(name, i);
+  const entries = expandEntries(fromFile.database ?? [], baseDir, problems);
+  const databases: ResolvedDatabase[] = entries.map(({ entry: d, index: i, name, path }) => {
     const c = d.compression ?? compression;
     return {
       name,
-      path: resolve(baseDir, d.path),
+      path,
       probes: d.probes ?? [],
       check: d.check ?? check,
       snapshotMethod: d.snapshot_method ?? merged.snapshot_method!,
@@ -291,7 +328,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     notify,
     ping: resolvePing(
       fromFile.ping,
-      (fromFile.database ?? []).map((d, i) => ({ ...d, name: databases[i]!.name })),
+      entries.map((e) => ({ ...e.entry, name: e.name })),
       env,
     ),
     // "0" is no limit, as for verify_max_age.
@@ -303,6 +340,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     shutdownBackup: fromFile.schedule?.shutdown ?? false,
     encryption: resolveEncryption(fromFile.encryption),
     databases,
+    discovery: (fromFile.database ?? []).flatMap((d) =>
+      d.glob !== undefined || d.folder !== undefined
+        ? [{ source: d, baseDir, retention: resolveRetention(fromFile.retention, d.retention) }]
+        : [],
+    ),
     destinations: resolveDestinations(fromFile.destination, baseDir),
     hooks,
   };

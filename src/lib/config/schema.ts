@@ -16,6 +16,7 @@ import {
   spanProblem,
 } from "../model/index.ts";
 import { checkDestinations, type DestinationEntry } from "./destinations.ts";
+import { discoveryProblems } from "./discover.ts";
 import { checkEncryptionTable, type EncryptionEntry } from "./encryption.ts";
 import { checkHooksTable, type HooksEntry, hooksEnvList } from "./hooks.ts";
 import { checkNotifyTable, commandEnvLists, type NotifyEntry, notifySecretEnv } from "./notify-schema.ts";
@@ -65,7 +66,10 @@ export interface ConfigFile {
 
 export interface DatabaseEntry {
   name?: string;
+  /** The live file; "" when the entry discovers its files (`glob` or `folder`, src/lib/config/discover.ts). */
   path: string;
+  glob?: string;
+  folder?: string;
   probes?: string[];
   check?: CheckLevel;
   snapshot_method?: SnapshotMethodName;
@@ -115,6 +119,8 @@ const TOP_KEYS = [
 const DB_KEYS = [
   "name",
   "path",
+  "glob",
+  "folder",
   "probes",
   "check",
   "snapshot_method",
@@ -238,14 +244,20 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
   const obj = raw as Raw;
   c.unknownKeys(obj, DB_KEYS, prefix);
   const name = c.string(obj, "name", prefix);
-  if (name !== undefined && !DATABASE_NAME_RE.test(name)) {
+  const glob = c.string(obj, "glob", prefix);
+  const folder = c.string(obj, "folder", prefix);
+  const given = (["path", "glob", "folder"] as const).filter((k) => obj[k] !== undefined);
+  if (given.length > 1) c.add(prefix + given[1]!, `set only one of path, glob and folder (also set: ${given[0]})`);
+  const discovers = glob !== undefined || folder !== undefined;
+  if (discovers) for (const p of discoveryProblems({ glob, folder, name })) c.add(prefix + p.key, p.what);
+  if (!discovers && name !== undefined && !DATABASE_NAME_RE.test(name)) {
     c.add(
       `${prefix}name`,
       `"${name}" is not a safe name (use a-z, 0-9, _ and -, at most 64, starting with a letter or digit)`,
     );
   }
   const path = c.string(obj, "path", prefix);
-  if (obj.path === undefined) c.add(`${prefix}path`, "is required");
+  if (given.length === 0) c.add(`${prefix}path`, "is required (or glob or folder, to discover the files)");
   let probes: string[] | undefined;
   if (obj.probes !== undefined) {
     if (!Array.isArray(obj.probes) || obj.probes.some((p) => typeof p !== "string" || p.trim() === "")) {
@@ -255,6 +267,8 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
   const entry: DatabaseEntry = {
     name,
     path: path ?? "",
+    ...(glob !== undefined ? { glob } : {}),
+    ...(folder !== undefined ? { folder } : {}),
     probes,
     check: c.oneOf(obj, "check", prefix, CHECK_LEVELS),
     snapshot_method: c.oneOf(obj, "snapshot_method", prefix, SNAPSHOT_METHOD_NAMES),

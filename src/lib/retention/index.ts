@@ -4,3 +4,4 @@ export { type ForgetOptions, type ForgetResult, forgetBackups } from "./forget.t
 export { KEEP_TAG } from "./policy.ts";
 export { FREE_MARK_RE, markedPieces, type RemoteFreeing } from "./remote-free.ts";
 export { loneRotationFailure, type RotateResult, runRotations } from "./rotate.ts";
+export { findVanished, type VanishedDatabase } from "./vanished.ts";

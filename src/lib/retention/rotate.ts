@@ -52,6 +52,7 @@ import {
   type RetentionInput,
 } from "./policy.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
+import { policyOf } from "./vanished.ts";
 
 export interface RotateOptions {
   dryRun: boolean;
@@ -338,7 +339,7 @@ export async function runRotations(
   const results: RotateResult[] = [];
   if (!opts.dryRun) sweepStaleStaging(config.backupDir, (opts.now?.() ?? new Date()).getTime());
   for (const name of databases) {
-    const policy = config.databases.find((d) => d.name === name)?.retention ?? config.retention;
+    const policy = await policyOf(config, name);
     const r = await rotateDatabase(config, name, policy, opts);
     // Only after a local rotation that worked: its decisions (and removals) are what the destinations follow.
     if (r.ok && config.destinations.length > 0) {
