@@ -122,6 +122,7 @@ describe("loadConfig resolution", () => {
         check: "quick",
         snapshotMethod: "pages",
         incremental: true,
+        destinationRetention: {},
         compression: "zstd",
         compressionLevel: 3,
         maxAgeMs: 26 * 3_600_000,

@@ -169,7 +169,12 @@ export function renderManPage(input: ManPageInput): string {
     ".SH SEE ALSO",
     "\\fBsqlite3\\fR(1), \\fBsystemd.timer\\fR(5), \\fBcrontab\\fR(5); the README and docs/ folder of the sqlbak sources.",
   );
-  return `${out.join("\n")}\n`;
+  return asciiRoff(`${out.join("\n")}\n`);
+}
+
+/** Every character past ASCII as roff's `\[uXXXX]`: groff reads its input as Latin-1 and warns otherwise. */
+function asciiRoff(page: string): string {
+  return page.replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`);
 }
 
 /** Parses the EXIT CODES block of `--help` (`  0  success` lines) into [code, meaning] pairs. */
