@@ -88,28 +88,19 @@ export function encodeMap(map: PageMap): Uint8Array {
  * Throws PageFormatError naming `what` (the file) and the first problem.
  */
 export function decodeMap(bytes: Uint8Array, what = "page map"): PageMap {
-  const r = new ByteReader(bytes, what);
-  r.magic(MAP_MAGIC);
-  const version = r.u32();
-  if (version !== MAP_VERSION) r.fail(`format version ${version} is not one this sqlbak reads (${MAP_VERSION})`);
-  const pageSize = r.u32();
-  const pageCount = r.u32();
-  const runCount = r.u32();
-  if (bytes.length !== HEADER_BYTES + RUN_BYTES * runCount)
-    r.fail(`${runCount} runs need ${HEADER_BYTES + RUN_BYTES * runCount} bytes, the map has ${bytes.length}`);
+  const { pageSize, pageCount, runs: cols } = decodeMapColumns(bytes, what);
   const runs: PageRun[] = [];
-  for (let i = 0; i < runCount; i++) {
-    const firstPage = r.u32();
-    const count = r.u32();
-    const pack = r.u32();
-    const firstEntry = r.u32();
-    const stride = r.u32();
-    runs.push({ firstPage, count, pack, firstEntry, stride: stride as 0 | 1 });
-  }
-  r.end();
+  for (let c = 0; c < cols.length; c += RUN_FIELDS)
+    runs.push({
+      firstPage: cols[c + FIRST_PAGE]!,
+      count: cols[c + COUNT]!,
+      pack: cols[c + PACK]!,
+      firstEntry: cols[c + FIRST_ENTRY]!,
+      stride: cols[c + STRIDE] as 0 | 1,
+    });
   const map = { pageSize, pageCount, runs };
   const problems = runProblems(map);
-  if (problems.length > 0) r.fail(problems[0]!);
+  if (problems.length > 0) throw new PageFormatError(`${what}: ${problems[0]}`);
   return map;
 }
 
