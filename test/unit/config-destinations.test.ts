@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
+import { hostKey } from "../../src/lib/config/destinations.ts";
 import { configProject as load, configProblems as problemsOf } from "../helpers/config.ts";
 
 describe("[[destination]] resolution", () => {
@@ -43,6 +44,15 @@ the sftp remote path stays as written`, () => {
     ]);
   });
 
+  it("puts this machine's short host name, as a key, where an S3 prefix says {hostname}", () => {
+    const { config } = load(`[[destination]]\nname = "s3"\ntype = "s3"\nbucket = "b"\nprefix = "fleet/{hostname}/db"`);
+    const d = config().destinations[0]!;
+    expect(d.type === "s3" && d.prefix).toBe(`fleet/${hostKey()}/db`);
+    expect(hostKey()).toMatch(/^[a-z0-9-]+$/);
+    expect(hostKey("Web_01.Example.COM")).toBe("web-01");
+    expect(hostKey("")).toBe("host");
+  });
+
   it("no [[destination]]: an empty list", () => {
     expect(load("").config().destinations).toEqual([]);
   });
@@ -54,6 +64,11 @@ the sftp remote path stays as written`, () => {
       "a prefix that climbs",
       `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nprefix = "a/../b"`,
       /destination\[0\]\.prefix: "a\/\.\.\/b" is not a safe key prefix/,
+    ],
+    [
+      "a prefix with an unknown placeholder",
+      `[[destination]]\nname = "s"\ntype = "s3"\nbucket = "b"\nprefix = "a/{host}"`,
+      /destination\[0\]\.prefix: "a\/\{host\}" has a placeholder other than \{hostname\}/,
     ],
     [
       "an endpoint with a path",

@@ -4,7 +4,7 @@
  * Credentials are never read from the config itself: an S3 entry names the
  * environment variables that hold them, or the standard AWS variables apply.
  */
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { checkRetentionTable, type RetentionEntry } from "./retention.ts";
 
@@ -127,6 +127,8 @@ function checkValue(key: string, v: unknown, at: string, add: AddProblem): strin
     add(at, `"${v}" is not an http(s) URL without a path (the bucket goes in bucket)`);
   else if (key === "prefix" && (v.split("/").some((s) => s === "." || s === "..") || /\s/.test(v)))
     add(at, `"${v}" is not a safe key prefix`);
+  else if (key === "prefix" && /\{(?!hostname\})[^}]*\}/.test(v))
+    add(at, `"${v}" has a placeholder other than {hostname}`);
   else if (key === "remote" && !RCLONE_REMOTE_RE.test(v))
     add(
       at,
@@ -227,7 +229,7 @@ export function resolveDestinations(entries: DestinationEntry[] | undefined, bas
           type: "s3",
           endpoint: str(e.endpoint)?.replace(/\/$/, ""),
           bucket: String(e.bucket ?? ""),
-          prefix: (str(e.prefix) ?? "").replace(/^\/+|\/+$/g, ""),
+          prefix: (str(e.prefix) ?? "").replace(/^\/+|\/+$/g, "").replaceAll("{hostname}", hostKey()),
           region: str(e.region),
           accessKeyIdEnv: str(e.access_key_id_env) ?? "AWS_ACCESS_KEY_ID",
           secretAccessKeyEnv: str(e.secret_access_key_env) ?? "AWS_SECRET_ACCESS_KEY",
@@ -261,4 +263,13 @@ export function resolveDestinations(entries: DestinationEntry[] | undefined, bas
       }
     }
   });
+}
+
+/**
+ * `{hostname}` in an S3 prefix: this machine's short host name, lowercased,
+ * every character other than a-z, 0-9 and `-` as `-` (docs/destinations.md),
+ * so machines sharing one bucket keep their backups apart.
+ */
+export function hostKey(name = hostname()): string {
+  return (name.split(".")[0] ?? "").toLowerCase().replace(/[^a-z0-9-]/g, "-") || "host";
 }
