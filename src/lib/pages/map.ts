@@ -90,7 +90,16 @@ export function encodeMap(map: PageMap): Uint8Array {
 export function decodeMap(bytes: Uint8Array, what = "page map"): PageMap {
   const { pageSize, pageCount, runs: cols } = decodeMapColumns(bytes, what);
   const runs: PageRun[] = [];
-  for (let c = 0; c < cols.length; c += RUN_FIELDS)
+  pushRuns(runs, cols, cols.length / RUN_FIELDS);
+  const map = { pageSize, pageCount, runs };
+  const problems = runProblems(map);
+  if (problems.length > 0) throw new PageFormatError(`${what}: ${problems[0]}`);
+  return map;
+}
+
+/** Appends to `runs` the first `count` runs of `cols` (run columns), as objects. */
+function pushRuns(runs: PageRun[], cols: Uint32Array, count: number): void {
+  for (let c = 0; c < count * RUN_FIELDS; c += RUN_FIELDS)
     runs.push({
       firstPage: cols[c + FIRST_PAGE]!,
       count: cols[c + COUNT]!,
@@ -98,10 +107,6 @@ export function decodeMap(bytes: Uint8Array, what = "page map"): PageMap {
       firstEntry: cols[c + FIRST_ENTRY]!,
       stride: cols[c + STRIDE] as 0 | 1,
     });
-  const map = { pageSize, pageCount, runs };
-  const problems = runProblems(map);
-  if (problems.length > 0) throw new PageFormatError(`${what}: ${problems[0]}`);
-  return map;
 }
 
 /**
@@ -250,16 +255,7 @@ export class MapBuilder {
   /** The map of the pages added so far, as objects (for tests and small maps; backups use encode()). */
   finish(): PageMap {
     const runs: PageRun[] = [];
-    for (const [cols, count] of this.filled()) {
-      for (let c = 0; c < count * RUN_FIELDS; c += RUN_FIELDS)
-        runs.push({
-          firstPage: cols[c + FIRST_PAGE]!,
-          count: cols[c + COUNT]!,
-          pack: cols[c + PACK]!,
-          firstEntry: cols[c + FIRST_ENTRY]!,
-          stride: cols[c + STRIDE] as 0 | 1,
-        });
-    }
+    for (const [cols, count] of this.filled()) pushRuns(runs, cols, count);
     return { pageSize: this.pageSize, pageCount: this.pageCount, runs };
   }
 }
