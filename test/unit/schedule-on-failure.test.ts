@@ -5,11 +5,9 @@
  * units pass `systemd-analyze verify` where it is installed.
  */
 import { describe, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { scheduledJobs } from "../../src/lib/config/schedule.ts";
 import { renderSchedule } from "../../src/lib/schedule/render.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { systemdVerify } from "../helpers/systemd-verify.ts";
 
 const SCHEDULE = { backup: "0 2 * * *", verify: "0 3 * * 0", health: "0 */6 * * *" };
 const OPTS = { system: true, writablePaths: ["/var/backups/sqlbak"], logDir: "/var/log" };
@@ -43,17 +41,12 @@ describe("systemd OnFailure= units", () => {
 
   it.skipIf(!have)("systemd-analyze verify accepts the services, timers and failure units (system and user)", () => {
     for (const system of [true, false]) {
-      const dir = tempDir();
       // verify checks that ExecStart's binary exists: use one that does.
       const jobs = scheduledJobs(SCHEDULE, [process.execPath], "/etc/sqlbak/config.toml");
       const files = renderSchedule("systemd", jobs, { ...OPTS, system }).files;
       expect(files.filter((f) => f.name.endsWith("-failure.service"))).toHaveLength(3);
-      for (const f of files) writeFileSync(join(dir, f.name), f.content);
-      const proc = Bun.spawnSync(
-        ["systemd-analyze", "verify", ...(system ? [] : ["--user"]), ...files.map((f) => join(dir, f.name))],
-        { env: { ...process.env, SYSTEMD_LOG_LEVEL: "warning", XDG_RUNTIME_DIR: tempDir() } },
-      );
-      expect({ system, stderr: proc.stderr.toString() }).toEqual({ system, stderr: "" });
+      const proc = systemdVerify(files, system);
+      expect({ system, stderr: proc.stderr }).toEqual({ system, stderr: "" });
       expect(proc.exitCode).toBe(0);
     }
   });

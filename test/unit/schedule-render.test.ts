@@ -11,6 +11,7 @@ import { toCalendarIntervals } from "../../src/lib/schedule/launchd.ts";
 import { type Platform, type RenderOptions, renderSchedule, spliceCronBlock } from "../../src/lib/schedule/render.ts";
 import { toOnCalendar } from "../../src/lib/schedule/systemd.ts";
 import { toCalendarTriggers } from "../../src/lib/schedule/windows.ts";
+import { systemdVerify } from "../helpers/systemd-verify.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 // Run times are compared in UTC with systemd-analyze; fix the zone for this file.
@@ -161,7 +162,6 @@ describe("real validators", () => {
         const merged = [...new Set(times)].sort().slice(0, 6);
         expect({ cron, times: merged }).toEqual({ cron, times: nextRuns(e, BASE, 6).map(iso) });
       }
-      const dir = tempDir();
       for (const system of [true, false]) {
         // verify checks that ExecStart's binary exists: use one that does.
         const jobs = scheduledJobs(
@@ -170,15 +170,8 @@ describe("real validators", () => {
           "/etc/sqlbak/config.toml",
         );
         const files = renderSchedule("systemd", jobs, { ...OPTS, system }).files;
-        for (const f of files) writeFileSync(join(dir, f.name), f.content);
-        const proc = Bun.spawnSync(
-          ["systemd-analyze", "verify", ...(system ? [] : ["--user"]), ...files.map((f) => join(dir, f.name))],
-          {
-            // --user needs a runtime folder even without a running user manager.
-            env: { ...process.env, SYSTEMD_LOG_LEVEL: "warning", XDG_RUNTIME_DIR: tempDir() },
-          },
-        );
-        expect({ system, stderr: proc.stderr.toString() }).toEqual({ system, stderr: "" });
+        const proc = systemdVerify(files, system);
+        expect({ system, stderr: proc.stderr }).toEqual({ system, stderr: "" });
         expect(proc.exitCode).toBe(0);
       }
     },

@@ -4,12 +4,10 @@
  * with its ordering, and accepted by `systemd-analyze verify` (system and user).
  */
 import { describe, expect, it } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { scheduledJobs } from "../../src/lib/config/schedule.ts";
 import { renderSchedule } from "../../src/lib/schedule/render.ts";
 import { shutdownBackupArgv } from "../../src/lib/schedule/shutdown.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { systemdVerify } from "../helpers/systemd-verify.ts";
 
 const OPTS = { system: true, writablePaths: ["/var/backups/sqlbak"], logDir: "/var/log" };
 const have = Bun.which("systemd-analyze") !== null;
@@ -60,18 +58,13 @@ describe("systemd shutdown backup unit", () => {
 
   it.skipIf(!have)("systemd-analyze verify accepts it beside the jobs' units (system and user)", () => {
     for (const system of [true, false]) {
-      const dir = tempDir();
       // verify checks that ExecStart's and ExecStop's binaries exist: use one that does.
       const jobs = scheduledJobs({ backup: "0 2 * * *" }, [process.execPath], "/etc/sqlbak/config.toml");
       const shutdownArgv = shutdownBackupArgv([process.execPath], "/etc/sqlbak/config.toml", null);
       const files = renderSchedule("systemd", jobs, { ...OPTS, system, shutdownArgv }).files;
       expect(files.map((f) => f.name)).toContain("sqlbak-shutdown.service");
-      for (const f of files) writeFileSync(join(dir, f.name), f.content);
-      const proc = Bun.spawnSync(
-        ["systemd-analyze", "verify", ...(system ? [] : ["--user"]), ...files.map((f) => join(dir, f.name))],
-        { env: { ...process.env, SYSTEMD_LOG_LEVEL: "warning", XDG_RUNTIME_DIR: tempDir() } },
-      );
-      expect({ system, stderr: proc.stderr.toString() }).toEqual({ system, stderr: "" });
+      const proc = systemdVerify(files, system);
+      expect({ system, stderr: proc.stderr }).toEqual({ system, stderr: "" });
       expect(proc.exitCode).toBe(0);
     }
   });
