@@ -10,12 +10,32 @@ import S3rver from "s3rver";
 /** s3rver accepts exactly this key pair; anything else is InvalidAccessKeyId / SignatureDoesNotMatch. */
 export const S3_KEY = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
 
+/** One request the server received, as it came in. */
+export interface S3Request {
+  method: string;
+  /** The path with the bucket, URL-decoded: `/backups/sqlbak/prod/app/app-….json`. */
+  path: string;
+  query: URLSearchParams;
+}
+
 export interface S3Server {
   endpoint: string;
   bucket: string;
   /** Folder where s3rver keeps the objects. */
   dir: string;
+  /** Every request since the start (or the last `requests.length = 0`), in order. */
+  requests: S3Request[];
   stop(): Promise<void>;
+}
+
+/** ListObjects(V2) requests: a GET of the bucket itself. */
+export function listRequests(requests: S3Request[]): S3Request[] {
+  return requests.filter((r) => r.method === "GET" && /^\/[^/]+\/?$/.test(r.path));
+}
+
+/** GETs of objects whose key ends in `suffix` (`.json`: manifests and markers). */
+export function objectGets(requests: S3Request[], suffix = ""): S3Request[] {
+  return requests.filter((r) => r.method === "GET" && /^\/[^/]+\/./.test(r.path) && r.path.endsWith(suffix));
 }
 
 export async function startS3(bucket = "backups"): Promise<S3Server> {
@@ -28,10 +48,17 @@ export async function startS3(bucket = "backups"): Promise<S3Server> {
     configureBuckets: [{ name: bucket, configs: [] }],
   });
   const { port } = await server.run();
+  const requests: S3Request[] = [];
+  // A second listener only looks: s3rver's own handler answers every request.
+  server.httpServer?.on("request", (req) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    requests.push({ method: req.method ?? "", path: decodeURIComponent(url.pathname), query: url.searchParams });
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     dir,
+    requests,
     async stop() {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -161,7 +161,9 @@ export function createS3Backend(d: S3Destination, env: NodeJS.ProcessEnv = proce
         do {
           const page = await client.list({ prefix: root + prefix, continuationToken, maxKeys: 1000 });
           for (const o of page.contents ?? []) {
-            if (o.key.startsWith(root)) out.push({ key: o.key.slice(root.length), size: o.size ?? 0 });
+            if (!o.key.startsWith(root)) continue;
+            const etag = o.eTag?.replace(/"/g, "").toLowerCase();
+            out.push({ key: o.key.slice(root.length), size: o.size ?? 0, ...(etag ? { etag } : {}) });
           }
           continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
         } while (continuationToken);

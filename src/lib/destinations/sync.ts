@@ -22,9 +22,11 @@ import { DATA_FILE_RE, MAP_FILE_RE, manifestFileName, parseBackupId, storedPages
 import {
   appendOpLog,
   type Backend,
+  type ListingCache,
   type LoggedEntry,
   listBackups,
   listFolder,
+  openListingCache,
   readOpLog,
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
@@ -115,9 +117,11 @@ async function syncDatabase(
   database: string,
   result: CopyResult,
   opts: SyncOptions,
+  cache: ListingCache,
 ) {
   const local = await listFolder(config.backupDir, database);
-  const remote = await listBackups(backend, database);
+  // Presence from the listing: a manifest it shows unchanged since this machine last read or wrote it is not read again.
+  const remote = await listBackups(backend, database, undefined, cache);
   const there = new Set(remote.backups.map((b) => b.manifest.id));
   const localIds = new Set(local.backups.map((b) => b.manifest.id));
   const nowMs = (opts.now?.() ?? new Date()).getTime();
@@ -160,12 +164,13 @@ async function syncDatabase(
       },
     };
     if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`), state)) {
+      cache.rememberUpload(manifestFileName(b.manifest.id), b.manifestPath);
       result.uploaded.push(b.manifest.id);
       result.uploaded_bytes += bytes;
       there.add(b.manifest.id);
     }
   }
-  await syncMarks(backend, local.backups, remote.backups, there, result);
+  await syncMarks(backend, local.backups, remote.backups, there, result, cache);
 }
 
 /** Ids `forget` removed from `database` here, from the op log. */
@@ -186,6 +191,7 @@ async function syncMarks(
   remote: Awaited<ReturnType<typeof listBackups>>["backups"],
   there: Set<string>,
   result: CopyResult,
+  cache: ListingCache,
 ) {
   const remoteById = new Map(remote.map((b) => [b.manifest.id, b]));
   for (const b of local) {
@@ -195,7 +201,9 @@ async function syncMarks(
     const key = `${b.manifest.database}/${tagsMarkName(id)}`;
     if (b.mark) {
       if (theirs && serializeTagMark(theirs.value) === serializeTagMark(b.mark.value)) continue;
-      await backend.put(join(dirname(b.manifestPath), tagsMarkName(id)), key);
+      const path = join(dirname(b.manifestPath), tagsMarkName(id));
+      await backend.put(path, key);
+      cache.rememberUpload(tagsMarkName(id), path);
     } else if (theirs) await backend.remove(theirs.key);
     else continue;
     result.marks_synced.push(id);
@@ -236,7 +244,12 @@ export async function syncDestinations(
         if (opened instanceof Error) throw opened;
         // Read once for the whole run, before any copy of this run is logged.
         log ??= readOpLog(config.logFile);
-        await syncDatabase(config, opened, dest, database, r, { ...opts, log });
+        const cache = openListingCache(config.backupDir, dest.name, opened.describe, database);
+        try {
+          await syncDatabase(config, opened, dest, database, r, { ...opts, log }, cache);
+        } finally {
+          cache.save();
+        }
         r.ok = true;
       } catch (err) {
         r.error = describeFailure(err);

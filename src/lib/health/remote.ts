@@ -6,7 +6,14 @@
 import type { ResolvedConfig } from "../config/index.ts";
 import { tryOpenBackend } from "../destinations/index.ts";
 import { describeError, storedBytesOf } from "../model/index.ts";
-import { type FolderListing, type ListingProblem, type LoggedEntry, listBackups, readOpLog } from "../store/index.ts";
+import {
+  type FolderListing,
+  type ListingProblem,
+  type LoggedEntry,
+  listBackups,
+  openListingCache,
+  readOpLog,
+} from "../store/index.ts";
 
 /** A backup named in a report: its id, when it was taken, and how long ago. */
 export interface BackupRef {
@@ -69,7 +76,8 @@ export async function gatherDestinationStats(
       };
       try {
         if (opened instanceof Error) throw opened;
-        const remote = await listBackups(opened, l.database);
+        const cache = openListingCache(config.backupDir, dest.name, opened.describe, l.database);
+        const remote = await listBackups(opened, l.database, now, cache).finally(() => cache.save());
         const ids = new Set(remote.backups.map((b) => b.manifest.id));
         const newest = remote.backups.at(-1)?.manifest;
         const newestLocal = l.backups.at(-1)?.manifest;

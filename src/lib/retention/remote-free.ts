@@ -27,6 +27,7 @@ import {
   planFreeing,
   readFreeMarks,
   STALE_PARTIAL_AGE_MS,
+  type TextCache,
 } from "../store/index.ts";
 import { pausePoint } from "../system/index.ts";
 
@@ -66,7 +67,7 @@ export async function freeAtDestination(
   backend: Backend,
   database: string,
   before: Pick<BackupListing, "pieces">,
-  opts: { now: Date; dryRun: boolean; doomed: Set<string> },
+  opts: { now: Date; dryRun: boolean; doomed: Set<string>; cache?: TextCache },
 ): Promise<RemoteFreeing> {
   const out: RemoteFreeing = { freed: [], freed_bytes: 0, marked: [], pieces_held: [] };
   const { referenced, unreferenced, protected: held } = before.pieces;
@@ -78,7 +79,7 @@ export async function freeAtDestination(
         list: async (prefix) => (await backend.list(prefix)).filter((f) => !opts.doomed.has(f.key)),
       }
     : backend;
-  const listing = await listBackups(view, database, opts.now);
+  const listing = await listBackups(view, database, opts.now, opts.cache);
   const plan = planFreeing(listing);
   if (plan.held.length) {
     out.pieces_held = plan.held.map((p) => p.name);

@@ -13,7 +13,14 @@
  */
 import type { ResolvedConfig, RetentionPolicy } from "../config/index.ts";
 import { describeFailure, openBackend } from "../destinations/index.ts";
-import { appendOpLog, type Backend, listBackups, readOpLog } from "../store/index.ts";
+import {
+  appendOpLog,
+  type Backend,
+  type ListingCache,
+  listBackups,
+  openListingCache,
+  readOpLog,
+} from "../store/index.ts";
 import { describePolicy, KEEP_TAG, type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
 import { freeAtDestination, type RemoteFreeing } from "./remote-free.ts";
 
@@ -51,8 +58,9 @@ async function rotateOne(
   policy: RetentionPolicy,
   opts: { dryRun: boolean; now: Date; timeZone: string; rotatedAway: Set<string>; protect?: PlanOptions["protect"] },
   r: RemoteRotation,
+  cache: ListingCache,
 ) {
-  const remote = await listBackups(backend, database, opts.now);
+  const remote = await listBackups(backend, database, opts.now, cache);
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.
@@ -82,6 +90,7 @@ async function rotateOne(
       r.kept++;
     } else {
       if (!opts.dryRun) {
+        cache.forget(b.manifestKey.slice(database.length + 1));
         await backend.remove(b.manifestKey);
         await backend.remove(b.dataKey);
         if (b.mark) await backend.remove(b.mark.key);
@@ -90,7 +99,7 @@ async function rotateOne(
       r.removed.push(id);
     }
   }
-  Object.assign(r, await freeAtDestination(backend, database, remote, { ...opts, doomed: doomedKeys }));
+  Object.assign(r, await freeAtDestination(backend, database, remote, { ...opts, doomed: doomedKeys, cache }));
 }
 
 /**
@@ -127,7 +136,13 @@ export async function rotateAtDestinations(
     let backend: Backend | null = null;
     try {
       backend = await openBackend(dest);
-      await rotateOne(backend, database, local, destPolicy, { ...opts, timeZone: config.timeZone, rotatedAway }, r);
+      const cache = openListingCache(config.backupDir, dest.name, backend.describe, database);
+      try {
+        const o = { ...opts, timeZone: config.timeZone, rotatedAway };
+        await rotateOne(backend, database, local, destPolicy, o, r, cache);
+      } finally {
+        cache.save();
+      }
       r.ok = true;
     } catch (err) {
       r.error = describeFailure(err);

@@ -26,6 +26,8 @@ export interface RemoteFile {
   size: number;
   /** Modification time, where the folder knows it (a local folder). */
   mtimeMs?: number;
+  /** The ETag (lowercase hex, no quotes), where the folder has one (S3): changes whenever the content does. */
+  etag?: string;
   /**
    * False for an entry that is not a regular file (a symlink, a folder),
    * listed so the listing can report it; folders that list only regular

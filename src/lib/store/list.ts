@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from "../model/index.ts";
 import type { Backend } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
+import type { TextCache } from "./listing-cache.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
 import { applyTagMark, parseTagMark, type TagMark, tagsMarkName } from "./marks.ts";
 
@@ -89,9 +90,16 @@ export interface BackupListing extends FolderListing {
 
 /**
  * Lists one database's folder (an empty listing when it has nothing); the
- * rule is listing.ts. `now` ages unreferenced pieces.
+ * rule is listing.ts. `now` ages unreferenced pieces. With `cache`, a
+ * manifest or tags marker the listing shows unchanged is not read again
+ * (listing-cache.ts), and the texts that parsed are remembered.
  */
-export async function listBackups(folder: Backend, database: string, now = new Date()): Promise<BackupListing> {
+export async function listBackups(
+  folder: Backend,
+  database: string,
+  now = new Date(),
+  cache?: TextCache,
+): Promise<BackupListing> {
   const prefix = databasePrefix(database);
   const local = folder.localPath ? folder.localPath(database) : null;
   const pathOf = (name: string) => (local ? join(local, name) : `${folder.describe}/${database}/${name}`);
@@ -109,9 +117,10 @@ export async function listBackups(folder: Backend, database: string, now = new D
     else
       texts.set(
         name,
-        await folder
-          .readText(`${database}/${name}`)
-          .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+        cache?.lookup(name, entry) ??
+          (await folder
+            .readText(`${database}/${name}`)
+            .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
       );
   }
   const c = classifyFolder(entries, texts, {
@@ -131,9 +140,19 @@ export async function listBackups(folder: Backend, database: string, now = new D
   for (const b of [...c.backups, ...c.missingData]) {
     const entry = byName.get(tagsMarkName(b.manifest.id));
     if (!entry || entry.regular === false || entry.size > MAX_MANIFEST_BYTES) continue;
-    const text = await folder.readText(`${database}/${entry.name}`).catch(() => null);
+    const text =
+      cache?.lookup(entry.name, entry) ?? (await folder.readText(`${database}/${entry.name}`).catch(() => null));
     const mark = parseTagMark(text);
     if (mark) marks.set(b.manifest.id, mark);
+    if (mark && text) cache?.remember(entry.name, entry, text);
+  }
+  if (cache) {
+    // Only what parsed is kept: a manifest that cannot be read or parsed is read (and reported) by every run.
+    for (const b of [...c.backups, ...c.missingData]) {
+      const text = texts.get(b.manifestName);
+      if (typeof text === "string") cache.remember(b.manifestName, byName.get(b.manifestName), text);
+    }
+    cache.keepOnly(new Set(byName.keys()));
   }
   const listed = (manifest: Manifest, manifestName: string): ListedBackup => {
     const mark = marks.get(manifest.id);
