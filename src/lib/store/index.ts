@@ -27,8 +27,8 @@ export {
   type PieceFile,
   type StoredBackup,
 } from "./list.ts";
-export { LISTINGS_DIR, type ListingCache, openListingCache, type TextCache } from "./listing-cache.ts";
 export { describeProblem, type ListingProblem, missingDataProblem, STALE_PARTIAL_AGE_MS } from "./listing.ts";
+export { LISTINGS_DIR, type ListingCache, openListingCache, type TextCache } from "./listing-cache.ts";
 export { freeLocalPieces, listFolder, removeStalePartialFiles, removeStalePartials } from "./local.ts";
 export {
   type BackupDirFolder,

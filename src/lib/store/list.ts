@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from "../model/index.ts";
 import type { Backend } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
-import type { TextCache } from "./listing-cache.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
+import type { TextCache } from "./listing-cache.ts";
 import { applyTagMark, parseTagMark, type TagMark, tagsMarkName } from "./marks.ts";
 
 export interface StoredBackup {

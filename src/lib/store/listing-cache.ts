@@ -117,7 +117,8 @@ export function openListingCache(
       const e = files[name];
       const tag = validator(f);
       let text: string | undefined;
-      if (e && e.size === f.size && ((tag !== undefined && e.tag === tag) || (f.etag && f.etag === e.md5))) text = e.text;
+      if (e && e.size === f.size && ((tag !== undefined && e.tag === tag) || (f.etag && f.etag === e.md5)))
+        text = e.text;
       return text ?? fromLocal(name, f);
     },
     remember(name, f, text) {
