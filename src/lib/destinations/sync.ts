@@ -90,7 +90,11 @@ export async function uploadBackup(
   if (leftover) await backend.remove(dataKey);
   const pages = storedPages(m);
   const s: UploadState | null = pages
-    ? { present: state?.present ?? (await presentFiles(backend, m.database)), onUploaded: state?.onUploaded }
+    ? {
+        present: state?.present ?? (await presentFiles(backend, m.database)),
+        onUploaded: state?.onUploaded,
+        cache: state?.cache,
+      }
     : null;
   const sent = pages && s ? await uploadPacks(backend, dest, b, pages, s) : null;
   await putChecked(backend, dest, b.dataPath, dataKey, {
@@ -159,6 +163,7 @@ async function syncDatabase(
     let bytes = 0;
     const state = {
       present,
+      cache,
       onUploaded: (_key: string, size: number) => {
         bytes += size;
       },

@@ -26,7 +26,7 @@ import { dirname, join } from "node:path";
 import type { ResolvedDestination } from "../config/index.ts";
 import { PACK_FILE_RE, packIndexName, type StoredPages } from "../model/index.ts";
 import { ID_KEY_COPY_RE } from "../pages/index.ts";
-import { type Backend, markedPieces, type StoredBackup } from "../store/index.ts";
+import { type Backend, markedPieces, type StoredBackup, type TextCache } from "../store/index.ts";
 import { removeQuietly, tempPathFor } from "../system/index.ts";
 
 /** SHA-256 of a local file, streamed. */
@@ -42,6 +42,8 @@ export interface UploadState {
   present: Map<string, number>;
   /** Called with each file uploaded (its key and bytes), the manifest excepted. */
   onUploaded?: (key: string, size: number) => void;
+  /** Texts at the destination this machine has seen (its free marks are read through it). */
+  cache?: TextCache;
 }
 
 /**
@@ -185,7 +187,7 @@ export async function reuploadMarked(
   sent: Set<string>,
 ): Promise<void> {
   const database = b.manifest.database;
-  const marked = await markedPieces(backend, database);
+  const marked = await markedPieces(backend, database, state.cache);
   if (marked.size === 0) return;
   const folder = dirname(b.dataPath);
   for (const p of pages.packs) {

@@ -85,7 +85,7 @@ export async function freeAtDestination(
     out.pieces_held = plan.held.map((p) => p.name);
     return out;
   }
-  const marks = await readFreeMarks(backend, database);
+  const marks = await readFreeMarks(backend, database, opts.cache);
   const ripe = marks.filter((m) => opts.now.getTime() - m.at.getTime() >= STALE_PARTIAL_AGE_MS);
   const ripeNames = new Set(ripe.flatMap((m) => m.pieces));
   const markedNames = new Set(marks.flatMap((m) => m.pieces));

@@ -8,6 +8,7 @@
  */
 import { MAX_MANIFEST_BYTES, PACK_FILE_RE, PACK_INDEX_RE, parseBackupId } from "../model/index.ts";
 import type { Backend } from "./backend.ts";
+import type { TextCache } from "./listing-cache.ts";
 
 /** A mark's name; never a backup id (those end in 8 hex), so the listing ignores it. */
 export const FREE_MARK_RE = /^free-(\d{8}T\d{9}Z)-([0-9a-f]{16})\.json$/;
@@ -27,18 +28,23 @@ const markAt = (ts: string) => parseBackupId(`x-${ts}-00000000`)?.createdAt ?? n
  * skipped: a mark only ever allows a removal, so ignoring it is safe (its
  * pieces are marked again).
  */
-export async function readFreeMarks(backend: Backend, database: string): Promise<FreeMark[]> {
+export async function readFreeMarks(backend: Backend, database: string, cache?: TextCache): Promise<FreeMark[]> {
   const marks: FreeMark[] = [];
   for (const f of await backend.list(`${database}/`)) {
-    const m = FREE_MARK_RE.exec(f.key.slice(database.length + 1));
+    const name = f.key.slice(database.length + 1);
+    const m = FREE_MARK_RE.exec(name);
     const at = m ? markAt(m[1]!) : null;
     if (!at || f.regular === false || f.size > MAX_MANIFEST_BYTES) continue;
     try {
-      const parsed = JSON.parse((await backend.readText(f.key)) ?? "null") as { pieces?: unknown };
+      // A mark is never rewritten under its name: one the listing shows unchanged is not read again.
+      const text = cache?.lookup(name, f) ?? (await backend.readText(f.key));
+      const parsed = JSON.parse(text ?? "null") as { pieces?: unknown };
       const pieces = Array.isArray(parsed?.pieces) ? parsed.pieces : null;
       const named = (n: unknown): n is string =>
         typeof n === "string" && (PACK_FILE_RE.test(n) || PACK_INDEX_RE.test(n));
-      if (pieces?.every(named)) marks.push({ key: f.key, at, pieces });
+      if (!text || !pieces?.every(named)) continue;
+      marks.push({ key: f.key, at, pieces });
+      cache?.remember(name, f, text);
     } catch {
       // unreadable: skipped (see above)
     }
@@ -47,6 +53,6 @@ export async function readFreeMarks(backend: Backend, database: string): Promise
 }
 
 /** Names of every piece some mark in `database`'s folder lists: what a sync uploads again before its manifest. */
-export async function markedPieces(backend: Backend, database: string): Promise<Set<string>> {
-  return new Set((await readFreeMarks(backend, database)).flatMap((m) => m.pieces));
+export async function markedPieces(backend: Backend, database: string, cache?: TextCache): Promise<Set<string>> {
+  return new Set((await readFreeMarks(backend, database, cache)).flatMap((m) => m.pieces));
 }
