@@ -7,10 +7,10 @@
  * reported by every run and still holds the packs it might name.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { S3Client } from "bun";
-import { exec, makeProject, type Project } from "../helpers/backups.ts";
+import { createAppDatabase, exec, makeProject, type Project } from "../helpers/backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { listRequests, objectGets, S3_KEY, type S3Server, s3DestinationToml, startS3 } from "../helpers/s3.ts";
@@ -161,5 +161,38 @@ and the packs only it names are held, not marked or freed`, async () => {
     expect(at.pieces_held).toEqual(expect.arrayContaining(onlyItsOwn));
     expect(rotate.manifestGets).toContain(objectPath(name));
     for (const n of onlyItsOwn) expect(await bucket().exists(`${PREFIX}/app/${n}`)).toBe(true);
+  });
+
+  it(`a run over many databases lists the destination once (a page per 1,000 keys), \
+not each database's folder, and reads no manifest`, async () => {
+    PREFIX = `fleet${++seq}`;
+    const dest = s3DestinationToml(s3).replace('prefix = "sqlbak/prod"', `prefix = "${PREFIX}"`);
+    p = makeProject({ toml: "[retention]\nkeep_last = 1000\n", dbToml: dest, incremental: false });
+    const dbs = join(p.dir, "tenants");
+    mkdirSync(dbs);
+    for (let i = 0; i < 20; i++) createAppDatabase(join(dbs, `t${i}.db`), 5, 100);
+    writeFileSync(
+      join(p.dir, "sqlbak.toml"),
+      `${readFileSync(join(p.dir, "sqlbak.toml"), "utf8")}
+[[database]]\nfolder = "tenants"\n`,
+    );
+    const run = async () => {
+      const out = await json(p, ["backup"]);
+      const bad = out.filter((r: { copies: { ok: boolean }[] }) => !r.copies[0]?.ok);
+      expect(bad).toEqual([]);
+      expect(out).toHaveLength(21);
+    };
+    await run();
+    s3.requests.length = 0;
+    await run();
+    // One whole listing; the uploads of the new full backups list nothing.
+    expect(listRequests(s3.requests).length).toBe(1);
+    expect(objectGets(s3.requests, ".json")).toEqual([]);
+    const stats = await counted(p, ["stats"]);
+    expect(stats.out.destinations).toHaveLength(21);
+    expect(
+      stats.out.destinations.every((d: { count: number; missing: number }) => d.count === 2 && d.missing === 0),
+    ).toBe(true);
+    expect([stats.lists, stats.manifestGets]).toEqual([1, []]);
   });
 });

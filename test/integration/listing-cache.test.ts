@@ -34,7 +34,7 @@ function setup() {
   const list = async (location = nas.describe) => {
     reads.length = 0;
     const cache = openListingCache(join(s.dir, "backups"), "nas", location, "app");
-    const l = await listBackups(nas, "app", new Date(), cache);
+    const l = await listBackups(nas, "app", new Date(), { cache });
     cache.save();
     return { l, reads: [...reads].sort() };
   };

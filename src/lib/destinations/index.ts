@@ -2,4 +2,4 @@
 export { listFrom, withFetched } from "./catalog.ts";
 export { fetchIdKeyCopies, type IdKeyFetchResult } from "./id-key-fetch.ts";
 export { describeFailure, findDestination, openBackend, tryOpenBackend, withBackend } from "./open.ts";
-export { type CopyResult, syncDestinations } from "./sync.ts";
+export { type CopyResult, listsWhole, syncDestinations } from "./sync.ts";

@@ -22,11 +22,14 @@ import { DATA_FILE_RE, MAP_FILE_RE, manifestFileName, parseBackupId, storedPages
 import {
   appendOpLog,
   type Backend,
+  type BackupListing,
   type ListingCache,
   type LoggedEntry,
   listBackups,
+  listByDatabase,
   listFolder,
   openListingCache,
+  type RemoteFile,
   readOpLog,
   STALE_PARTIAL_AGE_MS,
   type StoredBackup,
@@ -65,6 +68,17 @@ export interface SyncOptions {
   /** The op log, read once per run (forgotten backups); read here when absent. */
   log?: LoggedEntry[];
   onStep?: (message: string) => void;
+  /** This database's files from the run's one listing of the destination (listed here when absent). */
+  files?: RemoteFile[];
+}
+
+/**
+ * Whether a run over `count` databases lists the whole destination once instead of each
+ * database's folder: at S3 from 16 databases on (a listing page holds 1,000 keys, so a few pages
+ * replace a request per database). A local folder lists cheaply anyway; SFTP and rclone list each.
+ */
+export function listsWhole(dest: ResolvedDestination, count: number): boolean {
+  return dest.type === "s3" && count >= 16;
 }
 
 export { sha256File } from "./upload-pages.ts";
@@ -124,27 +138,24 @@ async function syncDatabase(
   cache: ListingCache,
 ) {
   const local = await listFolder(config.backupDir, database);
-  // Presence from the listing: a manifest it shows unchanged since this machine last read or wrote it is not read again.
-  const remote = await listBackups(backend, database, undefined, cache);
-  const there = new Set(remote.backups.map((b) => b.manifest.id));
   const localIds = new Set(local.backups.map((b) => b.manifest.id));
   const nowMs = (opts.now?.() ?? new Date()).getTime();
-  // Data without a manifest whose local backup is gone (rotated) will never be completed: remove it once stale.
-  for (const p of remote.partials) {
-    const name = p.key.split("/")[1]!;
-    const id = DATA_FILE_RE.exec(name)?.[1] ?? MAP_FILE_RE.exec(name)?.[1];
-    const created = id === undefined ? undefined : parseBackupId(id)?.createdAt.getTime();
-    if (id === undefined || created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS)
-      continue;
-    await backend.remove(p.key);
-    result.removed_partials.push(p.key);
-  }
-  // Forgotten here (op log), so forgotten there: manifest first, data second, marker last; its packs are left to
-  // the two-phase freeing of the destination's rotation. A copy sqlbak did not forget here is never touched.
   const forgotten = forgottenIds(opts.log ?? readOpLog(config.logFile), database);
-  for (const b of [...remote.backups, ...remote.missingData]) {
+  // Presence from the listing: a manifest it shows unchanged since this machine last read or wrote it is not read again.
+  let remote = await listBackups(backend, database, undefined, { cache, files: opts.files });
+  let removals = toRemove(remote, localIds, forgotten, nowMs);
+  // The run's one listing of the destination may be minutes old by now: what removes anything works from a fresh one.
+  if (opts.files && (removals.partials.length || removals.forgotten.length)) {
+    remote = await listBackups(backend, database, undefined, { cache });
+    removals = toRemove(remote, localIds, forgotten, nowMs);
+  }
+  const there = new Set(remote.backups.map((b) => b.manifest.id));
+  for (const key of removals.partials) {
+    await backend.remove(key);
+    result.removed_partials.push(key);
+  }
+  for (const b of removals.forgotten) {
     const id = b.manifest.id;
-    if (!forgotten.has(id) || localIds.has(id)) continue;
     opts.onStep?.(`${database}: forgetting ${id} at ${dest.name}`);
     await backend.remove(b.manifestKey);
     await backend.remove(b.dataKey);
@@ -176,6 +187,28 @@ async function syncDatabase(
     }
   }
   await syncMarks(backend, local.backups, remote.backups, there, result, cache);
+}
+
+/**
+ * What a sync removes there: data without a manifest whose local backup is gone (rotated) and which
+ * will never be completed, once stale; and the backups forgotten here (op log), so forgotten there —
+ * manifest first, data second, marker last, its packs left to the two-phase freeing of the
+ * destination's rotation. A copy sqlbak did not forget here is never touched.
+ */
+function toRemove(remote: BackupListing, localIds: Set<string>, forgotten: Set<string>, nowMs: number) {
+  const partials: string[] = [];
+  for (const p of remote.partials) {
+    const name = p.key.split("/")[1]!;
+    const id = DATA_FILE_RE.exec(name)?.[1] ?? MAP_FILE_RE.exec(name)?.[1];
+    const created = id === undefined ? undefined : parseBackupId(id)?.createdAt.getTime();
+    if (id === undefined || created === undefined || localIds.has(id) || nowMs - created < STALE_PARTIAL_AGE_MS)
+      continue;
+    partials.push(p.key);
+  }
+  const gone = [...remote.backups, ...remote.missingData].filter(
+    (b) => forgotten.has(b.manifest.id) && !localIds.has(b.manifest.id),
+  );
+  return { partials, forgotten: gone };
 }
 
 /** Ids `forget` removed from `database` here, from the op log. */
@@ -229,6 +262,9 @@ export async function syncDestinations(
   for (const dest of config.destinations) {
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
+    // A few pages of one listing instead of a request per database; if it fails, each database lists (and fails) alone.
+    const whole =
+      backend && listsWhole(dest, databases.length) ? await listByDatabase(backend).catch(() => null) : null;
     for (const database of databases) {
       const r: CopyResult = {
         destination: dest.name,
@@ -251,7 +287,8 @@ export async function syncDestinations(
         log ??= readOpLog(config.logFile);
         const cache = openListingCache(config.backupDir, dest.name, opened.describe, database);
         try {
-          await syncDatabase(config, opened, dest, database, r, { ...opts, log }, cache);
+          const files = whole ? (whole.get(database) ?? []) : undefined;
+          await syncDatabase(config, opened, dest, database, r, { ...opts, log, files }, cache);
         } finally {
           cache.save();
         }

@@ -4,13 +4,14 @@
  * not copied yet, and the last copy attempt from the op log.
  */
 import type { ResolvedConfig } from "../config/index.ts";
-import { tryOpenBackend } from "../destinations/index.ts";
+import { listsWhole, tryOpenBackend } from "../destinations/index.ts";
 import { describeError, storedBytesOf } from "../model/index.ts";
 import {
   type FolderListing,
   type ListingProblem,
   type LoggedEntry,
   listBackups,
+  listByDatabase,
   openListingCache,
   readOpLog,
 } from "../store/index.ts";
@@ -59,6 +60,8 @@ export async function gatherDestinationStats(
   for (const dest of config.destinations) {
     const opened = await tryOpenBackend(dest);
     const backend = opened instanceof Error ? null : opened;
+    // As a sync does: many databases, one listing of the destination (each lists alone if it fails).
+    const whole = backend && listsWhole(dest, listings.length) ? await listByDatabase(backend).catch(() => null) : null;
     for (const l of listings) {
       const s: DestinationStats = {
         destination: dest.name,
@@ -77,7 +80,8 @@ export async function gatherDestinationStats(
       try {
         if (opened instanceof Error) throw opened;
         const cache = openListingCache(config.backupDir, dest.name, opened.describe, l.database);
-        const remote = await listBackups(opened, l.database, now, cache).finally(() => cache.save());
+        const files = whole ? (whole.get(l.database) ?? []) : undefined;
+        const remote = await listBackups(opened, l.database, now, { cache, files }).finally(() => cache.save());
         const ids = new Set(remote.backups.map((b) => b.manifest.id));
         const newest = remote.backups.at(-1)?.manifest;
         const newestLocal = l.backups.at(-1)?.manifest;

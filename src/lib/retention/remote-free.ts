@@ -79,7 +79,7 @@ export async function freeAtDestination(
         list: async (prefix) => (await backend.list(prefix)).filter((f) => !opts.doomed.has(f.key)),
       }
     : backend;
-  const listing = await listBackups(view, database, opts.now, opts.cache);
+  const listing = await listBackups(view, database, opts.now, { cache: opts.cache });
   const plan = planFreeing(listing);
   if (plan.held.length) {
     out.pieces_held = plan.held.map((p) => p.name);

@@ -60,7 +60,7 @@ async function rotateOne(
   r: RemoteRotation,
   cache: ListingCache,
 ) {
-  const remote = await listBackups(backend, database, opts.now, cache);
+  const remote = await listBackups(backend, database, opts.now, { cache });
   const union = new Map<string, RetentionInput>(local.map((b) => [b.id, b]));
   // A backup that failed verification here is the same bytes there: it never fills a slot at the destination either,
   // so it cannot doom a good copy. A local file that is merely gone says nothing about the copy, which has its data.

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from "../model/index.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
 import type { TextCache } from "./listing-cache.ts";
@@ -88,22 +88,29 @@ export interface BackupListing extends FolderListing {
   pieces: FolderPieces;
 }
 
+export interface ListOptions {
+  /** With it, a manifest or tags marker the listing shows unchanged is not read again (listing-cache.ts). */
+  cache?: TextCache;
+  /** The folder's files from a listing of the whole destination (`listByDatabase`), instead of listing it. */
+  files?: RemoteFile[];
+}
+
 /**
  * Lists one database's folder (an empty listing when it has nothing); the
- * rule is listing.ts. `now` ages unreferenced pieces. With `cache`, a
- * manifest or tags marker the listing shows unchanged is not read again
- * (listing-cache.ts), and the texts that parsed are remembered.
+ * rule is listing.ts. `now` ages unreferenced pieces. With a cache, the
+ * texts that parsed are remembered in it.
  */
 export async function listBackups(
   folder: Backend,
   database: string,
   now = new Date(),
-  cache?: TextCache,
+  opts: ListOptions = {},
 ): Promise<BackupListing> {
+  const { cache } = opts;
   const prefix = databasePrefix(database);
   const local = folder.localPath ? folder.localPath(database) : null;
   const pathOf = (name: string) => (local ? join(local, name) : `${folder.describe}/${database}/${name}`);
-  const files = await folder.list(prefix);
+  const files = opts.files ?? (await folder.list(prefix));
   const entries = files
     .filter((f) => f.key.startsWith(prefix))
     .map((f) => ({ ...f, name: f.key.slice(prefix.length) }));
@@ -179,6 +186,24 @@ export async function listBackups(
       protected: c.pieces.protected.map(piece),
     },
   };
+}
+
+/**
+ * One listing of the whole folder, by database (`<database>/` keys only): for
+ * a run over many databases, a few pages of a listing instead of one request
+ * per database. A database with no files has no entry.
+ */
+export async function listByDatabase(folder: Backend): Promise<Map<string, RemoteFile[]>> {
+  const out = new Map<string, RemoteFile[]>();
+  for (const f of await folder.list("")) {
+    const slash = f.key.indexOf("/");
+    const db = f.key.slice(0, slash);
+    if (slash < 0 || !DATABASE_NAME_RE.test(db)) continue;
+    const files = out.get(db);
+    if (files) files.push(f);
+    else out.set(db, [f]);
+  }
+  return out;
 }
 
 /** Database names that have files in the folder. */
