@@ -2,6 +2,8 @@
  * A real S3-compatible server (s3rver, from npm) on 127.0.0.1, on a free port,
  * storing into a temporary folder; started and stopped by the test that needs it.
  */
+// First: it fixes s3rver's truncated listings under Bun before s3rver loads.
+import "./s3rver-shims.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
