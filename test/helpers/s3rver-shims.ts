@@ -38,7 +38,9 @@ const putObject = store.prototype.putObject;
 store.prototype.putObject = async function (this: typeof store.prototype, object) {
   const r = await putObject.call(this, object);
   const path = this.getResourcePath(object.bucket, object.key, "object");
-  for (let i = 0; i < 1000 && fs.statSync(path).size < r.size; i++) await Bun.sleep(2);
+  // The write stream opens its file asynchronously too: not there yet is 0 bytes so far.
+  const written = () => fs.statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  for (let i = 0; i < 2000 && written() < r.size; i++) await Bun.sleep(1);
   return r;
 };
 const listObjects = store.prototype.listObjects;
