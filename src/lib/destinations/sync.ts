@@ -144,8 +144,9 @@ async function syncDatabase(
   // Presence from the listing: a manifest it shows unchanged since this machine last read or wrote it is not read again.
   let remote = await listBackups(backend, database, undefined, { cache, files: opts.files });
   let removals = toRemove(remote, localIds, forgotten, nowMs);
-  // The run's one listing of the destination may be minutes old by now: what removes anything works from a fresh one.
-  if (opts.files && (removals.partials.length || removals.forgotten.length)) {
+  // The run's one listing of the destination may be minutes old by now: what removes anything (a stale partial, a
+  // forgotten backup, a leftover before its upload again) works from a fresh one.
+  if (opts.files && (remote.partials.length || removals.forgotten.length)) {
     remote = await listBackups(backend, database, undefined, { cache });
     removals = toRemove(remote, localIds, forgotten, nowMs);
   }
