@@ -181,8 +181,9 @@ not each database's folder, and reads no manifest`, async () => {
       const bad = out.filter((r: { copies: { ok: boolean }[] }) => !r.copies[0]?.ok);
       expect(bad).toEqual([]);
       expect(out).toHaveLength(21);
+      return out as { database: string; id: string; copies: { forgotten: string[] }[] }[];
     };
-    await run();
+    const [first] = (await run()).filter((r) => r.database === "t3");
     s3.requests.length = 0;
     await run();
     // One whole listing; the uploads of the new full backups list nothing.
@@ -194,5 +195,14 @@ not each database's folder, and reads no manifest`, async () => {
       stats.out.destinations.every((d: { count: number; missing: number }) => d.count === 2 && d.missing === 0),
     ).toBe(true);
     expect([stats.lists, stats.manifestGets]).toEqual([1, []]);
+
+    // What the run-wide listing shows is removed from a fresh listing of that database: a forget still follows.
+    expect((await cli(p, ["forget", first!.id])).code).toBe(0);
+    s3.requests.length = 0;
+    const after = await run();
+    expect(after.find((r) => r.database === "t3")!.copies[0]!.forgotten).toEqual([first!.id]);
+    expect(after.filter((r) => r.copies[0]!.forgotten.length > 0)).toHaveLength(1);
+    expect(listRequests(s3.requests).length).toBe(2);
+    expect(await bucket().exists(`${PREFIX}/t3/${first!.id}.json`)).toBe(false);
   });
 });
