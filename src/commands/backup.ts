@@ -14,7 +14,7 @@ import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
 import { parallelArgs, parseParallel, reportFleetSummary, reportVanished } from "./_fleet.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
-import { createProgress } from "./_progress.ts";
+import { progressFor } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
 import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
@@ -58,7 +58,7 @@ export default defineCommand({
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const parallel = parseParallel(args.parallel);
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
-    const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
+    const progress = progressFor(ctx);
     // The job's monitor hears from runs over every configured database; a one-off `backup NAME` is not the job.
     const pingJob = !args["dry-run"] && args._.length === 0;
     const startedMs = Date.now();
@@ -71,12 +71,17 @@ export default defineCommand({
       acceptShrink: Boolean(args["accept-shrink"]),
       rotate: Boolean(args.rotate),
       parallel,
-      onProgress: (db, done, total) => progress.update(db, done, total),
-      onLockWait: (db, owner) =>
+      onProgress: progress.update,
+      onLockWait: (db, owner) => {
+        progress.done();
         ctx.logger.info(
           `${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`,
-        ),
-      onStep: (m) => ctx.logger.debug(m),
+        );
+      },
+      onStep: (m) => {
+        progress.done();
+        ctx.logger.debug(m);
+      },
       onStage: () => progress.done(),
       onDatabase: (p) => guard.onDatabase(p),
     });

@@ -19,6 +19,7 @@ import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
+import { progressFor } from "./_progress.ts";
 
 export default defineCommand({
   meta: { name: "restore", description: "Restore a backup over its database (or to another path), keeping a way back" },
@@ -96,7 +97,18 @@ export default defineCommand({
       }
       if (!args.yes) await prompts!.confirmPlan(plan);
       const from = backend ? { backend, destination: dest!.name } : null;
-      report(ctx, await performRestore(ctx.config, plan, { from, keys, onStep: (step) => ctx.logger.info(step) }));
+      const progress = progressFor(ctx);
+      const onStep = (step: string) => {
+        progress.done();
+        ctx.logger.info(step);
+      };
+      const result = await performRestore(ctx.config, plan, {
+        from,
+        keys,
+        onStep,
+        onProgress: progress.update,
+      }).finally(() => progress.done());
+      report(ctx, result);
     };
     await (dest ? withBackend(dest, run) : run(null));
   },

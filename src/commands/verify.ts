@@ -19,6 +19,7 @@ import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
+import { progressFor } from "./_progress.ts";
 import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
@@ -71,6 +72,7 @@ export default defineCommand({
     // The job's monitor hears from runs over every database; `verify ID|NAME` is a one-off.
     const guardOpts = { job: "verify" as const, pingJob: !positional, configArgs: configArgsOf(args) };
     await guard.begin(ctx, { ...guardOpts, timeout: args.timeout });
+    const progress = progressFor(ctx);
     const job = await runVerifyJob(ctx.config, {
       target,
       selector,
@@ -79,6 +81,7 @@ export default defineCommand({
       keys,
       from: dest,
       listCommand,
+      onProgress: progress.update,
       onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
       onChecksumOnly: () =>
         ctx.logger.warn(
@@ -87,7 +90,7 @@ export default defineCommand({
             `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
             "--identity key.txt` where the key is",
         ),
-    });
+    }).finally(() => progress.done());
     report(ctx, job);
   }),
   cleanup: writeMetricsAfterRun,

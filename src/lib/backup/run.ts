@@ -17,6 +17,7 @@ import {
   manifestFileName,
   newBackupId,
   OperationError,
+  type ProgressFn,
   SqlbakError,
 } from "../model/index.ts";
 import { manifestText } from "../pages/index.ts";
@@ -49,7 +50,8 @@ export interface BackupOptions {
   tags: string[];
   dryRun: boolean;
   now?: () => Date;
-  onProgress?: (database: string, rawBytesDone: number, rawBytesTotal: number) => void;
+  /** Raw bytes read of each database's snapshot, labelled with the database's name. */
+  onProgress?: ProgressFn;
   onLockWait?: (database: string, owner: LockOwner | null) => void;
   /** The caller already holds this database's folder lock (restore's pre-restore backup). */
   lockHeld?: boolean;

@@ -201,13 +201,14 @@ export function writeFailure(err: unknown, destPath: string): OperationError {
  * that keeps the file syncs it. `decrypt` makes the transform that turns the
  * stored file into the compressed stream. Failing to write the output throws
  * an OperationError; anything else thrown (a read error, a damaged frame, a
- * failed decryption) is about the stored file.
+ * failed decryption) is about the stored file. `onRaw` hears the raw bytes written so far.
  */
 export async function decompressFile(
   srcPath: string,
   destPath: string,
   codec: Compression,
   decrypt?: () => Transform,
+  onRaw?: (rawBytesDone: number) => void,
 ): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
   const storedHash = new Bun.CryptoHasher("sha256");
@@ -239,6 +240,7 @@ export async function decompressFile(
         throw writeFailure(err, destPath);
       });
       rawSize += chunk.length;
+      onRaw?.(rawSize);
     }
   } finally {
     input.destroy();

@@ -70,9 +70,13 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
  * several frames at once, hashing the stored input and the raw output. No
  * fsync: a caller that keeps the file syncs it. Throws FrameLayoutError when
- * the file is laid out otherwise.
+ * the file is laid out otherwise. `onRaw` hears the raw bytes written so far.
  */
-export async function decompressFrames(srcPath: string, destPath: string): Promise<CompressResult> {
+export async function decompressFrames(
+  srcPath: string,
+  destPath: string,
+  onRaw?: (rawBytesDone: number) => void,
+): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
   const storedHash = new Bun.CryptoHasher("sha256");
   let storedSize = 0;
@@ -93,6 +97,7 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
       throw writeFailure(err, destPath);
     }
     rawSize += out.length;
+    onRaw?.(rawSize);
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
   };
   try {
@@ -138,21 +143,23 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
  * sides, without fsync (verify deletes the copy; restore syncs it after its
  * integrity_check, during which the kernel writes it back in the background):
  * zstd files of independent frames on every core, anything else (gzip, none,
- * encrypted, a zstd file laid out otherwise) as one stream.
+ * encrypted, a zstd file laid out otherwise) as one stream. `onRaw` hears
+ * the raw bytes written so far (from 0 again if the frame path gives up).
  */
 export async function decompressStored(
   srcPath: string,
   destPath: string,
   codec: Compression,
   decrypt?: () => Transform,
+  onRaw?: (rawBytesDone: number) => void,
 ): Promise<CompressResult> {
   if (codec === "zstd" && !decrypt) {
     try {
-      return await decompressFrames(srcPath, destPath);
+      return await decompressFrames(srcPath, destPath, onRaw);
     } catch (err) {
       if (!(err instanceof FrameLayoutError)) throw err;
       removeQuietly(destPath);
     }
   }
-  return decompressFile(srcPath, destPath, codec, decrypt);
+  return decompressFile(srcPath, destPath, codec, decrypt, onRaw);
 }

@@ -84,6 +84,7 @@ export {
   SEALED_INDEX_EXTENSION,
 } from "./names.ts";
 export { type PackState, packStates, trimVerifications } from "./pack-states.ts";
+export type { ByteProgress, ProgressFn } from "./progress.ts";
 export {
   beforeShrinkId,
   describeShrink,

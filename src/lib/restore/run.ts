@@ -16,6 +16,7 @@ import {
   describeError,
   type Manifest,
   OperationError,
+  type ProgressFn,
   SqlbakError,
   storedPages,
   suggestCommand,
@@ -77,18 +78,25 @@ function removeStaleTemps(target: string): string[] {
   return stale;
 }
 
-/** Verifies the backup and leaves a checked, ready-to-rename copy at `temp`; throws BackupDamagedError. */
-async function prepareCopy(plan: RestorePlan, temp: string): Promise<RestoredPermissions> {
+/**
+ * Verifies the backup and leaves a checked, ready-to-rename copy at `temp`; throws BackupDamagedError.
+ * `onProgress` hears the decompression or reassembly.
+ */
+async function prepareCopy(plan: RestorePlan, temp: string, onProgress?: ProgressFn): Promise<RestoredPermissions> {
+  const m0 = plan.backup.manifest;
+  const pass = (what: string) =>
+    onProgress &&
+    ((done: number, total: number) => onProgress(`${m0.database}: restoring ${m0.id} (${what})`, done, total));
   // The stored file is hashed once, while it is decompressed; only when that
   // fails is it hashed on its own, to report the checksum problem precisely.
   // A pages backup is reassembled from its map and packs instead, each checked
   // against its recorded SHA-256 as it is read, which names a damaged pack.
   let { manifest, problems } = await checkStoredFile(plan.backup, { hash: false, keys: plan.keys });
   if (manifest && problems.length === 0 && storedPages(manifest)) {
-    problems.push(...(await reassembleChecked(plan.backup, manifest, temp, plan.keys)));
+    problems.push(...(await reassembleChecked(plan.backup, manifest, temp, plan.keys, [], pass("reassembling"))));
     if (problems.length === 0) problems.push(...inspectImage(temp, manifest, "full", []));
   } else if (manifest && problems.length === 0) {
-    problems.push(...(await decompressChecked(plan.backup, manifest, temp, plan.keys)));
+    problems.push(...(await decompressChecked(plan.backup, manifest, temp, plan.keys, pass("decompressing"))));
     if (problems.length > 0) {
       const hashed = await checkStoredFile(plan.backup);
       if (hashed.problems.length > 0) ({ manifest, problems } = hashed);
@@ -206,6 +214,12 @@ function quickCheckTarget(target: string): string {
   }
 }
 
+/** What a restore tells as it goes: each step, and the progress of the long ones (bytes). */
+export interface RestoreEvents {
+  onStep?: (message: string) => void;
+  onProgress?: ProgressFn;
+}
+
 /**
  * Carries out a plan (see the module doc for the order) under the database's
  * backup-folder lock. Throws a SqlbakError for every refusal, with the target
@@ -214,7 +228,7 @@ function quickCheckTarget(target: string): string {
 export async function runRestore(
   config: ResolvedConfig,
   plan: RestorePlan,
-  onStep: (msg: string) => void = () => {},
+  events: RestoreEvents = {},
 ): Promise<RestoreResult> {
   const started = Date.now();
   const result: RestoreResult = {
@@ -230,7 +244,7 @@ export async function runRestore(
     notifyWarnings: [],
   };
   try {
-    await restoreLocked(config, plan, result, onStep);
+    await restoreLocked(config, plan, result, events);
     return result;
   } catch (err) {
     appendOpLog(config.logFile, {
@@ -253,7 +267,7 @@ async function restoreLocked(
   config: ResolvedConfig,
   plan: RestorePlan,
   result: RestoreResult,
-  onStep: (msg: string) => void,
+  { onStep = () => {}, onProgress }: RestoreEvents,
 ): Promise<void> {
   const started = Date.now();
   const lock = await acquireLock(
@@ -266,7 +280,7 @@ async function restoreLocked(
     result.removedFiles.push(...removeStaleTemps(plan.target));
     const how = storedPages(plan.backup.manifest) ? "reassembling" : "decompressing";
     onStep(`verifying ${result.id} and ${how} it beside ${plan.target}`);
-    result.permissions = await prepareCopy(plan, temp);
+    result.permissions = await prepareCopy(plan, temp, onProgress);
     pausePoint("restore:copy-ready");
     if (plan.preRestore) {
       result.forcedPastUsers = checkInUse(plan);
@@ -276,6 +290,7 @@ async function restoreLocked(
         tags: [],
         dryRun: false,
         lockHeld: plan.preRestore.name === plan.database,
+        onProgress: onProgress && ((db, done, total) => onProgress(`${db}: pre-restore backup`, done, total)),
       });
       if (!pre.ok)
         throw new OperationError(
