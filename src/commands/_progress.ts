@@ -24,16 +24,15 @@ export function createProgress(enabled: boolean): Progress {
   let lastDraw = 0;
   let drawn = false;
   let lastLine = "";
-  let step = "";
-  let stepStarted = 0;
+  // When each step was first heard of (parallel backups interleave their steps).
+  const started = new Map<string, number>();
   return {
     update(label, done, total) {
       if (!enabled) return;
       const now = Date.now();
-      const newStep = label !== step;
-      if (newStep) [step, stepStarted] = [label, now];
-      if (total < PROGRESS_MIN_BYTES && now - stepStarted < PROGRESS_SLOW_MS) return;
-      if (!newStep && now - lastDraw < PROGRESS_INTERVAL_MS && done < total) return;
+      if (!started.has(label)) started.set(label, now);
+      if (total < PROGRESS_MIN_BYTES && now - started.get(label)! < PROGRESS_SLOW_MS) return;
+      if (now - lastDraw < PROGRESS_INTERVAL_MS && done < total) return;
       const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 100;
       const line = `${label}: ${pct}% of ${formatBytes(total)}`;
       if (drawn && line === lastLine) return;
