@@ -48,7 +48,13 @@ export function createProgress(enabled: boolean): Progress {
   };
 }
 
-/** The progress display of a command: on when stderr is a terminal and neither --json nor --quiet is given. */
+/**
+ * The progress display of a command: on when stderr is a terminal and neither --json nor --quiet
+ * is given. Every line the logger prints erases it first (a step, a warning, a timeout).
+ */
 export function progressFor(ctx: CommandContext): Progress {
-  return createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
+  const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
+  // First of the reporters: consola calls them in order, only for lines its level lets through.
+  ctx.logger.options.reporters.unshift({ log: () => progress.done() });
+  return progress;
 }

@@ -72,16 +72,11 @@ export default defineCommand({
       rotate: Boolean(args.rotate),
       parallel,
       onProgress: progress.update,
-      onLockWait: (db, owner) => {
-        progress.done();
+      onLockWait: (db, owner) =>
         ctx.logger.info(
           `${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`,
-        );
-      },
-      onStep: (m) => {
-        progress.done();
-        ctx.logger.debug(m);
-      },
+        ),
+      onStep: (m) => ctx.logger.debug(m),
       onStage: () => progress.done(),
       onDatabase: (p) => guard.onDatabase(p),
     });

@@ -98,10 +98,7 @@ export default defineCommand({
       if (!args.yes) await prompts!.confirmPlan(plan);
       const from = backend ? { backend, destination: dest!.name } : null;
       const progress = progressFor(ctx);
-      const onStep = (step: string) => {
-        progress.done();
-        ctx.logger.info(step);
-      };
+      const onStep = (step: string) => ctx.logger.info(step);
       const result = await performRestore(ctx.config, plan, {
         from,
         keys,
