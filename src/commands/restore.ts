@@ -6,6 +6,7 @@ import {
   type BackupSelector,
   checkRestoreKeys,
   describePlan,
+  parseRestoreCheck,
   parseRestoreSelector,
   performRestore,
   planRestore,
@@ -46,12 +47,20 @@ export default defineCommand({
     },
     yes: { type: "boolean", alias: "y", description: "Do not ask for confirmation (required without a TTY)" },
     ...fromArgs,
+    check: {
+      type: "string",
+      description:
+        "How the copy is proven before the swap: checksum (SHA-256 against the backup's; the default), " +
+        'quick (and quick_check; the default for backups taken with check = "none"), full (and integrity_check)',
+      valueHint: "checksum|quick|full",
+    },
     force: { type: "boolean", description: "Replace the database even if it is in use, or an existing --to file" },
   },
   async run({ args, rawArgs }) {
     const ctx = openContext(args);
     const now = new Date();
     const selector = parseRestoreSelector({ id: args.id, at: args.at, latest: args.latest }, now);
+    const check = parseRestoreCheck(args.check);
     const dryRun = Boolean(args["dry-run"]);
     const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
     let name = databaseName(args.name as string | undefined, selector);
@@ -77,6 +86,7 @@ export default defineCommand({
         keys,
         carry: carriedOptions(args),
         from: args.from,
+        check,
       });
       if (dryRun) {
         const lines = describePlan(plan);
@@ -89,6 +99,7 @@ export default defineCommand({
             target: plan.target,
             target_exists: plan.targetExists,
             pre_restore: Boolean(plan.preRestore),
+            check: plan.check,
           },
           () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`,
         );
@@ -160,6 +171,12 @@ const PERMISSIONS_FROM = {
   folder: "from the folder's owner and the umask (this backup recorded none)",
 };
 
+const PROOF = {
+  checksum: "SHA-256 matches the backup",
+  quick: "SHA-256 matches the backup, quick_check ok",
+  full: "SHA-256 matches the backup, integrity_check ok",
+};
+
 function describePermissions(p: RestoredPermissions): string {
   return `mode ${p.mode.toString(8).padStart(4, "0")}, owner ${p.uid}:${p.gid}, ${PERMISSIONS_FROM[p.from]}`;
 }
@@ -170,7 +187,7 @@ function report(ctx: CommandContext, r: RestoreResult): void {
       `${r.target} was in use (${r.forcedPastUsers}); those processes still have the replaced file open: restart them`,
     );
   for (const f of r.removedFiles) ctx.logger.debug(`removed ${f}`);
-  ctx.logger.success(`restored ${r.id} to ${r.target} (quick_check ok, ${(r.durationMs / 1000).toFixed(1)}s)`);
+  ctx.logger.success(`restored ${r.id} to ${r.target} (${PROOF[r.check]}, ${(r.durationMs / 1000).toFixed(1)}s)`);
   if (r.permissions) ctx.logger.info(describePermissions(r.permissions));
   if (r.preRestoreId) {
     ctx.logger.info(`the previous database was saved as pre-restore backup ${r.preRestoreId}`);

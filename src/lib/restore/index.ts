@@ -6,9 +6,13 @@ export { checkRestoreKeys, performRestore, type RestoreSource } from "./perform.
 export {
   type BackupSelector,
   describePlan,
+  parseRestoreCheck,
   parseRestoreSelector,
   planRestore,
+  RESTORE_CHECKS,
+  type RestoreCheck,
   type RestorePlan,
   selectBackup,
 } from "./plan.ts";
-export { type RestoredPermissions, type RestoreResult, runRestore } from "./run.ts";
+export type { RestoredPermissions } from "./prepare.ts";
+export { type RestoreResult, runRestore } from "./run.ts";

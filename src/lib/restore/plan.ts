@@ -13,6 +13,7 @@ import {
   OperationError,
   parseBackupId,
   parseSpanMs,
+  storedPages,
   suggestCommand,
   UsageError,
 } from "../model/index.ts";
@@ -172,8 +173,34 @@ export function selectBackup(backups: StoredBackup[], sel: BackupSelector, listC
   return before.reduce((a, b) => (Date.parse(b.manifest.created_at) >= Date.parse(a.manifest.created_at) ? b : a));
 }
 
+/**
+ * How a restore proves its copy before the swap: `checksum` (the default) compares the image's SHA-256,
+ * computed while it is decompressed, with the one recorded at backup time; `quick` and `full` also run
+ * quick_check / integrity_check and compare the facts with the manifest (docs/restore.md).
+ */
+export const RESTORE_CHECKS = ["checksum", "quick", "full"] as const;
+export type RestoreCheck = (typeof RESTORE_CHECKS)[number];
+
+/**
+ * The check a restore runs: the one asked for, else `checksum`, except for a backup that never passed a
+ * SQLite check (taken with `check = "none"`): its checksum proves only that it is what was stored, so quick_check.
+ */
+export function restoreCheckFor(manifest: StoredBackup["manifest"], asked: RestoreCheck | undefined): RestoreCheck {
+  if (asked) return asked;
+  return manifest.check.level === "none" ? "quick" : "checksum";
+}
+
+/** Reads `--check`; a value that is not a restore check is a UsageError. */
+export function parseRestoreCheck(value: string | undefined): RestoreCheck | undefined {
+  if (value === undefined) return undefined;
+  if ((RESTORE_CHECKS as readonly string[]).includes(value)) return value as RestoreCheck;
+  throw new UsageError(`--check must be one of ${RESTORE_CHECKS.join(", ")}, not "${value}"`);
+}
+
 export interface RestorePlan {
   database: string;
+  /** How the copy is proven before the swap (restoreCheckFor). */
+  check: RestoreCheck;
   backup: StoredBackup;
   /** Absolute path that will be replaced (symlinks resolved). */
   target: string;
@@ -207,7 +234,15 @@ export interface RestorePlan {
 export function planRestore(
   config: ResolvedConfig,
   backup: StoredBackup,
-  opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[]; from?: string },
+  opts: {
+    to?: string;
+    force: boolean;
+    cwd?: string;
+    keys?: DecryptionKeys;
+    carry?: string[];
+    from?: string;
+    check?: RestoreCheck;
+  },
 ): RestorePlan {
   const name = backup.manifest.database;
   const configured = config.databases.find((d) => d.name === name);
@@ -241,6 +276,7 @@ export function planRestore(
   const preRestore = targetExists ? { ...(owner ?? adHocDatabase(config, target)), path: target } : null;
   return {
     database: name,
+    check: restoreCheckFor(backup.manifest, opts.check),
     backup,
     target,
     targetExists,
@@ -254,19 +290,25 @@ export function planRestore(
   };
 }
 
+const CHECK_STEP: Record<RestoreCheck, string> = {
+  checksum: "",
+  quick: "; quick_check and compare with the manifest",
+  full: "; integrity_check and compare with the manifest",
+};
+
 /** The plan as lines for `--dry-run` and the confirmation prompt. */
 export function describePlan(plan: RestorePlan): string[] {
   const m = plan.backup.manifest;
   return [
     `backup:  ${m.id} (${m.kind}, ${formatLocalTime(new Date(m.created_at))}, ${formatBytes(m.raw.size)})`,
     `target:  ${plan.target}${plan.targetExists ? "" : " (new file)"}`,
-    `steps:   verify checksum; ${m.stored.encryption ? "decrypt and " : ""}decompress beside the target; ` +
-      "integrity_check and compare with the manifest",
+    `steps:   ${m.stored.encryption ? "decrypt and " : ""}${storedPages(m) ? "reassemble" : "decompress"} beside ` +
+      `the target, comparing its SHA-256 with the backup's${CHECK_STEP[plan.check]}; fsync`,
     plan.preRestore
       ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
       : "         no pre-restore backup (nothing there yet)",
     `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; ` +
-      "rename into place; remove stale -wal/-shm/-journal; fsync; quick_check",
+      "rename into place; remove stale -wal/-shm/-journal",
   ];
 }
 
