@@ -103,11 +103,12 @@ describe("sqlbak restore", () => {
     expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual", "manual"]);
   });
 
+  // The default keeps the replaced file itself (restore-kept.test.ts); --pre-restore backup takes a backup.
   it("replaces the configured database, keeps a pre-restore backup, and the printed undo command works", async () => {
     const p = makeProject();
     const b = await backupNow(p);
     exec(p.db, "DELETE FROM items WHERE id > 10");
-    const r = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    const r = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(strays(p.dir, "app.db")).toEqual([]);
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
@@ -278,7 +279,10 @@ and replaces it with --force keeping a way back`, async () => {
     );
     expect(refused.code).toBe(2);
     expect(sha256File(other)).toBe(before);
-    const forced = await runCli(["restore", "app", "--latest", "--to", other, "--yes", "--force"], { cwd: p.dir });
+    const forced = await runCli(
+      ["restore", "app", "--latest", "--to", other, "--yes", "--force", "--pre-restore", "backup"],
+      { cwd: p.dir },
+    );
     expect(forced.code).toBe(0);
     expect(rows(other, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
     const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
@@ -315,7 +319,9 @@ and replaces it with --force keeping a way back`, async () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`would restore:\n  backup:  ${b.id}`);
     expect(r.stdout).toContain(`target:  ${p.db}`);
-    expect(r.stdout).toContain(`pre-restore backup of ${p.db} into app`);
+    expect(r.stdout).toContain(
+      `keep ${p.db} beside it as app.db.pre-restore-<time> (else a pre-restore backup into app)`,
+    );
     expect(sha256File(p.db)).toBe(before);
     expect(await listBackups(p)).toHaveLength(1);
   });

@@ -2,6 +2,7 @@
 
 /** Rebuilding a pages backup's image lives with verify, which checks it; restore uses it the same way. */
 export { reassemblePages } from "../verify/index.ts";
+export { type KeptRestoreOptions, runKeptRestore } from "./kept-restore.ts";
 export { checkRestoreKeys, performRestore, type RestoreSource } from "./perform.ts";
 export {
   type BackupSelector,

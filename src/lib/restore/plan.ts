@@ -4,7 +4,7 @@
  * the plan `--dry-run` prints. Pure apart from stat calls on the target.
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { DecryptionKeys } from "../codec/index.ts";
 import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
 import {
@@ -209,6 +209,11 @@ export interface RestorePlan {
   toOther: boolean;
   /** Where the pre-restore backup of the current target goes, or null when there is no target yet. */
   preRestore: ResolvedDatabase | null;
+  /**
+   * `keep`: keep the replaced file itself beside the target when nobody uses it and the folder allows a
+   * hard link (kept.ts), else take a pre-restore backup; `backup`: always take the backup.
+   */
+  preRestoreMode: "keep" | "backup";
   /** The pre-restore backup's database is not configured at the target, so undoing needs `--to`. */
   undoNeedsTo: boolean;
   force: boolean;
@@ -242,6 +247,7 @@ export function planRestore(
     carry?: string[];
     from?: string;
     check?: RestoreCheck;
+    preRestoreMode?: "keep" | "backup";
   },
 ): RestorePlan {
   const name = backup.manifest.database;
@@ -282,6 +288,7 @@ export function planRestore(
     targetExists,
     toOther,
     preRestore,
+    preRestoreMode: opts.preRestoreMode ?? "keep",
     undoNeedsTo: owner?.path !== target,
     force: opts.force,
     keys: opts.keys,
@@ -304,9 +311,12 @@ export function describePlan(plan: RestorePlan): string[] {
     `target:  ${plan.target}${plan.targetExists ? "" : " (new file)"}`,
     `steps:   ${m.stored.encryption ? "decrypt and " : ""}${storedPages(m) ? "reassemble" : "decompress"} beside ` +
       `the target, comparing its SHA-256 with the backup's${CHECK_STEP[plan.check]}; fsync`,
-    plan.preRestore
-      ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
-      : "         no pre-restore backup (nothing there yet)",
+    plan.preRestore && plan.preRestoreMode === "keep"
+      ? `         keep ${plan.target} beside it as ${basename(plan.target)}.pre-restore-<time> ` +
+        `(else a pre-restore backup into ${plan.preRestore.name})`
+      : plan.preRestore
+        ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
+        : "         no pre-restore backup (nothing there yet)",
     `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; ` +
       "rename into place; remove stale -wal/-shm/-journal",
   ];
@@ -319,4 +329,13 @@ export function undoCommand(plan: RestorePlan, preRestoreId: string): string {
     ["restore", plan.preRestore!.name, "--id", preRestoreId, ...to, ...(plan.carry ?? [])],
     ["--yes"],
   );
+}
+
+/** The command that puts the kept copy `kept` (kept.ts) back in place of the target. */
+export function undoKeptCommand(
+  plan: Pick<RestorePlan, "undoNeedsTo" | "target" | "carry"> & { preRestore: { name: string } | null },
+  kept: string,
+): string {
+  const to = plan.undoNeedsTo ? ["--to", plan.target, "--force"] : [];
+  return suggestCommand(["restore", plan.preRestore!.name, "--file", kept, ...to, ...(plan.carry ?? [])], ["--yes"]);
 }

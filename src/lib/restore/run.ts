@@ -6,72 +6,37 @@
  * nobody is using it, then swap the files with one rename. A kill -9 at any
  * point leaves the target either wholly the old database or wholly the new one.
  */
-import { existsSync } from "node:fs";
 import { backupDatabase } from "../backup/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { describeError, OperationError, SqlbakError, storedPages } from "../model/index.ts";
 import { appendOpLog, databaseFolder } from "../store/index.ts";
 import { acquireLock, commitRename, pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
 import { removeImage } from "../verify/index.ts";
-import { describeOpeners, type ExclusiveHold, findOpeners, holdExclusive } from "./live-db.ts";
-import { type RestoreCheck, type RestorePlan, undoCommand } from "./plan.ts";
+import { keepReplaced, removeUnswappedKept, rotateKeptCopies } from "./kept.ts";
+import type { ExclusiveHold } from "./live-db.ts";
+import { type RestoreCheck, type RestorePlan, undoCommand, undoKeptCommand } from "./plan.ts";
 import { prepareCopy, type RestoredPermissions, removeStaleTemps } from "./prepare.ts";
-
-const SIDECARS = ["-wal", "-shm", "-journal"];
+import { checkInUse, lockTarget, removeSidecars } from "./swap.ts";
 
 export interface RestoreResult {
   id: string;
   database: string;
   target: string;
+  /** The pre-restore backup taken of the replaced file, when it was not kept itself (preRestoreFile). */
   preRestoreId: string | null;
+  /** The replaced file itself, kept beside the target as the pre-restore safety copy (kept.ts). */
+  preRestoreFile: string | null;
   undo: string | null;
   /** Set when --force replaced a database that was in use. */
   forcedPastUsers: string | null;
   removedFiles: string[];
   /** How the copy was proven before the swap. */
-  check: RestoreCheck;
+  check: RestoreCheck | "kept";
   /** Mode and owner the restored file got, and where they came from. */
   permissions: RestoredPermissions | null;
   durationMs: number;
   /** `restore` events that could not be delivered (each also in the op log). */
   notifyWarnings: string[];
-}
-
-/** Fails fast when the target is in use (unless forced); returns who uses it for the report. */
-function checkInUse(plan: RestorePlan): string | null {
-  const openers = findOpeners(plan.target);
-  if (openers.length === 0) return null;
-  const who = describeOpeners(openers);
-  if (!plan.force) throw inUseError(plan.target, who);
-  return who;
-}
-
-function inUseError(target: string, who: string): OperationError {
-  return new OperationError(`refusing to restore: ${target} is in use (${who})`, {
-    hint:
-      "stop the application using it and run again, or pass --force to replace it anyway " +
-      "(the other process keeps the old, replaced file open)",
-  });
-}
-
-/** Takes the exclusive hold on the live database, re-checking for users; with --force, goes on without it. */
-function lockTarget(plan: RestorePlan, result: RestoreResult): ExclusiveHold | null {
-  const openers = findOpeners(plan.target);
-  const hold = holdExclusive(plan.target);
-  if (hold && openers.length === 0) return hold;
-  if (!plan.force) {
-    hold?.release();
-    throw inUseError(plan.target, describeOpeners(openers));
-  }
-  result.forcedPastUsers = describeOpeners(openers);
-  return hold;
-}
-
-/** Removes the target's -wal/-shm/-journal: they belong to the database being replaced. */
-function removeSidecars(target: string): string[] {
-  const removed = SIDECARS.map((s) => target + s).filter((p) => existsSync(p));
-  for (const p of removed) removeQuietly(p);
-  return removed;
 }
 
 /**
@@ -90,6 +55,7 @@ export async function runRestore(
     database: plan.database,
     target: plan.target,
     preRestoreId: null,
+    preRestoreFile: null,
     undo: null,
     forcedPastUsers: null,
     removedFiles: [],
@@ -109,6 +75,7 @@ export async function runRestore(
       ok: false,
       target: plan.target,
       pre_restore_id: result.preRestoreId ?? undefined,
+      pre_restore_file: result.preRestoreFile ?? undefined,
       error: describeError(err),
     });
     if (err instanceof SqlbakError) throw err;
@@ -116,6 +83,49 @@ export async function runRestore(
   } finally {
     result.durationMs = Date.now() - started;
   }
+}
+
+/**
+ * Holds the target exclusively and gives it its kept-copy name (kept.ts); returns the hold, or null (nothing
+ * held, no copy) when someone came in the meantime or the folder refuses the link: a backup is taken then.
+ */
+function keepUnderHold(plan: RestorePlan, result: RestoreResult): ExclusiveHold | null {
+  const { hold, forcedPastUsers } = lockTarget(plan.target, plan.force);
+  if (!hold || forcedPastUsers) {
+    hold?.release();
+    return null;
+  }
+  const kept = keepReplaced(plan.target);
+  if (!kept) {
+    hold.release();
+    return null;
+  }
+  result.preRestoreFile = kept;
+  result.undo = undoKeptCommand(plan, kept);
+  pausePoint("restore:pre-restore-taken");
+  return hold;
+}
+
+async function takePreRestoreBackup(
+  config: ResolvedConfig,
+  plan: RestorePlan,
+  result: RestoreResult,
+  onStep: (msg: string) => void,
+): Promise<void> {
+  onStep(`taking a pre-restore backup of ${plan.target}`);
+  const pre = await backupDatabase(config, plan.preRestore!, {
+    kind: "pre-restore",
+    tags: [],
+    dryRun: false,
+    lockHeld: plan.preRestore!.name === plan.database,
+  });
+  if (!pre.ok)
+    throw new OperationError(
+      `could not take the pre-restore backup of ${plan.target}, so nothing was changed: ${pre.error}`,
+    );
+  result.preRestoreId = pre.id!;
+  result.undo = undoCommand(plan, pre.id!);
+  pausePoint("restore:pre-restore-taken");
 }
 
 async function restoreLocked(
@@ -137,31 +147,38 @@ async function restoreLocked(
     onStep(`${how} ${result.id} beside ${plan.target}, checking it (${plan.check})`);
     result.permissions = await prepareCopy(plan, temp, plan.check);
     pausePoint("restore:copy-ready");
-    if (plan.preRestore) {
-      result.forcedPastUsers = checkInUse(plan);
-      onStep(`taking a pre-restore backup of ${plan.target}`);
-      const pre = await backupDatabase(config, plan.preRestore, {
-        kind: "pre-restore",
-        tags: [],
-        dryRun: false,
-        lockHeld: plan.preRestore.name === plan.database,
-      });
-      if (!pre.ok)
-        throw new OperationError(
-          `could not take the pre-restore backup of ${plan.target}, so nothing was changed: ${pre.error}`,
-        );
-      result.preRestoreId = pre.id!;
-      result.undo = undoCommand(plan, pre.id!);
-      pausePoint("restore:pre-restore-taken");
-    }
-    const hold = plan.targetExists ? lockTarget(plan, result) : null;
+    let hold: ExclusiveHold | null = null;
+    let swapped = false;
     try {
+      if (plan.preRestore) {
+        result.forcedPastUsers = checkInUse(plan.target, plan.force);
+        result.removedFiles.push(...removeUnswappedKept(plan.target));
+        // Nobody on it: keep the replaced file itself, under the hold (its WAL checkpointed into it).
+        if (!result.forcedPastUsers && plan.preRestoreMode === "keep") hold = keepUnderHold(plan, result);
+        if (!result.preRestoreFile) await takePreRestoreBackup(config, plan, result, onStep);
+      }
+      if (plan.targetExists && !hold) {
+        const locked = lockTarget(plan.target, plan.force);
+        hold = locked.hold;
+        result.forcedPastUsers ??= locked.forcedPastUsers;
+      }
       pausePoint("restore:target-held");
       result.removedFiles.push(...removeSidecars(plan.target));
       commitRename(temp, plan.target);
+      swapped = true;
       pausePoint("restore:renamed");
     } finally {
       hold?.release();
+      // Not swapped: the kept name is still the live database's second name, no copy.
+      if (!swapped && result.preRestoreFile) {
+        removeQuietly(result.preRestoreFile);
+        result.preRestoreFile = null;
+        result.undo = null;
+      }
+    }
+    if (result.preRestoreFile) {
+      const policy = plan.preRestore!.retention ?? config.retention;
+      result.removedFiles.push(...rotateKeptCopies(plan.target, policy.keepPreRestore));
     }
     appendOpLog(config.logFile, {
       op: "restore",
@@ -170,6 +187,7 @@ async function restoreLocked(
       ok: true,
       target: plan.target,
       pre_restore_id: result.preRestoreId ?? undefined,
+      pre_restore_file: result.preRestoreFile ?? undefined,
       duration_ms: Date.now() - started,
     });
   } finally {
