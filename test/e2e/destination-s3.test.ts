@@ -112,7 +112,7 @@ a fresh folder with only the config and the key restores with restore --from`, a
     expect(dry.stdout).toContain(`would restore from offsite:`);
     expect(dry.stdout).toContain(newest);
     const r = await cli(q, ["restore", "app", "--from", "offsite", "--latest", "--yes"]);
-    expect(r.stderr).toContain(`restored ${newest} to ${q.db} (quick_check ok`);
+    expect(r.stderr).toContain(`restored ${newest} to ${q.db} (SHA-256 matches the backup, `);
     expect(r.code).toBe(0);
     expect(rows(q.db, "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM items")).toEqual(want);
     expect(rows(q.db, "PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);

@@ -215,7 +215,7 @@ describe("restore of pages backups", () => {
     expect(plan.preRestore).not.toBeNull();
     const steps: string[] = [];
     const result = await performRestore(s.config, plan, { keys: NO_KEYS, onStep: (m) => steps.push(m) });
-    expect(steps[0]).toBe(`verifying ${first.b.manifest.id} and reassembling it beside ${s.dbPath}`);
+    expect(steps[0]).toBe(`reassembling ${first.b.manifest.id} beside ${s.dbPath}, checking it (checksum)`);
     expect(result.removedFiles).toContain(stale);
     expect(result.preRestoreId).toBeString();
     expect(existsSync(join(s.folder, `${result.preRestoreId}.json`))).toBe(true);

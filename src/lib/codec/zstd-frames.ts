@@ -68,7 +68,8 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
- * several frames at once, hashing the stored input and the raw output. No
+ * several frames at once, hashing the raw output and (unless `hashStored` is
+ * false: storedSha256 is then "") the stored input. No
  * fsync: a caller that keeps the file syncs it. Throws FrameLayoutError when
  * the file is laid out otherwise. `onRaw` hears the raw bytes written so far.
  */
@@ -76,9 +77,10 @@ export async function decompressFrames(
   srcPath: string,
   destPath: string,
   onRaw?: (rawBytesDone: number) => void,
+  hashStored = true,
 ): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
-  const storedHash = new Bun.CryptoHasher("sha256");
+  const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
   let storedSize = 0;
   let rawSize = 0;
   const src = await open(srcPath, "r");
@@ -111,7 +113,7 @@ export async function decompressFrames(
       // biome-ignore lint/suspicious/noAssignInExpressions: walk the frames that are complete in buf
       for (let len; (len = frameLength(buf, off, filled)) !== null; off += len) {
         const frame = buf.slice(off, off + len); // a copy: buf is refilled while the frame decompresses
-        storedHash.update(frame);
+        storedHash?.update(frame);
         storedSize += len;
         const out = Bun.zstdDecompress(frame);
         // a damaged frame rejects while an earlier one is awaited: handled in order, not "unhandled"
@@ -135,13 +137,14 @@ export async function decompressFrames(
     await dest.close();
     await src.close();
   }
-  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash?.digest("hex") ?? "" };
 }
 
 /**
- * Decompresses a stored file into `destPath` (must not exist), hashing both
- * sides, without fsync (verify deletes the copy; restore syncs it after its
- * integrity_check, during which the kernel writes it back in the background):
+ * Decompresses a stored file into `destPath` (must not exist), hashing the
+ * raw output and, unless `hashStored` is false, the stored input (restore's
+ * proof is the raw SHA-256 alone: docs/restore.md), without fsync (verify
+ * deletes the copy; restore syncs it before its rename):
  * zstd files of independent frames on every core, anything else (gzip, none,
  * encrypted, a zstd file laid out otherwise) as one stream. `onRaw` hears
  * the raw bytes written so far (from 0 again if the frame path gives up).
@@ -152,14 +155,15 @@ export async function decompressStored(
   codec: Compression,
   decrypt?: () => Transform,
   onRaw?: (rawBytesDone: number) => void,
+  hashStored = true,
 ): Promise<CompressResult> {
   if (codec === "zstd" && !decrypt) {
     try {
-      return await decompressFrames(srcPath, destPath, onRaw);
+      return await decompressFrames(srcPath, destPath, onRaw, hashStored);
     } catch (err) {
       if (!(err instanceof FrameLayoutError)) throw err;
       removeQuietly(destPath);
     }
   }
-  return decompressFile(srcPath, destPath, codec, decrypt, onRaw);
+  return decompressFile(srcPath, destPath, codec, decrypt, onRaw, hashStored);
 }

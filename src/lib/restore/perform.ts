@@ -78,9 +78,11 @@ function restoreNotification(r: RestoreResult, destination: string | undefined) 
     message:
       `${user} restored backup ${r.id} of ${r.database}${destination ? ` from destination ${destination}` : ""} ` +
       `to ${r.target}; ` +
-      (r.preRestoreId
-        ? `the previous database was saved as pre-restore backup ${r.preRestoreId} (undo: ${r.undo})`
-        : "nothing was there before, so there is no safety copy"),
+      (r.preRestoreFile
+        ? `the previous database was kept beside it as ${r.preRestoreFile} (undo: ${r.undo})`
+        : r.preRestoreId
+          ? `the previous database was saved as pre-restore backup ${r.preRestoreId} (undo: ${r.undo})`
+          : "nothing was there before, so there is no safety copy"),
     database: r.database,
     id: r.id,
     destination,

@@ -203,7 +203,8 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
 /**
  * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
  * not exist) and checks the stored and raw hashes and sizes against the
- * manifest. Returns the problems; the caller removes `dest`. Throws
+ * manifest (with `hashStored: false`, the raw ones only: restore's proof is the
+ * raw SHA-256, docs/restore.md). Returns the problems; the caller removes `dest`. Throws
  * WrongKeyError, before `dest` is created, when `keys` cannot open the file,
  * and OperationError (exit 1) when `dest` cannot be written: a full disk says
  * nothing about the backup, so it is no verdict on it. `onProgress` hears the
@@ -215,18 +216,20 @@ export async function decompressChecked(
   dest: string,
   keys: DecryptionKeys = NO_KEYS,
   onProgress?: ByteProgress,
+  { hashStored = true }: { hashStored?: boolean } = {},
 ): Promise<string[]> {
   let sums;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
     const onRaw = onProgress && ((done: number) => onProgress(done, m.raw.size));
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, onRaw);
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, onRaw, hashStored);
   } catch (err) {
     if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
     return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];
   }
   const problems: string[] = [];
-  if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
+  if (hashStored && sums.storedSha256 !== m.stored.sha256)
+    problems.push("stored file changed while it was read (sha256 differs)");
   if (sums.rawSize !== m.raw.size)
     problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
   else if (sums.rawSha256 !== m.raw.sha256)
