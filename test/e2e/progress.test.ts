@@ -72,7 +72,7 @@ const STEPS: [string, string][] = [
   ["verify-legacy", "verify legacy --level full"],
   ["verify-from", "verify app --from nas"],
   ["restore-app", "restore app --latest --to restored-app.db --yes"],
-  ["restore-legacy", "restore legacy --latest --yes"],
+  ["restore-legacy", "restore legacy --latest --yes --pre-restore backup"],
   ["restore-from", "restore legacy --from nas --latest --to restored-legacy.db --yes"],
 ];
 
