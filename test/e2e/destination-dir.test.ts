@@ -84,12 +84,30 @@ restores after backup_dir is lost`, async () => {
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual(want);
     });
 
-    it(`restore --from over an existing database keeps a pre-restore backup (local) \
-and prints the undo command`, async () => {
+    it(`restore --from over an existing database keeps the replaced file (local) \
+and prints the undo command, which reads no destination`, async () => {
       const p = project(incremental);
       const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
       exec(p.db, "DELETE FROM items");
       const r = await runCli(["restore", "app", "--from", "nas", "--id", b.id, "--yes"], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
+      const kept = readdirSync(p.dir).filter((n) => n.startsWith("app.db.pre-restore-"));
+      expect(kept).toHaveLength(1);
+      expect(r.stderr).toContain(`to undo: sqlbak restore app --file ${join(p.dir, kept[0]!)} --yes\n`);
+      const undo = await runCli(["restore", "app", "--file", join(p.dir, kept[0]!), "--yes"], { cwd: p.dir });
+      expect(undo.code).toBe(0);
+      expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 0 }]);
+    });
+
+    it(`restore --from --pre-restore backup takes the pre-restore backup locally \
+and prints the undo command`, async () => {
+      const p = project(incremental);
+      const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+      exec(p.db, "DELETE FROM items");
+      const r = await runCli(["restore", "app", "--from", "nas", "--id", b.id, "--pre-restore", "backup", "--yes"], {
+        cwd: p.dir,
+      });
       expect(r.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
       const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;

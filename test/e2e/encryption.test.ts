@@ -253,16 +253,41 @@ describe("encrypted backups", () => {
       const p = encryptedProject();
       const b = await backupNow(p);
       exec(p.db, "DELETE FROM items WHERE id > 10");
-      const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--identity", p.keyFile], { cwd: p.dir });
+      const r = await runCli(
+        ["restore", "app", "--id", b.id, "--yes", "--identity", p.keyFile, "--pre-restore", "backup"],
+        { cwd: p.dir },
+      );
       expect(r.stderr).toContain(`restored ${b.id} to ${p.db}`);
       expect(r.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 200 }]);
+      expect(readdirSync(p.dir).filter((n) => n.includes(".pre-restore-"))).toEqual([]);
       const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
       expect(pre.file.endsWith(".sqlite.zst.age")).toBe(true);
       const undo = await runCli(["restore", "app", "--id", pre.id, "--yes"], {
         cwd: p.dir,
         env: { SQLBAK_AGE_IDENTITY: p.keyFile },
       });
+      expect(undo.code).toBe(0);
+      expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
+    },
+    SPAWNS_TIMEOUT_MS,
+  );
+
+  it(
+    "by default keeps the replaced file as it was, as plain as the database (docs/restore.md), undone without a key",
+    async () => {
+      const p = encryptedProject();
+      const b = await backupNow(p);
+      exec(p.db, "DELETE FROM items WHERE id > 10");
+      const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--identity", p.keyFile, "--json"], {
+        cwd: p.dir,
+      });
+      expect(r.code).toBe(0);
+      const kept = JSON.parse(r.stdout).preRestoreFile as string;
+      expect(kept.startsWith(`${p.db}.pre-restore-`)).toBe(true);
+      expect(readFileSync(kept).subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
+      expect((await listBackups(p)).filter((x) => x.kind === "pre-restore")).toEqual([]);
+      const undo = await runCli(["restore", "app", "--file", kept, "--yes"], { cwd: p.dir });
       expect(undo.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
     },

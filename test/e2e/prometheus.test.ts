@@ -265,8 +265,8 @@ describe("metrics_file", () => {
     await ok(dir, "rotate");
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "scheduled" })).toBe(1);
 
-    // A restore over the live database keeps a pre-restore backup: the file shows it.
-    await ok(dir, "restore", "app", "--latest", "--yes");
+    // A restore over the live database takes a pre-restore backup (asked for: a kept copy is no backup): the file shows it.
+    await ok(dir, "restore", "app", "--latest", "--pre-restore", "backup", "--yes");
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "pre-restore" })).toBe(1);
 
     unlinkSync(file);

@@ -201,10 +201,22 @@ describe("sqlbak report", () => {
     expect(facts.totals).toMatchObject({ databases: 2, backups_taken: 3 });
     expect(Object.keys(facts.volume).sort()).toEqual(["free_bytes", "free_percent", "path", "total_bytes"]);
 
-    // A pre-restore copy of another (smaller) file is a backup taken, but not app's size.
+    // A pre-restore backup (asked for) of another (smaller) file is a backup taken, but not app's size.
     const before = facts.databases[0];
     makeDatabase(join(dir, "other.db"), { rows: 1 });
-    await ok(dir, "restore", "app", "--latest", "--to", "other.db", "--force", "--yes", "--quiet");
+    await ok(
+      dir,
+      "restore",
+      "app",
+      "--latest",
+      "--to",
+      "other.db",
+      "--force",
+      "--pre-restore",
+      "backup",
+      "--yes",
+      "--quiet",
+    );
     const after = JSON.parse((await ok(dir, "report", "--json", "--local")).stdout).databases[0];
     expect(after.backups).toMatchObject({ kept: before.backups.kept + 1 });
     expect(after.newest).toEqual({ ...before.newest, age_ms: expect.any(Number) });

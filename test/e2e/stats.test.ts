@@ -108,7 +108,10 @@ describe("sqlbak stats --check", () => {
     const dir = setup(`max_age = "1d"`);
     const b = await backupOne(dir, "app");
     makeDatabase(join(dir, "other.db"), { rows: 3 });
-    const r = await runCli(["restore", "app", "--latest", "--to", "other.db", "--force", "--yes"], { cwd: dir });
+    const r = await runCli(
+      ["restore", "app", "--latest", "--to", "other.db", "--force", "--pre-restore", "backup", "--yes"],
+      { cwd: dir },
+    );
     expect(r.code).toBe(0);
     editManifest(b.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
     const c = await runCli(["stats", "--check"], { cwd: dir });
