@@ -9,7 +9,7 @@ export {
 } from "./completion.ts";
 export { renderStatusPage, type StatusPageInput, writeStatusPage } from "./html.ts";
 export { esc as escapeHtml } from "./html-escape.ts";
-export { backupToJson, packFailuresOfListings, renderBackupTable } from "./list.ts";
+export { backupToJson, keptCopyToJson, packFailuresOfListings, renderBackupTable } from "./list.ts";
 export { type ManArg, type ManCommand, type ManPageInput, parseExitCodes, renderManPage } from "./man.ts";
 export { refreshMetricsFile, renderMetrics } from "./metrics-file.ts";
 export { renderRotateTable, rotateToJson } from "./rotate.ts";

@@ -9,7 +9,7 @@ import { existsSync, renameSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
 import { describeError, OperationError, SqlbakError, UsageError } from "../model/index.ts";
-import { appendOpLog, databaseFolder } from "../store/index.ts";
+import { appendOpLog, databaseFolder, keptTargetOf } from "../store/index.ts";
 import { acquireLock, fsyncDir, pausePoint, removeQuietly } from "../system/index.ts";
 import { keepReplaced, listKeptCopies, rotateKeptCopies } from "./kept.ts";
 import type { ExclusiveHold } from "./live-db.ts";
@@ -39,7 +39,8 @@ export async function runKeptRestore(config: ResolvedConfig, opts: KeptRestoreOp
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.cwd ?? process.cwd(), p));
   if (!opts.to && !configured)
     throw new UsageError(`database "${opts.database}" is not in the config, so there is no target; give --to PATH`);
-  const target = abs(opts.to ?? configured!.path);
+  // Symlinks resolved, as restore resolves them: the copies are beside the real file.
+  const target = keptTargetOf(abs(opts.to ?? configured!.path));
   const file = abs(opts.file);
   if (!listKeptCopies(target).includes(file))
     throw new UsageError(
@@ -52,7 +53,8 @@ export async function runKeptRestore(config: ResolvedConfig, opts: KeptRestoreOp
         `${file} has a ${s} of its own: it was opened and written since it was kept`,
         `checkpoint it first (sqlite3 ${file} 'PRAGMA wal_checkpoint(TRUNCATE)'), then run again`,
       );
-  const toOther = Boolean(opts.to) && target !== configured?.path;
+  const own = configured ? keptTargetOf(configured.path) : undefined;
+  const toOther = Boolean(opts.to) && target !== own;
   if (toOther && existsSync(target) && !opts.force)
     throw new UsageError(`refusing to overwrite existing file ${target}; pass --force to replace it`);
   const result: RestoreResult = {
@@ -96,13 +98,13 @@ export async function runKeptRestore(config: ResolvedConfig, opts: KeptRestoreOp
       if (!swapped && result.preRestoreFile) removeQuietly(result.preRestoreFile);
     }
     if (result.preRestoreFile) {
-      const undoNeedsTo = configured?.path !== target;
+      const undoNeedsTo = own !== target;
       result.undo = undoKeptCommand(
         { target, undoNeedsTo, carry: opts.carry, preRestore: { name: opts.database } },
         result.preRestoreFile,
       );
       const policy = configured?.retention ?? config.retention;
-      result.removedFiles.push(...rotateKeptCopies(target, policy.keepPreRestore));
+      result.removedFiles.push(...rotateKeptCopies(target, policy.keepPreRestore, [result.preRestoreFile]));
     }
     appendOpLog(config.logFile, {
       op: "restore",

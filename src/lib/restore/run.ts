@@ -186,7 +186,7 @@ async function restoreLocked(
     }
     if (result.preRestoreFile) {
       const policy = plan.preRestore!.retention ?? config.retention;
-      result.removedFiles.push(...rotateKeptCopies(plan.target, policy.keepPreRestore));
+      result.removedFiles.push(...rotateKeptCopies(plan.target, policy.keepPreRestore, [result.preRestoreFile]));
     }
     appendOpLog(config.logFile, {
       op: "restore",
