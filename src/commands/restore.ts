@@ -65,7 +65,7 @@ export default defineCommand({
       type: "string",
       description:
         "The safety copy of the replaced database: keep (the file itself, renamed beside it, when nobody " +
-        "uses it; the default) or backup (a pre-restore backup in the backup folder)",
+        "uses it; the default) or backup (a pre-restore backup in the backup folder); overrides pre_restore",
       valueHint: "keep|backup",
     },
     force: { type: "boolean", description: "Replace the database even if it is in use, or an existing --to file" },
@@ -162,8 +162,9 @@ async function restoreKept(
   report(ctx, result);
 }
 
-function parsePreRestoreMode(value: string | undefined): "keep" | "backup" {
-  if (value === undefined || value === "keep" || value === "backup") return value ?? "keep";
+/** --pre-restore; undefined when not given (then `pre_restore` from the config decides). */
+function parsePreRestoreMode(value: string | undefined): "keep" | "backup" | undefined {
+  if (value === undefined || value === "keep" || value === "backup") return value;
   throw new UsageError(`--pre-restore must be keep or backup, not "${value}"`);
 }
 

@@ -288,7 +288,8 @@ export function planRestore(
     targetExists,
     toOther,
     preRestore,
-    preRestoreMode: opts.preRestoreMode ?? "keep",
+    // --pre-restore, else `pre_restore` of the database whose file is replaced, else the global one.
+    preRestoreMode: opts.preRestoreMode ?? preRestore?.preRestore ?? config.preRestore ?? "keep",
     undoNeedsTo: owner?.path !== target,
     force: opts.force,
     keys: opts.keys,
