@@ -39,7 +39,11 @@ describe("restore keeps the replaced file as its safety copy", () => {
     expect(out.preRestoreId).toBeNull();
     expect(r.stderr).toContain(`the previous database was kept beside it as ${kept} (pre-restore safety copy)`);
     expect(r.stderr).toContain(`to undo: sqlbak restore app --file ${kept} --yes`);
-    expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual"]);
+    // No backup taken: the kept file is listed as the pre-restore safety copy.
+    expect((await listBackups(p)).map((x) => [x.kind, x.file])).toEqual([
+      ["manual", b.file],
+      ["pre-restore-file", kept],
+    ]);
     expect(statSync(kept).mode & 0o777).toBe(0o640);
     expect(statSync(kept).ino).not.toBe(statSync(p.db).ino);
     // Its WAL travelled into it (checkpointed under the hold): the file alone holds the 5 rows.
