@@ -74,6 +74,7 @@ describe("sqlbak stats", () => {
       "newest_own",
       "oldest",
       "partials",
+      "pre_restore_files",
       "raw_bytes",
       "raw_bytes_newest",
       "saved_bytes",
