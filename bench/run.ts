@@ -162,9 +162,8 @@ async function benchSize(sizeMiB: number) {
     "p99 ≤ 2x, max < 250 ms",
   );
 
-  const stored = JSON.parse(
-    await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text(),
-  )[0].file as string;
+  const stored = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text())
+    .backups[0].file as string;
   const peerRestore = async () => {
     const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", join(work, "peer-restored.db")]);
     const b = await run(["cp", join(work, "peer-restored.db"), join(work, "peer-copy.db")]);
