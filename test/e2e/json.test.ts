@@ -7,7 +7,7 @@
 
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { type Json, parseJson } from "../helpers/json.ts";
@@ -121,6 +121,19 @@ describe("--json: one convention for every command", () => {
     expect(cron.next_runs.length).toBeGreaterThan(0);
     const units = await json(dir, ["install-schedule", "--platform", "systemd", "--user"]);
     expect(units.files.length).toBeGreaterThan(0);
+    // --apply through a stand-in crontab command (never the machine's own crontab).
+    const crontab = join(dir, "fake-crontab");
+    writeFileSync(
+      crontab,
+      `#!/bin/sh\ncase "$1" in\n  -n) exit 0 ;;\n  -l) exit 1 ;;\n  -) cat > /dev/null ;;\nesac\n`,
+    );
+    chmodSync(crontab, 0o755);
+    const applied = await json(dir, ["install-schedule", "--platform", "cron", "--apply"], 0, {
+      SQLBAK_CRONTAB: crontab,
+      SQLBAK_SYSTEM_ENV_FILE: join(dir, "system.env"),
+    });
+    expect(applied).toMatchObject({ platform: "cron", action: "apply", todo: [] });
+    expect(applied.changed.length).toBeGreaterThan(0);
 
     const sent = await json(dir, ["notify-failure", "backup"], 0, {
       MONITOR_SERVICE_RESULT: "signal",

@@ -56,7 +56,14 @@ describe("sqlbak stats", () => {
     const s = await runCli(["stats", "--json"], { cwd: dir });
     expect(s.code).toBe(0);
     const report = parseJson(s.stdout);
-    expect(Object.keys(report).sort()).toEqual(["backup_dir", "databases", "generated_at", "totals", "version", "volume"]);
+    expect(Object.keys(report).sort()).toEqual([
+      "backup_dir",
+      "databases",
+      "generated_at",
+      "totals",
+      "version",
+      "volume",
+    ]);
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
