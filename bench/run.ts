@@ -162,9 +162,8 @@ async function benchSize(sizeMiB: number) {
     "p99 ≤ 2x, max < 250 ms",
   );
 
-  const stored = JSON.parse(
-    await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text(),
-  )[0].file as string;
+  const stored = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text())
+    .backups[0].file as string;
   // The careful script: decompress to a temporary file, fsync it, rename it into place.
   const peerRestore = async () => {
     const tmp = join(work, "peer-restored.db.tmp");

@@ -27,10 +27,8 @@ export default defineCommand({
     }
     // A pack that failed its newest verification fails every backup of its folder that references it.
     const failures = packFailuresOfListings(listings);
-    printData(
-      ctx,
-      backups.map((b) => backupToJson(b, failures.get(b.manifest.id))),
-      () => renderBackupTable(backups, new Date(), failures),
+    printData(ctx, { backups: backups.map((b) => backupToJson(b, failures.get(b.manifest.id))) }, () =>
+      renderBackupTable(backups, new Date(), failures),
     );
   },
 });

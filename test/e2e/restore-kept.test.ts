@@ -7,6 +7,7 @@ import { describe, expect, it } from "bun:test";
 import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, exec, listBackups, makeProject, rows, sha256File } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -32,11 +33,11 @@ describe("restore keeps the replaced file as its safety copy", () => {
     chmodSync(p.db, 0o640);
     const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = parseJson(r.stdout);
     const [name] = keptOf(p.dir);
     const kept = join(p.dir, name!);
-    expect(out.preRestoreFile).toBe(kept);
-    expect(out.preRestoreId).toBeNull();
+    expect(out.pre_restore_file).toBe(kept);
+    expect(out.pre_restore_id).toBeNull();
     expect(r.stderr).toContain(`the previous database was kept beside it as ${kept} (pre-restore safety copy)`);
     expect(r.stderr).toContain(`to undo: sqlbak restore app --file ${kept} --yes`);
     expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual"]);
