@@ -1,0 +1,48 @@
+/**
+ * Process groups of the helpers a run starts (hook shells, the SFTP session).
+ * Each runs in its own group (detached), so a timeout or a close can kill what
+ * it started, which a Ctrl-C or a `kill` of sqlbak no longer reaches: while
+ * one is tracked, sqlbak's exit (a run's `timeout` exits the process), SIGINT
+ * and SIGTERM kill them first (not SIGHUP, which nohup ignores: a handler
+ * would undo that). A helper never outlives the sqlbak run that started it.
+ */
+
+const running = new Set<number>();
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/** SIGKILLs the process group led by `pid`; nothing when it is gone already. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // the group is gone already
+  }
+}
+
+function killRunning() {
+  for (const p of running) killGroup(p);
+}
+function onStopSignal(signal: NodeJS.Signals) {
+  killRunning();
+  untrackAll();
+  process.kill(process.pid, signal); // dies of the signal as it would have, now that no handler is set
+}
+function untrackAll() {
+  running.clear();
+  process.off("exit", killRunning);
+  for (const s of STOP_SIGNALS) process.off(s, onStopSignal);
+}
+
+/** Kills the group led by `pid` when sqlbak exits or is stopped, until `untrackGroup`. */
+export function trackGroup(pid: number): void {
+  if (running.size === 0) {
+    process.on("exit", killRunning);
+    for (const s of STOP_SIGNALS) process.on(s, onStopSignal);
+  }
+  running.add(pid);
+}
+
+export function untrackGroup(pid: number): void {
+  if (!running.delete(pid)) return;
+  if (running.size === 0) untrackAll();
+}
