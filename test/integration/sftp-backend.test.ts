@@ -20,7 +20,7 @@ import { createSftpBackend, type SftpEntry } from "../../src/lib/destinations/sf
 import { freePort, type Sshd, startSshd } from "../helpers/sshd.ts";
 
 const MIB = 1024 * 1024;
-// Every operation is its own SSH connection; on a loaded 2-core CI machine a test can take seconds.
+// One SSH connection per backend, but several servers and failures; on a loaded 2-core CI machine a test can take seconds.
 setDefaultTimeout(60_000);
 let server: Sshd;
 // Everything this file writes lives under one folder removed in afterAll: the server's
@@ -93,6 +93,30 @@ describe("sftp backend", () => {
     expect(sha256(back)).toBe(sha256(src));
     expect(readdirSync(local).sort()).toEqual(["app.db.zst", "back.db.zst"]);
     await b.close();
+    await b.close();
+  });
+
+  it("runs every operation through one SSH connection, misses and failures included, until close()", async () => {
+    const local = tempDir();
+    const { b } = backend();
+    const before = server.logins();
+    await b.put(randomFile(local, "f", 100), "app/f.db");
+    expect(await b.stat("app/none.db")).toBeNull();
+    expect(await b.readText("app/none.json")).toBeNull();
+    expect(await failure(b.get("app/none.db", join(local, "out")))).toEndWith("app/none.db does not exist");
+    await b.remove("app/none.db");
+    expect(await failure(b.put(join(local, "missing"), "app/g.db"))).toContain("no such file");
+    // Concurrent calls queue up on the one session.
+    const [listed, stat] = await Promise.all([b.list("app/"), b.stat("app/f.db"), b.readText("app/f.db")]);
+    expect([listed, stat]).toEqual([[{ key: "app/f.db", size: 100 }], { key: "app/f.db", size: 100 }]);
+    await b.remove("app/f.db");
+    expect(b.connections()).toBe(1);
+    await b.close();
+    await Bun.sleep(100);
+    expect(server.logins() - before).toBe(1);
+    // After close() the next operation connects again.
+    expect(await b.stat("app/f.db")).toBeNull();
+    expect(b.connections()).toBe(2);
     await b.close();
   });
 

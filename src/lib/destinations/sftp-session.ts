@@ -109,7 +109,8 @@ export class SftpSession {
     if (!this.live) {
       // An empty batch first: what ssh says while connecting (a banner, a note) is nobody's complaint,
       // and a connection that fails is reported by the batch that wanted it.
-      const hello = await this.exchange((this.live = this.start()), []);
+      this.live = this.start();
+      const hello = await this.exchange(this.live, []);
       if (hello.code !== 0 || !this.live) return hello;
     }
     return this.exchange(this.live, lines);
@@ -118,12 +119,11 @@ export class SftpSession {
   private async exchange(live: Live, lines: string[]): Promise<BatchResult> {
     const nonce = `sqlbak-${process.pid}-${++nonceSeq}-${Math.random().toString(36).slice(2)}`;
     const sentinel = `-lcd ${quoteArg(join(this.dir!, nonce))}`;
+    // A write to an sftp that is gone fails (now or later): its exit below says why.
     try {
       live.proc.stdin.write(`${[...lines, sentinel].join("\n")}\n`);
-      live.proc.stdin.flush();
-    } catch {
-      // sftp is gone already: its exit below says why
-    }
+      void Promise.resolve(live.proc.stdin.flush()).catch(() => undefined);
+    } catch {}
     for (;;) {
       const out = cutAt(live.out, nonce);
       const err = out && cutAt(live.err, nonce);
@@ -150,10 +150,8 @@ export class SftpSession {
     this.live = null;
     if (live) {
       try {
-        live.proc.stdin.end();
-      } catch {
-        // already closed
-      }
+        void Promise.resolve(live.proc.stdin.end()).catch(() => undefined);
+      } catch {} // already closed
       const timer = setTimeout(() => killGroup(live.proc.pid), CLOSE_GRACE_MS);
       await live.ended;
       clearTimeout(timer);
