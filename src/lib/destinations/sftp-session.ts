@@ -67,6 +67,12 @@ export class SftpSession {
     return next;
   }
 
+  /** A fresh path in the session's private temp folder (removed by close()), for files read and dropped at once. */
+  scratchPath(): string {
+    this.dir ??= mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
+    return join(this.dir, `scratch-${++nonceSeq}`);
+  }
+
   private start(): Live {
     this.dir ??= mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
     let proc: Live["proc"];

@@ -9,8 +9,8 @@
  * never appears under its key; a later upload of the same key overwrites
  * the leftover. `ls` hides the dot-names, so `list` never returns them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Backend, RemoteFile } from "../store/index.ts";
 import { commitRename, removeQuietly, TEMP_SUFFIX, tempPathFor } from "../system/index.ts";
@@ -137,18 +137,14 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
     return resolve(path);
   };
 
-  async function download(key: string, localPath: string): Promise<"ok" | "missing"> {
-    const local = checkLocal(localPath);
-    const temp = tempPathFor(local);
-    const result = await run([`-get -f ${quoteArg(remote(key))} ${quoteArg(temp)}`]);
+  /** Downloads to `path`; a partial file is removed. `-f` has sftp fsync it (a file that must survive a crash). */
+  async function fetchTo(key: string, path: string, fsync: boolean): Promise<"ok" | "missing"> {
+    const result = await run([`-get${fsync ? " -f" : ""} ${quoteArg(remote(key))} ${quoteArg(path)}`]);
     const got = outcome(result);
-    if (got !== "ok") {
-      removeQuietly(temp);
-      if (got === "missing") return "missing";
-      throw failed(`download of ${key} failed`, result);
-    }
-    commitRename(temp, local);
-    return "ok";
+    if (got === "ok") return "ok";
+    removeQuietly(path);
+    if (got === "missing") return "missing";
+    throw failed(`download of ${key} failed`, result);
   }
 
   return {
@@ -176,17 +172,20 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
     },
 
     async get(key, localPath) {
-      if ((await download(key, localPath)) === "missing") throw fail(`${key} does not exist`);
+      const local = checkLocal(localPath);
+      const temp = tempPathFor(local);
+      if ((await fetchTo(key, temp, true)) === "missing") throw fail(`${key} does not exist`);
+      commitRename(temp, local);
     },
 
     checkSizes: true,
     async readText(key) {
-      const dir = mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
+      // Read and dropped at once: no fsync, in the session's private folder.
+      const scratch = session.scratchPath();
       try {
-        const local = join(dir, "file");
-        return (await download(key, local)) === "missing" ? null : readFileSync(local, "utf8");
+        return (await fetchTo(key, scratch, false)) === "missing" ? null : readFileSync(scratch, "utf8");
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeQuietly(scratch);
       }
     },
 
