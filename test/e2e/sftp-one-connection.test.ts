@@ -7,7 +7,7 @@
  * against a server that never answers, so the run is surely inside the session).
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeProject } from "../helpers/backups.ts";
@@ -105,7 +105,7 @@ describe("one SSH connection per run", () => {
     expect(sshClientsOf(server.port)).toEqual([]);
   });
 
-  it("a failing run leaves no ssh behind either", async () => {
+  it("a failing run leaves no ssh behind either, and a rejected key is one clear line (exit 1)", async () => {
     const p = project(server);
     expect((await runCli(["backup", "app"], { cwd: p.dir })).code).toBe(0);
     // The session is open (the listing worked), then the backup asked for is not there: exit 1.
@@ -114,6 +114,18 @@ describe("one SSH connection per run", () => {
     });
     expect(r.code).not.toBe(0);
     expect(r.stderr).not.toContain("    at ");
+    expect(sshClientsOf(server.port)).toEqual([]);
+
+    // A key the server rejects: one line naming the destination once, exit 1 (docs/exit-codes.md).
+    const toml = join(p.dir, "sqlbak.toml");
+    writeFileSync(toml, readFileSync(toml, "utf8").replace(server.keyFile, server.wrongKeyFile));
+    const denied = await runCli(["list", "--from", "far"], { cwd: p.dir });
+    expect(denied.code).toBe(1);
+    const errors = denied.stderr.split("\n").filter((l) => l.startsWith("[error]"));
+    expect(errors).toEqual([
+      expect.stringMatching(/^\[error\] sftp destination "far" \(sftp:\/\/.*authentication failed/),
+    ]);
+    expect(denied.stderr).not.toContain("destination far (");
     expect(sshClientsOf(server.port)).toEqual([]);
   });
 });

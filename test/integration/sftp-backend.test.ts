@@ -261,6 +261,18 @@ describe("sftp backend failures", () => {
     expect(message).toContain(server.wrongKeyFile);
   });
 
+  it("tries a connection that failed only once until close(): every operation reports that failure", async () => {
+    const { b } = backend({ key_file: server.wrongKeyFile });
+    const first = await failure(b.stat("app/x"));
+    expect(await failure(b.list("app/"))).toContain("authentication failed");
+    expect(first).toContain("authentication failed");
+    expect(b.connections()).toBe(1);
+    await b.close();
+    expect(await failure(b.stat("app/x"))).toContain("authentication failed");
+    expect(b.connections()).toBe(2);
+    await b.close();
+  });
+
   it("says the connection was refused when nothing listens on the port", async () => {
     const port = await freePort();
     const { b } = backend({ port });

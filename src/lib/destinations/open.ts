@@ -102,10 +102,13 @@ export async function withBackend<T>(dest: ResolvedDestination, fn: (b: Backend)
     return await fn(backend);
   } catch (err) {
     if (err instanceof SqlbakError) throw err;
-    throw new OperationError(
-      `destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${describeError(err)}`,
-      { cause: err },
-    );
+    const message = describeError(err);
+    // An SFTP error names its destination already (`sftp destination "x" (sftp://…): …`): not twice.
+    if (backend && message.includes(`"${dest.name}" (${backend.describe})`))
+      throw new OperationError(message, { cause: err });
+    throw new OperationError(`destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${message}`, {
+      cause: err,
+    });
   } finally {
     await backend?.close().catch(() => undefined);
   }

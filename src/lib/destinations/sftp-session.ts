@@ -9,7 +9,8 @@
  *
  * Batches should prefix their commands with `-` (go on after a failure) and
  * read the failure from stderr: a command without it ends sftp when it fails,
- * which is reported like a broken connection, and the next batch reconnects.
+ * which is reported like a broken connection, and the next batch reconnects
+ * (a connection that could not be made at all is not retried before close()).
  * sftp runs in its own process group, which close() ends; sqlbak's exit,
  * SIGINT and SIGTERM kill it too (system/child-groups.ts).
  */
@@ -55,6 +56,7 @@ export class SftpSession {
   private live: Live | null = null;
   private dir: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private refused: BatchResult | null = null;
   /** SSH connections started (one per run unless a connection breaks). */
   connections = 0;
 
@@ -112,12 +114,18 @@ export class SftpSession {
   }
 
   private async runNow(lines: string[]): Promise<BatchResult> {
+    // A connection that could not be made (authentication, host key, refused) is not tried again until close():
+    // every batch of the run reports that failure, and the server sees one attempt.
+    if (this.refused) return this.refused;
     if (!this.live) {
       // An empty batch first: what ssh says while connecting (a banner, a note) is nobody's complaint,
       // and a connection that fails is reported by the batch that wanted it.
       this.live = this.start();
       const hello = await this.exchange(this.live, []);
-      if (hello.code !== 0 || !this.live) return hello;
+      if (hello.code !== 0 || !this.live) {
+        this.refused = hello;
+        return hello;
+      }
     }
     return this.exchange(this.live, lines);
   }
@@ -164,5 +172,6 @@ export class SftpSession {
     }
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = null;
+    this.refused = null;
   }
 }
