@@ -2,7 +2,7 @@
  * The SFTP backend against a real OpenSSH server on 127.0.0.1 (test/helpers/sshd.ts).
  * The server's files are on this machine, so the tests also look at them directly.
  */
-import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -37,6 +37,12 @@ beforeAll(async () => {
   server = await startSshd(tempDir("sshd-"));
 });
 
+/** Backends a test made, closed after it: no session outlives its test. */
+const opened: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const b of opened.splice(0)) await b.close();
+});
+
 afterAll(async () => {
   await server?.stop();
   rmSync(base, { recursive: true, force: true });
@@ -55,6 +61,7 @@ function backend(over: Partial<SftpEntry> = {}) {
     path: root,
     ...over,
   });
+  opened.push(b);
   return { b, root: over.path ?? root };
 }
 
@@ -228,6 +235,7 @@ describe("sftp backend", () => {
         known_hosts: limited.knownHosts,
         path: root,
       });
+      opened.push(cut);
       const message = await failure(cut.put(src, "app/big.db.zst"));
       expect(message).not.toContain("\n");
       expect(message).toStartWith('sftp destination "offsite"');
