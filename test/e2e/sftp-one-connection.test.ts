@@ -108,12 +108,16 @@ describe("one SSH connection per run", () => {
   it("a failing run leaves no ssh behind either, and a rejected key is one clear line (exit 1)", async () => {
     const p = project(server);
     expect((await runCli(["backup", "app"], { cwd: p.dir })).code).toBe(0);
-    // The session is open (the listing worked), then the backup asked for is not there: exit 1.
-    const r = await runCli(["restore", "app", "--from", "far", "--id", "app-2000-01-01T00-00-00Z", "--yes"], {
+    const before = server.logins();
+    // The session is open (the listing worked), then the backup asked for is not there.
+    const r = await runCli(["restore", "app", "--from", "far", "--id", "app-20000101T000000000Z-00000000", "--yes"], {
       cwd: p.dir,
     });
-    expect(r.code).not.toBe(0);
+    // A usage error (exit 2, docs/exit-codes.md) found after the listing there.
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("no backup with id app-20000101T000000000Z")]);
     expect(r.stderr).not.toContain("    at ");
+    await Bun.sleep(100);
+    expect(server.logins() - before).toBe(1);
     expect(sshClientsOf(server.port)).toEqual([]);
 
     // A key the server rejects: one line naming the destination once, exit 1 (docs/exit-codes.md).
