@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeProject } from "../helpers/backups.ts";
+import { createAppDatabase, makeProject } from "../helpers/backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { type Sshd, sshClientsOf, startSshd } from "../helpers/sshd.ts";
@@ -103,6 +103,22 @@ describe("one SSH connection per run", () => {
     expect(await run(["backup", "app", "--rotate"])).toBe(1);
     expect(err).toContain("app @ far: kept");
     expect(sshClientsOf(server.port)).toEqual([]);
+  });
+
+  it("one connection for every database of the run: copies, id keys and rotations of two databases", async () => {
+    const p = project(server, '[[database]]\nname = "crm"\npath = "crm.db"\n');
+    createAppDatabase(join(p.dir, "crm.db"), 20, 16);
+    const logins = await loginsDuring(server, async () => {
+      const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      const results = JSON.parse(r.stdout);
+      expect(results.map((x: any) => [x.database, x.copies[0].ok]).sort()).toEqual([
+        ["app", true],
+        ["crm", true],
+      ]);
+    });
+    expect(logins).toBe(1);
+    expect(readdirSync(p.remote).sort()).toEqual(["app", "crm"]);
   });
 
   it("a failing run leaves no ssh behind either, and a rejected key is one clear line (exit 1)", async () => {
