@@ -10,7 +10,7 @@ import { jsonRequested, takeJson } from "./commands/_json-out.ts";
 import { logger, stderrIsPlain } from "./commands/_log.ts";
 import { type CommandName, commands } from "./commands/index.ts";
 import { EXIT, RunTimeoutError, SqlbakError, UsageError } from "./lib/model/index.ts";
-import { SQLBAK_VERSION } from "./lib/system/index.ts";
+import { endRun, SQLBAK_VERSION } from "./lib/system/index.ts";
 import { EXIT_CODE_HELP, main } from "./main.ts";
 
 const HELP_FLAGS = ["--help", "-h"];
@@ -100,6 +100,9 @@ try {
   report(err, rawArgs.includes("--verbose"));
   process.exitCode = exitCodeOf(err);
   if (json) await writeJson({ err, exitCode: process.exitCode });
-  // A timed-out run was abandoned mid-way (commands/_run-guard.ts): end now, as a kill would, so none of it goes on.
+  // A timed-out run was abandoned mid-way (commands/_run-guard.ts): end now, as a kill would, so none of it goes on
+  // (the exit kills the run's helper processes, lib/system/child-groups.ts).
   if (err instanceof RunTimeoutError) process.exit(err.exitCode);
 }
+// What stayed open for the whole run (an SFTP session) closes now.
+await endRun();
