@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAppDatabase, makeProject } from "../helpers/backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { type Sshd, sshClientsOf, startSshd } from "../helpers/sshd.ts";
 
@@ -61,11 +62,11 @@ async function fortyThere() {
   const p = project(server, "incremental = false\n");
   const first = await runCli(["backup", "app", "--json"], { cwd: p.dir });
   expect(first.code).toBe(0);
-  const [b] = JSON.parse(first.stdout);
+  const [b] = parseJson(first.stdout).results;
   const hour = 3_600_000;
   const t0 = Date.now() - 40 * hour;
   fabricateBackups(
-    b.manifestPath,
+    b.manifest_path,
     p.folder,
     "app",
     Array.from({ length: 38 }, (_, i) => ({ at: new Date(t0 + i * hour).toISOString() })),
@@ -74,7 +75,7 @@ async function fortyThere() {
   const logins = await loginsDuring(server, async () => {
     const sync = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(sync.code).toBe(0);
-    copied = JSON.parse(sync.stdout)[0].copies[0].uploaded;
+    copied = parseJson(sync.stdout).results[0].copies[0].uploaded;
   });
   expect([copied.length, logins]).toEqual([39, 1]);
   return p;
@@ -88,16 +89,16 @@ describe("one SSH connection per run", () => {
       loginsDuring(server, async () => {
         const r = await runCli(args, { cwd: p.dir });
         expect([args, r.code]).toEqual([args, 0]);
-        if (args.includes("--json")) out = JSON.parse(r.stdout);
+        if (args.includes("--json")) out = parseJson(r.stdout);
         err = r.stderr;
       });
     let out: any;
     let err = "";
 
     expect(await run(["backup", "app", "--json"])).toBe(1);
-    expect(out[0].copies[0]).toMatchObject({ ok: true, uploaded: [out[0].id], already_there: 40 });
+    expect(out.results[0].copies[0]).toMatchObject({ ok: true, uploaded: [out.results[0].id], already_there: 40 });
     expect(await run(["list", "--from", "far", "--json"])).toBe(1);
-    expect(out).toHaveLength(41);
+    expect(out.backups).toHaveLength(41);
     expect(await run(["verify", "--from", "far", "--latest"])).toBe(1);
     // Copy and rotation at the destination: two steps, one session.
     expect(await run(["backup", "app", "--rotate"])).toBe(1);
@@ -111,7 +112,7 @@ describe("one SSH connection per run", () => {
     const logins = await loginsDuring(server, async () => {
       const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const results = JSON.parse(r.stdout);
+      const { results } = parseJson(r.stdout);
       expect(results.map((x: any) => [x.database, x.copies[0].ok]).sort()).toEqual([
         ["app", true],
         ["crm", true],
