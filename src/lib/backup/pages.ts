@@ -27,8 +27,8 @@ import {
   storedPages,
 } from "../model/index.ts";
 import { type MapBuilder, manifestText, openSealedMeta, pagesPerFrame } from "../pages/index.ts";
-import { type CheckReuse, consumePageSnapshot } from "../snapshot/index.ts";
-import { databaseFolder, listFolder } from "../store/index.ts";
+import { type CheckReuse, consumePageSnapshot, type ReaderChoice } from "../snapshot/index.ts";
+import { databaseFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
 import { loadBaseImage } from "./base-image.ts";
 import { loadKnownPacks } from "./known-packs.ts";
@@ -51,6 +51,10 @@ export interface PagesBackupOptions extends BackupOptions {
   indexKeys?: AgeKeys;
   /** Called once each stored file (pack, pack index, map, manifest) is durable under its final name. */
   onStored?: (name: string) => void;
+  /** Where the snapshot's reader runs (default "auto": by the source's size; tests pick one). */
+  snapshotReader?: ReaderChoice;
+  /** Whether ids and raw SHA-256 go to a worker (default "auto": by the image's size; tests pick one). */
+  idWorker?: "auto" | "never" | "always";
 }
 
 /** zstd level of packs and map: the database's when it compresses with zstd, else zstd's default. */
@@ -106,14 +110,13 @@ export function checkReuse(backups: readonly Manifest[], level: CheckLevel): Che
 }
 
 async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise<void> {
-  const { config, db, result, started, sealer } = ctx;
+  const { config, db, result, started, sealer, listing: listed } = ctx;
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
   const mapName = mapFileName(id, sealer !== null);
   const mapPath = join(folder, mapName);
   const manifestName = manifestFileName(id);
   const stat = sourceStat(db.path); // before the snapshot: the file may be gone by the time the manifest is written
-  const listed = await listFolder(config.backupDir, db.name);
   const keys = opts.indexKeys ?? defaultIndexKeys(config);
   const idKey = typeof opts.idKey === "function" ? await opts.idKey(ctx) : opts.idKey;
   const unlisted = listed.missingData.map((b) => b.manifest); // their verification records count too
@@ -127,6 +130,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     level,
     seal: sealer?.create,
     onStored: opts.onStored,
+    idWorker: opts.idWorker,
     base: (geometry) => loadBaseImage(folder, opened, geometry, keys),
   });
   let mapWritten = false;
@@ -135,6 +139,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
       check: db.check,
       reuse: checkReuse(opened, db.check),
       onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
+      reader: opts.snapshotReader,
     });
     pausePoint("backup:snapshot-taken");
     if (!snap.check.ok)
@@ -144,7 +149,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     const { map, packs, newBytes } = await sink.finish();
     if (map.pageCount !== snap.page_count)
       throw new Error(`page map of ${id} covers ${map.pageCount} pages, the snapshot has ${snap.page_count}`);
-    const shrunk = await shrinkOf(config, db, opts, snap.rawSize, snap.facts);
+    const shrunk = shrinkOf(listed, opts, snap.rawSize, snap.facts);
     Bun.gc(true); // the ids and table the sink let go of, before the map's bytes are made
     const stored = await mapBytes(map, level, sealer);
     writeFileAtomic(mapPath, stored);

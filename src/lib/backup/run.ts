@@ -30,7 +30,7 @@ import {
   takePageSnapshot,
   takeSnapshot,
 } from "../snapshot/index.ts";
-import { appendOpLog, databaseFolder, removeStalePartials } from "../store/index.ts";
+import { appendOpLog, type BackupListing, databaseFolder, removeStalePartials } from "../store/index.ts";
 import {
   acquireLock,
   commitRename,
@@ -134,6 +134,11 @@ export interface BackupContext {
   result: BackupResult;
   started: Date;
   sealer: Sealer | null;
+  /**
+   * The folder's listing made under this lock before the write (removeStalePartials):
+   * its backups stand until this one's manifest is written, so nothing lists the folder again.
+   */
+  listing: BackupListing;
 }
 
 /**
@@ -149,7 +154,7 @@ export interface BackupStore {
   write(ctx: BackupContext): Promise<void>;
 }
 
-async function writeBackup({ config, db, opts, result, started, sealer }: BackupContext) {
+async function writeBackup({ config, db, opts, result, started, sealer, listing }: BackupContext) {
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
   const dataPath = join(folder, dataFileName(id, db.compression, sealer !== null));
@@ -166,7 +171,7 @@ async function writeBackup({ config, db, opts, result, started, sealer }: Backup
         hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it",
       });
     removeQuietly(snapshotPath);
-    const shrunk = await shrinkOf(config, db, opts, sums.rawSize, facts);
+    const shrunk = shrinkOf(listing, opts, sums.rawSize, facts);
     commitRename(storedTemp, dataPath);
     committedData = true;
     pausePoint("backup:data-committed");
@@ -258,13 +263,14 @@ export async function backupDatabase(
             opts.onLockWait?.(db.name, o),
           );
       try {
-        result.removedPartials = await removeStalePartials(
+        const { removed, listing } = await removeStalePartials(
           config.backupDir,
           db.name,
           started.getTime(),
           config.logFile,
         );
-        await store.write({ config, db, opts, result, started, sealer });
+        result.removedPartials = removed;
+        await store.write({ config, db, opts, result, started, sealer, listing });
       } finally {
         lock?.release();
       }
