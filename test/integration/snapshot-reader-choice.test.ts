@@ -117,8 +117,8 @@ describe("a pages backup with and without its workers", () => {
         NO_KEYS,
         target,
       );
-      expect(back.rawSha256).toBe(manifest.raw.sha256);
-      expect(sha256(target)).toBe(manifest.raw.sha256);
+      expect(back.rawSha256).toBe(manifest.raw.sha256!);
+      expect(sha256(target)).toBe(manifest.raw.sha256!);
       expect(integrityCheck(target)).toBe("ok");
       out.push(manifest);
     }
