@@ -1,7 +1,7 @@
 /**
  * The benchmark: sqlbak against the peer tools, side by side in one run.
  *   bun run bench [--sizes 100,1024] [--runs 3] [--incremental-size 1024] [--days 60] [--wal-minutes 5]
- *                 [--fleet 100,1000] [--out bench/results.md]
+ *                 [--fleet 100,1000] [--fixed-runs 15] [--out bench/results.md]
  * `--fleet 0` skips the fleet rows (bench/fleet.ts), `--sizes 0` the single-database ones.
  * Needs the compiled binary (bun run build), sqlite3, zstd and faketime on PATH.
  * Figures are medians with min–max; ratios compare against the peer pair
@@ -12,6 +12,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pagesBackupRows } from "./backup-pages.ts";
+import { fixedCostRows } from "./fixed-cost.ts";
 import { fleetRows } from "./fleet.ts";
 import { generateDatabase } from "./generate.ts";
 import { benchIncrementalStorage } from "./incremental-storage.ts";
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     days: { type: "string", default: "60" },
     // Databases of 1 MiB backed up in one run against a shell loop of the peer pair (bench/fleet.ts); 0 skips.
     fleet: { type: "string", default: "100,1000" },
+    // Runs of the fixed-cost rows (bench/fixed-cost.ts: a 64 KiB database, where the time goes); 0 skips.
+    "fixed-runs": { type: "string", default: "15" },
   },
 });
 const BIN = resolve(process.env.SQLBAK_BIN ?? "dist/sqlbak");
@@ -38,6 +41,7 @@ const rows: string[][] = [];
 /** The rows before the incremental ones measure self-contained files: incremental = false. */
 const full = join(work, "full.toml");
 writeFileSync(full, "incremental = false\n");
+writeFileSync(join(work, "default.toml"), "");
 
 interface Timed {
   ms: number;
@@ -128,6 +132,15 @@ async function benchSize(sizeMiB: number) {
     rmSync(join(work, "peer.db"), { force: true });
     return { ms: a.ms + b.ms, maxRssBytes: Math.max(a.maxRssBytes, b.maxRssBytes) };
   };
+  // The default storage format (pages, incremental), first backup into an empty folder.
+  const [oursDefault, peerDefault] = await sideBySide(RUNS, backup(["--config", join(work, "default.toml")]), peerBackup);
+  row(
+    `backup ${label}, default (incremental), first backup`,
+    fmtMs(oursDefault.map((t) => t.ms)),
+    `${fmtMs(peerDefault.map((t) => t.ms))} sqlite3 .backup + zstd -3`,
+    `${(median(oursDefault.map((t) => t.ms)) / median(peerDefault.map((t) => t.ms))).toFixed(2)}x`,
+    sizeMiB <= 10 ? "≤ 0.6x" : "",
+  );
   const [ours, peer] = await sideBySide(RUNS, backup(), peerBackup);
   const ratio = median(ours.map((t) => t.ms)) / median(peer.map((t) => t.ms));
   row(
@@ -263,6 +276,8 @@ try {
     rows.push(...(await pagesBackupRows(join(work, "pages-backup"), incSize, RUNS, BIN)));
     rows.push(...(await benchIncrementalStorage({ bin: BIN, work, db, days: Number(values.days), label, runs: RUNS })));
   }
+  const fixedRuns = Number(values["fixed-runs"]);
+  if (fixedRuns > 0) for (const r of await fixedCostRows(BIN, work, fixedRuns)) row(...(r as Row));
   const fleet = values.fleet!.split(",").map(Number).filter((n) => n > 0);
   if (fleet.length) for (const r of await fleetRows({ bin: BIN, work, counts: fleet, runs: RUNS })) row(...(r as Row));
   const walMinutes = Number(values["wal-minutes"]);
