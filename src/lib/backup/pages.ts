@@ -57,6 +57,9 @@ export interface PagesBackupOptions extends BackupOptions {
   idWorker?: "auto" | "never" | "always";
 }
 
+/** Images from this size on get a full garbage collection before their map is encoded. */
+const FULL_GC_MIN_BYTES = 64 * 1024 * 1024;
+
 /** zstd level of packs and map: the database's when it compresses with zstd, else zstd's default. */
 const levelOf = (db: ResolvedDatabase) => (db.compression === "zstd" ? db.compressionLevel : 3);
 
@@ -150,7 +153,9 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     if (map.pageCount !== snap.page_count)
       throw new Error(`page map of ${id} covers ${map.pageCount} pages, the snapshot has ${snap.page_count}`);
     const shrunk = shrinkOf(listed, opts, snap.rawSize, snap.facts);
-    Bun.gc(true); // the ids and table the sink let go of, before the map's bytes are made
+    // The ids and table the sink let go of, before the map's bytes are made; for a small image they are
+    // small, and a full collection cost ~18 ms a database in a run of many (docs/performance.md).
+    if (snap.rawSize >= FULL_GC_MIN_BYTES) Bun.gc(true);
     const stored = await mapBytes(map, level, sealer);
     writeFileAtomic(mapPath, stored);
     mapWritten = true;
