@@ -29,7 +29,7 @@ import {
 import { type MapBuilder, manifestText, openSealedMeta, pagesPerFrame } from "../pages/index.ts";
 import { type CheckReuse, consumePageSnapshot, type ReaderChoice } from "../snapshot/index.ts";
 import { databaseFolder } from "../store/index.ts";
-import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
+import { pausePoint, removeQuietly, writeFileAtomicAsync } from "../system/index.ts";
 import { loadBaseImage } from "./base-image.ts";
 import { loadKnownPacks } from "./known-packs.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
@@ -157,7 +157,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     // small, and a full collection cost ~18 ms a database in a run of many (docs/performance.md).
     if (snap.rawSize >= FULL_GC_MIN_BYTES) Bun.gc(true);
     const stored = await mapBytes(map, level, sealer);
-    writeFileAtomic(mapPath, stored);
+    await writeFileAtomicAsync(mapPath, stored);
     mapWritten = true;
     opts.onStored?.(mapName);
     pausePoint("backup:data-committed");
@@ -186,7 +186,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
       shrunk,
     });
     const manifestPath = join(folder, manifestName);
-    writeFileAtomic(manifestPath, await manifestText(manifest, sealer, idKey));
+    await writeFileAtomicAsync(manifestPath, await manifestText(manifest, sealer, idKey));
     opts.onStored?.(manifestName);
     const storedSize = stored.length + newBytes;
     Object.assign(result, { id, dataPath: mapPath, manifestPath, rawSize: snap.rawSize, storedSize });

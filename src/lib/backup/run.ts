@@ -33,13 +33,13 @@ import {
 import { appendOpLog, type BackupListing, databaseFolder, removeStalePartials } from "../store/index.ts";
 import {
   acquireLock,
-  commitRename,
+  commitRenameAsync,
   ensureDir,
   type LockOwner,
   pausePoint,
   removeQuietly,
   tempPathFor,
-  writeFileAtomic,
+  writeFileAtomicAsync,
 } from "../system/index.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
 import { assertWalAccess } from "./source-access.ts";
@@ -172,7 +172,7 @@ async function writeBackup({ config, db, opts, result, started, sealer, listing 
       });
     removeQuietly(snapshotPath);
     const shrunk = shrinkOf(listing, opts, sums.rawSize, facts);
-    commitRename(storedTemp, dataPath);
+    await commitRenameAsync(storedTemp, dataPath);
     committedData = true;
     pausePoint("backup:data-committed");
     const manifest = newManifest({
@@ -195,7 +195,7 @@ async function writeBackup({ config, db, opts, result, started, sealer, listing 
       check,
       shrunk,
     });
-    writeFileAtomic(manifestPath, await manifestText(manifest, sealer, null));
+    await writeFileAtomicAsync(manifestPath, await manifestText(manifest, sealer, null));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
     const wal = walWarning(manifest);
     if (wal) result.warnings.push(wal);

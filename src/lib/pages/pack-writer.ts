@@ -7,11 +7,11 @@
  * way, each rename made durable by an fsync of the folder. Memory is a few
  * frames, whatever the pack's size.
  */
-import { closeSync, fsyncSync, openSync, renameSync } from "node:fs";
+import { closeSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_IN_FLIGHT, type StoredFilter, writeAllSync } from "../codec/index.ts";
 import { newPackStem, packFileName, packIndexName } from "../model/index.ts";
-import { FILE_MODE, removeQuietly, tempPathFor, writeFileAtomic } from "../system/index.ts";
+import { FILE_MODE, fsyncAsync, removeQuietly, tempPathFor, writeFileAtomicAsync } from "../system/index.ts";
 import { type SealKey, seal as sealBytes } from "./id-seal.ts";
 import { isValidPageSize, PACK_TARGET_RAW_BYTES, pagesPerFrame } from "./layout.ts";
 import { encodePackIndex } from "./pack-index.ts";
@@ -196,7 +196,7 @@ export class PackWriter {
       await this.closeFrame();
       while (this.inFlight.length > 0) await this.writeNext();
       for (const piece of this.filter ? await this.filter.end() : []) this.store(piece);
-      fsyncSync(this.fd!);
+      await fsyncAsync(this.fd!);
       closeSync(this.fd!);
       this.fd = null;
       // Durable with the index's rename: one folder fsync covers both (same folder). Until a manifest
@@ -209,7 +209,7 @@ export class PackWriter {
     this.state = "finished";
     giveFrame(this.frame);
     const index = await this.indexBytes();
-    writeFileAtomic(join(this.dir, indexName), index);
+    await writeFileAtomicAsync(join(this.dir, indexName), index);
     return {
       stem: this.stem,
       name,

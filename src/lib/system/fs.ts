@@ -26,6 +26,12 @@ export const TEMP_SUFFIX = ".tmp";
 /** Creates a folder (and parents) with mode 0700 if missing. */
 export function ensureDir(dir: string): void {
   try {
+    // mkdir of an existing folder still takes its parent's lock, which waits behind other writers' metadata
+    if (statSync(dir).isDirectory()) return;
+  } catch {
+    // missing (or unreadable): mkdir says which
+  }
+  try {
     mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

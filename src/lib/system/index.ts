@@ -13,6 +13,7 @@ export {
   tempPathFor,
   writeFileAtomic,
 } from "./fs.ts";
+export { commitRenameAsync, fsyncAsync, fsyncDirAsync, writeFileAtomicAsync } from "./fs-async.ts";
 export { acquireLock, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { pausePoint } from "./test-pause.ts";
 export { SQLBAK_VERSION } from "./version.ts";
