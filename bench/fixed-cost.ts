@@ -105,12 +105,12 @@ export async function fixedCostRows(bin: string, work: string, runs: number): Pr
     r("… of which process start-up (`sqlbak --version`)", ms(start)),
     r("… config load (warm)", ms(config)),
     r("… folder lock, take and release (warm)", ms(lock)),
-    r("… one durable file (write, fsync, rename, fsync folder); a backup makes 4 (pack, index, map, manifest)", ms(durable)),
-    r("… quick_check (open, check, close)", ms(check)),
     r(
-      "… the snapshot with its reader in-thread (as below 16 MiB) / on a worker",
-      `${ms(inline)} / ${ms(worker)}`,
+      "… one durable file (write, fsync, rename, fsync folder): a backup writes map and manifest, and a pack and its index when pages changed",
+      ms(durable),
     ),
+    r("… quick_check (open, check, close)", ms(check)),
+    r("… the snapshot with its reader in-thread (as below 16 MiB) / on a worker", `${ms(inline)} / ${ms(worker)}`),
     r("… the id worker's start-up and one page (not started below 16 MiB)", ms(idWorker)),
   ];
 }

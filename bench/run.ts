@@ -133,7 +133,11 @@ async function benchSize(sizeMiB: number) {
     return { ms: a.ms + b.ms, maxRssBytes: Math.max(a.maxRssBytes, b.maxRssBytes) };
   };
   // The default storage format (pages, incremental), first backup into an empty folder.
-  const [oursDefault, peerDefault] = await sideBySide(RUNS, backup(["--config", join(work, "default.toml")]), peerBackup);
+  const [oursDefault, peerDefault] = await sideBySide(
+    RUNS,
+    backup(["--config", join(work, "default.toml")]),
+    peerBackup,
+  );
   row(
     `backup ${label}, default (incremental), first backup`,
     fmtMs(oursDefault.map((t) => t.ms)),
@@ -264,7 +268,10 @@ async function benchMany() {
 
 const loadAtStart = loadavg()[0]!;
 try {
-  const sizes = values.sizes!.split(",").map(Number).filter((n) => n > 0);
+  const sizes = values
+    .sizes!.split(",")
+    .map(Number)
+    .filter((n) => n > 0);
   for (const size of sizes) await benchSize(size);
   if (sizes.length) for (const r of await restorePagesRows(Math.max(...sizes), RUNS)) row(...r);
   await benchMany();
@@ -278,7 +285,10 @@ try {
   }
   const fixedRuns = Number(values["fixed-runs"]);
   if (fixedRuns > 0) for (const r of await fixedCostRows(BIN, work, fixedRuns)) row(...(r as Row));
-  const fleet = values.fleet!.split(",").map(Number).filter((n) => n > 0);
+  const fleet = values
+    .fleet!.split(",")
+    .map(Number)
+    .filter((n) => n > 0);
   if (fleet.length) for (const r of await fleetRows({ bin: BIN, work, counts: fleet, runs: RUNS })) row(...(r as Row));
   const walMinutes = Number(values["wal-minutes"]);
   if (walMinutes > 0) row(...(await benchWalBacklog({ bin: BIN, work, minutes: walMinutes })).row);

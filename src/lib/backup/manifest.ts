@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
+import type { ResolvedDatabase } from "../config/index.ts";
 import {
   type BackupKind,
   describeWalStarvation,
