@@ -15,6 +15,7 @@ export {
   tempPathFor,
   writeFileAtomic,
 } from "./fs.ts";
+export { commitRenameAsync, fsyncAsync, fsyncDirAsync, writeFileAtomicAsync } from "./fs-async.ts";
 export { acquireLock, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { atRunEnd, endRun } from "./run-end.ts";
 export { pausePoint } from "./test-pause.ts";
