@@ -246,7 +246,7 @@ async function benchMany() {
   const db = join(work, "many.db");
   generateDatabase(db, 1);
   await run([BIN, "backup", db, "--backup-dir", dir, "--config", full, "--kind", "scheduled", "--quiet"]);
-  const [first] = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${dir}`.cwd(work).text());
+  const [first] = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${dir}`.cwd(work).text()).backups;
   const manifest = JSON.parse(readFileSync(first.manifest, "utf8"));
   const start = Date.parse("2000-01-01T00:00:00Z");
   for (let i = 0; i < 10_000; i++) {
