@@ -6,7 +6,7 @@ import {
   scheduledBackupFailure,
 } from "../lib/backup/index.ts";
 import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
-import { rotateToJson } from "../lib/output/index.ts";
+import { backupResultToJson, rotateToJson } from "../lib/output/index.ts";
 import { KEEP_TAG } from "../lib/retention/index.ts";
 import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
@@ -127,10 +127,12 @@ function report(
   reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);
   const rotationOf = (r: BackupResult) => (r.ok ? rotations?.find((x) => x.database === r.database) : undefined);
-  const withRotation = (r: BackupResult) => ({ ...r, rotation: rotationOf(r) ? rotateToJson(rotationOf(r)!) : null });
-  const withCopies = (r: BackupResult) =>
-    copies.length ? { ...r, copies: copies.filter((c) => c.database === r.database) } : r;
-  if (ctx.json) printData(ctx, (rotations ? results.map(withRotation) : results).map(withCopies), () => "");
+  const toJson = (r: BackupResult) =>
+    backupResultToJson(r, {
+      rotation: rotations ? (rotationOf(r) ? rotateToJson(rotationOf(r)!) : null) : undefined,
+      copies: copies.length ? copies.filter((c) => c.database === r.database) : undefined,
+    });
+  if (ctx.json) printData(ctx, { results: results.map(toJson) }, () => "");
   const failure = scheduledBackupFailure(result);
   if (!failure) return;
   if (failure.rotationError) ctx.logger.error(failure.rotationError);

@@ -31,7 +31,10 @@ export default defineCommand({
     const failures = packFailuresOfListings(listings);
     printData(
       ctx,
-      [...backups.map((b) => backupToJson(b, failures.get(b.manifest.id))), ...kept.map(keptCopyToJson)],
+      {
+        backups: backups.map((b) => backupToJson(b, failures.get(b.manifest.id))),
+        pre_restore_files: kept.map(keptCopyToJson),
+      },
       () => renderBackupTable(backups, new Date(), failures, kept),
     );
   },

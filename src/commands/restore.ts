@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { loadDecryptionKeys } from "../lib/codec/index.ts";
 import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
 import { suggestCommand, UsageError } from "../lib/model/index.ts";
+import { restoreResultToJson } from "../lib/output/index.ts";
 import {
   type BackupSelector,
   checkRestoreKeys,
@@ -254,5 +255,5 @@ function report(ctx: CommandContext, r: RestoreResult): void {
     ctx.logger.info(`${r.target} was in use, so it was not kept (--force); it is replaced`);
   else ctx.logger.info(`${r.target} did not exist before, so there was nothing to save; to undo, delete it`);
   for (const w of r.notifyWarnings) ctx.logger.warn(w);
-  if (ctx.json) printData(ctx, r, () => "");
+  if (ctx.json) printData(ctx, restoreResultToJson(r), () => "");
 }

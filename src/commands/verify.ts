@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { loadDecryptionKeys } from "../lib/codec/index.ts";
 import { findDestination } from "../lib/destinations/index.ts";
 import { OutcomeError, suggestCommand, UsageError } from "../lib/model/index.ts";
+import { verifyResultToJson } from "../lib/output/index.ts";
 import { describeProblem } from "../lib/store/index.ts";
 import {
   databaseOfId,
@@ -134,7 +135,7 @@ function report(ctx: CommandContext, job: VerifyJobResult): void {
     else if (r.error) ctx.logger.error(`${r.id}: could not verify: ${r.error}`);
     else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
   }
-  if (ctx.json) printData(ctx, results, () => "");
+  if (ctx.json) printData(ctx, { results: results.map(verifyResultToJson) }, () => "");
   for (const w of job.notifyWarnings) ctx.logger.warn(w);
   const failure = verifyJobFailure(results);
   if (failure) throw new OutcomeError(failure.message, failure.code);

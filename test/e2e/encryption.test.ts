@@ -19,6 +19,7 @@ import {
   rows,
   sha256File,
 } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 function sh(cmd: string): string {
@@ -140,7 +141,7 @@ describe("encrypted backups", () => {
       const b = await backupNow(p);
       expect((await runCli(["verify", "--identity", p.keyFile], { cwd: p.dir })).code).toBe(0);
       expect((await runCli(["verify"], { cwd: p.dir })).code).toBe(0); // checksum only: no identity
-      const stats = JSON.parse((await runCli(["stats", "--json"], { cwd: p.dir })).stdout);
+      const stats = parseJson((await runCli(["stats", "--json"], { cwd: p.dir })).stdout);
       expect(stats.databases[0].last_verification).toMatchObject({ id: b.id, level: "checksum", ok: true });
       expect(stats.databases[0].last_restore_test).toMatchObject({ id: b.id, level: "quick", ok: true });
       expect((await runCli(["stats"], { cwd: p.dir })).stdout).toMatch(/restore test\s+ok \(quick\)/);
@@ -283,7 +284,7 @@ describe("encrypted backups", () => {
         cwd: p.dir,
       });
       expect(r.code).toBe(0);
-      const kept = JSON.parse(r.stdout).preRestoreFile as string;
+      const kept = parseJson(r.stdout).pre_restore_file as string;
       expect(kept.startsWith(`${p.db}.pre-restore-`)).toBe(true);
       expect(readFileSync(kept).subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
       expect((await listBackups(p)).filter((x) => x.kind === "pre-restore")).toEqual([]);
@@ -409,10 +410,10 @@ describe("passphrase encryption", () => {
     const env = { APP_BACKUP_PASSPHRASE: "long enough passphrase" };
     const backup = await runCli(["backup", "--json"], { cwd: p.dir, env });
     expect(backup.code).toBe(0);
-    const [result] = JSON.parse(backup.stdout);
-    const m = JSON.parse(readFileSync(result.manifestPath, "utf8"));
+    const [result] = parseJson(backup.stdout).results;
+    const m = JSON.parse(readFileSync(result.manifest_path, "utf8"));
     expect(m.stored.encryption).toEqual({ type: "age", passphrase_env: "APP_BACKUP_PASSPHRASE", scrypt_log_n: 18 });
-    expect(readFileSync(result.dataPath).toString("latin1")).toMatch(
+    expect(readFileSync(result.data_path).toString("latin1")).toMatch(
       /^age-encryption\.org\/v1\n-> scrypt [A-Za-z0-9+/]{22} 18\n/,
     );
     const noVar = await runCli(["verify"], { cwd: p.dir });

@@ -15,6 +15,7 @@ import {
   rows,
   sha256File,
 } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 /** Self-contained backups stored as the plain image (compression = "none"): a byte of the file is a byte of the image. */
@@ -64,7 +65,7 @@ describe("restore proves a copy by its SHA-256", () => {
     const plain = await restoreOver(p, b);
     expect(plain.stderr).toContain(`restored ${b.id} to ${p.db} (SHA-256 matches the backup, `);
     expect(plain.code).toBe(0);
-    expect(JSON.parse(plain.stdout).check).toBe("checksum");
+    expect(parseJson(plain.stdout).check).toBe("checksum");
     // Byte for byte what the (forged) manifest records: the SHA-256 was the proof, and nothing else looked.
     expect(sha256File(p.db)).toBe(JSON.parse(readFileSync(b.manifest, "utf8")).raw.sha256);
   });
@@ -104,7 +105,7 @@ describe("restore proves a copy by its SHA-256", () => {
 
     const asked = await restoreOver(p, b, ["--check", "checksum"]);
     expect(asked.code).toBe(0);
-    expect(JSON.parse(asked.stdout).check).toBe("checksum");
+    expect(parseJson(asked.stdout).check).toBe("checksum");
   });
 
   it('a healthy check = "none" backup restores with quick_check, and says so', async () => {

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backupNow, exec, listBackups, makeProject, type Project, rows } from "../helpers/backups.ts";
+import { backupNow, exec, listEntries, makeProject, type Project, rows } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const keptOf = (dir: string) => readdirSync(dir).filter((n) => /^app\.db\.pre-restore-\d{8}T\d{9}Z$/.test(n));
@@ -35,7 +36,7 @@ describe("kept copies are listed and rotated like pre-restore backups", () => {
   it("list and stats show them with path, time and size; they are no backups", async () => {
     const p = makeProject({ toml: "[retention]\nkeep_pre_restore = 2\n" });
     const { newestFirst } = await withKeptCopies(p);
-    const listed = await listBackups(p);
+    const listed = await listEntries(p);
     const files = listed.filter((x) => x.kind === "pre-restore-file") as unknown as Record<string, unknown>[];
     expect(files.map((f) => f.file)).toEqual(newestFirst.map((n) => join(p.dir, n)).reverse());
     expect(files[0]).toEqual({
@@ -53,7 +54,7 @@ describe("kept copies are listed and rotated like pre-restore backups", () => {
       new RegExp(`\\n${join(p.dir, newestFirst[0]!)} .* ago +pre-restore-file +- +[\\d.]+ KiB +-\\n`),
     );
 
-    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: p.dir })).stdout).databases[0];
+    const s = parseJson((await runCli(["stats", "--json"], { cwd: p.dir })).stdout).databases[0];
     expect(s.pre_restore_files.map((f: { file: string }) => f.file)).toEqual(newestFirst.map((n) => join(p.dir, n)));
     expect(s.count).toMatchObject({ total: 1, "pre-restore": 0 });
     expect((await runCli(["stats"], { cwd: p.dir })).stdout).toContain(`pre-restore files  4 beside the database (`);
@@ -66,7 +67,7 @@ describe("kept copies are listed and rotated like pre-restore backups", () => {
 
     const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
     expect(dry.code).toBe(0);
-    const plan = JSON.parse(dry.stdout)[0];
+    const plan = parseJson(dry.stdout).results[0];
     expect(plan.pre_restore_files.map((f: { file: string; action: string }) => [f.file, f.action])).toEqual(
       newestFirst.map((n, i) => [join(p.dir, n), i < 2 ? "keep" : "remove"]),
     );
@@ -78,7 +79,7 @@ describe("kept copies are listed and rotated like pre-restore backups", () => {
 
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].removed_pre_restore_files).toEqual([
+    expect(parseJson(r.stdout).results[0].removed_pre_restore_files).toEqual([
       join(p.dir, old[0]!),
       join(p.dir, old[1]!),
       join(p.dir, `${old[1]}-wal`),
@@ -91,7 +92,7 @@ describe("kept copies are listed and rotated like pre-restore backups", () => {
       "app.db.pre-restore-x-wal",
     ])
       expect(existsSync(join(p.dir, n))).toBe(true);
-    expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore-file", "pre-restore-file"]);
+    expect((await listEntries(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore-file", "pre-restore-file"]);
     const log = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
       .trim()
       .split("\n")
@@ -114,13 +115,13 @@ describe("kept copies are listed and rotated like pre-restore backups", () => {
     exec(p.db, "DELETE FROM items");
     const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const kept = JSON.parse(r.stdout).preRestoreFile as string;
+    const kept = parseJson(r.stdout).pre_restore_file as string;
     expect(existsSync(kept)).toBe(true);
     const undo = await runCli(["restore", "app", "--file", kept, "--yes", "--json"], { cwd: p.dir });
     expect(undo.code).toBe(0);
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 0 }]);
     // The undo kept the restored file in turn, and that one only: the rule still removes the older.
-    expect(keptOf(p.dir)).toEqual([JSON.parse(undo.stdout).preRestoreFile.split("/").at(-1)]);
+    expect(keptOf(p.dir)).toEqual([parseJson(undo.stdout).pre_restore_file.split("/").at(-1)]);
     expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
     expect(keptOf(p.dir)).toEqual([]);
 
@@ -139,11 +140,11 @@ describe("pre_restore in the config", () => {
     const r = await runCli(["restore", "app", "--id", b.id, "--yes"], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(keptOf(p.dir)).toEqual([]);
-    expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore"]);
+    expect((await listEntries(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore"]);
     const k = await runCli(["restore", "app", "--id", b.id, "--yes", "--pre-restore", "keep"], { cwd: p.dir });
     expect(k.code).toBe(0);
     expect(keptOf(p.dir)).toHaveLength(1);
-    expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore", "pre-restore-file"]);
+    expect((await listEntries(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore", "pre-restore-file"]);
   });
 
   it("the [[database]] entry of the replaced file overrides the global key, and --pre-restore backup both", async () => {
@@ -157,7 +158,7 @@ describe("pre_restore in the config", () => {
       (await runCli(["restore", "app", "--id", c.id, "--yes", "--pre-restore", "backup"], { cwd: q.dir })).code,
     ).toBe(0);
     expect(keptOf(q.dir)).toEqual([]);
-    expect((await listBackups(q)).map((x) => x.kind)).toEqual(["manual", "pre-restore"]);
+    expect((await listEntries(q)).map((x) => x.kind)).toEqual(["manual", "pre-restore"]);
   });
 
   it("refuses a value that is not keep or backup (exit 2, one line)", async () => {

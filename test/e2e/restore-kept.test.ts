@@ -6,7 +6,8 @@
 import { describe, expect, it } from "bun:test";
 import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { backupNow, exec, listBackups, makeProject, rows, sha256File } from "../helpers/backups.ts";
+import { backupNow, exec, listEntries, makeProject, rows, sha256File } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -32,15 +33,15 @@ describe("restore keeps the replaced file as its safety copy", () => {
     chmodSync(p.db, 0o640);
     const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = parseJson(r.stdout);
     const [name] = keptOf(p.dir);
     const kept = join(p.dir, name!);
-    expect(out.preRestoreFile).toBe(kept);
-    expect(out.preRestoreId).toBeNull();
+    expect(out.pre_restore_file).toBe(kept);
+    expect(out.pre_restore_id).toBeNull();
     expect(r.stderr).toContain(`the previous database was kept beside it as ${kept} (pre-restore safety copy)`);
     expect(r.stderr).toContain(`to undo: sqlbak restore app --file ${kept} --yes`);
     // No backup taken: the kept file is listed as the pre-restore safety copy.
-    expect((await listBackups(p)).map((x) => [x.kind, x.file])).toEqual([
+    expect((await listEntries(p)).map((x) => [x.kind, x.file])).toEqual([
       ["manual", b.file],
       ["pre-restore-file", kept],
     ]);
@@ -100,7 +101,7 @@ describe("restore keeps the replaced file as its safety copy", () => {
     const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--pre-restore", "backup"], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(keptOf(p.dir)).toEqual([]);
-    expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore"]);
+    expect((await listEntries(p)).map((x) => x.kind)).toEqual(["manual", "pre-restore"]);
   });
 
   it("refuses a --file that is not a kept copy of the target (exit 2), target untouched", async () => {

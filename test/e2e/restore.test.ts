@@ -24,6 +24,7 @@ import {
   withDatabase,
 } from "../helpers/backups.ts";
 import { startHolder } from "../helpers/hold.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, runCli } from "../helpers/run-cli.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
@@ -229,9 +230,8 @@ live database untouched`, async () => {
 
   it("an unknown --id suggests a list command that reads the same backup folder", async () => {
     const p = makeProject();
-    const b = JSON.parse(
-      (await runCli(["backup", "app", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout,
-    )[0];
+    const b = parseJson((await runCli(["backup", "app", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout)
+      .results[0];
     const r = await runCli(
       ["restore", "app", "--id", "app-20200101T000000000Z-deadbeef", "--yes", "--backup-dir", "elsewhere"],
       { cwd: p.dir },
@@ -250,7 +250,9 @@ live database untouched`, async () => {
   it("a refused damaged backup suggests a verify command that repeats --backup-dir and finds that backup", async () => {
     const p = makeProject();
     expect((await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir })).code).toBe(0);
-    const [b] = JSON.parse((await runCli(["list", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout);
+    const [b] = parseJson(
+      (await runCli(["list", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout,
+    ).backups;
     flipByte(b.file, -30);
     const r = await runCli(["restore", "app", "--latest", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
     expect(r.code).toBe(3);
@@ -308,7 +310,7 @@ and replaces it with --force keeping a way back`, async () => {
       cwd: p.dir,
     });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).id).toBe(first.id);
+    expect(parseJson(r.stdout).id).toBe(first.id);
   });
 
   it("--dry-run prints the plan and changes nothing", async () => {

@@ -13,6 +13,7 @@ export {
   COMPRESSIONS,
   type Compression,
   DATABASE_NAME_RE,
+  JSON_OUTPUT_VERSION,
   SNAPSHOT_METHOD_NAMES,
   type SnapshotMethodName,
 } from "./constants.ts";

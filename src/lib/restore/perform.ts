@@ -88,6 +88,7 @@ function restoreNotification(r: RestoreResult, destination: string | undefined) 
     destination,
     target: r.target,
     pre_restore_id: r.preRestoreId ?? undefined,
+    pre_restore_file: r.preRestoreFile ?? undefined,
     undo: r.undo ?? undefined,
     user,
     duration_ms: r.durationMs,
