@@ -221,9 +221,8 @@ export async function benchIncrementalStorage(o: Options): Promise<Row[]> {
     }
     console.log(`day ${day}: incremental ${mib(bytesUnder(pagesDir))}, full ${mib(bytesUnder(fullDir))}`);
   }
-  const listed = JSON.parse(
-    await Bun.$`${o.bin} list --json --config ${join(root, "pages.toml")}`.cwd(root).text(),
-  ) as { created_at: string }[];
+  const listed = JSON.parse(await Bun.$`${o.bin} list --json --config ${join(root, "pages.toml")}`.cwd(root).text())
+    .backups as { created_at: string }[];
   const retainedDays = [...new Set(listed.map((b) => Math.floor((Date.parse(b.created_at) - T0) / DAY_MS)))];
   const ideal = versions.idealOf(retainedDays);
   const fullTotal = bytesUnder(fullDir);

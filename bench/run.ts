@@ -1,7 +1,8 @@
 /**
  * The benchmark: sqlbak against the peer tools, side by side in one run.
  *   bun run bench [--sizes 100,1024] [--runs 3] [--incremental-size 1024] [--days 60] [--wal-minutes 5]
- *                 [--out bench/results.md]
+ *                 [--fleet 100,1000] [--fixed-runs 15] [--out bench/results.md]
+ * `--fleet 0` skips the fleet rows (bench/fleet.ts), `--sizes 0` the single-database ones.
  * Needs the compiled binary (bun run build), sqlite3, zstd and faketime on PATH.
  * Figures are medians with min–max; ratios compare against the peer pair
  * measured in the same run, because the machines are noisy.
@@ -11,6 +12,8 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pagesBackupRows } from "./backup-pages.ts";
+import { fixedCostRows } from "./fixed-cost.ts";
+import { fleetRows } from "./fleet.ts";
 import { generateDatabase } from "./generate.ts";
 import { benchIncrementalStorage } from "./incremental-storage.ts";
 import { restorePagesRows } from "./restore-pages.ts";
@@ -25,6 +28,10 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/results.md" },
     "incremental-size": { type: "string", default: "1024" },
     days: { type: "string", default: "60" },
+    // Databases of 1 MiB backed up in one run against a shell loop of the peer pair (bench/fleet.ts); 0 skips.
+    fleet: { type: "string", default: "100,1000" },
+    // Runs of the fixed-cost rows (bench/fixed-cost.ts: a 64 KiB database, where the time goes); 0 skips.
+    "fixed-runs": { type: "string", default: "15" },
   },
 });
 const BIN = resolve(process.env.SQLBAK_BIN ?? "dist/sqlbak");
@@ -34,6 +41,7 @@ const rows: string[][] = [];
 /** The rows before the incremental ones measure self-contained files: incremental = false. */
 const full = join(work, "full.toml");
 writeFileSync(full, "incremental = false\n");
+writeFileSync(join(work, "default.toml"), "");
 
 interface Timed {
   ms: number;
@@ -75,7 +83,9 @@ const fmtMs = (xs: number[]) =>
   `(${(Math.min(...xs) / 1000).toFixed(2)}–${(Math.max(...xs) / 1000).toFixed(2)})`;
 const fmtMiB = (b: number) => `${Math.round(b / 1024 / 1024)} MiB`;
 
-function row(what: string, sqlbak: string, peer: string, ratio: string, target: string) {
+type Row = [what: string, sqlbak: string, peer: string, ratio: string, target: string];
+
+function row(...[what, sqlbak, peer, ratio, target]: Row) {
   rows.push([what, sqlbak, peer, ratio, target]);
   console.log(`${what}: ${sqlbak} | ${peer} | ${ratio}`);
 }
@@ -122,6 +132,19 @@ async function benchSize(sizeMiB: number) {
     rmSync(join(work, "peer.db"), { force: true });
     return { ms: a.ms + b.ms, maxRssBytes: Math.max(a.maxRssBytes, b.maxRssBytes) };
   };
+  // The default storage format (pages, incremental), first backup into an empty folder.
+  const [oursDefault, peerDefault] = await sideBySide(
+    RUNS,
+    backup(["--config", join(work, "default.toml")]),
+    peerBackup,
+  );
+  row(
+    `backup ${label}, default (incremental), first backup`,
+    fmtMs(oursDefault.map((t) => t.ms)),
+    `${fmtMs(peerDefault.map((t) => t.ms))} sqlite3 .backup + zstd -3`,
+    `${(median(oursDefault.map((t) => t.ms)) / median(peerDefault.map((t) => t.ms))).toFixed(2)}x`,
+    sizeMiB <= 10 ? "≤ 0.6x" : "",
+  );
   const [ours, peer] = await sideBySide(RUNS, backup(), peerBackup);
   const ratio = median(ours.map((t) => t.ms)) / median(peer.map((t) => t.ms));
   row(
@@ -162,15 +185,16 @@ async function benchSize(sizeMiB: number) {
     "p99 ≤ 2x, max < 250 ms",
   );
 
-  const stored = JSON.parse(
-    await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text(),
-  )[0].file as string;
+  const stored = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${backups} --config ${full}`.cwd(work).text())
+    .backups[0].file as string;
+  // The careful script: decompress to a temporary file, fsync it, rename it into place.
   const peerRestore = async () => {
-    const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", join(work, "peer-restored.db")]);
-    const b = await run(["cp", join(work, "peer-restored.db"), join(work, "peer-copy.db")]);
+    const tmp = join(work, "peer-restored.db.tmp");
+    const a = await run(["zstd", "-d", "-q", "-f", stored, "-o", tmp]);
+    const b = await run(["sync", tmp]);
+    const c = await run(["mv", tmp, join(work, "peer-restored.db")]);
     rmSync(join(work, "peer-restored.db"), { force: true });
-    rmSync(join(work, "peer-copy.db"), { force: true });
-    return { ms: a.ms + b.ms, maxRssBytes: 0 };
+    return { ms: a.ms + b.ms + c.ms, maxRssBytes: 0 };
   };
   const target = join(work, "restored.db");
   const removeTarget = () => {
@@ -196,9 +220,9 @@ async function benchSize(sizeMiB: number) {
   removeTarget();
   const r = median(oursRestore.map((t) => t.ms)) / median(peerR.map((t) => t.ms));
   row(
-    `restore ${label}, incremental = false (verify, decompress, integrity_check, fsync, quick_check)`,
+    `restore ${label}, incremental = false (decompress + SHA-256 in one pass, fsync, rename)`,
     `${fmtMs(oursRestore.map((t) => t.ms))}, ${fmtMiB(Math.max(...oursRestore.map((t) => t.maxRssBytes)))} RSS`,
-    `${fmtMs(peerR.map((t) => t.ms))} zstd -d + cp`,
+    `${fmtMs(peerR.map((t) => t.ms))} zstd -d to a temporary file, sync, mv`,
     `${r.toFixed(2)}x`,
     "≤ 1x",
   );
@@ -222,7 +246,7 @@ async function benchMany() {
   const db = join(work, "many.db");
   generateDatabase(db, 1);
   await run([BIN, "backup", db, "--backup-dir", dir, "--config", full, "--kind", "scheduled", "--quiet"]);
-  const [first] = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${dir}`.cwd(work).text());
+  const [first] = JSON.parse(await Bun.$`${BIN} list --json --backup-dir ${dir}`.cwd(work).text()).backups;
   const manifest = JSON.parse(readFileSync(first.manifest, "utf8"));
   const start = Date.parse("2000-01-01T00:00:00Z");
   for (let i = 0; i < 10_000; i++) {
@@ -245,8 +269,12 @@ async function benchMany() {
 
 const loadAtStart = loadavg()[0]!;
 try {
-  for (const size of values.sizes!.split(",").map(Number)) await benchSize(size);
-  for (const r of await restorePagesRows(Math.max(...values.sizes!.split(",").map(Number)), RUNS)) row(...r);
+  const sizes = values
+    .sizes!.split(",")
+    .map(Number)
+    .filter((n) => n > 0);
+  for (const size of sizes) await benchSize(size);
+  if (sizes.length) for (const r of await restorePagesRows(Math.max(...sizes), RUNS)) row(...r);
   await benchMany();
   const incSize = Number(values["incremental-size"]);
   if (incSize > 0) {
@@ -256,6 +284,13 @@ try {
     rows.push(...(await pagesBackupRows(join(work, "pages-backup"), incSize, RUNS, BIN)));
     rows.push(...(await benchIncrementalStorage({ bin: BIN, work, db, days: Number(values.days), label, runs: RUNS })));
   }
+  const fixedRuns = Number(values["fixed-runs"]);
+  if (fixedRuns > 0) for (const r of await fixedCostRows(BIN, work, fixedRuns)) row(...(r as Row));
+  const fleet = values
+    .fleet!.split(",")
+    .map(Number)
+    .filter((n) => n > 0);
+  if (fleet.length) for (const r of await fleetRows({ bin: BIN, work, counts: fleet, runs: RUNS })) row(...(r as Row));
   const walMinutes = Number(values["wal-minutes"]);
   if (walMinutes > 0) row(...(await benchWalBacklog({ bin: BIN, work, minutes: walMinutes })).row);
   const cpu = cpus()[0]?.model.trim() ?? "cpu";

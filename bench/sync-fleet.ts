@@ -93,7 +93,7 @@ try {
   Bun.spawnSync(["sqlite3", join(template, "t.db"), "CREATE TABLE t(x); INSERT INTO t VALUES (1);"]);
   const made = Bun.spawnSync([resolve(trees.this, "dist/sqlbak"), "backup", "t.db", "--json", "-q"], { cwd: template });
   if (made.exitCode !== 0) throw new Error(`template backup failed: ${made.stderr.toString()}`);
-  const templateManifest = join(template, "backups", "t", `${JSON.parse(made.stdout.toString())[0].id}.json`);
+  const templateManifest = join(template, "backups", "t", `${JSON.parse(made.stdout.toString()).results[0].id}.json`);
   const client = new S3Client({
     endpoint: s3.endpoint,
     bucket: s3.bucket,

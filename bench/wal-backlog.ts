@@ -102,8 +102,8 @@ export async function benchWalBacklog(opts: WalBacklogOptions): Promise<WalBackl
       ]);
       const ms = performance.now() - at;
       if (code !== 0) throw new Error(`sqlbak backup exited ${code}: ${err || out}`);
-      const [res] = JSON.parse(out) as { manifestPath: string }[];
-      const manifest = JSON.parse(await Bun.file(res!.manifestPath).text());
+      const [res] = JSON.parse(out).results as { manifest_path: string }[];
+      const manifest = JSON.parse(await Bun.file(res!.manifest_path).text());
       runs.push({ at: at - t0, ms, walFrames: manifest.snapshot.wal_frames ?? 0 });
     }
   } finally {

@@ -50,10 +50,13 @@ _sqlbak() {
         --identity) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --id) COMPREPLY=(); return ;;
         --at) COMPREPLY=(); return ;;
+        --file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --to) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --from) COMPREPLY=(); return ;;
+        --check) COMPREPLY=($(compgen -W "checksum quick full" -- "$cur")); return ;;
+        --pre-restore) COMPREPLY=($(compgen -W "keep backup" -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --identity --id --at --latest --to --yes -y --from --force --help -h" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--config --env-file --backup-dir --json --quiet -q --verbose --dry-run -n --identity --id --at --latest --file --to --yes -y --from --check --pre-restore --force --help -h" -- "$cur")); return; fi
       COMPREPLY=()
       ;;
     rotate)

@@ -90,9 +90,12 @@ _sqlbak() {
         '--id=''[Restore this backup]:id: ' \
         '--at=''[Restore the newest backup at or before TIME (ISO, "2h ago", "yesterday 18:00")]:at: ' \
         '--latest''[Restore the newest backup]' \
+        '--file=''[Put this kept pre-restore copy (NAME.db.pre-restore-TIME beside the target) back: the undo]:file:_files' \
         '--to=''[Restore to this file instead; the configured database is not touched]:to:_files' \
         '(-y --yes)'{-y,--yes}'[Do not ask for confirmation (required without a TTY)]' \
         '--from=''[Read the backups at this \[\[destination\]\] instead of backup_dir]:from: ' \
+        '--check=''[How the copy is proven before the swap: checksum (SHA-256 against the backup'\''s; the default), quick (and quick_check; the default for backups taken with check = "none"), full (and integrity_check)]:check:(checksum quick full)' \
+        '--pre-restore=''[The safety copy of the replaced database: keep (the file itself, renamed beside it, when nobody uses it; the default) or backup (a pre-restore backup in the backup folder); overrides pre_restore]:pre-restore:(keep backup)' \
         '--force''[Replace the database even if it is in use, or an existing --to file]' \
         '(-h --help)'{-h,--help}'[Show help for this command]' \
         '*:argument: '

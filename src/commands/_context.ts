@@ -1,5 +1,7 @@
 /** What every command starts from: log level set, config resolved. */
 import { loadConfig, type ResolvedConfig } from "../lib/config/index.ts";
+import { type JsonFields, jsonOutput } from "../lib/output/index.ts";
+import { holdJson } from "./_json-out.ts";
 import { logger, setLogLevel } from "./_log.ts";
 
 export interface CommandContext {
@@ -31,7 +33,11 @@ export function openContext(
   return { config, json: Boolean(args.json), quiet: Boolean(args.quiet), logger };
 }
 
-/** Writes data to stdout: JSON when asked, text otherwise. */
-export function printData(ctx: CommandContext, json: unknown, text: () => string): void {
-  process.stdout.write(ctx.json ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);
+/**
+ * Data for stdout: with --json, `json` (snake_case keys, lists under a named key) becomes the run's one
+ * object behind `"version": 1`, written by cli.ts when the run ends (docs/json.md); else `text()` now.
+ */
+export function printData(ctx: CommandContext, json: JsonFields, text: () => string): void {
+  if (ctx.json) holdJson(jsonOutput(json));
+  else process.stdout.write(`${text()}\n`);
 }

@@ -13,6 +13,11 @@ export function reportRotations(ctx: CommandContext, results: RotateResult[], th
     for (const s of r.skipped) ctx.logger.warn(`skipped ${s}`);
     for (const p of r.removed_partials)
       ctx.logger.info(`${r.database}: ${r.dry_run ? "would remove" : "removed"} stale partial file ${p}`);
+    for (const f of r.pre_restore_files.filter((x) => x.action === "remove"))
+      if (r.dry_run || r.removed_pre_restore_files.includes(f.file))
+        ctx.logger.info(
+          `${r.database}: ${r.dry_run ? "would remove" : "removed"} pre-restore file ${f.file} (${f.removal})`,
+        );
     if (r.freed.length)
       ctx.logger.info(
         `${r.database}: ${r.dry_run ? "would free" : "freed"} ${r.freed.length} unreferenced ` +

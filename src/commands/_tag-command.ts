@@ -26,7 +26,7 @@ export function tagCommand(name: string, description: string, add: boolean, tag:
         onLockWait: (o) =>
           ctx.logger.info(`waiting for the lock held by ${o ? `${o.command} (pid ${o.pid})` : "another run"}`),
       });
-      printData(ctx, r, () => `${r.id}\t${r.tags.join(",") || "-"}`);
+      printData(ctx, { ...r }, () => `${r.id}\t${r.tags.join(",") || "-"}`);
       const what = tag !== null ? (add ? "pinned" : "unpinned") : add ? `tagged ${t}` : `untagged ${t}`;
       const unchanged = tag === null && !add ? `has no tag ${t}` : `already ${what}`;
       if (!ctx.json) ctx.logger.info(`${r.id}: ${r.changed ? what : unchanged}`);

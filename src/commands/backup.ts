@@ -6,7 +6,7 @@ import {
   scheduledBackupFailure,
 } from "../lib/backup/index.ts";
 import { type BackupKind, describeShrink, formatBytes, OutcomeError, UsageError } from "../lib/model/index.ts";
-import { rotateToJson } from "../lib/output/index.ts";
+import { backupResultToJson, rotateToJson } from "../lib/output/index.ts";
 import { KEEP_TAG } from "../lib/retention/index.ts";
 import { resolveBackupTargets } from "../lib/store/index.ts";
 import { commonArgs, dryRunArgs } from "./_args.ts";
@@ -14,7 +14,7 @@ import { type CommandContext, openContext, printData } from "./_context.ts";
 import { reportCopies } from "./_copies.ts";
 import { parallelArgs, parseParallel, reportFleetSummary, reportVanished } from "./_fleet.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
-import { createProgress } from "./_progress.ts";
+import { progressFor } from "./_progress.ts";
 import { reportRotations } from "./_rotate-report.ts";
 import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
@@ -58,7 +58,7 @@ export default defineCommand({
       throw new UsageError("--rotate records the backup as scheduled; drop --kind manual");
     const parallel = parseParallel(args.parallel);
     const targets = resolveBackupTargets(ctx.config, args._, ["backup", ...rawArgs]);
-    const progress = createProgress(Boolean(process.stderr.isTTY) && !ctx.quiet && !ctx.json);
+    const progress = progressFor(ctx);
     // The job's monitor hears from runs over every configured database; a one-off `backup NAME` is not the job.
     const pingJob = !args["dry-run"] && args._.length === 0;
     const startedMs = Date.now();
@@ -71,7 +71,7 @@ export default defineCommand({
       acceptShrink: Boolean(args["accept-shrink"]),
       rotate: Boolean(args.rotate),
       parallel,
-      onProgress: (db, done, total) => progress.update(db, done, total),
+      onProgress: progress.update,
       onLockWait: (db, owner) =>
         ctx.logger.info(
           `${db}: waiting for the lock held by ${owner ? `${owner.command} (pid ${owner.pid})` : "another run"}`,
@@ -127,10 +127,12 @@ function report(
   reportCopies(ctx, copies);
   if (rotations) reportRotations(ctx, rotations, false);
   const rotationOf = (r: BackupResult) => (r.ok ? rotations?.find((x) => x.database === r.database) : undefined);
-  const withRotation = (r: BackupResult) => ({ ...r, rotation: rotationOf(r) ? rotateToJson(rotationOf(r)!) : null });
-  const withCopies = (r: BackupResult) =>
-    copies.length ? { ...r, copies: copies.filter((c) => c.database === r.database) } : r;
-  if (ctx.json) printData(ctx, (rotations ? results.map(withRotation) : results).map(withCopies), () => "");
+  const toJson = (r: BackupResult) =>
+    backupResultToJson(r, {
+      rotation: rotations ? (rotationOf(r) ? rotateToJson(rotationOf(r)!) : null) : undefined,
+      copies: copies.length ? copies.filter((c) => c.database === r.database) : undefined,
+    });
+  if (ctx.json) printData(ctx, { results: results.map(toJson) }, () => "");
   const failure = scheduledBackupFailure(result);
   if (!failure) return;
   if (failure.rotationError) ctx.logger.error(failure.rotationError);

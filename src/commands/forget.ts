@@ -44,7 +44,7 @@ export default defineCommand({
           ]
         : []),
     ]);
-    if (ctx.json) printData(ctx, results, () => "");
+    if (ctx.json) printData(ctx, { results }, () => "");
     else for (const l of lines) ctx.logger.info(l);
     for (const r of results) for (const w of r.warnings) ctx.logger.warn(w);
   },

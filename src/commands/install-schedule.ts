@@ -128,7 +128,9 @@ export default defineCommand({
         onStep: (m) => ctx.logger.info(m),
         onValidated: args.apply ? createEnv : undefined,
       });
-      for (const cmd of result.todo) process.stdout.write(`${cmd}\n`);
+      const action = args.uninstall ? "uninstall" : "apply";
+      if (ctx.json) printData(ctx, { platform, system, action, changed: result.changed, todo: result.todo }, () => "");
+      else for (const cmd of result.todo) process.stdout.write(`${cmd}\n`);
       if (result.todo.length)
         ctx.logger.info("run the commands above in an elevated Windows prompt to register the tasks");
       ctx.logger.success(
@@ -141,7 +143,7 @@ export default defineCommand({
 
     const runs = jobs.map((j) => ({ job: j.name, cron: j.cron.source, next: nextRuns(j.cron, new Date(), 3) }));
     const files = rendered.files.map((f) => ({ path: join(dir ?? "", f.name), content: f.content }));
-    printData(ctx, { platform, system, crontab: rendered.cronBlock, files, nextRuns: runs }, () => {
+    printData(ctx, { platform, system, crontab: rendered.cronBlock, files, next_runs: runs }, () => {
       if (rendered.cronBlock) return rendered.cronBlock.trimEnd();
       const body = files.map((f) => `# ==> ${f.path} <==\n${f.content.trimEnd()}`);
       if (platform === "windows")

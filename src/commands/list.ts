@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
-import { backupToJson, packFailuresOfListings, renderBackupTable } from "../lib/output/index.ts";
-import { describeProblem, listDatabases } from "../lib/store/index.ts";
+import { backupToJson, keptCopyToJson, packFailuresOfListings, renderBackupTable } from "../lib/output/index.ts";
+import { configuredKeptCopies, describeProblem, listDatabases } from "../lib/store/index.ts";
 import { commonArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { openContext, printData } from "./_context.ts";
@@ -21,7 +21,9 @@ export default defineCommand({
       : await listDatabases(ctx.config, args.name);
     for (const l of listings) for (const p of l.problems) ctx.logger.warn(`skipped ${describeProblem(p)}`);
     const backups = listings.flatMap((l) => l.backups);
-    if (backups.length === 0 && !ctx.json) {
+    // Restore's kept copies are beside the databases, never at a destination.
+    const kept = dest ? [] : configuredKeptCopies(ctx.config, args.name);
+    if (backups.length + kept.length === 0 && !ctx.json) {
       ctx.logger.info(`no backups ${dest ? `at destination ${dest.name}` : `under ${ctx.config.backupDir}`}`);
       return;
     }
@@ -29,8 +31,11 @@ export default defineCommand({
     const failures = packFailuresOfListings(listings);
     printData(
       ctx,
-      backups.map((b) => backupToJson(b, failures.get(b.manifest.id))),
-      () => renderBackupTable(backups, new Date(), failures),
+      {
+        backups: backups.map((b) => backupToJson(b, failures.get(b.manifest.id))),
+        pre_restore_files: kept.map(keptCopyToJson),
+      },
+      () => renderBackupTable(backups, new Date(), failures, kept),
     );
   },
 });

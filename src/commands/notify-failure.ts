@@ -3,7 +3,7 @@ import { JOB_NAMES, type JobName } from "../lib/config/index.ts";
 import { UsageError } from "../lib/model/index.ts";
 import { type FailedRunReport, reportFailedRun, unitFailure } from "../lib/ping/index.ts";
 import { commonArgs } from "./_args.ts";
-import { openContext } from "./_context.ts";
+import { openContext, printData } from "./_context.ts";
 
 export default defineCommand({
   meta: {
@@ -29,6 +29,7 @@ export default defineCommand({
     if (!JOB_NAMES.includes(job)) throw new UsageError(`unknown job "${args.job}"`, `jobs: ${JOB_NAMES.join(", ")}`);
     const report = args.report ? readReport(await Bun.stdin.text(), job) : unitFailure(job, process.env);
     if (!report) {
+      if (ctx.json) printData(ctx, { job, sent: false, warnings: [] }, () => "");
       ctx.logger.info(
         `the ${job} job exited with status ${process.env.MONITOR_EXIT_STATUS}: sqlbak sent its failure itself`,
       );
@@ -36,6 +37,7 @@ export default defineCommand({
     }
     const warnings = await reportFailedRun(ctx.config, report);
     for (const w of warnings) ctx.logger.warn(w);
+    if (ctx.json) printData(ctx, { job, sent: true, warnings }, () => "");
     if (!args.report) ctx.logger.info(`sent: ${report.error}`);
   },
 });

@@ -24,7 +24,7 @@ export default defineCommand({
       throw new UsageError(`unknown channel "${args.channel}"`, `channels: ${all.map((c) => c.name).join(", ")}`);
     if (!args.test) {
       const rows = channels.map((c) => ({ name: c.name, type: c.type, target: describeTarget(c), on: c.on }));
-      printData(ctx, rows, () =>
+      printData(ctx, { channels: rows }, () =>
         rows.map((r) => `${r.name}\t${r.type}\t${r.target}\t${r.on.join(",") || "(no events)"}`).join("\n"),
       );
       return;
@@ -35,7 +35,7 @@ export default defineCommand({
       if (d.ok) ctx.logger.success(`${channelLabel(ch)}: test event delivered to ${describeTarget(ch)}`);
       else ctx.logger.error(`${channelLabel(ch)}: FAILED: ${d.error}`);
     }
-    if (ctx.json) printData(ctx, results, () => "");
+    if (ctx.json) printData(ctx, { results }, () => "");
     const failed = results.filter((d) => !d.ok);
     if (failed.length)
       throw new OutcomeError(

@@ -33,7 +33,7 @@ export default defineCommand({
     const channels = args.send ? reportChannels(ctx.config) : [];
     const report = await gatherReport(ctx.config, { days, name: args.name, local: Boolean(args.local) });
     if (!args.send) {
-      printData(ctx, report.facts, () => report.text.trimEnd());
+      printData(ctx, { ...report.facts }, () => report.text.trimEnd());
       return;
     }
     const delivery = await sendReport(ctx.config, report, channels);

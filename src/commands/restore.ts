@@ -2,15 +2,18 @@ import { defineCommand } from "citty";
 import { loadDecryptionKeys } from "../lib/codec/index.ts";
 import { findDestination, listFrom, withBackend } from "../lib/destinations/index.ts";
 import { suggestCommand, UsageError } from "../lib/model/index.ts";
+import { restoreResultToJson } from "../lib/output/index.ts";
 import {
   type BackupSelector,
   checkRestoreKeys,
   describePlan,
+  parseRestoreCheck,
   parseRestoreSelector,
   performRestore,
   planRestore,
   type RestoredPermissions,
   type RestoreResult,
+  runKeptRestore,
   selectBackup,
 } from "../lib/restore/index.ts";
 import { type Backend, describeProblem, type FolderListing, listDatabases } from "../lib/store/index.ts";
@@ -19,6 +22,7 @@ import { commonArgs, dryRunArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
+import { progressFor } from "./_progress.ts";
 
 export default defineCommand({
   meta: { name: "restore", description: "Restore a backup over its database (or to another path), keeping a way back" },
@@ -39,6 +43,11 @@ export default defineCommand({
       valueHint: "TIME",
     },
     latest: { type: "boolean", description: "Restore the newest backup" },
+    file: {
+      type: "string",
+      description: "Put this kept pre-restore copy (NAME.db.pre-restore-TIME beside the target) back: the undo",
+      valueHint: "PATH",
+    },
     to: {
       type: "string",
       description: "Restore to this file instead; the configured database is not touched",
@@ -46,12 +55,28 @@ export default defineCommand({
     },
     yes: { type: "boolean", alias: "y", description: "Do not ask for confirmation (required without a TTY)" },
     ...fromArgs,
+    check: {
+      type: "string",
+      description:
+        "How the copy is proven before the swap: checksum (SHA-256 against the backup's; the default), " +
+        'quick (and quick_check; the default for backups taken with check = "none"), full (and integrity_check)',
+      valueHint: "checksum|quick|full",
+    },
+    "pre-restore": {
+      type: "string",
+      description:
+        "The safety copy of the replaced database: keep (the file itself, renamed beside it, when nobody " +
+        "uses it; the default) or backup (a pre-restore backup in the backup folder); overrides pre_restore",
+      valueHint: "keep|backup",
+    },
     force: { type: "boolean", description: "Replace the database even if it is in use, or an existing --to file" },
   },
   async run({ args, rawArgs }) {
     const ctx = openContext(args);
+    if (args.file !== undefined) return restoreKept(ctx, args);
     const now = new Date();
     const selector = parseRestoreSelector({ id: args.id, at: args.at, latest: args.latest }, now);
+    const check = parseRestoreCheck(args.check);
     const dryRun = Boolean(args["dry-run"]);
     const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
     let name = databaseName(args.name as string | undefined, selector);
@@ -77,6 +102,8 @@ export default defineCommand({
         keys,
         carry: carriedOptions(args),
         from: args.from,
+        check,
+        preRestoreMode: parsePreRestoreMode(args["pre-restore"]),
       });
       if (dryRun) {
         const lines = describePlan(plan);
@@ -89,6 +116,7 @@ export default defineCommand({
             target: plan.target,
             target_exists: plan.targetExists,
             pre_restore: Boolean(plan.preRestore),
+            check: plan.check,
           },
           () => `would restore${dest ? ` from ${dest.name}` : ""}:\n  ${lines.join("\n  ")}`,
         );
@@ -96,12 +124,50 @@ export default defineCommand({
       }
       if (!args.yes) await prompts!.confirmPlan(plan);
       const from = backend ? { backend, destination: dest!.name } : null;
-      report(ctx, await performRestore(ctx.config, plan, { from, keys, onStep: (step) => ctx.logger.info(step) }));
+      const progress = progressFor(ctx);
+      const onStep = (step: string) => ctx.logger.info(step);
+      const result = await performRestore(ctx.config, plan, {
+        from,
+        keys,
+        onStep,
+        onProgress: progress.update,
+      }).finally(() => progress.done());
+      report(ctx, result);
     };
     await (dest ? withBackend(dest, run) : run(null));
   },
   cleanup: writeMetricsAfterRun,
 });
+
+/** `--file`: the undo of a restore that kept the file it replaced; nothing to choose or ask. */
+async function restoreKept(
+  ctx: CommandContext,
+  args: { name?: string; file?: string; to?: string; force?: boolean; yes?: boolean; id?: string; at?: string } & {
+    latest?: boolean;
+    config?: string;
+    "backup-dir"?: string;
+    identity?: string;
+  },
+): Promise<void> {
+  if (args.id !== undefined || args.at !== undefined || args.latest)
+    throw new UsageError("--file restores a kept copy: give no --id, --at or --latest with it");
+  if (!args.name) throw new UsageError("--file needs the database NAME whose kept copy it is");
+  if (!args.yes) throw new UsageError("--file replaces the database without asking: add --yes");
+  const result = await runKeptRestore(ctx.config, {
+    database: args.name,
+    file: args.file!,
+    to: args.to,
+    force: Boolean(args.force),
+    carry: carriedOptions(args),
+  });
+  report(ctx, result);
+}
+
+/** --pre-restore; undefined when not given (then `pre_restore` from the config decides). */
+function parsePreRestoreMode(value: string | undefined): "keep" | "backup" | undefined {
+  if (value === undefined || value === "keep" || value === "backup") return value;
+  throw new UsageError(`--pre-restore must be keep or backup, not "${value}"`);
+}
 
 /** The database named by NAME and/or --id; they must agree. */
 function databaseName(name: string | undefined, selector: BackupSelector | null): string | undefined {
@@ -160,6 +226,13 @@ const PERMISSIONS_FROM = {
   folder: "from the folder's owner and the umask (this backup recorded none)",
 };
 
+const PROOF = {
+  checksum: "SHA-256 matches the backup",
+  quick: "SHA-256 matches the backup, quick_check ok",
+  full: "SHA-256 matches the backup, integrity_check ok",
+  kept: "the kept file itself, renamed back",
+};
+
 function describePermissions(p: RestoredPermissions): string {
   return `mode ${p.mode.toString(8).padStart(4, "0")}, owner ${p.uid}:${p.gid}, ${PERMISSIONS_FROM[p.from]}`;
 }
@@ -170,12 +243,17 @@ function report(ctx: CommandContext, r: RestoreResult): void {
       `${r.target} was in use (${r.forcedPastUsers}); those processes still have the replaced file open: restart them`,
     );
   for (const f of r.removedFiles) ctx.logger.debug(`removed ${f}`);
-  ctx.logger.success(`restored ${r.id} to ${r.target} (quick_check ok, ${(r.durationMs / 1000).toFixed(1)}s)`);
+  ctx.logger.success(`restored ${r.id} to ${r.target} (${PROOF[r.check]}, ${(r.durationMs / 1000).toFixed(1)}s)`);
   if (r.permissions) ctx.logger.info(describePermissions(r.permissions));
-  if (r.preRestoreId) {
+  if (r.preRestoreFile) {
+    ctx.logger.info(`the previous database was kept beside it as ${r.preRestoreFile} (pre-restore safety copy)`);
+    ctx.logger.info(`to undo: ${r.undo}`);
+  } else if (r.preRestoreId) {
     ctx.logger.info(`the previous database was saved as pre-restore backup ${r.preRestoreId}`);
     ctx.logger.info(`to undo: ${r.undo}`);
-  } else ctx.logger.info(`${r.target} did not exist before, so there was nothing to save; to undo, delete it`);
+  } else if (r.check === "kept")
+    ctx.logger.info(`${r.target} was in use, so it was not kept (--force); it is replaced`);
+  else ctx.logger.info(`${r.target} did not exist before, so there was nothing to save; to undo, delete it`);
   for (const w of r.notifyWarnings) ctx.logger.warn(w);
-  if (ctx.json) printData(ctx, r, () => "");
+  if (ctx.json) printData(ctx, restoreResultToJson(r), () => "");
 }

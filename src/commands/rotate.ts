@@ -39,7 +39,7 @@ export default defineCommand({
       ctx.logger.info(`no backups under ${ctx.config.backupDir}`);
       return;
     }
-    printData(ctx, results.map(rotateToJson), () => renderRotateTable(results, dryRun));
+    printData(ctx, { results: results.map(rotateToJson) }, () => renderRotateTable(results, dryRun));
     reportRotations(ctx, results);
   },
   cleanup: writeMetricsAfterRun,

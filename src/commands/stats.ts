@@ -55,7 +55,7 @@ export default defineCommand({
     if (html !== undefined && (html === "" || html === "true"))
       throw new UsageError("--html needs a file name", "e.g. sqlbak stats --html /var/www/sqlbak/index.html");
     if (!args.check && !html) {
-      printData(ctx, report, () => renderStats(report));
+      printData(ctx, { ...report }, () => renderStats(report));
       return;
     }
     // The health job's monitor: `stats --check` over every database; unhealthy is a failure (exit 3).

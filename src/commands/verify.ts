@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { loadDecryptionKeys } from "../lib/codec/index.ts";
 import { findDestination } from "../lib/destinations/index.ts";
 import { OutcomeError, suggestCommand, UsageError } from "../lib/model/index.ts";
+import { verifyResultToJson } from "../lib/output/index.ts";
 import { describeProblem } from "../lib/store/index.ts";
 import {
   databaseOfId,
@@ -19,6 +20,7 @@ import { commonArgs, identityArgs } from "./_args.ts";
 import { fromArgs } from "./_args-from.ts";
 import { type CommandContext, openContext, printData } from "./_context.ts";
 import { writeMetricsAfterRun } from "./_metrics.ts";
+import { progressFor } from "./_progress.ts";
 import { configArgsOf, guarded, timeoutArgs } from "./_run-guard.ts";
 
 export default defineCommand({
@@ -71,6 +73,7 @@ export default defineCommand({
     // The job's monitor hears from runs over every database; `verify ID|NAME` is a one-off.
     const guardOpts = { job: "verify" as const, pingJob: !positional, configArgs: configArgsOf(args) };
     await guard.begin(ctx, { ...guardOpts, timeout: args.timeout });
+    const progress = progressFor(ctx);
     const job = await runVerifyJob(ctx.config, {
       target,
       selector,
@@ -79,6 +82,7 @@ export default defineCommand({
       keys,
       from: dest,
       listCommand,
+      onProgress: progress.update,
       onSkipped: (p) => ctx.logger.warn(`skipped ${describeProblem(p)}`),
       onChecksumOnly: () =>
         ctx.logger.warn(
@@ -87,7 +91,7 @@ export default defineCommand({
             `run \`sqlbak verify${args.from !== undefined ? ` --from ${args.from}` : ""} ` +
             "--identity key.txt` where the key is",
         ),
-    });
+    }).finally(() => progress.done());
     report(ctx, job);
   }),
   cleanup: writeMetricsAfterRun,
@@ -131,7 +135,7 @@ function report(ctx: CommandContext, job: VerifyJobResult): void {
     else if (r.error) ctx.logger.error(`${r.id}: could not verify: ${r.error}`);
     else ctx.logger.error(`${r.id}: FAILED ${r.level} verification: ${r.problems.join("; ")}`);
   }
-  if (ctx.json) printData(ctx, results, () => "");
+  if (ctx.json) printData(ctx, { results: results.map(verifyResultToJson) }, () => "");
   for (const w of job.notifyWarnings) ctx.logger.warn(w);
   const failure = verifyJobFailure(results);
   if (failure) throw new OutcomeError(failure.message, failure.code);

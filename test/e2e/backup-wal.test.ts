@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -47,8 +48,8 @@ function churn(db: Database, passes: number) {
 async function backup(dir: string) {
   const r = await runCli(["backup", "--json"], { cwd: dir });
   expect(r.code).toBe(0);
-  const [res] = JSON.parse(r.stdout) as { manifestPath: string }[];
-  return { stderr: r.stderr, manifest: JSON.parse(readFileSync(res!.manifestPath, "utf8")) };
+  const [res] = parseJson(r.stdout).results as { manifest_path: string }[];
+  return { stderr: r.stderr, manifest: JSON.parse(readFileSync(res!.manifest_path, "utf8")) };
 }
 
 describe.each([false, true])("backup of a WAL database (incremental = %p)", (incremental) => {

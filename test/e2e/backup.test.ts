@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { whileLocked } from "../helpers/backups.ts";
 import { rebuildBackup } from "../helpers/check-backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -34,7 +35,7 @@ describe("sqlbak backup + list", () => {
 
       const list = await runCli(["list", "--json"], { cwd: dir });
       expect(list.code).toBe(0);
-      const [entry, ...rest] = JSON.parse(list.stdout);
+      const [entry, ...rest] = parseJson(list.stdout).backups;
       expect(rest).toEqual([]);
       expect(entry).toMatchObject({ database: "app", kind: "manual", tags: ["pre-migration"], check: { ok: true } });
       expect(sha256(entry.file)).toBe(entry.stored.sha256);
@@ -68,11 +69,11 @@ describe("sqlbak backup + list", () => {
     makeDatabase(join(dir, "Shop Data.sqlite"));
     const b = await runCli(["backup", "Shop Data.sqlite", "--json"], { cwd: dir });
     expect(b.code).toBe(0);
-    const [result] = JSON.parse(b.stdout);
+    const [result] = parseJson(b.stdout).results;
     expect(result).toMatchObject({ database: "shop-data", ok: true });
-    expect(result.dataPath.startsWith(`${join(dir, "backups", "shop-data")}/`)).toBe(true);
+    expect(result.data_path.startsWith(`${join(dir, "backups", "shop-data")}/`)).toBe(true);
     const list = await runCli(["list", "shop-data", "--json"], { cwd: dir });
-    expect(JSON.parse(list.stdout).map((e: { id: string }) => e.id)).toEqual([result.id]);
+    expect(parseJson(list.stdout).backups.map((e: { id: string }) => e.id)).toEqual([result.id]);
   });
 
   it("writes nothing on --dry-run", async () => {
@@ -92,7 +93,7 @@ describe("sqlbak backup + list", () => {
     writeFileSync(join(folder, "notes.txt"), "hello");
     const list = await runCli(["list", "--json"], { cwd: dir });
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toHaveLength(1);
+    expect(parseJson(list.stdout).backups).toHaveLength(1);
     expect(list.stderr).toContain("app-20250101T000000000Z-deadbeef.json: manifest is not valid JSON");
   });
 
@@ -100,7 +101,7 @@ describe("sqlbak backup + list", () => {
     const dir = setup(`[[database]]\nname = "gone"\npath = "missing.db"`);
     const b = await runCli(["backup", "--json"], { cwd: dir });
     expect(b.code).toBe(1);
-    const results = JSON.parse(b.stdout);
+    const results = parseJson(b.stdout).results;
     expect(results.map((r: { database: string; ok: boolean }) => [r.database, r.ok])).toEqual([
       ["gone", false],
       ["app", true],

@@ -20,6 +20,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { exec, flipByte, listBackups, makeProject, rows } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
 /** A retention table that keeps the last `n` backups and nothing by date. */
@@ -27,7 +28,7 @@ const keepLast = (n: number) => `[retention]\nkeep_last = ${n}\nkeep_daily = 0\n
 
 /** `sqlbak backup app --kind scheduled --json` in `dir`: the backups it printed. */
 async function scheduledBackup(dir: string) {
-  return JSON.parse((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir })).stdout);
+  return parseJson((await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir })).stdout).results;
 }
 
 function project(incremental: boolean, extraDest = "", toml = "") {
@@ -54,7 +55,7 @@ restores after backup_dir is lost`, async () => {
       const p = project(incremental);
       const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [b] = JSON.parse(r.stdout);
+      const [b] = parseJson(r.stdout).results;
       expect(b.copies).toEqual([
         expect.objectContaining({ destination: "nas", location: `dir:${p.nas}`, ok: true, uploaded: [b.id] }),
       ]);
@@ -67,7 +68,7 @@ restores after backup_dir is lost`, async () => {
         expect(readFileSync(join(p.nas, "app", f)).equals(readFileSync(join(p.folder, f)))).toBe(true);
         expect(statSync(join(p.nas, "app", f)).mode & 0o777).toBe(0o600);
       }
-      expect(readFileSync(join(p.nas, "app", `${b.id}${DATA}`)).equals(readFileSync(b.dataPath))).toBe(true);
+      expect(readFileSync(join(p.nas, "app", `${b.id}${DATA}`)).equals(readFileSync(b.data_path))).toBe(true);
       expect(statSync(join(p.nas, "app", `${b.id}${DATA}`)).mode & 0o777).toBe(0o600);
       expect(statSync(join(p.nas, "app")).mode & 0o777).toBe(0o700);
       // No read-back temporaries left in backup_dir.
@@ -77,19 +78,37 @@ restores after backup_dir is lost`, async () => {
       rmSync(join(p.dir, "backups"), { recursive: true });
       rmSync(p.db);
       const list = await runCli(["list", "--from", "nas", "--json"], { cwd: p.dir });
-      expect(JSON.parse(list.stdout).map((x: { id: string }) => x.id)).toEqual([b.id]);
+      expect(parseJson(list.stdout).backups.map((x: { id: string }) => x.id)).toEqual([b.id]);
       const restored = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes"], { cwd: p.dir });
       expect(restored.stderr).toContain(`restored ${b.id} to ${p.db}`);
       expect(restored.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual(want);
     });
 
-    it(`restore --from over an existing database keeps a pre-restore backup (local) \
-and prints the undo command`, async () => {
+    it(`restore --from over an existing database keeps the replaced file (local) \
+and prints the undo command, which reads no destination`, async () => {
       const p = project(incremental);
-      const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+      const [b] = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results;
       exec(p.db, "DELETE FROM items");
       const r = await runCli(["restore", "app", "--from", "nas", "--id", b.id, "--yes"], { cwd: p.dir });
+      expect(r.code).toBe(0);
+      expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
+      const kept = readdirSync(p.dir).filter((n) => n.startsWith("app.db.pre-restore-"));
+      expect(kept).toHaveLength(1);
+      expect(r.stderr).toContain(`to undo: sqlbak restore app --file ${join(p.dir, kept[0]!)} --yes\n`);
+      const undo = await runCli(["restore", "app", "--file", join(p.dir, kept[0]!), "--yes"], { cwd: p.dir });
+      expect(undo.code).toBe(0);
+      expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 0 }]);
+    });
+
+    it(`restore --from --pre-restore backup takes the pre-restore backup locally \
+and prints the undo command`, async () => {
+      const p = project(incremental);
+      const [b] = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results;
+      exec(p.db, "DELETE FROM items");
+      const r = await runCli(["restore", "app", "--from", "nas", "--id", b.id, "--pre-restore", "backup", "--yes"], {
+        cwd: p.dir,
+      });
       expect(r.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
       const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
@@ -99,7 +118,7 @@ and prints the undo command`, async () => {
     it("a damaged backup refused by restore --from: the suggested verify and list read that destination", async () => {
       // The hint used to drop --from: the suggested verify checked the intact local copy and said ok.
       const p = project(incremental);
-      const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+      const [b] = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results;
       flipByte(join(p.nas, "app", `${b.id}${DATA}`), -30);
       const r = await runCli(["restore", "app", "--from", "nas", "--latest", "--yes", "--config", "sqlbak.toml"], {
         cwd: p.dir,
@@ -119,9 +138,9 @@ and prints the undo command`, async () => {
       expect(verified.exitCode).toBe(3);
       const listed = sh(`${list} --json`);
       expect(listed.exitCode).toBe(0);
-      expect(JSON.parse(listed.stdout.toString()).map((x: { id: string; file: string }) => [x.id, x.file])).toEqual([
-        [b.id, `dir:${join(p.nas, "app", `${b.id}${DATA}`)}`],
-      ]);
+      expect(
+        parseJson(listed.stdout.toString()).backups.map((x: { id: string; file: string }) => [x.id, x.file]),
+      ).toEqual([[b.id, `dir:${join(p.nas, "app", `${b.id}${DATA}`)}`]]);
     });
 
     it(`an unmounted destination folder is a warning, never created, and the backup exits 0; \
@@ -137,18 +156,18 @@ the next run catches up`, async () => {
       expect(await listBackups(p)).toHaveLength(1);
       mkdirSync(p.nas);
       const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
-      expect(JSON.parse(next.stdout)[0].copies[0].uploaded).toHaveLength(2);
+      expect(parseJson(next.stdout).results[0].copies[0].uploaded).toHaveLength(2);
     });
 
     it(`a copy interrupted before its manifest is not a backup at the destination, \
 and is completed next run`, async () => {
       const p = project(incremental);
-      const first = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+      const first = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results[0];
       rmSync(join(p.nas, "app", `${first.id}.json`));
       writeFileSync(join(p.nas, "app", `${first.id}${DATA}`), "partial");
       const listed = await runCli(["list", "--from", "nas", "--json"], { cwd: p.dir });
-      expect(JSON.parse(listed.stdout)).toEqual([]);
-      const second = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+      expect(parseJson(listed.stdout).backups).toEqual([]);
+      const second = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results[0];
       expect(second.copies[0]).toMatchObject({ ok: true, uploaded: [second.id, first.id], already_there: 0 });
       const v = await runCli(["verify", "--from", "nas", "--all", "--level", "full"], { cwd: p.dir });
       expect(v.code).toBe(0);
@@ -157,7 +176,7 @@ and is completed next run`, async () => {
 
     it("never deletes remote data behind an unreadable manifest; list and stats --check (exit 3) name it", async () => {
       const p = project(incremental);
-      const older = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+      const older = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results[0];
       await runCli(["backup", "app"], { cwd: p.dir });
       // The remote copy of the older backup: its manifest damaged (bit rot, a half-written file on a NAS),
       // its local backup rotated away. Upload leftovers are judged stale by the age in their id, so the
@@ -171,20 +190,20 @@ and is completed next run`, async () => {
       writeFileSync(join(remote, `${oldId}.json`), "{ not json");
       utimesSync(data, past, past);
       utimesSync(join(remote, `${oldId}.json`), past, past);
-      rmSync(older.dataPath);
+      rmSync(older.data_path);
       rmSync(join(p.folder, `${older.id}.json`));
       const bytes = readFileSync(data);
 
       const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
       expect(next.code).toBe(0);
-      expect(JSON.parse(next.stdout)[0].copies[0].removed_partials).toEqual([]);
+      expect(parseJson(next.stdout).results[0].copies[0].removed_partials).toEqual([]);
       expect(existsSync(data)).toBe(true);
       expect(readFileSync(data).equals(bytes)).toBe(true);
 
       const listed = await runCli(["list", "--from", "nas"], { cwd: p.dir });
       expect(listed.stderr).toContain(`${oldId}.json`);
       const stats = await runCli(["stats", "--json"], { cwd: p.dir });
-      expect(JSON.parse(stats.stdout).destinations[0]).toMatchObject({
+      expect(parseJson(stats.stdout).destinations[0]).toMatchObject({
         partials: 0,
         problems: [{ id: oldId, path: `dir:${join(remote, `${oldId}.json`)}`, reason: "manifest is not valid JSON" }],
       });
@@ -198,7 +217,7 @@ and is completed next run`, async () => {
       await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
       await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir });
       const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
-      expect(JSON.parse(dry.stdout)[0].destinations[0]).toMatchObject({
+      expect(parseJson(dry.stdout).results[0].destinations[0]).toMatchObject({
         destination: "nas",
         ok: true,
         kept: 1,
@@ -210,7 +229,7 @@ and is completed next run`, async () => {
       expect(r.stderr).toContain("app @ nas: kept 1, removed 1");
       expect(backupFiles(join(p.nas, "app"))).toHaveLength(2);
       const s = await runCli(["stats", "--json"], { cwd: p.dir });
-      expect(JSON.parse(s.stdout).destinations).toEqual([
+      expect(parseJson(s.stdout).destinations).toEqual([
         expect.objectContaining({ destination: "nas", count: 1, missing: 0, lag_ms: 0 }),
       ]);
     });
@@ -222,10 +241,10 @@ the destination judges it by the rules alone (issue 14 §6)`, async () => {
       const p = project(incremental, "", keepLast(2));
       const [older] = await scheduledBackup(p.dir);
       expect((await runCli(["backup", "app", "--kind", "scheduled"], { cwd: p.dir })).code).toBe(0);
-      rmSync(older.dataPath);
+      rmSync(older.data_path);
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [result] = JSON.parse(r.stdout);
+      const [result] = parseJson(r.stdout).results;
       expect(result.removed).toEqual([older.id]);
       expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 2, removed: [] });
       expect(existsSync(join(p.nas, "app", `${older.id}${DATA}`))).toBe(true);
@@ -238,12 +257,12 @@ the good copy stays where it is kept locally`, async () => {
       const p = project(incremental, "", keepLast(1));
       const [good] = await scheduledBackup(p.dir);
       const [lost] = await scheduledBackup(p.dir);
-      rmSync(lost.dataPath);
+      rmSync(lost.data_path);
       rmSync(join(p.nas, "app", `${lost.id}.json`));
       rmSync(join(p.nas, "app", `${lost.id}${DATA}`));
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [result] = JSON.parse(r.stdout);
+      const [result] = parseJson(r.stdout).results;
       expect(result.backups.find((b: { id: string }) => b.id === good.id)).toMatchObject({
         action: "keep",
         reasons: ["last 1"],
@@ -257,11 +276,11 @@ the older good copy stays`, async () => {
       const p = project(incremental, "", keepLast(1));
       const [good] = await scheduledBackup(p.dir);
       const [corrupt] = await scheduledBackup(p.dir);
-      flipByte(corrupt.dataPath, -20);
+      flipByte(corrupt.data_path, -20);
       expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [result] = JSON.parse(r.stdout);
+      const [result] = parseJson(r.stdout).results;
       expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept: 2, removed: [] });
       expect(existsSync(join(p.nas, "app", `${good.id}${DATA}`))).toBe(true);
     });
@@ -295,7 +314,7 @@ nothing is written or deleted in the link's target`, async () => {
 
     it("a 600 MB manifest at the destination is refused by its size, never read into memory", async () => {
       const p = project(incremental);
-      const [b] = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout);
+      const [b] = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results;
       truncateSync(join(p.nas, "app", `${b.id}.json`), 600 * 1024 * 1024);
       // Peak RSS of exactly this one run: a fresh parent whose only child is sqlbak (this test process's own
       // children-rusage would include every binary an earlier test ran). The KiB figure goes to a file.
@@ -315,7 +334,7 @@ nothing is written or deleted in the link's target`, async () => {
         new Response(proc.stderr).text(),
         proc.exited,
       ]);
-      expect(JSON.parse(stdout)).toEqual([]);
+      expect(parseJson(stdout).backups).toEqual([]);
       expect(stderr).toContain("manifest is too large");
       const kib = Number(readFileSync(rssFile, "utf8"));
       expect(kib).toBeGreaterThan(0);
@@ -344,7 +363,7 @@ the next --from command and rotate sweep those older than a day`, async () => {
       lutimesSync(link, dayAgo, dayAgo);
 
       const stats = await runCli(["stats", "--json"], { cwd: p.dir });
-      expect(JSON.parse(stats.stdout).staging_leftovers.map((s: { path: string }) => s.path)).toEqual([stale, fresh]);
+      expect(parseJson(stats.stdout).staging_leftovers.map((s: { path: string }) => s.path)).toEqual([stale, fresh]);
       expect((await runCli(["stats"], { cwd: p.dir })).stdout).toContain(`leftover download ${stale}`);
 
       const v = await runCli(["verify", "--from", "nas", "--latest"], { cwd: p.dir });

@@ -20,6 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeProject, rows } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 
 const PASSWORD = "webdav-secret-5f2c";
@@ -105,7 +106,7 @@ const shipped = (folder: string) =>
     .sort();
 const remoteFiles = (folder: string) => readdirSync(folder).sort();
 const keepLast1 = "[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n";
-const ids = (stdout: string) => JSON.parse(stdout).map((x: { id: string }) => x.id);
+const ids = (stdout: string) => parseJson(stdout).backups.map((x: { id: string }) => x.id);
 
 for (const kind of ["local", "webdav"] as const)
   for (const incremental of [true, false])
@@ -114,7 +115,7 @@ for (const kind of ["local", "webdav"] as const)
         const p = project(kind, incremental);
         const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
         expect(r.code).toBe(0);
-        const [b] = JSON.parse(r.stdout);
+        const [b] = parseJson(r.stdout).results;
         expect(b.copies).toEqual([expect.objectContaining({ destination: "far", ok: true, uploaded: [b.id] })]);
         expect(r.stderr + r.stdout).not.toContain(PASSWORD);
         // Byte for byte under the same names; no upload temporaries left.
@@ -126,7 +127,7 @@ for (const kind of ["local", "webdav"] as const)
         if (kind === "local") for (const n of remoteFiles(app)) expect(statSync(join(app, n)).mode & 0o777).toBe(0o600);
 
         // A second run finds it there and uploads nothing.
-        const again = JSON.parse((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout)[0];
+        const again = parseJson((await runCli(["backup", "app", "--json"], { cwd: p.dir })).stdout).results[0];
         expect(again.copies[0]).toMatchObject({ ok: true, uploaded: [again.id], already_there: 1 });
 
         const want = rows(p.db, "SELECT count(*) AS n FROM items");
@@ -144,13 +145,13 @@ for (const kind of ["local", "webdav"] as const)
       it("rotation there removes what the local rotation removed, and keeps an only copy", async () => {
         const p = project(kind, incremental, keepLast1);
         const scheduled = ["backup", "app", "--kind", "scheduled", "--json"];
-        const first = JSON.parse((await runCli(scheduled, { cwd: p.dir })).stdout)[0];
-        const second = JSON.parse((await runCli(scheduled, { cwd: p.dir })).stdout)[0];
+        const first = parseJson((await runCli(scheduled, { cwd: p.dir })).stdout).results[0];
+        const second = parseJson((await runCli(scheduled, { cwd: p.dir })).stdout).results[0];
         // `first` vanishes from backup_dir without sqlbak removing it: at the destination it is the only copy.
         unlinkSync(join(p.folder, `${first.id}.json`));
         const third = await runCli([...scheduled, "--rotate"], { cwd: p.dir });
         expect(third.code).toBe(0);
-        const [b] = JSON.parse(third.stdout);
+        const [b] = parseJson(third.stdout).results;
         expect(b.rotation.removed).toEqual([second.id]);
         expect(b.rotation.destinations[0]).toMatchObject({
           ok: true,
@@ -176,7 +177,7 @@ the local backup succeeds, and the next good run catches up`, async () => {
       writeFileSync(toml, original.replace('remote = "dav:', 'remote = "dav-ro:'));
       const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [b] = JSON.parse(r.stdout);
+      const [b] = parseJson(r.stdout).results;
       expect([b.ok, b.copies[0].ok]).toEqual([true, false]);
       expect(b.copies[0].error).toMatch(
         /^rclone destination "far" \(rclone:dav-ro:e2e-\d+\): upload of app\/\S+ failed: /,
@@ -190,7 +191,7 @@ the local backup succeeds, and the next good run catches up`, async () => {
       writeFileSync(toml, original.replace('remote = "dav:', 'remote = "dav-down:'));
       const down = await runCli(["backup", "app", "--json"], { cwd: p.dir });
       expect(down.code).toBe(0);
-      const [d] = JSON.parse(down.stdout);
+      const [d] = parseJson(down.stdout).results;
       expect(d.copies[0].error).toMatch(/rclone destination "far" .*: cannot list app\/: .*connection refused$/);
       const listDown = await runCli(["list", "--from", "far"], { cwd: p.dir });
       expect(listDown.code).toBe(1);
@@ -198,7 +199,7 @@ the local backup succeeds, and the next good run catches up`, async () => {
 
       writeFileSync(toml, original);
       const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
-      const [n] = JSON.parse(next.stdout);
+      const [n] = parseJson(next.stdout).results;
       expect([next.code, n.copies[0].ok, n.copies[0].uploaded]).toEqual([0, true, [n.id, d.id, b.id]]);
       expect(remoteFiles(join(p.remote, "app"))).toEqual(shipped(p.folder));
     });
@@ -248,7 +249,7 @@ the next run uploads it again`, async () => {
     process.kill(rclones[0]!, "SIGKILL");
     const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     expect(code).toBe(0);
-    const [b] = JSON.parse(stdout);
+    const [b] = parseJson(stdout).results;
     expect([b.ok, b.copies[0].ok]).toEqual([true, false]);
     // Under final names: nothing, or only complete copies; never the manifest of a backup whose data is cut off.
     const visible = remoteFiles(app).filter((n) => !n.startsWith("."));
@@ -257,10 +258,10 @@ the next run uploads it again`, async () => {
       expect([n, readFileSync(join(app, n)).equals(readFileSync(join(p.folder, n)))]).toEqual([n, true]);
     expect(remoteFiles(app)).toContain(writing!);
     const list = await runCli(["list", "--from", "far", "--json"], { cwd: p.dir });
-    expect([list.code, JSON.parse(list.stdout)]).toEqual([0, []]);
+    expect([list.code, parseJson(list.stdout).backups]).toEqual([0, []]);
 
     const next = await runCli(["backup", "app", "--json"], { cwd: p.dir });
-    const [n] = JSON.parse(next.stdout);
+    const [n] = parseJson(next.stdout).results;
     expect([next.code, n.copies[0].ok, n.copies[0].uploaded]).toEqual([0, true, [n.id, b.id]]);
     expect(remoteFiles(app).filter((f) => !f.startsWith("."))).toEqual(shipped(p.folder));
   });
@@ -284,7 +285,7 @@ describe("rclone destination config", () => {
     });
     const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].copies[0].error).toContain(
+    expect(parseJson(r.stdout).results[0].copies[0].error).toContain(
       'rclone not found or not executable (rclone = "/nonexistent/rclone") (install it',
     );
   });

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { S3Client } from "bun";
 import { createAppDatabase, exec, makeProject, type Project } from "../helpers/backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { listRequests, objectGets, S3_KEY, type S3Server, s3DestinationToml, startS3 } from "../helpers/s3.ts";
 
@@ -42,7 +43,7 @@ async function caughtUp(n: number) {
 }
 
 async function backup() {
-  const [r] = await json(p, ["backup", "app"]);
+  const [r] = (await json(p, ["backup", "app"])).results;
   expect(r.copies[0].ok).toBe(true);
   ids.push(r.id);
   return r;
@@ -62,7 +63,7 @@ const objectPath = (name: string) => `/${s3.bucket}/${PREFIX}/app/${name}`;
 async function json(p: Project, args: string[]) {
   const r = await cli(p, [...args, "--json"]);
   if (r.code !== 0) throw new Error(`${args.join(" ")} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return parseJson(r.stdout);
 }
 
 /** What one command asked of the server: listings, and GETs of manifests (and markers: `.json`). */
@@ -95,7 +96,7 @@ and reads no manifest, however many backups are there`, async () => {
     expect(stats.out.destinations[0]).toMatchObject({ ok: true, count: ids.length, missing: 0, problems: [] });
     expect([stats.lists, stats.manifestGets]).toEqual([1, []]);
     const rotate = await counted(p, ["rotate"]);
-    expect(rotate.out[0].destinations[0]).toMatchObject({ ok: true, removed: [], kept: ids.length });
+    expect(rotate.out.results[0].destinations[0]).toMatchObject({ ok: true, removed: [], kept: ids.length });
     expect(rotate.lists).toBeLessThanOrEqual(3);
     expect(rotate.manifestGets).toEqual([]);
   });
@@ -115,7 +116,7 @@ and reads no manifest, however many backups are there`, async () => {
     const [planted] = fabricateBackups(join(p.folder, `${ids.at(-1)}.json`), elsewhere, "app", [
       { at: "2024-06-01T12:00:00Z", kind: "manual" },
     ]);
-    for (const path of [planted!.dataPath, planted!.manifestPath])
+    for (const path of [planted!.data_path, planted!.manifest_path])
       await bucket().write(`${PREFIX}/app/${path.slice(elsewhere.length + 1)}`, Bun.file(path));
 
     const first = await counted(p, ["stats"]);
@@ -155,7 +156,7 @@ and the packs only it names are held, not marked or freed`, async () => {
       expect(stats.manifestGets).toEqual([objectPath(name)]);
     }
     const rotate = await counted(p, ["rotate"]);
-    const at = rotate.out[0].destinations[0];
+    const at = rotate.out.results[0].destinations[0];
     expect(at.ok).toBe(true);
     expect([at.freed, at.marked]).toEqual([[], []]);
     expect(at.pieces_held).toEqual(expect.arrayContaining(onlyItsOwn));
@@ -177,7 +178,7 @@ not each database's folder, and reads no manifest`, async () => {
 [[database]]\nfolder = "tenants"\n`,
     );
     const run = async () => {
-      const out = await json(p, ["backup"]);
+      const out = (await json(p, ["backup"])).results;
       const bad = out.filter((r: { copies: { ok: boolean }[] }) => !r.copies[0]?.ok);
       expect(bad).toEqual([]);
       expect(out).toHaveLength(21);

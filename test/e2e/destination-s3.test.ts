@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { S3Client } from "bun";
 import { listBackups, makeProject, type Project, rows } from "../helpers/backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { S3_KEY, type S3Server, s3DestinationToml, startS3 } from "../helpers/s3.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -54,7 +55,7 @@ const shipped = (folder: string) =>
 async function listFrom(p: Project): Promise<{ id: string; kind: string; file: string }[]> {
   const r = await cli(p, ["list", "--from", "offsite", "--json"]);
   if (r.code !== 0) throw new Error(`list --from failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return parseJson(r.stdout).backups;
 }
 
 describe("s3 destination", () => {
@@ -63,7 +64,7 @@ and lists it with list --from`, async () => {
     const p = project();
     const r = await cli(p, ["backup", "app", "--json"]);
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout);
+    const [result] = parseJson(r.stdout).results;
     expect(result.copies).toEqual([
       expect.objectContaining({
         destination: "offsite",
@@ -75,7 +76,7 @@ and lists it with list --from`, async () => {
     // Its manifest and data file (an incremental backup's map), plus the packs, their indexes and the id key
     // copy it shares: every file of backup_dir's folder but the local-only ones, byte for byte.
     const names = shipped(p.folder);
-    expect(names).toEqual(expect.arrayContaining([`${result.id}.json`, basename(result.dataPath)]));
+    expect(names).toEqual(expect.arrayContaining([`${result.id}.json`, basename(result.data_path)]));
     expect(await remoteKeys(p.prefix)).toEqual(names.map((n) => `app/${n}`));
     for (const n of names) {
       const remote = new Uint8Array(await bucket().file(`${p.prefix}/app/${n}`).arrayBuffer());
@@ -87,7 +88,7 @@ and lists it with list --from`, async () => {
     );
     const listed = await listFrom(p);
     expect(listed.map((b) => b.id)).toEqual([result.id]);
-    expect(listed[0]!.file).toBe(`s3://${s3.bucket}/${p.prefix}/app/${basename(result.dataPath)}`);
+    expect(listed[0]!.file).toBe(`s3://${s3.bucket}/${p.prefix}/app/${basename(result.data_path)}`);
     const again = await cli(p, ["backup", "app"]);
     expect(again.stderr).toContain("app → offsite: copied 1 backup");
     expect(again.stderr).toContain("1 already there");
@@ -99,7 +100,7 @@ a fresh folder with only the config and the key restores with restore --from`, a
     expect((await cli(p, ["backup", "app"], NO_KEY)).code).toBe(0); // no key: its copy fails, the local backup stands
     const b = await cli(p, ["backup", "app", "--json"]);
     expect(b.code).toBe(0);
-    const newest = JSON.parse(b.stdout)[0].id;
+    const newest = parseJson(b.stdout).results[0].id;
     const want = rows(p.db, "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM items");
 
     // A new machine: the same config file, no backups, no database.
@@ -112,7 +113,7 @@ a fresh folder with only the config and the key restores with restore --from`, a
     expect(dry.stdout).toContain(`would restore from offsite:`);
     expect(dry.stdout).toContain(newest);
     const r = await cli(q, ["restore", "app", "--from", "offsite", "--latest", "--yes"]);
-    expect(r.stderr).toContain(`restored ${newest} to ${q.db} (quick_check ok`);
+    expect(r.stderr).toContain(`restored ${newest} to ${q.db} (SHA-256 matches the backup, `);
     expect(r.code).toBe(0);
     expect(rows(q.db, "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM items")).toEqual(want);
     expect(rows(q.db, "PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
@@ -135,9 +136,9 @@ the next run catches up`, async () => {
     const bad = { ...S3_KEY, AWS_ACCESS_KEY_ID: "WRONGKEY" };
     const r = await cli(p, ["backup", "app", "--json"], bad);
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout);
+    const [result] = parseJson(r.stdout).results;
     expect(result.ok).toBe(true);
-    expect(existsSync(result.manifestPath)).toBe(true);
+    expect(existsSync(result.manifest_path)).toBe(true);
     expect(result.copies[0]).toMatchObject({ ok: false, uploaded: [] });
     expect(r.stderr).toContain(
       "app → offsite: copy failed: the access key id was rejected; check $AWS_ACCESS_KEY_ID (InvalidAccessKeyId)",
@@ -166,7 +167,7 @@ the next run catches up`, async () => {
 
     // (s3rver checks only the access key id, never the signature, so a wrong secret cannot be shown here.)
     const next = await cli(p, ["backup", "app", "--json"]);
-    const [second] = JSON.parse(next.stdout);
+    const [second] = parseJson(next.stdout).results;
     // newest first, then the one missed
     expect(second.copies[0]).toMatchObject({ ok: true, uploaded: [second.id, result.id] });
     expect((await listFrom(p)).map((b) => b.id)).toEqual([result.id, second.id]);
@@ -191,30 +192,30 @@ the next run catches up`, async () => {
   it("an interrupted upload (data without manifest, or a partial data file) is completed by the next run", async () => {
     const p = project();
     const first = await cli(p, ["backup", "app", "--json"]);
-    const a = JSON.parse(first.stdout)[0];
+    const a = parseJson(first.stdout).results[0];
     const second = await cli(p, ["backup", "app", "--json"]);
-    const b = JSON.parse(second.stdout)[0];
+    const b = parseJson(second.stdout).results[0];
     // What a kill mid-upload leaves: a's manifest never arrived; b's data is there but short, no manifest.
     await bucket().delete(`${p.prefix}/app/${a.id}.json`);
     await bucket().delete(`${p.prefix}/app/${b.id}.json`);
     await bucket().delete(`${p.prefix}/app/${b.id}.sqlite.zst`);
-    await bucket().write(`${p.prefix}/app/${b.id}.sqlite.zst`, readFileSync(b.dataPath).subarray(0, 100));
+    await bucket().write(`${p.prefix}/app/${b.id}.sqlite.zst`, readFileSync(b.data_path).subarray(0, 100));
     expect(await listFrom(p)).toEqual([]); // no manifest: not a backup there
     const r = await cli(p, ["backup", "app", "--json"]);
-    const c = JSON.parse(r.stdout)[0];
+    const c = parseJson(r.stdout).results[0];
     expect(c.copies[0]).toMatchObject({ ok: true, uploaded: [c.id, b.id, a.id] });
     expect((await listFrom(p)).map((x) => x.id)).toEqual([a.id, b.id, c.id]);
     const v = await cli(p, ["verify", "--from", "offsite", "--all", "--json"]);
     expect(v.code).toBe(0);
-    expect(JSON.parse(v.stdout).map((x: { ok: boolean }) => x.ok)).toEqual([true, true, true]);
+    expect(parseJson(v.stdout).results.map((x: { ok: boolean }) => x.ok)).toEqual([true, true, true]);
   });
 
   it(`verify --from downloads and checks remote copies: a damaged one fails with exit 3, \
 the local copy is untouched`, async () => {
     const p = project();
     const b = await cli(p, ["backup", "app", "--json"]);
-    const id = JSON.parse(b.stdout)[0].id;
-    const key = `${p.prefix}/app/${basename(JSON.parse(b.stdout)[0].dataPath)}`;
+    const id = parseJson(b.stdout).results[0].id;
+    const key = `${p.prefix}/app/${basename(parseJson(b.stdout).results[0].data_path)}`;
     const data = new Uint8Array(await bucket().file(key).arrayBuffer());
     data[data.length - 10]! ^= 0xff;
     await bucket().delete(key); // s3rver replaces objects non-atomically: remove, then write
@@ -236,8 +237,8 @@ and keeps remote copies whose local backup vanished`, async () => {
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 2\nkeep_weekly = 0\nkeep_monthly = 0\n`,
     );
     const t = await cli(p, ["backup", "app", "--kind", "scheduled", "--json"]);
-    const template = JSON.parse(t.stdout)[0];
-    const [d9, d8, d7, d6] = fabricateBackups(template.manifestPath, p.folder, "app", [
+    const template = parseJson(t.stdout).results[0];
+    const [d9, d8, d7, d6] = fabricateBackups(template.manifest_path, p.folder, "app", [
       { at: "2025-01-09T10:00:00Z" },
       { at: "2025-01-08T10:00:00Z" },
       { at: "2025-01-07T10:00:00Z" },
@@ -245,13 +246,13 @@ and keeps remote copies whose local backup vanished`, async () => {
     ]);
     expect((await cli(p, ["backup", "app", "--kind", "scheduled"])).stderr).toContain("copied 5 backups");
     // d6 vanishes from backup_dir without sqlbak removing it (a hand-deleted file, a restored old disk).
-    unlinkSync(d6!.manifestPath);
-    unlinkSync(d6!.dataPath);
+    unlinkSync(d6!.manifest_path);
+    unlinkSync(d6!.data_path);
     // Newest first: T2 (last 1, daily today), T, d9 (daily 2025-01-09), d8, d7, d6: remove T, d8, d7 (and d6).
     const t2 = (await listBackups(p)).at(-1)!.id;
     const sorted = (a: string[]) => [...a].sort();
     const dry = await cli(p, ["rotate", "--dry-run", "--json"]);
-    const plan = JSON.parse(dry.stdout)[0];
+    const plan = parseJson(dry.stdout).results[0];
     expect(plan.destinations).toHaveLength(1);
     expect(plan.destinations[0]).toMatchObject({ destination: "offsite", ok: true, kept: 3, kept_only_copy: [d6!.id] });
     expect(sorted(plan.destinations[0].removed)).toEqual(sorted([template.id, d8!.id, d7!.id]));
@@ -259,7 +260,7 @@ and keeps remote copies whose local backup vanished`, async () => {
 
     const r = await cli(p, ["rotate", "--json"]);
     expect(r.code).toBe(0);
-    const [res] = JSON.parse(r.stdout);
+    const [res] = parseJson(r.stdout).results;
     expect(sorted(res.removed)).toEqual(sorted([template.id, d8!.id, d7!.id]));
     expect(res.destinations[0]).toMatchObject({ ok: true, kept_only_copy: [d6!.id] });
     expect(sorted(res.destinations[0].removed)).toEqual(sorted(res.removed));
@@ -275,10 +276,10 @@ and keeps remote copies whose local backup vanished`, async () => {
     expect((await listFrom(p)).map((x) => x.id)).toContain(old!.id);
     const offline = await cli(p, ["rotate", "--json"], { ...S3_KEY, AWS_ACCESS_KEY_ID: "WRONGKEY" });
     expect(offline.code).toBe(0); // the local rotation stands; the destination's failure is a warning
-    expect(JSON.parse(offline.stdout)[0].removed).toContain(old!.id);
+    expect(parseJson(offline.stdout).results[0].removed).toContain(old!.id);
     expect(offline.stderr).toContain("app @ offsite: rotation failed: the access key id was rejected");
     const later = await cli(p, ["rotate", "--json"]);
-    expect(JSON.parse(later.stdout)[0].destinations[0].removed).toContain(old!.id);
+    expect(parseJson(later.stdout).results[0].destinations[0].removed).toContain(old!.id);
     expect((await listFrom(p)).map((x) => x.id)).not.toContain(old!.id);
   });
 
@@ -287,7 +288,7 @@ and keeps remote copies whose local backup vanished`, async () => {
     await cli(p, ["backup", "app"]);
     await cli(p, ["backup", "app"], NO_KEY); // local only
     const s = await cli(p, ["stats", "--json"]);
-    const report = JSON.parse(s.stdout);
+    const report = parseJson(s.stdout);
     expect(report.destinations).toEqual([
       expect.objectContaining({
         destination: "offsite",
@@ -332,7 +333,7 @@ age -d and zstd -d`, async () => {
     writeFileSync(join(p.dir, "sqlbak.toml"), config);
     const b = await cli(p, ["backup", "app", "--json"]);
     expect(b.code).toBe(0);
-    const [result] = JSON.parse(b.stdout);
+    const [result] = parseJson(b.stdout).results;
     expect(result.copies[0]).toMatchObject({ ok: true, uploaded: [result.id] });
     expect(await remoteKeys(p.prefix)).toEqual([`app/${result.id}.json`, `app/${result.id}.sqlite.zst.age`]);
     const want = rows(p.db, "SELECT count(*) AS n FROM items");

@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { makeProject, rows } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { type Sshd, startSshd } from "../helpers/sshd.ts";
 
@@ -54,10 +55,10 @@ describe("sftp destination", () => {
     const p = project();
     const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const [b] = JSON.parse(r.stdout);
+    const [b] = parseJson(r.stdout).results;
     expect(b.copies).toEqual([expect.objectContaining({ destination: "far", ok: true, uploaded: [b.id] })]);
     // Its manifest and data file (an incremental backup's map), plus the packs and id key copy it shares.
-    expect(shipped(p.folder)).toEqual(expect.arrayContaining([`${b.id}.json`, basename(b.dataPath)]));
+    expect(shipped(p.folder)).toEqual(expect.arrayContaining([`${b.id}.json`, basename(b.data_path)]));
     expect(readdirSync(join(p.remote, "app")).sort()).toEqual(shipped(p.folder));
     for (const n of shipped(p.folder))
       expect(readFileSync(join(p.remote, "app", n)).equals(readFileSync(join(p.folder, n)))).toBe(true);
@@ -66,7 +67,7 @@ describe("sftp destination", () => {
     rmSync(join(p.dir, "backups"), { recursive: true });
     rmSync(p.db);
     const list = await runCli(["list", "--from", "far", "--json"], { cwd: p.dir });
-    expect([list.code, JSON.parse(list.stdout).map((x: { id: string }) => x.id)]).toEqual([0, [b.id]]);
+    expect([list.code, parseJson(list.stdout).backups.map((x: { id: string }) => x.id)]).toEqual([0, [b.id]]);
     const verify = await runCli(["verify", "--from", "far"], { cwd: p.dir });
     expect(verify.code).toBe(0);
     const restored = await runCli(["restore", "app", "--from", "far", "--latest", "--yes"], { cwd: p.dir });
@@ -76,10 +77,10 @@ describe("sftp destination", () => {
 
   it("rotation removes at the destination what it removed locally", async () => {
     const p = project({ toml: "[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n" });
-    const first = JSON.parse((await runCli(["backup", "--rotate", "--json"], { cwd: p.dir })).stdout)[0];
+    const first = parseJson((await runCli(["backup", "--rotate", "--json"], { cwd: p.dir })).stdout).results[0];
     const second = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
     expect(second.code).toBe(0);
-    const [b] = JSON.parse(second.stdout);
+    const [b] = parseJson(second.stdout).results;
     expect(b.rotation.removed).toEqual([first.id]);
     expect(
       readdirSync(join(p.remote, "app"))
@@ -87,7 +88,7 @@ describe("sftp destination", () => {
         .sort(),
     ).toEqual(shipped(p.folder));
     expect(shipped(p.folder).filter((n) => n.startsWith("app-"))).toEqual(
-      [`${b.id}.json`, basename(b.dataPath)].sort(),
+      [`${b.id}.json`, basename(b.data_path)].sort(),
     );
   });
 
@@ -95,7 +96,7 @@ describe("sftp destination", () => {
     const bad = project({ keyFile: server.wrongKeyFile });
     const r = await runCli(["backup", "app", "--json"], { cwd: bad.dir });
     expect(r.code).toBe(0);
-    const [b] = JSON.parse(r.stdout);
+    const [b] = parseJson(r.stdout).results;
     expect(b.ok).toBe(true);
     expect(b.copies[0].ok).toBe(false);
     expect(r.stderr).toMatch(/app → far: copy failed: .*(denied|authenticat)/i);
@@ -104,7 +105,7 @@ describe("sftp destination", () => {
     const toml = join(bad.dir, "sqlbak.toml");
     writeFileSync(toml, readFileSync(toml, "utf8").replace(server.wrongKeyFile, server.keyFile));
     const next = await runCli(["backup", "app", "--json"], { cwd: bad.dir });
-    const [b2] = JSON.parse(next.stdout);
+    const [b2] = parseJson(next.stdout).results;
     expect([next.code, b2.copies[0].ok, b2.copies[0].uploaded]).toEqual([0, true, [b2.id, b.id]]);
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -30,7 +31,7 @@ describe("displayed times", () => {
     expect((await runCli(["backup", "--rotate"], { cwd: dir, env })).code).toBe(0);
     await Bun.sleep(1100);
     expect((await runCli(["backup", "--rotate"], { cwd: dir, env })).code).toBe(0);
-    const ids: string[] = JSON.parse((await runCli(["list", "--json"], { cwd: dir, env })).stdout).map(
+    const ids: string[] = parseJson((await runCli(["list", "--json"], { cwd: dir, env })).stdout).backups.map(
       (b: { id: string }) => b.id,
     );
     expect(ids.length).toBe(2);

@@ -15,6 +15,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { generateIdentity } from "../../src/age/index.ts";
 import { decryptMeta, sha256File } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -160,14 +161,14 @@ describe("encrypted manifests keep what the database holds in their meta block",
 
         const list = await s.run(["list", "--json"]);
         expect(list.code).toBe(0);
-        const listed = JSON.parse(list.stdout);
+        const listed = parseJson(list.stdout).backups;
         expect(listed.map((b: { id: string }) => b.id)).toEqual(opened.slice(0, 3).map((o) => o.m.id));
         expect(listed.every((b: { raw: { size: number } }) => b.raw.size > 0)).toBe(true);
         const stats = await s.run(["stats", "--json"]);
         expect(stats.code).toBe(0);
         const remote = await s.run(["list", "--from", "nas", "--json"]);
         expect(remote.code).toBe(0);
-        expect(JSON.parse(remote.stdout).map((b: { id: string }) => b.id)).toEqual(
+        expect(parseJson(remote.stdout).backups.map((b: { id: string }) => b.id)).toEqual(
           listed.map((b: { id: string }) => b.id),
         );
         const remoteVerify = await s.run(["verify", "--from", "nas", "--level", "full", ...s.keyArgs]);
@@ -228,7 +229,7 @@ describe("encrypted manifests keep what the database holds in their meta block",
         expect.stringMatching(/^the decrypted image failed verification at full \(1 problem/),
       ]);
       const list = await s.run(["list", "--json"]);
-      expect(JSON.parse(list.stdout)[0].verified_state).toBe("failed");
+      expect(parseJson(list.stdout).backups[0].verified_state).toBe("failed");
     },
     SPAWNS_TIMEOUT_MS,
   );

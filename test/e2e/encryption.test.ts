@@ -19,6 +19,7 @@ import {
   rows,
   sha256File,
 } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 function sh(cmd: string): string {
@@ -140,7 +141,7 @@ describe("encrypted backups", () => {
       const b = await backupNow(p);
       expect((await runCli(["verify", "--identity", p.keyFile], { cwd: p.dir })).code).toBe(0);
       expect((await runCli(["verify"], { cwd: p.dir })).code).toBe(0); // checksum only: no identity
-      const stats = JSON.parse((await runCli(["stats", "--json"], { cwd: p.dir })).stdout);
+      const stats = parseJson((await runCli(["stats", "--json"], { cwd: p.dir })).stdout);
       expect(stats.databases[0].last_verification).toMatchObject({ id: b.id, level: "checksum", ok: true });
       expect(stats.databases[0].last_restore_test).toMatchObject({ id: b.id, level: "quick", ok: true });
       expect((await runCli(["stats"], { cwd: p.dir })).stdout).toMatch(/restore test\s+ok \(quick\)/);
@@ -253,16 +254,41 @@ describe("encrypted backups", () => {
       const p = encryptedProject();
       const b = await backupNow(p);
       exec(p.db, "DELETE FROM items WHERE id > 10");
-      const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--identity", p.keyFile], { cwd: p.dir });
+      const r = await runCli(
+        ["restore", "app", "--id", b.id, "--yes", "--identity", p.keyFile, "--pre-restore", "backup"],
+        { cwd: p.dir },
+      );
       expect(r.stderr).toContain(`restored ${b.id} to ${p.db}`);
       expect(r.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 200 }]);
+      expect(readdirSync(p.dir).filter((n) => n.includes(".pre-restore-"))).toEqual([]);
       const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
       expect(pre.file.endsWith(".sqlite.zst.age")).toBe(true);
       const undo = await runCli(["restore", "app", "--id", pre.id, "--yes"], {
         cwd: p.dir,
         env: { SQLBAK_AGE_IDENTITY: p.keyFile },
       });
+      expect(undo.code).toBe(0);
+      expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
+    },
+    SPAWNS_TIMEOUT_MS,
+  );
+
+  it(
+    "by default keeps the replaced file as it was, as plain as the database (docs/restore.md), undone without a key",
+    async () => {
+      const p = encryptedProject();
+      const b = await backupNow(p);
+      exec(p.db, "DELETE FROM items WHERE id > 10");
+      const r = await runCli(["restore", "app", "--id", b.id, "--yes", "--identity", p.keyFile, "--json"], {
+        cwd: p.dir,
+      });
+      expect(r.code).toBe(0);
+      const kept = parseJson(r.stdout).pre_restore_file as string;
+      expect(kept.startsWith(`${p.db}.pre-restore-`)).toBe(true);
+      expect(readFileSync(kept).subarray(0, 16).toString("latin1")).toBe("SQLite format 3\0");
+      expect((await listBackups(p)).filter((x) => x.kind === "pre-restore")).toEqual([]);
+      const undo = await runCli(["restore", "app", "--file", kept, "--yes"], { cwd: p.dir });
       expect(undo.code).toBe(0);
       expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 10 }]);
     },
@@ -384,10 +410,10 @@ describe("passphrase encryption", () => {
     const env = { APP_BACKUP_PASSPHRASE: "long enough passphrase" };
     const backup = await runCli(["backup", "--json"], { cwd: p.dir, env });
     expect(backup.code).toBe(0);
-    const [result] = JSON.parse(backup.stdout);
-    const m = JSON.parse(readFileSync(result.manifestPath, "utf8"));
+    const [result] = parseJson(backup.stdout).results;
+    const m = JSON.parse(readFileSync(result.manifest_path, "utf8"));
     expect(m.stored.encryption).toEqual({ type: "age", passphrase_env: "APP_BACKUP_PASSPHRASE", scrypt_log_n: 18 });
-    expect(readFileSync(result.dataPath).toString("latin1")).toMatch(
+    expect(readFileSync(result.data_path).toString("latin1")).toMatch(
       /^age-encryption\.org\/v1\n-> scrypt [A-Za-z0-9+/]{22} 18\n/,
     );
     const noVar = await runCli(["verify"], { cwd: p.dir });

@@ -8,6 +8,7 @@ import { describe, expect, it } from "bun:test";
 import { chmodSync, chownSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeProject, type Project } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const SPAWNS_TIMEOUT_MS = 30_000;
@@ -35,7 +36,7 @@ async function expectEncryptedBackup(p: Project, extra: string[], env: Record<st
   });
   expect(b.stderr).not.toContain("not set");
   expect(b.code).toBe(0);
-  const [result] = JSON.parse(b.stdout);
+  const [result] = parseJson(b.stdout).results;
   expect(result.file ?? result.path ?? JSON.stringify(result)).toContain(".age");
   const v = await runCli(["verify", "app", "--level", "full", ...extra], {
     cwd: p.dir,

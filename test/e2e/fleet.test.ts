@@ -3,6 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -29,7 +30,7 @@ function tenants(names: string[], entry = "", extra = "") {
 
 async function backupJson(dir: string, ...args: string[]) {
   const r = await runCli(["backup", "--json", ...args], { cwd: dir });
-  return { ...r, rows: (r.stdout ? JSON.parse(r.stdout) : []) as Row[] };
+  return { ...r, rows: (r.stdout ? parseJson(r.stdout).results : []) as Row[] };
 }
 
 describe("[[database]] glob", () => {
@@ -44,7 +45,7 @@ describe("[[database]] glob", () => {
     expect(r.rows.every((x) => x.ok)).toBe(true);
     const list = await runCli(["list", "--json"], { cwd: dir });
     expect(list.code).toBe(0);
-    expect(new Set((JSON.parse(list.stdout) as { database: string }[]).map((b) => b.database))).toEqual(
+    expect(new Set((parseJson(list.stdout).backups as { database: string }[]).map((b) => b.database))).toEqual(
       new Set(["t1", "t2", "t3", "t4", "t5"]),
     );
   });
@@ -97,7 +98,7 @@ describe("[[database]] glob", () => {
     );
 
     const stats = await runCli(["stats", "--json"], { cwd: dir });
-    const dbs = JSON.parse(stats.stdout).databases as { database: string; configured: boolean }[];
+    const dbs = parseJson(stats.stdout).databases as { database: string; configured: boolean }[];
     expect(dbs.find((d) => d.database === "b")?.configured).toBe(false);
     expect(dbs.find((d) => d.database === "c")?.configured).toBe(true);
     const human = await runCli(["stats"], { cwd: dir });
@@ -105,10 +106,12 @@ describe("[[database]] glob", () => {
 
     const rot = await runCli(["rotate", "--json"], { cwd: dir });
     expect(rot.code).toBe(0);
-    const b = (JSON.parse(rot.stdout) as { database: string; removed: string[] }[]).find((x) => x.database === "b")!;
+    const b = (parseJson(rot.stdout).results as { database: string; removed: string[] }[]).find(
+      (x) => x.database === "b",
+    )!;
     expect(b.removed.length).toBe(2);
     const left = await runCli(["list", "b", "--json"], { cwd: dir });
-    expect((JSON.parse(left.stdout) as unknown[]).length).toBe(1);
+    expect((parseJson(left.stdout).backups as unknown[]).length).toBe(1);
   });
 });
 

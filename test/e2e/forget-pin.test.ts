@@ -8,6 +8,7 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, editManifest, exec, listBackups, makeProject, whileLocked } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { folderNames, pagesScenario } from "../helpers/pages.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
@@ -55,7 +56,7 @@ for (const incremental of [true, false])
       await backupNow(p);
       const r = await runCli(["forget", "--json", a.id, b.id], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [res] = JSON.parse(r.stdout);
+      const [res] = parseJson(r.stdout).results;
       expect(res.database).toBe("app");
       expect(res.removed.map((x: { id: string }) => x.id)).toEqual([a.id, b.id]);
       expect(res.remaining).toBe(1);
@@ -145,7 +146,7 @@ for (const incremental of [true, false])
       expect((await runCli(["tag", b.id, "other"], { cwd: p.dir })).code).toBe(0);
       const r = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      const [res] = JSON.parse(r.stdout);
+      const [res] = parseJson(r.stdout).results;
       expect(res.removed).toEqual([b.id]);
       expect(res.backups.find((x: { id: string }) => x.id === a.id).reasons).toContain("tag keep");
       expect((await listBackups(p)).map((x) => x.id)).toEqual([a.id, c.id]);
@@ -153,7 +154,7 @@ for (const incremental of [true, false])
 
       expect((await runCli(["unpin", a.id], { cwd: p.dir })).code).toBe(0);
       expect(existsSync(join(p.folder, `${a.id}.tags.json`))).toBe(false);
-      const again = JSON.parse((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout)[0];
+      const again = parseJson((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout).results[0];
       expect(again.removed).toEqual([a.id]);
       expect((await listBackups(p)).map((x) => x.id)).toEqual([c.id]);
     });
@@ -165,7 +166,7 @@ for (const incremental of [true, false])
       const manifest = readFileSync(a.manifest, "utf8");
       expect((await runCli(["unpin", a.id], { cwd: p.dir })).code).toBe(0);
       expect(readFileSync(a.manifest, "utf8")).toBe(manifest);
-      const res = JSON.parse((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout)[0];
+      const res = parseJson((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout).results[0];
       expect(res.removed).toEqual([a.id]);
     });
 
@@ -200,7 +201,7 @@ for (const incremental of [true, false])
       expect(ofId(remote, a.id)).not.toContain(`${a.id}.tags.json`);
       const rot = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(rot.code).toBe(0);
-      const [res] = JSON.parse(rot.stdout);
+      const [res] = parseJson(rot.stdout).results;
       expect(res.removed).toEqual([b.id]);
       expect(res.destinations[0].removed).toEqual([b.id]);
       expect(ofId(remote, a.id)).toContain(`${a.id}.json`);
@@ -209,7 +210,7 @@ for (const incremental of [true, false])
       expect(readFileSync(join(remote, `${a.id}.tags.json`), "utf8")).toBe(
         readFileSync(join(p.folder, `${a.id}.tags.json`), "utf8"),
       );
-      const rot2 = JSON.parse((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout)[0];
+      const rot2 = parseJson((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout).results[0];
       expect(rot2.destinations[0].removed).toEqual([c.id]);
       expect(ofId(remote, a.id)).toContain(`${a.id}.json`);
       expect(ofId(remote, d.id)).toContain(`${d.id}.json`);
@@ -220,7 +221,7 @@ for (const incremental of [true, false])
       expect(next.code).toBe(0);
       expect(ofId(remote, a.id)).toEqual([]);
       expect(ofId(remote, d.id)).toContain(`${d.id}.json`);
-      expect(JSON.parse(next.stdout)[0].copies[0]).toMatchObject({ ok: true, forgotten: [a.id] });
+      expect(parseJson(next.stdout).results[0].copies[0]).toMatchObject({ ok: true, forgotten: [a.id] });
     });
   });
 
@@ -229,7 +230,7 @@ describe("forget with incremental storage frees what no remaining backup names",
     const s = pagesScenario();
     const dry = await runCli(["forget", "--dry-run", "--json", s.old.id], { cwd: s.dir });
     expect(dry.code).toBe(0);
-    const [plan] = JSON.parse(dry.stdout);
+    const [plan] = parseJson(dry.stdout).results;
     expect(plan.freed.map((x: { name: string }) => x.name).sort()).toEqual(s.toFree);
     expect(folderNames(s.folder)).toEqual(s.before);
     const r = await runCli(["forget", s.old.id], { cwd: s.dir });
@@ -252,7 +253,7 @@ describe("forget with incremental storage frees what no remaining backup names",
     exec(p.db, "DELETE FROM items WHERE name = 'big'");
     exec(p.db, "VACUUM");
     await backupNow(p);
-    const dry = JSON.parse((await runCli(["forget", "--dry-run", "--json", b.id], { cwd: p.dir })).stdout)[0];
+    const dry = parseJson((await runCli(["forget", "--dry-run", "--json", b.id], { cwd: p.dir })).stdout).results[0];
     expect(dry.freed).toEqual([]);
     expect(dry.pieces_waiting.length).toBeGreaterThan(0);
     const r = await runCli(["forget", b.id], { cwd: p.dir });
@@ -280,7 +281,7 @@ describe("per-destination retention: `[[destination]] retention` merged over the
     for (let i = 0; i < 4; i++) ids.push((await backupNow(p, SCHEDULED)).id);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const [res] = JSON.parse(r.stdout);
+    const [res] = parseJson(r.stdout).results;
     expect(res.removed).toEqual(ids.slice(0, 3));
     expect(res.destinations[0].removed).toEqual([ids[0]]);
     expect(res.destinations[0].policy).toContain("keep last 3");
@@ -292,7 +293,7 @@ describe("per-destination retention: `[[destination]] retention` merged over the
     const p = setup(3, 1);
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await backupNow(p, SCHEDULED)).id);
-    const [res] = JSON.parse((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout);
+    const [res] = parseJson((await runCli(["rotate", "--json"], { cwd: p.dir })).stdout).results;
     expect(res.removed).toEqual([ids[0]]);
     expect(res.destinations[0].removed).toEqual(ids.slice(0, 3));
     expect(manifests(p.folder)).toEqual(ids.slice(1).map((id) => `${id}.json`));

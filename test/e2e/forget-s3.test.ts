@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { S3Client } from "bun";
 import { makeProject, type Project } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { S3_KEY, type S3Server, s3DestinationToml, startS3 } from "../helpers/s3.ts";
 
@@ -40,7 +41,7 @@ for (const incremental of [true, false])
       const sync = async () => {
         const r = await cli(p, ["backup", "app", "--json"]);
         expect(r.code).toBe(0);
-        return JSON.parse(r.stdout)[0].copies[0];
+        return parseJson(r.stdout).results[0].copies[0];
       };
       const a = (await sync()).uploaded[0] as string;
       const b = (await sync()).uploaded[0] as string;
@@ -51,7 +52,7 @@ for (const incremental of [true, false])
       const keys = await remoteKeys(prefix);
       expect(keys).toContain(`app/${a}.tags.json`);
       expect(keys).toContain(`app/${b}.tags.json`);
-      const listed = JSON.parse((await cli(p, ["list", "--from", "offsite", "--json"])).stdout);
+      const listed = parseJson((await cli(p, ["list", "--from", "offsite", "--json"])).stdout).backups;
       const tags = Object.fromEntries(listed.map((x: { id: string; tags: string[] }) => [x.id, x.tags]));
       expect(tags[a]).toEqual(["keep"]);
       expect(tags[b]).toEqual(["pre-migrate"]);

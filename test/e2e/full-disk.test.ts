@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { appendUntilFull, itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
@@ -50,7 +51,7 @@ async function withFullDisk(
     for (let i = 0; i < 3; i++) {
       const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir });
       expect(b.code).toBe(0);
-      ids.push(JSON.parse(b.stdout)[0].id);
+      ids.push(parseJson(b.stdout).results[0].id);
     }
     fill(backups);
     await run({ dir, backups, folder: join(backups, "app"), ids });
@@ -73,7 +74,7 @@ describe("a full backup_dir", () => {
         const r = await runCli(["rotate", "--json"], { cwd: dir });
         expect(r.stderr).not.toContain("cannot take the lock");
         expect(r.code).toBe(0);
-        const [result] = JSON.parse(r.stdout);
+        const [result] = parseJson(r.stdout).results;
         expect(result.ok).toBe(true);
         expect([...result.removed].sort()).toEqual([ids[0], ids[1]].sort());
         // The line logged before the first removal had no room: a warning, and the removal went ahead.
@@ -93,7 +94,7 @@ describe("a full backup_dir", () => {
         const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
         expect(r.stderr).not.toContain("cannot take the lock");
         expect(r.code).toBe(0);
-        const [result] = JSON.parse(r.stdout);
+        const [result] = parseJson(r.stdout).results;
         expect(result).toMatchObject({ id: ids[2], ok: true, problems: [] });
         expect(result.warning).toMatch(/not recorded/);
         expect(r.stderr).toMatch(/not recorded/);
@@ -113,7 +114,7 @@ describe("a full backup_dir", () => {
         closeSync(fd);
         const r = await runCli(["verify", "app", "--latest", "--json"], { cwd: dir });
         expect(r.code).toBe(3);
-        const [result] = JSON.parse(r.stdout);
+        const [result] = parseJson(r.stdout).results;
         expect(result).toMatchObject({ id: ids[2], ok: false });
         expect(result.problems.length).toBeGreaterThan(0);
         expect(result.warning).toMatch(/not recorded/);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { webhook } from "../helpers/webhook.ts";
@@ -55,7 +56,7 @@ function processState(pid: number): string {
 async function listed(dir: string): Promise<unknown[]> {
   const list = await runCli(["list", "--json"], { cwd: dir });
   expect(list.code).toBe(0);
-  return JSON.parse(list.stdout);
+  return parseJson(list.stdout).backups;
 }
 
 describe("backup hooks", () => {

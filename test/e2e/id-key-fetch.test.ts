@@ -8,6 +8,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -40,7 +41,7 @@ describe("id key copies at a destination", () => {
       const backup = async () => {
         const r = await runCli(["backup", "--json"], { cwd: dir, env: c.env });
         expect(r.code).toBe(0);
-        return { result: JSON.parse(r.stdout)[0], stderr: r.stderr };
+        return { result: parseJson(r.stdout).results[0], stderr: r.stderr };
       };
       const first = await backup();
       const copies = readdirSync(folder).filter((f) => COPY_RE.test(f));
@@ -58,7 +59,7 @@ describe("id key copies at a destination", () => {
       const again = await backup();
       expect(again.stderr).toContain(`app: fetched the id key copy nas: ${copy}`);
       expect(again.result.warnings).toEqual([]);
-      expect(again.result.storedSize * 20).toBeLessThan(first.result.storedSize); // pages found again
+      expect(again.result.stored_size * 20).toBeLessThan(first.result.stored_size); // pages found again
       expect(readdirSync(folder).filter((f) => COPY_RE.test(f))).toEqual([copy]); // no new key
       expect(readFileSync(join(folder, ".sqlbak-id-key"))).toEqual(key);
       expect(readdirSync(remote).filter((f) => COPY_RE.test(f))).toEqual([copy]);

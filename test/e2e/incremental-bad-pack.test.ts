@@ -9,6 +9,7 @@ import { describe, expect, it } from "bun:test";
 import { readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase, queryAll } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -37,7 +38,7 @@ interface Backup {
 async function backup(dir: string): Promise<Backup> {
   const r = await runCli(["backup", "--json"], { cwd: dir });
   expect(r.code).toBe(0);
-  const { id, manifestPath } = JSON.parse(r.stdout)[0];
+  const { id, manifest_path: manifestPath } = parseJson(r.stdout).results[0];
   return { id, packs: JSON.parse(readFileSync(manifestPath, "utf8")).stored.packs };
 }
 

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { manifestFileName } from "../../src/lib/model/index.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -29,7 +30,7 @@ const manifestOf = (dir: string, id: string) => JSON.parse(readFileSync(manifest
 async function backup(dir: string): Promise<any> {
   const r = await runCli(["backup", "--json"], { cwd: dir });
   expect(r.code).toBe(0);
-  return manifestOf(dir, JSON.parse(r.stdout)[0].id);
+  return manifestOf(dir, parseJson(r.stdout).results[0].id);
 }
 
 const factsOf = (m: any) => {
@@ -107,7 +108,7 @@ describe("the raw SHA-256 of an image equal to a stored one's, page for page", (
         expect(r.code, r.stderr).toBe(0);
         return r;
       };
-      const idOf = async () => JSON.parse((await run(["backup", "--json"])).stdout)[0].id as string;
+      const idOf = async () => parseJson((await run(["backup", "--json"])).stdout).results[0].id as string;
       const fileSha = () => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
       // Restore writes the image only when its SHA-256 is the recorded one: the restored file's is both.
       let restores = 0;

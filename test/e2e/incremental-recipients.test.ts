@@ -13,6 +13,7 @@ import { generateIdentity } from "../../src/age/index.ts";
 import { PACK_INDEX_RE } from "../../src/lib/model/index.ts";
 import { decodePackIndex, indexKey, LOCAL_ID_KEY_FILE, openSealed } from "../../src/lib/pages/index.ts";
 import { makeDatabase, queryAll } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -45,7 +46,7 @@ describe("incremental backups with recipients only", () => {
 
     const list = await run(["list", "--json"]);
     expect(list.code).toBe(0);
-    const [a1, a2] = JSON.parse(list.stdout).map((b: { added_bytes: number }) => b.added_bytes);
+    const [a1, a2] = parseJson(list.stdout).backups.map((b: { added_bytes: number }) => b.added_bytes);
     expect(a1).toBeGreaterThan(50_000);
     expect(a2 * 20).toBeLessThan(a1); // only the touched pages: the first backup's indexes were read
 

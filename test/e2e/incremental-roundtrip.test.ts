@@ -9,6 +9,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase, queryAll } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -47,7 +48,7 @@ describe("incremental backups end to end", () => {
     const taken = await run(["backup", "--json"]);
     expect(taken.code).toBe(0);
     const second = content(db);
-    const [{ id: newest }] = JSON.parse(taken.stdout);
+    const [{ id: newest }] = parseJson(taken.stdout).results;
 
     for (const level of ["checksum", "quick", "full"]) {
       const v = await run(["verify", "--all", "--level", level]);
@@ -65,7 +66,7 @@ describe("incremental backups end to end", () => {
     expect(content(db)).toEqual(second);
 
     // No local state at all: the destination alone restores the older backup.
-    const listed = JSON.parse((await run(["list", "--from", "nas", "--json"])).stdout) as { id: string }[];
+    const listed = parseJson((await run(["list", "--from", "nas", "--json"])).stdout).backups as { id: string }[];
     const older = listed.find((b) => b.id !== newest)!.id;
     const copy = join(dir, "from-nas.db");
     const fromNas = await runCli(

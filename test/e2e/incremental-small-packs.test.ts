@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { manifestFileName } from "../../src/lib/model/index.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -24,7 +25,7 @@ describe("small packs of frequent backups", () => {
     const manifest = async () => {
       const r = await runCli(["backup", "--json"], { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
-      const id = JSON.parse(r.stdout)[0].id as string;
+      const id = parseJson(r.stdout).results[0].id as string;
       return JSON.parse(readFileSync(join(dir, "backups", "app", manifestFileName(id)), "utf8"));
     };
     await manifest();

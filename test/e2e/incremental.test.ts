@@ -12,6 +12,7 @@ import { NO_KEYS } from "../../src/lib/codec/index.ts";
 import { reassemblePages } from "../../src/lib/restore/index.ts";
 import { listFolder } from "../../src/lib/store/index.ts";
 import { makeDatabase, queryAll } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -44,10 +45,10 @@ describe("incremental = true", () => {
     touchOneRow(join(dir, "app.db"));
     const second = await runCli(["backup", "--json"], { cwd: dir });
     expect(second.code).toBe(0);
-    const [r1] = JSON.parse(first.stdout);
-    const [r2] = JSON.parse(second.stdout);
+    const [r1] = parseJson(first.stdout).results;
+    const [r2] = parseJson(second.stdout).results;
     expect([r1.format, r2.format]).toEqual(["pages", "pages"]);
-    expect(r2.dataPath).toEndWith(".map.zst");
+    expect(r2.data_path).toEndWith(".map.zst");
     expect(second.stderr).toContain(`app: ${r2.id} (`);
 
     const files = readdirSync(join(dir, "backups", "app"));
@@ -56,12 +57,12 @@ describe("incremental = true", () => {
 
     const list = await runCli(["list", "--json"], { cwd: dir });
     expect(list.code).toBe(0);
-    const listed = JSON.parse(list.stdout);
+    const listed = parseJson(list.stdout).backups;
     expect(listed.map((b: any) => b.id)).toEqual([r1.id, r2.id]);
     expect(listed.map((b: any) => b.stored.format)).toEqual(["pages", "pages"]);
     const [a1, a2] = listed.map((b: any) => b.added_bytes);
-    expect(a1).toBe(r1.storedSize);
-    expect(a2).toBe(r2.storedSize);
+    expect(a1).toBe(r1.stored_size);
+    expect(a2).toBe(r2.stored_size);
     expect(a1).toBeGreaterThan(50_000); // the first stores every page (random payloads barely compress)
     expect(a2 * 20).toBeLessThan(a1); // the second only the pages the update touched
 
@@ -70,7 +71,7 @@ describe("incremental = true", () => {
 
     const stats = await runCli(["stats", "--json"], { cwd: dir });
     expect(stats.code).toBe(0);
-    const app = JSON.parse(stats.stdout).databases[0];
+    const app = parseJson(stats.stdout).databases[0];
     const rawSum = listed.reduce((n: number, b: any) => n + b.raw.size, 0);
     expect(app.raw_bytes).toBe(rawSum);
     expect(app.stored_bytes).toBeLessThan(rawSum);
@@ -97,7 +98,7 @@ describe("incremental = true", () => {
     const backup = async () => {
       const r = await runCli(["backup", "--json"], { cwd: dir });
       expect(r.code).toBe(0);
-      return { result: JSON.parse(r.stdout)[0], stderr: r.stderr };
+      return { result: parseJson(r.stdout).results[0], stderr: r.stderr };
     };
     const first = await backup();
     const copy = readdirSync(folder).find((f) => /^id-key-[0-9a-f]{16}$/.test(f))!;
@@ -105,7 +106,7 @@ describe("incremental = true", () => {
     rmSync(join(folder, ".sqlbak-id-key")); // a backup_dir brought back without its local key
     const adopted = await backup();
     expect(adopted.result.warnings).toEqual([]);
-    expect(adopted.result.storedSize * 20).toBeLessThan(first.result.storedSize); // same key: pages found again
+    expect(adopted.result.stored_size * 20).toBeLessThan(first.result.stored_size); // same key: pages found again
     rmSync(join(folder, ".sqlbak-id-key"));
     writeFileSync(join(folder, copy), "not a key"); // the only copy is damaged
     const fresh = await backup();
@@ -114,15 +115,15 @@ describe("incremental = true", () => {
       "app: started a new id key: this backup stores every page again",
     ]);
     expect(fresh.stderr).toContain("started a new id key");
-    expect(fresh.result.storedSize).toBeGreaterThan(first.result.storedSize / 2); // nothing deduplicated
+    expect(fresh.result.stored_size).toBeGreaterThan(first.result.stored_size / 2); // nothing deduplicated
   });
 
   it("follows a database's own incremental over the global key", async () => {
     const dir = setup("incremental = true", "incremental = false");
     const r = await runCli(["backup", "--json"], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ format: "file" });
-    expect(JSON.parse(r.stdout)[0].dataPath).toEndWith(".sqlite.zst");
+    expect(parseJson(r.stdout).results[0]).toMatchObject({ format: "file" });
+    expect(parseJson(r.stdout).results[0].data_path).toEndWith(".sqlite.zst");
   });
 
   it("refuses an incremental that is not true or false, naming the key, with exit 2", async () => {
@@ -141,7 +142,7 @@ describe("incremental = true", () => {
     const dir = setup("");
     const r = await runCli(["backup", "--json"], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ format: "pages" });
+    expect(parseJson(r.stdout).results[0]).toMatchObject({ format: "pages" });
     const files = readdirSync(join(dir, "backups", "app"));
     expect(files.filter((f) => f.endsWith(".sqlite.zst"))).toEqual([]);
     expect(files.filter((f) => f.endsWith(".map.zst"))).toHaveLength(1);
@@ -151,11 +152,11 @@ describe("incremental = true", () => {
     const dir = setup("incremental = false");
     const r = await runCli(["backup", "--json"], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].format).toBe("file");
+    expect(parseJson(r.stdout).results[0].format).toBe("file");
     const files = readdirSync(join(dir, "backups", "app"));
     expect(files.filter((f) => f.endsWith(".sqlite.zst"))).toHaveLength(1);
     expect(files.filter((f) => f.startsWith("pack-") || f.includes(".map.") || f.includes("id-key"))).toEqual([]);
-    const list = JSON.parse((await runCli(["list", "--json"], { cwd: dir })).stdout);
+    const list = parseJson((await runCli(["list", "--json"], { cwd: dir })).stdout).backups;
     expect(list[0].added_bytes).toBe(list[0].stored.size);
     expect(list[0].stored.format).toBe("file");
   });

@@ -140,7 +140,8 @@ describe("every event to every channel type", () => {
     expect(restore).toMatchObject({
       database: "app",
       target: p.db,
-      pre_restore_id: expect.any(String),
+      pre_restore_file: expect.stringMatching(/app\.db\.pre-restore-\d{8}T\d{9}Z$/),
+      undo: expect.stringContaining(" --file "),
       user: expect.any(String),
     });
     const rotate = at("/hook")

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeProject } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const stops: (() => void)[] = [];
@@ -64,7 +65,7 @@ describe("notify --test", () => {
     expect(all.code).toBe(1);
     expect(all.stderr).toContain("broken (discord): FAILED: HTTP 500");
     expect(all.stderr).toContain("1 of 2 channels failed the test");
-    expect(JSON.parse(all.stdout)).toEqual([
+    expect(parseJson(all.stdout).results).toEqual([
       { channel: "ops", type: "webhook", event: "test", ok: true },
       { channel: "broken", type: "discord", event: "test", ok: false, error: "HTTP 500" },
     ]);
@@ -89,7 +90,7 @@ describe("notify --test", () => {
     const p = project(`on = ["failure"]\nwebhook = "http://127.0.0.1:9/h"\n`);
     const r = await runCli(["notify", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([
+    expect(parseJson(r.stdout).channels).toEqual([
       {
         name: "webhook",
         type: "webhook",

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { flipByte } from "../helpers/backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { type PromFamily, parseExposition, sampleValue } from "../helpers/prom-parse.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { freePort } from "../helpers/sshd.ts";
@@ -92,8 +93,8 @@ describe("sqlbak stats --prometheus", () => {
       mkdtempSync(join(tmpdir(), "sqlbak-prom-")),
     );
     mkdirSync(join(dir, "usb"));
-    const b = JSON.parse((await runCli(["backup", "--json"], { cwd: dir })).stdout);
-    appCreatedAt = JSON.parse(readFileSync(b[0].manifestPath, "utf8")).created_at;
+    const b = parseJson((await runCli(["backup", "--json"], { cwd: dir })).stdout).results;
+    appCreatedAt = JSON.parse(readFileSync(b[0].manifest_path, "utf8")).created_at;
     await ok(dir, "verify", "app");
     const r = await ok(dir, "stats", "--prometheus");
     text = r.stdout;
@@ -142,8 +143,11 @@ describe("sqlbak stats --prometheus", () => {
     expect(local.has("sqlbak_backups")).toBe(true);
     for (const flag of ["--json", "--check"]) {
       const r = await runCli(["stats", "--prometheus", flag], { cwd: dir });
-      expect([r.code, r.stdout]).toEqual([2, ""]);
+      expect(r.code).toBe(2);
       expect(r.stderr).toContain("--prometheus prints metrics; drop --check / --json");
+      // Asked for JSON, the refusal is the JSON error object (docs/json.md); no metrics either way.
+      if (flag === "--json") expect(parseJson(r.stdout).error).toMatchObject({ exit_code: 2, kind: "usage" });
+      else expect(r.stdout).toBe("");
     }
   });
 
@@ -265,8 +269,8 @@ describe("metrics_file", () => {
     await ok(dir, "rotate");
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "scheduled" })).toBe(1);
 
-    // A restore over the live database keeps a pre-restore backup: the file shows it.
-    await ok(dir, "restore", "app", "--latest", "--yes");
+    // A restore over the live database takes a pre-restore backup (asked for: a kept copy is no backup): the file shows it.
+    await ok(dir, "restore", "app", "--latest", "--pre-restore", "backup", "--yes");
     expect(sampleValue(parseExposition(readFileSync(file, "utf8")), "sqlbak_backups", { kind: "pre-restore" })).toBe(1);
 
     unlinkSync(file);
@@ -316,8 +320,8 @@ describe("metrics_file", () => {
     const dir = setup(TOML);
     mkdirSync(join(dir, "textfile"));
     const file = join(dir, "textfile", "sqlbak.prom");
-    const b = JSON.parse((await ok(dir, "backup", "--json")).stdout)[0];
-    flipByte(b.dataPath, -20);
+    const b = parseJson((await ok(dir, "backup", "--json")).stdout).results[0];
+    flipByte(b.data_path, -20);
     const v = await runCli(["verify"], { cwd: dir });
     expect(v.code).toBe(3); // a failed verification (docs/exit-codes.md)
     const m = parseExposition(readFileSync(file, "utf8"));

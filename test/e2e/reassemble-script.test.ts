@@ -17,6 +17,7 @@ import {
   recordedRawSha256,
   sha256File,
 } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const SCRIPT = join(import.meta.dir, "../../scripts/sqlbak-reassemble.py");
@@ -51,7 +52,7 @@ async function twoBackups(p: Project): Promise<string[]> {
     if (change) for (const sql of change.split("; ")) exec(p.db, sql);
     const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    ids.push(JSON.parse(r.stdout)[0].id);
+    ids.push(parseJson(r.stdout).results[0].id);
   }
   return ids.map((id) => join(p.folder, `${id}.json`));
 }
@@ -121,7 +122,7 @@ describe("scripts/sqlbak-reassemble.py", () => {
         const p = project(`incremental = false\ncompression = "${compression}"`);
         const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
         expect(r.code).toBe(0);
-        const m = await expectRebuilds(p, join(p.folder, `${JSON.parse(r.stdout)[0].id}.json`));
+        const m = await expectRebuilds(p, join(p.folder, `${parseJson(r.stdout).results[0].id}.json`));
         expect([m.stored.format ?? "file", m.stored.compression]).toEqual(["file", compression]);
       }
     },

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { webhook } from "../helpers/webhook.ts";
@@ -59,7 +60,7 @@ async function history(dir: string) {
   makeDatabase(join(dir, "app.db"), { rows: 300, payloadBytes: 100 });
   await ok(dir, "backup", "app", "--quiet");
   await ok(dir, "verify", "app", "--quiet");
-  const shop = JSON.parse((await ok(dir, "list", "shop", "--json")).stdout)[0];
+  const shop = parseJson((await ok(dir, "list", "shop", "--json")).stdout).backups[0];
   writeFileSync(shop.file, "damaged");
   expect((await runCli(["verify", "shop", "--quiet"], { cwd: dir })).code).toBe(3);
 }
@@ -133,7 +134,7 @@ describe("sqlbak report --send", () => {
     await ok(dir, "backup", "--quiet");
     const r = await runCli(["report", "--send", "--json"], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({
+    expect(parseJson(r.stdout)).toMatchObject({
       databases: [{ database: "app" }, { database: "shop" }],
       delivery: { channels: ["ntfy", "webhook"], failures: ["ntfy notification failed: HTTP 503"] },
     });
@@ -164,7 +165,7 @@ describe("sqlbak report", () => {
 
     const j = await runCli(["report", "--json", "--days", "30"], { cwd: dir });
     expect(j.code).toBe(0);
-    const facts = JSON.parse(j.stdout);
+    const facts = parseJson(j.stdout);
     expect(Object.keys(facts).sort()).toEqual([
       "databases",
       "generated_at",
@@ -172,6 +173,7 @@ describe("sqlbak report", () => {
       "host",
       "problems",
       "totals",
+      "version",
       "volume",
       "window",
     ]);
@@ -201,16 +203,28 @@ describe("sqlbak report", () => {
     expect(facts.totals).toMatchObject({ databases: 2, backups_taken: 3 });
     expect(Object.keys(facts.volume).sort()).toEqual(["free_bytes", "free_percent", "path", "total_bytes"]);
 
-    // A pre-restore copy of another (smaller) file is a backup taken, but not app's size.
+    // A pre-restore backup (asked for) of another (smaller) file is a backup taken, but not app's size.
     const before = facts.databases[0];
     makeDatabase(join(dir, "other.db"), { rows: 1 });
-    await ok(dir, "restore", "app", "--latest", "--to", "other.db", "--force", "--yes", "--quiet");
-    const after = JSON.parse((await ok(dir, "report", "--json", "--local")).stdout).databases[0];
+    await ok(
+      dir,
+      "restore",
+      "app",
+      "--latest",
+      "--to",
+      "other.db",
+      "--force",
+      "--pre-restore",
+      "backup",
+      "--yes",
+      "--quiet",
+    );
+    const after = parseJson((await ok(dir, "report", "--json", "--local")).stdout).databases[0];
     expect(after.backups).toMatchObject({ kept: before.backups.kept + 1 });
     expect(after.newest).toEqual({ ...before.newest, age_ms: expect.any(Number) });
     expect(after.size).toMatchObject({ raw_bytes: before.size.raw_bytes, growth_bytes: before.size.growth_bytes });
 
-    const one = JSON.parse((await runCli(["report", "shop", "--json", "--local"], { cwd: dir })).stdout);
+    const one = parseJson((await runCli(["report", "shop", "--json", "--local"], { cwd: dir })).stdout);
     expect(one.databases.map((d: { database: string }) => d.database)).toEqual(["shop"]);
     expect(one.databases[0].destinations).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /** The interactive `restore` through the compiled binary in a real terminal (tmux): pick, confirm, cancel. */
 import { afterEach, describe, expect, it } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupNow, exec, listBackups, makeProject, rows, sha256File } from "../helpers/backups.ts";
 import { BIN } from "../helpers/run-cli.ts";
@@ -65,10 +65,11 @@ describe("sqlbak restore on a terminal", () => {
     expect(plan).toContain(`backup:  ${older.id}`);
     expect(plan).toContain(`target:  ${p.db}`);
     s.send("Left", "Enter"); // the default answer is No
-    await s.waitFor("to undo: sqlbak restore app --id");
+    // The replaced file is kept beside it (restore-kept.test.ts), with the command that puts it back.
+    await s.waitFor("to undo: sqlbak restore app --file");
     expect(await exitCode(p.dir)).toBe(0);
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
-    expect((await listBackups(p)).filter((b) => b.kind === "pre-restore")).toHaveLength(1);
+    expect(readdirSync(p.dir).filter((n) => n.startsWith("app.db.pre-restore-"))).toHaveLength(1);
   });
 
   it.each([

@@ -1,7 +1,8 @@
 /**
  * kill -9 of `restore` at many points: the target must be wholly the old
  * database or wholly the new one, never a mix, and whenever it is the new one
- * the pre-restore backup of the old one must be listed. "Wholly" is checked
+ * the pre-restore backup of the old one must be listed (--pre-restore backup;
+ * the kept copy by rename: restore-kept.test.ts). "Wholly" is checked
  * by the file's SHA-256 against both states; kills at the named steps (the
  * pause hook) make sure both outcomes really occur.
  */
@@ -33,7 +34,7 @@ and a pre-restore backup whenever it is the new one`, async () => {
       )[0] as { c: number; n: number; ok: string };
 
     const t0 = Date.now();
-    const full = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    const full = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: p.dir });
     expect(full.code).toBe(0);
     const fullMs = Date.now() - t0;
     expect(state()).toEqual({ c: 2000, n: 1, ok: "ok" });
@@ -47,7 +48,7 @@ and a pre-restore backup whenever it is the new one`, async () => {
       const oldHash = sha256File(p.db);
       expect(oldHash).not.toBe(newHash);
       const presBefore = await preRestores();
-      const proc = Bun.spawn([BIN, "restore", "app", "--latest", "--yes"], {
+      const proc = Bun.spawn([BIN, "restore", "app", "--latest", "--yes", "--pre-restore", "backup"], {
         cwd: p.dir,
         env: cleanEnv({}, p.dir),
         stdout: "ignore",
@@ -74,7 +75,9 @@ and a pre-restore backup whenever it is the new one`, async () => {
     }
     // A run that finishes cleans up what the killed ones left beside the target.
     if (sha256File(p.db) === newHash) makeOld();
-    expect((await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir })).code).toBe(0);
+    expect(
+      (await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: p.dir })).code,
+    ).toBe(0);
     expect(sha256File(p.db)).toBe(newHash);
     expect(state()).toEqual({ c: 2000, n: 1, ok: "ok" });
     expect(readdirSync(p.dir).filter((n) => n.startsWith(".app.db."))).toEqual([]);
@@ -86,7 +89,7 @@ and the next run finishes`, async () => {
     const p = makeProject({ rows: 300, payloadBytes: 512 });
     exec(p.db, "UPDATE counter SET n = 1");
     await backupNow(p);
-    const args = ["restore", "app", "--latest", "--yes"];
+    const args = ["restore", "app", "--latest", "--yes", "--pre-restore", "backup"];
     expect((await runCli(args, { cwd: p.dir })).code).toBe(0);
     const newHash = sha256File(p.db);
     const preRestores = async (q: Project) => (await listBackups(q)).filter((b) => b.kind === "pre-restore").length;

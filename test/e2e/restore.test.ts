@@ -24,6 +24,7 @@ import {
   withDatabase,
 } from "../helpers/backups.ts";
 import { startHolder } from "../helpers/hold.ts";
+import { parseJson } from "../helpers/json.ts";
 import { BIN, runCli } from "../helpers/run-cli.ts";
 import { AS_NOBODY, handToNobody } from "../helpers/unprivileged.ts";
 
@@ -82,7 +83,7 @@ describe("sqlbak restore", () => {
     const first = await backupNow(p);
     const to = join(p.dir, "copy.db");
     const r = await runCli(["restore", "app", "--id", first.id, "--to", to, "--yes"], { cwd: p.dir });
-    expect(r.stderr).toContain(`restored ${first.id} to ${to} (quick_check ok`);
+    expect(r.stderr).toContain(`restored ${first.id} to ${to} (SHA-256 matches the backup, `);
     expect(r.stderr).toContain(`${to} did not exist before, so there was nothing to save`);
     expect(r.code).toBe(0);
     expect(strays(p.dir, "copy.db")).toEqual([]);
@@ -103,11 +104,12 @@ describe("sqlbak restore", () => {
     expect((await listBackups(p)).map((x) => x.kind)).toEqual(["manual", "manual"]);
   });
 
+  // The default keeps the replaced file itself (restore-kept.test.ts); --pre-restore backup takes a backup.
   it("replaces the configured database, keeps a pre-restore backup, and the printed undo command works", async () => {
     const p = makeProject();
     const b = await backupNow(p);
     exec(p.db, "DELETE FROM items WHERE id > 10");
-    const r = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    const r = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: p.dir });
     expect(r.code).toBe(0);
     expect(strays(p.dir, "app.db")).toEqual([]);
     expect(rows(p.db, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
@@ -134,7 +136,8 @@ describe("sqlbak restore", () => {
       /(stored file|map file \S+) is 100 bytes, manifest says/,
     ],
     [
-      "an edited row count",
+      // The facts are compared only when SQLite is asked to look (--check quick|full): restore-check.test.ts.
+      "an edited row count (--check quick)",
       (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.snapshot.tables.items = 7)),
       /table items has 50 rows, manifest says 7/,
     ],
@@ -143,13 +146,14 @@ describe("sqlbak restore", () => {
       (b: { manifest: string }) => editManifest(b.manifest, (m) => (m.raw.sha256 = "f".repeat(64))),
       /decompressed image sha256|the reassembled image's SHA-256/,
     ],
-  ])("refuses a backup with %s (exit 3) and leaves the target untouched", async (_what, damage, message) => {
+  ])("refuses a backup with %s (exit 3) and leaves the target untouched", async (what, damage, message) => {
     const p = makeProject();
     const b = await backupNow(p);
     exec(p.db, "DELETE FROM items WHERE id > 10");
     damage(b as never);
     const before = sha256File(p.db);
-    const r = await runCli(["restore", "app", "--id", b.id, "--yes"], { cwd: p.dir });
+    const check = what.includes("--check quick") ? ["--check", "quick"] : [];
+    const r = await runCli(["restore", "app", "--id", b.id, "--yes", ...check], { cwd: p.dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`refusing to restore ${b.id}: `);
     expect(r.stderr).toMatch(message);
@@ -226,9 +230,8 @@ live database untouched`, async () => {
 
   it("an unknown --id suggests a list command that reads the same backup folder", async () => {
     const p = makeProject();
-    const b = JSON.parse(
-      (await runCli(["backup", "app", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout,
-    )[0];
+    const b = parseJson((await runCli(["backup", "app", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout)
+      .results[0];
     const r = await runCli(
       ["restore", "app", "--id", "app-20200101T000000000Z-deadbeef", "--yes", "--backup-dir", "elsewhere"],
       { cwd: p.dir },
@@ -247,7 +250,9 @@ live database untouched`, async () => {
   it("a refused damaged backup suggests a verify command that repeats --backup-dir and finds that backup", async () => {
     const p = makeProject();
     expect((await runCli(["backup", "app", "--backup-dir", "elsewhere"], { cwd: p.dir })).code).toBe(0);
-    const [b] = JSON.parse((await runCli(["list", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout);
+    const [b] = parseJson(
+      (await runCli(["list", "--json", "--backup-dir", "elsewhere"], { cwd: p.dir })).stdout,
+    ).backups;
     flipByte(b.file, -30);
     const r = await runCli(["restore", "app", "--latest", "--yes", "--backup-dir", "elsewhere"], { cwd: p.dir });
     expect(r.code).toBe(3);
@@ -276,7 +281,10 @@ and replaces it with --force keeping a way back`, async () => {
     );
     expect(refused.code).toBe(2);
     expect(sha256File(other)).toBe(before);
-    const forced = await runCli(["restore", "app", "--latest", "--to", other, "--yes", "--force"], { cwd: p.dir });
+    const forced = await runCli(
+      ["restore", "app", "--latest", "--to", other, "--yes", "--force", "--pre-restore", "backup"],
+      { cwd: p.dir },
+    );
     expect(forced.code).toBe(0);
     expect(rows(other, "SELECT count(*) AS n FROM items")).toEqual([{ n: 50 }]);
     const pre = (await listBackups(p)).find((x) => x.kind === "pre-restore")!;
@@ -302,7 +310,7 @@ and replaces it with --force keeping a way back`, async () => {
       cwd: p.dir,
     });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).id).toBe(first.id);
+    expect(parseJson(r.stdout).id).toBe(first.id);
   });
 
   it("--dry-run prints the plan and changes nothing", async () => {
@@ -313,7 +321,9 @@ and replaces it with --force keeping a way back`, async () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`would restore:\n  backup:  ${b.id}`);
     expect(r.stdout).toContain(`target:  ${p.db}`);
-    expect(r.stdout).toContain(`pre-restore backup of ${p.db} into app`);
+    expect(r.stdout).toContain(
+      `keep ${p.db} beside it as app.db.pre-restore-<time> (else a pre-restore backup into app)`,
+    );
     expect(sha256File(p.db)).toBe(before);
     expect(await listBackups(p)).toHaveLength(1);
   });

@@ -9,13 +9,14 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { newBackupId } from "../../src/lib/model/names.ts";
 import { makeProject } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { folderNames, PAGES_POLICY as POLICY, pagesScenario, plantPack, plantPagesBackup } from "../helpers/pages.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const rotateJson = async (dir: string, extra: string[] = []) => {
   const r = await runCli(["rotate", "--json", ...extra], { cwd: dir });
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout)[0];
+  return parseJson(r.stdout).results[0];
 };
 
 describe("rotate frees the pieces no remaining backup names", () => {
@@ -72,7 +73,7 @@ keeps the shared, the kept backup's and a fresh pack; logs each`, async () => {
     writeFileSync(join(s.folder, bad), "{ not json");
     const r = await runCli(["rotate", "--json"], { cwd: s.dir });
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout);
+    const [result] = parseJson(r.stdout).results;
     expect(result.removed).toEqual([s.old.id]);
     expect(result.freed).toEqual([]);
     expect(result.skipped).toHaveLength(1);
@@ -109,12 +110,12 @@ describe("backup frees stale unreferenced pieces with its stale partials", () =>
     writeFileSync(bad, "{ not json");
     const held = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(held.code).toBe(0);
-    expect(JSON.parse(held.stdout)[0].removedPartials).toEqual([]);
+    expect(parseJson(held.stdout).results[0].removed_partials).toEqual([]);
     expect(existsSync(join(p.folder, leftover.pack))).toBe(true);
     rmSync(bad);
     const r = await runCli(["backup", "app", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].removedPartials.sort()).toEqual(
+    expect(parseJson(r.stdout).results[0].removed_partials.sort()).toEqual(
       [join(p.folder, leftover.index), join(p.folder, leftover.pack)].sort(),
     );
     for (const f of [leftover.pack, leftover.index]) expect(existsSync(join(p.folder, f))).toBe(false);
@@ -138,7 +139,7 @@ describe("rotate with a dir destination", () => {
     cpSync(s.folder, nas, { recursive: true });
     const r = await runCli(["rotate", "--json"], { cwd: s.dir });
     expect(r.code).toBe(0);
-    const [d] = JSON.parse(r.stdout)[0].destinations;
+    const [d] = parseJson(r.stdout).results[0].destinations;
     expect(d).toMatchObject({ destination: "nas", ok: true, removed: [s.old.id], freed: [], freed_bytes: 0 });
     expect([...d.marked].sort()).toEqual([...s.toFree, s.fresh.pack, s.fresh.index].sort());
     for (const f of s.toFree) expect(existsSync(join(nas, f))).toBe(true);

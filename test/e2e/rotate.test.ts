@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { flipByte, sharedFilesOf } from "../helpers/backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -23,13 +24,13 @@ async function project(toml = POLICY, extraDbs = "") {
   );
   const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir });
   expect(b.code).toBe(0);
-  const [result] = JSON.parse(b.stdout);
-  return { dir, folder: join(dir, "backups", "app"), template: result as { id: string; manifestPath: string } };
+  const [result] = parseJson(b.stdout).results;
+  return { dir, folder: join(dir, "backups", "app"), template: result as { id: string; manifest_path: string } };
 }
 
 /** The fabricated set of the main scenario, with what the policy above must do to each (worked out by hand). */
 function fabricateScenario(p: Awaited<ReturnType<typeof project>>) {
-  const [d10a, d10b, d9, d8, d7, manual, pre9, pre8] = fabricateBackups(p.template.manifestPath, p.folder, "app", [
+  const [d10a, d10b, d9, d8, d7, manual, pre9, pre8] = fabricateBackups(p.template.manifest_path, p.folder, "app", [
     { at: "2025-01-10T10:00:00Z" },
     { at: "2025-01-10T08:00:00Z" },
     { at: "2025-01-09T10:00:00Z" },
@@ -60,7 +61,7 @@ describe("sqlbak rotate", () => {
     const before = readdirSync(p.folder).sort();
     const r = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const [result, ...rest] = JSON.parse(r.stdout);
+    const [result, ...rest] = parseJson(r.stdout).results;
     expect(rest).toEqual([]);
     expect(result).toMatchObject({
       database: "app",
@@ -99,11 +100,11 @@ describe("sqlbak rotate", () => {
     const want = fabricateScenario(p);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout);
+    const [result] = parseJson(r.stdout).results;
     expect([...result.removed].sort()).toEqual([...want.remove].sort());
     for (const id of want.remove) expect(readdirSync(p.folder).filter((f) => f.startsWith(id))).toEqual([]);
     const list = await runCli(["list", "--json"], { cwd: p.dir });
-    expect(ids(JSON.parse(list.stdout))).toEqual([...want.keep].sort());
+    expect(ids(parseJson(list.stdout).backups)).toEqual([...want.keep].sort());
     // Nothing else is left behind: every remaining file belongs to a kept backup or is sqlbak's own.
     const stray = readdirSync(p.folder).filter(
       (f) =>
@@ -127,31 +128,31 @@ describe("sqlbak rotate", () => {
     });
     // Rotating again removes nothing.
     const again = await runCli(["rotate", "--json"], { cwd: p.dir });
-    expect(JSON.parse(again.stdout)[0].removed).toEqual([]);
+    expect(parseJson(again.stdout).results[0].removed).toEqual([]);
   });
 
   it(`cleans up a data file left without its manifest once it is older than an hour \
 (a crash mid-removal)`, async () => {
     const p = await project();
-    const [orphan, fresh] = fabricateBackups(p.template.manifestPath, p.folder, "app", [
+    const [orphan, fresh] = fabricateBackups(p.template.manifest_path, p.folder, "app", [
       { at: "2025-01-05T00:00:00Z" },
       { at: new Date(Date.now() - 60_000).toISOString() },
     ]);
-    for (const f of [orphan!, fresh!]) Bun.spawnSync(["rm", f.manifestPath]);
-    utimesSync(fresh!.dataPath, new Date(), new Date());
+    for (const f of [orphan!, fresh!]) Bun.spawnSync(["rm", f.manifest_path]);
+    utimesSync(fresh!.data_path, new Date(), new Date());
     const dry = await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir });
-    expect(JSON.parse(dry.stdout)[0].removed_partials).toEqual([orphan!.dataPath]);
-    expect(existsSync(orphan!.dataPath)).toBe(true);
+    expect(parseJson(dry.stdout).results[0].removed_partials).toEqual([orphan!.data_path]);
+    expect(existsSync(orphan!.data_path)).toBe(true);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].removed_partials).toEqual([orphan!.dataPath]);
-    expect(existsSync(orphan!.dataPath)).toBe(false);
-    expect(existsSync(fresh!.dataPath)).toBe(true); // could still belong to a running backup
+    expect(parseJson(r.stdout).results[0].removed_partials).toEqual([orphan!.data_path]);
+    expect(existsSync(orphan!.data_path)).toBe(false);
+    expect(existsSync(fresh!.data_path)).toBe(true); // could still belong to a running backup
   });
 
   it("removes nothing under an empty policy and says so", async () => {
     const p = await project(`[retention]\nkeep_last = 0\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
-    fabricateBackups(p.template.manifestPath, p.folder, "app", [
+    fabricateBackups(p.template.manifest_path, p.folder, "app", [
       { at: "2025-01-01T00:00:00Z" },
       { at: "2024-01-01T00:00:00Z" },
     ]);
@@ -167,7 +168,7 @@ describe("sqlbak rotate", () => {
     const p = await project(POLICY, `retention = { keep_daily = 1 }\n`);
     const want = fabricateScenario(p);
     const r = await runCli(["rotate", "app", "--dry-run", "--json"], { cwd: p.dir });
-    const keep = JSON.parse(r.stdout)[0].backups.filter((b: { action: string }) => b.action === "keep");
+    const keep = parseJson(r.stdout).results[0].backups.filter((b: { action: string }) => b.action === "keep");
     expect(keep).toHaveLength(want.keep.length - 2); // only today's daily: 2025-01-10 and 2025-01-09 go
   });
 
@@ -177,16 +178,16 @@ saying why (issue 14 §6)`, async () => {
     const p = await project(
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
     );
-    const [gone] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2025-01-01T00:00:00Z" }]);
-    rmSync(gone!.dataPath);
+    const [gone] = fabricateBackups(p.template.manifest_path, p.folder, "app", [{ at: "2025-01-01T00:00:00Z" }]);
+    rmSync(gone!.data_path);
     const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir });
     expect(b.code).toBe(0);
-    const corrupt = JSON.parse(b.stdout)[0] as { id: string; dataPath: string };
-    flipByte(corrupt.dataPath, -20);
+    const corrupt = parseJson(b.stdout).results[0] as { id: string; data_path: string };
+    flipByte(corrupt.data_path, -20);
     expect((await runCli(["verify", corrupt.id], { cwd: p.dir })).code).not.toBe(0);
     const r = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const [result] = JSON.parse(r.stdout);
+    const [result] = parseJson(r.stdout).results;
     const by = (id: string) => result.backups.find((x: { id: string }) => x.id === id);
     expect(by(p.template.id)).toMatchObject({ action: "keep", reasons: ["last 1"] });
     expect(by(corrupt.id)).toMatchObject({ action: "keep", reasons: ["failed verification (evidence)"] });
@@ -195,9 +196,9 @@ saying why (issue 14 §6)`, async () => {
       removal: `data missing, older than the oldest kept backup ${p.template.id}`,
     });
     expect(result.removed).toEqual([gone!.id]);
-    expect(existsSync(p.template.manifestPath)).toBe(true);
-    expect(existsSync(corrupt.dataPath)).toBe(true);
-    expect(existsSync(gone!.manifestPath)).toBe(false);
+    expect(existsSync(p.template.manifest_path)).toBe(true);
+    expect(existsSync(corrupt.data_path)).toBe(true);
+    expect(existsSync(gone!.manifest_path)).toBe(false);
     const table = await runCli(["rotate", "--dry-run"], { cwd: p.dir });
     expect(table.stdout).toContain("failed verification (evidence)");
   });
@@ -225,22 +226,22 @@ describe("sqlbak backup --rotate", () => {
     expect(manual.code).toBe(0);
     const brokenFolder = join(p.dir, "backups", "broken");
     mkdirSync(brokenFolder, { recursive: true });
-    const brokenSet = fabricateBackups(p.template.manifestPath, brokenFolder, "broken", [
+    const brokenSet = fabricateBackups(p.template.manifest_path, brokenFolder, "broken", [
       { at: "2025-01-02T00:00:00Z" },
       { at: "2025-01-01T00:00:00Z" },
     ]);
 
     const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(1);
-    const results = JSON.parse(r.stdout);
+    const results = parseJson(r.stdout).results;
     const app = results.find((x: { database: string }) => x.database === "app");
     const broken = results.find((x: { database: string }) => x.database === "broken");
     expect(broken).toMatchObject({ ok: false, rotation: null });
     expect(app.ok).toBe(true);
     expect(app.rotation.removed).toEqual([p.template.id]);
-    for (const b of brokenSet) expect(existsSync(b.manifestPath)).toBe(true);
+    for (const b of brokenSet) expect(existsSync(b.manifest_path)).toBe(true);
 
-    const list = JSON.parse((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout);
+    const list = parseJson((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout).backups;
     expect(list.map((b: { kind: string }) => b.kind).sort()).toEqual(["manual", "scheduled"]);
     expect(list.find((b: { kind: string }) => b.kind === "scheduled").id).toBe(app.id);
   });
@@ -251,15 +252,15 @@ the backup it just took or every real one`, async () => {
     const p = await project(
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
     );
-    const [future] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: "2099-01-01T00:00:00Z" }]);
+    const [future] = fabricateBackups(p.template.manifest_path, p.folder, "app", [{ at: "2099-01-01T00:00:00Z" }]);
     const r = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
     expect(r.code).toBe(0);
-    const [app] = JSON.parse(r.stdout);
+    const [app] = parseJson(r.stdout).results;
     const decisions = Object.fromEntries(
       app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]),
     );
     expect(decisions).toEqual({ [future!.id]: ["future-dated"], [app.id]: ["last 1"], [p.template.id]: [] });
-    const list = JSON.parse((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout);
+    const list = parseJson((await runCli(["list", "app", "--json"], { cwd: p.dir })).stdout).backups;
     expect(list.map((b: { id: string }) => b.id).sort()).toEqual([app.id, future!.id].sort());
   });
 
@@ -270,10 +271,10 @@ the backup it just took or every real one`, async () => {
       `timezone = "UTC"\n[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`,
     );
     const run = await runUntil("backup:data-committed", ["backup", "--rotate", "--json"], p.dir);
-    const [other] = fabricateBackups(p.template.manifestPath, p.folder, "app", [{ at: new Date().toISOString() }]);
+    const [other] = fabricateBackups(p.template.manifest_path, p.folder, "app", [{ at: new Date().toISOString() }]);
     const r = await run.resume();
     expect(r.code).toBe(0);
-    const [app] = JSON.parse(r.stdout);
+    const [app] = parseJson(r.stdout).results;
     const decisions = Object.fromEntries(
       app.rotation.backups.map((b: { id: string; reasons: string[] }) => [b.id, b.reasons]),
     );
@@ -285,10 +286,10 @@ the backup it just took or every real one`, async () => {
     const p = await project(`[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n`);
     const pinned = await runCli(["backup", "--rotate", "--pin", "--json"], { cwd: p.dir });
     expect(pinned.code).toBe(0);
-    const pinnedId = JSON.parse(pinned.stdout)[0].id;
+    const pinnedId = parseJson(pinned.stdout).results[0].id;
     const last = await runCli(["backup", "--rotate", "--json"], { cwd: p.dir });
-    expect(JSON.parse(last.stdout)[0].rotation.removed).toEqual([]); // the template went in the first run
-    const list = JSON.parse((await runCli(["list", "--json"], { cwd: p.dir })).stdout);
+    expect(parseJson(last.stdout).results[0].rotation.removed).toEqual([]); // the template went in the first run
+    const list = parseJson((await runCli(["list", "--json"], { cwd: p.dir })).stdout).backups;
     expect(list.find((b: { id: string }) => b.id === pinnedId)).toMatchObject({ kind: "scheduled", tags: ["keep"] });
     expect(list).toHaveLength(2);
   });

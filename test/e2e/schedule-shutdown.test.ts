@@ -8,6 +8,7 @@ import { describe, expect, it } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -51,7 +52,7 @@ describe("install-schedule with [schedule] shutdown", () => {
     const proc = Bun.spawnSync(argv, { cwd: "/", env: { PATH: process.env.PATH, HOME: dir }, stderr: "pipe" });
     expect(proc.exitCode).toBe(0);
     const list = await runCli(["list", "--json"], { cwd: dir });
-    const [entry] = JSON.parse(list.stdout);
+    const [entry] = parseJson(list.stdout).backups;
     expect(entry).toMatchObject({ database: "app", kind: "scheduled", tags: ["shutdown"] });
 
     writeFileSync(

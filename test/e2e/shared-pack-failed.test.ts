@@ -10,6 +10,7 @@ import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -33,7 +34,7 @@ function touchOneRow(path: string, name: string) {
 async function backup(dir: string): Promise<{ id: string }> {
   const r = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: dir });
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout)[0];
+  return parseJson(r.stdout).results[0];
 }
 
 interface Listed {
@@ -69,7 +70,7 @@ describe("a corrupt pack shared by incremental backups", () => {
     touchOneRow(db, "second");
     const newer = await backup(dir);
 
-    const listed: Listed[] = JSON.parse((await runCli(["list", "--json"], { cwd: dir })).stdout);
+    const listed: Listed[] = parseJson((await runCli(["list", "--json"], { cwd: dir })).stdout).backups;
     expect(listed.map((b) => b.id)).toEqual([full.id, older.id, newer.id]);
     expect(listed.map((b) => b.verified_state)).toEqual(["never", "never", "never"]);
     const [olderPacks, newerPacks] = [packsOf(listed[1]!.manifest), packsOf(listed[2]!.manifest)];
@@ -84,7 +85,7 @@ describe("a corrupt pack shared by incremental backups", () => {
     expect(readFileSync(listed[1]!.manifest, "utf8")).toBe(olderManifest);
     const at = JSON.parse(readFileSync(listed[2]!.manifest, "utf8")).verifications.at(-1).at;
 
-    const after: Listed[] = JSON.parse((await runCli(["list", "--json"], { cwd: dir })).stdout);
+    const after: Listed[] = parseJson((await runCli(["list", "--json"], { cwd: dir })).stdout).backups;
     expect(after.map((b) => [b.id, b.verified_state, b.bad_packs])).toEqual([
       [full.id, "never", []],
       [older.id, "failed", [shared]],
@@ -105,7 +106,7 @@ describe("a corrupt pack shared by incremental backups", () => {
       `app: backup ${older.id}: FAILED: pack ${shared} failed verification of ${newer.id} at ${at}`,
     );
 
-    const stats = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout);
+    const stats = parseJson((await runCli(["stats", "--json"], { cwd: dir })).stdout);
     const failed = stats.databases[0].failed_backups;
     expect(failed.map((f: { id: string; reason: string }) => [f.id, f.reason])).toEqual([
       [older.id, "pack failed verification"],
@@ -116,7 +117,11 @@ describe("a corrupt pack shared by incremental backups", () => {
     // keep_last = 1 sees good backups only: the full one fills the slot, both incremental ones are evidence.
     const rotate = await runCli(["rotate", "--dry-run", "--json"], { cwd: dir });
     expect(rotate.code).toBe(0);
-    const decisions = JSON.parse(rotate.stdout)[0].backups as { id: string; action: string; reasons: string[] }[];
+    const decisions = parseJson(rotate.stdout).results[0].backups as {
+      id: string;
+      action: string;
+      reasons: string[];
+    }[];
     expect(decisions.map((d) => [d.id, d.action, d.reasons])).toEqual([
       [newer.id, "keep", ["failed verification (evidence)"]],
       [older.id, "keep", ["pack failed verification (evidence)"]],

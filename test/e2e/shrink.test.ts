@@ -8,13 +8,14 @@ import { describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 interface Result {
   id: string;
-  manifestPath: string;
-  rawSize: number;
+  manifest_path: string;
+  raw_size: number;
 }
 
 /** `app` is a 2 MiB database, backed up once; failure notifications append their environment to notes.env. */
@@ -32,18 +33,18 @@ async function project(extraToml = "") {
       `[[database]]\nname = "app"\npath = "app.db"\n${extraToml}`,
   );
   const first = await backup(dir);
-  expect(first.rawSize).toBeGreaterThanOrEqual(2 * 1024 * 1024);
+  expect(first.raw_size).toBeGreaterThanOrEqual(2 * 1024 * 1024);
   return { dir, db, notes, first };
 }
 
 async function backup(dir: string, ...extra: string[]): Promise<Result & { stderr: string }> {
   const r = await runCli(["backup", "app", "--kind", "scheduled", "--json", ...extra], { cwd: dir });
   expect(r.code).toBe(0);
-  const [result] = JSON.parse(r.stdout);
+  const [result] = parseJson(r.stdout).results;
   return { ...result, stderr: r.stderr };
 }
 
-const manifest = (r: Result) => JSON.parse(readFileSync(r.manifestPath, "utf8"));
+const manifest = (r: Result) => JSON.parse(readFileSync(r.manifest_path, "utf8"));
 
 function truncateDb(path: string) {
   truncateSync(path, 0);
@@ -62,21 +63,21 @@ notifies and fails stats --check`, async () => {
     expect((await check(p.dir)).code).toBe(0);
     truncateDb(p.db);
     const shrunk = await backup(p.dir);
-    expect(shrunk.rawSize).toBe(0);
+    expect(shrunk.raw_size).toBe(0);
     expect(shrunk.stderr).toContain(`app: the database shrank from 2`);
     expect(shrunk.stderr).toContain(
       `to 0 B (previous backup ${p.first.id}); if this was not intended, restore ${p.first.id}`,
     );
     expect(shrunk.stderr).toContain(`(\`sqlbak restore app --id ${p.first.id}\`)`);
     expect(shrunk.stderr).toContain("sqlbak backup app --accept-shrink");
-    expect(manifest(shrunk).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
+    expect(manifest(shrunk).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.raw_size });
     const logged = readFileSync(join(p.dir, "backups", "sqlbak.log.jsonl"), "utf8")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(logged.find((e) => e.op === "backup" && e.id === shrunk.id).shrunk).toEqual({
       previous_id: p.first.id,
-      previous_size: p.first.rawSize,
+      previous_size: p.first.raw_size,
     });
     // The failure channel heard about it (and only about that: the first backup was a plain success).
     const notes = readFileSync(p.notes, "utf8");
@@ -88,12 +89,12 @@ notifies and fails stats --check`, async () => {
     expect(c.code).toBe(3);
     expect(c.stdout).toContain(`app: the database shrank from`);
     expect(c.stdout).toContain(`(newest backup ${shrunk.id})`);
-    const stats = JSON.parse((await runCli(["stats", "--json", "--local"], { cwd: p.dir })).stdout);
+    const stats = parseJson((await runCli(["stats", "--json", "--local"], { cwd: p.dir })).stdout);
     expect(stats.databases[0].shrunk).toEqual({
       id: shrunk.id,
       raw_size: 0,
       previous_id: p.first.id,
-      previous_size: p.first.rawSize,
+      previous_size: p.first.raw_size,
     });
   });
 
@@ -103,16 +104,16 @@ notifies and fails stats --check`, async () => {
     const s1 = await backup(p.dir);
     // Still empty: compared with the backup from before the shrink, so it stays a shrink.
     const s2 = await backup(p.dir);
-    expect(manifest(s2).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.rawSize });
+    expect(manifest(s2).shrunk).toEqual({ previous_id: p.first.id, previous_size: p.first.raw_size });
     const rot = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(rot.code).toBe(0);
-    const [r] = JSON.parse(rot.stdout);
+    const [r] = parseJson(rot.stdout).results;
     expect(r.removed).toEqual([s1.id]);
     expect(r.backups.find((b: { id: string }) => b.id === p.first.id)).toMatchObject({
       action: "keep",
       reasons: ["before shrink"],
     });
-    expect(existsSync(p.first.manifestPath)).toBe(true);
+    expect(existsSync(p.first.manifest_path)).toBe(true);
 
     const accepted = await backup(p.dir, "--accept-shrink");
     expect(manifest(accepted)).toMatchObject({ shrink_accepted: true, shrunk: { previous_id: p.first.id } });
@@ -121,7 +122,7 @@ notifies and fails stats --check`, async () => {
     expect(c.stdout).not.toContain("shrank");
     expect(c.code).toBe(0);
     const rot2 = await runCli(["rotate", "--json"], { cwd: p.dir });
-    expect(JSON.parse(rot2.stdout)[0].removed.sort()).toEqual([p.first.id, s2.id].sort());
+    expect(parseJson(rot2.stdout).results[0].removed.sort()).toEqual([p.first.id, s2.id].sort());
     // The next backup of the (intentionally) empty database is no shrink.
     const after = await backup(p.dir);
     expect(manifest(after).shrunk).toBeUndefined();
@@ -137,7 +138,7 @@ notifies and fails stats --check`, async () => {
     await backup(p.dir);
     const rot = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(rot.code).toBe(0);
-    const [r] = JSON.parse(rot.stdout);
+    const [r] = parseJson(rot.stdout).results;
     expect(r.removed).toEqual([s1.id]);
     expect(r.destinations[0]).toMatchObject({ destination: "nas", ok: true, removed: [s1.id] });
     expect(existsSync(remote(p.first.id))).toBe(true);
@@ -155,7 +156,7 @@ notifies and fails stats --check`, async () => {
     expect(manifest(back).shrunk).toBeUndefined();
     expect((await check(p.dir)).code).toBe(0);
     const rot = await runCli(["rotate", "--json"], { cwd: p.dir });
-    expect(JSON.parse(rot.stdout)[0].removed).toContain(p.first.id);
+    expect(parseJson(rot.stdout).results[0].removed).toContain(p.first.id);
   });
 
   it("a small database shrinking is not a shrink; emptying any non-empty one is", async () => {
@@ -164,15 +165,15 @@ notifies and fails stats --check`, async () => {
     makeDatabase(db, { journalMode: "delete", rows: 200, payloadBytes: 1024 });
     writeFileSync(join(dir, "sqlbak.toml"), `backup_dir = "backups"\n[[database]]\nname = "app"\npath = "app.db"\n`);
     const first = await backup(dir);
-    expect(first.rawSize).toBeLessThan(1024 * 1024);
+    expect(first.raw_size).toBeLessThan(1024 * 1024);
     rmSync(db);
     makeDatabase(db, { journalMode: "delete", rows: 1, payloadBytes: 16 });
     const small = await backup(dir, "--accept-shrink");
-    expect(small.rawSize * 10).toBeLessThan(first.rawSize);
+    expect(small.raw_size * 10).toBeLessThan(first.raw_size);
     expect(manifest(small).shrunk).toBeUndefined();
     expect(manifest(small).shrink_accepted).toBeUndefined(); // nothing to accept: not recorded
     truncateDb(db);
     const empty = await backup(dir);
-    expect(manifest(empty).shrunk).toEqual({ previous_id: small.id, previous_size: small.rawSize });
+    expect(manifest(empty).shrunk).toEqual({ previous_id: small.id, previous_size: small.raw_size });
   });
 });

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileS
 import { join } from "node:path";
 import { makeDatabase } from "../helpers/db.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { itWithTmpfs, mountTmpfs, unmountTmpfs } from "../helpers/tmpfs.ts";
@@ -24,7 +25,7 @@ function setup(toml = "", names = ["app"]) {
 async function backupOne(dir: string, ...args: string[]) {
   const r = await runCli(["backup", "--json", ...args], { cwd: dir });
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout)[0] as { manifestPath: string; dataPath: string; id: string };
+  return parseJson(r.stdout).results[0] as { manifest_path: string; data_path: string; id: string };
 }
 
 function editManifest(path: string, edit: (m: Record<string, any>) => void) {
@@ -38,7 +39,7 @@ describe("sqlbak stats", () => {
     const dir = tempDir();
     const s = await runCli(["stats", "--json"], { cwd: dir });
     expect(s.code).toBe(0);
-    expect(JSON.parse(s.stdout)).toMatchObject({
+    expect(parseJson(s.stdout)).toMatchObject({
       databases: [],
       totals: { databases: 0, backups: 0, stored_bytes: 0 },
     });
@@ -54,8 +55,15 @@ describe("sqlbak stats", () => {
     await backupOne(dir, "shop", "--kind", "scheduled");
     const s = await runCli(["stats", "--json"], { cwd: dir });
     expect(s.code).toBe(0);
-    const report = JSON.parse(s.stdout);
-    expect(Object.keys(report).sort()).toEqual(["backup_dir", "databases", "generated_at", "totals", "volume"]);
+    const report = parseJson(s.stdout);
+    expect(Object.keys(report).sort()).toEqual([
+      "backup_dir",
+      "databases",
+      "generated_at",
+      "totals",
+      "version",
+      "volume",
+    ]);
     expect(report.totals).toMatchObject({ databases: 2, backups: 3 });
     const [app, shop] = report.databases;
     expect(Object.keys(app).sort()).toEqual([
@@ -74,6 +82,7 @@ describe("sqlbak stats", () => {
       "newest_own",
       "oldest",
       "partials",
+      "pre_restore_files",
       "raw_bytes",
       "raw_bytes_newest",
       "saved_bytes",
@@ -108,12 +117,15 @@ describe("sqlbak stats --check", () => {
     const dir = setup(`max_age = "1d"`);
     const b = await backupOne(dir, "app");
     makeDatabase(join(dir, "other.db"), { rows: 3 });
-    const r = await runCli(["restore", "app", "--latest", "--to", "other.db", "--force", "--yes"], { cwd: dir });
+    const r = await runCli(
+      ["restore", "app", "--latest", "--to", "other.db", "--force", "--pre-restore", "backup", "--yes"],
+      { cwd: dir },
+    );
     expect(r.code).toBe(0);
-    editManifest(b.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
+    editManifest(b.manifest_path, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
     const c = await runCli(["stats", "--check"], { cwd: dir });
     expect([c.code, c.stdout]).toEqual([3, "app: newest backup is 2d old (max_age 24h)\n"]);
-    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
+    const s = parseJson((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
     expect(s.count["pre-restore"]).toBe(1);
     expect(s.newest_own.id).toBe(b.id);
   });
@@ -121,7 +133,7 @@ describe("sqlbak stats --check", () => {
   it("flags a newest backup older than max_age", async () => {
     const dir = setup(`max_age = "1d"`);
     const b = await backupOne(dir);
-    editManifest(b.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
+    editManifest(b.manifest_path, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect([r.code, r.stdout]).toEqual([3, "app: newest backup is 2d old (max_age 24h)\n"]);
   });
@@ -130,8 +142,8 @@ describe("sqlbak stats --check", () => {
     // Bug: a backup dated 2099 was "newest" with a negative age, so a stale database looked healthy.
     const dir = setup(`max_age = "1d"`);
     const real = await backupOne(dir);
-    editManifest(real.manifestPath, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
-    const [future] = fabricateBackups(real.manifestPath, join(dir, "backups", "app"), "app", [
+    editManifest(real.manifest_path, (m) => (m.created_at = new Date(Date.now() - 2 * DAY_MS).toISOString()));
+    const [future] = fabricateBackups(real.manifest_path, join(dir, "backups", "app"), "app", [
       { at: "2099-01-01T00:00:00Z" },
     ]);
     const r = await runCli(["stats", "--check"], { cwd: dir });
@@ -142,7 +154,7 @@ describe("sqlbak stats --check", () => {
       ),
     );
     expect(r.code).toBe(3);
-    const report = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout);
+    const report = parseJson((await runCli(["stats", "--json"], { cwd: dir })).stdout);
     expect(report.databases[0].newest.id).toBe(real.id);
     expect(report.databases[0].future_dated).toEqual([
       expect.objectContaining({ id: future!.id, created_at: "2099-01-01T00:00:00.000Z" }),
@@ -155,7 +167,7 @@ describe("sqlbak stats --check", () => {
   it("flags a failed verification in the history", async () => {
     const dir = setup();
     const b = await backupOne(dir);
-    editManifest(b.manifestPath, (m) =>
+    editManifest(b.manifest_path, (m) =>
       m.verifications.push({
         at: new Date().toISOString(),
         level: "full",
@@ -176,9 +188,9 @@ until it is removed (issue 14 §6)`, async () => {
     const dir = setup();
     const older = await backupOne(dir);
     const newer = await backupOne(dir);
-    const buf = readFileSync(older.dataPath);
+    const buf = readFileSync(older.data_path);
     buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
-    writeFileSync(older.dataPath, buf);
+    writeFileSync(older.data_path, buf);
     expect((await runCli(["verify", older.id], { cwd: dir })).code).not.toBe(0);
     expect((await runCli(["verify", newer.id], { cwd: dir })).code).toBe(0);
     const r = await runCli(["stats", "--check"], { cwd: dir });
@@ -192,13 +204,13 @@ until it is removed (issue 14 §6)`, async () => {
       ),
     );
     expect(r.stdout).not.toContain(newer.id);
-    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
+    const s = parseJson((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
     expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "failed verification" })]);
     expect((await runCli(["stats"], { cwd: dir })).stdout).toMatch(
       new RegExp(`\\n  bad +${older.id} \\(failed verification: (stored file|map file \\S+) sha256`),
     );
-    unlinkSync(older.manifestPath);
-    unlinkSync(older.dataPath);
+    unlinkSync(older.manifest_path);
+    unlinkSync(older.data_path);
     const after = await runCli(["stats", "--check"], { cwd: dir });
     expect([after.code, after.stdout]).toEqual([0, "healthy\n"]);
   });
@@ -207,12 +219,12 @@ until it is removed (issue 14 §6)`, async () => {
     const dir = setup();
     const older = await backupOne(dir);
     const newer = await backupOne(dir);
-    unlinkSync(older.dataPath);
+    unlinkSync(older.data_path);
     expect((await runCli(["verify", newer.id], { cwd: dir })).code).toBe(0);
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
     expect(r.stdout).toContain(`app: backup ${older.id}: data missing`);
-    const s = JSON.parse((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
+    const s = parseJson((await runCli(["stats", "--json"], { cwd: dir })).stdout).databases[0];
     expect(s.failed_backups).toEqual([expect.objectContaining({ id: older.id, reason: "data missing" })]);
   });
 
@@ -243,13 +255,13 @@ until it is removed (issue 14 §6)`, async () => {
     const dir = setup();
     const b = await backupOne(dir);
     await backupOne(dir);
-    writeFileSync(b.manifestPath, "{ not json");
+    writeFileSync(b.manifest_path, "{ not json");
     const old = new Date(Date.now() - 2 * DAY_MS);
-    utimesSync(b.dataPath, old, old);
+    utimesSync(b.data_path, old, old);
     const r = await runCli(["stats", "--check"], { cwd: dir });
     expect(r.code).toBe(3);
     expect(r.stdout.trim().split("\n")).toEqual([expect.stringMatching(/: unexpected|JSON|parse/i)]);
-    expect(r.stdout).toStartWith(`app: unreadable backup ${b.id}: ${b.manifestPath}: `);
+    expect(r.stdout).toStartWith(`app: unreadable backup ${b.id}: ${b.manifest_path}: `);
   });
 
   itWithTmpfs(import.meta.path, "flags a backup volume that is too small for the next backup", async () => {
@@ -324,7 +336,7 @@ describe("backup notifications", () => {
           event: "backup.success",
           database: "app",
           id: b.id,
-          file: b.dataPath,
+          file: b.data_path,
           path: join(dir, "app.db"),
         }),
       ]);

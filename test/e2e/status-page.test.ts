@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { flipByte, withDatabase } from "../helpers/backups.ts";
 import { dumpDom, pngSize, screenshot } from "../helpers/chromium.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { readStatusPage } from "../helpers/status-page-dom.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -24,7 +25,7 @@ async function ok(dir: string, args: string[], env: Record<string, string> = {})
 }
 
 async function listed(dir: string): Promise<{ id: string; database: string; stored: { format: string } }[]> {
-  return JSON.parse((await ok(dir, ["list", "--json"])).stdout);
+  return parseJson((await ok(dir, ["list", "--json"])).stdout).backups;
 }
 
 /** Renders `page` in Chromium: its DOM read into data, and a screenshot kept as `name`.png. */

@@ -9,6 +9,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { pingServer } from "../helpers/ping-server.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -50,7 +51,7 @@ const opLog = (dir: string) =>
 async function listed(dir: string): Promise<unknown[]> {
   const r = await runCli(["list", "app", "--json"], { cwd: dir });
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as unknown[];
+  return parseJson(r.stdout).backups as unknown[];
 }
 
 /**

@@ -10,6 +10,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, it } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -53,7 +54,7 @@ function replaceRows(dir: string, from: number, count: number) {
 async function backup(dir: string): Promise<string> {
   const r = await runCli(["backup", "app", "--json"], { cwd: dir });
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout)[0].id;
+  return parseJson(r.stdout).results[0].id;
 }
 
 interface Record_ {
@@ -75,7 +76,7 @@ interface Listed {
 }
 
 async function manifests(dir: string): Promise<{ listed: Listed[]; ms: ManifestJson[] }> {
-  const listed: Listed[] = JSON.parse((await runCli(["list", "--json"], { cwd: dir })).stdout);
+  const listed: Listed[] = parseJson((await runCli(["list", "--json"], { cwd: dir })).stdout).backups;
   return { listed, ms: listed.map((b) => JSON.parse(readFileSync(b.manifest, "utf8"))) };
 }
 
@@ -168,7 +169,7 @@ describe("verify --random covers stored packs", () => {
     const rec = JSON.parse(readFileSync(listed.find((b) => b.id === second)!.manifest, "utf8")).verifications.at(-1);
     expect(rec).toMatchObject({ level: "checksum", ok: false, bad_packs: [old] });
     expect(rec.packs_checked).toContain(old);
-    const after: Listed[] = JSON.parse((await runCli(["list", "--json"], { cwd: dir })).stdout);
+    const after: Listed[] = parseJson((await runCli(["list", "--json"], { cwd: dir })).stdout).backups;
     expect(after.map((b) => [b.id, b.verified_state, b.bad_packs])).toEqual([
       [first, "failed", [old]],
       [second, "failed", [old]],

@@ -17,6 +17,7 @@ import {
 } from "node:fs";
 import { basename, join } from "node:path";
 import { backupNow, editManifest, exec, flipByte, makeProject } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const manifestOf = (path: string) => JSON.parse(readFileSync(path, "utf8"));
@@ -39,7 +40,7 @@ describe("sqlbak verify", () => {
     expect(statSync(b.manifest).mode & 0o777).toBe(0o600);
     const full = await runCli(["verify", b.id, "--level", "full", "--json"], { cwd: p.dir });
     expect(full.code).toBe(0);
-    expect(JSON.parse(full.stdout)).toEqual([
+    expect(parseJson(full.stdout).results).toEqual([
       expect.objectContaining({ id: b.id, level: "full", ok: true, problems: [] }),
     ]);
     expect(manifestOf(b.manifest).verifications.map((v: { level: string }) => v.level)).toEqual(["quick", "full"]);
@@ -148,7 +149,7 @@ describe("sqlbak verify", () => {
     flipByte(old.file, -20); // from the end: an incremental backup's map is under 100 bytes
     const byDefault = await runCli(["verify", "--json"], { cwd: p.dir });
     expect(byDefault.code).toBe(0);
-    expect(JSON.parse(byDefault.stdout).map((r: { id: string }) => r.id)).toEqual([newest.id]);
+    expect(parseJson(byDefault.stdout).results.map((r: { id: string }) => r.id)).toEqual([newest.id]);
     const all = await runCli(["verify", "--all", "--level", "checksum"], { cwd: p.dir });
     expect(all.code).toBe(3);
     expect(all.stderr).toContain(`${old.id}: FAILED checksum verification`);
@@ -231,15 +232,15 @@ describe("sqlbak verify", () => {
     ]) {
       const r = await runCli(["verify", ...args, "--level", "checksum", "--json"], { cwd: p.dir });
       expect(r.code).toBe(0);
-      picks.push(JSON.parse(r.stdout).map((x: { id: string }) => x.id));
+      picks.push(parseJson(r.stdout).results.map((x: { id: string }) => x.id));
     }
     // Each pick becomes the most recently verified, so the order cycles: a chance pick passes 1 time in 4^6.
     expect(picks).toEqual([[b.id], [c.id], [a.id], [d.id], [b.id], [c.id]]);
     const two = await runCli(["verify", "--random", "2", "--level", "checksum", "--json"], { cwd: p.dir });
     expect(two.code).toBe(0);
     expect(
-      JSON.parse(two.stdout)
-        .map((x: { id: string }) => x.id)
+      parseJson(two.stdout)
+        .results.map((x: { id: string }) => x.id)
         .sort(),
     ).toEqual([a.id, d.id].sort());
     expect([a, b, c, d].map((x) => manifestOf(x.manifest).verifications.length)).toEqual([3, 2, 3, 3]);

@@ -19,6 +19,7 @@ import {
   sha256File,
 } from "../helpers/check-backups.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -100,7 +101,7 @@ describe("backup under faults", () => {
       for (const f of left) utimesSync(join(dir, "backups", "app", f), old, old);
       const next = await runCli(["backup", "--json"], { cwd: dir });
       expect(next.code).toBe(0);
-      expect(JSON.parse(next.stdout)[0].removedPartials).toHaveLength(partials.length);
+      expect(parseJson(next.stdout).results[0].removed_partials).toHaveLength(partials.length);
       const listed = await expectAllListedBackupsWhole(dir, tempDir());
       expect(listed).toHaveLength(1);
       const id = listed[0]!.id;
@@ -185,7 +186,7 @@ describe("backup under faults", () => {
     const r = await runCli(["backup", "--backup-dir", "Backups für Ärzte/nächtlich ☃"], { cwd: dir });
     expect(r.code).toBe(0);
     const list = await runCli(["list", "--json", "--backup-dir", "Backups für Ärzte/nächtlich ☃"], { cwd: dir });
-    expect(JSON.parse(list.stdout)[0].file).toContain("Backups für Ärzte/nächtlich ☃/app/");
+    expect(parseJson(list.stdout).backups[0].file).toContain("Backups für Ärzte/nächtlich ☃/app/");
   });
 
   it("backs up odd databases: page sizes 512 and 65536, empty, non-UTF-8 text", async () => {
@@ -202,7 +203,7 @@ describe("backup under faults", () => {
     }
     const r = await runCli(["backup", "p512.db", "p64k.db", "empty.db", "latin1.db", "--json"], { cwd: dir });
     expect(r.code).toBe(0);
-    const results = JSON.parse(r.stdout);
+    const results = parseJson(r.stdout).results;
     expect(results.every((x: { ok: boolean }) => x.ok)).toBe(true);
     const listed = await expectAllListedBackupsWhole(dir, tempDir());
     expect(listed).toHaveLength(4);

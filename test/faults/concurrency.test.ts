@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { backupNow, makeProject, rows } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses } from "../helpers/check-backups.ts";
 import { integrityCheck } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { type CliResult, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -82,7 +83,7 @@ describe("overlapping runs under a writer", () => {
     const p = makeProject({ rows: 500, payloadBytes: 256, toml: TOML });
     await scheduled(p, 1);
     const doomed = (await runCli(["list", "--json"], { cwd: p.dir })).stdout;
-    const [victim] = JSON.parse(doomed);
+    const [victim] = parseJson(doomed).backups;
     await scheduled(p, 2);
     const writer = await startWriter(p.db);
     let stopped: Awaited<ReturnType<typeof writer.stop>>;
@@ -90,7 +91,7 @@ describe("overlapping runs under a writer", () => {
       const verify = await runUntil("verify:decompressed", ["verify", victim.id], p.dir);
       const rotated = await runCli(["rotate", "--json"], { cwd: p.dir });
       expect(rotated.code).toBe(0);
-      expect(JSON.parse(rotated.stdout)[0].removed).toEqual([victim.id]);
+      expect(parseJson(rotated.stdout).results[0].removed).toEqual([victim.id]);
       const verified = await verify.resume();
       expect(verified.stderr).toContain(`${victim.id}: removed by another run while being verified; skipped`);
       expect(verified.code).toBe(0);

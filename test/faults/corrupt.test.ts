@@ -11,6 +11,7 @@ import { describe, expect, it } from "bun:test";
 import { statSync } from "node:fs";
 import { backupNow, editManifest, exec, flipByte, makeProject, sha256File } from "../helpers/backups.ts";
 import { expectCleanFailure } from "../helpers/check-backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 const REGIONS: [string, (size: number) => number][] = [
@@ -42,7 +43,7 @@ async function expectRestoreRefused(p: { dir: string; db: string }, id: string) 
   expectCleanFailure(r, 3, `refusing to restore ${id}: `);
   expect(r.stderr).toContain("nothing was changed");
   expect(sha256File(p.db)).toBe(before);
-  const list = JSON.parse((await runCli(["list", "--json"], { cwd: p.dir })).stdout);
+  const list = parseJson((await runCli(["list", "--json"], { cwd: p.dir })).stdout).backups;
   expect(list.map((x: { kind: string }) => x.kind)).toEqual(["manual"]); // no pre-restore backup: nothing was touched
 }
 

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { backupNow, makeProject, sha256File } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole } from "../helpers/check-backups.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -42,7 +43,7 @@ describe("hostile input", () => {
     writeFileSync(join(folder, "app-20200101T000000000Z-cccccccc.json"), "[".repeat(100_000));
     const list = await runCli(["list", "--json"], { cwd: dir });
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toHaveLength(1);
+    expect(parseJson(list.stdout).backups).toHaveLength(1);
     expect(list.stderr).toContain("aaaaaaaa.json: manifest is not a regular file");
     // "data file" for a self-contained backup, "map file" for an incremental one.
     expect(list.stderr).toMatch(/bbbbbbbb\.json: manifest names a (data|map) file that does not belong to it/);
@@ -60,12 +61,12 @@ describe("hostile input", () => {
     symlinkSync(outside, victim.file);
     const list = await runCli(["list", "--json"], { cwd: p.dir });
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
+    expect(parseJson(list.stdout).backups.map((b: { id: string }) => b.id)).toEqual([healthy.id]);
     expect(list.stderr).toContain(
       `skipped ${victim.manifest}: data file ${victim.file.split("/").pop()} is not a regular file`,
     );
     const stats = await runCli(["stats", "--json"], { cwd: p.dir });
-    expect(JSON.stringify(JSON.parse(stats.stdout))).toContain("is not a regular file");
+    expect(JSON.stringify(parseJson(stats.stdout))).toContain("is not a regular file");
     // Neither a backup nor a partial: the link and its target are left alone.
     expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);
     expect(existsSync(outside)).toBe(true);
@@ -141,7 +142,7 @@ stats and rotate`, async () => {
       const list = await runCli(["list", "--json"], { cwd: p.dir });
       expect(list.stderr).toContain(`skipped ${victim.manifest}: ${message}`);
       expect(list.code).toBe(0);
-      expect(JSON.parse(list.stdout).map((b: { id: string }) => b.id)).toEqual([healthy.id]);
+      expect(parseJson(list.stdout).backups.map((b: { id: string }) => b.id)).toEqual([healthy.id]);
       // Backup and rotate both sweep stale partials: the victim's data must survive both.
       expect((await runCli(["backup"], { cwd: p.dir })).code).toBe(0);
       expect((await runCli(["rotate"], { cwd: p.dir })).code).toBe(0);

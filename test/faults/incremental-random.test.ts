@@ -17,6 +17,7 @@ import { FREE_MARK_RE } from "../../src/lib/store/free-marks.ts";
 import { listBackups } from "../../src/lib/store/list.ts";
 import { openLocalFolder } from "../../src/lib/store/local-folder.ts";
 import { makeDatabase } from "../helpers/db.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { BIN, cleanEnv, runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -179,7 +180,7 @@ async function checkPlace(dir: string, root: string, from: string[], cleaned = f
     const marked = marks.map((m) => readFileSync(join(there, m), "utf8")).join("\n");
     expect(stale.filter((n) => !marked.includes(n))).toEqual([]);
   }
-  const listed = JSON.parse((await ok(dir, ["list", "--json", ...from])).stdout) as { id: string }[];
+  const listed = parseJson((await ok(dir, ["list", "--json", ...from])).stdout).backups as { id: string }[];
   expect(listed.map((b) => b.id).sort()).toEqual(listing.backups.map((b) => b.manifest.id).sort());
   for (const { id } of listed) await ok(dir, ["verify", id, "--level", "full", ...from]);
   // And one real restore, of the newest, to the bytes its manifest records.

@@ -58,7 +58,7 @@ describe("restore killed at each step", () => {
     "kill -9 at %s leaves the target wholly the %s database, backups whole, and the next run finishes",
     async (step, which, preRestores) => {
       const p = await project();
-      const run = await runUntil(step, ["restore", "app", "--latest", "--yes"], p.dir);
+      const run = await runUntil(step, ["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], p.dir);
       await run.kill();
       expect(state(p.db)).toEqual(which === "old" ? OLD : NEW);
       const listed = await expectAllListedBackupsWhole(p.dir, tempDir());
@@ -74,7 +74,7 @@ describe("restore killed at each step", () => {
         expect(state(copy)).toEqual(OLD);
       }
       // The next run takes the lock the dead one held, removes its leftovers and restores.
-      const next = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+      const next = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: p.dir });
       expect(next.stderr).not.toContain("[error]");
       expect(next.code).toBe(0);
       expect(state(p.db)).toEqual(NEW);
@@ -90,12 +90,16 @@ describe("restore killed while it holds the live database", () => {
     const p = await project();
     expect(rows(p.db, "PRAGMA journal_mode")[0]).toEqual({ journal_mode: "wal" });
     const before = sha256File(p.db);
-    const run = await runUntil("restore:target-held", ["restore", "app", "--latest", "--yes"], p.dir);
+    const run = await runUntil(
+      "restore:target-held",
+      ["restore", "app", "--latest", "--yes", "--pre-restore", "backup"],
+      p.dir,
+    );
     await run.kill();
     expect(sha256File(p.db)).toBe(before);
     expect(state(p.db)).toEqual(OLD);
     expect(rows(p.db, "PRAGMA journal_mode")[0]).toEqual({ journal_mode: "wal" });
-    const next = await runCli(["restore", "app", "--latest", "--yes"], { cwd: p.dir });
+    const next = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: p.dir });
     expect(next.code).toBe(0);
     expect(state(p.db)).toEqual(NEW);
     expect(temps(p.dir)).toEqual([]);
@@ -125,7 +129,7 @@ describe("restore on a full disk", () => {
         // Leave 1 MiB free: the old database fits, the decompressed backup does not.
         const fs = statfsSync(live);
         writeFileSync(join(live, "filler"), new Uint8Array(fs.bavail * fs.bsize - 1024 * 1024));
-        const r = await runCli(["restore", "app", "--latest", "--yes"], { cwd: dir });
+        const r = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: dir });
         expectCleanFailure(r, 1, /no space left on device/);
         expect(r.stderr).not.toContain("damaged");
         expect(sha256File(db)).toBe(before);
@@ -135,7 +139,7 @@ describe("restore on a full disk", () => {
         ]);
         await expectVerifyAllPasses(dir);
         rmSync(join(live, "filler"));
-        const next = await runCli(["restore", "app", "--latest", "--yes"], { cwd: dir });
+        const next = await runCli(["restore", "app", "--latest", "--yes", "--pre-restore", "backup"], { cwd: dir });
         expect(next.code).toBe(0);
         expect(rows(db, "SELECT count(*) AS c FROM items")).toEqual([{ c: 500 }]);
       } finally {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { listBackups } from "../../src/lib/store/list.ts";
 import { listFolder } from "../../src/lib/store/local.ts";
 import { openLocalFolder } from "../../src/lib/store/local-folder.ts";
+import { parseJson } from "../helpers/json.ts";
 import { folderNames, pagesScenario } from "../helpers/pages.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
@@ -38,7 +39,7 @@ describe("rotate killed while freeing pieces", () => {
     expect(stillThere).toHaveLength(left);
     const next = await runCli(["rotate", "--json"], { cwd: s.dir });
     expect(next.code).toBe(0);
-    const [result] = JSON.parse(next.stdout);
+    const [result] = parseJson(next.stdout).results;
     expect(result.removed).toEqual([]);
     expect(result.freed.map((p: { name: string }) => p.name).sort()).toEqual(stillThere.sort());
     // Killed between manifest and map: the map is a partial, swept by the same run.
@@ -72,7 +73,7 @@ describe("rotate killed while removing marked pieces at a dir destination", () =
     expect(s.toFree.filter((f) => existsSync(join(nas, f)))).toHaveLength(s.toFree.length - 1);
     const next = await runCli(["rotate", "--json"], { cwd: s.dir });
     expect(next.code).toBe(0);
-    expect(JSON.parse(next.stdout)[0].destinations[0].freed).toHaveLength(s.toFree.length - 1);
+    expect(parseJson(next.stdout).results[0].destinations[0].freed).toHaveLength(s.toFree.length - 1);
     await whole();
     expect(s.toFree.filter((f) => existsSync(join(nas, f)))).toEqual([]);
     // The fresh pack is marked but its name is younger than the partial age: kept, and so is its mark.

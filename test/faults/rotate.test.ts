@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { makeProject, sha256File, sharedFilesOf } from "../helpers/backups.ts";
 import { expectAllListedBackupsWhole, expectCleanFailure, expectVerifyAllPasses } from "../helpers/check-backups.ts";
 import { fabricateBackups } from "../helpers/fabricate.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runUntil } from "../helpers/pause.ts";
 import { runCli } from "../helpers/run-cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -23,8 +24,8 @@ async function project() {
   const b = await runCli(["backup", "--kind", "scheduled", "--json"], { cwd: p.dir });
   expect(b.code).toBe(0);
   const days = ["01", "02", "03", "04", "05", "06"].map((d) => ({ at: `2025-01-${d}T10:00:00Z` }));
-  fabricateBackups(JSON.parse(b.stdout)[0].manifestPath, p.folder, "app", days);
-  const plan = JSON.parse((await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir })).stdout)[0];
+  fabricateBackups(parseJson(b.stdout).results[0].manifest_path, p.folder, "app", days);
+  const plan = parseJson((await runCli(["rotate", "--dry-run", "--json"], { cwd: p.dir })).stdout).results[0];
   const ids = (action: string) =>
     plan.backups
       .filter((x: { action: string }) => x.action === action)
@@ -59,7 +60,7 @@ describe("rotate killed at each step", () => {
     // A backup killed between its manifest and its data file left the data as a partial; the next run removes it.
     const next = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(next.code).toBe(0);
-    const [result] = JSON.parse(next.stdout);
+    const [result] = parseJson(next.stdout).results;
     if (step.startsWith("rotate:manifest-removed")) expect(result.removed_partials).toHaveLength(1);
     expect(await listedIds(p.dir)).toEqual(p.keep);
     const strays = readdirSync(p.folder).filter(
@@ -110,7 +111,7 @@ so the next rotation removes the copy at the destination too`, async () => {
     for (let i = 0; i < 3; i++) {
       const b = await runCli(["backup", "app", "--kind", "scheduled", "--json"], { cwd: p.dir });
       expect(b.code).toBe(0);
-      ids.push(JSON.parse(b.stdout)[0].id);
+      ids.push(parseJson(b.stdout).results[0].id);
     }
     const atNas = () =>
       readdirSync(join(p.dir, "nas", "app"))
@@ -126,7 +127,7 @@ so the next rotation removes the copy at the destination too`, async () => {
     expect(atNas()).toEqual([...ids].sort());
     const next = await runCli(["rotate", "--json"], { cwd: p.dir });
     expect(next.code).toBe(0);
-    const [result] = JSON.parse(next.stdout);
+    const [result] = parseJson(next.stdout).results;
     expect(result.destinations[0]).toMatchObject({ destination: "nas", ok: true, kept_only_copy: [] });
     expect(atNas()).toEqual([ids[2]!]);
   });

@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decryptBytes } from "../../src/age/index.ts";
+import { parseJson } from "./json.ts";
 import { runCli } from "./run-cli.ts";
 import { tempDir } from "./tmp.ts";
 
@@ -43,14 +44,22 @@ export interface ListedBackup {
 export async function backupNow(p: Project, extra: string[] = []): Promise<ListedBackup> {
   const r = await runCli(["backup", "app", "--json", ...extra], { cwd: p.dir });
   if (r.code !== 0) throw new Error(`backup failed: ${r.stderr}`);
-  const [result] = JSON.parse(r.stdout);
+  const [result] = parseJson(r.stdout).results;
   return (await listBackups(p)).find((b) => b.id === result.id)!;
 }
 
 export async function listBackups(p: Project): Promise<ListedBackup[]> {
   const r = await runCli(["list", "--json"], { cwd: p.dir });
   if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return parseJson(r.stdout).backups;
+}
+
+/** `list --json` whole: the backups, then the pre-restore files kept beside the databases. */
+export async function listEntries(p: Project): Promise<Record<string, any>[]> {
+  const r = await runCli(["list", "--json"], { cwd: p.dir });
+  if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
+  const out = parseJson(r.stdout);
+  return [...out.backups, ...out.pre_restore_files];
 }
 
 export function sha256File(path: string): string {

@@ -7,6 +7,7 @@ import { expect } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { integrityCheck } from "./db.ts";
+import { parseJson } from "./json.ts";
 import { type CliResult, runCli } from "./run-cli.ts";
 
 export interface ListedBackup {
@@ -44,7 +45,7 @@ export function rebuildBackup(b: ListedBackup, out: string): void {
 export async function expectAllListedBackupsWhole(cwd: string, scratch: string): Promise<ListedBackup[]> {
   const list = await runCli(["list", "--json"], { cwd });
   expect(list.code).toBe(0);
-  const backups = JSON.parse(list.stdout) as ListedBackup[];
+  const backups = parseJson(list.stdout).backups as ListedBackup[];
   for (const b of backups) {
     expect(sha256File(b.file)).toBe(b.stored.sha256);
     if (b.stored.format === "pages") {

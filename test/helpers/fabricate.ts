@@ -20,8 +20,8 @@ export interface Fabricated {
   id: string;
   created_at: string;
   kind: BackupKind;
-  manifestPath: string;
-  dataPath: string;
+  manifest_path: string;
+  data_path: string;
 }
 
 /** Clones the backup whose manifest is `templateManifest` into `folder` (database `database`) once per spec. */
@@ -56,6 +56,12 @@ export function fabricateBackups(
     copyFileSync(templateData, dataPath);
     utimesSync(dataPath, at, at);
     writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-    return { id, created_at: manifest.created_at, kind: manifest.kind, manifestPath, dataPath };
+    return {
+      id,
+      created_at: manifest.created_at,
+      kind: manifest.kind,
+      manifest_path: manifestPath,
+      data_path: dataPath,
+    };
   });
 }

@@ -25,6 +25,8 @@ export interface Sshd {
   killSessions(): void;
   /** What sshd logged so far (LogLevel VERBOSE), for failure messages. */
   log(): string;
+  /** SSH logins accepted so far (one per connection), from the log. */
+  logins(): number;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,29 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/**
+ * Live (not zombie) `ssh` and `sftp` processes of this machine that talk to
+ * `port`, as pids: the clients a run must not leave behind.
+ */
+export function sshClientsOf(port: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+      if (comm !== "ssh" && comm !== "sftp") continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (args.some((a) => a === String(port) || a.endsWith(`Port=${port}`) || a.endsWith(`Port ${port}`)))
+        out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
 /** The login name of this process (os.userInfo() says "unknown" under Bun 1.4 as root). */
 export function currentUser(): string {
   const out = Bun.spawnSync(["id", "-un"], { stdout: "pipe", stderr: "ignore" });
@@ -105,6 +130,8 @@ export interface SshdOptions {
    * (SIGXFSZ), which cuts an upload off at a known point, deterministically.
    */
   fileSizeLimitBytes?: number;
+  /** The sftp subsystem's command instead of internal-sftp (e.g. `/bin/sleep 600`: a server that never answers). */
+  subsystem?: string;
 }
 
 /** Starts sshd in `dir` (a temp folder the caller removes) and waits until it accepts connections. */
@@ -144,7 +171,7 @@ export async function startSshd(dir: string, opts: SshdOptions = {}): Promise<Ss
         "PubkeyAuthentication yes",
         `PermitRootLogin ${isRoot ? "prohibit-password" : "no"}`,
         // Relative remote paths start in `root`, not in the real home folder of the user running the tests.
-        `Subsystem sftp internal-sftp -d ${root}`,
+        `Subsystem sftp ${opts.subsystem ?? `internal-sftp -d ${root}`}`,
         "LogLevel VERBOSE",
         "",
       ].join("\n"),
@@ -178,6 +205,7 @@ export async function startSshd(dir: string, opts: SshdOptions = {}): Promise<Ss
         root,
         killSessions,
         log: () => log,
+        logins: () => log.match(/^Accepted publickey for /gm)?.length ?? 0,
         async stop() {
           killSessions();
           proc.kill("SIGTERM");

@@ -20,6 +20,17 @@ export class TmuxSession {
     this.tmux("new-session", "-d", "-s", "t", "-x", "200", "-y", "50", command);
   }
 
+  /**
+   * Starts `command` as `start` does, with everything the terminal receives appended to `logPath`
+   * (`pipe-pane`) from its first byte on: lines a program draws and erases (progress) stay in the log.
+   */
+  startRecorded(command: string, logPath: string): void {
+    // The command waits for a line, so nothing is written before the pipe is in place.
+    this.start(`read -r _; ${command}`);
+    this.tmux("pipe-pane", "-o", "-t", "t", `cat >> '${logPath}'`);
+    this.send("Enter");
+  }
+
   screen(): string {
     return this.tmux("capture-pane", "-p", "-t", "t");
   }

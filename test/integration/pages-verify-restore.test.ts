@@ -211,11 +211,11 @@ describe("restore of pages backups", () => {
     writeFileSync(stale, "left by kill -9");
     const [listing] = await listDatabases(s.config, "app");
     const backup = listing!.backups.find((x) => x.manifest.id === first.b.manifest.id)!;
-    const plan = planRestore(s.config, backup, { force: false, keys: NO_KEYS });
+    const plan = planRestore(s.config, backup, { force: false, keys: NO_KEYS, preRestoreMode: "backup" });
     expect(plan.preRestore).not.toBeNull();
     const steps: string[] = [];
     const result = await performRestore(s.config, plan, { keys: NO_KEYS, onStep: (m) => steps.push(m) });
-    expect(steps[0]).toBe(`verifying ${first.b.manifest.id} and reassembling it beside ${s.dbPath}`);
+    expect(steps[0]).toBe(`reassembling ${first.b.manifest.id} beside ${s.dbPath}, checking it (checksum)`);
     expect(result.removedFiles).toContain(stale);
     expect(result.preRestoreId).toBeString();
     expect(existsSync(join(s.folder, `${result.preRestoreId}.json`))).toBe(true);
@@ -330,7 +330,7 @@ describe("pages backups encrypted to recipients", () => {
     expect(blind.level).toBe("checksum");
     expect(blind.results.map((r) => r.ok)).toEqual([true, true]);
 
-    const plan = planRestore(s.config, first.b, { force: false, keys });
+    const plan = planRestore(s.config, first.b, { force: false, keys, preRestoreMode: "backup" });
     const result = await performRestore(s.config, plan, { keys });
     expect(result.preRestoreId).toBeString();
     // Encrypted: the raw SHA-256 is in the manifest's meta block, which the identity opens.

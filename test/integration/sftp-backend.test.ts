@@ -2,7 +2,7 @@
  * The SFTP backend against a real OpenSSH server on 127.0.0.1 (test/helpers/sshd.ts).
  * The server's files are on this machine, so the tests also look at them directly.
  */
-import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -20,7 +20,7 @@ import { createSftpBackend, type SftpEntry } from "../../src/lib/destinations/sf
 import { freePort, type Sshd, startSshd } from "../helpers/sshd.ts";
 
 const MIB = 1024 * 1024;
-// Every operation is its own SSH connection; on a loaded 2-core CI machine a test can take seconds.
+// One SSH connection per backend, but several servers and failures; on a loaded 2-core CI machine a test can take seconds.
 setDefaultTimeout(60_000);
 let server: Sshd;
 // Everything this file writes lives under one folder removed in afterAll: the server's
@@ -35,6 +35,12 @@ function tempDir(prefix = "t-"): string {
 beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), "sqlbak-sftp-test-"));
   server = await startSshd(tempDir("sshd-"));
+});
+
+/** Backends a test made, closed after it: no session outlives its test. */
+const opened: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const b of opened.splice(0)) await b.close();
 });
 
 afterAll(async () => {
@@ -55,6 +61,7 @@ function backend(over: Partial<SftpEntry> = {}) {
     path: root,
     ...over,
   });
+  opened.push(b);
   return { b, root: over.path ?? root };
 }
 
@@ -93,6 +100,30 @@ describe("sftp backend", () => {
     expect(sha256(back)).toBe(sha256(src));
     expect(readdirSync(local).sort()).toEqual(["app.db.zst", "back.db.zst"]);
     await b.close();
+    await b.close();
+  });
+
+  it("runs every operation through one SSH connection, misses and failures included, until close()", async () => {
+    const local = tempDir();
+    const { b } = backend();
+    const before = server.logins();
+    await b.put(randomFile(local, "f", 100), "app/f.db");
+    expect(await b.stat("app/none.db")).toBeNull();
+    expect(await b.readText("app/none.json")).toBeNull();
+    expect(await failure(b.get("app/none.db", join(local, "out")))).toEndWith("app/none.db does not exist");
+    await b.remove("app/none.db");
+    expect(await failure(b.put(join(local, "missing"), "app/g.db"))).toContain("no such file");
+    // Concurrent calls queue up on the one session.
+    const [listed, stat] = await Promise.all([b.list("app/"), b.stat("app/f.db"), b.readText("app/f.db")]);
+    expect([listed, stat]).toEqual([[{ key: "app/f.db", size: 100 }], { key: "app/f.db", size: 100 }]);
+    await b.remove("app/f.db");
+    expect(b.connections()).toBe(1);
+    await b.close();
+    await Bun.sleep(100);
+    expect(server.logins() - before).toBe(1);
+    // After close() the next operation connects again.
+    expect(await b.stat("app/f.db")).toBeNull();
+    expect(b.connections()).toBe(2);
     await b.close();
   });
 
@@ -204,6 +235,7 @@ describe("sftp backend", () => {
         known_hosts: limited.knownHosts,
         path: root,
       });
+      opened.push(cut);
       const message = await failure(cut.put(src, "app/big.db.zst"));
       expect(message).not.toContain("\n");
       expect(message).toStartWith('sftp destination "offsite"');
@@ -235,6 +267,18 @@ describe("sftp backend failures", () => {
     expect(message).toStartWith(`sftp destination "offsite" (sftp://${server.user}@127.0.0.1:${server.port}/`);
     expect(message).toContain(`authentication failed for user "${server.user}"`);
     expect(message).toContain(server.wrongKeyFile);
+  });
+
+  it("tries a connection that failed only once until close(): every operation reports that failure", async () => {
+    const { b } = backend({ key_file: server.wrongKeyFile });
+    const first = await failure(b.stat("app/x"));
+    expect(await failure(b.list("app/"))).toContain("authentication failed");
+    expect(first).toContain("authentication failed");
+    expect(b.connections()).toBe(1);
+    await b.close();
+    expect(await failure(b.stat("app/x"))).toContain("authentication failed");
+    expect(b.connections()).toBe(2);
+    await b.close();
   });
 
   it("says the connection was refused when nothing listens on the port", async () => {

@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decompressFile } from "../../src/lib/codec/compress.ts";
 import { takePageSnapshot } from "../../src/lib/snapshot/pages.ts";
+import type { ReaderChoice } from "../../src/lib/snapshot/readers.ts";
 import { type ChurnMode, replayCommits } from "../helpers/churn-writer.ts";
 import { integrityCheck, makeDatabase, queryAll } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -62,9 +63,10 @@ function removeDb(path: string) {
  * One snapshot, decompressed with the zstd CLI into `restored`
  * and checked: hashes, integrity_check, one committed state.
  */
-async function snapshotAndCheck(src: string, dir: string, restored: string) {
+async function snapshotAndCheck(src: string, dir: string, restored: string, reader: ReaderChoice) {
   const stored = join(dir, "snap.db.zst");
-  const r = await takePageSnapshot(src, stored, { codec: "zstd", level: 1, check: "quick" });
+  const r = await takePageSnapshot(src, stored, { codec: "zstd", level: 1, check: "quick", reader });
+  if (reader !== "auto") expect(r.reader).toBe(reader);
   expect(r.rawSize).toBe(r.page_size * r.page_count);
   expect(r.check).toEqual({ level: "quick", ok: true, result: "ok" });
   expect(sha256(stored)).toBe(r.storedSha256);
@@ -85,7 +87,7 @@ async function snapshotAndCheck(src: string, dir: string, restored: string) {
   return { n, walPages: r.wal_pages, journal: r.journal_mode };
 }
 
-const CASES = [
+const SHAPES = [
   { mode: "wal", pageSize: 4096, churn: "churn", checkpoints: true },
   { mode: "wal", pageSize: 512, churn: "vacuum", checkpoints: true },
   { mode: "wal", pageSize: 65536, churn: "churn", checkpoints: false },
@@ -93,8 +95,10 @@ const CASES = [
   { mode: "delete", pageSize: 4096, churn: "churn", checkpoints: false },
   { mode: "delete", pageSize: 65536, churn: "vacuum", checkpoints: false },
 ] as const;
+/** Each shape with the reader in this thread (what a small database gets) and on its worker (a big one). */
+const CASES = SHAPES.flatMap((s) => (["inline", "worker"] as const).map((reader) => ({ ...s, reader })));
 
-describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize, churn, checkpoints }) => {
+describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize, churn, checkpoints, reader }) => {
   it("is always one committed state, whole, with the .dump of that state", async () => {
     const dir = tempDir();
     const src = createDb(join(dir, "live.db"), pageSize, mode, 500);
@@ -117,7 +121,7 @@ describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize,
     try {
       for (let i = 0; i < 25; i++) {
         const restored = join(dir, `restored-${i}.db`);
-        const s = await snapshotAndCheck(src, dir, restored);
+        const s = await snapshotAndCheck(src, dir, restored, reader);
         expect(s.journal).toBe(mode);
         expect(s.n).toBeGreaterThanOrEqual(replayed); // snapshots taken one after another never go back in time
         replayCommits(replay, churn as ChurnMode, replayed, s.n);
@@ -141,13 +145,13 @@ describe.each(CASES)("page snapshot under a busy writer: %o", ({ mode, pageSize,
     if (mode === "wal" && !checkpoints) expect(walPages).toBeGreaterThan(0);
     if (ck) expect(ck.runs as number).toBeGreaterThan(0);
     console.log(
-      `${mode}/${pageSize}/${churn}: ` +
+      `${mode}/${pageSize}/${churn}/${reader}: ` +
         `commits=${commits} wal_pages=${walPages} file_only=${fileOnly} ckpt=${JSON.stringify(ck)}`,
     );
 
     // Quiet now: the page snapshot and VACUUM INTO of the live database must dump the same.
     const restored = join(dir, "quiet.db");
-    await snapshotAndCheck(src, dir, restored);
+    await snapshotAndCheck(src, dir, restored, reader);
     const vacuumed = join(dir, "vacuum.db");
     const live = new Database(src, { readonly: true });
     live.run("VACUUM INTO ?", [vacuumed]);

@@ -122,6 +122,7 @@ describe("loadConfig resolution", () => {
         check: "quick",
         snapshotMethod: "pages",
         incremental: true,
+        preRestore: "keep",
         destinationRetention: {},
         compression: "zstd",
         compressionLevel: 3,

@@ -31,6 +31,7 @@ function db(over: Partial<DatabaseStats> = {}): DatabaseStats {
     partials: [],
     skipped_manifests: [],
     failed_backups: [],
+    pre_restore_files: [],
     ...over,
   };
 }

@@ -39,6 +39,7 @@ function database(over: Partial<DatabaseStats> = {}): DatabaseStats {
     partials: [],
     skipped_manifests: [],
     failed_backups: [],
+    pre_restore_files: [],
     ...over,
   };
 }

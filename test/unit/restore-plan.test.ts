@@ -9,6 +9,7 @@ import {
   planRestore,
   selectBackup,
   undoCommand,
+  undoKeptCommand,
 } from "../../src/lib/restore/plan.ts";
 import type { StoredBackup } from "../../src/lib/store/list.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -27,6 +28,7 @@ function backup(
     created_at: createdAt.toISOString(),
     kind,
     source: "/srv/app.db",
+    check: { level: "quick", ok: true },
     verifications: [],
   } as unknown as Manifest;
   return { manifest, manifestPath: `/b/${id}.json`, dataPath: `/b/${id}.sqlite.zst` };
@@ -164,7 +166,7 @@ describe("planRestore", () => {
   }
   const b = backup(new Date(2026, 10, 20, 18, 0));
 
-  it("targets the configured database, with a pre-restore backup when it exists", () => {
+  it("targets the configured database, keeping the replaced file (or a pre-restore backup) when it exists", () => {
     const dir = tempDir();
     expect(planRestore(config(dir), b, { force: false })).toMatchObject({
       target: join(dir, "app.db"),
@@ -177,9 +179,14 @@ describe("planRestore", () => {
     expect(plan).toMatchObject({
       targetExists: true,
       preRestore: { name: "app", path: join(dir, "app.db") },
+      preRestoreMode: "keep",
       undoNeedsTo: false,
     });
-    expect(undoCommand(plan, "app-20261122T050607123Z-0123abcd")).toBe(
+    const kept = join(dir, "app.db.pre-restore-20261122T050607123Z");
+    expect(undoKeptCommand(plan, kept)).toBe(`sqlbak restore app --file ${kept} --yes`);
+    const backupPlan = planRestore(config(dir), b, { force: false, preRestoreMode: "backup" });
+    expect(backupPlan).toMatchObject({ preRestore: { name: "app" }, preRestoreMode: "backup" });
+    expect(undoCommand(backupPlan, "app-20261122T050607123Z-0123abcd")).toBe(
       "sqlbak restore app --id app-20261122T050607123Z-0123abcd --yes",
     );
   });
@@ -204,6 +211,10 @@ describe("planRestore", () => {
     const plan = planRestore(config(dir), b, { to: "my copy.db", force: true, cwd: dir });
     expect(undoCommand(plan, "app-20261122T050607123Z-0123abcd")).toBe(
       `sqlbak restore app --id app-20261122T050607123Z-0123abcd --to '${join(dir, "my copy.db")}' --force --yes`,
+    );
+    const kept = join(dir, "my copy.db.pre-restore-20261122T050607123Z");
+    expect(undoKeptCommand(plan, kept)).toBe(
+      `sqlbak restore app --file '${kept}' --to '${join(dir, "my copy.db")}' --force --yes`,
     );
   });
 

@@ -11,6 +11,7 @@ import type { HookEvent, ResolvedConfig, ResolvedDatabase } from "../config/inde
 import { EXIT } from "../model/index.ts";
 import { commandEnvironment } from "../notify/index.ts";
 import { appendOpLog } from "../store/index.ts";
+import { killGroup, trackGroup, untrackGroup } from "../system/index.ts";
 import type { BackupOptions, BackupResult } from "./run.ts";
 
 /** Enough of a hook's output to see why it failed, small enough for one op log line. */
@@ -60,48 +61,6 @@ function tailOf(stream: ReadableStream<Uint8Array>, max: number) {
   };
 }
 
-function killGroup(pid: number) {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // the group is gone already
-  }
-}
-
-/**
- * Process groups of the hooks running now. A hook runs in its own group (so
- * its timeout can kill what it started), which a Ctrl-C or a `kill` of sqlbak
- * no longer reaches: while one runs, sqlbak's exit (a run's `timeout` exits
- * the process), SIGINT and SIGTERM kill them first (not SIGHUP, which nohup
- * ignores: a handler would undo that). A hook never outlives
- * the sqlbak run that started it.
- */
-const running = new Set<number>();
-const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
-function killRunning() {
-  for (const p of running) killGroup(p);
-}
-function onStopSignal(signal: NodeJS.Signals) {
-  killRunning();
-  untrackAll();
-  process.kill(process.pid, signal); // dies of the signal as it would have, now that no handler is set
-}
-function untrackAll() {
-  process.off("exit", killRunning);
-  for (const s of STOP_SIGNALS) process.off(s, onStopSignal);
-}
-function track(pid: number) {
-  if (running.size === 0) {
-    process.on("exit", killRunning);
-    for (const s of STOP_SIGNALS) process.on(s, onStopSignal);
-  }
-  running.add(pid);
-}
-function untrack(pid: number) {
-  running.delete(pid);
-  if (running.size === 0) untrackAll();
-}
-
 /**
  * Runs one hook command with `vars` (as SQLBAK_<NAME>) and the allowed part
  * of sqlbak's environment. Never throws: the result says ok, or why not.
@@ -132,7 +91,7 @@ export async function runHook(
     const error = `could not start /bin/sh: ${(err as Error).message}`;
     return { hook, command, ok: false, exitCode: null, timedOut: false, durationMs: 0, stdout: "", stderr: "", error };
   }
-  track(proc.pid);
+  trackGroup(proc.pid);
   const out = tailOf(proc.stdout, HOOK_OUTPUT_TAIL_BYTES);
   const err = tailOf(proc.stderr, HOOK_OUTPUT_TAIL_BYTES);
   let timedOut = false;
@@ -141,7 +100,7 @@ export async function runHook(
     killGroup(proc.pid);
   }, timeoutMs);
   const code = await proc.exited;
-  untrack(proc.pid);
+  untrackGroup(proc.pid);
   clearTimeout(timer);
   if (timedOut) killGroup(proc.pid); // what the shell left behind, still in its group
   await Promise.race([Promise.all([out.done, err.done]), Bun.sleep(PIPE_GRACE_MS)]);

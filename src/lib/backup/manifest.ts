@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
+import type { ResolvedDatabase } from "../config/index.ts";
 import {
   type BackupKind,
   describeWalStarvation,
@@ -16,7 +16,7 @@ import {
   walStarvationOf,
 } from "../model/index.ts";
 import type { CheckResult, DatabaseFacts } from "../snapshot/index.ts";
-import { listFolder } from "../store/index.ts";
+import type { BackupListing } from "../store/index.ts";
 import { SQLBAK_VERSION } from "../system/index.ts";
 
 /** What a run was asked for that its manifest records. */
@@ -84,18 +84,18 @@ export function walWarning(m: Manifest): string | null {
 }
 
 /**
- * The shrink against the folder's earlier backups, or null. Pre-restore
- * copies may be of another file: only scheduled and manual backups are compared.
+ * The shrink against the folder's earlier backups (its listing under this
+ * backup's lock), or null. Pre-restore copies may be of another file: only
+ * scheduled and manual backups are compared.
  */
-export async function shrinkOf(
-  config: ResolvedConfig,
-  db: ResolvedDatabase,
+export function shrinkOf(
+  listing: Pick<BackupListing, "backups">,
   opts: ManifestRequest,
   rawSize: number,
   facts: DatabaseFacts,
-): Promise<Manifest["shrunk"] | null> {
+): Manifest["shrunk"] | null {
   if (opts.kind === "pre-restore") return null;
-  const earlier = (await listFolder(config.backupDir, db.name)).backups.map((b) => b.manifest);
+  const earlier = listing.backups.map((b) => b.manifest);
   return detectShrink(shrinkReference(earlier), {
     rawSize,
     pageCount: facts.page_count,

@@ -35,6 +35,12 @@ const SMALL_PACK_SHARE = 1 / 8;
 /** Small packs fold only once more of them than this are stored (storesAgain). */
 const MAX_SMALL_PACKS = 8;
 
+/**
+ * Images of at most this many raw bytes hash in this thread: the id worker's start-up (15-20 ms
+ * on the 2-core VM measured) costs more than it saves below it (docs/performance.md).
+ */
+export const ID_WORKER_MIN_BYTES = 16 * 1024 * 1024;
+
 /** Chunks of pages between two hints to the garbage collector (about 32 MiB of pages). */
 const GC_EVERY_CHUNKS = 8;
 
@@ -49,6 +55,8 @@ export interface PageSinkOptions {
   onStored?: (name: string) => void;
   /** Stored packs the map may reference at most; the rest of MAX_PACKS is for the new ones. */
   maxOldPacks?: number;
+  /** Whether the ids and raw SHA-256 go to a worker: "auto" (default) above ID_WORKER_MIN_BYTES. */
+  idWorker?: "auto" | "never" | "always";
   /** The stored image this one may equal (base-image.ts), looked up once the geometry is known. */
   base?: (geometry: { pageSize: number; pageCount: number }) => Promise<BaseImage | null>;
 }
@@ -86,6 +94,7 @@ export class PageSink implements PageConsumer {
   /** This attempt's hasher, once consumePageSnapshot asked for it. */
   private ids: IdHasher | null = null;
   private pageSize = 0;
+  private rawBytes = 0;
   /** For each candidate: 1 for a small stored pack, whose pages may be stored again (storesAgain). */
   private small = new Uint8Array(0);
   /** Pages of small packs this attempt stored again, and how many it may: one full pack's worth. */
@@ -135,6 +144,7 @@ export class PageSink implements PageConsumer {
     this.changed = false;
     this.ids = null;
     this.pageSize = pageSize;
+    this.rawBytes = pageSize * pageCount;
     this.builder = new MapBuilder(pageSize);
     this.base = (await this.opts.base?.({ pageSize, pageCount })) ?? null;
     const inBase = new Map(this.base?.packNames.map((name, i) => [name, i]));
@@ -182,8 +192,13 @@ export class PageSink implements PageConsumer {
     return true;
   }
 
-  /** The raw SHA-256 and the last pages' ids on a worker thread (id-hasher.ts), one per attempt. */
-  hasher(): IdHasher {
+  /**
+   * The raw SHA-256 and the last pages' ids on a worker thread (id-hasher.ts), one per attempt;
+   * null for a small image (ID_WORKER_MIN_BYTES): every id and the hash are then made here.
+   */
+  hasher(): IdHasher | null {
+    const use = this.opts.idWorker ?? "auto";
+    if (use === "never" || (use === "auto" && this.rawBytes <= ID_WORKER_MIN_BYTES)) return null;
     this.ids = new IdHasher(this.opts.idKey, this.pageSize);
     return this.ids;
   }

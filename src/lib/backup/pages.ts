@@ -27,9 +27,9 @@ import {
   storedPages,
 } from "../model/index.ts";
 import { type MapBuilder, manifestText, openSealedMeta, pagesPerFrame } from "../pages/index.ts";
-import { type CheckReuse, consumePageSnapshot } from "../snapshot/index.ts";
-import { databaseFolder, listFolder } from "../store/index.ts";
-import { pausePoint, removeQuietly, writeFileAtomic } from "../system/index.ts";
+import { type CheckReuse, consumePageSnapshot, type ReaderChoice } from "../snapshot/index.ts";
+import { databaseFolder } from "../store/index.ts";
+import { pausePoint, removeQuietly, writeFileAtomicAsync } from "../system/index.ts";
 import { loadBaseImage } from "./base-image.ts";
 import { loadKnownPacks } from "./known-packs.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
@@ -51,7 +51,14 @@ export interface PagesBackupOptions extends BackupOptions {
   indexKeys?: AgeKeys;
   /** Called once each stored file (pack, pack index, map, manifest) is durable under its final name. */
   onStored?: (name: string) => void;
+  /** Where the snapshot's reader runs (default "auto": by the source's size; tests pick one). */
+  snapshotReader?: ReaderChoice;
+  /** Whether ids and raw SHA-256 go to a worker (default "auto": by the image's size; tests pick one). */
+  idWorker?: "auto" | "never" | "always";
 }
+
+/** Images from this size on get a full garbage collection before their map is encoded. */
+const FULL_GC_MIN_BYTES = 64 * 1024 * 1024;
 
 /** zstd level of packs and map: the database's when it compresses with zstd, else zstd's default. */
 const levelOf = (db: ResolvedDatabase) => (db.compression === "zstd" ? db.compressionLevel : 3);
@@ -106,14 +113,13 @@ export function checkReuse(backups: readonly Manifest[], level: CheckLevel): Che
 }
 
 async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise<void> {
-  const { config, db, result, started, sealer } = ctx;
+  const { config, db, result, started, sealer, listing: listed } = ctx;
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
   const mapName = mapFileName(id, sealer !== null);
   const mapPath = join(folder, mapName);
   const manifestName = manifestFileName(id);
   const stat = sourceStat(db.path); // before the snapshot: the file may be gone by the time the manifest is written
-  const listed = await listFolder(config.backupDir, db.name);
   const keys = opts.indexKeys ?? defaultIndexKeys(config);
   const idKey = typeof opts.idKey === "function" ? await opts.idKey(ctx) : opts.idKey;
   const unlisted = listed.missingData.map((b) => b.manifest); // their verification records count too
@@ -127,6 +133,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     level,
     seal: sealer?.create,
     onStored: opts.onStored,
+    idWorker: opts.idWorker,
     base: (geometry) => loadBaseImage(folder, opened, geometry, keys),
   });
   let mapWritten = false;
@@ -135,6 +142,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
       check: db.check,
       reuse: checkReuse(opened, db.check),
       onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
+      reader: opts.snapshotReader,
     });
     pausePoint("backup:snapshot-taken");
     if (!snap.check.ok)
@@ -144,10 +152,12 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     const { map, packs, newBytes } = await sink.finish();
     if (map.pageCount !== snap.page_count)
       throw new Error(`page map of ${id} covers ${map.pageCount} pages, the snapshot has ${snap.page_count}`);
-    const shrunk = await shrinkOf(config, db, opts, snap.rawSize, snap.facts);
-    Bun.gc(true); // the ids and table the sink let go of, before the map's bytes are made
+    const shrunk = shrinkOf(listed, opts, snap.rawSize, snap.facts);
+    // The ids and table the sink let go of, before the map's bytes are made; for a small image they are
+    // small, and a full collection cost ~18 ms a database in a run of many (docs/performance.md).
+    if (snap.rawSize >= FULL_GC_MIN_BYTES) Bun.gc(true);
     const stored = await mapBytes(map, level, sealer);
-    writeFileAtomic(mapPath, stored);
+    await writeFileAtomicAsync(mapPath, stored);
     mapWritten = true;
     opts.onStored?.(mapName);
     pausePoint("backup:data-committed");
@@ -176,7 +186,7 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
       shrunk,
     });
     const manifestPath = join(folder, manifestName);
-    writeFileAtomic(manifestPath, await manifestText(manifest, sealer, idKey));
+    await writeFileAtomicAsync(manifestPath, await manifestText(manifest, sealer, idKey));
     opts.onStored?.(manifestName);
     const storedSize = stored.length + newBytes;
     Object.assign(result, { id, dataPath: mapPath, manifestPath, rawSize: snap.rawSize, storedSize });

@@ -19,7 +19,10 @@ import type { BackupOptions, BackupResult } from "./run.ts";
 export interface ScheduledBackupOptions extends BackupOptions {
   /** Apply retention after the backups (`backup --rotate`). */
   rotate?: boolean;
-  /** Progress of the copies to destinations, one line per step (logged at debug level by the CLI). */
+  /**
+   * Progress of the copies to destinations, one line per step (logged at debug level by the CLI);
+   * their bytes go to `onProgress`, labelled `<database> → <destination>: copying <id>`.
+   */
   onStep?: (message: string) => void;
   /** Called as each stage after the backups starts (a progress display ends when the backups do). */
   onStage?: (stage: "copy" | "rotate" | "notify") => void;
@@ -70,7 +73,11 @@ export async function runScheduledBackup(
   const copies =
     opts.dryRun || config.destinations.length === 0 || databases.length === 0
       ? []
-      : await syncDestinations(config, databases, { now: opts.now, onStep: opts.onStep });
+      : await syncDestinations(config, databases, {
+          now: opts.now,
+          onStep: opts.onStep,
+          onProgress: opts.onProgress,
+        });
   notifyWarnings.push(...(await sendNotifications(config, copies.filter((c) => !c.ok).map(copyNotification))));
   opts.onStage?.("rotate");
   const protect = backups.flatMap((r) => (r.ok && r.id ? [r.id] : []));

@@ -17,6 +17,7 @@ import {
   manifestFileName,
   newBackupId,
   OperationError,
+  type ProgressFn,
   SqlbakError,
 } from "../model/index.ts";
 import { manifestText } from "../pages/index.ts";
@@ -30,16 +31,16 @@ import {
   takePageSnapshot,
   takeSnapshot,
 } from "../snapshot/index.ts";
-import { appendOpLog, databaseFolder, removeStalePartials } from "../store/index.ts";
+import { appendOpLog, type BackupListing, databaseFolder, removeStalePartials } from "../store/index.ts";
 import {
   acquireLock,
-  commitRename,
+  commitRenameAsync,
   ensureDir,
   type LockOwner,
   pausePoint,
   removeQuietly,
   tempPathFor,
-  writeFileAtomic,
+  writeFileAtomicAsync,
 } from "../system/index.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
 import { assertWalAccess } from "./source-access.ts";
@@ -49,7 +50,8 @@ export interface BackupOptions {
   tags: string[];
   dryRun: boolean;
   now?: () => Date;
-  onProgress?: (database: string, rawBytesDone: number, rawBytesTotal: number) => void;
+  /** Raw bytes read of each database's snapshot, labelled with the database's name. */
+  onProgress?: ProgressFn;
   onLockWait?: (database: string, owner: LockOwner | null) => void;
   /** The caller already holds this database's folder lock (restore's pre-restore backup). */
   lockHeld?: boolean;
@@ -134,6 +136,11 @@ export interface BackupContext {
   result: BackupResult;
   started: Date;
   sealer: Sealer | null;
+  /**
+   * The folder's listing made under this lock before the write (removeStalePartials):
+   * its backups stand until this one's manifest is written, so nothing lists the folder again.
+   */
+  listing: BackupListing;
 }
 
 /**
@@ -149,7 +156,7 @@ export interface BackupStore {
   write(ctx: BackupContext): Promise<void>;
 }
 
-async function writeBackup({ config, db, opts, result, started, sealer }: BackupContext) {
+async function writeBackup({ config, db, opts, result, started, sealer, listing }: BackupContext) {
   const folder = databaseFolder(config.backupDir, db.name);
   const id = newBackupId(db.name, started);
   const dataPath = join(folder, dataFileName(id, db.compression, sealer !== null));
@@ -166,8 +173,8 @@ async function writeBackup({ config, db, opts, result, started, sealer }: Backup
         hint: "the live database itself is probably damaged; run PRAGMA integrity_check on it",
       });
     removeQuietly(snapshotPath);
-    const shrunk = await shrinkOf(config, db, opts, sums.rawSize, facts);
-    commitRename(storedTemp, dataPath);
+    const shrunk = shrinkOf(listing, opts, sums.rawSize, facts);
+    await commitRenameAsync(storedTemp, dataPath);
     committedData = true;
     pausePoint("backup:data-committed");
     const manifest = newManifest({
@@ -190,7 +197,7 @@ async function writeBackup({ config, db, opts, result, started, sealer }: Backup
       check,
       shrunk,
     });
-    writeFileAtomic(manifestPath, await manifestText(manifest, sealer, null));
+    await writeFileAtomicAsync(manifestPath, await manifestText(manifest, sealer, null));
     Object.assign(result, { id, dataPath, manifestPath, rawSize: sums.rawSize, storedSize: sums.storedSize });
     const wal = walWarning(manifest);
     if (wal) result.warnings.push(wal);
@@ -258,13 +265,14 @@ export async function backupDatabase(
             opts.onLockWait?.(db.name, o),
           );
       try {
-        result.removedPartials = await removeStalePartials(
+        const { removed, listing } = await removeStalePartials(
           config.backupDir,
           db.name,
           started.getTime(),
           config.logFile,
         );
-        await store.write({ config, db, opts, result, started, sealer });
+        result.removedPartials = removed;
+        await store.write({ config, db, opts, result, started, sealer, listing });
       } finally {
         lock?.release();
       }

@@ -74,6 +74,7 @@ export interface CompressResult {
   rawSize: number;
   rawSha256: string;
   storedSize: number;
+  /** "" when the caller asked not to hash the stored side (restore). */
   storedSha256: string;
 }
 
@@ -164,7 +165,7 @@ export async function compressChunks(
   } finally {
     await dest.close();
   }
-  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash?.digest("hex") ?? "" };
 }
 
 /**
@@ -197,26 +198,29 @@ export function writeFailure(err: unknown, destPath: string): OperationError {
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist) as a
- * stream, hashing the stored input and the raw output. No fsync: a caller
+ * stream, hashing the raw output and (unless `hashStored` is false:
+ * storedSha256 is then "") the stored input. No fsync: a caller
  * that keeps the file syncs it. `decrypt` makes the transform that turns the
  * stored file into the compressed stream. Failing to write the output throws
  * an OperationError; anything else thrown (a read error, a damaged frame, a
- * failed decryption) is about the stored file.
+ * failed decryption) is about the stored file. `onRaw` hears the raw bytes written so far.
  */
 export async function decompressFile(
   srcPath: string,
   destPath: string,
   codec: Compression,
   decrypt?: () => Transform,
+  onRaw?: (rawBytesDone: number) => void,
+  hashStored = true,
 ): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
-  const storedHash = new Bun.CryptoHasher("sha256");
+  const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
   let storedSize = 0;
   let rawSize = 0;
   const input: Readable = createReadStream(srcPath, { highWaterMark: CHUNK_BYTES });
   const d = decompressorFor(codec);
   const countStored = (c: Buffer) => {
-    storedHash.update(c);
+    storedHash?.update(c);
     storedSize += c.length;
   };
   const dec = decrypt?.();
@@ -239,10 +243,11 @@ export async function decompressFile(
         throw writeFailure(err, destPath);
       });
       rawSize += chunk.length;
+      onRaw?.(rawSize);
     }
   } finally {
     input.destroy();
     await dest.close();
   }
-  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash?.digest("hex") ?? "" };
 }

@@ -68,13 +68,19 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
- * several frames at once, hashing the stored input and the raw output. No
+ * several frames at once, hashing the raw output and (unless `hashStored` is
+ * false: storedSha256 is then "") the stored input. No
  * fsync: a caller that keeps the file syncs it. Throws FrameLayoutError when
- * the file is laid out otherwise.
+ * the file is laid out otherwise. `onRaw` hears the raw bytes written so far.
  */
-export async function decompressFrames(srcPath: string, destPath: string): Promise<CompressResult> {
+export async function decompressFrames(
+  srcPath: string,
+  destPath: string,
+  onRaw?: (rawBytesDone: number) => void,
+  hashStored = true,
+): Promise<CompressResult> {
   const rawHash = new Bun.CryptoHasher("sha256");
-  const storedHash = new Bun.CryptoHasher("sha256");
+  const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
   let storedSize = 0;
   let rawSize = 0;
   const src = await open(srcPath, "r");
@@ -93,6 +99,7 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
       throw writeFailure(err, destPath);
     }
     rawSize += out.length;
+    onRaw?.(rawSize);
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
   };
   try {
@@ -106,7 +113,7 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
       // biome-ignore lint/suspicious/noAssignInExpressions: walk the frames that are complete in buf
       for (let len; (len = frameLength(buf, off, filled)) !== null; off += len) {
         const frame = buf.slice(off, off + len); // a copy: buf is refilled while the frame decompresses
-        storedHash.update(frame);
+        storedHash?.update(frame);
         storedSize += len;
         const out = Bun.zstdDecompress(frame);
         // a damaged frame rejects while an earlier one is awaited: handled in order, not "unhandled"
@@ -130,29 +137,33 @@ export async function decompressFrames(srcPath: string, destPath: string): Promi
     await dest.close();
     await src.close();
   }
-  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash.digest("hex") };
+  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash?.digest("hex") ?? "" };
 }
 
 /**
- * Decompresses a stored file into `destPath` (must not exist), hashing both
- * sides, without fsync (verify deletes the copy; restore syncs it after its
- * integrity_check, during which the kernel writes it back in the background):
+ * Decompresses a stored file into `destPath` (must not exist), hashing the
+ * raw output and, unless `hashStored` is false, the stored input (restore's
+ * proof is the raw SHA-256 alone: docs/restore.md), without fsync (verify
+ * deletes the copy; restore syncs it before its rename):
  * zstd files of independent frames on every core, anything else (gzip, none,
- * encrypted, a zstd file laid out otherwise) as one stream.
+ * encrypted, a zstd file laid out otherwise) as one stream. `onRaw` hears
+ * the raw bytes written so far (from 0 again if the frame path gives up).
  */
 export async function decompressStored(
   srcPath: string,
   destPath: string,
   codec: Compression,
   decrypt?: () => Transform,
+  onRaw?: (rawBytesDone: number) => void,
+  hashStored = true,
 ): Promise<CompressResult> {
   if (codec === "zstd" && !decrypt) {
     try {
-      return await decompressFrames(srcPath, destPath);
+      return await decompressFrames(srcPath, destPath, onRaw, hashStored);
     } catch (err) {
       if (!(err instanceof FrameLayoutError)) throw err;
       removeQuietly(destPath);
     }
   }
-  return decompressFile(srcPath, destPath, codec, decrypt);
+  return decompressFile(srcPath, destPath, codec, decrypt, onRaw, hashStored);
 }

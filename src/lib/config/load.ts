@@ -25,7 +25,14 @@ import { resolveNotify } from "./notify-resolve.ts";
 import { type PingConfig, resolvePing } from "./ping.ts";
 import { machineTimeZone, type RetentionEntry, type RetentionPolicy, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
-import { type ConfigFile, type DatabaseEntry, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
+import {
+  type ConfigFile,
+  type DatabaseEntry,
+  type PreRestoreMode,
+  parseFreeSpace,
+  secretEnvNames,
+  validateConfigFile,
+} from "./schema.ts";
 import { findTomlErrorPosition } from "./toml-position.ts";
 
 export interface ResolvedDatabase {
@@ -37,6 +44,8 @@ export interface ResolvedDatabase {
   snapshotMethod: SnapshotMethodName;
   /** `incremental`: pages backups (packs and a page map, docs/format.md) instead of one self-contained file. */
   incremental: boolean;
+  /** `pre_restore`: restore's safety copy of this file when `--pre-restore` is not given. */
+  preRestore: PreRestoreMode;
   compression: Compression;
   compressionLevel: number;
   /** stats --check: the newest backup may be at most this old. */
@@ -63,6 +72,8 @@ export interface ResolvedConfig {
   snapshotMethod: SnapshotMethodName;
   /** The global `incremental`, for databases with no [[database]] entry of their own. */
   incremental: boolean;
+  /** The global `pre_restore`, for files with no [[database]] entry of their own. */
+  preRestore: PreRestoreMode;
   lockTimeoutMs: number;
   logFile: string;
   /** `status_page`, absolute: the page `stats --check` rewrites; null when not set. */
@@ -135,6 +146,7 @@ export function defaults(): ConfigFile {
     check: "quick",
     snapshot_method: "pages",
     incremental: true,
+    pre_restore: "keep",
     lock_timeout: DEFAULT_LOCK_TIMEOUT,
     max_age: "26h",
     verify_max_age: "8d",
@@ -286,6 +298,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
       check: d.check ?? check,
       snapshotMethod: d.snapshot_method ?? merged.snapshot_method!,
       incremental: d.incremental ?? merged.incremental!,
+      preRestore: d.pre_restore ?? merged.pre_restore!,
       compression: c,
       compressionLevel: level(
         c,
@@ -316,6 +329,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     check,
     snapshotMethod: merged.snapshot_method!,
     incremental: merged.incremental!,
+    preRestore: merged.pre_restore!,
     lockTimeoutMs: parseSpanMs(merged.lock_timeout!)!,
     logFile: merged.log_file ? resolve(baseDir, merged.log_file) : join(backupDir, "sqlbak.log.jsonl"),
     statusPage: merged.status_page ? resolve(baseDir, merged.status_page) : null,
@@ -375,6 +389,7 @@ export function adHocDatabase(config: ResolvedConfig, path: string, cwd = proces
     check: config.check,
     snapshotMethod: config.snapshotMethod,
     incremental: config.incremental,
+    preRestore: config.preRestore,
     compression: config.compression,
     compressionLevel: config.compressionLevel,
     maxAgeMs: config.maxAgeMs,

@@ -33,6 +33,8 @@ export interface ConfigFile {
   snapshot_method?: SnapshotMethodName;
   /** Page-level incremental backups (packs and a page map) instead of one self-contained file. */
   incremental?: boolean;
+  /** restore's safety copy of the replaced database by default: keep the file itself, or take a backup. */
+  pre_restore?: PreRestoreMode;
   lock_timeout?: string;
   log_file?: string;
   /** The HTML status page `stats --check` (the scheduled health job) rewrites; see docs/status-page.md. */
@@ -74,6 +76,7 @@ export interface DatabaseEntry {
   check?: CheckLevel;
   snapshot_method?: SnapshotMethodName;
   incremental?: boolean;
+  pre_restore?: PreRestoreMode;
   compression?: Compression;
   compression_level?: number;
   max_age?: string;
@@ -88,6 +91,10 @@ export interface DatabaseEntry {
   hooks?: HooksEntry;
 }
 
+/** restore's safety copy: `keep` the replaced file beside it (when it can), or a pre-restore `backup` (docs/restore.md). */
+export const PRE_RESTORE_MODES = ["keep", "backup"] as const;
+export type PreRestoreMode = (typeof PRE_RESTORE_MODES)[number];
+
 type Raw = Record<string, unknown>;
 
 const TOP_KEYS = [
@@ -97,6 +104,7 @@ const TOP_KEYS = [
   "check",
   "snapshot_method",
   "incremental",
+  "pre_restore",
   "lock_timeout",
   "log_file",
   "status_page",
@@ -125,6 +133,7 @@ const DB_KEYS = [
   "check",
   "snapshot_method",
   "incremental",
+  "pre_restore",
   "compression",
   "compression_level",
   "max_age",
@@ -273,6 +282,7 @@ function checkDatabase(c: Checker, raw: unknown, index: number): DatabaseEntry |
     check: c.oneOf(obj, "check", prefix, CHECK_LEVELS),
     snapshot_method: c.oneOf(obj, "snapshot_method", prefix, SNAPSHOT_METHOD_NAMES),
     incremental: c.boolean(obj, "incremental", prefix),
+    pre_restore: c.oneOf(obj, "pre_restore", prefix, PRE_RESTORE_MODES),
     compression: c.oneOf(obj, "compression", prefix, COMPRESSIONS),
     compression_level: c.integer(obj, "compression_level", prefix, 1, 19),
     max_age: c.span(obj, "max_age", prefix),
@@ -359,6 +369,7 @@ export function validateConfigFile(raw: Raw): { config: ConfigFile; problems: st
     check: c.oneOf(raw, "check", "", CHECK_LEVELS),
     snapshot_method: c.oneOf(raw, "snapshot_method", "", SNAPSHOT_METHOD_NAMES),
     incremental: c.boolean(raw, "incremental", ""),
+    pre_restore: c.oneOf(raw, "pre_restore", "", PRE_RESTORE_MODES),
     lock_timeout: c.span(raw, "lock_timeout", ""),
     log_file: c.string(raw, "log_file", ""),
     status_page: c.string(raw, "status_page", ""),

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
-import { UsageError } from "../model/index.ts";
+import { type ProgressFn, UsageError } from "../model/index.ts";
 import {
   type Backend,
   type BackupListing,
@@ -47,20 +47,24 @@ export async function listFrom(
 /**
  * Downloads `b` into a fresh staging folder under backup_dir (the same volume
  * restore writes beside, never a small /tmp), runs `fn` on the local copy, and
- * removes the folder whatever happens.
+ * removes the folder whatever happens. `onProgress` hears the download as
+ * `<database>: downloading <id> from <destination>`.
  */
 export async function withFetched<T>(
   config: ResolvedConfig,
   backend: Backend,
   b: ListedBackup,
   fn: (local: StoredBackup) => Promise<T>,
+  { onProgress, destination }: { onProgress?: ProgressFn; destination?: string } = {},
 ): Promise<T> {
   ensureDir(config.backupDir);
   // Leftovers of a killed restore/verify --from (a day old: no download still runs) would otherwise fill the disk.
   sweepStaleStaging(config.backupDir, Date.now());
   const staging = mkdtempSync(join(config.backupDir, STAGING_PREFIX));
   try {
-    return await fn(await fetchBackup(backend, b, staging));
+    const label = `${b.manifest.database}: downloading ${b.manifest.id}${destination ? ` from ${destination}` : ""}`;
+    const progress = onProgress && ((done: number, total: number) => onProgress(label, done, total));
+    return await fn(await fetchBackup(backend, b, staging, progress));
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

@@ -7,6 +7,33 @@
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { describeError, OperationError, SqlbakError, UsageError } from "../model/index.ts";
 import { type Backend, openLocalFolder } from "../store/index.ts";
+import { atRunEnd } from "../system/index.ts";
+
+/**
+ * SFTP backends of this run, one per destination: its one SSH session serves
+ * every step of the run (copy, rotation, id key fetch, listing), and is closed
+ * when the run ends (system/run-end.ts), not when a step closes its backend.
+ */
+const runSftp = new Map<ResolvedDestination, Promise<Backend>>();
+
+function sharedForRun(dest: ResolvedDestination, open: () => Promise<Backend>): Promise<Backend> {
+  let shared = runSftp.get(dest);
+  if (!shared) {
+    if (runSftp.size === 0) atRunEnd(closeRunBackends);
+    shared = open();
+    runSftp.set(dest, shared);
+    shared.catch(() => runSftp.delete(dest));
+  }
+  // Each caller gets a view whose close() only lets go of it.
+  return shared.then((b) => ({ ...b, close: async () => {} }));
+}
+
+/** Closes the backends kept open for the run (cli.ts runs this through endRun); safe to call twice. */
+export async function closeRunBackends(): Promise<void> {
+  const open = [...runSftp.values()];
+  runSftp.clear();
+  for (const b of open) await (await b.catch(() => null))?.close().catch(() => undefined);
+}
 
 /** Opens the backend for one destination; throws (with advice) when it cannot even be set up. */
 export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
@@ -17,15 +44,17 @@ export async function openBackend(dest: ResolvedDestination): Promise<Backend> {
     case "s3":
       return (await import("./s3.ts")).createS3Backend(dest);
     case "sftp":
-      return (await import("./sftp.ts")).createSftpBackend({
-        name: dest.name,
-        host: dest.host,
-        port: dest.port,
-        user: dest.user,
-        key_file: dest.keyFile,
-        path: dest.path,
-        known_hosts: dest.knownHosts,
-      });
+      return sharedForRun(dest, async () =>
+        (await import("./sftp.ts")).createSftpBackend({
+          name: dest.name,
+          host: dest.host,
+          port: dest.port,
+          user: dest.user,
+          key_file: dest.keyFile,
+          path: dest.path,
+          known_hosts: dest.knownHosts,
+        }),
+      );
     case "rclone":
       return (await import("./rclone.ts")).createRcloneBackend(dest);
   }
@@ -73,10 +102,13 @@ export async function withBackend<T>(dest: ResolvedDestination, fn: (b: Backend)
     return await fn(backend);
   } catch (err) {
     if (err instanceof SqlbakError) throw err;
-    throw new OperationError(
-      `destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${describeError(err)}`,
-      { cause: err },
-    );
+    const message = describeError(err);
+    // An SFTP error names its destination already (`sftp destination "x" (sftp://…): …`): not twice.
+    if (backend && message.includes(`"${dest.name}" (${backend.describe})`))
+      throw new OperationError(message, { cause: err });
+    throw new OperationError(`destination ${dest.name}${backend ? ` (${backend.describe})` : ""}: ${message}`, {
+      cause: err,
+    });
   } finally {
     await backend?.close().catch(() => undefined);
   }

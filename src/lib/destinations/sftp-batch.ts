@@ -1,5 +1,6 @@
 /**
- * Runs OpenSSH's `sftp` client in batch mode and reads what it says. sqlbak
+ * How sqlbak talks to OpenSSH's `sftp` client in batch mode (the session
+ * itself is sftp-session.ts) and reads what it says. sqlbak
  * has no SSH code of its own: authentication, host keys, ~/.ssh/config,
  * agents and jump hosts all behave exactly as they do for `ssh` itself.
  * This module knows the batch syntax (quoting), the `ls -n` output format,
@@ -40,7 +41,7 @@ export function quoteArg(path: string): string {
   return `"${path.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The argv for `sftp -b -`: never prompts (BatchMode), host keys per `target.knownHosts`. */
+/** The argv for `sftp -b -` (commands on its stdin, one connection until stdin ends): never prompts (BatchMode), host keys per `target.knownHosts`. */
 export function sftpArgv(target: SftpTarget): string[] {
   const opts = [
     "BatchMode=yes",
@@ -61,23 +62,6 @@ export function sftpArgv(target: SftpTarget): string[] {
   return argv;
 }
 
-/** Runs one batch (one connection). Throws only when `sftp` cannot be started at all. */
-export async function runBatch(target: SftpTarget, lines: string[]): Promise<BatchResult> {
-  let proc: Bun.Subprocess<Blob, "pipe", "pipe">;
-  try {
-    proc = Bun.spawn(sftpArgv(target), { stdin: new Blob([`${lines.join("\n")}\n`]), stdout: "pipe", stderr: "pipe" });
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-    throw new Error(missing ? "the OpenSSH sftp client is not installed (Debian: openssh-client)" : String(err));
-  }
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
 /** sftp's messages for a path that does not exist (ls, get, rm, rename). */
 export function isNotFound(line: string): boolean {
   return /not found\.?$|No such file or directory$/.test(line.trim());
@@ -96,6 +80,15 @@ function stderrLines(stderr: string): string[] {
         // `-mkdir` of a folder that exists complains and is ignored by design
         !l.startsWith("remote mkdir "),
     );
+}
+
+/**
+ * What a batch of `-`-prefixed commands (which sftp goes on after) complained
+ * about last, or undefined when every command worked; ssh's and sftp's
+ * harmless notes are not complaints.
+ */
+export function lastComplaint(result: BatchResult): string | undefined {
+  return stderrLines(result.stderr).at(-1);
 }
 
 /**

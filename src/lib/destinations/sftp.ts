@@ -1,27 +1,30 @@
 /**
  * SFTP destination: drives OpenSSH's `sftp` client in batch mode, one
- * connection per operation (no background processes to leak, and the
- * user's ssh setup applies unchanged). Uploads go to a hidden `.name.tmp`
+ * session (one SSH connection) for all of a backend's operations, opened at
+ * the first and ended by close() (sftp-session.ts; the user's ssh setup
+ * applies unchanged). Every command is `-`-prefixed, so a missing file does not end the
+ * session; what it complained about decides. Uploads go to a hidden `.name.tmp`
  * beside the final name, are fsynced on the server (where it supports
  * fsync@openssh.com) and then renamed into place, so an interrupted upload
  * never appears under its key; a later upload of the same key overwrites
  * the leftover. `ls` hides the dot-names, so `list` never returns them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Backend, RemoteFile } from "../store/index.ts";
 import { commitRename, removeQuietly, TEMP_SUFFIX, tempPathFor } from "../system/index.ts";
 import {
   type BatchResult,
   describeFailure,
   isNotFound,
+  lastComplaint,
   parseLs,
   quoteArg,
-  runBatch,
   type SftpTarget,
   splitSections,
 } from "./sftp-batch.ts";
+import { SftpSession } from "./sftp-session.ts";
 
 export interface SftpEntry {
   name: string;
@@ -60,12 +63,15 @@ function isBadKey(key: string): boolean {
   return key.split("/").some((p) => p === "" || p === "." || p === "..");
 }
 
+/** An SFTP Backend; `connections()` counts the SSH connections its session started (tests, bench). */
+export type SftpBackend = Backend & { connections(): number };
+
 /**
  * A Backend on an SFTP server. Nothing connects until the first operation;
  * every failure throws an Error with one line naming the destination and the
  * cause (authentication, host key, refused connection, missing file, ...).
  */
-export function createSftpBackend(entry: SftpEntry): Backend {
+export function createSftpBackend(entry: SftpEntry): SftpBackend {
   const port = entry.port ?? DEFAULT_SFTP_PORT;
   const host = entry.host.replace(/^\[(.*)\]$/, "$1");
   const root = normalizeRoot(entry.path);
@@ -94,19 +100,25 @@ export function createSftpBackend(entry: SftpEntry): Backend {
     return root === "." ? key : `${root}/${key}`;
   };
 
+  const session = new SftpSession(target);
   /** Runs a batch after checking the local files ssh needs; the result may still be a failure. */
   async function run(lines: string[]): Promise<BatchResult> {
     if (target.keyFile && !existsSync(target.keyFile)) throw fail(`key file ${target.keyFile} does not exist`);
     if (target.knownHosts && !existsSync(target.knownHosts))
       throw fail(`known_hosts file ${target.knownHosts} does not exist`);
     try {
-      return await runBatch(target, lines);
+      return await session.run(lines);
     } catch (err) {
       throw fail((err as Error).message);
     }
   }
   const failed = (what: string, result: BatchResult) => fail(`${what}: ${describeFailure(result, target)}`);
-  const lastLine = (r: BatchResult) => r.stderr.trim().split("\n").at(-1) ?? "";
+  /** "ok", "missing" (what sftp said was not there), or "failed" (the connection, or any other complaint). */
+  const outcome = (r: BatchResult): "ok" | "missing" | "failed" => {
+    if (r.code !== 0) return "failed";
+    const complaint = lastComplaint(r);
+    return complaint === undefined ? "ok" : isNotFound(complaint) ? "missing" : "failed";
+  };
 
   /** `mkdir -p` for the folder of `path`: each level, ignoring "already exists". */
   function mkdirs(path: string): string[] {
@@ -119,21 +131,20 @@ export function createSftpBackend(entry: SftpEntry): Backend {
     return lines;
   }
 
+  /** The absolute local path (the session's sftp keeps the folder it started in). */
   const checkLocal = (path: string) => {
     if (CONTROL.test(path)) throw fail(`local path ${JSON.stringify(path)} contains a control character`);
+    return resolve(path);
   };
 
-  async function download(key: string, localPath: string): Promise<"ok" | "missing"> {
-    checkLocal(localPath);
-    const temp = tempPathFor(localPath);
-    const result = await run([`get -f ${quoteArg(remote(key))} ${quoteArg(temp)}`]);
-    if (result.code !== 0) {
-      removeQuietly(temp);
-      if (result.code === 1 && isNotFound(lastLine(result))) return "missing";
-      throw failed(`download of ${key} failed`, result);
-    }
-    commitRename(temp, localPath);
-    return "ok";
+  /** Downloads to `path`; a partial file is removed. `-f` has sftp fsync it (a file that must survive a crash). */
+  async function fetchTo(key: string, path: string, fsync: boolean): Promise<"ok" | "missing"> {
+    const result = await run([`-get${fsync ? " -f" : ""} ${quoteArg(remote(key))} ${quoteArg(path)}`]);
+    const got = outcome(result);
+    if (got === "ok") return "ok";
+    removeQuietly(path);
+    if (got === "missing") return "missing";
+    throw failed(`download of ${key} failed`, result);
   }
 
   return {
@@ -141,9 +152,9 @@ export function createSftpBackend(entry: SftpEntry): Backend {
 
     async put(localPath, key) {
       const final = remote(key);
-      checkLocal(localPath);
+      const local = checkLocal(localPath);
       try {
-        if (!statSync(localPath).isFile()) throw new Error("not a regular file");
+        if (!statSync(local).isFile()) throw new Error("not a regular file");
       } catch (err) {
         throw fail(
           `cannot upload ${localPath}: ` +
@@ -152,37 +163,38 @@ export function createSftpBackend(entry: SftpEntry): Backend {
       }
       const slash = final.lastIndexOf("/");
       const partial = `${final.slice(0, slash + 1)}.${final.slice(slash + 1)}${TEMP_SUFFIX}`;
-      const result = await run([
-        ...mkdirs(final),
-        `put -f ${quoteArg(localPath)} ${quoteArg(partial)}`,
-        // posix-rename@openssh.com (used by OpenSSH's client when offered) replaces an existing key atomically.
-        `rename ${quoteArg(partial)} ${quoteArg(final)}`,
-      ]);
-      if (result.code !== 0) throw failed(`upload of ${key} failed`, result);
+      // Two batches: the rename runs only once the upload is known to be complete.
+      const sent = await run([...mkdirs(final), `-put -f ${quoteArg(local)} ${quoteArg(partial)}`]);
+      if (outcome(sent) !== "ok") throw failed(`upload of ${key} failed`, sent);
+      // posix-rename@openssh.com (used by OpenSSH's client when offered) replaces an existing key atomically.
+      const renamed = await run([`-rename ${quoteArg(partial)} ${quoteArg(final)}`]);
+      if (outcome(renamed) !== "ok") throw failed(`upload of ${key} failed`, renamed);
     },
 
     async get(key, localPath) {
-      if ((await download(key, localPath)) === "missing") throw fail(`${key} does not exist`);
+      const local = checkLocal(localPath);
+      const temp = tempPathFor(local);
+      if ((await fetchTo(key, temp, true)) === "missing") throw fail(`${key} does not exist`);
+      commitRename(temp, local);
     },
 
     checkSizes: true,
     async readText(key) {
-      const dir = mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
+      // Read and dropped at once: no fsync, in the session's private folder.
+      const scratch = session.scratchPath();
       try {
-        const local = join(dir, "file");
-        return (await download(key, local)) === "missing" ? null : readFileSync(local, "utf8");
+        return (await fetchTo(key, scratch, false)) === "missing" ? null : readFileSync(scratch, "utf8");
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        removeQuietly(scratch);
       }
     },
 
     async stat(key): Promise<RemoteFile | null> {
       const path = remote(key);
-      const result = await run([`ls -n ${quoteArg(path)}`]);
-      if (result.code !== 0) {
-        if (result.code === 1 && isNotFound(lastLine(result))) return null;
-        throw failed(`cannot stat ${key}`, result);
-      }
+      const result = await run([`-ls -n ${quoteArg(path)}`]);
+      const seen = outcome(result);
+      if (seen === "missing") return null;
+      if (seen === "failed") throw failed(`cannot stat ${key}`, result);
       const entry = parseLs(splitSections(result.stdout)[0] ?? []).find((e) => e.path === path);
       return entry?.isFile ? { key, size: entry.size } : null;
     },
@@ -216,13 +228,14 @@ export function createSftpBackend(entry: SftpEntry): Backend {
     },
 
     async remove(key) {
-      const result = await run([`rm ${quoteArg(remote(key))}`]);
-      if (result.code === 0 || (result.code === 1 && isNotFound(lastLine(result)))) return;
-      throw failed(`cannot remove ${key}`, result);
+      const result = await run([`-rm ${quoteArg(remote(key))}`]);
+      if (outcome(result) === "failed") throw failed(`cannot remove ${key}`, result);
     },
 
     async close() {
-      // Each operation had its own connection, already closed: nothing is held open.
+      await session.close();
     },
+
+    connections: () => session.connections,
   };
 }

@@ -18,7 +18,14 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
-import { DATA_FILE_RE, MAP_FILE_RE, manifestFileName, parseBackupId, storedPages } from "../model/index.ts";
+import {
+  DATA_FILE_RE,
+  MAP_FILE_RE,
+  manifestFileName,
+  type ProgressFn,
+  parseBackupId,
+  storedPages,
+} from "../model/index.ts";
 import {
   appendOpLog,
   type Backend,
@@ -68,6 +75,11 @@ export interface SyncOptions {
   /** The op log, read once per run (forgotten backups); read here when absent. */
   log?: LoggedEntry[];
   onStep?: (message: string) => void;
+  /**
+   * Each backup's upload as `<database> → <destination>: copying <id>`, in bytes of the files it sends,
+   * counted as each file is uploaded and checked (a backend sends a file in one call).
+   */
+  onProgress?: ProgressFn;
   /** This database's files from the run's one listing of the destination (listed here when absent). */
   files?: RemoteFile[];
 }
@@ -171,13 +183,21 @@ async function syncDatabase(
   let present: Map<string, number> | undefined;
   for (const b of missing) {
     opts.onStep?.(`${database}: copying ${b.manifest.id} to ${dest.name}`);
-    if (storedPages(b.manifest)) present ??= await presentFiles(backend, database);
+    const pages = storedPages(b.manifest);
+    if (pages) present ??= await presentFiles(backend, database);
+    // What goes up: the data file (a map), and the packs the destination lacks (indexes are small, not counted).
+    const total =
+      b.manifest.stored.size +
+      (pages?.packs ?? []).reduce((n, p) => n + (present?.get(p.name) === p.size ? 0 : p.size), 0);
+    const label = `${database} → ${dest.name}: copying ${b.manifest.id}`;
+    opts.onProgress?.(label, 0, total);
     let bytes = 0;
     const state = {
       present,
       cache,
       onUploaded: (_key: string, size: number) => {
         bytes += size;
+        opts.onProgress?.(label, Math.min(bytes, total), total);
       },
     };
     if (await uploadBackup(backend, dest, b, leftovers.has(`${database}/${b.manifest.stored.file}`), state)) {

@@ -22,7 +22,9 @@ import {
   walStarvationOf,
 } from "../model/index.ts";
 import {
+  configuredKeptCopies,
   type FolderListing,
+  type KeptCopy,
   type ListingProblem,
   type LoggedEntry,
   listStaging,
@@ -81,6 +83,11 @@ export interface DatabaseStats {
    * problem until re-verified OK, removed, or rotated away (oldest first).
    */
   failed_backups: FailedBackup[];
+  /**
+   * Restore's kept copies beside the configured database (kind `pre-restore-file`, newest first):
+   * safety copies, not backups, so never in `count` nor the sizes, and never fresh.
+   */
+  pre_restore_files: { file: string; created_at: string; size: number; age_ms: number }[];
 }
 
 export interface FailedBackup {
@@ -216,6 +223,7 @@ export function databaseStats(
   log: LoggedEntry[],
   configured: boolean,
   nowMs: number,
+  kept: KeptCopy[] = [],
 ): DatabaseStats {
   const backups = listing.backups.map((b) => b.manifest);
   const count = { scheduled: 0, manual: 0, "pre-restore": 0, total: backups.length };
@@ -262,6 +270,12 @@ export function databaseStats(
     ...shrunkNewest(backups),
     ...walStarvedNewest(backups),
     failed_backups: failedBackups(listing, nowMs),
+    pre_restore_files: kept.map((k) => ({
+      file: k.path,
+      created_at: k.created_at,
+      size: k.size,
+      age_ms: nowMs - Date.parse(k.created_at),
+    })),
   };
 }
 
@@ -284,7 +298,15 @@ export function volumeStats(path: string): VolumeStats | null {
 export function gatherStats(config: ResolvedConfig, listings: FolderListing[], now = new Date()): StatsReport {
   const log = readOpLog(config.logFile);
   const configured = new Set(config.databases.map((d) => d.name));
-  const databases = listings.map((l) => databaseStats(l, log, configured.has(l.database), now.getTime()));
+  const databases = listings.map((l) =>
+    databaseStats(
+      l,
+      log,
+      configured.has(l.database),
+      now.getTime(),
+      configuredKeptCopies(config, l.database).reverse(),
+    ),
+  );
   const leftovers = listStaging(config.backupDir, now.getTime());
   const deliveries = lastDeliveries(config, log);
   return {

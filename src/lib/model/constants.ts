@@ -9,3 +9,9 @@ export type SnapshotMethodName = (typeof SNAPSHOT_METHOD_NAMES)[number];
 
 /** Database names become file names: lowercase, digits, `_` and `-`, nothing that can leave a folder. */
 export const DATABASE_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
+ * The `version` every `--json` output starts with (docs/json.md): added fields keep it, a renamed or
+ * removed field (or a changed meaning) bumps it.
+ */
+export const JSON_OUTPUT_VERSION = 1;

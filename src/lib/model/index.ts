@@ -13,6 +13,7 @@ export {
   COMPRESSIONS,
   type Compression,
   DATABASE_NAME_RE,
+  JSON_OUTPUT_VERSION,
   SNAPSHOT_METHOD_NAMES,
   type SnapshotMethodName,
 } from "./constants.ts";
@@ -84,6 +85,7 @@ export {
   SEALED_INDEX_EXTENSION,
 } from "./names.ts";
 export { type PackState, packStates, trimVerifications } from "./pack-states.ts";
+export type { ByteProgress, ProgressFn } from "./progress.ts";
 export {
   beforeShrinkId,
   describeShrink,

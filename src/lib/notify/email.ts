@@ -22,7 +22,7 @@ export function emailBody(n: Notification): string {
     ["Error", n.error],
     ["Last good backup", n.last_good_id ? `${n.last_good_id} (${n.last_good_at})` : n.ok ? undefined : "none found"],
     ["Restored to", n.target],
-    ["Safety copy", n.pre_restore_id],
+    ["Safety copy", n.pre_restore_file ?? n.pre_restore_id],
     ["Undo", n.undo],
     ["Investigate", n.investigate],
     ["Host", n.host],

@@ -51,6 +51,8 @@ export interface Notification {
   /** restore: where the database was restored to, the safety copy and how to undo. */
   target?: string;
   pre_restore_id?: string;
+  /** restore: the kept copy, when the safety copy is the replaced file itself beside the target. */
+  pre_restore_file?: string;
   undo?: string;
   /** restore: the user who ran it. */
   user?: string;

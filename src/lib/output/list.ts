@@ -16,7 +16,7 @@ import {
   type StoredFormat,
   storedFormat,
 } from "../model/index.ts";
-import type { FolderListing, StoredBackup } from "../store/index.ts";
+import { type FolderListing, KEPT_KIND, type KeptCopy, type StoredBackup } from "../store/index.ts";
 
 export interface BackupJson {
   id: string;
@@ -53,6 +53,32 @@ export interface BackupJson {
   failed_reason: string | null;
   /** The packs it references that are bad (by its own latest record, or by the newest record of each). */
   bad_packs: string[];
+}
+
+/**
+ * A kept copy as `list --json` prints it, after the backups: a smaller shape than a backup's (it has no
+ * manifest, no stored form, no verification). `id` is its file name, `source` the database file it replaced.
+ */
+export interface KeptCopyJson {
+  id: string;
+  database: string;
+  created_at: string;
+  kind: typeof KEPT_KIND;
+  source: string;
+  file: string;
+  size: number;
+}
+
+export function keptCopyToJson(k: KeptCopy & { database: string }): KeptCopyJson {
+  return {
+    id: k.path.slice(k.path.lastIndexOf("/") + 1),
+    database: k.database,
+    created_at: k.created_at,
+    kind: KEPT_KIND,
+    source: k.target,
+    file: k.path,
+    size: k.size,
+  };
 }
 
 /** Per backup id, across `listings`: the bad packs it references though its own latest verification did not fail. */
@@ -126,6 +152,7 @@ export function renderBackupTable(
   backups: StoredBackup[],
   now: Date,
   failures: Map<string, PackFailure[]> = new Map(),
+  kept: KeptCopy[] = [],
 ): string {
   const rows = backups.map((b) => {
     const m = b.manifest;
@@ -140,5 +167,10 @@ export function renderBackupTable(
       verifiedCell(b, now, failures.get(m.id) ?? []),
     ];
   });
+  // Kept copies after the backups: a file beside the database, by its path; its size is the file's, it added nothing.
+  for (const k of kept) {
+    const created = new Date(k.created_at);
+    rows.push([k.path, formatLocalTime(created), formatAge(created, now), KEPT_KIND, "-", formatBytes(k.size), "-"]);
+  }
   return renderTable(["ID", "CREATED", "AGE", "KIND", "TAGS", "RAW / ADDED", "VERIFIED"], rows);
 }

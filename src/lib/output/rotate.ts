@@ -26,5 +26,22 @@ export function renderRotateTable(results: RotateResult[], dryRun: boolean): str
       b.reasons.join(", ") || b.removal || "-",
     ]),
   );
+  // Kept copies beside the database: shown by their path, as `list` shows them.
+  const files = results.flatMap((r) =>
+    r.pre_restore_files.map((f) => [
+      f.action === "keep"
+        ? "keep"
+        : dryRun
+          ? "would remove"
+          : r.removed_pre_restore_files.includes(f.file)
+            ? "removed"
+            : "remove (failed)",
+      f.file,
+      formatLocalTime(new Date(f.created_at)),
+      f.kind,
+      f.reasons.join(", ") || f.removal || "-",
+    ]),
+  );
+  rows.push(...files);
   return renderTable(["ACTION", "ID", "CREATED", "KIND", "REASONS"], rows);
 }

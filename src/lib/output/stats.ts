@@ -56,6 +56,16 @@ function databaseRows(d: DatabaseStats): string[][] {
         ? d.partials.map((p) => `${p.path} (${formatBytes(p.size)}, ${formatSpan(p.age_ms)} old)`).join("; ")
         : "none",
     ],
+    ...(d.pre_restore_files?.length
+      ? [
+          [
+            "pre-restore files",
+            `${d.pre_restore_files.length} beside the database (${formatBytes(
+              d.pre_restore_files.reduce((s, f) => s + f.size, 0),
+            )}), newest ${d.pre_restore_files[0]!.file} (${formatSpan(d.pre_restore_files[0]!.age_ms)} old)`,
+          ],
+        ]
+      : []),
     ...(bad.length ? [["bad", bad.map((f) => `${f.id} (${f.reason}: ${f.detail})`).join("; ")]] : []),
     ...(unreadable.length ? [["unreadable", unreadable.map((p) => `${p.id} (${p.reason})`).join("; ")]] : []),
   ];

@@ -19,7 +19,6 @@ import {
   existsSync,
   fchmodSync,
   fstatSync,
-  fsyncSync,
   linkSync,
   lstatSync,
   openSync,
@@ -32,7 +31,7 @@ import { join } from "node:path";
 import { AgeFormatError, type AgeKeys, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
 import { type DecryptionKeys, type Sealer, writeAllSync } from "../codec/index.ts";
 import { describeError, fsErrorMessage, OperationError } from "../model/index.ts";
-import { ensureDir, FILE_MODE, fsyncDir, removeQuietly, tempPathFor } from "../system/index.ts";
+import { ensureDir, FILE_MODE, fsyncAsync, fsyncDirAsync, removeQuietly, tempPathFor } from "../system/index.ts";
 import { ID_KEY_BYTES, keyFingerprint } from "./page-id.ts";
 
 /** The local copy of the id key, in the database's folder of backup_dir. */
@@ -110,7 +109,7 @@ function readLocalKey(path: string): Uint8Array | null {
  * file system has no hard links, a rename after checking the name is free.
  * Returns false, writing nothing, when `path` already exists.
  */
-function writeNewFile(dir: string, path: string, data: Uint8Array): boolean {
+async function writeNewFile(dir: string, path: string, data: Uint8Array): Promise<boolean> {
   const temp = tempPathFor(path);
   const fd = openSync(temp, "wx", FILE_MODE);
   let created: boolean;
@@ -118,7 +117,7 @@ function writeNewFile(dir: string, path: string, data: Uint8Array): boolean {
     try {
       fchmodSync(fd, FILE_MODE); // whatever the umask
       writeAllSync(fd, data, 0);
-      fsyncSync(fd);
+      await fsyncAsync(fd); // on the thread pool: other databases of the run go on meanwhile
     } finally {
       closeSync(fd);
     }
@@ -136,14 +135,14 @@ function writeNewFile(dir: string, path: string, data: Uint8Array): boolean {
   } finally {
     removeQuietly(temp);
   }
-  fsyncDir(dir);
+  await fsyncDirAsync(dir);
   return created;
 }
 
 /** writeNewFile with a failure (permissions, a full disk) as one clear sentence naming the file. */
-function writeKeyFile(dir: string, path: string, data: Uint8Array): boolean {
+async function writeKeyFile(dir: string, path: string, data: Uint8Array): Promise<boolean> {
   try {
-    return writeNewFile(dir, path, data);
+    return await writeNewFile(dir, path, data);
   } catch (err) {
     throw new OperationError(fsErrorMessage(err, "write the id key", path), { cause: err });
   }
@@ -250,7 +249,7 @@ export async function loadOrCreateIdKey(
   if (!key) {
     const adopted = await adoptCopy(folder, sealing, keys, skipped);
     const candidate = adopted?.key ?? new Uint8Array(randomBytes(ID_KEY_BYTES));
-    if (writeKeyFile(folder, localPath, candidate)) {
+    if (await writeKeyFile(folder, localPath, candidate)) {
       key = candidate;
       created = !adopted;
       adoptedFrom = adopted?.name ?? null;
@@ -261,7 +260,8 @@ export async function loadOrCreateIdKey(
   }
   const fingerprint = fingerprintHex(key);
   const copyName = idKeyCopyName(fingerprint, sealing !== null);
-  if (!existsSync(join(folder, copyName))) writeKeyFile(folder, join(folder, copyName), await copyBytes(key, sealing));
+  if (!existsSync(join(folder, copyName)))
+    await writeKeyFile(folder, join(folder, copyName), await copyBytes(key, sealing));
   return { key, fingerprint, created, adoptedFrom, skipped };
 }
 

@@ -7,11 +7,11 @@
  * way, each rename made durable by an fsync of the folder. Memory is a few
  * frames, whatever the pack's size.
  */
-import { closeSync, fsyncSync, openSync } from "node:fs";
+import { closeSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_IN_FLIGHT, type StoredFilter, writeAllSync } from "../codec/index.ts";
 import { newPackStem, packFileName, packIndexName } from "../model/index.ts";
-import { commitRename, FILE_MODE, removeQuietly, tempPathFor, writeFileAtomic } from "../system/index.ts";
+import { FILE_MODE, fsyncAsync, removeQuietly, tempPathFor, writeFileAtomicAsync } from "../system/index.ts";
 import { type SealKey, seal as sealBytes } from "./id-seal.ts";
 import { isValidPageSize, PACK_TARGET_RAW_BYTES, pagesPerFrame } from "./layout.ts";
 import { encodePackIndex } from "./pack-index.ts";
@@ -177,8 +177,9 @@ export class PackWriter {
   }
 
   /**
-   * Compresses what is left, makes the pack durable under its final name,
-   * then its index. Throws for a pack with no entries. A failure before the
+   * Compresses what is left, fsyncs the pack and renames it to its final name,
+   * then writes its index (fsync, rename, one folder fsync for both renames):
+   * both are durable when it returns. Throws for a pack with no entries. A failure before the
    * pack's rename removes its temporary file; one while writing the index
    * leaves the pack without an index: unreferenced, so freed like any
    * leftover, and still readable without it.
@@ -195,10 +196,12 @@ export class PackWriter {
       await this.closeFrame();
       while (this.inFlight.length > 0) await this.writeNext();
       for (const piece of this.filter ? await this.filter.end() : []) this.store(piece);
-      fsyncSync(this.fd!);
+      await fsyncAsync(this.fd!);
       closeSync(this.fd!);
       this.fd = null;
-      commitRename(this.tempPath, join(this.dir, name));
+      // Durable with the index's rename: one folder fsync covers both (same folder). Until a manifest
+      // references it, a pack or index lost by a crash is an unreferenced piece (docs/format.md).
+      renameSync(this.tempPath, join(this.dir, name));
     } catch (err) {
       await this.abort();
       throw err;
@@ -206,7 +209,7 @@ export class PackWriter {
     this.state = "finished";
     giveFrame(this.frame);
     const index = await this.indexBytes();
-    writeFileAtomic(join(this.dir, indexName), index);
+    await writeFileAtomicAsync(join(this.dir, indexName), index);
     return {
       stem: this.stem,
       name,

@@ -4,7 +4,7 @@
  * the plan `--dry-run` prints. Pure apart from stat calls on the target.
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { DecryptionKeys } from "../codec/index.ts";
 import { adHocDatabase, type ResolvedConfig, type ResolvedDatabase } from "../config/index.ts";
 import {
@@ -13,6 +13,7 @@ import {
   OperationError,
   parseBackupId,
   parseSpanMs,
+  storedPages,
   suggestCommand,
   UsageError,
 } from "../model/index.ts";
@@ -172,8 +173,34 @@ export function selectBackup(backups: StoredBackup[], sel: BackupSelector, listC
   return before.reduce((a, b) => (Date.parse(b.manifest.created_at) >= Date.parse(a.manifest.created_at) ? b : a));
 }
 
+/**
+ * How a restore proves its copy before the swap: `checksum` (the default) compares the image's SHA-256,
+ * computed while it is decompressed, with the one recorded at backup time; `quick` and `full` also run
+ * quick_check / integrity_check and compare the facts with the manifest (docs/restore.md).
+ */
+export const RESTORE_CHECKS = ["checksum", "quick", "full"] as const;
+export type RestoreCheck = (typeof RESTORE_CHECKS)[number];
+
+/**
+ * The check a restore runs: the one asked for, else `checksum`, except for a backup that never passed a
+ * SQLite check (taken with `check = "none"`): its checksum proves only that it is what was stored, so quick_check.
+ */
+export function restoreCheckFor(manifest: StoredBackup["manifest"], asked: RestoreCheck | undefined): RestoreCheck {
+  if (asked) return asked;
+  return manifest.check.level === "none" ? "quick" : "checksum";
+}
+
+/** Reads `--check`; a value that is not a restore check is a UsageError. */
+export function parseRestoreCheck(value: string | undefined): RestoreCheck | undefined {
+  if (value === undefined) return undefined;
+  if ((RESTORE_CHECKS as readonly string[]).includes(value)) return value as RestoreCheck;
+  throw new UsageError(`--check must be one of ${RESTORE_CHECKS.join(", ")}, not "${value}"`);
+}
+
 export interface RestorePlan {
   database: string;
+  /** How the copy is proven before the swap (restoreCheckFor). */
+  check: RestoreCheck;
   backup: StoredBackup;
   /** Absolute path that will be replaced (symlinks resolved). */
   target: string;
@@ -182,6 +209,11 @@ export interface RestorePlan {
   toOther: boolean;
   /** Where the pre-restore backup of the current target goes, or null when there is no target yet. */
   preRestore: ResolvedDatabase | null;
+  /**
+   * `keep`: keep the replaced file itself beside the target when nobody uses it and the folder allows a
+   * hard link (kept.ts), else take a pre-restore backup; `backup`: always take the backup.
+   */
+  preRestoreMode: "keep" | "backup";
   /** The pre-restore backup's database is not configured at the target, so undoing needs `--to`. */
   undoNeedsTo: boolean;
   force: boolean;
@@ -207,7 +239,16 @@ export interface RestorePlan {
 export function planRestore(
   config: ResolvedConfig,
   backup: StoredBackup,
-  opts: { to?: string; force: boolean; cwd?: string; keys?: DecryptionKeys; carry?: string[]; from?: string },
+  opts: {
+    to?: string;
+    force: boolean;
+    cwd?: string;
+    keys?: DecryptionKeys;
+    carry?: string[];
+    from?: string;
+    check?: RestoreCheck;
+    preRestoreMode?: "keep" | "backup";
+  },
 ): RestorePlan {
   const name = backup.manifest.database;
   const configured = config.databases.find((d) => d.name === name);
@@ -241,11 +282,14 @@ export function planRestore(
   const preRestore = targetExists ? { ...(owner ?? adHocDatabase(config, target)), path: target } : null;
   return {
     database: name,
+    check: restoreCheckFor(backup.manifest, opts.check),
     backup,
     target,
     targetExists,
     toOther,
     preRestore,
+    // --pre-restore, else `pre_restore` of the database whose file is replaced, else the global one.
+    preRestoreMode: opts.preRestoreMode ?? preRestore?.preRestore ?? config.preRestore ?? "keep",
     undoNeedsTo: owner?.path !== target,
     force: opts.force,
     keys: opts.keys,
@@ -254,19 +298,28 @@ export function planRestore(
   };
 }
 
+const CHECK_STEP: Record<RestoreCheck, string> = {
+  checksum: "",
+  quick: "; quick_check and compare with the manifest",
+  full: "; integrity_check and compare with the manifest",
+};
+
 /** The plan as lines for `--dry-run` and the confirmation prompt. */
 export function describePlan(plan: RestorePlan): string[] {
   const m = plan.backup.manifest;
   return [
     `backup:  ${m.id} (${m.kind}, ${formatLocalTime(new Date(m.created_at))}, ${formatBytes(m.raw.size)})`,
     `target:  ${plan.target}${plan.targetExists ? "" : " (new file)"}`,
-    `steps:   verify checksum; ${m.stored.encryption ? "decrypt and " : ""}decompress beside the target; ` +
-      "integrity_check and compare with the manifest",
-    plan.preRestore
-      ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
-      : "         no pre-restore backup (nothing there yet)",
+    `steps:   ${m.stored.encryption ? "decrypt and " : ""}${storedPages(m) ? "reassemble" : "decompress"} beside ` +
+      `the target, comparing its SHA-256 with the backup's${CHECK_STEP[plan.check]}; fsync`,
+    plan.preRestore && plan.preRestoreMode === "keep"
+      ? `         keep ${plan.target} beside it as ${basename(plan.target)}.pre-restore-<time> ` +
+        `(else a pre-restore backup into ${plan.preRestore.name})`
+      : plan.preRestore
+        ? `         pre-restore backup of ${plan.target} into ${plan.preRestore.name}`
+        : "         no pre-restore backup (nothing there yet)",
     `         ${plan.force ? "replace even if in use (--force)" : "refuse if the database is in use"}; ` +
-      "rename into place; remove stale -wal/-shm/-journal; fsync; quick_check",
+      "rename into place; remove stale -wal/-shm/-journal",
   ];
 }
 
@@ -277,4 +330,13 @@ export function undoCommand(plan: RestorePlan, preRestoreId: string): string {
     ["restore", plan.preRestore!.name, "--id", preRestoreId, ...to, ...(plan.carry ?? [])],
     ["--yes"],
   );
+}
+
+/** The command that puts the kept copy `kept` (kept.ts) back in place of the target. */
+export function undoKeptCommand(
+  plan: Pick<RestorePlan, "undoNeedsTo" | "target" | "carry"> & { preRestore: { name: string } | null },
+  kept: string,
+): string {
+  const to = plan.undoNeedsTo ? ["--to", plan.target, "--force"] : [];
+  return suggestCommand(["restore", plan.preRestore!.name, "--file", kept, ...to, ...(plan.carry ?? [])], ["--yes"]);
 }

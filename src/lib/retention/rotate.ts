@@ -52,6 +52,7 @@ import {
   type RetentionInput,
 } from "./policy.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
+import { type KeptDecision, planKeptCopies, removeKeptCopies } from "./rotate-kept.ts";
 import { policyOf } from "./vanished.ts";
 
 export interface RotateOptions {
@@ -80,6 +81,13 @@ export interface RotateResult {
   backups: (RetentionDecision & { action: "keep" | "remove" })[];
   /** Ids actually removed (on --dry-run: none). */
   removed: string[];
+  /**
+   * The kept copies beside the configured database (restore's pre-restore safety copies, kind
+   * `pre-restore-file`), newest first, with keep or remove: the newest `keep_pre_restore` stay.
+   */
+  pre_restore_files: KeptDecision[];
+  /** Paths of kept copies (and their sidecars) actually removed (on --dry-run: none). */
+  removed_pre_restore_files: string[];
   /** Stale partial files deleted (on --dry-run: the ones that would be). */
   removed_partials: string[];
   /** Manifests that were skipped as unreadable: never touched by rotation. */
@@ -195,6 +203,8 @@ export async function rotateDatabase(
     empty_policy: false,
     backups: [],
     removed: [],
+    pre_restore_files: [],
+    removed_pre_restore_files: [],
     removed_partials: [],
     skipped: [],
     freed: [],
@@ -207,6 +217,8 @@ export async function rotateDatabase(
   try {
     if (opts.dryRun || !existsSync(folder)) {
       const { candidates, listing, remove } = await plan(config, database, policy, now, result, opts.protect);
+      // No folder means no lock and no restore ever took one here: a kept copy there is only planned.
+      result.pre_restore_files = planKeptCopies(config, database, policy);
       result.removed_partials = listing.partials
         .filter((p) => now.getTime() - p.mtimeMs >= STALE_PARTIAL_AGE_MS)
         .map((p) => p.path);
@@ -235,6 +247,17 @@ export async function rotateDatabase(
             failures.push(fsErrorMessage(err, "remove backup", b.manifestPath));
           }
         }
+        // Under the same lock restore takes: no restore is keeping a copy meanwhile.
+        result.pre_restore_files = planKeptCopies(config, database, policy);
+        failures.push(
+          ...removeKeptCopies(
+            config,
+            database,
+            result.pre_restore_files,
+            result.removed_pre_restore_files,
+            result.warnings,
+          ),
+        );
         failures.push(...(await freePieces(config, listing, now, result)));
         if (failures.length) throw new Error(failures.join("; "));
       } finally {
@@ -323,6 +346,7 @@ function logRotation(config: ResolvedConfig, r: RotateResult): void {
     kept: r.backups.filter((b) => b.action === "keep").length,
     removed: r.removed,
     removed_partials: r.removed_partials,
+    ...(r.removed_pre_restore_files.length ? { removed_pre_restore_files: r.removed_pre_restore_files } : {}),
     ...(r.freed.length ? { freed: r.freed.map((p) => p.name), freed_bytes: r.freed_bytes } : {}),
     empty_policy: r.empty_policy,
     error: r.error,

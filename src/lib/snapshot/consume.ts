@@ -8,6 +8,7 @@
 import type { CheckLevel } from "../model/index.ts";
 import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
 import type { Pinned, SourceFiles } from "./pin.ts";
+import type { ReaderChoice } from "./readers.ts";
 
 /**
  * Pages handed over at a time: whole pages, about this many bytes (fewer at
@@ -32,9 +33,9 @@ export interface PageConsumer {
   discard(): Promise<void> | void;
   /**
    * What computes the image's raw SHA-256 for this attempt (called after begin()), for
-   * a consumer that hashes on another thread; absent: hashed here, chunk by chunk.
+   * a consumer that hashes on another thread; absent or null: hashed here, chunk by chunk.
    */
-  hasher?(): ChunkHasher;
+  hasher?(): ChunkHasher | null;
   /**
    * While every page handed over so far is, at its place, the page a stored image
    * has there (and that image has this geometry): that image's raw SHA-256; else
@@ -166,6 +167,8 @@ export interface ConsumedSnapshotOptions {
   onProgress?: (done: number, total: number) => void;
   /** When an image that passed its check already may stand for this one (the check then waits; pages.ts). */
   reuse?: CheckReuse;
+  /** Where the reader runs; default "auto" (by the source's size, readers.ts). */
+  reader?: ReaderChoice;
 }
 
 /**
@@ -177,7 +180,7 @@ export interface ConsumedSnapshotOptions {
 export async function consumePageSnapshot(
   source: string,
   consumer: PageConsumer,
-  { check, onProgress, reuse }: ConsumedSnapshotOptions,
+  { check, onProgress, reuse, reader }: ConsumedSnapshotOptions,
 ): Promise<ConsumedSnapshotResult> {
   const { copied, ...snap } = await snapshotPinned(
     source,
@@ -194,6 +197,7 @@ export async function consumePageSnapshot(
     },
     () => consumer.discard(),
     reuse && { ...reuse, image: (c) => c.rawSha256 },
+    reader,
   );
   return { ...snap, ...copied };
 }

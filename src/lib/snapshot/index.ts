@@ -1,5 +1,5 @@
 /**
- * A consistent image of a live database, read-only: its pages (WAL-aware) in a worker, or VACUUM INTO; SQLite checks.
+ * A consistent image of a live database, read-only: its pages (WAL-aware; the reader in a worker, or in-thread when small), or VACUUM INTO; SQLite checks.
  */
 export {
   type ChunkHasher,
@@ -11,4 +11,5 @@ export {
 } from "./consume.ts";
 export { type CheckResult, checkDatabase, type DatabaseFacts, describeDatabase, openReadOnly } from "./inspect.ts";
 export { type CheckReuse, type Reused, takePageSnapshot } from "./pages.ts";
+export { INLINE_READER_MAX_BYTES, type ReaderChoice } from "./readers.ts";
 export { assertSourceDatabase, takeSnapshot } from "./vacuum.ts";

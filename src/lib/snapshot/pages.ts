@@ -9,7 +9,9 @@
  * Two threads: a worker (reader.ts) owns the SQLite connection, pins
  * the state (pin.ts says how and why it stays put) and then checks
  * that very state inside the same read transaction, on the spare core, while
- * this thread copies it from the files. The check sees exactly the pages we
+ * this thread copies it from the files. A small database (readers.ts) runs
+ * the same reader in this thread instead, its check after the copy: the
+ * worker's start-up would cost more than the overlap saves. The check sees exactly the pages we
  * copy, so no raw copy is written for it: on the 2-core VM measured, writing
  * 1 GiB into the page cache alone cost ~3.5 s of CPU, more than compressing.
  * Each WAL frame is read with its header, which must name the page it is
@@ -27,18 +29,9 @@ import { type CheckLevel, type Compression, describeError, fsErrorMessage, Opera
 import { removeQuietly } from "../system/index.ts";
 import type { CheckResult, DatabaseFacts } from "./inspect.ts";
 import { type Pinned, SourceFiles } from "./pin.ts";
-import type { ReaderMessage } from "./reader.ts";
+import { type ReaderChoice, readerFor } from "./readers.ts";
 import { assertSourceDatabase } from "./vacuum.ts";
 import { checkFrameHeader, readWalSalt, WAL_FRAME_HEADER_BYTES, WalChangedError } from "./wal.ts";
-
-/**
- * The worker's entry. Run from source, this module's URL is its own file; in
- * the compiled binary every module carries the binary's URL and the worker is
- * stored under lib/snapshot/ (package.json's build lists it as a second entry point).
- */
-const READER_URL = import.meta.url.endsWith("/snapshot/pages.ts")
-  ? new URL("./reader.ts", import.meta.url).href
-  : new URL("./lib/snapshot/reader.ts", import.meta.url).href;
 
 /** Whole copies redone when the WAL changed under the copy (never seen; the pinning argument rules it out). */
 const COPY_ATTEMPTS = 3;
@@ -94,58 +87,6 @@ export function pageChunks(files: SourceFiles, pin: Pinned, chunkBytes = CHUNK_B
   return { chunks: chunks(), release };
 }
 
-/** The worker holding the read transaction, as a queue of its messages. */
-class Reader {
-  private worker = new Worker(READER_URL);
-  private inbox: ReaderMessage[] = [];
-  private waiting: ((m: ReaderMessage) => void) | null = null;
-  private closed = false;
-  /** Whether the worker was asked to check the pinned state. */
-  checking = false;
-
-  constructor(source: string, check: CheckLevel) {
-    this.worker.onmessage = (e: MessageEvent<ReaderMessage>) => this.deliver(e.data);
-    this.worker.onerror = (e) =>
-      this.deliver({ type: "error", message: `snapshot reader failed: ${e.message}`, operation: true });
-    this.worker.postMessage({ type: "start", source, check });
-  }
-  /** Starts the check of the pinned state (once; later calls do nothing). */
-  startCheck(): void {
-    if (this.checking || this.closed) return;
-    this.checking = true;
-    this.worker.postMessage({ type: "check" });
-  }
-  private deliver(m: ReaderMessage) {
-    if (m.type === "error" || m.type === "closed") this.closed = true;
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = null;
-      w(m);
-    } else this.inbox.push(m);
-  }
-  /** The next message, which must be of `type`; a reported error is thrown. */
-  async next<T extends ReaderMessage["type"]>(type: T): Promise<Extract<ReaderMessage, { type: T }>> {
-    const m = this.inbox.shift() ?? (await new Promise<ReaderMessage>((r) => (this.waiting = r)));
-    if (m.type === "error")
-      throw m.operation
-        ? new OperationError(m.message, { hint: m.hint })
-        : Object.assign(new Error(m.message), { code: m.code });
-    if (m.type !== type) throw new Error(`snapshot reader: expected ${type}, got ${m.type}`);
-    return m as Extract<ReaderMessage, { type: T }>;
-  }
-  /** Ends the read transaction and the worker; safe to call in any state. */
-  async finish(): Promise<void> {
-    try {
-      if (!this.closed) {
-        this.worker.postMessage({ type: "finish" });
-        while (!this.closed) await this.next("closed").catch(() => {});
-      }
-    } finally {
-      this.worker.terminate();
-    }
-  }
-}
-
 export interface PageSnapshotOptions {
   codec: Compression;
   level: number;
@@ -154,6 +95,8 @@ export interface PageSnapshotOptions {
   onProgress?: (done: number, total: number) => void;
   /** Encryption: called once per copy attempt, so a retried copy gets a fresh file key. */
   makeFilter?: () => Promise<StoredFilter>;
+  /** Where the reader runs; default "auto" (by the source's size, readers.ts). */
+  reader?: ReaderChoice;
 }
 
 /**
@@ -173,8 +116,8 @@ export interface Reused {
 }
 
 /**
- * One attempt: pin in the worker, run `copy` over the pinned state here while
- * the worker checks it, then confirm the WAL did not move. With `reuse`
+ * One attempt: pin in the reader, run `copy` over the pinned state here while
+ * the reader's worker checks it (an in-thread reader checks after the copy), then confirm the WAL did not move. With `reuse`
  * possible for the pinned geometry the check starts only when `copy` calls
  * `startCheck` (an incremental backup does at its first page not stored yet);
  * a check never started is skipped when `reuse` finds the copied image.
@@ -183,11 +126,12 @@ async function copyOnce<T>(
   files: SourceFiles,
   check: CheckLevel,
   copy: (pin: Pinned, startCheck: () => void) => Promise<T>,
-  reuse?: CheckReuse & { image: (copied: T) => string },
+  reuse: (CheckReuse & { image: (copied: T) => string }) | undefined,
+  choice: ReaderChoice,
 ) {
-  const reader = new Reader(files.source, check);
+  const reader = readerFor(files.source, check, choice);
   try {
-    const { pin } = await reader.next("pinned");
+    const pin = await reader.pinned();
     if (!reuse?.possible(pin)) reader.startCheck();
     const copied = await copy(pin, () => reader.startCheck());
     const salt = pin.walSalt && readWalSalt(files.reader("-wal")!);
@@ -195,10 +139,9 @@ async function copyOnce<T>(
       throw new WalChangedError("WAL restarted during the copy");
     const { pageSize, pageCount } = pin;
     const reused = reader.checking ? null : reuse?.find({ rawSha256: reuse.image(copied), pageSize, pageCount });
-    if (reused) return { pin, copied, checked: reused };
-    reader.startCheck();
-    const checked: { check: CheckResult; facts: DatabaseFacts } = await reader.next("checked");
-    return { pin, copied, checked };
+    if (reused) return { pin, copied, checked: reused, kind: reader.kind };
+    const checked: { check: CheckResult; facts: DatabaseFacts } = await reader.checked();
+    return { pin, copied, checked, kind: reader.kind };
   } finally {
     await reader.finish();
   }
@@ -218,6 +161,8 @@ export interface PinnedSnapshot {
   wal_bytes: number;
   check: CheckResult;
   facts: DatabaseFacts;
+  /** Where the read transaction was held: in this thread (small sources) or on a worker. Not recorded. */
+  reader: "inline" | "worker";
 }
 
 /**
@@ -232,6 +177,7 @@ export async function snapshotPinned<T>(
   copy: (files: SourceFiles, pin: Pinned, startCheck: () => void) => Promise<T>,
   discard: () => Promise<void> | void,
   reuse?: CheckReuse & { image: (copied: T) => string },
+  choice: ReaderChoice = "auto",
 ): Promise<PinnedSnapshot & { copied: T }> {
   assertSourceDatabase(source);
   // Opened before the reader's connection, closed after it: see SourceFiles.
@@ -240,7 +186,8 @@ export async function snapshotPinned<T>(
     if (files.fd("") === null) throw new OperationError(`snapshot of ${source}: the database file vanished`);
     for (let attempt = 1; ; attempt++) {
       try {
-        const { pin, copied, checked } = await copyOnce(files, check, (p, start) => copy(files, p, start), reuse);
+        const copyPinned = (p: Pinned, start: () => void) => copy(files, p, start);
+        const { pin, copied, checked, kind } = await copyOnce(files, check, copyPinned, reuse, choice);
         return {
           copied,
           method: "pages",
@@ -252,6 +199,7 @@ export async function snapshotPinned<T>(
           wal_bytes: pin.walBytes,
           check: checked.check,
           facts: checked.facts,
+          reader: kind,
         };
       } catch (err) {
         if (!(err instanceof WalChangedError) || attempt >= COPY_ATTEMPTS) throw err;
@@ -273,7 +221,7 @@ export async function snapshotPinned<T>(
 export async function takePageSnapshot(
   source: string,
   storedPath: string,
-  { codec, level, check, onProgress, makeFilter }: PageSnapshotOptions,
+  { codec, level, check, onProgress, makeFilter, reader }: PageSnapshotOptions,
 ): Promise<PageSnapshotResult> {
   const { copied, ...snap } = await snapshotPinned(
     source,
@@ -289,6 +237,8 @@ export async function takePageSnapshot(
       });
     },
     () => removeQuietly(storedPath),
+    undefined,
+    reader,
   );
   return { ...copied, ...snap };
 }

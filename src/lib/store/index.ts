@@ -13,6 +13,19 @@ export {
   withoutKeys,
 } from "./free.ts";
 export { FREE_MARK_RE, type FreeMark, markedPieces, readFreeMarks } from "./free-marks.ts";
+export {
+  configuredKeptCopies,
+  KEPT_INFIX,
+  KEPT_KIND,
+  type KeptCopy,
+  keptCopiesOf,
+  keptStamp,
+  keptTargetOf,
+  listKeptCopies,
+  planKeptRotation,
+  removeKeptCopy,
+  rotateKeptCopies,
+} from "./kept-copies.ts";
 export { assertKey } from "./keys.ts";
 export {
   type BackupListing,

@@ -10,7 +10,7 @@
  * larger than MAX_MANIFEST_BYTES (by its listed size) is never read.
  */
 import { join } from "node:path";
-import { DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from "../model/index.ts";
+import { type ByteProgress, DATABASE_NAME_RE, MAX_MANIFEST_BYTES, type Manifest, storedPages } from "../model/index.ts";
 import type { Backend, RemoteFile } from "./backend.ts";
 import { databasePrefix } from "./keys.ts";
 import { classifyFolder, type ListingProblem, type ManifestText, manifestNames } from "./listing.ts";
@@ -221,19 +221,31 @@ export async function listedDatabases(folder: Backend): Promise<string[]> {
  * names, then manifest) into `into` under their own names, so verify and
  * restore can treat it as a local backup; checks each downloaded size against
  * the manifest. Pack indexes are not fetched: reading a backup never needs them.
+ * `onProgress` hears the bytes downloaded so far, file by file (a backend streams
+ * a file in one call), of the data file and packs together.
  */
-export async function fetchBackup(folder: Backend, b: ListedBackup, into: string): Promise<StoredBackup> {
+export async function fetchBackup(
+  folder: Backend,
+  b: ListedBackup,
+  into: string,
+  onProgress?: ByteProgress,
+): Promise<StoredBackup> {
   const dataPath = join(into, b.manifest.stored.file);
   const manifestPath = join(into, b.manifestKey.split("/")[1]!);
+  const packs = storedPages(b.manifest)?.packs ?? [];
+  const total = b.manifest.stored.size + packs.reduce((n, p) => n + p.size, 0);
+  let done = 0;
+  onProgress?.(done, total);
   const fetchChecked = async (key: string, path: string, want: number) => {
     await folder.get(key, path);
     const size = Bun.file(path).size;
     if (size !== want) throw new Error(`downloaded ${size} bytes of ${key}, manifest says ${want}`);
+    done += size;
+    onProgress?.(done, total);
   };
   await fetchChecked(b.dataKey, dataPath, b.manifest.stored.size);
   const database = b.dataKey.split("/")[0]!;
-  for (const p of storedPages(b.manifest)?.packs ?? [])
-    await fetchChecked(`${database}/${p.name}`, join(into, p.name), p.size);
+  for (const p of packs) await fetchChecked(`${database}/${p.name}`, join(into, p.name), p.size);
   await folder.get(b.manifestKey, manifestPath);
   return { manifest: b.manifest, manifestPath, dataPath };
 }

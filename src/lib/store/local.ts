@@ -50,21 +50,25 @@ function removeStale(listing: BackupListing, nowMs: number): string[] {
 /**
  * Deletes partial files older than STALE_PARTIAL_AGE_MS, then frees the stale
  * unreferenced pieces (freeLocalPieces, logged to `logFile` when given); returns
- * the paths of both. `backup` calls it under the lock before writing (one
- * listing serves both: removing partials changes no reference). A piece that
- * cannot be removed is left, like a partial, for a later run.
+ * the paths of both, and the folder's listing. `backup` calls it under the lock
+ * before writing (one listing serves both: removing partials changes no
+ * reference). A piece that cannot be removed is left, like a partial, for a
+ * later run. The listing's backups (and missing-data ones) stay true for the
+ * rest of the backup under the same lock: what was removed is no backup and
+ * no listed backup references it, so the backup reads it instead of listing
+ * the folder again (its `partials` and `pieces` are stale).
  */
 export async function removeStalePartials(
   backupDir: string,
   database: string,
   nowMs: number,
   logFile?: string,
-): Promise<string[]> {
+): Promise<{ removed: string[]; listing: BackupListing }> {
   const now = new Date(nowMs);
   const listing = await listFolder(backupDir, database, now);
   const removed = removeStale(listing, nowMs);
   const pieces = await freeLocalPieces(backupDir, database, { now, logFile, by: "backup", listing });
-  return [...removed, ...pieces.freed.map((p) => p.path)];
+  return { removed: [...removed, ...pieces.freed.map((p) => p.path)], listing };
 }
 
 /** Deletes partial files older than STALE_PARTIAL_AGE_MS only (rotate frees pieces after its removals); their paths. */

@@ -26,6 +26,12 @@ export const TEMP_SUFFIX = ".tmp";
 /** Creates a folder (and parents) with mode 0700 if missing. */
 export function ensureDir(dir: string): void {
   try {
+    // mkdir of an existing folder still takes its parent's lock, which waits behind other writers' metadata
+    if (statSync(dir).isDirectory()) return;
+  } catch {
+    // missing (or unreadable): mkdir says which
+  }
+  try {
     mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -80,9 +86,12 @@ export function removeQuietly(path: string): void {
 /**
  * Writes `data` to `path` atomically and durably: readers see the old file or
  * the complete new one, never a mix, even after a crash. The file gets `mode`
- * exactly (0600 unless told otherwise), whatever the umask.
+ * exactly (0600 unless told otherwise), whatever the umask. `durable: false`
+ * skips both fsyncs (file and folder): still all or nothing for readers, but a
+ * crash may leave the old file or none; only for files nothing relies on
+ * after a crash (the lock's holder info: no run holds a lock after one).
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = FILE_MODE): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = FILE_MODE, durable = true): void {
   const temp = tempPathFor(path);
   const fd = openSync(temp, "wx", mode);
   try {
@@ -90,7 +99,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     removeQuietly(temp);
@@ -98,7 +107,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
   closeSync(fd);
   try {
-    commitRename(temp, path);
+    if (durable) commitRename(temp, path);
+    else renameSync(temp, path);
   } catch (err) {
     removeQuietly(temp);
     throw err;

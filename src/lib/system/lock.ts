@@ -116,7 +116,8 @@ export async function acquireLock(
     host: hostname(),
   };
   try {
-    writeFileAtomic(join(dir, LOCK_INFO_FILE), JSON.stringify(owner));
+    // Not fsynced: it only names a live holder, and after a crash there is none (docs/performance.md).
+    writeFileAtomic(join(dir, LOCK_INFO_FILE), JSON.stringify(owner), undefined, false);
   } catch {
     // the info file only improves the "locked" message; the lock itself is held
   }

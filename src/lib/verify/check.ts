@@ -16,9 +16,11 @@ import { basename, dirname, join } from "node:path";
 import { AgeFormatError, readAgeStanzas } from "../../age/index.ts";
 import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
 import {
+  type ByteProgress,
   describeError,
   type Manifest,
   OperationError,
+  type ProgressFn,
   parseBackupId,
   parseManifest,
   storedPages,
@@ -82,10 +84,11 @@ function recordedProblems(m: Manifest, before: string[], found: string[], level:
  * map and every pack it references (pieces.ts). Returns the fresh manifest
  * (null if it no longer parses) and the problems found. With `keys`, the
  * manifest comes back with its meta block opened (WrongKeyError when they do not open it).
+ * `onProgress` hears the stored bytes hashed so far.
  */
 export async function checkStoredFile(
   b: StoredBackup,
-  opts: { hash?: boolean; keys?: DecryptionKeys } = {},
+  opts: { hash?: boolean; keys?: DecryptionKeys; onProgress?: ByteProgress } = {},
 ): Promise<VerifyOutcome & { manifest: Manifest | null }> {
   let m: Manifest;
   try {
@@ -99,13 +102,14 @@ export async function checkStoredFile(
   const problems = manifestContradictions(m);
   const pages = storedPages(m);
   if (pages) {
-    const pieces = await checkPagesPieces(dirname(b.dataPath), pages, opts.hash !== false);
+    const pieces = await checkPagesPieces(dirname(b.dataPath), pages, opts.hash !== false, opts.onProgress);
     problems.push(...pieces.problems);
     if (problems.length === 0 && pages.encryption)
       problems.push(...(await ageHeaderProblems(join(dirname(b.dataPath), pages.file), pages.encryption)));
     return { manifest: m, problems, badPacks: pieces.badPacks };
   }
-  const sums = opts.hash === false ? statRegularFile(b.dataPath) : await hashRegularFile(b.dataPath);
+  const sums =
+    opts.hash === false ? statRegularFile(b.dataPath) : await hashRegularFile(b.dataPath, undefined, opts.onProgress);
   if (typeof sums === "string") problems.push(sums);
   else if (sums.size !== m.stored.size)
     problems.push(`stored file is ${sums.size} bytes, manifest says ${m.stored.size} (truncated or replaced)`);
@@ -199,27 +203,33 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
 /**
  * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
  * not exist) and checks the stored and raw hashes and sizes against the
- * manifest. Returns the problems; the caller removes `dest`. Throws
+ * manifest (with `hashStored: false`, the raw ones only: restore's proof is the
+ * raw SHA-256, docs/restore.md). Returns the problems; the caller removes `dest`. Throws
  * WrongKeyError, before `dest` is created, when `keys` cannot open the file,
  * and OperationError (exit 1) when `dest` cannot be written: a full disk says
- * nothing about the backup, so it is no verdict on it.
+ * nothing about the backup, so it is no verdict on it. `onProgress` hears the
+ * raw bytes written so far, of the manifest's raw size.
  */
 export async function decompressChecked(
   b: StoredBackup,
   m: Manifest,
   dest: string,
   keys: DecryptionKeys = NO_KEYS,
+  onProgress?: ByteProgress,
+  { hashStored = true }: { hashStored?: boolean } = {},
 ): Promise<string[]> {
   let sums;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt);
+    const onRaw = onProgress && ((done: number) => onProgress(done, m.raw.size));
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, onRaw, hashStored);
   } catch (err) {
     if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
     return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];
   }
   const problems: string[] = [];
-  if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
+  if (hashStored && sums.storedSha256 !== m.stored.sha256)
+    problems.push("stored file changed while it was read (sha256 differs)");
   if (sums.rawSize !== m.raw.size)
     problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
   else if (sums.rawSha256 !== m.raw.sha256)
@@ -240,7 +250,7 @@ export function removeImage(path: string): void {
  * SHA-256s, raw SHA-256). Returns the problems (a pack at fault is added to
  * `badPacks`); `dest` exists only when there are none. Throws as
  * decompressChecked does: WrongKeyError for a key that does not open it,
- * OperationError when `dest` cannot be written.
+ * OperationError when `dest` cannot be written. `onProgress` as decompressChecked's.
  */
 export async function reassembleChecked(
   b: StoredBackup,
@@ -248,10 +258,11 @@ export async function reassembleChecked(
   dest: string,
   keys: DecryptionKeys = NO_KEYS,
   badPacks: string[] = [],
+  onProgress?: ByteProgress,
 ): Promise<string[]> {
   try {
     // As decompressChecked's, the image is not fsynced here: verify removes it, restore fsyncs it before its rename.
-    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest, { sync: false });
+    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest, { sync: false, onProgress });
     return [];
   } catch (err) {
     if (err instanceof PackKeyError) throw new WrongKeyError(err.message);
@@ -261,19 +272,31 @@ export async function reassembleChecked(
   }
 }
 
-/** Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key). */
+/**
+ * Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key).
+ * `onProgress` hears each pass over its bytes, labelled `<database>: verifying <id> (<pass>)`.
+ */
 export async function verifyBackup(
   b: StoredBackup,
   level: VerifyLevel,
   probes: string[],
   keys: DecryptionKeys = NO_KEYS,
+  onProgress?: ProgressFn,
 ): Promise<VerifyOutcome> {
-  const { manifest, problems, badPacks } = await checkStoredFile(b, level === "checksum" ? {} : { keys });
+  const pass = (what: string) => {
+    const label = `${b.manifest.database}: verifying ${b.manifest.id} (${what})`;
+    return onProgress && ((done: number, total: number) => onProgress(label, done, total));
+  };
+  const checksum = pass("checksum");
+  const opts = level === "checksum" ? { onProgress: checksum } : { keys, onProgress: checksum };
+  const { manifest, problems, badPacks } = await checkStoredFile(b, opts);
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
   if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
   const pages = storedPages(manifest) !== null;
   const extract = (dest: string) =>
-    pages ? reassembleChecked(b, manifest, dest, keys, badPacks) : decompressChecked(b, manifest, dest, keys);
+    pages
+      ? reassembleChecked(b, manifest, dest, keys, badPacks, pass("reassembling"))
+      : decompressChecked(b, manifest, dest, keys, pass("decompressing"));
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
   const before = problems.length;

@@ -2,7 +2,7 @@
 import { constants, lstatSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { CHUNK_BYTES } from "../codec/index.ts";
-import { describeError } from "../model/index.ts";
+import { type ByteProgress, describeError } from "../model/index.ts";
 
 /** How a stored file is named in problems ("data file", "pack pack-…"); `missing` replaces "cannot read" for ENOENT. */
 export interface FileLabel {
@@ -19,10 +19,11 @@ function openProblem(err: unknown, label: FileLabel): string {
   return `cannot read ${label.what}: ${describeError(err)}`;
 }
 
-/** SHA-256 and size of a regular file, or what keeps it from being one. */
+/** SHA-256 and size of a regular file, or what keeps it from being one; `onProgress` hears the bytes read. */
 export async function hashRegularFile(
   path: string,
   label: FileLabel = DATA_FILE,
+  onProgress?: ByteProgress,
 ): Promise<{ size: number; sha256: string } | string> {
   let fh;
   try {
@@ -31,7 +32,8 @@ export async function hashRegularFile(
     return openProblem(err, label);
   }
   try {
-    if (!(await fh.stat()).isFile()) return `${label.what} is not a regular file`;
+    const st = await fh.stat();
+    if (!st.isFile()) return `${label.what} is not a regular file`;
     const hasher = new Bun.CryptoHasher("sha256");
     const buf = Buffer.allocUnsafe(CHUNK_BYTES);
     let size = 0;
@@ -40,6 +42,7 @@ export async function hashRegularFile(
       if (bytesRead === 0) break;
       hasher.update(buf.subarray(0, bytesRead));
       size += bytesRead;
+      onProgress?.(size, st.size);
     }
     return { size, sha256: hasher.digest("hex") };
   } finally {

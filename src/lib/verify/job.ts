@@ -7,7 +7,7 @@
 import { type DecryptionKeys, requireDecryptionKeys } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { listFrom, withBackend } from "../destinations/index.ts";
-import { EXIT, type ExitCode, type Manifest, OutcomeError } from "../model/index.ts";
+import { EXIT, type ExitCode, type Manifest, OutcomeError, type ProgressFn } from "../model/index.ts";
 import { sendNotifications } from "../notify/index.ts";
 import { type FolderListing, type ListingProblem, listDatabases, type StoredBackup } from "../store/index.ts";
 import type { VerifyLevel } from "./check.ts";
@@ -32,6 +32,8 @@ export interface VerifyJobOptions {
   onSkipped?: (problem: ListingProblem) => void;
   /** No identity here for encrypted backups: only checksums are verified (called before the verifications). */
   onChecksumOnly?: () => void;
+  /** Each download and each pass over a backup's bytes, as they go (a terminal's progress line). */
+  onProgress?: ProgressFn;
 }
 
 export interface VerifyJobResult {
@@ -58,7 +60,7 @@ export async function runVerifyJob(config: ResolvedConfig, opts: VerifyJobOption
         const backups = choose(await listFrom(backend, dest, name), `at destination ${dest.name}`, opts);
         const level = levelFor(backups, opts);
         return {
-          results: await runVerifyFrom(config, backend, dest, backups, level, opts.keys),
+          results: await runVerifyFrom(config, backend, dest, backups, level, opts.keys, opts.onProgress),
           level,
           files: dataPaths(...backups),
           packs: [],
@@ -68,7 +70,7 @@ export async function runVerifyJob(config: ResolvedConfig, opts: VerifyJobOption
         const listings = (await listDatabases(config, name)).map((l) => withMissing(l));
         const backups = choose(listings, `under ${config.backupDir}`, opts);
         const level = levelFor(backups, opts);
-        const results = await runVerify(config, backups, level, undefined, opts.keys);
+        const results = await runVerify(config, backups, level, undefined, opts.keys, opts.onProgress);
         // --random also covers the folder's packs, a few per run (pack-sweep.ts); listings are re-read
         // so the records just written count and nothing rotated meanwhile is checked.
         const sweep =

@@ -6,7 +6,7 @@
  * Layout: docs/format.md.
  */
 import { join } from "node:path";
-import type { StoredPack, StoredPages } from "../model/index.ts";
+import type { ByteProgress, StoredPack, StoredPages } from "../model/index.ts";
 import { type FileLabel, hashRegularFile, statRegularFile } from "./files.ts";
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -41,19 +41,31 @@ export async function checkPack(folder: string, p: StoredPack, hash = true): Pro
   return comparePiece(await sumsOf(join(folder, p.name), label, hash), label.what, p);
 }
 
-/** Checks the map and packs of `pages`, stored in `folder`; `hash` false checks presence and sizes only. */
-export async function checkPagesPieces(folder: string, pages: StoredPages, hash: boolean): Promise<PiecesCheck> {
+/**
+ * Checks the map and packs of `pages`, stored in `folder`; `hash` false checks presence and sizes only.
+ * `onProgress` hears the recorded bytes of the packs checked so far, pack by pack.
+ */
+export async function checkPagesPieces(
+  folder: string,
+  pages: StoredPages,
+  hash: boolean,
+  onProgress?: ByteProgress,
+): Promise<PiecesCheck> {
   const problems: string[] = [];
   const badPacks: string[] = [];
   const mapLabel = { what: `map file ${pages.file}`, missing: `map file ${pages.file} is missing` };
   const mapProblem = comparePiece(await sumsOf(join(folder, pages.file), mapLabel, hash), mapLabel.what, pages);
   if (mapProblem) problems.push(mapProblem);
+  const total = pages.packs.reduce((n, p) => n + p.size, 0);
+  let done = 0;
   for (const p of pages.packs) {
     const problem = await checkPack(folder, p, hash);
     if (problem) {
       problems.push(problem);
       badPacks.push(p.name);
     }
+    done += p.size;
+    if (hash) onProgress?.(done, total);
   }
   return { problems, badPacks };
 }

@@ -19,7 +19,7 @@ import {
   writeFailure,
   wrongKeyError,
 } from "../codec/index.ts";
-import { describeError, type Manifest, type StoredPages, storedPages } from "../model/index.ts";
+import { type ByteProgress, describeError, type Manifest, type StoredPages, storedPages } from "../model/index.ts";
 import {
   decodeMap,
   openManifestMeta,
@@ -94,11 +94,14 @@ function pagesByEntry(runs: PageRun[]): { starts: Uint32Array; pages: Uint32Arra
 class PageWriter {
   private first = 0;
   private views: Uint8Array[] = [];
+  /** Bytes written so far (the image's size once every page is). */
+  private written = 0;
   constructor(
     private readonly fd: number,
     private readonly pageSize: number,
     private readonly writing: (step: () => void) => void,
     private readonly hash: OrderedImageHash,
+    private readonly onWritten?: (bytes: number) => void,
   ) {}
   put(page: number, bytes: Uint8Array): void {
     const next = this.first + this.views.length;
@@ -115,6 +118,8 @@ class PageWriter {
     const views = this.views;
     this.writing(() => writeViewsSync(this.fd, views, (this.first - 1) * this.pageSize));
     this.hash.wrote(this.first, views);
+    this.written += views.length * this.pageSize;
+    this.onWritten?.(this.written);
     this.views = [];
   }
 }
@@ -186,14 +191,15 @@ async function placePack(
  * what the backup recorded or the image's SHA-256 differs from the
  * manifest's; WrongKeyError / PackKeyError when `keys` cannot open them.
  * With `sync: false` the image is renamed into place without an fsync, for a
- * caller that removes it or fsyncs it itself before it counts.
+ * caller that removes it or fsyncs it itself before it counts. `onProgress`
+ * hears the bytes of the image written so far, of its raw size.
  */
 export async function reassemblePages(
   backup: StoredBackup,
   folderPath: string,
   keys: DecryptionKeys,
   targetPath: string,
-  { sync = true }: { sync?: boolean } = {},
+  { sync = true, onProgress }: { sync?: boolean; onProgress?: ByteProgress } = {},
 ): Promise<{ rawSize: number; rawSha256: string }> {
   // An encrypted backup's raw SHA-256 is in its meta block: opened with the id key here, else with `keys`.
   const m = await openManifestMeta(backup.manifest, keys, readLocalIdKey(folderPath)).catch((err: unknown) => {
@@ -221,7 +227,7 @@ export async function reassemblePages(
   try {
     writing(() => ftruncateSync(fd, m.raw.size));
     const hash = new OrderedImageHash(fd, map.pageSize, map.pageCount);
-    const out = new PageWriter(fd, map.pageSize, writing, hash);
+    const out = new PageWriter(fd, map.pageSize, writing, hash, (done) => onProgress?.(done, m.raw.size));
     for (const [p, runs] of runsByPack.entries()) {
       if (runs.length === 0) continue;
       await placePack(m, pages, folderPath, keys, p, runs, out);

@@ -1,7 +1,7 @@
 import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
 import type { ResolvedConfig, ResolvedDestination } from "../config/index.ts";
 import { withFetched } from "../destinations/index.ts";
-import { describeError, OperationError } from "../model/index.ts";
+import { describeError, OperationError, type ProgressFn } from "../model/index.ts";
 import type { Backend, ListedBackup } from "../store/index.ts";
 import { type VerifyLevel, verifyBackup } from "./check.ts";
 import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./run.ts";
@@ -10,6 +10,7 @@ import { attemptVerify, logVerification, probesFor, type VerifyResult } from "./
  * `verify --from`: downloads each backup and runs the same checks as a local
  * verify. The outcome goes to the op log (with the destination); remote
  * manifests are never rewritten, so a destination only ever receives whole backups.
+ * `onProgress` hears each download and each pass of the checks.
  */
 export async function runVerifyFrom(
   config: ResolvedConfig,
@@ -18,6 +19,7 @@ export async function runVerifyFrom(
   backups: ListedBackup[],
   level: VerifyLevel,
   keys: DecryptionKeys = NO_KEYS,
+  onProgress?: ProgressFn,
 ): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
@@ -25,7 +27,11 @@ export async function runVerifyFrom(
     const result = await attemptVerify(
       b,
       level,
-      () => withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys)),
+      () =>
+        withFetched(config, backend, b, (local) => verifyBackup(local, level, probes, keys, onProgress), {
+          onProgress,
+          destination: dest.name,
+        }),
       // A wrong key or a full local disk says nothing about the copy; neither does a failed download.
       (err) =>
         err instanceof WrongKeyError || err instanceof OperationError

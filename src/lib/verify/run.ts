@@ -11,6 +11,7 @@ import {
   describeError,
   LockedError,
   type Manifest,
+  type ProgressFn,
   parseManifest,
   serializeManifest,
   storedPages,
@@ -159,7 +160,8 @@ function dataFileGone(b: StoredBackup): boolean {
  * Verifies each backup in turn, records each outcome in its manifest and the
  * operation log, and returns one result per backup. Only a lock timeout, or a
  * temporary copy that cannot be written (a full disk), throws. A backup the
- * keys cannot decrypt gets `error` and no recorded outcome.
+ * keys cannot decrypt gets `error` and no recorded outcome. `onProgress`
+ * hears each pass over a backup's bytes (verifyBackup).
  */
 export async function runVerify(
   config: ResolvedConfig,
@@ -167,6 +169,7 @@ export async function runVerify(
   level: VerifyLevel,
   now = () => new Date(),
   keys: DecryptionKeys = NO_KEYS,
+  onProgress?: ProgressFn,
 ): Promise<VerifyResult[]> {
   const results: VerifyResult[] = [];
   for (const b of backups) {
@@ -175,7 +178,7 @@ export async function runVerify(
     const check = () =>
       dataFileGone(b)
         ? Promise.resolve({ problems: [missingDataProblem(b.manifest)] })
-        : verifyBackup(b, level, probes, keys);
+        : verifyBackup(b, level, probes, keys, onProgress);
     const result = await attemptVerify(b, level, check, (err) => (err instanceof WrongKeyError ? err.message : null));
     // A wrong key says nothing about the backup: nothing goes into its history.
     const recorded = result.error
