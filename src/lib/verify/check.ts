@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { AgeFormatError, readAgeStanzas } from "../../age/index.ts";
-import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
+import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
 import {
   describeError,
   type Manifest,
@@ -28,7 +28,9 @@ import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index
 import { readManifestText, type StoredBackup } from "../store/index.ts";
 import { pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
 import { ReassemblyError } from "./damaged.ts";
+import { decompressBeside } from "./decompress.ts";
 import { hashRegularFile, statRegularFile } from "./files.ts";
+import { checkWhileHashing, FileHasher, HASH_BESIDE_MIN_BYTES } from "./hash-beside.ts";
 import { checkPagesPieces } from "./pieces.ts";
 import { reassemblePages } from "./reassemble.ts";
 import { VERIFY_SCRATCH_PREFIX } from "./scratch.ts";
@@ -196,39 +198,6 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
   return problems;
 }
 
-/**
- * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
- * not exist) and checks the stored and raw hashes and sizes against the
- * manifest. Returns the problems; the caller removes `dest`. Throws
- * WrongKeyError, before `dest` is created, when `keys` cannot open the file,
- * and OperationError (exit 1) when `dest` cannot be written: a full disk says
- * nothing about the backup, so it is no verdict on it.
- */
-export async function decompressChecked(
-  b: StoredBackup,
-  m: Manifest,
-  dest: string,
-  keys: DecryptionKeys = NO_KEYS,
-): Promise<string[]> {
-  let sums;
-  try {
-    const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt);
-  } catch (err) {
-    if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
-    return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];
-  }
-  const problems: string[] = [];
-  if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
-  if (sums.rawSize !== m.raw.size)
-    problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
-  else if (sums.rawSha256 !== m.raw.sha256)
-    problems.push(
-      `decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256 ?? "")}…`,
-    );
-  return problems;
-}
-
 /** Removes a temporary image and any sidecar SQLite may have created beside it. */
 export function removeImage(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) removeQuietly(path + suffix);
@@ -261,19 +230,34 @@ export async function reassembleChecked(
   }
 }
 
-/** Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key). */
+/**
+ * Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key).
+ * A data file is hashed once, while it is decompressed (hashed again on its own only when that fails, so the
+ * problem is the checksum's), and a large image's SHA-256 is taken beside its SQLite check (hash-beside.ts).
+ */
 export async function verifyBackup(
   b: StoredBackup,
   level: VerifyLevel,
   probes: string[],
   keys: DecryptionKeys = NO_KEYS,
 ): Promise<VerifyOutcome> {
-  const { manifest, problems, badPacks } = await checkStoredFile(b, level === "checksum" ? {} : { keys });
+  const pages = storedPages(b.manifest) !== null;
+  const deferred = level !== "checksum" && !pages;
+  const { manifest, problems, badPacks } = await checkStoredFile(
+    b,
+    level === "checksum" ? {} : { keys, hash: !deferred },
+  );
   // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
   if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
-  const pages = storedPages(manifest) !== null;
-  const extract = (dest: string) =>
-    pages ? reassembleChecked(b, manifest, dest, keys, badPacks) : decompressChecked(b, manifest, dest, keys);
+  // A large data file is hashed on a worker, beside its decompression and then beside its check (hash-beside.ts).
+  const hasher = !pages && manifest.raw.size >= HASH_BESIDE_MIN_BYTES ? new FileHasher() : null;
+  let rawHashed = true;
+  const extract = async (dest: string) => {
+    if (pages) return reassembleChecked(b, manifest, dest, keys, badPacks);
+    const r = await decompressBeside(b, manifest, dest, keys, hasher);
+    rawHashed = r.rawHashed;
+    return r.problems;
+  };
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
   const before = problems.length;
@@ -290,12 +274,20 @@ export async function verifyBackup(
       temp = join(scratch, basename(temp));
       found = await extract(temp);
     }
+    if (deferred && found.length > 0) {
+      // The checksum stage, done now: when it fails, it is the answer (as when it ran first).
+      const hashed = await checkStoredFile(b, { keys });
+      if (hashed.problems.length > 0) return { problems: hashed.problems };
+    }
     problems.push(...found);
     pausePoint("verify:decompressed");
     // A pages image exists only once it matched its raw SHA-256; a file backup's, once it decompressed.
     const image = pages ? found.length === 0 : !found.some((p) => /^(decrypting and )?decompressing failed/.test(p));
-    if (image) problems.push(...inspectImage(temp, manifest, level, probes));
+    const inspect = () => inspectImage(temp, manifest, level, probes);
+    if (image)
+      problems.push(...(rawHashed || !hasher ? inspect() : await checkWhileHashing(temp, manifest, hasher, inspect)));
   } finally {
+    hasher?.close();
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }

@@ -4,7 +4,6 @@
  */
 export {
   checkStoredFile,
-  decompressChecked,
   inspectImage,
   reassembleChecked,
   removeImage,
@@ -13,6 +12,7 @@ export {
   type VerifyOutcome,
 } from "./check.ts";
 export { BackupDamagedError, ReassemblyError } from "./damaged.ts";
+export { decompressChecked } from "./decompress.ts";
 export { runVerifyJob, type VerifyJobOptions, type VerifyJobResult, verifyJobFailure } from "./job.ts";
 export { verifyNotification } from "./notification.ts";
 export { reassemblePages } from "./reassemble.ts";
