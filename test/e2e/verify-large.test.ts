@@ -1,13 +1,15 @@
 /**
- * `verify` of a data file past HASH_BESIDE_MIN_BYTES (64 MiB raw), where the
- * stored file is hashed on a worker while it is decompressed and the image
- * while SQLite checks it (src/lib/verify/hash-beside.ts): every check still
+ * `verify` of a backup past HASH_BESIDE_MIN_BYTES (64 MiB raw), where the
+ * stored file is hashed on a worker while it is decompressed, or a pages
+ * backup's packs only as they are read, and the image is hashed while SQLite
+ * checks it (src/lib/verify/hash-beside.ts): every check still
  * answers, through the compiled binary. The database holds an index whose
  * entries do not match its table: quick_check (the backup's check) passes it,
  * only integrity_check finds it.
  */
 import { describe, expect, it } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import {
   backupNow,
   editManifest,
@@ -28,9 +30,12 @@ const run = (path: string, ...sqls: string[]) =>
 let p: Project;
 let b: ListedBackup;
 
-/** A project whose app.db is over 72 MiB (random, incompressible blobs: quick to make and to compress) with the bad index; backed up once. */
-async function largeProject(): Promise<void> {
-  p = makeProject({ incremental: false });
+/**
+ * A project whose app.db is over 72 MiB (random, incompressible blobs: quick to make and to compress) with the
+ * bad index; backed up once, as a data file or (`incremental`) a pages backup.
+ */
+async function largeProject(incremental = false): Promise<void> {
+  p = makeProject({ incremental });
   run(
     p.db,
     "CREATE TABLE big (b BLOB)",
@@ -53,7 +58,11 @@ async function largeProject(): Promise<void> {
 
 const verifyJson = async (level: string) => {
   const r = await runCli(["verify", b.id, "--level", level, "--json"], { cwd: p.dir });
-  return { code: r.code, result: JSON.parse(r.stdout)[0] as { ok: boolean; problems: string[] }, stderr: r.stderr };
+  return {
+    code: r.code,
+    result: JSON.parse(r.stdout)[0] as { ok: boolean; problems: string[]; badPacks?: string[] },
+    stderr: r.stderr,
+  };
 };
 
 describe("sqlbak verify of a large data file", () => {
@@ -94,5 +103,49 @@ describe("sqlbak verify of a large data file", () => {
         /^stored file sha256 \w{12}… does not match the manifest's \w{12}… \(damaged or changed\)$/,
       ),
     ]);
+  }, 60_000);
+});
+
+describe("sqlbak verify of a large pages backup", () => {
+  it("passes quick and fails full with integrity_check's finding, the hashes agreeing", async () => {
+    await largeProject(true);
+    expect((await verifyJson("quick")).result).toMatchObject({ ok: true, problems: [] });
+    const full = await verifyJson("full");
+    expect(full.code).toBe(3);
+    expect(full.result.problems).toEqual([expect.stringMatching(/^integrity_check: .*index t_a/)]);
+    expect(full.result.badPacks).toEqual([]);
+  }, 60_000);
+
+  it("refuses an image whose SHA-256 is not the recorded one, as reassembly does, without checking it further", async () => {
+    await largeProject(true);
+    let raw = "";
+    editManifest(b.manifest, (m) => {
+      raw = m.raw.sha256;
+      m.raw.sha256 = "0".repeat(64);
+    });
+    const full = await verifyJson("full");
+    expect(full.code).toBe(3);
+    expect(full.result.problems).toEqual([
+      `the reassembled image's SHA-256 ${raw} is not the recorded ${"0".repeat(64)}`,
+    ]);
+  }, 60_000);
+
+  it("names every damaged pack by its checksum, as when the packs are hashed before reassembly", async () => {
+    await largeProject(true);
+    // Reassembly stops at the first bad pack it reads; the checksum stage goes on and names each one.
+    const packs = readdirSync(p.folder)
+      .filter((n) => n.startsWith("pack-") && n.endsWith(".zst"))
+      .sort()
+      .slice(0, 2);
+    expect(packs).toHaveLength(2);
+    for (const pack of packs) flipByte(join(p.folder, pack), 5000);
+    const full = await verifyJson("full");
+    expect(full.code).toBe(3);
+    expect(full.result.problems).toEqual(
+      packs.map((pack) =>
+        expect.stringMatching(new RegExp(`^pack ${pack} sha256 \\w{12}… does not match the manifest's \\w{12}…`)),
+      ),
+    );
+    expect(full.result.badPacks).toEqual(packs);
   }, 60_000);
 });

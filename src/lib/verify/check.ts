@@ -23,16 +23,16 @@ import {
   parseManifest,
   storedPages,
 } from "../model/index.ts";
-import { openManifestMeta, PackKeyError, readLocalIdKey } from "../pages/index.ts";
+import { openManifestMeta, readLocalIdKey } from "../pages/index.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 import { readManifestText, type StoredBackup } from "../store/index.ts";
 import { pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
-import { ReassemblyError } from "./damaged.ts";
 import { decompressBeside } from "./decompress.ts";
+import { checkUnreadPacks, reassembleBeside } from "./extract-pages.ts";
 import { hashRegularFile, statRegularFile } from "./files.ts";
-import { checkWhileHashing, FileHasher, HASH_BESIDE_MIN_BYTES } from "./hash-beside.ts";
+import { checkWhileHashing, FileHasher, type FileSums, HASH_BESIDE_MIN_BYTES } from "./hash-beside.ts";
 import { checkPagesPieces } from "./pieces.ts";
-import { reassemblePages } from "./reassemble.ts";
+import { reassembledShaProblem } from "./reassemble.ts";
 import { VERIFY_SCRATCH_PREFIX } from "./scratch.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
@@ -204,36 +204,10 @@ export function removeImage(path: string): void {
 }
 
 /**
- * Reassembles pages backup `b` (manifest `m`) at `dest` (must not exist) from
- * its map and packs, which reassemblePages checks against the manifest (pack
- * SHA-256s, raw SHA-256). Returns the problems (a pack at fault is added to
- * `badPacks`); `dest` exists only when there are none. Throws as
- * decompressChecked does: WrongKeyError for a key that does not open it,
- * OperationError when `dest` cannot be written.
- */
-export async function reassembleChecked(
-  b: StoredBackup,
-  m: Manifest,
-  dest: string,
-  keys: DecryptionKeys = NO_KEYS,
-  badPacks: string[] = [],
-): Promise<string[]> {
-  try {
-    // As decompressChecked's, the image is not fsynced here: verify removes it, restore fsyncs it before its rename.
-    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest, { sync: false });
-    return [];
-  } catch (err) {
-    if (err instanceof PackKeyError) throw new WrongKeyError(err.message);
-    if (!(err instanceof ReassemblyError)) throw err;
-    if (err.pack !== null && !badPacks.includes(err.pack)) badPacks.push(err.pack);
-    return err.problems;
-  }
-}
-
-/**
  * Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key).
- * A data file is hashed once, while it is decompressed (hashed again on its own only when that fails, so the
- * problem is the checksum's), and a large image's SHA-256 is taken beside its SQLite check (hash-beside.ts).
+ * Stored bytes are hashed once, while they are decompressed (hashed again on their own only when something
+ * fails, so the problem reported is the checksum stage's, as when it ran first), and a large image's SHA-256
+ * is taken on a worker beside its SQLite check (hash-beside.ts).
  */
 export async function verifyBackup(
   b: StoredBackup,
@@ -241,26 +215,29 @@ export async function verifyBackup(
   probes: string[],
   keys: DecryptionKeys = NO_KEYS,
 ): Promise<VerifyOutcome> {
-  const pages = storedPages(b.manifest) !== null;
-  const deferred = level !== "checksum" && !pages;
-  const { manifest, problems, badPacks } = await checkStoredFile(
-    b,
-    level === "checksum" ? {} : { keys, hash: !deferred },
-  );
-  // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
+  const { manifest, problems, badPacks } = await checkStoredFile(b, level === "checksum" ? {} : { keys, hash: false });
   if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
-  // A large data file is hashed on a worker, beside its decompression and then beside its check (hash-beside.ts).
-  const hasher = !pages && manifest.raw.size >= HASH_BESIDE_MIN_BYTES ? new FileHasher() : null;
+  const pages = storedPages(manifest);
+  const hasher = manifest.raw.size >= HASH_BESIDE_MIN_BYTES ? new FileHasher() : null;
   let rawHashed = true;
+  let packsRead: number[] = [];
   const extract = async (dest: string) => {
-    if (pages) return reassembleChecked(b, manifest, dest, keys, badPacks);
+    if (pages) {
+      const r = await reassembleBeside(b, manifest, dest, keys, badPacks ?? [], hasher === null);
+      [rawHashed, packsRead] = [r.rawHashed, r.packsRead];
+      return r.problems;
+    }
     const r = await decompressBeside(b, manifest, dest, keys, hasher);
     rawHashed = r.rawHashed;
     return r.problems;
   };
+  // The checksum stage, run after the fact: when it fails, it is the answer (the first failing stage).
+  const checksumStage = async (): Promise<VerifyOutcome | null> => {
+    const hashed = await checkStoredFile(b, { keys });
+    return hashed.problems.length > 0 ? { problems: hashed.problems, badPacks: hashed.badPacks } : null;
+  };
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
-  const before = problems.length;
   try {
     let found: string[];
     try {
@@ -274,25 +251,49 @@ export async function verifyBackup(
       temp = join(scratch, basename(temp));
       found = await extract(temp);
     }
-    if (deferred && found.length > 0) {
-      // The checksum stage, done now: when it fails, it is the answer (as when it ran first).
-      const hashed = await checkStoredFile(b, { keys });
-      if (hashed.problems.length > 0) return { problems: hashed.problems };
+    if (found.length > 0) {
+      const failed = await checksumStage();
+      if (failed) return failed;
+    } else if (pages) {
+      // Reassembly read (and checked) the packs the map references; any other listed pack is checked here.
+      const unread = pages.packs.filter((_, i) => !packsRead.includes(i));
+      const unreadProblems = await checkUnreadPacks(dirname(b.dataPath), unread);
+      if (unreadProblems.problems.length > 0) return unreadProblems;
     }
     problems.push(...found);
     pausePoint("verify:decompressed");
-    // A pages image exists only once it matched its raw SHA-256; a file backup's, once it decompressed.
+    // A pages image exists only once it was fully written; a file backup's, once it decompressed.
     const image = pages ? found.length === 0 : !found.some((p) => /^(decrypting and )?decompressing failed/.test(p));
     const inspect = () => inspectImage(temp, manifest, level, probes);
-    if (image)
-      problems.push(...(rawHashed || !hasher ? inspect() : await checkWhileHashing(temp, manifest, hasher, inspect)));
+    if (image && (rawHashed || !hasher)) problems.push(...inspect());
+    else if (image && hasher) {
+      const beside = await checkWhileHashing(temp, hasher, inspect);
+      const mismatch = rawProblem(manifest, beside.sums, pages !== null);
+      // A pages image that is not the recorded one is not checked further (reassembly refuses it); the checksum
+      // stage still comes first.
+      if (mismatch && pages) {
+        const failed = await checksumStage();
+        if (failed) return failed;
+        return { problems: [mismatch], badPacks };
+      }
+      problems.push(...(mismatch ? [mismatch] : []), ...beside.problems);
+    }
   } finally {
     hasher?.close();
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  const recorded = recordedProblems(manifest, problems.slice(0, before), problems.slice(before), level);
+  const recorded = recordedProblems(manifest, [], problems, level);
   return { problems, badPacks, ...(recorded ? { recorded } : {}) };
+}
+
+/** An image's size and SHA-256 against the manifest: the problem, in the words of its format's check, or null. */
+function rawProblem(m: Manifest, sums: FileSums, pages: boolean): string | null {
+  if (pages) return sums.sha256 === m.raw.sha256 ? null : reassembledShaProblem(sums.sha256, m);
+  if (sums.size !== m.raw.size) return `decompressed image is ${sums.size} bytes, manifest says ${m.raw.size}`;
+  if (sums.sha256 !== m.raw.sha256)
+    return `decompressed image sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.raw.sha256 ?? "")}…`;
+  return null;
 }
 
 /** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */

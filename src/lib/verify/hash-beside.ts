@@ -8,7 +8,7 @@
  * hashes are still compared with the manifest, and the check runs in full.
  * Measured in docs/performance.md.
  */
-import { type Manifest, OperationError } from "../model/index.ts";
+import { OperationError } from "../model/index.ts";
 import type { HashMessage } from "./hash-worker.ts";
 
 /**
@@ -65,23 +65,15 @@ export class FileHasher {
 
 /**
  * Runs `check` (synchronous: SQLite's checks of `path`) while `hasher` hashes
- * `path`; returns the problems: the image's size and SHA-256 against the
- * manifest's first, then the check's (both, as when the hash came first).
+ * `path`; returns the image's size and SHA-256 and what the check found. The
+ * caller compares the sums with the manifest.
  */
 export async function checkWhileHashing(
   path: string,
-  m: Manifest,
   hasher: FileHasher,
   check: () => string[],
-): Promise<string[]> {
+): Promise<{ sums: FileSums; problems: string[] }> {
   const hashed = hasher.hash(path);
   const problems = check();
-  const { size, sha256 } = await hashed;
-  if (size !== m.raw.size) return [`decompressed image is ${size} bytes, manifest says ${m.raw.size}`, ...problems];
-  if (sha256 !== m.raw.sha256)
-    return [
-      `decompressed image sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${(m.raw.sha256 ?? "").slice(0, 12)}…`,
-      ...problems,
-    ];
-  return problems;
+  return { sums: await hashed, problems };
 }

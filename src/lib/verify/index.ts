@@ -5,7 +5,6 @@
 export {
   checkStoredFile,
   inspectImage,
-  reassembleChecked,
   removeImage,
   VERIFY_LEVELS,
   type VerifyLevel,
@@ -13,6 +12,7 @@ export {
 } from "./check.ts";
 export { BackupDamagedError, ReassemblyError } from "./damaged.ts";
 export { decompressChecked } from "./decompress.ts";
+export { reassembleChecked } from "./extract-pages.ts";
 export { runVerifyJob, type VerifyJobOptions, type VerifyJobResult, verifyJobFailure } from "./job.ts";
 export { verifyNotification } from "./notification.ts";
 export { reassemblePages } from "./reassemble.ts";
