@@ -66,31 +66,22 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
   return pos <= end ? pos - off : null;
 }
 
-/** What decompression found; a SHA-256 is null where the caller asked to hash that side itself. */
-export type DecompressResult = Omit<CompressResult, "rawSha256" | "storedSha256"> & {
-  rawSha256: string | null;
-  storedSha256: string | null;
-};
-
-/** Which sides decompression hashes (both unless told otherwise). */
-export interface HashSides {
-  hashRaw?: boolean;
-  hashStored?: boolean;
-}
+/** What decompression found; `rawSha256` is null when the caller asked to hash the output itself. */
+export type DecompressResult = Omit<CompressResult, "rawSha256"> & { rawSha256: string | null };
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
- * several frames at once, hashing the stored input and the raw output (each
- * unless `sides` says false). No fsync: a caller that keeps the file syncs it.
+ * several frames at once, hashing the stored input and (unless `hashRaw` is
+ * false) the raw output. No fsync: a caller that keeps the file syncs it.
  * Throws FrameLayoutError when the file is laid out otherwise.
  */
 export async function decompressFrames(
   srcPath: string,
   destPath: string,
-  { hashRaw = true, hashStored = true }: HashSides = {},
+  { hashRaw = true }: { hashRaw?: boolean } = {},
 ): Promise<DecompressResult> {
   const rawHash = hashRaw ? new Bun.CryptoHasher("sha256") : null;
-  const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
+  const storedHash = new Bun.CryptoHasher("sha256");
   let storedSize = 0;
   let rawSize = 0;
   const src = await open(srcPath, "r");
@@ -122,7 +113,7 @@ export async function decompressFrames(
       // biome-ignore lint/suspicious/noAssignInExpressions: walk the frames that are complete in buf
       for (let len; (len = frameLength(buf, off, filled)) !== null; off += len) {
         const frame = buf.slice(off, off + len); // a copy: buf is refilled while the frame decompresses
-        storedHash?.update(frame);
+        storedHash.update(frame);
         storedSize += len;
         const out = Bun.zstdDecompress(frame);
         // a damaged frame rejects while an earlier one is awaited: handled in order, not "unhandled"
@@ -146,8 +137,7 @@ export async function decompressFrames(
     await dest.close();
     await src.close();
   }
-  const hex = (h: Bun.CryptoHasher | null) => h?.digest("hex") ?? null;
-  return { rawSize, rawSha256: hex(rawHash), storedSize, storedSha256: hex(storedHash) };
+  return { rawSize, rawSha256: rawHash?.digest("hex") ?? null, storedSize, storedSha256: storedHash.digest("hex") };
 }
 
 /**
@@ -155,16 +145,16 @@ export async function decompressFrames(
  * sides, without fsync (verify deletes the copy; restore syncs it after its
  * integrity_check, during which the kernel writes it back in the background):
  * zstd files of independent frames on every core, anything else (gzip, none,
- * encrypted, a zstd file laid out otherwise) as one stream. `sides` lets the
- * frames path leave a side's SHA-256 to the caller (null); the stream path
- * always hashes both.
+ * encrypted, a zstd file laid out otherwise) as one stream. `hashRaw: false`
+ * lets the frames path leave the raw SHA-256 to the caller (null); the stream
+ * path always hashes it.
  */
 export async function decompressStored(
   srcPath: string,
   destPath: string,
   codec: Compression,
   decrypt?: () => Transform,
-  sides: HashSides = {},
+  sides: { hashRaw?: boolean } = {},
 ): Promise<DecompressResult> {
   if (codec === "zstd" && !decrypt) {
     try {

@@ -227,7 +227,7 @@ export async function verifyBackup(
       [rawHashed, packsRead] = [r.rawHashed, r.packsRead];
       return r.problems;
     }
-    const r = await decompressBeside(b, manifest, dest, keys, hasher);
+    const r = await decompressBeside(b, manifest, dest, keys, hasher === null);
     rawHashed = r.rawHashed;
     return r.problems;
   };

@@ -1,14 +1,12 @@
 /**
  * Decompressing a data file for its checks: decrypted when encrypted, the
- * stored and raw SHA-256 and sizes compared with the manifest. With a
- * FileHasher (large images, hash-beside.ts), the stored file is hashed on its
- * worker while this thread decompresses, and the raw image is left for the
- * caller to hash beside its SQLite check.
+ * stored and raw SHA-256 and sizes compared with the manifest; or, for a
+ * large image (hash-beside.ts), the raw SHA-256 left for the caller to take
+ * beside its SQLite check.
  */
 import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
 import { describeError, type Manifest, OperationError } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
-import type { FileHasher } from "./hash-beside.ts";
 
 const short = (sha: string) => sha.slice(0, 12);
 
@@ -26,42 +24,33 @@ export async function decompressChecked(
   dest: string,
   keys: DecryptionKeys = NO_KEYS,
 ): Promise<string[]> {
-  return (await decompressBeside(b, m, dest, keys, null)).problems;
+  return (await decompressBeside(b, m, dest, keys, true)).problems;
 }
 
 /**
- * decompressChecked, with the hashing shared with `hasher` where the file's
- * frames are decompressed in parallel (zstd, not encrypted): `rawHashed` then
- * says whether the image's SHA-256 was compared here (its size always is); when
- * false the caller hashes the image (checkWhileHashing).
+ * decompressChecked; with `hashRaw` false, where the file's frames are
+ * decompressed in parallel (zstd, not encrypted), the image is not hashed here:
+ * `rawHashed` then says whether its SHA-256 was compared (its size always is);
+ * when false the caller hashes the image (checkWhileHashing).
  */
 export async function decompressBeside(
   b: StoredBackup,
   m: Manifest,
   dest: string,
   keys: DecryptionKeys,
-  hasher: FileHasher | null,
+  hashRaw: boolean,
 ): Promise<{ problems: string[]; rawHashed: boolean }> {
-  const beside = hasher !== null && m.stored.compression === "zstd" && !m.stored.encryption;
-  const stored = beside ? hasher.hash(b.dataPath) : null;
   let sums;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, {
-      hashRaw: !beside,
-      hashStored: !beside,
-    });
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, { hashRaw });
   } catch (err) {
-    await stored?.catch(() => {});
     if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
     const problem = `${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`;
     return { problems: [problem], rawHashed: true };
   }
-  // The stream path (a zstd file laid out otherwise) hashed both sides itself.
-  const storedSha256 = sums.storedSha256 ?? (await stored!).sha256;
-  if (sums.storedSha256 !== null) await stored?.catch(() => {});
   const problems: string[] = [];
-  if (storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
+  if (sums.storedSha256 !== m.stored.sha256) problems.push("stored file changed while it was read (sha256 differs)");
   if (sums.rawSize !== m.raw.size)
     problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
   else if (sums.rawSha256 !== null && sums.rawSha256 !== m.raw.sha256)

@@ -1,11 +1,10 @@
 /**
- * The SHA-256 of a verified backup's files, taken beside the work that reads
- * them instead of before or after it: a worker (hash-worker.ts) hashes the
- * stored file while the main thread decompresses it, then reads the
- * decompressed image back from the page cache and hashes it while the main
- * thread runs quick_check / integrity_check on it. On two cores each pair
- * then takes about as long as its slower half. Nothing is dropped: both
- * hashes are still compared with the manifest, and the check runs in full.
+ * A large image's SHA-256, taken beside the SQLite check instead of before
+ * it: a worker (hash-worker.ts) reads the decompressed or reassembled image
+ * back from the page cache and hashes it while the main thread runs
+ * quick_check / integrity_check on the same file. On two cores the two then
+ * take about as long as the slower of them (the check). Nothing is dropped:
+ * the hash is still compared with the manifest's, and the check runs in full.
  * Measured in docs/performance.md.
  */
 import { OperationError } from "../model/index.ts";

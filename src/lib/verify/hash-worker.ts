@@ -1,8 +1,7 @@
 /**
- * Worker thread of verify: the SHA-256 and size of a file (a stored file
- * while the main thread decompresses it, a decompressed image while SQLite
- * checks it: hash-beside.ts), read from the start in 4 MiB pieces into one
- * reused buffer. Requests are answered in order.
+ * Worker thread of verify: the SHA-256 and size of a file (a decompressed or
+ * reassembled image, while SQLite checks it: hash-beside.ts), read from the
+ * start in 4 MiB pieces into one reused buffer. Requests are answered in order.
  *   main → {path}  ← {type:"digest", size, sha256} or {type:"error", message}
  * Listed as an entry point of the compiled binary (package.json build).
  */
