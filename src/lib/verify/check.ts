@@ -218,7 +218,10 @@ export async function verifyBackup(
   const { manifest, problems, badPacks } = await checkStoredFile(b, level === "checksum" ? {} : { keys, hash: false });
   if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
   const pages = storedPages(manifest);
-  const hasher = manifest.raw.size >= HASH_BESIDE_MIN_BYTES ? new FileHasher() : null;
+  // Only where the image can be left unhashed: a pages backup, or a data file of plain zstd frames (an encrypted or
+  // gzip one is decompressed as one stream, which hashes the image itself).
+  const unhashed = pages !== null || (manifest.stored.compression === "zstd" && !manifest.stored.encryption);
+  const hasher = unhashed && manifest.raw.size >= HASH_BESIDE_MIN_BYTES ? new FileHasher() : null;
   let rawHashed = true;
   let packsRead: number[] = [];
   const extract = async (dest: string) => {
