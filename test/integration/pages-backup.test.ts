@@ -74,7 +74,7 @@ async function restoredSha(s: Setup, b: StoredBackup, keys = NO_KEYS): Promise<s
   expect(out.rawSha256).toBe(recorded!);
   expect(sha256(target)).toBe(recorded!);
   expect(integrityCheck(target)).toBe("ok");
-  return out.rawSha256;
+  return out.rawSha256!;
 }
 
 describe("writePagesBackup → reassemblePages", () => {

@@ -66,20 +66,30 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
   return pos <= end ? pos - off : null;
 }
 
+/** What decompression found; `rawSha256` is null when the caller asked to hash the output itself. */
+export type DecompressResult = Omit<CompressResult, "rawSha256"> & { rawSha256: string | null };
+
+/** What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped. */
+export interface DecompressSides {
+  onRaw?: (rawBytesDone: number) => void;
+  hashRaw?: boolean;
+  hashStored?: boolean;
+}
+
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
- * several frames at once, hashing the raw output and (unless `hashStored` is
- * false: storedSha256 is then "") the stored input. No
- * fsync: a caller that keeps the file syncs it. Throws FrameLayoutError when
- * the file is laid out otherwise. `onRaw` hears the raw bytes written so far.
+ * several frames at once, hashing the raw output (unless `hashRaw` is false:
+ * rawSha256 is then null) and the stored input (unless `hashStored` is false:
+ * storedSha256 is then ""). No fsync: a caller that keeps the file syncs it.
+ * Throws FrameLayoutError when the file is laid out otherwise. `onRaw` hears
+ * the raw bytes written so far.
  */
 export async function decompressFrames(
   srcPath: string,
   destPath: string,
-  onRaw?: (rawBytesDone: number) => void,
-  hashStored = true,
-): Promise<CompressResult> {
-  const rawHash = new Bun.CryptoHasher("sha256");
+  { onRaw, hashRaw = true, hashStored = true }: DecompressSides = {},
+): Promise<DecompressResult> {
+  const rawHash = hashRaw ? new Bun.CryptoHasher("sha256") : null;
   const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
   let storedSize = 0;
   let rawSize = 0;
@@ -92,7 +102,7 @@ export async function decompressFrames(
   let frames = 0;
   const writeNext = async () => {
     const out = await inFlight.shift()!;
-    rawHash.update(out);
+    rawHash?.update(out);
     try {
       writeAllSync(dest.fd, out, rawSize);
     } catch (err) {
@@ -137,7 +147,12 @@ export async function decompressFrames(
     await dest.close();
     await src.close();
   }
-  return { rawSize, rawSha256: rawHash.digest("hex"), storedSize, storedSha256: storedHash?.digest("hex") ?? "" };
+  return {
+    rawSize,
+    rawSha256: rawHash?.digest("hex") ?? null,
+    storedSize,
+    storedSha256: storedHash?.digest("hex") ?? "",
+  };
 }
 
 /**
@@ -147,23 +162,24 @@ export async function decompressFrames(
  * deletes the copy; restore syncs it before its rename):
  * zstd files of independent frames on every core, anything else (gzip, none,
  * encrypted, a zstd file laid out otherwise) as one stream. `onRaw` hears
- * the raw bytes written so far (from 0 again if the frame path gives up).
+ * the raw bytes written so far (from 0 again if the frame path gives up);
+ * `hashRaw: false` lets the frames path leave the raw SHA-256 to the caller
+ * (null); the stream path always hashes it.
  */
 export async function decompressStored(
   srcPath: string,
   destPath: string,
   codec: Compression,
   decrypt?: () => Transform,
-  onRaw?: (rawBytesDone: number) => void,
-  hashStored = true,
-): Promise<CompressResult> {
+  sides: DecompressSides = {},
+): Promise<DecompressResult> {
   if (codec === "zstd" && !decrypt) {
     try {
-      return await decompressFrames(srcPath, destPath, onRaw, hashStored);
+      return await decompressFrames(srcPath, destPath, sides);
     } catch (err) {
       if (!(err instanceof FrameLayoutError)) throw err;
       removeQuietly(destPath);
     }
   }
-  return decompressFile(srcPath, destPath, codec, decrypt, onRaw, hashStored);
+  return decompressFile(srcPath, destPath, codec, decrypt, sides.onRaw, sides.hashStored);
 }

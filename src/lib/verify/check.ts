@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { AgeFormatError, readAgeStanzas } from "../../age/index.ts";
-import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
+import { type DecryptionKeys, NO_KEYS, WrongKeyError } from "../codec/index.ts";
 import {
   type ByteProgress,
   describeError,
@@ -25,14 +25,16 @@ import {
   parseManifest,
   storedPages,
 } from "../model/index.ts";
-import { openManifestMeta, PackKeyError, readLocalIdKey } from "../pages/index.ts";
+import { openManifestMeta, readLocalIdKey } from "../pages/index.ts";
 import { checkDatabase, describeDatabase, openReadOnly } from "../snapshot/index.ts";
 import { readManifestText, type StoredBackup } from "../store/index.ts";
 import { pausePoint, removeQuietly, tempPathFor } from "../system/index.ts";
-import { ReassemblyError } from "./damaged.ts";
+import { decompressBeside } from "./decompress.ts";
+import { checkUnreadPacks, reassembleBeside } from "./extract-pages.ts";
 import { hashRegularFile, statRegularFile } from "./files.ts";
+import { checkWhileHashing, FileHasher, type FileSums, HASH_BESIDE_MIN_BYTES } from "./hash-beside.ts";
 import { checkPagesPieces } from "./pieces.ts";
-import { reassemblePages } from "./reassemble.ts";
+import { reassembledShaProblem } from "./reassemble.ts";
 import { VERIFY_SCRATCH_PREFIX } from "./scratch.ts";
 
 export const VERIFY_LEVELS = ["checksum", "quick", "full"] as const;
@@ -200,81 +202,17 @@ export function inspectImage(path: string, m: Manifest, level: "quick" | "full",
   return problems;
 }
 
-/**
- * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
- * not exist) and checks the stored and raw hashes and sizes against the
- * manifest (with `hashStored: false`, the raw ones only: restore's proof is the
- * raw SHA-256, docs/restore.md). Returns the problems; the caller removes `dest`. Throws
- * WrongKeyError, before `dest` is created, when `keys` cannot open the file,
- * and OperationError (exit 1) when `dest` cannot be written: a full disk says
- * nothing about the backup, so it is no verdict on it. `onProgress` hears the
- * raw bytes written so far, of the manifest's raw size.
- */
-export async function decompressChecked(
-  b: StoredBackup,
-  m: Manifest,
-  dest: string,
-  keys: DecryptionKeys = NO_KEYS,
-  onProgress?: ByteProgress,
-  { hashStored = true }: { hashStored?: boolean } = {},
-): Promise<string[]> {
-  let sums;
-  try {
-    const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
-    const onRaw = onProgress && ((done: number) => onProgress(done, m.raw.size));
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, onRaw, hashStored);
-  } catch (err) {
-    if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
-    return [`${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`];
-  }
-  const problems: string[] = [];
-  if (hashStored && sums.storedSha256 !== m.stored.sha256)
-    problems.push("stored file changed while it was read (sha256 differs)");
-  if (sums.rawSize !== m.raw.size)
-    problems.push(`decompressed image is ${sums.rawSize} bytes, manifest says ${m.raw.size}`);
-  else if (sums.rawSha256 !== m.raw.sha256)
-    problems.push(
-      `decompressed image sha256 ${short(sums.rawSha256)}… does not match the manifest's ${short(m.raw.sha256 ?? "")}…`,
-    );
-  return problems;
-}
-
 /** Removes a temporary image and any sidecar SQLite may have created beside it. */
 export function removeImage(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) removeQuietly(path + suffix);
 }
 
 /**
- * Reassembles pages backup `b` (manifest `m`) at `dest` (must not exist) from
- * its map and packs, which reassemblePages checks against the manifest (pack
- * SHA-256s, raw SHA-256). Returns the problems (a pack at fault is added to
- * `badPacks`); `dest` exists only when there are none. Throws as
- * decompressChecked does: WrongKeyError for a key that does not open it,
- * OperationError when `dest` cannot be written. `onProgress` as decompressChecked's.
- */
-export async function reassembleChecked(
-  b: StoredBackup,
-  m: Manifest,
-  dest: string,
-  keys: DecryptionKeys = NO_KEYS,
-  badPacks: string[] = [],
-  onProgress?: ByteProgress,
-): Promise<string[]> {
-  try {
-    // As decompressChecked's, the image is not fsynced here: verify removes it, restore fsyncs it before its rename.
-    await reassemblePages({ ...b, manifest: m }, dirname(b.dataPath), keys, dest, { sync: false, onProgress });
-    return [];
-  } catch (err) {
-    if (err instanceof PackKeyError) throw new WrongKeyError(err.message);
-    if (!(err instanceof ReassemblyError)) throw err;
-    if (err.pack !== null && !badPacks.includes(err.pack)) badPacks.push(err.pack);
-    return err.problems;
-  }
-}
-
-/**
  * Runs every check of `level` on one backup; never throws for a bad backup (WrongKeyError for a bad key).
- * `onProgress` hears each pass over its bytes, labelled `<database>: verifying <id> (<pass>)`.
+ * Stored bytes are hashed once, while they are decompressed (hashed again on their own only when something
+ * fails, so the problem reported is the checksum stage's, as when it ran first), and a large image's SHA-256
+ * is taken on a worker beside its SQLite check (hash-beside.ts). `onProgress` hears each pass over its bytes,
+ * labelled `<database>: verifying <id> (<pass>)`.
  */
 export async function verifyBackup(
   b: StoredBackup,
@@ -287,19 +225,35 @@ export async function verifyBackup(
     const label = `${b.manifest.database}: verifying ${b.manifest.id} (${what})`;
     return onProgress && ((done: number, total: number) => onProgress(label, done, total));
   };
-  const checksum = pass("checksum");
-  const opts = level === "checksum" ? { onProgress: checksum } : { keys, onProgress: checksum };
-  const { manifest, problems, badPacks } = await checkStoredFile(b, opts);
-  // A file that fails its checksum is not worth decompressing: the first failing stage is the answer.
+  const { manifest, problems, badPacks } = await checkStoredFile(
+    b,
+    level === "checksum" ? { onProgress: pass("checksum") } : { keys, hash: false },
+  );
   if (!manifest || problems.length > 0 || level === "checksum") return { problems, badPacks };
-  const pages = storedPages(manifest) !== null;
-  const extract = (dest: string) =>
-    pages
-      ? reassembleChecked(b, manifest, dest, keys, badPacks, pass("reassembling"))
-      : decompressChecked(b, manifest, dest, keys, pass("decompressing"));
+  const pages = storedPages(manifest);
+  // Only where the image can be left unhashed: a pages backup, or a data file of plain zstd frames (an encrypted or
+  // gzip one is decompressed as one stream, which hashes the image itself).
+  const unhashed = pages !== null || (manifest.stored.compression === "zstd" && !manifest.stored.encryption);
+  const hasher = unhashed && manifest.raw.size >= HASH_BESIDE_MIN_BYTES ? new FileHasher() : null;
+  let rawHashed = true;
+  let packsRead: number[] = [];
+  const extract = async (dest: string) => {
+    if (pages) {
+      const r = await reassembleBeside(b, manifest, dest, keys, badPacks ?? [], hasher === null, pass("reassembling"));
+      [rawHashed, packsRead] = [r.rawHashed, r.packsRead];
+      return r.problems;
+    }
+    const r = await decompressBeside(b, manifest, dest, keys, hasher === null, { onProgress: pass("decompressing") });
+    rawHashed = r.rawHashed;
+    return r.problems;
+  };
+  // The checksum stage, run after the fact: when it fails, it is the answer (the first failing stage).
+  const checksumStage = async (): Promise<VerifyOutcome | null> => {
+    const hashed = await checkStoredFile(b, { keys });
+    return hashed.problems.length > 0 ? { problems: hashed.problems, badPacks: hashed.badPacks } : null;
+  };
   let temp = tempPathFor(b.dataPath);
   let scratch: string | undefined;
-  const before = problems.length;
   try {
     let found: string[];
     try {
@@ -313,17 +267,49 @@ export async function verifyBackup(
       temp = join(scratch, basename(temp));
       found = await extract(temp);
     }
+    if (found.length > 0) {
+      const failed = await checksumStage();
+      if (failed) return failed;
+    } else if (pages) {
+      // Reassembly read (and checked) the packs the map references; any other listed pack is checked here.
+      const unread = pages.packs.filter((_, i) => !packsRead.includes(i));
+      const unreadProblems = await checkUnreadPacks(dirname(b.dataPath), unread);
+      if (unreadProblems.problems.length > 0) return unreadProblems;
+    }
     problems.push(...found);
     pausePoint("verify:decompressed");
-    // A pages image exists only once it matched its raw SHA-256; a file backup's, once it decompressed.
+    // A pages image exists only once it was fully written; a file backup's, once it decompressed.
     const image = pages ? found.length === 0 : !found.some((p) => /^(decrypting and )?decompressing failed/.test(p));
-    if (image) problems.push(...inspectImage(temp, manifest, level, probes));
+    const inspect = () => inspectImage(temp, manifest, level, probes);
+    if (image && (rawHashed || !hasher)) problems.push(...inspect());
+    else if (image && hasher) {
+      const beside = await checkWhileHashing(temp, hasher, inspect);
+      const mismatch = rawProblem(manifest, beside.sums, pages !== null);
+      // A pages image that is not the recorded one is not checked further (reassembly refuses it); the checksum
+      // stage still comes first.
+      if (mismatch && pages) {
+        const failed = await checksumStage();
+        if (failed) return failed;
+        return { problems: [mismatch], badPacks };
+      }
+      problems.push(...(mismatch ? [mismatch] : []), ...beside.problems);
+    }
   } finally {
+    hasher?.close();
     removeImage(temp);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  const recorded = recordedProblems(manifest, problems.slice(0, before), problems.slice(before), level);
+  const recorded = recordedProblems(manifest, [], problems, level);
   return { problems, badPacks, ...(recorded ? { recorded } : {}) };
+}
+
+/** An image's size and SHA-256 against the manifest: the problem, in the words of its format's check, or null. */
+function rawProblem(m: Manifest, sums: FileSums, pages: boolean): string | null {
+  if (pages) return sums.sha256 === m.raw.sha256 ? null : reassembledShaProblem(sums.sha256, m);
+  if (sums.size !== m.raw.size) return `decompressed image is ${sums.size} bytes, manifest says ${m.raw.size}`;
+  if (sums.sha256 !== m.raw.sha256)
+    return `decompressed image sha256 ${short(sums.sha256)}… does not match the manifest's ${short(m.raw.sha256 ?? "")}…`;
+  return null;
 }
 
 /** A temporary copy that could not be written for want of space (writeFailure keeps the errno as cause). */

@@ -19,10 +19,17 @@ export class OrderedImageHash {
   /** Bytes hashed from the file rather than from the writes (tests and benches look at it). */
   readBack = 0;
 
+  /**
+   * With `hashing` false only which pages were written is kept (every page is
+   * marked, nothing is read back or hashed): for a caller that hashes the
+   * finished image itself (hash-beside.ts); digest() then returns "" when
+   * every page was written.
+   */
   constructor(
     private readonly fd: number,
     private readonly pageSize: number,
     private readonly pageCount: number,
+    private readonly hashing = true,
   ) {
     this.ahead = new Uint8Array((pageCount >> 3) + 1);
   }
@@ -41,7 +48,7 @@ export class OrderedImageHash {
     let bytes = 0;
     for (const piece of pieces) bytes += piece.length;
     const count = bytes / this.pageSize;
-    if (first === this.next) {
+    if (this.hashing && first === this.next) {
       for (const piece of pieces) this.hash.update(piece);
       this.next += count;
       this.catchUp();
@@ -70,8 +77,12 @@ export class OrderedImageHash {
     }
   }
 
-  /** The image's SHA-256 (hex), or null when some page was never written. */
+  /** The image's SHA-256 (hex; "" when not hashing), or null when some page was never written. */
   digest(): string | null {
+    if (!this.hashing) {
+      for (let p = 1; p <= this.pageCount; p++) if (!this.isAhead(p)) return null;
+      return "";
+    }
     this.catchUp();
     return this.next === this.pageCount + 1 ? this.hash.digest("hex") : null;
   }

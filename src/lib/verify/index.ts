@@ -4,15 +4,15 @@
  */
 export {
   checkStoredFile,
-  decompressChecked,
   inspectImage,
-  reassembleChecked,
   removeImage,
   VERIFY_LEVELS,
   type VerifyLevel,
   type VerifyOutcome,
 } from "./check.ts";
 export { BackupDamagedError, ReassemblyError } from "./damaged.ts";
+export { decompressChecked } from "./decompress.ts";
+export { reassembleChecked } from "./extract-pages.ts";
 export { runVerifyJob, type VerifyJobOptions, type VerifyJobResult, verifyJobFailure } from "./job.ts";
 export { verifyNotification } from "./notification.ts";
 export { reassemblePages } from "./reassemble.ts";

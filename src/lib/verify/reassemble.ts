@@ -44,6 +44,11 @@ function damaged(m: Manifest, problem: string, pack: string | null = null): Reas
   return new ReassemblyError(`backup ${m.id} cannot be reassembled: ${problem}`, [problem], pack);
 }
 
+/** The problem of a reassembled image whose SHA-256 is not the recorded one. */
+export function reassembledShaProblem(sha256: string, m: Manifest): string {
+  return `the reassembled image's SHA-256 ${sha256} is not the recorded ${m.raw.sha256}`;
+}
+
 /** Reads, checks (size, SHA-256), decrypts, decompresses and decodes the map of `m`. */
 async function readMap(m: Manifest, pages: StoredPages, folderPath: string, keys: DecryptionKeys): Promise<PageMap> {
   let bytes: Uint8Array;
@@ -191,16 +196,20 @@ async function placePack(
  * what the backup recorded or the image's SHA-256 differs from the
  * manifest's; WrongKeyError / PackKeyError when `keys` cannot open them.
  * With `sync: false` the image is renamed into place without an fsync, for a
- * caller that removes it or fsyncs it itself before it counts. `onProgress`
- * hears the bytes of the image written so far, of its raw size.
+ * caller that removes it or fsyncs it itself before it counts. With
+ * `hashRaw: false` the image is not hashed (rawSha256 is null) and is renamed
+ * into place unproven, for a caller that hashes it itself before it counts
+ * (verify: hash-beside.ts). `packsRead` are the indexes of the packs read
+ * (and so checked): those the map references. `onProgress` hears the bytes of
+ * the image written so far, of its raw size.
  */
 export async function reassemblePages(
   backup: StoredBackup,
   folderPath: string,
   keys: DecryptionKeys,
   targetPath: string,
-  { sync = true, onProgress }: { sync?: boolean; onProgress?: ByteProgress } = {},
-): Promise<{ rawSize: number; rawSha256: string }> {
+  { sync = true, hashRaw = true, onProgress }: { sync?: boolean; hashRaw?: boolean; onProgress?: ByteProgress } = {},
+): Promise<{ rawSize: number; rawSha256: string | null; packsRead: number[] }> {
   // An encrypted backup's raw SHA-256 is in its meta block: opened with the id key here, else with `keys`.
   const m = await openManifestMeta(backup.manifest, keys, readLocalIdKey(folderPath)).catch((err: unknown) => {
     throw err instanceof WrongKeyError ? err : damaged(backup.manifest, describeError(err));
@@ -226,10 +235,12 @@ export async function reassemblePages(
   let closed = false;
   try {
     writing(() => ftruncateSync(fd, m.raw.size));
-    const hash = new OrderedImageHash(fd, map.pageSize, map.pageCount);
+    const hash = new OrderedImageHash(fd, map.pageSize, map.pageCount, hashRaw);
     const out = new PageWriter(fd, map.pageSize, writing, hash, (done) => onProgress?.(done, m.raw.size));
+    const packsRead: number[] = [];
     for (const [p, runs] of runsByPack.entries()) {
       if (runs.length === 0) continue;
+      packsRead.push(p);
       await placePack(m, pages, folderPath, keys, p, runs, out);
       out.flush();
       // Each pack leaves up to 32 MiB of decompressed frames as garbage; on a busy machine the collector falls behind
@@ -238,8 +249,7 @@ export async function reassemblePages(
     }
     const rawSha256 = hash.digest();
     if (rawSha256 === null) throw damaged(m, "its map leaves pages of the image unwritten");
-    if (rawSha256 !== m.raw.sha256)
-      throw damaged(m, `the reassembled image's SHA-256 ${rawSha256} is not the recorded ${m.raw.sha256}`);
+    if (hashRaw && rawSha256 !== m.raw.sha256) throw damaged(m, reassembledShaProblem(rawSha256, m));
     if (sync) writing(() => fsyncSync(fd));
     closeSync(fd);
     closed = true;
@@ -248,7 +258,7 @@ export async function reassemblePages(
     // A GiB of decompressed frames passed through here; SQLite's check of the image comes next, with its own
     // 64 MiB cache. Measured on 1 GiB: restore peaked at 212-240 MiB RSS with that garbage still held, 170 without.
     Bun.gc(true);
-    return { rawSize: m.raw.size, rawSha256 };
+    return { rawSize: m.raw.size, rawSha256: hashRaw ? rawSha256 : null, packsRead };
   } catch (err) {
     if (!closed) closeSync(fd);
     removeQuietly(temp);
