@@ -19,6 +19,7 @@ import {
   type Project,
   withDatabase,
 } from "../helpers/backups.ts";
+import { parseJson } from "../helpers/json.ts";
 import { runCli } from "../helpers/run-cli.ts";
 
 /** Statements run one by one on one connection (really closed after). */
@@ -60,7 +61,7 @@ const verifyJson = async (level: string) => {
   const r = await runCli(["verify", b.id, "--level", level, "--json"], { cwd: p.dir });
   return {
     code: r.code,
-    result: JSON.parse(r.stdout)[0] as { ok: boolean; problems: string[]; badPacks?: string[] },
+    result: parseJson(r.stdout).results[0] as { ok: boolean; problems: string[]; bad_packs?: string[] },
     stderr: r.stderr,
   };
 };
@@ -113,7 +114,7 @@ describe("sqlbak verify of a large pages backup", () => {
     const full = await verifyJson("full");
     expect(full.code).toBe(3);
     expect(full.result.problems).toEqual([expect.stringMatching(/^integrity_check: .*index t_a/)]);
-    expect(full.result.badPacks).toEqual([]);
+    expect(full.result.bad_packs).toEqual([]);
   }, 60_000);
 
   it("refuses an image whose SHA-256 is not the recorded one, as reassembly does, without checking it further", async () => {
@@ -146,6 +147,6 @@ describe("sqlbak verify of a large pages backup", () => {
         expect.stringMatching(new RegExp(`^pack ${pack} sha256 \\w{12}… does not match the manifest's \\w{12}…`)),
       ),
     );
-    expect(full.result.badPacks).toEqual(packs);
+    expect(full.result.bad_packs).toEqual(packs);
   }, 60_000);
 });

@@ -54,7 +54,7 @@ describe("performRestore", () => {
     expect(result).toMatchObject({ id, database: "app", target: to, preRestoreId: null });
     expect(steps[0]).toStartWith(`downloading ${id} from nas (`);
     expect(queryAll(to, "SELECT count(*) AS c FROM items")).toEqual([{ c: 7 }]);
-    // Only the database folder and the op log: the staging folder of the download is gone.
-    expect(readdirSync(join(dir, "backups")).sort()).toEqual(["app", "sqlbak.log.jsonl"]);
+    // Only the database folder, the op log and the listing cache the copy wrote: the staging folder of the download is gone.
+    expect(readdirSync(join(dir, "backups")).sort()).toEqual([".sqlbak-listings", "app", "sqlbak.log.jsonl"]);
   });
 });
