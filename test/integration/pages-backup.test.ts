@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { encryptBytes, generateIdentity, parseIdentity, parseRecipient } from "../../src/age/index.ts";
 import { writePagesBackup } from "../../src/lib/backup/index.ts";
 import { loadDecryptionKeys, NO_KEYS } from "../../src/lib/codec/index.ts";
-import { adHocDatabase, loadConfig } from "../../src/lib/config/load.ts";
+import { adHocDatabase } from "../../src/lib/config/databases.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
 import {
   type Manifest,
   PACK_FILE_RE,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { adHocDatabase, loadConfig, nameFromPath } from "../../src/lib/config/load.ts";
+import { adHocDatabase, nameFromPath } from "../../src/lib/config/databases.ts";
+import { loadConfig } from "../../src/lib/config/load.ts";
 import { resolveRetention } from "../../src/lib/config/retention.ts";
 import { configProject as load, configProblems as problemsOf } from "../helpers/config.ts";
 import { tempDir } from "../helpers/tmp.ts";

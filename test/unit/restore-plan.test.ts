@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolvedConfig } from "../../src/lib/config/load.ts";
+import type { ResolvedConfig } from "../../src/lib/config/resolved.ts";
 import type { BackupKind, Manifest } from "../../src/lib/model/manifest.ts";
 import {
   parseAtTime,

@@ -19,7 +19,7 @@ export type UploadCheck = (typeof UPLOAD_CHECKS)[number];
 interface Common {
   name: string;
   uploadCheck: UploadCheck;
-  /** `retention = {...}`: keys merged over each database's policy for the rotation there (load.ts resolves it). */
+  /** `retention = {...}`: keys merged over each database's policy for the rotation there (destinationPolicies in retention.ts resolves it). */
   retention?: RetentionEntry;
 }
 export interface DirDestination extends Common {

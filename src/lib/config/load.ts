@@ -3,115 +3,22 @@
  * Every problem is collected (with the file and key) before anything fails, and
  * nothing is written anywhere until a config has resolved.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import {
-  type CheckLevel,
-  type Compression,
-  ConfigError,
-  DATABASE_NAME_RE,
-  fsErrorMessage,
-  parseSpanMs,
-  type SnapshotMethodName,
-} from "../model/index.ts";
+import { dirname, join, resolve } from "node:path";
+import { type Compression, ConfigError, parseSpanMs } from "../model/index.ts";
 import { applyEnvFile } from "../system/index.ts";
-import { type ResolvedDestination, resolveDestinations } from "./destinations.ts";
-import { type DiscoverySource, discoverDatabases } from "./discover.ts";
-import { type EncryptionConfig, resolveEncryption } from "./encryption.ts";
-import { type DatabaseHooks, databaseHooks, type HooksConfig, resolveHooks } from "./hooks.ts";
-import type { NotifyConfig } from "./notify.ts";
+import { expandEntries } from "./databases.ts";
+import { DEFAULT_LEVEL, defaults, MAX_LEVEL } from "./defaults.ts";
+import { resolveDestinations } from "./destinations.ts";
+import { resolveEncryption } from "./encryption.ts";
+import { findConfigFile } from "./find-file.ts";
+import { databaseHooks, resolveHooks } from "./hooks.ts";
 import { resolveNotify } from "./notify-resolve.ts";
-import { type PingConfig, resolvePing } from "./ping.ts";
-import { machineTimeZone, type RetentionEntry, type RetentionPolicy, resolveRetention } from "./retention.ts";
+import { resolvePing } from "./ping.ts";
+import { readToml } from "./read-toml.ts";
+import type { ResolvedConfig, ResolvedDatabase } from "./resolved.ts";
+import { destinationPolicies, machineTimeZone, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
-import {
-  type ConfigFile,
-  type DatabaseEntry,
-  type PreRestoreMode,
-  parseFreeSpace,
-  secretEnvNames,
-  validateConfigFile,
-} from "./schema.ts";
-import { findTomlErrorPosition } from "./toml-position.ts";
-
-export interface ResolvedDatabase {
-  name: string;
-  /** Absolute path of the live database file. */
-  path: string;
-  probes: string[];
-  check: CheckLevel;
-  snapshotMethod: SnapshotMethodName;
-  /** `incremental`: pages backups (packs and a page map, docs/format.md) instead of one self-contained file. */
-  incremental: boolean;
-  /** `pre_restore`: restore's safety copy of this file when `--pre-restore` is not given. */
-  preRestore: PreRestoreMode;
-  compression: Compression;
-  compressionLevel: number;
-  /** stats --check: the newest backup may be at most this old. */
-  maxAgeMs: number;
-  /** stats --check: a verification is due this often (0: never required). */
-  verifyMaxAgeMs: number;
-  /** rotate: the global [retention] with this database's overrides merged key by key (absent: the global policy). */
-  retention?: RetentionPolicy;
-  /** rotate at a destination with its own `retention`: that table merged over this database's policy, by name. */
-  destinationRetention?: Record<string, RetentionPolicy>;
-  /** `timeout` of this database's entry: its backup stops the run once it has run this long. */
-  timeoutMs?: number;
-  /** Hook commands for this database: its `[database.hooks]` over `[hooks]` (absent: none). */
-  hooks?: DatabaseHooks;
-}
-
-export interface ResolvedConfig {
-  /** The config file used, or null when running on defaults. */
-  file: string | null;
-  backupDir: string;
-  compression: Compression;
-  compressionLevel: number;
-  check: CheckLevel;
-  snapshotMethod: SnapshotMethodName;
-  /** The global `incremental`, for databases with no [[database]] entry of their own. */
-  incremental: boolean;
-  /** The global `pre_restore`, for files with no [[database]] entry of their own. */
-  preRestore: PreRestoreMode;
-  lockTimeoutMs: number;
-  logFile: string;
-  /** `status_page`, absolute: the page `stats --check` rewrites; null when not set. */
-  statusPage: string | null;
-  /** `metrics_file`, absolute: the Prometheus textfile written after every run; null when not set. */
-  metricsFile: string | null;
-  /** Variables the config names for secrets, with the key naming each (S3 defaults not included). */
-  secretVars: { name: string; key: string }[];
-  /** The environment file applied (--env-file, else `env_file`), absolute; null when none. */
-  envFile: string | null;
-  maxAgeMs: number;
-  verifyMaxAgeMs: number;
-  minFreeSpace: { bytes?: number; percent?: number };
-  notify: NotifyConfig;
-  /** Dead-man's-switch pings: per job and per database (docs/pings.md). */
-  ping: PingConfig;
-  /** `timeout`: a backup or verify run stops (exit 5) once it has run this long; null: no limit. */
-  timeoutMs: number | null;
-  /** rotate: the global policy, for databases with no [[database]] entry. */
-  retention: RetentionPolicy;
-  /** rotate at a destination with its own `retention`, for databases with no [[database]] entry; by name. */
-  destinationRetention: Record<string, RetentionPolicy>;
-  /** IANA zone of retention's calendar periods: `timezone`, else the machine's. */
-  timeZone: string;
-  /** install-schedule: cron expression per job, null when disabled. */
-  schedule: ScheduleConfig;
-  /** `[schedule] shutdown`: install-schedule adds a systemd unit that backs up at shutdown (docs/hooks.md). */
-  shutdownBackup: boolean;
-  /** How new backups are encrypted (age); null: not encrypted. */
-  encryption: EncryptionConfig | null;
-  databases: ResolvedDatabase[];
-  /** `[[database]]` entries with `glob` or `folder`, for a folder whose database is no longer found (discover.ts). */
-  discovery?: { source: DiscoverySource; baseDir: string; retention?: RetentionPolicy }[];
-  /** `[[destination]]`: where each backup is copied after it is complete locally. */
-  destinations: ResolvedDestination[];
-  /** `[hooks]`: the hooks' timeout, extra variables and global commands (docs/hooks.md). */
-  hooks: HooksConfig;
-}
+import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
 
 /** Overrides from the command line (highest precedence). */
 export interface ConfigOverrides {
@@ -123,37 +30,6 @@ export interface ConfigOverrides {
   envFileMayBeMissing?: boolean;
 }
 
-/** zstd level 3 is zstd's own default: a good ratio at several hundred MB/s per core. */
-const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 3, gzip: 6, none: 0 };
-const MAX_LEVEL: Record<Compression, number> = { zstd: 19, gzip: 9, none: 0 };
-
-/**
- * Long enough for a previous scheduled backup of a multi-GiB database to finish,
- * short enough that a stuck run is reported within one cron interval.
- */
-export const DEFAULT_LOCK_TIMEOUT = "2m";
-
-/**
- * max_age 26h: a daily backup plus two hours of slack. verify_max_age 8d: the
- * default schedule verifies weekly. min_free_space 5%: room for the next run.
- * incremental true: each backup stores only the pages not already stored;
- * `incremental = false` keeps self-contained files that `age -d | zstd -d` alone restores.
- */
-export function defaults(): ConfigFile {
-  return {
-    backup_dir: "./backups",
-    compression: "zstd",
-    check: "quick",
-    snapshot_method: "pages",
-    incremental: true,
-    pre_restore: "keep",
-    lock_timeout: DEFAULT_LOCK_TIMEOUT,
-    max_age: "26h",
-    verify_max_age: "8d",
-    min_free_space: "5%",
-  };
-}
-
 /** Defaults for jobs the file does not mention; `false` in the file disables a job. */
 function resolveSchedule(entry: ConfigFile["schedule"]): ScheduleConfig {
   const pick = (job: JobName) => {
@@ -161,90 +37,6 @@ function resolveSchedule(entry: ConfigFile["schedule"]): ScheduleConfig {
     return v === false ? null : (v ?? DEFAULT_SCHEDULE[job]);
   };
   return { backup: pick("backup"), verify: pick("verify"), health: pick("health"), report: pick("report") };
-}
-
-/** The config file to use, in the lookup order of docs/configuration.md; null when there is none. */
-export function findConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
-  const given = explicit ?? env.SQLBAK_CONFIG;
-  if (given) {
-    const path = resolve(cwd, given);
-    if (!existsSync(path)) throw new ConfigError([`${path}: config file not found`]);
-    return path;
-  }
-  const xdg = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
-  const candidates = [join(cwd, "sqlbak.toml"), join(xdg, "sqlbak", "config.toml"), "/etc/sqlbak/config.toml"];
-  return candidates.find((p) => existsSync(p)) ?? null;
-}
-
-function readToml(file: string): Record<string, unknown> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw new ConfigError([fsErrorMessage(err, "read config file", file)]);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new ConfigError([`${file}: not valid UTF-8 text`]);
-  }
-  try {
-    return Bun.TOML.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    const raw = (err as Error).message;
-    const { line, column } = findTomlErrorPosition(text, raw);
-    const msg = raw.replace(/^TOML Parse error:\s*/, "").replace(/\(0x0A\)/g, "the end of the line");
-    throw new ConfigError([`${file}:${line}:${column}: invalid TOML: ${msg}`]);
-  }
-}
-
-/**
- * The `[[database]]` entries as one database each: a `path` entry as itself, a
- * `glob`/`folder` entry once per file it finds now. Two databases with one name
- * are a problem naming both paths: they would share a backup folder.
- */
-function expandEntries(
-  list: DatabaseEntry[],
-  baseDir: string,
-  problems: string[],
-): { entry: DatabaseEntry; index: number; name: string; path: string }[] {
-  const out: { entry: DatabaseEntry; index: number; name: string; path: string }[] = [];
-  const seen = new Map<string, { index: number; path: string }>();
-  list.forEach((entry, index) => {
-    const found =
-      entry.glob !== undefined || entry.folder !== undefined
-        ? discoverDatabases(entry, baseDir, `database[${index}]`, problems)
-        : [{ path: resolve(baseDir, entry.path), name: entry.name ?? nameFromPath(entry.path) }];
-    for (const { name, path } of found) {
-      const prev = seen.get(name);
-      if (prev === undefined) {
-        seen.set(name, { index, path });
-        out.push({ entry, index, name, path });
-      } else if (prev.index === index && prev.path !== path) {
-        problems.push(
-          `database[${index}]: ${prev.path} and ${path} would both be backed up as "${name}"; ` +
-            "give the entry a name template that tells them apart",
-        );
-      } else if (prev.index !== index) {
-        problems.push(
-          `database[${index}].name: "${name}" is already used by database[${prev.index}] ` +
-            `(${prev.path} and ${path} would share one backup folder)`,
-        );
-      }
-    }
-  });
-  return out;
-}
-
-/** Turns a file name into a database name: `My App.db` → `my-app`. */
-export function nameFromPath(path: string): string {
-  const stem = basename(path, extname(path)).toLowerCase();
-  const cleaned = stem
-    .replace(/[^a-z0-9_-]+/g, "-")
-    .replace(/^[-_]+/, "")
-    .slice(0, 64);
-  return cleaned || "db";
 }
 
 /**
@@ -364,53 +156,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
   };
 }
 
-/**
- * A database given on the command line by path rather than by configured name:
- * it takes the global settings and a name derived from its file name.
- */
-export function adHocDatabase(config: ResolvedConfig, path: string, cwd = process.cwd()): ResolvedDatabase {
-  const abs = isAbsolute(path) ? path : resolve(cwd, path);
-  const configured = config.databases.find((d) => d.path === abs);
-  if (configured) return configured;
-  const name = nameFromPath(abs);
-  if (!DATABASE_NAME_RE.test(name)) throw new ConfigError([`cannot derive a safe backup name from ${abs}`]);
-  const clash = config.databases.find((d) => d.name === name);
-  if (clash) {
-    // Two different files must never share one backup folder: rotation and restore would mix them.
-    throw new ConfigError([
-      `${abs} would be backed up as "${name}", but ${config.file} already uses that name for ${clash.path}; ` +
-        "give it its own [[database]] entry with another name",
-    ]);
-  }
-  return {
-    name,
-    path: abs,
-    probes: [],
-    check: config.check,
-    snapshotMethod: config.snapshotMethod,
-    incremental: config.incremental,
-    preRestore: config.preRestore,
-    compression: config.compression,
-    compressionLevel: config.compressionLevel,
-    maxAgeMs: config.maxAgeMs,
-    verifyMaxAgeMs: config.verifyMaxAgeMs,
-    retention: config.retention,
-    ...databaseHooks(config.hooks?.global ?? {}, undefined),
-  };
-}
-
 function stripUndefined<T extends object>(obj: T): Partial<T> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Each destination with its own `retention`: defaults, global, the database's, then the destination's table. */
-function destinationPolicies(
-  destinations: { name: string; retention?: unknown }[] | undefined,
-  ...layers: (RetentionEntry | undefined)[]
-): Record<string, RetentionPolicy> {
-  const out: Record<string, RetentionPolicy> = {};
-  for (const d of destinations ?? [])
-    if (d.retention && typeof d.retention === "object")
-      out[d.name] = resolveRetention(...layers, d.retention as RetentionEntry);
-  return out;
 }

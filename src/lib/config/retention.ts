@@ -156,3 +156,15 @@ export function resolveRetention(...layers: (RetentionEntry | undefined)[]): Ret
     keepPreRestore: count(e.keep_pre_restore),
   };
 }
+
+/** Each destination with its own `retention`: defaults, global, the database's, then the destination's table. */
+export function destinationPolicies(
+  destinations: { name: string; retention?: unknown }[] | undefined,
+  ...layers: (RetentionEntry | undefined)[]
+): Record<string, RetentionPolicy> {
+  const out: Record<string, RetentionPolicy> = {};
+  for (const d of destinations ?? [])
+    if (d.retention && typeof d.retention === "object")
+      out[d.name] = resolveRetention(...layers, d.retention as RetentionEntry);
+  return out;
+}
