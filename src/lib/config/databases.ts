@@ -4,10 +4,10 @@
  */
 import { basename, extname, isAbsolute, resolve } from "node:path";
 import { ConfigError, DATABASE_NAME_RE } from "../model/index.ts";
+import type { DatabaseEntry } from "./config-file.ts";
 import { discoverDatabases } from "./discover.ts";
 import { databaseHooks } from "./hooks.ts";
 import type { ResolvedConfig, ResolvedDatabase } from "./resolved.ts";
-import type { DatabaseEntry } from "./schema.ts";
 
 /**
  * The `[[database]]` entries as one database each: a `path` entry as itself, a

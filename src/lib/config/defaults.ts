@@ -1,6 +1,6 @@
 /** The settings a config file need not give, and the compression levels each codec allows. */
 import type { Compression } from "../model/index.ts";
-import type { ConfigFile } from "./schema.ts";
+import type { ConfigFile } from "./config-file.ts";
 
 /** zstd level 3 is zstd's own default: a good ratio at several hundred MB/s per core. */
 export const DEFAULT_LEVEL: Record<Compression, number> = { zstd: 3, gzip: 6, none: 0 };

@@ -6,11 +6,13 @@
 import { dirname, join, resolve } from "node:path";
 import { type Compression, ConfigError, parseSpanMs } from "../model/index.ts";
 import { applyEnvFile } from "../system/index.ts";
+import type { ConfigFile } from "./config-file.ts";
 import { expandEntries } from "./databases.ts";
 import { DEFAULT_LEVEL, defaults, MAX_LEVEL } from "./defaults.ts";
 import { resolveDestinations } from "./destinations.ts";
 import { resolveEncryption } from "./encryption.ts";
 import { findConfigFile } from "./find-file.ts";
+import { parseFreeSpace } from "./free-space.ts";
 import { databaseHooks, resolveHooks } from "./hooks.ts";
 import { resolveNotify } from "./notify-resolve.ts";
 import { resolvePing } from "./ping.ts";
@@ -18,7 +20,8 @@ import { readToml } from "./read-toml.ts";
 import type { ResolvedConfig, ResolvedDatabase } from "./resolved.ts";
 import { destinationPolicies, machineTimeZone, resolveRetention } from "./retention.ts";
 import { DEFAULT_SCHEDULE, type JobName, type ScheduleConfig } from "./schedule.ts";
-import { type ConfigFile, parseFreeSpace, secretEnvNames, validateConfigFile } from "./schema.ts";
+import { validateConfigFile } from "./schema.ts";
+import { secretEnvNames } from "./secret-env.ts";
 
 /** Overrides from the command line (highest precedence). */
 export interface ConfigOverrides {

@@ -3,6 +3,7 @@
  * default applied, and one ResolvedDatabase per database it names.
  */
 import type { CheckLevel, Compression, SnapshotMethodName } from "../model/index.ts";
+import type { PreRestoreMode } from "./config-file.ts";
 import type { ResolvedDestination } from "./destinations.ts";
 import type { DiscoverySource } from "./discover.ts";
 import type { EncryptionConfig } from "./encryption.ts";
@@ -11,7 +12,6 @@ import type { NotifyConfig } from "./notify.ts";
 import type { PingConfig } from "./ping.ts";
 import type { RetentionPolicy } from "./retention.ts";
 import type { ScheduleConfig } from "./schedule.ts";
-import type { PreRestoreMode } from "./schema.ts";
 
 export interface ResolvedDatabase {
   name: string;
