@@ -8,7 +8,9 @@ import { type RetentionPolicy, UNLIMITED } from "../../src/lib/config/retention.
 import { parseCalendarWindow } from "../../src/lib/model/duration.ts";
 import type { BackupKind } from "../../src/lib/model/manifest.ts";
 import { compactTimestamp } from "../../src/lib/model/names.ts";
-import { describePolicy, isoWeek, planRetention, type RetentionInput } from "../../src/lib/retention/policy.ts";
+import { isoWeek } from "../../src/lib/retention/calendar.ts";
+import { planRetention, type RetentionInput } from "../../src/lib/retention/policy.ts";
+import { describePolicy } from "../../src/lib/retention/policy-rules.ts";
 
 const NONE = { years: 0, months: 0, days: 0, hours: 0 };
 

@@ -21,7 +21,8 @@ import {
   openListingCache,
   readOpLog,
 } from "../store/index.ts";
-import { describePolicy, KEEP_TAG, type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { type PlanOptions, planRetention, type RetentionInput } from "./policy.ts";
+import { describePolicy, KEEP_TAG } from "./policy-rules.ts";
 import { freeAtDestination, type RemoteFreeing } from "./remote-free.ts";
 
 export interface RemoteRotation extends RemoteFreeing {

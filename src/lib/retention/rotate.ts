@@ -44,13 +44,8 @@ import {
 } from "../store/index.ts";
 import { acquireLock, fsyncDir, type LockOwner, pausePoint } from "../system/index.ts";
 import { rotateNotification } from "./notification.ts";
-import {
-  type BadBackup,
-  describePolicy,
-  planRetention,
-  type RetentionDecision,
-  type RetentionInput,
-} from "./policy.ts";
+import { type BadBackup, planRetention, type RetentionDecision, type RetentionInput } from "./policy.ts";
+import { describePolicy } from "./policy-rules.ts";
 import { type RemoteRotation, rotateAtDestinations } from "./remote.ts";
 import { type KeptDecision, planKeptCopies, removeKeptCopies } from "./rotate-kept.ts";
 import { policyOf } from "./vanished.ts";
