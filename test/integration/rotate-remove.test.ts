@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupDatabase } from "../../src/lib/backup/run.ts";
 import { loadConfig } from "../../src/lib/config/load.ts";
-import { removeBackup } from "../../src/lib/retention/rotate.ts";
+import { removeBackup } from "../../src/lib/retention/remove-backup.ts";
 import { listFolder } from "../../src/lib/store/local.ts";
 import { makeDatabase } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";

@@ -25,7 +25,9 @@ import {
   withoutKeys,
 } from "../store/index.ts";
 import { acquireLock, type LockOwner } from "../system/index.ts";
-import { type FreeingReport, freePieces, type PieceSummary, planDryFreeing, removeBackup } from "./rotate.ts";
+import { freePieces, planDryFreeing } from "./free-pieces.ts";
+import { removeBackup } from "./remove-backup.ts";
+import type { FreeingReport, PieceSummary } from "./rotate-result.ts";
 
 export interface ForgetOptions {
   dryRun: boolean;

@@ -1,6 +1,6 @@
 import { makeNotification, type Notification } from "../notify/index.ts";
 
-/** What the event needs of a RotateResult (rotate.ts, which sends it; named here to keep the files acyclic). */
+/** What the event needs of a RotateResult (rotate-result.ts; rotate.ts sends it; named here to keep the files acyclic). */
 export interface RotationOutcome {
   database: string;
   ok: boolean;
