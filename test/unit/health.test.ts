@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import type { DestinationStats } from "../../src/lib/health/remote.ts";
-import type { DatabaseStats, StatsReport } from "../../src/lib/health/stats.ts";
+import type { DatabaseStats, StatsReport } from "../../src/lib/health/stats-report.ts";
 import { checkHealth, type FreeSpaceThreshold, STRAY_PARTIAL_AGE_MS } from "../../src/lib/health/verdict.ts";
 
 const H = 3_600_000;

@@ -1,6 +1,7 @@
 /** The status page's rendering: every string from data is escaped, in text and in attributes. */
 import { describe, expect, it } from "bun:test";
-import { databaseStats, type StatsReport } from "../../src/lib/health/stats.ts";
+import { databaseStats } from "../../src/lib/health/database-stats.ts";
+import type { StatsReport } from "../../src/lib/health/stats-report.ts";
 import { renderStatusPage } from "../../src/lib/output/html.ts";
 import { esc } from "../../src/lib/output/html-escape.ts";
 import { historyRows, renderHistoryTable } from "../../src/lib/output/html-history.ts";

@@ -11,5 +11,6 @@ export {
   type StatusReport,
 } from "./report.ts";
 export { gatherReport, type ReportDelivery, reportChannels, sendReport } from "./report-run.ts";
-export { type DatabaseStats, gatherStats, type StatsReport } from "./stats.ts";
+export { gatherStats } from "./stats.ts";
+export type { DatabaseStats, StatsReport } from "./stats-report.ts";
 export { checkHealth } from "./verdict.ts";

@@ -8,7 +8,7 @@
 import { addedBytes, formatBytes, formatLocalTime, formatSpan, renderTable } from "../model/index.ts";
 import type { FolderListing, LoggedEntry } from "../store/index.ts";
 import type { DestinationStats } from "./remote.ts";
-import type { DatabaseStats, StatsReport } from "./stats.ts";
+import type { DatabaseStats, StatsReport } from "./stats-report.ts";
 
 export const DEFAULT_REPORT_DAYS = 7;
 const DAY_MS = 86_400_000;

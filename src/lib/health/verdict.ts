@@ -9,7 +9,7 @@ import { describeShrink, describeWalStarvation, formatBytes, formatSpan } from "
 import { describeProblem, type ListingProblem } from "../store/index.ts";
 import { deliveryProblems } from "./deliveries.ts";
 import type { DestinationStats } from "./remote.ts";
-import type { DatabaseStats, StatsReport } from "./stats.ts";
+import type { DatabaseStats, StatsReport } from "./stats-report.ts";
 
 /** Partials this old are not a backup in progress: something crashed and nobody cleaned up. */
 export const STRAY_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
