@@ -1,7 +1,7 @@
 /**
  * Which way each database's backups are stored, as its config says:
  * `incremental = true` writes a pages backup (pages.ts) keyed with the
- * folder's id key, anything else today's self-contained file (run.ts).
+ * folder's id key, anything else today's self-contained file (file-store.ts).
  */
 import { availableParallelism } from "node:os";
 import { NO_KEYS } from "../codec/index.ts";
@@ -9,8 +9,10 @@ import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { fetchIdKeyCopies } from "../destinations/index.ts";
 import { loadOrCreateIdKey } from "../pages/index.ts";
 import { databaseFolder } from "../store/index.ts";
+import type { BackupOptions, BackupResult } from "./backup-result.ts";
+import type { BackupContext } from "./backup-store.ts";
 import { writePagesBackup } from "./pages.ts";
-import { type BackupContext, type BackupOptions, type BackupResult, backupDatabase } from "./run.ts";
+import { backupDatabase } from "./run.ts";
 
 /**
  * The folder's id key, loaded (or made) under the folder's lock: copies that

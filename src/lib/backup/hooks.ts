@@ -12,7 +12,7 @@ import { EXIT } from "../model/index.ts";
 import { commandEnvironment } from "../notify/index.ts";
 import { appendOpLog } from "../store/index.ts";
 import { killGroup, trackGroup, untrackGroup } from "../system/index.ts";
-import type { BackupOptions, BackupResult } from "./run.ts";
+import type { BackupOptions, BackupResult } from "./backup-result.ts";
 
 /** Enough of a hook's output to see why it failed, small enough for one op log line. */
 export const HOOK_OUTPUT_TAIL_BYTES = 4096;

@@ -1,5 +1,6 @@
 /** Takes a backup of each database (snapshot, check, encode, store, manifest) and owns the scheduled pipeline. */
 export { backupAsConfigured, defaultParallel, MAX_PARALLEL, runBackups } from "./as-configured.ts";
+export type { BackupResult } from "./backup-result.ts";
 export { backupNotification, copyNotification, shrinkNotification } from "./notification.ts";
 export { type PagesBackupOptions, writePagesBackup } from "./pages.ts";
 export type { DatabaseProgress } from "./ping.ts";
@@ -10,4 +11,4 @@ export {
   type ScheduledBackupResult,
   scheduledBackupFailure,
 } from "./pipeline.ts";
-export { type BackupResult, backupDatabase } from "./run.ts";
+export { backupDatabase } from "./run.ts";

@@ -8,7 +8,7 @@ import type { ResolvedDatabase } from "../config/index.ts";
 import type { CopyResult } from "../destinations/index.ts";
 import { describeShrink, formatBytes } from "../model/index.ts";
 import { makeNotification, type Notification } from "../notify/index.ts";
-import type { BackupResult } from "./run.ts";
+import type { BackupResult } from "./backup-result.ts";
 
 /** `backup.start`, one per database, as the run starts. */
 export function backupStartNotification(db: ResolvedDatabase, kind: string): Notification {

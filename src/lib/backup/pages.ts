@@ -30,11 +30,13 @@ import { type MapBuilder, manifestText, openSealedMeta, pagesPerFrame } from "..
 import { type CheckReuse, consumePageSnapshot, type ReaderChoice } from "../snapshot/index.ts";
 import { databaseFolder } from "../store/index.ts";
 import { pausePoint, removeQuietly, writeFileAtomicAsync } from "../system/index.ts";
+import type { BackupOptions, BackupResult } from "./backup-result.ts";
+import type { BackupContext, BackupStore } from "./backup-store.ts";
 import { loadBaseImage } from "./base-image.ts";
 import { loadKnownPacks } from "./known-packs.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
 import { PageSink } from "./page-sink.ts";
-import { type BackupContext, type BackupOptions, type BackupResult, type BackupStore, backupDatabase } from "./run.ts";
+import { backupDatabase } from "./run.ts";
 
 export interface PagesBackupOptions extends BackupOptions {
   /**

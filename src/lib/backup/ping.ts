@@ -6,7 +6,7 @@
 import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { formatBytes } from "../model/index.ts";
 import { type PingOutcome, PingRun, pingTargetFor } from "../ping/index.ts";
-import type { BackupResult } from "./run.ts";
+import type { BackupResult } from "./backup-result.ts";
 
 /** Where a run is, for a caller that bounds it in time: each database's backup starting and ending. */
 export interface DatabaseProgress {

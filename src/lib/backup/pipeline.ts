@@ -11,10 +11,10 @@ import { EXIT, type ExitCode } from "../model/index.ts";
 import { sendInBackground, sendNotifications } from "../notify/index.ts";
 import { loneRotationFailure, type RotateResult, runRotations } from "../retention/index.ts";
 import { runBackups } from "./as-configured.ts";
+import type { BackupOptions, BackupResult } from "./backup-result.ts";
 import { withHooks } from "./hooks.ts";
 import { backupNotification, backupStartNotification, copyNotification, shrinkNotification } from "./notification.ts";
 import { type DatabaseProgress, withDatabasePing } from "./ping.ts";
-import type { BackupOptions, BackupResult } from "./run.ts";
 
 export interface ScheduledBackupOptions extends BackupOptions {
   /** Apply retention after the backups (`backup --rotate`). */
