@@ -10,17 +10,16 @@
 
 import type { DatabaseProgress } from "../lib/backup/index.ts";
 import type { PingJob } from "../lib/config/index.ts";
+import { describeError, EXIT, RunTimeoutError, SqlbakError } from "../lib/model/index.ts";
 import {
-  describeError,
-  EXIT,
-  formatSpanSetting,
-  parseSpanMs,
-  RunTimeoutError,
-  SqlbakError,
-  UsageError,
-} from "../lib/model/index.ts";
-import { type FailedRunReport, LogTail, PingRun, pingTargetFor } from "../lib/ping/index.ts";
-import { appendOpLog } from "../lib/store/index.ts";
+  type FailedRunReport,
+  LogTail,
+  PingRun,
+  pingTargetFor,
+  RunDeadline,
+  recordTimeout,
+  runLimitMs,
+} from "../lib/ping/index.ts";
 import type { CommandContext } from "./_context.ts";
 import { logger } from "./_log.ts";
 import { sqlbakArgv } from "./_self.ts";
@@ -54,14 +53,6 @@ function exitCodeOf(err: unknown): number {
   return EXIT.failed;
 }
 
-function runTimeoutMs(ctx: CommandContext, flag: string | undefined | false): number | null {
-  if (flag === false) return null;
-  if (flag === undefined) return ctx.config.timeoutMs;
-  const ms = parseSpanMs(flag);
-  if (ms === null) throw new UsageError(`--timeout takes a duration such as 30m or 2h, not "${flag}"`);
-  return ms === 0 ? null : ms;
-}
-
 /** The flags that make a child sqlbak read the same config as this run. */
 export function configArgsOf(args: { config?: string; "env-file"?: string; "backup-dir"?: string }): string[] {
   return (["config", "env-file", "backup-dir"] as const).flatMap((k) =>
@@ -91,35 +82,10 @@ function reportInChild(report: FailedRunReport, configArgs: string[]): void {
  * A run past its limit: logs the failure, has a child send it (this process is
  * held meanwhile), and returns the error that ends the run.
  */
-function abandon(
-  ctx: CommandContext,
-  opts: GuardOptions,
-  at: { limitMs: number; current: DatabaseProgress | null; jobRid?: string; tail: LogTail },
-): RunTimeoutError {
-  const { current, tail } = at;
-  const where = current ? ` while backing up ${current.database}` : "";
-  const error = `${opts.job} run timed out after ${formatSpanSetting(at.limitMs)}${where}; stopped`;
-  const logError = appendOpLog(ctx.config.logFile, {
-    op: opts.job,
-    database: current?.database,
-    ok: false,
-    timeout: true,
-    error,
-  });
-  tail.add(`[error] ${error}`);
-  if (logError) tail.add(`[warn] ${logError}`);
-  const report: FailedRunReport = {
-    job: opts.job,
-    rid: at.jobRid,
-    pingJob: opts.pingJob,
-    exitCode: EXIT.timeout,
-    error,
-    body: tail.text(),
-    databases: current?.rid ? [{ name: current.database, rid: current.rid }] : [],
-    database: current?.database,
-  };
+function abandon(ctx: CommandContext, opts: GuardOptions, at: Parameters<typeof recordTimeout>[2]): RunTimeoutError {
+  const report = recordTimeout(ctx.config, opts, at);
   reportInChild(report, opts.configArgs);
-  return new RunTimeoutError(error);
+  return new RunTimeoutError(report.error);
 }
 
 /**
@@ -137,10 +103,7 @@ export class RunGuard {
       this.tail.add(`[${o.type}] ${(o.args ?? []).map((a) => (a instanceof Error ? a.message : String(a))).join(" ")}`),
   };
   private jobPing: PingRun | null = null;
-  private timeoutMs: number | null = null;
-  private runDeadline: number | null = null;
-  private deadline: number | null = null;
-  private current: DatabaseProgress | null = null;
+  private limits: RunDeadline | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timedOut = false;
   private rejectTimeout: (err: Error) => void = () => {};
@@ -153,53 +116,35 @@ export class RunGuard {
     this.ctx = ctx;
     this.opts = opts;
     ctx.logger.addReporter(this.reporter);
-    this.timeoutMs = runTimeoutMs(ctx, opts.timeout);
+    const limitMs = runLimitMs(opts.timeout, ctx.config.timeoutMs);
     const target = opts.pingJob ? pingTargetFor(ctx.config, { job: opts.job }) : null;
     this.jobPing = target ? new PingRun(ctx.config, target) : null;
     for (const w of this.jobPing ? await this.jobPing.start() : []) ctx.logger.warn(w);
-    this.runDeadline = this.timeoutMs === null ? null : Date.now() + this.timeoutMs;
-    this.deadline = this.runDeadline;
+    this.limits = new RunDeadline(limitMs, (name) => ctx.config.databases.find((d) => d.name === name)?.timeoutMs);
     this.arm();
   }
 
-  /** Databases backing up now (several under `backup --parallel`), each with its own deadline if it has a `timeout`. */
-  private readonly active = new Map<string, { p: DatabaseProgress; deadline: number | null }>();
-
   onDatabase(p: DatabaseProgress): void {
-    if (!this.ctx) return;
-    const own =
-      p.phase === "start" ? this.ctx.config.databases.find((d) => d.name === p.database)?.timeoutMs : undefined;
-    if (p.phase === "start") this.active.set(p.database, { p, deadline: own === undefined ? null : Date.now() + own });
-    else this.active.delete(p.database);
-    // The one whose limit comes first is the one a timeout names.
-    let first: { p: DatabaseProgress; deadline: number | null } | null = null;
-    for (const a of this.active.values())
-      if (!first || (a.deadline ?? Infinity) < (first.deadline ?? Infinity)) first = a;
-    this.current = first?.p ?? null;
-    const runDeadline = this.runDeadline;
-    this.deadline =
-      first?.deadline == null ? runDeadline : Math.min(runDeadline ?? Number.POSITIVE_INFINITY, first.deadline);
+    if (!this.ctx || !this.limits) return;
+    this.limits.onDatabase(p);
     this.arm();
   }
 
   private arm(): void {
     clearTimeout(this.timer);
-    if (this.deadline === null) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.deadline - Date.now()));
+    const deadline = this.limits?.deadline ?? null;
+    if (deadline === null) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now()));
     this.timer = setTimeout(() => this.fire(), delay);
   }
 
   private fire(): void {
-    if (this.deadline !== null && Date.now() < this.deadline) return this.arm();
+    const limits = this.limits!;
+    if (limits.deadline !== null && Date.now() < limits.deadline) return this.arm();
     this.timedOut = true;
-    const { ctx, opts, current } = this;
-    const ownLimit = current && this.deadline !== this.runDeadline;
-    const limit = ownLimit
-      ? ctx!.config.databases.find((d) => d.name === current!.database)?.timeoutMs
-      : this.timeoutMs;
-    this.rejectTimeout(
-      abandon(ctx!, opts!, { limitMs: limit ?? 0, current, jobRid: this.jobPing?.rid, tail: this.tail }),
-    );
+    const { current } = limits;
+    const at = { limitMs: limits.limitMs() ?? 0, current, jobRid: this.jobPing?.rid, tail: this.tail };
+    this.rejectTimeout(abandon(this.ctx!, this.opts!, at));
   }
 
   /** After the run: the end ping with its outcome (none after a timeout: the child sent it). */
