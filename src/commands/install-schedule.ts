@@ -1,22 +1,17 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { defineCommand } from "citty";
-import { scheduledJobs } from "../lib/config/index.ts";
 import { formatLocalTime, nextRuns, UsageError } from "../lib/model/index.ts";
 import {
   applySchedule,
   createEnvFile,
-  defaultEnvFile,
   handEnvFileTo,
   missingEnvVars,
-  neededEnvVars,
   PLATFORMS,
   type Platform,
-  parseRunAs,
-  renderSchedule,
+  planSchedule,
+  scheduleTarget,
   schtasksCreate,
-  shutdownBackupArgv,
-  targetDir,
 } from "../lib/schedule/index.ts";
 import { commonArgs } from "./_args.ts";
 import { openContext, printData } from "./_context.ts";
@@ -52,51 +47,23 @@ export default defineCommand({
     const { config } = ctx;
     if ([args.print, args.apply, args.uninstall].filter(Boolean).length > 1)
       throw new UsageError("choose one of --print, --apply, --uninstall");
-    if (args.user && args.system) throw new UsageError("choose one of --user, --system");
-    const platform = (args.platform as Platform | undefined) ?? detectPlatform();
-    if (platform === "cron" && (args.user || args.system)) {
-      throw new UsageError(
-        "--user/--system do not apply to cron",
-        "cron uses the crontab of whoever runs install-schedule; run it as root for root's crontab",
-      );
-    }
-    const system = args.system ? true : args.user ? false : process.getuid?.() === 0;
-    const runAs = args["user-name"] === undefined ? undefined : parseRunAs(args["user-name"]);
-    if (runAs && (platform !== "systemd" || !system))
-      throw new UsageError(
-        "--user-name applies to systemd system units only",
-        "for cron, run install-schedule as that user (sudo -u NAME sqlbak install-schedule --apply)",
-      );
+    const target = scheduleTarget(
+      {
+        platform: args.platform as Platform | undefined,
+        user: args.user,
+        system: args.system,
+        userName: args["user-name"],
+      },
+      process.getuid?.() === 0,
+    );
+    const { platform, system, runAs } = target;
     if (!config.file)
       ctx.logger.warn(
         "no config file found: the jobs will run without --config; write one first (see sqlbak.example.toml)",
       );
-    const envFile = config.envFile ?? defaultEnvFile(system, process.env);
-    const needed = neededEnvVars(config);
-    const jobs = scheduledJobs(config.schedule, sqlbakArgv(), config.file, envFile);
-    const rendered = renderSchedule(platform, jobs, {
-      system,
-      // Everything a job writes: backups, the databases' folders (WAL, restores), the log, the status page's
-      // folder, and each `dir` destination.
-      writablePaths: [
-        ...new Set([
-          config.backupDir,
-          ...config.databases.map((d) => dirname(d.path)),
-          dirname(config.logFile),
-          ...(config.statusPage ? [dirname(config.statusPage)] : []),
-          ...config.destinations.flatMap((d) => (d.type === "dir" ? [d.path] : [])),
-        ]),
-      ],
-      logDir: system ? "/var/log" : join(process.env.HOME ?? "~", "Library", "Logs"),
-      runAs,
-      shutdownArgv:
-        config.shutdownBackup && platform === "systemd"
-          ? shutdownBackupArgv(sqlbakArgv(), config.file, envFile)
-          : undefined,
-    });
+    const { envFile, needed, jobs, rendered, dir } = planSchedule(config, target, sqlbakArgv(), process.env);
     if (config.shutdownBackup && platform !== "systemd")
       ctx.logger.warn(`[schedule] shutdown: only systemd runs a backup at shutdown; ${platform} gets no such entry`);
-    const dir = targetDir(platform, system, process.env);
 
     // --apply creates the environment file only once the entries have passed validation (see onValidated below).
     const createEnv = () => {
@@ -158,10 +125,3 @@ export default defineCommand({
     if (jobs.length === 0) ctx.logger.warn("every job is disabled in [schedule]");
   },
 });
-
-/** launchd on macOS, Task Scheduler on Windows, systemd where it is the running init, else cron. */
-function detectPlatform(): Platform {
-  if (process.platform === "darwin") return "launchd";
-  if (process.platform === "win32") return "windows";
-  return existsSync("/run/systemd/system") ? "systemd" : "cron";
-}
