@@ -79,7 +79,14 @@ export class SftpSession {
     this.dir ??= mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
     let proc: Live["proc"];
     try {
-      proc = Bun.spawn(sftpArgv(this.target), { stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
+      // TZ and LC_TIME: `ls` prints times in UTC with English month names (sftp-batch.ts, parseLs).
+      proc = Bun.spawn(sftpArgv(this.target), {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        detached: true,
+        env: { ...process.env, TZ: "UTC", LC_TIME: "C" },
+      });
     } catch (err) {
       const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
       throw new Error(missing ? "the OpenSSH sftp client is not installed (Debian: openssh-client)" : String(err));

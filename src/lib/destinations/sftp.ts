@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Backend, RemoteFile } from "../store/index.ts";
+import { type Backend, type RemoteFile, settledStamp } from "../store/index.ts";
 import { commitRename, removeQuietly, TEMP_SUFFIX, tempPathFor } from "../system/index.ts";
 import {
   type BatchResult,
@@ -204,6 +204,7 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
       const start = prefix.slice(0, slash + 1).replace(/\/$/, "");
       if (start) checkKey(start);
       const files: RemoteFile[] = [];
+      const nowMs = Date.now();
       let level = [start];
       for (let depth = 0; level.length && depth < MAX_LIST_DEPTH; depth++) {
         const dirs = level.map((d) => (d ? remote(d) : root));
@@ -215,10 +216,14 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
         const sections = splitSections(result.stdout);
         const next: string[] = [];
         level.forEach((dirKey, i) => {
-          for (const e of parseLs(sections[i] ?? [])) {
+          for (const e of parseLs(sections[i] ?? [], nowMs)) {
             if (!e.path.startsWith(`${dirs[i]}/`)) continue; // `ls` of a file prints the file itself
             const key = `${dirKey ? `${dirKey}/` : ""}${e.path.slice(dirs[i]!.length + 1)}`;
-            if (e.isFile && key.startsWith(prefix)) files.push({ key, size: e.size });
+            if (e.isFile && key.startsWith(prefix)) {
+              // The listed minute (or day) stands for the content once it is over (store/settle.ts).
+              const stamp = e.time && settledStamp("sftp", e.time.text, e.time.startMs, e.time.widthMs, nowMs);
+              files.push({ key, size: e.size, ...(stamp ? { stamp } : {}) });
+            }
             else if (e.isDir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) next.push(key);
           }
         });

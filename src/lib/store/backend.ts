@@ -29,6 +29,14 @@ export interface RemoteFile {
   /** The ETag (lowercase hex, no quotes), where the folder has one (S3): changes whenever the content does. */
   etag?: string;
   /**
+   * A validator from a folder whose listing shows only a coarse time (SFTP's
+   * `ls` to the minute, rclone's ModTime): the size-independent part that
+   * changes whenever the file is rewritten. Given only for a file whose time
+   * ended at least SETTLE_MS before the listing (settle.ts), so a rewrite
+   * after this listing cannot fall in the same time; absent otherwise.
+   */
+  stamp?: string;
+  /**
    * False for an entry that is not a regular file (a symlink, a folder),
    * listed so the listing can report it; folders that list only regular
    * files leave this out. Never followed.

@@ -27,6 +27,7 @@ export {
   rotateKeptCopies,
 } from "./kept-copies.ts";
 export { assertKey } from "./keys.ts";
+export { SETTLE_MS, settledStamp } from "./settle.ts";
 export {
   type BackupListing,
   type FolderListing,
