@@ -131,7 +131,12 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
         try {
           const f = JSON.parse(r.stdout) as { Precision?: number; Features?: { SlowModTime?: boolean } };
           const ns = f.Precision;
-          if (typeof ns !== "number" || !(ns > 0) || ns >= MODTIME_NOT_SUPPORTED_NS || f.Features?.SlowModTime !== false)
+          if (
+            typeof ns !== "number" ||
+            !(ns > 0) ||
+            ns >= MODTIME_NOT_SUPPORTED_NS ||
+            f.Features?.SlowModTime !== false
+          )
             return null;
           return Math.max(1000, Math.ceil(ns / 1e6));
         } catch {

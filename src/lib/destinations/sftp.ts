@@ -39,6 +39,8 @@ export interface SftpEntry {
 }
 
 export const DEFAULT_SFTP_PORT = 22;
+/** Manifests read in one batch by readTexts (one line each; a batch stays a modest stdin write). */
+const READ_BATCH = 200;
 /** Keys are `<database>/<file>`; deeper trees are listed too, but never beyond this depth. */
 const MAX_LIST_DEPTH = 8;
 
@@ -189,6 +191,39 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
       }
     },
 
+    /**
+     * One batch of `get`s per READ_BATCH keys, into scratch files: a round of
+     * the session instead of one per manifest. A batch that complained about
+     * anything (a file gone since the listing, a read error) or lost its
+     * connection is read again key by key, so each key gets its own outcome
+     * and no half-fetched file is ever taken for a text.
+     */
+    async readTexts(keys) {
+      const out: (string | null | Error)[] = [];
+      const one = (key: string) =>
+        this.readText(key).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      for (let at = 0; at < keys.length; at += READ_BATCH) {
+        const chunk = keys.slice(at, at + READ_BATCH);
+        const scratch = chunk.map(() => session.scratchPath());
+        try {
+          const result = await run(chunk.map((k, i) => `-get ${quoteArg(remote(k))} ${quoteArg(scratch[i]!)}`));
+          const clean = outcome(result) === "ok";
+          for (const [i, key] of chunk.entries()) {
+            let text: string | undefined;
+            if (clean) {
+              try {
+                text = readFileSync(scratch[i]!, "utf8");
+              } catch {} // not there after all: asked alone below
+            }
+            out.push(text ?? (await one(key)));
+          }
+        } finally {
+          for (const path of scratch) removeQuietly(path);
+        }
+      }
+      return out;
+    },
+
     async stat(key): Promise<RemoteFile | null> {
       const path = remote(key);
       const result = await run([`-ls -n ${quoteArg(path)}`]);
@@ -223,8 +258,7 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
               // The listed minute (or day) stands for the content once it is over (store/settle.ts).
               const stamp = e.time && settledStamp("sftp", e.time.text, e.time.startMs, e.time.widthMs, nowMs);
               files.push({ key, size: e.size, ...(stamp ? { stamp } : {}) });
-            }
-            else if (e.isDir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) next.push(key);
+            } else if (e.isDir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) next.push(key);
           }
         });
         level = next;

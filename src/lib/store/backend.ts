@@ -77,6 +77,12 @@ export interface Backend {
    * MAX_MANIFEST_BYTES; a local folder checks both again on the file itself.
    */
   readText(key: string): Promise<string | null>;
+  /**
+   * Optional: `readText` of several keys at once, each answer at its key's
+   * index (a text, null when missing, or the Error it would have thrown),
+   * where one request for many costs less than many (one SFTP batch).
+   */
+  readTexts?(keys: string[]): Promise<(string | null | Error)[]>;
   /** Size of `key`, or null when it does not exist. */
   stat(key: string): Promise<RemoteFile | null>;
   /**

@@ -27,7 +27,6 @@ export {
   rotateKeptCopies,
 } from "./kept-copies.ts";
 export { assertKey } from "./keys.ts";
-export { SETTLE_MS, settledStamp } from "./settle.ts";
 export {
   type BackupListing,
   type FolderListing,
@@ -65,6 +64,7 @@ export {
   tagsMarkName,
 } from "./marks.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
+export { SETTLE_MS, settledStamp } from "./settle.ts";
 export {
   listStaging,
   STAGING_PREFIX,
