@@ -149,6 +149,16 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
     throw failed(`download of ${key} failed`, result);
   }
 
+  /** A manifest, read and dropped at once: no fsync, in the session's private folder. */
+  async function readText(key: string): Promise<string | null> {
+    const scratch = session.scratchPath();
+    try {
+      return (await fetchTo(key, scratch, false)) === "missing" ? null : readFileSync(scratch, "utf8");
+    } finally {
+      removeQuietly(scratch);
+    }
+  }
+
   return {
     describe,
 
@@ -181,15 +191,7 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
     },
 
     checkSizes: true,
-    async readText(key) {
-      // Read and dropped at once: no fsync, in the session's private folder.
-      const scratch = session.scratchPath();
-      try {
-        return (await fetchTo(key, scratch, false)) === "missing" ? null : readFileSync(scratch, "utf8");
-      } finally {
-        removeQuietly(scratch);
-      }
-    },
+    readText,
 
     /**
      * One batch of `get`s per READ_BATCH keys, into scratch files: a round of
@@ -200,8 +202,7 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
      */
     async readTexts(keys) {
       const out: (string | null | Error)[] = [];
-      const one = (key: string) =>
-        this.readText(key).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      const one = (key: string) => readText(key).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       for (let at = 0; at < keys.length; at += READ_BATCH) {
         const chunk = keys.slice(at, at + READ_BATCH);
         const scratch = chunk.map(() => session.scratchPath());

@@ -104,8 +104,7 @@ async function readAll(folder: Backend, database: string, names: string[]): Prom
   const keys = names.map((n) => `${database}/${n}`);
   const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
   if (folder.readTexts) {
-    const batch = folder.readTexts.bind(folder);
-    return await batch(keys).catch((err: unknown) => keys.map(() => asError(err)));
+    return await folder.readTexts(keys).catch((err: unknown) => keys.map(() => asError(err)));
   }
   const out: ManifestText[] = [];
   for (const key of keys) out.push(await folder.readText(key).catch(asError));
