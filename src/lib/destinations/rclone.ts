@@ -39,6 +39,8 @@ const BASE_FLAGS = ["--ask-password=false", "-q", "--retries", "1"];
 const PRIVATE_UMASK_SH = 'umask 077 && exec "$0" "$@"';
 /** rclone's Precision for a remote that keeps no modification times (100 years, in ns). */
 const MODTIME_NOT_SUPPORTED_NS = 100 * 365 * 24 * 3600 * 1e9;
+/** What `backend features` said of each remote this run (by binary, config and remote): asked once per run. */
+const TIME_WIDTHS = new Map<string, Promise<number | null>>();
 
 interface Ran {
   code: number;
@@ -121,11 +123,13 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
 
   /**
    * The bucket a listed ModTime stands for (its precision, at least a second),
-   * or null when the remote has no usable times: asked once (`backend features`).
+   * or null when the remote has no usable times: asked once per run (`backend features`).
    */
-  let timeWidth: Promise<number | null> | undefined;
+  const widthKey = [d.rclone, d.rcloneConfig ?? "", root].join("\0");
   const modTimeWidth = () => {
-    timeWidth ??= run(["backend", "features", "--", root]).then(
+    let timeWidth = TIME_WIDTHS.get(widthKey);
+    if (timeWidth) return timeWidth;
+    timeWidth = run(["backend", "features", "--", root]).then(
       (r) => {
         if (r.code !== 0) return null;
         try {
@@ -145,6 +149,7 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
       },
       () => null,
     );
+    TIME_WIDTHS.set(widthKey, timeWidth);
     return timeWidth;
   };
 
