@@ -225,5 +225,18 @@ for (const kind of ["sftp", "rclone"] as const)
         if (run === 0) expect(stats.names).toEqual([`${p.ids[0]}.json`, name].sort());
         else expect(stats.names).toEqual([name]);
       }
+      // The packs only it names are held there, neither marked nor freed.
+      const packs = (id: string) =>
+        (JSON.parse(readFileSync(join(p.folder, `${id}.json`), "utf8")).stored.packs ?? []).map(
+          (x: { name: string }) => x.name,
+        ) as string[];
+      const onlyItsOwn = packs(p.ids[1]!).filter((n) => !packs(p.ids[0]!).includes(n));
+      expect(onlyItsOwn.length).toBeGreaterThan(0);
+      const rotate = await reads(p, ["rotate"]);
+      const at = rotate.out.results[0].destinations[0];
+      expect([at.ok, at.freed, at.marked]).toEqual([true, [], []]);
+      expect(at.pieces_held).toEqual(expect.arrayContaining(onlyItsOwn));
+      expect(rotate.names).toContain(name);
+      for (const n of onlyItsOwn) expect(statSync(join(p.app, n)).isFile()).toBe(true);
     });
   });
