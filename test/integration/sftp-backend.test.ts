@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -170,6 +171,21 @@ describe("sftp backend", () => {
     await b.put(join(local, "m.json"), "app/m.json");
     expect(await b.readText("app/m.json")).toBe('{"id":"x"}\n');
     expect(await b.readText("app/none.json")).toBeNull();
+  });
+
+  it("reads many small files in one batch, each with its own outcome, on the same connection", async () => {
+    const { b, root } = backend();
+    mkdirSync(join(root, "app"), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(join(root, "app", `${i}.json`), `{"n":${i}}\n`);
+    chmodSync(join(root, "app", "3.json"), 0);
+    const keys = ["app/0.json", "app/none.json", "app/1.json", "app/2.json", "app/4.json"];
+    expect(await b.readTexts!(keys)).toEqual(['{"n":0}\n', null, '{"n":1}\n', '{"n":2}\n', '{"n":4}\n']);
+    expect(await b.readTexts!(["app/0.json", "app/4.json"])).toEqual(['{"n":0}\n', '{"n":4}\n']);
+    // A file sftp may not read is that key's Error (root reads it anyway), never another key's text.
+    const [unreadable] = await b.readTexts!(["app/3.json"]);
+    if (process.getuid?.() === 0) expect(unreadable).toBe('{"n":3}\n');
+    else expect(unreadable).toBeInstanceOf(Error);
+    expect(b.connections()).toBe(1);
   });
 
   it("removes a key, and removing it again succeeds", async () => {

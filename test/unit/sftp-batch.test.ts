@@ -3,6 +3,7 @@ import {
   describeFailure,
   isNotFound,
   parseLs,
+  parseLsTime,
   quoteArg,
   sftpArgv,
   splitSections,
@@ -58,12 +59,53 @@ describe("parseLs and splitSections", () => {
     ].join("\n");
     const sections = splitSections(stdout);
     expect(sections.length).toBe(3);
-    expect(parseLs(sections[0]!)).toEqual([
-      { path: "/srv/b/app/x 1.db", isFile: true, isDir: false, size: 3000000 },
-      { path: "/srv/b/app/old", isFile: false, isDir: true, size: 4096 },
+    const now = Date.UTC(2026, 11, 6, 22, 0);
+    expect(parseLs(sections[0]!, now)).toEqual([
+      {
+        path: "/srv/b/app/x 1.db",
+        isFile: true,
+        isDir: false,
+        size: 3000000,
+        time: { text: "2026-11-22T07:41", startMs: Date.UTC(2026, 10, 22, 7, 41), widthMs: 60_000 },
+      },
+      {
+        path: "/srv/b/app/old",
+        isFile: false,
+        isDir: true,
+        size: 4096,
+        time: { text: "2025-11-22", startMs: Date.UTC(2025, 10, 22), widthMs: 86_400_000 },
+      },
     ]);
-    expect(parseLs(sections[1]!)).toEqual([]);
-    expect(parseLs(sections[2]!)).toEqual([{ path: "/srv/b/other/y", isFile: true, isDir: false, size: 7 }]);
+    expect(parseLs(sections[1]!, now)).toEqual([]);
+    // January 3 seen in December: next year's, the nearest (sftp shows a time within six months so).
+    expect(parseLs(sections[2]!, now)).toEqual([
+      {
+        path: "/srv/b/other/y",
+        isFile: true,
+        isDir: false,
+        size: 7,
+        time: { text: "2027-01-03T12:00", startMs: Date.UTC(2027, 0, 3, 12, 0), widthMs: 60_000 },
+      },
+    ]);
+  });
+});
+
+describe("parseLsTime", () => {
+  const now = Date.UTC(2026, 5, 15, 12, 0);
+  it("reads a minute in the nearest year and a day with its year", () => {
+    expect(parseLsTime("Sep", "20", "23:59", now)?.text).toBe("2026-09-20T23:59");
+    expect(parseLsTime("Dec", "20", "23:59", now)?.text).toBe("2025-12-20T23:59");
+    expect(parseLsTime("Jan", "1", "00:00", now)?.text).toBe("2026-01-01T00:00");
+    expect(parseLsTime("Feb", "29", "2024", now)?.text).toBe("2024-02-29");
+  });
+  it.each([
+    ["Déc", "20", "23:59"],
+    ["Feb", "30", "10:00"],
+    ["Feb", "29", "2025"],
+    ["Jun", "x", "10:00"],
+    ["Jun", "15", "10h00"],
+  ])("gives no time for %p %p %p (another locale, no such day)", (m, d, last) => {
+    expect(parseLsTime(m, d, last, now)).toBeUndefined();
   });
 });
 

@@ -10,8 +10,12 @@
  * object stores an object only appears once complete. So a cut-off upload
  * never shows under its key; hidden names are never listed. Downloads stream
  * `rclone cat` into a local temporary file, fsynced and renamed into place.
- * The listing is `lsjson --recursive --files-only` without modification
- * times or hashes (on S3-like remotes each costs a request per object).
+ * The listing is `lsjson --recursive --files-only`, without hashes (on some
+ * remotes each costs a read of the file), and with modification times only
+ * where the remote keeps them and lists them at no extra cost (`rclone
+ * backend features`, asked once per run: a known precision, no SlowModTime).
+ * A file's ModTime, once settled (store/settle.ts), is the validator that
+ * lets a run skip a manifest it read before (docs/folder-listing.md).
  */
 
 import { randomBytes } from "node:crypto";
@@ -19,7 +23,7 @@ import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import type { RcloneDestination } from "../config/index.ts";
 import { OperationError } from "../model/index.ts";
-import { assertKey, type Backend, type RemoteFile } from "../store/index.ts";
+import { assertKey, type Backend, type RemoteFile, settledStamp } from "../store/index.ts";
 import { commitRename, FILE_MODE, removeQuietly, tempPathFor } from "../system/index.ts";
 
 /** rclone's exit code for "directory not found" (also what `cat` and `lsjson --stat` give for a missing file). */
@@ -33,6 +37,10 @@ const RCLONE_NOT_FOUND = 3;
 const BASE_FLAGS = ["--ask-password=false", "-q", "--retries", "1"];
 /** Files and folders rclone creates on a local or SFTP-like remote are private, as backup_dir's are. */
 const PRIVATE_UMASK_SH = 'umask 077 && exec "$0" "$@"';
+/** rclone's Precision for a remote that keeps no modification times (100 years, in ns). */
+const MODTIME_NOT_SUPPORTED_NS = 100 * 365 * 24 * 3600 * 1e9;
+/** What `backend features` said of each remote this run (by binary, config and remote): asked once per run. */
+const TIME_WIDTHS = new Map<string, Promise<number | null>>();
 
 interface Ran {
   code: number;
@@ -113,6 +121,38 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
     return "ok";
   }
 
+  /**
+   * The bucket a listed ModTime stands for (its precision, at least a second),
+   * or null when the remote has no usable times: asked once per run (`backend features`).
+   */
+  const widthKey = [d.rclone, d.rcloneConfig ?? "", root].join("\0");
+  const modTimeWidth = () => {
+    let timeWidth = TIME_WIDTHS.get(widthKey);
+    if (timeWidth) return timeWidth;
+    timeWidth = run(["backend", "features", "--", root]).then(
+      (r) => {
+        if (r.code !== 0) return null;
+        try {
+          const f = JSON.parse(r.stdout) as { Precision?: number; Features?: { SlowModTime?: boolean } };
+          const ns = f.Precision;
+          if (
+            typeof ns !== "number" ||
+            !(ns > 0) ||
+            ns >= MODTIME_NOT_SUPPORTED_NS ||
+            f.Features?.SlowModTime !== false
+          )
+            return null;
+          return Math.max(1000, Math.ceil(ns / 1e6));
+        } catch {
+          return null;
+        }
+      },
+      () => null,
+    );
+    TIME_WIDTHS.set(widthKey, timeWidth);
+    return timeWidth;
+  };
+
   return {
     describe,
     checkSizes: true,
@@ -154,11 +194,13 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
       const dir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
       if (dir && !/^[A-Za-z0-9_./-]+$/.test(dir)) throw fail(`invalid listing prefix ${JSON.stringify(prefix)}`);
       const filter = dir ? ["--include", `/${dir}**`] : [];
+      const width = await modTimeWidth();
+      const nowMs = Date.now();
       const r = await run([
         "lsjson",
         "--recursive",
         "--files-only",
-        "--no-modtime",
+        ...(width === null ? ["--no-modtime"] : []),
         "--no-mimetype",
         ...filter,
         "--",
@@ -169,10 +211,17 @@ export function createRcloneBackend(d: RcloneDestination): Backend {
         Path: string;
         Name: string;
         Size: number;
+        ModTime?: string;
       }[];
       return entries
         .filter((e) => !e.Name.startsWith(".") && e.Path.startsWith(prefix))
-        .map((e) => ({ key: e.Path, size: e.Size }));
+        .map((e) => {
+          const stamp =
+            width !== null && e.ModTime
+              ? settledStamp("rclone", e.ModTime, Date.parse(e.ModTime), width, nowMs)
+              : undefined;
+          return { key: e.Path, size: e.Size, ...(stamp ? { stamp } : {}) };
+        });
     },
 
     async remove(key) {

@@ -138,19 +138,52 @@ export interface LsEntry {
   isFile: boolean;
   isDir: boolean;
   size: number;
+  /**
+   * The modification time as `ls` shows it (read in UTC: the session runs
+   * sftp with TZ=UTC): the minute for a time within six months of now, else
+   * the day; absent when the date cannot be read (another locale).
+   */
+  time?: { text: string; startMs: number; widthMs: number };
 }
 
 // `-rw-------    ? 0        0         3000000 Nov 22 07:41 /srv/backups/app/x.db.zst`
 // (mode, links, uid, gid, size, three date fields, one space, then the name, which may contain spaces)
-const LS_LINE = /^([-a-zA-Z])[-rwxsStTl+.@]{9}\S*\s+\S+\s+\S+\s+\S+\s+(\d+)\s+\S+\s+\S+\s+\S+ (.+)$/;
+const LS_LINE = /^([-a-zA-Z])[-rwxsStTl+.@]{9}\S*\s+\S+\s+\S+\s+\S+\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+) (.+)$/;
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * `Nov 22 07:41` (this year, the last or the next: whichever is nearest
+ * `nowMs`, as sftp shows a time within six months so) or `Nov 22  2025`
+ * (a day), in UTC.
+ */
+export function parseLsTime(month: string, day: string, last: string, nowMs: number): LsEntry["time"] {
+  const m = MONTHS.indexOf(month);
+  const d = Number(day);
+  if (m < 0 || !/^\d{1,2}$/.test(day) || d < 1 || d > 31) return undefined;
+  const hm = /^(\d\d):(\d\d)$/.exec(last);
+  if (hm) {
+    const year = new Date(nowMs).getUTCFullYear();
+    const candidates = [year - 1, year, year + 1].map((y) => Date.UTC(y, m, d, Number(hm[1]), Number(hm[2])));
+    const startMs = candidates.reduce((a, b) => (Math.abs(b - nowMs) < Math.abs(a - nowMs) ? b : a));
+    if (new Date(startMs).getUTCDate() !== d) return undefined; // Feb 30
+    return { text: new Date(startMs).toISOString().slice(0, 16), startMs, widthMs: MINUTE_MS };
+  }
+  if (!/^\d{4}$/.test(last)) return undefined;
+  const startMs = Date.UTC(Number(last), m, d);
+  if (new Date(startMs).getUTCDate() !== d) return undefined;
+  return { text: new Date(startMs).toISOString().slice(0, 10), startMs, widthMs: DAY_MS };
+}
 
 /** Parses the lines `ls -n` printed for one command. */
-export function parseLs(lines: string[]): LsEntry[] {
+export function parseLs(lines: string[], nowMs = Date.now()): LsEntry[] {
   const out: LsEntry[] = [];
   for (const line of lines) {
     const m = LS_LINE.exec(line);
     if (!m) continue;
-    out.push({ path: m[3]!, isFile: m[1] === "-", isDir: m[1] === "d", size: Number(m[2]) });
+    const time = parseLsTime(m[3]!, m[4]!, m[5]!, nowMs);
+    out.push({ path: m[6]!, isFile: m[1] === "-", isDir: m[1] === "d", size: Number(m[2]), ...(time ? { time } : {}) });
   }
   return out;
 }

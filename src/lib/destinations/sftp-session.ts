@@ -36,6 +36,20 @@ interface Live {
 
 let nonceSeq = 0;
 
+/**
+ * sftp's environment: `ls` prints times in UTC with English month names
+ * (sftp-batch.ts, parseLs). An LC_ALL would override LC_TIME, so its value
+ * moves to LC_CTYPE, which keeps how names are printed.
+ */
+function sftpEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, TZ: "UTC", LC_TIME: "C" };
+  if (env.LC_ALL) {
+    env.LC_CTYPE = env.LC_ALL;
+    delete env.LC_ALL;
+  }
+  return env;
+}
+
 async function pump(stream: ReadableStream<Uint8Array>, add: (s: string) => void): Promise<void> {
   const decoder = new TextDecoder();
   for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
@@ -79,7 +93,13 @@ export class SftpSession {
     this.dir ??= mkdtempSync(join(tmpdir(), "sqlbak-sftp-"));
     let proc: Live["proc"];
     try {
-      proc = Bun.spawn(sftpArgv(this.target), { stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
+      proc = Bun.spawn(sftpArgv(this.target), {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        detached: true,
+        env: sftpEnv(),
+      });
     } catch (err) {
       const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
       throw new Error(missing ? "the OpenSSH sftp client is not installed (Debian: openssh-client)" : String(err));

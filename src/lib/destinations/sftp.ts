@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Backend, RemoteFile } from "../store/index.ts";
+import { type Backend, type RemoteFile, settledStamp } from "../store/index.ts";
 import { commitRename, removeQuietly, TEMP_SUFFIX, tempPathFor } from "../system/index.ts";
 import {
   type BatchResult,
@@ -39,6 +39,8 @@ export interface SftpEntry {
 }
 
 export const DEFAULT_SFTP_PORT = 22;
+/** Manifests read in one batch by readTexts (one line each; a batch stays a modest stdin write). */
+const READ_BATCH = 200;
 /** Keys are `<database>/<file>`; deeper trees are listed too, but never beyond this depth. */
 const MAX_LIST_DEPTH = 8;
 
@@ -147,6 +149,16 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
     throw failed(`download of ${key} failed`, result);
   }
 
+  /** A manifest, read and dropped at once: no fsync, in the session's private folder. */
+  async function readText(key: string): Promise<string | null> {
+    const scratch = session.scratchPath();
+    try {
+      return (await fetchTo(key, scratch, false)) === "missing" ? null : readFileSync(scratch, "utf8");
+    } finally {
+      removeQuietly(scratch);
+    }
+  }
+
   return {
     describe,
 
@@ -179,14 +191,38 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
     },
 
     checkSizes: true,
-    async readText(key) {
-      // Read and dropped at once: no fsync, in the session's private folder.
-      const scratch = session.scratchPath();
-      try {
-        return (await fetchTo(key, scratch, false)) === "missing" ? null : readFileSync(scratch, "utf8");
-      } finally {
-        removeQuietly(scratch);
+    readText,
+
+    /**
+     * One batch of `get`s per READ_BATCH keys, into scratch files: a round of
+     * the session instead of one per manifest. A batch that complained about
+     * anything (a file gone since the listing, a read error) or lost its
+     * connection is read again key by key, so each key gets its own outcome
+     * and no half-fetched file is ever taken for a text.
+     */
+    async readTexts(keys) {
+      const out: (string | null | Error)[] = [];
+      const one = (key: string) => readText(key).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      for (let at = 0; at < keys.length; at += READ_BATCH) {
+        const chunk = keys.slice(at, at + READ_BATCH);
+        const scratch = chunk.map(() => session.scratchPath());
+        try {
+          const result = await run(chunk.map((k, i) => `-get ${quoteArg(remote(k))} ${quoteArg(scratch[i]!)}`));
+          const clean = outcome(result) === "ok";
+          for (const [i, key] of chunk.entries()) {
+            let text: string | undefined;
+            if (clean) {
+              try {
+                text = readFileSync(scratch[i]!, "utf8");
+              } catch {} // not there after all: asked alone below
+            }
+            out.push(text ?? (await one(key)));
+          }
+        } finally {
+          for (const path of scratch) removeQuietly(path);
+        }
       }
+      return out;
     },
 
     async stat(key): Promise<RemoteFile | null> {
@@ -204,6 +240,7 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
       const start = prefix.slice(0, slash + 1).replace(/\/$/, "");
       if (start) checkKey(start);
       const files: RemoteFile[] = [];
+      const nowMs = Date.now();
       let level = [start];
       for (let depth = 0; level.length && depth < MAX_LIST_DEPTH; depth++) {
         const dirs = level.map((d) => (d ? remote(d) : root));
@@ -215,11 +252,14 @@ export function createSftpBackend(entry: SftpEntry): SftpBackend {
         const sections = splitSections(result.stdout);
         const next: string[] = [];
         level.forEach((dirKey, i) => {
-          for (const e of parseLs(sections[i] ?? [])) {
+          for (const e of parseLs(sections[i] ?? [], nowMs)) {
             if (!e.path.startsWith(`${dirs[i]}/`)) continue; // `ls` of a file prints the file itself
             const key = `${dirKey ? `${dirKey}/` : ""}${e.path.slice(dirs[i]!.length + 1)}`;
-            if (e.isFile && key.startsWith(prefix)) files.push({ key, size: e.size });
-            else if (e.isDir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) next.push(key);
+            if (e.isFile && key.startsWith(prefix)) {
+              // The listed minute (or day) stands for the content once it is over (store/settle.ts).
+              const stamp = e.time && settledStamp("sftp", e.time.text, e.time.startMs, e.time.widthMs, nowMs);
+              files.push({ key, size: e.size, ...(stamp ? { stamp } : {}) });
+            } else if (e.isDir && (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))) next.push(key);
           }
         });
         level = next;

@@ -29,6 +29,14 @@ export interface RemoteFile {
   /** The ETag (lowercase hex, no quotes), where the folder has one (S3): changes whenever the content does. */
   etag?: string;
   /**
+   * A validator from a folder whose listing shows only a coarse time (SFTP's
+   * `ls` to the minute, rclone's ModTime): the size-independent part that
+   * changes whenever the file is rewritten. Given only for a file whose time
+   * ended at least SETTLE_MS before the listing (settle.ts), so a rewrite
+   * after this listing cannot fall in the same time; absent otherwise.
+   */
+  stamp?: string;
+  /**
    * False for an entry that is not a regular file (a symlink, a folder),
    * listed so the listing can report it; folders that list only regular
    * files leave this out. Never followed.
@@ -69,6 +77,12 @@ export interface Backend {
    * MAX_MANIFEST_BYTES; a local folder checks both again on the file itself.
    */
   readText(key: string): Promise<string | null>;
+  /**
+   * Optional: `readText` of several keys at once, each answer at its key's
+   * index (a text, null when missing, or the Error it would have thrown),
+   * where one request for many costs less than many (one SFTP batch).
+   */
+  readTexts?(keys: string[]): Promise<(string | null | Error)[]>;
   /** Size of `key`, or null when it does not exist. */
   stat(key: string): Promise<RemoteFile | null>;
   /**

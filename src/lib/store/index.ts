@@ -64,6 +64,7 @@ export {
   tagsMarkName,
 } from "./marks.ts";
 export { appendOpLog, type LoggedEntry, readOpLog } from "./oplog.ts";
+export { SETTLE_MS, settledStamp } from "./settle.ts";
 export {
   listStaging,
   STAGING_PREFIX,

@@ -96,6 +96,22 @@ export interface ListOptions {
 }
 
 /**
+ * Reads the named files of a database's folder: in one go where the folder
+ * can (`readTexts`), else one by one; a failure is that file's Error.
+ */
+async function readAll(folder: Backend, database: string, names: string[]): Promise<ManifestText[]> {
+  if (names.length === 0) return [];
+  const keys = names.map((n) => `${database}/${n}`);
+  const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+  if (folder.readTexts) {
+    return await folder.readTexts(keys).catch((err: unknown) => keys.map(() => asError(err)));
+  }
+  const out: ManifestText[] = [];
+  for (const key of keys) out.push(await folder.readText(key).catch(asError));
+  return out;
+}
+
+/**
  * Lists one database's folder (an empty listing when it has nothing); the
  * rule is listing.ts. `now` ages unreferenced pieces. With a cache, the
  * texts that parsed are remembered in it.
@@ -116,20 +132,20 @@ export async function listBackups(
     .map((f) => ({ ...f, name: f.key.slice(prefix.length) }));
   const texts = new Map<string, ManifestText>();
   const byName = new Map(entries.map((e) => [e.name, e]));
+  const toRead: string[] = [];
   for (const name of manifestNames(byName.keys())) {
     const entry = byName.get(name)!;
     // Refused by what the listing says, before anything reads it: a planted link or huge file is never read.
     if (entry.regular === false) texts.set(name, new Error("manifest is not a regular file"));
     else if (entry.size > MAX_MANIFEST_BYTES) texts.set(name, new Error("manifest is too large"));
-    else
-      texts.set(
-        name,
-        cache?.lookup(name, entry) ??
-          (await folder
-            .readText(`${database}/${name}`)
-            .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))),
-      );
+    else {
+      const known = cache?.lookup(name, entry);
+      texts.set(name, known ?? null); // in listing order; what is read is set below
+      if (known === undefined) toRead.push(name);
+    }
   }
+  const read = await readAll(folder, database, toRead);
+  for (const [i, name] of toRead.entries()) texts.set(name, read[i]!);
   const c = classifyFolder(entries, texts, {
     database,
     pathOf,
@@ -144,15 +160,27 @@ export async function listBackups(
   });
   // Each backup's tags marker (marks.ts), read only where the listing shows one, with the manifests' guards.
   const marks = new Map<string, TagMark>();
-  for (const b of [...c.backups, ...c.missingData]) {
+  const markFiles = [...c.backups, ...c.missingData].flatMap((b) => {
     const entry = byName.get(tagsMarkName(b.manifest.id));
-    if (!entry || entry.regular === false || entry.size > MAX_MANIFEST_BYTES) continue;
-    const text =
-      cache?.lookup(entry.name, entry) ?? (await folder.readText(`${database}/${entry.name}`).catch(() => null));
+    return entry && entry.regular !== false && entry.size <= MAX_MANIFEST_BYTES ? [{ id: b.manifest.id, entry }] : [];
+  });
+  const markTexts = markFiles.map(({ entry }) => cache?.lookup(entry.name, entry));
+  const unread = markTexts.flatMap((t, i) => (t === undefined ? [i] : []));
+  const markRead = await readAll(
+    folder,
+    database,
+    unread.map((i) => markFiles[i]!.entry.name),
+  );
+  unread.forEach((i, j) => {
+    const t = markRead[j];
+    markTexts[i] = typeof t === "string" ? t : undefined;
+  });
+  markFiles.forEach(({ id, entry }, i) => {
+    const text = markTexts[i] ?? null;
     const mark = parseTagMark(text);
-    if (mark) marks.set(b.manifest.id, mark);
+    if (mark) marks.set(id, mark);
     if (mark && text) cache?.remember(entry.name, entry, text);
-  }
+  });
   if (cache) {
     // Only what parsed is kept: a manifest that cannot be read or parsed is read (and reported) by every run.
     for (const b of [...c.backups, ...c.missingData]) {

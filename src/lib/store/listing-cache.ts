@@ -10,8 +10,9 @@
  * same size and the same validator — the ETag at S3 (a content hash), the
  * modification time where the folder reports one (a `dir` destination) — or,
  * at S3, an ETag equal to the MD5 of the cached text or of the local
- * manifest with the same name (a single-part upload's ETag is its MD5). A
- * folder that reports neither (sftp, rclone) is read every time. Only texts
+ * manifest with the same name (a single-part upload's ETag is its MD5). SFTP
+ * and rclone list a coarse time, which counts only once it has settled
+ * (settle.ts): a fresh file there is read by every run until then. Only texts
  * that parsed are kept, so a manifest that cannot be read or parsed is read
  * again by every run and reported every time.
  */
@@ -24,7 +25,11 @@ export const LISTINGS_DIR = ".sqlbak-listings";
 
 interface Entry {
   size: number;
-  /** `etag:<hex>` or `mtime:<ms>`; absent for a text this machine uploaded and has not listed since. */
+  /**
+   * `etag:<hex>`, `mtime:<ms>` or `stamp:<kind>:<time>`; absent for a text
+   * this machine uploaded and has not listed since, or whose time had not
+   * settled when it was read.
+   */
   tag?: string;
   md5: string;
   text: string;
@@ -57,10 +62,15 @@ export interface ListingCache extends TextCache {
 
 const md5 = (text: string) => new Bun.CryptoHasher("md5").update(text).digest("hex");
 
-/** What says a listed file is unchanged: a content hash (ETag) or a modification time; none for some folders. */
+/**
+ * What says a listed file is unchanged: a content hash (ETag), a modification
+ * time, or a settled coarse time (`stamp`, settle.ts); none for a fresh file
+ * at SFTP or rclone.
+ */
 function validator(f: RemoteFile): string | undefined {
   if (f.etag) return `etag:${f.etag}`;
-  return f.mtimeMs === undefined ? undefined : `mtime:${f.mtimeMs}`;
+  if (f.mtimeMs !== undefined) return `mtime:${f.mtimeMs}`;
+  return f.stamp === undefined ? undefined : `stamp:${f.stamp}`;
 }
 
 function load(path: string, location: string): Record<string, Entry> {
