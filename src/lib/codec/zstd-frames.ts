@@ -69,12 +69,20 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
 /** What decompression found; `rawSha256` is null when the caller asked to hash the output itself. */
 export type DecompressResult = Omit<CompressResult, "rawSha256"> & { rawSha256: string | null };
 
-/** What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped. */
+/**
+ * What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped.
+ * `flushWhileWriting`: the output is kept (restore), so its written part is flushed to disk as the rest is
+ * decompressed (docs/performance.md); the caller's final fsync is then left with the tail alone.
+ */
 export interface DecompressSides {
   onRaw?: (rawBytesDone: number) => void;
   hashRaw?: boolean;
   hashStored?: boolean;
+  flushWhileWriting?: boolean;
 }
+
+/** Raw bytes written between two flushes of a kept output (flushWhileWriting). */
+const FLUSH_BYTES = 64 * 1024 * 1024;
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
@@ -87,7 +95,7 @@ export interface DecompressSides {
 export async function decompressFrames(
   srcPath: string,
   destPath: string,
-  { onRaw, hashRaw = true, hashStored = true }: DecompressSides = {},
+  { onRaw, hashRaw = true, hashStored = true, flushWhileWriting = false }: DecompressSides = {},
 ): Promise<DecompressResult> {
   const rawHash = hashRaw ? new Bun.CryptoHasher("sha256") : null;
   const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
@@ -100,6 +108,22 @@ export async function decompressFrames(
   });
   const inFlight: Promise<Uint8Array>[] = [];
   let frames = 0;
+  // One flush at a time, on the thread pool, never awaited but before the file is closed.
+  // A flush's failure is the write's (a later fsync on another descriptor may not hear of it again).
+  let flushing: Promise<void> | null = null;
+  let flushFailed: unknown = null;
+  let flushedTo = 0;
+  const flush = () => {
+    flushedTo = rawSize;
+    flushing = dest
+      .datasync()
+      .catch((err) => {
+        flushFailed ??= err;
+      })
+      .finally(() => {
+        flushing = null;
+      });
+  };
   const writeNext = async () => {
     const out = await inFlight.shift()!;
     rawHash?.update(out);
@@ -109,6 +133,7 @@ export async function decompressFrames(
       throw writeFailure(err, destPath);
     }
     rawSize += out.length;
+    if (flushWhileWriting && !flushing && rawSize - flushedTo >= FLUSH_BYTES) flush();
     onRaw?.(rawSize);
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
   };
@@ -140,10 +165,13 @@ export async function decompressFrames(
       filled -= off;
     }
     while (inFlight.length > 0) await writeNext();
+    await flushing;
+    if (flushFailed) throw writeFailure(flushFailed, destPath);
   } catch (err) {
     await Promise.allSettled(inFlight);
     throw err;
   } finally {
+    await flushing;
     await dest.close();
     await src.close();
   }

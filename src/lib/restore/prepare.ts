@@ -83,6 +83,7 @@ export async function prepareCopy(
     problems.push(
       ...(await decompressChecked(plan.backup, manifest, temp, plan.keys, pass("decompressing"), {
         hashStored: false,
+        flushWhileWriting: true,
       })),
     );
     if (problems.length > 0) {

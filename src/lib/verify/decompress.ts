@@ -7,8 +7,13 @@
 import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
 import { type ByteProgress, describeError, type Manifest, OperationError } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
+import { FileHasher, HASH_BESIDE_MIN_BYTES } from "./hash-beside.ts";
 
 const short = (sha: string) => sha.slice(0, 12);
+
+/** A plain zstd file (decompressed frame by frame) of an image large enough to pay for a worker's start. */
+const followable = (m: Manifest) =>
+  m.stored.compression === "zstd" && !m.stored.encryption && m.raw.size >= HASH_BESIDE_MIN_BYTES;
 
 /**
  * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
@@ -18,7 +23,8 @@ const short = (sha: string) => sha.slice(0, 12);
  * and OperationError (exit 1) when `dest` cannot be written: a full disk says
  * nothing about the backup, so it is no verdict on it. `onProgress` hears the
  * raw bytes written so far, of the manifest's raw size; with `hashStored: false`
- * only the raw side is compared (restore's proof is the raw SHA-256, docs/restore.md).
+ * only the raw side is compared (restore's proof is the raw SHA-256, docs/restore.md);
+ * `flushWhileWriting` for a copy that is kept (restore: zstd-frames.ts).
  */
 export async function decompressChecked(
   b: StoredBackup,
@@ -26,9 +32,9 @@ export async function decompressChecked(
   dest: string,
   keys: DecryptionKeys = NO_KEYS,
   onProgress?: ByteProgress,
-  { hashStored = true }: { hashStored?: boolean } = {},
+  { hashStored = true, flushWhileWriting = false }: { hashStored?: boolean; flushWhileWriting?: boolean } = {},
 ): Promise<string[]> {
-  return (await decompressBeside(b, m, dest, keys, true, { hashStored, onProgress })).problems;
+  return (await decompressBeside(b, m, dest, keys, true, { hashStored, onProgress, flushWhileWriting })).problems;
 }
 
 /**
@@ -43,17 +49,39 @@ export async function decompressBeside(
   dest: string,
   keys: DecryptionKeys,
   hashRaw: boolean,
-  { hashStored = true, onProgress }: { hashStored?: boolean; onProgress?: ByteProgress } = {},
+  {
+    hashStored = true,
+    onProgress,
+    flushWhileWriting,
+  }: { hashStored?: boolean; onProgress?: ByteProgress; flushWhileWriting?: boolean } = {},
 ): Promise<{ problems: string[]; rawHashed: boolean }> {
   let sums;
+  // A large image's frames are hashed by a worker that follows the file as it is written (hash-beside.ts).
+  const follow = hashRaw && followable(m) ? new FileHasher() : null;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
-    const onRaw = onProgress && ((done: number) => onProgress(done, m.raw.size));
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, { hashRaw, hashStored, onRaw });
+    let follower: ReturnType<FileHasher["follow"]> | undefined;
+    const onRaw = (done: number) => {
+      if (follow) (follower ??= follow.follow(dest)).wrote(done);
+      onProgress?.(done, m.raw.size);
+    };
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, {
+      hashRaw: hashRaw && !follow,
+      hashStored,
+      onRaw,
+      flushWhileWriting,
+    });
+    // The stream path (a file laid out otherwise) hashed the image itself; else the worker's sum is the image's.
+    if (sums.rawSha256 === null && follow) {
+      const followed = await (follower ?? follow.follow(dest)).finish(sums.rawSize);
+      sums = { ...sums, rawSha256: followed.sha256 };
+    }
   } catch (err) {
     if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
     const problem = `${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`;
     return { problems: [problem], rawHashed: true };
+  } finally {
+    follow?.close();
   }
   const problems: string[] = [];
   if (hashStored && sums.storedSha256 !== m.stored.sha256)
