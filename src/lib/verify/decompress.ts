@@ -62,7 +62,10 @@ export async function decompressBeside(
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
     let follower: ReturnType<FileHasher["follow"]> | undefined;
     const onRaw = (done: number) => {
-      if (follow) (follower ??= follow.follow(dest)).wrote(done);
+      if (follow) {
+        follower ??= follow.follow(dest); // the copy exists once its first bytes are written
+        follower.wrote(done);
+      }
       onProgress?.(done, m.raw.size);
     };
     sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, {
