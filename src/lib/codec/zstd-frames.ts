@@ -73,12 +73,15 @@ export type DecompressResult = Omit<CompressResult, "rawSha256"> & { rawSha256: 
  * What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped.
  * `flushWhileWriting`: the output is kept (restore), so its written part is flushed to disk as the rest is
  * decompressed (docs/performance.md); the caller's final fsync is then left with the tail alone.
+ * `onFrame` (frames path only) gets each frame's output once written, to keep (restore's hash worker takes
+ * it over); it is awaited, so it can hold the decompression back.
  */
 export interface DecompressSides {
   onRaw?: (rawBytesDone: number) => void;
   hashRaw?: boolean;
   hashStored?: boolean;
   flushWhileWriting?: boolean;
+  onFrame?: (out: Uint8Array, rawBytesDone: number) => Promise<void>;
 }
 
 /** Raw bytes written between two flushes of a kept output (flushWhileWriting). */
@@ -95,7 +98,7 @@ const FLUSH_BYTES = 64 * 1024 * 1024;
 export async function decompressFrames(
   srcPath: string,
   destPath: string,
-  { onRaw, hashRaw = true, hashStored = true, flushWhileWriting = false }: DecompressSides = {},
+  { onRaw, hashRaw = true, hashStored = true, flushWhileWriting = false, onFrame }: DecompressSides = {},
 ): Promise<DecompressResult> {
   const rawHash = hashRaw ? new Bun.CryptoHasher("sha256") : null;
   const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
@@ -135,6 +138,7 @@ export async function decompressFrames(
     rawSize += out.length;
     if (flushWhileWriting && !flushing && rawSize - flushedTo >= FLUSH_BYTES) flush();
     onRaw?.(rawSize);
+    if (onFrame) await onFrame(out, rawSize);
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
   };
   try {

@@ -56,23 +56,25 @@ export async function decompressBeside(
   }: { hashStored?: boolean; onProgress?: ByteProgress; flushWhileWriting?: boolean } = {},
 ): Promise<{ problems: string[]; rawHashed: boolean }> {
   let sums;
-  // A large image's frames are hashed by a worker that follows the file as it is written (hash-beside.ts).
+  // A large image's frames are hashed by a worker beside the decompression (hash-beside.ts).
   const follow = hashRaw && followable(m) ? new FileHasher() : null;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
     let follower: ReturnType<FileHasher["follow"]> | undefined;
-    const onRaw = (done: number) => {
-      if (follow) {
-        follower ??= follow.follow(dest); // the copy exists once its first bytes are written
-        follower.wrote(done);
-      }
-      onProgress?.(done, m.raw.size);
-    };
+    // Each frame, once written, is handed over (not copied) to the worker, which hashes them in order.
+    const onFrame = follow
+      ? (out: Uint8Array, done: number) => {
+          follower ??= follow.follow(dest);
+          return follower.frame(out, done);
+        }
+      : undefined;
+    const onRaw = onProgress && ((done: number) => onProgress(done, m.raw.size));
     sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, {
       hashRaw: hashRaw && !follow,
       hashStored,
       onRaw,
       flushWhileWriting,
+      onFrame,
     });
     // The stream path (a file laid out otherwise) hashed the image itself; else the worker's sum is the image's.
     if (sums.rawSha256 === null && follow) {

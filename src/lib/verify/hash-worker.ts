@@ -1,18 +1,25 @@
 /**
- * Worker thread of verify and restore: the SHA-256 and size of a file read
- * from the page cache in 4 MiB pieces into one reused buffer. Either a whole
- * finished file (a decompressed or reassembled image, while SQLite checks it:
- * hash-beside.ts), or a file being written, followed as it grows (restore's
- * decompression: the main thread says how far it has written, the worker
- * hashes up to there, in order). Requests are answered in order.
- *   main → {path}                          ← {type:"digest", size, sha256} or {type:"error", message}
- *   main → {follow: path}, {upTo: n}…, {upTo: n, last: true}   ← the same, once, after the last
+ * Worker thread of verify and restore: the SHA-256 and size of a file. Either
+ * a whole finished file (a decompressed or reassembled image, while SQLite
+ * checks it: hash-beside.ts), read from the page cache in 4 MiB pieces into
+ * one reused buffer; or a file being written (restore's decompression), whose
+ * frames the main thread hands over once written, in order: each is hashed
+ * and acknowledged; bytes written but not handed over are read back at the end.
+ *   main → {path}                        ← {type:"digest", size, sha256} or {type:"error", message}
+ *   main → {follow: path}, {frame, upTo: n}… (each ← {type:"hashed"}), {upTo: n, last: true}  ← as {path}
  * Listed as an entry point of the compiled binary (package.json build).
  */
 import { closeSync, openSync, readSync } from "node:fs";
 
-export type HashRequest = { path: string } | { follow: string } | { upTo: number; last?: boolean };
-export type HashMessage = { type: "digest"; size: number; sha256: string } | { type: "error"; message: string };
+export type HashRequest =
+  | { path: string }
+  | { follow: string }
+  | { upTo: number; last?: boolean }
+  | { frame: Uint8Array; upTo: number };
+export type HashMessage =
+  | { type: "digest"; size: number; sha256: string }
+  | { type: "error"; message: string }
+  | { type: "hashed"; upTo: number };
 
 const READ_BYTES = 4 * 1024 * 1024;
 
@@ -50,6 +57,16 @@ self.onmessage = (event: MessageEvent<HashRequest>) => {
     } catch (err) {
       followed.error = describe(req.follow, err);
     }
+    return;
+  }
+  if ("frame" in req) {
+    const f = followed;
+    if (!f) return;
+    if (f.error === null && f.done + req.frame.length === req.upTo) {
+      f.hash.update(req.frame);
+      f.done = req.upTo;
+    }
+    self.postMessage({ type: "hashed", upTo: req.upTo } satisfies HashMessage);
     return;
   }
   if ("upTo" in req) {
