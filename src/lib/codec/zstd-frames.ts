@@ -71,8 +71,6 @@ export type DecompressResult = Omit<CompressResult, "rawSha256"> & { rawSha256: 
 
 /**
  * What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped.
- * `flushWhileWriting`: the output is kept (restore), so its written part is flushed to disk as the rest is
- * decompressed (docs/performance.md); the caller's final fsync is then left with the tail alone.
  * `onFrame` (frames path only) gets each frame's output once written, to keep (restore's hash worker takes
  * it over); it is awaited, so it can hold the decompression back.
  */
@@ -80,12 +78,8 @@ export interface DecompressSides {
   onRaw?: (rawBytesDone: number) => void;
   hashRaw?: boolean;
   hashStored?: boolean;
-  flushWhileWriting?: boolean;
   onFrame?: (out: Uint8Array, rawBytesDone: number) => Promise<void>;
 }
-
-/** Raw bytes written between two flushes of a kept output (flushWhileWriting). */
-const FLUSH_BYTES = 64 * 1024 * 1024;
 
 /**
  * Decompresses `srcPath` into `destPath` (created 0600, must not exist),
@@ -98,7 +92,7 @@ const FLUSH_BYTES = 64 * 1024 * 1024;
 export async function decompressFrames(
   srcPath: string,
   destPath: string,
-  { onRaw, hashRaw = true, hashStored = true, flushWhileWriting = false, onFrame }: DecompressSides = {},
+  { onRaw, hashRaw = true, hashStored = true, onFrame }: DecompressSides = {},
 ): Promise<DecompressResult> {
   const rawHash = hashRaw ? new Bun.CryptoHasher("sha256") : null;
   const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
@@ -111,22 +105,6 @@ export async function decompressFrames(
   });
   const inFlight: Promise<Uint8Array>[] = [];
   let frames = 0;
-  // One flush at a time, on the thread pool, never awaited but before the file is closed.
-  // A flush's failure is the write's (a later fsync on another descriptor may not hear of it again).
-  let flushing: Promise<void> | null = null;
-  let flushFailed: unknown = null;
-  let flushedTo = 0;
-  const flush = () => {
-    flushedTo = rawSize;
-    flushing = dest
-      .datasync()
-      .catch((err) => {
-        flushFailed ??= err;
-      })
-      .finally(() => {
-        flushing = null;
-      });
-  };
   const writeNext = async () => {
     const out = await inFlight.shift()!;
     rawHash?.update(out);
@@ -136,7 +114,6 @@ export async function decompressFrames(
       throw writeFailure(err, destPath);
     }
     rawSize += out.length;
-    if (flushWhileWriting && !flushing && rawSize - flushedTo >= FLUSH_BYTES) flush();
     onRaw?.(rawSize);
     if (onFrame) await onFrame(out, rawSize);
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
@@ -169,13 +146,10 @@ export async function decompressFrames(
       filled -= off;
     }
     while (inFlight.length > 0) await writeNext();
-    await flushing;
-    if (flushFailed) throw writeFailure(flushFailed, destPath);
   } catch (err) {
     await Promise.allSettled(inFlight);
     throw err;
   } finally {
-    await flushing;
     await dest.close();
     await src.close();
   }

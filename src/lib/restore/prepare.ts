@@ -83,7 +83,6 @@ export async function prepareCopy(
     problems.push(
       ...(await decompressChecked(plan.backup, manifest, temp, plan.keys, pass("decompressing"), {
         hashStored: false,
-        flushWhileWriting: true,
       })),
     );
     if (problems.length > 0) {

@@ -23,8 +23,7 @@ const followable = (m: Manifest) =>
  * and OperationError (exit 1) when `dest` cannot be written: a full disk says
  * nothing about the backup, so it is no verdict on it. `onProgress` hears the
  * raw bytes written so far, of the manifest's raw size; with `hashStored: false`
- * only the raw side is compared (restore's proof is the raw SHA-256, docs/restore.md);
- * `flushWhileWriting` for a copy that is kept (restore: zstd-frames.ts).
+ * only the raw side is compared (restore's proof is the raw SHA-256, docs/restore.md).
  */
 export async function decompressChecked(
   b: StoredBackup,
@@ -32,9 +31,9 @@ export async function decompressChecked(
   dest: string,
   keys: DecryptionKeys = NO_KEYS,
   onProgress?: ByteProgress,
-  { hashStored = true, flushWhileWriting = false }: { hashStored?: boolean; flushWhileWriting?: boolean } = {},
+  { hashStored = true }: { hashStored?: boolean } = {},
 ): Promise<string[]> {
-  return (await decompressBeside(b, m, dest, keys, true, { hashStored, onProgress, flushWhileWriting })).problems;
+  return (await decompressBeside(b, m, dest, keys, true, { hashStored, onProgress })).problems;
 }
 
 /**
@@ -49,11 +48,7 @@ export async function decompressBeside(
   dest: string,
   keys: DecryptionKeys,
   hashRaw: boolean,
-  {
-    hashStored = true,
-    onProgress,
-    flushWhileWriting,
-  }: { hashStored?: boolean; onProgress?: ByteProgress; flushWhileWriting?: boolean } = {},
+  { hashStored = true, onProgress }: { hashStored?: boolean; onProgress?: ByteProgress } = {},
 ): Promise<{ problems: string[]; rawHashed: boolean }> {
   let sums;
   // A large image's frames are hashed by a worker beside the decompression (hash-beside.ts).
@@ -73,7 +68,6 @@ export async function decompressBeside(
       hashRaw: hashRaw && !follow,
       hashStored,
       onRaw,
-      flushWhileWriting,
       onFrame,
     });
     // The stream path (a file laid out otherwise) hashed the image itself; else the worker's sum is the image's.
