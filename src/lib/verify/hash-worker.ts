@@ -60,9 +60,9 @@ self.onmessage = (event: MessageEvent<HashRequest>) => {
     return;
   }
   if ("frame" in req) {
+    // Always acknowledged, so the main thread never waits on a frame; one out of order is read back at the end.
     const f = followed;
-    if (!f) return;
-    if (f.error === null && f.done + req.frame.length === req.upTo) {
+    if (f && f.error === null && f.done + req.frame.length === req.upTo) {
       f.hash.update(req.frame);
       f.done = req.upTo;
     }
