@@ -43,7 +43,7 @@ function hashRange(fd: number, hash: Bun.CryptoHasher, from: number, to: number 
   return pos;
 }
 
-/** The file being followed: its descriptor, hash so far and how far it is hashed; an error ends the hashing. */
+/** The file being followed: its descriptor (once opened), hash so far and how far it is hashed; an error ends it. */
 let followed: { path: string; fd: number; hash: Bun.CryptoHasher; done: number; error: string | null } | null = null;
 
 const describe = (path: string, err: unknown) => `${path}: ${err instanceof Error ? err.message : String(err)}`;
@@ -52,11 +52,6 @@ self.onmessage = (event: MessageEvent<HashRequest>) => {
   const req = event.data;
   if ("follow" in req) {
     followed = { path: req.follow, fd: -1, hash: new Bun.CryptoHasher("sha256"), done: 0, error: null };
-    try {
-      followed.fd = openSync(req.follow, "r");
-    } catch (err) {
-      followed.error = describe(req.follow, err);
-    }
     return;
   }
   if ("frame" in req) {
@@ -72,8 +67,10 @@ self.onmessage = (event: MessageEvent<HashRequest>) => {
   if ("upTo" in req) {
     const f = followed;
     if (!f) return;
-    if (f.error === null) {
+    if (f.error === null && f.done < req.upTo) {
       try {
+        // Opened only when something was not handed over: the file is then read where the frames left off.
+        if (f.fd < 0) f.fd = openSync(f.path, "r");
         f.done = hashRange(f.fd, f.hash, f.done, req.upTo);
       } catch (err) {
         f.error = describe(f.path, err);
