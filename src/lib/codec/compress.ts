@@ -10,7 +10,6 @@ import { createReadStream, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Readable, Transform } from "node:stream";
 import { promisify } from "node:util";
-import { createGunzip, createZstdDecompress, gzip, constants as zlibConstants } from "node:zlib";
 import { type Compression, fsErrorMessage, OperationError } from "../model/index.ts";
 
 /**
@@ -24,7 +23,12 @@ export const CHUNK_BYTES = 2 * 1024 * 1024;
  */
 export const MAX_IN_FLIGHT = 4;
 
-const gzipAsync = promisify(gzip);
+/**
+ * node:zlib, loaded on first use: its start (≈ 8 ms) is a sixth of a small restore, whose zstd frames never
+ * need it (zstd-frames.ts); only gzip and the zstd stream fallback do (docs/performance.md).
+ */
+let zlibModule: typeof import("node:zlib") | null = null;
+const zlib = (): typeof import("node:zlib") => (zlibModule ??= require("node:zlib") as typeof import("node:zlib"));
 
 type ChunkCompressor = (chunk: Uint8Array) => Promise<Uint8Array>;
 
@@ -32,8 +36,10 @@ function compressorFor(codec: Compression, level: number): ChunkCompressor {
   switch (codec) {
     case "zstd":
       return (c) => Bun.zstdCompress(c, { level });
-    case "gzip":
-      return (c) => gzipAsync(c, { level });
+    case "gzip": {
+      const gzip = promisify(zlib().gzip);
+      return (c) => gzip(c, { level });
+    }
     case "none":
       return async (c) => c;
   }
@@ -43,9 +49,9 @@ function compressorFor(codec: Compression, level: number): ChunkCompressor {
 export function decompressorFor(codec: Compression): Transform | null {
   switch (codec) {
     case "zstd":
-      return createZstdDecompress();
+      return zlib().createZstdDecompress();
     case "gzip":
-      return createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      return zlib().createGunzip({ finishFlush: zlib().constants.Z_SYNC_FLUSH });
     case "none":
       return null;
   }

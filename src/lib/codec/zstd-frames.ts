@@ -69,11 +69,16 @@ export function frameLength(buf: Uint8Array, off: number, end: number): number |
 /** What decompression found; `rawSha256` is null when the caller asked to hash the output itself. */
 export type DecompressResult = Omit<CompressResult, "rawSha256"> & { rawSha256: string | null };
 
-/** What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped. */
+/**
+ * What a decompression reports and hashes: `onRaw` hears the raw bytes written; either hash can be skipped.
+ * `onFrame` (frames path only) gets each frame's output once written, to keep (restore's hash worker takes
+ * it over); it is awaited, so it can hold the decompression back.
+ */
 export interface DecompressSides {
   onRaw?: (rawBytesDone: number) => void;
   hashRaw?: boolean;
   hashStored?: boolean;
+  onFrame?: (out: Uint8Array, rawBytesDone: number) => Promise<void>;
 }
 
 /**
@@ -87,7 +92,7 @@ export interface DecompressSides {
 export async function decompressFrames(
   srcPath: string,
   destPath: string,
-  { onRaw, hashRaw = true, hashStored = true }: DecompressSides = {},
+  { onRaw, hashRaw = true, hashStored = true, onFrame }: DecompressSides = {},
 ): Promise<DecompressResult> {
   const rawHash = hashRaw ? new Bun.CryptoHasher("sha256") : null;
   const storedHash = hashStored ? new Bun.CryptoHasher("sha256") : null;
@@ -110,6 +115,7 @@ export async function decompressFrames(
     }
     rawSize += out.length;
     onRaw?.(rawSize);
+    if (onFrame) await onFrame(out, rawSize);
     if (++frames % FRAMES_PER_GC === 0) Bun.gc(false);
   };
   try {

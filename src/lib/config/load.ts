@@ -116,7 +116,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     problems,
   );
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${where}: ${p}`));
-  return {
+  return withLazyTimeZone(fromFile.timezone, {
     file,
     backupDir,
     compression,
@@ -144,7 +144,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     timeoutMs: fromFile.timeout ? parseSpanMs(fromFile.timeout) || null : null,
     retention: resolveRetention(fromFile.retention),
     destinationRetention: destinationPolicies(fromFile.destination, fromFile.retention),
-    timeZone: fromFile.timezone ?? machineTimeZone(),
     schedule: resolveSchedule(fromFile.schedule),
     shutdownBackup: fromFile.schedule?.shutdown ?? false,
     encryption: resolveEncryption(fromFile.encryption),
@@ -156,7 +155,22 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     ),
     destinations: resolveDestinations(fromFile.destination, baseDir),
     hooks,
-  };
+  });
+}
+
+/**
+ * `timeZone`, the machine's asked of Intl only when first read: Intl's start (≈ 8 ms) is a sixth of a small
+ * restore, which never needs the zone (docs/performance.md). A spread or JSON of the config reads it as any field.
+ */
+function withLazyTimeZone(configured: string | undefined, config: Omit<ResolvedConfig, "timeZone">): ResolvedConfig {
+  let zone = configured;
+  return Object.defineProperty(config, "timeZone", {
+    get: () => {
+      zone ??= machineTimeZone();
+      return zone;
+    },
+    enumerable: true,
+  }) as ResolvedConfig;
 }
 
 function stripUndefined<T extends object>(obj: T): Partial<T> {

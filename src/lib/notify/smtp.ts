@@ -5,10 +5,14 @@
  * text does, so an admin sees why it refused.
  */
 import { readFileSync } from "node:fs";
-import net from "node:net";
+import type * as Net from "node:net";
 import { hostname } from "node:os";
-import tls from "node:tls";
+import type * as Tls from "node:tls";
 import type { SmtpSettings } from "../config/index.ts";
+
+/** node:net and node:tls load only when a mail is sent (together ≈ 3.5 ms at every start otherwise: docs/performance.md). */
+const net = (): typeof Net => require("node:net");
+const tls = (): typeof Tls => require("node:tls");
 
 interface Reply {
   code: number;
@@ -23,13 +27,13 @@ class Session {
   private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void } | null = null;
   private failed: Error | null = null;
   constructor(
-    private socket: net.Socket | tls.TLSSocket,
+    private socket: Net.Socket | Tls.TLSSocket,
     private where: string,
   ) {
     this.attach(socket);
   }
 
-  private attach(socket: net.Socket | tls.TLSSocket) {
+  private attach(socket: Net.Socket | Tls.TLSSocket) {
     this.socket = socket;
     socket.setEncoding("utf8");
     socket.on("data", (d: string) => {
@@ -84,11 +88,11 @@ class Session {
   }
 
   /** Upgrades the connection in place (STARTTLS). */
-  async startTls(options: tls.ConnectionOptions): Promise<void> {
+  async startTls(options: Tls.ConnectionOptions): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners("data");
     plain.removeAllListeners("close");
-    const secure = tls.connect({ ...options, socket: plain as net.Socket });
+    const secure = tls().connect({ ...options, socket: plain as Net.Socket });
     await new Promise<void>((resolve, reject) => {
       secure.once("secureConnect", resolve);
       secure.once("error", reject);
@@ -99,7 +103,7 @@ class Session {
   }
 
   get secure(): boolean {
-    return this.socket instanceof tls.TLSSocket;
+    return this.socket instanceof tls().TLSSocket;
   }
 
   close() {
@@ -107,13 +111,13 @@ class Session {
   }
 }
 
-function tlsOptions(s: SmtpSettings): tls.ConnectionOptions {
-  const ca = s.caFile ? [...tls.rootCertificates, readFileSync(s.caFile, "utf8")] : undefined;
+function tlsOptions(s: SmtpSettings): Tls.ConnectionOptions {
+  const ca = s.caFile ? [...tls().rootCertificates, readFileSync(s.caFile, "utf8")] : undefined;
   return { host: s.host, ca, rejectUnauthorized: true };
 }
 
-function connect(s: SmtpSettings): net.Socket | tls.TLSSocket {
-  return s.tls === "tls" ? tls.connect({ ...tlsOptions(s), port: s.port }) : net.connect(s.port, s.host);
+function connect(s: SmtpSettings): Net.Socket | Tls.TLSSocket {
+  return s.tls === "tls" ? tls().connect({ ...tlsOptions(s), port: s.port }) : net().connect(s.port, s.host);
 }
 
 /** The EHLO keywords (upper case) with their parameters. */

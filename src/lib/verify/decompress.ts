@@ -7,8 +7,13 @@
 import { type DecryptionKeys, decompressStored, NO_KEYS, openEncrypted, WrongKeyError } from "../codec/index.ts";
 import { type ByteProgress, describeError, type Manifest, OperationError } from "../model/index.ts";
 import type { StoredBackup } from "../store/index.ts";
+import { FileHasher, HASH_BESIDE_MIN_BYTES } from "./hash-beside.ts";
 
 const short = (sha: string) => sha.slice(0, 12);
+
+/** A plain zstd file (decompressed frame by frame) of an image large enough to pay for a worker's start. */
+const followable = (m: Manifest) =>
+  m.stored.compression === "zstd" && !m.stored.encryption && m.raw.size >= HASH_BESIDE_MIN_BYTES;
 
 /**
  * Decrypts (when encrypted) and decompresses the stored file to `dest` (must
@@ -46,14 +51,36 @@ export async function decompressBeside(
   { hashStored = true, onProgress }: { hashStored?: boolean; onProgress?: ByteProgress } = {},
 ): Promise<{ problems: string[]; rawHashed: boolean }> {
   let sums;
+  // A large image's frames are hashed by a worker beside the decompression (hash-beside.ts).
+  const follow = hashRaw && followable(m) ? new FileHasher() : null;
   try {
     const decrypt = m.stored.encryption ? await openEncrypted(b.dataPath, m, keys) : undefined;
+    let follower: ReturnType<FileHasher["follow"]> | undefined;
+    // Each frame, once written, is handed over (not copied) to the worker, which hashes them in order.
+    const onFrame = follow
+      ? (out: Uint8Array, done: number) => {
+          follower ??= follow.follow(dest);
+          return follower.frame(out, done);
+        }
+      : undefined;
     const onRaw = onProgress && ((done: number) => onProgress(done, m.raw.size));
-    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, { hashRaw, hashStored, onRaw });
+    sums = await decompressStored(b.dataPath, dest, m.stored.compression, decrypt, {
+      hashRaw: hashRaw && !follow,
+      hashStored,
+      onRaw,
+      onFrame,
+    });
+    // The stream path (a file laid out otherwise) hashed the image itself; else the worker's sum is the image's.
+    if (sums.rawSha256 === null && follow) {
+      const followed = await (follower ?? follow.follow(dest)).finish(sums.rawSize);
+      sums = { ...sums, rawSha256: followed.sha256 };
+    }
   } catch (err) {
     if (err instanceof OperationError || err instanceof WrongKeyError) throw err;
     const problem = `${m.stored.encryption ? "decrypting and " : ""}decompressing failed: ${describeError(err)}`;
     return { problems: [problem], rawHashed: true };
+  } finally {
+    follow?.close();
   }
   const problems: string[] = [];
   if (hashStored && sums.storedSha256 !== m.stored.sha256)
