@@ -4,6 +4,7 @@
  */
 export { killGroup, trackGroup, untrackGroup } from "./child-groups.ts";
 export { applyEnvFile, readEnvFile } from "./env-file.ts";
+export { hostName } from "./host.ts";
 export {
   commitRename,
   ensureDir,

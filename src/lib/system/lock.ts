@@ -10,7 +10,7 @@
  */
 import { Database } from "bun:sqlite";
 import { accessSync, constants, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { hostName } from "./host.ts";
 import { join } from "node:path";
 import { describeError, formatSpanSetting, fsErrorMessage, LockedError, OperationError } from "../model/index.ts";
 import { ensureDir, writeFileAtomic } from "./fs.ts";
@@ -113,7 +113,7 @@ export async function acquireLock(
     pid: process.pid,
     command: what.command,
     since: new Date().toISOString(),
-    host: hostname(),
+    host: hostName(),
   };
   try {
     // Not fsynced: it only names a live holder, and after a crash there is none (docs/performance.md).
