@@ -10,10 +10,11 @@
  */
 import { Database } from "bun:sqlite";
 import { accessSync, constants, readFileSync } from "node:fs";
-import { hostName } from "./host.ts";
 import { join } from "node:path";
 import { describeError, formatSpanSetting, fsErrorMessage, LockedError, OperationError } from "../model/index.ts";
-import { ensureDir, writeFileAtomic } from "./fs.ts";
+import { ensureDir } from "./fs.ts";
+import { writeFileAtomicAsync } from "./fs-async.ts";
+import { hostName } from "./host.ts";
 
 export const LOCK_FILE = ".sqlbak-lock";
 const LOCK_INFO_FILE = ".sqlbak-lock.json";
@@ -117,7 +118,7 @@ export async function acquireLock(
   };
   try {
     // Not fsynced: it only names a live holder, and after a crash there is none (docs/performance.md).
-    writeFileAtomic(join(dir, LOCK_INFO_FILE), JSON.stringify(owner), undefined, false);
+    await writeFileAtomicAsync(join(dir, LOCK_INFO_FILE), JSON.stringify(owner), undefined, false);
   } catch {
     // the info file only improves the "locked" message; the lock itself is held
   }
