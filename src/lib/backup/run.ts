@@ -35,11 +35,12 @@ import { appendOpLog, type BackupListing, databaseFolder, removeStalePartials } 
 import {
   acquireLock,
   commitRenameAsync,
-  ensureDir,
+  ensureDirAsync,
   type LockOwner,
   pausePoint,
   removeQuietly,
   tempPathFor,
+  type WorkerPool,
   writeFileAtomicAsync,
 } from "../system/index.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
@@ -57,6 +58,11 @@ export interface BackupOptions {
   lockHeld?: boolean;
   /** `--accept-shrink`: a shrink is intended; recorded as `shrink_accepted`, which ends the guard. */
   acceptShrink?: boolean;
+  /**
+   * Workers kept for a run of many databases (runBackups with lanes > 1): the snapshot's
+   * reader and the page id worker then run on one of them whatever the database's size.
+   */
+  workers?: WorkerPool;
 }
 
 export interface BackupResult {
@@ -104,6 +110,7 @@ async function snapshotAndCompress(
       check: db.check,
       onProgress: progress,
       makeFilter: sealer?.create,
+      workers: opts.workers,
     });
     const snap = { method: r.method, journal_mode: r.journal_mode, wal_frames: r.wal_frames, wal_bytes: r.wal_bytes };
     return { snap, sums: r, check: r.check, facts: r.facts };
@@ -254,7 +261,7 @@ export async function backupDatabase(
       result.manifestPath = join(folder, manifestFileName(result.id));
     } else {
       try {
-        ensureDir(folder);
+        await ensureDirAsync(folder);
       } catch (err) {
         throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
       }

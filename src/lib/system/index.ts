@@ -4,7 +4,6 @@
  */
 export { killGroup, trackGroup, untrackGroup } from "./child-groups.ts";
 export { applyEnvFile, readEnvFile } from "./env-file.ts";
-export { hostName } from "./host.ts";
 export {
   commitRename,
   ensureDir,
@@ -16,8 +15,19 @@ export {
   tempPathFor,
   writeFileAtomic,
 } from "./fs.ts";
-export { commitRenameAsync, fsyncAsync, fsyncDirAsync, writeFileAtomicAsync } from "./fs-async.ts";
+export {
+  commitRenameAsync,
+  ensureDirAsync,
+  fsyncAsync,
+  fsyncDirAsync,
+  linkAsync,
+  openAsync,
+  renameAsync,
+  writeFileAtomicAsync,
+} from "./fs-async.ts";
+export { hostName } from "./host.ts";
 export { acquireLock, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { atRunEnd, endRun } from "./run-end.ts";
 export { pausePoint } from "./test-pause.ts";
 export { SQLBAK_VERSION } from "./version.ts";
+export { pooledWorkers, WorkerPool } from "./worker-pool.ts";
