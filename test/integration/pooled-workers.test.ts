@@ -20,7 +20,7 @@ import { integrityCheck, makeDatabase } from "../helpers/db.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const sha256 = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
-const OPTS = { kind: "manual", tags: [], dryRun: false } as const;
+const OPTS = { kind: "manual" as const, tags: [] as string[], dryRun: false };
 const packsIn = (folder: string) => readdirSync(folder).filter((f) => f.startsWith("pack-")).sort();
 
 /** Databases of different sizes and contents, quiet and checkpointed: each image is its file. */

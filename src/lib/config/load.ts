@@ -321,7 +321,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     problems,
   );
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${where}: ${p}`));
-  return {
+  const resolved: ResolvedConfig = {
     file,
     backupDir,
     compression,
@@ -349,7 +349,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     timeoutMs: fromFile.timeout ? parseSpanMs(fromFile.timeout) || null : null,
     retention: resolveRetention(fromFile.retention),
     destinationRetention: destinationPolicies(fromFile.destination, fromFile.retention),
-    timeZone: fromFile.timezone ?? machineTimeZone(),
+    timeZone: fromFile.timezone ?? "",
     schedule: resolveSchedule(fromFile.schedule),
     shutdownBackup: fromFile.schedule?.shutdown ?? false,
     encryption: resolveEncryption(fromFile.encryption),
@@ -362,6 +362,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
     destinations: resolveDestinations(fromFile.destination, baseDir),
     hooks,
   };
+  // The machine's zone only when something reads it (rotation): a backup alone never does.
+  if (fromFile.timezone === undefined)
+    Object.defineProperty(resolved, "timeZone", { get: machineTimeZone, enumerable: true, configurable: true });
+  return resolved;
 }
 
 /**
