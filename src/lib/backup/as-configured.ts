@@ -9,7 +9,6 @@ import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { fetchIdKeyCopies } from "../destinations/index.ts";
 import { loadOrCreateIdKey } from "../pages/index.ts";
 import { databaseFolder } from "../store/index.ts";
-import { WorkerPool } from "../system/index.ts";
 import { writePagesBackup } from "./pages.ts";
 import { type BackupContext, type BackupOptions, type BackupResult, backupDatabase } from "./run.ts";
 
@@ -64,12 +63,7 @@ export function defaultParallel(): number {
  * Backs up the databases, at most `opts.parallel` at once (default 1: in
  * turn); each under its own folder's lock, one failing never stops the others.
  * Results come in the order given. `around` wraps each database's backup (its
- * pings, ./ping.ts). With more than one lane the run keeps its workers (one
- * reader and one id worker a lane, started when first needed, reused from
- * database to database, ended when the run's backups are done): the lanes share
- * one JavaScript thread, and so the hashing and checks of every database, small
- * ones too, run on the second core without a worker start-up each
- * (docs/performance.md, "Many databases in one run").
+ * pings, ./ping.ts).
  */
 export async function runBackups(
   config: ResolvedConfig,
@@ -78,21 +72,16 @@ export async function runBackups(
   around?: (db: ResolvedDatabase, run: () => Promise<BackupResult>) => Promise<BackupResult>,
 ): Promise<BackupResult[]> {
   const results: BackupResult[] = new Array(dbs.length);
-  const lanes = Math.max(1, Math.min(opts.parallel ?? 1, dbs.length));
-  const workers = lanes > 1 && !opts.dryRun ? new WorkerPool() : undefined;
   let next = 0;
-  const lane = async () => {
+  const worker = async () => {
     while (next < dbs.length) {
       const i = next++;
       const db = dbs[i]!;
-      const run = () => backupAsConfigured(config, db, { ...opts, workers });
+      const run = () => backupAsConfigured(config, db, opts);
       results[i] = await (around ? around(db, run) : run());
     }
   };
-  try {
-    await Promise.all(Array.from({ length: lanes }, lane));
-  } finally {
-    workers?.close();
-  }
+  const lanes = Math.max(1, Math.min(opts.parallel ?? 1, dbs.length));
+  await Promise.all(Array.from({ length: lanes }, worker));
   return results;
 }

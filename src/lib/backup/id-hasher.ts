@@ -7,7 +7,6 @@
  * whichever thread makes them (pageId).
  */
 import type { ChunkHasher, ChunkUse } from "../snapshot/index.ts";
-import type { WorkerPool } from "../system/index.ts";
 import type { IdMessage } from "./id-worker.ts";
 
 /** The worker's entry: beside this file from source, under lib/backup/ in the compiled binary. */
@@ -45,7 +44,6 @@ export class IdHasher implements ChunkHasher {
   /** The ids of each chunk handed over, in order (answered before its "updated"). */
   private idWaiters: ((ids: Uint8Array) => void)[] = [];
   private failed: Error | null = null;
-  private closed = false;
   private share = START_SHARE;
   /** The chunks handed over and not yet taken by idsOf(). */
   private parts = new Map<Uint8Array, WorkerIds>();
@@ -53,15 +51,11 @@ export class IdHasher implements ChunkHasher {
   /** Between idsOf() and mainDone(): the main thread works on a chunk. */
   private mainBusy = false;
 
-  /** With `pool`, the worker is one kept for the run (worker-pool.ts), handed back by close(). */
   constructor(
     idKey: Uint8Array,
     private readonly pageSize: number,
-    private readonly pool?: WorkerPool,
   ) {
-    this.worker = pool?.take(ID_WORKER_URL) ?? new Worker(ID_WORKER_URL);
-    // The key first: it also starts this image's raw SHA-256 (a pooled worker may have served another).
-    this.worker.postMessage({ type: "key", idKey });
+    this.worker = new Worker(ID_WORKER_URL, { workerData: { idKey } } as WorkerOptions);
     this.worker.onmessage = (e: MessageEvent<IdMessage>) => {
       if (e.data.type === "ids") return this.idWaiters.shift()?.(e.data.ids);
       const w = this.waiting.shift();
@@ -139,14 +133,9 @@ export class IdHasher implements ChunkHasher {
     return m.hex;
   }
 
-  /** Ends the worker, or hands a pooled one back when nothing is pending and nothing failed; safe to call twice. */
+  /** Ends the worker; safe to call twice. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    const idle = this.waiting.length === 0 && !this.failed;
-    if (!this.pool) this.worker.terminate();
-    else if (idle) this.pool.give(ID_WORKER_URL, this.worker);
-    else this.pool.discard(this.worker);
+    this.worker.terminate();
     this.parts.clear();
     this.idWaiters = [];
     this.fail(new Error("page id worker closed"));

@@ -6,19 +6,18 @@
  * side instead of one after the other. Chunks come in order, in buffers shared
  * with the main thread (no copy); each is answered once hashed, so the main
  * thread may reuse its buffer.
- *   main → {type:"key", idKey}  (first, and before each image: a pooled worker serves database after database)
  *   main → {type:"update", chunk, pageSize, idsFrom, hash}  ← {type:"ids", ids} (when idsFrom < pages), then {type:"updated"}
  *   main → {type:"digest"}                                  ← {type:"digest", hex}
  * `ids`: 16 bytes each, for pages idsFrom … of the chunk (0-based), made with
- * the id key of the latest "key" message, which also starts a new raw SHA-256. `hash: false` leaves the chunk out of the
+ * the id key given in workerData. `hash: false` leaves the chunk out of the
  * raw SHA-256 (it is hashed later, or never: see consume.ts). Any failure:
  * ← {type:"error", message}.
  * Listed as an entry point of the compiled binary (package.json build).
  */
+import { workerData } from "node:worker_threads";
 import { PAGE_ID_BYTES, pageId } from "../pages/index.ts";
 
 export type IdRequest =
-  | { type: "key"; idKey: Uint8Array }
   | { type: "update"; chunk: Uint8Array; pageSize: number; idsFrom: number; hash: boolean }
   | { type: "digest" };
 export type IdMessage =
@@ -30,16 +29,13 @@ export type IdMessage =
 declare const self: Worker;
 const post = (m: IdMessage, transfer: ArrayBuffer[] = []) => self.postMessage(m, transfer);
 
-let idKey = new Uint8Array(0);
+const idKey = new Uint8Array((workerData as { idKey: Uint8Array }).idKey);
 let hash = new Bun.CryptoHasher("sha256");
 
 self.onmessage = (event: MessageEvent<IdRequest>) => {
   const req = event.data;
   try {
-    if (req.type === "key") {
-      idKey = new Uint8Array(req.idKey);
-      hash = new Bun.CryptoHasher("sha256");
-    } else if (req.type === "update") {
+    if (req.type === "update") {
       const { chunk, pageSize, idsFrom } = req;
       // The ids first: the main thread waits for them, not for the hash.
       const n = chunk.length / pageSize;

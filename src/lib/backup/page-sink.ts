@@ -24,7 +24,7 @@ import {
   pagesPerFrame,
 } from "../pages/index.ts";
 import type { PageConsumer } from "../snapshot/index.ts";
-import { removeQuietly, type WorkerPool } from "../system/index.ts";
+import { removeQuietly } from "../system/index.ts";
 import type { BaseImage } from "./base-image.ts";
 import { DedupTable } from "./dedup.ts";
 import { IdHasher } from "./id-hasher.ts";
@@ -57,8 +57,6 @@ export interface PageSinkOptions {
   maxOldPacks?: number;
   /** Whether the ids and raw SHA-256 go to a worker: "auto" (default) above ID_WORKER_MIN_BYTES. */
   idWorker?: "auto" | "never" | "always";
-  /** Workers kept for the run (backup --parallel): with them "auto" hashes on one whatever the size. */
-  workers?: WorkerPool;
   /** The stored image this one may equal (base-image.ts), looked up once the geometry is known. */
   base?: (geometry: { pageSize: number; pageCount: number }) => Promise<BaseImage | null>;
 }
@@ -200,9 +198,8 @@ export class PageSink implements PageConsumer {
    */
   hasher(): IdHasher | null {
     const use = this.opts.idWorker ?? "auto";
-    const small = !this.opts.workers && this.rawBytes <= ID_WORKER_MIN_BYTES;
-    if (use === "never" || (use === "auto" && small)) return null;
-    this.ids = new IdHasher(this.opts.idKey, this.pageSize, this.opts.workers);
+    if (use === "never" || (use === "auto" && this.rawBytes <= ID_WORKER_MIN_BYTES)) return null;
+    this.ids = new IdHasher(this.opts.idKey, this.pageSize);
     return this.ids;
   }
 

@@ -134,7 +134,6 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
     seal: sealer?.create,
     onStored: opts.onStored,
     idWorker: opts.idWorker,
-    workers: opts.workers,
     base: (geometry) => loadBaseImage(folder, opened, geometry, keys),
   });
   let mapWritten = false;
@@ -144,7 +143,6 @@ async function writePages(ctx: BackupContext, opts: PagesBackupOptions): Promise
       reuse: checkReuse(opened, db.check),
       onProgress: (done, total) => opts.onProgress?.(db.name, done, total),
       reader: opts.snapshotReader,
-      workers: opts.workers,
     });
     pausePoint("backup:snapshot-taken");
     if (!snap.check.ok)

@@ -40,7 +40,6 @@ import {
   pausePoint,
   removeQuietly,
   tempPathFor,
-  type WorkerPool,
   writeFileAtomicAsync,
 } from "../system/index.ts";
 import { newManifest, shrinkOf, sourceStat, walWarning } from "./manifest.ts";
@@ -58,11 +57,6 @@ export interface BackupOptions {
   lockHeld?: boolean;
   /** `--accept-shrink`: a shrink is intended; recorded as `shrink_accepted`, which ends the guard. */
   acceptShrink?: boolean;
-  /**
-   * Workers kept for a run of many databases (runBackups with lanes > 1): the snapshot's
-   * reader and the page id worker then run on one of them whatever the database's size.
-   */
-  workers?: WorkerPool;
 }
 
 export interface BackupResult {
@@ -110,7 +104,6 @@ async function snapshotAndCompress(
       check: db.check,
       onProgress: progress,
       makeFilter: sealer?.create,
-      workers: opts.workers,
     });
     const snap = { method: r.method, journal_mode: r.journal_mode, wal_frames: r.wal_frames, wal_bytes: r.wal_bytes };
     return { snap, sums: r, check: r.check, facts: r.facts };

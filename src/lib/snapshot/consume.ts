@@ -6,7 +6,6 @@
  * one already stored).
  */
 import type { CheckLevel } from "../model/index.ts";
-import type { WorkerPool } from "../system/index.ts";
 import { type CheckReuse, type PinnedSnapshot, pageChunks, snapshotPinned } from "./pages.ts";
 import type { Pinned, SourceFiles } from "./pin.ts";
 import type { ReaderChoice } from "./readers.ts";
@@ -170,8 +169,6 @@ export interface ConsumedSnapshotOptions {
   reuse?: CheckReuse;
   /** Where the reader runs; default "auto" (by the source's size, readers.ts). */
   reader?: ReaderChoice;
-  /** Workers kept for the run (backup --parallel): the reader then runs on one of them whatever the size. */
-  workers?: WorkerPool;
 }
 
 /**
@@ -183,7 +180,7 @@ export interface ConsumedSnapshotOptions {
 export async function consumePageSnapshot(
   source: string,
   consumer: PageConsumer,
-  { check, onProgress, reuse, reader, workers }: ConsumedSnapshotOptions,
+  { check, onProgress, reuse, reader }: ConsumedSnapshotOptions,
 ): Promise<ConsumedSnapshotResult> {
   const { copied, ...snap } = await snapshotPinned(
     source,
@@ -201,7 +198,6 @@ export async function consumePageSnapshot(
     () => consumer.discard(),
     reuse && { ...reuse, image: (c) => c.rawSha256 },
     reader,
-    workers,
   );
   return { ...snap, ...copied };
 }

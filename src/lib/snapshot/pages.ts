@@ -26,7 +26,7 @@
 import { readSync } from "node:fs";
 import { CHUNK_BYTES, type CompressResult, compressChunks, MAX_IN_FLIGHT, type StoredFilter } from "../codec/index.ts";
 import { type CheckLevel, type Compression, describeError, fsErrorMessage, OperationError } from "../model/index.ts";
-import { removeQuietly, type WorkerPool } from "../system/index.ts";
+import { removeQuietly } from "../system/index.ts";
 import type { CheckResult, DatabaseFacts } from "./inspect.ts";
 import { type Pinned, SourceFiles } from "./pin.ts";
 import { type ReaderChoice, readerFor } from "./readers.ts";
@@ -97,8 +97,6 @@ export interface PageSnapshotOptions {
   makeFilter?: () => Promise<StoredFilter>;
   /** Where the reader runs; default "auto" (by the source's size, readers.ts). */
   reader?: ReaderChoice;
-  /** Workers kept for the run (backup --parallel): the reader then runs on one of them whatever the size. */
-  workers?: WorkerPool;
 }
 
 /**
@@ -130,9 +128,8 @@ async function copyOnce<T>(
   copy: (pin: Pinned, startCheck: () => void) => Promise<T>,
   reuse: (CheckReuse & { image: (copied: T) => string }) | undefined,
   choice: ReaderChoice,
-  pool: WorkerPool | undefined,
 ) {
-  const reader = readerFor(files.source, check, choice, pool);
+  const reader = readerFor(files.source, check, choice);
   try {
     const pin = await reader.pinned();
     if (!reuse?.possible(pin)) reader.startCheck();
@@ -181,7 +178,6 @@ export async function snapshotPinned<T>(
   discard: () => Promise<void> | void,
   reuse?: CheckReuse & { image: (copied: T) => string },
   choice: ReaderChoice = "auto",
-  pool?: WorkerPool,
 ): Promise<PinnedSnapshot & { copied: T }> {
   assertSourceDatabase(source);
   // Opened before the reader's connection, closed after it: see SourceFiles.
@@ -191,7 +187,7 @@ export async function snapshotPinned<T>(
     for (let attempt = 1; ; attempt++) {
       try {
         const copyPinned = (p: Pinned, start: () => void) => copy(files, p, start);
-        const { pin, copied, checked, kind } = await copyOnce(files, check, copyPinned, reuse, choice, pool);
+        const { pin, copied, checked, kind } = await copyOnce(files, check, copyPinned, reuse, choice);
         return {
           copied,
           method: "pages",
@@ -225,7 +221,7 @@ export async function snapshotPinned<T>(
 export async function takePageSnapshot(
   source: string,
   storedPath: string,
-  { codec, level, check, onProgress, makeFilter, reader, workers }: PageSnapshotOptions,
+  { codec, level, check, onProgress, makeFilter, reader }: PageSnapshotOptions,
 ): Promise<PageSnapshotResult> {
   const { copied, ...snap } = await snapshotPinned(
     source,
@@ -243,7 +239,6 @@ export async function takePageSnapshot(
     () => removeQuietly(storedPath),
     undefined,
     reader,
-    workers,
   );
   return { ...copied, ...snap };
 }

@@ -9,7 +9,6 @@
 import { statSync } from "node:fs";
 import type { CheckLevel } from "../model/index.ts";
 import { OperationError } from "../model/index.ts";
-import type { WorkerPool } from "../system/index.ts";
 import type { CheckResult, DatabaseFacts } from "./inspect.ts";
 import type { Pinned } from "./pin.ts";
 import type { ReaderMessage } from "./reader.ts";
@@ -52,19 +51,9 @@ function sourceBytes(source: string): number {
   return n;
 }
 
-/**
- * The reader for `source`. With `pool` (a run of many databases) "auto" takes a worker of the
- * pool whatever the size: started once for the run, it puts the check on the second core.
- */
-export function readerFor(
-  source: string,
-  check: CheckLevel,
-  choice: ReaderChoice = "auto",
-  pool?: WorkerPool,
-): SnapshotReader {
-  const small = choice === "auto" && !pool && sourceBytes(source) <= INLINE_READER_MAX_BYTES;
-  const inline = choice === "inline" || small;
-  return inline ? new InlineReader(source, check) : new WorkerReader(source, check, pool);
+export function readerFor(source: string, check: CheckLevel, choice: ReaderChoice = "auto"): SnapshotReader {
+  const inline = choice === "inline" || (choice === "auto" && sourceBytes(source) <= INLINE_READER_MAX_BYTES);
+  return inline ? new InlineReader(source, check) : new WorkerReader(source, check);
 }
 
 /** The reader in this thread: each step runs when asked; the check when its result is. */
@@ -107,20 +96,13 @@ const READER_URL = import.meta.url.endsWith("/snapshot/readers.ts")
 /** The worker holding the read transaction (reader.ts), as a queue of its messages. */
 class WorkerReader implements SnapshotReader {
   readonly kind = "worker";
-  private worker: Worker;
+  private worker = new Worker(READER_URL);
   private inbox: ReaderMessage[] = [];
   private waiting: ((m: ReaderMessage) => void) | null = null;
   private closed = false;
-  /** Whether the worker ended the transaction as asked ("closed"): only then may a pool's worker serve again. */
-  private clean = false;
   checking = false;
 
-  constructor(
-    source: string,
-    check: CheckLevel,
-    private readonly pool?: WorkerPool,
-  ) {
-    this.worker = pool?.take(READER_URL) ?? new Worker(READER_URL);
+  constructor(source: string, check: CheckLevel) {
     this.worker.onmessage = (e: MessageEvent<ReaderMessage>) => this.deliver(e.data);
     this.worker.onerror = (e) =>
       this.deliver({ type: "error", message: `snapshot reader failed: ${e.message}`, operation: true });
@@ -141,7 +123,6 @@ class WorkerReader implements SnapshotReader {
   }
   private deliver(m: ReaderMessage) {
     if (m.type === "error" || m.type === "closed") this.closed = true;
-    this.clean = m.type === "closed";
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = null;
@@ -165,9 +146,7 @@ class WorkerReader implements SnapshotReader {
         while (!this.closed) await this.next("closed").catch(() => {});
       }
     } finally {
-      if (!this.pool) this.worker.terminate();
-      else if (this.clean) this.pool.give(READER_URL, this.worker);
-      else this.pool.discard(this.worker);
+      this.worker.terminate();
     }
   }
 }

@@ -30,4 +30,3 @@ export { acquireLock, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { atRunEnd, endRun } from "./run-end.ts";
 export { pausePoint } from "./test-pause.ts";
 export { SQLBAK_VERSION } from "./version.ts";
-export { pooledWorkers, WorkerPool } from "./worker-pool.ts";
