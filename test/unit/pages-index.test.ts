@@ -22,6 +22,19 @@ describe("pageId", () => {
     expect(Buffer.from(pageId(KEY, page)).equals(expected)).toBe(true);
   });
 
+  it("stays the HMAC of each page across many pages, keys and page sizes in turn (its keyed state is reused)", () => {
+    const other = KEY.map((b) => b ^ 0x5a);
+    for (let i = 0; i < 200; i++) {
+      const key = i % 7 === 3 ? other : KEY;
+      const size = i % 11 === 5 ? 1024 : 4096;
+      const page = randomBytes(size);
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32LE(size);
+      const expected = createHmac("sha256", key).update(prefix).update(page).digest().subarray(0, 16);
+      expect(Buffer.from(pageId(key, page)).equals(expected)).toBe(true);
+    }
+  });
+
   it("depends on the key and on every byte of the page", () => {
     const page = new Uint8Array(1024);
     const id = Buffer.from(pageId(KEY, page)).toString("hex");

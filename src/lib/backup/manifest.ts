@@ -4,7 +4,6 @@
  * and the source's mode and owner.
  */
 import { statSync } from "node:fs";
-import { hostname } from "node:os";
 import type { ResolvedDatabase } from "../config/index.ts";
 import {
   type BackupKind,
@@ -17,7 +16,7 @@ import {
 } from "../model/index.ts";
 import type { CheckResult, DatabaseFacts } from "../snapshot/index.ts";
 import type { BackupListing } from "../store/index.ts";
-import { SQLBAK_VERSION } from "../system/index.ts";
+import { hostName, SQLBAK_VERSION } from "../system/index.ts";
 
 /** What a run was asked for that its manifest records. */
 export interface ManifestRequest {
@@ -64,7 +63,7 @@ export function newManifest(f: ManifestFields): Manifest {
       ...(f.check.reused_from ? { reused_from: f.check.reused_from } : {}),
     },
     duration_ms: Date.now() - f.started.getTime(),
-    host: hostname(),
+    host: hostName(),
     sqlbak_version: SQLBAK_VERSION,
     verifications: [],
     ...(f.shrunk ? { shrunk: f.shrunk } : {}),

@@ -10,7 +10,7 @@ import type { ResolvedConfig, ResolvedDatabase } from "../config/index.ts";
 import { EXIT, fsErrorMessage, manifestFileName, newBackupId, OperationError, SqlbakError } from "../model/index.ts";
 import { assertSourceDatabase } from "../snapshot/index.ts";
 import { appendOpLog, databaseFolder, removeStalePartials } from "../store/index.ts";
-import { acquireLock, ensureDir } from "../system/index.ts";
+import { acquireLock, ensureDirAsync } from "../system/index.ts";
 import type { BackupOptions, BackupResult } from "./backup-result.ts";
 import type { BackupStore } from "./backup-store.ts";
 import { describeFailure } from "./failure-text.ts";
@@ -52,7 +52,7 @@ export async function backupDatabase(
       result.manifestPath = join(folder, manifestFileName(result.id));
     } else {
       try {
-        ensureDir(folder);
+        await ensureDirAsync(folder);
       } catch (err) {
         throw new OperationError(fsErrorMessage(err, "create backup folder", folder));
       }

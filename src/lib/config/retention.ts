@@ -24,9 +24,15 @@ export interface RetentionPolicy {
   keepPreRestore: number;
 }
 
-/** The machine's zone, as Intl resolves it (honours TZ). */
+let zone: string | undefined;
+
+/**
+ * The machine's zone, as Intl resolves it (honours TZ); once per process. Intl's first use
+ * loads its zone data: 5-30 ms here, so a config leaves it until something asks (load.ts).
+ */
 export function machineTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  zone ??= Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone;
 }
 
 /** True when `tz` is a zone name Intl accepts. */

@@ -3,9 +3,9 @@
  * Notification, and every channel renders the same fields its own way. The
  * fields are facts an admin acts on; never a secret (no URL, token, passphrase).
  */
-import { hostname, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import type { NotifyEvent } from "../config/index.ts";
-import { SQLBAK_VERSION } from "../system/index.ts";
+import { hostName, SQLBAK_VERSION } from "../system/index.ts";
 
 /** A backup removed by rotation and why. */
 export interface RemovedBackup {
@@ -75,7 +75,7 @@ const FAILING = new Set<NotifyEvent>(["backup.failure", "copy.failure", "verify.
 /** Stamps host, time and version; `ok` follows the event unless given (a failed rotation). */
 export function makeNotification(fields: NotificationFields): Notification {
   const ok = fields.ok ?? !FAILING.has(fields.event);
-  return { ...fields, ok, host: hostname(), time: new Date().toISOString(), version: SQLBAK_VERSION };
+  return { ...fields, ok, host: hostName(), time: new Date().toISOString(), version: SQLBAK_VERSION };
 }
 
 /** Who runs this process, for the restore event; "unknown" where the system cannot say. */
@@ -101,6 +101,6 @@ export function testNotification(channel: string): Notification {
   return makeNotification({
     event: "test",
     title: "sqlbak: test notification",
-    message: `Test notification to channel "${channel}" from ${hostname()}: if you read this, the channel works.`,
+    message: `Test notification to channel "${channel}" from ${hostName()}: if you read this, the channel works.`,
   });
 }

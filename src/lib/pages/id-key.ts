@@ -19,7 +19,6 @@ import {
   existsSync,
   fchmodSync,
   fstatSync,
-  linkSync,
   lstatSync,
   openSync,
   readdirSync,
@@ -31,7 +30,16 @@ import { join } from "node:path";
 import { AgeFormatError, type AgeKeys, AgeNoIdentityError, decryptBytes } from "../../age/index.ts";
 import { type DecryptionKeys, type Sealer, writeAllSync } from "../codec/index.ts";
 import { describeError, fsErrorMessage, OperationError } from "../model/index.ts";
-import { ensureDir, FILE_MODE, fsyncAsync, fsyncDirAsync, removeQuietly, tempPathFor } from "../system/index.ts";
+import {
+  ensureDir,
+  FILE_MODE,
+  fsyncAsync,
+  fsyncDirAsync,
+  linkAsync,
+  openAsync,
+  removeQuietly,
+  tempPathFor,
+} from "../system/index.ts";
 import { ID_KEY_BYTES, keyFingerprint } from "./page-id.ts";
 
 /** The local copy of the id key, in the database's folder of backup_dir. */
@@ -111,7 +119,7 @@ function readLocalKey(path: string): Uint8Array | null {
  */
 async function writeNewFile(dir: string, path: string, data: Uint8Array): Promise<boolean> {
   const temp = tempPathFor(path);
-  const fd = openSync(temp, "wx", FILE_MODE);
+  const fd = await openAsync(temp, "wx", FILE_MODE);
   let created: boolean;
   try {
     try {
@@ -122,7 +130,7 @@ async function writeNewFile(dir: string, path: string, data: Uint8Array): Promis
       closeSync(fd);
     }
     try {
-      linkSync(temp, path);
+      await linkAsync(temp, path);
       created = true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -7,11 +7,19 @@
  * way, each rename made durable by an fsync of the folder. Memory is a few
  * frames, whatever the pack's size.
  */
-import { closeSync, openSync, renameSync } from "node:fs";
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_IN_FLIGHT, type StoredFilter, writeAllSync } from "../codec/index.ts";
 import { newPackStem, packFileName, packIndexName } from "../model/index.ts";
-import { FILE_MODE, fsyncAsync, removeQuietly, tempPathFor, writeFileAtomicAsync } from "../system/index.ts";
+import {
+  FILE_MODE,
+  fsyncAsync,
+  openAsync,
+  removeQuietly,
+  renameAsync,
+  tempPathFor,
+  writeFileAtomicAsync,
+} from "../system/index.ts";
 import { type SealKey, seal as sealBytes } from "./id-seal.ts";
 import { isValidPageSize, PACK_TARGET_RAW_BYTES, pagesPerFrame } from "./layout.ts";
 import { encodePackIndex } from "./pack-index.ts";
@@ -111,7 +119,7 @@ export class PackWriter {
     const filter = opts.seal ? await opts.seal() : null;
     const stem = newPackStem(opts.startedAt ?? new Date());
     const tempPath = tempPathFor(join(dir, packFileName(stem, filter !== null)));
-    const fd = openSync(tempPath, "wx", FILE_MODE);
+    const fd = await openAsync(tempPath, "wx", FILE_MODE);
     return new PackWriter(dir, opts, tempPath, fd, filter, stem);
   }
 
@@ -201,7 +209,7 @@ export class PackWriter {
       this.fd = null;
       // Durable with the index's rename: one folder fsync covers both (same folder). Until a manifest
       // references it, a pack or index lost by a crash is an unreferenced piece (docs/format.md).
-      renameSync(this.tempPath, join(this.dir, name));
+      await renameAsync(this.tempPath, join(this.dir, name));
     } catch (err) {
       await this.abort();
       throw err;

@@ -15,7 +15,17 @@ export {
   tempPathFor,
   writeFileAtomic,
 } from "./fs.ts";
-export { commitRenameAsync, fsyncAsync, fsyncDirAsync, writeFileAtomicAsync } from "./fs-async.ts";
+export {
+  commitRenameAsync,
+  ensureDirAsync,
+  fsyncAsync,
+  fsyncDirAsync,
+  linkAsync,
+  openAsync,
+  renameAsync,
+  writeFileAtomicAsync,
+} from "./fs-async.ts";
+export { hostName } from "./host.ts";
 export { acquireLock, LOCK_FILE, type LockOwner } from "./lock.ts";
 export { atRunEnd, endRun } from "./run-end.ts";
 export { pausePoint } from "./test-pause.ts";

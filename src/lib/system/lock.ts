@@ -9,14 +9,17 @@
  * file never leaves the cache.
  */
 import { Database } from "bun:sqlite";
-import { accessSync, constants, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { accessSync, closeSync, constants, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeError, formatSpanSetting, fsErrorMessage, LockedError, OperationError } from "../model/index.ts";
-import { ensureDir, writeFileAtomic } from "./fs.ts";
+import { ensureDir } from "./fs.ts";
+import { openAsync, writeFileAtomicAsync } from "./fs-async.ts";
+import { hostName } from "./host.ts";
 
 export const LOCK_FILE = ".sqlbak-lock";
 const LOCK_INFO_FILE = ".sqlbak-lock.json";
+/** The lock file's mode before the umask: SQLite's default for the files it creates. */
+const LOCK_FILE_MODE = 0o644;
 /** How often a waiting run retries; short enough to feel immediate, long enough not to spin. */
 const LOCK_RETRY_MS = 100;
 
@@ -72,7 +75,11 @@ export async function acquireLock(
   let db: Database;
   try {
     ensureDir(dir);
-    db = new Database(join(dir, LOCK_FILE), { create: true, readwrite: true });
+    const path = join(dir, LOCK_FILE);
+    // Made on the thread pool when missing (a create waits for the journal behind other lanes' fsyncs),
+    // with SQLite's own default mode; SQLite then opens an empty file as a new database.
+    if (!existsSync(path)) closeSync(await openAsync(path, "a", LOCK_FILE_MODE));
+    db = new Database(path, { create: true, readwrite: true });
   } catch (err) {
     throw new OperationError(fsErrorMessage(err, "create lock in", dir));
   }
@@ -113,11 +120,11 @@ export async function acquireLock(
     pid: process.pid,
     command: what.command,
     since: new Date().toISOString(),
-    host: hostname(),
+    host: hostName(),
   };
   try {
     // Not fsynced: it only names a live holder, and after a crash there is none (docs/performance.md).
-    writeFileAtomic(join(dir, LOCK_INFO_FILE), JSON.stringify(owner), undefined, false);
+    await writeFileAtomicAsync(join(dir, LOCK_INFO_FILE), JSON.stringify(owner), undefined, false);
   } catch {
     // the info file only improves the "locked" message; the lock itself is held
   }
