@@ -8,9 +8,9 @@
  * while another file's fsync commits it, and in a fleet run that blocked the
  * main thread (and so every lane) for about a third of the run.
  */
-import { closeSync, fchmodSync, fsync, link, mkdir, open, rename, statSync, writeSync } from "node:fs";
+import { closeSync, fsync, link, mkdir, open, rename, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { DIR_MODE, FILE_MODE, fileInTheWay, removeQuietly, tempPathFor } from "./fs.ts";
+import { DIR_MODE, FILE_MODE, fileInTheWay, fillNewFile, removeQuietly, tempPathFor } from "./fs.ts";
 
 /** open(2) on the thread pool; resolves to the descriptor. */
 export function openAsync(path: string, flags: string | number, mode?: number): Promise<number> {
@@ -80,10 +80,7 @@ export async function writeFileAtomicAsync(
   const temp = tempPathFor(path);
   const fd = await openAsync(temp, "wx", mode);
   try {
-    if (mode !== FILE_MODE) fchmodSync(fd, mode);
-    const bytes = typeof data === "string" ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fillNewFile(fd, data, mode);
     if (durable) await fsyncAsync(fd);
   } catch (err) {
     closeSync(fd);

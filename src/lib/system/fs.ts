@@ -84,6 +84,18 @@ export function removeQuietly(path: string): void {
 }
 
 /**
+ * Gives a just-created temporary `fd` the mode `mode` exactly (whatever the
+ * umask) and writes all of `data` into it: the part writeFileAtomic and its
+ * async twin (fs-async.ts) share before their fsync.
+ */
+export function fillNewFile(fd: number, data: string | Uint8Array, mode: number): void {
+  if (mode !== FILE_MODE) fchmodSync(fd, mode);
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/**
  * Writes `data` to `path` atomically and durably: readers see the old file or
  * the complete new one, never a mix, even after a crash. The file gets `mode`
  * exactly (0600 unless told otherwise), whatever the umask. `durable: false`
@@ -95,10 +107,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   const temp = tempPathFor(path);
   const fd = openSync(temp, "wx", mode);
   try {
-    if (mode !== FILE_MODE) fchmodSync(fd, mode);
-    const bytes = typeof data === "string" ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fillNewFile(fd, data, mode);
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
