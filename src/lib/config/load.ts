@@ -163,12 +163,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env = process.env, c
  * restore, which never needs the zone (docs/performance.md). A spread or JSON of the config reads it as any field.
  */
 function withLazyTimeZone(configured: string | undefined, config: Omit<ResolvedConfig, "timeZone">): ResolvedConfig {
-  let zone = configured;
+  // machineTimeZone caches the zone per process, so the getter keeps no copy of its own.
   return Object.defineProperty(config, "timeZone", {
-    get: () => {
-      zone ??= machineTimeZone();
-      return zone;
-    },
+    get: () => configured ?? machineTimeZone(),
     enumerable: true,
   }) as ResolvedConfig;
 }
